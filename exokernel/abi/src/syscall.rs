@@ -1,0 +1,97 @@
+//! System-call numbers, one per call, each documented with its arguments, result and errors.
+
+/// Every system call, by number. Arguments are named `a0`..`a5` in the order of the register
+/// convention in the crate documentation.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syscall {
+    /// Does nothing and returns 0. Measures the bare cost of entering and leaving the kernel.
+    /// Errors: none.
+    Null = 0,
+    /// Writes `a1` bytes at user address `a0` to the kernel console (the serial port).
+    /// Returns the number of bytes written.
+    /// Errors: [`TooLong`](crate::Error::TooLong) when `a1` exceeds
+    /// [`DEBUG_WRITE_MAX_BYTES`](crate::DEBUG_WRITE_MAX_BYTES);
+    /// [`BadAddress`](crate::Error::BadAddress) when any byte of the range is outside the user
+    /// half, unmapped or not user-readable, or the range wraps.
+    DebugWrite = 1,
+    /// Ends the calling environment with status `a0` (low 32 bits). Never returns. Every frame
+    /// the environment owned returns to the free pool. Errors: none.
+    Exit = 2,
+    /// Gives up the CPU; the caller runs again after every other runnable environment had its
+    /// turn. Returns 0. Errors: none.
+    Yield = 3,
+    /// Returns the caller's environment id. Errors: none.
+    EnvironmentId = 4,
+    /// Powers the machine off; QEMU exits reporting status `a0`.
+    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is the
+    /// init environment; [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` exceeds
+    /// [`POWER_OFF_STATUS_MAX`](crate::POWER_OFF_STATUS_MAX).
+    PowerOff = 5,
+    /// Creates an environment from the program named by the `a1` bytes at `a0` in the boot
+    /// ramdisk, giving it the argument string of `a3` bytes at `a2`. The caller becomes its
+    /// parent. Returns the new environment's id; it is runnable at once.
+    /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
+    /// [`PROGRAM_NAME_MAX_BYTES`](crate::PROGRAM_NAME_MAX_BYTES) or the arguments exceed
+    /// [`ARGUMENTS_MAX_BYTES`](crate::ARGUMENTS_MAX_BYTES);
+    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable range;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the name or arguments are not
+    /// UTF-8; [`NotFound`](crate::Error::NotFound) when no such program is in the ramdisk;
+    /// [`BadExecutable`](crate::Error::BadExecutable) when its ELF file is not a loadable
+    /// static x86_64 executable for the user half; [`NoMemory`](crate::Error::NoMemory) when
+    /// frames run out (nothing is leaked).
+    Spawn = 6,
+    /// Blocks until environment `a0`, a child of the caller, has ended, reaps it and returns
+    /// how it ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode).
+    /// Errors: [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a0` is not a
+    /// living or unreaped child of the caller.
+    Wait = 7,
+    /// Returns the number of free physical frames (for leak checks). Errors: none.
+    FreeFrames = 8,
+}
+
+/// A call number the kernel's entry code answers before saving any state: it returns at once
+/// with every register unchanged but `rcx` and `r11`. It exists to measure the floor of a
+/// system call (a bare `syscall`/`sysretq` pair) and is not a [`Syscall`].
+pub const BENCH_FLOOR: u64 = 0xF100;
+
+impl Syscall {
+    /// Every call, in number order.
+    pub const ALL: [Syscall; 9] = [
+        Syscall::Null,
+        Syscall::DebugWrite,
+        Syscall::Exit,
+        Syscall::Yield,
+        Syscall::EnvironmentId,
+        Syscall::PowerOff,
+        Syscall::Spawn,
+        Syscall::Wait,
+        Syscall::FreeFrames,
+    ];
+
+    /// The call with number `number`, if there is one.
+    pub fn from_number(number: u64) -> Option<Syscall> {
+        Syscall::ALL.get(usize::try_from(number).ok()?).copied()
+    }
+
+    /// This call's number.
+    pub fn number(self) -> u64 {
+        self as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_and_are_dense() {
+        for (index, call) in Syscall::ALL.iter().enumerate() {
+            assert_eq!(call.number(), index as u64);
+            assert_eq!(Syscall::from_number(call.number()), Some(*call));
+        }
+        assert_eq!(Syscall::from_number(Syscall::ALL.len() as u64), None);
+        assert_eq!(Syscall::from_number(u64::MAX), None);
+        assert_eq!(Syscall::from_number(BENCH_FLOOR), None);
+    }
+}

@@ -1,0 +1,131 @@
+//! `boot.cfg`, the boot tool's instructions to the kernel, read from the ramdisk.
+//!
+//! One `key=value` per line; blank lines and lines starting with `#` are ignored.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `init` | name of the ramdisk program to start as the init environment | `init` |
+//! | `args` | the init environment's argument string | empty |
+//! | `log` | kernel log level: `error`, `warn`, `info`, `debug` or `trace` | `info` |
+//! | `selftest` | a kernel self-test to run instead of init: `smap` | none |
+
+/// Name of the configuration file inside the ramdisk.
+pub const FILE_NAME: &str = "boot.cfg";
+
+/// Kernel log verbosity, most quiet first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// Parses a level name.
+    pub fn from_name(name: &str) -> Option<LogLevel> {
+        match name {
+            "error" => Some(LogLevel::Error),
+            "warn" => Some(LogLevel::Warn),
+            "info" => Some(LogLevel::Info),
+            "debug" => Some(LogLevel::Debug),
+            "trace" => Some(LogLevel::Trace),
+            _ => None,
+        }
+    }
+}
+
+/// A kernel self-test chosen at boot instead of the init environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTest {
+    /// Touch user memory from the kernel outside the user-copy path; SMAP must make it fault.
+    Smap,
+}
+
+/// The parsed configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootConfig<'a> {
+    pub init: &'a str,
+    pub args: &'a str,
+    pub log_level: LogLevel,
+    pub self_test: Option<SelfTest>,
+}
+
+/// Why `boot.cfg` could not be read; carries the offending line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootConfigError<'a> {
+    /// A line without `=`.
+    MissingEquals(&'a str),
+    /// A key this kernel does not know.
+    UnknownKey(&'a str),
+    /// A value out of its key's range.
+    BadValue(&'a str),
+}
+
+impl Default for BootConfig<'_> {
+    fn default() -> Self {
+        BootConfig { init: "init", args: "", log_level: LogLevel::Info, self_test: None }
+    }
+}
+
+impl<'a> BootConfig<'a> {
+    /// Parses the text of `boot.cfg`.
+    pub fn parse(text: &'a str) -> Result<BootConfig<'a>, BootConfigError<'a>> {
+        let mut config = BootConfig::default();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) =
+                line.split_once('=').ok_or(BootConfigError::MissingEquals(line))?;
+            let value = value.trim();
+            match key.trim() {
+                "init" if !value.is_empty() => config.init = value,
+                "args" => config.args = value,
+                "log" => {
+                    config.log_level =
+                        LogLevel::from_name(value).ok_or(BootConfigError::BadValue(line))?
+                }
+                "selftest" => {
+                    config.self_test = match value {
+                        "smap" => Some(SelfTest::Smap),
+                        _ => return Err(BootConfigError::BadValue(line)),
+                    }
+                }
+                "init" => return Err(BootConfigError::BadValue(line)),
+                _ => return Err(BootConfigError::UnknownKey(line)),
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_gives_defaults() {
+        assert_eq!(BootConfig::parse("").unwrap(), BootConfig::default());
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let text = "# comment\ninit=tests\nargs = hello hostile-null \nlog=debug\n\nselftest=smap\n";
+        let config = BootConfig::parse(text).unwrap();
+        assert_eq!(config.init, "tests");
+        assert_eq!(config.args, "hello hostile-null");
+        assert_eq!(config.log_level, LogLevel::Debug);
+        assert_eq!(config.self_test, Some(SelfTest::Smap));
+    }
+
+    #[test]
+    fn rejects_bad_lines() {
+        assert_eq!(BootConfig::parse("init"), Err(BootConfigError::MissingEquals("init")));
+        assert_eq!(BootConfig::parse("colour=red"), Err(BootConfigError::UnknownKey("colour=red")));
+        assert_eq!(BootConfig::parse("log=loud"), Err(BootConfigError::BadValue("log=loud")));
+        assert_eq!(BootConfig::parse("init="), Err(BootConfigError::BadValue("init=")));
+        assert_eq!(BootConfig::parse("selftest=x"), Err(BootConfigError::BadValue("selftest=x")));
+    }
+}

@@ -1,0 +1,249 @@
+//! Checks an ELF executable and turns it into a load plan: which bytes go where, with which
+//! rights. Everything the kernel needs to know about a program file is decided here, before it
+//! allocates a single frame.
+
+use crate::user_layout::{IMAGE_END, IMAGE_START};
+use crate::PAGE_SIZE;
+use alloc::vec::Vec;
+use elf::ElfBytes;
+use elf::abi::{EM_X86_64, ET_DYN, ET_EXEC, PF_W, PF_X, PT_LOAD};
+use elf::endian::LittleEndian;
+
+/// One loadable segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Virtual address of the first byte.
+    pub virtual_address: u64,
+    /// Bytes the segment occupies in memory (the tail past `file_len` is zero).
+    pub memory_len: u64,
+    /// Offset of the segment's bytes in the file.
+    pub file_offset: u64,
+    /// Bytes copied from the file.
+    pub file_len: u64,
+    pub is_writable: bool,
+    pub is_executable: bool,
+}
+
+impl Segment {
+    /// Address of the first page the segment touches.
+    pub fn first_page(&self) -> u64 {
+        self.virtual_address & !(PAGE_SIZE - 1)
+    }
+
+    /// Address just past the last page the segment touches.
+    pub fn end_page(&self) -> u64 {
+        (self.virtual_address + self.memory_len).div_ceil(PAGE_SIZE) * PAGE_SIZE
+    }
+}
+
+/// A checked program: its entry point and its segments, sorted by address, no two sharing a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadPlan {
+    pub entry: u64,
+    pub segments: Vec<Segment>,
+}
+
+/// Why a file is not a loadable program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElfError {
+    /// Not a well-formed 64-bit little-endian ELF file.
+    Malformed,
+    /// Built for another machine than x86_64.
+    WrongMachine,
+    /// A position-independent executable; apps must be linked static (see the boot tool).
+    PositionIndependent,
+    /// Not an executable at all (object file, core dump...).
+    NotExecutable,
+    /// No loadable segment.
+    NoSegments,
+    /// A segment claims more file bytes than memory bytes, or file bytes past the file's end.
+    BadFileRange,
+    /// A segment lies (partly) outside the program region of the user half.
+    OutsideUserImage,
+    /// Two segments share a page.
+    Overlap,
+    /// A segment is both writable and executable.
+    WritableAndExecutable,
+    /// The entry point is not inside an executable segment.
+    BadEntry,
+}
+
+/// Checks `file` and returns its load plan.
+pub fn plan(file: &[u8]) -> Result<LoadPlan, ElfError> {
+    let elf = ElfBytes::<LittleEndian>::minimal_parse(file).map_err(|_| ElfError::Malformed)?;
+    if elf.ehdr.class != elf::file::Class::ELF64 {
+        return Err(ElfError::Malformed);
+    }
+    if elf.ehdr.e_machine != EM_X86_64 {
+        return Err(ElfError::WrongMachine);
+    }
+    match elf.ehdr.e_type {
+        ET_EXEC => {}
+        ET_DYN => return Err(ElfError::PositionIndependent),
+        _ => return Err(ElfError::NotExecutable),
+    }
+    let headers = elf.segments().ok_or(ElfError::NoSegments)?;
+    let mut segments = Vec::new();
+    for header in headers.iter().filter(|header| header.p_type == PT_LOAD && header.p_memsz > 0) {
+        let segment = Segment {
+            virtual_address: header.p_vaddr,
+            memory_len: header.p_memsz,
+            file_offset: header.p_offset,
+            file_len: header.p_filesz,
+            is_writable: header.p_flags & PF_W != 0,
+            is_executable: header.p_flags & PF_X != 0,
+        };
+        check_segment(&segment, file.len() as u64)?;
+        segments.push(segment);
+    }
+    if segments.is_empty() {
+        return Err(ElfError::NoSegments);
+    }
+    segments.sort_by_key(|segment| segment.virtual_address);
+    if segments.windows(2).any(|pair| pair[0].end_page() > pair[1].first_page()) {
+        return Err(ElfError::Overlap);
+    }
+    let entry = elf.ehdr.e_entry;
+    let entry_is_code = segments.iter().any(|segment| {
+        segment.is_executable
+            && (segment.virtual_address..segment.virtual_address + segment.memory_len)
+                .contains(&entry)
+    });
+    if !entry_is_code {
+        return Err(ElfError::BadEntry);
+    }
+    Ok(LoadPlan { entry, segments })
+}
+
+fn check_segment(segment: &Segment, file_len: u64) -> Result<(), ElfError> {
+    let file_end = segment.file_offset.checked_add(segment.file_len);
+    if segment.file_len > segment.memory_len || file_end.is_none_or(|end| end > file_len) {
+        return Err(ElfError::BadFileRange);
+    }
+    let memory_end = segment.virtual_address.checked_add(segment.memory_len);
+    if segment.virtual_address < IMAGE_START || memory_end.is_none_or(|end| end > IMAGE_END) {
+        return Err(ElfError::OutsideUserImage);
+    }
+    if segment.is_writable && segment.is_executable {
+        return Err(ElfError::WritableAndExecutable);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    struct TestSegment {
+        vaddr: u64,
+        memsz: u64,
+        offset: u64,
+        filesz: u64,
+        flags: u32,
+    }
+
+    const R: u32 = 4;
+    const RX: u32 = 5;
+    const RW: u32 = 6;
+
+    /// A minimal ELF64 executable: header, program headers, then 0x100 bytes of content.
+    fn elf_file(e_type: u16, machine: u16, entry: u64, segments: &[TestSegment]) -> Vec<u8> {
+        let phoff = 64u64;
+        let mut file = vec![0u8; 64];
+        file[..4].copy_from_slice(b"\x7fELF");
+        file[4] = 2; // 64-bit
+        file[5] = 1; // little-endian
+        file[6] = 1; // version
+        file[16..18].copy_from_slice(&e_type.to_le_bytes());
+        file[18..20].copy_from_slice(&machine.to_le_bytes());
+        file[20..24].copy_from_slice(&1u32.to_le_bytes());
+        file[24..32].copy_from_slice(&entry.to_le_bytes());
+        file[32..40].copy_from_slice(&phoff.to_le_bytes());
+        file[52..54].copy_from_slice(&64u16.to_le_bytes());
+        file[54..56].copy_from_slice(&56u16.to_le_bytes());
+        file[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+        for segment in segments {
+            let mut header = vec![0u8; 56];
+            header[..4].copy_from_slice(&PT_LOAD.to_le_bytes());
+            header[4..8].copy_from_slice(&segment.flags.to_le_bytes());
+            header[8..16].copy_from_slice(&segment.offset.to_le_bytes());
+            header[16..24].copy_from_slice(&segment.vaddr.to_le_bytes());
+            header[24..32].copy_from_slice(&segment.vaddr.to_le_bytes());
+            header[32..40].copy_from_slice(&segment.filesz.to_le_bytes());
+            header[40..48].copy_from_slice(&segment.memsz.to_le_bytes());
+            header[48..56].copy_from_slice(&PAGE_SIZE.to_le_bytes());
+            file.extend_from_slice(&header);
+        }
+        file.resize(file.len() + 0x100, 0xcc);
+        file
+    }
+
+    fn code(vaddr: u64) -> TestSegment {
+        TestSegment { vaddr, memsz: 0x40, offset: 0, filesz: 0x40, flags: RX }
+    }
+
+    #[test]
+    fn plans_a_good_executable() {
+        let data = TestSegment { vaddr: 0x402000, memsz: 0x2000, offset: 0x40, filesz: 0x10, flags: RW };
+        let plan = plan(&elf_file(ET_EXEC, EM_X86_64, 0x400010, &[data, code(0x400000)])).unwrap();
+        assert_eq!(plan.entry, 0x400010);
+        assert_eq!(plan.segments.len(), 2);
+        assert_eq!(plan.segments[0].virtual_address, 0x400000);
+        assert!(plan.segments[0].is_executable && !plan.segments[0].is_writable);
+        assert_eq!(plan.segments[1].end_page(), 0x404000);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_static_x86_64_executable() {
+        assert_eq!(plan(b"not an elf"), Err(ElfError::Malformed));
+        assert_eq!(plan(&elf_file(ET_DYN, EM_X86_64, 0x400000, &[code(0x400000)])), Err(ElfError::PositionIndependent));
+        assert_eq!(plan(&elf_file(1, EM_X86_64, 0x400000, &[code(0x400000)])), Err(ElfError::NotExecutable));
+        assert_eq!(plan(&elf_file(ET_EXEC, 40, 0x400000, &[code(0x400000)])), Err(ElfError::WrongMachine));
+        assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[])), Err(ElfError::NoSegments));
+    }
+
+    #[test]
+    fn refuses_bad_segments() {
+        let cases = [
+            (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0, filesz: 0x20, flags: RX }, ElfError::BadFileRange),
+            (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0x10000, filesz: 0x10, flags: RX }, ElfError::BadFileRange),
+            (TestSegment { vaddr: u64::MAX - 0x10, memsz: 0x40, offset: 0, filesz: 0x10, flags: RX }, ElfError::BadFileRange),
+            (TestSegment { vaddr: 0x1000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
+            (TestSegment { vaddr: 0xffff_8000_0000_0000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
+            (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX | RW }, ElfError::WritableAndExecutable),
+        ];
+        for (segment, error) in cases {
+            assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[segment])), Err(error));
+        }
+    }
+
+    #[test]
+    fn refuses_shared_pages_and_bad_entries() {
+        let data = TestSegment { vaddr: 0x400800, memsz: 0x10, offset: 0, filesz: 0, flags: RW };
+        assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[code(0x400000), data])), Err(ElfError::Overlap));
+        let data = TestSegment { vaddr: 0x500000, memsz: 0x10, offset: 0, filesz: 0, flags: R };
+        assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x500000, &[code(0x400000), data])), Err(ElfError::BadEntry));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = plan(&bytes);
+        }
+
+        #[test]
+        fn corrupted_executables_never_panic_and_plans_stay_in_bounds(index in 0usize..176, value in any::<u8>()) {
+            let mut file = elf_file(ET_EXEC, EM_X86_64, 0x400000, &[code(0x400000)]);
+            file[index] = value;
+            if let Ok(plan) = plan(&file) {
+                for segment in plan.segments {
+                    prop_assert!(segment.virtual_address >= IMAGE_START);
+                    prop_assert!(segment.virtual_address + segment.memory_len <= IMAGE_END);
+                    prop_assert!(segment.file_offset + segment.file_len <= file.len() as u64);
+                }
+            }
+        }
+    }
+}

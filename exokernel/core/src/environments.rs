@@ -1,0 +1,259 @@
+//! The environment table: ids, names, parents, life states, waiting, and round-robin choice of
+//! the next environment to run. Generic over `M`, the machine state the kernel keeps per
+//! environment (address space and saved registers), so that the rules are tested on the host.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use exo_abi::{Error, ExitReason};
+
+/// An environment's id. Ids start at 1 and are never reused while the kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnvId(pub u32);
+
+/// Where an environment is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvState {
+    /// Ready to run (or running).
+    Runnable,
+    /// Blocked in [`Syscall::Wait`](exo_abi::Syscall::Wait) for this child.
+    WaitingFor(EnvId),
+    /// Ended; its resources are gone and it waits for its parent to reap it.
+    Ended(ExitReason),
+}
+
+/// One environment.
+#[derive(Debug)]
+pub struct Environment<M> {
+    pub id: EnvId,
+    /// The program it runs, for messages.
+    pub name: String,
+    /// The environment that spawned it; `None` for init and for orphans.
+    pub parent: Option<EnvId>,
+    pub state: EnvState,
+    /// The kernel's machine state; `None` once the environment has ended.
+    pub machine: Option<M>,
+}
+
+/// What the kernel must do after an environment ends.
+#[derive(Debug)]
+pub struct Ending<M> {
+    /// The ended environment's machine state, to be torn down.
+    pub machine: M,
+    /// A parent that was waiting for it: it is runnable again and its wait returns this reason.
+    pub woken_parent: Option<(EnvId, ExitReason)>,
+}
+
+/// The outcome of a wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// The child had ended; it is now reaped.
+    Reaped(ExitReason),
+    /// The child still runs; the caller is now blocked.
+    Blocked,
+}
+
+/// Every environment, by id.
+#[derive(Debug)]
+pub struct EnvironmentTable<M> {
+    environments: BTreeMap<EnvId, Environment<M>>,
+    next_id: u32,
+}
+
+impl<M> Default for EnvironmentTable<M> {
+    fn default() -> Self {
+        EnvironmentTable { environments: BTreeMap::new(), next_id: 1 }
+    }
+}
+
+impl<M> EnvironmentTable<M> {
+    /// Adds a runnable environment whose machine state `build` makes for the new id. When
+    /// `build` fails nothing is added (the id is spent), so that a half-built environment is
+    /// never seen.
+    pub fn create<E>(
+        &mut self,
+        name: String,
+        parent: Option<EnvId>,
+        build: impl FnOnce(EnvId) -> Result<M, E>,
+    ) -> Result<EnvId, E> {
+        let id = EnvId(self.next_id);
+        self.next_id += 1;
+        let machine = build(id)?;
+        let environment =
+            Environment { id, name, parent, state: EnvState::Runnable, machine: Some(machine) };
+        self.environments.insert(id, environment);
+        Ok(id)
+    }
+
+    /// The environment with id `id`, ended or not.
+    pub fn get(&self, id: EnvId) -> Option<&Environment<M>> {
+        self.environments.get(&id)
+    }
+
+    /// The environment with id `id`, ended or not.
+    pub fn get_mut(&mut self, id: EnvId) -> Option<&mut Environment<M>> {
+        self.environments.get_mut(&id)
+    }
+
+    /// How many environments have not ended.
+    pub fn living_count(&self) -> usize {
+        self.environments.values().filter(|env| env.machine.is_some()).count()
+    }
+
+    /// Ends environment `id` (if it is alive) with `reason`. Its children become orphans, its
+    /// unreaped ended children are dropped, and if its parent waits for it the parent wakes and
+    /// reaps it at once; an environment nobody can reap is dropped.
+    pub fn end(&mut self, id: EnvId, reason: ExitReason) -> Option<Ending<M>> {
+        let environment = self.environments.get_mut(&id)?;
+        let machine = environment.machine.take()?;
+        environment.state = EnvState::Ended(reason);
+        let parent = environment.parent;
+        self.environments.retain(|_, child| {
+            if child.parent != Some(id) {
+                return true;
+            }
+            child.parent = None;
+            child.machine.is_some()
+        });
+        let parent_waits = parent
+            .and_then(|parent| self.environments.get(&parent))
+            .is_some_and(|parent| parent.state == EnvState::WaitingFor(id));
+        let mut woken_parent = None;
+        if parent_waits {
+            let parent = parent.expect("checked above");
+            self.environments.get_mut(&parent).expect("checked above").state = EnvState::Runnable;
+            woken_parent = Some((parent, reason));
+        }
+        if parent_waits || parent.is_none() {
+            self.environments.remove(&id);
+        }
+        Some(Ending { machine, woken_parent })
+    }
+
+    /// Makes `caller` wait for its child `child`.
+    pub fn wait(&mut self, caller: EnvId, child: EnvId) -> Result<WaitOutcome, Error> {
+        let state = match self.environments.get(&child) {
+            Some(environment) if environment.parent == Some(caller) && caller != child => {
+                environment.state
+            }
+            _ => return Err(Error::NoSuchEnvironment),
+        };
+        match state {
+            EnvState::Ended(reason) => {
+                self.environments.remove(&child);
+                Ok(WaitOutcome::Reaped(reason))
+            }
+            EnvState::Runnable | EnvState::WaitingFor(_) => {
+                let caller = self.environments.get_mut(&caller).ok_or(Error::NoSuchEnvironment)?;
+                caller.state = EnvState::WaitingFor(child);
+                Ok(WaitOutcome::Blocked)
+            }
+        }
+    }
+
+    /// The next runnable environment after `current` in id order, wrapping around (round
+    /// robin); `current` itself comes last.
+    pub fn next_runnable(&self, current: Option<EnvId>) -> Option<EnvId> {
+        let start = current.map_or(0, |id| id.0);
+        let after = self.environments.range(EnvId(start.saturating_add(1))..);
+        let before = self.environments.range(..=EnvId(start));
+        after
+            .chain(before)
+            .find(|(_, environment)| environment.state == EnvState::Runnable)
+            .map(|(id, _)| *id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn add(table: &mut EnvironmentTable<u32>, name: &str, parent: Option<EnvId>, machine: u32) -> EnvId {
+        table.create(name.to_string(), parent, |_| Ok::<u32, ()>(machine)).unwrap()
+    }
+
+    fn table_with_init() -> (EnvironmentTable<u32>, EnvId) {
+        let mut table = EnvironmentTable::default();
+        let init = add(&mut table, "init", None, 100);
+        (table, init)
+    }
+
+    #[test]
+    fn failed_build_adds_nothing_and_spends_the_id() {
+        let (mut table, _) = table_with_init();
+        assert_eq!(table.create("bad".to_string(), None, |id| Err::<u32, EnvId>(id)), Err(EnvId(2)));
+        assert!(table.get(EnvId(2)).is_none());
+        assert_eq!(add(&mut table, "good", None, 0), EnvId(3));
+    }
+
+    #[test]
+    fn ids_start_at_one_and_are_not_reused() {
+        let (mut table, init) = table_with_init();
+        assert_eq!(init, EnvId(1));
+        table.end(init, ExitReason::Exited(0));
+        assert_eq!(add(&mut table, "next", None, 0), EnvId(2));
+    }
+
+    #[test]
+    fn waiting_parent_is_woken_and_child_reaped() {
+        let (mut table, init) = table_with_init();
+        let child = add(&mut table, "hello", Some(init), 200);
+        assert_eq!(table.wait(init, child), Ok(WaitOutcome::Blocked));
+        assert_eq!(table.next_runnable(Some(init)), Some(child));
+        let ending = table.end(child, ExitReason::Faulted(13)).unwrap();
+        assert_eq!(ending.machine, 200);
+        assert_eq!(ending.woken_parent, Some((init, ExitReason::Faulted(13))));
+        assert!(table.get(child).is_none());
+        assert_eq!(table.get(init).unwrap().state, EnvState::Runnable);
+    }
+
+    #[test]
+    fn ended_child_waits_to_be_reaped() {
+        let (mut table, init) = table_with_init();
+        let child = add(&mut table, "hello", Some(init), 200);
+        assert!(table.end(child, ExitReason::Exited(3)).unwrap().woken_parent.is_none());
+        assert_eq!(table.living_count(), 1);
+        assert_eq!(table.wait(init, child), Ok(WaitOutcome::Reaped(ExitReason::Exited(3))));
+        assert_eq!(table.wait(init, child), Err(Error::NoSuchEnvironment));
+    }
+
+    #[test]
+    fn only_a_parent_may_wait_and_never_for_itself() {
+        let (mut table, init) = table_with_init();
+        let child = add(&mut table, "a", Some(init), 0);
+        let stranger = add(&mut table, "b", None, 0);
+        assert_eq!(table.wait(stranger, child), Err(Error::NoSuchEnvironment));
+        assert_eq!(table.wait(init, init), Err(Error::NoSuchEnvironment));
+        assert_eq!(table.wait(init, EnvId(99)), Err(Error::NoSuchEnvironment));
+    }
+
+    #[test]
+    fn children_of_an_ended_parent_become_orphans() {
+        let (mut table, init) = table_with_init();
+        let living = add(&mut table, "a", Some(init), 0);
+        let ended = add(&mut table, "b", Some(init), 0);
+        table.end(ended, ExitReason::Exited(0));
+        table.end(init, ExitReason::Exited(0));
+        assert!(table.get(ended).is_none());
+        assert_eq!(table.get(living).unwrap().parent, None);
+        table.end(living, ExitReason::Exited(0));
+        assert!(table.get(living).is_none());
+        assert!(table.end(living, ExitReason::Exited(0)).is_none());
+    }
+
+    #[test]
+    fn round_robin_skips_blocked_and_wraps() {
+        let (mut table, init) = table_with_init();
+        let a = add(&mut table, "a", Some(init), 0);
+        let b = add(&mut table, "b", Some(init), 0);
+        assert_eq!(table.next_runnable(Some(a)), Some(b));
+        assert_eq!(table.next_runnable(Some(b)), Some(init));
+        table.wait(init, a).unwrap();
+        assert_eq!(table.next_runnable(Some(b)), Some(a));
+        assert_eq!(table.next_runnable(None), Some(a));
+        table.end(a, ExitReason::Exited(0));
+        table.end(b, ExitReason::Exited(0));
+        table.end(init, ExitReason::Exited(0));
+        assert_eq!(table.next_runnable(None), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! Who owns every usable physical frame: the kernel, an environment, or nobody (free).
+//!
+//! The table is the kernel's single source of truth for physical memory. Frames that are not
+//! usable RAM (firmware, MMIO, the bootloader's own data) are not tracked and can never be
+//! allocated.
+
+use crate::environments::EnvId;
+use alloc::vec::Vec;
+
+/// A physical frame number (physical address / 4096).
+pub type FrameNumber = u64;
+
+/// The owner of a tracked frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameOwner {
+    /// Nobody: it can be allocated.
+    Free,
+    /// The kernel's own data (kernel page tables, kernel heap growth).
+    Kernel,
+    /// Memory of an environment, mappable into its user half.
+    Environment(EnvId),
+    /// A page-table page of an environment's address space: charged to the environment and freed
+    /// with it, never mappable by it.
+    PageTableOf(EnvId),
+}
+
+impl FrameOwner {
+    /// The environment this frame is charged to, if any.
+    pub fn environment(self) -> Option<EnvId> {
+        match self {
+            FrameOwner::Environment(id) | FrameOwner::PageTableOf(id) => Some(id),
+            FrameOwner::Free | FrameOwner::Kernel => None,
+        }
+    }
+}
+
+/// Why a frame operation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// The frame is not usable RAM.
+    Untracked,
+    /// The frame is not owned by the party that tried to free it.
+    NotOwner,
+    /// Frames cannot be allocated to [`FrameOwner::Free`].
+    FreeIsNotAnOwner,
+}
+
+/// A half-open range of frame numbers of usable RAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRange {
+    pub start: FrameNumber,
+    pub end: FrameNumber,
+}
+
+/// The ownership table.
+#[derive(Debug)]
+pub struct FrameTable {
+    /// `None` for frames that are not usable RAM.
+    owners: Vec<Option<FrameOwner>>,
+    /// Free frames; allocation pops from the end, so the lowest frames go first.
+    free: Vec<FrameNumber>,
+}
+
+impl FrameTable {
+    /// Builds the table from the usable RAM ranges; every frame in them starts free, except
+    /// frame 0, which is never handed out so that physical address 0 stays meaningless.
+    pub fn new(usable: impl IntoIterator<Item = FrameRange>) -> FrameTable {
+        let mut owners: Vec<Option<FrameOwner>> = Vec::new();
+        for range in usable {
+            let first = range.start.max(1);
+            if first >= range.end {
+                continue;
+            }
+            if owners.len() < range.end as usize {
+                owners.resize(range.end as usize, None);
+            }
+            for owner in &mut owners[first as usize..range.end as usize] {
+                *owner = Some(FrameOwner::Free);
+            }
+        }
+        let free = (0..owners.len() as u64)
+            .rev()
+            .filter(|&frame| owners[frame as usize] == Some(FrameOwner::Free))
+            .collect();
+        FrameTable { owners, free }
+    }
+
+    /// Allocates any free frame to `owner`.
+    pub fn allocate(&mut self, owner: FrameOwner) -> Result<Option<FrameNumber>, FrameError> {
+        if owner == FrameOwner::Free {
+            return Err(FrameError::FreeIsNotAnOwner);
+        }
+        let Some(frame) = self.free.pop() else { return Ok(None) };
+        self.owners[frame as usize] = Some(owner);
+        Ok(Some(frame))
+    }
+
+    /// Returns `frame`, owned by `owner`, to the free pool.
+    pub fn free(&mut self, frame: FrameNumber, owner: FrameOwner) -> Result<(), FrameError> {
+        match self.owner(frame) {
+            None => Err(FrameError::Untracked),
+            Some(current) if current != owner || current == FrameOwner::Free => {
+                Err(FrameError::NotOwner)
+            }
+            Some(_) => {
+                self.owners[frame as usize] = Some(FrameOwner::Free);
+                self.free.push(frame);
+                Ok(())
+            }
+        }
+    }
+
+    /// Frees every frame charged to environment `id`; returns how many.
+    pub fn release_environment(&mut self, id: EnvId) -> usize {
+        let mut released = 0;
+        for (frame, owner) in self.owners.iter_mut().enumerate() {
+            if owner.and_then(FrameOwner::environment) == Some(id) {
+                *owner = Some(FrameOwner::Free);
+                self.free.push(frame as FrameNumber);
+                released += 1;
+            }
+        }
+        released
+    }
+
+    /// The owner of `frame`, or `None` when it is not usable RAM.
+    pub fn owner(&self, frame: FrameNumber) -> Option<FrameOwner> {
+        self.owners.get(frame as usize).copied().flatten()
+    }
+
+    /// How many frames are free.
+    pub fn free_count(&self) -> usize {
+        self.free.len()
+    }
+
+    /// How many frames are charged to environment `id`.
+    pub fn count_owned_by(&self, id: EnvId) -> usize {
+        self.owners.iter().filter(|owner| owner.and_then(FrameOwner::environment) == Some(id)).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn table() -> FrameTable {
+        FrameTable::new([FrameRange { start: 0, end: 8 }, FrameRange { start: 16, end: 20 }])
+    }
+
+    #[test]
+    fn frame_zero_and_holes_are_untracked() {
+        let table = table();
+        assert_eq!(table.owner(0), None);
+        assert_eq!(table.owner(10), None);
+        assert_eq!(table.owner(1), Some(FrameOwner::Free));
+        assert_eq!(table.free_count(), 7 + 4);
+    }
+
+    #[test]
+    fn allocates_lowest_first_and_records_owner() {
+        let mut table = table();
+        let env = FrameOwner::Environment(EnvId(3));
+        assert_eq!(table.allocate(env), Ok(Some(1)));
+        assert_eq!(table.owner(1), Some(env));
+        assert_eq!(table.allocate(FrameOwner::Free), Err(FrameError::FreeIsNotAnOwner));
+    }
+
+    #[test]
+    fn only_the_owner_frees() {
+        let mut table = table();
+        let frame = table.allocate(FrameOwner::Kernel).unwrap().unwrap();
+        assert_eq!(table.free(frame, FrameOwner::Environment(EnvId(1))), Err(FrameError::NotOwner));
+        assert_eq!(table.free(frame, FrameOwner::Kernel), Ok(()));
+        assert_eq!(table.free(frame, FrameOwner::Kernel), Err(FrameError::NotOwner));
+        assert_eq!(table.free(10, FrameOwner::Kernel), Err(FrameError::Untracked));
+    }
+
+    #[test]
+    fn runs_out_cleanly() {
+        let mut table = FrameTable::new([FrameRange { start: 1, end: 3 }]);
+        assert!(table.allocate(FrameOwner::Kernel).unwrap().is_some());
+        assert!(table.allocate(FrameOwner::Kernel).unwrap().is_some());
+        assert_eq!(table.allocate(FrameOwner::Kernel), Ok(None));
+    }
+
+    #[derive(Clone, Debug)]
+    enum Operation {
+        Allocate(u32, bool),
+        Free(u64, u32),
+        Release(u32),
+    }
+
+    fn operation() -> impl Strategy<Value = Operation> {
+        prop_oneof![
+            (0u32..4, any::<bool>()).prop_map(|(env, table)| Operation::Allocate(env, table)),
+            (0u64..24, 0u32..4).prop_map(|(frame, env)| Operation::Free(frame, env)),
+            (0u32..4).prop_map(Operation::Release),
+        ]
+    }
+
+    fn owner_for(env: u32, is_page_table: bool) -> FrameOwner {
+        match (env, is_page_table) {
+            (0, _) => FrameOwner::Kernel,
+            (id, false) => FrameOwner::Environment(EnvId(id)),
+            (id, true) => FrameOwner::PageTableOf(EnvId(id)),
+        }
+    }
+
+    proptest! {
+        /// After any sequence of operations, every tracked frame has exactly one owner or is
+        /// free, and the free list holds exactly the free frames, once each.
+        #[test]
+        fn ownership_stays_consistent(operations in proptest::collection::vec(operation(), 0..200)) {
+            let mut table = table();
+            let total = table.free_count();
+            for operation in operations {
+                match operation {
+                    Operation::Allocate(env, is_page_table) => {
+                        let _ = table.allocate(owner_for(env, is_page_table));
+                    }
+                    Operation::Free(frame, env) => {
+                        let _ = table.free(frame, owner_for(env, false));
+                    }
+                    Operation::Release(env) => {
+                        table.release_environment(EnvId(env));
+                    }
+                }
+                let mut free_list = table.free.clone();
+                free_list.sort_unstable();
+                free_list.dedup();
+                prop_assert_eq!(free_list.len(), table.free.len());
+                let free_by_owner: Vec<u64> = (0..24)
+                    .filter(|&frame| table.owner(frame) == Some(FrameOwner::Free))
+                    .collect();
+                prop_assert_eq!(free_list, free_by_owner);
+                let owned: usize = (0..24).filter(|&f| matches!(table.owner(f), Some(o) if o != FrameOwner::Free)).count();
+                prop_assert_eq!(owned + table.free_count(), total);
+            }
+        }
+    }
+}

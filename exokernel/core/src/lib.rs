@@ -1,0 +1,19 @@
+//! Policy-free kernel logic that touches no hardware, so it builds and is tested on the host:
+//! the boot ramdisk format and boot configuration, the frame ownership table, user-range
+//! checks, ELF load plans and the environment table.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod boot_config;
+pub mod elf_plan;
+pub mod environments;
+pub mod frame_table;
+pub mod guest_status;
+pub mod ramdisk;
+pub mod user_layout;
+pub mod user_range;
+
+/// Size of a page and of a physical frame, in bytes.
+pub const PAGE_SIZE: u64 = 4096;

@@ -1,0 +1,10 @@
+//! The hardware layer: every register, descriptor table, trap entry and port access of the
+//! kernel lives below this module, so that the rest of the kernel is policy on safe types.
+
+pub mod apic;
+pub mod cpu;
+pub mod gdt;
+pub mod idt;
+pub mod paging;
+pub mod syscall_entry;
+pub mod trap;

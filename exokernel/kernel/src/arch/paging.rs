@@ -1,0 +1,170 @@
+//! Environment address spaces: 4-level page tables whose kernel half is shared with the boot
+//! page table and whose user half is built only from frames the environment owns.
+//!
+//! Page-table pages are reached through the bootloader's map of all physical memory.
+
+use crate::memory::{frame_to_virtual, physical_to_virtual};
+use exo_abi::Error;
+use exo_core::PAGE_SIZE;
+use exo_core::environments::EnvId;
+use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
+use x86_64::PhysAddr;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::{PageTable, PageTableFlags, PhysFrame};
+
+/// First PML4 slot of the kernel half (address 0xffff_8000_0000_0000).
+const KERNEL_HALF_FIRST_SLOT: usize = 256;
+
+/// Rights of a user mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rights {
+    pub is_writable: bool,
+    pub is_executable: bool,
+}
+
+/// How a user page must be mapped for an access to succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+static KERNEL_ROOT: spin::Once<FrameNumber> = spin::Once::new();
+
+/// Records the boot page table, whose kernel half every address space shares.
+pub fn init() {
+    let (root, _) = Cr3::read();
+    KERNEL_ROOT.call_once(|| root.start_address().as_u64() / PAGE_SIZE);
+}
+
+/// Switches to the kernel's own page table (no user half).
+pub fn activate_kernel_root() {
+    activate(*KERNEL_ROOT.get().expect("paging initialised"));
+}
+
+fn activate(root: FrameNumber) {
+    let frame = PhysFrame::containing_address(PhysAddr::new(root * PAGE_SIZE));
+    if Cr3::read().0 != frame {
+        // SAFETY: `root` is the boot table or an address space built by `AddressSpace::new`,
+        // both of which map the whole kernel half identically.
+        unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+    }
+}
+
+fn table_at(frame: FrameNumber) -> &'static mut PageTable {
+    // SAFETY: `frame` is a page-table page (the boot PML4 or a frame the frame table gave to an
+    // address space as `PageTableOf`), mapped by the physical-memory map, and the kernel runs on
+    // one CPU with interrupts off, so no other reference to it is live.
+    unsafe { &mut *(frame_to_virtual(frame) as *mut PageTable) }
+}
+
+/// Index of `address`'s entry in the table of `level` (4 = PML4, 1 = page table).
+fn table_index(address: u64, level: u32) -> usize {
+    ((address >> (12 + 9 * (level - 1))) & 0x1FF) as usize
+}
+
+/// An environment's page table.
+#[derive(Debug)]
+pub struct AddressSpace {
+    root: FrameNumber,
+    owner: EnvId,
+}
+
+impl AddressSpace {
+    /// A new address space for `owner`: an empty user half and the kernel half of the boot
+    /// table (not user-accessible at the top level).
+    pub fn new(owner: EnvId, frames: &mut FrameTable) -> Result<AddressSpace, Error> {
+        let root = allocate_zeroed(frames, FrameOwner::PageTableOf(owner))?;
+        let kernel = table_at(*KERNEL_ROOT.get().expect("paging initialised"));
+        let table = table_at(root);
+        for slot in KERNEL_HALF_FIRST_SLOT..512 {
+            let entry = &kernel[slot];
+            let flags = entry.flags() & !PageTableFlags::USER_ACCESSIBLE;
+            table[slot].set_addr(entry.addr(), flags);
+        }
+        Ok(AddressSpace { root, owner })
+    }
+
+    /// Makes this the active address space.
+    pub fn activate(&self) {
+        activate(self.root);
+    }
+
+    /// Maps the user page at `page_address` to `frame` with `rights`, creating intermediate
+    /// tables charged to the owner. The caller has checked that the owner may use `frame` and
+    /// that `page_address` is a page-aligned user-half address.
+    pub fn map(
+        &mut self,
+        page_address: u64,
+        frame: FrameNumber,
+        rights: Rights,
+        frames: &mut FrameTable,
+    ) -> Result<(), Error> {
+        debug_assert!(page_address < exo_abi::USER_END && page_address % PAGE_SIZE == 0);
+        let table_flags = PageTableFlags::PRESENT
+            | PageTableFlags::WRITABLE
+            | PageTableFlags::USER_ACCESSIBLE;
+        let mut table = table_at(self.root);
+        for level in (2..=4).rev() {
+            let entry = &mut table[table_index(page_address, level)];
+            if entry.is_unused() {
+                let child = allocate_zeroed(frames, FrameOwner::PageTableOf(self.owner))?;
+                entry.set_addr(PhysAddr::new(child * PAGE_SIZE), table_flags);
+            }
+            table = table_at(entry.addr().as_u64() / PAGE_SIZE);
+        }
+        let mut flags = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
+        if rights.is_writable {
+            flags |= PageTableFlags::WRITABLE;
+        }
+        if !rights.is_executable {
+            flags |= PageTableFlags::NO_EXECUTE;
+        }
+        table[table_index(page_address, 1)].set_addr(PhysAddr::new(frame * PAGE_SIZE), flags);
+        Ok(())
+    }
+
+    /// The frame behind user address `address` if every level maps it present, user-accessible
+    /// and, for [`Access::Write`], writable.
+    pub fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber> {
+        if address >= exo_abi::USER_END {
+            return None;
+        }
+        let mut required = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
+        if access == Access::Write {
+            required |= PageTableFlags::WRITABLE;
+        }
+        let mut table = table_at(self.root);
+        for level in (1..=4).rev() {
+            let entry = &table[table_index(address, level)];
+            if !entry.flags().contains(required) || entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+                return None;
+            }
+            let next = entry.addr().as_u64() / PAGE_SIZE;
+            if level == 1 {
+                return Some(next);
+            }
+            table = table_at(next);
+        }
+        None
+    }
+}
+
+/// Allocates a frame to `owner` and fills it with zeros.
+pub fn allocate_zeroed(frames: &mut FrameTable, owner: FrameOwner) -> Result<FrameNumber, Error> {
+    let frame = frames.allocate(owner).ok().flatten().ok_or(Error::NoMemory)?;
+    // SAFETY: the frame was just allocated, so nothing else refers to it, and the physical map
+    // covers it.
+    unsafe { core::ptr::write_bytes(frame_to_virtual(frame), 0, PAGE_SIZE as usize) };
+    Ok(frame)
+}
+
+/// Copies `bytes` into frame `frame` at `offset`; the caller owns the frame and
+/// `offset + bytes.len()` is at most a page.
+pub fn write_to_frame(frame: FrameNumber, offset: usize, bytes: &[u8]) {
+    assert!(offset + bytes.len() <= PAGE_SIZE as usize);
+    let destination = physical_to_virtual(frame * PAGE_SIZE + offset as u64);
+    // SAFETY: checked above that the range stays inside the frame, which the physical map covers
+    // and which no Rust reference aliases.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), destination, bytes.len()) };
+}

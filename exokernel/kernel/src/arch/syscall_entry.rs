@@ -1,0 +1,108 @@
+//! The `syscall` entry point and its MSR setup.
+//!
+//! Entry saves the user registers as a [`TrapFrame`](super::trap::TrapFrame) on the trap stack
+//! (the same layout as an interrupt), so that a system call can switch environments like any
+//! other trap. When the handler says the caller itself resumes, the exit uses `sysretq`;
+//! otherwise it leaves through the interrupt exit path (`iretq`), which restores every register.
+//! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
+
+use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
+use core::arch::global_asm;
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+
+/// Scratch slot for the user stack pointer between `syscall` and the first push (one CPU).
+#[unsafe(no_mangle)]
+static mut SYSCALL_USER_RSP: u64 = 0;
+/// The trap stack's top, loaded into `rsp` on entry.
+#[unsafe(no_mangle)]
+static mut SYSCALL_KERNEL_RSP: u64 = 0;
+
+global_asm!(
+    r#"
+    .section .text.syscall_entry, "ax"
+    .global syscall_entry
+syscall_entry:
+    cmp rax, {bench_floor}
+    je 2f
+    mov [rip + SYSCALL_USER_RSP], rsp
+    mov rsp, [rip + SYSCALL_KERNEL_RSP]
+    push {user_ss}
+    push qword ptr [rip + SYSCALL_USER_RSP]
+    push r11
+    push {user_cs}
+    push rcx
+    push 0
+    push {syscall_vector}
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    call {handler}
+    test al, al
+    jz trap_return
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    pop rcx
+    add rsp, 8
+    pop r11
+    pop rsp
+2:
+    sysretq
+"#,
+    bench_floor = const exo_abi::BENCH_FLOOR,
+    user_ss = const USER_DATA_SELECTOR,
+    user_cs = const USER_CODE_SELECTOR,
+    syscall_vector = const super::trap::SYSCALL_VECTOR,
+    handler = sym crate::syscalls::syscall_handler,
+);
+
+unsafe extern "C" {
+    fn syscall_entry();
+}
+
+/// Enables `syscall`/`sysret` with the entry above. Interrupts, traps, direction and alignment
+/// checks are masked on entry (SFMASK), so the kernel runs with interrupts off and SMAP armed.
+pub fn init(selectors: &Selectors) {
+    // SAFETY: written before any user code runs, read only by the entry code on this CPU.
+    unsafe { SYSCALL_KERNEL_RSP = trap_stack_top() };
+    Star::write(selectors.user_code, selectors.user_data, selectors.kernel_code, selectors.kernel_data)
+        .expect("GDT order matches what sysret expects");
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::ALIGNMENT_CHECK
+            | RFlags::NESTED_TASK,
+    );
+    // SAFETY: enabling `syscall` is sound now that LSTAR, STAR and SFMASK are set.
+    unsafe { Efer::update(|flags| flags.insert(EferFlags::SYSTEM_CALL_EXTENSIONS)) };
+}

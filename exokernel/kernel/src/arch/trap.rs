@@ -1,0 +1,148 @@
+//! Trap entry and exit: the stubs every interrupt and exception vector enters through, the
+//! common save/restore path, and the register frame the rest of the kernel sees.
+//!
+//! Every entry from user mode (interrupt, exception or `syscall`) builds one [`TrapFrame`] at
+//! the top of the kernel trap stack. Switching environments is copying another environment's
+//! saved frame over it before the exit path restores it.
+
+use core::arch::global_asm;
+
+/// The user registers saved on every kernel entry, in the order the entry code pushes them
+/// (lowest address first).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Interrupt vector, or [`SYSCALL_VECTOR`] for a `syscall` entry.
+    pub vector: u64,
+    /// The CPU's error code, or 0 for vectors without one.
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// The `vector` recorded for entries through `syscall` (no hardware vector is this large).
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
+impl TrapFrame {
+    /// Whether the trap came from ring 3.
+    pub fn is_from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+/// Bytes between consecutive vector stubs; the IDT entry of vector `v` is
+/// `trap_stubs + v * TRAP_STUB_BYTES`.
+pub const TRAP_STUB_BYTES: u64 = 16;
+
+unsafe extern "C" {
+    /// Start of the 256 vector stubs.
+    static trap_stubs: u8;
+    /// Restores the frame at `rsp` and returns to it with `iretq`.
+    pub fn trap_return() -> !;
+}
+
+/// The entry address of vector `vector`'s stub.
+pub fn stub_address(vector: u8) -> u64 {
+    (&raw const trap_stubs) as u64 + u64::from(vector) * TRAP_STUB_BYTES
+}
+
+// Each stub pushes a zero error code where the CPU pushes none (Intel SDM vol. 3A, 6.13: vectors
+// 8, 10-14, 17, 21, 29 and 30 push one), then its vector, and jumps to the common path. The
+// common path clears AC (user code may set it, and SMAP must hold in the kernel) and DF (the
+// Rust ABI expects it clear), saves the general registers, and calls `trap_handler` with the
+// frame. The stack is 16-byte aligned at the call: the CPU aligns it before pushing its frame,
+// and 22 pushed words follow.
+global_asm!(
+    r#"
+    .section .text.trap_stubs, "ax"
+    .balign 16
+    .global trap_stubs
+trap_stubs:
+    .set vector, 0
+    .rept 256
+        .balign 16
+        .if (vector == 8) || (vector == 10) || (vector == 11) || (vector == 12) || (vector == 13) || (vector == 14) || (vector == 17) || (vector == 21) || (vector == 29) || (vector == 30)
+        .else
+            push 0
+        .endif
+        push vector
+        jmp trap_common
+        .set vector, vector + 1
+    .endr
+
+trap_common:
+    clac
+    cld
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    call {handler}
+
+    .global trap_return
+trap_return:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+"#,
+    handler = sym crate::traps::trap_handler,
+);
+
+/// Starts running `frame` in user mode on an empty trap stack; the kernel is entered again only
+/// through traps.
+pub fn enter_user(frame: &TrapFrame) -> ! {
+    let top = crate::arch::gdt::trap_stack_top();
+    let slot = (top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame;
+    // SAFETY: `slot` is the highest frame-sized, 8-aligned region of the trap stack, which
+    // nothing else uses while the kernel is not handling a trap (this function is called once,
+    // from the boot path). `trap_return` pops exactly that frame and irets to ring 3.
+    unsafe {
+        slot.write(*frame);
+        core::arch::asm!("mov rsp, {slot}", "jmp {trap_return}", slot = in(reg) slot,
+            trap_return = sym trap_return, options(noreturn));
+    }
+}

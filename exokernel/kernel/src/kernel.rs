@@ -1,0 +1,150 @@
+//! The kernel's state (frame table, environment table, ramdisk, the running environment) and
+//! the decisions that move the CPU between environments.
+//!
+//! The kernel runs on one CPU with interrupts off; the state sits behind one lock that every
+//! trap takes for its whole duration.
+
+use crate::arch::cpu::exit_qemu;
+use crate::arch::paging::{self, AddressSpace};
+use crate::arch::trap::{TrapFrame, enter_user};
+use crate::environment;
+use crate::kprintln;
+use alloc::string::String;
+use exo_abi::{Error, ExitReason, encode_result};
+use exo_core::environments::{EnvId, EnvironmentTable};
+use exo_core::frame_table::FrameTable;
+use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
+use exo_core::ramdisk::Ramdisk;
+
+/// What the kernel keeps per environment beyond the portable table entry.
+#[derive(Debug)]
+pub struct Machine {
+    pub address_space: AddressSpace,
+    /// The user registers while the environment is not running.
+    pub registers: TrapFrame,
+}
+
+/// The whole kernel state.
+pub struct Kernel {
+    pub frames: FrameTable,
+    pub environments: EnvironmentTable<Machine>,
+    /// The environment whose registers are in the current trap frame.
+    pub current: Option<EnvId>,
+    ramdisk: Ramdisk<'static>,
+    /// How the first environment (init) ended, which becomes the power-off status.
+    init_ending: Option<ExitReason>,
+}
+
+static KERNEL: spin::Mutex<Option<Kernel>> = spin::Mutex::new(None);
+
+/// Installs the kernel state; called once at boot.
+pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
+    let kernel = Kernel {
+        frames,
+        environments: EnvironmentTable::default(),
+        current: None,
+        ramdisk,
+        init_ending: None,
+    };
+    *KERNEL.lock() = Some(kernel);
+}
+
+/// Runs `action` on the kernel state.
+pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
+    let mut guard = KERNEL.lock();
+    action(guard.as_mut().expect("kernel state installed at boot"))
+}
+
+/// Starts running environment `first`; the kernel is entered only through traps afterwards.
+pub fn run(first: EnvId) -> ! {
+    let registers = with(|kernel| {
+        kernel.current = Some(first);
+        let machine = kernel.machine(first).expect("the first environment was just created");
+        machine.address_space.activate();
+        machine.registers
+    });
+    enter_user(&registers)
+}
+
+impl Kernel {
+    fn machine(&self, id: EnvId) -> Option<&Machine> {
+        self.environments.get(id).and_then(|environment| environment.machine.as_ref())
+    }
+
+    /// The running environment's address space.
+    pub fn current_address_space(&self) -> &AddressSpace {
+        let current = self.current.expect("called while an environment runs");
+        &self.machine(current).expect("the running environment is alive").address_space
+    }
+
+    /// Creates an environment running ramdisk program `name` with argument string `args`.
+    pub fn spawn(&mut self, name: &str, args: &[u8], parent: Option<EnvId>) -> Result<EnvId, Error> {
+        let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
+        let frames = &mut self.frames;
+        let id = self.environments.create(String::from(name), parent, |id| {
+            environment::load(id, program, args, frames)
+        })?;
+        log::debug!("env {} ({name}) created, {} frames", id.0, self.frames.count_owned_by(id));
+        Ok(id)
+    }
+
+    /// Ends environment `id` with `reason`: reports it, frees every frame it had, and wakes a
+    /// parent waiting for it.
+    pub fn end(&mut self, id: EnvId, reason: ExitReason) {
+        let name = self.environments.get(id).map(|environment| environment.name.clone());
+        // The machine state needs no teardown of its own: its frames are all charged to `id`.
+        let Some(ending) = self.environments.end(id, reason) else { return };
+        kprintln!("exokernel: env {} ({}) ended: {reason}", id.0, name.unwrap_or_default());
+        // The ended address space may be the active one: leave it before its frames are freed.
+        paging::activate_kernel_root();
+        self.frames.release_environment(id);
+        if let Some((parent, reason)) = ending.woken_parent {
+            if let Some(machine) = self.environments.get_mut(parent).and_then(|p| p.machine.as_mut()) {
+                machine.registers.rax = encode_result(Ok(reason.encode()));
+            }
+        }
+        if self.is_init(id) {
+            self.init_ending = Some(reason);
+        }
+        if let Some(current) = self.current {
+            if let Some(machine) = self.machine(current) {
+                machine.address_space.activate();
+            }
+        }
+    }
+
+    /// Saves the running environment's registers (if it is alive) and loads those of the next
+    /// runnable one into `frame`. Powers off when no environment is left.
+    pub fn switch_away(&mut self, frame: &mut TrapFrame) {
+        if let Some(current) = self.current {
+            if let Some(machine) = self.environments.get_mut(current).and_then(|e| e.machine.as_mut()) {
+                machine.registers = *frame;
+            }
+        }
+        let Some(next) = self.environments.next_runnable(self.current) else {
+            self.power_off_when_done()
+        };
+        let machine = self.machine(next).expect("runnable environments are alive");
+        *frame = machine.registers;
+        machine.address_space.activate();
+        self.current = Some(next);
+    }
+
+    fn power_off_when_done(&self) -> ! {
+        if self.environments.living_count() > 0 {
+            panic!("every living environment is blocked");
+        }
+        let status = match self.init_ending {
+            Some(ExitReason::Exited(status)) => status.min(exo_abi::POWER_OFF_STATUS_MAX as u32) as u8,
+            Some(ExitReason::Faulted(_)) => INIT_FAULTED,
+            None => KERNEL_FAULT,
+        };
+        kprintln!("exokernel: no environment left; powering off with status {status}");
+        exit_qemu(status)
+    }
+
+    /// Whether `id` is the init environment (the first one created).
+    pub fn is_init(&self, id: EnvId) -> bool {
+        id == EnvId(1)
+    }
+}

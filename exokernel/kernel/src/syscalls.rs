@@ -1,0 +1,115 @@
+//! System-call dispatch: decode the call and its arguments, check them, act. Each call is
+//! documented in `exo_abi::Syscall`.
+
+use crate::arch::cpu::exit_qemu;
+use crate::arch::trap::TrapFrame;
+use crate::console;
+use crate::kernel::{self, Kernel};
+use crate::user_memory::copy_from_user;
+use alloc::vec;
+use alloc::vec::Vec;
+use exo_abi::{Error, ExitReason, Syscall, encode_result};
+use exo_core::environments::{EnvId, WaitOutcome};
+use exo_core::user_range::UserRange;
+
+/// What happens to the caller after a call.
+enum Outcome {
+    /// It resumes at once with this result.
+    Return(Result<u64, Error>),
+    /// It gets this result, but another environment runs first.
+    Reschedule(Result<u64, Error>),
+    /// It is blocked (its result is set when it wakes) or has ended.
+    Switch,
+}
+
+/// Called by the `syscall` entry with the caller's saved frame. Returns whether the caller
+/// resumes directly (the entry then uses `sysretq`); otherwise the frame now holds another
+/// environment, or needs every register restored, and the entry leaves through `iretq`.
+pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> bool {
+    kernel::with(|kernel| {
+        let caller = kernel.current.expect("a system call comes from the running environment");
+        let arguments = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+        let outcome = match Syscall::from_number(frame.rax) {
+            Some(call) => dispatch(kernel, caller, call, arguments),
+            None => Outcome::Return(Err(Error::NoSuchCall)),
+        };
+        match outcome {
+            Outcome::Return(result) => {
+                frame.rax = encode_result(result);
+                frame.rip < exo_abi::USER_END
+            }
+            Outcome::Reschedule(result) => {
+                frame.rax = encode_result(result);
+                kernel.switch_away(frame);
+                false
+            }
+            Outcome::Switch => {
+                kernel.switch_away(frame);
+                false
+            }
+        }
+    })
+}
+
+fn dispatch(kernel: &mut Kernel, caller: EnvId, call: Syscall, arguments: [u64; 6]) -> Outcome {
+    let [a0, a1, a2, a3, _, _] = arguments;
+    match call {
+        Syscall::Null => Outcome::Return(Ok(0)),
+        Syscall::DebugWrite => Outcome::Return(debug_write(kernel, a0, a1)),
+        Syscall::Exit => {
+            kernel.end(caller, ExitReason::Exited(a0 as u32));
+            Outcome::Switch
+        }
+        Syscall::Yield => Outcome::Reschedule(Ok(0)),
+        Syscall::EnvironmentId => Outcome::Return(Ok(u64::from(caller.0))),
+        Syscall::PowerOff => Outcome::Return(power_off(kernel, caller, a0)),
+        Syscall::Spawn => Outcome::Return(spawn(kernel, caller, a0, a1, a2, a3)),
+        Syscall::Wait => wait(kernel, caller, a0),
+        Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
+    }
+}
+
+/// Copies a checked user range of at most `max_len` bytes into a kernel buffer.
+fn copy_in(kernel: &Kernel, address: u64, len: u64, max_len: u64) -> Result<Vec<u8>, Error> {
+    let range = UserRange::with_limit(address, len, max_len)?;
+    let mut buffer = vec![0; range.len() as usize];
+    copy_from_user(kernel.current_address_space(), range, &mut buffer)?;
+    Ok(buffer)
+}
+
+fn debug_write(kernel: &Kernel, address: u64, len: u64) -> Result<u64, Error> {
+    let bytes = copy_in(kernel, address, len, exo_abi::DEBUG_WRITE_MAX_BYTES)?;
+    console::write_bytes(&bytes);
+    Ok(len)
+}
+
+fn power_off(kernel: &Kernel, caller: EnvId, status: u64) -> Result<u64, Error> {
+    if !kernel.is_init(caller) {
+        return Err(Error::PermissionDenied);
+    }
+    if status > exo_abi::POWER_OFF_STATUS_MAX {
+        return Err(Error::InvalidArgument);
+    }
+    crate::kprintln!("exokernel: env {} powers off with status {status}", caller.0);
+    exit_qemu(status as u8)
+}
+
+fn spawn(kernel: &mut Kernel, caller: EnvId, name: u64, name_len: u64, args: u64, args_len: u64) -> Result<u64, Error> {
+    let name = copy_in(kernel, name, name_len, exo_abi::PROGRAM_NAME_MAX_BYTES)?;
+    let args = copy_in(kernel, args, args_len, exo_abi::ARGUMENTS_MAX_BYTES)?;
+    let name = core::str::from_utf8(&name).map_err(|_| Error::InvalidArgument)?;
+    core::str::from_utf8(&args).map_err(|_| Error::InvalidArgument)?;
+    let child = kernel.spawn(name, &args, Some(caller))?;
+    Ok(u64::from(child.0))
+}
+
+fn wait(kernel: &mut Kernel, caller: EnvId, child: u64) -> Outcome {
+    let Ok(child) = u32::try_from(child) else {
+        return Outcome::Return(Err(Error::NoSuchEnvironment));
+    };
+    match kernel.environments.wait(caller, EnvId(child)) {
+        Ok(WaitOutcome::Reaped(reason)) => Outcome::Return(Ok(reason.encode())),
+        Ok(WaitOutcome::Blocked) => Outcome::Switch,
+        Err(error) => Outcome::Return(Err(error)),
+    }
+}

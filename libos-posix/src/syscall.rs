@@ -1,0 +1,86 @@
+//! Typed wrappers of the kernel's system calls (see `exo_abi::Syscall` for each call's
+//! contract), and the raw `syscall` instruction below them.
+
+use core::arch::asm;
+use exo_abi::{Error, ExitReason, Syscall, decode_result};
+
+/// Makes system call `number` with up to six arguments and returns the raw result word.
+/// Public so that tests can pass arguments no typed wrapper would.
+#[inline(always)]
+pub fn raw(number: u64, arguments: [u64; 6]) -> u64 {
+    let result;
+    // SAFETY: the kernel preserves every register but rax (the result), rcx and r11 (the
+    // hardware's), and reads user memory only after checking it; the stack is untouched.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") number => result,
+            in("rdi") arguments[0],
+            in("rsi") arguments[1],
+            in("rdx") arguments[2],
+            in("r10") arguments[3],
+            in("r8") arguments[4],
+            in("r9") arguments[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+fn call(call: Syscall, arguments: [u64; 6]) -> Result<u64, Error> {
+    decode_result(raw(call.number(), arguments))
+}
+
+/// Enters and leaves the kernel doing nothing.
+#[inline(always)]
+pub fn null() {
+    raw(Syscall::Null.number(), [0; 6]);
+}
+
+/// Writes `bytes` (at most `exo_abi::DEBUG_WRITE_MAX_BYTES`) to the kernel console.
+pub fn debug_write(bytes: &[u8]) -> Result<usize, Error> {
+    call(Syscall::DebugWrite, [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0]).map(|n| n as usize)
+}
+
+/// Ends this environment with `status`.
+pub fn exit(status: u32) -> ! {
+    raw(Syscall::Exit.number(), [u64::from(status), 0, 0, 0, 0, 0]);
+    unreachable!("the kernel does not return from exit")
+}
+
+/// Lets every other runnable environment run once.
+pub fn yield_now() {
+    raw(Syscall::Yield.number(), [0; 6]);
+}
+
+/// This environment's id.
+pub fn environment_id() -> u32 {
+    call(Syscall::EnvironmentId, [0; 6]).unwrap_or(0) as u32
+}
+
+/// Powers the machine off with `status` (init only).
+pub fn power_off(status: u32) -> Error {
+    match call(Syscall::PowerOff, [u64::from(status), 0, 0, 0, 0, 0]) {
+        Ok(_) => unreachable!("the kernel does not return from a successful power-off"),
+        Err(error) => error,
+    }
+}
+
+/// Starts ramdisk program `name` with argument string `args`; returns its environment id.
+pub fn spawn(name: &str, args: &str) -> Result<u32, Error> {
+    let arguments = [name.as_ptr() as u64, name.len() as u64, args.as_ptr() as u64, args.len() as u64, 0, 0];
+    call(Syscall::Spawn, arguments).map(|id| id as u32)
+}
+
+/// Waits for child `id` to end and returns how it ended.
+pub fn wait(id: u32) -> Result<ExitReason, Error> {
+    let word = call(Syscall::Wait, [u64::from(id), 0, 0, 0, 0, 0])?;
+    ExitReason::decode(word).ok_or(Error::Unrecognized)
+}
+
+/// How many physical frames are free.
+pub fn free_frames() -> u64 {
+    call(Syscall::FreeFrames, [0; 6]).unwrap_or(0)
+}
