@@ -1,5 +1,6 @@
 //! The first environment: greets, runs each program named in its arguments in turn, reports how
-//! each ended and whether its frames all came back, then powers the machine off.
+//! each ended and whether its frames all came back, then powers the machine off. A name ending
+//! in `&` is started in the background and not waited for.
 #![no_std]
 #![no_main]
 
@@ -10,6 +11,13 @@ libos_posix::main!(main);
 fn main(args: libos_posix::Args) -> i32 {
     println!("init: welcome to the exokernel (env {})", syscall::environment_id());
     for program in args.iter() {
+        if let Some(background) = program.strip_suffix('&') {
+            match syscall::spawn(background, "") {
+                Ok(child) => println!("init: {background} (env {child}) started in the background"),
+                Err(error) => println!("init: cannot start {background}: {}", error.describe()),
+            }
+            continue;
+        }
         let before = syscall::free_frames();
         let child = match syscall::spawn(program, "") {
             Ok(child) => child,

@@ -209,7 +209,7 @@ mod tests {
         let cases = [
             (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0, filesz: 0x20, flags: RX }, ElfError::BadFileRange),
             (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0x10000, filesz: 0x10, flags: RX }, ElfError::BadFileRange),
-            (TestSegment { vaddr: u64::MAX - 0x10, memsz: 0x40, offset: 0, filesz: 0x10, flags: RX }, ElfError::BadFileRange),
+            (TestSegment { vaddr: u64::MAX - 0x10, memsz: 0x40, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
             (TestSegment { vaddr: 0x1000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
             (TestSegment { vaddr: 0xffff_8000_0000_0000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
             (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX | RW }, ElfError::WritableAndExecutable),

@@ -1,0 +1,165 @@
+//! What the kernel is told to do at boot, and its encoding as the ramdisk's `boot.cfg`.
+//!
+//! The keys are documented in `exo_core::boot_config`, which also parses them in the kernel.
+
+use anyhow::{Result, bail};
+use exo_core::boot_config::{LogLevel, SelfTest};
+use exo_core::ramdisk::NAME_MAX_BYTES;
+
+/// The options written into `boot.cfg`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootOptions {
+    /// The ramdisk program started as the init environment.
+    pub init: String,
+    /// Init's argument string (programs separated by spaces, for the `init` app).
+    pub args: String,
+    /// Kernel log verbosity.
+    pub log_level: LogLevel,
+    /// A kernel self-test run instead of init.
+    pub self_test: Option<SelfTest>,
+}
+
+impl Default for BootOptions {
+    /// The configuration of `make run`: init, which runs `hello`.
+    fn default() -> Self {
+        BootOptions {
+            init: "init".to_owned(),
+            args: "hello".to_owned(),
+            log_level: LogLevel::Info,
+            self_test: None,
+        }
+    }
+}
+
+impl BootOptions {
+    /// The text of `boot.cfg`; fails on values the format cannot carry.
+    pub fn boot_cfg_text(&self) -> Result<String> {
+        self.check()?;
+        let mut text = String::from("# boot.cfg, written by the boot tool\n");
+        text.push_str(&format!("init={}\n", self.init));
+        text.push_str(&format!("args={}\n", self.args.trim()));
+        text.push_str(&format!("log={}\n", log_level_name(self.log_level)));
+        if let Some(self_test) = self.self_test {
+            text.push_str(&format!("selftest={}\n", self_test_name(self_test)));
+        }
+        Ok(text)
+    }
+
+    fn check(&self) -> Result<()> {
+        let init = &self.init;
+        if init.is_empty() || init.len() > NAME_MAX_BYTES {
+            bail!("init program name `{init}` must be 1 to {NAME_MAX_BYTES} bytes long");
+        }
+        if init
+            .chars()
+            .any(|c| c.is_whitespace() || c == '=' || c == '#')
+        {
+            bail!("init program name `{init}` may not contain spaces, `=` or `#`");
+        }
+        if self.args.contains(['\n', '\r']) {
+            bail!("init arguments may not contain line breaks");
+        }
+        Ok(())
+    }
+}
+
+/// The `boot.cfg` spelling of a log level.
+pub fn log_level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+        LogLevel::Trace => "trace",
+    }
+}
+
+/// The `boot.cfg` spelling of a self-test.
+pub fn self_test_name(self_test: SelfTest) -> &'static str {
+    match self_test {
+        SelfTest::Smap => "smap",
+    }
+}
+
+/// Every log level's name, most quiet first (for the command line).
+pub const LOG_LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// Every self-test's name (for the command line).
+pub const SELF_TEST_NAMES: [&str; 1] = ["smap"];
+
+/// The self-test called `name`.
+pub fn self_test_from_name(name: &str) -> Option<SelfTest> {
+    match name {
+        "smap" => Some(SelfTest::Smap),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exo_core::boot_config::BootConfig;
+
+    #[test]
+    fn default_options_run_hello_under_init() {
+        let text = BootOptions::default().boot_cfg_text().unwrap();
+        assert_eq!(
+            text,
+            "# boot.cfg, written by the boot tool\ninit=init\nargs=hello\nlog=info\n"
+        );
+    }
+
+    #[test]
+    fn the_kernel_parser_reads_back_every_option() {
+        let options = BootOptions {
+            init: "init".to_owned(),
+            args: " hostile-null  hostile-spin ".to_owned(),
+            log_level: LogLevel::Trace,
+            self_test: Some(SelfTest::Smap),
+        };
+        let text = options.boot_cfg_text().unwrap();
+        let config = BootConfig::parse(&text).unwrap();
+        assert_eq!(config.init, "init");
+        assert_eq!(config.args, "hostile-null  hostile-spin");
+        assert_eq!(config.log_level, LogLevel::Trace);
+        assert_eq!(config.self_test, Some(SelfTest::Smap));
+    }
+
+    #[test]
+    fn every_log_level_name_round_trips() {
+        for name in LOG_LEVEL_NAMES {
+            let level = LogLevel::from_name(name).unwrap();
+            assert_eq!(log_level_name(level), name);
+            let options = BootOptions {
+                log_level: level,
+                ..BootOptions::default()
+            };
+            let text = options.boot_cfg_text().unwrap();
+            assert_eq!(BootConfig::parse(&text).unwrap().log_level, level);
+        }
+        for name in SELF_TEST_NAMES {
+            assert_eq!(self_test_name(self_test_from_name(name).unwrap()), name);
+        }
+    }
+
+    #[test]
+    fn rejects_values_boot_cfg_cannot_carry() {
+        let with_init = |init: &str| BootOptions {
+            init: init.to_owned(),
+            ..BootOptions::default()
+        };
+        assert!(with_init("").boot_cfg_text().is_err());
+        assert!(with_init("two words").boot_cfg_text().is_err());
+        assert!(with_init("a=b").boot_cfg_text().is_err());
+        assert!(
+            with_init(&"x".repeat(NAME_MAX_BYTES + 1))
+                .boot_cfg_text()
+                .is_err()
+        );
+        let broken_args = BootOptions {
+            args: "hello\ninit=evil".to_owned(),
+            ..BootOptions::default()
+        };
+        assert!(broken_args.boot_cfg_text().is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! Building the kernel and the apps for the guest target by running `cargo build`.
+
+use std::env;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::workspace::Workspace;
+
+/// The target every guest binary is built for.
+pub const GUEST_TARGET: &str = "x86_64-unknown-none";
+/// The kernel's package (and binary) name.
+pub const KERNEL_PACKAGE: &str = "exokernel";
+/// Compiler flags for every app: apps are static executables linked at 0x40_0000.
+pub const APP_RUSTFLAGS: &[&str] = &[
+    "-C",
+    "relocation-model=static",
+    "-C",
+    "link-arg=--image-base=0x400000",
+];
+
+/// Cargo's build profile for the guest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Profile {
+    #[default]
+    Debug,
+    Release,
+}
+
+impl Profile {
+    /// The profile's output folder under `<target-dir>/<target>/`, also its display name.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Profile::Debug => "debug",
+            Profile::Release => "release",
+        }
+    }
+
+    /// `Release` when `is_release`.
+    pub fn from_release_flag(is_release: bool) -> Profile {
+        if is_release {
+            Profile::Release
+        } else {
+            Profile::Debug
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.dir_name())
+    }
+}
+
+/// One app's ELF file, named by its binary (= package) name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestApp {
+    pub name: String,
+    pub elf: PathBuf,
+}
+
+/// The result of a guest build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestBinaries {
+    pub profile: Profile,
+    /// The kernel ELF.
+    pub kernel: PathBuf,
+    /// Every app, sorted by name.
+    pub apps: Vec<GuestApp>,
+}
+
+/// Builds the kernel and every app under `apps/` for the guest.
+pub fn build_guest(workspace: &Workspace, profile: Profile) -> Result<GuestBinaries> {
+    let cargo = cargo_program();
+    eprintln!("boot: building kernel ({profile})...");
+    run_cargo(kernel_build_command(&cargo, workspace, profile))?;
+    let kernel = output_path(
+        workspace.guest_target_dir("kernel"),
+        profile,
+        KERNEL_PACKAGE,
+    );
+
+    let app_names = workspace.app_packages()?;
+    if app_names.is_empty() {
+        eprintln!("boot: warning: no apps found under apps/; the ramdisk holds only boot.cfg");
+    } else {
+        eprintln!(
+            "boot: building apps ({profile}): {}...",
+            app_names.join(", ")
+        );
+        run_cargo(apps_build_command(&cargo, workspace, &app_names, profile))?;
+    }
+    let apps = app_names
+        .into_iter()
+        .map(|name| {
+            let elf = output_path(workspace.guest_target_dir("apps"), profile, &name);
+            GuestApp { name, elf }
+        })
+        .collect();
+    Ok(GuestBinaries {
+        profile,
+        kernel,
+        apps,
+    })
+}
+
+/// The cargo to run: the one that started us (`CARGO`), or `cargo` on the `PATH`.
+pub fn cargo_program() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
+}
+
+/// `cargo build` of the kernel.
+pub fn kernel_build_command(cargo: &OsString, workspace: &Workspace, profile: Profile) -> Command {
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace.root());
+    command.args(["build", "-p", KERNEL_PACKAGE, "--target", GUEST_TARGET]);
+    add_profile_and_target_dir(&mut command, profile, workspace.guest_target_dir("kernel"));
+    command
+}
+
+/// `cargo build` of the apps `app_names`, with [`APP_RUSTFLAGS`].
+pub fn apps_build_command(
+    cargo: &OsString,
+    workspace: &Workspace,
+    app_names: &[String],
+    profile: Profile,
+) -> Command {
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace.root());
+    command.arg("build");
+    for name in app_names {
+        command.args(["-p", name]);
+    }
+    command.args(["--target", GUEST_TARGET]);
+    add_profile_and_target_dir(&mut command, profile, workspace.guest_target_dir("apps"));
+    // Cargo reads CARGO_ENCODED_RUSTFLAGS before RUSTFLAGS; drop the latter so a host setting
+    // cannot leak into the guest.
+    command.env("CARGO_ENCODED_RUSTFLAGS", APP_RUSTFLAGS.join("\x1f"));
+    command.env_remove("RUSTFLAGS");
+    command
+}
+
+fn add_profile_and_target_dir(command: &mut Command, profile: Profile, target_dir: PathBuf) {
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    command.arg("--target-dir").arg(target_dir);
+}
+
+fn output_path(target_dir: PathBuf, profile: Profile, binary: &str) -> PathBuf {
+    target_dir
+        .join(GUEST_TARGET)
+        .join(profile.dir_name())
+        .join(binary)
+}
+
+fn run_cargo(mut command: Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {:?}", command.get_program()))?;
+    if !status.success() {
+        bail!("guest build failed ({status}): {command:?}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    fn args_of(command: &Command) -> Vec<String> {
+        command
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn env_of<'a>(command: &'a Command, key: &str) -> Option<Option<&'a OsStr>> {
+        command
+            .get_envs()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| value)
+    }
+
+    #[test]
+    fn the_kernel_builds_in_its_own_target_dir() {
+        let workspace = Workspace::locate().unwrap();
+        let command = kernel_build_command(&"cargo".into(), &workspace, Profile::Release);
+        let target_dir = workspace.guest_target_dir("kernel").display().to_string();
+        assert_eq!(
+            args_of(&command),
+            [
+                "build",
+                "-p",
+                "exokernel",
+                "--target",
+                GUEST_TARGET,
+                "--release",
+                "--target-dir",
+                &target_dir
+            ]
+        );
+        assert_eq!(command.get_current_dir(), Some(workspace.root()));
+    }
+
+    #[test]
+    fn apps_build_together_with_the_app_flags() {
+        let workspace = Workspace::locate().unwrap();
+        let names = ["hello".to_owned(), "init".to_owned()];
+        let command = apps_build_command(&"cargo".into(), &workspace, &names, Profile::Debug);
+        let target_dir = workspace.guest_target_dir("apps").display().to_string();
+        assert_eq!(
+            args_of(&command),
+            [
+                "build",
+                "-p",
+                "hello",
+                "-p",
+                "init",
+                "--target",
+                GUEST_TARGET,
+                "--target-dir",
+                &target_dir
+            ]
+        );
+        let flags = env_of(&command, "CARGO_ENCODED_RUSTFLAGS")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            flags.to_str().unwrap().split('\x1f').collect::<Vec<_>>(),
+            APP_RUSTFLAGS
+        );
+        assert_eq!(env_of(&command, "RUSTFLAGS"), Some(None));
+    }
+
+    #[test]
+    fn outputs_live_under_target_and_profile() {
+        let path = output_path(PathBuf::from("/t"), Profile::Debug, "hello");
+        assert_eq!(path, PathBuf::from("/t/x86_64-unknown-none/debug/hello"));
+    }
+}

@@ -1,0 +1,210 @@
+//! Packing the guest into a ramdisk and a bootable disk image.
+//!
+//! Images are named after a hash of everything that shapes them (firmware, profile, `boot.cfg`),
+//! and written under a temporary name first, so that tests running in parallel with different
+//! options never write the same file and a reader never sees a half-written image.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, anyhow};
+use bootloader::{BootConfig, DiskImageBuilder};
+use bootloader_boot_config::LevelFilter;
+use exo_core::boot_config::FILE_NAME as BOOT_CFG_FILE_NAME;
+
+use crate::boot_options::BootOptions;
+use crate::firmware::Firmware;
+use crate::guest_build::{GuestBinaries, Profile};
+use crate::workspace::Workspace;
+
+/// Writes the disk image that boots `guest` with `options` under `firmware`; returns its path.
+pub fn create_image(
+    workspace: &Workspace,
+    guest: &GuestBinaries,
+    options: &BootOptions,
+    firmware: Firmware,
+) -> Result<PathBuf> {
+    let boot_cfg = options.boot_cfg_text()?;
+    warn_if_init_is_missing(guest, &options.init);
+    let images_dir = workspace.images_dir();
+    fs::create_dir_all(&images_dir)
+        .with_context(|| format!("creating {}", images_dir.display()))?;
+    let image = images_dir.join(image_file_name(firmware, guest.profile, &boot_cfg));
+    let unique = unique_suffix();
+    let ramdisk = image.with_extension(format!("{unique}.ramdisk"));
+    let partial_image = image.with_extension(format!("{unique}.partial"));
+
+    eprintln!("boot: writing {firmware} image {}", image.display());
+    fs::write(&ramdisk, ramdisk_bytes(guest, &boot_cfg)?)
+        .with_context(|| format!("writing {}", ramdisk.display()))?;
+    let written = write_disk_image(&guest.kernel, &ramdisk, firmware, &partial_image);
+    let _ = fs::remove_file(&ramdisk);
+    written.and_then(|()| {
+        fs::rename(&partial_image, &image)
+            .with_context(|| format!("renaming to {}", image.display()))
+    })?;
+    Ok(image)
+}
+
+/// The image file name for these settings: `exo-<firmware>-<profile>-<hash>.img`.
+pub fn image_file_name(firmware: Firmware, profile: Profile, boot_cfg: &str) -> String {
+    let mut hash = Fnv1a::new();
+    for part in [firmware.name(), profile.dir_name(), boot_cfg] {
+        hash.write(part.as_bytes());
+        hash.write(&[0]);
+    }
+    format!("exo-{firmware}-{profile}-{:016x}.img", hash.finish())
+}
+
+/// The ramdisk: every app's ELF under its name, then `boot.cfg`.
+pub fn ramdisk_bytes(guest: &GuestBinaries, boot_cfg: &str) -> Result<Vec<u8>> {
+    let mut contents = Vec::new();
+    for app in &guest.apps {
+        let elf =
+            fs::read(&app.elf).with_context(|| format!("reading app {}", app.elf.display()))?;
+        contents.push((app.name.as_str(), elf));
+    }
+    let mut files: Vec<(&str, &[u8])> = contents
+        .iter()
+        .map(|(name, elf)| (*name, elf.as_slice()))
+        .collect();
+    files.push((BOOT_CFG_FILE_NAME, boot_cfg.as_bytes()));
+    exo_core::ramdisk::build(&files).map_err(|error| anyhow!("building the ramdisk: {error:?}"))
+}
+
+/// The bootloader's own settings: quiet, and no frame-buffer log (slow under emulation).
+pub fn bootloader_config() -> BootConfig {
+    let mut config = BootConfig::default();
+    config.frame_buffer_logging = false;
+    config.serial_logging = true;
+    config.log_level = LevelFilter::Warn;
+    config
+}
+
+fn write_disk_image(kernel: &Path, ramdisk: &Path, firmware: Firmware, image: &Path) -> Result<()> {
+    if !kernel.is_file() {
+        return Err(anyhow!("no kernel at {}", kernel.display()));
+    }
+    let mut builder = DiskImageBuilder::new(kernel.to_path_buf());
+    builder.set_ramdisk(ramdisk.to_path_buf());
+    builder.set_boot_config(&bootloader_config());
+    let created = match firmware {
+        Firmware::Bios => builder.create_bios_image(image),
+        Firmware::Uefi => builder.create_uefi_image(image),
+    };
+    created.with_context(|| format!("creating the {firmware} image {}", image.display()))
+}
+
+fn warn_if_init_is_missing(guest: &GuestBinaries, init: &str) {
+    if !guest.apps.iter().any(|app| app.name == init) {
+        eprintln!("boot: warning: no app called `{init}`; the kernel will report a bad boot");
+    }
+}
+
+/// A suffix no other writer in this or another process uses at the same time.
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// 64-bit FNV-1a: a fixed hash, so names stay the same across runs and toolchains.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn new() -> Fnv1a {
+        Fnv1a(Self::OFFSET_BASIS)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guest_build::GuestApp;
+    use exo_core::ramdisk::Ramdisk;
+
+    #[test]
+    fn fnv1a_matches_its_published_test_vectors() {
+        let hash_of = |bytes: &[u8]| {
+            let mut hash = Fnv1a::new();
+            hash.write(bytes);
+            hash.finish()
+        };
+        assert_eq!(hash_of(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash_of(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(hash_of(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn different_options_give_different_image_names() {
+        let cfg = |args: &str| {
+            BootOptions {
+                args: args.to_owned(),
+                ..BootOptions::default()
+            }
+            .boot_cfg_text()
+            .unwrap()
+        };
+        let hello = image_file_name(Firmware::Bios, Profile::Debug, &cfg("hello"));
+        assert!(hello.starts_with("exo-bios-debug-") && hello.ends_with(".img"));
+        assert_eq!(
+            hello,
+            image_file_name(Firmware::Bios, Profile::Debug, &cfg("hello"))
+        );
+        let others = [
+            image_file_name(Firmware::Uefi, Profile::Debug, &cfg("hello")),
+            image_file_name(Firmware::Bios, Profile::Release, &cfg("hello")),
+            image_file_name(Firmware::Bios, Profile::Debug, &cfg("hostile-null")),
+        ];
+        for other in others {
+            assert_ne!(hello, other);
+        }
+    }
+
+    #[test]
+    fn the_ramdisk_holds_every_app_and_boot_cfg() {
+        let dir = std::env::temp_dir().join(format!("boot-ramdisk-test-{}", process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let elf = dir.join("hello");
+        fs::write(&elf, b"\x7fELF pretend").unwrap();
+        let guest = GuestBinaries {
+            profile: Profile::Debug,
+            kernel: dir.join("exokernel"),
+            apps: vec![GuestApp {
+                name: "hello".to_owned(),
+                elf,
+            }],
+        };
+        let bytes = ramdisk_bytes(&guest, "init=hello\n").unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        let ramdisk = Ramdisk::parse(&bytes).unwrap();
+        assert_eq!(ramdisk.find("hello").unwrap().data, b"\x7fELF pretend");
+        assert_eq!(ramdisk.find("boot.cfg").unwrap().data, b"init=hello\n");
+    }
+
+    #[test]
+    fn the_bootloader_stays_quiet_and_off_the_frame_buffer() {
+        let config = bootloader_config();
+        assert!(!config.frame_buffer_logging);
+        assert!(config.serial_logging);
+        assert_eq!(config.log_level, LevelFilter::Warn);
+    }
+}

@@ -1,0 +1,308 @@
+//! `boot`: the command-line front end of the boot library (`cargo run -p boot -- <command>`).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use boot::boot_options::{LOG_LEVEL_NAMES, SELF_TEST_NAMES, self_test_from_name};
+use boot::exit_codes::{HOST_ERROR, QEMU_UNAVAILABLE};
+use boot::figures::figure_lines;
+use boot::qemu_args::gdb_command;
+use boot::qemu_run::check_installed;
+use boot::{
+    BootOptions, Ending, Firmware, LogLevel, Profile, QemuError, QemuOptions, SelfTest, Workspace,
+    build_guest, create_image, run_captured, run_interactive,
+};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+
+/// Builds the exokernel, its apps and disk images, and boots them in QEMU.
+#[derive(Debug, Parser)]
+#[command(name = "boot", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the kernel, the apps and both disk images (BIOS and UEFI) with the default config.
+    Build {
+        /// Build the guest with the release profile.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build what is needed and boot it with the serial port on this terminal.
+    ///
+    /// Exits with the guest's status, or 124 (timed out), 125 (QEMU ended without a guest
+    /// status), 126 (QEMU or OVMF missing, or QEMU failed to start), 123 (build or other host
+    /// error).
+    Run(RunArgs),
+    /// Boot the `bench` app (release build) and print the benchmark figures to stdout.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The firmware that starts the image.
+    #[arg(long, value_enum, default_value_t = Firmware::Bios)]
+    firmware: Firmware,
+    /// Build the guest with the release profile.
+    #[arg(long)]
+    release: bool,
+    /// The ramdisk program to start as init.
+    #[arg(long, default_value = "init", value_name = "NAME")]
+    init: String,
+    /// Init's argument string [default: "hello" when init is `init`, else empty].
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    args: Option<String>,
+    /// Kernel log level.
+    #[arg(long, default_value = "info", value_name = "LEVEL", value_parser = log_level_parser())]
+    log: LogLevel,
+    /// Run a kernel self-test instead of init.
+    #[arg(long, value_name = "TEST", value_parser = self_test_parser())]
+    selftest: Option<SelfTest>,
+    /// Kill QEMU after this many seconds (exit code 124).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Start QEMU halted with its gdb stub on port 1234, and print how to attach.
+    #[arg(long)]
+    gdb: bool,
+    /// Add `-icount shift=0` (the TSC counts guest instructions).
+    #[arg(long)]
+    icount: bool,
+    /// An extra argument passed to QEMU as is (repeat for several).
+    #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
+    qemu_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Measure wall-clock time (no `-icount`): noisy, compare only ratios within one run.
+    #[arg(long)]
+    wall_clock: bool,
+    /// The firmware that starts the image.
+    #[arg(long, value_enum, default_value_t = Firmware::Bios)]
+    firmware: Firmware,
+    /// Kill QEMU after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    timeout: u64,
+}
+
+fn log_level_parser() -> impl TypedValueParser<Value = LogLevel> {
+    PossibleValuesParser::new(LOG_LEVEL_NAMES)
+        .map(|name| LogLevel::from_name(&name).expect("clap checked the name"))
+}
+
+fn self_test_parser() -> impl TypedValueParser<Value = SelfTest> {
+    PossibleValuesParser::new(SELF_TEST_NAMES)
+        .map(|name| self_test_from_name(&name).expect("clap checked the name"))
+}
+
+impl RunArgs {
+    fn boot_options(&self) -> BootOptions {
+        let default_args = if self.init == "init" { "hello" } else { "" };
+        BootOptions {
+            init: self.init.clone(),
+            args: self.args.clone().unwrap_or_else(|| default_args.to_owned()),
+            log_level: self.log,
+            self_test: self.selftest,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // Keep host-side failures out of the guest-status range (clap would exit with 2).
+            return ExitCode::from(if error.use_stderr() { HOST_ERROR } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Build { release } => build(Profile::from_release_flag(release)),
+        Command::Run(args) => run(&args),
+        Command::Bench(args) => bench(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("boot: error: {error:#}");
+            let is_qemu_error = error.downcast_ref::<QemuError>().is_some();
+            ExitCode::from(if is_qemu_error {
+                QEMU_UNAVAILABLE
+            } else {
+                HOST_ERROR
+            })
+        }
+    }
+}
+
+fn build(profile: Profile) -> Result<u8> {
+    let workspace = Workspace::locate()?;
+    let guest = build_guest(&workspace, profile)?;
+    println!("{}", guest.kernel.display());
+    for firmware in [Firmware::Bios, Firmware::Uefi] {
+        let image = create_image(&workspace, &guest, &BootOptions::default(), firmware)?;
+        println!("{}", image.display());
+    }
+    Ok(0)
+}
+
+fn run(args: &RunArgs) -> Result<u8> {
+    check_installed(args.firmware)?;
+    let workspace = Workspace::locate()?;
+    let guest = build_guest(&workspace, Profile::from_release_flag(args.release))?;
+    let image = create_image(&workspace, &guest, &args.boot_options(), args.firmware)?;
+    let qemu = QemuOptions {
+        firmware: args.firmware,
+        image,
+        icount: args.icount,
+        gdb: args.gdb,
+        extra_args: args.qemu_args.clone(),
+    };
+    if args.gdb {
+        eprintln!("boot: QEMU waits for gdb on port 1234; attach from another terminal with");
+        eprintln!("    {}", gdb_command(&guest.kernel));
+    }
+    eprintln!(
+        "boot: serial console follows; Ctrl-A X quits QEMU, Ctrl-A C switches to its monitor"
+    );
+    let ending = run_interactive(&qemu, args.timeout.map(Duration::from_secs))?;
+    eprintln!("boot: {ending}");
+    Ok(ending.exit_code())
+}
+
+fn bench(args: &BenchArgs) -> Result<u8> {
+    check_installed(args.firmware)?;
+    let workspace = Workspace::locate()?;
+    let guest = build_guest(&workspace, Profile::Release)?;
+    let options = BootOptions {
+        init: "bench".to_owned(),
+        args: String::new(),
+        log_level: LogLevel::Warn,
+        self_test: None,
+    };
+    let image = create_image(&workspace, &guest, &options, args.firmware)?;
+    let qemu = QemuOptions {
+        icount: !args.wall_clock,
+        ..QemuOptions::new(args.firmware, image)
+    };
+    eprintln!("boot: running the benchmarks (this takes a while under emulation)...");
+    let outcome = run_captured(&qemu, Duration::from_secs(args.timeout))?;
+    let figures: Vec<&str> = figure_lines(&outcome.serial).collect();
+    let ending = outcome.ending();
+    if ending != Ending::GuestStatus(0) || figures.is_empty() {
+        eprintln!(
+            "--- serial transcript ---\n{}--- end of transcript ---",
+            outcome.serial
+        );
+        eprintln!(
+            "boot: bench failed: {ending}; {} figure lines",
+            figures.len()
+        );
+        return Ok(if ending == Ending::GuestStatus(0) {
+            HOST_ERROR
+        } else {
+            ending.exit_code()
+        });
+    }
+    println!("{}", bench_header(args.wall_clock));
+    for figure in figures {
+        println!("{figure}");
+    }
+    Ok(0)
+}
+
+/// The comment line `boot bench` prints before the figures.
+fn bench_header(is_wall_clock: bool) -> &'static str {
+    if is_wall_clock {
+        "# wall clock (QEMU without -icount): TSC ticks, noisy; compare only ratios within one run"
+    } else {
+        "# deterministic (QEMU -icount shift=0): one TSC tick per guest instruction retired"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse_run(words: &[&str]) -> RunArgs {
+        let words = ["boot", "run"].iter().chain(words);
+        match Cli::try_parse_from(words).unwrap().command {
+            Command::Run(args) => args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_defaults_to_init_running_hello_under_bios() {
+        let args = parse_run(&[]);
+        assert_eq!(args.firmware, Firmware::Bios);
+        assert_eq!(args.boot_options(), BootOptions::default());
+        assert_eq!(args.timeout, None);
+    }
+
+    #[test]
+    fn run_reads_every_option() {
+        let args = parse_run(&[
+            "--firmware",
+            "uefi",
+            "--release",
+            "--init",
+            "hostile-spin",
+            "--log",
+            "trace",
+            "--selftest",
+            "smap",
+            "--timeout",
+            "20",
+            "--gdb",
+            "--icount",
+            "--qemu-arg",
+            "-d",
+            "--qemu-arg",
+            "int",
+        ]);
+        assert_eq!(args.firmware, Firmware::Uefi);
+        assert!(args.release && args.gdb && args.icount);
+        assert_eq!(args.timeout, Some(20));
+        assert_eq!(args.qemu_args, ["-d", "int"]);
+        let options = args.boot_options();
+        assert_eq!(options.init, "hostile-spin");
+        assert_eq!(options.args, "", "another init gets no default arguments");
+        assert_eq!(options.log_level, LogLevel::Trace);
+        assert_eq!(options.self_test, Some(SelfTest::Smap));
+    }
+
+    #[test]
+    fn run_passes_init_arguments_through() {
+        let options = parse_run(&["--args", "hello hostile-null"]).boot_options();
+        assert_eq!(options.args, "hello hostile-null");
+    }
+
+    #[test]
+    fn run_rejects_unknown_levels_and_self_tests() {
+        assert!(Cli::try_parse_from(["boot", "run", "--log", "loud"]).is_err());
+        assert!(Cli::try_parse_from(["boot", "run", "--selftest", "nothing"]).is_err());
+        assert!(Cli::try_parse_from(["boot", "run", "--firmware", "coreboot"]).is_err());
+    }
+
+    #[test]
+    fn bench_defaults_to_deterministic_mode_with_a_long_timeout() {
+        let Command::Bench(args) = Cli::try_parse_from(["boot", "bench"]).unwrap().command else {
+            panic!("not bench");
+        };
+        assert!(!args.wall_clock);
+        assert_eq!(args.timeout, 300);
+        assert!(bench_header(false).starts_with('#') && bench_header(false).contains("-icount"));
+        assert!(bench_header(true).starts_with('#') && bench_header(true).contains("wall clock"));
+    }
+}

@@ -1,0 +1,123 @@
+//! Where things are in the repository: its root, the apps under `apps/`, and the output folders.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+/// The repository checkout the boot tool works on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace this tool was compiled in (the parent of the `boot` package).
+    pub fn locate() -> Result<Workspace> {
+        let boot_package = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = boot_package.parent().ok_or_else(|| {
+            anyhow!(
+                "the boot package at {} has no parent",
+                boot_package.display()
+            )
+        })?;
+        Workspace::at(root)
+    }
+
+    /// The workspace rooted at `root`, which must hold a `Cargo.toml`.
+    pub fn at(root: &Path) -> Result<Workspace> {
+        let manifest = root.join("Cargo.toml");
+        if !manifest.is_file() {
+            return Err(anyhow!(
+                "{} is not a Cargo workspace (no Cargo.toml)",
+                root.display()
+            ));
+        }
+        Ok(Workspace {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The repository root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Cargo's target folder for the guest build of `what` (`kernel` or `apps`).
+    ///
+    /// The guest builds use their own target folders so that a build started from inside
+    /// `cargo test` or `cargo run` never waits for the lock the outer cargo holds.
+    pub fn guest_target_dir(&self, what: &str) -> PathBuf {
+        self.root.join("target").join("guest").join(what)
+    }
+
+    /// Where disk images and ramdisks are written.
+    pub fn images_dir(&self) -> PathBuf {
+        self.root.join("target").join("images")
+    }
+
+    /// The package names of every app: each `apps/*/Cargo.toml`, sorted by name.
+    pub fn app_packages(&self) -> Result<Vec<String>> {
+        let apps_dir = self.root.join("apps");
+        let mut names = Vec::new();
+        let entries = match fs::read_dir(&apps_dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+            Err(error) => return Err(error).context(format!("reading {}", apps_dir.display())),
+        };
+        for entry in entries {
+            let manifest = entry?.path().join("Cargo.toml");
+            if !manifest.is_file() {
+                continue;
+            }
+            let text = fs::read_to_string(&manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
+            let name = package_name(&text)
+                .with_context(|| format!("finding the package name in {}", manifest.display()))?;
+            names.push(name);
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// The `package.name` of a `Cargo.toml`.
+pub fn package_name(manifest_text: &str) -> Result<String> {
+    let manifest: toml::Table = toml::from_str(manifest_text)?;
+    manifest
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(|name| name.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no [package] name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_package_name() {
+        let text = "[package]\nname = \"hostile-null\"\nedition.workspace = true\n\n\
+                    [[bin]]\nname = \"other\"\ntest = false\n";
+        assert_eq!(package_name(text).unwrap(), "hostile-null");
+    }
+
+    #[test]
+    fn a_manifest_without_package_is_an_error() {
+        assert!(package_name("[workspace]\nmembers = []\n").is_err());
+        assert!(package_name("not toml [").is_err());
+    }
+
+    #[test]
+    fn locates_this_repository() {
+        let workspace = Workspace::locate().unwrap();
+        assert!(workspace.root().join("boot").join("Cargo.toml").is_file());
+        assert!(workspace.images_dir().ends_with("target/images"));
+        assert!(
+            workspace
+                .guest_target_dir("kernel")
+                .ends_with("target/guest/kernel")
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! The QEMU test harness: a test declares a [`Scenario`], runs it, and checks the [`Outcome`]
+//! with the assertions of [`OutcomeAssertions`], which print the whole serial transcript when
+//! they fail.
+//!
+//! The guest (kernel and apps, debug profile) is built once per test process; each scenario
+//! gets its own disk image, so tests in one file run in parallel.
+
+mod init_report;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use boot::guest_status;
+pub use boot::{Firmware, LogLevel, Outcome, SelfTest};
+pub use init_report::{ProgramReport, program_reports};
+
+use boot::{BootOptions, GuestBinaries, Profile, QemuOptions, Workspace};
+
+/// How long a scenario may run unless it says otherwise: boots take 2 to 5 s under TCG, more
+/// when tests run side by side on two cores.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One boot of the system: firmware, what the kernel is told in `boot.cfg`, and a timeout.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    firmware: Firmware,
+    options: BootOptions,
+    timeout: Duration,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario::new()
+    }
+}
+
+impl Scenario {
+    /// BIOS, `init` with no arguments, log level info, no self-test, [`DEFAULT_TIMEOUT`].
+    pub fn new() -> Scenario {
+        Scenario {
+            firmware: Firmware::Bios,
+            options: BootOptions {
+                args: String::new(),
+                ..BootOptions::default()
+            },
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// `init` running `programs` one after the other.
+    pub fn programs(programs: &[&str]) -> Scenario {
+        Scenario::new().args(&programs.join(" "))
+    }
+
+    /// The firmware that starts the image (default BIOS).
+    pub fn firmware(mut self, firmware: Firmware) -> Scenario {
+        self.firmware = firmware;
+        self
+    }
+
+    /// The program started as init (default `init`).
+    pub fn init(mut self, program: &str) -> Scenario {
+        self.options.init = program.to_owned();
+        self
+    }
+
+    /// Init's argument string.
+    pub fn args(mut self, args: &str) -> Scenario {
+        self.options.args = args.to_owned();
+        self
+    }
+
+    /// Run a kernel self-test instead of init.
+    pub fn self_test(mut self, self_test: SelfTest) -> Scenario {
+        self.options.self_test = Some(self_test);
+        self
+    }
+
+    /// Kernel log level.
+    pub fn log(mut self, level: LogLevel) -> Scenario {
+        self.options.log_level = level;
+        self
+    }
+
+    /// Kill QEMU after `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Scenario {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Builds the image for this scenario (and the guest, once per process) and boots it.
+    ///
+    /// Panics when the guest cannot be built or QEMU cannot run: that is no outcome to check.
+    pub fn run(&self) -> Outcome {
+        let (workspace, guest) = guest();
+        let image = boot::create_image(workspace, guest, &self.options, self.firmware)
+            .unwrap_or_else(|error| panic!("creating the image for {self:?}: {error:#}"));
+        let qemu = QemuOptions::new(self.firmware, image);
+        let outcome = boot::run_captured(&qemu, self.timeout)
+            .unwrap_or_else(|error| panic!("running QEMU for {self:?}: {error:#}"));
+        eprintln!("system-tests: {:?} -> {}", self.options, outcome.ending());
+        outcome
+    }
+}
+
+/// The workspace and the guest binaries, built on first use.
+fn guest() -> &'static (Workspace, GuestBinaries) {
+    static GUEST: OnceLock<Result<(Workspace, GuestBinaries), String>> = OnceLock::new();
+    let built = GUEST.get_or_init(|| {
+        let workspace = Workspace::locate().map_err(|error| format!("{error:#}"))?;
+        let guest =
+            boot::build_guest(&workspace, Profile::Debug).map_err(|error| format!("{error:#}"))?;
+        Ok((workspace, guest))
+    });
+    match built {
+        Ok(built) => built,
+        Err(error) => panic!("building the guest failed: {error}"),
+    }
+}
+
+/// Checks on an [`Outcome`]; each failure shows the whole transcript.
+pub trait OutcomeAssertions {
+    /// The guest powered off with `status` (and did not time out).
+    fn assert_status(&self, status: u8);
+    /// QEMU had to be killed at the timeout.
+    fn assert_timed_out(&self);
+    /// The transcript contains `text`.
+    fn assert_contains(&self, text: &str);
+    /// The transcript does not contain `text`.
+    fn assert_lacks(&self, text: &str);
+    /// Some line contains every one of `parts`.
+    fn assert_line_with(&self, parts: &[&str]);
+    /// Each of `texts` occurs after the previous one.
+    fn assert_line_order(&self, texts: &[&str]);
+    /// Init's report for `program`, which must exist and end with `reason`.
+    fn assert_program_ended(&self, program: &str, reason: &str) -> ProgramReport;
+    /// Every program init reported on got back exactly the frames it started with.
+    fn assert_frames_returned(&self);
+    /// Fails the test with `message` and the transcript.
+    fn fail(&self, message: &str) -> !;
+}
+
+impl OutcomeAssertions for Outcome {
+    #[track_caller]
+    fn assert_status(&self, status: u8) {
+        if self.timed_out || self.guest_status != Some(status) {
+            self.fail(&format!(
+                "expected guest status {status}, but {}",
+                self.ending()
+            ));
+        }
+    }
+
+    #[track_caller]
+    fn assert_timed_out(&self) {
+        if !self.timed_out {
+            self.fail(&format!("expected a timeout, but {}", self.ending()));
+        }
+    }
+
+    #[track_caller]
+    fn assert_contains(&self, text: &str) {
+        if !self.serial.contains(text) {
+            self.fail(&format!("the transcript lacks {text:?}"));
+        }
+    }
+
+    #[track_caller]
+    fn assert_lacks(&self, text: &str) {
+        if self.serial.contains(text) {
+            self.fail(&format!("the transcript contains {text:?}"));
+        }
+    }
+
+    #[track_caller]
+    fn assert_line_with(&self, parts: &[&str]) {
+        if !self
+            .serial_lines()
+            .any(|line| parts.iter().all(|part| line.contains(part)))
+        {
+            self.fail(&format!("no line contains all of {parts:?}"));
+        }
+    }
+
+    #[track_caller]
+    fn assert_line_order(&self, texts: &[&str]) {
+        let mut position = 0;
+        for text in texts {
+            match self.serial[position..].find(text) {
+                Some(offset) => position += offset + text.len(),
+                None => self.fail(&format!(
+                    "{text:?} does not follow the earlier texts of {texts:?}"
+                )),
+            }
+        }
+    }
+
+    #[track_caller]
+    fn assert_program_ended(&self, program: &str, reason: &str) -> ProgramReport {
+        let reports = program_reports(&self.serial);
+        let Some(report) = reports.iter().find(|report| report.name == program) else {
+            self.fail(&format!("init reported nothing about {program}"));
+        };
+        if report.reason != reason {
+            self.fail(&format!("{program} {}, expected: {reason}", report.reason));
+        }
+        report.clone()
+    }
+
+    #[track_caller]
+    fn assert_frames_returned(&self) {
+        let reports = program_reports(&self.serial);
+        if reports.is_empty() {
+            self.fail("init reported on no program");
+        }
+        for report in &reports {
+            match report.frames {
+                Some((before, after)) if before == after => {}
+                Some((before, after)) => self.fail(&format!(
+                    "{} (env {}) leaked frames: {before} free before, {after} after",
+                    report.name, report.env_id
+                )),
+                None => self.fail(&format!("init gave no frame count for {}", report.name)),
+            }
+        }
+    }
+
+    #[track_caller]
+    fn fail(&self, message: &str) -> ! {
+        panic!(
+            "{message}\nQEMU: {}\n--- serial transcript ---\n{}\n--- end of transcript ---{}",
+            self.ending(),
+            self.serial.trim_end(),
+            if self.qemu_stderr.is_empty() {
+                String::new()
+            } else {
+                format!("\n--- QEMU stderr ---\n{}", self.qemu_stderr.trim_end())
+            }
+        )
+    }
+}

@@ -1,0 +1,14 @@
+//! A program that never ends: the harness must kill the guest at the timeout.
+
+use std::time::Duration;
+
+use system_tests::{OutcomeAssertions, Scenario};
+
+#[test]
+fn a_hanging_guest_is_killed_at_the_timeout() {
+    let outcome = Scenario::programs(&["hostile-spin"])
+        .timeout(Duration::from_secs(20))
+        .run();
+    outcome.assert_timed_out();
+    outcome.assert_contains("exokernel: ready");
+}

@@ -1,0 +1,50 @@
+//! Hostile programs, all in one boot: each is stopped with the right reason, the kernel goes on
+//! to the next one, and every program gives back all its frames.
+
+use std::sync::OnceLock;
+
+use system_tests::{Outcome, OutcomeAssertions, Scenario};
+
+const PAGE_FAULT: &str = "killed by page fault (vector 14)";
+const GP_FAULT: &str = "killed by general protection fault (vector 13)";
+
+/// Each hostile program, in the order init runs them, with how it must end and whether the
+/// kernel reports a fault for it.
+const HOSTILE: [(&str, &str, bool); 4] = [
+    ("hostile-null", PAGE_FAULT, true),
+    ("hostile-kernel-write", PAGE_FAULT, true),
+    ("hostile-privileged", GP_FAULT, true),
+    ("hostile-syscalls", "exited with status 0", false),
+];
+
+/// The one boot both tests check.
+fn hostile_boot() -> &'static Outcome {
+    static OUTCOME: OnceLock<Outcome> = OnceLock::new();
+    OUTCOME.get_or_init(|| Scenario::programs(&HOSTILE.map(|(name, _, _)| name)).run())
+}
+
+#[test]
+fn each_hostile_program_is_stopped_and_the_kernel_goes_on() {
+    let outcome = hostile_boot();
+    outcome.assert_status(0);
+    let mut order = vec!["exokernel: ready, ".to_owned()];
+    for (name, reason, is_fault) in HOSTILE {
+        let report = outcome.assert_program_ended(name, reason);
+        if is_fault {
+            order.push(format!("exokernel: env {} ({name}) ended:", report.env_id));
+        }
+        order.push(format!("init: {name} (env {}) {reason}", report.env_id));
+    }
+    order.push("init: all programs done".to_owned());
+    outcome.assert_line_order(&order.iter().map(String::as_str).collect::<Vec<_>>());
+    outcome.assert_line_order(&[
+        "hostile-syscalls: all checks passed",
+        "init: hostile-syscalls (env ",
+    ]);
+}
+
+#[test]
+fn every_program_gives_back_all_its_frames() {
+    let outcome = hostile_boot();
+    outcome.assert_frames_returned();
+}
