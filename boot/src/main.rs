@@ -178,9 +178,11 @@ fn bench(args: &BenchArgs) -> Result<u8> {
     check_installed(args.firmware)?;
     let workspace = Workspace::locate()?;
     let guest = build_guest(&workspace, Profile::Release)?;
+    // The bench app names its unit from this: instructions under icount, cycles otherwise.
+    let mode = if args.wall_clock { "wall-clock" } else { "icount" };
     let options = BootOptions {
         init: "bench".to_owned(),
-        args: String::new(),
+        args: mode.to_owned(),
         log_level: LogLevel::Warn,
         self_test: None,
     };

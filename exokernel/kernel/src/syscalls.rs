@@ -12,7 +12,7 @@ use exo_abi::{Error, ExitReason, Syscall, encode_result};
 use exo_core::environments::{EnvId, WaitOutcome};
 use exo_core::user_range::UserRange;
 
-/// What happens to the caller after a call.
+/// What happens to the caller after a call that needs the kernel state.
 enum Outcome {
     /// It resumes at once with this result.
     Return(Result<u64, Error>),
@@ -23,49 +23,55 @@ enum Outcome {
 }
 
 /// Called by the `syscall` entry with the caller's saved frame. Returns whether the caller
-/// resumes directly (the entry then uses `sysretq`); otherwise the frame now holds another
-/// environment, or needs every register restored, and the entry leaves through `iretq`.
+/// resumes directly with only `rax` changed (the entry then uses `sysretq`); otherwise the frame
+/// now holds another environment, and the entry leaves through `iretq`.
+///
+/// Decoding needs no lock and [`Syscall::Null`] touches no kernel state, so the null call
+/// returns without taking the kernel lock.
 pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> bool {
-    kernel::with(|kernel| {
-        let caller = kernel.current.expect("a system call comes from the running environment");
-        let arguments = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
-        let outcome = match Syscall::from_number(frame.rax) {
-            Some(call) => dispatch(kernel, caller, call, arguments),
-            None => Outcome::Return(Err(Error::NoSuchCall)),
-        };
-        match outcome {
-            Outcome::Return(result) => {
-                frame.rax = encode_result(result);
-                frame.rip < exo_abi::USER_END
-            }
-            Outcome::Reschedule(result) => {
-                frame.rax = encode_result(result);
-                kernel.switch_away(frame);
-                false
-            }
-            Outcome::Switch => {
-                kernel.switch_away(frame);
-                false
-            }
-        }
-    })
+    let result = match Syscall::from_number(frame.rax) {
+        None => Err(Error::NoSuchCall),
+        Some(Syscall::Null) => Ok(0),
+        Some(call) => return kernel::with(|kernel| invoke(kernel, call, frame)),
+    };
+    frame.rax = encode_result(result);
+    // `rip` came from the caller's own `rcx`; sysret to a non-canonical address would fault in
+    // ring 0 (Intel SDM vol. 2B, SYSRET), so such a return takes the iretq path.
+    frame.rip < exo_abi::USER_END
 }
 
-fn dispatch(kernel: &mut Kernel, caller: EnvId, call: Syscall, arguments: [u64; 6]) -> Outcome {
-    let [a0, a1, a2, a3, _, _] = arguments;
-    match call {
+fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
+    let caller = kernel.current.expect("a system call comes from the running environment");
+    let outcome = match call {
         Syscall::Null => Outcome::Return(Ok(0)),
-        Syscall::DebugWrite => Outcome::Return(debug_write(kernel, a0, a1)),
+        Syscall::DebugWrite => Outcome::Return(debug_write(kernel, frame.rdi, frame.rsi)),
         Syscall::Exit => {
-            kernel.end(caller, ExitReason::Exited(a0 as u32));
+            kernel.end(caller, ExitReason::Exited(frame.rdi as u32));
             Outcome::Switch
         }
         Syscall::Yield => Outcome::Reschedule(Ok(0)),
         Syscall::EnvironmentId => Outcome::Return(Ok(u64::from(caller.0))),
-        Syscall::PowerOff => Outcome::Return(power_off(kernel, caller, a0)),
-        Syscall::Spawn => Outcome::Return(spawn(kernel, caller, a0, a1, a2, a3)),
-        Syscall::Wait => wait(kernel, caller, a0),
+        Syscall::PowerOff => Outcome::Return(power_off(kernel, caller, frame.rdi)),
+        Syscall::Spawn => {
+            Outcome::Return(spawn(kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10))
+        }
+        Syscall::Wait => wait(kernel, caller, frame.rdi),
         Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
+    };
+    match outcome {
+        Outcome::Return(result) => {
+            frame.rax = encode_result(result);
+            frame.rip < exo_abi::USER_END
+        }
+        Outcome::Reschedule(result) => {
+            frame.rax = encode_result(result);
+            kernel.switch_away(frame);
+            false
+        }
+        Outcome::Switch => {
+            kernel.switch_away(frame);
+            false
+        }
     }
 }
 

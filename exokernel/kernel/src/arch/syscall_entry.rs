@@ -2,10 +2,12 @@
 //!
 //! Entry saves the user registers as a [`TrapFrame`](super::trap::TrapFrame) on the trap stack
 //! (the same layout as an interrupt), so that a system call can switch environments like any
-//! other trap. When the handler says the caller itself resumes, the exit uses `sysretq`;
+//! other trap. When the handler says the caller itself resumes with only its result changed,
+//! the exit reloads the clobbered registers and uses `sysretq`;
 //! otherwise it leaves through the interrupt exit path (`iretq`), which restores every register.
 //! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
 
+use super::trap::TrapFrame;
 use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
 use core::arch::global_asm;
 use x86_64::VirtAddr;
@@ -54,26 +56,19 @@ syscall_entry:
     call {handler}
     test al, al
     jz trap_return
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
-    add rsp, 16
-    pop rcx
-    add rsp, 8
-    pop r11
-    pop rsp
+    // Fast exit to the caller: the handler changed only rax in the frame, and by the SysV ABI
+    // rbx, rbp and r12-r15 still hold the caller's values, so reload just the registers the
+    // handler may have clobbered. rcx and r11 take the return address and flags for sysretq.
+    mov r10, [rsp + 5 * 8]
+    mov r9, [rsp + 6 * 8]
+    mov r8, [rsp + 7 * 8]
+    mov rdi, [rsp + 9 * 8]
+    mov rsi, [rsp + 10 * 8]
+    mov rdx, [rsp + 11 * 8]
+    mov rax, [rsp + 14 * 8]
+    mov rcx, [rsp + 17 * 8]
+    mov r11, [rsp + 19 * 8]
+    mov rsp, [rsp + 20 * 8]
 2:
     sysretq
 "#,
@@ -83,6 +78,16 @@ syscall_entry:
     syscall_vector = const super::trap::SYSCALL_VECTOR,
     handler = sym crate::syscalls::syscall_handler,
 );
+
+// The fast exit above reads the frame by fixed offsets.
+const _: () = {
+    use core::mem::offset_of;
+    assert!(offset_of!(TrapFrame, r10) == 5 * 8 && offset_of!(TrapFrame, r9) == 6 * 8);
+    assert!(offset_of!(TrapFrame, r8) == 7 * 8 && offset_of!(TrapFrame, rdi) == 9 * 8);
+    assert!(offset_of!(TrapFrame, rsi) == 10 * 8 && offset_of!(TrapFrame, rdx) == 11 * 8);
+    assert!(offset_of!(TrapFrame, rax) == 14 * 8 && offset_of!(TrapFrame, rip) == 17 * 8);
+    assert!(offset_of!(TrapFrame, rflags) == 19 * 8 && offset_of!(TrapFrame, rsp) == 20 * 8);
+};
 
 unsafe extern "C" {
     fn syscall_entry();

@@ -1,0 +1,16 @@
+//! The timer takes the CPU back: a program that spins forever without a system call does not
+//! keep the others from running.
+
+use system_tests::{OutcomeAssertions, Scenario};
+
+#[test]
+fn a_spinning_program_does_not_starve_the_others() {
+    let outcome = Scenario::programs(&["hostile-spin&", "hello"]).run();
+    outcome.assert_line_order(&[
+        "init: hostile-spin (env 2) started in the background",
+        "init: hello (env 3) killed by general protection fault (vector 13)",
+        "init: all programs done",
+    ]);
+    outcome.assert_contains("hostile-spin: spinning forever");
+    outcome.assert_status(0);
+}
