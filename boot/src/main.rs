@@ -179,7 +179,11 @@ fn bench(args: &BenchArgs) -> Result<u8> {
     let workspace = Workspace::locate()?;
     let guest = build_guest(&workspace, Profile::Release)?;
     // The bench app names its unit from this: instructions under icount, cycles otherwise.
-    let mode = if args.wall_clock { "wall-clock" } else { "icount" };
+    let mode = if args.wall_clock {
+        "wall-clock"
+    } else {
+        "icount"
+    };
     let options = BootOptions {
         init: "bench".to_owned(),
         args: mode.to_owned(),

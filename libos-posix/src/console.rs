@@ -33,7 +33,10 @@ impl fmt::Write for LineBuffer {
 
 #[doc(hidden)]
 pub fn print(arguments: fmt::Arguments) {
-    let mut buffer = LineBuffer { bytes: [0; 256], len: 0 };
+    let mut buffer = LineBuffer {
+        bytes: [0; 256],
+        len: 0,
+    };
     let _ = fmt::write(&mut buffer, arguments);
     buffer.flush();
 }

@@ -41,7 +41,11 @@ pub fn null() {
 
 /// Writes `bytes` (at most `exo_abi::DEBUG_WRITE_MAX_BYTES`) to the kernel console.
 pub fn debug_write(bytes: &[u8]) -> Result<usize, Error> {
-    call(Syscall::DebugWrite, [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0]).map(|n| n as usize)
+    call(
+        Syscall::DebugWrite,
+        [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0],
+    )
+    .map(|n| n as usize)
 }
 
 /// Ends this environment with `status`.
@@ -70,7 +74,14 @@ pub fn power_off(status: u32) -> Error {
 
 /// Starts ramdisk program `name` with argument string `args`; returns its environment id.
 pub fn spawn(name: &str, args: &str) -> Result<u32, Error> {
-    let arguments = [name.as_ptr() as u64, name.len() as u64, args.as_ptr() as u64, args.len() as u64, 0, 0];
+    let arguments = [
+        name.as_ptr() as u64,
+        name.len() as u64,
+        args.as_ptr() as u64,
+        args.len() as u64,
+        0,
+        0,
+    ];
     call(Syscall::Spawn, arguments).map(|id| id as u32)
 }
 

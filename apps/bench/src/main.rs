@@ -42,11 +42,18 @@ fn floor_syscall() {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    let unit = if args.iter().any(|arg| arg == "icount") { "instructions" } else { "cycles" };
+    let unit = if args.iter().any(|arg| arg == "icount") {
+        "instructions"
+    } else {
+        "cycles"
+    };
     let empty_loop = ticks_per_iteration(|| core::hint::black_box(()));
     let null = ticks_per_iteration(syscall::null);
     let floor = ticks_per_iteration(floor_syscall);
     println!("B1 null_syscall {} {unit}", null.saturating_sub(empty_loop));
-    println!("B1.floor syscall_sysret_pair {} {unit}", floor.saturating_sub(empty_loop));
+    println!(
+        "B1.floor syscall_sysret_pair {} {unit}",
+        floor.saturating_sub(empty_loop)
+    );
     0
 }

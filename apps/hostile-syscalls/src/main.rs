@@ -22,9 +22,19 @@ struct Check {
     expected: Result<u64, Error>,
 }
 
-fn check(what: &'static str, call: Syscall, arguments: [u64; 4], expected: Result<u64, Error>) -> Check {
+fn check(
+    what: &'static str,
+    call: Syscall,
+    arguments: [u64; 4],
+    expected: Result<u64, Error>,
+) -> Check {
     let [a0, a1, a2, a3] = arguments;
-    Check { what, call: call.number(), arguments: [a0, a1, a2, a3, 0, 0], expected }
+    Check {
+        what,
+        call: call.number(),
+        arguments: [a0, a1, a2, a3, 0, 0],
+        expected,
+    }
 }
 
 fn main(_args: libos_posix::Args) -> i32 {
@@ -35,44 +45,168 @@ fn main(_args: libos_posix::Args) -> i32 {
     let id = u64::from(syscall::environment_id());
     use Syscall::{DebugWrite, PowerOff, Spawn, Wait};
     let checks = [
-        Check { what: "unknown call number", call: 9999, arguments: [0; 6], expected: Err(Error::NoSuchCall) },
-        Check { what: "call number u64::MAX", call: u64::MAX, arguments: [0; 6], expected: Err(Error::NoSuchCall) },
-        check("write from the kernel half", DebugWrite, [KERNEL_HALF, 8, 0, 0], Err(Error::BadAddress)),
-        check("write from the kernel image", DebugWrite, [KERNEL_IMAGE, 8, 0, 0], Err(Error::BadAddress)),
-        check("write from the null page", DebugWrite, [0, 8, 0, 0], Err(Error::BadAddress)),
-        check("write from an unmapped page", DebugWrite, [UNMAPPED, 16, 0, 0], Err(Error::BadAddress)),
-        check("write across the stack's end", DebugWrite, [STACK_TOP - 8, 16, 0, 0], Err(Error::BadAddress)),
-        check("write across the user half's end", DebugWrite, [exo_abi::USER_END - 4, 8, 0, 0], Err(Error::BadAddress)),
-        check("write whose range wraps", DebugWrite, [u64::MAX - 2, 4, 0, 0], Err(Error::BadAddress)),
-        check("write over the length limit", DebugWrite, [valid, 5000, 0, 0], Err(Error::TooLong)),
-        check("write of a huge length", DebugWrite, [valid, u64::MAX, 0, 0], Err(Error::TooLong)),
+        Check {
+            what: "unknown call number",
+            call: 9999,
+            arguments: [0; 6],
+            expected: Err(Error::NoSuchCall),
+        },
+        Check {
+            what: "call number u64::MAX",
+            call: u64::MAX,
+            arguments: [0; 6],
+            expected: Err(Error::NoSuchCall),
+        },
+        check(
+            "write from the kernel half",
+            DebugWrite,
+            [KERNEL_HALF, 8, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write from the kernel image",
+            DebugWrite,
+            [KERNEL_IMAGE, 8, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write from the null page",
+            DebugWrite,
+            [0, 8, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write from an unmapped page",
+            DebugWrite,
+            [UNMAPPED, 16, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write across the stack's end",
+            DebugWrite,
+            [STACK_TOP - 8, 16, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write across the user half's end",
+            DebugWrite,
+            [exo_abi::USER_END - 4, 8, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write whose range wraps",
+            DebugWrite,
+            [u64::MAX - 2, 4, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "write over the length limit",
+            DebugWrite,
+            [valid, 5000, 0, 0],
+            Err(Error::TooLong),
+        ),
+        check(
+            "write of a huge length",
+            DebugWrite,
+            [valid, u64::MAX, 0, 0],
+            Err(Error::TooLong),
+        ),
         check("empty write", DebugWrite, [valid, 0, 0, 0], Ok(0)),
         check("write from a code page", DebugWrite, [code, 0, 0, 0], Ok(0)),
-        check("power off from a non-init environment", PowerOff, [0, 0, 0, 0], Err(Error::PermissionDenied)),
-        check("spawn with a kernel name pointer", Spawn, [KERNEL_HALF, 5, valid, 0], Err(Error::BadAddress)),
-        check("spawn with an over-long name", Spawn, [valid, 100, valid, 0], Err(Error::TooLong)),
-        check("spawn of a missing program", Spawn, [b"no-such-program".as_ptr() as u64, 15, valid, 0], Err(Error::NotFound)),
-        check("spawn of a non-executable", Spawn, [b"boot.cfg".as_ptr() as u64, 8, valid, 0], Err(Error::BadExecutable)),
-        check("spawn with a non-UTF-8 name", Spawn, [not_utf8.as_ptr() as u64, 2, valid, 0], Err(Error::InvalidArgument)),
-        check("spawn with over-long arguments", Spawn, [valid, 5, valid, 2000], Err(Error::TooLong)),
-        check("spawn with kernel arguments", Spawn, [valid, 5, KERNEL_IMAGE, 4], Err(Error::BadAddress)),
-        check("wait for a missing environment", Wait, [9999, 0, 0, 0], Err(Error::NoSuchEnvironment)),
-        check("wait for itself", Wait, [id, 0, 0, 0], Err(Error::NoSuchEnvironment)),
-        check("wait for a non-child (init)", Wait, [1, 0, 0, 0], Err(Error::NoSuchEnvironment)),
-        check("wait for id u64::MAX", Wait, [u64::MAX, 0, 0, 0], Err(Error::NoSuchEnvironment)),
+        check(
+            "power off from a non-init environment",
+            PowerOff,
+            [0, 0, 0, 0],
+            Err(Error::PermissionDenied),
+        ),
+        check(
+            "spawn with a kernel name pointer",
+            Spawn,
+            [KERNEL_HALF, 5, valid, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "spawn with an over-long name",
+            Spawn,
+            [valid, 100, valid, 0],
+            Err(Error::TooLong),
+        ),
+        check(
+            "spawn of a missing program",
+            Spawn,
+            [b"no-such-program".as_ptr() as u64, 15, valid, 0],
+            Err(Error::NotFound),
+        ),
+        check(
+            "spawn of a non-executable",
+            Spawn,
+            [b"boot.cfg".as_ptr() as u64, 8, valid, 0],
+            Err(Error::BadExecutable),
+        ),
+        check(
+            "spawn with a non-UTF-8 name",
+            Spawn,
+            [not_utf8.as_ptr() as u64, 2, valid, 0],
+            Err(Error::InvalidArgument),
+        ),
+        check(
+            "spawn with over-long arguments",
+            Spawn,
+            [valid, 5, valid, 2000],
+            Err(Error::TooLong),
+        ),
+        check(
+            "spawn with kernel arguments",
+            Spawn,
+            [valid, 5, KERNEL_IMAGE, 4],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "wait for a missing environment",
+            Wait,
+            [9999, 0, 0, 0],
+            Err(Error::NoSuchEnvironment),
+        ),
+        check(
+            "wait for itself",
+            Wait,
+            [id, 0, 0, 0],
+            Err(Error::NoSuchEnvironment),
+        ),
+        check(
+            "wait for a non-child (init)",
+            Wait,
+            [1, 0, 0, 0],
+            Err(Error::NoSuchEnvironment),
+        ),
+        check(
+            "wait for id u64::MAX",
+            Wait,
+            [u64::MAX, 0, 0, 0],
+            Err(Error::NoSuchEnvironment),
+        ),
     ];
     let mut failures = 0;
     for check in &checks {
         let got = decode_result(syscall::raw(check.call, check.arguments));
         if got != check.expected {
             failures += 1;
-            println!("hostile-syscalls: FAILED {}: expected {:?}, got {:?}", check.what, check.expected, got);
+            println!(
+                "hostile-syscalls: FAILED {}: expected {:?}, got {:?}",
+                check.what, check.expected, got
+            );
         }
     }
     if failures > 0 {
-        println!("hostile-syscalls: {failures} of {} checks failed", checks.len());
+        println!(
+            "hostile-syscalls: {failures} of {} checks failed",
+            checks.len()
+        );
         return 1;
     }
-    println!("hostile-syscalls: all checks passed ({} checks)", checks.len());
+    println!(
+        "hostile-syscalls: all checks passed ({} checks)",
+        checks.len()
+    );
     0
 }

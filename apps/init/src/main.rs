@@ -9,7 +9,10 @@ use libos_posix::{println, syscall};
 libos_posix::main!(main);
 
 fn main(args: libos_posix::Args) -> i32 {
-    println!("init: welcome to the exokernel (env {})", syscall::environment_id());
+    println!(
+        "init: welcome to the exokernel (env {})",
+        syscall::environment_id()
+    );
     for program in args.iter() {
         if let Some(background) = program.strip_suffix('&') {
             match syscall::spawn(background, "") {
@@ -30,7 +33,10 @@ fn main(args: libos_posix::Args) -> i32 {
             Ok(reason) => println!("init: {program} (env {child}) {reason}"),
             Err(error) => println!("init: waiting for {program} failed: {}", error.describe()),
         }
-        println!("init: free frames before {before} after {}", syscall::free_frames());
+        println!(
+            "init: free frames before {before} after {}",
+            syscall::free_frames()
+        );
     }
     println!("init: all programs done");
     let error = syscall::power_off(0);

@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn unknown_codes_decode_as_unrecognized() {
-        assert_eq!(decode_result(12345u64.wrapping_neg()), Err(Error::Unrecognized));
+        assert_eq!(
+            decode_result(12345u64.wrapping_neg()),
+            Err(Error::Unrecognized)
+        );
         assert_eq!(decode_result(u64::MAX - 1000), Err(Error::Unrecognized));
     }
 }

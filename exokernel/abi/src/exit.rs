@@ -40,7 +40,11 @@ impl core::fmt::Display for ExitReason {
         match self {
             ExitReason::Exited(status) => write!(formatter, "exited with status {status}"),
             ExitReason::Faulted(vector) => {
-                write!(formatter, "killed by {} (vector {vector})", exception_name(*vector))
+                write!(
+                    formatter,
+                    "killed by {} (vector {vector})",
+                    exception_name(*vector)
+                )
             }
         }
     }

@@ -65,7 +65,12 @@ pub enum BootConfigError<'a> {
 
 impl Default for BootConfig<'_> {
     fn default() -> Self {
-        BootConfig { init: "init", args: "", log_level: LogLevel::Info, self_test: None }
+        BootConfig {
+            init: "init",
+            args: "",
+            log_level: LogLevel::Info,
+            self_test: None,
+        }
     }
 }
 
@@ -77,8 +82,9 @@ impl<'a> BootConfig<'a> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (key, value) =
-                line.split_once('=').ok_or(BootConfigError::MissingEquals(line))?;
+            let (key, value) = line
+                .split_once('=')
+                .ok_or(BootConfigError::MissingEquals(line))?;
             let value = value.trim();
             match key.trim() {
                 "init" if !value.is_empty() => config.init = value,
@@ -112,7 +118,8 @@ mod tests {
 
     #[test]
     fn reads_every_key() {
-        let text = "# comment\ninit=tests\nargs = hello hostile-null \nlog=debug\n\nselftest=smap\n";
+        let text =
+            "# comment\ninit=tests\nargs = hello hostile-null \nlog=debug\n\nselftest=smap\n";
         let config = BootConfig::parse(text).unwrap();
         assert_eq!(config.init, "tests");
         assert_eq!(config.args, "hello hostile-null");
@@ -122,10 +129,25 @@ mod tests {
 
     #[test]
     fn rejects_bad_lines() {
-        assert_eq!(BootConfig::parse("init"), Err(BootConfigError::MissingEquals("init")));
-        assert_eq!(BootConfig::parse("colour=red"), Err(BootConfigError::UnknownKey("colour=red")));
-        assert_eq!(BootConfig::parse("log=loud"), Err(BootConfigError::BadValue("log=loud")));
-        assert_eq!(BootConfig::parse("init="), Err(BootConfigError::BadValue("init=")));
-        assert_eq!(BootConfig::parse("selftest=x"), Err(BootConfigError::BadValue("selftest=x")));
+        assert_eq!(
+            BootConfig::parse("init"),
+            Err(BootConfigError::MissingEquals("init"))
+        );
+        assert_eq!(
+            BootConfig::parse("colour=red"),
+            Err(BootConfigError::UnknownKey("colour=red"))
+        );
+        assert_eq!(
+            BootConfig::parse("log=loud"),
+            Err(BootConfigError::BadValue("log=loud"))
+        );
+        assert_eq!(
+            BootConfig::parse("init="),
+            Err(BootConfigError::BadValue("init="))
+        );
+        assert_eq!(
+            BootConfig::parse("selftest=x"),
+            Err(BootConfigError::BadValue("selftest=x"))
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! rights. Everything the kernel needs to know about a program file is decided here, before it
 //! allocates a single frame.
 
-use crate::user_layout::{IMAGE_END, IMAGE_START};
 use crate::PAGE_SIZE;
+use crate::user_layout::{IMAGE_END, IMAGE_START};
 use alloc::vec::Vec;
 use elf::ElfBytes;
 use elf::abi::{EM_X86_64, ET_DYN, ET_EXEC, PF_W, PF_X, PT_LOAD};
@@ -84,7 +84,10 @@ pub fn plan(file: &[u8]) -> Result<LoadPlan, ElfError> {
     }
     let headers = elf.segments().ok_or(ElfError::NoSegments)?;
     let mut segments = Vec::new();
-    for header in headers.iter().filter(|header| header.p_type == PT_LOAD && header.p_memsz > 0) {
+    for header in headers
+        .iter()
+        .filter(|header| header.p_type == PT_LOAD && header.p_memsz > 0)
+    {
         let segment = Segment {
             virtual_address: header.p_vaddr,
             memory_len: header.p_memsz,
@@ -100,7 +103,10 @@ pub fn plan(file: &[u8]) -> Result<LoadPlan, ElfError> {
         return Err(ElfError::NoSegments);
     }
     segments.sort_by_key(|segment| segment.virtual_address);
-    if segments.windows(2).any(|pair| pair[0].end_page() > pair[1].first_page()) {
+    if segments
+        .windows(2)
+        .any(|pair| pair[0].end_page() > pair[1].first_page())
+    {
         return Err(ElfError::Overlap);
     }
     let entry = elf.ehdr.e_entry;
@@ -181,13 +187,31 @@ mod tests {
     }
 
     fn code(vaddr: u64) -> TestSegment {
-        TestSegment { vaddr, memsz: 0x40, offset: 0, filesz: 0x40, flags: RX }
+        TestSegment {
+            vaddr,
+            memsz: 0x40,
+            offset: 0,
+            filesz: 0x40,
+            flags: RX,
+        }
     }
 
     #[test]
     fn plans_a_good_executable() {
-        let data = TestSegment { vaddr: 0x402000, memsz: 0x2000, offset: 0x40, filesz: 0x10, flags: RW };
-        let plan = plan(&elf_file(ET_EXEC, EM_X86_64, 0x400010, &[data, code(0x400000)])).unwrap();
+        let data = TestSegment {
+            vaddr: 0x402000,
+            memsz: 0x2000,
+            offset: 0x40,
+            filesz: 0x10,
+            flags: RW,
+        };
+        let plan = plan(&elf_file(
+            ET_EXEC,
+            EM_X86_64,
+            0x400010,
+            &[data, code(0x400000)],
+        ))
+        .unwrap();
         assert_eq!(plan.entry, 0x400010);
         assert_eq!(plan.segments.len(), 2);
         assert_eq!(plan.segments[0].virtual_address, 0x400000);
@@ -198,33 +222,130 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_static_x86_64_executable() {
         assert_eq!(plan(b"not an elf"), Err(ElfError::Malformed));
-        assert_eq!(plan(&elf_file(ET_DYN, EM_X86_64, 0x400000, &[code(0x400000)])), Err(ElfError::PositionIndependent));
-        assert_eq!(plan(&elf_file(1, EM_X86_64, 0x400000, &[code(0x400000)])), Err(ElfError::NotExecutable));
-        assert_eq!(plan(&elf_file(ET_EXEC, 40, 0x400000, &[code(0x400000)])), Err(ElfError::WrongMachine));
-        assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[])), Err(ElfError::NoSegments));
+        assert_eq!(
+            plan(&elf_file(ET_DYN, EM_X86_64, 0x400000, &[code(0x400000)])),
+            Err(ElfError::PositionIndependent)
+        );
+        assert_eq!(
+            plan(&elf_file(1, EM_X86_64, 0x400000, &[code(0x400000)])),
+            Err(ElfError::NotExecutable)
+        );
+        assert_eq!(
+            plan(&elf_file(ET_EXEC, 40, 0x400000, &[code(0x400000)])),
+            Err(ElfError::WrongMachine)
+        );
+        assert_eq!(
+            plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[])),
+            Err(ElfError::NoSegments)
+        );
     }
 
     #[test]
     fn refuses_bad_segments() {
         let cases = [
-            (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0, filesz: 0x20, flags: RX }, ElfError::BadFileRange),
-            (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0x10000, filesz: 0x10, flags: RX }, ElfError::BadFileRange),
-            (TestSegment { vaddr: u64::MAX - 0x10, memsz: 0x40, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
-            (TestSegment { vaddr: 0x1000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
-            (TestSegment { vaddr: 0xffff_8000_0000_0000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX }, ElfError::OutsideUserImage),
-            (TestSegment { vaddr: 0x400000, memsz: 0x10, offset: 0, filesz: 0x10, flags: RX | RW }, ElfError::WritableAndExecutable),
+            (
+                TestSegment {
+                    vaddr: 0x400000,
+                    memsz: 0x10,
+                    offset: 0,
+                    filesz: 0x20,
+                    flags: RX,
+                },
+                ElfError::BadFileRange,
+            ),
+            (
+                TestSegment {
+                    vaddr: 0x400000,
+                    memsz: 0x10,
+                    offset: 0x10000,
+                    filesz: 0x10,
+                    flags: RX,
+                },
+                ElfError::BadFileRange,
+            ),
+            (
+                TestSegment {
+                    vaddr: u64::MAX - 0x10,
+                    memsz: 0x40,
+                    offset: 0,
+                    filesz: 0x10,
+                    flags: RX,
+                },
+                ElfError::OutsideUserImage,
+            ),
+            (
+                TestSegment {
+                    vaddr: 0x1000,
+                    memsz: 0x10,
+                    offset: 0,
+                    filesz: 0x10,
+                    flags: RX,
+                },
+                ElfError::OutsideUserImage,
+            ),
+            (
+                TestSegment {
+                    vaddr: 0xffff_8000_0000_0000,
+                    memsz: 0x10,
+                    offset: 0,
+                    filesz: 0x10,
+                    flags: RX,
+                },
+                ElfError::OutsideUserImage,
+            ),
+            (
+                TestSegment {
+                    vaddr: 0x400000,
+                    memsz: 0x10,
+                    offset: 0,
+                    filesz: 0x10,
+                    flags: RX | RW,
+                },
+                ElfError::WritableAndExecutable,
+            ),
         ];
         for (segment, error) in cases {
-            assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[segment])), Err(error));
+            assert_eq!(
+                plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[segment])),
+                Err(error)
+            );
         }
     }
 
     #[test]
     fn refuses_shared_pages_and_bad_entries() {
-        let data = TestSegment { vaddr: 0x400800, memsz: 0x10, offset: 0, filesz: 0, flags: RW };
-        assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x400000, &[code(0x400000), data])), Err(ElfError::Overlap));
-        let data = TestSegment { vaddr: 0x500000, memsz: 0x10, offset: 0, filesz: 0, flags: R };
-        assert_eq!(plan(&elf_file(ET_EXEC, EM_X86_64, 0x500000, &[code(0x400000), data])), Err(ElfError::BadEntry));
+        let data = TestSegment {
+            vaddr: 0x400800,
+            memsz: 0x10,
+            offset: 0,
+            filesz: 0,
+            flags: RW,
+        };
+        assert_eq!(
+            plan(&elf_file(
+                ET_EXEC,
+                EM_X86_64,
+                0x400000,
+                &[code(0x400000), data]
+            )),
+            Err(ElfError::Overlap)
+        );
+        let data = TestSegment {
+            vaddr: 0x500000,
+            memsz: 0x10,
+            offset: 0,
+            filesz: 0,
+            flags: R,
+        };
+        assert_eq!(
+            plan(&elf_file(
+                ET_EXEC,
+                EM_X86_64,
+                0x500000,
+                &[code(0x400000), data]
+            )),
+            Err(ElfError::BadEntry)
+        );
     }
 
     proptest! {

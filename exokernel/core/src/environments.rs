@@ -61,7 +61,10 @@ pub struct EnvironmentTable<M> {
 
 impl<M> Default for EnvironmentTable<M> {
     fn default() -> Self {
-        EnvironmentTable { environments: BTreeMap::new(), next_id: 1 }
+        EnvironmentTable {
+            environments: BTreeMap::new(),
+            next_id: 1,
+        }
     }
 }
 
@@ -78,8 +81,13 @@ impl<M> EnvironmentTable<M> {
         let id = EnvId(self.next_id);
         self.next_id += 1;
         let machine = build(id)?;
-        let environment =
-            Environment { id, name, parent, state: EnvState::Runnable, machine: Some(machine) };
+        let environment = Environment {
+            id,
+            name,
+            parent,
+            state: EnvState::Runnable,
+            machine: Some(machine),
+        };
         self.environments.insert(id, environment);
         Ok(id)
     }
@@ -96,7 +104,10 @@ impl<M> EnvironmentTable<M> {
 
     /// How many environments have not ended.
     pub fn living_count(&self) -> usize {
-        self.environments.values().filter(|env| env.machine.is_some()).count()
+        self.environments
+            .values()
+            .filter(|env| env.machine.is_some())
+            .count()
     }
 
     /// Ends environment `id` (if it is alive) with `reason`. Its children become orphans, its
@@ -120,13 +131,19 @@ impl<M> EnvironmentTable<M> {
         let mut woken_parent = None;
         if parent_waits {
             let parent = parent.expect("checked above");
-            self.environments.get_mut(&parent).expect("checked above").state = EnvState::Runnable;
+            self.environments
+                .get_mut(&parent)
+                .expect("checked above")
+                .state = EnvState::Runnable;
             woken_parent = Some((parent, reason));
         }
         if parent_waits || parent.is_none() {
             self.environments.remove(&id);
         }
-        Some(Ending { machine, woken_parent })
+        Some(Ending {
+            machine,
+            woken_parent,
+        })
     }
 
     /// Makes `caller` wait for its child `child`.
@@ -143,7 +160,10 @@ impl<M> EnvironmentTable<M> {
                 Ok(WaitOutcome::Reaped(reason))
             }
             EnvState::Runnable | EnvState::WaitingFor(_) => {
-                let caller = self.environments.get_mut(&caller).ok_or(Error::NoSuchEnvironment)?;
+                let caller = self
+                    .environments
+                    .get_mut(&caller)
+                    .ok_or(Error::NoSuchEnvironment)?;
                 caller.state = EnvState::WaitingFor(child);
                 Ok(WaitOutcome::Blocked)
             }
@@ -168,8 +188,15 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
 
-    fn add(table: &mut EnvironmentTable<u32>, name: &str, parent: Option<EnvId>, machine: u32) -> EnvId {
-        table.create(name.to_string(), parent, |_| Ok::<u32, ()>(machine)).unwrap()
+    fn add(
+        table: &mut EnvironmentTable<u32>,
+        name: &str,
+        parent: Option<EnvId>,
+        machine: u32,
+    ) -> EnvId {
+        table
+            .create(name.to_string(), parent, |_| Ok::<u32, ()>(machine))
+            .unwrap()
     }
 
     fn table_with_init() -> (EnvironmentTable<u32>, EnvId) {
@@ -181,7 +208,10 @@ mod tests {
     #[test]
     fn failed_build_adds_nothing_and_spends_the_id() {
         let (mut table, _) = table_with_init();
-        assert_eq!(table.create("bad".to_string(), None, |id| Err::<u32, EnvId>(id)), Err(EnvId(2)));
+        assert_eq!(
+            table.create("bad".to_string(), None, Err::<u32, EnvId>),
+            Err(EnvId(2))
+        );
         assert!(table.get(EnvId(2)).is_none());
         assert_eq!(add(&mut table, "good", None, 0), EnvId(3));
     }
@@ -211,9 +241,18 @@ mod tests {
     fn ended_child_waits_to_be_reaped() {
         let (mut table, init) = table_with_init();
         let child = add(&mut table, "hello", Some(init), 200);
-        assert!(table.end(child, ExitReason::Exited(3)).unwrap().woken_parent.is_none());
+        assert!(
+            table
+                .end(child, ExitReason::Exited(3))
+                .unwrap()
+                .woken_parent
+                .is_none()
+        );
         assert_eq!(table.living_count(), 1);
-        assert_eq!(table.wait(init, child), Ok(WaitOutcome::Reaped(ExitReason::Exited(3))));
+        assert_eq!(
+            table.wait(init, child),
+            Ok(WaitOutcome::Reaped(ExitReason::Exited(3)))
+        );
         assert_eq!(table.wait(init, child), Err(Error::NoSuchEnvironment));
     }
 

@@ -90,7 +90,9 @@ impl FrameTable {
         if owner == FrameOwner::Free {
             return Err(FrameError::FreeIsNotAnOwner);
         }
-        let Some(frame) = self.free.pop() else { return Ok(None) };
+        let Some(frame) = self.free.pop() else {
+            return Ok(None);
+        };
         self.owners[frame as usize] = Some(owner);
         Ok(Some(frame))
     }
@@ -135,7 +137,10 @@ impl FrameTable {
 
     /// How many frames are charged to environment `id`.
     pub fn count_owned_by(&self, id: EnvId) -> usize {
-        self.owners.iter().filter(|owner| owner.and_then(FrameOwner::environment) == Some(id)).count()
+        self.owners
+            .iter()
+            .filter(|owner| owner.and_then(FrameOwner::environment) == Some(id))
+            .count()
     }
 }
 
@@ -145,7 +150,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn table() -> FrameTable {
-        FrameTable::new([FrameRange { start: 0, end: 8 }, FrameRange { start: 16, end: 20 }])
+        FrameTable::new([
+            FrameRange { start: 0, end: 8 },
+            FrameRange { start: 16, end: 20 },
+        ])
     }
 
     #[test]
@@ -163,17 +171,29 @@ mod tests {
         let env = FrameOwner::Environment(EnvId(3));
         assert_eq!(table.allocate(env), Ok(Some(1)));
         assert_eq!(table.owner(1), Some(env));
-        assert_eq!(table.allocate(FrameOwner::Free), Err(FrameError::FreeIsNotAnOwner));
+        assert_eq!(
+            table.allocate(FrameOwner::Free),
+            Err(FrameError::FreeIsNotAnOwner)
+        );
     }
 
     #[test]
     fn only_the_owner_frees() {
         let mut table = table();
         let frame = table.allocate(FrameOwner::Kernel).unwrap().unwrap();
-        assert_eq!(table.free(frame, FrameOwner::Environment(EnvId(1))), Err(FrameError::NotOwner));
+        assert_eq!(
+            table.free(frame, FrameOwner::Environment(EnvId(1))),
+            Err(FrameError::NotOwner)
+        );
         assert_eq!(table.free(frame, FrameOwner::Kernel), Ok(()));
-        assert_eq!(table.free(frame, FrameOwner::Kernel), Err(FrameError::NotOwner));
-        assert_eq!(table.free(10, FrameOwner::Kernel), Err(FrameError::Untracked));
+        assert_eq!(
+            table.free(frame, FrameOwner::Kernel),
+            Err(FrameError::NotOwner)
+        );
+        assert_eq!(
+            table.free(10, FrameOwner::Kernel),
+            Err(FrameError::Untracked)
+        );
     }
 
     #[test]

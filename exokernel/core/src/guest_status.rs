@@ -42,7 +42,10 @@ mod tests {
     fn decodes_debug_exit_codes() {
         assert_eq!(from_qemu_exit_code(1), Some(0));
         assert_eq!(from_qemu_exit_code(33), Some(16));
-        assert_eq!(from_qemu_exit_code((i32::from(KERNEL_FAULT) << 1) | 1), Some(KERNEL_FAULT));
+        assert_eq!(
+            from_qemu_exit_code((i32::from(KERNEL_FAULT) << 1) | 1),
+            Some(KERNEL_FAULT)
+        );
         assert_eq!(from_qemu_exit_code(0), None);
         assert_eq!(from_qemu_exit_code(2), None);
         assert_eq!(from_qemu_exit_code(-1), None);

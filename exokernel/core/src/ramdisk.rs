@@ -85,14 +85,19 @@ impl<'a> Ramdisk<'a> {
         let start = HEADER_BYTES + index * ENTRY_BYTES;
         let entry = &self.bytes[start..start + ENTRY_BYTES];
         let name_bytes = &entry[..NAME_MAX_BYTES];
-        let name_len = name_bytes.iter().position(|&b| b == 0).unwrap_or(NAME_MAX_BYTES);
+        let name_len = name_bytes
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(NAME_MAX_BYTES);
         let name = str::from_utf8(&name_bytes[..name_len]).map_err(|_| RamdiskError::BadName)?;
         if name.is_empty() {
             return Err(RamdiskError::BadName);
         }
         let offset = read_u64(&entry[48..56]);
         let len = read_u64(&entry[56..64]);
-        let end = offset.checked_add(len).ok_or(RamdiskError::DataOutOfBounds)?;
+        let end = offset
+            .checked_add(len)
+            .ok_or(RamdiskError::DataOutOfBounds)?;
         let data = usize::try_from(offset)
             .ok()
             .zip(usize::try_from(end).ok())
@@ -155,13 +160,19 @@ mod tests {
     #[test]
     fn rejects_bad_headers_and_entries() {
         assert_eq!(Ramdisk::parse(b"EXO").unwrap_err(), RamdiskError::Truncated);
-        assert_eq!(Ramdisk::parse(&[0; 16]).unwrap_err(), RamdiskError::BadMagic);
+        assert_eq!(
+            Ramdisk::parse(&[0; 16]).unwrap_err(),
+            RamdiskError::BadMagic
+        );
         let mut bytes = build(&[("a", b"12345")]).unwrap();
         bytes[8] = 2;
         assert_eq!(Ramdisk::parse(&bytes).unwrap_err(), RamdiskError::Truncated);
         let mut bytes = build(&[("a", b"12345")]).unwrap();
         bytes[16 + 56] = 200;
-        assert_eq!(Ramdisk::parse(&bytes).unwrap_err(), RamdiskError::DataOutOfBounds);
+        assert_eq!(
+            Ramdisk::parse(&bytes).unwrap_err(),
+            RamdiskError::DataOutOfBounds
+        );
         assert_eq!(build(&[("", b"")]).unwrap_err(), RamdiskError::BadName);
     }
 

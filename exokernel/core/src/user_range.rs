@@ -72,10 +72,16 @@ mod tests {
     #[test]
     fn refuses_kernel_half_and_wrapping() {
         assert_eq!(UserRange::new(USER_END, 1), Err(Error::BadAddress));
-        assert_eq!(UserRange::new(0xffff_8000_0000_0000, 8), Err(Error::BadAddress));
+        assert_eq!(
+            UserRange::new(0xffff_8000_0000_0000, 8),
+            Err(Error::BadAddress)
+        );
         assert_eq!(UserRange::new(u64::MAX, 2), Err(Error::BadAddress));
         assert_eq!(UserRange::new(1, u64::MAX), Err(Error::BadAddress));
-        assert_eq!(UserRange::with_limit(0x1000, 5000, 4096), Err(Error::TooLong));
+        assert_eq!(
+            UserRange::with_limit(0x1000, 5000, 4096),
+            Err(Error::TooLong)
+        );
     }
 
     #[test]

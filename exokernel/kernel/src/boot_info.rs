@@ -47,7 +47,7 @@ pub struct FramebufferFacts {
 
 fn boot_entry(boot_info: &'static mut BootInfo) -> ! {
     crate::heap::init();
-    crate::console::init();
+    crate::arch::serial::init();
     crate::logger::init();
     let usable_memory = boot_info
         .memory_regions
@@ -76,5 +76,10 @@ fn boot_entry(boot_info: &'static mut BootInfo) -> ! {
             bytes_per_pixel: info.bytes_per_pixel,
         }
     });
-    crate::kernel_main(BootFacts { usable_memory, physical_memory_offset, ramdisk, framebuffer })
+    crate::kernel_main(BootFacts {
+        usable_memory,
+        physical_memory_offset,
+        ramdisk,
+        framebuffer,
+    })
 }

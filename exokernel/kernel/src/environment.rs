@@ -16,7 +16,12 @@ use exo_core::user_layout::{STACK_BYTES, STACK_TOP};
 const INITIAL_RFLAGS: u64 = 0x202;
 
 /// Loads `program` for environment `id`. On failure every frame charged to `id` is freed again.
-pub fn load(id: EnvId, program: &[u8], args: &[u8], frames: &mut FrameTable) -> Result<Machine, Error> {
+pub fn load(
+    id: EnvId,
+    program: &[u8],
+    args: &[u8],
+    frames: &mut FrameTable,
+) -> Result<Machine, Error> {
     if args.len() as u64 > exo_abi::ARGUMENTS_MAX_BYTES {
         return Err(Error::TooLong);
     }
@@ -31,12 +36,21 @@ pub fn load(id: EnvId, program: &[u8], args: &[u8], frames: &mut FrameTable) -> 
     machine
 }
 
-fn build(id: EnvId, plan: &LoadPlan, program: &[u8], args: &[u8], frames: &mut FrameTable) -> Result<Machine, Error> {
+fn build(
+    id: EnvId,
+    plan: &LoadPlan,
+    program: &[u8],
+    args: &[u8],
+    frames: &mut FrameTable,
+) -> Result<Machine, Error> {
     let mut address_space = AddressSpace::new(id, frames)?;
     for segment in &plan.segments {
         load_segment(id, segment, program, &mut address_space, frames)?;
     }
-    let stack_rights = Rights { is_writable: true, is_executable: false };
+    let stack_rights = Rights {
+        is_writable: true,
+        is_executable: false,
+    };
     let mut top_frame = None;
     for page in (STACK_TOP - STACK_BYTES..STACK_TOP).step_by(PAGE_SIZE as usize) {
         let frame = allocate_zeroed(frames, FrameOwner::Environment(id))?;
@@ -56,7 +70,10 @@ fn build(id: EnvId, plan: &LoadPlan, program: &[u8], args: &[u8], frames: &mut F
         rsi: args.len() as u64,
         ..TrapFrame::default()
     };
-    Ok(Machine { address_space, registers })
+    Ok(Machine {
+        address_space,
+        registers,
+    })
 }
 
 fn load_segment(
@@ -66,14 +83,18 @@ fn load_segment(
     address_space: &mut AddressSpace,
     frames: &mut FrameTable,
 ) -> Result<(), Error> {
-    let rights = Rights { is_writable: segment.is_writable, is_executable: segment.is_executable };
+    let rights = Rights {
+        is_writable: segment.is_writable,
+        is_executable: segment.is_executable,
+    };
     let file_end = segment.virtual_address + segment.file_len;
     for page in (segment.first_page()..segment.end_page()).step_by(PAGE_SIZE as usize) {
         let frame = allocate_zeroed(frames, FrameOwner::Environment(id))?;
         let copy_start = page.max(segment.virtual_address);
         let copy_end = (page + PAGE_SIZE).min(file_end);
         if copy_start < copy_end {
-            let file_offset = (segment.file_offset + (copy_start - segment.virtual_address)) as usize;
+            let file_offset =
+                (segment.file_offset + (copy_start - segment.virtual_address)) as usize;
             let bytes = &program[file_offset..file_offset + (copy_end - copy_start) as usize];
             write_to_frame(frame, (copy_start - page) as usize, bytes);
         }

@@ -16,5 +16,9 @@ static ALLOCATOR: LockedHeap = LockedHeap::empty();
 /// Gives the heap its memory; call once, before the first allocation.
 pub fn init() {
     // SAFETY: HEAP_MEMORY is used by nothing but the allocator, and this runs once at boot.
-    unsafe { ALLOCATOR.lock().init((&raw mut HEAP_MEMORY).cast::<u8>(), HEAP_BYTES) };
+    unsafe {
+        ALLOCATOR
+            .lock()
+            .init((&raw mut HEAP_MEMORY).cast::<u8>(), HEAP_BYTES)
+    };
 }

@@ -59,7 +59,9 @@ pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
 pub fn run(first: EnvId) -> ! {
     let registers = with(|kernel| {
         kernel.current = Some(first);
-        let machine = kernel.machine(first).expect("the first environment was just created");
+        let machine = kernel
+            .machine(first)
+            .expect("the first environment was just created");
         machine.address_space.activate();
         machine.registers
     });
@@ -68,58 +70,87 @@ pub fn run(first: EnvId) -> ! {
 
 impl Kernel {
     fn machine(&self, id: EnvId) -> Option<&Machine> {
-        self.environments.get(id).and_then(|environment| environment.machine.as_ref())
+        self.environments
+            .get(id)
+            .and_then(|environment| environment.machine.as_ref())
+    }
+
+    fn machine_mut(&mut self, id: EnvId) -> Option<&mut Machine> {
+        self.environments
+            .get_mut(id)
+            .and_then(|environment| environment.machine.as_mut())
     }
 
     /// The running environment's address space.
     pub fn current_address_space(&self) -> &AddressSpace {
         let current = self.current.expect("called while an environment runs");
-        &self.machine(current).expect("the running environment is alive").address_space
+        &self
+            .machine(current)
+            .expect("the running environment is alive")
+            .address_space
     }
 
     /// Creates an environment running ramdisk program `name` with argument string `args`.
-    pub fn spawn(&mut self, name: &str, args: &[u8], parent: Option<EnvId>) -> Result<EnvId, Error> {
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        args: &[u8],
+        parent: Option<EnvId>,
+    ) -> Result<EnvId, Error> {
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
         let frames = &mut self.frames;
         let id = self.environments.create(String::from(name), parent, |id| {
             environment::load(id, program, args, frames)
         })?;
-        log::debug!("env {} ({name}) created, {} frames", id.0, self.frames.count_owned_by(id));
+        log::debug!(
+            "env {} ({name}) created, {} frames",
+            id.0,
+            self.frames.count_owned_by(id)
+        );
         Ok(id)
     }
 
     /// Ends environment `id` with `reason`: reports it, frees every frame it had, and wakes a
     /// parent waiting for it.
     pub fn end(&mut self, id: EnvId, reason: ExitReason) {
-        let name = self.environments.get(id).map(|environment| environment.name.clone());
+        let name = self
+            .environments
+            .get(id)
+            .map(|environment| environment.name.clone());
         // The machine state needs no teardown of its own: its frames are all charged to `id`.
-        let Some(ending) = self.environments.end(id, reason) else { return };
-        kprintln!("exokernel: env {} ({}) ended: {reason}", id.0, name.unwrap_or_default());
+        let Some(ending) = self.environments.end(id, reason) else {
+            return;
+        };
+        kprintln!(
+            "exokernel: env {} ({}) ended: {reason}",
+            id.0,
+            name.unwrap_or_default()
+        );
         // The ended address space may be the active one: leave it before its frames are freed.
         paging::activate_kernel_root();
         self.frames.release_environment(id);
-        if let Some((parent, reason)) = ending.woken_parent {
-            if let Some(machine) = self.environments.get_mut(parent).and_then(|p| p.machine.as_mut()) {
-                machine.registers.rax = encode_result(Ok(reason.encode()));
-            }
+        if let Some((parent, reason)) = ending.woken_parent
+            && let Some(machine) = self.machine_mut(parent)
+        {
+            machine.registers.rax = encode_result(Ok(reason.encode()));
         }
         if self.is_init(id) {
             self.init_ending = Some(reason);
         }
-        if let Some(current) = self.current {
-            if let Some(machine) = self.machine(current) {
-                machine.address_space.activate();
-            }
+        if let Some(current) = self.current
+            && let Some(machine) = self.machine(current)
+        {
+            machine.address_space.activate();
         }
     }
 
     /// Saves the running environment's registers (if it is alive) and loads those of the next
     /// runnable one into `frame`. Powers off when no environment is left.
     pub fn switch_away(&mut self, frame: &mut TrapFrame) {
-        if let Some(current) = self.current {
-            if let Some(machine) = self.environments.get_mut(current).and_then(|e| e.machine.as_mut()) {
-                machine.registers = *frame;
-            }
+        if let Some(current) = self.current
+            && let Some(machine) = self.machine_mut(current)
+        {
+            machine.registers = *frame;
         }
         let Some(next) = self.environments.next_runnable(self.current) else {
             self.power_off_when_done()
@@ -135,7 +166,9 @@ impl Kernel {
             panic!("every living environment is blocked");
         }
         let status = match self.init_ending {
-            Some(ExitReason::Exited(status)) => status.min(exo_abi::POWER_OFF_STATUS_MAX as u32) as u8,
+            Some(ExitReason::Exited(status)) => {
+                status.min(exo_abi::POWER_OFF_STATUS_MAX as u32) as u8
+            }
             Some(ExitReason::Faulted(_)) => INIT_FAULTED,
             None => KERNEL_FAULT,
         };

@@ -36,23 +36,32 @@ fn kernel_main(boot: BootFacts) -> ! {
     arch::paging::init();
     arch::apic::disable_legacy_pic();
     if let Some(framebuffer) = boot.framebuffer {
-        log::debug!("framebuffer {}x{}, {} bytes per pixel (unused: the console is serial)",
-            framebuffer.width, framebuffer.height, framebuffer.bytes_per_pixel);
+        log::debug!(
+            "framebuffer {}x{}, {} bytes per pixel (unused: the console is serial)",
+            framebuffer.width,
+            framebuffer.height,
+            framebuffer.bytes_per_pixel
+        );
     }
 
     let ramdisk = boot.ramdisk.unwrap_or_else(|| bad_boot("no ramdisk"));
-    let ramdisk = Ramdisk::parse(ramdisk).unwrap_or_else(|error| bad_boot_with("bad ramdisk", error));
+    let ramdisk =
+        Ramdisk::parse(ramdisk).unwrap_or_else(|error| bad_boot_with("bad ramdisk", error));
     let config_text = ramdisk.find(boot_config::FILE_NAME).map_or("", |file| {
         core::str::from_utf8(file.data).unwrap_or_else(|_| bad_boot("boot.cfg is not UTF-8"))
     });
-    let config = BootConfig::parse(config_text).unwrap_or_else(|error| bad_boot_with("bad boot.cfg", error));
+    let config =
+        BootConfig::parse(config_text).unwrap_or_else(|error| bad_boot_with("bad boot.cfg", error));
     logger::set_level(config.log_level);
 
     let frames = FrameTable::new(boot.usable_memory);
     kernel::install(frames, ramdisk);
     let init = kernel::with(|kernel| kernel.spawn(config.init, config.args.as_bytes(), None));
     let init = init.unwrap_or_else(|error| bad_boot_with(config.init, error.describe()));
-    kprintln!("exokernel: ready, {} free frames", kernel::with(|kernel| kernel.frames.free_count()));
+    kprintln!(
+        "exokernel: ready, {} free frames",
+        kernel::with(|kernel| kernel.frames.free_count())
+    );
     if config.self_test == Some(SelfTest::Smap) {
         selftest::smap(init);
     }

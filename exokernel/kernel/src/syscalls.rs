@@ -41,7 +41,9 @@ pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> bool {
 }
 
 fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
-    let caller = kernel.current.expect("a system call comes from the running environment");
+    let caller = kernel
+        .current
+        .expect("a system call comes from the running environment");
     let outcome = match call {
         Syscall::Null => Outcome::Return(Ok(0)),
         Syscall::DebugWrite => Outcome::Return(debug_write(kernel, frame.rdi, frame.rsi)),
@@ -52,9 +54,9 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::Yield => Outcome::Reschedule(Ok(0)),
         Syscall::EnvironmentId => Outcome::Return(Ok(u64::from(caller.0))),
         Syscall::PowerOff => Outcome::Return(power_off(kernel, caller, frame.rdi)),
-        Syscall::Spawn => {
-            Outcome::Return(spawn(kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10))
-        }
+        Syscall::Spawn => Outcome::Return(spawn(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
+        )),
         Syscall::Wait => wait(kernel, caller, frame.rdi),
         Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
     };
@@ -96,11 +98,21 @@ fn power_off(kernel: &Kernel, caller: EnvId, status: u64) -> Result<u64, Error> 
     if status > exo_abi::POWER_OFF_STATUS_MAX {
         return Err(Error::InvalidArgument);
     }
-    crate::kprintln!("exokernel: env {} powers off with status {status}", caller.0);
+    crate::kprintln!(
+        "exokernel: env {} powers off with status {status}",
+        caller.0
+    );
     exit_qemu(status as u8)
 }
 
-fn spawn(kernel: &mut Kernel, caller: EnvId, name: u64, name_len: u64, args: u64, args_len: u64) -> Result<u64, Error> {
+fn spawn(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    name: u64,
+    name_len: u64,
+    args: u64,
+    args_len: u64,
+) -> Result<u64, Error> {
     let name = copy_in(kernel, name, name_len, exo_abi::PROGRAM_NAME_MAX_BYTES)?;
     let args = copy_in(kernel, args, args_len, exo_abi::ARGUMENTS_MAX_BYTES)?;
     let name = core::str::from_utf8(&name).map_err(|_| Error::InvalidArgument)?;

@@ -24,15 +24,22 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
         }
         SPURIOUS_VECTOR => {}
         _ if vector == LEGACY_PIC_BASE + 7 || vector == LEGACY_PIC_BASE + 15 => {}
-        0..=LAST_EXCEPTION_VECTOR if frame.is_from_user() => end_faulting_environment(frame, vector),
+        0..=LAST_EXCEPTION_VECTOR if frame.is_from_user() => {
+            end_faulting_environment(frame, vector)
+        }
         _ => kernel_fault(frame),
     }
 }
 
 fn end_faulting_environment(frame: &mut TrapFrame, vector: u8) {
     kernel::with(|kernel| {
-        let current = kernel.current.expect("a user trap comes from the running environment");
-        let name = kernel.environments.get(current).map_or("?", |environment| environment.name.as_str());
+        let current = kernel
+            .current
+            .expect("a user trap comes from the running environment");
+        let name = kernel
+            .environments
+            .get(current)
+            .map_or("?", |environment| environment.name.as_str());
         kprint_fault_line(current.0, name, vector, frame);
         kernel.end(current, ExitReason::Faulted(vector));
         kernel.switch_away(frame);
@@ -43,12 +50,17 @@ fn kprint_fault_line(id: u32, name: &str, vector: u8, frame: &TrapFrame) {
     if vector == PAGE_FAULT_VECTOR {
         kprintln!(
             "exokernel: env {id} ({name}) {} at rip {:#x}: address {:#x}, error code {:#x}",
-            exception_name(vector), frame.rip, faulting_address(), frame.error_code
+            exception_name(vector),
+            frame.rip,
+            faulting_address(),
+            frame.error_code
         );
     } else {
         kprintln!(
             "exokernel: env {id} ({name}) {} at rip {:#x}, error code {:#x}",
-            exception_name(vector), frame.rip, frame.error_code
+            exception_name(vector),
+            frame.rip,
+            frame.error_code
         );
     }
 }
@@ -57,14 +69,48 @@ fn kprint_fault_line(id: u32, name: &str, vector: u8, frame: &TrapFrame) {
 fn kernel_fault(frame: &TrapFrame) -> ! {
     console::break_lock();
     let vector = frame.vector as u8;
-    kprintln!("KERNEL FAULT: {} (vector {vector}), error code {:#x}", exception_name(vector), frame.error_code);
+    kprintln!(
+        "KERNEL FAULT: {} (vector {vector}), error code {:#x}",
+        exception_name(vector),
+        frame.error_code
+    );
     if vector == PAGE_FAULT_VECTOR {
         kprintln!("  faulting address (cr2) {:#018x}", faulting_address());
     }
-    kprintln!("  rip {:#018x}  cs {:#x}  rflags {:#x}  rsp {:#018x}  ss {:#x}", frame.rip, frame.cs, frame.rflags, frame.rsp, frame.ss);
-    kprintln!("  rax {:#018x}  rbx {:#018x}  rcx {:#018x}  rdx {:#018x}", frame.rax, frame.rbx, frame.rcx, frame.rdx);
-    kprintln!("  rsi {:#018x}  rdi {:#018x}  rbp {:#018x}  r8  {:#018x}", frame.rsi, frame.rdi, frame.rbp, frame.r8);
-    kprintln!("  r9  {:#018x}  r10 {:#018x}  r11 {:#018x}  r12 {:#018x}", frame.r9, frame.r10, frame.r11, frame.r12);
-    kprintln!("  r13 {:#018x}  r14 {:#018x}  r15 {:#018x}", frame.r13, frame.r14, frame.r15);
+    kprintln!(
+        "  rip {:#018x}  cs {:#x}  rflags {:#x}  rsp {:#018x}  ss {:#x}",
+        frame.rip,
+        frame.cs,
+        frame.rflags,
+        frame.rsp,
+        frame.ss
+    );
+    kprintln!(
+        "  rax {:#018x}  rbx {:#018x}  rcx {:#018x}  rdx {:#018x}",
+        frame.rax,
+        frame.rbx,
+        frame.rcx,
+        frame.rdx
+    );
+    kprintln!(
+        "  rsi {:#018x}  rdi {:#018x}  rbp {:#018x}  r8  {:#018x}",
+        frame.rsi,
+        frame.rdi,
+        frame.rbp,
+        frame.r8
+    );
+    kprintln!(
+        "  r9  {:#018x}  r10 {:#018x}  r11 {:#018x}  r12 {:#018x}",
+        frame.r9,
+        frame.r10,
+        frame.r11,
+        frame.r12
+    );
+    kprintln!(
+        "  r13 {:#018x}  r14 {:#018x}  r15 {:#018x}",
+        frame.r13,
+        frame.r14,
+        frame.r15
+    );
     exit_qemu(KERNEL_FAULT)
 }

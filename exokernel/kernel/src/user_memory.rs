@@ -8,9 +8,15 @@ use exo_core::user_range::UserRange;
 
 /// Copies the user bytes of `range` into `buffer` (which must be `range.len()` long). The
 /// address space must be the active one.
-pub fn copy_from_user(address_space: &AddressSpace, range: UserRange, buffer: &mut [u8]) -> Result<(), Error> {
+pub fn copy_from_user(
+    address_space: &AddressSpace,
+    range: UserRange,
+    buffer: &mut [u8],
+) -> Result<(), Error> {
     assert_eq!(buffer.len() as u64, range.len());
-    let is_readable = range.pages().all(|page| address_space.translate_user(page, Access::Read).is_some());
+    let is_readable = range
+        .pages()
+        .all(|page| address_space.translate_user(page, Access::Read).is_some());
     if !is_readable {
         return Err(Error::BadAddress);
     }
@@ -19,7 +25,11 @@ pub fn copy_from_user(address_space: &AddressSpace, range: UserRange, buffer: &m
         // address space (checked above; nothing can change it: one CPU, interrupts off), and
         // `buffer` is a kernel buffer of exactly the range's length.
         unsafe {
-            core::ptr::copy_nonoverlapping(range.start() as *const u8, buffer.as_mut_ptr(), buffer.len())
+            core::ptr::copy_nonoverlapping(
+                range.start() as *const u8,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+            )
         }
     });
     Ok(())

@@ -39,7 +39,10 @@ fn write_register(offset: u64, value: u32) {
 /// Remaps the legacy PICs away from the exception vectors and masks every line.
 pub fn disable_legacy_pic() {
     let commands = [(0x20u16, 0x11u8), (0xA0, 0x11)];
-    let data = [(0x21u16, LEGACY_PIC_BASE, 4u8), (0xA1, LEGACY_PIC_BASE + 8, 2)];
+    let data = [
+        (0x21u16, LEGACY_PIC_BASE, 4u8),
+        (0xA1, LEGACY_PIC_BASE + 8, 2),
+    ];
     // SAFETY: the 8259 initialisation sequence (ICW1..ICW4) on its standard ports, then a full
     // mask; it touches no memory.
     unsafe {
@@ -60,7 +63,10 @@ pub fn start_timer(physical_memory_offset: u64) {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU with an APIC; reading it has no effect.
     let base_msr = unsafe { Msr::new(IA32_APIC_BASE).read() };
     APIC_BASE.call_once(|| physical_memory_offset + (base_msr & 0x000F_FFFF_FFFF_F000));
-    write_register(REGISTER_SPURIOUS, APIC_SOFTWARE_ENABLE | u32::from(SPURIOUS_VECTOR));
+    write_register(
+        REGISTER_SPURIOUS,
+        APIC_SOFTWARE_ENABLE | u32::from(SPURIOUS_VECTOR),
+    );
     write_register(REGISTER_TIMER_DIVIDE, DIVIDE_BY_16);
     write_register(REGISTER_LVT_TIMER, TIMER_PERIODIC | u32::from(TIMER_VECTOR));
     write_register(REGISTER_TIMER_INITIAL, TIMER_INITIAL_COUNT);

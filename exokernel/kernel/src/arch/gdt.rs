@@ -67,7 +67,12 @@ pub fn init() -> Selectors {
         let user_data = gdt.append(Descriptor::user_data_segment());
         let user_code = gdt.append(Descriptor::user_code_segment());
         let tss_selector = gdt.append(Descriptor::tss_segment(tss));
-        let selectors = Selectors { kernel_code, kernel_data, user_data, user_code };
+        let selectors = Selectors {
+            kernel_code,
+            kernel_data,
+            user_data,
+            user_code,
+        };
         assert_eq!(tss_selector.index(), 5, "TSS follows the four segments");
         assert_eq!(u64::from(user_data.0), USER_DATA_SELECTOR);
         assert_eq!(u64::from(user_code.0), USER_CODE_SELECTOR);

@@ -31,7 +31,12 @@ const PRESENT: u8 = 0x80;
 const INTERRUPT_GATE: u8 = 0x0E;
 
 impl Gate {
-    fn new(handler: u64, selector: SegmentSelector, ist_index: Option<u16>, user_allowed: bool) -> Gate {
+    fn new(
+        handler: u64,
+        selector: SegmentSelector,
+        ist_index: Option<u16>,
+        user_allowed: bool,
+    ) -> Gate {
         let privilege = if user_allowed { 3 << 5 } else { 0 };
         Gate {
             offset_low: handler as u16,
@@ -58,7 +63,12 @@ pub fn init(kernel_code: SegmentSelector) {
                 NMI_VECTOR => Some(NMI_IST),
                 _ => None,
             };
-            *gate = Gate::new(stub_address(vector), kernel_code, ist, vector == BREAKPOINT_VECTOR);
+            *gate = Gate::new(
+                stub_address(vector),
+                kernel_code,
+                ist,
+                vector == BREAKPOINT_VECTOR,
+            );
         }
         gates
     });

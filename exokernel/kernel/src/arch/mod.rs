@@ -6,5 +6,6 @@ pub mod cpu;
 pub mod gdt;
 pub mod idt;
 pub mod paging;
+pub mod serial;
 pub mod syscall_entry;
 pub mod trap;

@@ -100,10 +100,9 @@ impl AddressSpace {
         rights: Rights,
         frames: &mut FrameTable,
     ) -> Result<(), Error> {
-        debug_assert!(page_address < exo_abi::USER_END && page_address % PAGE_SIZE == 0);
-        let table_flags = PageTableFlags::PRESENT
-            | PageTableFlags::WRITABLE
-            | PageTableFlags::USER_ACCESSIBLE;
+        debug_assert!(page_address < exo_abi::USER_END && page_address.is_multiple_of(PAGE_SIZE));
+        let table_flags =
+            PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::USER_ACCESSIBLE;
         let mut table = table_at(self.root);
         for level in (2..=4).rev() {
             let entry = &mut table[table_index(page_address, level)];
@@ -137,7 +136,9 @@ impl AddressSpace {
         let mut table = table_at(self.root);
         for level in (1..=4).rev() {
             let entry = &table[table_index(address, level)];
-            if !entry.flags().contains(required) || entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+            if !entry.flags().contains(required)
+                || entry.flags().contains(PageTableFlags::HUGE_PAGE)
+            {
                 return None;
             }
             let next = entry.addr().as_u64() / PAGE_SIZE;
@@ -152,7 +153,11 @@ impl AddressSpace {
 
 /// Allocates a frame to `owner` and fills it with zeros.
 pub fn allocate_zeroed(frames: &mut FrameTable, owner: FrameOwner) -> Result<FrameNumber, Error> {
-    let frame = frames.allocate(owner).ok().flatten().ok_or(Error::NoMemory)?;
+    let frame = frames
+        .allocate(owner)
+        .ok()
+        .flatten()
+        .ok_or(Error::NoMemory)?;
     // SAFETY: the frame was just allocated, so nothing else refers to it, and the physical map
     // covers it.
     unsafe { core::ptr::write_bytes(frame_to_virtual(frame), 0, PAGE_SIZE as usize) };

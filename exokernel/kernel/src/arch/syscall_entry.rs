@@ -7,8 +7,8 @@
 //! otherwise it leaves through the interrupt exit path (`iretq`), which restores every register.
 //! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
 
-use super::trap::TrapFrame;
 use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
+use super::trap::TrapFrame;
 use core::arch::global_asm;
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
@@ -98,8 +98,13 @@ unsafe extern "C" {
 pub fn init(selectors: &Selectors) {
     // SAFETY: written before any user code runs, read only by the entry code on this CPU.
     unsafe { SYSCALL_KERNEL_RSP = trap_stack_top() };
-    Star::write(selectors.user_code, selectors.user_data, selectors.kernel_code, selectors.kernel_data)
-        .expect("GDT order matches what sysret expects");
+    Star::write(
+        selectors.user_code,
+        selectors.user_data,
+        selectors.kernel_code,
+        selectors.kernel_data,
+    )
+    .expect("GDT order matches what sysret expects");
     LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
     SFMask::write(
         RFlags::INTERRUPT_FLAG
