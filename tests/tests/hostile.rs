@@ -10,11 +10,12 @@ const GP_FAULT: &str = "killed by general protection fault (vector 13)";
 
 /// Each hostile program, in the order init runs them, with how it must end and whether the
 /// kernel reports a fault for it.
-const HOSTILE: [(&str, &str, bool); 4] = [
+const HOSTILE: [(&str, &str, bool); 5] = [
     ("hostile-null", PAGE_FAULT, true),
     ("hostile-kernel-write", PAGE_FAULT, true),
     ("hostile-privileged", GP_FAULT, true),
     ("hostile-syscalls", "exited with status 0", false),
+    ("hostile-spawn", "exited with status 0", false),
 ];
 
 /// The one boot both tests check.
@@ -40,6 +41,11 @@ fn each_hostile_program_is_stopped_and_the_kernel_goes_on() {
     outcome.assert_line_order(&[
         "hostile-syscalls: all checks passed",
         "init: hostile-syscalls (env ",
+    ]);
+    outcome.assert_line_order(&[
+        "hostile-spawn: 1022 children spawned, then Some(NoMemory)",
+        "hostile-spawn: 1022 children reaped",
+        "init: hostile-spawn (env ",
     ]);
 }
 

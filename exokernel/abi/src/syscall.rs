@@ -39,7 +39,7 @@ pub enum Syscall {
     /// UTF-8; [`NotFound`](crate::Error::NotFound) when no such program is in the ramdisk;
     /// [`BadExecutable`](crate::Error::BadExecutable) when its ELF file is not a loadable
     /// static x86_64 executable for the user half; [`NoMemory`](crate::Error::NoMemory) when
-    /// frames run out (nothing is leaked).
+    /// frames run out (nothing is leaked) or 1024 environments, living or unreaped, exist.
     Spawn = 6,
     /// Blocks until environment `a0`, a child of the caller, has ended, reaps it and returns
     /// how it ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode).

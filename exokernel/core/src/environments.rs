@@ -102,6 +102,16 @@ impl<M> EnvironmentTable<M> {
         self.environments.get_mut(&id)
     }
 
+    /// How many environments the table holds, ended-but-unreaped ones included.
+    pub fn len(&self) -> usize {
+        self.environments.len()
+    }
+
+    /// Whether the table holds no environment.
+    pub fn is_empty(&self) -> bool {
+        self.environments.is_empty()
+    }
+
     /// How many environments have not ended.
     pub fn living_count(&self) -> usize {
         self.environments
@@ -214,6 +224,16 @@ mod tests {
         );
         assert!(table.get(EnvId(2)).is_none());
         assert_eq!(add(&mut table, "good", None, 0), EnvId(3));
+    }
+
+    #[test]
+    fn unreaped_children_stay_counted_until_reaped() {
+        let (mut table, init) = table_with_init();
+        let child = add(&mut table, "a", Some(init), 0);
+        table.end(child, ExitReason::Exited(0));
+        assert_eq!((table.len(), table.living_count()), (2, 1));
+        table.wait(init, child).unwrap();
+        assert_eq!(table.len(), 1);
     }
 
     #[test]

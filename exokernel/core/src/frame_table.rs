@@ -5,6 +5,7 @@
 //! allocated.
 
 use crate::environments::EnvId;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 /// A physical frame number (physical address / 4096).
@@ -59,6 +60,8 @@ pub struct FrameTable {
     owners: Vec<Option<FrameOwner>>,
     /// Free frames; allocation pops from the end, so the lowest frames go first.
     free: Vec<FrameNumber>,
+    /// The frames charged to each environment, so that ending one costs its own frames only.
+    charged: BTreeMap<EnvId, BTreeSet<FrameNumber>>,
 }
 
 impl FrameTable {
@@ -82,7 +85,11 @@ impl FrameTable {
             .rev()
             .filter(|&frame| owners[frame as usize] == Some(FrameOwner::Free))
             .collect();
-        FrameTable { owners, free }
+        FrameTable {
+            owners,
+            free,
+            charged: BTreeMap::new(),
+        }
     }
 
     /// Allocates any free frame to `owner`.
@@ -94,6 +101,9 @@ impl FrameTable {
             return Ok(None);
         };
         self.owners[frame as usize] = Some(owner);
+        if let Some(id) = owner.environment() {
+            self.charged.entry(id).or_default().insert(frame);
+        }
         Ok(Some(frame))
     }
 
@@ -105,6 +115,9 @@ impl FrameTable {
                 Err(FrameError::NotOwner)
             }
             Some(_) => {
+                if let Some(id) = owner.environment() {
+                    self.uncharge(id, frame);
+                }
                 self.owners[frame as usize] = Some(FrameOwner::Free);
                 self.free.push(frame);
                 Ok(())
@@ -114,15 +127,21 @@ impl FrameTable {
 
     /// Frees every frame charged to environment `id`; returns how many.
     pub fn release_environment(&mut self, id: EnvId) -> usize {
-        let mut released = 0;
-        for (frame, owner) in self.owners.iter_mut().enumerate() {
-            if owner.and_then(FrameOwner::environment) == Some(id) {
-                *owner = Some(FrameOwner::Free);
-                self.free.push(frame as FrameNumber);
-                released += 1;
+        let frames = self.charged.remove(&id).unwrap_or_default();
+        for &frame in &frames {
+            self.owners[frame as usize] = Some(FrameOwner::Free);
+            self.free.push(frame);
+        }
+        frames.len()
+    }
+
+    fn uncharge(&mut self, id: EnvId, frame: FrameNumber) {
+        if let Some(frames) = self.charged.get_mut(&id) {
+            frames.remove(&frame);
+            if frames.is_empty() {
+                self.charged.remove(&id);
             }
         }
-        released
     }
 
     /// The owner of `frame`, or `None` when it is not usable RAM.
@@ -137,10 +156,7 @@ impl FrameTable {
 
     /// How many frames are charged to environment `id`.
     pub fn count_owned_by(&self, id: EnvId) -> usize {
-        self.owners
-            .iter()
-            .filter(|owner| owner.and_then(FrameOwner::environment) == Some(id))
-            .count()
+        self.charged.get(&id).map_or(0, BTreeSet::len)
     }
 }
 
@@ -244,6 +260,10 @@ mod tests {
                     }
                     Operation::Release(env) => {
                         table.release_environment(EnvId(env));
+                        let still_charged = (0..24)
+                            .filter(|&f| table.owner(f).and_then(FrameOwner::environment) == Some(EnvId(env)))
+                            .count();
+                        prop_assert_eq!(still_charged, 0);
                     }
                 }
                 let mut free_list = table.free.clone();
@@ -256,6 +276,12 @@ mod tests {
                 prop_assert_eq!(free_list, free_by_owner);
                 let owned: usize = (0..24).filter(|&f| matches!(table.owner(f), Some(o) if o != FrameOwner::Free)).count();
                 prop_assert_eq!(owned + table.free_count(), total);
+                for env in 1..4 {
+                    let by_owner = (0..24)
+                        .filter(|&f| table.owner(f).and_then(FrameOwner::environment) == Some(EnvId(env)))
+                        .count();
+                    prop_assert_eq!(table.count_owned_by(EnvId(env)), by_owner);
+                }
             }
         }
     }

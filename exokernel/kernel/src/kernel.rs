@@ -16,6 +16,9 @@ use exo_core::frame_table::FrameTable;
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
 use exo_core::ramdisk::Ramdisk;
 
+/// Most environments the table holds at once, living or ended but not yet reaped.
+const MAX_ENVIRONMENTS: usize = 1024;
+
 /// What the kernel keeps per environment beyond the portable table entry.
 #[derive(Debug)]
 pub struct Machine {
@@ -91,12 +94,17 @@ impl Kernel {
     }
 
     /// Creates an environment running ramdisk program `name` with argument string `args`.
+    /// Fails with `NoMemory` when the table is full, so that a program spawning children it
+    /// never reaps cannot exhaust the kernel heap.
     pub fn spawn(
         &mut self,
         name: &str,
         args: &[u8],
         parent: Option<EnvId>,
     ) -> Result<EnvId, Error> {
+        if self.environments.len() >= MAX_ENVIRONMENTS {
+            return Err(Error::NoMemory);
+        }
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
         let frames = &mut self.frames;
         let id = self.environments.create(String::from(name), parent, |id| {
