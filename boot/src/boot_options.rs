@@ -38,9 +38,9 @@ impl BootOptions {
         let mut text = String::from("# boot.cfg, written by the boot tool\n");
         text.push_str(&format!("init={}\n", self.init));
         text.push_str(&format!("args={}\n", self.args.trim()));
-        text.push_str(&format!("log={}\n", log_level_name(self.log_level)));
+        text.push_str(&format!("log={}\n", self.log_level.name()));
         if let Some(self_test) = self.self_test {
-            text.push_str(&format!("selftest={}\n", self_test_name(self_test)));
+            text.push_str(&format!("selftest={}\n", self_test.name()));
         }
         Ok(text)
     }
@@ -60,38 +60,6 @@ impl BootOptions {
             bail!("init arguments may not contain line breaks");
         }
         Ok(())
-    }
-}
-
-/// The `boot.cfg` spelling of a log level.
-pub fn log_level_name(level: LogLevel) -> &'static str {
-    match level {
-        LogLevel::Error => "error",
-        LogLevel::Warn => "warn",
-        LogLevel::Info => "info",
-        LogLevel::Debug => "debug",
-        LogLevel::Trace => "trace",
-    }
-}
-
-/// The `boot.cfg` spelling of a self-test.
-pub fn self_test_name(self_test: SelfTest) -> &'static str {
-    match self_test {
-        SelfTest::Smap => "smap",
-    }
-}
-
-/// Every log level's name, most quiet first (for the command line).
-pub const LOG_LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
-
-/// Every self-test's name (for the command line).
-pub const SELF_TEST_NAMES: [&str; 1] = ["smap"];
-
-/// The self-test called `name`.
-pub fn self_test_from_name(name: &str) -> Option<SelfTest> {
-    match name {
-        "smap" => Some(SelfTest::Smap),
-        _ => None,
     }
 }
 
@@ -126,19 +94,14 @@ mod tests {
     }
 
     #[test]
-    fn every_log_level_name_round_trips() {
-        for name in LOG_LEVEL_NAMES {
-            let level = LogLevel::from_name(name).unwrap();
-            assert_eq!(log_level_name(level), name);
+    fn every_log_level_reaches_the_kernel_parser() {
+        for level in LogLevel::ALL {
             let options = BootOptions {
                 log_level: level,
                 ..BootOptions::default()
             };
             let text = options.boot_cfg_text().unwrap();
             assert_eq!(BootConfig::parse(&text).unwrap().log_level, level);
-        }
-        for name in SELF_TEST_NAMES {
-            assert_eq!(self_test_name(self_test_from_name(name).unwrap()), name);
         }
     }
 

@@ -16,7 +16,7 @@ pub mod qemu_args;
 pub mod qemu_run;
 pub mod workspace;
 
-pub use boot_options::{BootOptions, log_level_name};
+pub use boot_options::BootOptions;
 pub use exo_core::boot_config::{LogLevel, SelfTest};
 pub use exo_core::guest_status;
 pub use figures::is_figure_line;

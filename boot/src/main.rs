@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use boot::boot_options::{LOG_LEVEL_NAMES, SELF_TEST_NAMES, self_test_from_name};
 use boot::exit_codes::{HOST_ERROR, QEMU_UNAVAILABLE};
 use boot::figures::figure_lines;
 use boot::qemu_args::gdb_command;
@@ -90,13 +89,13 @@ struct BenchArgs {
 }
 
 fn log_level_parser() -> impl TypedValueParser<Value = LogLevel> {
-    PossibleValuesParser::new(LOG_LEVEL_NAMES)
+    PossibleValuesParser::new(LogLevel::ALL.map(LogLevel::name))
         .map(|name| LogLevel::from_name(&name).expect("clap checked the name"))
 }
 
 fn self_test_parser() -> impl TypedValueParser<Value = SelfTest> {
-    PossibleValuesParser::new(SELF_TEST_NAMES)
-        .map(|name| self_test_from_name(&name).expect("clap checked the name"))
+    PossibleValuesParser::new(SelfTest::ALL.map(SelfTest::name))
+        .map(|name| SelfTest::from_name(&name).expect("clap checked the name"))
 }
 
 impl RunArgs {

@@ -23,16 +23,29 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    /// Parses a level name.
-    pub fn from_name(name: &str) -> Option<LogLevel> {
-        match name {
-            "error" => Some(LogLevel::Error),
-            "warn" => Some(LogLevel::Warn),
-            "info" => Some(LogLevel::Info),
-            "debug" => Some(LogLevel::Debug),
-            "trace" => Some(LogLevel::Trace),
-            _ => None,
+    /// Every level, most quiet first.
+    pub const ALL: [LogLevel; 5] = [
+        LogLevel::Error,
+        LogLevel::Warn,
+        LogLevel::Info,
+        LogLevel::Debug,
+        LogLevel::Trace,
+    ];
+
+    /// The level's spelling in `boot.cfg`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
         }
+    }
+
+    /// The level spelled `name`.
+    pub fn from_name(name: &str) -> Option<LogLevel> {
+        LogLevel::ALL.into_iter().find(|level| level.name() == name)
     }
 }
 
@@ -41,6 +54,23 @@ impl LogLevel {
 pub enum SelfTest {
     /// Touch user memory from the kernel outside the user-copy path; SMAP must make it fault.
     Smap,
+}
+
+impl SelfTest {
+    /// Every self-test.
+    pub const ALL: [SelfTest; 1] = [SelfTest::Smap];
+
+    /// The self-test's spelling in `boot.cfg`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SelfTest::Smap => "smap",
+        }
+    }
+
+    /// The self-test spelled `name`.
+    pub fn from_name(name: &str) -> Option<SelfTest> {
+        SelfTest::ALL.into_iter().find(|test| test.name() == name)
+    }
 }
 
 /// The parsed configuration.
@@ -94,10 +124,8 @@ impl<'a> BootConfig<'a> {
                         LogLevel::from_name(value).ok_or(BootConfigError::BadValue(line))?
                 }
                 "selftest" => {
-                    config.self_test = match value {
-                        "smap" => Some(SelfTest::Smap),
-                        _ => return Err(BootConfigError::BadValue(line)),
-                    }
+                    config.self_test =
+                        Some(SelfTest::from_name(value).ok_or(BootConfigError::BadValue(line))?)
                 }
                 "init" => return Err(BootConfigError::BadValue(line)),
                 _ => return Err(BootConfigError::UnknownKey(line)),
@@ -125,6 +153,16 @@ mod tests {
         assert_eq!(config.args, "hello hostile-null");
         assert_eq!(config.log_level, LogLevel::Debug);
         assert_eq!(config.self_test, Some(SelfTest::Smap));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for level in LogLevel::ALL {
+            assert_eq!(LogLevel::from_name(level.name()), Some(level));
+        }
+        for test in SelfTest::ALL {
+            assert_eq!(SelfTest::from_name(test.name()), Some(test));
+        }
     }
 
     #[test]
