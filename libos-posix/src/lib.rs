@@ -1,6 +1,6 @@
 //! The POSIX-flavoured library OS, linked into each app. For now it is the user-side runtime:
-//! the program entry point, typed system calls, console printing and the panic handler; the
-//! process and file world grows here.
+//! the program entry point, typed system calls, console printing, the panic handler and
+//! user-level exception handling; the process and file world grows here.
 //!
 //! An app is a `#![no_std]`, `#![no_main]` binary that names its main function with
 //! [`main!`]:
@@ -18,7 +18,8 @@
 
 pub mod console;
 mod entry;
+pub mod exceptions;
 pub mod syscall;
 
 pub use entry::Args;
-pub use exo_abi::{Error, ExitReason};
+pub use exo_abi::{Error, ExceptionFrame, ExitReason};

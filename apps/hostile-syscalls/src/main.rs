@@ -43,7 +43,7 @@ fn main(_args: libos_posix::Args) -> i32 {
     let code = main as *const () as u64;
     let not_utf8 = [0xffu8, 0xfe];
     let id = u64::from(syscall::environment_id());
-    use Syscall::{DebugWrite, PowerOff, Spawn, Wait};
+    use Syscall::{DebugWrite, PowerOff, SetExceptionHandler, Spawn, Wait};
     let checks = [
         Check {
             what: "unknown call number",
@@ -184,6 +184,36 @@ fn main(_args: libos_posix::Args) -> i32 {
             Wait,
             [u64::MAX, 0, 0, 0],
             Err(Error::NoSuchEnvironment),
+        ),
+        check(
+            "handler entry in the kernel half",
+            SetExceptionHandler,
+            [KERNEL_IMAGE, UNMAPPED, 4096, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "handler stack in the kernel half",
+            SetExceptionHandler,
+            [code, KERNEL_HALF, 4096, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "handler stack that wraps",
+            SetExceptionHandler,
+            [code, u64::MAX - 8, 4096, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "handler stack too small for a frame",
+            SetExceptionHandler,
+            [code, UNMAPPED, 64, 0],
+            Err(Error::InvalidArgument),
+        ),
+        check(
+            "removing the handler",
+            SetExceptionHandler,
+            [0, 0, 0, 0],
+            Ok(0),
         ),
     ];
     let mut failures = 0;

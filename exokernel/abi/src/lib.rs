@@ -32,15 +32,17 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod exception;
 mod exit;
 mod syscall;
 
 pub use error::{Error, decode_result, encode_result};
+pub use exception::{ExceptionFrame, UserRegisters, frame_offsets};
 pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

@@ -48,6 +48,13 @@ pub enum Syscall {
     Wait = 7,
     /// Returns the number of free physical frames (for leak checks). Errors: none.
     FreeFrames = 8,
+    /// Registers the caller's exception handler: entry point `a0` and handler stack
+    /// `a1 .. a1 + a2` (see [`ExceptionFrame`](crate::ExceptionFrame) for delivery). `a0 = 0`
+    /// removes the handler, so that exceptions end the environment again. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the entry or the stack range is
+    /// outside the user half or the range wraps; [`InvalidArgument`](crate::Error::InvalidArgument)
+    /// when the stack cannot hold one frame.
+    SetExceptionHandler = 9,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -57,7 +64,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 9] = [
+    pub const ALL: [Syscall; 10] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -67,6 +74,7 @@ impl Syscall {
         Syscall::Spawn,
         Syscall::Wait,
         Syscall::FreeFrames,
+        Syscall::SetExceptionHandler,
     ];
 
     /// The call with number `number`, if there is one.

@@ -73,6 +73,7 @@ fn build(
     Ok(Machine {
         address_space,
         registers,
+        exception_handler: None,
     })
 }
 

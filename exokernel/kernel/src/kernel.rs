@@ -12,6 +12,7 @@ use crate::kprintln;
 use alloc::string::String;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::environments::{EnvId, EnvironmentTable};
+use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::FrameTable;
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
 use exo_core::ramdisk::Ramdisk;
@@ -25,6 +26,8 @@ pub struct Machine {
     pub address_space: AddressSpace,
     /// The user registers while the environment is not running.
     pub registers: TrapFrame,
+    /// Where its exceptions go; `None` ends it on any exception.
+    pub exception_handler: Option<ExceptionHandler>,
 }
 
 /// The whole kernel state.
@@ -78,10 +81,18 @@ impl Kernel {
             .and_then(|environment| environment.machine.as_ref())
     }
 
-    fn machine_mut(&mut self, id: EnvId) -> Option<&mut Machine> {
+    /// The machine state of environment `id`, if it is alive.
+    pub fn machine_mut(&mut self, id: EnvId) -> Option<&mut Machine> {
         self.environments
             .get_mut(id)
             .and_then(|environment| environment.machine.as_mut())
+    }
+
+    /// The running environment's machine state.
+    pub fn current_machine(&mut self) -> &mut Machine {
+        let current = self.current.expect("called while an environment runs");
+        self.machine_mut(current)
+            .expect("the running environment is alive")
     }
 
     /// The running environment's address space.

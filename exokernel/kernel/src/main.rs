@@ -9,6 +9,7 @@ mod arch;
 mod boot_info;
 mod console;
 mod environment;
+mod exceptions;
 mod heap;
 mod kernel;
 mod logger;

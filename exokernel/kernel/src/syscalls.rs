@@ -10,6 +10,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason, Syscall, encode_result};
 use exo_core::environments::{EnvId, WaitOutcome};
+use exo_core::exception_handler::ExceptionHandler;
 use exo_core::user_range::UserRange;
 
 /// What happens to the caller after a call that needs the kernel state.
@@ -59,6 +60,9 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         )),
         Syscall::Wait => wait(kernel, caller, frame.rdi),
         Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
+        Syscall::SetExceptionHandler => Outcome::Return(set_exception_handler(
+            kernel, frame.rdi, frame.rsi, frame.rdx,
+        )),
     };
     match outcome {
         Outcome::Return(result) => {
@@ -119,6 +123,20 @@ fn spawn(
     core::str::from_utf8(&args).map_err(|_| Error::InvalidArgument)?;
     let child = kernel.spawn(name, &args, Some(caller))?;
     Ok(u64::from(child.0))
+}
+
+fn set_exception_handler(
+    kernel: &mut Kernel,
+    entry: u64,
+    stack: u64,
+    stack_len: u64,
+) -> Result<u64, Error> {
+    let handler = match entry {
+        0 => None,
+        _ => Some(ExceptionHandler::new(entry, stack, stack_len)?),
+    };
+    kernel.current_machine().exception_handler = handler;
+    Ok(0)
 }
 
 fn wait(kernel: &mut Kernel, caller: EnvId, child: u64) -> Outcome {

@@ -4,11 +4,14 @@
 use crate::arch::apic::{self, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
 use crate::arch::cpu::{exit_qemu, faulting_address};
 use crate::arch::trap::TrapFrame;
-use crate::{console, kernel, kprintln};
+use crate::{console, exceptions, kernel, kprintln};
 use exo_abi::{ExitReason, exception_name};
 use exo_core::guest_status::KERNEL_FAULT;
 
+const NMI_VECTOR: u8 = 2;
+const DOUBLE_FAULT_VECTOR: u8 = 8;
 const PAGE_FAULT_VECTOR: u8 = 14;
+const MACHINE_CHECK_VECTOR: u8 = 18;
 const LAST_EXCEPTION_VECTOR: u8 = 31;
 
 /// Called by the common trap path with the saved frame; returning resumes whatever the frame
@@ -23,44 +26,45 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
             }
         }
         SPURIOUS_VECTOR => {}
+        // Not caused by the environment that happened to run: note it and resume.
+        NMI_VECTOR if frame.is_from_user() => log::warn!("non-maskable interrupt in user mode"),
+        DOUBLE_FAULT_VECTOR | MACHINE_CHECK_VECTOR => kernel_fault(frame),
         _ if vector == LEGACY_PIC_BASE + 7 || vector == LEGACY_PIC_BASE + 15 => {}
         0..=LAST_EXCEPTION_VECTOR if frame.is_from_user() => {
-            end_faulting_environment(frame, vector)
+            kernel::with(|kernel| handle_user_exception(kernel, frame, vector))
         }
         _ => kernel_fault(frame),
     }
 }
 
-fn end_faulting_environment(frame: &mut TrapFrame, vector: u8) {
-    kernel::with(|kernel| {
-        let current = kernel
-            .current
-            .expect("a user trap comes from the running environment");
-        let name = kernel
-            .environments
-            .get(current)
-            .map_or("?", |environment| environment.name.as_str());
-        kprint_fault_line(current.0, name, vector, frame);
-        kernel.end(current, ExitReason::Faulted(vector));
-        kernel.switch_away(frame);
-    });
+/// Gives the exception to the environment's handler, or ends the environment when it cannot.
+fn handle_user_exception(kernel: &mut kernel::Kernel, frame: &mut TrapFrame, vector: u8) {
+    let Err(undeliverable) = exceptions::deliver(kernel, frame, vector) else {
+        return;
+    };
+    let current = kernel
+        .current
+        .expect("a user trap comes from the running environment");
+    let name = kernel
+        .environments
+        .get(current)
+        .map_or("?", |environment| environment.name.as_str());
+    kprint_fault_line(current.0, name, vector, frame, undeliverable.describe());
+    kernel.end(current, ExitReason::Faulted(vector));
+    kernel.switch_away(frame);
 }
 
-fn kprint_fault_line(id: u32, name: &str, vector: u8, frame: &TrapFrame) {
+fn kprint_fault_line(id: u32, name: &str, vector: u8, frame: &TrapFrame, why_not_delivered: &str) {
+    let name_of_fault = exception_name(vector);
+    let (rip, error_code) = (frame.rip, frame.error_code);
     if vector == PAGE_FAULT_VECTOR {
+        let address = faulting_address();
         kprintln!(
-            "exokernel: env {id} ({name}) {} at rip {:#x}: address {:#x}, error code {:#x}",
-            exception_name(vector),
-            frame.rip,
-            faulting_address(),
-            frame.error_code
+            "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}: address {address:#x}, error code {error_code:#x}; {why_not_delivered}"
         );
     } else {
         kprintln!(
-            "exokernel: env {id} ({name}) {} at rip {:#x}, error code {:#x}",
-            exception_name(vector),
-            frame.rip,
-            frame.error_code
+            "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}, error code {error_code:#x}; {why_not_delivered}"
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The only path by which the kernel reads user memory: check every page of the range in the
+//! The only path by which the kernel touches user memory: check every page of the range in the
 //! running environment's page table, then copy with SMAP lifted for the copy alone.
 
 use crate::arch::cpu::with_user_access;
@@ -31,6 +31,25 @@ pub fn copy_from_user(
                 buffer.len(),
             )
         }
+    });
+    Ok(())
+}
+
+/// Copies `bytes` to the user range starting at `address`, which must lie in the user half and
+/// be mapped writable. The address space must be the active one.
+pub fn copy_to_user(address_space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<(), Error> {
+    let range = UserRange::new(address, bytes.len() as u64)?;
+    let is_writable = range
+        .pages()
+        .all(|page| address_space.translate_user(page, Access::Write).is_some());
+    if !is_writable {
+        return Err(Error::BadAddress);
+    }
+    with_user_access(|| {
+        // SAFETY: every page of the range is mapped present, user-accessible and writable in the
+        // active address space (checked above; nothing can change it: one CPU, interrupts off),
+        // and the kernel holds no reference into user memory.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
     });
     Ok(())
 }

@@ -1,0 +1,1035 @@
+//! The mapping database: every binding of a frame into a user address space, and which binding
+//! each one was derived from, so that revoking a binding also revokes everything derived from it.
+//!
+//! The bindings form a forest. A root is an environment's binding of a frame it owns (the kernel
+//! checked ownership before calling [`MappingDatabase::map_root`]); every other mapping was
+//! derived from exactly one existing mapping ([`MappingDatabase::derive`]), binds the same frame,
+//! and has rights within its parent's. A new mapping is always a leaf, so no cycle can form.
+//!
+//! This is bookkeeping only: the operations return the [`Removal`]s and [`Change`]s, and the
+//! kernel applies them to the real page tables and flushes the TLBs. Places and frames come from
+//! user requests, so no operation panics on any input.
+
+use crate::environments::EnvId;
+use crate::frame_table::FrameNumber;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// What a user mapping allows besides reading, which every mapping allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PageRights {
+    /// Stores to the page are allowed.
+    pub is_writable: bool,
+    /// Instruction fetches from the page are allowed.
+    pub is_executable: bool,
+}
+
+impl PageRights {
+    /// Reading only.
+    pub const READ_ONLY: PageRights = PageRights {
+        is_writable: false,
+        is_executable: false,
+    };
+
+    /// Reading, writing and executing.
+    pub const ALL: PageRights = PageRights {
+        is_writable: true,
+        is_executable: true,
+    };
+
+    /// Whether every access these rights allow is also allowed by `other` (a subset).
+    pub fn is_within(self, other: PageRights) -> bool {
+        (!self.is_writable || other.is_writable) && (!self.is_executable || other.is_executable)
+    }
+
+    /// The accesses allowed by both.
+    pub fn intersect(self, other: PageRights) -> PageRights {
+        PageRights {
+            is_writable: self.is_writable && other.is_writable,
+            is_executable: self.is_executable && other.is_executable,
+        }
+    }
+}
+
+/// A virtual page of one environment. Places order by environment, then page, so that the
+/// mappings of one environment are one range of the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place {
+    /// The environment whose address space holds the page.
+    pub environment: EnvId,
+    /// The virtual page number (virtual address / 4096).
+    pub page: u64,
+}
+
+impl Place {
+    /// The place of virtual page `page` of `environment`.
+    pub fn new(environment: EnvId, page: u64) -> Place {
+        Place { environment, page }
+    }
+}
+
+/// Why a mapping operation was refused. A refused operation changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MappingError {
+    /// The target place already has a mapping.
+    Occupied,
+    /// The place named as source (or to unmap, flush or protect) has no mapping.
+    NoMapping,
+    /// The requested rights are not within the rights of the mapping they derive from.
+    RightsExceedSource,
+}
+
+/// A mapping that was removed: the kernel clears the page-table entry of `place` (which bound
+/// `frame`) and flushes it from the TLBs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Removal {
+    /// Where the mapping was.
+    pub place: Place,
+    /// The frame it bound.
+    pub frame: FrameNumber,
+}
+
+/// A mapping whose rights changed: the kernel rewrites the page-table entry of `place` with
+/// `rights` and flushes it from the TLBs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Where the mapping is.
+    pub place: Place,
+    /// Its new rights.
+    pub rights: PageRights,
+}
+
+/// What the database records about one mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MappingView {
+    /// The frame it binds.
+    pub frame: FrameNumber,
+    /// What it allows besides reading.
+    pub rights: PageRights,
+    /// The mapping it was derived from; `None` for a root.
+    pub parent: Option<Place>,
+}
+
+/// One mapping and its links in the derivation forest.
+#[derive(Clone, Debug)]
+struct Mapping {
+    frame: FrameNumber,
+    rights: PageRights,
+    parent: Option<Place>,
+    children: BTreeSet<Place>,
+}
+
+impl Mapping {
+    fn view(&self) -> MappingView {
+        MappingView {
+            frame: self.frame,
+            rights: self.rights,
+            parent: self.parent,
+        }
+    }
+}
+
+/// Every user mapping, indexed by place and by frame.
+///
+/// Operations that remove mappings list each removed mapping before the mapping it was derived
+/// from (within one derivation tree, deepest first), so the kernel can clear page-table entries
+/// in the order given and never leave a derived mapping without its source.
+#[derive(Debug, Default)]
+pub struct MappingDatabase {
+    mappings: BTreeMap<Place, Mapping>,
+    /// The places binding each frame; a frame with no mapping has no entry.
+    places_by_frame: BTreeMap<FrameNumber, BTreeSet<Place>>,
+}
+
+impl MappingDatabase {
+    /// Records a root mapping: `place` binds `frame`, which its environment owns.
+    ///
+    /// Errors: [`MappingError::Occupied`] when `place` already has a mapping.
+    pub fn map_root(
+        &mut self,
+        place: Place,
+        frame: FrameNumber,
+        rights: PageRights,
+    ) -> Result<(), MappingError> {
+        if self.mappings.contains_key(&place) {
+            return Err(MappingError::Occupied);
+        }
+        self.insert(place, frame, rights, None);
+        Ok(())
+    }
+
+    /// Records that `target` binds the frame of `source`, with `rights`, derived from `source`.
+    /// `target` may be in any environment, `source`'s included.
+    ///
+    /// Errors, checked in this order: [`MappingError::NoMapping`] when `source` has no mapping;
+    /// [`MappingError::RightsExceedSource`] when `rights` are not within `source`'s;
+    /// [`MappingError::Occupied`] when `target` already has a mapping.
+    pub fn derive(
+        &mut self,
+        source: Place,
+        target: Place,
+        rights: PageRights,
+    ) -> Result<(), MappingError> {
+        let source_mapping = self.mappings.get(&source).ok_or(MappingError::NoMapping)?;
+        if !rights.is_within(source_mapping.rights) {
+            return Err(MappingError::RightsExceedSource);
+        }
+        let frame = source_mapping.frame;
+        if self.mappings.contains_key(&target) {
+            return Err(MappingError::Occupied);
+        }
+        if let Some(source_mapping) = self.mappings.get_mut(&source) {
+            source_mapping.children.insert(target);
+        }
+        self.insert(target, frame, rights, Some(source));
+        Ok(())
+    }
+
+    /// Removes the mapping at `place` and every mapping derived from it, transitively. Returns
+    /// every removal, each before the mapping it was derived from.
+    ///
+    /// Errors: [`MappingError::NoMapping`] when `place` has no mapping.
+    pub fn unmap(&mut self, place: Place) -> Result<Vec<Removal>, MappingError> {
+        if !self.mappings.contains_key(&place) {
+            return Err(MappingError::NoMapping);
+        }
+        let mut removals = Vec::new();
+        self.remove_trees(vec![place], &mut removals);
+        Ok(removals)
+    }
+
+    /// Removes every mapping derived from the one at `place`, transitively, and keeps that one.
+    /// Returns every removal, each before the mapping it was derived from.
+    ///
+    /// Errors: [`MappingError::NoMapping`] when `place` has no mapping.
+    pub fn flush(&mut self, place: Place) -> Result<Vec<Removal>, MappingError> {
+        let mapping = self
+            .mappings
+            .get_mut(&place)
+            .ok_or(MappingError::NoMapping)?;
+        let children = core::mem::take(&mut mapping.children);
+        let mut removals = Vec::new();
+        self.remove_trees(children.into_iter().collect(), &mut removals);
+        Ok(removals)
+    }
+
+    /// Sets the rights of the mapping at `place` to `rights`, and narrows every mapping derived
+    /// from it, transitively, to the rights of its own parent. Returns every mapping whose
+    /// rights changed, each after the mapping it was derived from. Widening a mapping never
+    /// widens what was derived from it.
+    ///
+    /// Errors: [`MappingError::NoMapping`] when `place` has no mapping;
+    /// [`MappingError::RightsExceedSource`] when it was derived and `rights` are not within its
+    /// parent's.
+    pub fn protect(
+        &mut self,
+        place: Place,
+        rights: PageRights,
+    ) -> Result<Vec<Change>, MappingError> {
+        let mapping = self.mappings.get(&place).ok_or(MappingError::NoMapping)?;
+        if let Some(parent) = mapping.parent {
+            let parent_rights = self.rights_of(parent).ok_or(MappingError::NoMapping)?;
+            if !rights.is_within(parent_rights) {
+                return Err(MappingError::RightsExceedSource);
+            }
+        }
+        let mut changes = Vec::new();
+        // Each pending entry is a derived mapping and the new rights of its parent.
+        let mut pending = Vec::new();
+        self.set_rights(place, rights, &mut changes, &mut pending);
+        while let Some((child, parent_rights)) = pending.pop() {
+            if let Some(current) = self.rights_of(child) {
+                let clamped = current.intersect(parent_rights);
+                self.set_rights(child, clamped, &mut changes, &mut pending);
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Removes every mapping of `frame`, in every environment (the frame is being freed, granted
+    /// away or repossessed). Returns every removal, each before the mapping it was derived from.
+    pub fn remove_frame(&mut self, frame: FrameNumber) -> Vec<Removal> {
+        let places: Vec<Place> = self.mappings_of_frame(frame).collect();
+        // A derived mapping binds its parent's frame, so every mapping of the frame hangs under a
+        // root of the frame; removing those roots' trees removes them all.
+        let (roots, derived): (Vec<Place>, Vec<Place>) = places
+            .into_iter()
+            .partition(|place| self.parent_of(*place).is_none());
+        let mut removals = Vec::new();
+        self.remove_trees(roots, &mut removals);
+        // Nothing is left here unless the forest were broken; then still leave nothing mapped.
+        for place in derived {
+            self.remove_trees(vec![place], &mut removals);
+        }
+        removals
+    }
+
+    /// Removes every mapping of environment `environment` and every mapping derived from them,
+    /// in any environment. Returns every removal, each before the mapping it was derived from.
+    pub fn remove_environment(&mut self, environment: EnvId) -> Vec<Removal> {
+        let places: Vec<Place> = self
+            .mappings_in(environment)
+            .map(|(page, _)| Place::new(environment, page))
+            .collect();
+        let mut removals = Vec::new();
+        // One tree at a time: one of these places may derive from another, and a tree removed
+        // first is listed first, so a derived mapping still comes before its source.
+        for place in places {
+            self.remove_trees(vec![place], &mut removals);
+        }
+        removals
+    }
+
+    /// The mapping at `place`, if any.
+    pub fn lookup(&self, place: Place) -> Option<MappingView> {
+        self.mappings.get(&place).map(Mapping::view)
+    }
+
+    /// The mappings of environment `environment`, by page number, in page order.
+    pub fn mappings_in(&self, environment: EnvId) -> impl Iterator<Item = (u64, MappingView)> + '_ {
+        let first = Place::new(environment, 0);
+        let last = Place::new(environment, u64::MAX);
+        self.mappings
+            .range(first..=last)
+            .map(|(place, mapping)| (place.page, mapping.view()))
+    }
+
+    /// The places that bind `frame`, in place order.
+    pub fn mappings_of_frame(&self, frame: FrameNumber) -> impl Iterator<Item = Place> + '_ {
+        self.places_by_frame
+            .get(&frame)
+            .into_iter()
+            .flat_map(|places| places.iter().copied())
+    }
+
+    /// How many mappings the database holds.
+    pub fn len(&self) -> usize {
+        self.mappings.len()
+    }
+
+    /// Whether the database holds no mapping.
+    pub fn is_empty(&self) -> bool {
+        self.mappings.is_empty()
+    }
+
+    /// Checks the database's own consistency: parent and child links agree both ways; a derived
+    /// mapping binds its parent's frame with rights within its parent's; every mapping hangs
+    /// under a root (no cycle); the frame index lists exactly the mappings of each frame.
+    /// Returns the first inconsistency found.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (&place, mapping) in &self.mappings {
+            self.check_parent_link(place, mapping)?;
+            self.check_child_links(place, mapping)?;
+            let is_indexed = self
+                .places_by_frame
+                .get(&mapping.frame)
+                .is_some_and(|places| places.contains(&place));
+            if !is_indexed {
+                return Err(format!("{place:?} is missing from the index of its frame"));
+            }
+        }
+        self.check_frame_index()?;
+        self.check_every_mapping_has_a_root()
+    }
+
+    fn check_parent_link(&self, place: Place, mapping: &Mapping) -> Result<(), String> {
+        let Some(parent_place) = mapping.parent else {
+            return Ok(());
+        };
+        let Some(parent) = self.mappings.get(&parent_place) else {
+            return Err(format!("{place:?} has a missing parent {parent_place:?}"));
+        };
+        if !parent.children.contains(&place) {
+            return Err(format!(
+                "{parent_place:?} does not list its child {place:?}"
+            ));
+        }
+        if parent.frame != mapping.frame {
+            return Err(format!("{place:?} binds another frame than its parent"));
+        }
+        if !mapping.rights.is_within(parent.rights) {
+            return Err(format!("{place:?} has rights beyond its parent's"));
+        }
+        Ok(())
+    }
+
+    fn check_child_links(&self, place: Place, mapping: &Mapping) -> Result<(), String> {
+        for child_place in &mapping.children {
+            let child_parent = self.mappings.get(child_place).map(|child| child.parent);
+            if child_parent != Some(Some(place)) {
+                return Err(format!(
+                    "{place:?} lists {child_place:?}, which is not its child"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_frame_index(&self) -> Result<(), String> {
+        for (&frame, places) in &self.places_by_frame {
+            if places.is_empty() {
+                return Err(format!("frame {frame} has an empty index entry"));
+            }
+            for place in places {
+                if self.mappings.get(place).map(|mapping| mapping.frame) != Some(frame) {
+                    return Err(format!(
+                        "frame {frame} lists {place:?}, which does not bind it"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// With the links agreeing, a mapping unreachable from every root would sit on a cycle.
+    fn check_every_mapping_has_a_root(&self) -> Result<(), String> {
+        let mut pending: Vec<&Mapping> = self
+            .mappings
+            .values()
+            .filter(|mapping| mapping.parent.is_none())
+            .collect();
+        let mut reached = 0;
+        while let Some(mapping) = pending.pop() {
+            reached += 1;
+            if reached > self.mappings.len() {
+                return Err(String::from("the derivation links reach a mapping twice"));
+            }
+            pending.extend(mapping.children.iter().filter_map(|c| self.mappings.get(c)));
+        }
+        if reached != self.mappings.len() {
+            return Err(String::from("some mappings are on a derivation cycle"));
+        }
+        Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        place: Place,
+        frame: FrameNumber,
+        rights: PageRights,
+        parent: Option<Place>,
+    ) {
+        let mapping = Mapping {
+            frame,
+            rights,
+            parent,
+            children: BTreeSet::new(),
+        };
+        self.mappings.insert(place, mapping);
+        self.places_by_frame.entry(frame).or_default().insert(place);
+    }
+
+    /// Removes the mapping at `place` from both indexes, leaving its links to others alone.
+    fn take(&mut self, place: Place) -> Option<Mapping> {
+        let mapping = self.mappings.remove(&place)?;
+        if let Some(places) = self.places_by_frame.get_mut(&mapping.frame) {
+            places.remove(&place);
+            if places.is_empty() {
+                self.places_by_frame.remove(&mapping.frame);
+            }
+        }
+        Some(mapping)
+    }
+
+    /// Removes the trees rooted at `roots`, which must not derive from one another (siblings,
+    /// or roots of the forest), and appends their removals deepest first.
+    fn remove_trees(&mut self, roots: Vec<Place>, removals: &mut Vec<Removal>) {
+        for &root in &roots {
+            if let Some(parent) = self.parent_of(root)
+                && let Some(parent_mapping) = self.mappings.get_mut(&parent)
+            {
+                parent_mapping.children.remove(&root);
+            }
+        }
+        let first = removals.len();
+        // Level by level from the roots; reversed at the end, so the deepest come first.
+        let mut level = roots;
+        while !level.is_empty() {
+            let mut next_level = Vec::new();
+            for place in level {
+                if let Some(mapping) = self.take(place) {
+                    removals.push(Removal {
+                        place,
+                        frame: mapping.frame,
+                    });
+                    next_level.extend(mapping.children);
+                }
+            }
+            level = next_level;
+        }
+        removals[first..].reverse();
+    }
+
+    /// Sets the rights at `place`; when they change, records the change and queues its children
+    /// to be narrowed to the new rights.
+    fn set_rights(
+        &mut self,
+        place: Place,
+        rights: PageRights,
+        changes: &mut Vec<Change>,
+        pending: &mut Vec<(Place, PageRights)>,
+    ) {
+        let Some(mapping) = self.mappings.get_mut(&place) else {
+            return;
+        };
+        // Unchanged rights leave the children within them, as they already were.
+        if mapping.rights == rights {
+            return;
+        }
+        mapping.rights = rights;
+        changes.push(Change { place, rights });
+        pending.extend(mapping.children.iter().map(|&child| (child, rights)));
+    }
+
+    fn parent_of(&self, place: Place) -> Option<Place> {
+        self.mappings.get(&place).and_then(|mapping| mapping.parent)
+    }
+
+    fn rights_of(&self, place: Place) -> Option<PageRights> {
+        self.mappings.get(&place).map(|mapping| mapping.rights)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const READ_WRITE: PageRights = PageRights {
+        is_writable: true,
+        is_executable: false,
+    };
+    const READ_EXECUTE: PageRights = PageRights {
+        is_writable: false,
+        is_executable: true,
+    };
+
+    fn at(environment: u32, page: u64) -> Place {
+        Place::new(EnvId(environment), page)
+    }
+
+    fn places(removals: &[Removal]) -> Vec<Place> {
+        removals.iter().map(|removal| removal.place).collect()
+    }
+
+    /// Environment 1 maps frame 7 at page 0 and shares it: 1:0 -> 2:0 -> 3:0, and 1:0 -> 2:1.
+    fn shared_frame() -> MappingDatabase {
+        let mut database = MappingDatabase::default();
+        database.map_root(at(1, 0), 7, PageRights::ALL).unwrap();
+        database.derive(at(1, 0), at(2, 0), READ_WRITE).unwrap();
+        database.derive(at(2, 0), at(3, 0), READ_WRITE).unwrap();
+        database.derive(at(1, 0), at(2, 1), READ_EXECUTE).unwrap();
+        database.check_invariants().unwrap();
+        database
+    }
+
+    #[test]
+    fn rights_are_a_lattice() {
+        assert!(PageRights::READ_ONLY.is_within(READ_WRITE));
+        assert!(READ_WRITE.is_within(PageRights::ALL));
+        assert!(!READ_WRITE.is_within(READ_EXECUTE));
+        assert_eq!(READ_WRITE.intersect(READ_EXECUTE), PageRights::READ_ONLY);
+        assert_eq!(PageRights::ALL.intersect(READ_WRITE), READ_WRITE);
+        assert_eq!(PageRights::default(), PageRights::READ_ONLY);
+    }
+
+    #[test]
+    fn map_root_refuses_an_occupied_place() {
+        let mut database = MappingDatabase::default();
+        assert!(database.is_empty());
+        database.map_root(at(1, 4), 9, READ_WRITE).unwrap();
+        assert_eq!(
+            database.map_root(at(1, 4), 10, READ_WRITE),
+            Err(MappingError::Occupied)
+        );
+        assert_eq!(
+            database.lookup(at(1, 4)),
+            Some(MappingView {
+                frame: 9,
+                rights: READ_WRITE,
+                parent: None
+            })
+        );
+        assert_eq!(database.len(), 1);
+    }
+
+    #[test]
+    fn a_frame_may_have_several_roots() {
+        let mut database = MappingDatabase::default();
+        database.map_root(at(1, 0), 9, READ_WRITE).unwrap();
+        database.map_root(at(1, 1), 9, READ_WRITE).unwrap();
+        assert_eq!(
+            database.mappings_of_frame(9).collect::<Vec<_>>(),
+            [at(1, 0), at(1, 1)]
+        );
+    }
+
+    #[test]
+    fn derive_shares_the_source_frame() {
+        let database = shared_frame();
+        assert_eq!(
+            database.lookup(at(3, 0)),
+            Some(MappingView {
+                frame: 7,
+                rights: READ_WRITE,
+                parent: Some(at(2, 0))
+            })
+        );
+        assert_eq!(database.mappings_of_frame(7).count(), 4);
+    }
+
+    #[test]
+    fn derive_into_the_same_environment() {
+        let mut database = shared_frame();
+        database.derive(at(1, 0), at(1, 5), READ_WRITE).unwrap();
+        assert_eq!(database.lookup(at(1, 5)).unwrap().parent, Some(at(1, 0)));
+        database.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn derive_errors() {
+        let mut database = shared_frame();
+        assert_eq!(
+            database.derive(at(1, 9), at(2, 9), READ_WRITE),
+            Err(MappingError::NoMapping)
+        );
+        assert_eq!(
+            database.derive(at(2, 0), at(2, 9), PageRights::ALL),
+            Err(MappingError::RightsExceedSource)
+        );
+        assert_eq!(
+            database.derive(at(1, 0), at(2, 1), READ_WRITE),
+            Err(MappingError::Occupied)
+        );
+        assert_eq!(
+            database.derive(at(1, 0), at(1, 0), READ_WRITE),
+            Err(MappingError::Occupied)
+        );
+        assert_eq!(database.len(), 4);
+        database.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn unmap_removes_descendants_children_first() {
+        let mut database = shared_frame();
+        let removals = database.unmap(at(1, 0)).unwrap();
+        assert_eq!(removals.len(), 4);
+        assert!(removals.iter().all(|removal| removal.frame == 7));
+        assert_eq!(removals[0].place, at(3, 0));
+        assert_eq!(removals[3].place, at(1, 0));
+        assert!(database.is_empty());
+        assert_eq!(database.mappings_of_frame(7).count(), 0);
+        database.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn unmap_of_a_derived_mapping_keeps_its_source() {
+        let mut database = shared_frame();
+        let removals = database.unmap(at(2, 0)).unwrap();
+        assert_eq!(places(&removals), [at(3, 0), at(2, 0)]);
+        assert_eq!(database.len(), 2);
+        database.check_invariants().unwrap();
+        assert_eq!(database.unmap(at(2, 0)), Err(MappingError::NoMapping));
+    }
+
+    #[test]
+    fn flush_keeps_the_mapping_itself() {
+        let mut database = shared_frame();
+        let removals = database.flush(at(1, 0)).unwrap();
+        assert_eq!(removals.len(), 3);
+        assert_eq!(removals[2].place.environment, EnvId(2));
+        assert_eq!(database.len(), 1);
+        assert!(database.lookup(at(1, 0)).is_some());
+        database.check_invariants().unwrap();
+        assert_eq!(database.flush(at(1, 0)), Ok(Vec::new()));
+        assert_eq!(database.flush(at(2, 0)), Err(MappingError::NoMapping));
+    }
+
+    #[test]
+    fn protect_narrows_descendants_and_reports_each_change() {
+        let mut database = shared_frame();
+        let changes = database.protect(at(1, 0), READ_EXECUTE).unwrap();
+        assert_eq!(
+            changes,
+            [
+                Change {
+                    place: at(1, 0),
+                    rights: READ_EXECUTE
+                },
+                Change {
+                    place: at(2, 0),
+                    rights: PageRights::READ_ONLY
+                },
+                Change {
+                    place: at(3, 0),
+                    rights: PageRights::READ_ONLY
+                },
+            ]
+        );
+        assert_eq!(database.lookup(at(2, 1)).unwrap().rights, READ_EXECUTE);
+        database.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn protect_never_widens_a_descendant() {
+        let mut database = shared_frame();
+        database.protect(at(1, 0), PageRights::READ_ONLY).unwrap();
+        let changes = database.protect(at(1, 0), PageRights::ALL).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            database.lookup(at(2, 0)).unwrap().rights,
+            PageRights::READ_ONLY
+        );
+        assert_eq!(database.protect(at(1, 0), PageRights::ALL), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn protect_errors() {
+        let mut database = shared_frame();
+        assert_eq!(
+            database.protect(at(3, 0), PageRights::ALL),
+            Err(MappingError::RightsExceedSource)
+        );
+        assert_eq!(
+            database.protect(at(2, 9), PageRights::READ_ONLY),
+            Err(MappingError::NoMapping)
+        );
+        assert_eq!(database.lookup(at(3, 0)).unwrap().rights, READ_WRITE);
+    }
+
+    #[test]
+    fn remove_frame_removes_every_mapping_of_it() {
+        let mut database = shared_frame();
+        database.map_root(at(3, 3), 7, READ_WRITE).unwrap();
+        database.map_root(at(3, 4), 8, READ_WRITE).unwrap();
+        let removals = database.remove_frame(7);
+        assert_eq!(removals.len(), 5);
+        assert_eq!(database.mappings_of_frame(7).count(), 0);
+        assert_eq!(database.len(), 1);
+        assert_eq!(database.remove_frame(7), Vec::new());
+        database.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn remove_environment_removes_what_was_derived_elsewhere() {
+        let mut database = shared_frame();
+        database.map_root(at(3, 3), 8, READ_WRITE).unwrap();
+        let removals = database.remove_environment(EnvId(2));
+        assert_eq!(places(&removals), [at(3, 0), at(2, 0), at(2, 1)]);
+        assert_eq!(database.mappings_in(EnvId(2)).count(), 0);
+        assert_eq!(database.len(), 2);
+        database.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn remove_environment_orders_nested_mappings_children_first() {
+        let mut database = MappingDatabase::default();
+        database.map_root(at(1, 5), 3, READ_WRITE).unwrap();
+        database.derive(at(1, 5), at(2, 0), READ_WRITE).unwrap();
+        database.derive(at(2, 0), at(1, 1), READ_WRITE).unwrap();
+        let removals = database.remove_environment(EnvId(1));
+        assert_eq!(places(&removals), [at(1, 1), at(2, 0), at(1, 5)]);
+        assert!(database.is_empty());
+    }
+
+    #[test]
+    fn mappings_in_is_per_environment_in_page_order() {
+        let mut database = MappingDatabase::default();
+        database.map_root(at(2, u64::MAX), 1, READ_WRITE).unwrap();
+        database.map_root(at(2, 3), 2, READ_WRITE).unwrap();
+        database.map_root(at(2, 0), 3, READ_WRITE).unwrap();
+        database.map_root(at(1, 1), 4, READ_WRITE).unwrap();
+        database.map_root(at(u32::MAX, 0), 5, READ_WRITE).unwrap();
+        let pages: Vec<u64> = database.mappings_in(EnvId(2)).map(|(p, _)| p).collect();
+        assert_eq!(pages, [0, 3, u64::MAX]);
+        assert_eq!(database.mappings_in(EnvId(u32::MAX)).count(), 1);
+        assert_eq!(database.mappings_in(EnvId(0)).count(), 0);
+    }
+
+    #[test]
+    fn long_chains_do_not_recurse() {
+        let mut database = MappingDatabase::default();
+        database.map_root(at(1, 0), 1, PageRights::ALL).unwrap();
+        let length = 20_000;
+        for page in 1..length {
+            database
+                .derive(at(1, page - 1), at(1, page), PageRights::ALL)
+                .unwrap();
+        }
+        database.check_invariants().unwrap();
+        assert_eq!(
+            database.protect(at(1, 0), READ_WRITE).unwrap().len(),
+            length as usize
+        );
+        let removals = database.unmap(at(1, 0)).unwrap();
+        assert_eq!(removals.first().unwrap().place, at(1, length - 1));
+        assert!(database.is_empty());
+    }
+
+    #[test]
+    fn check_invariants_finds_broken_links() {
+        let mut database = shared_frame();
+        database
+            .mappings
+            .get_mut(&at(1, 0))
+            .unwrap()
+            .children
+            .remove(&at(2, 1));
+        assert!(database.check_invariants().is_err());
+
+        let mut database = shared_frame();
+        database.mappings.get_mut(&at(3, 0)).unwrap().rights = PageRights::ALL;
+        assert!(database.check_invariants().is_err());
+
+        let mut database = shared_frame();
+        database.places_by_frame.clear();
+        assert!(database.check_invariants().is_err());
+
+        let mut database = MappingDatabase::default();
+        database.insert(at(1, 0), 1, READ_WRITE, Some(at(1, 1)));
+        database.insert(at(1, 1), 1, READ_WRITE, Some(at(1, 0)));
+        database.mappings.get_mut(&at(1, 0)).unwrap().children = [at(1, 1)].into();
+        database.mappings.get_mut(&at(1, 1)).unwrap().children = [at(1, 0)].into();
+        assert!(database.check_invariants().is_err());
+    }
+
+    #[derive(Clone, Debug)]
+    enum Operation {
+        MapRoot(Place, FrameNumber, PageRights),
+        Derive(Place, Place, PageRights),
+        /// A derivation from an existing mapping, chosen by index, with rights narrowed to its
+        /// own, so that derivation trees grow deep.
+        DeriveFromExisting(proptest::sample::Index, Place, PageRights),
+        Unmap(Place),
+        Flush(Place),
+        Protect(Place, PageRights),
+        RemoveFrame(FrameNumber),
+        RemoveEnvironment(EnvId),
+    }
+
+    fn place() -> impl Strategy<Value = Place> {
+        (1u32..=3, 0u64..8).prop_map(|(environment, page)| at(environment, page))
+    }
+
+    fn rights() -> impl Strategy<Value = PageRights> {
+        (any::<bool>(), any::<bool>()).prop_map(|(is_writable, is_executable)| PageRights {
+            is_writable,
+            is_executable,
+        })
+    }
+
+    fn operation() -> impl Strategy<Value = Operation> {
+        prop_oneof![
+            2 => (place(), 0u64..6, rights()).prop_map(|(p, f, r)| Operation::MapRoot(p, f, r)),
+            4 => (place(), place(), rights()).prop_map(|(s, t, r)| Operation::Derive(s, t, r)),
+            8 => (any::<proptest::sample::Index>(), place(), rights())
+                .prop_map(|(s, t, r)| Operation::DeriveFromExisting(s, t, r)),
+            1 => place().prop_map(Operation::Unmap),
+            1 => place().prop_map(Operation::Flush),
+            3 => (place(), rights()).prop_map(|(p, r)| Operation::Protect(p, r)),
+            1 => (0u64..6).prop_map(Operation::RemoveFrame),
+            1 => (1u32..=3).prop_map(|e| Operation::RemoveEnvironment(EnvId(e))),
+        ]
+    }
+
+    type Snapshot = BTreeMap<Place, MappingView>;
+
+    fn snapshot(database: &MappingDatabase) -> Snapshot {
+        database
+            .mappings
+            .iter()
+            .map(|(place, mapping)| (*place, mapping.view()))
+            .collect()
+    }
+
+    /// The chain from `place` up to its root, `place` first.
+    fn ancestry(snapshot: &Snapshot, place: Place) -> Vec<Place> {
+        let mut chain = vec![place];
+        while let Some(parent) = snapshot.get(chain.last().unwrap()).and_then(|v| v.parent) {
+            assert!(chain.len() <= snapshot.len(), "cycle");
+            chain.push(parent);
+        }
+        chain
+    }
+
+    /// Every place in `snapshot` derived (transitively) from one of `sources`.
+    fn descendants(snapshot: &Snapshot, sources: &BTreeSet<Place>) -> BTreeSet<Place> {
+        snapshot
+            .keys()
+            .copied()
+            .filter(|&place| {
+                ancestry(snapshot, place)[1..]
+                    .iter()
+                    .any(|ancestor| sources.contains(ancestor))
+            })
+            .collect()
+    }
+
+    /// The removals are exactly `expected`, once each, with their frames, each before its
+    /// parent, and nothing else changed.
+    fn check_removals(
+        before: &Snapshot,
+        after: &Snapshot,
+        removals: &[Removal],
+        expected: &BTreeSet<Place>,
+    ) -> Result<(), TestCaseError> {
+        let removed: BTreeSet<Place> = places(removals).into_iter().collect();
+        prop_assert_eq!(removed.len(), removals.len());
+        prop_assert_eq!(&removed, expected);
+        for (index, removal) in removals.iter().enumerate() {
+            let view = before[&removal.place];
+            prop_assert_eq!(removal.frame, view.frame);
+            if let Some(parent_index) = removals.iter().position(|r| Some(r.place) == view.parent) {
+                prop_assert!(
+                    index < parent_index,
+                    "a parent was removed before its child"
+                );
+            }
+        }
+        let mut remaining = before.clone();
+        remaining.retain(|place, _| !expected.contains(place));
+        prop_assert_eq!(&remaining, after);
+        Ok(())
+    }
+
+    fn check_protect(
+        before: &Snapshot,
+        after: &Snapshot,
+        target: Place,
+        rights: PageRights,
+        changes: &[Change],
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(after[&target].rights, rights);
+        let changed: BTreeMap<Place, PageRights> = before
+            .iter()
+            .filter(|(place, view)| after[place].rights != view.rights)
+            .map(|(place, _)| (*place, after[place].rights))
+            .collect();
+        let reported: BTreeMap<Place, PageRights> = changes
+            .iter()
+            .map(|change| (change.place, change.rights))
+            .collect();
+        prop_assert_eq!(reported.len(), changes.len());
+        prop_assert_eq!(changed, reported);
+        for (place, view) in before {
+            let new = after[place];
+            prop_assert_eq!((new.frame, new.parent), (view.frame, view.parent));
+            if *place != target {
+                prop_assert!(new.rights.is_within(view.rights), "a descendant widened");
+            }
+        }
+        Ok(())
+    }
+
+    fn check_rights_within_roots(snapshot: &Snapshot) -> Result<(), TestCaseError> {
+        for (&place, view) in snapshot {
+            let root = *ancestry(snapshot, place).last().unwrap();
+            prop_assert!(view.rights.is_within(snapshot[&root].rights));
+        }
+        Ok(())
+    }
+
+    /// Turns a derivation from an existing mapping into a plain one.
+    fn resolve(before: &Snapshot, operation: Operation) -> Operation {
+        match operation {
+            Operation::DeriveFromExisting(index, target, rights) if !before.is_empty() => {
+                let (&source, view) = before.iter().nth(index.index(before.len())).unwrap();
+                Operation::Derive(source, target, rights.intersect(view.rights))
+            }
+            Operation::DeriveFromExisting(_, target, rights) => {
+                Operation::Derive(target, target, rights)
+            }
+            operation => operation,
+        }
+    }
+
+    fn check_step(
+        database: &mut MappingDatabase,
+        operation: Operation,
+    ) -> Result<(), TestCaseError> {
+        let before = snapshot(database);
+        let operation = resolve(&before, operation);
+        let is_refused = match operation {
+            Operation::MapRoot(place, frame, rights) => {
+                database.map_root(place, frame, rights).is_err()
+            }
+            Operation::Derive(source, target, rights) => {
+                database.derive(source, target, rights).is_err()
+            }
+            // `resolve` made it a plain derivation.
+            Operation::DeriveFromExisting(..) => true,
+            Operation::Unmap(place) => match database.unmap(place) {
+                Ok(removals) => {
+                    let mut expected = descendants(&before, &[place].into());
+                    expected.insert(place);
+                    check_removals(&before, &snapshot(database), &removals, &expected)?;
+                    false
+                }
+                Err(_) => true,
+            },
+            Operation::Flush(place) => match database.flush(place) {
+                Ok(removals) => {
+                    let expected = descendants(&before, &[place].into());
+                    check_removals(&before, &snapshot(database), &removals, &expected)?;
+                    prop_assert!(database.lookup(place).is_some());
+                    false
+                }
+                Err(_) => true,
+            },
+            Operation::Protect(place, rights) => match database.protect(place, rights) {
+                Ok(changes) => {
+                    check_protect(&before, &snapshot(database), place, rights, &changes)?;
+                    false
+                }
+                Err(_) => true,
+            },
+            Operation::RemoveFrame(frame) => {
+                let removals = database.remove_frame(frame);
+                let expected = before
+                    .iter()
+                    .filter(|(_, view)| view.frame == frame)
+                    .map(|(place, _)| *place)
+                    .collect();
+                check_removals(&before, &snapshot(database), &removals, &expected)?;
+                prop_assert_eq!(database.mappings_of_frame(frame).count(), 0);
+                false
+            }
+            Operation::RemoveEnvironment(environment) => {
+                let removals = database.remove_environment(environment);
+                let own: BTreeSet<Place> = before
+                    .keys()
+                    .copied()
+                    .filter(|place| place.environment == environment)
+                    .collect();
+                let mut expected = descendants(&before, &own);
+                expected.extend(own);
+                check_removals(&before, &snapshot(database), &removals, &expected)?;
+                prop_assert_eq!(database.mappings_in(environment).count(), 0);
+                false
+            }
+        };
+        let after = snapshot(database);
+        if is_refused {
+            prop_assert_eq!(&before, &after, "a refused operation changed the database");
+        }
+        prop_assert_eq!(database.check_invariants(), Ok(()));
+        prop_assert_eq!(database.len(), after.len());
+        check_rights_within_roots(&after)
+    }
+
+    proptest! {
+        /// After every operation of any sequence the database is consistent, removals remove
+        /// exactly the named mappings and everything derived from them, and protection never
+        /// widens a derived mapping.
+        #[test]
+        fn database_stays_consistent(operations in proptest::collection::vec(operation(), 0..200)) {
+            let mut database = MappingDatabase::default();
+            for operation in operations {
+                check_step(&mut database, operation)?;
+            }
+        }
+    }
+}

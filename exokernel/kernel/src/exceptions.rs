@@ -1,0 +1,118 @@
+//! Delivering a user exception to the environment's own handler (an upcall): the kernel writes
+//! an `ExceptionFrame` on the registered handler stack and resumes the environment at the
+//! handler entry. The library OS resumes the faulting code itself.
+
+use crate::arch::cpu::faulting_address;
+use crate::arch::trap::TrapFrame;
+use crate::kernel::Kernel;
+use crate::user_memory::copy_to_user;
+use exo_abi::{ExceptionFrame, UserRegisters};
+
+const PAGE_FAULT_VECTOR: u8 = 14;
+
+/// Why an exception could not be delivered, ending the environment.
+#[derive(Clone, Copy, Debug)]
+pub enum Undeliverable {
+    NoHandler,
+    FaultInsideHandler,
+    HandlerStackNotWritable,
+}
+
+impl Undeliverable {
+    /// A short explanation for the kernel's report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Undeliverable::NoHandler => "no exception handler",
+            Undeliverable::FaultInsideHandler => "fault inside its exception handler",
+            Undeliverable::HandlerStackNotWritable => "its handler stack is not writable",
+        }
+    }
+}
+
+/// Hands exception `vector`, raised by the running environment with registers `frame`, to its
+/// handler: on success `frame` now enters the handler.
+pub fn deliver(
+    kernel: &mut Kernel,
+    frame: &mut TrapFrame,
+    vector: u8,
+) -> Result<(), Undeliverable> {
+    let machine = kernel.current_machine();
+    let handler = machine.exception_handler.ok_or(Undeliverable::NoHandler)?;
+    if handler.is_on_handler_stack(frame.rsp) {
+        return Err(Undeliverable::FaultInsideHandler);
+    }
+    let fault_address = if vector == PAGE_FAULT_VECTOR {
+        faulting_address()
+    } else {
+        0
+    };
+    let exception = ExceptionFrame {
+        vector: u64::from(vector),
+        error_code: frame.error_code,
+        fault_address,
+        registers: user_registers(frame),
+    };
+    let address = handler.frame_address();
+    copy_to_user(&machine.address_space, address, &frame_bytes(&exception))
+        .map_err(|_| Undeliverable::HandlerStackNotWritable)?;
+    frame.rip = handler.entry();
+    frame.rsp = address;
+    frame.rdi = address;
+    Ok(())
+}
+
+fn user_registers(frame: &TrapFrame) -> UserRegisters {
+    UserRegisters {
+        rax: frame.rax,
+        rbx: frame.rbx,
+        rcx: frame.rcx,
+        rdx: frame.rdx,
+        rsi: frame.rsi,
+        rdi: frame.rdi,
+        rbp: frame.rbp,
+        r8: frame.r8,
+        r9: frame.r9,
+        r10: frame.r10,
+        r11: frame.r11,
+        r12: frame.r12,
+        r13: frame.r13,
+        r14: frame.r14,
+        r15: frame.r15,
+        rip: frame.rip,
+        rflags: frame.rflags,
+        rsp: frame.rsp,
+    }
+}
+
+/// The frame's bytes as the user sees them (`repr(C)`, all fields `u64`, little-endian).
+fn frame_bytes(exception: &ExceptionFrame) -> [u8; core::mem::size_of::<ExceptionFrame>()] {
+    let r = &exception.registers;
+    let words = [
+        exception.vector,
+        exception.error_code,
+        exception.fault_address,
+        r.rax,
+        r.rbx,
+        r.rcx,
+        r.rdx,
+        r.rsi,
+        r.rdi,
+        r.rbp,
+        r.r8,
+        r.r9,
+        r.r10,
+        r.r11,
+        r.r12,
+        r.r13,
+        r.r14,
+        r.r15,
+        r.rip,
+        r.rflags,
+        r.rsp,
+    ];
+    let mut bytes = [0u8; core::mem::size_of::<ExceptionFrame>()];
+    for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+        *chunk = word.to_le_bytes();
+    }
+    bytes
+}

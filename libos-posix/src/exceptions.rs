@@ -1,0 +1,110 @@
+//! User-level exception handling: the library's handler stack and entry point, dispatch to the
+//! app's handler, and the resume that returns to the interrupted code without entering the
+//! kernel (see `exo_abi::ExceptionFrame` for the protocol).
+
+use crate::syscall;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use exo_abi::frame_offsets as offsets;
+use exo_abi::{Error, ExceptionFrame, Syscall, decode_result};
+
+/// An app's exception handler. It may edit the frame (registers, `rip`); returning `true`
+/// resumes from the frame, `false` ends the program with status [`DECLINED_STATUS_BASE`] +
+/// vector.
+pub type Handler = fn(&mut ExceptionFrame) -> bool;
+
+/// Exit status base of a program whose handler declined an exception (like a shell's 128 +
+/// signal).
+pub const DECLINED_STATUS_BASE: u32 = 128;
+
+const HANDLER_STACK_BYTES: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct HandlerStack([u8; HANDLER_STACK_BYTES]);
+
+static mut HANDLER_STACK: HandlerStack = HandlerStack([0; HANDLER_STACK_BYTES]);
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Sends this program's exceptions to `handler`.
+pub fn set_handler(handler: Handler) -> Result<(), Error> {
+    HANDLER.store(handler as usize, Ordering::Release);
+    let stack = (&raw mut HANDLER_STACK) as u64;
+    let arguments = [
+        entry as *const () as u64,
+        stack,
+        HANDLER_STACK_BYTES as u64,
+        0,
+        0,
+        0,
+    ];
+    decode_result(syscall::raw(
+        Syscall::SetExceptionHandler.number(),
+        arguments,
+    ))
+    .map(|_| ())
+}
+
+/// Lets exceptions end this program again.
+pub fn clear_handler() {
+    syscall::raw(Syscall::SetExceptionHandler.number(), [0; 6]);
+}
+
+/// The kernel enters here with `rsp` and `rdi` at the frame (16-byte aligned).
+#[unsafe(naked)]
+unsafe extern "C" fn entry() -> ! {
+    core::arch::naked_asm!("call {dispatch}", "ud2", dispatch = sym dispatch)
+}
+
+extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
+    let handler = HANDLER.load(Ordering::Acquire);
+    // SAFETY: HANDLER only ever holds 0 or a `Handler` stored by `set_handler`, and the kernel
+    // delivers exceptions only after `set_handler` registered this entry.
+    let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(handler) };
+    if handler(frame) {
+        // SAFETY: `frame` is the kernel's frame on the handler stack, edited only by the handler.
+        unsafe { resume(frame) }
+    }
+    syscall::exit(DECLINED_STATUS_BASE + frame.vector as u32)
+}
+
+/// Resumes the registers of `frame`: pushes the saved flags and return address just below the
+/// interrupted stack pointer, reloads every register, switches to that stack, and `popfq; ret`.
+///
+/// # Safety
+/// `frame` must describe a resumable user context of this program, and its stack must have 16
+/// writable bytes below `rsp`.
+#[unsafe(naked)]
+unsafe extern "C" fn resume(frame: *mut ExceptionFrame) -> ! {
+    core::arch::naked_asm!(
+        "mov rax, [rdi + {rsp}]",
+        "sub rax, 16",
+        "mov rcx, [rdi + {rflags}]",
+        "mov [rax], rcx",
+        "mov rcx, [rdi + {rip}]",
+        "mov [rax + 8], rcx",
+        "mov [rdi + {rsp}], rax",
+        "mov rbx, [rdi + {rbx}]",
+        "mov rcx, [rdi + {rcx}]",
+        "mov rdx, [rdi + {rdx}]",
+        "mov rsi, [rdi + {rsi}]",
+        "mov rbp, [rdi + {rbp}]",
+        "mov r8, [rdi + {r8}]",
+        "mov r9, [rdi + {r9}]",
+        "mov r10, [rdi + {r10}]",
+        "mov r11, [rdi + {r11}]",
+        "mov r12, [rdi + {r12}]",
+        "mov r13, [rdi + {r13}]",
+        "mov r14, [rdi + {r14}]",
+        "mov r15, [rdi + {r15}]",
+        "mov rax, [rdi + {rax}]",
+        "mov rsp, [rdi + {rsp}]",
+        "mov rdi, [rdi + {rdi}]",
+        "popfq",
+        "ret",
+        rsp = const offsets::RSP, rflags = const offsets::RFLAGS, rip = const offsets::RIP,
+        rax = const offsets::RAX, rbx = const offsets::RBX, rcx = const offsets::RCX,
+        rdx = const offsets::RDX, rsi = const offsets::RSI, rdi = const offsets::RDI,
+        rbp = const offsets::RBP, r8 = const offsets::R8, r9 = const offsets::R9,
+        r10 = const offsets::R10, r11 = const offsets::R11, r12 = const offsets::R12,
+        r13 = const offsets::R13, r14 = const offsets::R14, r15 = const offsets::R15,
+    )
+}
