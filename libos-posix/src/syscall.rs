@@ -95,3 +95,34 @@ pub fn wait(id: u32) -> Result<ExitReason, Error> {
 pub fn free_frames() -> u64 {
     call(Syscall::FreeFrames, [0; 6]).unwrap_or(0)
 }
+
+/// Allocates frame `frame` by physical name, or any free frame for `None`; returns its number.
+pub fn frame_allocate(frame: Option<u64>) -> Result<u64, Error> {
+    let frame = frame.unwrap_or(exo_abi::FRAME_ANY);
+    call(Syscall::FrameAllocate, [frame, 0, 0, 0, 0, 0])
+}
+
+/// Frees a frame this environment owns (every mapping of it goes too).
+pub fn frame_free(frame: u64) -> Result<(), Error> {
+    call(Syscall::FrameFree, [frame, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Binds the page at `address` to `frame` with `exo_abi::page_rights` bits `rights`.
+pub fn page_map(address: u64, frame: u64, rights: u64) -> Result<(), Error> {
+    call(Syscall::PageMap, [address, frame, rights, 0, 0, 0]).map(|_| ())
+}
+
+/// Removes the binding at `address` (and every binding derived from it).
+pub fn page_unmap(address: u64) -> Result<(), Error> {
+    call(Syscall::PageUnmap, [address, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Sets the rights of the binding at `address`.
+pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
+    call(Syscall::PageProtect, [address, rights, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// The frame and rights bound at `address`.
+pub fn page_query(address: u64) -> Result<(u64, u64), Error> {
+    call(Syscall::PageQuery, [address, 0, 0, 0, 0, 0]).map(|word| (word >> 12, word & 0xFFF))
+}

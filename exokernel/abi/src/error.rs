@@ -23,13 +23,17 @@ pub enum Error {
     BadExecutable = 8,
     /// No environment with this id exists for the caller to act on.
     NoSuchEnvironment = 9,
+    /// The named resource (a frame) is not free, or is not there at all.
+    Unavailable = 10,
+    /// The place is already taken (a page that is already mapped).
+    Occupied = 11,
     /// A code this version of the interface does not know (from a newer kernel).
     Unrecognized = 0xFFFF,
 }
 
 impl Error {
     /// Every error, for tests and tables.
-    pub const ALL: [Error; 10] = [
+    pub const ALL: [Error; 12] = [
         Error::NoSuchCall,
         Error::BadAddress,
         Error::TooLong,
@@ -39,6 +43,8 @@ impl Error {
         Error::NoMemory,
         Error::BadExecutable,
         Error::NoSuchEnvironment,
+        Error::Unavailable,
+        Error::Occupied,
         Error::Unrecognized,
     ];
 
@@ -62,6 +68,8 @@ impl Error {
             Error::NoMemory => "out of memory",
             Error::BadExecutable => "bad executable",
             Error::NoSuchEnvironment => "no such environment",
+            Error::Unavailable => "resource unavailable",
+            Error::Occupied => "already occupied",
             Error::Unrecognized => "unrecognized error",
         }
     }

@@ -42,7 +42,7 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;
@@ -55,6 +55,19 @@ pub const ARGUMENTS_MAX_BYTES: u64 = 1024;
 
 /// Highest status [`Syscall::PowerOff`] accepts; QEMU reports it through isa-debug-exit.
 pub const POWER_OFF_STATUS_MAX: u64 = 63;
+
+/// Argument of [`Syscall::FrameAllocate`] asking for any free frame.
+pub const FRAME_ANY: u64 = u64::MAX;
+
+/// Rights bits of a page mapping; reading is always allowed.
+pub mod page_rights {
+    /// Stores are allowed.
+    pub const WRITABLE: u64 = 1 << 0;
+    /// Instruction fetches are allowed.
+    pub const EXECUTABLE: u64 = 1 << 1;
+    /// Every defined bit.
+    pub const ALL: u64 = WRITABLE | EXECUTABLE;
+}
 
 /// First address above the user half of every address space (the lower canonical half).
 /// User pointers and lengths must stay below it.

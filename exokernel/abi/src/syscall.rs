@@ -55,6 +55,36 @@ pub enum Syscall {
     /// outside the user half or the range wraps; [`InvalidArgument`](crate::Error::InvalidArgument)
     /// when the stack cannot hold one frame.
     SetExceptionHandler = 9,
+    /// Allocates physical frame number `a0` to the caller, or any free frame when `a0` is
+    /// [`FRAME_ANY`](crate::FRAME_ANY) (allocation by physical name lets a libOS colour pages).
+    /// Returns the frame number. The frame's contents are zero.
+    /// Errors: [`Unavailable`](crate::Error::Unavailable) when that frame is not free RAM;
+    /// [`NoMemory`](crate::Error::NoMemory) when no frame is free.
+    FrameAllocate = 10,
+    /// Frees frame `a0`, owned by the caller, after removing every mapping of it in every address
+    /// space. Returns 0. Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the
+    /// caller does not own it.
+    FrameFree = 11,
+    /// Binds the page at user address `a0` in the caller's address space to frame `a1`, which the
+    /// caller owns, with rights `a2` (see [`page_rights`](crate::page_rights)). The check happens
+    /// here, once; afterwards the MMU enforces the binding. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
+    /// user-half address; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
+    /// bits; [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
+    /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
+    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
+    PageMap = 12,
+    /// Removes the caller's mapping at page address `a0`, and every mapping derived from it.
+    /// Returns 0. Errors: [`BadAddress`](crate::Error::BadAddress) for a bad address;
+    /// [`NotFound`](crate::Error::NotFound) when nothing is mapped there.
+    PageUnmap = 13,
+    /// Sets the rights of the caller's mapping at page address `a0` to `a1`; mappings derived
+    /// from it are narrowed to match. Returns 0. Errors: as [`Syscall::PageUnmap`], and
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits.
+    PageProtect = 14,
+    /// Reads the caller's binding at page address `a0`: returns `frame << 12 | rights`.
+    /// Errors: as [`Syscall::PageUnmap`].
+    PageQuery = 15,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -64,7 +94,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 10] = [
+    pub const ALL: [Syscall; 16] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -75,6 +105,12 @@ impl Syscall {
         Syscall::Wait,
         Syscall::FreeFrames,
         Syscall::SetExceptionHandler,
+        Syscall::FrameAllocate,
+        Syscall::FrameFree,
+        Syscall::PageMap,
+        Syscall::PageUnmap,
+        Syscall::PageProtect,
+        Syscall::PageQuery,
     ];
 
     /// The call with number `number`, if there is one.

@@ -44,6 +44,8 @@ pub enum FrameError {
     NotOwner,
     /// Frames cannot be allocated to [`FrameOwner::Free`].
     FreeIsNotAnOwner,
+    /// The named frame is already owned.
+    NotFree,
 }
 
 /// A half-open range of frame numbers of usable RAM.
@@ -105,6 +107,33 @@ impl FrameTable {
             self.charged.entry(id).or_default().insert(frame);
         }
         Ok(Some(frame))
+    }
+
+    /// Allocates frame `frame`, which must be free, to `owner` (allocation by physical name).
+    pub fn allocate_named(
+        &mut self,
+        frame: FrameNumber,
+        owner: FrameOwner,
+    ) -> Result<(), FrameError> {
+        if owner == FrameOwner::Free {
+            return Err(FrameError::FreeIsNotAnOwner);
+        }
+        match self.owner(frame) {
+            None => return Err(FrameError::Untracked),
+            Some(FrameOwner::Free) => {}
+            Some(_) => return Err(FrameError::NotFree),
+        }
+        let position = self
+            .free
+            .iter()
+            .rposition(|&free| free == frame)
+            .ok_or(FrameError::NotFree)?;
+        self.free.swap_remove(position);
+        self.owners[frame as usize] = Some(owner);
+        if let Some(id) = owner.environment() {
+            self.charged.entry(id).or_default().insert(frame);
+        }
+        Ok(())
     }
 
     /// Returns `frame`, owned by `owner`, to the free pool.
@@ -213,6 +242,23 @@ mod tests {
     }
 
     #[test]
+    fn allocates_by_name_only_free_frames() {
+        let mut table = table();
+        let env = FrameOwner::Environment(EnvId(2));
+        assert_eq!(table.allocate_named(5, env), Ok(()));
+        assert_eq!(table.owner(5), Some(env));
+        assert_eq!(table.count_owned_by(EnvId(2)), 1);
+        assert_eq!(table.allocate_named(5, env), Err(FrameError::NotFree));
+        assert_eq!(table.allocate_named(10, env), Err(FrameError::Untracked));
+        assert_eq!(table.allocate_named(0, env), Err(FrameError::Untracked));
+        assert!(
+            (0..30)
+                .filter_map(|_| table.allocate(env).unwrap())
+                .all(|frame| frame != 5)
+        );
+    }
+
+    #[test]
     fn runs_out_cleanly() {
         let mut table = FrameTable::new([FrameRange { start: 1, end: 3 }]);
         assert!(table.allocate(FrameOwner::Kernel).unwrap().is_some());
@@ -223,6 +269,7 @@ mod tests {
     #[derive(Clone, Debug)]
     enum Operation {
         Allocate(u32, bool),
+        AllocateNamed(u64, u32),
         Free(u64, u32),
         Release(u32),
     }
@@ -231,6 +278,7 @@ mod tests {
         prop_oneof![
             (0u32..4, any::<bool>()).prop_map(|(env, table)| Operation::Allocate(env, table)),
             (0u64..24, 0u32..4).prop_map(|(frame, env)| Operation::Free(frame, env)),
+            (0u64..24, 0u32..4).prop_map(|(frame, env)| Operation::AllocateNamed(frame, env)),
             (0u32..4).prop_map(Operation::Release),
         ]
     }
@@ -257,6 +305,9 @@ mod tests {
                     }
                     Operation::Free(frame, env) => {
                         let _ = table.free(frame, owner_for(env, false));
+                    }
+                    Operation::AllocateNamed(frame, env) => {
+                        let _ = table.allocate_named(frame, owner_for(env, false));
                     }
                     Operation::Release(env) => {
                         table.release_environment(EnvId(env));

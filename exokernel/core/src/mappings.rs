@@ -40,6 +40,32 @@ impl PageRights {
         is_executable: true,
     };
 
+    /// The rights encoded by `bits` (`exo_abi::page_rights`), or `None` for unknown bits.
+    pub fn from_bits(bits: u64) -> Option<PageRights> {
+        if bits & !exo_abi::page_rights::ALL != 0 {
+            return None;
+        }
+        Some(PageRights {
+            is_writable: bits & exo_abi::page_rights::WRITABLE != 0,
+            is_executable: bits & exo_abi::page_rights::EXECUTABLE != 0,
+        })
+    }
+
+    /// These rights as `exo_abi::page_rights` bits.
+    pub fn bits(self) -> u64 {
+        let writable = if self.is_writable {
+            exo_abi::page_rights::WRITABLE
+        } else {
+            0
+        };
+        let executable = if self.is_executable {
+            exo_abi::page_rights::EXECUTABLE
+        } else {
+            0
+        };
+        writable | executable
+    }
+
     /// Whether every access these rights allow is also allowed by `other` (a subset).
     pub fn is_within(self, other: PageRights) -> bool {
         (!self.is_writable || other.is_writable) && (!self.is_executable || other.is_executable)
@@ -496,6 +522,18 @@ impl MappingDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rights_bits_round_trip_and_refuse_unknown_bits() {
+        for bits in 0..=exo_abi::page_rights::ALL {
+            assert_eq!(
+                PageRights::from_bits(bits).map(PageRights::bits),
+                Some(bits)
+            );
+        }
+        assert_eq!(PageRights::from_bits(4), None);
+        assert_eq!(PageRights::from_bits(u64::MAX), None);
+    }
     use proptest::prelude::*;
 
     const READ_WRITE: PageRights = PageRights {

@@ -15,6 +15,7 @@ use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::FrameTable;
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
+use exo_core::mappings::{MappingDatabase, Removal};
 use exo_core::ramdisk::Ramdisk;
 
 /// Most environments the table holds at once, living or ended but not yet reaped.
@@ -33,6 +34,8 @@ pub struct Machine {
 /// The whole kernel state.
 pub struct Kernel {
     pub frames: FrameTable,
+    /// Every user binding, with what it was derived from, so that revocation finds them all.
+    pub mappings: MappingDatabase,
     pub environments: EnvironmentTable<Machine>,
     /// The environment whose registers are in the current trap frame.
     pub current: Option<EnvId>,
@@ -47,6 +50,7 @@ static KERNEL: spin::Mutex<Option<Kernel>> = spin::Mutex::new(None);
 pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
     let kernel = Kernel {
         frames,
+        mappings: MappingDatabase::default(),
         environments: EnvironmentTable::default(),
         current: None,
         ramdisk,
@@ -117,9 +121,9 @@ impl Kernel {
             return Err(Error::NoMemory);
         }
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
-        let frames = &mut self.frames;
+        let (frames, mappings) = (&mut self.frames, &mut self.mappings);
         let id = self.environments.create(String::from(name), parent, |id| {
-            environment::load(id, program, args, frames)
+            environment::load(id, program, args, frames, mappings)
         })?;
         log::debug!(
             "env {} ({name}) created, {} frames",
@@ -147,6 +151,8 @@ impl Kernel {
         );
         // The ended address space may be the active one: leave it before its frames are freed.
         paging::activate_kernel_root();
+        let removals = self.mappings.remove_environment(id);
+        self.clear_page_table_entries(&removals);
         self.frames.release_environment(id);
         if let Some((parent, reason)) = ending.woken_parent
             && let Some(machine) = self.machine_mut(parent)
@@ -160,6 +166,17 @@ impl Kernel {
             && let Some(machine) = self.machine(current)
         {
             machine.address_space.activate();
+        }
+    }
+
+    /// Clears the page-table entries of removed bindings in every address space that had one.
+    pub fn clear_page_table_entries(&mut self, removals: &[Removal]) {
+        for removal in removals {
+            if let Some(machine) = self.machine_mut(removal.place.environment) {
+                machine
+                    .address_space
+                    .unmap(removal.place.page * exo_core::PAGE_SIZE);
+            }
         }
     }
 

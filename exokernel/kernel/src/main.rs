@@ -14,6 +14,7 @@ mod heap;
 mod kernel;
 mod logger;
 mod memory;
+mod pages;
 mod selftest;
 mod syscalls;
 mod traps;

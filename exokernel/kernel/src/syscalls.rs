@@ -5,6 +5,7 @@ use crate::arch::cpu::exit_qemu;
 use crate::arch::trap::TrapFrame;
 use crate::console;
 use crate::kernel::{self, Kernel};
+use crate::pages;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -60,6 +61,16 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         )),
         Syscall::Wait => wait(kernel, caller, frame.rdi),
         Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
+        Syscall::FrameAllocate => Outcome::Return(pages::frame_allocate(kernel, caller, frame.rdi)),
+        Syscall::FrameFree => Outcome::Return(pages::frame_free(kernel, caller, frame.rdi)),
+        Syscall::PageMap => Outcome::Return(pages::page_map(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        )),
+        Syscall::PageUnmap => Outcome::Return(pages::page_unmap(kernel, caller, frame.rdi)),
+        Syscall::PageProtect => {
+            Outcome::Return(pages::page_protect(kernel, caller, frame.rdi, frame.rsi))
+        }
+        Syscall::PageQuery => Outcome::Return(pages::page_query(kernel, caller, frame.rdi)),
         Syscall::SetExceptionHandler => Outcome::Return(set_exception_handler(
             kernel, frame.rdi, frame.rsi, frame.rdx,
         )),

@@ -8,19 +8,16 @@ use exo_abi::Error;
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
+use exo_core::mappings::PageRights;
 use x86_64::PhysAddr;
+use x86_64::VirtAddr;
+use x86_64::instructions::tlb;
 use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags, PhysFrame};
 
 /// First PML4 slot of the kernel half (address 0xffff_8000_0000_0000).
 const KERNEL_HALF_FIRST_SLOT: usize = 256;
-
-/// Rights of a user mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rights {
-    pub is_writable: bool,
-    pub is_executable: bool,
-}
 
 /// How a user page must be mapped for an access to succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +94,7 @@ impl AddressSpace {
         &mut self,
         page_address: u64,
         frame: FrameNumber,
-        rights: Rights,
+        rights: PageRights,
         frames: &mut FrameTable,
     ) -> Result<(), Error> {
         debug_assert!(page_address < exo_abi::USER_END && page_address.is_multiple_of(PAGE_SIZE));
@@ -112,15 +109,52 @@ impl AddressSpace {
             }
             table = table_at(entry.addr().as_u64() / PAGE_SIZE);
         }
-        let mut flags = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
-        if rights.is_writable {
-            flags |= PageTableFlags::WRITABLE;
-        }
-        if !rights.is_executable {
-            flags |= PageTableFlags::NO_EXECUTE;
-        }
-        table[table_index(page_address, 1)].set_addr(PhysAddr::new(frame * PAGE_SIZE), flags);
+        table[table_index(page_address, 1)]
+            .set_addr(PhysAddr::new(frame * PAGE_SIZE), leaf_flags(rights));
         Ok(())
+    }
+
+    /// Removes the mapping of the user page at `page_address`, if any, and drops it from the TLB.
+    pub fn unmap(&mut self, page_address: u64) {
+        if let Some(entry) = self.leaf_entry(page_address) {
+            entry.set_unused();
+            self.invalidate(page_address);
+        }
+    }
+
+    /// Changes the rights of the mapped user page at `page_address`.
+    pub fn set_rights(&mut self, page_address: u64, rights: PageRights) {
+        if let Some(entry) = self.leaf_entry(page_address)
+            && !entry.is_unused()
+        {
+            entry.set_flags(leaf_flags(rights));
+            self.invalidate(page_address);
+        }
+    }
+
+    /// The last-level entry for a user page, when its page tables exist.
+    fn leaf_entry(&mut self, page_address: u64) -> Option<&'static mut PageTableEntry> {
+        if page_address >= exo_abi::USER_END {
+            return None;
+        }
+        let mut table = table_at(self.root);
+        for level in (2..=4).rev() {
+            let entry = &table[table_index(page_address, level)];
+            if entry.is_unused() {
+                return None;
+            }
+            table = table_at(entry.addr().as_u64() / PAGE_SIZE);
+        }
+        Some(&mut table[table_index(page_address, 1)])
+    }
+
+    /// Drops a stale translation: only the active address space can have one on this CPU, since
+    /// loading CR3 flushes every user (non-global) translation.
+    fn invalidate(&self, page_address: u64) {
+        let active_root = Cr3::read().0.start_address().as_u64() / PAGE_SIZE;
+        if active_root == self.root {
+            tlb::flush(VirtAddr::new(page_address));
+        }
     }
 
     /// The frame behind user address `address` if every level maps it present, user-accessible
@@ -151,6 +185,18 @@ impl AddressSpace {
     }
 }
 
+/// Leaf flags of a user mapping with `rights`.
+fn leaf_flags(rights: PageRights) -> PageTableFlags {
+    let mut flags = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
+    if rights.is_writable {
+        flags |= PageTableFlags::WRITABLE;
+    }
+    if !rights.is_executable {
+        flags |= PageTableFlags::NO_EXECUTE;
+    }
+    flags
+}
+
 /// Allocates a frame to `owner` and fills it with zeros.
 pub fn allocate_zeroed(frames: &mut FrameTable, owner: FrameOwner) -> Result<FrameNumber, Error> {
     let frame = frames
@@ -158,10 +204,15 @@ pub fn allocate_zeroed(frames: &mut FrameTable, owner: FrameOwner) -> Result<Fra
         .ok()
         .flatten()
         .ok_or(Error::NoMemory)?;
-    // SAFETY: the frame was just allocated, so nothing else refers to it, and the physical map
-    // covers it.
-    unsafe { core::ptr::write_bytes(frame_to_virtual(frame), 0, PAGE_SIZE as usize) };
+    zero_frame(frame);
     Ok(frame)
+}
+
+/// Fills a frame that was just allocated with zeros, so no data crosses between owners.
+pub fn zero_frame(frame: FrameNumber) {
+    // SAFETY: the caller just allocated the frame, so nothing else refers to it, and the
+    // physical map covers it.
+    unsafe { core::ptr::write_bytes(frame_to_virtual(frame), 0, PAGE_SIZE as usize) };
 }
 
 /// Copies `bytes` into frame `frame` at `offset`; the caller owns the frame and

@@ -1,0 +1,181 @@
+//! Pages as secure bindings: allocate frames (any, or by physical name), bind them, change and
+//! read their rights, take them away; every refused request gets its documented error and
+//! changes nothing. A write to a read-only page reaches this program's own fault handler, which
+//! makes the page writable and resumes. Exits 0 when every check passed.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::{Error, ExceptionFrame};
+use libos_posix::{exceptions, println, syscall};
+
+libos_posix::main!(main);
+
+/// Where this program binds its pages.
+const PAGE: u64 = 0x5000_0000_0000;
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
+const PAGE_FAULT: u64 = 14;
+
+static WRITE_FAULTS: AtomicU64 = AtomicU64::new(0);
+
+/// Makes the faulting page writable again, so the write that faulted can go through.
+fn unprotect_on_fault(frame: &mut ExceptionFrame) -> bool {
+    let page = frame.fault_address & !0xFFF;
+    if frame.vector != PAGE_FAULT || page != PAGE {
+        return false;
+    }
+    WRITE_FAULTS.fetch_add(1, Ordering::Relaxed);
+    syscall::page_protect(PAGE, WRITABLE).is_ok()
+}
+
+struct Checker {
+    failures: u32,
+}
+
+impl Checker {
+    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
+        if got != expected {
+            self.failures += 1;
+            println!("page-bindings: FAILED {what}: expected {expected:?}, got {got:?}");
+        }
+    }
+}
+
+fn write(address: u64, value: u64) {
+    // SAFETY: `address` is a page this program bound writable (or one whose fault its handler
+    // repairs).
+    unsafe { (address as *mut u64).write_volatile(value) }
+}
+
+fn read(address: u64) -> u64 {
+    // SAFETY: `address` is a page this program bound.
+    unsafe { (address as *const u64).read_volatile() }
+}
+
+fn main(_args: libos_posix::Args) -> i32 {
+    let mut check = Checker { failures: 0 };
+    let Ok(frame) = syscall::frame_allocate(None) else {
+        println!("page-bindings: cannot allocate a frame");
+        return 1;
+    };
+    check.expect(
+        "map read-write",
+        syscall::page_map(PAGE, frame, WRITABLE),
+        Ok(()),
+    );
+    write(PAGE, 0xfeed);
+    check.expect("read back", read(PAGE), 0xfeed);
+    check.expect("query", syscall::page_query(PAGE), Ok((frame, WRITABLE)));
+
+    exceptions::set_handler(unprotect_on_fault).expect("the handler registers");
+    check.expect("protect read-only", syscall::page_protect(PAGE, 0), Ok(()));
+    check.expect("query read-only", syscall::page_query(PAGE), Ok((frame, 0)));
+    write(PAGE, 0xbeef);
+    check.expect("write after the fault was repaired", read(PAGE), 0xbeef);
+    check.expect("write faults", WRITE_FAULTS.load(Ordering::Relaxed), 1);
+    exceptions::clear_handler();
+
+    check.expect(
+        "map an unaligned page",
+        syscall::page_map(PAGE + 8, frame, 0),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "map into the kernel half",
+        syscall::page_map(KERNEL_HALF, frame, 0),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "map over a mapping",
+        syscall::page_map(PAGE, frame, 0),
+        Err(Error::Occupied),
+    );
+    check.expect(
+        "map with unknown rights",
+        syscall::page_map(PAGE + 0x1000, frame, 8),
+        Err(Error::InvalidArgument),
+    );
+    check.expect(
+        "map a frame it does not own",
+        syscall::page_map(PAGE + 0x1000, 1, 0),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "map a frame that is not RAM",
+        syscall::page_map(PAGE + 0x1000, u64::MAX >> 12, 0),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "protect with unknown rights",
+        syscall::page_protect(PAGE, EXECUTABLE << 4),
+        Err(Error::InvalidArgument),
+    );
+    check.expect(
+        "unmap an empty page",
+        syscall::page_unmap(PAGE + 0x1000),
+        Err(Error::NotFound),
+    );
+    check.expect(
+        "query an empty page",
+        syscall::page_query(PAGE + 0x1000),
+        Err(Error::NotFound),
+    );
+    check.expect(
+        "free a frame it does not own",
+        syscall::frame_free(1),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "allocate frame 0",
+        syscall::frame_allocate(Some(0)),
+        Err(Error::Unavailable),
+    );
+    check.expect(
+        "allocate its own frame again",
+        syscall::frame_allocate(Some(frame)),
+        Err(Error::Unavailable),
+    );
+    check.expect(
+        "allocate past RAM",
+        syscall::frame_allocate(Some(u64::MAX - 1)),
+        Err(Error::Unavailable),
+    );
+    check.expect(
+        "the binding survived the refusals",
+        syscall::page_query(PAGE),
+        Ok((frame, WRITABLE)),
+    );
+
+    check.expect("unmap", syscall::page_unmap(PAGE), Ok(()));
+    check.expect(
+        "query after unmap",
+        syscall::page_query(PAGE),
+        Err(Error::NotFound),
+    );
+    check.expect("free", syscall::frame_free(frame), Ok(()));
+    check.expect(
+        "allocate by physical name",
+        syscall::frame_allocate(Some(frame)),
+        Ok(frame),
+    );
+    check.expect(
+        "map the named frame",
+        syscall::page_map(PAGE, frame, WRITABLE),
+        Ok(()),
+    );
+    check.expect("a reallocated frame holds zeros", read(PAGE), 0);
+    check.expect("free while mapped", syscall::frame_free(frame), Ok(()));
+    check.expect(
+        "freeing removed the binding",
+        syscall::page_query(PAGE),
+        Err(Error::NotFound),
+    );
+
+    if check.failures > 0 {
+        println!("page-bindings: {} checks failed", check.failures);
+        return 1;
+    }
+    println!("page-bindings: all checks passed");
+    0
+}

@@ -1,0 +1,134 @@
+//! The page system calls: frames allocated by physical name or any, freed, and bound into the
+//! caller's address space as secure bindings checked once at bind time. Each call decodes and
+//! checks its arguments first and changes nothing when they are refused.
+
+use crate::arch::paging::allocate_zeroed;
+use crate::kernel::Kernel;
+use exo_abi::{Error, FRAME_ANY};
+use exo_core::PAGE_SIZE;
+use exo_core::environments::EnvId;
+use exo_core::frame_table::{FrameError, FrameOwner};
+use exo_core::mappings::{MappingError, PageRights, Place};
+
+/// The place of the caller's page at user address `address`, which must be page-aligned and in
+/// the user half.
+fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
+    if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) {
+        return Err(Error::BadAddress);
+    }
+    Ok(Place::new(caller, address / PAGE_SIZE))
+}
+
+fn rights_of(bits: u64) -> Result<PageRights, Error> {
+    PageRights::from_bits(bits).ok_or(Error::InvalidArgument)
+}
+
+fn mapping_error(error: MappingError) -> Error {
+    match error {
+        MappingError::Occupied => Error::Occupied,
+        MappingError::NoMapping => Error::NotFound,
+        MappingError::RightsExceedSource => Error::PermissionDenied,
+    }
+}
+
+/// [`exo_abi::Syscall::FrameAllocate`].
+pub fn frame_allocate(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<u64, Error> {
+    let owner = FrameOwner::Environment(caller);
+    if frame == FRAME_ANY {
+        return allocate_zeroed(&mut kernel.frames, owner);
+    }
+    kernel
+        .frames
+        .allocate_named(frame, owner)
+        .map_err(|error| match error {
+            FrameError::NotFree | FrameError::Untracked => Error::Unavailable,
+            FrameError::NotOwner | FrameError::FreeIsNotAnOwner => Error::InvalidArgument,
+        })?;
+    crate::arch::paging::zero_frame(frame);
+    Ok(frame)
+}
+
+/// [`exo_abi::Syscall::FrameFree`].
+pub fn frame_free(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<u64, Error> {
+    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
+        return Err(Error::PermissionDenied);
+    }
+    let removals = kernel.mappings.remove_frame(frame);
+    kernel.clear_page_table_entries(&removals);
+    kernel
+        .frames
+        .free(frame, FrameOwner::Environment(caller))
+        .map_err(|_| Error::PermissionDenied)?;
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::PageMap`].
+pub fn page_map(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    address: u64,
+    frame: u64,
+    bits: u64,
+) -> Result<u64, Error> {
+    let place = place_of(caller, address)?;
+    let rights = rights_of(bits)?;
+    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
+        return Err(Error::PermissionDenied);
+    }
+    if kernel.mappings.lookup(place).is_some() {
+        return Err(Error::Occupied);
+    }
+    let Kernel {
+        frames,
+        environments,
+        ..
+    } = kernel;
+    let machine = environments
+        .get_mut(caller)
+        .and_then(|environment| environment.machine.as_mut())
+        .expect("the caller is alive");
+    machine.address_space.map(address, frame, rights, frames)?;
+    kernel
+        .mappings
+        .map_root(place, frame, rights)
+        .map_err(mapping_error)?;
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::PageUnmap`].
+pub fn page_unmap(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+    let place = place_of(caller, address)?;
+    let removals = kernel.mappings.unmap(place).map_err(mapping_error)?;
+    kernel.clear_page_table_entries(&removals);
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::PageProtect`].
+pub fn page_protect(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    address: u64,
+    bits: u64,
+) -> Result<u64, Error> {
+    let place = place_of(caller, address)?;
+    let rights = rights_of(bits)?;
+    let changes = kernel
+        .mappings
+        .protect(place, rights)
+        .map_err(mapping_error)?;
+    for change in changes {
+        if let Some(machine) = kernel.machine_mut(change.place.environment) {
+            machine
+                .address_space
+                .set_rights(change.place.page * PAGE_SIZE, change.rights);
+        }
+    }
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::PageQuery`].
+pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+    let place = place_of(caller, address)?;
+    let mapping = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
+    Ok(mapping.frame << 12 | mapping.rights.bits())
+}

@@ -1,0 +1,14 @@
+//! Pages as secure bindings: frames allocated by physical name or any, bound, protected,
+//! queried, unbound and freed through system calls; refused requests change nothing; a store to
+//! a read-only page reaches the program's own fault handler.
+
+use system_tests::{OutcomeAssertions, Scenario};
+
+#[test]
+fn frames_are_bound_checked_and_taken_back() {
+    let outcome = Scenario::programs(&["page-bindings"]).run();
+    outcome.assert_status(0);
+    outcome.assert_contains("page-bindings: all checks passed");
+    outcome.assert_program_ended("page-bindings", "exited with status 0");
+    outcome.assert_frames_returned();
+}
