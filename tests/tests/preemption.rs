@@ -1,5 +1,7 @@
 //! The timer takes the CPU back: a program that spins forever without a system call does not
-//! keep the others from running.
+//! keep the others from running. Init blocks right after starting both programs, so the spinner
+//! runs next (round robin); `hello` can only run if the timer preempts it. (Whether the spinner
+//! prints its own line before a tick takes the CPU away is timing, so it is not checked.)
 
 use system_tests::{OutcomeAssertions, Scenario};
 
@@ -11,6 +13,5 @@ fn a_spinning_program_does_not_starve_the_others() {
         "init: hello (env 3) killed by general protection fault (vector 13)",
         "init: all programs done",
     ]);
-    outcome.assert_contains("hostile-spin: spinning forever");
     outcome.assert_status(0);
 }

@@ -255,6 +255,20 @@ impl MappingDatabase {
         place: Place,
         rights: PageRights,
     ) -> Result<Vec<Change>, MappingError> {
+        let mut changes = Vec::new();
+        self.protect_with(place, rights, |change| changes.push(change))?;
+        Ok(changes)
+    }
+
+    /// [`MappingDatabase::protect`], reporting each change to `on_change` (parent first)
+    /// instead of collecting them, so that the common case (a mapping nothing was derived from)
+    /// allocates nothing.
+    pub fn protect_with(
+        &mut self,
+        place: Place,
+        rights: PageRights,
+        mut on_change: impl FnMut(Change),
+    ) -> Result<(), MappingError> {
         let mapping = self.mappings.get(&place).ok_or(MappingError::NoMapping)?;
         if let Some(parent) = mapping.parent {
             let parent_rights = self.rights_of(parent).ok_or(MappingError::NoMapping)?;
@@ -262,17 +276,16 @@ impl MappingDatabase {
                 return Err(MappingError::RightsExceedSource);
             }
         }
-        let mut changes = Vec::new();
         // Each pending entry is a derived mapping and the new rights of its parent.
         let mut pending = Vec::new();
-        self.set_rights(place, rights, &mut changes, &mut pending);
+        self.set_rights(place, rights, &mut on_change, &mut pending);
         while let Some((child, parent_rights)) = pending.pop() {
             if let Some(current) = self.rights_of(child) {
                 let clamped = current.intersect(parent_rights);
-                self.set_rights(child, clamped, &mut changes, &mut pending);
+                self.set_rights(child, clamped, &mut on_change, &mut pending);
             }
         }
-        Ok(changes)
+        Ok(())
     }
 
     /// Removes every mapping of `frame`, in every environment (the frame is being freed, granted
@@ -495,7 +508,7 @@ impl MappingDatabase {
         &mut self,
         place: Place,
         rights: PageRights,
-        changes: &mut Vec<Change>,
+        on_change: &mut impl FnMut(Change),
         pending: &mut Vec<(Place, PageRights)>,
     ) {
         let Some(mapping) = self.mappings.get_mut(&place) else {
@@ -506,7 +519,7 @@ impl MappingDatabase {
             return;
         }
         mapping.rights = rights;
-        changes.push(Change { place, rights });
+        on_change(Change { place, rights });
         pending.extend(mapping.children.iter().map(|&child| (child, rights)));
     }
 

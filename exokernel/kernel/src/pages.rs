@@ -112,17 +112,23 @@ pub fn page_protect(
 ) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
     let rights = rights_of(bits)?;
-    let changes = kernel
-        .mappings
-        .protect(place, rights)
+    let Kernel {
+        mappings,
+        environments,
+        ..
+    } = kernel;
+    mappings
+        .protect_with(place, rights, |change| {
+            let machine = environments
+                .get_mut(change.place.environment)
+                .and_then(|environment| environment.machine.as_mut());
+            if let Some(machine) = machine {
+                machine
+                    .address_space
+                    .set_rights(change.place.page * PAGE_SIZE, change.rights);
+            }
+        })
         .map_err(mapping_error)?;
-    for change in changes {
-        if let Some(machine) = kernel.machine_mut(change.place.environment) {
-            machine
-                .address_space
-                .set_rights(change.place.page * PAGE_SIZE, change.rights);
-        }
-    }
     Ok(0)
 }
 
