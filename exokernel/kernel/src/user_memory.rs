@@ -14,12 +14,7 @@ pub fn copy_from_user(
     buffer: &mut [u8],
 ) -> Result<(), Error> {
     assert_eq!(buffer.len() as u64, range.len());
-    let is_readable = range
-        .pages()
-        .all(|page| address_space.translate_user(page, Access::Read).is_some());
-    if !is_readable {
-        return Err(Error::BadAddress);
-    }
+    check_mapped(address_space, range, Access::Read)?;
     with_user_access(|| {
         // SAFETY: every page of the range is mapped present and user-readable in the active
         // address space (checked above; nothing can change it: one CPU, interrupts off), and
@@ -39,12 +34,7 @@ pub fn copy_from_user(
 /// be mapped writable. The address space must be the active one.
 pub fn copy_to_user(address_space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<(), Error> {
     let range = UserRange::new(address, bytes.len() as u64)?;
-    let is_writable = range
-        .pages()
-        .all(|page| address_space.translate_user(page, Access::Write).is_some());
-    if !is_writable {
-        return Err(Error::BadAddress);
-    }
+    check_mapped(address_space, range, Access::Write)?;
     with_user_access(|| {
         // SAFETY: every page of the range is mapped present, user-accessible and writable in the
         // active address space (checked above; nothing can change it: one CPU, interrupts off),
@@ -52,4 +42,20 @@ pub fn copy_to_user(address_space: &AddressSpace, address: u64, bytes: &[u8]) ->
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
     });
     Ok(())
+}
+
+/// Whether every page of `range` is mapped in `address_space` for `access`.
+fn check_mapped(
+    address_space: &AddressSpace,
+    range: UserRange,
+    access: Access,
+) -> Result<(), Error> {
+    let is_mapped = range
+        .pages()
+        .all(|page| address_space.translate_user(page, access).is_some());
+    if is_mapped {
+        Ok(())
+    } else {
+        Err(Error::BadAddress)
+    }
 }
