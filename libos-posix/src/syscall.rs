@@ -126,3 +126,25 @@ pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
 pub fn page_query(address: u64) -> Result<(u64, u64), Error> {
     call(Syscall::PageQuery, [address, 0, 0, 0, 0, 0]).map(|word| (word >> 12, word & 0xFFF))
 }
+
+/// Shares this environment's binding at `address` into environment `target` at
+/// `target_address`, with rights within this binding's.
+pub fn page_share(
+    address: u64,
+    target: u32,
+    target_address: u64,
+    rights: u64,
+) -> Result<(), Error> {
+    let arguments = [address, u64::from(target), target_address, rights, 0, 0];
+    call(Syscall::PageShare, arguments).map(|_| ())
+}
+
+/// Removes every binding derived from this environment's binding at `address`.
+pub fn page_flush(address: u64) -> Result<(), Error> {
+    call(Syscall::PageFlush, [address, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Gives frame `frame` to environment `target` (this environment's parent or a child).
+pub fn frame_grant(frame: u64, target: u32) -> Result<(), Error> {
+    call(Syscall::FrameGrant, [frame, u64::from(target), 0, 0, 0, 0]).map(|_| ())
+}

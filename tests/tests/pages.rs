@@ -12,3 +12,12 @@ fn frames_are_bound_checked_and_taken_back() {
     outcome.assert_program_ended("page-bindings", "exited with status 0");
     outcome.assert_frames_returned();
 }
+
+#[test]
+fn pages_are_shared_flushed_and_granted_between_environments() {
+    let outcome = Scenario::programs(&["page-sharing"]).run();
+    outcome.assert_status(0);
+    outcome.assert_contains("page-sharing: all checks passed");
+    outcome.assert_program_ended("page-sharing", "exited with status 0");
+    outcome.assert_frames_returned();
+}

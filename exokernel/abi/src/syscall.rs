@@ -85,6 +85,29 @@ pub enum Syscall {
     /// Reads the caller's binding at page address `a0`: returns `frame << 12 | rights`.
     /// Errors: as [`Syscall::PageUnmap`].
     PageQuery = 15,
+    /// Shares the caller's binding at page address `a0` into environment `a1` at page address
+    /// `a2` with rights `a3`, which must be within the caller's (L4's *map*). The new binding is
+    /// derived from the caller's: unmapping, protecting or flushing the caller's page reaches it.
+    /// The right to change an environment's address space is held by the environment itself and
+    /// by its parent. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) for a bad address;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a1` is not alive;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the caller is neither `a1` nor
+    /// its parent, or the rights exceed the caller's; [`NotFound`](crate::Error::NotFound) when
+    /// nothing is bound at `a0`; [`Occupied`](crate::Error::Occupied) when `a2` is taken;
+    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
+    PageShare = 16,
+    /// Removes every binding derived from the caller's binding at page address `a0`, in every
+    /// environment, transitively; the caller's own stays. Returns 0.
+    /// Errors: as [`Syscall::PageUnmap`].
+    PageFlush = 17,
+    /// Gives frame `a0`, owned by the caller, to environment `a1` (its parent or a child): every
+    /// binding of the frame is removed first, then the frame belongs to `a1`. Returns 0.
+    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
+    /// the frame or `a1` is neither its parent nor its child;
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a1` is not alive.
+    FrameGrant = 18,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -94,7 +117,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 16] = [
+    pub const ALL: [Syscall; 19] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -111,6 +134,9 @@ impl Syscall {
         Syscall::PageUnmap,
         Syscall::PageProtect,
         Syscall::PageQuery,
+        Syscall::PageShare,
+        Syscall::PageFlush,
+        Syscall::FrameGrant,
     ];
 
     /// The call with number `number`, if there is one.

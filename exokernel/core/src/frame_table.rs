@@ -136,6 +136,24 @@ impl FrameTable {
         Ok(())
     }
 
+    /// Moves `frame` from environment `from` to environment `to`.
+    pub fn transfer(
+        &mut self,
+        frame: FrameNumber,
+        from: EnvId,
+        to: EnvId,
+    ) -> Result<(), FrameError> {
+        match self.owner(frame) {
+            None => return Err(FrameError::Untracked),
+            Some(FrameOwner::Environment(owner)) if owner == from => {}
+            Some(_) => return Err(FrameError::NotOwner),
+        }
+        self.uncharge(from, frame);
+        self.owners[frame as usize] = Some(FrameOwner::Environment(to));
+        self.charged.entry(to).or_default().insert(frame);
+        Ok(())
+    }
+
     /// Returns `frame`, owned by `owner`, to the free pool.
     pub fn free(&mut self, frame: FrameNumber, owner: FrameOwner) -> Result<(), FrameError> {
         match self.owner(frame) {
@@ -259,6 +277,32 @@ mod tests {
     }
 
     #[test]
+    fn transfers_only_from_the_owner() {
+        let mut table = table();
+        let frame = table
+            .allocate(FrameOwner::Environment(EnvId(1)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            table.transfer(frame, EnvId(2), EnvId(3)),
+            Err(FrameError::NotOwner)
+        );
+        assert_eq!(table.transfer(frame, EnvId(1), EnvId(3)), Ok(()));
+        assert_eq!(table.owner(frame), Some(FrameOwner::Environment(EnvId(3))));
+        assert_eq!(
+            (
+                table.count_owned_by(EnvId(1)),
+                table.count_owned_by(EnvId(3))
+            ),
+            (0, 1)
+        );
+        assert_eq!(
+            table.transfer(10, EnvId(3), EnvId(1)),
+            Err(FrameError::Untracked)
+        );
+    }
+
+    #[test]
     fn runs_out_cleanly() {
         let mut table = FrameTable::new([FrameRange { start: 1, end: 3 }]);
         assert!(table.allocate(FrameOwner::Kernel).unwrap().is_some());
@@ -270,6 +314,7 @@ mod tests {
     enum Operation {
         Allocate(u32, bool),
         AllocateNamed(u64, u32),
+        Transfer(u64, u32, u32),
         Free(u64, u32),
         Release(u32),
     }
@@ -279,6 +324,8 @@ mod tests {
             (0u32..4, any::<bool>()).prop_map(|(env, table)| Operation::Allocate(env, table)),
             (0u64..24, 0u32..4).prop_map(|(frame, env)| Operation::Free(frame, env)),
             (0u64..24, 0u32..4).prop_map(|(frame, env)| Operation::AllocateNamed(frame, env)),
+            (0u64..24, 0u32..4, 0u32..4)
+                .prop_map(|(frame, from, to)| Operation::Transfer(frame, from, to)),
             (0u32..4).prop_map(Operation::Release),
         ]
     }
@@ -308,6 +355,9 @@ mod tests {
                     }
                     Operation::AllocateNamed(frame, env) => {
                         let _ = table.allocate_named(frame, owner_for(env, false));
+                    }
+                    Operation::Transfer(frame, from, to) => {
+                        let _ = table.transfer(frame, EnvId(from), EnvId(to));
                     }
                     Operation::Release(env) => {
                         table.release_environment(EnvId(env));

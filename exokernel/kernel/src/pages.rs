@@ -138,3 +138,99 @@ pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, E
     let mapping = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
     Ok(mapping.frame << 12 | mapping.rights.bits())
 }
+
+/// The living environment named by `id`.
+fn living_environment(kernel: &Kernel, id: u64) -> Result<EnvId, Error> {
+    let id = EnvId(u32::try_from(id).map_err(|_| Error::NoSuchEnvironment)?);
+    let is_alive = kernel
+        .environments
+        .get(id)
+        .is_some_and(|environment| environment.machine.is_some());
+    if is_alive {
+        Ok(id)
+    } else {
+        Err(Error::NoSuchEnvironment)
+    }
+}
+
+fn parent_of(kernel: &Kernel, id: EnvId) -> Option<EnvId> {
+    kernel
+        .environments
+        .get(id)
+        .and_then(|environment| environment.parent)
+}
+
+/// [`exo_abi::Syscall::PageShare`].
+pub fn page_share(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    address: u64,
+    target: u64,
+    target_address: u64,
+    bits: u64,
+) -> Result<u64, Error> {
+    let source = place_of(caller, address)?;
+    let rights = rights_of(bits)?;
+    let target = living_environment(kernel, target)?;
+    let target_place = place_of(target, target_address)?;
+    if target != caller && parent_of(kernel, target) != Some(caller) {
+        return Err(Error::PermissionDenied);
+    }
+    let mapping = kernel.mappings.lookup(source).ok_or(Error::NotFound)?;
+    if !rights.is_within(mapping.rights) {
+        return Err(Error::PermissionDenied);
+    }
+    if kernel.mappings.lookup(target_place).is_some() {
+        return Err(Error::Occupied);
+    }
+    let Kernel {
+        frames,
+        environments,
+        mappings,
+        ..
+    } = kernel;
+    let machine = environments
+        .get_mut(target)
+        .and_then(|environment| environment.machine.as_mut())
+        .expect("checked alive above");
+    machine
+        .address_space
+        .map(target_address, mapping.frame, rights, frames)?;
+    mappings
+        .derive(source, target_place, rights)
+        .map_err(mapping_error)?;
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::PageFlush`].
+pub fn page_flush(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+    let place = place_of(caller, address)?;
+    let removals = kernel.mappings.flush(place).map_err(mapping_error)?;
+    kernel.clear_page_table_entries(&removals);
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::FrameGrant`].
+pub fn frame_grant(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    frame: u64,
+    target: u64,
+) -> Result<u64, Error> {
+    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
+        return Err(Error::PermissionDenied);
+    }
+    let target = living_environment(kernel, target)?;
+    let is_related =
+        parent_of(kernel, caller) == Some(target) || parent_of(kernel, target) == Some(caller);
+    if !is_related {
+        return Err(Error::PermissionDenied);
+    }
+    let removals = kernel.mappings.remove_frame(frame);
+    kernel.clear_page_table_entries(&removals);
+    kernel
+        .frames
+        .transfer(frame, caller, target)
+        .map_err(|_| Error::PermissionDenied)?;
+    Ok(0)
+}

@@ -71,6 +71,13 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
             Outcome::Return(pages::page_protect(kernel, caller, frame.rdi, frame.rsi))
         }
         Syscall::PageQuery => Outcome::Return(pages::page_query(kernel, caller, frame.rdi)),
+        Syscall::PageShare => Outcome::Return(pages::page_share(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
+        )),
+        Syscall::PageFlush => Outcome::Return(pages::page_flush(kernel, caller, frame.rdi)),
+        Syscall::FrameGrant => {
+            Outcome::Return(pages::frame_grant(kernel, caller, frame.rdi, frame.rsi))
+        }
         Syscall::SetExceptionHandler => Outcome::Return(set_exception_handler(
             kernel, frame.rdi, frame.rsi, frame.rdx,
         )),

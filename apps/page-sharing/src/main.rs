@@ -1,0 +1,198 @@
+//! Sharing pages between environments (L4's map, flush and grant): the parent shares a page
+//! read-write into its child, which answers through it; a flush takes derived bindings away; a
+//! grant moves a frame's ownership; and naming an environment it has no right over is refused.
+//! Run without arguments; it spawns itself with the argument `child`. Exits 0 when every check
+//! passed.
+#![no_std]
+#![no_main]
+
+use exo_abi::Error;
+use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use libos_posix::{ExitReason, println, syscall};
+
+libos_posix::main!(main);
+
+const NAME: &str = "page-sharing";
+/// Where the parent binds its page.
+const PAGE: u64 = 0x5000_0000_0000;
+/// Where the page appears in the child.
+const CHILD_PAGE: u64 = 0x5100_0000_0000;
+/// A second place in the parent, for sharing with itself.
+const ALIAS: u64 = 0x5200_0000_0000;
+const QUESTION: u64 = 41;
+const ANSWER: u64 = 42;
+
+fn read(address: u64) -> u64 {
+    // SAFETY: `address` is a page this environment has bound (checked by the caller).
+    unsafe { (address as *const u64).read_volatile() }
+}
+
+fn write(address: u64, value: u64) {
+    // SAFETY: `address` is a page this environment has bound writable.
+    unsafe { (address as *mut u64).write_volatile(value) }
+}
+
+/// The child: waits until its parent has shared the page, then answers the question in it.
+fn child() -> i32 {
+    while syscall::page_query(CHILD_PAGE).is_err() {
+        syscall::yield_now();
+    }
+    let question = read(CHILD_PAGE);
+    write(CHILD_PAGE, question + 1);
+    if question == QUESTION { 0 } else { 1 }
+}
+
+/// The grandchild of init: stays alive until its parent signals (by sharing a page) that it is
+/// done granting to it; then checks that it may not grant to init, which is no parent or child
+/// of it.
+fn grantee() -> i32 {
+    while syscall::page_query(CHILD_PAGE).is_err() {
+        syscall::yield_now();
+    }
+    let Ok(frame) = syscall::frame_allocate(None) else {
+        return 1;
+    };
+    match syscall::frame_grant(frame, 1) {
+        Err(Error::PermissionDenied) => 0,
+        _ => 1,
+    }
+}
+
+struct Checker {
+    failures: u32,
+}
+
+impl Checker {
+    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
+        if got != expected {
+            self.failures += 1;
+            println!("{NAME}: FAILED {what}: expected {expected:?}, got {got:?}");
+        }
+    }
+}
+
+fn parent() -> Result<u32, Error> {
+    let mut check = Checker { failures: 0 };
+    let frame = syscall::frame_allocate(None)?;
+    syscall::page_map(PAGE, frame, WRITABLE)?;
+    write(PAGE, QUESTION);
+    let child = syscall::spawn(NAME, "child")?;
+
+    check.expect(
+        "share more rights than held",
+        syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE | EXECUTABLE),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "share into init (no right over it)",
+        syscall::page_share(PAGE, 1, CHILD_PAGE, 0),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "share into a missing environment",
+        syscall::page_share(PAGE, 9999, CHILD_PAGE, 0),
+        Err(Error::NoSuchEnvironment),
+    );
+    check.expect(
+        "share an unbound page",
+        syscall::page_share(ALIAS, child, CHILD_PAGE, 0),
+        Err(Error::NotFound),
+    );
+    check.expect(
+        "share into the kernel half",
+        syscall::page_share(PAGE, child, 0xffff_8000_0000_0000, 0),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "share read-write into the child",
+        syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE),
+        Ok(()),
+    );
+    check.expect(
+        "share onto a taken page",
+        syscall::page_share(PAGE, syscall::environment_id(), PAGE, 0),
+        Err(Error::Occupied),
+    );
+    check.expect(
+        "child ends",
+        syscall::wait(child),
+        Ok(ExitReason::Exited(0)),
+    );
+    check.expect("the child's answer", read(PAGE), ANSWER);
+
+    check.expect(
+        "share with itself",
+        syscall::page_share(PAGE, syscall::environment_id(), ALIAS, 0),
+        Ok(()),
+    );
+    check.expect("the alias reads the page", read(ALIAS), ANSWER);
+    check.expect(
+        "the alias is read-only",
+        syscall::page_query(ALIAS),
+        Ok((frame, 0)),
+    );
+    check.expect("flush", syscall::page_flush(PAGE), Ok(()));
+    check.expect(
+        "flush removed the alias",
+        syscall::page_query(ALIAS),
+        Err(Error::NotFound),
+    );
+    check.expect(
+        "flush kept the page",
+        syscall::page_query(PAGE),
+        Ok((frame, WRITABLE)),
+    );
+
+    let grantee = syscall::spawn(NAME, "grantee")?;
+    check.expect(
+        "grant a frame it does not own",
+        syscall::frame_grant(1, grantee),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "grant to the child",
+        syscall::frame_grant(frame, grantee),
+        Ok(()),
+    );
+    check.expect(
+        "granting removed the binding",
+        syscall::page_query(PAGE),
+        Err(Error::NotFound),
+    );
+    check.expect(
+        "the frame is no longer ours",
+        syscall::page_map(PAGE, frame, 0),
+        Err(Error::PermissionDenied),
+    );
+    let signal = syscall::frame_allocate(None)?;
+    syscall::page_map(ALIAS, signal, 0)?;
+    syscall::page_share(ALIAS, grantee, CHILD_PAGE, 0)?;
+    check.expect(
+        "grantee ends",
+        syscall::wait(grantee),
+        Ok(ExitReason::Exited(0)),
+    );
+    Ok(check.failures)
+}
+
+fn main(args: libos_posix::Args) -> i32 {
+    match args.as_str() {
+        "child" => return child(),
+        "grantee" => return grantee(),
+        _ => {}
+    }
+    match parent() {
+        Ok(0) => {
+            println!("{NAME}: all checks passed");
+            0
+        }
+        Ok(failures) => {
+            println!("{NAME}: {failures} checks failed");
+            1
+        }
+        Err(error) => {
+            println!("{NAME}: setup failed: {}", error.describe());
+            1
+        }
+    }
+}
