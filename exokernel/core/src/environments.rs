@@ -102,6 +102,20 @@ impl<M> EnvironmentTable<M> {
         self.environments.get_mut(&id)
     }
 
+    /// The machine state of environment `id` while it is alive.
+    pub fn machine(&self, id: EnvId) -> Option<&M> {
+        self.environments
+            .get(&id)
+            .and_then(|environment| environment.machine.as_ref())
+    }
+
+    /// The machine state of environment `id` while it is alive.
+    pub fn machine_mut(&mut self, id: EnvId) -> Option<&mut M> {
+        self.environments
+            .get_mut(&id)
+            .and_then(|environment| environment.machine.as_mut())
+    }
+
     /// How many environments the table holds, ended-but-unreaped ones included.
     pub fn len(&self) -> usize {
         self.environments.len()
@@ -234,6 +248,18 @@ mod tests {
         assert_eq!((table.len(), table.living_count()), (2, 1));
         table.wait(init, child).unwrap();
         assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn machine_state_is_there_only_while_alive() {
+        let (mut table, init) = table_with_init();
+        let child = add(&mut table, "a", Some(init), 7);
+        assert_eq!(table.machine(child), Some(&7));
+        *table.machine_mut(child).unwrap() = 8;
+        table.end(child, ExitReason::Exited(0));
+        assert!(table.get(child).is_some());
+        assert_eq!(table.machine(child), None);
+        assert_eq!(table.machine_mut(EnvId(99)), None);
     }
 
     #[test]

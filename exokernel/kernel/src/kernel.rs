@@ -70,6 +70,7 @@ pub fn run(first: EnvId) -> ! {
     let registers = with(|kernel| {
         kernel.current = Some(first);
         let machine = kernel
+            .environments
             .machine(first)
             .expect("the first environment was just created");
         machine.address_space.activate();
@@ -79,23 +80,11 @@ pub fn run(first: EnvId) -> ! {
 }
 
 impl Kernel {
-    fn machine(&self, id: EnvId) -> Option<&Machine> {
-        self.environments
-            .get(id)
-            .and_then(|environment| environment.machine.as_ref())
-    }
-
-    /// The machine state of environment `id`, if it is alive.
-    pub fn machine_mut(&mut self, id: EnvId) -> Option<&mut Machine> {
-        self.environments
-            .get_mut(id)
-            .and_then(|environment| environment.machine.as_mut())
-    }
-
     /// The running environment's machine state.
     pub fn current_machine(&mut self) -> &mut Machine {
         let current = self.current.expect("called while an environment runs");
-        self.machine_mut(current)
+        self.environments
+            .machine_mut(current)
             .expect("the running environment is alive")
     }
 
@@ -103,6 +92,7 @@ impl Kernel {
     pub fn current_address_space(&self) -> &AddressSpace {
         let current = self.current.expect("called while an environment runs");
         &self
+            .environments
             .machine(current)
             .expect("the running environment is alive")
             .address_space
@@ -149,30 +139,27 @@ impl Kernel {
             id.0,
             name.unwrap_or_default()
         );
-        // The ended address space may be the active one: leave it before its frames are freed.
-        paging::activate_kernel_root();
+        // Leave the ended address space before its frames are freed.
+        if self.current == Some(id) {
+            paging::activate_kernel_root();
+        }
         let removals = self.mappings.remove_environment(id);
         self.clear_page_table_entries(&removals);
         self.frames.release_environment(id);
         if let Some((parent, reason)) = ending.woken_parent
-            && let Some(machine) = self.machine_mut(parent)
+            && let Some(machine) = self.environments.machine_mut(parent)
         {
             machine.registers.rax = encode_result(Ok(reason.encode()));
         }
         if self.is_init(id) {
             self.init_ending = Some(reason);
         }
-        if let Some(current) = self.current
-            && let Some(machine) = self.machine(current)
-        {
-            machine.address_space.activate();
-        }
     }
 
     /// Clears the page-table entries of removed bindings in every address space that had one.
     pub fn clear_page_table_entries(&mut self, removals: &[Removal]) {
         for removal in removals {
-            if let Some(machine) = self.machine_mut(removal.place.environment) {
+            if let Some(machine) = self.environments.machine_mut(removal.place.environment) {
                 machine
                     .address_space
                     .unmap(removal.place.page * exo_core::PAGE_SIZE);
@@ -183,15 +170,22 @@ impl Kernel {
     /// Saves the running environment's registers (if it is alive) and loads those of the next
     /// runnable one into `frame`. Powers off when no environment is left.
     pub fn switch_away(&mut self, frame: &mut TrapFrame) {
-        if let Some(current) = self.current
-            && let Some(machine) = self.machine_mut(current)
-        {
-            machine.registers = *frame;
-        }
         let Some(next) = self.environments.next_runnable(self.current) else {
             self.power_off_when_done()
         };
-        let machine = self.machine(next).expect("runnable environments are alive");
+        // The only runnable environment keeps the CPU: its registers are in `frame` already.
+        if self.current == Some(next) {
+            return;
+        }
+        if let Some(current) = self.current
+            && let Some(machine) = self.environments.machine_mut(current)
+        {
+            machine.registers = *frame;
+        }
+        let machine = self
+            .environments
+            .machine(next)
+            .expect("runnable environments are alive");
         *frame = machine.registers;
         machine.address_space.activate();
         self.current = Some(next);

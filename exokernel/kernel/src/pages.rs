@@ -84,8 +84,7 @@ pub fn page_map(
         ..
     } = kernel;
     let machine = environments
-        .get_mut(caller)
-        .and_then(|environment| environment.machine.as_mut())
+        .machine_mut(caller)
         .expect("the caller is alive");
     machine.address_space.map(address, frame, rights, frames)?;
     kernel
@@ -119,9 +118,7 @@ pub fn page_protect(
     } = kernel;
     mappings
         .protect_with(place, rights, |change| {
-            let machine = environments
-                .get_mut(change.place.environment)
-                .and_then(|environment| environment.machine.as_mut());
+            let machine = environments.machine_mut(change.place.environment);
             if let Some(machine) = machine {
                 machine
                     .address_space
@@ -142,10 +139,7 @@ pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, E
 /// The living environment named by `id`.
 fn living_environment(kernel: &Kernel, id: u64) -> Result<EnvId, Error> {
     let id = EnvId(u32::try_from(id).map_err(|_| Error::NoSuchEnvironment)?);
-    let is_alive = kernel
-        .environments
-        .get(id)
-        .is_some_and(|environment| environment.machine.is_some());
+    let is_alive = kernel.environments.machine(id).is_some();
     if is_alive {
         Ok(id)
     } else {
@@ -190,8 +184,7 @@ pub fn page_share(
         ..
     } = kernel;
     let machine = environments
-        .get_mut(target)
-        .and_then(|environment| environment.machine.as_mut())
+        .machine_mut(target)
         .expect("checked alive above");
     machine
         .address_space

@@ -14,11 +14,7 @@ pub fn smap(victim: EnvId) -> ! {
         kernel.current = Some(victim);
         let address_space = kernel.current_address_space();
         address_space.activate();
-        let entry = kernel
-            .environments
-            .get(victim)
-            .and_then(|env| env.machine.as_ref())
-            .map(|m| m.registers.rip);
+        let entry = kernel.environments.machine(victim).map(|m| m.registers.rip);
         entry.expect("the victim environment is alive")
     });
     kprintln!("smap selftest: touching user memory at {address:#x} without the user-copy path");
