@@ -116,6 +116,11 @@ impl<M> EnvironmentTable<M> {
             .and_then(|environment| environment.machine.as_mut())
     }
 
+    /// The id of every environment in the table, ended-but-unreaped ones included, in order.
+    pub fn ids(&self) -> impl Iterator<Item = EnvId> + '_ {
+        self.environments.keys().copied()
+    }
+
     /// How many environments the table holds, ended-but-unreaped ones included.
     pub fn len(&self) -> usize {
         self.environments.len()

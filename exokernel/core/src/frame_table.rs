@@ -3,6 +3,9 @@
 //! The table is the kernel's single source of truth for physical memory. Frames that are not
 //! usable RAM (firmware, MMIO, the bootloader's own data) are not tracked and can never be
 //! allocated.
+//!
+//! It also remembers the order in which each environment acquired its mappable frames, so that
+//! the abort protocol (`crate::revocation`) can repossess the newest first.
 
 use crate::environments::EnvId;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -64,6 +67,14 @@ pub struct FrameTable {
     free: Vec<FrameNumber>,
     /// The frames charged to each environment, so that ending one costs its own frames only.
     charged: BTreeMap<EnvId, BTreeSet<FrameNumber>>,
+    /// The mappable frames of each environment by acquisition sequence number (allocation,
+    /// allocation by name, or a transfer to it), so the newest is last. Page-table frames are
+    /// never listed: they cannot be repossessed.
+    acquired: BTreeMap<EnvId, BTreeMap<u64, FrameNumber>>,
+    /// The acquisition sequence number of every frame listed in `acquired`, to unlist it.
+    acquisition_of: BTreeMap<FrameNumber, u64>,
+    /// The sequence number the next acquisition gets.
+    next_acquisition: u64,
 }
 
 impl FrameTable {
@@ -91,6 +102,9 @@ impl FrameTable {
             owners,
             free,
             charged: BTreeMap::new(),
+            acquired: BTreeMap::new(),
+            acquisition_of: BTreeMap::new(),
+            next_acquisition: 0,
         }
     }
 
@@ -106,6 +120,7 @@ impl FrameTable {
         if let Some(id) = owner.environment() {
             self.charged.entry(id).or_default().insert(frame);
         }
+        self.note_acquisition(owner, frame);
         Ok(Some(frame))
     }
 
@@ -133,7 +148,44 @@ impl FrameTable {
         if let Some(id) = owner.environment() {
             self.charged.entry(id).or_default().insert(frame);
         }
+        self.note_acquisition(owner, frame);
         Ok(())
+    }
+
+    /// Allocates `count` free frames with consecutive numbers to `owner` (memory a device reaches
+    /// by physical address, which must be physically contiguous); returns the first. Takes the
+    /// lowest such run, or `None` when there is none (and always for a `count` of 0).
+    pub fn allocate_contiguous(
+        &mut self,
+        count: usize,
+        owner: FrameOwner,
+    ) -> Result<Option<FrameNumber>, FrameError> {
+        if owner == FrameOwner::Free {
+            return Err(FrameError::FreeIsNotAnOwner);
+        }
+        let Some(first) = self.lowest_free_run(count) else {
+            return Ok(None);
+        };
+        for frame in first..first + count as u64 {
+            self.allocate_named(frame, owner)?;
+        }
+        Ok(Some(first))
+    }
+
+    /// The first frame of the lowest run of `count` free frames.
+    fn lowest_free_run(&self, count: usize) -> Option<FrameNumber> {
+        let mut run_length = 0;
+        for (frame, owner) in self.owners.iter().enumerate() {
+            if *owner != Some(FrameOwner::Free) {
+                run_length = 0;
+                continue;
+            }
+            run_length += 1;
+            if run_length == count {
+                return Some((frame + 1 - count) as FrameNumber);
+            }
+        }
+        None
     }
 
     /// Moves `frame` from environment `from` to environment `to`.
@@ -151,6 +203,7 @@ impl FrameTable {
         self.uncharge(from, frame);
         self.owners[frame as usize] = Some(FrameOwner::Environment(to));
         self.charged.entry(to).or_default().insert(frame);
+        self.note_acquisition(FrameOwner::Environment(to), frame);
         Ok(())
     }
 
@@ -175,6 +228,9 @@ impl FrameTable {
     /// Frees every frame charged to environment `id`; returns how many.
     pub fn release_environment(&mut self, id: EnvId) -> usize {
         let frames = self.charged.remove(&id).unwrap_or_default();
+        for frame in self.acquired.remove(&id).unwrap_or_default().into_values() {
+            self.acquisition_of.remove(&frame);
+        }
         for &frame in &frames {
             self.owners[frame as usize] = Some(FrameOwner::Free);
             self.free.push(frame);
@@ -182,7 +238,26 @@ impl FrameTable {
         frames.len()
     }
 
+    /// Lists `frame` as the newest acquisition of `owner` when `owner` may map it.
+    fn note_acquisition(&mut self, owner: FrameOwner, frame: FrameNumber) {
+        if let FrameOwner::Environment(id) = owner {
+            let sequence = self.next_acquisition;
+            // 2^64 acquisitions cannot happen; wrapping only keeps the kernel free of panics.
+            self.next_acquisition = sequence.wrapping_add(1);
+            self.acquired.entry(id).or_default().insert(sequence, frame);
+            self.acquisition_of.insert(frame, sequence);
+        }
+    }
+
     fn uncharge(&mut self, id: EnvId, frame: FrameNumber) {
+        if let Some(sequence) = self.acquisition_of.remove(&frame)
+            && let Some(frames) = self.acquired.get_mut(&id)
+        {
+            frames.remove(&sequence);
+            if frames.is_empty() {
+                self.acquired.remove(&id);
+            }
+        }
         if let Some(frames) = self.charged.get_mut(&id) {
             frames.remove(&frame);
             if frames.is_empty() {
@@ -204,6 +279,19 @@ impl FrameTable {
     /// How many frames are charged to environment `id`.
     pub fn count_owned_by(&self, id: EnvId) -> usize {
         self.charged.get(&id).map_or(0, BTreeSet::len)
+    }
+
+    /// The frames environment `id` owns as its memory (never its page-table frames), oldest
+    /// acquisition first; `.rev()` gives the newest first, the order in which the abort
+    /// protocol repossesses them.
+    pub fn frames_by_acquisition(
+        &self,
+        id: EnvId,
+    ) -> impl DoubleEndedIterator<Item = FrameNumber> + '_ {
+        self.acquired
+            .get(&id)
+            .into_iter()
+            .flat_map(|frames| frames.values().copied())
     }
 }
 
@@ -310,6 +398,43 @@ mod tests {
         assert_eq!(table.allocate(FrameOwner::Kernel), Ok(None));
     }
 
+    #[test]
+    fn allocates_the_lowest_contiguous_run_without_crossing_holes() {
+        let mut table = table();
+        assert_eq!(table.allocate_contiguous(3, FrameOwner::Kernel), Ok(Some(1)));
+        assert!((1..4).all(|frame| table.owner(frame) == Some(FrameOwner::Kernel)));
+        let env = FrameOwner::Environment(EnvId(2));
+        table.allocate_named(5, env).unwrap();
+        assert_eq!(table.allocate_contiguous(2, env), Ok(Some(6)));
+        assert_eq!(table.count_owned_by(EnvId(2)), 3);
+        assert_eq!(
+            table.allocate_contiguous(4, FrameOwner::Kernel),
+            Ok(Some(16)),
+            "frames 4 to 7 are not all free, and 8 to 15 are not RAM"
+        );
+        assert_eq!(table.free_count(), 1);
+        assert_eq!(table.allocate_contiguous(2, FrameOwner::Kernel), Ok(None));
+        assert_eq!(table.allocate(FrameOwner::Kernel), Ok(Some(4)));
+        assert_eq!(table.allocate(FrameOwner::Kernel), Ok(None));
+    }
+
+    #[test]
+    fn contiguous_allocation_refuses_the_free_owner_and_empty_runs() {
+        let mut table = table();
+        assert_eq!(
+            table.allocate_contiguous(2, FrameOwner::Free),
+            Err(FrameError::FreeIsNotAnOwner)
+        );
+        assert_eq!(table.allocate_contiguous(0, FrameOwner::Kernel), Ok(None));
+        assert_eq!(table.allocate_contiguous(8, FrameOwner::Kernel), Ok(None));
+        assert_eq!(table.free_count(), 7 + 4);
+        assert_eq!(table.allocate_contiguous(7, FrameOwner::Kernel), Ok(Some(1)));
+        for frame in 1..8 {
+            assert_eq!(table.free(frame, FrameOwner::Kernel), Ok(()));
+        }
+        assert_eq!(table.free_count(), 7 + 4);
+    }
+
     #[derive(Clone, Debug)]
     enum Operation {
         Allocate(u32, bool),
@@ -383,6 +508,105 @@ mod tests {
                         .count();
                     prop_assert_eq!(table.count_owned_by(EnvId(env)), by_owner);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lists_mappable_frames_in_acquisition_order() {
+        let mut table = table();
+        let env = FrameOwner::Environment(EnvId(1));
+        let other = FrameOwner::Environment(EnvId(2));
+        let first = table.allocate(env).unwrap().unwrap();
+        let page_table = table
+            .allocate(FrameOwner::PageTableOf(EnvId(1)))
+            .unwrap()
+            .unwrap();
+        let second = table.allocate(env).unwrap().unwrap();
+        table.allocate_named(17, env).unwrap();
+        let granted = table.allocate(other).unwrap().unwrap();
+        table.transfer(granted, EnvId(2), EnvId(1)).unwrap();
+        let listed: Vec<FrameNumber> = table.frames_by_acquisition(EnvId(1)).collect();
+        assert_eq!(listed, [first, second, 17, granted]);
+        assert!(!listed.contains(&page_table));
+        assert_eq!(table.frames_by_acquisition(EnvId(2)).count(), 0);
+
+        table.free(second, env).unwrap();
+        let newest_first: Vec<FrameNumber> = table.frames_by_acquisition(EnvId(1)).rev().collect();
+        assert_eq!(newest_first, [granted, 17, first]);
+
+        table.release_environment(EnvId(1));
+        assert_eq!(table.frames_by_acquisition(EnvId(1)).count(), 0);
+        assert!(table.acquisition_of.is_empty());
+    }
+
+    /// Applies `operation` to `table` and to `model`, the expected acquisition order of each
+    /// environment's mappable frames.
+    fn apply_to_model(
+        table: &mut FrameTable,
+        model: &mut BTreeMap<EnvId, Vec<FrameNumber>>,
+        operation: Operation,
+    ) {
+        fn forget(model: &mut BTreeMap<EnvId, Vec<FrameNumber>>, frame: FrameNumber) {
+            for frames in model.values_mut() {
+                frames.retain(|&listed| listed != frame);
+            }
+        }
+        match operation {
+            Operation::Allocate(env, is_page_table) => {
+                let owner = owner_for(env, is_page_table);
+                if let (Ok(Some(frame)), FrameOwner::Environment(id)) =
+                    (table.allocate(owner), owner)
+                {
+                    model.entry(id).or_default().push(frame);
+                }
+            }
+            Operation::AllocateNamed(frame, env) => {
+                let owner = owner_for(env, false);
+                if let (Ok(()), FrameOwner::Environment(id)) =
+                    (table.allocate_named(frame, owner), owner)
+                {
+                    model.entry(id).or_default().push(frame);
+                }
+            }
+            Operation::Transfer(frame, from, to) => {
+                if table.transfer(frame, EnvId(from), EnvId(to)).is_ok() {
+                    forget(model, frame);
+                    model.entry(EnvId(to)).or_default().push(frame);
+                }
+            }
+            Operation::Free(frame, env) => {
+                if table.free(frame, owner_for(env, false)).is_ok() {
+                    forget(model, frame);
+                }
+            }
+            Operation::Release(env) => {
+                table.release_environment(EnvId(env));
+                model.remove(&EnvId(env));
+            }
+        }
+    }
+
+    proptest! {
+        /// After any sequence of operations, each environment's frames are listed exactly once,
+        /// in the order it acquired them, and only while it owns them as memory.
+        #[test]
+        fn acquisition_order_follows_ownership(operations in proptest::collection::vec(operation(), 0..200)) {
+            let mut table = table();
+            let mut model = BTreeMap::new();
+            for operation in operations {
+                apply_to_model(&mut table, &mut model, operation);
+                for env in 0..4 {
+                    let id = EnvId(env);
+                    let listed: Vec<FrameNumber> = table.frames_by_acquisition(id).collect();
+                    let expected = model.get(&id).cloned().unwrap_or_default();
+                    prop_assert_eq!(&listed, &expected);
+                    for frame in listed {
+                        prop_assert_eq!(table.owner(frame), Some(FrameOwner::Environment(id)));
+                    }
+                }
+                let listed_total: usize = model.values().map(Vec::len).sum();
+                prop_assert_eq!(table.acquisition_of.len(), listed_total);
             }
         }
     }

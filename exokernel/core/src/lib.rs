@@ -1,6 +1,7 @@
 //! Policy-free kernel logic that touches no hardware, so it builds and is tested on the host:
 //! the boot ramdisk format and boot configuration, the frame ownership table, user-range
-//! checks, ELF load plans and the environment table.
+//! checks, ELF load plans, the environment table, and the bookkeeping of visible revocation and
+//! the abort protocol with the repossession vector's format.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod frame_table;
 pub mod guest_status;
 pub mod mappings;
 pub mod ramdisk;
+pub mod revocation;
 pub mod user_layout;
 pub mod user_range;
 

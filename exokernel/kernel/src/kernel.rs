@@ -4,10 +4,11 @@
 //! The kernel runs on one CPU with interrupts off; the state sits behind one lock that every
 //! trap takes for its whole duration.
 
+use crate::arch::clock;
 use crate::arch::cpu::exit_qemu;
 use crate::arch::paging::{self, AddressSpace};
 use crate::arch::trap::{TrapFrame, enter_user};
-use crate::environment;
+use crate::{consistency, environment};
 use crate::kprintln;
 use alloc::string::String;
 use exo_abi::{Error, ExitReason, encode_result};
@@ -76,6 +77,7 @@ pub fn run(first: EnvId) -> ! {
         machine.address_space.activate();
         machine.registers
     });
+    clock::interrupt_after(10_000);
     enter_user(&registers)
 }
 
@@ -203,6 +205,24 @@ impl Kernel {
             None => KERNEL_FAULT,
         };
         kprintln!("exokernel: no environment left; powering off with status {status}");
+        self.power_off(status)
+    }
+
+    /// Ends the machine with `status` once the kernel's tables pass their consistency check,
+    /// and with [`KERNEL_FAULT`] when they do not.
+    pub fn power_off(&self, status: u8) -> ! {
+        match consistency::check(self) {
+            Ok(summary) => kprintln!(
+                "exokernel: tables consistent: {} free frames, {} bindings, {} living environments",
+                summary.free_frames,
+                summary.bindings,
+                summary.living_environments
+            ),
+            Err(inconsistency) => {
+                kprintln!("exokernel: TABLES INCONSISTENT: {inconsistency}");
+                exit_qemu(KERNEL_FAULT)
+            }
+        }
         exit_qemu(status)
     }
 

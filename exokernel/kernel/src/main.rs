@@ -8,6 +8,7 @@ extern crate alloc;
 mod arch;
 mod boot_info;
 mod console;
+mod consistency;
 mod environment;
 mod exceptions;
 mod heap;
@@ -37,6 +38,8 @@ fn kernel_main(boot: BootFacts) -> ! {
     memory::init(boot.physical_memory_offset);
     arch::paging::init();
     arch::apic::disable_legacy_pic();
+    arch::apic::init(boot.physical_memory_offset);
+    arch::clock::calibrate();
     if let Some(framebuffer) = boot.framebuffer {
         log::debug!(
             "framebuffer {}x{}, {} bytes per pixel (unused: the console is serial)",
@@ -67,7 +70,6 @@ fn kernel_main(boot: BootFacts) -> ! {
     if config.self_test == Some(SelfTest::Smap) {
         selftest::smap(init);
     }
-    arch::apic::start_timer(boot.physical_memory_offset);
     kernel::run(init)
 }
 

@@ -1,7 +1,6 @@
 //! System-call dispatch: decode the call and its arguments, check them, act. Each call is
 //! documented in `exo_abi::Syscall`.
 
-use crate::arch::cpu::exit_qemu;
 use crate::arch::trap::TrapFrame;
 use crate::console;
 use crate::kernel::{self, Kernel};
@@ -124,7 +123,7 @@ fn power_off(kernel: &Kernel, caller: EnvId, status: u64) -> Result<u64, Error> 
         "exokernel: env {} powers off with status {status}",
         caller.0
     );
-    exit_qemu(status as u8)
+    kernel.power_off(status as u8)
 }
 
 fn spawn(

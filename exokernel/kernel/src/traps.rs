@@ -2,6 +2,7 @@
 //! ends that environment, and a kernel exception ends the machine with a register dump.
 
 use crate::arch::apic::{self, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
+use crate::arch::clock;
 use crate::arch::cpu::{exit_qemu, faulting_address};
 use crate::arch::trap::TrapFrame;
 use crate::{console, exceptions, kernel, kprintln};
@@ -21,6 +22,7 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
     match vector {
         TIMER_VECTOR => {
             apic::end_of_interrupt();
+            clock::interrupt_after(10_000);
             if frame.is_from_user() {
                 kernel::with(|kernel| kernel.switch_away(frame));
             }

@@ -1,4 +1,5 @@
-//! The local APIC timer (a periodic tick) and the legacy 8259 PICs (remapped and masked).
+//! The local APIC timer (one-shot, armed by the scheduler for each slot) and the legacy 8259
+//! PICs (remapped and masked).
 //!
 //! The APIC registers are reached through the bootloader's map of physical memory. That map is
 //! write-back cacheable; the firmware's MTRRs make the APIC range uncacheable, and an uncacheable
@@ -13,18 +14,16 @@ pub const TIMER_VECTOR: u8 = 0x30;
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 /// First vector of the remapped legacy PICs; their spurious IRQ 7 and 15 arrive at +7 and +15.
 pub const LEGACY_PIC_BASE: u8 = 0x20;
-/// Initial count of the periodic timer. QEMU's APIC timer counts at 1 GHz; divided by 16 this
-/// gives a tick every 10 ms of virtual time.
-const TIMER_INITIAL_COUNT: u32 = 625_000;
 
 const IA32_APIC_BASE: u32 = 0x1B;
 const REGISTER_EOI: u64 = 0xB0;
 const REGISTER_SPURIOUS: u64 = 0xF0;
 const REGISTER_LVT_TIMER: u64 = 0x320;
 const REGISTER_TIMER_INITIAL: u64 = 0x380;
+const REGISTER_TIMER_CURRENT: u64 = 0x390;
 const REGISTER_TIMER_DIVIDE: u64 = 0x3E0;
 const APIC_SOFTWARE_ENABLE: u32 = 1 << 8;
-const TIMER_PERIODIC: u32 = 1 << 17;
+const LVT_MASKED: u32 = 1 << 16;
 const DIVIDE_BY_16: u32 = 0b0011;
 
 static APIC_BASE: spin::Once<u64> = spin::Once::new();
@@ -58,8 +57,14 @@ pub fn disable_legacy_pic() {
     }
 }
 
-/// Enables the local APIC and starts its periodic timer.
-pub fn start_timer(physical_memory_offset: u64) {
+fn read_register(offset: u64) -> u32 {
+    let base = *APIC_BASE.get().expect("APIC initialised");
+    // SAFETY: as in `write_register`; reading the timer registers has no side effect.
+    unsafe { ((base + offset) as *const u32).read_volatile() }
+}
+
+/// Enables the local APIC with its timer stopped, counting at a sixteenth of the APIC clock.
+pub fn init(physical_memory_offset: u64) {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU with an APIC; reading it has no effect.
     let base_msr = unsafe { Msr::new(IA32_APIC_BASE).read() };
     APIC_BASE.call_once(|| physical_memory_offset + (base_msr & 0x000F_FFFF_FFFF_F000));
@@ -68,8 +73,25 @@ pub fn start_timer(physical_memory_offset: u64) {
         APIC_SOFTWARE_ENABLE | u32::from(SPURIOUS_VECTOR),
     );
     write_register(REGISTER_TIMER_DIVIDE, DIVIDE_BY_16);
-    write_register(REGISTER_LVT_TIMER, TIMER_PERIODIC | u32::from(TIMER_VECTOR));
-    write_register(REGISTER_TIMER_INITIAL, TIMER_INITIAL_COUNT);
+    write_register(REGISTER_LVT_TIMER, LVT_MASKED | u32::from(TIMER_VECTOR));
+}
+
+/// Starts the timer counting down from `ticks` with its interrupt masked, for calibration.
+pub fn start_silent_countdown(ticks: u32) {
+    write_register(REGISTER_LVT_TIMER, LVT_MASKED | u32::from(TIMER_VECTOR));
+    write_register(REGISTER_TIMER_INITIAL, ticks);
+}
+
+/// The timer's current count.
+pub fn remaining_ticks() -> u32 {
+    read_register(REGISTER_TIMER_CURRENT)
+}
+
+/// Raises one timer interrupt after `ticks` timer ticks (one-shot mode); replaces any earlier
+/// arming.
+pub fn arm_one_shot(ticks: u32) {
+    write_register(REGISTER_LVT_TIMER, u32::from(TIMER_VECTOR));
+    write_register(REGISTER_TIMER_INITIAL, ticks.max(1));
 }
 
 /// Signals the end of the current APIC interrupt.

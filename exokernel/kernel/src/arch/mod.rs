@@ -2,6 +2,7 @@
 //! kernel lives below this module, so that the rest of the kernel is policy on safe types.
 
 pub mod apic;
+pub mod clock;
 pub mod cpu;
 pub mod gdt;
 pub mod idt;

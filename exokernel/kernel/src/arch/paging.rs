@@ -185,6 +185,58 @@ impl AddressSpace {
     }
 }
 
+/// One present entry of a user half, as found by [`AddressSpace::walk_user_half`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserEntry {
+    /// A page-table page (levels 3 to 1 of the walk).
+    Table(FrameNumber),
+    /// A leaf: the page at `page_address` binds `frame`.
+    Leaf {
+        page_address: u64,
+        frame: FrameNumber,
+        rights: PageRights,
+    },
+}
+
+impl AddressSpace {
+    /// Calls `visit` with every present entry of the user half, tables before what they map,
+    /// so that the kernel can check its tables against the hardware's.
+    pub fn walk_user_half(&self, visit: &mut impl FnMut(UserEntry)) {
+        walk_table(self.root, 4, 0, KERNEL_HALF_FIRST_SLOT, visit);
+    }
+}
+
+fn walk_table(
+    table: FrameNumber,
+    level: u32,
+    base_address: u64,
+    slots: usize,
+    visit: &mut impl FnMut(UserEntry),
+) {
+    for (slot, entry) in table_at(table).iter().enumerate().take(slots) {
+        if entry.is_unused() {
+            continue;
+        }
+        let address = base_address + ((slot as u64) << (12 + 9 * (level - 1)));
+        let frame = entry.addr().as_u64() / PAGE_SIZE;
+        if level == 1 {
+            let flags = entry.flags();
+            let rights = PageRights {
+                is_writable: flags.contains(PageTableFlags::WRITABLE),
+                is_executable: !flags.contains(PageTableFlags::NO_EXECUTE),
+            };
+            visit(UserEntry::Leaf {
+                page_address: address,
+                frame,
+                rights,
+            });
+        } else {
+            visit(UserEntry::Table(frame));
+            walk_table(frame, level - 1, address, 512, visit);
+        }
+    }
+}
+
 /// Leaf flags of a user mapping with `rights`.
 fn leaf_flags(rights: PageRights) -> PageTableFlags {
     let mut flags = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;

@@ -1,0 +1,77 @@
+//! Time: the TSC as the kernel's clock and the APIC timer for slot deadlines, both calibrated
+//! at boot against the legacy PIT, whose input clock is fixed at 1.193182 MHz.
+//!
+//! Under QEMU `-icount` every clock here advances with retired instructions, so a calibration
+//! made in that mode stays right for the whole run.
+
+use super::apic;
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::instructions::port::Port;
+
+const PIT_FREQUENCY_HZ: u64 = 1_193_182;
+/// Length of the calibration window.
+const CALIBRATION_MICROSECONDS: u64 = 10_000;
+const PIT_CHANNEL_2_DATA: u16 = 0x42;
+const PIT_COMMAND: u16 = 0x43;
+/// Port B of the keyboard controller: bit 0 gates PIT channel 2, bit 1 drives the speaker,
+/// bit 5 reads channel 2's output.
+const PORT_B: u16 = 0x61;
+const CHANNEL_2_GATE: u8 = 1 << 0;
+const SPEAKER_ENABLE: u8 = 1 << 1;
+const CHANNEL_2_OUTPUT: u8 = 1 << 5;
+/// Channel 2, low then high byte, mode 0 (interrupt on terminal count), binary.
+const CHANNEL_2_ONE_SHOT: u8 = 0b1011_0000;
+
+static TSC_TICKS_PER_MILLISECOND: AtomicU64 = AtomicU64::new(1);
+static APIC_TICKS_PER_MILLISECOND: AtomicU64 = AtomicU64::new(1);
+
+/// Measures the TSC and the APIC timer against the PIT; call once with interrupts off.
+pub fn calibrate() {
+    let pit_count = (PIT_FREQUENCY_HZ * CALIBRATION_MICROSECONDS / 1_000_000) as u16;
+    let mut port_b = Port::<u8>::new(PORT_B);
+    let mut command = Port::<u8>::new(PIT_COMMAND);
+    let mut data = Port::<u8>::new(PIT_CHANNEL_2_DATA);
+    // SAFETY: programming PIT channel 2 and its gate in port B touches no memory; channel 2 is
+    // used by nothing else (the speaker stays off).
+    unsafe {
+        let gate_off = port_b.read() & !(CHANNEL_2_GATE | SPEAKER_ENABLE);
+        port_b.write(gate_off);
+        command.write(CHANNEL_2_ONE_SHOT);
+        data.write(pit_count as u8);
+        data.write((pit_count >> 8) as u8);
+        apic::start_silent_countdown(u32::MAX);
+        let tsc_start = read_tsc();
+        port_b.write(gate_off | CHANNEL_2_GATE);
+        while port_b.read() & CHANNEL_2_OUTPUT == 0 {
+            core::hint::spin_loop();
+        }
+        let tsc_elapsed = read_tsc() - tsc_start;
+        let apic_elapsed = u64::from(u32::MAX - apic::remaining_ticks());
+        port_b.write(gate_off);
+        let milliseconds = CALIBRATION_MICROSECONDS / 1000;
+        TSC_TICKS_PER_MILLISECOND.store((tsc_elapsed / milliseconds).max(1), Ordering::Relaxed);
+        APIC_TICKS_PER_MILLISECOND.store((apic_elapsed / milliseconds).max(1), Ordering::Relaxed);
+    }
+    log::info!(
+        "clock: TSC {} ticks/ms, APIC timer {} ticks/ms",
+        TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed),
+        APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed)
+    );
+}
+
+fn read_tsc() -> u64 {
+    // SAFETY: `rdtsc` reads a counter; CR4.TSD is clear, and the kernel runs in ring 0 anyway.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Microseconds since an arbitrary moment at boot.
+pub fn now_microseconds() -> u64 {
+    let ticks = u128::from(read_tsc()) * 1000;
+    (ticks / u128::from(TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed))) as u64
+}
+
+/// Raises one timer interrupt `microseconds` from now, replacing any earlier deadline.
+pub fn interrupt_after(microseconds: u64) {
+    let ticks = microseconds * APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed) / 1000;
+    apic::arm_one_shot(u32::try_from(ticks).unwrap_or(u32::MAX));
+}

@@ -1,0 +1,122 @@
+//! The kernel's check of its own tables against each other and against the page tables the MMU
+//! reads, run before every power-off so that each test also checks that whatever its apps did
+//! left the kernel consistent.
+
+use crate::arch::paging::UserEntry;
+use crate::kernel::Kernel;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use exo_core::PAGE_SIZE;
+use exo_core::environments::EnvId;
+use exo_core::frame_table::FrameOwner;
+use exo_core::mappings::MappingView;
+
+/// What a consistent kernel holds, for the report line.
+pub struct Summary {
+    pub free_frames: usize,
+    pub bindings: usize,
+    pub living_environments: usize,
+}
+
+/// Checks that the mapping database is well formed, that every binding is backed by a frame a
+/// living environment owns, and that each address space's page tables hold exactly its
+/// bindings, built from page-table frames charged to it. Returns the first inconsistency.
+pub fn check(kernel: &Kernel) -> Result<Summary, String> {
+    kernel.mappings.check_invariants()?;
+    let mut bindings_seen = 0;
+    for id in kernel.environments.ids() {
+        let bindings: BTreeMap<u64, MappingView> = kernel.mappings.mappings_in(id).collect();
+        let Some(machine) = kernel.environments.machine(id) else {
+            if !bindings.is_empty() || kernel.frames.count_owned_by(id) != 0 {
+                return Err(format!("ended env {} still has bindings or frames", id.0));
+            }
+            continue;
+        };
+        for (page, binding) in &bindings {
+            check_binding_owner(kernel, id, *page, binding)?;
+        }
+        let mut leaves = 0;
+        let mut mismatch = None;
+        machine.address_space.walk_user_half(&mut |entry| {
+            if mismatch.is_none() {
+                mismatch = check_entry(kernel, id, &bindings, entry).err();
+            }
+            leaves += usize::from(matches!(entry, UserEntry::Leaf { .. }));
+        });
+        if let Some(mismatch) = mismatch {
+            return Err(mismatch);
+        }
+        if leaves != bindings.len() {
+            return Err(format!(
+                "env {}: {leaves} page-table leaves but {} bindings",
+                id.0,
+                bindings.len()
+            ));
+        }
+        bindings_seen += leaves;
+    }
+    if bindings_seen != kernel.mappings.len() {
+        return Err(String::from("bindings recorded for unknown environments"));
+    }
+    Ok(Summary {
+        free_frames: kernel.frames.free_count(),
+        bindings: bindings_seen,
+        living_environments: kernel.environments.living_count(),
+    })
+}
+
+/// A root binding's frame is owned by its environment; a derived one's by a living environment.
+fn check_binding_owner(
+    kernel: &Kernel,
+    id: EnvId,
+    page: u64,
+    binding: &MappingView,
+) -> Result<(), String> {
+    let owner = kernel.frames.owner(binding.frame);
+    let is_owned_rightly = match (binding.parent, owner) {
+        (None, Some(FrameOwner::Environment(owner))) => owner == id,
+        (Some(_), Some(FrameOwner::Environment(owner))) => {
+            kernel.environments.machine(owner).is_some()
+        }
+        _ => false,
+    };
+    if is_owned_rightly {
+        Ok(())
+    } else {
+        Err(format!(
+            "env {} page {:#x} binds frame {:#x} owned by {owner:?}",
+            id.0,
+            page * PAGE_SIZE,
+            binding.frame
+        ))
+    }
+}
+
+fn check_entry(
+    kernel: &Kernel,
+    id: EnvId,
+    bindings: &BTreeMap<u64, MappingView>,
+    entry: UserEntry,
+) -> Result<(), String> {
+    match entry {
+        UserEntry::Table(frame) => match kernel.frames.owner(frame) {
+            Some(FrameOwner::PageTableOf(owner)) if owner == id => Ok(()),
+            owner => Err(format!(
+                "env {}: page-table frame {frame:#x} owned by {owner:?}",
+                id.0
+            )),
+        },
+        UserEntry::Leaf {
+            page_address,
+            frame,
+            rights,
+        } => match bindings.get(&(page_address / PAGE_SIZE)) {
+            Some(binding) if binding.frame == frame && binding.rights == rights => Ok(()),
+            binding => Err(format!(
+                "env {}: page {page_address:#x} maps frame {frame:#x} {rights:?}, recorded {binding:?}",
+                id.0
+            )),
+        },
+    }
+}
