@@ -2,10 +2,12 @@
 //! ramdisk and a disk image, and boots the image in QEMU, either attached to the terminal or with
 //! the serial output captured (for the system tests and the benchmarks).
 //!
-//! The usual sequence is [`Workspace::locate`], [`build_guest`], [`create_image`], then
-//! [`run_interactive`] or [`run_captured`].
+//! The usual sequence is [`Workspace::locate`], [`build_guest`], [`create_image`],
+//! [`prepare_disk`] (the data disk the kernel drives as virtio-blk), then [`run_interactive`] or
+//! [`run_captured`].
 
 pub mod boot_options;
+pub mod disk_image;
 pub mod exit_codes;
 pub mod figures;
 pub mod firmware;
@@ -17,6 +19,7 @@ pub mod qemu_run;
 pub mod workspace;
 
 pub use boot_options::BootOptions;
+pub use disk_image::{DEFAULT_DISK_BLOCKS, DISK_BLOCK_BYTES, DiskOptions, DiskState, prepare_disk};
 pub use exo_core::boot_config::{LogLevel, SelfTest};
 pub use exo_core::guest_status;
 pub use figures::is_figure_line;

@@ -1,16 +1,19 @@
 //! `boot`: the command-line front end of the boot library (`cargo run -p boot -- <command>`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use boot::disk_image::describe;
 use boot::exit_codes::{HOST_ERROR, QEMU_UNAVAILABLE};
 use boot::figures::figure_lines;
 use boot::qemu_args::gdb_command;
 use boot::qemu_run::check_installed;
 use boot::{
-    BootOptions, Ending, Firmware, LogLevel, Profile, QemuError, QemuOptions, SelfTest, Workspace,
-    build_guest, create_image, run_captured, run_interactive,
+    BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Ending, Firmware, LogLevel, Profile, QemuError,
+    QemuOptions, SelfTest, Workspace, build_guest, create_image, prepare_disk, run_captured,
+    run_interactive,
 };
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
@@ -73,6 +76,8 @@ struct RunArgs {
     /// An extra argument passed to QEMU as is (repeat for several).
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     qemu_args: Vec<String>,
+    #[command(flatten)]
+    disk: DiskArgs,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +91,57 @@ struct BenchArgs {
     /// Kill QEMU after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     timeout: u64,
+    #[command(flatten)]
+    disk: DiskArgs,
+}
+
+/// The data disk, a raw file the kernel drives as a virtio-blk device.
+#[derive(Debug, Args)]
+struct DiskArgs {
+    /// The data disk's file [default: target/images/blocks.img].
+    #[arg(long, value_name = "PATH")]
+    disk: Option<PathBuf>,
+    /// The data disk's size in 4096-byte blocks when it is created (the default is 64 MiB).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_DISK_BLOCKS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    disk_blocks: u64,
+    /// Recreate the data disk, all zeros, even if it exists.
+    #[arg(long)]
+    fresh_disk: bool,
+    /// Attach no data disk (the kernel then reports `disk: none`).
+    #[arg(long, conflicts_with_all = ["disk", "disk_blocks", "fresh_disk"])]
+    no_disk: bool,
+}
+
+impl DiskArgs {
+    /// The disk these options choose, or `None` for `--no-disk`.
+    fn disk_options(&self, workspace: &Workspace) -> Option<DiskOptions> {
+        if self.no_disk {
+            return None;
+        }
+        Some(DiskOptions {
+            path: self
+                .disk
+                .clone()
+                .unwrap_or_else(|| DiskOptions::default_for(workspace).path),
+            blocks: self.disk_blocks,
+            is_fresh: self.fresh_disk,
+        })
+    }
+
+    /// Creates the chosen disk when needed, says which one the run uses, and returns its path.
+    fn prepare(&self, workspace: &Workspace) -> Result<Option<PathBuf>> {
+        let Some(options) = self.disk_options(workspace) else {
+            return Ok(None);
+        };
+        let state = prepare_disk(&options)?;
+        eprintln!("{}", describe(&options.path, state));
+        Ok(Some(options.path))
+    }
 }
 
 fn log_level_parser() -> impl TypedValueParser<Value = LogLevel> {
@@ -157,6 +213,7 @@ fn run(args: &RunArgs) -> Result<u8> {
     let qemu = QemuOptions {
         firmware: args.firmware,
         image,
+        disk: args.disk.prepare(&workspace)?,
         icount: args.icount,
         gdb: args.gdb,
         extra_args: args.qemu_args.clone(),
@@ -192,6 +249,7 @@ fn bench(args: &BenchArgs) -> Result<u8> {
     let image = create_image(&workspace, &guest, &options, args.firmware)?;
     let qemu = QemuOptions {
         icount: !args.wall_clock,
+        disk: args.disk.prepare(&workspace)?,
         ..QemuOptions::new(args.firmware, image)
     };
     eprintln!("boot: running the benchmarks (this takes a while under emulation)...");
@@ -285,6 +343,56 @@ mod tests {
         assert_eq!(options.args, "", "another init gets no default arguments");
         assert_eq!(options.log_level, LogLevel::Trace);
         assert_eq!(options.self_test, Some(SelfTest::Smap));
+    }
+
+    #[test]
+    fn run_attaches_the_default_disk_unless_told_otherwise() {
+        let workspace = Workspace::locate().unwrap();
+        let default = parse_run(&[]).disk.disk_options(&workspace).unwrap();
+        assert_eq!(default, DiskOptions::default_for(&workspace));
+        let chosen = parse_run(&["--disk", "/tmp/d.img", "--disk-blocks", "8", "--fresh-disk"])
+            .disk
+            .disk_options(&workspace)
+            .unwrap();
+        assert_eq!(
+            chosen,
+            DiskOptions {
+                path: PathBuf::from("/tmp/d.img"),
+                blocks: 8,
+                is_fresh: true,
+            }
+        );
+        assert_eq!(
+            parse_run(&["--no-disk"]).disk.disk_options(&workspace),
+            None
+        );
+    }
+
+    #[test]
+    fn run_rejects_impossible_disk_options() {
+        for words in [
+            &["--disk-blocks", "0"][..],
+            &["--disk-blocks", "many"],
+            &["--no-disk", "--disk", "d.img"],
+            &["--no-disk", "--fresh-disk"],
+        ] {
+            let words = ["boot", "run"].iter().chain(words);
+            assert!(Cli::try_parse_from(words).is_err());
+        }
+    }
+
+    #[test]
+    fn bench_attaches_a_disk_too() {
+        let Command::Bench(args) = Cli::try_parse_from(["boot", "bench", "--disk", "b.img"])
+            .unwrap()
+            .command
+        else {
+            panic!("not bench");
+        };
+        let workspace = Workspace::locate().unwrap();
+        let options = args.disk.disk_options(&workspace).unwrap();
+        assert_eq!(options.path, PathBuf::from("b.img"));
+        assert_eq!(options.blocks, DEFAULT_DISK_BLOCKS);
     }
 
     #[test]

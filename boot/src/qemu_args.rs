@@ -1,7 +1,9 @@
-//! The QEMU command line: the reference machine of `BENCHMARKS.md` plus the debug-exit device.
+//! The QEMU command line: the reference machine of `BENCHMARKS.md` plus the debug-exit device,
+//! the boot image and the data disk.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 
 use crate::firmware::{Firmware, OVMF_PATH};
 
@@ -12,6 +14,8 @@ pub const QEMU_PROGRAM: &str = "qemu-system-x86_64";
 pub const KERNEL_LOAD_ADDRESS: u64 = 0xffff_ffff_8000_0000;
 /// QEMU's gdb stub port for `-s`.
 pub const GDB_PORT: u16 = 1234;
+/// QEMU's id of the data disk's drive, which the virtio-blk device names.
+pub const DISK_DRIVE_ID: &str = "blocks";
 
 /// The machine: TCG (KVM is slower here), one CPU, 512 MiB, and no CPU features that change
 /// how memory copies are counted (`erms`, `fsrm`) or that the kernel does not support (`la57`).
@@ -43,6 +47,8 @@ pub enum SerialMode {
 pub struct QemuOptions {
     pub firmware: Firmware,
     pub image: PathBuf,
+    /// A raw data disk attached as a virtio-blk PCI device, if any.
+    pub disk: Option<PathBuf>,
     /// Add `-icount shift=0`: the guest TSC then counts retired guest instructions.
     pub icount: bool,
     /// Add `-s -S`: wait for gdb on port 1234 before the first instruction.
@@ -73,6 +79,9 @@ pub fn qemu_args(options: &QemuOptions, serial: SerialMode) -> Vec<OsString> {
     let mut drive = OsString::from("format=raw,file=");
     drive.push(&options.image);
     args.extend([OsString::from("-drive"), drive]);
+    if let Some(disk) = &options.disk {
+        args.extend(disk_args(disk));
+    }
     if options.firmware == Firmware::Uefi {
         args.extend(["-bios", OVMF_PATH].map(OsString::from));
     }
@@ -84,6 +93,32 @@ pub fn qemu_args(options: &QemuOptions, serial: SerialMode) -> Vec<OsString> {
     }
     args.extend(options.extra_args.iter().map(OsString::from));
     args
+}
+
+/// The arguments attaching raw file `disk` as a virtio-blk PCI device: a drive without a
+/// controller of its own (`if=none`), and the device that uses it.
+pub fn disk_args(disk: &Path) -> [OsString; 4] {
+    let mut drive = OsString::from("file=");
+    drive.push(escape_option_value(disk.as_os_str()));
+    drive.push(format!(",format=raw,if=none,id={DISK_DRIVE_ID}"));
+    [
+        OsString::from("-drive"),
+        drive,
+        OsString::from("-device"),
+        OsString::from(format!("virtio-blk-pci,drive={DISK_DRIVE_ID}")),
+    ]
+}
+
+/// `value` with every comma doubled, as QEMU's option syntax needs inside a value.
+fn escape_option_value(value: &OsStr) -> OsString {
+    let mut escaped = Vec::with_capacity(value.len());
+    for &byte in value.as_bytes() {
+        escaped.push(byte);
+        if byte == b',' {
+            escaped.push(b',');
+        }
+    }
+    OsString::from_vec(escaped)
 }
 
 /// The gdb command that attaches to a QEMU started with `gdb: true` and knows the kernel's
@@ -136,6 +171,7 @@ mod tests {
         let options = QemuOptions {
             firmware: Firmware::Uefi,
             image: PathBuf::from("u.img"),
+            disk: Some(PathBuf::from("d.img")),
             icount: true,
             gdb: true,
             extra_args: vec!["-d".to_owned(), "int".to_owned()],
@@ -147,6 +183,10 @@ mod tests {
             "mon:stdio",
             "-drive",
             "format=raw,file=u.img",
+            "-drive",
+            "file=d.img,format=raw,if=none,id=blocks",
+            "-device",
+            "virtio-blk-pci,drive=blocks",
             "-bios",
             OVMF_PATH,
             "-icount",
@@ -157,6 +197,34 @@ mod tests {
             "int",
         ];
         assert_eq!(tail, expected);
+    }
+
+    #[test]
+    fn the_disk_follows_the_boot_drive_as_a_virtio_blk_device() {
+        let options = QemuOptions {
+            disk: Some(PathBuf::from("/data/blocks.img")),
+            ..QemuOptions::new(Firmware::Bios, PathBuf::from("/img/a.img"))
+        };
+        let args = strings(qemu_args(&options, SerialMode::Captured));
+        let tail = &args[args.iter().position(|arg| arg == "-drive").unwrap()..];
+        let expected = [
+            "-drive",
+            "format=raw,file=/img/a.img",
+            "-drive",
+            "file=/data/blocks.img,format=raw,if=none,id=blocks",
+            "-device",
+            "virtio-blk-pci,drive=blocks",
+        ];
+        assert_eq!(tail, expected);
+    }
+
+    #[test]
+    fn commas_in_the_disk_path_are_doubled() {
+        let args = strings(disk_args(Path::new("/a,b/c,,d.img")).to_vec());
+        assert_eq!(
+            args[1],
+            "file=/a,,b/c,,,,d.img,format=raw,if=none,id=blocks"
+        );
     }
 
     #[test]

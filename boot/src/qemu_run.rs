@@ -111,6 +111,9 @@ fn qemu_command(options: &QemuOptions, serial: SerialMode) -> Result<Command> {
     if !options.image.is_file() {
         anyhow::bail!("no disk image at {}", options.image.display());
     }
+    if let Some(disk) = options.disk.as_ref().filter(|disk| !disk.is_file()) {
+        anyhow::bail!("no data disk at {}", disk.display());
+    }
     let mut command = Command::new(QEMU_PROGRAM);
     command.args(qemu_args(options, serial));
     Ok(command)

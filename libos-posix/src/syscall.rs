@@ -148,3 +148,67 @@ pub fn page_flush(address: u64) -> Result<(), Error> {
 pub fn frame_grant(frame: u64, target: u32) -> Result<(), Error> {
     call(Syscall::FrameGrant, [frame, u64::from(target), 0, 0, 0, 0]).map(|_| ())
 }
+
+/// Takes the slot at `position` of the time-slice vector, or any free slot for `None`; returns
+/// its position.
+pub fn slice_allocate(position: Option<u64>) -> Result<u64, Error> {
+    let position = position.unwrap_or(exo_abi::slice::SLOT_ANY);
+    call(Syscall::SliceAllocate, [position, 0, 0, 0, 0, 0])
+}
+
+/// Frees this environment's slot at `position`.
+pub fn slice_free(position: u64) -> Result<(), Error> {
+    call(Syscall::SliceFree, [position, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Chooses the kernel events delivered to the exception handler (`exo_abi::upcall::enable`
+/// bits).
+pub fn set_upcalls(enabled: u64) -> Result<(), Error> {
+    call(Syscall::SetUpcalls, [enabled, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Gives the rest of the current slot to environment `target`.
+pub fn yield_to(target: u32) -> Result<(), Error> {
+    call(Syscall::YieldTo, [u64::from(target), 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Blocks for at least `microseconds`, or until an upcall is posted.
+pub fn sleep(microseconds: u64) {
+    raw(Syscall::Sleep.number(), [microseconds, 0, 0, 0, 0, 0]);
+}
+
+/// Makes this environment's page at `address` its repossession vector (`0`: none).
+pub fn set_repossession_vector(address: u64) -> Result<(), Error> {
+    call(Syscall::SetRepossessionVector, [address, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Asks environment `target` to give back `count` resources of `kind` within
+/// `deadline_microseconds` (init, or the target's parent, only).
+pub fn revoke(
+    target: u32,
+    kind: exo_abi::repossession::ResourceKind,
+    count: u64,
+    deadline_microseconds: u64,
+) -> Result<(), Error> {
+    let arguments = [
+        u64::from(target),
+        kind.code(),
+        count,
+        deadline_microseconds,
+        0,
+        0,
+    ];
+    call(Syscall::Revoke, arguments).map(|_| ())
+}
+
+/// How many resources of `kind` environment `target` still owes; `Err(NotFound)` once no
+/// request is outstanding.
+pub fn revocation_query(
+    target: u32,
+    kind: exo_abi::repossession::ResourceKind,
+) -> Result<u64, Error> {
+    call(
+        Syscall::RevocationQuery,
+        [u64::from(target), kind.code(), 0, 0, 0, 0],
+    )
+}

@@ -3,29 +3,47 @@
 //! they fail.
 //!
 //! The guest (kernel and apps, debug profile) is built once per test process; each scenario
-//! gets its own disk image, so tests in one file run in parallel.
+//! gets its own boot image and, unless it names one, its own fresh data disk (the kernel's
+//! virtio-blk device), so tests in one file run in parallel.
 
 mod init_report;
 
+use std::fs;
+use std::path::PathBuf;
+use std::process;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use boot::guest_status;
-pub use boot::{Firmware, LogLevel, Outcome, SelfTest};
+pub use boot::{DEFAULT_DISK_BLOCKS, DISK_BLOCK_BYTES, Firmware, LogLevel, Outcome, SelfTest};
 pub use init_report::{ProgramReport, program_reports};
 
-use boot::{BootOptions, GuestBinaries, Profile, QemuOptions, Workspace};
+use boot::{BootOptions, DiskOptions, GuestBinaries, Profile, QemuOptions, Workspace};
 
 /// How long a scenario may run unless it says otherwise: boots take 2 to 5 s under TCG, more
 /// when tests run side by side on two cores.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One boot of the system: firmware, what the kernel is told in `boot.cfg`, and a timeout.
+/// One boot of the system: firmware, what the kernel is told in `boot.cfg`, the data disk, and a
+/// timeout.
 #[derive(Clone, Debug)]
 pub struct Scenario {
     firmware: Firmware,
     options: BootOptions,
+    disk: ScenarioDisk,
     timeout: Duration,
+}
+
+/// The data disk a scenario attaches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ScenarioDisk {
+    /// An empty disk of [`DEFAULT_DISK_BLOCKS`] of its own, deleted after the run.
+    Fresh,
+    /// The disk file at this path, created empty when missing and kept after the run.
+    At(PathBuf),
+    /// No data disk.
+    Absent,
 }
 
 impl Default for Scenario {
@@ -35,7 +53,8 @@ impl Default for Scenario {
 }
 
 impl Scenario {
-    /// BIOS, `init` with no arguments, log level info, no self-test, [`DEFAULT_TIMEOUT`].
+    /// BIOS, `init` with no arguments, log level info, no self-test, a fresh data disk of its
+    /// own, [`DEFAULT_TIMEOUT`].
     pub fn new() -> Scenario {
         Scenario {
             firmware: Firmware::Bios,
@@ -43,6 +62,7 @@ impl Scenario {
                 args: String::new(),
                 ..BootOptions::default()
             },
+            disk: ScenarioDisk::Fresh,
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -88,6 +108,19 @@ impl Scenario {
         self
     }
 
+    /// Attach the data disk at `path`, created empty when missing and kept after the run:
+    /// scenarios naming the same path see each other's writes (run them one after the other).
+    pub fn disk(mut self, path: impl Into<PathBuf>) -> Scenario {
+        self.disk = ScenarioDisk::At(path.into());
+        self
+    }
+
+    /// Attach no data disk.
+    pub fn without_disk(mut self) -> Scenario {
+        self.disk = ScenarioDisk::Absent;
+        self
+    }
+
     /// Builds the image for this scenario (and the guest, once per process) and boots it.
     ///
     /// Panics when the guest cannot be built or QEMU cannot run: that is no outcome to check.
@@ -95,12 +128,55 @@ impl Scenario {
         let (workspace, guest) = guest();
         let image = boot::create_image(workspace, guest, &self.options, self.firmware)
             .unwrap_or_else(|error| panic!("creating the image for {self:?}: {error:#}"));
-        let qemu = QemuOptions::new(self.firmware, image);
-        let outcome = boot::run_captured(&qemu, self.timeout)
-            .unwrap_or_else(|error| panic!("running QEMU for {self:?}: {error:#}"));
+        let disk = self.prepare_disk(workspace);
+        let qemu = QemuOptions {
+            disk: disk.clone(),
+            ..QemuOptions::new(self.firmware, image)
+        };
+        let outcome = boot::run_captured(&qemu, self.timeout);
+        if let (ScenarioDisk::Fresh, Some(disk)) = (&self.disk, &disk) {
+            let _ = fs::remove_file(disk);
+        }
+        let outcome =
+            outcome.unwrap_or_else(|error| panic!("running QEMU for {self:?}: {error:#}"));
         eprintln!("system-tests: {:?} -> {}", self.options, outcome.ending());
         outcome
     }
+
+    /// Creates the scenario's data disk when needed; returns its path.
+    fn prepare_disk(&self, workspace: &Workspace) -> Option<PathBuf> {
+        let (path, is_fresh) = match &self.disk {
+            ScenarioDisk::Fresh => (unique_disk_path(workspace, "scenario"), true),
+            ScenarioDisk::At(path) => (path.clone(), false),
+            ScenarioDisk::Absent => return None,
+        };
+        let options = DiskOptions {
+            path,
+            blocks: DEFAULT_DISK_BLOCKS,
+            is_fresh,
+        };
+        boot::prepare_disk(&options)
+            .unwrap_or_else(|error| panic!("preparing the disk for {self:?}: {error:#}"));
+        Some(options.path)
+    }
+}
+
+/// A path for a data disk no other test uses, under `target/images/disks/`, with no file there
+/// yet: for scenarios that share a disk through [`Scenario::disk`]. The caller removes the file.
+pub fn scratch_disk(name: &str) -> PathBuf {
+    let workspace =
+        Workspace::locate().unwrap_or_else(|error| panic!("locating the workspace: {error:#}"));
+    let path = unique_disk_path(&workspace, name);
+    let _ = fs::remove_file(&path);
+    path
+}
+
+/// `target/images/disks/<name>-<process>-<count>.img`, unique among the running tests.
+fn unique_disk_path(workspace: &Workspace, name: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let file_name = format!("{name}-{}-{count}.img", process::id());
+    workspace.images_dir().join("disks").join(file_name)
 }
 
 /// The workspace and the guest binaries, built on first use.

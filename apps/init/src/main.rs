@@ -1,6 +1,7 @@
 //! The first environment: greets, runs each program named in its arguments in turn, reports how
 //! each ended and whether its frames all came back, then powers the machine off. A name ending
-//! in `&` is started in the background and not waited for.
+//! in `&` is started in the background and not waited for; `program:word:word` passes the
+//! words after the program's name to it as its arguments (`slices:share` runs `slices share`).
 #![no_std]
 #![no_main]
 
@@ -13,16 +14,26 @@ fn main(args: libos_posix::Args) -> i32 {
         "init: welcome to the exokernel (env {})",
         syscall::environment_id()
     );
-    for program in args.iter() {
-        if let Some(background) = program.strip_suffix('&') {
-            match syscall::spawn(background, "") {
+    for word in args.iter() {
+        let (program, is_background) = match word.strip_suffix('&') {
+            Some(program) => (program, true),
+            None => (word, false),
+        };
+        let mut arguments_buffer = [0u8; 256];
+        let Some((program, arguments)) = split_arguments(program, &mut arguments_buffer) else {
+            println!("init: arguments of {program} too long");
+            continue;
+        };
+        if is_background {
+            let background = program;
+            match syscall::spawn(background, arguments) {
                 Ok(child) => println!("init: {background} (env {child}) started in the background"),
                 Err(error) => println!("init: cannot start {background}: {}", error.describe()),
             }
             continue;
         }
         let before = syscall::free_frames();
-        let child = match syscall::spawn(program, "") {
+        let child = match syscall::spawn(program, arguments) {
             Ok(child) => child,
             Err(error) => {
                 println!("init: cannot start {program}: {}", error.describe());
@@ -42,4 +53,22 @@ fn main(args: libos_posix::Args) -> i32 {
     let error = syscall::power_off(0);
     println!("init: power-off refused: {}", error.describe());
     1
+}
+
+/// Splits `program:word:word` into the program's name and its argument string (the words
+/// separated by spaces), written into `buffer`; `None` when they do not fit.
+fn split_arguments<'a>(word: &'a str, buffer: &'a mut [u8; 256]) -> Option<(&'a str, &'a str)> {
+    let Some((program, arguments)) = word.split_once(':') else {
+        return Some((word, ""));
+    };
+    let arguments = arguments.as_bytes();
+    let buffer = buffer.get_mut(..arguments.len())?;
+    for (byte, &argument_byte) in buffer.iter_mut().zip(arguments) {
+        *byte = if argument_byte == b':' {
+            b' '
+        } else {
+            argument_byte
+        };
+    }
+    Some((program, core::str::from_utf8(buffer).ok()?))
 }

@@ -28,13 +28,15 @@
 //! # Versioning
 //!
 //! [`ABI_VERSION`] grows whenever a call changes meaning; calls are only ever added at new numbers.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 mod error;
 mod exception;
 mod exit;
+pub mod repossession;
 mod syscall;
+pub mod upcall;
 
 pub use error::{Error, decode_result, encode_result};
 pub use exception::{ExceptionFrame, UserRegisters, frame_offsets};
@@ -68,6 +70,24 @@ pub mod page_rights {
     /// Every defined bit.
     pub const ALL: u64 = WRITABLE | EXECUTABLE;
 }
+
+/// The CPU time-slice vector: slots of fixed length in a repeating round, owned by position.
+pub mod slice {
+    /// Slots in one round of the vector.
+    pub const SLOTS_PER_ROUND: u64 = 16;
+    /// Length of one slot.
+    pub const SLOT_LENGTH_MICROSECONDS: u64 = 4_000;
+    /// How long an environment has, after its epilogue upcall, to yield before the kernel
+    /// preempts it and takes its next slot.
+    pub const EPILOGUE_GRACE_MICROSECONDS: u64 = 400;
+    /// Argument of [`Syscall::SliceAllocate`](crate::Syscall::SliceAllocate) asking for any free
+    /// slot.
+    pub const SLOT_ANY: u64 = u64::MAX;
+}
+
+/// Frames of an environment that the abort protocol never takes: enough for a small program's
+/// image, stacks and the pages its handlers need to recover. Page-table frames are not counted.
+pub const GUARANTEED_FRAMES: usize = 64;
 
 /// First address above the user half of every address space (the lower canonical half).
 /// User pointers and lengths must stay below it.

@@ -108,6 +108,61 @@ pub enum Syscall {
     /// the frame or `a1` is neither its parent nor its child;
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a1` is not alive.
     FrameGrant = 18,
+    /// Gives the caller the slot at position `a0` of the time-slice vector, or the first free
+    /// slot when `a0` is [`SLOT_ANY`](crate::slice::SLOT_ANY); returns the position. From then on
+    /// the caller runs in that slot whenever it is runnable (see [`slice`](crate::slice)).
+    /// Environments that own no slot share the slots nobody uses, round robin.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is not a position;
+    /// [`Occupied`](crate::Error::Occupied) when that slot is owned;
+    /// [`Unavailable`](crate::Error::Unavailable) when no slot is free.
+    SliceAllocate = 19,
+    /// Frees the caller's slot at position `a0`. Returns 0.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is not a position;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own it.
+    SliceFree = 20,
+    /// Chooses the kernel events the caller receives as upcalls through its exception handler:
+    /// `a0` is a set of [`upcall::enable`](crate::upcall::enable) bits (0: none). Returns 0.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown bits, or for a
+    /// non-empty set while no exception handler is registered.
+    SetUpcalls = 21,
+    /// Gives the rest of the current slot to environment `a0`, which must be runnable; the slot
+    /// still counts as the caller's. Returns 0 when the caller runs again.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is the caller;
+    /// [`Unavailable`](crate::Error::Unavailable) when `a0` is not a runnable environment.
+    YieldTo = 22,
+    /// Blocks the caller for at least `a0` microseconds (woken at the first slot boundary after
+    /// that), or until an upcall is posted to it. Returns 0. Errors: none.
+    Sleep = 23,
+    /// Makes the caller's page at address `a0` its repossession vector (see
+    /// [`repossession`](crate::repossession)): the kernel clears it to an empty vector and from
+    /// then on records there every resource it takes from the caller by force. `a0 = 0`
+    /// unregisters it; so does freeing or granting away the page's frame. The frame itself is
+    /// never repossessed. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
+    /// user-half address; [`NotFound`](crate::Error::NotFound) when nothing is bound there;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the binding is not writable or
+    /// its frame is not the caller's own.
+    SetRepossessionVector = 24,
+    /// Asks environment `a0` to give back `a2` resources of kind `a1`
+    /// ([`ResourceKind`](crate::repossession::ResourceKind) code: frames or slots) within `a3`
+    /// microseconds (visible revocation). The environment is told through its
+    /// [`REVOCATION_REQUEST`](crate::upcall::REVOCATION_REQUEST) upcall and chooses what to
+    /// free; whatever is still owed at the deadline is taken by force, newest acquired first but
+    /// never below the guaranteed minimum ([`GUARANTEED_FRAMES`](crate::GUARANTEED_FRAMES)), and
+    /// recorded in its repossession vector (the abort protocol). An environment that has not
+    /// enabled the upcall cannot be asked: the abort runs at once. This is how the init
+    /// environment, or a parent for its children, creates memory pressure. Returns 0.
+    /// Errors: [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a0` is not alive;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is init or the
+    /// parent of `a0`; [`InvalidArgument`](crate::Error::InvalidArgument) for an unknown kind, a
+    /// zero count or a zero deadline; [`Occupied`](crate::Error::Occupied) when a request of
+    /// that kind is already outstanding for `a0`.
+    Revoke = 25,
+    /// Returns how many resources of kind `a1` environment `a0` still owes to an outstanding
+    /// request. Errors: [`NotFound`](crate::Error::NotFound) when no request of that kind is
+    /// outstanding (it completed, or was aborted); otherwise as [`Syscall::Revoke`] (the caller
+    /// may also be `a0` itself).
+    RevocationQuery = 26,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -117,7 +172,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 19] = [
+    pub const ALL: [Syscall; 27] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -137,6 +192,14 @@ impl Syscall {
         Syscall::PageShare,
         Syscall::PageFlush,
         Syscall::FrameGrant,
+        Syscall::SliceAllocate,
+        Syscall::SliceFree,
+        Syscall::SetUpcalls,
+        Syscall::YieldTo,
+        Syscall::Sleep,
+        Syscall::SetRepossessionVector,
+        Syscall::Revoke,
+        Syscall::RevocationQuery,
     ];
 
     /// The call with number `number`, if there is one.

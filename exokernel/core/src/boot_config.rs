@@ -7,7 +7,7 @@
 //! | `init` | name of the ramdisk program to start as the init environment | `init` |
 //! | `args` | the init environment's argument string | empty |
 //! | `log` | kernel log level: `error`, `warn`, `info`, `debug` or `trace` | `info` |
-//! | `selftest` | a kernel self-test to run instead of init: `smap` | none |
+//! | `selftest` | a kernel self-test to run instead of init: `smap` or `disk` | none |
 
 /// Name of the configuration file inside the ramdisk.
 pub const FILE_NAME: &str = "boot.cfg";
@@ -54,16 +54,19 @@ impl LogLevel {
 pub enum SelfTest {
     /// Touch user memory from the kernel outside the user-copy path; SMAP must make it fault.
     Smap,
+    /// Write a pattern to the last blocks of the disk and read it back into other frames.
+    Disk,
 }
 
 impl SelfTest {
     /// Every self-test.
-    pub const ALL: [SelfTest; 1] = [SelfTest::Smap];
+    pub const ALL: [SelfTest; 2] = [SelfTest::Smap, SelfTest::Disk];
 
     /// The self-test's spelling in `boot.cfg`.
     pub fn name(self) -> &'static str {
         match self {
             SelfTest::Smap => "smap",
+            SelfTest::Disk => "disk",
         }
     }
 

@@ -17,6 +17,8 @@ pub enum EnvState {
     Runnable,
     /// Blocked in [`Syscall::Wait`](exo_abi::Syscall::Wait) for this child.
     WaitingFor(EnvId),
+    /// Blocked in [`Syscall::Sleep`](exo_abi::Syscall::Sleep) until its deadline or an upcall.
+    Sleeping,
     /// Ended; its resources are gone and it waits for its parent to reap it.
     Ended(ExitReason),
 }
@@ -188,7 +190,7 @@ impl<M> EnvironmentTable<M> {
                 self.environments.remove(&child);
                 Ok(WaitOutcome::Reaped(reason))
             }
-            EnvState::Runnable | EnvState::WaitingFor(_) => {
+            EnvState::Runnable | EnvState::WaitingFor(_) | EnvState::Sleeping => {
                 let caller = self
                     .environments
                     .get_mut(&caller)
@@ -196,6 +198,31 @@ impl<M> EnvironmentTable<M> {
                 caller.state = EnvState::WaitingFor(child);
                 Ok(WaitOutcome::Blocked)
             }
+        }
+    }
+
+    /// Whether any environment is ready to run.
+    pub fn has_runnable(&self) -> bool {
+        self.next_runnable(None).is_some()
+    }
+
+    /// Puts the runnable environment `id` to sleep; returns whether it was runnable.
+    pub fn sleep(&mut self, id: EnvId) -> bool {
+        self.set_state_from(id, EnvState::Runnable, EnvState::Sleeping)
+    }
+
+    /// Wakes environment `id` if it sleeps; returns whether it did.
+    pub fn wake(&mut self, id: EnvId) -> bool {
+        self.set_state_from(id, EnvState::Sleeping, EnvState::Runnable)
+    }
+
+    fn set_state_from(&mut self, id: EnvId, from: EnvState, to: EnvState) -> bool {
+        match self.environments.get_mut(&id) {
+            Some(environment) if environment.state == from => {
+                environment.state = to;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -232,6 +259,20 @@ mod tests {
         let mut table = EnvironmentTable::default();
         let init = add(&mut table, "init", None, 100);
         (table, init)
+    }
+
+    #[test]
+    fn only_a_runnable_environment_sleeps_and_only_a_sleeper_wakes() {
+        let mut table = EnvironmentTable::default();
+        let init = add(&mut table, "init", None, 0);
+        assert!(!table.wake(init));
+        assert!(table.sleep(init));
+        assert!(!table.sleep(init));
+        assert_eq!(table.get(init).unwrap().state, EnvState::Sleeping);
+        assert_eq!(table.next_runnable(None), None);
+        assert!(table.wake(init));
+        assert_eq!(table.next_runnable(None), Some(init));
+        assert!(!table.sleep(EnvId(99)));
     }
 
     #[test]

@@ -401,7 +401,10 @@ mod tests {
     #[test]
     fn allocates_the_lowest_contiguous_run_without_crossing_holes() {
         let mut table = table();
-        assert_eq!(table.allocate_contiguous(3, FrameOwner::Kernel), Ok(Some(1)));
+        assert_eq!(
+            table.allocate_contiguous(3, FrameOwner::Kernel),
+            Ok(Some(1))
+        );
         assert!((1..4).all(|frame| table.owner(frame) == Some(FrameOwner::Kernel)));
         let env = FrameOwner::Environment(EnvId(2));
         table.allocate_named(5, env).unwrap();
@@ -428,7 +431,10 @@ mod tests {
         assert_eq!(table.allocate_contiguous(0, FrameOwner::Kernel), Ok(None));
         assert_eq!(table.allocate_contiguous(8, FrameOwner::Kernel), Ok(None));
         assert_eq!(table.free_count(), 7 + 4);
-        assert_eq!(table.allocate_contiguous(7, FrameOwner::Kernel), Ok(Some(1)));
+        assert_eq!(
+            table.allocate_contiguous(7, FrameOwner::Kernel),
+            Ok(Some(1))
+        );
         for frame in 1..8 {
             assert_eq!(table.free(frame, FrameOwner::Kernel), Ok(()));
         }

@@ -1,12 +1,14 @@
 //! Policy-free kernel logic that touches no hardware, so it builds and is tested on the host:
-//! the boot ramdisk format and boot configuration, the frame ownership table, user-range
-//! checks, ELF load plans, the environment table, and the bookkeeping of visible revocation and
-//! the abort protocol with the repossession vector's format.
+//! the boot ramdisk format and boot configuration, the frame ownership table, the persistent
+//! disk-block ownership table, user-range checks, ELF load plans, the environment table, the
+//! bookkeeping of visible revocation and the abort protocol with the repossession vector's
+//! format, and the CPU time-slice vector with its scheduling decisions.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod block_table;
 pub mod boot_config;
 pub mod elf_plan;
 pub mod environments;
@@ -16,6 +18,7 @@ pub mod guest_status;
 pub mod mappings;
 pub mod ramdisk;
 pub mod revocation;
+pub mod slices;
 pub mod user_layout;
 pub mod user_range;
 

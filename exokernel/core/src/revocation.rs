@@ -11,28 +11,26 @@
 //! 3. At the deadline ([`RevocationTable::expired`]), the abort protocol takes what is still
 //!    owed: [`choose_victims`] names the specific resources (newest acquired first, never below
 //!    the guaranteed minimum), the kernel breaks every binding to them, records each in the
-//!    environment's repossession vector ([`vector`]) and notifies it.
+//!    environment's repossession vector ([`exo_abi::repossession`]) and notifies it.
 //!
 //! This is bookkeeping only: time is given by the caller in abstract ticks, and the kernel
 //! performs the effects. Arguments may come from user requests, so nothing here panics.
 
-pub mod vector;
-
-pub use vector::ResourceKind;
+pub use exo_abi::repossession::ResourceKind;
 
 use crate::environments::EnvId;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use exo_abi::Error;
 
-/// Frames of an environment's memory that the abort protocol never takes.
+/// Frames of an environment's memory that the abort protocol never takes (defined in the ABI).
 ///
 /// The loader gives a small program about 10 to 40 frames (code, data, stack); 64 covers that
 /// with room for the libOS's exception and upcall stacks, so that an environment that ignored a
 /// request still holds enough to run its handlers, read its repossession vector and recover.
 /// Page-table frames do not count here: they are never repossessed. This is a floor on forced
 /// repossession, not a reservation: it does not keep frames free for anyone.
-pub const GUARANTEED_FRAMES: usize = 64;
+pub use exo_abi::GUARANTEED_FRAMES;
 
 /// Disk blocks that the abort protocol never takes: none. An environment needs no block to run
 /// or to learn what it lost, and a kernel short of disk space must be able to take any block.
@@ -144,6 +142,20 @@ pub struct RevocationTable {
     next_id: u64,
 }
 
+impl Request {
+    fn expire(&self) -> ExpiredRequest {
+        ExpiredRequest {
+            id: self.id,
+            environment: self.environment,
+            kind: self.kind,
+            requested_count: self.requested_count,
+            owed_count: self.owed_count,
+            requested_at_ticks: self.requested_at_ticks,
+            deadline_ticks: self.deadline_ticks,
+        }
+    }
+}
+
 impl RevocationTable {
     /// A table with no request.
     pub fn new() -> RevocationTable {
@@ -223,19 +235,20 @@ impl RevocationTable {
         self.requests.retain(|_, request| {
             let has_expired = request.deadline_ticks <= now_ticks;
             if has_expired {
-                expired.push(ExpiredRequest {
-                    id: request.id,
-                    environment: request.environment,
-                    kind: request.kind,
-                    requested_count: request.requested_count,
-                    owed_count: request.owed_count,
-                    requested_at_ticks: request.requested_at_ticks,
-                    deadline_ticks: request.deadline_ticks,
-                });
+                expired.push(request.expire());
             }
             !has_expired
         });
         expired
+    }
+
+    /// Removes and returns the request of `kind` to `environment` before its deadline, for an
+    /// environment that cannot be asked (the abort protocol runs at once); `None` when there is
+    /// no such request.
+    pub fn expire_now(&mut self, environment: EnvId, kind: ResourceKind) -> Option<ExpiredRequest> {
+        self.requests
+            .remove(&(environment, kind))
+            .map(|request| request.expire())
     }
 
     /// Drops every request to `environment`, which has ended; returns how many.
@@ -286,6 +299,19 @@ mod tests {
 
     const ENV: EnvId = EnvId(1);
     const OTHER: EnvId = EnvId(2);
+
+    #[test]
+    fn expire_now_takes_the_request_before_its_deadline() {
+        let mut table = RevocationTable::new();
+        let env = EnvId(4);
+        table
+            .request(env, ResourceKind::Frame, 3, 10, 1000)
+            .unwrap();
+        let expired = table.expire_now(env, ResourceKind::Frame).unwrap();
+        assert_eq!((expired.environment, expired.owed_count), (env, 3));
+        assert!(table.is_empty());
+        assert!(table.expire_now(env, ResourceKind::Frame).is_none());
+    }
 
     #[test]
     fn request_is_outstanding_with_everything_owed() {

@@ -6,6 +6,7 @@ use crate::arch::gdt::{USER_CODE_SELECTOR, USER_DATA_SELECTOR};
 use crate::arch::paging::{AddressSpace, allocate_zeroed, write_to_frame};
 use crate::arch::trap::TrapFrame;
 use crate::kernel::Machine;
+use alloc::collections::BTreeMap;
 use exo_abi::Error;
 use exo_core::PAGE_SIZE;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
@@ -83,6 +84,9 @@ impl Loader<'_> {
             address_space,
             registers,
             exception_handler: None,
+            upcalls_enabled: 0,
+            pending_upcalls: BTreeMap::new(),
+            repossession_frame: None,
         })
     }
 

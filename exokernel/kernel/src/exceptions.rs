@@ -1,12 +1,12 @@
-//! Delivering a user exception to the environment's own handler (an upcall): the kernel writes
-//! an `ExceptionFrame` on the registered handler stack and resumes the environment at the
-//! handler entry. The library OS resumes the faulting code itself.
+//! Delivering a user exception or a kernel event to the environment's own handler (an upcall):
+//! the kernel writes an `ExceptionFrame` on the registered handler stack and resumes the
+//! environment at the handler entry. The library OS resumes the interrupted code itself.
 
 use crate::arch::cpu::faulting_address;
 use crate::arch::trap::TrapFrame;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, Machine};
 use crate::user_memory::copy_to_user;
-use exo_abi::{ExceptionFrame, UserRegisters};
+use exo_abi::{ExceptionFrame, UserRegisters, upcall};
 
 const PAGE_FAULT_VECTOR: u8 = 14;
 
@@ -14,6 +14,7 @@ const PAGE_FAULT_VECTOR: u8 = 14;
 #[derive(Clone, Copy, Debug)]
 pub enum Undeliverable {
     NoHandler,
+    NotEnabled,
     FaultInsideHandler,
     HandlerStackNotWritable,
 }
@@ -23,6 +24,7 @@ impl Undeliverable {
     pub fn describe(self) -> &'static str {
         match self {
             Undeliverable::NoHandler => "no exception handler",
+            Undeliverable::NotEnabled => "that upcall is not enabled",
             Undeliverable::FaultInsideHandler => "fault inside its exception handler",
             Undeliverable::HandlerStackNotWritable => "its handler stack is not writable",
         }
@@ -36,19 +38,56 @@ pub fn deliver(
     frame: &mut TrapFrame,
     vector: u8,
 ) -> Result<(), Undeliverable> {
-    let machine = kernel.current_machine();
-    let handler = machine.exception_handler.ok_or(Undeliverable::NoHandler)?;
-    if handler.is_on_handler_stack(frame.rsp) {
-        return Err(Undeliverable::FaultInsideHandler);
-    }
     let fault_address = if vector == PAGE_FAULT_VECTOR {
         faulting_address()
     } else {
         0
     };
+    let error_code = frame.error_code;
+    enter_handler(
+        kernel.current_machine(),
+        frame,
+        u64::from(vector),
+        error_code,
+        fault_address,
+    )
+}
+
+/// Hands kernel event `event` (an `exo_abi::upcall` number) with its two arguments to the
+/// handler of the environment whose registers are in `frame` and whose address space is
+/// active, if it enabled that event. On success `frame` now enters the handler.
+pub fn deliver_event(
+    machine: &Machine,
+    frame: &mut TrapFrame,
+    event: u64,
+    first_argument: u64,
+    second_argument: u64,
+) -> Result<(), Undeliverable> {
+    let enable_bit = event
+        .checked_sub(upcall::SLICE_EPILOGUE)
+        .and_then(|index| 1u64.checked_shl(index as u32))
+        .unwrap_or(0);
+    if machine.upcalls_enabled & enable_bit == 0 {
+        return Err(Undeliverable::NotEnabled);
+    }
+    enter_handler(machine, frame, event, first_argument, second_argument)
+}
+
+/// Writes the frame on the handler stack and points `frame` at the handler entry.
+fn enter_handler(
+    machine: &Machine,
+    frame: &mut TrapFrame,
+    vector: u64,
+    error_code: u64,
+    fault_address: u64,
+) -> Result<(), Undeliverable> {
+    let handler = machine.exception_handler.ok_or(Undeliverable::NoHandler)?;
+    if handler.is_on_handler_stack(frame.rsp) {
+        return Err(Undeliverable::FaultInsideHandler);
+    }
     let exception = ExceptionFrame {
-        vector: u64::from(vector),
-        error_code: frame.error_code,
+        vector,
+        error_code,
         fault_address,
         registers: user_registers(frame),
     };

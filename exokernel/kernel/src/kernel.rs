@@ -4,20 +4,22 @@
 //! The kernel runs on one CPU with interrupts off; the state sits behind one lock that every
 //! trap takes for its whole duration.
 
-use crate::arch::clock;
 use crate::arch::cpu::exit_qemu;
 use crate::arch::paging::{self, AddressSpace};
 use crate::arch::trap::{TrapFrame, enter_user};
-use crate::{consistency, environment};
 use crate::kprintln;
+use crate::{consistency, environment};
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
-use exo_core::frame_table::FrameTable;
+use exo_core::frame_table::{FrameNumber, FrameTable};
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
 use exo_core::mappings::{MappingDatabase, Removal};
 use exo_core::ramdisk::Ramdisk;
+use exo_core::revocation::RevocationTable;
+use exo_core::slices::{Decision, SliceScheduler};
 
 /// Most environments the table holds at once, living or ended but not yet reaped.
 const MAX_ENVIRONMENTS: usize = 1024;
@@ -28,8 +30,14 @@ pub struct Machine {
     pub address_space: AddressSpace,
     /// The user registers while the environment is not running.
     pub registers: TrapFrame,
-    /// Where its exceptions go; `None` ends it on any exception.
+    /// Where its exceptions and enabled upcalls go; `None` ends it on any exception.
     pub exception_handler: Option<ExceptionHandler>,
+    /// The kernel events it receives as upcalls (`exo_abi::upcall::enable` bits).
+    pub upcalls_enabled: u64,
+    /// Events posted and not yet delivered, by event number, with their two arguments.
+    pub pending_upcalls: BTreeMap<u64, (u64, u64)>,
+    /// The frame of its repossession vector, if it registered one.
+    pub repossession_frame: Option<FrameNumber>,
 }
 
 /// The whole kernel state.
@@ -40,6 +48,14 @@ pub struct Kernel {
     pub environments: EnvironmentTable<Machine>,
     /// The environment whose registers are in the current trap frame.
     pub current: Option<EnvId>,
+    /// The time-slice vector and the decisions at slot boundaries.
+    pub slices: SliceScheduler,
+    /// Sleeping environments by wake-up time (microseconds of `clock::now_microseconds`).
+    pub sleepers: BTreeSet<(u64, EnvId)>,
+    /// What the scheduler chose when the running environment ended, to be carried out.
+    pub decided_on_ending: Option<Decision>,
+    /// Outstanding revocation requests.
+    pub revocations: RevocationTable,
     ramdisk: Ramdisk<'static>,
     /// How the first environment (init) ended, which becomes the power-off status.
     init_ending: Option<ExitReason>,
@@ -54,6 +70,10 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
         mappings: MappingDatabase::default(),
         environments: EnvironmentTable::default(),
         current: None,
+        slices: SliceScheduler::new(),
+        sleepers: BTreeSet::new(),
+        decided_on_ending: None,
+        revocations: RevocationTable::new(),
         ramdisk,
         init_ending: None,
     };
@@ -66,18 +86,10 @@ pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
     action(guard.as_mut().expect("kernel state installed at boot"))
 }
 
-/// Starts running environment `first`; the kernel is entered only through traps afterwards.
-pub fn run(first: EnvId) -> ! {
-    let registers = with(|kernel| {
-        kernel.current = Some(first);
-        let machine = kernel
-            .environments
-            .machine(first)
-            .expect("the first environment was just created");
-        machine.address_space.activate();
-        machine.registers
-    });
-    clock::interrupt_after(10_000);
+/// Starts scheduling; the kernel is entered only through traps afterwards.
+pub fn run() -> ! {
+    let mut registers = TrapFrame::default();
+    with(|kernel| kernel.start_scheduling(&mut registers));
     enter_user(&registers)
 }
 
@@ -148,6 +160,14 @@ impl Kernel {
         let removals = self.mappings.remove_environment(id);
         self.clear_page_table_entries(&removals);
         self.frames.release_environment(id);
+        self.report_slices(id);
+        self.sleepers.retain(|&(_, sleeper)| sleeper != id);
+        self.revocations.cancel_environment(id);
+        let decided = self.slices.release_environment(id, &self.environments);
+        if self.current == Some(id) {
+            self.current = None;
+            self.decided_on_ending = decided;
+        }
         if let Some((parent, reason)) = ending.woken_parent
             && let Some(machine) = self.environments.machine_mut(parent)
         {
@@ -169,34 +189,25 @@ impl Kernel {
         }
     }
 
-    /// Saves the running environment's registers (if it is alive) and loads those of the next
-    /// runnable one into `frame`. Powers off when no environment is left.
-    pub fn switch_away(&mut self, frame: &mut TrapFrame) {
-        let Some(next) = self.environments.next_runnable(self.current) else {
-            self.power_off_when_done()
-        };
-        // The only runnable environment keeps the CPU: its registers are in `frame` already.
-        if self.current == Some(next) {
+    /// Prints the slice accounting of an environment that owned slots, for tests to read.
+    fn report_slices(&self, id: EnvId) {
+        let statistics = self.slices.statistics(id);
+        if statistics.owned_slots_run + statistics.slots_forfeited + statistics.aborts == 0 {
             return;
         }
-        if let Some(current) = self.current
-            && let Some(machine) = self.environments.machine_mut(current)
-        {
-            machine.registers = *frame;
-        }
-        let machine = self
-            .environments
-            .machine(next)
-            .expect("runnable environments are alive");
-        *frame = machine.registers;
-        machine.address_space.activate();
-        self.current = Some(next);
+        kprintln!(
+            "exokernel: env {} slices: {} owned run, {} best effort, {} forfeited, {} aborts, {} epilogues",
+            id.0,
+            statistics.owned_slots_run,
+            statistics.best_effort_slots_run,
+            statistics.slots_forfeited,
+            statistics.aborts,
+            statistics.epilogues_delivered
+        );
     }
 
-    fn power_off_when_done(&self) -> ! {
-        if self.environments.living_count() > 0 {
-            panic!("every living environment is blocked");
-        }
+    /// Powers off when no environment is left.
+    pub fn power_off_when_done(&self) -> ! {
         let status = match self.init_ending {
             Some(ExitReason::Exited(status)) => {
                 status.min(exo_abi::POWER_OFF_STATUS_MAX as u32) as u8

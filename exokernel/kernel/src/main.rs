@@ -7,8 +7,9 @@ extern crate alloc;
 
 mod arch;
 mod boot_info;
-mod console;
 mod consistency;
+mod console;
+mod disk;
 mod environment;
 mod exceptions;
 mod heap;
@@ -16,7 +17,10 @@ mod kernel;
 mod logger;
 mod memory;
 mod pages;
+mod revocation;
+mod scheduler;
 mod selftest;
+mod slices;
 mod syscalls;
 mod traps;
 mod user_memory;
@@ -61,6 +65,7 @@ fn kernel_main(boot: BootFacts) -> ! {
 
     let frames = FrameTable::new(boot.usable_memory);
     kernel::install(frames, ramdisk);
+    kernel::with(|kernel| disk::init(&mut kernel.frames));
     let init = kernel::with(|kernel| kernel.spawn(config.init, config.args.as_bytes(), None));
     let init = init.unwrap_or_else(|error| bad_boot_with(config.init, error.describe()));
     kprintln!(
@@ -70,7 +75,10 @@ fn kernel_main(boot: BootFacts) -> ! {
     if config.self_test == Some(SelfTest::Smap) {
         selftest::smap(init);
     }
-    kernel::run(init)
+    if config.self_test == Some(SelfTest::Disk) {
+        selftest::disk();
+    }
+    kernel::run()
 }
 
 fn bad_boot(reason: &str) -> ! {

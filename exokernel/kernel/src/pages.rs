@@ -12,7 +12,7 @@ use exo_core::mappings::{MappingError, PageRights, Place};
 
 /// The place of the caller's page at user address `address`, which must be page-aligned and in
 /// the user half.
-fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
+pub fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
     if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) {
         return Err(Error::BadAddress);
     }
@@ -59,6 +59,7 @@ pub fn frame_free(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<u64,
         .frames
         .free(frame, FrameOwner::Environment(caller))
         .map_err(|_| Error::PermissionDenied)?;
+    kernel.frame_left(caller, frame);
     Ok(0)
 }
 
@@ -137,7 +138,7 @@ pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, E
 }
 
 /// The living environment named by `id`.
-fn living_environment(kernel: &Kernel, id: u64) -> Result<EnvId, Error> {
+pub fn living_environment(kernel: &Kernel, id: u64) -> Result<EnvId, Error> {
     let id = EnvId(u32::try_from(id).map_err(|_| Error::NoSuchEnvironment)?);
     let is_alive = kernel.environments.machine(id).is_some();
     if is_alive {
@@ -147,7 +148,7 @@ fn living_environment(kernel: &Kernel, id: u64) -> Result<EnvId, Error> {
     }
 }
 
-fn parent_of(kernel: &Kernel, id: EnvId) -> Option<EnvId> {
+pub fn parent_of(kernel: &Kernel, id: EnvId) -> Option<EnvId> {
     kernel
         .environments
         .get(id)
@@ -225,5 +226,6 @@ pub fn frame_grant(
         .frames
         .transfer(frame, caller, target)
         .map_err(|_| Error::PermissionDenied)?;
+    kernel.frame_left(caller, frame);
     Ok(0)
 }

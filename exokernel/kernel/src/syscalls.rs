@@ -5,6 +5,9 @@ use crate::arch::trap::TrapFrame;
 use crate::console;
 use crate::kernel::{self, Kernel};
 use crate::pages;
+use crate::revocation;
+use crate::scheduler::Event;
+use crate::slices;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -14,13 +17,17 @@ use exo_core::exception_handler::ExceptionHandler;
 use exo_core::user_range::UserRange;
 
 /// What happens to the caller after a call that needs the kernel state.
-enum Outcome {
+pub enum Outcome {
     /// It resumes at once with this result.
     Return(Result<u64, Error>),
-    /// It gets this result, but another environment runs first.
+    /// It gets this result, but gives up the rest of its slot.
     Reschedule(Result<u64, Error>),
-    /// It is blocked (its result is set when it wakes) or has ended.
-    Switch,
+    /// It is blocked; its result is set when it wakes.
+    Blocked,
+    /// It has ended.
+    Ended,
+    /// The call has already put whatever runs next into the frame.
+    Switched,
 }
 
 /// Called by the `syscall` entry with the caller's saved frame. Returns whether the caller
@@ -50,7 +57,7 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::DebugWrite => Outcome::Return(debug_write(kernel, frame.rdi, frame.rsi)),
         Syscall::Exit => {
             kernel.end(caller, ExitReason::Exited(frame.rdi as u32));
-            Outcome::Switch
+            Outcome::Ended
         }
         Syscall::Yield => Outcome::Reschedule(Ok(0)),
         Syscall::EnvironmentId => Outcome::Return(Ok(u64::from(caller.0))),
@@ -80,6 +87,25 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::SetExceptionHandler => Outcome::Return(set_exception_handler(
             kernel, frame.rdi, frame.rsi, frame.rdx,
         )),
+        Syscall::SliceAllocate => {
+            Outcome::Return(slices::slice_allocate(kernel, caller, frame.rdi))
+        }
+        Syscall::SliceFree => Outcome::Return(slices::slice_free(kernel, caller, frame.rdi)),
+        Syscall::SetUpcalls => Outcome::Return(slices::set_upcalls(kernel, caller, frame.rdi)),
+        Syscall::YieldTo => slices::yield_to(kernel, caller, frame),
+        Syscall::SetRepossessionVector => Outcome::Return(revocation::set_repossession_vector(
+            kernel, caller, frame.rdi,
+        )),
+        Syscall::Revoke => Outcome::Return(revocation::revoke(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
+        )),
+        Syscall::RevocationQuery => Outcome::Return(revocation::revocation_query(
+            kernel, caller, frame.rdi, frame.rsi,
+        )),
+        Syscall::Sleep => {
+            kernel.sleep_current(frame.rdi);
+            Outcome::Reschedule(Ok(0))
+        }
     };
     match outcome {
         Outcome::Return(result) => {
@@ -88,13 +114,18 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         }
         Outcome::Reschedule(result) => {
             frame.rax = encode_result(result);
-            kernel.switch_away(frame);
+            kernel.reschedule(frame, Event::Yielded);
             false
         }
-        Outcome::Switch => {
-            kernel.switch_away(frame);
+        Outcome::Blocked => {
+            kernel.reschedule(frame, Event::Yielded);
             false
         }
+        Outcome::Ended => {
+            kernel.reschedule(frame, Event::Ended);
+            false
+        }
+        Outcome::Switched => false,
     }
 }
 
@@ -152,7 +183,13 @@ fn set_exception_handler(
         0 => None,
         _ => Some(ExceptionHandler::new(entry, stack, stack_len)?),
     };
-    kernel.current_machine().exception_handler = handler;
+    let machine = kernel.current_machine();
+    machine.exception_handler = handler;
+    if handler.is_none() {
+        machine.upcalls_enabled = 0;
+        let current = kernel.current.expect("called by the running environment");
+        kernel.slices.set_upcalls(current, false, false);
+    }
     Ok(0)
 }
 
@@ -162,7 +199,7 @@ fn wait(kernel: &mut Kernel, caller: EnvId, child: u64) -> Outcome {
     };
     match kernel.environments.wait(caller, EnvId(child)) {
         Ok(WaitOutcome::Reaped(reason)) => Outcome::Return(Ok(reason.encode())),
-        Ok(WaitOutcome::Blocked) => Outcome::Switch,
+        Ok(WaitOutcome::Blocked) => Outcome::Blocked,
         Err(error) => Outcome::Return(Err(error)),
     }
 }

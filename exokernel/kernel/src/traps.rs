@@ -2,9 +2,9 @@
 //! ends that environment, and a kernel exception ends the machine with a register dump.
 
 use crate::arch::apic::{self, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
-use crate::arch::clock;
 use crate::arch::cpu::{exit_qemu, faulting_address};
 use crate::arch::trap::TrapFrame;
+use crate::scheduler::{self, Event};
 use crate::{console, exceptions, kernel, kprintln};
 use exo_abi::{ExitReason, exception_name};
 use exo_core::guest_status::KERNEL_FAULT;
@@ -22,9 +22,10 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
     match vector {
         TIMER_VECTOR => {
             apic::end_of_interrupt();
-            clock::interrupt_after(10_000);
             if frame.is_from_user() {
-                kernel::with(|kernel| kernel.switch_away(frame));
+                kernel::with(|kernel| kernel.reschedule(frame, Event::TimerExpired));
+            } else {
+                scheduler::note_timer_while_idle();
             }
         }
         SPURIOUS_VECTOR => {}
@@ -53,7 +54,7 @@ fn handle_user_exception(kernel: &mut kernel::Kernel, frame: &mut TrapFrame, vec
         .map_or("?", |environment| environment.name.as_str());
     kprint_fault_line(current.0, name, vector, frame, undeliverable.describe());
     kernel.end(current, ExitReason::Faulted(vector));
-    kernel.switch_away(frame);
+    kernel.reschedule(frame, Event::Ended);
 }
 
 fn kprint_fault_line(id: u32, name: &str, vector: u8, frame: &TrapFrame, why_not_delivered: &str) {

@@ -57,6 +57,14 @@ pub fn faulting_address() -> u64 {
     Cr2::read_raw()
 }
 
+/// Halts with interrupts enabled until one arrives and is handled, then disables them again.
+pub fn wait_for_interrupt() {
+    // SAFETY: the kernel idles here holding no user-memory access window; `sti` takes effect
+    // after `hlt` starts, so no interrupt is lost between them, and the only interrupt handler
+    // that runs in kernel mode (the timer's) touches no kernel state but an atomic flag.
+    unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+}
+
 /// Stops the CPU for good.
 pub fn halt_forever() -> ! {
     loop {

@@ -4,9 +4,13 @@
 pub mod apic;
 pub mod clock;
 pub mod cpu;
+pub mod dma;
 pub mod gdt;
 pub mod idt;
+pub mod mmio;
 pub mod paging;
+pub mod pci;
 pub mod serial;
 pub mod syscall_entry;
 pub mod trap;
+pub mod virtio_blk;

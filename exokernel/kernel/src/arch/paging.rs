@@ -267,6 +267,15 @@ pub fn zero_frame(frame: FrameNumber) {
     unsafe { core::ptr::write_bytes(frame_to_virtual(frame), 0, PAGE_SIZE as usize) };
 }
 
+/// Runs `access` on the contents of frame `frame`, which the kernel tracks for an environment
+/// (the caller checked its owner).
+pub fn with_frame_page<T>(frame: FrameNumber, access: impl FnOnce(&mut [u8; 4096]) -> T) -> T {
+    // SAFETY: the physical map covers every frame; no Rust reference aliases a tracked frame's
+    // contents, and user code does not run while the kernel does (one CPU).
+    let page = unsafe { &mut *(frame_to_virtual(frame) as *mut [u8; 4096]) };
+    access(page)
+}
+
 /// Copies `bytes` into frame `frame` at `offset`; the caller owns the frame and
 /// `offset + bytes.len()` is at most a page.
 pub fn write_to_frame(frame: FrameNumber, offset: usize, bytes: &[u8]) {
@@ -275,4 +284,14 @@ pub fn write_to_frame(frame: FrameNumber, offset: usize, bytes: &[u8]) {
     // SAFETY: checked above that the range stays inside the frame, which the physical map covers
     // and which no Rust reference aliases.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), destination, bytes.len()) };
+}
+
+/// Copies `bytes.len()` bytes of frame `frame`, from `offset`, into `bytes`; the caller owns the
+/// frame and `offset + bytes.len()` is at most a page.
+pub fn read_from_frame(frame: FrameNumber, offset: usize, bytes: &mut [u8]) {
+    assert!(offset + bytes.len() <= PAGE_SIZE as usize);
+    let source = physical_to_virtual(frame * PAGE_SIZE + offset as u64);
+    // SAFETY: checked above that the range stays inside the frame, which the physical map covers
+    // and which no Rust reference aliases.
+    unsafe { core::ptr::copy_nonoverlapping(source, bytes.as_mut_ptr(), bytes.len()) };
 }

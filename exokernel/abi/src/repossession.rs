@@ -1,8 +1,9 @@
 //! The repossession vector: the page through which the kernel tells an environment which
 //! resources it took by force, and why.
 //!
-//! The kernel writes the page; the environment maps it read-only and decodes it with this same
-//! code. It depends on `core` only, so that it can move to the ABI crate unchanged.
+//! The environment gives the kernel one of its own pages for it with
+//! [`Syscall::SetRepossessionVector`](crate::Syscall::SetRepossessionVector); the kernel writes
+//! it and the library OS decodes it with this same code.
 //!
 //! # Layout (4096 bytes, every field a little-endian `u64`)
 //!

@@ -1,0 +1,216 @@
+//! Visible revocation and the abort protocol: the kernel asks an environment for resources
+//! back through an upcall, lets it choose, and at the deadline takes what is still owed by
+//! force, breaking every binding and recording each resource in the environment's repossession
+//! vector. The bookkeeping and the victim choice are `exo_core::revocation`'s.
+
+use crate::arch::clock;
+use crate::arch::paging::with_frame_page;
+use crate::kernel::Kernel;
+use crate::pages::{living_environment, parent_of, place_of};
+use alloc::vec::Vec;
+use exo_abi::repossession::{self, Reason, ResourceKind};
+use exo_abi::{Error, upcall};
+use exo_core::environments::EnvId;
+use exo_core::frame_table::FrameOwner;
+use exo_core::revocation::{ExpiredRequest, choose_victims, guaranteed_count};
+
+/// [`exo_abi::Syscall::SetRepossessionVector`].
+pub fn set_repossession_vector(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    address: u64,
+) -> Result<u64, Error> {
+    if address == 0 {
+        kernel.current_machine().repossession_frame = None;
+        return Ok(0);
+    }
+    let binding = kernel
+        .mappings
+        .lookup(place_of(caller, address)?)
+        .ok_or(Error::NotFound)?;
+    let is_own = kernel.frames.owner(binding.frame) == Some(FrameOwner::Environment(caller));
+    if !binding.rights.is_writable || !is_own {
+        return Err(Error::PermissionDenied);
+    }
+    with_frame_page(binding.frame, repossession::initialize);
+    kernel.current_machine().repossession_frame = Some(binding.frame);
+    Ok(0)
+}
+
+/// Who may ask `target` for resources or ask about a request: init, and `target`'s parent.
+fn check_requester(kernel: &Kernel, caller: EnvId, target: u64) -> Result<EnvId, Error> {
+    let target = living_environment(kernel, target)?;
+    if kernel.is_init(caller) || parent_of(kernel, target) == Some(caller) {
+        Ok(target)
+    } else {
+        Err(Error::PermissionDenied)
+    }
+}
+
+fn kind_of(code: u64) -> Result<ResourceKind, Error> {
+    match ResourceKind::from_code(code) {
+        Some(kind @ (ResourceKind::Frame | ResourceKind::Slot)) => Ok(kind),
+        _ => Err(Error::InvalidArgument),
+    }
+}
+
+/// [`exo_abi::Syscall::Revoke`].
+pub fn revoke(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    target: u64,
+    kind: u64,
+    count: u64,
+    deadline_microseconds: u64,
+) -> Result<u64, Error> {
+    let target = check_requester(kernel, caller, target)?;
+    let kind = kind_of(kind)?;
+    let now = clock::now_microseconds();
+    let deadline = now.saturating_add(deadline_microseconds);
+    kernel
+        .revocations
+        .request(target, kind, count, now, deadline)?;
+    let machine = kernel
+        .environments
+        .machine_mut(target)
+        .expect("checked alive above");
+    if machine.upcalls_enabled & upcall::enable::REVOCATION_REQUEST == 0 {
+        let unreachable = kernel.revocations.expire_now(target, kind);
+        kernel.abort(unreachable, Reason::Unreachable);
+        return Ok(0);
+    }
+    machine
+        .pending_upcalls
+        .insert(upcall::REVOCATION_REQUEST, (kind.code(), count));
+    kernel.wake_for_upcall(target);
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::RevocationQuery`].
+pub fn revocation_query(
+    kernel: &Kernel,
+    caller: EnvId,
+    target: u64,
+    kind: u64,
+) -> Result<u64, Error> {
+    let target = match check_requester(kernel, caller, target) {
+        Err(Error::PermissionDenied) if u64::from(caller.0) == target => caller,
+        checked => checked?,
+    };
+    let kind = kind_of(kind)?;
+    kernel
+        .revocations
+        .outstanding(target, kind)
+        .map(|request| request.owed_count)
+        .ok_or(Error::NotFound)
+}
+
+impl Kernel {
+    /// Notes that frame `frame` is no longer `owner`'s: it stops being its repossession vector
+    /// and counts toward a frame revocation request.
+    pub fn frame_left(&mut self, owner: EnvId, frame: u64) {
+        if let Some(machine) = self.environments.machine_mut(owner)
+            && machine.repossession_frame == Some(frame)
+        {
+            machine.repossession_frame = None;
+        }
+        self.note_release(owner, ResourceKind::Frame, 1);
+    }
+
+    /// Notes that `owner` gave up `count` resources of `kind` (freed or granted them away).
+    pub fn note_release(&mut self, owner: EnvId, kind: ResourceKind, count: u64) {
+        let now = clock::now_microseconds();
+        if let Some(completed) = self.revocations.note_release(owner, kind, count, now) {
+            log::debug!(
+                "env {}: revocation of {} {kind:?} completed after {} us",
+                owner.0,
+                completed.requested_count,
+                completed.elapsed_ticks
+            );
+        }
+    }
+
+    /// Runs the abort protocol for every request whose deadline has passed.
+    pub fn abort_overdue_requests(&mut self) {
+        let now = clock::now_microseconds();
+        if self
+            .revocations
+            .next_deadline_ticks()
+            .is_none_or(|deadline| deadline > now)
+        {
+            return;
+        }
+        for expired in self.revocations.expired(now) {
+            self.abort(Some(expired), Reason::DeadlineMissed);
+        }
+    }
+
+    /// Takes what `expired` still owes by force, records each resource in the environment's
+    /// repossession vector, and tells it through its upcall.
+    fn abort(&mut self, expired: Option<ExpiredRequest>, reason: Reason) {
+        let Some(expired) = expired else {
+            return;
+        };
+        let env = expired.environment;
+        let Some(machine) = self.environments.machine(env) else {
+            return;
+        };
+        let vector_frame = machine.repossession_frame;
+        let names: Vec<u64> = match expired.kind {
+            ResourceKind::Frame => self
+                .frames
+                .frames_by_acquisition(env)
+                .filter(|&frame| Some(frame) != vector_frame)
+                .collect(),
+            ResourceKind::Slot => self.slices.positions_of(env).map(|p| p as u64).collect(),
+            ResourceKind::Block => Vec::new(),
+        };
+        let victims = choose_victims(&names, expired.owed_count, guaranteed_count(expired.kind));
+        for &name in &victims {
+            self.repossess(env, expired.kind, name);
+        }
+        log::debug!(
+            "env {}: repossessed {} {:?} ({reason:?})",
+            env.0,
+            victims.len(),
+            expired.kind
+        );
+        if let Some(frame) = vector_frame {
+            with_frame_page(frame, |page| {
+                for &name in &victims {
+                    repossession::append(page, expired.kind, name, reason);
+                }
+            });
+        }
+        if let Some(machine) = self.environments.machine_mut(env) {
+            machine
+                .pending_upcalls
+                .insert(upcall::REPOSSESSED, (victims.len() as u64, 0));
+        }
+        self.wake_for_upcall(env);
+    }
+
+    /// Takes one resource from `env`, breaking every binding to it.
+    fn repossess(&mut self, env: EnvId, kind: ResourceKind, name: u64) {
+        match kind {
+            ResourceKind::Frame => {
+                let removals = self.mappings.remove_frame(name);
+                self.clear_page_table_entries(&removals);
+                let freed = self.frames.free(name, FrameOwner::Environment(env));
+                debug_assert!(freed.is_ok(), "victims are frames the environment owns");
+            }
+            ResourceKind::Slot => {
+                let freed = self.slices.free(env, name as usize);
+                debug_assert!(freed.is_ok(), "victims are slots the environment owns");
+            }
+            ResourceKind::Block => {}
+        }
+    }
+
+    /// Wakes `env` if it sleeps, so that a posted upcall reaches it.
+    pub fn wake_for_upcall(&mut self, env: EnvId) {
+        if self.environments.wake(env) {
+            self.sleepers.retain(|&(_, sleeper)| sleeper != env);
+        }
+    }
+}

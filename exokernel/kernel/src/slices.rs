@@ -1,0 +1,62 @@
+//! The time-slice system calls: allocating and freeing slots, choosing upcalls, and directed
+//! yield. Each call is documented in `exo_abi::Syscall`.
+
+use crate::arch::trap::TrapFrame;
+use crate::kernel::Kernel;
+use crate::syscalls::Outcome;
+use exo_abi::repossession::ResourceKind;
+use exo_abi::slice::SLOT_ANY;
+use exo_abi::{Error, encode_result, upcall};
+use exo_core::environments::EnvId;
+
+pub fn slice_allocate(kernel: &mut Kernel, caller: EnvId, position: u64) -> Result<u64, Error> {
+    let position = match position {
+        SLOT_ANY => None,
+        position => Some(usize::try_from(position).map_err(|_| Error::InvalidArgument)?),
+    };
+    kernel
+        .slices
+        .allocate(caller, position)
+        .map(|position| position as u64)
+}
+
+pub fn slice_free(kernel: &mut Kernel, caller: EnvId, position: u64) -> Result<u64, Error> {
+    let position = usize::try_from(position).map_err(|_| Error::InvalidArgument)?;
+    kernel.slices.free(caller, position)?;
+    kernel.note_release(caller, ResourceKind::Slot, 1);
+    Ok(0)
+}
+
+pub fn set_upcalls(kernel: &mut Kernel, caller: EnvId, enabled: u64) -> Result<u64, Error> {
+    let machine = kernel.current_machine();
+    if enabled & !upcall::enable::ALL != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    if enabled != 0 && machine.exception_handler.is_none() {
+        return Err(Error::InvalidArgument);
+    }
+    machine.upcalls_enabled = enabled;
+    kernel.slices.set_upcalls(
+        caller,
+        enabled & upcall::enable::SLICE_EPILOGUE != 0,
+        enabled & upcall::enable::SLICE_PROLOGUE != 0,
+    );
+    Ok(0)
+}
+
+pub fn yield_to(kernel: &mut Kernel, caller: EnvId, frame: &mut TrapFrame) -> Outcome {
+    let Ok(target) = u32::try_from(frame.rdi) else {
+        return Outcome::Return(Err(Error::Unavailable));
+    };
+    match kernel
+        .slices
+        .yield_to(caller, EnvId(target), &kernel.environments)
+    {
+        Ok(decision) => {
+            frame.rax = encode_result(Ok(0));
+            kernel.carry_out(decision, frame);
+            Outcome::Switched
+        }
+        Err(error) => Outcome::Return(Err(error)),
+    }
+}
