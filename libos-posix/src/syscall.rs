@@ -212,3 +212,55 @@ pub fn revocation_query(
         [u64::from(target), kind.code(), 0, 0, 0, 0],
     )
 }
+
+/// Binds this environment to the durable owner of disk blocks named by `credential`; returns
+/// whether that owner was created now.
+pub fn block_credential(credential: &[u8; 16]) -> Result<bool, Error> {
+    call(
+        Syscall::BlockCredential,
+        [credential.as_ptr() as u64, 0, 0, 0, 0, 0],
+    )
+    .map(|created| created == 1)
+}
+
+/// Allocates disk block `block`, or any free block for `None`; returns its number.
+pub fn block_allocate(block: Option<u64>) -> Result<u64, Error> {
+    let block = block.unwrap_or(exo_abi::BLOCK_ANY);
+    call(Syscall::BlockAllocate, [block, 0, 0, 0, 0, 0])
+}
+
+/// Frees disk block `block`.
+pub fn block_free(block: u64) -> Result<(), Error> {
+    call(Syscall::BlockFree, [block, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Reads each transfer's block into its page.
+pub fn block_read(transfers: &[exo_abi::BlockTransfer]) -> Result<(), Error> {
+    let arguments = [
+        transfers.as_ptr() as u64,
+        transfers.len() as u64,
+        0,
+        0,
+        0,
+        0,
+    ];
+    call(Syscall::BlockRead, arguments).map(|_| ())
+}
+
+/// Writes each transfer's page to its block.
+pub fn block_write(transfers: &[exo_abi::BlockTransfer]) -> Result<(), Error> {
+    let arguments = [
+        transfers.as_ptr() as u64,
+        transfers.len() as u64,
+        0,
+        0,
+        0,
+        0,
+    ];
+    call(Syscall::BlockWrite, arguments).map(|_| ())
+}
+
+/// Makes every completed block write durable.
+pub fn block_flush() -> Result<(), Error> {
+    call(Syscall::BlockFlush, [0; 6]).map(|_| ())
+}

@@ -1,6 +1,12 @@
-//! Benchmarks of BENCHMARKS.md that this system can run so far (B1, its floor, and B3: re-protect
-//! a page, store to it, fault upcall, the handler makes it writable, resume), one line per figure:
-//! `ID name value unit`. Each figure is the time-stamp-counter cost per operation of a loop of
+//! Benchmarks of BENCHMARKS.md that this system can run so far, one line per figure:
+//! `ID name value unit`:
+//! - B1 and its floor;
+//! - B3: re-protect a page, store to it, fault upcall, the handler makes it writable, resume;
+//! - B10: from a request for one frame to the request being over, with a worker that frees a
+//!   frame in its revocation upcall (cooperative), and with one that ignores the request, so
+//!   that the abort protocol takes the frame at a 1 us deadline (abort). The worker is this
+//!   program spawned with the argument `worker polite` or `worker ignore`.
+//! Each figure is the time-stamp-counter cost per operation of a loop of
 //! operations, minus the cost per iteration of the same loop without the operation. Under
 //! `-icount shift=0` the counter advances once per guest instruction (the boot tool passes
 //! `icount` as the argument), so figures are instruction counts; otherwise they are cycles of
@@ -9,8 +15,10 @@
 #![no_main]
 
 use core::arch::x86_64::{__rdtscp, _mm_lfence};
-use exo_abi::ExceptionFrame;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use exo_abi::page_rights::WRITABLE;
+use exo_abi::repossession::ResourceKind;
+use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::{exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -67,7 +75,127 @@ fn prepare_fault_page() -> Result<(), exo_abi::Error> {
     exceptions::set_handler(unprotect)
 }
 
+/// Requests timed per B10 figure.
+const REVOCATIONS: u64 = 1_000;
+/// Frames the B10 worker holds to give back, one per request (warm-up included).
+const SPARE_FRAMES: usize = 1_200;
+
+static SPARES: [AtomicU64; SPARE_FRAMES] = [const { AtomicU64::new(0) }; SPARE_FRAMES];
+static SPARE_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// The cooperative worker's upcall: frees its newest spare frame per frame asked.
+fn give_back_spare(frame: &mut ExceptionFrame) -> bool {
+    match frame.vector {
+        upcall::REVOCATION_REQUEST => {
+            for _ in 0..frame.fault_address {
+                let count = SPARE_COUNT.load(Ordering::Relaxed);
+                let Some(newest) = count.checked_sub(1) else {
+                    break;
+                };
+                let _ = syscall::frame_free(SPARES[newest].load(Ordering::Relaxed));
+                SPARE_COUNT.store(newest, Ordering::Relaxed);
+            }
+            true
+        }
+        upcall::REPOSSESSED => true,
+        _ => false,
+    }
+}
+
+/// The ignoring worker's upcall: resumes without giving anything back.
+fn ignore_request(frame: &mut ExceptionFrame) -> bool {
+    frame.vector == upcall::REVOCATION_REQUEST || frame.vector == upcall::REPOSSESSED
+}
+
+/// A B10 worker: takes its spare frames, enables the revocation upcalls, then hands the CPU
+/// back to the bench (its parent, env 1) for ever.
+fn worker(is_polite: bool) -> i32 {
+    for spare in &SPARES {
+        let Ok(frame) = syscall::frame_allocate(None) else {
+            return 2;
+        };
+        spare.store(frame, Ordering::Relaxed);
+    }
+    SPARE_COUNT.store(SPARE_FRAMES, Ordering::Relaxed);
+    let handler: exceptions::Handler = if is_polite {
+        give_back_spare
+    } else {
+        ignore_request
+    };
+    let enabled = exceptions::set_handler(handler).and_then(|()| {
+        syscall::set_upcalls(upcall::enable::REVOCATION_REQUEST | upcall::enable::REPOSSESSED)
+    });
+    if enabled.is_err() {
+        return 3;
+    }
+    while syscall::page_query(READY_PAGE).is_err() {
+        syscall::yield_now();
+    }
+    // SAFETY: the bench has shared READY_PAGE writable into this worker (checked above).
+    unsafe { ready_flag().write_volatile(1) };
+    loop {
+        let _ = syscall::yield_to(1);
+    }
+}
+
+/// Average ticks from a request for one frame of `worker` to the request being over.
+fn revocation_ticks(worker: u32, deadline_microseconds: u64) -> Result<u64, Error> {
+    let request = || -> Result<(), Error> {
+        syscall::revoke(worker, ResourceKind::Frame, 1, deadline_microseconds)?;
+        while syscall::revocation_query(worker, ResourceKind::Frame) != Err(Error::NotFound) {
+            let _ = syscall::yield_to(worker);
+        }
+        Ok(())
+    };
+    for _ in 0..WARM_UP / 10 {
+        request()?;
+    }
+    let start = timestamp();
+    for _ in 0..REVOCATIONS {
+        request()?;
+    }
+    Ok((timestamp() - start) / REVOCATIONS)
+}
+
+/// A page the bench shares with each B10 worker, whose first word the worker sets when ready.
+const READY_PAGE: u64 = 0x5100_0000_0000;
+
+fn ready_flag() -> *mut u64 {
+    READY_PAGE as *mut u64
+}
+
+/// Spawns a B10 worker and waits until it has taken its spare frames and enabled its upcalls.
+fn start_worker(mode: &str) -> Result<u32, Error> {
+    if syscall::page_query(READY_PAGE).is_err() {
+        let frame = syscall::frame_allocate(None)?;
+        syscall::page_map(READY_PAGE, frame, WRITABLE)?;
+    }
+    // SAFETY: READY_PAGE is bound writable in this environment (just above).
+    unsafe { ready_flag().write_volatile(0) };
+    let worker = syscall::spawn("bench", mode)?;
+    syscall::page_share(READY_PAGE, worker, READY_PAGE, WRITABLE)?;
+    // SAFETY: as above.
+    while unsafe { ready_flag().read_volatile() } == 0 {
+        syscall::yield_to(worker)?;
+    }
+    Ok(worker)
+}
+
+fn b10(unit: &str) -> Result<(), Error> {
+    let polite = start_worker("worker polite")?;
+    let cooperative = revocation_ticks(polite, 1_000_000)?;
+    println!("B10 revocation_cooperative {cooperative} {unit}");
+    let ignoring = start_worker("worker ignore")?;
+    let abort = revocation_ticks(ignoring, 1)?;
+    println!("B10 revocation_abort {abort} {unit}");
+    Ok(())
+}
+
 fn main(args: libos_posix::Args) -> i32 {
+    let mut words = args.iter();
+    if words.next() == Some("worker") {
+        return worker(words.next() == Some("polite"));
+    }
     let unit = if args.iter().any(|arg| arg == "icount") {
         "instructions"
     } else {
@@ -90,5 +218,12 @@ fn main(args: libos_posix::Args) -> i32 {
         "B3 user_fault_round_trip {} {unit}",
         fault.saturating_sub(empty_loop)
     );
+    exceptions::clear_handler();
+    if let Err(error) = b10(unit) {
+        println!("bench: B10 failed: {}", error.describe());
+        return 1;
+    }
+    // The B10 workers never end by themselves.
+    syscall::power_off(0);
     0
 }

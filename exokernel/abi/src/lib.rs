@@ -89,6 +89,23 @@ pub mod slice {
 /// image, stacks and the pages its handlers need to recover. Page-table frames are not counted.
 pub const GUARANTEED_FRAMES: usize = 64;
 
+/// Argument of [`Syscall::BlockAllocate`] asking for any free block.
+pub const BLOCK_ANY: u64 = u64::MAX;
+
+/// One entry of the list given to [`Syscall::BlockRead`] and [`Syscall::BlockWrite`]: 16 bytes,
+/// the block number then the page address, little-endian.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockTransfer {
+    /// The disk block.
+    pub block: u64,
+    /// The page-aligned user address of the page it moves to or from.
+    pub page_address: u64,
+}
+
+/// Most `(block, page)` pairs one [`Syscall::BlockRead`] or [`Syscall::BlockWrite`] moves.
+pub const BLOCK_TRANSFERS_MAX: u64 = 64;
+
 /// First address above the user half of every address space (the lower canonical half).
 /// User pointers and lengths must stay below it.
 pub const USER_END: u64 = 0x0000_8000_0000_0000;

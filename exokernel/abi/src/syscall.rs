@@ -144,7 +144,7 @@ pub enum Syscall {
     /// its frame is not the caller's own.
     SetRepossessionVector = 24,
     /// Asks environment `a0` to give back `a2` resources of kind `a1`
-    /// ([`ResourceKind`](crate::repossession::ResourceKind) code: frames or slots) within `a3`
+    /// ([`ResourceKind`](crate::repossession::ResourceKind) code) within `a3`
     /// microseconds (visible revocation). The environment is told through its
     /// [`REVOCATION_REQUEST`](crate::upcall::REVOCATION_REQUEST) upcall and chooses what to
     /// free; whatever is still owed at the deadline is taken by force, newest acquired first but
@@ -163,6 +163,51 @@ pub enum Syscall {
     /// outstanding (it completed, or was aborted); otherwise as [`Syscall::Revoke`] (the caller
     /// may also be `a0` itself).
     RevocationQuery = 26,
+    /// Binds the caller to the durable owner of disk blocks named by the 16-byte credential at
+    /// `a0`, creating that owner if the credential is new. Blocks belong to such owners, not to
+    /// environments, so that they survive a reboot: an environment gets its blocks back by
+    /// presenting the same credential (a bearer secret: keep it private). At most one living
+    /// environment is bound to an owner, and an environment to one owner. Returns 1 when the
+    /// owner was created, 0 when it existed.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) for an unreadable credential;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for the all-zero credential, or when
+    /// the caller is bound to another owner already; [`Occupied`](crate::Error::Occupied) when
+    /// another living environment is bound to it; [`NoMemory`](crate::Error::NoMemory) when the
+    /// owner table is full; [`Unavailable`](crate::Error::Unavailable) without a usable disk.
+    BlockCredential = 27,
+    /// Allocates disk block `a0` to the caller's owner, or any free block when `a0` is
+    /// [`BLOCK_ANY`](crate::BLOCK_ANY); returns its number. The block reads as zeros and the
+    /// allocation is durable before the call returns.
+    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) before
+    /// [`Syscall::BlockCredential`]; [`InvalidArgument`](crate::Error::InvalidArgument) for a
+    /// block beyond the disk or in the kernel's ownership table; [`Occupied`](crate::Error::Occupied)
+    /// when it is owned; [`NoMemory`](crate::Error::NoMemory) when no block is free;
+    /// [`Unavailable`](crate::Error::Unavailable) without a usable disk.
+    BlockAllocate = 28,
+    /// Frees disk block `a0`, owned by the caller's owner, durably. Returns 0.
+    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller's owner does
+    /// not own it; [`InvalidArgument`](crate::Error::InvalidArgument) as for
+    /// [`Syscall::BlockAllocate`]; [`Unavailable`](crate::Error::Unavailable) without a disk.
+    BlockFree = 29,
+    /// Reads disk blocks into the caller's pages: `a0` points at `a1`
+    /// [`BlockTransfer`](crate::BlockTransfer)s. Every block must be the caller's owner's and every page bound
+    /// writable to a frame the caller owns; all are checked before any moves. The data moves by
+    /// DMA straight into the frames. Returns `a1`.
+    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
+    /// [`BLOCK_TRANSFERS_MAX`](crate::BLOCK_TRANSFERS_MAX) pairs;
+    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable list, or a page that is not
+    /// page-aligned, not in the user half or not bound;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) for a block or a frame that is not
+    /// the caller's, or a read-only page; [`InvalidArgument`](crate::Error::InvalidArgument) for
+    /// a block beyond the disk or in the ownership table; [`Unavailable`](crate::Error::Unavailable)
+    /// without a disk or when the device fails.
+    BlockRead = 30,
+    /// Writes the caller's pages to disk blocks: as [`Syscall::BlockRead`] the other way (the
+    /// pages need not be writable). The data is durable after [`Syscall::BlockFlush`].
+    BlockWrite = 31,
+    /// Makes every completed block write durable. Returns 0.
+    /// Errors: [`Unavailable`](crate::Error::Unavailable) without a disk or when it fails.
+    BlockFlush = 32,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -172,7 +217,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 27] = [
+    pub const ALL: [Syscall; 33] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -200,6 +245,12 @@ impl Syscall {
         Syscall::SetRepossessionVector,
         Syscall::Revoke,
         Syscall::RevocationQuery,
+        Syscall::BlockCredential,
+        Syscall::BlockAllocate,
+        Syscall::BlockFree,
+        Syscall::BlockRead,
+        Syscall::BlockWrite,
+        Syscall::BlockFlush,
     ];
 
     /// The call with number `number`, if there is one.

@@ -85,15 +85,10 @@ use crate::environments::{EnvId, EnvState, EnvironmentTable};
 use alloc::collections::BTreeMap;
 use exo_abi::Error;
 
-/// Slots in one round of the vector.
-pub const SLOTS_PER_ROUND: usize = 16;
+pub use exo_abi::slice::{EPILOGUE_GRACE_MICROSECONDS, SLOT_LENGTH_MICROSECONDS};
 
-/// The length of one slot, in microseconds.
-pub const SLOT_LENGTH_MICROSECONDS: u64 = 4000;
-
-/// How long an environment has, after its epilogue upcall, to yield before it is aborted, in
-/// microseconds.
-pub const EPILOGUE_GRACE_MICROSECONDS: u64 = 400;
+/// Slots in one round of the vector (the ABI's figure, as an index bound).
+pub const SLOTS_PER_ROUND: usize = exo_abi::slice::SLOTS_PER_ROUND as usize;
 
 // The grace is a small part of a slot, so that revocation stays cheap for everyone else.
 const _: () = assert!(EPILOGUE_GRACE_MICROSECONDS < SLOT_LENGTH_MICROSECONDS);

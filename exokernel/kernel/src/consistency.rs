@@ -24,6 +24,9 @@ pub struct Summary {
 /// bindings, built from page-table frames charged to it. Returns the first inconsistency.
 pub fn check(kernel: &Kernel) -> Result<Summary, String> {
     kernel.mappings.check_invariants()?;
+    if let Some(blocks) = &kernel.blocks {
+        blocks.table.check_invariants()?;
+    }
     let mut bindings_seen = 0;
     for id in kernel.environments.ids() {
         let bindings: BTreeMap<u64, MappingView> = kernel.mappings.mappings_in(id).collect();

@@ -7,6 +7,7 @@
 use crate::arch::cpu::exit_qemu;
 use crate::arch::paging::{self, AddressSpace};
 use crate::arch::trap::{TrapFrame, enter_user};
+use crate::blocks::Blocks;
 use crate::kprintln;
 use crate::{consistency, environment};
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -56,6 +57,8 @@ pub struct Kernel {
     pub decided_on_ending: Option<Decision>,
     /// Outstanding revocation requests.
     pub revocations: RevocationTable,
+    /// Disk-block ownership, when there is a usable disk.
+    pub blocks: Option<Blocks>,
     ramdisk: Ramdisk<'static>,
     /// How the first environment (init) ended, which becomes the power-off status.
     init_ending: Option<ExitReason>,
@@ -74,6 +77,7 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
         sleepers: BTreeSet::new(),
         decided_on_ending: None,
         revocations: RevocationTable::new(),
+        blocks: None,
         ramdisk,
         init_ending: None,
     };
@@ -163,6 +167,9 @@ impl Kernel {
         self.report_slices(id);
         self.sleepers.retain(|&(_, sleeper)| sleeper != id);
         self.revocations.cancel_environment(id);
+        if let Some(blocks) = self.blocks.as_mut() {
+            blocks.table.release_environment(id);
+        }
         let decided = self.slices.release_environment(id, &self.environments);
         if self.current == Some(id) {
             self.current = None;

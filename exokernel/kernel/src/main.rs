@@ -6,6 +6,7 @@
 extern crate alloc;
 
 mod arch;
+mod blocks;
 mod boot_info;
 mod consistency;
 mod console;
@@ -65,7 +66,10 @@ fn kernel_main(boot: BootFacts) -> ! {
 
     let frames = FrameTable::new(boot.usable_memory);
     kernel::install(frames, ramdisk);
-    kernel::with(|kernel| disk::init(&mut kernel.frames));
+    kernel::with(|kernel| {
+        disk::init(&mut kernel.frames);
+        kernel.blocks = blocks::mount(&mut kernel.frames);
+    });
     let init = kernel::with(|kernel| kernel.spawn(config.init, config.args.as_bytes(), None));
     let init = init.unwrap_or_else(|error| bad_boot_with(config.init, error.describe()));
     kprintln!(

@@ -49,8 +49,8 @@ fn check_requester(kernel: &Kernel, caller: EnvId, target: u64) -> Result<EnvId,
 
 fn kind_of(code: u64) -> Result<ResourceKind, Error> {
     match ResourceKind::from_code(code) {
-        Some(kind @ (ResourceKind::Frame | ResourceKind::Slot)) => Ok(kind),
-        _ => Err(Error::InvalidArgument),
+        Some(kind) => Ok(kind),
+        None => Err(Error::InvalidArgument),
     }
 }
 
@@ -163,7 +163,11 @@ impl Kernel {
                 .filter(|&frame| Some(frame) != vector_frame)
                 .collect(),
             ResourceKind::Slot => self.slices.positions_of(env).map(|p| p as u64).collect(),
-            ResourceKind::Block => Vec::new(),
+            ResourceKind::Block => self
+                .blocks
+                .as_ref()
+                .map(|blocks| blocks.table.blocks_of(env))
+                .unwrap_or_default(),
         };
         let victims = choose_victims(&names, expired.owed_count, guaranteed_count(expired.kind));
         for &name in &victims {
@@ -203,7 +207,12 @@ impl Kernel {
                 let freed = self.slices.free(env, name as usize);
                 debug_assert!(freed.is_ok(), "victims are slots the environment owns");
             }
-            ResourceKind::Block => {}
+            ResourceKind::Block => {
+                if let Some(blocks) = self.blocks.as_mut() {
+                    let taken = blocks.table.repossess(&mut blocks.disk, name);
+                    debug_assert!(taken.is_ok(), "victims are blocks the environment owns");
+                }
+            }
         }
     }
 

@@ -46,7 +46,6 @@ impl Kernel {
     /// `frame`; on return `frame` holds whatever runs next.
     pub fn reschedule(&mut self, frame: &mut TrapFrame, event: Event) {
         self.wake_sleepers();
-        self.abort_overdue_requests();
         let decision = match event {
             Event::TimerExpired => Some(self.slices.timer_expired(&self.environments)),
             Event::Yielded => self
@@ -61,6 +60,7 @@ impl Kernel {
     /// Switches to the decision's environment (or idles until one can run), arms the timer and
     /// delivers the slot upcall it names.
     pub fn carry_out(&mut self, mut decision: Decision, frame: &mut TrapFrame) {
+        self.abort_overdue_requests();
         loop {
             if let Timer::Arm { after_microseconds } = decision.timer {
                 clock::interrupt_after(after_microseconds);

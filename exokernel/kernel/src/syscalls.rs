@@ -2,6 +2,7 @@
 //! documented in `exo_abi::Syscall`.
 
 use crate::arch::trap::TrapFrame;
+use crate::blocks;
 use crate::console;
 use crate::kernel::{self, Kernel};
 use crate::pages;
@@ -102,6 +103,28 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::RevocationQuery => Outcome::Return(revocation::revocation_query(
             kernel, caller, frame.rdi, frame.rsi,
         )),
+        Syscall::BlockCredential => {
+            Outcome::Return(blocks::block_credential(kernel, caller, frame.rdi))
+        }
+        Syscall::BlockAllocate => {
+            Outcome::Return(blocks::block_allocate(kernel, caller, frame.rdi))
+        }
+        Syscall::BlockFree => Outcome::Return(blocks::block_free(kernel, caller, frame.rdi)),
+        Syscall::BlockRead => Outcome::Return(blocks::block_transfer(
+            kernel,
+            caller,
+            frame.rdi,
+            frame.rsi,
+            blocks::Direction::Read,
+        )),
+        Syscall::BlockWrite => Outcome::Return(blocks::block_transfer(
+            kernel,
+            caller,
+            frame.rdi,
+            frame.rsi,
+            blocks::Direction::Write,
+        )),
+        Syscall::BlockFlush => Outcome::Return(blocks::block_flush(kernel)),
         Syscall::Sleep => {
             kernel.sleep_current(frame.rdi);
             Outcome::Reschedule(Ok(0))

@@ -1,0 +1,213 @@
+//! Disk blocks as a protected resource: the persistent ownership table (`exo_core::block_table`)
+//! kept on the disk itself, and the block system calls. Both the block and the page are checked
+//! on every transfer; then the disk moves the data by DMA straight between the block and the
+//! environment's own frame.
+//!
+//! Transfers are synchronous (the disk is polled), so a block has no pending request when the
+//! abort protocol takes it.
+
+use crate::arch::paging::{allocate_zeroed, with_frame_page};
+use crate::disk::{self, DiskError};
+use crate::kernel::Kernel;
+use crate::kprintln;
+use crate::pages::place_of;
+use crate::user_memory::copy_from_user;
+use alloc::vec;
+use alloc::vec::Vec;
+use exo_abi::repossession::ResourceKind;
+use exo_abi::{BLOCK_ANY, BLOCK_TRANSFERS_MAX, Error};
+use exo_core::block_table::{BlockDevice, BlockTable, Credential, DeviceError, MountError};
+use exo_core::environments::EnvId;
+use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
+use exo_core::user_range::UserRange;
+
+/// The block table's view of the disk: whole blocks through one kernel frame (the table's own
+/// blocks are few and small, so a copy costs little there).
+pub struct TableDisk {
+    bounce_frame: FrameNumber,
+}
+
+fn device_error(error: DiskError) -> DeviceError {
+    match error {
+        DiskError::OutOfRange(_) => DeviceError::OutOfRange,
+        DiskError::ReadOnly | DiskError::Device(_) => DeviceError::Failed,
+    }
+}
+
+impl BlockDevice for TableDisk {
+    fn block_count(&self) -> u64 {
+        disk::with(|disk| disk.capacity_blocks()).unwrap_or(0)
+    }
+
+    fn read_block(&mut self, block: u64, buffer: &mut [u8; 4096]) -> Result<(), DeviceError> {
+        disk::with(|disk| disk.read_block(block, self.bounce_frame))
+            .ok_or(DeviceError::Failed)?
+            .map_err(device_error)?;
+        with_frame_page(self.bounce_frame, |page| buffer.copy_from_slice(page));
+        Ok(())
+    }
+
+    fn write_block(&mut self, block: u64, data: &[u8; 4096]) -> Result<(), DeviceError> {
+        with_frame_page(self.bounce_frame, |page| page.copy_from_slice(data));
+        disk::with(|disk| disk.write_block(block, self.bounce_frame))
+            .ok_or(DeviceError::Failed)?
+            .map_err(device_error)
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        disk::with(|disk| disk.flush())
+            .ok_or(DeviceError::Failed)?
+            .map_err(device_error)
+    }
+}
+
+/// The block table and the disk it lives on.
+pub struct Blocks {
+    pub table: BlockTable,
+    pub disk: TableDisk,
+}
+
+/// Mounts the block table of the disk, formatting a disk that has none; `None` without a disk
+/// or when the table is damaged (a damaged table is never formatted over: that would give away
+/// every owner's blocks).
+pub fn mount(frames: &mut FrameTable) -> Option<Blocks> {
+    disk::with(|_| ())?;
+    let bounce_frame = allocate_zeroed(frames, FrameOwner::Kernel).ok()?;
+    let mut device = TableDisk { bounce_frame };
+    let table = match BlockTable::mount(&mut device) {
+        Ok(table) => table,
+        Err(MountError::NotFormatted) => {
+            kprintln!("exokernel: blocks: formatting the disk's ownership table");
+            match BlockTable::format(&mut device) {
+                Ok(table) => table,
+                Err(error) => {
+                    kprintln!("exokernel: blocks: cannot format: {error:?}");
+                    return None;
+                }
+            }
+        }
+        Err(error) => {
+            kprintln!("exokernel: blocks: ownership table unusable: {error:?}");
+            return None;
+        }
+    };
+    kprintln!(
+        "exokernel: blocks: {} free of {} data blocks",
+        table.free_count(),
+        table.layout().data_block_count()
+    );
+    Some(Blocks {
+        table,
+        disk: device,
+    })
+}
+
+fn blocks_of(kernel: &mut Kernel) -> Result<&mut Blocks, Error> {
+    kernel.blocks.as_mut().ok_or(Error::Unavailable)
+}
+
+/// [`exo_abi::Syscall::BlockCredential`].
+pub fn block_credential(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+    let range = UserRange::new(address, 16)?;
+    let mut credential = [0u8; 16];
+    copy_from_user(kernel.current_address_space(), range, &mut credential)?;
+    let blocks = blocks_of(kernel)?;
+    let presentation =
+        blocks
+            .table
+            .present_credential(&mut blocks.disk, caller, Credential(credential))?;
+    Ok(u64::from(presentation.is_new))
+}
+
+/// [`exo_abi::Syscall::BlockAllocate`].
+pub fn block_allocate(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<u64, Error> {
+    let request = (block != BLOCK_ANY).then_some(block);
+    let blocks = blocks_of(kernel)?;
+    blocks.table.allocate(&mut blocks.disk, caller, request)
+}
+
+/// [`exo_abi::Syscall::BlockFree`].
+pub fn block_free(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<u64, Error> {
+    let blocks = blocks_of(kernel)?;
+    blocks.table.free(&mut blocks.disk, caller, block)?;
+    kernel.note_release(caller, ResourceKind::Block, 1);
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::BlockFlush`].
+pub fn block_flush(kernel: &mut Kernel) -> Result<u64, Error> {
+    blocks_of(kernel)?;
+    disk::with(|disk| disk.flush())
+        .ok_or(Error::Unavailable)?
+        .map_err(|_| Error::Unavailable)?;
+    Ok(0)
+}
+
+/// Which way a block transfer goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Disk to page: the page must be bound writable.
+    Read,
+    /// Page to disk.
+    Write,
+}
+
+/// [`exo_abi::Syscall::BlockRead`] and [`exo_abi::Syscall::BlockWrite`]: checks every
+/// `(block, page)` pair of the caller's list first, then moves them all.
+pub fn block_transfer(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    list: u64,
+    count: u64,
+    direction: Direction,
+) -> Result<u64, Error> {
+    if count > BLOCK_TRANSFERS_MAX {
+        return Err(Error::TooLong);
+    }
+    let range = UserRange::new(list, count * 16)?;
+    let mut bytes = vec![0u8; range.len() as usize];
+    copy_from_user(kernel.current_address_space(), range, &mut bytes)?;
+    let transfers = bytes
+        .as_chunks::<16>()
+        .0
+        .iter()
+        .map(|pair| {
+            let block = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
+            let page = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
+            Ok((block, checked_frame(kernel, caller, page, direction)?))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let blocks = blocks_of(kernel)?;
+    for &(block, _) in &transfers {
+        blocks.table.check_access(caller, block)?;
+    }
+    let moved = disk::with(|disk| match direction {
+        Direction::Read => disk.read_blocks(&transfers),
+        Direction::Write => disk.write_blocks(&transfers),
+    });
+    moved
+        .ok_or(Error::Unavailable)?
+        .map_err(|_| Error::Unavailable)?;
+    Ok(count)
+}
+
+/// The frame behind the caller's page at `address`: bound (writable, to read a block into it)
+/// and the caller's own.
+fn checked_frame(
+    kernel: &Kernel,
+    caller: EnvId,
+    address: u64,
+    direction: Direction,
+) -> Result<FrameNumber, Error> {
+    let binding = kernel
+        .mappings
+        .lookup(place_of(caller, address)?)
+        .ok_or(Error::BadAddress)?;
+    let is_own = kernel.frames.owner(binding.frame) == Some(FrameOwner::Environment(caller));
+    let is_writable_enough = direction == Direction::Write || binding.rights.is_writable;
+    if is_own && is_writable_enough {
+        Ok(binding.frame)
+    } else {
+        Err(Error::PermissionDenied)
+    }
+}
