@@ -14,12 +14,16 @@ use crate::workspace::Workspace;
 pub const GUEST_TARGET: &str = "x86_64-unknown-none";
 /// The kernel's package (and binary) name.
 pub const KERNEL_PACKAGE: &str = "exokernel";
-/// Compiler flags for every app: apps are static executables linked at 0x40_0000.
+/// Compiler flags for every app: apps are static executables linked at 0x40_0000, without
+/// debug info (the ramdisk is read through the BIOS at boot, so every megabyte costs boot time;
+/// symbols stay for backtraces and gdb).
 pub const APP_RUSTFLAGS: &[&str] = &[
     "-C",
     "relocation-model=static",
     "-C",
     "link-arg=--image-base=0x400000",
+    "-C",
+    "strip=debuginfo",
 ];
 
 /// Cargo's build profile for the guest.

@@ -33,6 +33,7 @@ pub struct Scenario {
     options: BootOptions,
     disk: ScenarioDisk,
     timeout: Duration,
+    is_instruction_clocked: bool,
 }
 
 /// The data disk a scenario attaches.
@@ -64,7 +65,16 @@ impl Scenario {
             },
             disk: ScenarioDisk::Fresh,
             timeout: DEFAULT_TIMEOUT,
+            is_instruction_clocked: false,
         }
+    }
+
+    /// Run QEMU with `-icount shift=0`: guest time advances with guest instructions, so
+    /// timing-dependent behaviour (slot ends, grace periods) does not depend on how busy the
+    /// host is.
+    pub fn instruction_clocked(mut self) -> Scenario {
+        self.is_instruction_clocked = true;
+        self
     }
 
     /// `init` running `programs` one after the other.
@@ -131,6 +141,7 @@ impl Scenario {
         let disk = self.prepare_disk(workspace);
         let qemu = QemuOptions {
             disk: disk.clone(),
+            icount: self.is_instruction_clocked,
             ..QemuOptions::new(self.firmware, image)
         };
         let outcome = boot::run_captured(&qemu, self.timeout);

@@ -7,7 +7,7 @@ use system_tests::{OutcomeAssertions, Scenario};
 #[test]
 fn a_hanging_guest_is_killed_at_the_timeout() {
     let outcome = Scenario::programs(&["hostile-spin"])
-        .timeout(Duration::from_secs(20))
+        .timeout(Duration::from_secs(40))
         .run();
     outcome.assert_timed_out();
     outcome.assert_contains("exokernel: ready");

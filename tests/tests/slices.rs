@@ -1,6 +1,7 @@
 //! The CPU time-slice vector: environments get the CPU in proportion to the slots they own, an
 //! environment that spins in its slot-end (epilogue) upcall is aborted and loses its next slot,
-//! and the slice calls refuse bad requests.
+//! and the slice calls refuse bad requests. The timing tests run with guest time counted in
+//! instructions, so that a busy host cannot stretch a grace period.
 
 use system_tests::{OutcomeAssertions, Scenario};
 
@@ -46,7 +47,10 @@ fn env_id_after(serial: &str, label: &str) -> u32 {
 
 #[test]
 fn cpu_time_follows_slot_counts() {
-    let outcome = Scenario::new().args("slices:share").run();
+    let outcome = Scenario::new()
+        .args("slices:share")
+        .instruction_clocked()
+        .run();
     outcome.assert_status(0);
     outcome.assert_line_with(&["slices: counted", "of the slot ratio"]);
     outcome.assert_contains("slices: all checks passed");
@@ -55,7 +59,10 @@ fn cpu_time_follows_slot_counts() {
 
 #[test]
 fn spinning_in_the_epilogue_loses_the_next_slot() {
-    let outcome = Scenario::new().args("slices:epilogue").run();
+    let outcome = Scenario::new()
+        .args("slices:epilogue")
+        .instruction_clocked()
+        .run();
     outcome.assert_status(0);
     outcome.assert_contains("slices: all checks passed");
     let serial = &outcome.serial;
