@@ -19,6 +19,7 @@
 pub mod console;
 mod entry;
 pub mod exceptions;
+pub mod shared_words;
 pub mod syscall;
 
 pub use entry::Args;

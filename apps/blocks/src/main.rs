@@ -48,16 +48,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("worker"), None) => return revocation_worker(),
         _ => Err("usage: blocks checks|persist-write|persist-read"),
     };
-    match outcome {
-        Ok(()) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        Err(failure) => {
-            println!("{NAME}: FAILED: {failure}");
-            1
-        }
-    }
+    libos_posix::shared_words::report(NAME, outcome)
 }
 
 fn page(index: u64) -> u64 {

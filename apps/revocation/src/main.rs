@@ -17,6 +17,7 @@
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, ExceptionFrame, upcall};
+use libos_posix::shared_words::{self, SharedWords};
 use libos_posix::{ExitReason, exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -48,18 +49,17 @@ const LAST_SEEN_SEQUENCE: u64 = 7;
 /// Where the worker lists its extra frames, oldest first; a freed one reads 0.
 const FRAME_LIST: u64 = 64;
 
-fn word(base: u64, index: u64) -> *mut u64 {
-    (base + index * 8) as *mut u64
+/// The shared page as the parent binds it.
+fn parent_page() -> SharedWords {
+    // SAFETY: the parent binds PAGE writable before it reads or writes any word of it.
+    unsafe { SharedWords::new(PAGE) }
 }
 
-fn read(base: u64, index: u64) -> u64 {
-    // SAFETY: `base` is the shared page, bound writable in this environment before any access.
-    unsafe { word(base, index).read_volatile() }
-}
-
-fn write(base: u64, index: u64, value: u64) {
-    // SAFETY: as in `read`.
-    unsafe { word(base, index).write_volatile(value) }
+/// The shared page as a worker sees it.
+fn worker_page() -> SharedWords {
+    // SAFETY: a worker touches no word of it before `page_query` finds it bound, and the
+    // parent shares it writable.
+    unsafe { SharedWords::new(WORKER_PAGE) }
 }
 
 fn main(args: libos_posix::Args) -> i32 {
@@ -71,16 +71,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("unreachable"), None) => unreachable(),
         _ => Err("usage: revocation polite|ignore|unreachable"),
     };
-    match outcome {
-        Ok(()) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        Err(failure) => {
-            println!("{NAME}: FAILED: {failure}");
-            1
-        }
-    }
+    shared_words::report(NAME, outcome)
 }
 
 // The worker.
@@ -117,8 +108,8 @@ fn worker(mode: &str) -> i32 {
     if mode == "ignore" && (0..2).any(|_| syscall::slice_allocate(None).is_err()) {
         return 7;
     }
-    write(WORKER_PAGE, READY, 1);
-    while read(WORKER_PAGE, STOP) == 0 {
+    worker_page().write(READY, 1);
+    while worker_page().read(STOP) == 0 {
         syscall::sleep(1_000);
     }
     if mode == "unreachable" {
@@ -132,7 +123,7 @@ fn take_frames() -> Result<(), Error> {
     for index in 0..EXTRA_FRAMES {
         let frame = syscall::frame_allocate(None)?;
         syscall::page_map(EXTRA_PAGES + index * PAGE_SIZE, frame, WRITABLE)?;
-        write(WORKER_PAGE, FRAME_LIST + index, frame);
+        worker_page().write(FRAME_LIST + index, frame);
     }
     Ok(())
 }
@@ -143,13 +134,13 @@ fn give_back_oldest(frame: &mut ExceptionFrame) -> bool {
         upcall::REVOCATION_REQUEST if frame.error_code == ResourceKind::Frame.code() => {
             let mut owed = frame.fault_address;
             for index in 0..EXTRA_FRAMES {
-                let listed = read(WORKER_PAGE, FRAME_LIST + index);
+                let listed = worker_page().read(FRAME_LIST + index);
                 if owed == 0 {
                     break;
                 }
                 if listed != 0 && syscall::frame_free(listed).is_ok() {
-                    write(WORKER_PAGE, FRAME_LIST + index, 0);
-                    write(WORKER_PAGE, FREED, read(WORKER_PAGE, FREED) + 1);
+                    worker_page().write(FRAME_LIST + index, 0);
+                    worker_page().increment(FREED);
                     owed -= 1;
                 }
             }
@@ -181,38 +172,34 @@ fn read_vector() {
     // SAFETY: the vector page is bound at VECTOR (registered above) and spans one page.
     let page = unsafe { &*(VECTOR as *const [u8; repossession::PAGE_BYTES]) };
     let copy = *page;
-    let Ok(unread) = repossession::unread(&copy, read(WORKER_PAGE, LAST_SEEN_SEQUENCE)) else {
-        write(WORKER_PAGE, CHECK_FAILED, 1);
+    let Ok(unread) = repossession::unread(&copy, worker_page().read(LAST_SEEN_SEQUENCE)) else {
+        worker_page().write(CHECK_FAILED, 1);
         return;
     };
-    write(WORKER_PAGE, LAST_SEEN_SEQUENCE, unread.newest_sequence);
+    worker_page().write(LAST_SEEN_SEQUENCE, unread.newest_sequence);
     for record in unread {
-        write(WORKER_PAGE, LAST_REASON, record.reason_code);
+        worker_page().write(LAST_REASON, record.reason_code);
         let is_gone = match record.kind() {
             Some(ResourceKind::Frame) => {
-                count(REPOSSESSED_FRAMES);
+                worker_page().increment(REPOSSESSED_FRAMES);
                 !frame_is_still_bound(record.name)
             }
             Some(ResourceKind::Slot) => {
-                count(REPOSSESSED_SLOTS);
+                worker_page().increment(REPOSSESSED_SLOTS);
                 syscall::slice_free(record.name) == Err(Error::PermissionDenied)
             }
             _ => false,
         };
         if !is_gone {
-            write(WORKER_PAGE, CHECK_FAILED, 1);
+            worker_page().write(CHECK_FAILED, 1);
         }
     }
-}
-
-fn count(index: u64) {
-    write(WORKER_PAGE, index, read(WORKER_PAGE, index) + 1);
 }
 
 /// Whether `frame`, one of the extra frames, is still bound at its page.
 fn frame_is_still_bound(frame: u64) -> bool {
     (0..EXTRA_FRAMES).any(|index| {
-        read(WORKER_PAGE, FRAME_LIST + index) == frame
+        worker_page().read(FRAME_LIST + index) == frame
             && syscall::page_query(EXTRA_PAGES + index * PAGE_SIZE).is_ok()
     })
 }
@@ -227,7 +214,7 @@ fn start_worker(mode: &str) -> Result<u32, &'static str> {
     let args = worker_args(&mut args, mode);
     let worker = syscall::spawn(NAME, args).map_err(|_| "spawn worker")?;
     syscall::page_share(PAGE, worker, WORKER_PAGE, WRITABLE).map_err(|_| "page_share")?;
-    wait_until(|| read(PAGE, READY) == 1)?;
+    wait_until(|| parent_page().read(READY) == 1)?;
     Ok(worker)
 }
 
@@ -250,7 +237,7 @@ fn wait_until(condition: impl Fn() -> bool) -> Result<(), &'static str> {
 }
 
 fn stop_worker(worker: u32) -> Result<(), &'static str> {
-    write(PAGE, STOP, 1);
+    parent_page().write(STOP, 1);
     match syscall::wait(worker) {
         Ok(ExitReason::Exited(0)) => Ok(()),
         _ => Err("the worker did not exit normally"),
@@ -265,7 +252,10 @@ fn polite() -> Result<(), &'static str> {
     let worker = start_worker("polite")?;
     syscall::revoke(worker, ResourceKind::Frame, ASKED_FRAMES, 5_000_000).map_err(|_| "revoke")?;
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    let (freed, repossessed) = (read(PAGE, FREED), read(PAGE, REPOSSESSED_FRAMES));
+    let (freed, repossessed) = (
+        parent_page().read(FREED),
+        parent_page().read(REPOSSESSED_FRAMES),
+    );
     println!("{NAME}: polite worker freed {freed} frames, {repossessed} repossessed");
     if freed != ASKED_FRAMES || repossessed != 0 {
         return Err("a cooperative revocation took frames by force");
@@ -281,19 +271,21 @@ fn ignore() -> Result<(), &'static str> {
         return Err("a second request of one kind was not refused");
     }
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| read(PAGE, REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
-    wait_until(|| read(PAGE, REPOSSESSED_SLOTS) == 2)?;
-    if read(PAGE, LAST_REASON) != Reason::DeadlineMissed.code() || read(PAGE, CHECK_FAILED) != 0 {
+    wait_until(|| parent_page().read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
+    wait_until(|| parent_page().read(REPOSSESSED_SLOTS) == 2)?;
+    if parent_page().read(LAST_REASON) != Reason::DeadlineMissed.code()
+        || parent_page().read(CHECK_FAILED) != 0
+    {
         return Err("the repossession vector does not match what was taken");
     }
     println!("{NAME}: ignoring worker lost {ASKED_FRAMES} frames and 2 slots by force");
     let free_before = syscall::free_frames();
     syscall::revoke(worker, ResourceKind::Frame, 1 << 40, 20_000).map_err(|_| "revoke all")?;
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| read(PAGE, REPOSSESSED_FRAMES) > ASKED_FRAMES)?;
+    wait_until(|| parent_page().read(REPOSSESSED_FRAMES) > ASKED_FRAMES)?;
     let taken = syscall::free_frames() - free_before;
     println!("{NAME}: a request for every frame took {taken}; the worker keeps its minimum");
-    if read(PAGE, CHECK_FAILED) != 0 || taken == 0 {
+    if parent_page().read(CHECK_FAILED) != 0 || taken == 0 {
         return Err("the abort did not take what the vector says");
     }
     stop_worker(worker)
@@ -306,8 +298,8 @@ fn unreachable() -> Result<(), &'static str> {
         return Err("an environment that cannot be asked still owes");
     }
     stop_worker(worker)?;
-    let repossessed = read(PAGE, REPOSSESSED_FRAMES);
-    if repossessed != 5 || read(PAGE, LAST_REASON) != Reason::Unreachable.code() {
+    let repossessed = parent_page().read(REPOSSESSED_FRAMES);
+    if repossessed != 5 || parent_page().read(LAST_REASON) != Reason::Unreachable.code() {
         return Err("the vector does not say the worker could not be asked");
     }
     println!("{NAME}: unreachable worker lost {repossessed} frames at once");

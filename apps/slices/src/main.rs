@@ -15,6 +15,7 @@
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::slice::SLOTS_PER_ROUND;
 use exo_abi::{Error, ExceptionFrame, upcall};
+use libos_posix::shared_words::{self, SharedWords};
 use libos_posix::{ExitReason, exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -35,18 +36,17 @@ const EPILOGUE_RUN_MICROSECONDS: u64 = 1_000_000;
 /// Most the measured share may differ from the slot share, in per mille.
 const SHARE_TOLERANCE_PER_MILLE: u64 = 50;
 
-fn word(base: u64, index: u64) -> *mut u64 {
-    (base + index * 8) as *mut u64
+/// The shared page as the parent binds it.
+fn parent_page() -> SharedWords {
+    // SAFETY: the parent binds PAGE writable before it reads or writes any word of it.
+    unsafe { SharedWords::new(PAGE) }
 }
 
-fn read(base: u64, index: u64) -> u64 {
-    // SAFETY: `base` is the shared page, bound writable in this environment before any access.
-    unsafe { word(base, index).read_volatile() }
-}
-
-fn write(base: u64, index: u64, value: u64) {
-    // SAFETY: as in `read`.
-    unsafe { word(base, index).write_volatile(value) }
+/// The shared page as a worker sees it.
+fn worker_page() -> SharedWords {
+    // SAFETY: a worker touches no word of it before `page_query` finds it bound, and the
+    // parent shares it writable.
+    unsafe { SharedWords::new(WORKER_PAGE) }
 }
 
 fn main(args: libos_posix::Args) -> i32 {
@@ -58,16 +58,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("worker"), Some(index), Some(mode)) => return worker(index, mode),
         _ => Err("usage: slices share|epilogue|calls"),
     };
-    match outcome {
-        Ok(()) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        Err(failure) => {
-            println!("{NAME}: FAILED: {failure}");
-            1
-        }
-    }
+    shared_words::report(NAME, outcome)
 }
 
 /// A worker: takes its slots (and for the epilogue modes, the epilogue upcall), reports ready,
@@ -98,13 +89,9 @@ fn worker(index: &str, mode: &str) -> i32 {
             return 4;
         }
     }
-    write(WORKER_PAGE, READY + index, 1);
-    while read(WORKER_PAGE, STOP) == 0 {
-        write(
-            WORKER_PAGE,
-            COUNTER + index,
-            read(WORKER_PAGE, COUNTER + index) + 1,
-        );
+    worker_page().write(READY + index, 1);
+    while worker_page().read(STOP) == 0 {
+        worker_page().increment(COUNTER + index);
     }
     0
 }
@@ -123,7 +110,7 @@ fn spin_in_epilogue(frame: &mut ExceptionFrame) -> bool {
     if frame.vector != upcall::SLICE_EPILOGUE {
         return false;
     }
-    while read(WORKER_PAGE, STOP) == 0 {
+    while worker_page().read(STOP) == 0 {
         core::hint::spin_loop();
     }
     syscall::exit(0)
@@ -141,7 +128,7 @@ fn start_workers(modes: &[&str]) -> Result<[u32; 2], &'static str> {
         syscall::page_share(PAGE, workers[index], WORKER_PAGE, WRITABLE)
             .map_err(|_| "page_share")?;
     }
-    while (0..modes.len() as u64).any(|index| read(PAGE, READY + index) == 0) {
+    while (0..modes.len() as u64).any(|index| parent_page().read(READY + index) == 0) {
         syscall::sleep(1_000);
     }
     Ok(workers)
@@ -160,7 +147,7 @@ fn format_args_into<'a>(buffer: &'a mut [u8; 32], index: usize, mode: &str) -> &
 }
 
 fn stop_workers(workers: [u32; 2]) -> Result<(), &'static str> {
-    write(PAGE, STOP, 1);
+    parent_page().write(STOP, 1);
     for worker in workers {
         match syscall::wait(worker) {
             Ok(ExitReason::Exited(0)) => {}
@@ -175,9 +162,9 @@ fn stop_workers(workers: [u32; 2]) -> Result<(), &'static str> {
 /// rounds of both workers.
 fn share() -> Result<(), &'static str> {
     let workers = start_workers(&["3", "1"])?;
-    let start = [read(PAGE, COUNTER), read(PAGE, COUNTER + 1)];
+    let start = [parent_page().read(COUNTER), parent_page().read(COUNTER + 1)];
     syscall::sleep(MEASURE_MICROSECONDS);
-    let end = [read(PAGE, COUNTER), read(PAGE, COUNTER + 1)];
+    let end = [parent_page().read(COUNTER), parent_page().read(COUNTER + 1)];
     stop_workers(workers)?;
     let counted = [end[0] - start[0], end[1] - start[1]];
     if counted[1] == 0 {

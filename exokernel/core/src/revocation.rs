@@ -114,46 +114,11 @@ pub struct CompletedRequest {
     pub elapsed_ticks: u64,
 }
 
-/// A request whose deadline came while resources were still owed: the abort protocol takes
-/// them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExpiredRequest {
-    /// The request's id.
-    pub id: RequestId,
-    /// The environment that did not meet it.
-    pub environment: EnvId,
-    /// The kind of resource asked for.
-    pub kind: ResourceKind,
-    /// How many resources were asked for.
-    pub requested_count: u64,
-    /// How many the abort protocol should take (it may find fewer above the guaranteed
-    /// minimum; see [`choose_victims`]).
-    pub owed_count: u64,
-    /// When the request was made, to time the abort path for benchmark B10.
-    pub requested_at_ticks: u64,
-    /// The deadline that passed.
-    pub deadline_ticks: u64,
-}
-
 /// The outstanding requests: at most one per environment and resource kind.
 #[derive(Debug, Default)]
 pub struct RevocationTable {
     requests: BTreeMap<(EnvId, ResourceKind), Request>,
     next_id: u64,
-}
-
-impl Request {
-    fn expire(&self) -> ExpiredRequest {
-        ExpiredRequest {
-            id: self.id,
-            environment: self.environment,
-            kind: self.kind,
-            requested_count: self.requested_count,
-            owed_count: self.owed_count,
-            requested_at_ticks: self.requested_at_ticks,
-            deadline_ticks: self.deadline_ticks,
-        }
-    }
 }
 
 impl RevocationTable {
@@ -230,12 +195,12 @@ impl RevocationTable {
 
     /// Removes and returns every request whose deadline is at or before `now_ticks`, ordered by
     /// environment then kind; the abort protocol must now take what each still owes.
-    pub fn expired(&mut self, now_ticks: u64) -> Vec<ExpiredRequest> {
+    pub fn expired(&mut self, now_ticks: u64) -> Vec<Request> {
         let mut expired = Vec::new();
         self.requests.retain(|_, request| {
             let has_expired = request.deadline_ticks <= now_ticks;
             if has_expired {
-                expired.push(request.expire());
+                expired.push(*request);
             }
             !has_expired
         });
@@ -245,10 +210,8 @@ impl RevocationTable {
     /// Removes and returns the request of `kind` to `environment` before its deadline, for an
     /// environment that cannot be asked (the abort protocol runs at once); `None` when there is
     /// no such request.
-    pub fn expire_now(&mut self, environment: EnvId, kind: ResourceKind) -> Option<ExpiredRequest> {
-        self.requests
-            .remove(&(environment, kind))
-            .map(|request| request.expire())
+    pub fn expire_now(&mut self, environment: EnvId, kind: ResourceKind) -> Option<Request> {
+        self.requests.remove(&(environment, kind))
     }
 
     /// Drops every request to `environment`, which has ended; returns how many.
@@ -433,7 +396,7 @@ mod tests {
         assert_eq!(table.expired(49), []);
         assert_eq!(
             table.expired(50),
-            [ExpiredRequest {
+            [Request {
                 id: late,
                 environment: ENV,
                 kind: ResourceKind::Frame,

@@ -12,7 +12,7 @@ use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, upcall};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
-use exo_core::revocation::{ExpiredRequest, choose_victims, guaranteed_count};
+use exo_core::revocation::{Request, choose_victims, guaranteed_count};
 
 /// [`exo_abi::Syscall::SetRepossessionVector`].
 pub fn set_repossession_vector(
@@ -147,7 +147,7 @@ impl Kernel {
 
     /// Takes what `expired` still owes by force, records each resource in the environment's
     /// repossession vector, and tells it through its upcall.
-    fn abort(&mut self, expired: Option<ExpiredRequest>, reason: Reason) {
+    fn abort(&mut self, expired: Option<Request>, reason: Reason) {
         let Some(expired) = expired else {
             return;
         };
