@@ -50,17 +50,12 @@ const LAST_SEEN_SEQUENCE: u64 = 7;
 const FRAME_LIST: u64 = 64;
 
 /// The shared page as the parent binds it.
-fn parent_page() -> SharedWords {
-    // SAFETY: the parent binds PAGE writable before it reads or writes any word of it.
-    unsafe { SharedWords::new(PAGE) }
-}
-
+// SAFETY: the parent binds PAGE writable before it touches a word of it.
+const PARENT_WORDS: SharedWords = unsafe { SharedWords::new(PAGE) };
 /// The shared page as a worker sees it.
-fn worker_page() -> SharedWords {
-    // SAFETY: a worker touches no word of it before `page_query` finds it bound, and the
-    // parent shares it writable.
-    unsafe { SharedWords::new(WORKER_PAGE) }
-}
+// SAFETY: a worker touches no word of it before `page_query` finds WORKER_PAGE bound, and the
+// parent shares it writable.
+const WORKER_WORDS: SharedWords = unsafe { SharedWords::new(WORKER_PAGE) };
 
 fn main(args: libos_posix::Args) -> i32 {
     let mut words = args.iter();
@@ -108,8 +103,8 @@ fn worker(mode: &str) -> i32 {
     if mode == "ignore" && (0..2).any(|_| syscall::slice_allocate(None).is_err()) {
         return 7;
     }
-    worker_page().write(READY, 1);
-    while worker_page().read(STOP) == 0 {
+    WORKER_WORDS.write(READY, 1);
+    while WORKER_WORDS.read(STOP) == 0 {
         syscall::sleep(1_000);
     }
     if mode == "unreachable" {
@@ -123,7 +118,7 @@ fn take_frames() -> Result<(), Error> {
     for index in 0..EXTRA_FRAMES {
         let frame = syscall::frame_allocate(None)?;
         syscall::page_map(EXTRA_PAGES + index * PAGE_SIZE, frame, WRITABLE)?;
-        worker_page().write(FRAME_LIST + index, frame);
+        WORKER_WORDS.write(FRAME_LIST + index, frame);
     }
     Ok(())
 }
@@ -134,13 +129,13 @@ fn give_back_oldest(frame: &mut ExceptionFrame) -> bool {
         upcall::REVOCATION_REQUEST if frame.error_code == ResourceKind::Frame.code() => {
             let mut owed = frame.fault_address;
             for index in 0..EXTRA_FRAMES {
-                let listed = worker_page().read(FRAME_LIST + index);
+                let listed = WORKER_WORDS.read(FRAME_LIST + index);
                 if owed == 0 {
                     break;
                 }
                 if listed != 0 && syscall::frame_free(listed).is_ok() {
-                    worker_page().write(FRAME_LIST + index, 0);
-                    worker_page().increment(FREED);
+                    WORKER_WORDS.write(FRAME_LIST + index, 0);
+                    WORKER_WORDS.increment(FREED);
                     owed -= 1;
                 }
             }
@@ -172,26 +167,26 @@ fn read_vector() {
     // SAFETY: the vector page is bound at VECTOR (registered above) and spans one page.
     let page = unsafe { &*(VECTOR as *const [u8; repossession::PAGE_BYTES]) };
     let copy = *page;
-    let Ok(unread) = repossession::unread(&copy, worker_page().read(LAST_SEEN_SEQUENCE)) else {
-        worker_page().write(CHECK_FAILED, 1);
+    let Ok(unread) = repossession::unread(&copy, WORKER_WORDS.read(LAST_SEEN_SEQUENCE)) else {
+        WORKER_WORDS.write(CHECK_FAILED, 1);
         return;
     };
-    worker_page().write(LAST_SEEN_SEQUENCE, unread.newest_sequence);
+    WORKER_WORDS.write(LAST_SEEN_SEQUENCE, unread.newest_sequence);
     for record in unread {
-        worker_page().write(LAST_REASON, record.reason_code);
+        WORKER_WORDS.write(LAST_REASON, record.reason_code);
         let is_gone = match record.kind() {
             Some(ResourceKind::Frame) => {
-                worker_page().increment(REPOSSESSED_FRAMES);
+                WORKER_WORDS.increment(REPOSSESSED_FRAMES);
                 !frame_is_still_bound(record.name)
             }
             Some(ResourceKind::Slot) => {
-                worker_page().increment(REPOSSESSED_SLOTS);
+                WORKER_WORDS.increment(REPOSSESSED_SLOTS);
                 syscall::slice_free(record.name) == Err(Error::PermissionDenied)
             }
             _ => false,
         };
         if !is_gone {
-            worker_page().write(CHECK_FAILED, 1);
+            WORKER_WORDS.write(CHECK_FAILED, 1);
         }
     }
 }
@@ -199,7 +194,7 @@ fn read_vector() {
 /// Whether `frame`, one of the extra frames, is still bound at its page.
 fn frame_is_still_bound(frame: u64) -> bool {
     (0..EXTRA_FRAMES).any(|index| {
-        worker_page().read(FRAME_LIST + index) == frame
+        WORKER_WORDS.read(FRAME_LIST + index) == frame
             && syscall::page_query(EXTRA_PAGES + index * PAGE_SIZE).is_ok()
     })
 }
@@ -214,7 +209,7 @@ fn start_worker(mode: &str) -> Result<u32, &'static str> {
     let args = worker_args(&mut args, mode);
     let worker = syscall::spawn(NAME, args).map_err(|_| "spawn worker")?;
     syscall::page_share(PAGE, worker, WORKER_PAGE, WRITABLE).map_err(|_| "page_share")?;
-    wait_until(|| parent_page().read(READY) == 1)?;
+    wait_until(|| PARENT_WORDS.read(READY) == 1)?;
     Ok(worker)
 }
 
@@ -237,7 +232,7 @@ fn wait_until(condition: impl Fn() -> bool) -> Result<(), &'static str> {
 }
 
 fn stop_worker(worker: u32) -> Result<(), &'static str> {
-    parent_page().write(STOP, 1);
+    PARENT_WORDS.write(STOP, 1);
     match syscall::wait(worker) {
         Ok(ExitReason::Exited(0)) => Ok(()),
         _ => Err("the worker did not exit normally"),
@@ -253,8 +248,8 @@ fn polite() -> Result<(), &'static str> {
     syscall::revoke(worker, ResourceKind::Frame, ASKED_FRAMES, 5_000_000).map_err(|_| "revoke")?;
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
     let (freed, repossessed) = (
-        parent_page().read(FREED),
-        parent_page().read(REPOSSESSED_FRAMES),
+        PARENT_WORDS.read(FREED),
+        PARENT_WORDS.read(REPOSSESSED_FRAMES),
     );
     println!("{NAME}: polite worker freed {freed} frames, {repossessed} repossessed");
     if freed != ASKED_FRAMES || repossessed != 0 {
@@ -271,10 +266,10 @@ fn ignore() -> Result<(), &'static str> {
         return Err("a second request of one kind was not refused");
     }
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| parent_page().read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
-    wait_until(|| parent_page().read(REPOSSESSED_SLOTS) == 2)?;
-    if parent_page().read(LAST_REASON) != Reason::DeadlineMissed.code()
-        || parent_page().read(CHECK_FAILED) != 0
+    wait_until(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
+    wait_until(|| PARENT_WORDS.read(REPOSSESSED_SLOTS) == 2)?;
+    if PARENT_WORDS.read(LAST_REASON) != Reason::DeadlineMissed.code()
+        || PARENT_WORDS.read(CHECK_FAILED) != 0
     {
         return Err("the repossession vector does not match what was taken");
     }
@@ -282,10 +277,10 @@ fn ignore() -> Result<(), &'static str> {
     let free_before = syscall::free_frames();
     syscall::revoke(worker, ResourceKind::Frame, 1 << 40, 20_000).map_err(|_| "revoke all")?;
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| parent_page().read(REPOSSESSED_FRAMES) > ASKED_FRAMES)?;
+    wait_until(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) > ASKED_FRAMES)?;
     let taken = syscall::free_frames() - free_before;
     println!("{NAME}: a request for every frame took {taken}; the worker keeps its minimum");
-    if parent_page().read(CHECK_FAILED) != 0 || taken == 0 {
+    if PARENT_WORDS.read(CHECK_FAILED) != 0 || taken == 0 {
         return Err("the abort did not take what the vector says");
     }
     stop_worker(worker)
@@ -298,8 +293,8 @@ fn unreachable() -> Result<(), &'static str> {
         return Err("an environment that cannot be asked still owes");
     }
     stop_worker(worker)?;
-    let repossessed = parent_page().read(REPOSSESSED_FRAMES);
-    if repossessed != 5 || parent_page().read(LAST_REASON) != Reason::Unreachable.code() {
+    let repossessed = PARENT_WORDS.read(REPOSSESSED_FRAMES);
+    if repossessed != 5 || PARENT_WORDS.read(LAST_REASON) != Reason::Unreachable.code() {
         return Err("the vector does not say the worker could not be asked");
     }
     println!("{NAME}: unreachable worker lost {repossessed} frames at once");

@@ -37,17 +37,12 @@ const EPILOGUE_RUN_MICROSECONDS: u64 = 1_000_000;
 const SHARE_TOLERANCE_PER_MILLE: u64 = 50;
 
 /// The shared page as the parent binds it.
-fn parent_page() -> SharedWords {
-    // SAFETY: the parent binds PAGE writable before it reads or writes any word of it.
-    unsafe { SharedWords::new(PAGE) }
-}
-
+// SAFETY: the parent binds PAGE writable before it touches a word of it.
+const PARENT_WORDS: SharedWords = unsafe { SharedWords::new(PAGE) };
 /// The shared page as a worker sees it.
-fn worker_page() -> SharedWords {
-    // SAFETY: a worker touches no word of it before `page_query` finds it bound, and the
-    // parent shares it writable.
-    unsafe { SharedWords::new(WORKER_PAGE) }
-}
+// SAFETY: a worker touches no word of it before `page_query` finds WORKER_PAGE bound, and the
+// parent shares it writable.
+const WORKER_WORDS: SharedWords = unsafe { SharedWords::new(WORKER_PAGE) };
 
 fn main(args: libos_posix::Args) -> i32 {
     let mut words = args.iter();
@@ -89,9 +84,9 @@ fn worker(index: &str, mode: &str) -> i32 {
             return 4;
         }
     }
-    worker_page().write(READY + index, 1);
-    while worker_page().read(STOP) == 0 {
-        worker_page().increment(COUNTER + index);
+    WORKER_WORDS.write(READY + index, 1);
+    while WORKER_WORDS.read(STOP) == 0 {
+        WORKER_WORDS.increment(COUNTER + index);
     }
     0
 }
@@ -110,7 +105,7 @@ fn spin_in_epilogue(frame: &mut ExceptionFrame) -> bool {
     if frame.vector != upcall::SLICE_EPILOGUE {
         return false;
     }
-    while worker_page().read(STOP) == 0 {
+    while WORKER_WORDS.read(STOP) == 0 {
         core::hint::spin_loop();
     }
     syscall::exit(0)
@@ -128,7 +123,7 @@ fn start_workers(modes: &[&str]) -> Result<[u32; 2], &'static str> {
         syscall::page_share(PAGE, workers[index], WORKER_PAGE, WRITABLE)
             .map_err(|_| "page_share")?;
     }
-    while (0..modes.len() as u64).any(|index| parent_page().read(READY + index) == 0) {
+    while (0..modes.len() as u64).any(|index| PARENT_WORDS.read(READY + index) == 0) {
         syscall::sleep(1_000);
     }
     Ok(workers)
@@ -147,7 +142,7 @@ fn format_args_into<'a>(buffer: &'a mut [u8; 32], index: usize, mode: &str) -> &
 }
 
 fn stop_workers(workers: [u32; 2]) -> Result<(), &'static str> {
-    parent_page().write(STOP, 1);
+    PARENT_WORDS.write(STOP, 1);
     for worker in workers {
         match syscall::wait(worker) {
             Ok(ExitReason::Exited(0)) => {}
@@ -162,9 +157,9 @@ fn stop_workers(workers: [u32; 2]) -> Result<(), &'static str> {
 /// rounds of both workers.
 fn share() -> Result<(), &'static str> {
     let workers = start_workers(&["3", "1"])?;
-    let start = [parent_page().read(COUNTER), parent_page().read(COUNTER + 1)];
+    let start = [PARENT_WORDS.read(COUNTER), PARENT_WORDS.read(COUNTER + 1)];
     syscall::sleep(MEASURE_MICROSECONDS);
-    let end = [parent_page().read(COUNTER), parent_page().read(COUNTER + 1)];
+    let end = [PARENT_WORDS.read(COUNTER), PARENT_WORDS.read(COUNTER + 1)];
     stop_workers(workers)?;
     let counted = [end[0] - start[0], end[1] - start[1]];
     if counted[1] == 0 {
