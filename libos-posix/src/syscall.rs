@@ -264,3 +264,36 @@ pub fn block_write(transfers: &[exo_abi::BlockTransfer]) -> Result<(), Error> {
 pub fn block_flush() -> Result<(), Error> {
     call(Syscall::BlockFlush, [0; 6]).map(|_| ())
 }
+
+/// Binds every page of `bindings`, all or none.
+pub fn page_map_batch(bindings: &[exo_abi::PageBinding]) -> Result<(), Error> {
+    let arguments = [bindings.as_ptr() as u64, bindings.len() as u64, 0, 0, 0, 0];
+    call(Syscall::PageMapBatch, arguments).map(|_| ())
+}
+
+/// Unbinds every page address of `addresses`, all or none.
+pub fn page_unmap_batch(addresses: &[u64]) -> Result<(), Error> {
+    let arguments = [
+        addresses.as_ptr() as u64,
+        addresses.len() as u64,
+        0,
+        0,
+        0,
+        0,
+    ];
+    call(Syscall::PageUnmapBatch, arguments).map(|_| ())
+}
+
+/// Writes the frames this environment owns, in acquisition order from position `first`, into
+/// `buffer`; returns how many it wrote.
+pub fn frame_list(buffer: &mut [u64], first: u64) -> Result<usize, Error> {
+    let arguments = [
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        first,
+        0,
+        0,
+        0,
+    ];
+    call(Syscall::FrameList, arguments).map(|count| count as usize)
+}

@@ -7,7 +7,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
-use exo_abi::{Error, ExceptionFrame};
+use exo_abi::{Error, ExceptionFrame, PageBinding};
 use libos_posix::{exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -172,10 +172,104 @@ fn main(_args: libos_posix::Args) -> i32 {
         Err(Error::NotFound),
     );
 
+    check_batches(&mut check);
+
     if check.failures > 0 {
         println!("page-bindings: {} checks failed", check.failures);
         return 1;
     }
     println!("page-bindings: all checks passed");
     0
+}
+
+/// Where the batch checks bind their pages.
+const BATCH_PAGES: u64 = 0x5100_0000_0000;
+/// Pages in a batch.
+const BATCH: usize = 8;
+
+/// The batch forms bind and unbind whole or not at all, and the frame list names exactly the
+/// frames this program owns.
+fn check_batches(check: &mut Checker) {
+    let mut bindings = [PageBinding::default(); BATCH];
+    for (index, binding) in bindings.iter_mut().enumerate() {
+        let Ok(frame) = syscall::frame_allocate(None) else {
+            check.expect("allocate batch frames", false, true);
+            return;
+        };
+        *binding = PageBinding {
+            page_address: BATCH_PAGES + index as u64 * 0x1000,
+            frame,
+            rights: WRITABLE,
+        };
+    }
+    let mut listed = [0u64; 64];
+    let count = syscall::frame_list(&mut listed, 0).unwrap_or(0);
+    let owns_all = bindings
+        .iter()
+        .all(|binding| listed[..count].contains(&binding.frame));
+    check.expect("the frame list names the new frames", owns_all, true);
+    check.expect(
+        "the newest frames are listed last",
+        listed[count.saturating_sub(BATCH)..count]
+            .iter()
+            .zip(&bindings)
+            .all(|(listed, binding)| *listed == binding.frame),
+        true,
+    );
+
+    let mut duplicate = bindings;
+    duplicate[BATCH - 1].page_address = duplicate[0].page_address;
+    check.expect(
+        "a batch naming a page twice",
+        syscall::page_map_batch(&duplicate),
+        Err(Error::Occupied),
+    );
+    let mut foreign = bindings;
+    foreign[BATCH - 1].frame = 1;
+    check.expect(
+        "a batch with a foreign frame",
+        syscall::page_map_batch(&foreign),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "a refused batch bound nothing",
+        syscall::page_query(BATCH_PAGES),
+        Err(Error::NotFound),
+    );
+    check.expect("map a batch", syscall::page_map_batch(&bindings), Ok(()));
+    let all_bound = bindings
+        .iter()
+        .all(|binding| syscall::page_query(binding.page_address) == Ok((binding.frame, WRITABLE)));
+    check.expect("every page of the batch is bound", all_bound, true);
+    let too_many = [bindings[0]; exo_abi::PAGE_BATCH_MAX as usize + 1];
+    check.expect(
+        "a batch over the maximum",
+        syscall::page_map_batch(&too_many),
+        Err(Error::TooLong),
+    );
+    let addresses: [u64; BATCH] = core::array::from_fn(|index| bindings[index].page_address);
+    let mut with_unbound = addresses;
+    with_unbound[BATCH - 1] = BATCH_PAGES + 0x10_0000;
+    check.expect(
+        "an unmap batch with an unbound page",
+        syscall::page_unmap_batch(&with_unbound),
+        Err(Error::NotFound),
+    );
+    check.expect(
+        "a refused unmap batch unbound nothing",
+        syscall::page_query(BATCH_PAGES).is_ok(),
+        true,
+    );
+    check.expect(
+        "unmap a batch",
+        syscall::page_unmap_batch(&addresses),
+        Ok(()),
+    );
+    let none_bound = addresses
+        .iter()
+        .all(|&address| syscall::page_query(address) == Err(Error::NotFound));
+    check.expect("no page of the batch is bound", none_bound, true);
+    for binding in bindings {
+        let _ = syscall::frame_free(binding.frame);
+    }
 }

@@ -89,6 +89,22 @@ pub mod slice {
 /// image, stacks and the pages its handlers need to recover. Page-table frames are not counted.
 pub const GUARANTEED_FRAMES: usize = 64;
 
+/// One entry of the list given to [`Syscall::PageMapBatch`]: 24 bytes, little-endian.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageBinding {
+    /// The page-aligned user address to bind.
+    pub page_address: u64,
+    /// The frame, owned by the caller.
+    pub frame: u64,
+    /// [`page_rights`] bits.
+    pub rights: u64,
+}
+
+/// Most entries one [`Syscall::PageMapBatch`] or [`Syscall::PageUnmapBatch`] takes, and most
+/// frame numbers one [`Syscall::FrameList`] writes.
+pub const PAGE_BATCH_MAX: u64 = 64;
+
 /// Argument of [`Syscall::BlockAllocate`] asking for any free block.
 pub const BLOCK_ANY: u64 = u64::MAX;
 

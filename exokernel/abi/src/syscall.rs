@@ -208,6 +208,28 @@ pub enum Syscall {
     /// Makes every completed block write durable. Returns 0.
     /// Errors: [`Unavailable`](crate::Error::Unavailable) without a disk or when it fails.
     BlockFlush = 32,
+    /// Binds many pages at once: `a0` points at `a1` [`PageBinding`](crate::PageBinding)s, each
+    /// bound as by [`Syscall::PageMap`]. Every entry is checked before any is bound, and the
+    /// batch takes effect whole or not at all. Returns `a1`.
+    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
+    /// [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX) entries; [`BadAddress`](crate::Error::BadAddress)
+    /// for an unreadable list; [`Occupied`](crate::Error::Occupied) when a page is bound already
+    /// or named twice; otherwise as [`Syscall::PageMap`] for the first bad entry.
+    PageMapBatch = 33,
+    /// Unbinds many pages at once: `a0` points at `a1` page addresses (`u64`), each unbound as
+    /// by [`Syscall::PageUnmap`], whole or not at all. Returns `a1`.
+    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
+    /// [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX) entries; [`BadAddress`](crate::Error::BadAddress)
+    /// for an unreadable list or a bad address; [`NotFound`](crate::Error::NotFound) when a page
+    /// is not bound or is named twice.
+    PageUnmapBatch = 34,
+    /// Lists the frames the caller owns, in the order it acquired them: writes at most `a1`
+    /// (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) frame numbers (`u64`) to `a0`,
+    /// starting from position `a2` of that order. Returns how many it wrote; fewer than asked
+    /// means the list is complete. With [`Syscall::PageQuery`] for each binding, a library OS
+    /// reads the kernel's truth instead of keeping a copy.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
+    FrameList = 35,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -217,7 +239,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 33] = [
+    pub const ALL: [Syscall; 36] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -251,6 +273,9 @@ impl Syscall {
         Syscall::BlockRead,
         Syscall::BlockWrite,
         Syscall::BlockFlush,
+        Syscall::PageMapBatch,
+        Syscall::PageUnmapBatch,
+        Syscall::FrameList,
     ];
 
     /// The call with number `number`, if there is one.

@@ -17,6 +17,7 @@ mod heap;
 mod kernel;
 mod logger;
 mod memory;
+mod page_batches;
 mod pages;
 mod revocation;
 mod scheduler;

@@ -5,6 +5,7 @@ use crate::arch::trap::TrapFrame;
 use crate::blocks;
 use crate::console;
 use crate::kernel::{self, Kernel};
+use crate::page_batches;
 use crate::pages;
 use crate::revocation;
 use crate::scheduler::Event;
@@ -125,6 +126,15 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
             blocks::Direction::Write,
         )),
         Syscall::BlockFlush => Outcome::Return(blocks::block_flush(kernel)),
+        Syscall::PageMapBatch => Outcome::Return(page_batches::page_map_batch(
+            kernel, caller, frame.rdi, frame.rsi,
+        )),
+        Syscall::PageUnmapBatch => Outcome::Return(page_batches::page_unmap_batch(
+            kernel, caller, frame.rdi, frame.rsi,
+        )),
+        Syscall::FrameList => Outcome::Return(page_batches::frame_list(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        )),
         Syscall::Sleep => {
             kernel.sleep_current(frame.rdi);
             Outcome::Reschedule(Ok(0))

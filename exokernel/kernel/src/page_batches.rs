@@ -1,0 +1,113 @@
+//! The batch forms of the page calls, for hot paths that bind or unbind many pages at once, and
+//! the list of the frames an environment owns. A batch is checked whole before anything
+//! changes, so it takes effect completely or not at all.
+
+use crate::kernel::Kernel;
+use crate::pages::{page_map, page_unmap, place_of};
+use crate::user_memory::{copy_from_user, copy_to_user};
+use alloc::collections::BTreeSet;
+use alloc::vec;
+use alloc::vec::Vec;
+use exo_abi::{Error, PAGE_BATCH_MAX};
+use exo_core::environments::EnvId;
+use exo_core::frame_table::FrameOwner;
+use exo_core::mappings::PageRights;
+use exo_core::user_range::UserRange;
+
+/// Reads `count` little-endian entries of `WORDS` words from the caller's memory at `list`.
+fn read_entries<const WORDS: usize>(
+    kernel: &Kernel,
+    list: u64,
+    count: u64,
+) -> Result<Vec<[u64; WORDS]>, Error> {
+    if count > PAGE_BATCH_MAX {
+        return Err(Error::TooLong);
+    }
+    let range = UserRange::new(list, count * WORDS as u64 * 8)?;
+    let mut bytes = vec![0u8; range.len() as usize];
+    copy_from_user(kernel.current_address_space(), range, &mut bytes)?;
+    Ok(bytes
+        .chunks_exact(WORDS * 8)
+        .map(|entry| {
+            core::array::from_fn(|word| {
+                let bytes = &entry[word * 8..word * 8 + 8];
+                u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+            })
+        })
+        .collect())
+}
+
+/// [`exo_abi::Syscall::PageMapBatch`].
+pub fn page_map_batch(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    list: u64,
+    count: u64,
+) -> Result<u64, Error> {
+    let bindings = read_entries::<3>(kernel, list, count)?;
+    let mut places = BTreeSet::new();
+    for &[address, frame, bits] in &bindings {
+        let place = place_of(caller, address)?;
+        PageRights::from_bits(bits).ok_or(Error::InvalidArgument)?;
+        if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
+            return Err(Error::PermissionDenied);
+        }
+        if kernel.mappings.lookup(place).is_some() || !places.insert(place) {
+            return Err(Error::Occupied);
+        }
+    }
+    for (done, &[address, frame, bits]) in bindings.iter().enumerate() {
+        if let Err(error) = page_map(kernel, caller, address, frame, bits) {
+            for &[bound, _, _] in &bindings[..done] {
+                // Cannot fail: this batch bound the page just now.
+                let _ = page_unmap(kernel, caller, bound);
+            }
+            return Err(error);
+        }
+    }
+    Ok(count)
+}
+
+/// [`exo_abi::Syscall::PageUnmapBatch`].
+pub fn page_unmap_batch(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    list: u64,
+    count: u64,
+) -> Result<u64, Error> {
+    let addresses = read_entries::<1>(kernel, list, count)?;
+    let mut places = BTreeSet::new();
+    for &[address] in &addresses {
+        let place = place_of(caller, address)?;
+        if kernel.mappings.lookup(place).is_none() || !places.insert(place) {
+            return Err(Error::NotFound);
+        }
+    }
+    for &[address] in &addresses {
+        page_unmap(kernel, caller, address)?;
+    }
+    Ok(count)
+}
+
+/// [`exo_abi::Syscall::FrameList`].
+pub fn frame_list(
+    kernel: &Kernel,
+    caller: EnvId,
+    buffer: u64,
+    capacity: u64,
+    first: u64,
+) -> Result<u64, Error> {
+    let skip = usize::try_from(first).unwrap_or(usize::MAX);
+    let take = usize::try_from(capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
+    let bytes: Vec<u8> = kernel
+        .frames
+        .frames_by_acquisition(caller)
+        .skip(skip)
+        .take(take)
+        .flat_map(u64::to_le_bytes)
+        .collect();
+    if !bytes.is_empty() {
+        copy_to_user(kernel.current_address_space(), buffer, &bytes)?;
+    }
+    Ok(bytes.len() as u64 / 8)
+}
