@@ -247,6 +247,9 @@ fn polite() -> Result<(), &'static str> {
     let worker = start_worker("polite")?;
     syscall::revoke(worker, ResourceKind::Frame, ASKED_FRAMES, 5_000_000).map_err(|_| "revoke")?;
     wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
+    // The request is over at the worker's last free, which may come just before the worker
+    // counts it.
+    wait_until(|| PARENT_WORDS.read(FREED) >= ASKED_FRAMES)?;
     let (freed, repossessed) = (
         PARENT_WORDS.read(FREED),
         PARENT_WORDS.read(REPOSSESSED_FRAMES),
