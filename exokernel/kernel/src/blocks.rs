@@ -10,9 +10,8 @@ use crate::arch::paging::{allocate_zeroed, with_frame_page};
 use crate::disk::{self, DiskError};
 use crate::kernel::Kernel;
 use crate::kprintln;
-use crate::pages::place_of;
-use crate::user_memory::copy_from_user;
-use alloc::vec;
+use crate::pages::own_binding;
+use crate::user_memory::{copy_entries_from_user, copy_from_user};
 use alloc::vec::Vec;
 use exo_abi::repossession::ResourceKind;
 use exo_abi::{BLOCK_ANY, BLOCK_TRANSFERS_MAX, Error};
@@ -161,21 +160,15 @@ pub fn block_transfer(
     count: u64,
     direction: Direction,
 ) -> Result<u64, Error> {
-    if count > BLOCK_TRANSFERS_MAX {
-        return Err(Error::TooLong);
-    }
-    let range = UserRange::new(list, count * 16)?;
-    let mut bytes = vec![0u8; range.len() as usize];
-    copy_from_user(kernel.current_address_space(), range, &mut bytes)?;
-    let transfers = bytes
-        .as_chunks::<16>()
-        .0
+    let pairs = copy_entries_from_user::<2>(
+        kernel.current_address_space(),
+        list,
+        count,
+        BLOCK_TRANSFERS_MAX,
+    )?;
+    let transfers = pairs
         .iter()
-        .map(|pair| {
-            let block = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
-            let page = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
-            Ok((block, checked_frame(kernel, caller, page, direction)?))
-        })
+        .map(|&[block, page]| Ok((block, checked_frame(kernel, caller, page, direction)?)))
         .collect::<Result<Vec<_>, Error>>()?;
     let blocks = blocks_of(kernel)?;
     for &(block, _) in &transfers {
@@ -199,13 +192,11 @@ fn checked_frame(
     address: u64,
     direction: Direction,
 ) -> Result<FrameNumber, Error> {
-    let binding = kernel
-        .mappings
-        .lookup(place_of(caller, address)?)
-        .ok_or(Error::BadAddress)?;
-    let is_own = kernel.frames.owner(binding.frame) == Some(FrameOwner::Environment(caller));
-    let is_writable_enough = direction == Direction::Write || binding.rights.is_writable;
-    if is_own && is_writable_enough {
+    let binding = own_binding(kernel, caller, address).map_err(|error| match error {
+        Error::NotFound => Error::BadAddress,
+        error => error,
+    })?;
+    if direction == Direction::Write || binding.rights.is_writable {
         Ok(binding.frame)
     } else {
         Err(Error::PermissionDenied)

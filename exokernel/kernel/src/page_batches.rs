@@ -4,37 +4,21 @@
 
 use crate::kernel::Kernel;
 use crate::pages::{page_map, page_unmap, place_of};
-use crate::user_memory::{copy_from_user, copy_to_user};
+use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
-use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::{Error, PAGE_BATCH_MAX};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
 use exo_core::mappings::PageRights;
-use exo_core::user_range::UserRange;
 
-/// Reads `count` little-endian entries of `WORDS` words from the caller's memory at `list`.
+/// Reads `count` entries of `WORDS` words from the caller's memory at `list`.
 fn read_entries<const WORDS: usize>(
     kernel: &Kernel,
     list: u64,
     count: u64,
 ) -> Result<Vec<[u64; WORDS]>, Error> {
-    if count > PAGE_BATCH_MAX {
-        return Err(Error::TooLong);
-    }
-    let range = UserRange::new(list, count * WORDS as u64 * 8)?;
-    let mut bytes = vec![0u8; range.len() as usize];
-    copy_from_user(kernel.current_address_space(), range, &mut bytes)?;
-    Ok(bytes
-        .chunks_exact(WORDS * 8)
-        .map(|entry| {
-            core::array::from_fn(|word| {
-                let bytes = &entry[word * 8..word * 8 + 8];
-                u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
-            })
-        })
-        .collect())
+    copy_entries_from_user(kernel.current_address_space(), list, count, PAGE_BATCH_MAX)
 }
 
 /// [`exo_abi::Syscall::PageMapBatch`].

@@ -8,7 +8,7 @@ use exo_abi::{Error, FRAME_ANY};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
-use exo_core::mappings::{MappingError, PageRights, Place};
+use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
 
 /// The place of the caller's page at user address `address`, which must be page-aligned and in
 /// the user half.
@@ -135,6 +135,21 @@ pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, E
     let place = place_of(caller, address)?;
     let mapping = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
     Ok(mapping.frame << 12 | mapping.rights.bits())
+}
+
+/// The caller's binding at page address `address`, when its frame is the caller's own (not a
+/// page shared in from another environment). Errors: `BadAddress` for a bad address,
+/// `NotFound` when nothing is bound there, `PermissionDenied` when the frame is another's.
+pub fn own_binding(kernel: &Kernel, caller: EnvId, address: u64) -> Result<MappingView, Error> {
+    let binding = kernel
+        .mappings
+        .lookup(place_of(caller, address)?)
+        .ok_or(Error::NotFound)?;
+    if kernel.frames.owner(binding.frame) == Some(FrameOwner::Environment(caller)) {
+        Ok(binding)
+    } else {
+        Err(Error::PermissionDenied)
+    }
 }
 
 /// The living environment named by `id`.

@@ -6,7 +6,7 @@
 use crate::arch::clock;
 use crate::arch::paging::with_frame_page;
 use crate::kernel::Kernel;
-use crate::pages::{living_environment, parent_of, place_of};
+use crate::pages::{living_environment, own_binding, parent_of};
 use alloc::vec::Vec;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, upcall};
@@ -24,12 +24,8 @@ pub fn set_repossession_vector(
         kernel.current_machine().repossession_frame = None;
         return Ok(0);
     }
-    let binding = kernel
-        .mappings
-        .lookup(place_of(caller, address)?)
-        .ok_or(Error::NotFound)?;
-    let is_own = kernel.frames.owner(binding.frame) == Some(FrameOwner::Environment(caller));
-    if !binding.rights.is_writable || !is_own {
+    let binding = own_binding(kernel, caller, address)?;
+    if !binding.rights.is_writable {
         return Err(Error::PermissionDenied);
     }
     with_frame_page(binding.frame, repossession::initialize);
@@ -75,8 +71,9 @@ pub fn revoke(
         .machine_mut(target)
         .expect("checked alive above");
     if machine.upcalls_enabled & upcall::enable::REVOCATION_REQUEST == 0 {
-        let unreachable = kernel.revocations.expire_now(target, kind);
-        kernel.abort(unreachable, Reason::Unreachable);
+        if let Some(unreachable) = kernel.revocations.expire_now(target, kind) {
+            kernel.abort(unreachable, Reason::Unreachable);
+        }
         return Ok(0);
     }
     machine
@@ -132,25 +129,21 @@ impl Kernel {
 
     /// Runs the abort protocol for every request whose deadline has passed.
     pub fn abort_overdue_requests(&mut self) {
+        let Some(deadline) = self.revocations.next_deadline_ticks() else {
+            return;
+        };
         let now = clock::now_microseconds();
-        if self
-            .revocations
-            .next_deadline_ticks()
-            .is_none_or(|deadline| deadline > now)
-        {
+        if deadline > now {
             return;
         }
         for expired in self.revocations.expired(now) {
-            self.abort(Some(expired), Reason::DeadlineMissed);
+            self.abort(expired, Reason::DeadlineMissed);
         }
     }
 
     /// Takes what `expired` still owes by force, records each resource in the environment's
     /// repossession vector, and tells it through its upcall.
-    fn abort(&mut self, expired: Option<Request>, reason: Reason) {
-        let Some(expired) = expired else {
-            return;
-        };
+    fn abort(&mut self, expired: Request, reason: Reason) {
         let env = expired.environment;
         let Some(machine) = self.environments.machine(env) else {
             return;

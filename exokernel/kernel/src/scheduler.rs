@@ -182,6 +182,9 @@ impl Kernel {
 
     /// Wakes every sleeper whose deadline has passed; returns whether any woke.
     fn wake_sleepers(&mut self) -> bool {
+        if self.sleepers.is_empty() {
+            return false;
+        }
         let now = clock::now_microseconds();
         let mut has_woken = false;
         while let Some(&(deadline, id)) = self.sleepers.first()

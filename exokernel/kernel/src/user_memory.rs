@@ -3,6 +3,8 @@
 
 use crate::arch::cpu::with_user_access;
 use crate::arch::paging::{Access, AddressSpace};
+use alloc::vec;
+use alloc::vec::Vec;
 use exo_abi::Error;
 use exo_core::user_range::UserRange;
 
@@ -42,6 +44,31 @@ pub fn copy_to_user(address_space: &AddressSpace, address: u64, bytes: &[u8]) ->
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
     });
     Ok(())
+}
+
+/// Reads a list of `count` entries of `WORDS` little-endian `u64`s at user address `list`;
+/// more than `max_count` entries fail with `TooLong`. The address space must be the active one.
+pub fn copy_entries_from_user<const WORDS: usize>(
+    address_space: &AddressSpace,
+    list: u64,
+    count: u64,
+    max_count: u64,
+) -> Result<Vec<[u64; WORDS]>, Error> {
+    if count > max_count {
+        return Err(Error::TooLong);
+    }
+    let range = UserRange::new(list, count * WORDS as u64 * 8)?;
+    let mut bytes = vec![0u8; range.len() as usize];
+    copy_from_user(address_space, range, &mut bytes)?;
+    Ok(bytes
+        .chunks_exact(WORDS * 8)
+        .map(|entry| {
+            core::array::from_fn(|word| {
+                let bytes = &entry[word * 8..word * 8 + 8];
+                u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+            })
+        })
+        .collect())
 }
 
 /// Whether every page of `range` is mapped in `address_space` for `access`.
