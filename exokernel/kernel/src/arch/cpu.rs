@@ -44,11 +44,14 @@ pub fn enable_protections() -> Result<(), MissingFeature> {
 /// Runs `access` with SMAP lifted, the only way the kernel touches user memory. The caller must
 /// have checked that every user page `access` touches is mapped user-accessible.
 pub fn with_user_access<T>(access: impl FnOnce() -> T) -> T {
+    // Neither `stac` nor `clac` is marked `nomem`: they must stay compiler barriers, or the
+    // optimiser may move the user-memory accesses of `access` outside the window (it did, in
+    // an inlined 16-byte copy, which then faulted under SMAP).
     // SAFETY: `stac` only sets RFLAGS.AC; SMAP is supported (checked at boot).
-    unsafe { asm!("stac", options(nomem, nostack)) };
+    unsafe { asm!("stac", options(nostack)) };
     let result = access();
     // SAFETY: `clac` only clears RFLAGS.AC.
-    unsafe { asm!("clac", options(nomem, nostack)) };
+    unsafe { asm!("clac", options(nostack)) };
     result
 }
 
