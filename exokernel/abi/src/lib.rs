@@ -34,6 +34,7 @@
 mod error;
 mod exception;
 mod exit;
+pub mod filter;
 pub mod repossession;
 mod syscall;
 pub mod upcall;

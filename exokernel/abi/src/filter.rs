@@ -1,0 +1,67 @@
+//! Downloaded filters: the contract between a WebAssembly module a library OS downloads and the
+//! kernel that runs it (packet demultiplexing and wake-up predicates use the same one).
+//!
+//! # The module
+//!
+//! - At most [`MODULE_BYTES_MAX`] bytes of WebAssembly (MVP plus the features `wasmi` enables
+//!   by default), valid by the specification.
+//! - It exports a function named [`EXPORT_RUN`] of type `[] -> [i32]`.
+//! - It imports nothing but functions from module [`IMPORT_MODULE`], each of the exact type
+//!   documented in [`imports`]. No other import (no memory, table or global import) is allowed.
+//! - Its own linear memory, if any, may never exceed [`MEMORY_PAGES_MAX`] pages of 64 KiB: a
+//!   module that declares more is refused, and a `memory.grow` past it returns -1. Tables
+//!   cannot grow.
+//!
+//! # A run
+//!
+//! The kernel copies the input (a received frame, or the words a wake-up predicate watches),
+//! at most [`INPUT_BYTES_MAX`] bytes, where only the accessor imports can read it: the filter
+//! sees nothing of any environment's memory and cannot write the input. It calls [`EXPORT_RUN`]
+//! with [`FUEL_PER_RUN`] units of fuel (about one per instruction).
+//!
+//! The run's verdict is [`VERDICT_MATCH`] (the packet is claimed, the predicate is true) or
+//! [`VERDICT_NO_MATCH`]. Reading past the end of the input ends the run with no match and is not
+//! the filter's fault (a short packet). Running out of fuel, a trap, or a result other than 0 or
+//! 1 also gives no match, and counts a *strike* against the filter: after [`STRIKES_MAX`]
+//! strikes it is unloaded and its environment told.
+
+/// Most bytes of a module.
+pub const MODULE_BYTES_MAX: usize = 16 * 1024;
+
+/// Most 64 KiB pages of a module's own linear memory.
+pub const MEMORY_PAGES_MAX: u32 = 1;
+
+/// Most bytes of input one run sees; longer inputs are cut to this length.
+pub const INPUT_BYTES_MAX: usize = 2048;
+
+/// Fuel given to each run.
+pub const FUEL_PER_RUN: u64 = 10_000;
+
+/// Strikes after which a filter is unloaded.
+pub const STRIKES_MAX: u32 = 3;
+
+/// Name of the exported function a run calls.
+pub const EXPORT_RUN: &str = "run";
+
+/// Module name of every allowed import.
+pub const IMPORT_MODULE: &str = "exo";
+
+/// [`EXPORT_RUN`]'s result for a claimed packet or a true predicate.
+pub const VERDICT_MATCH: i32 = 1;
+
+/// [`EXPORT_RUN`]'s result for an unclaimed packet or a false predicate.
+pub const VERDICT_NO_MATCH: i32 = 0;
+
+/// The allowed imports, all from [`IMPORT_MODULE`], all read-only. Offsets are byte offsets
+/// into the input, taken as unsigned 32-bit numbers; multi-byte reads are big-endian (network
+/// order) and zero-extended to `i32`.
+pub mod imports {
+    /// `[] -> [i32]`: the input's length in bytes.
+    pub const INPUT_LENGTH: &str = "input_length";
+    /// `[i32] -> [i32]`: the byte at an offset.
+    pub const INPUT_U8: &str = "input_u8";
+    /// `[i32] -> [i32]`: the big-endian 16-bit word at an offset.
+    pub const INPUT_U16: &str = "input_u16";
+    /// `[i32] -> [i32]`: the big-endian 32-bit word at an offset.
+    pub const INPUT_U32: &str = "input_u32";
+}
