@@ -72,8 +72,20 @@ pub fn power_off(status: u32) -> Error {
     }
 }
 
-/// Starts ramdisk program `name` with argument string `args`; returns its environment id.
-pub fn spawn(name: &str, args: &str) -> Result<u32, Error> {
+/// A handle to a capability this environment holds over another (see `exo_abi::capability`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capability(pub u64);
+
+impl Capability {
+    /// Names this environment itself.
+    pub const SELF: Capability = Capability(exo_abi::capability::SELF);
+    /// The capability over the parent every spawned environment holds from birth.
+    pub const PARENT: Capability = Capability(exo_abi::capability::PARENT);
+}
+
+/// Starts ramdisk program `name` with argument string `args`; returns a capability with every
+/// right over it.
+pub fn spawn(name: &str, args: &str) -> Result<Capability, Error> {
     let arguments = [
         name.as_ptr() as u64,
         name.len() as u64,
@@ -82,12 +94,12 @@ pub fn spawn(name: &str, args: &str) -> Result<u32, Error> {
         0,
         0,
     ];
-    call(Syscall::Spawn, arguments).map(|id| id as u32)
+    call(Syscall::Spawn, arguments).map(Capability)
 }
 
-/// Waits for child `id` to end and returns how it ended.
-pub fn wait(id: u32) -> Result<ExitReason, Error> {
-    let word = call(Syscall::Wait, [u64::from(id), 0, 0, 0, 0, 0])?;
+/// Waits for `child` to end, reaps it and returns how it ended; the capability goes with it.
+pub fn wait(child: Capability) -> Result<ExitReason, Error> {
+    let word = call(Syscall::Wait, [child.0, 0, 0, 0, 0, 0])?;
     ExitReason::decode(word).ok_or(Error::Unrecognized)
 }
 
@@ -127,15 +139,15 @@ pub fn page_query(address: u64) -> Result<(u64, u64), Error> {
     call(Syscall::PageQuery, [address, 0, 0, 0, 0, 0]).map(|word| (word >> 12, word & 0xFFF))
 }
 
-/// Shares this environment's binding at `address` into environment `target` at
+/// Shares this environment's binding at `address` into `target`'s address space at
 /// `target_address`, with rights within this binding's.
 pub fn page_share(
     address: u64,
-    target: u32,
+    target: Capability,
     target_address: u64,
     rights: u64,
 ) -> Result<(), Error> {
-    let arguments = [address, u64::from(target), target_address, rights, 0, 0];
+    let arguments = [address, target.0, target_address, rights, 0, 0];
     call(Syscall::PageShare, arguments).map(|_| ())
 }
 
@@ -144,9 +156,9 @@ pub fn page_flush(address: u64) -> Result<(), Error> {
     call(Syscall::PageFlush, [address, 0, 0, 0, 0, 0]).map(|_| ())
 }
 
-/// Gives frame `frame` to environment `target` (this environment's parent or a child).
-pub fn frame_grant(frame: u64, target: u32) -> Result<(), Error> {
-    call(Syscall::FrameGrant, [frame, u64::from(target), 0, 0, 0, 0]).map(|_| ())
+/// Gives frame `frame` to `target`.
+pub fn frame_grant(frame: u64, target: Capability) -> Result<(), Error> {
+    call(Syscall::FrameGrant, [frame, target.0, 0, 0, 0, 0]).map(|_| ())
 }
 
 /// Takes the slot at `position` of the time-slice vector, or any free slot for `None`; returns
@@ -182,35 +194,49 @@ pub fn set_repossession_vector(address: u64) -> Result<(), Error> {
     call(Syscall::SetRepossessionVector, [address, 0, 0, 0, 0, 0]).map(|_| ())
 }
 
-/// Asks environment `target` to give back `count` resources of `kind` within
-/// `deadline_microseconds` (init, or the target's parent, only).
+/// Asks `target` to give back `count` resources of `kind` within `deadline_microseconds`.
 pub fn revoke(
-    target: u32,
+    target: Capability,
     kind: exo_abi::repossession::ResourceKind,
     count: u64,
     deadline_microseconds: u64,
 ) -> Result<(), Error> {
-    let arguments = [
-        u64::from(target),
-        kind.code(),
-        count,
-        deadline_microseconds,
-        0,
-        0,
-    ];
+    let arguments = [target.0, kind.code(), count, deadline_microseconds, 0, 0];
     call(Syscall::Revoke, arguments).map(|_| ())
 }
 
-/// How many resources of `kind` environment `target` still owes; `Err(NotFound)` once no
-/// request is outstanding.
+/// How many resources of `kind` `target` still owes; `Err(NotFound)` once no request is
+/// outstanding.
 pub fn revocation_query(
-    target: u32,
+    target: Capability,
     kind: exo_abi::repossession::ResourceKind,
 ) -> Result<u64, Error> {
     call(
         Syscall::RevocationQuery,
-        [u64::from(target), kind.code(), 0, 0, 0, 0],
+        [target.0, kind.code(), 0, 0, 0, 0],
     )
+}
+
+/// Gives `receiver` a copy of `capability` with `rights` (`exo_abi::capability::rights`
+/// bits, within the original's); returns the copy's handle in the receiver's table.
+pub fn capability_copy(
+    capability: Capability,
+    rights: u64,
+    receiver: Capability,
+) -> Result<Capability, Error> {
+    let arguments = [capability.0, rights, receiver.0, 0, 0, 0];
+    call(Syscall::CapabilityCopy, arguments).map(Capability)
+}
+
+/// Drops `capability`; its handle never works again.
+pub fn capability_drop(capability: Capability) -> Result<(), Error> {
+    call(Syscall::CapabilityDrop, [capability.0, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// The id of the environment `capability` names, and its rights.
+pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
+    let word = call(Syscall::CapabilityInspect, [capability.0, 0, 0, 0, 0, 0])?;
+    Ok((word as u32, word >> 32))
 }
 
 /// Binds this environment to the durable owner of disk blocks named by `credential`; returns

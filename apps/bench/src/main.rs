@@ -23,6 +23,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::ResourceKind;
 use exo_abi::{Error, ExceptionFrame, upcall};
+use libos_posix::syscall::Capability;
 use libos_posix::{exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -143,11 +144,12 @@ fn worker(is_polite: bool) -> i32 {
 }
 
 /// Average ticks from a request for one frame of `worker` to the request being over.
-fn revocation_ticks(worker: u32, deadline_microseconds: u64) -> Result<u64, Error> {
+fn revocation_ticks(worker: Capability, deadline_microseconds: u64) -> Result<u64, Error> {
+    let (worker_id, _) = syscall::capability_inspect(worker)?;
     let request = || -> Result<(), Error> {
         syscall::revoke(worker, ResourceKind::Frame, 1, deadline_microseconds)?;
         while syscall::revocation_query(worker, ResourceKind::Frame) != Err(Error::NotFound) {
-            let _ = syscall::yield_to(worker);
+            let _ = syscall::yield_to(worker_id);
         }
         Ok(())
     };
@@ -169,7 +171,7 @@ fn ready_flag() -> *mut u64 {
 }
 
 /// Spawns a B10 worker and waits until it has taken its spare frames and enabled its upcalls.
-fn start_worker(mode: &str) -> Result<u32, Error> {
+fn start_worker(mode: &str) -> Result<Capability, Error> {
     if syscall::page_query(READY_PAGE).is_err() {
         let frame = syscall::frame_allocate(None)?;
         syscall::page_map(READY_PAGE, frame, WRITABLE)?;
@@ -178,9 +180,10 @@ fn start_worker(mode: &str) -> Result<u32, Error> {
     unsafe { ready_flag().write_volatile(0) };
     let worker = syscall::spawn("bench", mode)?;
     syscall::page_share(READY_PAGE, worker, READY_PAGE, WRITABLE)?;
+    let (worker_id, _) = syscall::capability_inspect(worker)?;
     // SAFETY: as above.
     while unsafe { ready_flag().read_volatile() } == 0 {
-        syscall::yield_to(worker)?;
+        syscall::yield_to(worker_id)?;
     }
     Ok(worker)
 }

@@ -1,9 +1,13 @@
 //! Hostile: spawns children (copies of itself that exit at once) without reaping them, until
-//! the kernel refuses. The kernel must refuse with an error, not run out of heap; then it reaps
-//! every child so that all their frames come back.
+//! the kernel refuses. The kernel must refuse with an error, not run out of heap. First it keeps
+//! every child's capability, until its capability table is full, and reaps them all; then it
+//! drops each capability at once, so that nothing can reap the children, until the
+//! environment table is full, and waits until they have all ended. All their frames must come
+//! back.
 #![no_std]
 #![no_main]
 
+use libos_posix::syscall::Capability;
 use libos_posix::{Error, ExitReason, println, syscall};
 
 libos_posix::main!(main);
@@ -11,32 +15,54 @@ libos_posix::main!(main);
 const NAME: &str = "hostile-spawn";
 /// More children than the kernel's environment table holds.
 const ATTEMPTS: u32 = 2000;
+/// More capabilities than one environment can hold.
+const HELD_MAX: usize = exo_abi::capability::CAPABILITIES_MAX + 1;
 
 fn main(args: libos_posix::Args) -> i32 {
     if args.as_str() == "child" {
         return 0;
     }
-    let first = syscall::environment_id() + 1;
-    let mut spawned = 0;
-    let refusal = loop {
-        if spawned == ATTEMPTS {
+    let mut held = [Capability::SELF; HELD_MAX];
+    let mut held_count = 0;
+    let held_refusal = loop {
+        if held_count == HELD_MAX {
             break None;
         }
         match syscall::spawn(NAME, "child") {
-            Ok(_) => spawned += 1,
+            Ok(child) => held[held_count] = child,
             Err(error) => break Some(error),
         }
+        held_count += 1;
     };
-    println!("{NAME}: {spawned} children spawned, then {refusal:?}");
-    let mut reaped = 0;
-    for child in first..first + spawned {
-        if syscall::wait(child) == Ok(ExitReason::Exited(0)) {
-            reaped += 1;
-        }
-    }
+    println!("{NAME}: {held_count} children held, then {held_refusal:?}");
+    let reaped = held[..held_count]
+        .iter()
+        .filter(|&&child| syscall::wait(child) == Ok(ExitReason::Exited(0)))
+        .count();
     println!("{NAME}: {reaped} children reaped");
-    let is_refused_in_time = refusal == Some(Error::NoMemory) && spawned < ATTEMPTS;
-    if is_refused_in_time && reaped == spawned {
+
+    let free_before = syscall::free_frames();
+    let mut dropped = 0;
+    let refusal = loop {
+        if dropped == ATTEMPTS {
+            break None;
+        }
+        match syscall::spawn(NAME, "child").map(syscall::capability_drop) {
+            Ok(Ok(())) => dropped += 1,
+            Ok(Err(error)) | Err(error) => break Some(error),
+        }
+    };
+    println!("{NAME}: {dropped} unreapable children spawned, then {refusal:?}");
+    // The last children may not have run yet; their frames come back when they end.
+    for _ in 0..10_000 {
+        if syscall::free_frames() == free_before {
+            break;
+        }
+        syscall::sleep(1_000);
+    }
+    let is_held_refused = held_refusal == Some(Error::NoMemory) && held_count < HELD_MAX;
+    let is_refused_in_time = refusal == Some(Error::NoMemory) && dropped < ATTEMPTS;
+    if is_held_refused && reaped == held_count && is_refused_in_time {
         0
     } else {
         1

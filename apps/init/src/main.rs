@@ -27,7 +27,10 @@ fn main(args: libos_posix::Args) -> i32 {
         if is_background {
             let background = program;
             match syscall::spawn(background, arguments) {
-                Ok(child) => println!("init: {background} (env {child}) started in the background"),
+                Ok(child) => println!(
+                    "init: {background} (env {}) started in the background",
+                    environment_of(child)
+                ),
                 Err(error) => println!("init: cannot start {background}: {}", error.describe()),
             }
             continue;
@@ -40,8 +43,9 @@ fn main(args: libos_posix::Args) -> i32 {
                 continue;
             }
         };
+        let id = environment_of(child);
         match syscall::wait(child) {
-            Ok(reason) => println!("init: {program} (env {child}) {reason}"),
+            Ok(reason) => println!("init: {program} (env {id}) {reason}"),
             Err(error) => println!("init: waiting for {program} failed: {}", error.describe()),
         }
         println!(
@@ -53,6 +57,11 @@ fn main(args: libos_posix::Args) -> i32 {
     let error = syscall::power_off(0);
     println!("init: power-off refused: {}", error.describe());
     1
+}
+
+/// The id of the environment `child` names, for messages.
+fn environment_of(child: syscall::Capability) -> u32 {
+    syscall::capability_inspect(child).map_or(0, |(id, _)| id)
 }
 
 /// Splits `program:word:word` into the program's name and its argument string (the words

@@ -1,6 +1,7 @@
 //! Sharing pages between environments (L4's map, flush and grant): the parent shares a page
 //! read-write into its child, which answers through it; a flush takes derived bindings away; a
-//! grant moves a frame's ownership; and naming an environment it has no right over is refused.
+//! grant moves a frame's ownership; and naming an environment without a capability is refused.
+//! (`capabilities` checks the capabilities themselves.)
 //! Run without arguments; it spawns itself with the argument `child`. Exits 0 when every check
 //! passed.
 #![no_std]
@@ -8,6 +9,7 @@
 
 use exo_abi::Error;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, println, syscall};
 
 libos_posix::main!(main);
@@ -43,8 +45,8 @@ fn child() -> i32 {
 }
 
 /// The grandchild of init: stays alive until its parent signals (by sharing a page) that it is
-/// done granting to it; then checks that it may not grant to init, which is no parent or child
-/// of it.
+/// done granting to it; then checks that it may not grant to init, over which it holds no
+/// capability (init's id is no handle), but may give the frame back to its parent.
 fn grantee() -> i32 {
     while syscall::page_query(CHILD_PAGE).is_err() {
         syscall::yield_now();
@@ -52,9 +54,12 @@ fn grantee() -> i32 {
     let Ok(frame) = syscall::frame_allocate(None) else {
         return 1;
     };
-    match syscall::frame_grant(frame, 1) {
-        Err(Error::PermissionDenied) => 0,
-        _ => 1,
+    let to_init = syscall::frame_grant(frame, Capability(1));
+    let to_parent = syscall::frame_grant(frame, Capability::PARENT);
+    if to_init == Err(Error::BadCapability) && to_parent == Ok(()) {
+        0
+    } else {
+        1
     }
 }
 
@@ -84,14 +89,9 @@ fn parent() -> Result<u32, Error> {
         Err(Error::PermissionDenied),
     );
     check.expect(
-        "share into init (no right over it)",
-        syscall::page_share(PAGE, 1, CHILD_PAGE, 0),
-        Err(Error::PermissionDenied),
-    );
-    check.expect(
-        "share into a missing environment",
-        syscall::page_share(PAGE, 9999, CHILD_PAGE, 0),
-        Err(Error::NoSuchEnvironment),
+        "share into init, named by its id (no capability)",
+        syscall::page_share(PAGE, Capability(1), CHILD_PAGE, 0),
+        Err(Error::BadCapability),
     );
     check.expect(
         "share an unbound page",
@@ -110,7 +110,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "share onto a taken page",
-        syscall::page_share(PAGE, syscall::environment_id(), PAGE, 0),
+        syscall::page_share(PAGE, Capability::SELF, PAGE, 0),
         Err(Error::Occupied),
     );
     check.expect(
@@ -122,7 +122,7 @@ fn parent() -> Result<u32, Error> {
 
     check.expect(
         "share with itself",
-        syscall::page_share(PAGE, syscall::environment_id(), ALIAS, 0),
+        syscall::page_share(PAGE, Capability::SELF, ALIAS, 0),
         Ok(()),
     );
     check.expect("the alias reads the page", read(ALIAS), ANSWER);

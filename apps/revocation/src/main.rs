@@ -18,6 +18,7 @@ use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::shared_words::{self, SharedWords};
+use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -202,7 +203,7 @@ fn frame_is_still_bound(frame: u64) -> bool {
 // The parent.
 
 /// Spawns the worker in `mode`, shares the page with it and waits until it is ready.
-fn start_worker(mode: &str) -> Result<u32, &'static str> {
+fn start_worker(mode: &str) -> Result<Capability, &'static str> {
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
     syscall::page_map(PAGE, frame, WRITABLE).map_err(|_| "page_map")?;
     let mut args = [0u8; 32];
@@ -231,7 +232,7 @@ fn wait_until(condition: impl Fn() -> bool) -> Result<(), &'static str> {
     Err("timed out waiting for the worker")
 }
 
-fn stop_worker(worker: u32) -> Result<(), &'static str> {
+fn stop_worker(worker: Capability) -> Result<(), &'static str> {
     PARENT_WORDS.write(STOP, 1);
     match syscall::wait(worker) {
         Ok(ExitReason::Exited(0)) => Ok(()),
@@ -239,7 +240,7 @@ fn stop_worker(worker: u32) -> Result<(), &'static str> {
     }
 }
 
-fn request_is_over(worker: u32, kind: ResourceKind) -> bool {
+fn request_is_over(worker: Capability, kind: ResourceKind) -> bool {
     syscall::revocation_query(worker, kind) == Err(Error::NotFound)
 }
 

@@ -16,6 +16,7 @@ use exo_abi::page_rights::WRITABLE;
 use exo_abi::slice::SLOTS_PER_ROUND;
 use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::shared_words::{self, SharedWords};
+use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -112,10 +113,10 @@ fn spin_in_epilogue(frame: &mut ExceptionFrame) -> bool {
 }
 
 /// Spawns one worker per mode, shares the page into each and waits until all are ready.
-fn start_workers(modes: &[&str]) -> Result<[u32; 2], &'static str> {
+fn start_workers(modes: &[&str]) -> Result<[Capability; 2], &'static str> {
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
     syscall::page_map(PAGE, frame, WRITABLE).map_err(|_| "page_map")?;
-    let mut workers = [0; 2];
+    let mut workers = [Capability::SELF; 2];
     for (index, mode) in modes.iter().enumerate() {
         let mut args = [0u8; 32];
         let args = format_args_into(&mut args, index, mode);
@@ -141,7 +142,7 @@ fn format_args_into<'a>(buffer: &'a mut [u8; 32], index: usize, mode: &str) -> &
     core::str::from_utf8(&buffer[..length]).unwrap_or("")
 }
 
-fn stop_workers(workers: [u32; 2]) -> Result<(), &'static str> {
+fn stop_workers(workers: [Capability; 2]) -> Result<(), &'static str> {
     PARENT_WORDS.write(STOP, 1);
     for worker in workers {
         match syscall::wait(worker) {
@@ -183,9 +184,11 @@ fn share() -> Result<(), &'static str> {
 /// they end.
 fn epilogue() -> Result<(), &'static str> {
     let workers = start_workers(&["polite", "spinner"])?;
+    let id = |worker| syscall::capability_inspect(worker).map_or(0, |(id, _)| id);
     println!(
         "{NAME}: polite is env {}, spinner is env {}",
-        workers[0], workers[1]
+        id(workers[0]),
+        id(workers[1])
     );
     syscall::sleep(EPILOGUE_RUN_MICROSECONDS);
     stop_workers(workers)

@@ -27,13 +27,15 @@ pub enum Error {
     Unavailable = 10,
     /// The place is already taken (a page that is already mapped).
     Occupied = 11,
+    /// A capability handle names nothing the caller holds: forged, dropped, or never issued.
+    BadCapability = 12,
     /// A code this version of the interface does not know (from a newer kernel).
     Unrecognized = 0xFFFF,
 }
 
 impl Error {
     /// Every error, for tests and tables.
-    pub const ALL: [Error; 12] = [
+    pub const ALL: [Error; 13] = [
         Error::NoSuchCall,
         Error::BadAddress,
         Error::TooLong,
@@ -45,6 +47,7 @@ impl Error {
         Error::NoSuchEnvironment,
         Error::Unavailable,
         Error::Occupied,
+        Error::BadCapability,
         Error::Unrecognized,
     ];
 
@@ -70,6 +73,7 @@ impl Error {
             Error::NoSuchEnvironment => "no such environment",
             Error::Unavailable => "resource unavailable",
             Error::Occupied => "already occupied",
+            Error::BadCapability => "bad capability",
             Error::Unrecognized => "unrecognized error",
         }
     }

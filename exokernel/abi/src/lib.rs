@@ -23,7 +23,8 @@
 //!
 //! An environment starts at its ELF entry point in ring 3 with `rdi` = address and `rsi` = length
 //! of its argument string (UTF-8, arguments separated by spaces), `rsp` 16-byte aligned at the
-//! top of its stack, and every other register zero.
+//! top of its stack, and every other register zero. A spawned environment holds one capability
+//! from birth: [`capability::PARENT`], over the environment that spawned it.
 //!
 //! # Versioning
 //!
@@ -31,6 +32,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod capability;
 mod error;
 mod exception;
 mod exit;
@@ -45,7 +47,7 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

@@ -30,7 +30,9 @@ pub enum Syscall {
     PowerOff = 5,
     /// Creates an environment from the program named by the `a1` bytes at `a0` in the boot
     /// ramdisk, giving it the argument string of `a3` bytes at `a2`. The caller becomes its
-    /// parent. Returns the new environment's id; it is runnable at once.
+    /// parent. Returns a capability handle with every [`rights`](crate::capability::rights)
+    /// over the new environment, which is runnable at once and holds
+    /// [`PARENT`](crate::capability::PARENT) over the caller.
     /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
     /// [`PROGRAM_NAME_MAX_BYTES`](crate::PROGRAM_NAME_MAX_BYTES) or the arguments exceed
     /// [`ARGUMENTS_MAX_BYTES`](crate::ARGUMENTS_MAX_BYTES);
@@ -39,12 +41,16 @@ pub enum Syscall {
     /// UTF-8; [`NotFound`](crate::Error::NotFound) when no such program is in the ramdisk;
     /// [`BadExecutable`](crate::Error::BadExecutable) when its ELF file is not a loadable
     /// static x86_64 executable for the user half; [`NoMemory`](crate::Error::NoMemory) when
-    /// frames run out (nothing is leaked) or 1024 environments, living or unreaped, exist.
+    /// frames run out (nothing is leaked), 1024 environments, living or unreaped, exist, or the
+    /// caller holds [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities.
     Spawn = 6,
-    /// Blocks until environment `a0`, a child of the caller, has ended, reaps it and returns
-    /// how it ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode).
-    /// Errors: [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a0` is not a
-    /// living or unreaped child of the caller.
+    /// Blocks until the child named by capability `a0` has ended, reaps it and returns how it
+    /// ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode). The handle is
+    /// dropped with the child.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
+    /// [`WAIT`](crate::capability::rights::WAIT); [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment)
+    /// when the child was reaped already.
     Wait = 7,
     /// Returns the number of free physical frames (for leak checks). Errors: none.
     FreeFrames = 8,
@@ -85,16 +91,18 @@ pub enum Syscall {
     /// Reads the caller's binding at page address `a0`: returns `frame << 12 | rights`.
     /// Errors: as [`Syscall::PageUnmap`].
     PageQuery = 15,
-    /// Shares the caller's binding at page address `a0` into environment `a1` at page address
-    /// `a2` with rights `a3`, which must be within the caller's (L4's *map*). The new binding is
-    /// derived from the caller's: unmapping, protecting or flushing the caller's page reaches it.
-    /// The right to change an environment's address space is held by the environment itself and
-    /// by its parent. Returns 0.
+    /// Shares the caller's binding at page address `a0` into the address space of the
+    /// environment named by capability `a1` (or [`SELF`](crate::capability::SELF)) at page
+    /// address `a2` with rights `a3`, which must be within the caller's (L4's *map*). The new
+    /// binding is derived from the caller's: unmapping, protecting or flushing the caller's page
+    /// reaches it. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) for a bad address;
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
-    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a1` is not alive;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the caller is neither `a1` nor
-    /// its parent, or the rights exceed the caller's; [`NotFound`](crate::Error::NotFound) when
+    /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
+    /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
+    /// ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
+    /// [`SHARE`](crate::capability::rights::SHARE) or the rights exceed the caller's;
+    /// [`NotFound`](crate::Error::NotFound) when
     /// nothing is bound at `a0`; [`Occupied`](crate::Error::Occupied) when `a2` is taken;
     /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
     PageShare = 16,
@@ -102,11 +110,14 @@ pub enum Syscall {
     /// environment, transitively; the caller's own stays. Returns 0.
     /// Errors: as [`Syscall::PageUnmap`].
     PageFlush = 17,
-    /// Gives frame `a0`, owned by the caller, to environment `a1` (its parent or a child): every
-    /// binding of the frame is removed first, then the frame belongs to `a1`. Returns 0.
+    /// Gives frame `a0`, owned by the caller, to the environment named by capability `a1`:
+    /// every binding of the frame is removed first, then the frame belongs to that environment.
+    /// Returns 0.
     /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
-    /// the frame or `a1` is neither its parent nor its child;
-    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a1` is not alive.
+    /// the frame or the capability lacks [`GRANT`](crate::capability::rights::GRANT);
+    /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
+    /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
+    /// ended.
     FrameGrant = 18,
     /// Gives the caller the slot at position `a0` of the time-slice vector, or the first free
     /// slot when `a0` is [`SLOT_ANY`](crate::slice::SLOT_ANY); returns the position. From then on
@@ -125,8 +136,9 @@ pub enum Syscall {
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown bits, or for a
     /// non-empty set while no exception handler is registered.
     SetUpcalls = 21,
-    /// Gives the rest of the current slot to environment `a0`, which must be runnable; the slot
-    /// still counts as the caller's. Returns 0 when the caller runs again.
+    /// Gives the rest of the current slot to environment `a0` (an id, not a capability: giving
+    /// time away needs no right over the receiver), which must be runnable; the slot still
+    /// counts as the caller's. Returns 0 when the caller runs again.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is the caller;
     /// [`Unavailable`](crate::Error::Unavailable) when `a0` is not a runnable environment.
     YieldTo = 22,
@@ -143,25 +155,26 @@ pub enum Syscall {
     /// [`PermissionDenied`](crate::Error::PermissionDenied) when the binding is not writable or
     /// its frame is not the caller's own.
     SetRepossessionVector = 24,
-    /// Asks environment `a0` to give back `a2` resources of kind `a1`
+    /// Asks the environment named by capability `a0` to give back `a2` resources of kind `a1`
     /// ([`ResourceKind`](crate::repossession::ResourceKind) code) within `a3`
     /// microseconds (visible revocation). The environment is told through its
     /// [`REVOCATION_REQUEST`](crate::upcall::REVOCATION_REQUEST) upcall and chooses what to
     /// free; whatever is still owed at the deadline is taken by force, newest acquired first but
     /// never below the guaranteed minimum ([`GUARANTEED_FRAMES`](crate::GUARANTEED_FRAMES)), and
     /// recorded in its repossession vector (the abort protocol). An environment that has not
-    /// enabled the upcall cannot be asked: the abort runs at once. This is how the init
-    /// environment, or a parent for its children, creates memory pressure. Returns 0.
-    /// Errors: [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when `a0` is not alive;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is init or the
-    /// parent of `a0`; [`InvalidArgument`](crate::Error::InvalidArgument) for an unknown kind, a
+    /// enabled the upcall cannot be asked: the abort runs at once. This is how a parent, or
+    /// whoever it gave the right to, creates memory pressure. Returns 0.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment
+    /// has ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
+    /// [`REVOKE`](crate::capability::rights::REVOKE); [`InvalidArgument`](crate::Error::InvalidArgument) for an unknown kind, a
     /// zero count or a zero deadline; [`Occupied`](crate::Error::Occupied) when a request of
     /// that kind is already outstanding for `a0`.
     Revoke = 25,
-    /// Returns how many resources of kind `a1` environment `a0` still owes to an outstanding
-    /// request. Errors: [`NotFound`](crate::Error::NotFound) when no request of that kind is
-    /// outstanding (it completed, or was aborted); otherwise as [`Syscall::Revoke`] (the caller
-    /// may also be `a0` itself).
+    /// Returns how many resources of kind `a1` the environment named by capability `a0` (or
+    /// [`SELF`](crate::capability::SELF)) still owes to an outstanding request.
+    /// Errors: [`NotFound`](crate::Error::NotFound) when no request of that kind is outstanding
+    /// (it completed, or was aborted); otherwise as [`Syscall::Revoke`].
     RevocationQuery = 26,
     /// Binds the caller to the durable owner of disk blocks named by the 16-byte credential at
     /// `a0`, creating that owner if the credential is new. Blocks belong to such owners, not to
@@ -230,6 +243,27 @@ pub enum Syscall {
     /// reads the kernel's truth instead of keeping a copy.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
     FrameList = 35,
+    /// Gives the environment named by capability `a2` a copy of the caller's capability `a0`
+    /// narrowed to rights `a1` (see [`capability`](crate::capability)); returns the copy's handle
+    /// in the receiver's table, for the caller to tell it (through shared memory, for example).
+    /// `a0` may be [`SELF`](crate::capability::SELF): a right over the caller itself.
+    /// `a2` may be [`SELF`](crate::capability::SELF) too: a narrowed copy for the caller.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` or `a2` names no
+    /// capability of the caller; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown
+    /// rights bits or [`WAIT`](crate::capability::rights::WAIT);
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) when `a1` exceeds the rights of `a0`
+    /// or `a2` lacks [`GRANT`](crate::capability::rights::GRANT);
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the receiver has ended;
+    /// [`NoMemory`](crate::Error::NoMemory) when the receiver's table is full.
+    CapabilityCopy = 36,
+    /// Drops the caller's capability `a0`; the handle never works again. Returns 0.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability in
+    /// the caller's table ([`SELF`](crate::capability::SELF) is none).
+    CapabilityDrop = 37,
+    /// Describes the caller's capability `a0`: returns the id of the environment it names,
+    /// plus its [`rights`](crate::capability::rights) shifted left by 32 bits.
+    /// Errors: as [`Syscall::CapabilityDrop`].
+    CapabilityInspect = 38,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -239,7 +273,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 36] = [
+    pub const ALL: [Syscall; 39] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -276,6 +310,9 @@ impl Syscall {
         Syscall::PageMapBatch,
         Syscall::PageUnmapBatch,
         Syscall::FrameList,
+        Syscall::CapabilityCopy,
+        Syscall::CapabilityDrop,
+        Syscall::CapabilityInspect,
     ];
 
     /// The call with number `number`, if there is one.

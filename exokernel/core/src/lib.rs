@@ -1,5 +1,5 @@
 //! Policy-free kernel logic that touches no hardware, so it builds and is tested on the host:
-//! the boot ramdisk format and boot configuration, the frame ownership table, the persistent
+//! the boot ramdisk format and boot configuration, capability tables, the frame ownership table, the persistent
 //! disk-block ownership table, user-range checks, ELF load plans, the environment table, the
 //! bookkeeping of visible revocation and the abort protocol with the repossession vector's
 //! format, and the CPU time-slice vector with its scheduling decisions.
@@ -10,6 +10,7 @@ extern crate alloc;
 
 pub mod block_table;
 pub mod boot_config;
+pub mod capabilities;
 pub mod elf_plan;
 pub mod environments;
 pub mod exception_handler;

@@ -9,6 +9,7 @@ use crate::kernel::Machine;
 use alloc::collections::BTreeMap;
 use exo_abi::Error;
 use exo_core::PAGE_SIZE;
+use exo_core::capabilities::CapabilityTable;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
@@ -87,6 +88,7 @@ impl Loader<'_> {
             upcalls_enabled: 0,
             pending_upcalls: BTreeMap::new(),
             repossession_frame: None,
+            capabilities: CapabilityTable::default(),
         })
     }
 

@@ -13,6 +13,7 @@ use crate::{consistency, environment};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use exo_abi::{Error, ExitReason, encode_result};
+use exo_core::capabilities::CapabilityTable;
 use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::{FrameNumber, FrameTable};
@@ -39,6 +40,8 @@ pub struct Machine {
     pub pending_upcalls: BTreeMap<u64, (u64, u64)>,
     /// The frame of its repossession vector, if it registered one.
     pub repossession_frame: Option<FrameNumber>,
+    /// Its rights over other environments, by handle.
+    pub capabilities: CapabilityTable,
 }
 
 /// The whole kernel state.
@@ -131,7 +134,9 @@ impl Kernel {
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
         let (frames, mappings) = (&mut self.frames, &mut self.mappings);
         let id = self.environments.create(String::from(name), parent, |id| {
-            environment::load(id, program, args, frames, mappings)
+            let mut machine = environment::load(id, program, args, frames, mappings)?;
+            machine.capabilities = CapabilityTable::at_birth(parent);
+            Ok(machine)
         })?;
         log::debug!(
             "env {} ({name}) created, {} frames",

@@ -8,6 +8,7 @@ extern crate alloc;
 mod arch;
 mod blocks;
 mod boot_info;
+mod capabilities;
 mod consistency;
 mod console;
 mod disk;

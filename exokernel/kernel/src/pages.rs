@@ -3,7 +3,9 @@
 //! checks its arguments first and changes nothing when they are refused.
 
 use crate::arch::paging::allocate_zeroed;
+use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
+use exo_abi::capability::rights;
 use exo_abi::{Error, FRAME_ANY};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
@@ -152,24 +154,6 @@ pub fn own_binding(kernel: &Kernel, caller: EnvId, address: u64) -> Result<Mappi
     }
 }
 
-/// The living environment named by `id`.
-pub fn living_environment(kernel: &Kernel, id: u64) -> Result<EnvId, Error> {
-    let id = EnvId(u32::try_from(id).map_err(|_| Error::NoSuchEnvironment)?);
-    let is_alive = kernel.environments.machine(id).is_some();
-    if is_alive {
-        Ok(id)
-    } else {
-        Err(Error::NoSuchEnvironment)
-    }
-}
-
-pub fn parent_of(kernel: &Kernel, id: EnvId) -> Option<EnvId> {
-    kernel
-        .environments
-        .get(id)
-        .and_then(|environment| environment.parent)
-}
-
 /// [`exo_abi::Syscall::PageShare`].
 pub fn page_share(
     kernel: &mut Kernel,
@@ -181,11 +165,8 @@ pub fn page_share(
 ) -> Result<u64, Error> {
     let source = place_of(caller, address)?;
     let rights = rights_of(bits)?;
-    let target = living_environment(kernel, target)?;
+    let target = environment_named(kernel, caller, target, rights::SHARE)?;
     let target_place = place_of(target, target_address)?;
-    if target != caller && parent_of(kernel, target) != Some(caller) {
-        return Err(Error::PermissionDenied);
-    }
     let mapping = kernel.mappings.lookup(source).ok_or(Error::NotFound)?;
     if !rights.is_within(mapping.rights) {
         return Err(Error::PermissionDenied);
@@ -229,12 +210,7 @@ pub fn frame_grant(
     if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
         return Err(Error::PermissionDenied);
     }
-    let target = living_environment(kernel, target)?;
-    let is_related =
-        parent_of(kernel, caller) == Some(target) || parent_of(kernel, target) == Some(caller);
-    if !is_related {
-        return Err(Error::PermissionDenied);
-    }
+    let target = environment_named(kernel, caller, target, rights::GRANT)?;
     let removals = kernel.mappings.remove_frame(frame);
     kernel.clear_page_table_entries(&removals);
     kernel

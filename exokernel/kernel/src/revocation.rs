@@ -5,9 +5,11 @@
 
 use crate::arch::clock;
 use crate::arch::paging::with_frame_page;
+use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
-use crate::pages::{living_environment, own_binding, parent_of};
+use crate::pages::own_binding;
 use alloc::vec::Vec;
+use exo_abi::capability::rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, upcall};
 use exo_core::environments::EnvId;
@@ -33,16 +35,6 @@ pub fn set_repossession_vector(
     Ok(0)
 }
 
-/// Who may ask `target` for resources or ask about a request: init, and `target`'s parent.
-fn check_requester(kernel: &Kernel, caller: EnvId, target: u64) -> Result<EnvId, Error> {
-    let target = living_environment(kernel, target)?;
-    if kernel.is_init(caller) || parent_of(kernel, target) == Some(caller) {
-        Ok(target)
-    } else {
-        Err(Error::PermissionDenied)
-    }
-}
-
 fn kind_of(code: u64) -> Result<ResourceKind, Error> {
     match ResourceKind::from_code(code) {
         Some(kind) => Ok(kind),
@@ -59,7 +51,7 @@ pub fn revoke(
     count: u64,
     deadline_microseconds: u64,
 ) -> Result<u64, Error> {
-    let target = check_requester(kernel, caller, target)?;
+    let target = environment_named(kernel, caller, target, rights::REVOKE)?;
     let kind = kind_of(kind)?;
     let now = clock::now_microseconds();
     let deadline = now.saturating_add(deadline_microseconds);
@@ -90,10 +82,7 @@ pub fn revocation_query(
     target: u64,
     kind: u64,
 ) -> Result<u64, Error> {
-    let target = match check_requester(kernel, caller, target) {
-        Err(Error::PermissionDenied) if u64::from(caller.0) == target => caller,
-        checked => checked?,
-    };
+    let target = environment_named(kernel, caller, target, rights::REVOKE)?;
     let kind = kind_of(kind)?;
     kernel
         .revocations

@@ -3,6 +3,7 @@
 
 use crate::arch::trap::TrapFrame;
 use crate::blocks;
+use crate::capabilities;
 use crate::console;
 use crate::kernel::{self, Kernel};
 use crate::page_batches;
@@ -135,6 +136,15 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::FrameList => Outcome::Return(page_batches::frame_list(
             kernel, caller, frame.rdi, frame.rsi, frame.rdx,
         )),
+        Syscall::CapabilityCopy => Outcome::Return(capabilities::capability_copy(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        )),
+        Syscall::CapabilityDrop => {
+            Outcome::Return(capabilities::capability_drop(kernel, caller, frame.rdi))
+        }
+        Syscall::CapabilityInspect => {
+            Outcome::Return(capabilities::capability_inspect(kernel, caller, frame.rdi))
+        }
         Syscall::Sleep => {
             kernel.sleep_current(frame.rdi);
             Outcome::Reschedule(Ok(0))
@@ -202,8 +212,11 @@ fn spawn(
     let args = copy_in(kernel, args, args_len, exo_abi::ARGUMENTS_MAX_BYTES)?;
     let name = core::str::from_utf8(&name).map_err(|_| Error::InvalidArgument)?;
     core::str::from_utf8(&args).map_err(|_| Error::InvalidArgument)?;
+    if !capabilities::has_room(kernel, caller) {
+        return Err(Error::NoMemory);
+    }
     let child = kernel.spawn(name, &args, Some(caller))?;
-    Ok(u64::from(child.0))
+    capabilities::hold_child(kernel, caller, child)
 }
 
 fn set_exception_handler(
@@ -226,11 +239,17 @@ fn set_exception_handler(
     Ok(0)
 }
 
-fn wait(kernel: &mut Kernel, caller: EnvId, child: u64) -> Outcome {
-    let Ok(child) = u32::try_from(child) else {
-        return Outcome::Return(Err(Error::NoSuchEnvironment));
+/// The handle goes as soon as the wait is sure to reap: at once, or when the child ends.
+fn wait(kernel: &mut Kernel, caller: EnvId, handle: u64) -> Outcome {
+    let child = match capabilities::child_to_reap(kernel, caller, handle) {
+        Ok(child) => child,
+        Err(error) => return Outcome::Return(Err(error)),
     };
-    match kernel.environments.wait(caller, EnvId(child)) {
+    let outcome = kernel.environments.wait(caller, child);
+    if outcome.is_ok() {
+        capabilities::drop_reaped(kernel, caller, handle);
+    }
+    match outcome {
         Ok(WaitOutcome::Reaped(reason)) => Outcome::Return(Ok(reason.encode())),
         Ok(WaitOutcome::Blocked) => Outcome::Blocked,
         Err(error) => Outcome::Return(Err(error)),

@@ -1,0 +1,276 @@
+//! Capabilities, hostile and delegated. The parent forges handles (init's id, its own
+//! neighbours, other generations), overreaches with narrowed copies and with its capability over
+//! init, and uses handles after dropping them and after their environment ended: each is
+//! refused with its error. Then it delegates: a `sharer` child receives a capability to share
+//! pages into a `worker` child, a sibling over which it had no right, and uses it.
+//! Run without arguments. Exits 0 when every check passed.
+#![no_std]
+#![no_main]
+
+use exo_abi::Error;
+use exo_abi::capability::rights;
+use exo_abi::page_rights::WRITABLE;
+use exo_abi::repossession::ResourceKind;
+use libos_posix::syscall::Capability;
+use libos_posix::{ExitReason, println, syscall};
+
+libos_posix::main!(main);
+
+const NAME: &str = "capabilities";
+/// Where the parent binds the page that tells the sharer its handle.
+const HANDLE_PAGE: u64 = 0x5000_0000_0000;
+/// Where the sharer binds the page it shares into the worker.
+const SHARER_PAGE: u64 = 0x5100_0000_0000;
+/// Where that page appears in the worker.
+const WORKER_PAGE: u64 = 0x5200_0000_0000;
+/// What the sharer writes for the worker, and the worker's acknowledgement.
+const MESSAGE: u64 = 0x5EED;
+const ACKNOWLEDGED: u64 = 0xACC;
+
+fn read(address: u64, word: u64) -> u64 {
+    // SAFETY: callers pass a page this environment has bound (they checked with page_query).
+    unsafe { (address as *const u64).add(word as usize).read_volatile() }
+}
+
+fn write(address: u64, word: u64, value: u64) {
+    // SAFETY: callers pass a page this environment has bound writable.
+    unsafe {
+        (address as *mut u64)
+            .add(word as usize)
+            .write_volatile(value)
+    }
+}
+
+/// Yields until `condition` holds, for at most about 10 s.
+fn wait_until(condition: impl Fn() -> bool) -> bool {
+    for _ in 0..10_000 {
+        if condition() {
+            return true;
+        }
+        syscall::sleep(1_000);
+    }
+    false
+}
+
+struct Checker {
+    failures: u32,
+}
+
+impl Checker {
+    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
+        if got != expected {
+            self.failures += 1;
+            println!("{NAME}: FAILED {what}: expected {expected:?}, got {got:?}");
+        }
+    }
+}
+
+/// The worker: waits for the sharer's page, reads its message and acknowledges it.
+fn worker() -> i32 {
+    if !wait_until(|| syscall::page_query(WORKER_PAGE).is_ok()) {
+        return 2;
+    }
+    if read(WORKER_PAGE, 0) != MESSAGE {
+        return 1;
+    }
+    write(WORKER_PAGE, 1, ACKNOWLEDGED);
+    0
+}
+
+/// The sharer: reads the handle its parent gave it, shares a page into the worker through it,
+/// and checks that the handle carries no more than the right to share.
+fn sharer() -> i32 {
+    let mut check = Checker { failures: 0 };
+    if !wait_until(|| syscall::page_query(HANDLE_PAGE).is_ok()) {
+        return 2;
+    }
+    let over_worker = Capability(read(HANDLE_PAGE, 0));
+    let Ok(frame) = syscall::frame_allocate(None) else {
+        return 3;
+    };
+    if syscall::page_map(SHARER_PAGE, frame, WRITABLE).is_err() {
+        return 3;
+    }
+    write(SHARER_PAGE, 0, MESSAGE);
+    check.expect(
+        "share into the worker through the delegated capability",
+        syscall::page_share(SHARER_PAGE, over_worker, WORKER_PAGE, WRITABLE),
+        Ok(()),
+    );
+    check.expect(
+        "revoke through a capability that only shares",
+        syscall::revoke(over_worker, ResourceKind::Frame, 1, 1_000),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "wait for a sibling",
+        syscall::wait(over_worker),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "share into the parent through PARENT, which only grants",
+        syscall::page_share(SHARER_PAGE, Capability::PARENT, WORKER_PAGE, 0),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "the worker acknowledged",
+        wait_until(|| read(SHARER_PAGE, 1) == ACKNOWLEDGED),
+        true,
+    );
+    check.failures.min(1) as i32
+}
+
+fn parent() -> Result<u32, Error> {
+    let mut check = Checker { failures: 0 };
+    let frame = syscall::frame_allocate(None)?;
+    syscall::page_map(HANDLE_PAGE, frame, WRITABLE)?;
+
+    // Over init, this program holds PARENT, which only grants.
+    check.expect(
+        "revoke init through PARENT",
+        syscall::revoke(Capability::PARENT, ResourceKind::Frame, 1, 1_000),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "share into init through PARENT",
+        syscall::page_share(HANDLE_PAGE, Capability::PARENT, HANDLE_PAGE, 0),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "widen PARENT",
+        syscall::capability_copy(Capability::PARENT, rights::SHARE, Capability::SELF),
+        Err(Error::PermissionDenied),
+    );
+
+    let worker = syscall::spawn(NAME, "worker")?;
+    let (worker_id, worker_rights) = syscall::capability_inspect(worker)?;
+    check.expect(
+        "a spawn's capability has every right",
+        worker_rights,
+        rights::ALL,
+    );
+    for forged in [
+        0,
+        1,
+        u64::from(worker_id),
+        worker.0 + 1,
+        worker.0 ^ (1 << 32),
+        worker.0 + (1 << 32),
+        u64::MAX - 1,
+    ] {
+        check.expect(
+            "share through a forged handle",
+            syscall::page_share(HANDLE_PAGE, Capability(forged), WORKER_PAGE, 0),
+            Err(Error::BadCapability),
+        );
+        check.expect(
+            "revoke through a forged handle",
+            syscall::revoke(Capability(forged), ResourceKind::Frame, 1, 1_000),
+            Err(Error::BadCapability),
+        );
+    }
+    check.expect(
+        "inspect SELF, which is no table entry",
+        syscall::capability_inspect(Capability::SELF),
+        Err(Error::BadCapability),
+    );
+    check.expect(
+        "copy the right to reap",
+        syscall::capability_copy(worker, rights::SHARE | rights::WAIT, Capability::SELF),
+        Err(Error::InvalidArgument),
+    );
+    check.expect(
+        "copy an unknown right",
+        syscall::capability_copy(worker, 1 << 9, Capability::SELF),
+        Err(Error::InvalidArgument),
+    );
+    check.expect(
+        "copy to a forged receiver",
+        syscall::capability_copy(worker, rights::SHARE, Capability(77)),
+        Err(Error::BadCapability),
+    );
+
+    let narrowed = syscall::capability_copy(worker, rights::SHARE, Capability::SELF)?;
+    check.expect(
+        "inspect the narrowed copy",
+        syscall::capability_inspect(narrowed),
+        Ok((worker_id, rights::SHARE)),
+    );
+    check.expect(
+        "revoke through the narrowed copy",
+        syscall::revoke(narrowed, ResourceKind::Frame, 1, 1_000),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "widen the narrowed copy",
+        syscall::capability_copy(narrowed, rights::SHARE | rights::GRANT, Capability::SELF),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "wait through the narrowed copy",
+        syscall::wait(narrowed),
+        Err(Error::PermissionDenied),
+    );
+    check.expect("drop it", syscall::capability_drop(narrowed), Ok(()));
+    check.expect(
+        "drop it twice",
+        syscall::capability_drop(narrowed),
+        Err(Error::BadCapability),
+    );
+    check.expect(
+        "share through the dropped handle",
+        syscall::page_share(HANDLE_PAGE, narrowed, WORKER_PAGE, 0),
+        Err(Error::BadCapability),
+    );
+
+    let sharer = syscall::spawn(NAME, "sharer")?;
+    let delegated = syscall::capability_copy(worker, rights::SHARE, sharer)?;
+    write(HANDLE_PAGE, 0, delegated.0);
+    syscall::page_share(HANDLE_PAGE, sharer, HANDLE_PAGE, 0)?;
+    let kept = syscall::capability_copy(worker, rights::SHARE, Capability::SELF)?;
+    check.expect(
+        "sharer ends",
+        syscall::wait(sharer),
+        Ok(ExitReason::Exited(0)),
+    );
+    check.expect(
+        "worker ends",
+        syscall::wait(worker),
+        Ok(ExitReason::Exited(0)),
+    );
+
+    check.expect(
+        "wait again on the reaped worker's handle",
+        syscall::wait(worker),
+        Err(Error::BadCapability),
+    );
+    check.expect(
+        "share through a copy over the ended worker",
+        syscall::page_share(HANDLE_PAGE, kept, WORKER_PAGE, 0),
+        Err(Error::NoSuchEnvironment),
+    );
+    check.expect("drop that copy", syscall::capability_drop(kept), Ok(()));
+    Ok(check.failures)
+}
+
+fn main(args: libos_posix::Args) -> i32 {
+    match args.as_str() {
+        "worker" => return worker(),
+        "sharer" => return sharer(),
+        _ => {}
+    }
+    match parent() {
+        Ok(0) => {
+            println!("{NAME}: all checks passed");
+            0
+        }
+        Ok(failures) => {
+            println!("{NAME}: {failures} checks failed");
+            1
+        }
+        Err(error) => {
+            println!("{NAME}: setup failed: {}", error.describe());
+            1
+        }
+    }
+}

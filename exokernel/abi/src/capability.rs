@@ -1,0 +1,38 @@
+//! Capabilities: what one environment may do to another. A call that acts on another
+//! environment names it by a *handle*, a number that means something only in the caller's own
+//! capability table, which the kernel keeps. A number nobody issued to the caller names
+//! nothing ([`Error::BadCapability`](crate::Error::BadCapability)), so capabilities cannot be
+//! forged; they are passed on only through [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy),
+//! with equal or fewer rights.
+//!
+//! [`Syscall::Spawn`](crate::Syscall::Spawn) gives the parent a handle with every right over the
+//! child, and the child a handle ([`PARENT`]) with [`rights::GRANT`] over the parent.
+//! A capability outlives nothing: once its environment has ended, using it fails with
+//! [`Error::NoSuchEnvironment`](crate::Error::NoSuchEnvironment).
+
+/// The handle that names the caller itself, with every right but [`rights::WAIT`]; no
+/// capability is needed to act on oneself.
+pub const SELF: u64 = u64::MAX;
+
+/// The handle every spawned environment holds from birth: [`rights::GRANT`] over its parent.
+pub const PARENT: u64 = 1 << 32;
+
+/// Most capabilities one environment holds at once.
+pub const CAPABILITIES_MAX: usize = 256;
+
+/// Rights a capability carries.
+pub mod rights {
+    /// Share pages into its address space ([`Syscall::PageShare`](crate::Syscall::PageShare)).
+    pub const SHARE: u64 = 1 << 0;
+    /// Give it frames and capabilities ([`Syscall::FrameGrant`](crate::Syscall::FrameGrant),
+    /// [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy)).
+    pub const GRANT: u64 = 1 << 1;
+    /// Ask it for resources back ([`Syscall::Revoke`](crate::Syscall::Revoke),
+    /// [`Syscall::RevocationQuery`](crate::Syscall::RevocationQuery)).
+    pub const REVOKE: u64 = 1 << 2;
+    /// Wait for it to end and reap it ([`Syscall::Wait`](crate::Syscall::Wait)). Only the
+    /// handle [`Syscall::Spawn`](crate::Syscall::Spawn) returns carries it; it is never copied.
+    pub const WAIT: u64 = 1 << 3;
+    /// Every defined right.
+    pub const ALL: u64 = SHARE | GRANT | REVOKE | WAIT;
+}

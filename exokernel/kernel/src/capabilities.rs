@@ -1,0 +1,108 @@
+//! Capability calls, and the one check every call that acts on another environment makes:
+//! the handle must name a capability of the caller's, with the rights the call needs, over an
+//! environment that is still alive. The table rules are `exo_core::capabilities`'.
+
+use crate::kernel::{Kernel, Machine};
+use exo_abi::Error;
+use exo_abi::capability::rights;
+use exo_core::capabilities::{self, Capability};
+use exo_core::environments::EnvId;
+
+fn machine_of(kernel: &Kernel, caller: EnvId) -> &Machine {
+    kernel
+        .environments
+        .machine(caller)
+        .expect("the caller of a system call is alive")
+}
+
+fn caller_machine(kernel: &mut Kernel, caller: EnvId) -> &mut Machine {
+    kernel
+        .environments
+        .machine_mut(caller)
+        .expect("the caller of a system call is alive")
+}
+
+/// The living environment that `caller`'s capability `handle` names, when it carries the
+/// `needed` rights.
+pub fn environment_named(
+    kernel: &Kernel,
+    caller: EnvId,
+    handle: u64,
+    needed: u64,
+) -> Result<EnvId, Error> {
+    let target = capabilities::resolve(
+        &machine_of(kernel, caller).capabilities,
+        caller,
+        handle,
+        needed,
+    )?;
+    if kernel.environments.machine(target).is_some() {
+        Ok(target)
+    } else {
+        Err(Error::NoSuchEnvironment)
+    }
+}
+
+/// Gives `caller` a capability with every right over its new child `child`.
+/// The caller's room was checked before the child was made.
+pub fn hold_child(kernel: &mut Kernel, caller: EnvId, child: EnvId) -> Result<u64, Error> {
+    caller_machine(kernel, caller)
+        .capabilities
+        .insert(Capability {
+            target: child,
+            rights: rights::ALL,
+        })
+}
+
+/// The child that `caller`'s capability `handle` lets it wait for. Unlike other rights, this
+/// one reaches an ended child that is not reaped yet.
+pub fn child_to_reap(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<EnvId, Error> {
+    capabilities::resolve(
+        &machine_of(kernel, caller).capabilities,
+        caller,
+        handle,
+        rights::WAIT,
+    )
+}
+
+/// Drops the handle of a child that is reaped, or will be when it ends.
+pub fn drop_reaped(kernel: &mut Kernel, caller: EnvId, handle: u64) {
+    // The handle was resolved just before, so it is there to remove.
+    let _ = caller_machine(kernel, caller).capabilities.remove(handle);
+}
+
+/// Whether `caller` can hold one more capability.
+pub fn has_room(kernel: &Kernel, caller: EnvId) -> bool {
+    machine_of(kernel, caller).capabilities.has_room()
+}
+
+/// [`exo_abi::Syscall::CapabilityCopy`].
+pub fn capability_copy(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    handle: u64,
+    wanted_rights: u64,
+    receiver: u64,
+) -> Result<u64, Error> {
+    let copy = capabilities::held(&machine_of(kernel, caller).capabilities, caller, handle)?
+        .narrowed(wanted_rights)?;
+    let receiver = environment_named(kernel, caller, receiver, rights::GRANT)?;
+    kernel
+        .environments
+        .machine_mut(receiver)
+        .expect("checked alive above")
+        .capabilities
+        .insert(copy)
+}
+
+/// [`exo_abi::Syscall::CapabilityDrop`].
+pub fn capability_drop(kernel: &mut Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
+    caller_machine(kernel, caller).capabilities.remove(handle)?;
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::CapabilityInspect`].
+pub fn capability_inspect(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
+    let capability = machine_of(kernel, caller).capabilities.get(handle)?;
+    Ok(u64::from(capability.target.0) | capability.rights << 32)
+}
