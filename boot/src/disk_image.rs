@@ -28,7 +28,8 @@ pub struct DiskOptions {
 }
 
 impl DiskOptions {
-    /// The default disk, `target/images/blocks.img`, of [`DEFAULT_DISK_BLOCKS`], kept.
+    /// The default disk, `blocks.img` in the images folder (`target/images/`), of
+    /// [`DEFAULT_DISK_BLOCKS`], kept.
     pub fn default_for(workspace: &Workspace) -> DiskOptions {
         DiskOptions {
             path: workspace.images_dir().join(DEFAULT_DISK_FILE_NAME),
@@ -187,7 +188,7 @@ mod tests {
     fn the_default_disk_is_in_the_images_folder() {
         let workspace = Workspace::locate().unwrap();
         let options = DiskOptions::default_for(&workspace);
-        assert!(options.path.ends_with("target/images/blocks.img"));
+        assert_eq!(options.path, workspace.images_dir().join("blocks.img"));
         assert_eq!(options.blocks * DISK_BLOCK_BYTES, 64 * 1024 * 1024);
         assert!(!options.is_fresh);
     }

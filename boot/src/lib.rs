@@ -4,7 +4,7 @@
 //!
 //! The usual sequence is [`Workspace::locate`], [`build_guest`], [`create_image`],
 //! [`prepare_disk`] (the data disk the kernel drives as virtio-blk), then [`run_interactive`] or
-//! [`run_captured`].
+//! [`run_captured`] (or [`start_captured`], to read the serial output while the guest runs).
 
 pub mod boot_options;
 pub mod disk_image;
@@ -27,6 +27,6 @@ pub use firmware::Firmware;
 pub use guest_build::{APP_RUSTFLAGS, GuestApp, GuestBinaries, Profile, build_guest};
 pub use image::{create_image, image_file_name};
 pub use outcome::{Ending, Outcome};
-pub use qemu_args::{QemuOptions, SerialMode, qemu_args};
-pub use qemu_run::{QemuError, run_captured, run_interactive};
+pub use qemu_args::{NetOptions, QemuOptions, SerialMode, UdpForward, qemu_args};
+pub use qemu_run::{CapturedRun, NoLine, QemuError, run_captured, run_interactive, start_captured};
 pub use workspace::Workspace;

@@ -11,9 +11,9 @@ use boot::figures::figure_lines;
 use boot::qemu_args::gdb_command;
 use boot::qemu_run::check_installed;
 use boot::{
-    BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Ending, Firmware, LogLevel, Profile, QemuError,
-    QemuOptions, SelfTest, Workspace, build_guest, create_image, prepare_disk, run_captured,
-    run_interactive,
+    BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Ending, Firmware, LogLevel, NetOptions, Profile,
+    QemuError, QemuOptions, SelfTest, UdpForward, Workspace, build_guest, create_image,
+    prepare_disk, run_captured, run_interactive,
 };
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
@@ -78,6 +78,8 @@ struct RunArgs {
     qemu_args: Vec<String>,
     #[command(flatten)]
     disk: DiskArgs,
+    #[command(flatten)]
+    net: NetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +95,8 @@ struct BenchArgs {
     timeout: u64,
     #[command(flatten)]
     disk: DiskArgs,
+    #[command(flatten)]
+    net: NetArgs,
 }
 
 /// The data disk, a raw file the kernel drives as a virtio-blk device.
@@ -141,6 +145,28 @@ impl DiskArgs {
         let state = prepare_disk(&options)?;
         eprintln!("{}", describe(&options.path, state));
         Ok(Some(options.path))
+    }
+}
+
+/// The network device, a virtio-net device on QEMU's user-mode network (the guest is 10.0.2.15,
+/// the host 10.0.2.2).
+#[derive(Debug, Args)]
+struct NetArgs {
+    /// Forward UDP datagrams sent to 127.0.0.1:HOST_PORT on the host to the guest's GUEST_PORT
+    /// (repeat for several).
+    #[arg(long = "forward-udp", value_name = "HOST_PORT:GUEST_PORT")]
+    forward_udp: Vec<UdpForward>,
+    /// Attach no network device (the kernel then reports `net: none`).
+    #[arg(long, conflicts_with = "forward_udp")]
+    no_net: bool,
+}
+
+impl NetArgs {
+    /// The network these options choose, or `None` for `--no-net`.
+    fn net_options(&self) -> Option<NetOptions> {
+        (!self.no_net).then(|| NetOptions {
+            udp_forwards: self.forward_udp.clone(),
+        })
     }
 }
 
@@ -214,6 +240,7 @@ fn run(args: &RunArgs) -> Result<u8> {
         firmware: args.firmware,
         image,
         disk: args.disk.prepare(&workspace)?,
+        net: args.net.net_options(),
         icount: args.icount,
         gdb: args.gdb,
         extra_args: args.qemu_args.clone(),
@@ -250,6 +277,7 @@ fn bench(args: &BenchArgs) -> Result<u8> {
     let qemu = QemuOptions {
         icount: !args.wall_clock,
         disk: args.disk.prepare(&workspace)?,
+        net: args.net.net_options(),
         ..QemuOptions::new(args.firmware, image)
     };
     eprintln!("boot: running the benchmarks (this takes a while under emulation)...");
@@ -393,6 +421,58 @@ mod tests {
         let options = args.disk.disk_options(&workspace).unwrap();
         assert_eq!(options.path, PathBuf::from("b.img"));
         assert_eq!(options.blocks, DEFAULT_DISK_BLOCKS);
+    }
+
+    #[test]
+    fn run_attaches_the_network_unless_told_otherwise() {
+        assert_eq!(
+            parse_run(&[]).net.net_options(),
+            Some(NetOptions::default())
+        );
+        let forwarded = parse_run(&["--forward-udp", "5555:7", "--forward-udp", "6000:6001"]);
+        assert_eq!(
+            forwarded.net.net_options(),
+            Some(NetOptions {
+                udp_forwards: vec![
+                    UdpForward {
+                        host_port: 5555,
+                        guest_port: 7
+                    },
+                    UdpForward {
+                        host_port: 6000,
+                        guest_port: 6001
+                    },
+                ],
+            })
+        );
+        assert_eq!(parse_run(&["--no-net"]).net.net_options(), None);
+    }
+
+    #[test]
+    fn run_rejects_impossible_network_options() {
+        for words in [
+            &["--forward-udp", "5555"][..],
+            &["--forward-udp", "0:7"],
+            &["--forward-udp", "5555:70000"],
+            &["--no-net", "--forward-udp", "5555:7"],
+        ] {
+            let words = ["boot", "run"].iter().chain(words);
+            assert!(Cli::try_parse_from(words).is_err());
+        }
+    }
+
+    #[test]
+    fn bench_attaches_the_network_too() {
+        let bench =
+            |words: &[&str]| match Cli::try_parse_from(["boot", "bench"].iter().chain(words))
+                .unwrap()
+                .command
+            {
+                Command::Bench(args) => args.net.net_options(),
+                other => panic!("parsed {other:?}"),
+            };
+        assert_eq!(bench(&[]), Some(NetOptions::default()));
+        assert_eq!(bench(&["--no-net"]), None);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The QEMU command line: the reference machine of `BENCHMARKS.md` plus the debug-exit device,
-//! the boot image and the data disk.
+//! the boot image, the data disk and the network device.
 
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use crate::firmware::{Firmware, OVMF_PATH};
 
@@ -16,6 +18,16 @@ pub const KERNEL_LOAD_ADDRESS: u64 = 0xffff_ffff_8000_0000;
 pub const GDB_PORT: u16 = 1234;
 /// QEMU's id of the data disk's drive, which the virtio-blk device names.
 pub const DISK_DRIVE_ID: &str = "blocks";
+/// QEMU's id of the user-mode network back end, which the virtio-net device names.
+pub const NET_BACKEND_ID: &str = "net0";
+/// The guest's Ethernet address: QEMU's default for the first network device, given explicitly
+/// so that it never changes.
+pub const GUEST_MAC: &str = "52:54:00:12:34:56";
+/// The guest's IPv4 address in QEMU's user-mode network (the first its DHCP server hands out),
+/// to which forwarded ports lead.
+pub const GUEST_IP: &str = "10.0.2.15";
+/// The host's address in QEMU's user-mode network (the gateway), which answers ARP.
+pub const GATEWAY_IP: &str = "10.0.2.2";
 
 /// The machine: TCG (KVM is slower here), one CPU, 512 MiB, and no CPU features that change
 /// how memory copies are counted (`erms`, `fsrm`) or that the kernel does not support (`la57`).
@@ -49,12 +61,56 @@ pub struct QemuOptions {
     pub image: PathBuf,
     /// A raw data disk attached as a virtio-blk PCI device, if any.
     pub disk: Option<PathBuf>,
+    /// A virtio-net PCI device on QEMU's user-mode network, if any.
+    pub net: Option<NetOptions>,
     /// Add `-icount shift=0`: the guest TSC then counts retired guest instructions.
     pub icount: bool,
     /// Add `-s -S`: wait for gdb on port 1234 before the first instruction.
     pub gdb: bool,
     /// Passed to QEMU unchanged, after every other argument.
     pub extra_args: Vec<String>,
+}
+
+/// The network device: QEMU's user-mode network (slirp: the guest is [`GUEST_IP`], the host
+/// [`GATEWAY_IP`], no privileges needed), and the UDP ports forwarded to the guest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetOptions {
+    pub udp_forwards: Vec<UdpForward>,
+}
+
+/// A UDP port forwarded from the host's loopback interface to the guest: datagrams sent to
+/// `127.0.0.1:host_port` reach the guest at [`GUEST_IP`]`:guest_port`, and the guest's replies
+/// from that port go back to the sender. Written `HOST_PORT:GUEST_PORT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpForward {
+    pub host_port: u16,
+    pub guest_port: u16,
+}
+
+impl FromStr for UdpForward {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<UdpForward, String> {
+        let port = |word: &str, which: &str| match word.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`{text}`: the {which} port must be a number from 1 to 65535"
+            )),
+            Ok(port) => Ok(port),
+        };
+        let (host, guest) = text
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}` is not HOST_PORT:GUEST_PORT"))?;
+        Ok(UdpForward {
+            host_port: port(host, "host")?,
+            guest_port: port(guest, "guest")?,
+        })
+    }
+}
+
+impl fmt::Display for UdpForward {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}:{}", self.host_port, self.guest_port)
+    }
 }
 
 impl QemuOptions {
@@ -82,6 +138,9 @@ pub fn qemu_args(options: &QemuOptions, serial: SerialMode) -> Vec<OsString> {
     if let Some(disk) = &options.disk {
         args.extend(disk_args(disk));
     }
+    if let Some(net) = &options.net {
+        args.extend(net_args(net));
+    }
     if options.firmware == Firmware::Uefi {
         args.extend(["-bios", OVMF_PATH].map(OsString::from));
     }
@@ -106,6 +165,28 @@ pub fn disk_args(disk: &Path) -> [OsString; 4] {
         drive,
         OsString::from("-device"),
         OsString::from(format!("virtio-blk-pci,drive={DISK_DRIVE_ID}")),
+    ]
+}
+
+/// The arguments attaching the network device: a user-mode network back end with a
+/// `hostfwd` rule per forwarded port (bound to the host's loopback interface only), and the
+/// virtio-net PCI device on it, without option ROM (so the firmware never tries to boot from
+/// the network).
+pub fn net_args(net: &NetOptions) -> [OsString; 4] {
+    let mut backend = format!("user,id={NET_BACKEND_ID}");
+    for forward in &net.udp_forwards {
+        backend.push_str(&format!(
+            ",hostfwd=udp:127.0.0.1:{}-:{}",
+            forward.host_port, forward.guest_port
+        ));
+    }
+    [
+        OsString::from("-netdev"),
+        OsString::from(backend),
+        OsString::from("-device"),
+        OsString::from(format!(
+            "virtio-net-pci,netdev={NET_BACKEND_ID},mac={GUEST_MAC},romfile="
+        )),
     ]
 }
 
@@ -172,6 +253,7 @@ mod tests {
             firmware: Firmware::Uefi,
             image: PathBuf::from("u.img"),
             disk: Some(PathBuf::from("d.img")),
+            net: Some(NetOptions::default()),
             icount: true,
             gdb: true,
             extra_args: vec!["-d".to_owned(), "int".to_owned()],
@@ -187,6 +269,10 @@ mod tests {
             "file=d.img,format=raw,if=none,id=blocks",
             "-device",
             "virtio-blk-pci,drive=blocks",
+            "-netdev",
+            "user,id=net0",
+            "-device",
+            "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,romfile=",
             "-bios",
             OVMF_PATH,
             "-icount",
@@ -216,6 +302,53 @@ mod tests {
             "virtio-blk-pci,drive=blocks",
         ];
         assert_eq!(tail, expected);
+    }
+
+    #[test]
+    fn the_network_device_forwards_each_udp_port_from_the_loopback_interface() {
+        let net = NetOptions {
+            udp_forwards: vec![
+                UdpForward {
+                    host_port: 5555,
+                    guest_port: 7,
+                },
+                UdpForward {
+                    host_port: 6000,
+                    guest_port: 6001,
+                },
+            ],
+        };
+        let options = QemuOptions {
+            net: Some(net),
+            ..QemuOptions::new(Firmware::Bios, PathBuf::from("/img/a.img"))
+        };
+        let args = strings(qemu_args(&options, SerialMode::Captured));
+        let tail = &args[args.iter().position(|arg| arg == "-netdev").unwrap()..];
+        let expected = [
+            "-netdev",
+            "user,id=net0,hostfwd=udp:127.0.0.1:5555-:7,hostfwd=udp:127.0.0.1:6000-:6001",
+            "-device",
+            "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,romfile=",
+        ];
+        assert_eq!(tail, expected);
+    }
+
+    #[test]
+    fn udp_forwards_parse_and_print_as_host_colon_guest() {
+        let forward: UdpForward = "5555:7".parse().unwrap();
+        assert_eq!(
+            forward,
+            UdpForward {
+                host_port: 5555,
+                guest_port: 7
+            }
+        );
+        assert_eq!(forward.to_string(), "5555:7");
+        for bad in [
+            "5555", "5555-7", ":7", "5555:", "0:7", "7:0", "65536:7", "a:b", "1:2:3",
+        ] {
+            assert!(bad.parse::<UdpForward>().is_err(), "{bad} parsed");
+        }
     }
 
     #[test]

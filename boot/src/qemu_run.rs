@@ -1,4 +1,5 @@
-//! Running QEMU: attached to the terminal, or with the serial output captured, under a timeout.
+//! Running QEMU: attached to the terminal, or with the serial output captured, under a timeout;
+//! a captured run can also be read line by line while the guest runs.
 
 use std::env;
 use std::ffi::OsStr;
@@ -6,6 +7,7 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -65,23 +67,114 @@ pub fn run_interactive(options: &QemuOptions, timeout: Option<Duration>) -> Resu
 /// With `EXO_ECHO=1` each serial line is also copied to standard error as it arrives (written
 /// directly, so it shows even inside `cargo test`'s output capture).
 pub fn run_captured(options: &QemuOptions, timeout: Duration) -> Result<Outcome> {
+    start_captured(options, timeout)?.finish()
+}
+
+/// Boots with the serial port captured and returns while the guest runs; QEMU is killed
+/// `timeout` after the start unless it ended earlier. Echoes as [`run_captured`] does.
+pub fn start_captured(options: &QemuOptions, timeout: Duration) -> Result<CapturedRun> {
     let mut command = qemu_command(options, SerialMode::Captured)?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = spawn(&mut command)?;
+    let deadline = Instant::now() + timeout;
     let echo_prefix = is_echo_enabled().then(|| echo_prefix(&options.image));
+    let (line_sender, lines) = mpsc::channel();
     let serial = read_serial(
         child.stdout.take().expect("QEMU's stdout is piped"),
         echo_prefix,
+        Some(line_sender),
     );
     let stderr = read_all(child.stderr.take().expect("QEMU's stderr is piped"));
-    let (status, timed_out) = wait_with_timeout(&mut child, Some(timeout))?;
-    let serial = serial.join().unwrap_or_default();
-    let qemu_stderr = stderr.join().unwrap_or_default();
-    check_qemu_did_not_fail(status, timed_out, &qemu_stderr)?;
-    Ok(Outcome::new(status.code(), timed_out, serial, qemu_stderr))
+    Ok(CapturedRun {
+        child,
+        deadline,
+        lines,
+        serial: Some(serial),
+        stderr: Some(stderr),
+    })
+}
+
+/// A QEMU started by [`start_captured`], with its serial output captured.
+///
+/// [`next_line`](Self::next_line) hands out the serial lines as they arrive, each once, in order;
+/// the whole transcript goes into the [`Outcome`] of [`finish`](Self::finish) or
+/// [`stop`](Self::stop) whether or not they were read. Dropping a run that has not ended kills
+/// QEMU.
+#[derive(Debug)]
+pub struct CapturedRun {
+    child: Child,
+    /// When QEMU is killed unless it ended earlier.
+    deadline: Instant,
+    lines: Receiver<String>,
+    /// The serial reader, which returns the whole transcript; taken when the run ends.
+    serial: Option<JoinHandle<String>>,
+    /// The standard-error reader; taken when the run ends.
+    stderr: Option<JoinHandle<String>>,
+}
+
+/// Why [`CapturedRun::next_line`] gave no line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoLine {
+    /// None arrived in time.
+    TimedOut,
+    /// The serial output ended: QEMU exited, and every line has been handed out.
+    Ended,
+}
+
+impl CapturedRun {
+    /// The next serial line, without its line break or `\r` (a last line without a line break
+    /// comes when the output ends), waiting for it until `until` or the run's deadline, whichever
+    /// is earlier.
+    pub fn next_line(&mut self, until: Instant) -> Result<String, NoLine> {
+        let until = until.min(self.deadline);
+        let wait = until.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => Err(NoLine::TimedOut),
+            Err(RecvTimeoutError::Disconnected) => Err(NoLine::Ended),
+        }
+    }
+
+    /// Waits for QEMU to end, killing it at the deadline, and returns what came of the run.
+    pub fn finish(mut self) -> Result<Outcome> {
+        let deadline = self.deadline;
+        self.end(deadline)
+    }
+
+    /// Kills QEMU now, unless it has ended, and returns what came of the run (a killed run's
+    /// outcome counts as timed out): for a guest that never ends by itself, such as a server.
+    pub fn stop(mut self) -> Result<Outcome> {
+        self.end(Instant::now())
+    }
+
+    /// Waits for QEMU until `deadline`, then kills it; collects the outcome.
+    fn end(&mut self, deadline: Instant) -> Result<Outcome> {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let (status, timed_out) = wait_with_timeout(&mut self.child, Some(timeout))?;
+        let serial = join_text(self.serial.take());
+        let qemu_stderr = join_text(self.stderr.take());
+        check_qemu_did_not_fail(status, timed_out, &qemu_stderr)?;
+        Ok(Outcome::new(status.code(), timed_out, serial, qemu_stderr))
+    }
+}
+
+impl Drop for CapturedRun {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The text a reader thread returned; empty if there is none or it panicked.
+fn join_text(reader: Option<JoinHandle<String>>) -> String {
+    reader
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default()
 }
 
 /// Fails with [`QemuError::Missing`] unless QEMU (and, for UEFI, OVMF) is installed.
@@ -182,10 +275,12 @@ fn echo_prefix(image: &Path) -> String {
     format!("[{stem}] ")
 }
 
-/// Collects the serial output line by line, without `\r`, echoing it when asked.
+/// Collects the serial output line by line, without `\r`, echoing it when asked and sending each
+/// line (without its line break) to `lines` when given.
 fn read_serial(
     pipe: impl Read + Send + 'static,
     echo_prefix: Option<String>,
+    lines: Option<Sender<String>>,
 ) -> JoinHandle<String> {
     thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
@@ -193,12 +288,13 @@ fn read_serial(
         let mut line = Vec::new();
         while matches!(reader.read_until(b'\n', &mut line), Ok(count) if count > 0) {
             let text = String::from_utf8_lossy(&line).replace('\r', "");
+            let bare = text.trim_end_matches('\n');
             if let Some(prefix) = &echo_prefix {
-                let _ = writeln!(
-                    io::stderr().lock(),
-                    "{prefix}{}",
-                    text.trim_end_matches('\n')
-                );
+                let _ = writeln!(io::stderr().lock(), "{prefix}{bare}");
+            }
+            if let Some(lines) = &lines {
+                // Nobody may be listening any more; the transcript keeps the line anyway.
+                let _ = lines.send(bare.to_owned());
             }
             transcript.push_str(&text);
             line.clear();
@@ -268,8 +364,74 @@ mod tests {
     #[test]
     fn the_serial_reader_drops_carriage_returns_and_keeps_a_partial_last_line() {
         let input: &'static [u8] = b"one\r\ntwo\r\nthree";
-        let transcript = read_serial(input, None).join().unwrap();
+        let transcript = read_serial(input, None, None).join().unwrap();
         assert_eq!(transcript, "one\ntwo\nthree");
+    }
+
+    #[test]
+    fn the_serial_reader_sends_each_line_as_it_comes() {
+        let input: &'static [u8] = b"one\r\n\ntwo";
+        let (sender, lines) = mpsc::channel();
+        let transcript = read_serial(input, None, Some(sender)).join().unwrap();
+        assert_eq!(lines.iter().collect::<Vec<_>>(), ["one", "", "two"]);
+        assert_eq!(transcript, "one\n\ntwo");
+    }
+
+    #[test]
+    fn a_captured_run_hands_out_lines_until_the_output_ends() {
+        let mut child = Command::new("sh")
+            .args(["-c", "echo first; sleep 0.2; echo second; exit 3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (sender, lines) = mpsc::channel();
+        let serial = read_serial(child.stdout.take().unwrap(), None, Some(sender));
+        let stderr = read_all(child.stderr.take().unwrap());
+        let mut run = CapturedRun {
+            child,
+            deadline: Instant::now() + Duration::from_secs(30),
+            lines,
+            serial: Some(serial),
+            stderr: Some(stderr),
+        };
+        let soon = Instant::now() + Duration::from_secs(30);
+        assert_eq!(run.next_line(soon), Ok("first".to_owned()));
+        assert_eq!(run.next_line(soon), Ok("second".to_owned()));
+        assert_eq!(run.next_line(soon), Err(NoLine::Ended));
+        let outcome = run.finish().unwrap();
+        assert_eq!(outcome.serial, "first\nsecond\n");
+        assert_eq!(outcome.qemu_exit_code, Some(3));
+        assert!(!outcome.timed_out);
+    }
+
+    #[test]
+    fn a_stopped_run_is_killed_at_once_and_its_lines_kept() {
+        let mut child = Command::new("sh")
+            .args(["-c", "echo serving; exec sleep 30"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (sender, lines) = mpsc::channel();
+        let serial = read_serial(child.stdout.take().unwrap(), None, Some(sender));
+        let stderr = read_all(child.stderr.take().unwrap());
+        let started = Instant::now();
+        let mut run = CapturedRun {
+            child,
+            deadline: started + Duration::from_secs(60),
+            lines,
+            serial: Some(serial),
+            stderr: Some(stderr),
+        };
+        let line = run.next_line(started + Duration::from_secs(30));
+        assert_eq!(line, Ok("serving".to_owned()));
+        let quiet = run.next_line(Instant::now() + Duration::from_millis(100));
+        assert_eq!(quiet, Err(NoLine::TimedOut));
+        let outcome = run.stop().unwrap();
+        assert!(outcome.timed_out);
+        assert_eq!(outcome.serial, "serving\n");
+        assert!(started.elapsed() < Duration::from_secs(20));
     }
 
     #[test]

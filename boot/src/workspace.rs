@@ -1,5 +1,7 @@
 //! Where things are in the repository: its root, the apps under `apps/`, and the output folders.
 
+use std::env;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -43,17 +45,25 @@ impl Workspace {
         &self.root
     }
 
+    /// Cargo's target folder, under which every output of the boot tool goes: the value of
+    /// `CARGO_TARGET_DIR` when it is set (a relative path counts from the repository root), else
+    /// `target/` in the repository. So two checkouts, or two people sharing one with different
+    /// `CARGO_TARGET_DIR`s, never build into or boot from each other's files.
+    pub fn target_dir(&self) -> PathBuf {
+        target_dir_for(&self.root, env::var_os("CARGO_TARGET_DIR"))
+    }
+
     /// Cargo's target folder for the guest build of `what` (`kernel` or `apps`).
     ///
     /// The guest builds use their own target folders so that a build started from inside
     /// `cargo test` or `cargo run` never waits for the lock the outer cargo holds.
     pub fn guest_target_dir(&self, what: &str) -> PathBuf {
-        self.root.join("target").join("guest").join(what)
+        self.target_dir().join("guest").join(what)
     }
 
     /// Where disk images and ramdisks are written.
     pub fn images_dir(&self) -> PathBuf {
-        self.root.join("target").join("images")
+        self.target_dir().join("images")
     }
 
     /// The package names of every app: each `apps/*/Cargo.toml`, sorted by name.
@@ -78,6 +88,14 @@ impl Workspace {
         }
         names.sort();
         Ok(names)
+    }
+}
+
+/// The target folder of the workspace at `root` when `CARGO_TARGET_DIR` is `variable`.
+fn target_dir_for(root: &Path, variable: Option<OsString>) -> PathBuf {
+    match variable.filter(|value| !value.is_empty()) {
+        Some(value) => root.join(value),
+        None => root.join("target"),
     }
 }
 
@@ -113,11 +131,29 @@ mod tests {
     fn locates_this_repository() {
         let workspace = Workspace::locate().unwrap();
         assert!(workspace.root().join("boot").join("Cargo.toml").is_file());
-        assert!(workspace.images_dir().ends_with("target/images"));
-        assert!(
-            workspace
-                .guest_target_dir("kernel")
-                .ends_with("target/guest/kernel")
+        let target = workspace.target_dir();
+        assert_eq!(workspace.images_dir(), target.join("images"));
+        assert_eq!(
+            workspace.guest_target_dir("kernel"),
+            target.join("guest").join("kernel")
+        );
+    }
+
+    #[test]
+    fn the_target_folder_follows_cargo_target_dir() {
+        let root = Path::new("/repo");
+        assert_eq!(target_dir_for(root, None), Path::new("/repo/target"));
+        assert_eq!(
+            target_dir_for(root, Some(OsString::new())),
+            Path::new("/repo/target")
+        );
+        assert_eq!(
+            target_dir_for(root, Some(OsString::from("/elsewhere/t"))),
+            Path::new("/elsewhere/t")
+        );
+        assert_eq!(
+            target_dir_for(root, Some(OsString::from("out"))),
+            Path::new("/repo/out")
         );
     }
 }

@@ -19,6 +19,9 @@
 pub mod console;
 mod entry;
 pub mod exceptions;
+#[cfg(feature = "heap")]
+pub mod heap;
+pub mod net;
 pub mod shared_words;
 pub mod syscall;
 

@@ -217,6 +217,36 @@ pub fn revocation_query(
     )
 }
 
+/// Loads a downloaded filter (WebAssembly bytes, see `exo_abi::filter`); returns its id.
+pub fn filter_load(module: &[u8]) -> Result<u64, Error> {
+    let arguments = [module.as_ptr() as u64, module.len() as u64, 0, 0, 0, 0];
+    call(Syscall::FilterLoad, arguments)
+}
+
+/// Unloads filter `id`.
+pub fn filter_unload(id: u64) -> Result<(), Error> {
+    call(Syscall::FilterUnload, [id, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Binds filter `id` to packet receive with the ring at `ring_address` of `slots` slot pages
+/// (see `exo_abi::packet`; `net::ReceiveRing` sets one up).
+pub fn packet_bind(id: u64, ring_address: u64, slots: u64) -> Result<(), Error> {
+    call(Syscall::PacketBind, [id, ring_address, slots, 0, 0, 0]).map(|_| ())
+}
+
+/// Sends an Ethernet frame.
+pub fn packet_send(frame: &[u8]) -> Result<(), Error> {
+    let arguments = [frame.as_ptr() as u64, frame.len() as u64, 0, 0, 0, 0];
+    call(Syscall::PacketSend, arguments).map(|_| ())
+}
+
+/// Sleeps until filter `id`, run over the `len` bytes at `address` (in one bound page, which
+/// another environment may write), matches; an upcall or a frame may wake it early.
+pub fn sleep_until(id: u64, address: u64, len: u64) -> Result<(), Error> {
+    let arguments = [id, address, len, 0, 0, 0];
+    call(Syscall::SleepUntil, arguments).map(|_| ())
+}
+
 /// Gives `receiver` a copy of `capability` with `rights` (`exo_abi::capability::rights`
 /// bits, within the original's); returns the copy's handle in the receiver's table.
 pub fn capability_copy(

@@ -4,34 +4,50 @@
 //!
 //! The guest (kernel and apps, debug profile) is built once per test process; each scenario
 //! gets its own boot image and, unless it names one, its own fresh data disk (the kernel's
-//! virtio-blk device), so tests in one file run in parallel.
+//! virtio-blk device), so tests in one file run in parallel. Every scenario has the network
+//! device on QEMU's user-mode network too (each QEMU has a network of its own).
+//!
+//! A test that talks to the guest while it runs starts the scenario instead of running it
+//! ([`Scenario::start`]), waits for the guest to say it is ready ([`Running::wait_for_line`]),
+//! talks to it through forwarded ports ([`Scenario::forward_udp`], [`free_udp_ports`]), then
+//! ends the run ([`Running::finish`] or [`Running::stop`]) and checks the [`Outcome`] as usual.
 
 mod init_report;
 
+use std::fmt;
 use std::fs;
+use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use boot::guest_status;
-pub use boot::{DEFAULT_DISK_BLOCKS, DISK_BLOCK_BYTES, Firmware, LogLevel, Outcome, SelfTest};
+pub use boot::qemu_args::{GATEWAY_IP, GUEST_IP, GUEST_MAC};
+pub use boot::{
+    DEFAULT_DISK_BLOCKS, DISK_BLOCK_BYTES, Firmware, LogLevel, NoLine, Outcome, SelfTest,
+};
 pub use init_report::{ProgramReport, program_reports};
 
-use boot::{BootOptions, DiskOptions, GuestBinaries, Profile, QemuOptions, Workspace};
+use boot::{
+    BootOptions, CapturedRun, DiskOptions, GuestBinaries, NetOptions, Profile, QemuOptions,
+    UdpForward, Workspace,
+};
 
 /// How long a scenario may run unless it says otherwise: boots take 2 to 5 s under TCG, more
 /// when tests run side by side on two cores.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One boot of the system: firmware, what the kernel is told in `boot.cfg`, the data disk, and a
-/// timeout.
+/// One boot of the system: firmware, what the kernel is told in `boot.cfg`, the data disk, the
+/// network, and a timeout.
 #[derive(Clone, Debug)]
 pub struct Scenario {
     firmware: Firmware,
     options: BootOptions,
     disk: ScenarioDisk,
+    /// `None`: no network device.
+    net: Option<NetOptions>,
     timeout: Duration,
     is_instruction_clocked: bool,
 }
@@ -55,7 +71,7 @@ impl Default for Scenario {
 
 impl Scenario {
     /// BIOS, `init` with no arguments, log level info, no self-test, a fresh data disk of its
-    /// own, [`DEFAULT_TIMEOUT`].
+    /// own, the network device with no forwarded port, [`DEFAULT_TIMEOUT`].
     pub fn new() -> Scenario {
         Scenario {
             firmware: Firmware::Bios,
@@ -64,6 +80,7 @@ impl Scenario {
                 ..BootOptions::default()
             },
             disk: ScenarioDisk::Fresh,
+            net: Some(NetOptions::default()),
             timeout: DEFAULT_TIMEOUT,
             is_instruction_clocked: false,
         }
@@ -131,27 +148,59 @@ impl Scenario {
         self
     }
 
-    /// Builds the image for this scenario (and the guest, once per process) and boots it.
+    /// Attach no network device (the kernel then says `net: none`).
+    pub fn without_net(mut self) -> Scenario {
+        self.net = None;
+        self
+    }
+
+    /// Forward UDP datagrams sent to `127.0.0.1:host_port` on the host to the guest's
+    /// `guest_port` (at [`GUEST_IP`]); the guest's replies from that port come back to the
+    /// sender. Take `host_port` from [`free_udp_ports`]. Attaches the network device if
+    /// [`without_net`](Self::without_net) removed it.
+    pub fn forward_udp(mut self, host_port: u16, guest_port: u16) -> Scenario {
+        self.net
+            .get_or_insert_with(NetOptions::default)
+            .udp_forwards
+            .push(UdpForward {
+                host_port,
+                guest_port,
+            });
+        self
+    }
+
+    /// Builds the image for this scenario (and the guest, once per process), boots it and waits
+    /// until it ends or times out.
     ///
     /// Panics when the guest cannot be built or QEMU cannot run: that is no outcome to check.
     pub fn run(&self) -> Outcome {
+        self.start().finish()
+    }
+
+    /// Like [`run`](Self::run), but returns as soon as QEMU has started, so the test can read
+    /// the serial output as it comes and talk to the guest. The scenario's timeout counts from
+    /// now.
+    pub fn start(&self) -> Running {
         let (workspace, guest) = guest();
         let image = boot::create_image(workspace, guest, &self.options, self.firmware)
             .unwrap_or_else(|error| panic!("creating the image for {self:?}: {error:#}"));
         let disk = self.prepare_disk(workspace);
         let qemu = QemuOptions {
             disk: disk.clone(),
+            net: self.net.clone(),
             icount: self.is_instruction_clocked,
             ..QemuOptions::new(self.firmware, image)
         };
-        let outcome = boot::run_captured(&qemu, self.timeout);
-        if let (ScenarioDisk::Fresh, Some(disk)) = (&self.disk, &disk) {
-            let _ = fs::remove_file(disk);
+        let mut running = Running {
+            scenario: self.clone(),
+            qemu: None,
+            fresh_disk: disk.filter(|_| self.disk == ScenarioDisk::Fresh),
+        };
+        match boot::start_captured(&qemu, self.timeout) {
+            Ok(qemu) => running.qemu = Some(qemu),
+            Err(error) => panic!("running QEMU for {self:?}: {error:#}"),
         }
-        let outcome =
-            outcome.unwrap_or_else(|error| panic!("running QEMU for {self:?}: {error:#}"));
-        eprintln!("system-tests: {:?} -> {}", self.options, outcome.ending());
-        outcome
+        running
     }
 
     /// Creates the scenario's data disk when needed; returns its path.
@@ -170,6 +219,142 @@ impl Scenario {
             .unwrap_or_else(|error| panic!("preparing the disk for {self:?}: {error:#}"));
         Some(options.path)
     }
+}
+
+/// A scenario's QEMU while it runs (from [`Scenario::start`]). Dropping it before it ends kills
+/// QEMU; a scenario's own fresh data disk is deleted when it is dropped.
+#[derive(Debug)]
+pub struct Running {
+    scenario: Scenario,
+    /// `Some` until the run ends.
+    qemu: Option<CapturedRun>,
+    fresh_disk: Option<PathBuf>,
+}
+
+/// A serial line that [`Running::wait_for_line`] did not see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineNotSeen {
+    /// What the line should have contained.
+    pub text: String,
+    /// How long the test waited.
+    pub waited: Duration,
+    /// Whether time ran out (the wait's, or the scenario's) or the guest's output ended.
+    pub reason: NoLine,
+}
+
+impl fmt::Display for LineNotSeen {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = &self.text;
+        match self.reason {
+            NoLine::TimedOut => write!(
+                formatter,
+                "no serial line containing {text:?} within {:?}",
+                self.waited
+            ),
+            NoLine::Ended => write!(
+                formatter,
+                "QEMU ended before a serial line containing {text:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LineNotSeen {}
+
+impl Running {
+    /// Reads the serial output as it comes until a line contains `text`, for at most `timeout`
+    /// (and not past the scenario's own timeout); returns that line. The lines before it are
+    /// passed over (they stay in the final transcript), so successive calls look for lines in
+    /// order.
+    pub fn wait_for_line(&mut self, text: &str, timeout: Duration) -> Result<String, LineNotSeen> {
+        let started = Instant::now();
+        let qemu = self.qemu_mut();
+        loop {
+            match qemu.next_line(started + timeout) {
+                Ok(line) if line.contains(text) => return Ok(line),
+                Ok(_) => {}
+                Err(reason) => {
+                    return Err(LineNotSeen {
+                        text: text.to_owned(),
+                        waited: started.elapsed(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    /// [`wait_for_line`](Self::wait_for_line), failing the test when the line does not come:
+    /// QEMU is then killed and the failure shows the whole transcript.
+    #[track_caller]
+    pub fn expect_line(&mut self, text: &str, timeout: Duration) -> String {
+        match self.wait_for_line(text, timeout) {
+            Ok(line) => line,
+            Err(error) => self.end(true).fail(&error.to_string()),
+        }
+    }
+
+    /// Waits until the guest ends, or QEMU is killed at the scenario's timeout.
+    pub fn finish(mut self) -> Outcome {
+        self.end(false)
+    }
+
+    /// Kills QEMU now, unless it has ended: for a guest that never ends by itself, such as a
+    /// server. The outcome then counts as timed out, unless the guest had ended.
+    pub fn stop(mut self) -> Outcome {
+        self.end(true)
+    }
+
+    fn qemu_mut(&mut self) -> &mut CapturedRun {
+        self.qemu
+            .as_mut()
+            .expect("a Running keeps its QEMU until it ends, which consumes it")
+    }
+
+    /// Ends the run (now when `at_once`, else when QEMU ends or at the scenario's timeout).
+    fn end(&mut self, at_once: bool) -> Outcome {
+        let qemu = self
+            .qemu
+            .take()
+            .expect("a Running keeps its QEMU until it ends, which consumes it");
+        let outcome = if at_once { qemu.stop() } else { qemu.finish() };
+        let scenario = &self.scenario;
+        let outcome =
+            outcome.unwrap_or_else(|error| panic!("running QEMU for {scenario:?}: {error:#}"));
+        eprintln!("system-tests: {:?} -> {}", scenario.options, outcome.ending());
+        outcome
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Dropping the QEMU first kills it, so that it no longer holds the disk file.
+        self.qemu = None;
+        if let Some(disk) = &self.fresh_disk {
+            let _ = fs::remove_file(disk);
+        }
+    }
+}
+
+/// `count` distinct UDP ports of the host's loopback interface that no socket uses now, for
+/// [`Scenario::forward_udp`]. The operating system picks them; another program could take one
+/// before QEMU binds it, which is unlikely within a test run.
+pub fn free_udp_ports(count: usize) -> Vec<u16> {
+    let sockets: Vec<UdpSocket> = (0..count)
+        .map(|_| {
+            UdpSocket::bind(("127.0.0.1", 0))
+                .unwrap_or_else(|error| panic!("binding a UDP socket on 127.0.0.1: {error}"))
+        })
+        .collect();
+    sockets
+        .iter()
+        .map(|socket| {
+            socket
+                .local_addr()
+                .unwrap_or_else(|error| panic!("reading a UDP socket's address: {error}"))
+                .port()
+        })
+        .collect()
 }
 
 /// A path for a data disk no other test uses, under `target/images/disks/`, with no file there

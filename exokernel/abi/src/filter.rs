@@ -25,6 +25,13 @@
 //! 1 also gives no match, and counts a *strike* against the filter: after [`STRIKES_MAX`]
 //! strikes it is unloaded and its environment told.
 
+/// Most filters one environment has loaded at once.
+pub const FILTERS_PER_ENVIRONMENT_MAX: usize = 64;
+
+/// Most bytes of memory a wake-up predicate watches
+/// ([`Syscall::SleepUntil`](crate::Syscall::SleepUntil)).
+pub const WATCHED_BYTES_MAX: u64 = 64;
+
 /// Most bytes of a module.
 pub const MODULE_BYTES_MAX: usize = 16 * 1024;
 

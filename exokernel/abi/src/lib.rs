@@ -37,6 +37,7 @@ mod error;
 mod exception;
 mod exit;
 pub mod filter;
+pub mod packet;
 pub mod repossession;
 mod syscall;
 pub mod upcall;
@@ -47,7 +48,7 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

@@ -264,6 +264,53 @@ pub enum Syscall {
     /// plus its [`rights`](crate::capability::rights) shifted left by 32 bits.
     /// Errors: as [`Syscall::CapabilityDrop`].
     CapabilityInspect = 38,
+    /// Loads the `a1` bytes at `a0` as a downloaded filter (see [`filter`](crate::filter) for
+    /// the contract) and returns its id. The module is checked and instantiated here; it runs
+    /// later, as a packet filter ([`Syscall::PacketBind`]) or a wake-up predicate
+    /// ([`Syscall::SleepUntil`]). It is unloaded when its environment ends.
+    /// Errors: [`TooLong`](crate::Error::TooLong) beyond
+    /// [`MODULE_BYTES_MAX`](crate::filter::MODULE_BYTES_MAX); [`BadAddress`](crate::Error::BadAddress)
+    /// for an unreadable range; [`InvalidArgument`](crate::Error::InvalidArgument) when the module
+    /// breaks the contract (the kernel console says how); [`NoMemory`](crate::Error::NoMemory)
+    /// when the caller has [`FILTERS_PER_ENVIRONMENT_MAX`](crate::filter::FILTERS_PER_ENVIRONMENT_MAX)
+    /// filters loaded.
+    FilterLoad = 39,
+    /// Unloads the caller's filter `a0`, unbinding it from packet receive. Returns 0.
+    /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not a filter of the caller's.
+    FilterUnload = 40,
+    /// Binds the caller's filter `a0` to packet receive, delivering the frames it claims into
+    /// the receive ring at page address `a1` with `a2` slot pages (see [`packet`](crate::packet)).
+    /// On every received frame the kernel runs the bound filters in the order they were bound;
+    /// the first that matches claims the frame, which is copied into its ring, and its
+    /// environment wakes if it sleeps ([`Syscall::Sleep`]). Frames nobody claims are counted
+    /// and dropped. Returns 0.
+    /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter;
+    /// [`Occupied`](crate::Error::Occupied) when it is bound already;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for 0 or more than
+    /// [`RING_SLOTS_MAX`](crate::packet::RING_SLOTS_MAX) slots;
+    /// [`BadAddress`](crate::Error::BadAddress) when a ring page is not page-aligned, not in the
+    /// user half or not bound; [`PermissionDenied`](crate::Error::PermissionDenied) when one is
+    /// read-only or its frame is not the caller's own; [`Unavailable`](crate::Error::Unavailable)
+    /// without a network device.
+    PacketBind = 41,
+    /// Sends the Ethernet frame of `a1` bytes at `a0`. Returns 0 once the device has taken it.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) below
+    /// [`FRAME_BYTES_MIN`](crate::packet::FRAME_BYTES_MIN); [`TooLong`](crate::Error::TooLong)
+    /// beyond [`FRAME_BYTES_MAX`](crate::packet::FRAME_BYTES_MAX);
+    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable range;
+    /// [`Unavailable`](crate::Error::Unavailable) without a network device or when it fails.
+    PacketSend = 42,
+    /// Blocks until the caller's filter `a0`, run as a wake-up predicate over the `a2` bytes at
+    /// `a1` in the caller's memory, matches. The scheduler runs it whenever it chooses what to
+    /// run next; the bytes are read afresh each time, so a producer's store wakes the consumer.
+    /// Returns 0 at once when it matches already, otherwise 0 when it comes true, or early when
+    /// an upcall or a received frame wakes the caller (check the condition again).
+    /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter, or it is
+    /// unloaded (after its strikes) while the caller sleeps; [`TooLong`](crate::Error::TooLong)
+    /// beyond [`WATCHED_BYTES_MAX`](crate::filter::WATCHED_BYTES_MAX);
+    /// [`BadAddress`](crate::Error::BadAddress) when the bytes are not all in one bound page, or
+    /// when that page is unbound while the caller sleeps.
+    SleepUntil = 43,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -273,7 +320,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 39] = [
+    pub const ALL: [Syscall; 44] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -313,6 +360,11 @@ impl Syscall {
         Syscall::CapabilityCopy,
         Syscall::CapabilityDrop,
         Syscall::CapabilityInspect,
+        Syscall::FilterLoad,
+        Syscall::FilterUnload,
+        Syscall::PacketBind,
+        Syscall::PacketSend,
+        Syscall::SleepUntil,
     ];
 
     /// The call with number `number`, if there is one.

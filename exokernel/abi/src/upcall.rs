@@ -28,6 +28,10 @@ pub const REVOCATION_REQUEST: u64 = 34;
 /// many records were added, 0.
 pub const REPOSSESSED: u64 = 35;
 
+/// A filter of the environment was unloaded after
+/// [`STRIKES_MAX`](crate::filter::STRIKES_MAX) strikes. Arguments: the filter's id, 0.
+pub const FILTER_UNLOADED: u64 = 36;
+
 /// Enable bits for [`Syscall::SetUpcalls`](crate::Syscall::SetUpcalls), one per event.
 pub mod enable {
     /// [`SLICE_EPILOGUE`](super::SLICE_EPILOGUE).
@@ -38,6 +42,9 @@ pub mod enable {
     pub const REVOCATION_REQUEST: u64 = 1 << 2;
     /// [`REPOSSESSED`](super::REPOSSESSED).
     pub const REPOSSESSED: u64 = 1 << 3;
+    /// [`FILTER_UNLOADED`](super::FILTER_UNLOADED).
+    pub const FILTER_UNLOADED: u64 = 1 << 4;
     /// Every defined bit.
-    pub const ALL: u64 = SLICE_EPILOGUE | SLICE_PROLOGUE | REVOCATION_REQUEST | REPOSSESSED;
+    pub const ALL: u64 =
+        SLICE_EPILOGUE | SLICE_PROLOGUE | REVOCATION_REQUEST | REPOSSESSED | FILTER_UNLOADED;
 }

@@ -7,7 +7,7 @@
 //! | `init` | name of the ramdisk program to start as the init environment | `init` |
 //! | `args` | the init environment's argument string | empty |
 //! | `log` | kernel log level: `error`, `warn`, `info`, `debug` or `trace` | `info` |
-//! | `selftest` | a kernel self-test to run instead of init: `smap` or `disk` | none |
+//! | `selftest` | a kernel self-test to run instead of init: `smap`, `disk` or `net` | none |
 
 /// Name of the configuration file inside the ramdisk.
 pub const FILE_NAME: &str = "boot.cfg";
@@ -56,17 +56,20 @@ pub enum SelfTest {
     Smap,
     /// Write a pattern to the last blocks of the disk and read it back into other frames.
     Disk,
+    /// Ask the network's gateway for its Ethernet address (ARP), then echo one UDP datagram.
+    Net,
 }
 
 impl SelfTest {
     /// Every self-test.
-    pub const ALL: [SelfTest; 2] = [SelfTest::Smap, SelfTest::Disk];
+    pub const ALL: [SelfTest; 3] = [SelfTest::Smap, SelfTest::Disk, SelfTest::Net];
 
     /// The self-test's spelling in `boot.cfg`.
     pub fn name(self) -> &'static str {
         match self {
             SelfTest::Smap => "smap",
             SelfTest::Disk => "disk",
+            SelfTest::Net => "net",
         }
     }
 

@@ -8,10 +8,13 @@ use crate::arch::cpu::exit_qemu;
 use crate::arch::paging::{self, AddressSpace};
 use crate::arch::trap::{TrapFrame, enter_user};
 use crate::blocks::Blocks;
+use crate::filters::PredicateSleeper;
 use crate::kprintln;
+use crate::packets::{PacketCounters, Ring};
 use crate::{consistency, environment};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
+use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
 use exo_core::environments::{EnvId, EnvironmentTable};
@@ -22,6 +25,8 @@ use exo_core::mappings::{MappingDatabase, Removal};
 use exo_core::ramdisk::Ramdisk;
 use exo_core::revocation::RevocationTable;
 use exo_core::slices::{Decision, SliceScheduler};
+use exo_filter::Sandbox;
+use exo_filter::table::FilterTable;
 
 /// Most environments the table holds at once, living or ended but not yet reaped.
 const MAX_ENVIRONMENTS: usize = 1024;
@@ -62,6 +67,14 @@ pub struct Kernel {
     pub revocations: RevocationTable,
     /// Disk-block ownership, when there is a usable disk.
     pub blocks: Option<Blocks>,
+    /// The interpreter that loads downloaded filters.
+    pub sandbox: Sandbox,
+    /// Loaded filters, and the ones bound to packet receive with their rings.
+    pub filters: FilterTable<EnvId, Ring>,
+    /// Environments blocked in `SleepUntil`.
+    pub predicate_sleepers: Vec<PredicateSleeper>,
+    /// What happened to received frames.
+    pub packet_counters: PacketCounters,
     ramdisk: Ramdisk<'static>,
     /// How the first environment (init) ended, which becomes the power-off status.
     init_ending: Option<ExitReason>,
@@ -81,6 +94,10 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
         decided_on_ending: None,
         revocations: RevocationTable::new(),
         blocks: None,
+        sandbox: Sandbox::new(),
+        filters: FilterTable::default(),
+        predicate_sleepers: Vec::new(),
+        packet_counters: PacketCounters::default(),
         ramdisk,
         init_ending: None,
     };
@@ -172,6 +189,8 @@ impl Kernel {
         self.report_slices(id);
         self.sleepers.retain(|&(_, sleeper)| sleeper != id);
         self.revocations.cancel_environment(id);
+        self.filters.remove_owner(id);
+        self.predicate_sleepers.retain(|sleeper| sleeper.env != id);
         if let Some(blocks) = self.blocks.as_mut() {
             blocks.table.release_environment(id);
         }
@@ -234,6 +253,17 @@ impl Kernel {
     /// Ends the machine with `status` once the kernel's tables pass their consistency check,
     /// and with [`KERNEL_FAULT`] when they do not.
     pub fn power_off(&self, status: u8) -> ! {
+        if crate::net::with(|_| ()).is_some() {
+            let counters = self.packet_counters;
+            kprintln!(
+                "exokernel: net: {} frames received, {} delivered, {} unclaimed, {} dropped (ring full), {} dropped (ring broken)",
+                counters.received,
+                counters.delivered,
+                counters.unclaimed,
+                counters.ring_full,
+                counters.ring_broken
+            );
+        }
         match consistency::check(self) {
             Ok(summary) => kprintln!(
                 "exokernel: tables consistent: {} free frames, {} bindings, {} living environments",

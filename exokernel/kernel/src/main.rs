@@ -14,10 +14,13 @@ mod console;
 mod disk;
 mod environment;
 mod exceptions;
+mod filters;
 mod heap;
 mod kernel;
 mod logger;
 mod memory;
+mod net;
+mod packets;
 mod page_batches;
 mod pages;
 mod revocation;
@@ -70,6 +73,7 @@ fn kernel_main(boot: BootFacts) -> ! {
     kernel::install(frames, ramdisk);
     kernel::with(|kernel| {
         disk::init(&mut kernel.frames);
+        net::init(&mut kernel.frames);
         kernel.blocks = blocks::mount(&mut kernel.frames);
     });
     let init = kernel::with(|kernel| kernel.spawn(config.init, config.args.as_bytes(), None));
@@ -83,6 +87,9 @@ fn kernel_main(boot: BootFacts) -> ! {
     }
     if config.self_test == Some(SelfTest::Disk) {
         selftest::disk();
+    }
+    if config.self_test == Some(SelfTest::Net) {
+        selftest::net();
     }
     kernel::run()
 }

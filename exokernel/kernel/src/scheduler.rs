@@ -46,6 +46,8 @@ impl Kernel {
     /// `frame`; on return `frame` holds whatever runs next.
     pub fn reschedule(&mut self, frame: &mut TrapFrame, event: Event) {
         self.wake_sleepers();
+        self.receive_packets();
+        self.evaluate_wake_up_predicates();
         let decision = match event {
             Event::TimerExpired => Some(self.slices.timer_expired(&self.environments)),
             Event::Yielded => self
@@ -153,14 +155,19 @@ impl Kernel {
             if self.environments.living_count() == 0 {
                 self.power_off_when_done();
             }
-            if self.sleepers.is_empty() && !self.environments.has_runnable() {
+            let can_wake = !self.sleepers.is_empty()
+                || !self.predicate_sleepers.is_empty()
+                || crate::net::with(|_| ()).is_some();
+            if !can_wake && !self.environments.has_runnable() {
                 kprintln!("exokernel: every living environment is blocked for good");
                 self.power_off(KERNEL_FAULT);
             }
             TIMER_FIRED_WHILE_IDLE.store(false, Ordering::Relaxed);
             wait_for_interrupt();
             self.abort_overdue_requests();
-            let has_woken = self.wake_sleepers() || self.environments.has_runnable();
+            let has_woken =
+                self.wake_sleepers() | self.receive_packets() | self.evaluate_wake_up_predicates()
+                    || self.environments.has_runnable();
             if TIMER_FIRED_WHILE_IDLE.load(Ordering::Relaxed) {
                 return self.slices.timer_expired(&self.environments);
             }
@@ -174,6 +181,7 @@ impl Kernel {
     /// boundary after that).
     pub fn sleep_current(&mut self, microseconds: u64) {
         let current = self.current.expect("called by the running environment");
+        self.predicate_sleepers.retain(|stale| stale.env != current);
         if self.environments.sleep(current) {
             let deadline = clock::now_microseconds().saturating_add(microseconds);
             self.sleepers.insert((deadline, current));

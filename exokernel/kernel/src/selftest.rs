@@ -1,10 +1,12 @@
 //! Kernel self-tests chosen in `boot.cfg`; each ends the machine with its verdict.
 
+use crate::arch::clock::now_microseconds;
 use crate::arch::cpu::exit_qemu;
 use crate::arch::paging::{read_from_frame, write_to_frame, zero_frame};
 use crate::disk::{self, BlockNumber, Disk, DiskError};
 use crate::kernel;
 use crate::kprintln;
+use crate::net::{self, MacAddress};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -15,6 +17,23 @@ use exo_core::guest_status::SELF_TEST_FAILED;
 
 /// Blocks the disk self-test moves in one vectored request each way.
 const DISK_BATCH_BLOCKS: u64 = 4;
+
+/// The kernel's IPv4 address in the net self-test: the one QEMU's user-mode network gives the
+/// guest, to which the boot tool's forwarded ports lead (`boot::qemu_args::GUEST_IP`).
+const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
+/// The gateway of QEMU's user-mode network, which answers ARP (`boot::qemu_args::GATEWAY_IP`).
+const GATEWAY_IP: [u8; 4] = [10, 0, 2, 2];
+/// The UDP port on which the net self-test echoes a datagram (the echo service's, RFC 862).
+const ECHO_PORT: u16 = 7;
+/// How long the net self-test waits for the gateway's ARP reply, asking again every
+/// [`ARP_RETRY_MICROSECONDS`].
+const ARP_WAIT_MICROSECONDS: u64 = 5_000_000;
+const ARP_RETRY_MICROSECONDS: u64 = 1_000_000;
+/// How long the net self-test waits for a datagram to echo.
+const ECHO_WAIT_MICROSECONDS: u64 = 10_000_000;
+const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
+const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
+const IP_PROTOCOL_UDP: u8 = 17;
 
 /// Reads a mapped user page of environment `victim` from the kernel without lifting SMAP. The
 /// read must fault (and the fault handler ends the machine with the kernel-fault status); if it
@@ -150,6 +169,236 @@ fn exercise_disk(capacity: u64, frames: &[FrameNumber]) -> Result<String, String
         "{} blocks written and read back, {batch} of them in one vectored request each way",
         1 + batch
     ))
+}
+
+/// Checks the network device end to end, then powers off (after the kernel's table check) with
+/// status 0, or [`SELF_TEST_FAILED`] with the reason.
+///
+/// It sends an ARP request for the gateway of QEMU's user-mode network ([`GATEWAY_IP`]) as
+/// [`GUEST_IP`] and polls until the reply arrives (failing after [`ARP_WAIT_MICROSECONDS`]), which
+/// also tells the gateway where the guest is. Then it waits up to [`ECHO_WAIT_MICROSECONDS`] for
+/// one UDP datagram to [`ECHO_PORT`] (a host port forwarded to it, as `tests/tests/net_selftest.rs`
+/// does) and sends it back; if none comes, it passes all the same and says so.
+pub fn net() -> ! {
+    let status = match check_net() {
+        Ok(summary) => {
+            kprintln!("exokernel: self-test net: passed ({summary})");
+            0
+        }
+        Err(reason) => {
+            kprintln!("exokernel: self-test net: failed: {reason}");
+            SELF_TEST_FAILED
+        }
+    };
+    kernel::with(|kernel| kernel.power_off(status))
+}
+
+fn check_net() -> Result<String, String> {
+    let mac = net::with(|net| net.mac_address()).ok_or("no network device")?;
+    let gateway_mac = resolve_gateway(mac)?;
+    kprintln!(
+        "exokernel: self-test net: {} is at {}",
+        Ipv4(GATEWAY_IP),
+        MacAddress(gateway_mac)
+    );
+    kprintln!(
+        "exokernel: self-test net: echoing one UDP datagram sent to {}:{ECHO_PORT} (waiting up \
+         to {} s)",
+        Ipv4(GUEST_IP),
+        ECHO_WAIT_MICROSECONDS / 1_000_000
+    );
+    let echoed = match echo_one_datagram(mac)? {
+        Some(datagram) => format!(
+            "echoed {} bytes to {}:{}",
+            datagram.payload.len(),
+            Ipv4(datagram.ip),
+            datagram.port
+        ),
+        None => String::from("no UDP datagram arrived to echo"),
+    };
+    Ok(format!("the gateway answered ARP; {echoed}"))
+}
+
+/// Asks for the gateway's Ethernet address until it answers; returns it.
+fn resolve_gateway(mac: [u8; 6]) -> Result<[u8; 6], String> {
+    let request = arp_request(mac);
+    let start = now_microseconds();
+    let mut last_sent: Option<u64> = None;
+    loop {
+        let now = now_microseconds();
+        if now.saturating_sub(start) > ARP_WAIT_MICROSECONDS {
+            return Err(format!(
+                "no ARP reply from {} within {} s",
+                Ipv4(GATEWAY_IP),
+                ARP_WAIT_MICROSECONDS / 1_000_000
+            ));
+        }
+        if last_sent.is_none_or(|sent| now.saturating_sub(sent) >= ARP_RETRY_MICROSECONDS) {
+            send_frame(&request)?;
+            last_sent = Some(now);
+        }
+        let mut reply = None;
+        net::with(|net| {
+            net.poll_receive(|frame| {
+                reply = reply.or_else(|| arp_reply_from_gateway(frame));
+            })
+        });
+        if let Some(gateway_mac) = reply {
+            return Ok(gateway_mac);
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Waits for a UDP datagram to [`ECHO_PORT`] and sends it back; returns it, or `None` when none
+/// arrived in time.
+fn echo_one_datagram(mac: [u8; 6]) -> Result<Option<Datagram>, String> {
+    let start = now_microseconds();
+    while now_microseconds().saturating_sub(start) <= ECHO_WAIT_MICROSECONDS {
+        let mut datagram = None;
+        net::with(|net| {
+            net.poll_receive(|frame| {
+                datagram = datagram.take().or_else(|| udp_to_echo(frame));
+            })
+        });
+        if let Some(datagram) = datagram {
+            send_frame(&udp_frame(mac, &datagram))?;
+            return Ok(Some(datagram));
+        }
+        core::hint::spin_loop();
+    }
+    Ok(None)
+}
+
+fn send_frame(frame: &[u8]) -> Result<(), String> {
+    match net::with(|net| net.send(frame)) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(error)) => Err(format!("sending a frame failed: {error:?}")),
+        None => Err(String::from("no network device")),
+    }
+}
+
+/// An ARP request (RFC 826) from `mac` at [`GUEST_IP`] for [`GATEWAY_IP`], broadcast.
+fn arp_request(mac: [u8; 6]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(42);
+    frame.extend_from_slice(&[0xff; 6]);
+    frame.extend_from_slice(&mac);
+    frame.extend_from_slice(&ETHERTYPE_ARP);
+    // Ethernet hardware (1), IPv4 protocol, 6- and 4-byte addresses, operation 1 (request).
+    frame.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    frame.extend_from_slice(&mac);
+    frame.extend_from_slice(&GUEST_IP);
+    frame.extend_from_slice(&[0; 6]);
+    frame.extend_from_slice(&GATEWAY_IP);
+    frame
+}
+
+/// The gateway's Ethernet address, when `frame` is its ARP reply to [`GUEST_IP`].
+fn arp_reply_from_gateway(frame: &[u8]) -> Option<[u8; 6]> {
+    let is_reply = bytes::<2>(frame, 12)? == ETHERTYPE_ARP
+        && bytes::<8>(frame, 14)? == [0, 1, 0x08, 0x00, 6, 4, 0, 2]
+        && bytes::<4>(frame, 28)? == GATEWAY_IP
+        && bytes::<4>(frame, 38)? == GUEST_IP;
+    if is_reply {
+        bytes::<6>(frame, 22)
+    } else {
+        None
+    }
+}
+
+/// A UDP datagram to echo: its payload and where it came from.
+struct Datagram {
+    mac: [u8; 6],
+    ip: [u8; 4],
+    port: u16,
+    payload: Vec<u8>,
+}
+
+/// The datagram in `frame`, when it is an unfragmented IPv4 UDP datagram to
+/// [`GUEST_IP`]:[`ECHO_PORT`]. Every length in it is checked against the frame.
+fn udp_to_echo(frame: &[u8]) -> Option<Datagram> {
+    if bytes::<2>(frame, 12)? != ETHERTYPE_IPV4 {
+        return None;
+    }
+    let ip = frame.get(14..)?;
+    let [version_and_length, ..] = bytes::<1>(ip, 0)?;
+    let header_bytes = usize::from(version_and_length & 0xf) * 4;
+    let total_bytes = usize::from(u16::from_be_bytes(bytes(ip, 2)?));
+    let is_fragment = u16::from_be_bytes(bytes(ip, 6)?) & 0x3fff != 0;
+    if version_and_length >> 4 != 4
+        || header_bytes < 20
+        || is_fragment
+        || bytes::<1>(ip, 9)? != [IP_PROTOCOL_UDP]
+        || bytes::<4>(ip, 16)? != GUEST_IP
+    {
+        return None;
+    }
+    let udp = ip.get(header_bytes..total_bytes)?;
+    let udp_bytes = usize::from(u16::from_be_bytes(bytes(udp, 4)?));
+    if u16::from_be_bytes(bytes(udp, 2)?) != ECHO_PORT || udp_bytes < 8 {
+        return None;
+    }
+    Some(Datagram {
+        mac: bytes(frame, 6)?,
+        ip: bytes(ip, 12)?,
+        port: u16::from_be_bytes(bytes(udp, 0)?),
+        payload: udp.get(8..udp_bytes)?.to_vec(),
+    })
+}
+
+/// An Ethernet frame from `mac` carrying `datagram`'s payload back to its sender, from
+/// [`GUEST_IP`]:[`ECHO_PORT`] (IPv4 without options, UDP without checksum).
+fn udp_frame(mac: [u8; 6], datagram: &Datagram) -> Vec<u8> {
+    let udp_bytes = 8 + datagram.payload.len();
+    let total_bytes = 20 + udp_bytes;
+    let mut frame = Vec::with_capacity(14 + total_bytes);
+    frame.extend_from_slice(&datagram.mac);
+    frame.extend_from_slice(&mac);
+    frame.extend_from_slice(&ETHERTYPE_IPV4);
+    let mut ip_header = [0u8; 20];
+    ip_header[0] = 0x45; // version 4, five 32-bit words of header
+    ip_header[2..4].copy_from_slice(&(total_bytes as u16).to_be_bytes());
+    ip_header[6] = 0x40; // don't fragment
+    ip_header[8] = 64; // time to live
+    ip_header[9] = IP_PROTOCOL_UDP;
+    ip_header[12..16].copy_from_slice(&GUEST_IP);
+    ip_header[16..20].copy_from_slice(&datagram.ip);
+    let checksum = internet_checksum(&ip_header);
+    ip_header[10..12].copy_from_slice(&checksum.to_be_bytes());
+    frame.extend_from_slice(&ip_header);
+    frame.extend_from_slice(&ECHO_PORT.to_be_bytes());
+    frame.extend_from_slice(&datagram.port.to_be_bytes());
+    frame.extend_from_slice(&(udp_bytes as u16).to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(&datagram.payload);
+    frame
+}
+
+/// The ones'-complement sum of `header`'s 16-bit words, complemented (RFC 1071).
+fn internet_checksum(header: &[u8]) -> u16 {
+    let mut sum: u32 = header
+        .chunks(2)
+        .map(|pair| u32::from(pair[0]) << 8 | u32::from(pair.get(1).copied().unwrap_or(0)))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The `N` bytes of `data` at `offset`, if it holds them.
+fn bytes<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
+    data.get(offset..offset.checked_add(N)?)?.try_into().ok()
+}
+
+/// An IPv4 address, displayed in dotted decimal.
+struct Ipv4([u8; 4]);
+
+impl core::fmt::Display for Ipv4 {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let [a, b, c, d] = self.0;
+        write!(formatter, "{a}.{b}.{c}.{d}")
+    }
 }
 
 /// Runs `request` on the disk, turning a missing disk or a failure into a message.

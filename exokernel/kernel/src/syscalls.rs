@@ -5,7 +5,9 @@ use crate::arch::trap::TrapFrame;
 use crate::blocks;
 use crate::capabilities;
 use crate::console;
+use crate::filters;
 use crate::kernel::{self, Kernel};
+use crate::packets;
 use crate::page_batches;
 use crate::pages;
 use crate::revocation;
@@ -145,6 +147,20 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::CapabilityInspect => {
             Outcome::Return(capabilities::capability_inspect(kernel, caller, frame.rdi))
         }
+        Syscall::FilterLoad => {
+            Outcome::Return(filters::filter_load(kernel, caller, frame.rdi, frame.rsi))
+        }
+        Syscall::FilterUnload => Outcome::Return(filters::filter_unload(kernel, caller, frame.rdi)),
+        Syscall::PacketBind => Outcome::Return(packets::packet_bind(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        )),
+        Syscall::PacketSend => Outcome::Return(packets::packet_send(kernel, frame.rdi, frame.rsi)),
+        Syscall::SleepUntil => {
+            match filters::sleep_until(kernel, caller, frame.rdi, frame.rsi, frame.rdx) {
+                Ok(true) => Outcome::Reschedule(Ok(0)),
+                other => Outcome::Return(other.map(|_| 0)),
+            }
+        }
         Syscall::Sleep => {
             kernel.sleep_current(frame.rdi);
             Outcome::Reschedule(Ok(0))
@@ -173,7 +189,7 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
 }
 
 /// Copies a checked user range of at most `max_len` bytes into a kernel buffer.
-fn copy_in(kernel: &Kernel, address: u64, len: u64, max_len: u64) -> Result<Vec<u8>, Error> {
+pub fn copy_in(kernel: &Kernel, address: u64, len: u64, max_len: u64) -> Result<Vec<u8>, Error> {
     let range = UserRange::with_limit(address, len, max_len)?;
     let mut buffer = vec![0; range.len() as usize];
     copy_from_user(kernel.current_address_space(), range, &mut buffer)?;

@@ -1,8 +1,9 @@
 //! Memory a device reaches by physical address, and the `virtio-drivers` crate's `Hal` on it.
 //!
 //! **The pool.** [`POOL_FRAMES`] physically contiguous frames, owned by [`FrameOwner::Kernel`],
-//! taken from the frame table when a device is found. The virtqueues, the request headers and
-//! any bounce buffer are carved from it, a page at a time.
+//! taken from the frame table when the first device is found; every later device shares it (the
+//! disk and the network device both carve from it). The virtqueues, the request headers, the
+//! network device's packet buffers and any bounce buffer are carved from it, a page at a time.
 //!
 //! **The translation rule of [`KernelHal::share`].** A buffer the driver hands the device must be
 //! kernel memory mapped in the active page table: a frame reached through the physical-memory
@@ -22,17 +23,18 @@ use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{PageTable, PageTableFlags};
 
-/// Frames in the pool. The disk needs 2 for its virtqueue, 1 for request headers, and at most
-/// one bounce page per request in flight (`virtio_blk::MAX_IN_FLIGHT`, 8): 11 at most.
-pub const POOL_FRAMES: usize = 16;
+/// Frames in the pool (at most 32: the pages in use are a `u32` bitmask). The disk needs 2 for
+/// its virtqueue, 1 for request headers, and at most one bounce page per request in flight
+/// (`virtio_blk::MAX_IN_FLIGHT`, 8): 11 at most. The network device needs 4 for its two
+/// virtqueues and `virtio_net::BUFFER_PAGES` (9) for its receive and transmit buffers: 13. Both
+/// together: 24, leaving 8 to spare.
+pub const POOL_FRAMES: usize = 32;
 
 /// Why the pool could not be set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolError {
     /// No run of [`POOL_FRAMES`] free contiguous frames.
     NoContiguousMemory,
-    /// A pool exists already.
-    AlreadySetUp,
 }
 
 /// The pool: its first frame and which of its pages are handed out (bit `i`: page `i`).
@@ -71,11 +73,12 @@ impl Pool {
 
 static POOL: spin::Mutex<Option<Pool>> = spin::Mutex::new(None);
 
-/// Takes the pool's frames from the frame table, as the kernel's.
+/// Takes the pool's frames from the frame table, as the kernel's; does nothing when the pool
+/// exists already (an earlier device set it up, and the caller shares it).
 pub fn set_up_pool(frames: &mut FrameTable) -> Result<(), PoolError> {
     let mut pool = POOL.lock();
     if pool.is_some() {
-        return Err(PoolError::AlreadySetUp);
+        return Ok(());
     }
     let first_frame = frames
         .allocate_contiguous(POOL_FRAMES, FrameOwner::Kernel)
@@ -90,8 +93,8 @@ pub fn set_up_pool(frames: &mut FrameTable) -> Result<(), PoolError> {
 }
 
 /// Gives the pool's frames back to the frame table when nothing is carved from it (a device that
-/// failed to start has released its queues); otherwise keeps them, since a device may still
-/// reach them.
+/// failed to start has released its queues, and no other device uses the pool); otherwise keeps
+/// them, since a device may still reach them.
 pub fn tear_down_pool(frames: &mut FrameTable) {
     let mut pool = POOL.lock();
     let Some(idle) = pool.take_if(|pool| pool.in_use == 0) else {
@@ -115,8 +118,9 @@ pub fn allocate_pages(count: usize) -> Option<(PhysAddr, NonNull<u8>)> {
     Some((physical, pointer))
 }
 
-/// Returns `count` pages starting at `physical` to the pool.
-fn free_pages(physical: PhysAddr, count: usize) {
+/// Returns `count` pages starting at `physical` to the pool. The device they were lent to must
+/// no longer reach them (its request completed, or the device was reset).
+pub fn free_pages(physical: PhysAddr, count: usize) {
     let mut pool = POOL.lock();
     if let Some(pool) = pool.as_mut()
         && let Some(offset) = physical.checked_sub(pool.physical_start())

@@ -14,3 +14,4 @@ pub mod serial;
 pub mod syscall_entry;
 pub mod trap;
 pub mod virtio_blk;
+pub mod virtio_net;

@@ -1,0 +1,345 @@
+//! The kernel's loaded filters: who owns each, which are bound to packet receive and in what
+//! order, and the rule that settles a frame several filters would claim. Generic over the
+//! owner (an environment id in the kernel) and the receive ring (the kernel's record of the
+//! ring's frames), so that the rules are tested on the host with real filters.
+//!
+//! **Who claims a frame.** Bound filters run in the order they were bound; the first whose
+//! verdict is a match claims the frame and the rest do not run. A filter bound later that would
+//! match the same frames gets only what earlier filters leave: binding cannot steal traffic
+//! that another environment already claims.
+//!
+//! **Strikes.** A run that strikes counts against its filter (see [`Filter::run`]); the run
+//! that exhausts it unloads it here, and the caller is told so that it can notify the owner.
+
+use crate::{Filter, Verdict};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use exo_abi::Error;
+use exo_abi::filter::FILTERS_PER_ENVIRONMENT_MAX;
+
+struct Loaded<Owner> {
+    owner: Owner,
+    filter: Filter,
+}
+
+/// Every loaded filter and the packet bindings.
+pub struct FilterTable<Owner, Ring> {
+    loaded: BTreeMap<u64, Loaded<Owner>>,
+    /// Bound filters with their rings, in bind order.
+    bindings: Vec<(u64, Ring)>,
+    next_id: u64,
+}
+
+/// A filter unloaded because it ran out of strikes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unloaded<Owner> {
+    pub id: u64,
+    pub owner: Owner,
+}
+
+/// What [`FilterTable::demultiplex`] decided for one frame.
+#[derive(Debug)]
+pub struct Claim<'a, Owner, Ring> {
+    /// The filter that claimed the frame, its owner and its ring; `None`: nobody did.
+    pub claimed_by: Option<(u64, Owner, &'a Ring)>,
+    /// Filters this frame's runs exhausted, now unloaded.
+    pub unloaded: Vec<Unloaded<Owner>>,
+    /// Filters run for this frame.
+    pub runs: usize,
+}
+
+impl<Owner: Copy + Eq, Ring> Default for FilterTable<Owner, Ring> {
+    fn default() -> Self {
+        FilterTable {
+            loaded: BTreeMap::new(),
+            bindings: Vec::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
+    /// Adds `filter`, owned by `owner`; returns its id (ids are never reused).
+    /// Errors: [`Error::NoMemory`] when `owner` has
+    /// [`FILTERS_PER_ENVIRONMENT_MAX`] filters already.
+    pub fn load(&mut self, owner: Owner, filter: Filter) -> Result<u64, Error> {
+        if self.count_owned_by(owner) >= FILTERS_PER_ENVIRONMENT_MAX {
+            return Err(Error::NoMemory);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.loaded.insert(id, Loaded { owner, filter });
+        Ok(id)
+    }
+
+    /// How many filters `owner` has loaded.
+    pub fn count_owned_by(&self, owner: Owner) -> usize {
+        self.loaded
+            .values()
+            .filter(|loaded| loaded.owner == owner)
+            .count()
+    }
+
+    fn check_owner(&self, owner: Owner, id: u64) -> Result<(), Error> {
+        match self.loaded.get(&id) {
+            Some(loaded) if loaded.owner == owner => Ok(()),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Unloads `owner`'s filter `id` and its binding.
+    /// Errors: [`Error::NotFound`] when `id` is not `owner`'s filter.
+    pub fn unload(&mut self, owner: Owner, id: u64) -> Result<(), Error> {
+        self.check_owner(owner, id)?;
+        self.remove(id);
+        Ok(())
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.loaded.remove(&id);
+        self.bindings.retain(|(bound, _)| *bound != id);
+    }
+
+    /// Unloads every filter of `owner` (its environment ended).
+    pub fn remove_owner(&mut self, owner: Owner) {
+        let ids: Vec<u64> = self
+            .loaded
+            .iter()
+            .filter(|(_, loaded)| loaded.owner == owner)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            self.remove(id);
+        }
+    }
+
+    /// Binds `owner`'s filter `id` to packet receive, after every filter bound before it.
+    /// Errors: [`Error::NotFound`] when `id` is not `owner`'s filter; [`Error::Occupied`] when
+    /// it is bound already.
+    pub fn bind(&mut self, owner: Owner, id: u64, ring: Ring) -> Result<(), Error> {
+        self.check_owner(owner, id)?;
+        if self.bindings.iter().any(|(bound, _)| *bound == id) {
+            return Err(Error::Occupied);
+        }
+        self.bindings.push((id, ring));
+        Ok(())
+    }
+
+    /// How many filters are bound to packet receive.
+    pub fn bound_count(&self) -> usize {
+        self.bindings.len()
+    }
+
+    /// Unbinds filter `id` from packet receive (its ring broke); it stays loaded.
+    pub fn unbind(&mut self, id: u64) {
+        self.bindings.retain(|(bound, _)| *bound != id);
+    }
+
+    /// Runs the bound filters on `frame` in bind order until one claims it.
+    pub fn demultiplex(&mut self, frame: &[u8]) -> Claim<'_, Owner, Ring> {
+        let mut unloaded = Vec::new();
+        let mut claimer = None;
+        let mut runs = 0;
+        for (id, _) in &self.bindings {
+            let Some(loaded) = self.loaded.get_mut(id) else {
+                continue;
+            };
+            runs += 1;
+            let outcome = loaded.filter.run(frame);
+            if loaded.filter.is_exhausted() {
+                unloaded.push(Unloaded {
+                    id: *id,
+                    owner: loaded.owner,
+                });
+            }
+            if outcome.verdict == Verdict::Match {
+                claimer = Some((*id, loaded.owner));
+                break;
+            }
+        }
+        for gone in &unloaded {
+            self.remove(gone.id);
+        }
+        // A run that matched did not strike, so the claimer is still bound.
+        let claimed_by = claimer.and_then(|(id, owner)| {
+            let (_, ring) = self.bindings.iter().find(|(bound, _)| *bound == id)?;
+            Some((id, owner, ring))
+        });
+        Claim {
+            claimed_by,
+            unloaded,
+            runs,
+        }
+    }
+
+    /// Runs `owner`'s filter `id` as a wake-up predicate on `input`: whether it matched, and
+    /// the filter if this run exhausted (and so unloaded) it.
+    /// Errors: [`Error::NotFound`] when `id` is not `owner`'s filter.
+    pub fn evaluate(
+        &mut self,
+        owner: Owner,
+        id: u64,
+        input: &[u8],
+    ) -> Result<(bool, Option<Unloaded<Owner>>), Error> {
+        self.check_owner(owner, id)?;
+        let loaded = self.loaded.get_mut(&id).ok_or(Error::NotFound)?;
+        let outcome = loaded.filter.run(input);
+        let exhausted = loaded.filter.is_exhausted();
+        if exhausted {
+            self.remove(id);
+        }
+        Ok((
+            outcome.verdict == Verdict::Match,
+            exhausted.then_some(Unloaded { id, owner }),
+        ))
+    }
+
+    /// Whether `id` is a loaded filter.
+    pub fn is_loaded(&self, id: u64) -> bool {
+        self.loaded.contains_key(&id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sandbox;
+
+    /// A filter claiming frames whose first byte is `byte`.
+    fn first_byte_is(sandbox: &Sandbox, byte: u8) -> Filter {
+        let text = format!(
+            r#"(module
+                (import "exo" "input_u8" (func $u8 (param i32) (result i32)))
+                (func (export "run") (result i32)
+                    (i32.eq (call $u8 (i32.const 0)) (i32.const {byte}))))"#
+        );
+        sandbox.load(&wat::parse_str(text).unwrap()).unwrap()
+    }
+
+    fn spinning(sandbox: &Sandbox) -> Filter {
+        let text = r#"(module (func (export "run") (result i32) (loop (br 0)) (i32.const 0)))"#;
+        sandbox.load(&wat::parse_str(text).unwrap()).unwrap()
+    }
+
+    type Table = FilterTable<u32, &'static str>;
+
+    fn claimer(table: &mut Table, frame: &[u8]) -> Option<(u32, &'static str)> {
+        let claim = table.demultiplex(frame);
+        claim.claimed_by.map(|(_, owner, ring)| (owner, *ring))
+    }
+
+    #[test]
+    fn frames_go_to_the_matching_filter_and_unclaimed_ones_to_nobody() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let one = table.load(1, first_byte_is(&sandbox, 1)).unwrap();
+        let two = table.load(2, first_byte_is(&sandbox, 2)).unwrap();
+        table.bind(1, one, "ring one").unwrap();
+        table.bind(2, two, "ring two").unwrap();
+        assert_eq!(claimer(&mut table, &[1, 0]), Some((1, "ring one")));
+        assert_eq!(claimer(&mut table, &[2, 0]), Some((2, "ring two")));
+        assert_eq!(claimer(&mut table, &[3, 0]), None);
+        assert_eq!(
+            claimer(&mut table, &[]),
+            None,
+            "a short frame matches nothing"
+        );
+    }
+
+    #[test]
+    fn the_first_bound_of_two_overlapping_filters_claims() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let early = table.load(1, first_byte_is(&sandbox, 7)).unwrap();
+        let late = table.load(2, first_byte_is(&sandbox, 7)).unwrap();
+        table.bind(1, early, "early").unwrap();
+        table.bind(2, late, "late").unwrap();
+        let claim = table.demultiplex(&[7]);
+        assert_eq!(claim.runs, 1, "filters after the claimer do not run");
+        assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(1));
+        table.unload(1, early).unwrap();
+        assert_eq!(claimer(&mut table, &[7]), Some((2, "late")));
+    }
+
+    #[test]
+    fn a_filter_that_strikes_out_is_unloaded_and_others_go_on() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let spinner = table.load(1, spinning(&sandbox)).unwrap();
+        let good = table.load(2, first_byte_is(&sandbox, 5)).unwrap();
+        table.bind(1, spinner, "spinner").unwrap();
+        table.bind(2, good, "good").unwrap();
+        for _ in 1..exo_abi::filter::STRIKES_MAX {
+            let claim = table.demultiplex(&[5]);
+            assert!(claim.unloaded.is_empty());
+            assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(2));
+        }
+        let claim = table.demultiplex(&[5]);
+        assert_eq!(
+            claim.unloaded,
+            [Unloaded {
+                id: spinner,
+                owner: 1
+            }]
+        );
+        assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(2));
+        assert!(!table.is_loaded(spinner));
+        assert_eq!(table.bound_count(), 1);
+        assert_eq!(table.demultiplex(&[5]).runs, 1);
+    }
+
+    #[test]
+    fn only_the_owner_unloads_or_binds_and_a_filter_binds_once() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let id = table.load(1, first_byte_is(&sandbox, 1)).unwrap();
+        assert_eq!(table.unload(2, id), Err(Error::NotFound));
+        assert_eq!(table.bind(2, id, "thief"), Err(Error::NotFound));
+        assert_eq!(table.unload(1, 999), Err(Error::NotFound));
+        table.bind(1, id, "ring").unwrap();
+        assert_eq!(table.bind(1, id, "again"), Err(Error::Occupied));
+        table.unload(1, id).unwrap();
+        assert_eq!(table.bound_count(), 0);
+        assert_eq!(table.unload(1, id), Err(Error::NotFound));
+    }
+
+    #[test]
+    fn an_owner_has_a_bounded_number_of_filters_and_loses_them_all_when_it_ends() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        for _ in 0..FILTERS_PER_ENVIRONMENT_MAX {
+            let id = table.load(1, first_byte_is(&sandbox, 1)).unwrap();
+            table.bind(1, id, "ring").unwrap();
+        }
+        assert_eq!(
+            table.load(1, first_byte_is(&sandbox, 1)).err(),
+            Some(Error::NoMemory)
+        );
+        let other = table.load(2, first_byte_is(&sandbox, 1)).unwrap();
+        table.bind(2, other, "other").unwrap();
+        table.remove_owner(1);
+        assert_eq!(table.count_owned_by(1), 0);
+        assert_eq!(table.bound_count(), 1);
+        assert_eq!(claimer(&mut table, &[1]), Some((2, "other")));
+    }
+
+    #[test]
+    fn a_wake_up_predicate_is_evaluated_for_its_owner_only() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let id = table.load(1, first_byte_is(&sandbox, 9)).unwrap();
+        assert_eq!(table.evaluate(1, id, &[0]), Ok((false, None)));
+        assert_eq!(table.evaluate(1, id, &[9]), Ok((true, None)));
+        assert_eq!(table.evaluate(2, id, &[9]), Err(Error::NotFound));
+        let spinner = table.load(1, spinning(&sandbox)).unwrap();
+        for _ in 1..exo_abi::filter::STRIKES_MAX {
+            assert_eq!(table.evaluate(1, spinner, &[]), Ok((false, None)));
+        }
+        let gone = Some(Unloaded {
+            id: spinner,
+            owner: 1,
+        });
+        assert_eq!(table.evaluate(1, spinner, &[]), Ok((false, gone)));
+        assert_eq!(table.evaluate(1, spinner, &[]), Err(Error::NotFound));
+    }
+}

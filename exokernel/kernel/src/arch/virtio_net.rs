@@ -1,0 +1,336 @@
+//! The virtio-net network device over PCI (virtio 1.2, section 5.1), driven by the
+//! `virtio-drivers` crate's `VirtIONetRaw`: finding and starting the device, sending one Ethernet
+//! frame at a time, and taking the frames that have arrived.
+//!
+//! **Buffers.** Every buffer the device reaches lives in pages of the DMA pool that this driver
+//! carves once, at start ([`BUFFER_PAGES`]): [`RECEIVE_BUFFERS`] receive buffers of
+//! [`RECEIVE_BUFFER_BYTES`], two to a page, always queued on the receive queue except while a
+//! frame is taken out of one, and one transmit page that holds the frame being sent. Each buffer
+//! is a single descriptor inside one page, so `dma::KernelHal::share` hands the device its
+//! address directly: no heap memory, indirect descriptor list or bounce page is involved. Each
+//! buffer starts with the virtio-net header (`virtio_net_hdr`, 12 bytes); the frame follows it.
+//! No offload is negotiated, so received frames carry complete checksums and the header of a
+//! sent frame is all zeros.
+//!
+//! **Polling.** The device is asked not to interrupt (INTx disabled in its PCI command register,
+//! MSI-X never enabled, used-buffer notifications suppressed). [`VirtioNet::poll_receive`] takes
+//! what the used ring holds and returns at once; [`VirtioNet::send`] spins on the transmit
+//! queue's used ring for at most [`POLL_LIMIT`] polls.
+//!
+//! **A misbehaving device.** Lengths the device reports are checked against the buffer before a
+//! frame is handed on (a frame that does not fit is dropped). A device that completes a request
+//! the driver never made, takes no more buffers, or does not finish a send within
+//! [`POLL_LIMIT`] polls is reset, which stops its DMA, and its pool pages go back to the pool;
+//! from then on `send` fails with [`NetError::Stopped`] and `poll_receive` finds nothing.
+
+use super::dma::{self, KernelHal};
+use super::{mmio, pci};
+use crate::memory::physical_to_virtual;
+use exo_core::PAGE_SIZE;
+use exo_core::frame_table::FrameTable;
+use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::DeviceType;
+use virtio_drivers::transport::pci::bus::{BarInfo, Command, DeviceFunction, PciError, PciRoot};
+use virtio_drivers::transport::pci::{PciTransport, VirtioPciError, virtio_device_type};
+
+/// Descriptors in each of the two virtqueues (receive and transmit).
+pub const QUEUE_SIZE: usize = 16;
+/// Receive buffers, all queued on the receive queue: one per descriptor.
+pub const RECEIVE_BUFFERS: usize = QUEUE_SIZE;
+/// Bytes in one receive buffer: the virtio-net header and the largest frame fit (the device
+/// needs at least 1526), and two buffers share a page.
+pub const RECEIVE_BUFFER_BYTES: usize = 2048;
+/// Pool pages the driver carves at start: the receive buffers, then the transmit page.
+pub const BUFFER_PAGES: usize = RECEIVE_BUFFERS / BUFFERS_PER_PAGE + 1;
+/// Bytes in an Ethernet header (destination, source, type): the shortest frame [`VirtioNet::send`]
+/// takes.
+pub const FRAME_BYTES_MIN: usize = 14;
+/// The longest frame [`VirtioNet::send`] takes: a 1500-byte payload and the Ethernet header (no
+/// frame check sequence: the device adds it).
+pub const FRAME_BYTES_MAX: usize = 1514;
+/// Polls of the transmit queue after which a device that has not taken a frame is declared dead
+/// (tens of seconds under QEMU's emulation; QEMU normally takes a frame within microseconds).
+pub const POLL_LIMIT: u64 = 1 << 28;
+
+const BUFFERS_PER_PAGE: usize = PAGE_SIZE as usize / RECEIVE_BUFFER_BYTES;
+/// The transmit page's index among the driver's pages.
+const TRANSMIT_PAGE: usize = BUFFER_PAGES - 1;
+
+const _: () = assert!(RECEIVE_BUFFERS.is_multiple_of(BUFFERS_PER_PAGE));
+const _: () = assert!(RECEIVE_BUFFER_BYTES >= 1526);
+
+/// Why a frame could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The frame is shorter than [`FRAME_BYTES_MIN`] or longer than [`FRAME_BYTES_MAX`] bytes;
+    /// nothing was sent.
+    BadLength(usize),
+    /// The device did not take the frame within [`POLL_LIMIT`] polls; it has been reset.
+    TimedOut,
+    /// The device broke the virtio protocol (it completed a request the driver never made, or
+    /// refused a buffer while its queue was empty); it has been reset.
+    Misbehaved,
+    /// The device was reset after an earlier failure and sends nothing more.
+    Stopped,
+}
+
+/// Why a virtio-net device that is present could not be started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeError {
+    /// Its BARs could not be read.
+    Bars(PciError),
+    /// Its registers could not be mapped.
+    Mmio(mmio::MapError),
+    /// No DMA memory.
+    Pool(dma::PoolError),
+    /// Its virtio PCI capabilities are missing or wrong.
+    Transport(VirtioPciError),
+    /// The virtio initialisation failed, or the device refused the receive buffers.
+    Device(virtio_drivers::Error),
+}
+
+/// Pages carved from the DMA pool, given back when dropped.
+struct PoolPages {
+    physical: u64,
+    count: usize,
+}
+
+impl Drop for PoolPages {
+    fn drop(&mut self) {
+        dma::free_pages(self.physical, self.count);
+    }
+}
+
+/// A running device and the buffers lent to it.
+struct Started {
+    /// Declared before `pages`, so that dropping a `Started` resets the device (the crate's
+    /// transport resets it when dropped) before its buffers go back to the pool.
+    device: VirtIONetRaw<KernelHal, PciTransport, QUEUE_SIZE>,
+    /// [`BUFFER_PAGES`] consecutive pool pages: receive buffers, then the transmit page.
+    pages: PoolPages,
+    /// The crate's token of the request holding each receive buffer; `None` while the buffer is
+    /// not queued.
+    receive_tokens: [Option<u16>; RECEIVE_BUFFERS],
+}
+
+/// A virtio-net device.
+pub struct VirtioNet {
+    mac: [u8; 6],
+    /// `None` once the device has been reset after a failure.
+    started: Option<Started>,
+}
+
+/// Finds the first virtio-net function on PCI bus 0 and starts it, with every receive buffer
+/// queued; `Ok(None)` when there is none. Takes the registers' page tables from `frames`, and
+/// the DMA pool too unless another device set it up already. Call at boot, before the first
+/// environment is created (see `mmio`).
+pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioNet>, ProbeError> {
+    let mut root = pci::root();
+    let Some(function) = pci::find_function(&root, |info| {
+        virtio_device_type(info) == Some(DeviceType::Network)
+    }) else {
+        return Ok(None);
+    };
+    let (_, command) = root.get_status_command(function);
+    root.set_command(
+        function,
+        command | Command::MEMORY_SPACE | Command::BUS_MASTER | Command::INTERRUPT_DISABLE,
+    );
+    let bars = root.bars(function).map_err(ProbeError::Bars)?;
+    for bar in bars.into_iter().flatten() {
+        if let BarInfo::Memory { address, size, .. } = bar
+            && address != 0
+        {
+            mmio::map(address, size, frames).map_err(ProbeError::Mmio)?;
+        }
+    }
+    dma::set_up_pool(frames).map_err(ProbeError::Pool)?;
+    let started = start(&mut root, function);
+    if started.is_err() {
+        dma::tear_down_pool(frames);
+    }
+    started.map(Some)
+}
+
+/// Runs the virtio initialisation, carves the buffers and queues every receive buffer. On
+/// failure everything is released: the device is reset and its pages go back to the pool.
+fn start(
+    root: &mut PciRoot<pci::PortConfigurationAccess>,
+    function: DeviceFunction,
+) -> Result<VirtioNet, ProbeError> {
+    let transport =
+        PciTransport::new::<KernelHal, _>(root, function).map_err(ProbeError::Transport)?;
+    let mut device =
+        VirtIONetRaw::<KernelHal, _, QUEUE_SIZE>::new(transport).map_err(ProbeError::Device)?;
+    device.disable_interrupts();
+    let (physical, _) = dma::allocate_pages(BUFFER_PAGES)
+        .ok_or(ProbeError::Device(virtio_drivers::Error::DmaError))?;
+    let mut started = Started {
+        device,
+        pages: PoolPages {
+            physical,
+            count: BUFFER_PAGES,
+        },
+        receive_tokens: [None; RECEIVE_BUFFERS],
+    };
+    for index in 0..RECEIVE_BUFFERS {
+        started.queue_receive(index).map_err(ProbeError::Device)?;
+    }
+    Ok(VirtioNet {
+        mac: started.device.mac_address(),
+        started: Some(started),
+    })
+}
+
+impl VirtioNet {
+    /// The device's Ethernet address (still known after the device has been reset).
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    /// Takes the frames that have arrived, up to [`RECEIVE_BUFFERS`] (all that the device can
+    /// have completed since the last call, plus any completed meanwhile), hands each one's bytes
+    /// (the Ethernet frame, without the virtio-net header) to `deliver`, and queues its buffer
+    /// again; returns how many frames were delivered. Never waits. A frame whose length the
+    /// device reports wrongly is dropped; a device that breaks the protocol is reset.
+    pub fn poll_receive(&mut self, mut deliver: impl FnMut(&[u8])) -> usize {
+        let mut delivered = 0;
+        for _ in 0..RECEIVE_BUFFERS {
+            let Some(started) = self.started.as_mut() else {
+                break;
+            };
+            match started.take_received(&mut deliver) {
+                Ok(None) => break,
+                Ok(Some(is_delivered)) => delivered += usize::from(is_delivered),
+                Err(reason) => {
+                    self.stop(reason);
+                    break;
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Sends `frame` (an Ethernet frame of [`FRAME_BYTES_MIN`] to [`FRAME_BYTES_MAX`] bytes,
+    /// without frame check sequence) and waits, for at most [`POLL_LIMIT`] polls, until the
+    /// device has taken it.
+    pub fn send(&mut self, frame: &[u8]) -> Result<(), NetError> {
+        if !(FRAME_BYTES_MIN..=FRAME_BYTES_MAX).contains(&frame.len()) {
+            return Err(NetError::BadLength(frame.len()));
+        }
+        let started = self.started.as_mut().ok_or(NetError::Stopped)?;
+        match started.transmit(frame) {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(self.stop(reason)),
+        }
+    }
+
+    /// Resets the device, which stops its DMA, and gives its pages back to the pool; returns
+    /// `reason`.
+    fn stop(&mut self, reason: NetError) -> NetError {
+        log::warn!("virtio-net: {reason:?}; the device is reset and sends or receives no more");
+        self.started = None;
+        reason
+    }
+}
+
+impl Started {
+    /// Lends receive buffer `index` to the device.
+    fn queue_receive(&mut self, index: usize) -> Result<(), virtio_drivers::Error> {
+        let buffer = receive_buffer(&self.pages, index);
+        // SAFETY: the buffer is this driver's pool memory, and is neither read nor written by the
+        // kernel until `take_received` has passed the same buffer back to the crate under the
+        // token recorded here.
+        let token = unsafe { self.device.receive_begin(buffer)? };
+        self.receive_tokens[index] = Some(token);
+        Ok(())
+    }
+
+    /// Takes the next received frame from the device, if any, hands it to `deliver` and queues
+    /// its buffer again: `Ok(None)` when nothing has arrived, `Ok(Some(false))` when a frame was
+    /// dropped for a wrong length.
+    fn take_received(&mut self, deliver: &mut impl FnMut(&[u8])) -> Result<Option<bool>, NetError> {
+        let Some(token) = self.device.poll_receive() else {
+            return Ok(None);
+        };
+        let index = self
+            .receive_tokens
+            .iter()
+            .position(|&queued| queued == Some(token))
+            .ok_or(NetError::Misbehaved)?;
+        self.receive_tokens[index] = None;
+        let buffer = receive_buffer(&self.pages, index);
+        // SAFETY: this is the buffer `queue_receive` lent under `token`.
+        let received = unsafe { self.device.receive_complete(token, buffer) };
+        // The crate has taken the buffer back, unless it refused the token it just reported
+        // (then the buffer may still be the device's, and is not queued again).
+        let frame = match received {
+            Ok((header, length)) => header
+                .checked_add(length)
+                .and_then(|end| buffer.get(header..end)),
+            // A used length shorter than the virtio-net header.
+            Err(virtio_drivers::Error::IoError) => None,
+            Err(_) => return Err(NetError::Misbehaved),
+        };
+        let is_delivered = match frame {
+            Some(frame) => {
+                deliver(frame);
+                true
+            }
+            None => {
+                log::debug!("virtio-net: dropped a frame of impossible length ({received:?})");
+                false
+            }
+        };
+        self.queue_receive(index)
+            .map_err(|_| NetError::Misbehaved)?;
+        Ok(Some(is_delivered))
+    }
+
+    /// Copies `frame` after a virtio-net header into the transmit page, queues it and waits until
+    /// the device has taken it.
+    fn transmit(&mut self, frame: &[u8]) -> Result<(), NetError> {
+        let page = transmit_page(&self.pages);
+        let header = self
+            .device
+            .fill_buffer_header(page)
+            .map_err(|_| NetError::Misbehaved)?;
+        let length = header + frame.len();
+        page[header..length].copy_from_slice(frame);
+        let buffer = &page[..length];
+        // SAFETY: the transmit page is this driver's pool memory, and is not touched until
+        // `transmit_complete` has passed the same buffer back (one send at a time: `&mut self`).
+        let token =
+            unsafe { self.device.transmit_begin(buffer) }.map_err(|_| NetError::Misbehaved)?;
+        for _ in 0..POLL_LIMIT {
+            match self.device.poll_transmit() {
+                None => core::hint::spin_loop(),
+                Some(completed) if completed == token => {
+                    // SAFETY: this is the buffer `transmit_begin` queued under `token`.
+                    let taken = unsafe { self.device.transmit_complete(token, buffer) };
+                    return taken.map(|_| ()).map_err(|_| NetError::Misbehaved);
+                }
+                Some(_) => return Err(NetError::Misbehaved),
+            }
+        }
+        Err(NetError::TimedOut)
+    }
+}
+
+/// Receive buffer `index` (below [`RECEIVE_BUFFERS`]) of the driver's `pages`.
+fn receive_buffer<'a>(pages: &PoolPages, index: usize) -> &'a mut [u8] {
+    let physical = pages.physical + (index * RECEIVE_BUFFER_BYTES) as u64;
+    // SAFETY: the receive buffers fill the first pages of the driver's pool pages (kernel frames
+    // covered by the physical-memory map), and buffer `index` lies inside them; each buffer is
+    // either lent to the device or reached through one such reference, which lives for one
+    // call into the crate (one CPU, interrupts off).
+    unsafe { core::slice::from_raw_parts_mut(physical_to_virtual(physical), RECEIVE_BUFFER_BYTES) }
+}
+
+/// The transmit page of the driver's `pages`.
+fn transmit_page<'a>(pages: &PoolPages) -> &'a mut [u8] {
+    let physical = pages.physical + TRANSMIT_PAGE as u64 * PAGE_SIZE;
+    // SAFETY: the transmit page is the last of the driver's pool pages (a kernel frame covered by
+    // the physical-memory map); it is reached only through this reference during one send.
+    unsafe { core::slice::from_raw_parts_mut(physical_to_virtual(physical), PAGE_SIZE as usize) }
+}

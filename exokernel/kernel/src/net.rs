@@ -1,0 +1,78 @@
+//! The network device as the rest of the kernel sees it: Ethernet frames sent one at a time and
+//! taken, as they arrive, by polling (see `arch::virtio_net`).
+//!
+//! There is at most one network device: the first virtio-net device on PCI bus 0, started at
+//! boot by [`init`] and reached through [`with`]. Without one the kernel prints one line and goes
+//! on, and [`with`] finds nothing. Deciding who may send what, and who gets which received
+//! frame, is the caller's business.
+//!
+//! Lock order: the kernel state lock, then the net lock, then the DMA pool lock. The network
+//! device never takes the kernel state lock, so a system call may use it while holding that
+//! lock; nor does it take the disk lock, and the disk never takes the net lock.
+
+use crate::arch::virtio_net::{self, VirtioNet};
+use crate::kprintln;
+use exo_core::frame_table::FrameTable;
+
+pub use crate::arch::virtio_net::NetError;
+
+/// The network device.
+pub struct Net {
+    device: VirtioNet,
+}
+
+impl Net {
+    /// The device's Ethernet address.
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.device.mac_address()
+    }
+
+    /// Sends Ethernet frame `frame` ([`virtio_net::FRAME_BYTES_MIN`] to
+    /// [`virtio_net::FRAME_BYTES_MAX`] bytes, without frame check sequence); returns once the
+    /// device has taken it.
+    pub fn send(&mut self, frame: &[u8]) -> Result<(), NetError> {
+        self.device.send(frame)
+    }
+
+    /// Hands every frame that has arrived to `deliver`, one call per frame (its bytes are valid
+    /// only during the call), and returns how many there were; never waits.
+    pub fn poll_receive(&mut self, deliver: impl FnMut(&[u8])) -> usize {
+        self.device.poll_receive(deliver)
+    }
+}
+
+static NET: spin::Mutex<Option<Net>> = spin::Mutex::new(None);
+
+/// Looks for the network device and starts it, taking its DMA memory from `frames` (or sharing
+/// the disk's pool); prints one line saying what was found. Call once at boot, before the first
+/// environment is created.
+pub fn init(frames: &mut FrameTable) {
+    match virtio_net::probe(frames) {
+        Ok(Some(device)) => {
+            let net = Net { device };
+            kprintln!(
+                "exokernel: net: virtio-net, mac {}",
+                MacAddress(net.mac_address())
+            );
+            *NET.lock() = Some(net);
+        }
+        Ok(None) => kprintln!("exokernel: net: none"),
+        Err(error) => kprintln!("exokernel: net: none (the virtio-net device failed: {error:?})"),
+    }
+}
+
+/// Runs `action` on the network device; `None` when there is none.
+pub fn with<T>(action: impl FnOnce(&mut Net) -> T) -> Option<T> {
+    NET.lock().as_mut().map(action)
+}
+
+/// An Ethernet address, displayed as six colon-separated pairs of lowercase hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MacAddress(pub [u8; 6]);
+
+impl core::fmt::Display for MacAddress {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let [a, b, c, d, e, f] = self.0;
+        write!(formatter, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+    }
+}

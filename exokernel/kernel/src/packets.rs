@@ -1,0 +1,205 @@
+//! Packets: binding a filter and a receive ring (`PacketBind`), sending (`PacketSend`), and
+//! delivering received frames to the environment whose filter claims them. The ring's format is
+//! `exo_abi::packet`'s; the rule that picks the claimer is `exo_filter::table`'s.
+//!
+//! The ring is a secure binding like a page mapping: its frames are checked at bind time, and
+//! at every delivery the kernel checks again that the two frames it writes (the header and the
+//! slot) still belong to the ring's environment; if not, the binding is dropped and the frame
+//! with it, so that a freed or granted ring frame is never written.
+
+use crate::arch::paging::{read_from_frame, write_to_frame};
+use crate::kernel::Kernel;
+use crate::net;
+use crate::pages::own_binding;
+use crate::syscalls::copy_in;
+use alloc::vec::Vec;
+use exo_abi::Error;
+use exo_abi::packet::{
+    CONSUMED, DROPPED, FRAME_BYTES_MAX, FRAME_BYTES_MIN, PRODUCED, RING_SLOTS_MAX, SLOT_DATA_OFFSET,
+};
+use exo_core::PAGE_SIZE;
+use exo_core::environments::EnvId;
+use exo_core::frame_table::{FrameNumber, FrameOwner};
+
+/// The frames of a bound receive ring.
+#[derive(Debug)]
+pub struct Ring {
+    header: FrameNumber,
+    slots: Vec<FrameNumber>,
+}
+
+/// What happened to received frames, printed at power-off.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PacketCounters {
+    pub received: u64,
+    pub delivered: u64,
+    pub unclaimed: u64,
+    pub ring_full: u64,
+    pub ring_broken: u64,
+}
+
+/// [`exo_abi::Syscall::PacketBind`].
+pub fn packet_bind(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    filter: u64,
+    ring_address: u64,
+    slot_count: u64,
+) -> Result<u64, Error> {
+    if net::with(|_| ()).is_none() {
+        return Err(Error::Unavailable);
+    }
+    if slot_count == 0 || slot_count > RING_SLOTS_MAX {
+        return Err(Error::InvalidArgument);
+    }
+    let ring_frame = |page: u64| -> Result<FrameNumber, Error> {
+        let address = ring_address
+            .checked_add(page * PAGE_SIZE)
+            .ok_or(Error::BadAddress)?;
+        let binding = match own_binding(kernel, caller, address) {
+            Err(Error::NotFound) => Err(Error::BadAddress),
+            other => other,
+        }?;
+        if binding.rights.is_writable {
+            Ok(binding.frame)
+        } else {
+            Err(Error::PermissionDenied)
+        }
+    };
+    let header = ring_frame(0)?;
+    let slots = (1..=slot_count)
+        .map(ring_frame)
+        .collect::<Result<Vec<_>, _>>()?;
+    kernel
+        .filters
+        .bind(caller, filter, Ring { header, slots })?;
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::PacketSend`].
+pub fn packet_send(kernel: &Kernel, address: u64, len: u64) -> Result<u64, Error> {
+    if len < FRAME_BYTES_MIN {
+        return Err(Error::InvalidArgument);
+    }
+    let frame = copy_in(kernel, address, len, FRAME_BYTES_MAX)?;
+    match net::with(|net| net.send(&frame)) {
+        Some(Ok(())) => Ok(0),
+        Some(Err(error)) => {
+            log::warn!("net: send failed: {error:?}");
+            Err(Error::Unavailable)
+        }
+        None => Err(Error::Unavailable),
+    }
+}
+
+fn header_word(header: FrameNumber, word: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    read_from_frame(header, word * 8, &mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+fn set_header_word(header: FrameNumber, word: usize, value: u64) {
+    write_to_frame(header, word * 8, &value.to_le_bytes());
+}
+
+/// Where a delivery went.
+enum Delivery {
+    Delivered,
+    RingFull,
+    RingBroken,
+}
+
+/// Writes `frame` into `owner`'s `ring`, checking first that the ring's frames are still its.
+fn write_into_ring(
+    frames_owner: impl Fn(FrameNumber) -> bool,
+    ring: &Ring,
+    frame: &[u8],
+) -> Delivery {
+    if !frames_owner(ring.header) {
+        return Delivery::RingBroken;
+    }
+    let produced = header_word(ring.header, PRODUCED);
+    let consumed = header_word(ring.header, CONSUMED);
+    let slot_count = ring.slots.len() as u64;
+    if produced.wrapping_sub(consumed) >= slot_count {
+        set_header_word(ring.header, DROPPED, header_word(ring.header, DROPPED) + 1);
+        return Delivery::RingFull;
+    }
+    let slot = ring.slots[(produced % slot_count) as usize];
+    if !frames_owner(slot) {
+        return Delivery::RingBroken;
+    }
+    let len = frame.len().min(PAGE_SIZE as usize - SLOT_DATA_OFFSET);
+    write_to_frame(slot, 0, &(len as u64).to_le_bytes());
+    write_to_frame(slot, SLOT_DATA_OFFSET, &frame[..len]);
+    set_header_word(ring.header, PRODUCED, produced + 1);
+    Delivery::Delivered
+}
+
+impl Kernel {
+    /// Takes every frame the network device has received and hands each to the filter that
+    /// claims it; returns whether an environment woke.
+    pub fn receive_packets(&mut self) -> bool {
+        let mut has_woken = false;
+        net::with(|net| {
+            net.poll_receive(|frame| has_woken |= self.demultiplex(frame));
+        });
+        has_woken
+    }
+
+    /// Delivers one received frame; returns whether its receiver woke.
+    pub fn demultiplex(&mut self, frame: &[u8]) -> bool {
+        self.packet_counters.received += 1;
+        let Kernel {
+            filters,
+            frames,
+            packet_counters,
+            ..
+        } = self;
+        let claim = filters.demultiplex(frame);
+        let unloaded = claim.unloaded;
+        let mut receiver = None;
+        let mut broken = None;
+        match claim.claimed_by {
+            None => packet_counters.unclaimed += 1,
+            Some((id, owner, ring)) => {
+                let owns = |frame| frames.owner(frame) == Some(FrameOwner::Environment(owner));
+                match write_into_ring(owns, ring, frame) {
+                    Delivery::Delivered => {
+                        packet_counters.delivered += 1;
+                        receiver = Some(owner);
+                    }
+                    Delivery::RingFull => packet_counters.ring_full += 1,
+                    Delivery::RingBroken => {
+                        packet_counters.ring_broken += 1;
+                        broken = Some((id, owner));
+                    }
+                }
+            }
+        }
+        if let Some((id, owner)) = broken {
+            log::warn!(
+                "env {}: receive ring of filter {id} no longer its own; unbound",
+                owner.0
+            );
+            self.filters.unbind(id);
+        }
+        for gone in unloaded {
+            self.note_filter_unloaded(gone);
+        }
+        match receiver {
+            Some(owner) => self.wake_receiver(owner),
+            None => false,
+        }
+    }
+
+    /// A `Sleep` ends when a frame arrives.
+    fn wake_receiver(&mut self, owner: EnvId) -> bool {
+        if self.environments.wake(owner) {
+            self.sleepers.retain(|&(_, sleeper)| sleeper != owner);
+            true
+        } else {
+            false
+        }
+    }
+}

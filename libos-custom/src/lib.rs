@@ -1,0 +1,33 @@
+//! Application-specific resource managers for library OSes.
+//!
+//! An exokernel leaves management to user code; this crate holds the pieces a library OS
+//! brings with it. So far that is [`filter`]: a builder that turns a declarative predicate over
+//! bytes (a conjunction of masked field tests) into the WebAssembly module a library OS
+//! downloads into the kernel, following the contract in [`exo_abi::filter`]. The same
+//! predicates serve as packet filters (which received frames an environment claims) and as
+//! wake-up predicates (when a sleeping environment should run again).
+//!
+//! ```
+//! use libos_custom::filter::{Comparison, Predicate};
+//!
+//! // Claim UDP datagrams to port 53 (Ethernet II, IPv4 without options).
+//! let dns = Predicate::udp_destination_port(53);
+//! let module: Vec<u8> = dns.to_wasm();
+//! assert!(module.starts_with(b"\0asm"));
+//! assert!(module.len() <= exo_abi::filter::MODULE_BYTES_MAX);
+//!
+//! // Wake up once the producer's counter, a native-endian word at offset 0, reaches 5.
+//! let ready = Predicate::new().word(0, Comparison::GreaterOrEqual, 5);
+//! assert!(!ready.matches(&4u32.to_ne_bytes()));
+//! assert!(ready.matches(&5u32.to_ne_bytes()));
+//! let module = ready.to_wasm();
+//! # assert!(module.starts_with(b"\0asm"));
+//! ```
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod filter;
