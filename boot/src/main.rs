@@ -153,10 +153,12 @@ impl DiskArgs {
 #[derive(Debug, Args)]
 struct NetArgs {
     /// Forward UDP datagrams sent to 127.0.0.1:HOST_PORT on the host to the guest's GUEST_PORT
-    /// (repeat for several).
+    /// (the guest is 10.0.2.15 on QEMU's user-mode network; its replies go back to the sender).
+    /// Repeat for several.
     #[arg(long = "forward-udp", value_name = "HOST_PORT:GUEST_PORT")]
     forward_udp: Vec<UdpForward>,
-    /// Attach no network device (the kernel then reports `net: none`).
+    /// Attach no network device (by default a virtio-net device on QEMU's user-mode network;
+    /// without it the kernel reports `net: none`).
     #[arg(long, conflicts_with = "forward_udp")]
     no_net: bool,
 }

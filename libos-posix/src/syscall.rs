@@ -240,6 +240,13 @@ pub fn packet_send(frame: &[u8]) -> Result<(), Error> {
     call(Syscall::PacketSend, arguments).map(|_| ())
 }
 
+/// Runs the receive path on `frame` as if it had arrived (init only); returns whether a filter
+/// claimed it.
+pub fn packet_inject(frame: &[u8]) -> Result<bool, Error> {
+    let arguments = [frame.as_ptr() as u64, frame.len() as u64, 0, 0, 0, 0];
+    call(Syscall::PacketInject, arguments).map(|claimed| claimed == 1)
+}
+
 /// Sleeps until filter `id`, run over the `len` bytes at `address` (in one bound page, which
 /// another environment may write), matches; an upcall or a frame may wake it early.
 pub fn sleep_until(id: u64, address: u64, len: u64) -> Result<(), Error> {

@@ -321,7 +321,11 @@ impl Running {
         let scenario = &self.scenario;
         let outcome =
             outcome.unwrap_or_else(|error| panic!("running QEMU for {scenario:?}: {error:#}"));
-        eprintln!("system-tests: {:?} -> {}", scenario.options, outcome.ending());
+        eprintln!(
+            "system-tests: {:?} -> {}",
+            scenario.options,
+            outcome.ending()
+        );
         outcome
     }
 }

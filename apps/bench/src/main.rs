@@ -2,6 +2,7 @@
 //! `ID name value unit`:
 //! - B1 and its floor;
 //! - B3: re-protect a page, store to it, fault upcall, the handler makes it writable, resume;
+//! - B8: see `demultiplexing`;
 //! - B10: from a request for one frame to the request being over, with a worker that frees a
 //!   frame in its revocation upcall (cooperative), and with one that ignores the request, so
 //!   that the abort protocol takes the frame at a 1 us deadline (abort). The worker is this
@@ -26,6 +27,8 @@ use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::syscall::Capability;
 use libos_posix::{exceptions, println, syscall};
 
+mod demultiplexing;
+
 libos_posix::main!(main);
 
 const WARM_UP: u64 = 1_000;
@@ -42,15 +45,21 @@ fn timestamp() -> u64 {
 }
 
 /// Average counter ticks per call of `operation` over [`ITERATIONS`] calls, after a warm-up.
-fn ticks_per_iteration(mut operation: impl FnMut()) -> u64 {
-    for _ in 0..WARM_UP {
+fn ticks_per_iteration(operation: impl FnMut()) -> u64 {
+    ticks_per(ITERATIONS, operation)
+}
+
+/// Average counter ticks per call of `operation` over `iterations` calls, after a warm-up of
+/// a hundredth as many.
+fn ticks_per(iterations: u64, mut operation: impl FnMut()) -> u64 {
+    for _ in 0..iterations / 100 {
         operation();
     }
     let start = timestamp();
-    for _ in 0..ITERATIONS {
+    for _ in 0..iterations {
         operation();
     }
-    (timestamp() - start) / ITERATIONS
+    (timestamp() - start) / iterations
 }
 
 fn floor_syscall() {
@@ -285,6 +294,10 @@ fn main(args: libos_posix::Args) -> i32 {
         fault.saturating_sub(empty_loop)
     );
     exceptions::clear_handler();
+    if let Err(error) = demultiplexing::b8(unit) {
+        println!("bench: B8 failed: {}", error.describe());
+        return 1;
+    }
     if let Err(error) = raw_disk(unit) {
         println!("bench: B9 floor failed: {}", error.describe());
         return 1;

@@ -77,10 +77,9 @@ fn echo(port: u16, count: u64) -> Result<(), &'static str> {
         swap(frame, 26, 30, 4);
         swap(frame, 34, 36, 2);
         syscall::packet_send(frame).map_err(|_| "send failed")?;
-        println!(
-            "{NAME}: port {port} echoed {} bytes",
-            len.saturating_sub(42)
-        );
+        let payload = frame.get(42..).unwrap_or_default();
+        let text = core::str::from_utf8(payload).unwrap_or("(not UTF-8)");
+        println!("{NAME}: port {port} echoed {text:?}");
     }
     println!("{NAME}: port {port} done");
     Ok(())

@@ -311,6 +311,12 @@ pub enum Syscall {
     /// [`BadAddress`](crate::Error::BadAddress) when the bytes are not all in one bound page, or
     /// when that page is unbound while the caller sleeps.
     SleepUntil = 43,
+    /// Runs the receive path on the Ethernet frame of `a1` bytes at `a0` as if the network
+    /// device had received it (the bound filters, the claimer's ring, the counters), for tests
+    /// and benchmarks that need no network. Returns 1 when a filter claimed it, 0 when nobody
+    /// did. Errors: [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is
+    /// the init environment; otherwise as [`Syscall::PacketSend`] (a missing device excepted).
+    PacketInject = 44,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -320,7 +326,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 44] = [
+    pub const ALL: [Syscall; 45] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -365,6 +371,7 @@ impl Syscall {
         Syscall::PacketBind,
         Syscall::PacketSend,
         Syscall::SleepUntil,
+        Syscall::PacketInject,
     ];
 
     /// The call with number `number`, if there is one.

@@ -92,6 +92,23 @@ pub fn packet_send(kernel: &Kernel, address: u64, len: u64) -> Result<u64, Error
     }
 }
 
+/// [`exo_abi::Syscall::PacketInject`].
+pub fn packet_inject(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    address: u64,
+    len: u64,
+) -> Result<u64, Error> {
+    if !kernel.is_init(caller) {
+        return Err(Error::PermissionDenied);
+    }
+    if len < FRAME_BYTES_MIN {
+        return Err(Error::InvalidArgument);
+    }
+    let frame = copy_in(kernel, address, len, FRAME_BYTES_MAX)?;
+    Ok(u64::from(kernel.demultiplex(&frame)))
+}
+
 fn header_word(header: FrameNumber, word: usize) -> u64 {
     let mut bytes = [0u8; 8];
     read_from_frame(header, word * 8, &mut bytes);
@@ -147,7 +164,8 @@ impl Kernel {
         has_woken
     }
 
-    /// Delivers one received frame; returns whether its receiver woke.
+    /// Delivers one received frame; returns whether a filter claimed it (its receiver then
+    /// woke if it slept).
     pub fn demultiplex(&mut self, frame: &[u8]) -> bool {
         self.packet_counters.received += 1;
         let Kernel {
@@ -158,6 +176,7 @@ impl Kernel {
         } = self;
         let claim = filters.demultiplex(frame);
         let unloaded = claim.unloaded;
+        let is_claimed = claim.claimed_by.is_some();
         let mut receiver = None;
         let mut broken = None;
         match claim.claimed_by {
@@ -187,19 +206,16 @@ impl Kernel {
         for gone in unloaded {
             self.note_filter_unloaded(gone);
         }
-        match receiver {
-            Some(owner) => self.wake_receiver(owner),
-            None => false,
+        if let Some(owner) = receiver {
+            self.wake_receiver(owner);
         }
+        is_claimed
     }
 
     /// A `Sleep` ends when a frame arrives.
-    fn wake_receiver(&mut self, owner: EnvId) -> bool {
+    fn wake_receiver(&mut self, owner: EnvId) {
         if self.environments.wake(owner) {
             self.sleepers.retain(|&(_, sleeper)| sleeper != owner);
-            true
-        } else {
-            false
         }
     }
 }

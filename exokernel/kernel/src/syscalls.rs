@@ -155,6 +155,9 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
             kernel, caller, frame.rdi, frame.rsi, frame.rdx,
         )),
         Syscall::PacketSend => Outcome::Return(packets::packet_send(kernel, frame.rdi, frame.rsi)),
+        Syscall::PacketInject => {
+            Outcome::Return(packets::packet_inject(kernel, caller, frame.rdi, frame.rsi))
+        }
         Syscall::SleepUntil => {
             match filters::sleep_until(kernel, caller, frame.rdi, frame.rsi, frame.rdx) {
                 Ok(true) => Outcome::Reschedule(Ok(0)),
