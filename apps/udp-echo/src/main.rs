@@ -12,7 +12,7 @@
 
 use libos_custom::filter::{Predicate, Width};
 use libos_posix::net::ReceiveRing;
-use libos_posix::{Error, println, syscall};
+use libos_posix::{println, syscall};
 
 libos_posix::main!(main);
 
@@ -49,10 +49,7 @@ fn main(args: libos_posix::Args) -> i32 {
 
 fn bind(predicate: &Predicate) -> Result<ReceiveRing, &'static str> {
     let filter = syscall::filter_load(&predicate.to_wasm()).map_err(|_| "filter refused")?;
-    ReceiveRing::bind(filter, RING_ADDRESS, RING_SLOTS).map_err(|error| match error {
-        Error::Unavailable => "no network device",
-        _ => "cannot bind the receive ring",
-    })
+    ReceiveRing::bind(filter, RING_ADDRESS, RING_SLOTS).map_err(|_| "cannot bind the receive ring")
 }
 
 /// Waits for the next frame of `ring` into `buffer`; returns its length.

@@ -290,8 +290,8 @@ pub enum Syscall {
     /// [`RING_SLOTS_MAX`](crate::packet::RING_SLOTS_MAX) slots;
     /// [`BadAddress`](crate::Error::BadAddress) when a ring page is not page-aligned, not in the
     /// user half or not bound; [`PermissionDenied`](crate::Error::PermissionDenied) when one is
-    /// read-only or its frame is not the caller's own; [`Unavailable`](crate::Error::Unavailable)
-    /// without a network device.
+    /// read-only or its frame is not the caller's own. Without a network device the binding
+    /// holds, and only [`Syscall::PacketInject`] delivers.
     PacketBind = 41,
     /// Sends the Ethernet frame of `a1` bytes at `a0`. Returns 0 once the device has taken it.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) below

@@ -46,9 +46,6 @@ pub fn packet_bind(
     ring_address: u64,
     slot_count: u64,
 ) -> Result<u64, Error> {
-    if net::with(|_| ()).is_none() {
-        return Err(Error::Unavailable);
-    }
     if slot_count == 0 || slot_count > RING_SLOTS_MAX {
         return Err(Error::InvalidArgument);
     }
