@@ -5,9 +5,13 @@
 //! Only bus 0 is searched: QEMU's `pc` and `q35` machines put every device given with `-device`
 //! there unless it names another bus.
 
+use super::mmio;
+use exo_core::frame_table::FrameTable;
+use virtio_drivers::transport::DeviceType;
 use virtio_drivers::transport::pci::bus::{
-    ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, PciRoot,
+    BarInfo, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, PciError, PciRoot,
 };
+use virtio_drivers::transport::pci::virtio_device_type;
 use x86_64::instructions::port::Port;
 
 const CONFIG_ADDRESS_PORT: u16 = 0xCF8;
@@ -72,4 +76,41 @@ pub fn find_function(
     root.enumerate_bus(0)
         .find(|(_, info)| is_wanted(info))
         .map(|(function, _)| function)
+}
+
+/// Why a device function could not be made reachable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenError {
+    /// Its BARs could not be read.
+    Bars(PciError),
+    /// Its registers could not be mapped.
+    Mmio(mmio::MapError),
+}
+
+/// Finds the first virtio function of `device_type` on bus 0 and makes it reachable: memory
+/// space and bus mastering on, INTx off (the drivers poll), every memory BAR mapped with page
+/// tables taken from `frames`. `Ok(None)` when there is no such function.
+pub fn open_virtio_function(
+    device_type: DeviceType,
+    frames: &mut FrameTable,
+) -> Result<Option<(PciRoot<PortConfigurationAccess>, DeviceFunction)>, OpenError> {
+    let mut root = root();
+    let Some(function) = find_function(&root, |info| virtio_device_type(info) == Some(device_type))
+    else {
+        return Ok(None);
+    };
+    let (_, command) = root.get_status_command(function);
+    root.set_command(
+        function,
+        command | Command::MEMORY_SPACE | Command::BUS_MASTER | Command::INTERRUPT_DISABLE,
+    );
+    let bars = root.bars(function).map_err(OpenError::Bars)?;
+    for bar in bars.into_iter().flatten() {
+        if let BarInfo::Memory { address, size, .. } = bar
+            && address != 0
+        {
+            mmio::map(address, size, frames).map_err(OpenError::Mmio)?;
+        }
+    }
+    Ok(Some((root, function)))
 }

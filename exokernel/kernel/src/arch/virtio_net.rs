@@ -24,14 +24,14 @@
 //! from then on `send` fails with [`NetError::Stopped`] and `poll_receive` finds nothing.
 
 use super::dma::{self, KernelHal};
-use super::{mmio, pci};
+use super::pci;
 use crate::memory::physical_to_virtual;
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::FrameTable;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::DeviceType;
-use virtio_drivers::transport::pci::bus::{BarInfo, Command, DeviceFunction, PciError, PciRoot};
-use virtio_drivers::transport::pci::{PciTransport, VirtioPciError, virtio_device_type};
+use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
+use virtio_drivers::transport::pci::{PciTransport, VirtioPciError};
 
 /// Descriptors in each of the two virtqueues (receive and transmit).
 pub const QUEUE_SIZE: usize = 16;
@@ -77,10 +77,8 @@ pub enum NetError {
 /// Why a virtio-net device that is present could not be started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeError {
-    /// Its BARs could not be read.
-    Bars(PciError),
-    /// Its registers could not be mapped.
-    Mmio(mmio::MapError),
+    /// Its function could not be made reachable.
+    Open(pci::OpenError),
     /// No DMA memory.
     Pool(dma::PoolError),
     /// Its virtio PCI capabilities are missing or wrong.
@@ -125,25 +123,11 @@ pub struct VirtioNet {
 /// the DMA pool too unless another device set it up already. Call at boot, before the first
 /// environment is created (see `mmio`).
 pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioNet>, ProbeError> {
-    let mut root = pci::root();
-    let Some(function) = pci::find_function(&root, |info| {
-        virtio_device_type(info) == Some(DeviceType::Network)
-    }) else {
+    let Some((mut root, function)) =
+        pci::open_virtio_function(DeviceType::Network, frames).map_err(ProbeError::Open)?
+    else {
         return Ok(None);
     };
-    let (_, command) = root.get_status_command(function);
-    root.set_command(
-        function,
-        command | Command::MEMORY_SPACE | Command::BUS_MASTER | Command::INTERRUPT_DISABLE,
-    );
-    let bars = root.bars(function).map_err(ProbeError::Bars)?;
-    for bar in bars.into_iter().flatten() {
-        if let BarInfo::Memory { address, size, .. } = bar
-            && address != 0
-        {
-            mmio::map(address, size, frames).map_err(ProbeError::Mmio)?;
-        }
-    }
     dma::set_up_pool(frames).map_err(ProbeError::Pool)?;
     let started = start(&mut root, function);
     if started.is_err() {
