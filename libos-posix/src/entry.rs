@@ -50,8 +50,6 @@ extern "C" fn start(args_address: *const u8, args_len: usize) -> ! {
     // environment's stack, above the stack pointer, where they stay untouched for its life.
     let bytes = unsafe { core::slice::from_raw_parts(args_address, args_len) };
     let text = core::str::from_utf8(bytes).unwrap_or("");
-    #[cfg(feature = "heap")]
-    crate::heap::init();
     // SAFETY: `__libos_main` is defined by the app through `main!` with this signature.
     let status = unsafe { __libos_main(Args { text }) };
     syscall::exit(status as u32)
