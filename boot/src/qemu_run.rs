@@ -377,10 +377,10 @@ mod tests {
         assert_eq!(transcript, "one\n\ntwo");
     }
 
-    #[test]
-    fn a_captured_run_hands_out_lines_until_the_output_ends() {
+    /// A captured run of the shell script `script` in place of QEMU, killed at `deadline`.
+    fn captured_script(script: &str, deadline: Instant) -> CapturedRun {
         let mut child = Command::new("sh")
-            .args(["-c", "echo first; sleep 0.2; echo second; exit 3"])
+            .args(["-c", script])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -388,13 +388,19 @@ mod tests {
         let (sender, lines) = mpsc::channel();
         let serial = read_serial(child.stdout.take().unwrap(), None, Some(sender));
         let stderr = read_all(child.stderr.take().unwrap());
-        let mut run = CapturedRun {
+        CapturedRun {
             child,
-            deadline: Instant::now() + Duration::from_secs(30),
+            deadline,
             lines,
             serial: Some(serial),
             stderr: Some(stderr),
-        };
+        }
+    }
+
+    #[test]
+    fn a_captured_run_hands_out_lines_until_the_output_ends() {
+        let script = "echo first; sleep 0.2; echo second; exit 3";
+        let mut run = captured_script(script, Instant::now() + Duration::from_secs(30));
         let soon = Instant::now() + Duration::from_secs(30);
         assert_eq!(run.next_line(soon), Ok("first".to_owned()));
         assert_eq!(run.next_line(soon), Ok("second".to_owned()));
@@ -407,23 +413,9 @@ mod tests {
 
     #[test]
     fn a_stopped_run_is_killed_at_once_and_its_lines_kept() {
-        let mut child = Command::new("sh")
-            .args(["-c", "echo serving; exec sleep 30"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (sender, lines) = mpsc::channel();
-        let serial = read_serial(child.stdout.take().unwrap(), None, Some(sender));
-        let stderr = read_all(child.stderr.take().unwrap());
         let started = Instant::now();
-        let mut run = CapturedRun {
-            child,
-            deadline: started + Duration::from_secs(60),
-            lines,
-            serial: Some(serial),
-            stderr: Some(stderr),
-        };
+        let script = "echo serving; exec sleep 30";
+        let mut run = captured_script(script, started + Duration::from_secs(60));
         let line = run.next_line(started + Duration::from_secs(30));
         assert_eq!(line, Ok("serving".to_owned()));
         let quiet = run.next_line(Instant::now() + Duration::from_millis(100));

@@ -16,6 +16,7 @@
 //! ```
 #![no_std]
 
+pub mod checks;
 pub mod console;
 mod entry;
 pub mod exceptions;

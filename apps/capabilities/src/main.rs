@@ -11,6 +11,7 @@ use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::ResourceKind;
+use libos_posix::checks::Checker;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, println, syscall};
 
@@ -52,19 +53,6 @@ fn wait_until(condition: impl Fn() -> bool) -> bool {
     false
 }
 
-struct Checker {
-    failures: u32,
-}
-
-impl Checker {
-    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
-        if got != expected {
-            self.failures += 1;
-            println!("{NAME}: FAILED {what}: expected {expected:?}, got {got:?}");
-        }
-    }
-}
-
 /// The worker: waits for the sharer's page, reads its message and acknowledges it.
 fn worker() -> i32 {
     if !wait_until(|| syscall::page_query(WORKER_PAGE).is_ok()) {
@@ -80,7 +68,7 @@ fn worker() -> i32 {
 /// The sharer: reads the handle its parent gave it, shares a page into the worker through it,
 /// and checks that the handle carries no more than the right to share.
 fn sharer() -> i32 {
-    let mut check = Checker { failures: 0 };
+    let mut check = Checker::new(NAME);
     if !wait_until(|| syscall::page_query(HANDLE_PAGE).is_ok()) {
         return 2;
     }
@@ -117,11 +105,11 @@ fn sharer() -> i32 {
         wait_until(|| read(SHARER_PAGE, 1) == ACKNOWLEDGED),
         true,
     );
-    check.failures.min(1) as i32
+    check.failures().min(1) as i32
 }
 
 fn parent() -> Result<u32, Error> {
-    let mut check = Checker { failures: 0 };
+    let mut check = Checker::new(NAME);
     let frame = syscall::frame_allocate(None)?;
     syscall::page_map(HANDLE_PAGE, frame, WRITABLE)?;
 
@@ -250,7 +238,7 @@ fn parent() -> Result<u32, Error> {
         Err(Error::NoSuchEnvironment),
     );
     check.expect("drop that copy", syscall::capability_drop(kept), Ok(()));
-    Ok(check.failures)
+    Ok(check.failures())
 }
 
 fn main(args: libos_posix::Args) -> i32 {

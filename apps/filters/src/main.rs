@@ -26,6 +26,7 @@ use hostile_modules::{
     SPINS,
 };
 use libos_custom::filter::{Comparison, Predicate};
+use libos_posix::checks::Checker;
 use libos_posix::{ExitReason, println, syscall};
 
 libos_posix::main!(main);
@@ -41,19 +42,6 @@ const READY: u32 = 1;
 const PRODUCER_DELAY_MICROSECONDS: u64 = 20_000;
 /// The word (of u32s) where the consumer says it goes to sleep.
 const SLEEPING: u64 = 1;
-
-struct Checker {
-    failures: u32,
-}
-
-impl Checker {
-    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
-        if got != expected {
-            self.failures += 1;
-            println!("{NAME}: FAILED {what}: expected {expected:?}, got {got:?}");
-        }
-    }
-}
 
 fn word(address: u64) -> u32 {
     // SAFETY: callers pass a page this environment has bound.
@@ -191,12 +179,12 @@ fn main(args: libos_posix::Args) -> i32 {
     if args.as_str() == "consumer" {
         return consumer();
     }
-    let mut check = Checker { failures: 0 };
+    let mut check = Checker::new(NAME);
     let run = wake_up(&mut check).and_then(|()| {
         refused_at_load(&mut check);
         contained_at_run(&mut check)
     });
-    match (run, check.failures) {
+    match (run, check.failures()) {
         (Ok(()), 0) => {
             println!("{NAME}: all checks passed");
             0

@@ -8,6 +8,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExceptionFrame, PageBinding};
+use libos_posix::checks::Checker;
 use libos_posix::{exceptions, println, syscall};
 
 libos_posix::main!(main);
@@ -29,19 +30,6 @@ fn unprotect_on_fault(frame: &mut ExceptionFrame) -> bool {
     syscall::page_protect(PAGE, WRITABLE).is_ok()
 }
 
-struct Checker {
-    failures: u32,
-}
-
-impl Checker {
-    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
-        if got != expected {
-            self.failures += 1;
-            println!("page-bindings: FAILED {what}: expected {expected:?}, got {got:?}");
-        }
-    }
-}
-
 fn write(address: u64, value: u64) {
     // SAFETY: `address` is a page this program bound writable (or one whose fault its handler
     // repairs).
@@ -54,7 +42,7 @@ fn read(address: u64) -> u64 {
 }
 
 fn main(_args: libos_posix::Args) -> i32 {
-    let mut check = Checker { failures: 0 };
+    let mut check = Checker::new("page-bindings");
     let Ok(frame) = syscall::frame_allocate(None) else {
         println!("page-bindings: cannot allocate a frame");
         return 1;
@@ -174,8 +162,8 @@ fn main(_args: libos_posix::Args) -> i32 {
 
     check_batches(&mut check);
 
-    if check.failures > 0 {
-        println!("page-bindings: {} checks failed", check.failures);
+    if check.failures() > 0 {
+        println!("page-bindings: {} checks failed", check.failures());
         return 1;
     }
     println!("page-bindings: all checks passed");

@@ -9,6 +9,7 @@
 
 use exo_abi::Error;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use libos_posix::checks::Checker;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, println, syscall};
 
@@ -63,21 +64,8 @@ fn grantee() -> i32 {
     }
 }
 
-struct Checker {
-    failures: u32,
-}
-
-impl Checker {
-    fn expect<T: PartialEq + core::fmt::Debug>(&mut self, what: &str, got: T, expected: T) {
-        if got != expected {
-            self.failures += 1;
-            println!("{NAME}: FAILED {what}: expected {expected:?}, got {got:?}");
-        }
-    }
-}
-
 fn parent() -> Result<u32, Error> {
-    let mut check = Checker { failures: 0 };
+    let mut check = Checker::new(NAME);
     let frame = syscall::frame_allocate(None)?;
     syscall::page_map(PAGE, frame, WRITABLE)?;
     write(PAGE, QUESTION);
@@ -172,7 +160,7 @@ fn parent() -> Result<u32, Error> {
         syscall::wait(grantee),
         Ok(ExitReason::Exited(0)),
     );
-    Ok(check.failures)
+    Ok(check.failures())
 }
 
 fn main(args: libos_posix::Args) -> i32 {

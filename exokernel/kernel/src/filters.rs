@@ -150,7 +150,7 @@ impl Kernel {
 
     /// Makes sleeping `env` runnable, its call returning `result`.
     fn wake_with(&mut self, env: EnvId, result: Result<u64, Error>) -> bool {
-        if !self.environments.wake(env) {
+        if !self.end_sleep(env) {
             return false;
         }
         if let Some(machine) = self.environments.machine_mut(env) {
@@ -175,7 +175,7 @@ impl Kernel {
             machine
                 .pending_upcalls
                 .insert(upcall::FILTER_UNLOADED, (unloaded.id, 0));
-            self.wake_for_upcall(unloaded.owner);
+            self.end_sleep(unloaded.owner);
         }
     }
 }

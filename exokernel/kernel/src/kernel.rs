@@ -253,7 +253,7 @@ impl Kernel {
     /// Ends the machine with `status` once the kernel's tables pass their consistency check,
     /// and with [`KERNEL_FAULT`] when they do not.
     pub fn power_off(&self, status: u8) -> ! {
-        if crate::net::with(|_| ()).is_some() {
+        if crate::net::is_present() {
             let counters = self.packet_counters;
             kprintln!(
                 "exokernel: net: {} frames received, {} delivered, {} unclaimed, {} dropped (ring full), {} dropped (ring broken)",

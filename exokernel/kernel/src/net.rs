@@ -66,6 +66,11 @@ pub fn with<T>(action: impl FnOnce(&mut Net) -> T) -> Option<T> {
     NET.lock().as_mut().map(action)
 }
 
+/// Whether the machine has a network device.
+pub fn is_present() -> bool {
+    NET.lock().is_some()
+}
+
 /// An Ethernet address, displayed as six colon-separated pairs of lowercase hex digits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MacAddress(pub [u8; 6]);

@@ -73,12 +73,17 @@ pub fn packet_bind(
     Ok(0)
 }
 
-/// [`exo_abi::Syscall::PacketSend`].
-pub fn packet_send(kernel: &Kernel, address: u64, len: u64) -> Result<u64, Error> {
+/// Copies in the caller's Ethernet frame of `len` bytes at `address`.
+fn copy_frame_in(kernel: &Kernel, address: u64, len: u64) -> Result<Vec<u8>, Error> {
     if len < FRAME_BYTES_MIN {
         return Err(Error::InvalidArgument);
     }
-    let frame = copy_in(kernel, address, len, FRAME_BYTES_MAX)?;
+    copy_in(kernel, address, len, FRAME_BYTES_MAX)
+}
+
+/// [`exo_abi::Syscall::PacketSend`].
+pub fn packet_send(kernel: &Kernel, address: u64, len: u64) -> Result<u64, Error> {
+    let frame = copy_frame_in(kernel, address, len)?;
     match net::with(|net| net.send(&frame)) {
         Some(Ok(())) => Ok(0),
         Some(Err(error)) => {
@@ -99,10 +104,7 @@ pub fn packet_inject(
     if !kernel.is_init(caller) {
         return Err(Error::PermissionDenied);
     }
-    if len < FRAME_BYTES_MIN {
-        return Err(Error::InvalidArgument);
-    }
-    let frame = copy_in(kernel, address, len, FRAME_BYTES_MAX)?;
+    let frame = copy_frame_in(kernel, address, len)?;
     Ok(u64::from(kernel.demultiplex(&frame)))
 }
 
@@ -204,15 +206,8 @@ impl Kernel {
             self.note_filter_unloaded(gone);
         }
         if let Some(owner) = receiver {
-            self.wake_receiver(owner);
+            self.end_sleep(owner);
         }
         is_claimed
-    }
-
-    /// A `Sleep` ends when a frame arrives.
-    fn wake_receiver(&mut self, owner: EnvId) {
-        if self.environments.wake(owner) {
-            self.sleepers.retain(|&(_, sleeper)| sleeper != owner);
-        }
     }
 }

@@ -71,7 +71,7 @@ pub fn revoke(
     machine
         .pending_upcalls
         .insert(upcall::REVOCATION_REQUEST, (kind.code(), count));
-    kernel.wake_for_upcall(target);
+    kernel.end_sleep(target);
     Ok(0)
 }
 
@@ -173,7 +173,7 @@ impl Kernel {
                 .pending_upcalls
                 .insert(upcall::REPOSSESSED, (victims.len() as u64, 0));
         }
-        self.wake_for_upcall(env);
+        self.end_sleep(env);
     }
 
     /// Takes one resource from `env`, breaking every binding to it.
@@ -195,13 +195,6 @@ impl Kernel {
                     debug_assert!(taken.is_ok(), "victims are blocks the environment owns");
                 }
             }
-        }
-    }
-
-    /// Wakes `env` if it sleeps, so that a posted upcall reaches it.
-    pub fn wake_for_upcall(&mut self, env: EnvId) {
-        if self.environments.wake(env) {
-            self.sleepers.retain(|&(_, sleeper)| sleeper != env);
         }
     }
 }

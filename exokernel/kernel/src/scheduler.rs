@@ -157,7 +157,7 @@ impl Kernel {
             }
             let can_wake = !self.sleepers.is_empty()
                 || !self.predicate_sleepers.is_empty()
-                || crate::net::with(|_| ()).is_some();
+                || crate::net::is_present();
             if !can_wake && !self.environments.has_runnable() {
                 kprintln!("exokernel: every living environment is blocked for good");
                 self.power_off(KERNEL_FAULT);
@@ -186,6 +186,16 @@ impl Kernel {
             let deadline = clock::now_microseconds().saturating_add(microseconds);
             self.sleepers.insert((deadline, current));
         }
+    }
+
+    /// Ends `env`'s sleep, whatever it slept on (a posted upcall or a frame for it wakes it);
+    /// returns whether it slept.
+    pub fn end_sleep(&mut self, env: EnvId) -> bool {
+        let was_asleep = self.environments.wake(env);
+        if was_asleep {
+            self.sleepers.retain(|&(_, sleeper)| sleeper != env);
+        }
+        was_asleep
     }
 
     /// Wakes every sleeper whose deadline has passed; returns whether any woke.
