@@ -21,9 +21,12 @@ fn two_environments_each_echo_only_their_own_port() {
         scenario = scenario.forward_udp(*host, guest);
     }
     let mut running = scenario.start();
-    running.expect_line("udp-echo: answering ARP", BOOT_TIMEOUT);
-    for guest in GUEST_PORTS {
-        running.expect_line(&format!("udp-echo: port {guest} ready"), BOOT_TIMEOUT);
+    // The three environments start in the background, so their lines come in any order.
+    let mut awaited = vec!["udp-echo: answering ARP".to_owned()];
+    awaited.extend(GUEST_PORTS.map(|guest| format!("udp-echo: port {guest} ready")));
+    while !awaited.is_empty() {
+        let line = running.expect_line("udp-echo: ", BOOT_TIMEOUT);
+        awaited.retain(|wanted| !line.contains(wanted.as_str()));
     }
 
     let socket = UdpSocket::bind("127.0.0.1:0").expect("a host UDP socket");
