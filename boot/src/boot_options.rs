@@ -20,11 +20,11 @@ pub struct BootOptions {
 }
 
 impl Default for BootOptions {
-    /// The configuration of `make run`: init, which runs `hello`.
+    /// The configuration of `make run`: init without arguments, which runs the shell.
     fn default() -> Self {
         BootOptions {
             init: "init".to_owned(),
-            args: "hello".to_owned(),
+            args: String::new(),
             log_level: LogLevel::Info,
             self_test: None,
         }
@@ -69,11 +69,11 @@ mod tests {
     use exo_core::boot_config::BootConfig;
 
     #[test]
-    fn default_options_run_hello_under_init() {
+    fn default_options_run_the_shell_under_init() {
         let text = BootOptions::default().boot_cfg_text().unwrap();
         assert_eq!(
             text,
-            "# boot.cfg, written by the boot tool\ninit=init\nargs=hello\nlog=info\n"
+            "# boot.cfg, written by the boot tool\ninit=init\nargs=\nlog=info\n"
         );
     }
 

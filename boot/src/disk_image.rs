@@ -1,5 +1,7 @@
 //! The guest's data disk, which the kernel drives as virtio-blk: a raw file of 4096-byte blocks,
 //! created sparse when it is missing and kept across runs, so what the guest writes persists.
+//! Before every boot it gets the layout of [`crate::partition`]: the kernel's block table and
+//! the library OS's file system, formatted on a new disk and completed on an older one.
 
 use std::fs::{self, OpenOptions};
 use std::io::ErrorKind;
@@ -7,12 +9,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::block_image::BlockImage;
+use crate::partition::{complete_layout, lay_out_new_disk, partition_blocks};
 use crate::workspace::Workspace;
 
 /// Bytes in one block of the disk (the kernel's block and page size).
 pub const DISK_BLOCK_BYTES: u64 = 4096;
-/// The size of a new disk unless told otherwise: 64 MiB.
-pub const DEFAULT_DISK_BLOCKS: u64 = 16 * 1024;
+/// The size of a new disk unless told otherwise: 128 MiB, so that the library OS's partition
+/// (32 MiB to 128 MiB) fits whole and the blocks below it stay free for raw-block programs.
+pub const DEFAULT_DISK_BLOCKS: u64 = 32 * 1024;
 /// The default disk's file name, in the workspace's images folder.
 pub const DEFAULT_DISK_FILE_NAME: &str = "blocks.img";
 
@@ -23,7 +28,7 @@ pub struct DiskOptions {
     pub path: PathBuf,
     /// Its size in blocks when it is created.
     pub blocks: u64,
-    /// Recreate it, all zeros, even when it exists.
+    /// Recreate it, erasing what it holds, even when it exists.
     pub is_fresh: bool,
 }
 
@@ -48,9 +53,28 @@ pub enum DiskState {
     Kept { blocks: u64 },
 }
 
+/// Makes sure the disk file of `options` exists with its layout: removed first when
+/// `is_fresh`, created sparse with `blocks` blocks when missing, kept otherwise; then given
+/// whatever part of the kernel's block table and the library OS's file system it lacks
+/// ([`complete_layout`], which prints a line for each step). The file system's `/bin` is
+/// [`crate::disk_files::install_programs`]'s business.
+pub fn prepare_disk(options: &DiskOptions) -> Result<DiskState> {
+    if options.is_fresh || !options.path.exists() {
+        // Refuse a size without room for the layout before making a file of it.
+        partition_blocks(options.blocks)?;
+    }
+    let state = create_disk_file(options)?;
+    let mut disk = BlockImage::open(&options.path)?;
+    match state {
+        DiskState::Created { .. } => lay_out_new_disk(&disk)?,
+        DiskState::Kept { .. } => complete_layout(&mut disk)?,
+    }
+    Ok(state)
+}
+
 /// Makes sure the disk file of `options` exists: removed first when `is_fresh`, created sparse
 /// (all zeros) with `blocks` blocks when missing, left untouched otherwise.
-pub fn prepare_disk(options: &DiskOptions) -> Result<DiskState> {
+fn create_disk_file(options: &DiskOptions) -> Result<DiskState> {
     let path = &options.path;
     let bytes = disk_bytes(options.blocks)?;
     if options.is_fresh {
@@ -126,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_disk_is_created_sparse_and_then_kept() {
+    fn a_missing_disk_file_is_created_sparse_and_then_kept() {
         let path = scratch("kept.img");
         let options = DiskOptions {
             path: path.clone(),
@@ -134,7 +158,7 @@ mod tests {
             is_fresh: false,
         };
         assert_eq!(
-            prepare_disk(&options).unwrap(),
+            create_disk_file(&options).unwrap(),
             DiskState::Created { blocks: 300 }
         );
         assert_eq!(fs::metadata(&path).unwrap().len(), 300 * 4096);
@@ -144,7 +168,7 @@ mod tests {
             ..options.clone()
         };
         assert_eq!(
-            prepare_disk(&bigger).unwrap(),
+            create_disk_file(&bigger).unwrap(),
             DiskState::Kept { blocks: 0 },
             "an existing disk keeps its size and contents"
         );
@@ -153,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_disk_is_recreated_with_zeros() {
+    fn a_fresh_disk_file_is_recreated_with_zeros() {
         let path = scratch("fresh.img");
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, [0xAA; 8192]).unwrap();
@@ -163,7 +187,7 @@ mod tests {
             is_fresh: true,
         };
         assert_eq!(
-            prepare_disk(&options).unwrap(),
+            create_disk_file(&options).unwrap(),
             DiskState::Created { blocks: 4 }
         );
         let bytes = fs::read(&path).unwrap();
@@ -181,6 +205,11 @@ mod tests {
         };
         assert!(prepare_disk(&options(0)).is_err());
         assert!(prepare_disk(&options(u64::MAX / 2)).is_err());
+        let too_small = prepare_disk(&options(8192)).unwrap_err();
+        assert!(
+            format!("{too_small:#}").contains("no room for the file system"),
+            "{too_small:#}"
+        );
         assert!(!scratch("never.img").exists());
     }
 
@@ -189,7 +218,7 @@ mod tests {
         let workspace = Workspace::locate().unwrap();
         let options = DiskOptions::default_for(&workspace);
         assert_eq!(options.path, workspace.images_dir().join("blocks.img"));
-        assert_eq!(options.blocks * DISK_BLOCK_BYTES, 64 * 1024 * 1024);
+        assert_eq!(options.blocks * DISK_BLOCK_BYTES, 128 * 1024 * 1024);
         assert!(!options.is_fresh);
     }
 }

@@ -3,10 +3,16 @@
 //! the serial output captured (for the system tests and the benchmarks).
 //!
 //! The usual sequence is [`Workspace::locate`], [`build_guest`], [`create_image`],
-//! [`prepare_disk`] (the data disk the kernel drives as virtio-blk), then [`run_interactive`] or
-//! [`run_captured`] (or [`start_captured`], to read the serial output while the guest runs).
+//! [`prepare_disk`] (the data disk the kernel drives as virtio-blk, with the kernel's block table
+//! and the library OS's file system) and [`install_programs`] (the apps, in its `/bin`), then
+//! [`run_interactive`] or [`run_captured`] (or [`start_captured`], to read the serial output
+//! while the guest runs). [`disk_commands`] reads and writes the disk's files from the host.
 
+pub mod block_image;
 pub mod boot_options;
+pub mod disk_check;
+pub mod disk_commands;
+pub mod disk_files;
 pub mod disk_image;
 pub mod exit_codes;
 pub mod figures;
@@ -14,11 +20,16 @@ pub mod firmware;
 pub mod guest_build;
 pub mod image;
 pub mod outcome;
+pub mod partition;
 pub mod qemu_args;
 pub mod qemu_run;
 pub mod workspace;
 
+#[cfg(test)]
+mod test_disks;
+
 pub use boot_options::BootOptions;
+pub use disk_files::install_programs;
 pub use disk_image::{DEFAULT_DISK_BLOCKS, DISK_BLOCK_BYTES, DiskOptions, DiskState, prepare_disk};
 pub use exo_core::boot_config::{LogLevel, SelfTest};
 pub use exo_core::guest_status;

@@ -1,20 +1,24 @@
 //! `boot`: the command-line front end of the boot library (`cargo run -p boot -- <command>`).
 
+use std::fs::File;
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use boot::disk_commands::DiskCommandArgs;
 use boot::disk_image::describe;
 use boot::exit_codes::{HOST_ERROR, QEMU_UNAVAILABLE};
 use boot::figures::figure_lines;
 use boot::qemu_args::gdb_command;
-use boot::qemu_run::check_installed;
+use boot::qemu_run::{ConsoleInput, check_installed};
 use boot::{
     BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Ending, Firmware, LogLevel, NetOptions, Profile,
     QemuError, QemuOptions, SelfTest, UdpForward, Workspace, build_guest, create_image,
     prepare_disk, run_captured, run_interactive,
 };
+use boot::{GuestApp, install_programs};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
@@ -34,7 +38,13 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
-    /// Build what is needed and boot it with the serial port on this terminal.
+    /// Build what is needed and boot it with the serial console on this terminal.
+    ///
+    /// On a terminal every key goes to the guest as typed, Ctrl-C included; Ctrl-A X quits QEMU,
+    /// Ctrl-A H lists the other Ctrl-A keys (Ctrl-A A types a Ctrl-A). When standard input is not
+    /// a terminal (`printf 'ls\npoweroff\n' | boot run`), or with --input, the guest reads those
+    /// bytes instead, from the moment the kernel is ready; the end of the input does not end the
+    /// run.
     ///
     /// Exits with the guest's status, or 124 (timed out), 125 (QEMU ended without a guest
     /// status), 126 (QEMU or OVMF missing, or QEMU failed to start), 123 (build or other host
@@ -42,6 +52,8 @@ enum Command {
     Run(RunArgs),
     /// Boot the `bench` app (release build) and print the benchmark figures to stdout.
     Bench(BenchArgs),
+    /// Format the data disk, or read and write the files of the library OS's file system on it.
+    Disk(DiskCommandArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,7 +67,7 @@ struct RunArgs {
     /// The ramdisk program to start as init.
     #[arg(long, default_value = "init", value_name = "NAME")]
     init: String,
-    /// Init's argument string [default: "hello" when init is `init`, else empty].
+    /// Init's argument string [default: empty; init then runs the shell].
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     args: Option<String>,
     /// Kernel log level.
@@ -76,6 +88,10 @@ struct RunArgs {
     /// An extra argument passed to QEMU as is (repeat for several).
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     qemu_args: Vec<String>,
+    /// Type FILE's bytes on the serial console once the kernel is ready, in place of this
+    /// terminal's keys (Ctrl-C then ends the run); the run goes on after the last byte.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
     #[command(flatten)]
     disk: DiskArgs,
     #[command(flatten)]
@@ -105,7 +121,7 @@ struct DiskArgs {
     /// The data disk's file [default: target/images/blocks.img].
     #[arg(long, value_name = "PATH")]
     disk: Option<PathBuf>,
-    /// The data disk's size in 4096-byte blocks when it is created (the default is 64 MiB).
+    /// The data disk's size in 4096-byte blocks when it is created (the default is 128 MiB).
     #[arg(
         long,
         value_name = "N",
@@ -113,7 +129,7 @@ struct DiskArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     disk_blocks: u64,
-    /// Recreate the data disk, all zeros, even if it exists.
+    /// Recreate the data disk (erasing it) even if it exists.
     #[arg(long)]
     fresh_disk: bool,
     /// Attach no data disk (the kernel then reports `disk: none`).
@@ -137,13 +153,15 @@ impl DiskArgs {
         })
     }
 
-    /// Creates the chosen disk when needed, says which one the run uses, and returns its path.
-    fn prepare(&self, workspace: &Workspace) -> Result<Option<PathBuf>> {
+    /// Creates the chosen disk when needed, says which one the run uses, installs `programs` in
+    /// its `/bin`, and returns its path.
+    fn prepare(&self, workspace: &Workspace, programs: &[GuestApp]) -> Result<Option<PathBuf>> {
         let Some(options) = self.disk_options(workspace) else {
             return Ok(None);
         };
         let state = prepare_disk(&options)?;
         eprintln!("{}", describe(&options.path, state));
+        install_programs(&options.path, programs)?;
         Ok(Some(options.path))
     }
 }
@@ -183,11 +201,24 @@ fn self_test_parser() -> impl TypedValueParser<Value = SelfTest> {
 }
 
 impl RunArgs {
+    /// Where the serial input comes from: the `--input` file (opened now, so that a bad path
+    /// fails before the build), else standard input, used directly when it is a terminal.
+    fn console_input(&self) -> Result<ConsoleInput> {
+        Ok(match &self.input {
+            Some(path) => ConsoleInput::File {
+                file: File::open(path)
+                    .with_context(|| format!("opening the input file {}", path.display()))?,
+                path: path.clone(),
+            },
+            None if io::stdin().is_terminal() => ConsoleInput::Terminal,
+            None => ConsoleInput::Stdin,
+        })
+    }
+
     fn boot_options(&self) -> BootOptions {
-        let default_args = if self.init == "init" { "hello" } else { "" };
         BootOptions {
             init: self.init.clone(),
-            args: self.args.clone().unwrap_or_else(|| default_args.to_owned()),
+            args: self.args.clone().unwrap_or_default(),
             log_level: self.log,
             self_test: self.selftest,
         }
@@ -207,6 +238,7 @@ fn main() -> ExitCode {
         Command::Build { release } => build(Profile::from_release_flag(release)),
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench(&args),
+        Command::Disk(args) => boot::disk_commands::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -235,13 +267,14 @@ fn build(profile: Profile) -> Result<u8> {
 
 fn run(args: &RunArgs) -> Result<u8> {
     check_installed(args.firmware)?;
+    let input = args.console_input()?;
     let workspace = Workspace::locate()?;
     let guest = build_guest(&workspace, Profile::from_release_flag(args.release))?;
     let image = create_image(&workspace, &guest, &args.boot_options(), args.firmware)?;
     let qemu = QemuOptions {
         firmware: args.firmware,
         image,
-        disk: args.disk.prepare(&workspace)?,
+        disk: args.disk.prepare(&workspace, &guest.apps)?,
         net: args.net.net_options(),
         icount: args.icount,
         gdb: args.gdb,
@@ -251,10 +284,8 @@ fn run(args: &RunArgs) -> Result<u8> {
         eprintln!("boot: QEMU waits for gdb on port 1234; attach from another terminal with");
         eprintln!("    {}", gdb_command(&guest.kernel));
     }
-    eprintln!(
-        "boot: serial console follows; Ctrl-A X quits QEMU, Ctrl-A C switches to its monitor"
-    );
-    let ending = run_interactive(&qemu, args.timeout.map(Duration::from_secs))?;
+    eprintln!("boot: {input}");
+    let ending = run_interactive(&qemu, input, args.timeout.map(Duration::from_secs))?;
     eprintln!("boot: {ending}");
     Ok(ending.exit_code())
 }
@@ -278,7 +309,7 @@ fn bench(args: &BenchArgs) -> Result<u8> {
     let image = create_image(&workspace, &guest, &options, args.firmware)?;
     let qemu = QemuOptions {
         icount: !args.wall_clock,
-        disk: args.disk.prepare(&workspace)?,
+        disk: args.disk.prepare(&workspace, &guest.apps)?,
         net: args.net.net_options(),
         ..QemuOptions::new(args.firmware, image)
     };
@@ -363,16 +394,30 @@ mod tests {
             "-d",
             "--qemu-arg",
             "int",
+            "--input",
+            "script.txt",
         ]);
         assert_eq!(args.firmware, Firmware::Uefi);
         assert!(args.release && args.gdb && args.icount);
         assert_eq!(args.timeout, Some(20));
         assert_eq!(args.qemu_args, ["-d", "int"]);
+        assert_eq!(args.input, Some(PathBuf::from("script.txt")));
         let options = args.boot_options();
         assert_eq!(options.init, "hostile-spin");
         assert_eq!(options.args, "", "another init gets no default arguments");
         assert_eq!(options.log_level, LogLevel::Trace);
         assert_eq!(options.self_test, Some(SelfTest::Smap));
+    }
+
+    #[test]
+    fn run_types_the_input_file_and_fails_early_without_it() {
+        let input = parse_run(&["--input", "/dev/null"])
+            .console_input()
+            .unwrap();
+        assert!(matches!(input, ConsoleInput::File { .. }));
+        let missing = parse_run(&["--input", "/nonexistent/script.txt"]).console_input();
+        let message = format!("{:#}", missing.unwrap_err());
+        assert!(message.contains("/nonexistent/script.txt"), "{message}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The QEMU command line: the reference machine of `BENCHMARKS.md` plus the debug-exit device,
-//! the boot image, the data disk and the network device.
+//! the serial console, the boot image, the data disk and the network device.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -18,6 +18,9 @@ pub const KERNEL_LOAD_ADDRESS: u64 = 0xffff_ffff_8000_0000;
 pub const GDB_PORT: u16 = 1234;
 /// QEMU's id of the data disk's drive, which the virtio-blk device names.
 pub const DISK_DRIVE_ID: &str = "blocks";
+/// QEMU's id of the character device behind the guest's serial port (QEMU's standard input and
+/// output), which the serial port and, on a terminal, the monitor name.
+pub const CONSOLE_CHARDEV_ID: &str = "console";
 /// QEMU's id of the user-mode network back end, which the virtio-net device names.
 pub const NET_BACKEND_ID: &str = "net0";
 /// The guest's Ethernet address: QEMU's default for the first network device, given explicitly
@@ -44,14 +47,18 @@ const MACHINE_ARGS: &[&str] = &[
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 ];
 
-/// Where the guest's serial port goes.
+/// How the guest's serial port is connected to QEMU's standard input and output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SerialMode {
-    /// Serial and QEMU monitor multiplexed on the terminal (`Ctrl-A X` quits, `Ctrl-A C`
-    /// switches to the monitor).
-    Interactive,
-    /// Serial to QEMU's standard output, which the caller reads through a pipe.
-    Captured,
+    /// QEMU's standard input is a terminal, which QEMU puts in raw mode: every key reaches the
+    /// guest as typed, Ctrl-C included (it raises no signal). The QEMU monitor shares the
+    /// terminal: `Ctrl-A X` quits QEMU, `Ctrl-A C` switches between the serial port and the
+    /// monitor, `Ctrl-A A` sends a `Ctrl-A` to the guest.
+    Terminal,
+    /// QEMU's standard input and output are pipes carrying the serial bytes unchanged, both
+    /// ways; no monitor listens, so no byte has a meaning to QEMU, and the end of the input is
+    /// only that: the guest receives nothing more.
+    Piped,
 }
 
 /// Everything that shapes one QEMU run besides the serial mode.
@@ -127,11 +134,7 @@ impl QemuOptions {
 /// QEMU's arguments (without the program name).
 pub fn qemu_args(options: &QemuOptions, serial: SerialMode) -> Vec<OsString> {
     let mut args: Vec<OsString> = MACHINE_ARGS.iter().map(OsString::from).collect();
-    let serial_target = match serial {
-        SerialMode::Interactive => "mon:stdio",
-        SerialMode::Captured => "stdio",
-    };
-    args.extend(["-serial", serial_target].map(OsString::from));
+    args.extend(serial_args(serial));
     let mut drive = OsString::from("format=raw,file=");
     drive.push(&options.image);
     args.extend([OsString::from("-drive"), drive]);
@@ -151,6 +154,31 @@ pub fn qemu_args(options: &QemuOptions, serial: SerialMode) -> Vec<OsString> {
         args.extend(["-s", "-S"].map(OsString::from));
     }
     args.extend(options.extra_args.iter().map(OsString::from));
+    args
+}
+
+/// The arguments connecting the guest's first serial port to QEMU's standard input and output.
+/// The `stdio` character device never raises a signal for Ctrl-C (`signal=off`); on a terminal
+/// it is multiplexed with the monitor (`mux=on`), the serial port having the focus.
+pub fn serial_args(serial: SerialMode) -> Vec<OsString> {
+    let multiplexed = match serial {
+        SerialMode::Terminal => ",mux=on",
+        SerialMode::Piped => "",
+    };
+    let mut args = vec![
+        OsString::from("-chardev"),
+        OsString::from(format!(
+            "stdio,id={CONSOLE_CHARDEV_ID}{multiplexed},signal=off"
+        )),
+        OsString::from("-serial"),
+        OsString::from(format!("chardev:{CONSOLE_CHARDEV_ID}")),
+    ];
+    if serial == SerialMode::Terminal {
+        args.extend([
+            OsString::from("-mon"),
+            OsString::from(format!("chardev={CONSOLE_CHARDEV_ID}")),
+        ]);
+    }
     args
 }
 
@@ -222,9 +250,9 @@ mod tests {
     }
 
     #[test]
-    fn a_captured_bios_run_uses_the_reference_machine() {
+    fn a_piped_bios_run_uses_the_reference_machine() {
         let options = QemuOptions::new(Firmware::Bios, PathBuf::from("/img/a.img"));
-        let args = strings(qemu_args(&options, SerialMode::Captured));
+        let args = strings(qemu_args(&options, SerialMode::Piped));
         let expected = [
             "-accel",
             "tcg",
@@ -239,8 +267,10 @@ mod tests {
             "none",
             "-device",
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-chardev",
+            "stdio,id=console,signal=off",
             "-serial",
-            "stdio",
+            "chardev:console",
             "-drive",
             "format=raw,file=/img/a.img",
         ];
@@ -258,11 +288,15 @@ mod tests {
             gdb: true,
             extra_args: vec!["-d".to_owned(), "int".to_owned()],
         };
-        let args = strings(qemu_args(&options, SerialMode::Interactive));
-        let tail = &args[args.iter().position(|arg| arg == "-serial").unwrap()..];
+        let args = strings(qemu_args(&options, SerialMode::Terminal));
+        let tail = &args[args.iter().position(|arg| arg == "-chardev").unwrap()..];
         let expected = [
+            "-chardev",
+            "stdio,id=console,mux=on,signal=off",
             "-serial",
-            "mon:stdio",
+            "chardev:console",
+            "-mon",
+            "chardev=console",
             "-drive",
             "format=raw,file=u.img",
             "-drive",
@@ -286,12 +320,41 @@ mod tests {
     }
 
     #[test]
+    fn a_terminal_shares_the_serial_port_with_the_monitor_and_ctrl_c_raises_no_signal() {
+        let args = strings(serial_args(SerialMode::Terminal));
+        let expected = [
+            "-chardev",
+            "stdio,id=console,mux=on,signal=off",
+            "-serial",
+            "chardev:console",
+            "-mon",
+            "chardev=console",
+        ];
+        assert_eq!(args, expected);
+    }
+
+    #[test]
+    fn piped_serial_bytes_pass_unchanged_with_no_monitor_to_interpret_them() {
+        let args = strings(serial_args(SerialMode::Piped));
+        assert_eq!(
+            args,
+            [
+                "-chardev",
+                "stdio,id=console,signal=off",
+                "-serial",
+                "chardev:console"
+            ]
+        );
+        assert!(!args.iter().any(|arg| arg == "-mon" || arg.contains("mux")));
+    }
+
+    #[test]
     fn the_disk_follows_the_boot_drive_as_a_virtio_blk_device() {
         let options = QemuOptions {
             disk: Some(PathBuf::from("/data/blocks.img")),
             ..QemuOptions::new(Firmware::Bios, PathBuf::from("/img/a.img"))
         };
-        let args = strings(qemu_args(&options, SerialMode::Captured));
+        let args = strings(qemu_args(&options, SerialMode::Piped));
         let tail = &args[args.iter().position(|arg| arg == "-drive").unwrap()..];
         let expected = [
             "-drive",
@@ -322,7 +385,7 @@ mod tests {
             net: Some(net),
             ..QemuOptions::new(Firmware::Bios, PathBuf::from("/img/a.img"))
         };
-        let args = strings(qemu_args(&options, SerialMode::Captured));
+        let args = strings(qemu_args(&options, SerialMode::Piped));
         let tail = &args[args.iter().position(|arg| arg == "-netdev").unwrap()..];
         let expected = [
             "-netdev",

@@ -1,11 +1,17 @@
 //! Running QEMU: attached to the terminal, or with the serial output captured, under a timeout;
-//! a captured run can also be read line by line while the guest runs.
+//! a captured run can also be read line by line, and typed into, while the guest runs.
+//!
+//! Serial input that does not come from a person at the terminal (a pipe, a file, a test) is
+//! held back until the kernel says it is ready ([`KERNEL_READY_TEXT`]): before that, OVMF reads
+//! the serial port as its own console, and the bootloader and the kernel each reset the UART's
+//! receive FIFO, so early bytes would be lost.
 
 use std::env;
 use std::ffi::OsStr;
 use std::fmt;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
@@ -19,6 +25,10 @@ use crate::qemu_args::{QEMU_PROGRAM, QemuOptions, SerialMode, qemu_args};
 
 /// Set to `1` to copy the guest's serial output to standard error while it is captured.
 pub const ECHO_VARIABLE: &str = "EXO_ECHO";
+/// The start of the line the kernel prints once it has set up the serial port for good and
+/// started init (`exokernel/kernel/src/main.rs`); serial input other than the terminal's waits
+/// for it.
+pub const KERNEL_READY_TEXT: &str = "exokernel: ready, ";
 /// How often a running QEMU is checked for having exited.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// How long QEMU may take to stop after `SIGTERM` before it is killed outright.
@@ -47,16 +57,95 @@ impl fmt::Display for QemuError {
 
 impl std::error::Error for QemuError {}
 
-/// Boots with the serial port on the terminal; waits for QEMU (killing it after `timeout`).
-pub fn run_interactive(options: &QemuOptions, timeout: Option<Duration>) -> Result<Ending> {
-    let mut command = qemu_command(options, SerialMode::Interactive)?;
+/// Where the serial input of a run on the terminal ([`run_interactive`]) comes from.
+#[derive(Debug)]
+pub enum ConsoleInput {
+    /// The terminal itself, in raw mode (see [`SerialMode::Terminal`]).
+    Terminal,
+    /// Our standard input, which is not a terminal (a pipe, a file), passed on once the kernel
+    /// is ready. Its end does not end the run.
+    Stdin,
+    /// The bytes of `file`, opened from `path`, passed on once the kernel is ready; our
+    /// standard input is not read. The end of the file does not end the run.
+    File { path: PathBuf, file: File },
+}
+
+impl ConsoleInput {
+    /// How QEMU connects the serial port for this input.
+    pub fn serial_mode(&self) -> SerialMode {
+        match self {
+            ConsoleInput::Terminal => SerialMode::Terminal,
+            ConsoleInput::Stdin | ConsoleInput::File { .. } => SerialMode::Piped,
+        }
+    }
+}
+
+impl fmt::Display for ConsoleInput {
+    /// One line for the user before the guest starts: where the serial input comes from.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let held = "passed to the guest once the kernel is ready";
+        match self {
+            ConsoleInput::Terminal => formatter.write_str(
+                "serial console on this terminal (Ctrl-A X quits QEMU, Ctrl-A H lists its keys)",
+            ),
+            ConsoleInput::Stdin => write!(formatter, "serial input from standard input, {held}"),
+            ConsoleInput::File { path, .. } => {
+                write!(formatter, "serial input from {}, {held}", path.display())
+            }
+        }
+    }
+}
+
+/// Boots with the serial output on our standard output and the serial input from `input`; waits
+/// for QEMU (killing it after `timeout`).
+///
+/// On the terminal QEMU uses our standard input and output itself. Otherwise both go through
+/// pipes: the output is copied to ours byte for byte as it comes, and the input is passed on
+/// once the kernel is ready.
+pub fn run_interactive(
+    options: &QemuOptions,
+    input: ConsoleInput,
+    timeout: Option<Duration>,
+) -> Result<Ending> {
+    let mut command = qemu_command(options, input.serial_mode())?;
+    let relayed_input: Option<Box<dyn Read + Send>> = match input {
+        ConsoleInput::Terminal => None,
+        ConsoleInput::Stdin => Some(Box::new(io::stdin())),
+        ConsoleInput::File { file, .. } => Some(Box::new(file)),
+    };
+    let is_relayed = relayed_input.is_some();
+    let stdio = || {
+        if is_relayed {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        }
+    };
     command
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::inherit())
+        .stdin(stdio())
+        .stdout(stdio())
         .stderr(Stdio::piped());
     let mut child = spawn(&mut command)?;
     let stderr = forward_stderr(child.stderr.take().expect("QEMU's stderr is piped"));
+    let relay = relayed_input.map(|source| {
+        let (ready_sender, ready) = mpsc::channel();
+        let output = relay_serial(
+            child.stdout.take().expect("QEMU's stdout is piped"),
+            io::stdout(),
+            ready_sender,
+        );
+        // Not waited for: it may be blocked reading an input that never ends.
+        feed_console(
+            ready,
+            source,
+            child.stdin.take().expect("QEMU's stdin is piped"),
+        );
+        output
+    });
     let (status, timed_out) = wait_with_timeout(&mut child, timeout)?;
+    if let Some(output) = relay {
+        let _ = output.join();
+    }
     let qemu_stderr = stderr.join().unwrap_or_default();
     check_qemu_did_not_fail(status, timed_out, &qemu_stderr)?;
     Ok(Ending::from_qemu(status.code(), timed_out))
@@ -73,42 +162,36 @@ pub fn run_captured(options: &QemuOptions, timeout: Duration) -> Result<Outcome>
 /// Boots with the serial port captured and returns while the guest runs; QEMU is killed
 /// `timeout` after the start unless it ended earlier. Echoes as [`run_captured`] does.
 pub fn start_captured(options: &QemuOptions, timeout: Duration) -> Result<CapturedRun> {
-    let mut command = qemu_command(options, SerialMode::Captured)?;
+    let mut command = qemu_command(options, SerialMode::Piped)?;
     command
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = spawn(&mut command)?;
-    let deadline = Instant::now() + timeout;
+    let child = spawn(&mut command)?;
     let echo_prefix = is_echo_enabled().then(|| echo_prefix(&options.image));
-    let (line_sender, lines) = mpsc::channel();
-    let serial = read_serial(
-        child.stdout.take().expect("QEMU's stdout is piped"),
-        echo_prefix,
-        Some(line_sender),
-    );
-    let stderr = read_all(child.stderr.take().expect("QEMU's stderr is piped"));
-    Ok(CapturedRun {
+    Ok(CapturedRun::attach(
         child,
-        deadline,
-        lines,
-        serial: Some(serial),
-        stderr: Some(stderr),
-    })
+        Instant::now() + timeout,
+        echo_prefix,
+    ))
 }
 
-/// A QEMU started by [`start_captured`], with its serial output captured.
+/// A QEMU started by [`start_captured`], with its serial output captured and its serial input
+/// open.
 ///
 /// [`next_line`](Self::next_line) hands out the serial lines as they arrive, each once, in order;
 /// the whole transcript goes into the [`Outcome`] of [`finish`](Self::finish) or
-/// [`stop`](Self::stop) whether or not they were read. Dropping a run that has not ended kills
-/// QEMU.
+/// [`stop`](Self::stop) whether or not they were read. [`send`](Self::send) types on the serial
+/// console at any time. Dropping a run that has not ended kills QEMU.
 #[derive(Debug)]
 pub struct CapturedRun {
     child: Child,
     /// When QEMU is killed unless it ended earlier.
     deadline: Instant,
     lines: Receiver<String>,
+    /// The bytes to type, for the thread that passes them to QEMU; `None` once the input is
+    /// closed.
+    input: Option<Sender<Vec<u8>>>,
     /// The serial reader, which returns the whole transcript; taken when the run ends.
     serial: Option<JoinHandle<String>>,
     /// The standard-error reader; taken when the run ends.
@@ -124,7 +207,66 @@ pub enum NoLine {
     Ended,
 }
 
+/// [`CapturedRun::send`] found the guest's serial input closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputClosed;
+
+impl fmt::Display for InputClosed {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(
+            "the guest's serial input is closed (it was closed, or QEMU ended or stopped reading)",
+        )
+    }
+}
+
+impl std::error::Error for InputClosed {}
+
 impl CapturedRun {
+    /// Captures the serial port of `child` (a QEMU with all three standard streams piped), which
+    /// is killed at `deadline`; echoes each line to standard error after `echo_prefix`, if any.
+    fn attach(mut child: Child, deadline: Instant, echo_prefix: Option<String>) -> CapturedRun {
+        let (line_sender, lines) = mpsc::channel();
+        let (ready_sender, ready) = mpsc::channel();
+        let (input, typed) = mpsc::channel();
+        let serial = read_serial(
+            child.stdout.take().expect("QEMU's stdout is piped"),
+            echo_prefix,
+            Some(line_sender),
+            Some(ready_sender),
+        );
+        let stderr = read_all(child.stderr.take().expect("QEMU's stderr is piped"));
+        // Ends by itself when the input is closed, when QEMU ends, or when the serial output ends
+        // before the kernel is ready.
+        feed_console(
+            ready,
+            TypedBytes::new(typed),
+            child.stdin.take().expect("QEMU's stdin is piped"),
+        );
+        CapturedRun {
+            child,
+            deadline,
+            lines,
+            input: Some(input),
+            serial: Some(serial),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Types `bytes` on the guest's serial console, after those sent before. Returns at once:
+    /// the bytes reach the guest once the kernel is ready, as fast as it takes them from its
+    /// UART (nothing is lost while it does not read). Fails when the input is closed
+    /// ([`close_input`](Self::close_input)) or QEMU no longer takes it.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<(), InputClosed> {
+        let input = self.input.as_ref().ok_or(InputClosed)?;
+        input.send(bytes.to_vec()).map_err(|_| InputClosed)
+    }
+
+    /// Ends the serial input after the bytes sent so far. QEMU and the guest go on; the guest
+    /// receives nothing more.
+    pub fn close_input(&mut self) {
+        self.input = None;
+    }
+
     /// The next serial line, without its line break or `\r` (a last line without a line break
     /// comes when the output ends), waiting for it until `until` or the run's deadline, whichever
     /// is earlier.
@@ -138,7 +280,8 @@ impl CapturedRun {
         }
     }
 
-    /// Waits for QEMU to end, killing it at the deadline, and returns what came of the run.
+    /// Closes the serial input (the bytes sent so far still reach the guest), waits for QEMU to
+    /// end, killing it at the deadline, and returns what came of the run.
     pub fn finish(mut self) -> Result<Outcome> {
         let deadline = self.deadline;
         self.end(deadline)
@@ -152,6 +295,8 @@ impl CapturedRun {
 
     /// Waits for QEMU until `deadline`, then kills it; collects the outcome.
     fn end(&mut self, deadline: Instant) -> Result<Outcome> {
+        // The bytes sent so far still reach the guest; nothing can be sent any more.
+        self.close_input();
         let timeout = deadline.saturating_duration_since(Instant::now());
         let (status, timed_out) = wait_with_timeout(&mut self.child, Some(timeout))?;
         let serial = join_text(self.serial.take());
@@ -275,18 +420,26 @@ fn echo_prefix(image: &Path) -> String {
     format!("[{stem}] ")
 }
 
-/// Collects the serial output line by line, without `\r`, echoing it when asked and sending each
-/// line (without its line break) to `lines` when given.
+/// Collects the serial output line by line, without `\r`, echoing it when asked, sending each
+/// line (without its line break) to `lines` when given, and saying on `ready`, when given, that
+/// the kernel is ready.
 fn read_serial(
     pipe: impl Read + Send + 'static,
     echo_prefix: Option<String>,
     lines: Option<Sender<String>>,
+    ready: Option<Sender<()>>,
 ) -> JoinHandle<String> {
     thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut transcript = String::new();
         let mut line = Vec::new();
+        let mut ready_watch = ReadyWatch::default();
         while matches!(reader.read_until(b'\n', &mut line), Ok(count) if count > 0) {
+            if let Some(ready) = &ready
+                && ready_watch.observe(&line)
+            {
+                let _ = ready.send(());
+            }
             let text = String::from_utf8_lossy(&line).replace('\r', "");
             let bare = text.trim_end_matches('\n');
             if let Some(prefix) = &echo_prefix {
@@ -301,6 +454,113 @@ fn read_serial(
         }
         transcript
     })
+}
+
+/// Copies QEMU's serial output to `output` (our standard output) as it comes, byte for byte, and
+/// says on `ready` when the kernel is ready.
+fn relay_serial(
+    mut pipe: impl Read + Send + 'static,
+    mut output: impl Write + Send + 'static,
+    ready: Sender<()>,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut ready_watch = ReadyWatch::default();
+        let mut buffer = [0u8; 4096];
+        while let Ok(count) = pipe.read(&mut buffer) {
+            if count == 0 {
+                break;
+            }
+            let bytes = &buffer[..count];
+            // Our standard output may be closed (`| head`): QEMU's output is drained all the same.
+            let _ = output.write_all(bytes).and_then(|()| output.flush());
+            if ready_watch.observe(bytes) {
+                let _ = ready.send(());
+            }
+        }
+    })
+}
+
+/// Passes `source`'s bytes to QEMU's standard input (`qemu_stdin`) once `ready` says the kernel
+/// is ready, then closes it; gives up when the serial output ends before that. QEMU takes the
+/// bytes only as the guest's UART has room for them, so they wait in the pipe meanwhile.
+fn feed_console(
+    ready: Receiver<()>,
+    mut source: impl Read + Send + 'static,
+    mut qemu_stdin: impl Write + Send + 'static,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        if ready.recv().is_ok() {
+            // Ends when the source does, or when QEMU stops reading.
+            let _ = io::copy(&mut source, &mut qemu_stdin);
+        }
+    })
+}
+
+/// The bytes sent through [`CapturedRun::send`], read in order: reading waits for the next bytes
+/// sent, and finds the end once the input is closed.
+struct TypedBytes {
+    sent: Receiver<Vec<u8>>,
+    /// The bytes last received, of which `taken` have been read.
+    pending: Vec<u8>,
+    taken: usize,
+}
+
+impl TypedBytes {
+    fn new(sent: Receiver<Vec<u8>>) -> TypedBytes {
+        TypedBytes {
+            sent,
+            pending: Vec::new(),
+            taken: 0,
+        }
+    }
+}
+
+impl Read for TypedBytes {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        while self.taken == self.pending.len() {
+            match self.sent.recv() {
+                Ok(bytes) => {
+                    self.pending = bytes;
+                    self.taken = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let count = buffer.len().min(self.pending.len() - self.taken);
+        buffer[..count].copy_from_slice(&self.pending[self.taken..self.taken + count]);
+        self.taken += count;
+        Ok(count)
+    }
+}
+
+/// Looks for [`KERNEL_READY_TEXT`] in a byte stream read piece by piece (the text may be split
+/// across pieces).
+#[derive(Debug, Default)]
+struct ReadyWatch {
+    has_seen: bool,
+    /// The last bytes read, too few to hold the whole text.
+    tail: Vec<u8>,
+}
+
+impl ReadyWatch {
+    /// Takes the next piece of the stream; true when it completes the text's first occurrence.
+    fn observe(&mut self, piece: &[u8]) -> bool {
+        if self.has_seen {
+            return false;
+        }
+        let text = KERNEL_READY_TEXT.as_bytes();
+        self.tail.extend_from_slice(piece);
+        if self.tail.windows(text.len()).any(|window| window == text) {
+            self.has_seen = true;
+            self.tail = Vec::new();
+            return true;
+        }
+        let kept = text.len() - 1;
+        if self.tail.len() > kept {
+            self.tail.drain(..self.tail.len() - kept);
+        }
+        false
+    }
 }
 
 fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -364,7 +624,7 @@ mod tests {
     #[test]
     fn the_serial_reader_drops_carriage_returns_and_keeps_a_partial_last_line() {
         let input: &'static [u8] = b"one\r\ntwo\r\nthree";
-        let transcript = read_serial(input, None, None).join().unwrap();
+        let transcript = read_serial(input, None, None, None).join().unwrap();
         assert_eq!(transcript, "one\ntwo\nthree");
     }
 
@@ -372,29 +632,139 @@ mod tests {
     fn the_serial_reader_sends_each_line_as_it_comes() {
         let input: &'static [u8] = b"one\r\n\ntwo";
         let (sender, lines) = mpsc::channel();
-        let transcript = read_serial(input, None, Some(sender)).join().unwrap();
+        let transcript = read_serial(input, None, Some(sender), None).join().unwrap();
         assert_eq!(lines.iter().collect::<Vec<_>>(), ["one", "", "two"]);
         assert_eq!(transcript, "one\n\ntwo");
     }
 
     /// A captured run of the shell script `script` in place of QEMU, killed at `deadline`.
     fn captured_script(script: &str, deadline: Instant) -> CapturedRun {
-        let mut child = Command::new("sh")
+        let child = Command::new("sh")
             .args(["-c", script])
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (sender, lines) = mpsc::channel();
-        let serial = read_serial(child.stdout.take().unwrap(), None, Some(sender));
-        let stderr = read_all(child.stderr.take().unwrap());
-        CapturedRun {
-            child,
-            deadline,
-            lines,
-            serial: Some(serial),
-            stderr: Some(stderr),
+        CapturedRun::attach(child, deadline, None)
+    }
+
+    /// A stand-in for QEMU that says whether any input came before it printed the kernel's ready
+    /// line, then prints its input back, then `after input`, then stays until killed.
+    const ECHOING_GUEST: &str = "if timeout 0.5 head -c 1 >/dev/null 2>&1; then echo early input; fi; \
+                                 echo 'exokernel: ready, 7 free frames'; \
+                                 cat; echo after input; exec sleep 30";
+
+    fn in_seconds(seconds: u64) -> Instant {
+        Instant::now() + Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn input_sent_early_waits_for_the_kernel_then_arrives_whole_and_in_order() {
+        let mut run = captured_script(ECHOING_GUEST, in_seconds(60));
+        let script: Vec<String> = (1..=50)
+            .map(|number| format!("command number {number} with some arguments"))
+            .collect();
+        for line in &script {
+            run.send(format!("{line}\n").as_bytes()).unwrap();
         }
+        let ready = run.next_line(in_seconds(30)).unwrap();
+        assert!(ready.starts_with(KERNEL_READY_TEXT), "{ready}");
+        for line in &script {
+            assert_eq!(run.next_line(in_seconds(30)).as_ref(), Ok(line));
+        }
+        run.send(b"and one sent later\n").unwrap();
+        assert_eq!(
+            run.next_line(in_seconds(30)),
+            Ok("and one sent later".to_owned())
+        );
+        let outcome = run.stop().unwrap();
+        assert!(
+            !outcome.serial.contains("early input"),
+            "{}",
+            outcome.serial
+        );
+    }
+
+    #[test]
+    fn closing_the_input_ends_only_the_input() {
+        let mut run = captured_script(ECHOING_GUEST, in_seconds(60));
+        run.send(b"last words").unwrap();
+        run.close_input();
+        assert_eq!(run.send(b"too late"), Err(InputClosed));
+        let ready = run.next_line(in_seconds(30)).unwrap();
+        assert!(ready.starts_with(KERNEL_READY_TEXT), "{ready}");
+        assert_eq!(
+            run.next_line(in_seconds(30)),
+            Ok("last wordsafter input".to_owned())
+        );
+        let still_running = run.next_line(Instant::now() + Duration::from_millis(300));
+        assert_eq!(still_running, Err(NoLine::TimedOut));
+        assert!(run.stop().unwrap().timed_out, "it ran until it was stopped");
+    }
+
+    #[test]
+    fn input_for_a_run_that_ended_is_refused() {
+        let mut run = captured_script("echo bye", in_seconds(60));
+        assert_eq!(run.next_line(in_seconds(30)), Ok("bye".to_owned()));
+        assert_eq!(run.next_line(in_seconds(30)), Err(NoLine::Ended));
+        // The thread that types gives up once the output has ended without the kernel's line.
+        let refused = (0..200).any(|_| {
+            thread::sleep(POLL_INTERVAL);
+            run.send(b"anyone?").is_err()
+        });
+        assert!(refused);
+        assert!(!run.finish().unwrap().timed_out);
+    }
+
+    #[test]
+    fn the_ready_text_is_found_across_pieces_and_only_once() {
+        let mut watch = ReadyWatch::default();
+        assert!(!watch.observe(b"boot\r\nexokernel: re"));
+        assert!(!watch.observe(b"ad"));
+        assert!(watch.observe(b"y, 3 free frames\r\n"));
+        assert!(!watch.observe(KERNEL_READY_TEXT.as_bytes()));
+        let mut other = ReadyWatch::default();
+        assert!(!other.observe(b"exokernel: ready"));
+        assert!(!other.observe(b"\r\nexokernel: not ready, "));
+    }
+
+    #[test]
+    fn the_relayed_output_says_when_the_kernel_is_ready() {
+        let (sender, ready) = mpsc::channel();
+        let output: &'static [u8] = b"BdsDxe: loading\r\nexokernel: ready, 9 free frames\r\n$ ";
+        relay_serial(output, io::sink(), sender).join().unwrap();
+        assert_eq!(ready.try_recv(), Ok(()));
+        let (sender, ready) = mpsc::channel();
+        let output: &'static [u8] = b"exokernel: cannot start: no ramdisk\r\n";
+        relay_serial(output, io::sink(), sender).join().unwrap();
+        assert!(ready.try_recv().is_err());
+    }
+
+    #[test]
+    fn typed_bytes_read_in_order_until_the_input_closes() {
+        let (sender, sent) = mpsc::channel();
+        for piece in [&b"ab"[..], b"", b"cde"] {
+            sender.send(piece.to_vec()).unwrap();
+        }
+        drop(sender);
+        let mut bytes = Vec::new();
+        TypedBytes::new(sent).read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, b"abcde");
+    }
+
+    #[test]
+    fn the_terminal_is_used_directly_and_other_input_through_pipes() {
+        let terminal = ConsoleInput::Terminal;
+        assert_eq!(terminal.serial_mode(), SerialMode::Terminal);
+        assert!(terminal.to_string().contains("Ctrl-A X quits QEMU"));
+        assert_eq!(ConsoleInput::Stdin.serial_mode(), SerialMode::Piped);
+        let file = ConsoleInput::File {
+            path: PathBuf::from("/dev/null"),
+            file: File::open("/dev/null").unwrap(),
+        };
+        assert_eq!(file.serial_mode(), SerialMode::Piped);
+        assert!(file.to_string().contains("from /dev/null"));
     }
 
     #[test]

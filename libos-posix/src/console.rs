@@ -1,10 +1,13 @@
-//! `print!` and `println!` to the kernel console.
+//! `print!`, `println!`, `eprint!` and `eprintln!`: formatted output to standard output and
+//! standard error (the terminal unless the parent redirected them).
 
+use crate::descriptors::{self, STDERR, STDOUT};
 use core::fmt;
 
-/// Formats into a small buffer and hands full chunks to the kernel, so that one line costs one
-/// system call.
+/// Formats into a small buffer and hands full chunks to the descriptor, so that one line
+/// costs one write.
 struct LineBuffer {
+    fd: usize,
     bytes: [u8; 256],
     len: usize,
 }
@@ -12,7 +15,7 @@ struct LineBuffer {
 impl LineBuffer {
     fn flush(&mut self) {
         if self.len > 0 {
-            let _ = crate::syscall::debug_write(&self.bytes[..self.len]);
+            let _ = descriptors::write(self.fd, &self.bytes[..self.len]);
             self.len = 0;
         }
     }
@@ -31,9 +34,9 @@ impl fmt::Write for LineBuffer {
     }
 }
 
-#[doc(hidden)]
-pub fn print(arguments: fmt::Arguments) {
+fn print_to(fd: usize, arguments: fmt::Arguments) {
     let mut buffer = LineBuffer {
+        fd,
         bytes: [0; 256],
         len: 0,
     };
@@ -41,14 +44,36 @@ pub fn print(arguments: fmt::Arguments) {
     buffer.flush();
 }
 
-/// Prints to the console.
+#[doc(hidden)]
+pub fn print(arguments: fmt::Arguments) {
+    print_to(STDOUT, arguments);
+}
+
+#[doc(hidden)]
+pub fn eprint(arguments: fmt::Arguments) {
+    print_to(STDERR, arguments);
+}
+
+/// Prints to standard output.
 #[macro_export]
 macro_rules! print {
     ($($argument:tt)*) => { $crate::console::print(format_args!($($argument)*)) };
 }
 
-/// Prints a line to the console.
+/// Prints a line to standard output.
 #[macro_export]
 macro_rules! println {
     ($($argument:tt)*) => { $crate::console::print(format_args!("{}\n", format_args!($($argument)*))) };
+}
+
+/// Prints to standard error.
+#[macro_export]
+macro_rules! eprint {
+    ($($argument:tt)*) => { $crate::console::eprint(format_args!($($argument)*)) };
+}
+
+/// Prints a line to standard error.
+#[macro_export]
+macro_rules! eprintln {
+    ($($argument:tt)*) => { $crate::console::eprint(format_args!("{}\n", format_args!($($argument)*))) };
 }

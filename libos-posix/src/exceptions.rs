@@ -1,9 +1,11 @@
 //! User-level exception handling: the library's handler stack and entry point, dispatch to the
+//! library's own fault handling (in processes of the library OS, see `faults`) and then to the
 //! app's handler, and the resume that returns to the interrupted code without entering the
 //! kernel (see `exo_abi::ExceptionFrame` for the protocol).
 
 use crate::syscall;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::ops::Range;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use exo_abi::frame_offsets as offsets;
 use exo_abi::{Error, ExceptionFrame, Syscall, decode_result};
 
@@ -23,10 +25,31 @@ struct HandlerStack([u8; HANDLER_STACK_BYTES]);
 
 static mut HANDLER_STACK: HandlerStack = HandlerStack([0; HANDLER_STACK_BYTES]);
 static HANDLER: AtomicUsize = AtomicUsize::new(0);
+/// Whether the library resolves faults itself (copy-on-write, stack growth) before the app's
+/// handler sees them: in processes of the library OS.
+static LIBRARY_FAULTS: AtomicBool = AtomicBool::new(false);
 
-/// Sends this program's exceptions to `handler`.
+/// Sends this program's exceptions to `handler` (after the library's own fault handling, in a
+/// process of the library OS).
 pub fn set_handler(handler: Handler) -> Result<(), Error> {
     HANDLER.store(handler as usize, Ordering::Release);
+    register()
+}
+
+/// Lets the library resolve this process's faults (copy-on-write after fork, stack growth);
+/// other exceptions end the process with a message unless the app set a handler.
+pub fn install_library_handler() -> Result<(), Error> {
+    LIBRARY_FAULTS.store(true, Ordering::Release);
+    register()
+}
+
+/// The addresses of the exception stack (a forked child needs its own copy at once).
+pub fn stack_range() -> Range<u64> {
+    let stack = (&raw const HANDLER_STACK) as u64;
+    stack..stack + HANDLER_STACK_BYTES as u64
+}
+
+fn register() -> Result<(), Error> {
     let stack = (&raw mut HANDLER_STACK) as u64;
     let arguments = [
         entry as *const () as u64,
@@ -55,15 +78,29 @@ unsafe extern "C" fn entry() -> ! {
 }
 
 extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
-    let handler = HANDLER.load(Ordering::Acquire);
-    // SAFETY: HANDLER only ever holds 0 or a `Handler` stored by `set_handler`, and the kernel
-    // delivers exceptions only after `set_handler` registered this entry.
-    let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(handler) };
-    if handler(frame) {
-        // SAFETY: `frame` is the kernel's frame on the handler stack, edited only by the handler.
+    if LIBRARY_FAULTS.load(Ordering::Acquire) && crate::faults::handle(frame) {
+        // SAFETY: `frame` is the kernel's frame on the handler stack, unchanged.
         unsafe { resume(frame) }
     }
-    syscall::exit(DECLINED_STATUS_BASE + frame.vector as u32)
+    let handler = HANDLER.load(Ordering::Acquire);
+    if handler != 0 {
+        // SAFETY: HANDLER only ever holds 0 or a `Handler` stored by `set_handler`.
+        let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(handler) };
+        if handler(frame) {
+            // SAFETY: `frame` is the kernel's frame on the handler stack, edited only by the
+            // handler.
+            unsafe { resume(frame) }
+        }
+    } else {
+        crate::println!(
+            "{}: killed by {} at {:#x} (address {:#x})",
+            crate::process::program_name(),
+            exo_abi::exception_name(frame.vector as u8),
+            frame.registers.rip,
+            frame.fault_address
+        );
+    }
+    crate::process::exit(DECLINED_STATUS_BASE + frame.vector as u32)
 }
 
 /// Resumes the registers of `frame`: pushes the saved flags and return address just below the

@@ -1,64 +1,73 @@
-//! The app's heap (feature `heap`): a linked-list allocator over pages the library OS allocates
-//! and binds itself at [`HEAP_BASE`] on the first allocation, so that `alloc` (`Vec`, `String`,
-//! `Box`) works and a program that never allocates holds no heap frames (cargo unifies the
-//! feature across every app built together).
+//! The process's heap: a linked-list allocator over pages bound at [`HEAP_BASE`] as it grows,
+//! so that `alloc` (`Vec`, `String`, `Box`) works, a program that never allocates holds no heap
+//! frames, and one that needs much gets it, up to [`HEAP_MAX_BYTES`].
 
+use crate::layout::{HEAP_BASE, HEAP_MAX_BYTES, PAGE_BYTES};
 use crate::syscall;
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::ptr::NonNull;
 use exo_abi::page_rights::WRITABLE;
-use linked_list_allocator::LockedHeap;
+use linked_list_allocator::Heap;
+use spin::Mutex;
 
-/// Where the heap's pages are bound.
-pub const HEAP_BASE: u64 = 0x4000_0000_0000;
-/// Bytes of the heap.
-pub const HEAP_BYTES: usize = 256 * 1024;
+/// Bytes bound at a time, at least (fewer system calls for a growing heap).
+const GROWTH_BYTES: u64 = 64 * 1024;
 
-struct PagesOnDemand {
-    heap: LockedHeap,
-    is_bound: AtomicBool,
+struct GrowingHeap {
+    heap: Mutex<(Heap, u64)>,
 }
 
 #[global_allocator]
-static ALLOCATOR: PagesOnDemand = PagesOnDemand {
-    heap: LockedHeap::empty(),
-    is_bound: AtomicBool::new(false),
+static ALLOCATOR: GrowingHeap = GrowingHeap {
+    heap: Mutex::new((Heap::empty(), 0)),
 };
 
-impl PagesOnDemand {
-    /// Binds the heap's pages once; false when frames run out.
-    fn bind_pages(&self) -> bool {
-        if self.is_bound.load(Ordering::Acquire) {
-            return true;
+/// Binds fresh frames to the `bytes` of heap after the `bound` bytes already there; false when
+/// frames run out or the heap is at its limit (what was bound stays bound and is used).
+fn bind(bound: u64, bytes: u64) -> u64 {
+    let mut added = 0;
+    while added < bytes && bound + added < HEAP_MAX_BYTES {
+        let page = HEAP_BASE + bound + added;
+        let bound_page = syscall::frame_allocate(None)
+            .and_then(|frame| syscall::page_map(page, frame, WRITABLE));
+        if bound_page.is_err() {
+            break;
         }
-        for page in (0..HEAP_BYTES as u64).step_by(4096) {
-            let bound = syscall::frame_allocate(None)
-                .and_then(|frame| syscall::page_map(HEAP_BASE + page, frame, WRITABLE));
-            if bound.is_err() {
-                return false;
-            }
-        }
-        // SAFETY: the range was just bound writable to frames this environment owns, nothing
-        // else uses it, and it stays bound for the program's life.
-        unsafe { self.heap.lock().init(HEAP_BASE as *mut u8, HEAP_BYTES) };
-        self.is_bound.store(true, Ordering::Release);
-        true
+        added += PAGE_BYTES;
     }
+    added
 }
 
-// SAFETY: allocation is delegated to `LockedHeap` over memory bound before its first use; an
-// environment runs one thread, so binding the pages once cannot race.
-unsafe impl GlobalAlloc for PagesOnDemand {
+// SAFETY: allocation is delegated to `linked_list_allocator::Heap` over memory bound writable to
+// this environment's own frames before the heap is told of it; the bound range only grows.
+unsafe impl GlobalAlloc for GrowingHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !self.bind_pages() {
+        let mut guard = self.heap.lock();
+        let (heap, bound) = &mut *guard;
+        if let Ok(block) = heap.allocate_first_fit(layout) {
+            return block.as_ptr();
+        }
+        let wanted = (layout.size() + layout.align()) as u64 + PAGE_BYTES;
+        let added = bind(*bound, wanted.max(GROWTH_BYTES).next_multiple_of(PAGE_BYTES));
+        if added == 0 {
             return core::ptr::null_mut();
         }
-        // SAFETY: the caller's contract for `alloc` is passed on.
-        unsafe { self.heap.alloc(layout) }
+        if *bound == 0 {
+            // SAFETY: the range was just bound writable and nothing else uses it.
+            unsafe { heap.init(HEAP_BASE as *mut u8, added as usize) };
+        } else {
+            // SAFETY: the `added` bytes right after the heap's end were just bound writable.
+            unsafe { heap.extend(added as usize) };
+        }
+        *bound += added;
+        heap.allocate_first_fit(layout)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc` is passed on; `pointer` came from `alloc`.
-        unsafe { self.heap.dealloc(pointer, layout) }
+        if let Some(pointer) = NonNull::new(pointer) {
+            // SAFETY: the caller's contract: `pointer` came from `alloc` with `layout`.
+            unsafe { self.heap.lock().0.deallocate(pointer, layout) };
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! The POSIX-flavoured library OS, linked into each app. For now it is the user-side runtime:
-//! the program entry point, typed system calls, console printing, the panic handler and
-//! user-level exception handling; the process and file world grows here.
+//! The POSIX-flavoured library OS, linked into each app. Processes and files are built here,
+//! at user level, out of what the kernel protects (pages, disk blocks, time slices, upcalls):
+//! spawning programs from the file system, copy-on-write fork, pipes, a journaled file system
+//! with a buffer cache shared by every process of the library OS, and a terminal.
 //!
 //! An app is a `#![no_std]`, `#![no_main]` binary that names its main function with
 //! [`main!`]:
@@ -10,21 +11,42 @@
 //! #![no_main]
 //! libos_posix::main!(main);
 //! fn main(args: libos_posix::Args) -> i32 {
-//!     libos_posix::println!("hello, {}", args.as_str());
+//!     libos_posix::println!("hello, {}", args.iter().next().unwrap_or("world"));
 //!     0
 //! }
 //! ```
+//!
+//! The parts, from the bottom: `syscall` (typed kernel calls), `layout` (where things live in
+//! an address space), `world` (memory shared by every process: terminal, pipes, process table,
+//! file system), `descriptors` and `files` (file descriptors, the file API), `process`,
+//! `loader` and `fork` (processes), `exceptions` and `faults` (upcalls).
 #![no_std]
+
+extern crate alloc;
 
 pub mod checks;
 pub mod console;
+pub mod descriptors;
 mod entry;
+pub mod error;
 pub mod exceptions;
-#[cfg(feature = "heap")]
-pub mod heap;
+mod faults;
+pub mod files;
+pub mod fork;
+mod heap;
+pub mod layout;
+mod loader;
+pub mod lock;
 pub mod net;
+pub mod pipes;
+pub mod process;
+pub mod process_table;
 pub mod shared_words;
+pub mod startup;
 pub mod syscall;
+pub mod tty;
+pub mod world;
 
 pub use entry::Args;
+pub use error::Errno;
 pub use exo_abi::{Error, ExceptionFrame, ExitReason};

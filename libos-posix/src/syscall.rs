@@ -103,6 +103,49 @@ pub fn wait(child: Capability) -> Result<ExitReason, Error> {
     ExitReason::decode(word).ok_or(Error::Unrecognized)
 }
 
+/// Reaps `child` if it has ended and returns how (the capability goes with it); `None`, at
+/// once and keeping the capability, while it has not ended.
+pub fn try_wait(child: Capability) -> Result<Option<ExitReason>, Error> {
+    let arguments = [child.0, exo_abi::WAIT_NO_HANG, 0, 0, 0, 0];
+    match call(Syscall::Wait, arguments) {
+        Ok(word) => ExitReason::decode(word)
+            .map(Some)
+            .ok_or(Error::Unrecognized),
+        Err(Error::Unavailable) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Creates an environment named `name` with an empty address space, not running; returns a
+/// capability with every right over it. Fill it with [`frame_grant`] and [`page_map_into`] (or
+/// [`page_share`]), then [`start_environment`] it.
+pub fn create_environment(name: &str) -> Result<Capability, Error> {
+    let arguments = [name.as_ptr() as u64, name.len() as u64, 0, 0, 0, 0];
+    call(Syscall::EnvironmentCreate, arguments).map(Capability)
+}
+
+/// Starts `environment`, made by [`create_environment`], at `rip` with stack pointer `rsp` and
+/// `rdi`, `rsi` as its first two argument registers; every other register is zero (needs
+/// `exo_abi::capability::rights::CONTROL`).
+pub fn start_environment(
+    environment: Capability,
+    rip: u64,
+    rsp: u64,
+    rdi: u64,
+    rsi: u64,
+) -> Result<(), Error> {
+    let arguments = [environment.0, rip, rsp, rdi, rsi, 0];
+    call(Syscall::EnvironmentStart, arguments).map(|_| ())
+}
+
+/// Kills environment `id`, which must be the one `subtree` names or one of its living
+/// descendants (0: the one `subtree` names); needs `exo_abi::capability::rights::CONTROL`.
+/// Killing this environment itself does not return.
+pub fn kill_environment(subtree: Capability, id: u32) -> Result<(), Error> {
+    let arguments = [subtree.0, u64::from(id), 0, 0, 0, 0];
+    call(Syscall::EnvironmentKill, arguments).map(|_| ())
+}
+
 /// How many physical frames are free.
 pub fn free_frames() -> u64 {
     call(Syscall::FreeFrames, [0; 6]).unwrap_or(0)
@@ -134,9 +177,78 @@ pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
     call(Syscall::PageProtect, [address, rights, 0, 0, 0, 0]).map(|_| ())
 }
 
-/// The frame and rights bound at `address`.
-pub fn page_query(address: u64) -> Result<(u64, u64), Error> {
-    call(Syscall::PageQuery, [address, 0, 0, 0, 0, 0]).map(|word| (word >> 12, word & 0xFFF))
+/// What the kernel says about one of this environment's bindings (`exo_abi::Syscall::PageQuery`,
+/// `exo_abi::Syscall::PageList`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageInfo {
+    /// The bound frame.
+    pub frame: u64,
+    /// Its `exo_abi::page_rights` bits.
+    pub rights: u64,
+    /// This environment owns the frame.
+    pub is_owned: bool,
+    /// Bindings derived from this one (by [`page_share`]) exist.
+    pub has_derived: bool,
+    /// This binding was derived from another's.
+    pub is_derived: bool,
+}
+
+impl PageInfo {
+    /// Decodes the frame and the `exo_abi::page_rights` and `exo_abi::page_flags` bits.
+    pub fn new(frame: u64, bits: u64) -> PageInfo {
+        use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
+        PageInfo {
+            frame,
+            rights: bits & exo_abi::page_rights::ALL,
+            is_owned: bits & OWNED != 0,
+            has_derived: bits & HAS_DERIVED != 0,
+            is_derived: bits & IS_DERIVED != 0,
+        }
+    }
+
+    /// Decodes a `PageQuery` result, `frame << 12 | bits`.
+    pub fn from_word(word: u64) -> PageInfo {
+        PageInfo::new(word >> 12, word & 0xFFF)
+    }
+
+    /// Decodes one record of [`page_list`].
+    pub fn from_binding(binding: &exo_abi::PageBinding) -> PageInfo {
+        PageInfo::new(binding.frame, binding.rights)
+    }
+}
+
+/// What is bound at `address`.
+pub fn page_query(address: u64) -> Result<PageInfo, Error> {
+    call(Syscall::PageQuery, [address, 0, 0, 0, 0, 0]).map(PageInfo::from_word)
+}
+
+/// Binds `frame`, which `target` owns (given with [`frame_grant`]), at `address` of `target`'s
+/// address space with `exo_abi::page_rights` bits `rights` (needs
+/// `exo_abi::capability::rights::SHARE`).
+pub fn page_map_into(
+    target: Capability,
+    address: u64,
+    frame: u64,
+    rights: u64,
+) -> Result<(), Error> {
+    let arguments = [target.0, address, frame, rights, 0, 0];
+    call(Syscall::PageMapInto, arguments).map(|_| ())
+}
+
+/// Writes this environment's bindings at page address `from` or above, in address order, into
+/// `buffer` (each `rights` holding `exo_abi::page_rights` and `exo_abi::page_flags` bits; see
+/// [`PageInfo::from_binding`]), at most `exo_abi::PAGE_BATCH_MAX` at a time; returns how many
+/// it wrote, fewer than asked once there are no more.
+pub fn page_list(buffer: &mut [exo_abi::PageBinding], from: u64) -> Result<usize, Error> {
+    let arguments = [
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        from,
+        0,
+        0,
+        0,
+    ];
+    call(Syscall::PageList, arguments).map(|count| count as usize)
 }
 
 /// Shares this environment's binding at `address` into `target`'s address space at
@@ -359,4 +471,24 @@ pub fn frame_list(buffer: &mut [u64], first: u64) -> Result<usize, Error> {
         0,
     ];
     call(Syscall::FrameList, arguments).map(|count| count as usize)
+}
+
+/// Reads bytes typed on the serial console into `buffer` (at most
+/// `exo_abi::CONSOLE_READ_MAX_BYTES`); returns how many. Blocks until there is at least one,
+/// unless `is_nonblocking`, which returns 0 at once when none is there.
+pub fn console_read(buffer: &mut [u8], is_nonblocking: bool) -> Result<usize, Error> {
+    let flags = if is_nonblocking {
+        exo_abi::CONSOLE_NONBLOCKING
+    } else {
+        0
+    };
+    let arguments = [
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        flags,
+        0,
+        0,
+        0,
+    ];
+    call(Syscall::ConsoleRead, arguments).map(|count| count as usize)
 }

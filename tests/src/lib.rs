@@ -9,8 +9,17 @@
 //!
 //! A test that talks to the guest while it runs starts the scenario instead of running it
 //! ([`Scenario::start`]), waits for the guest to say it is ready ([`Running::wait_for_line`]),
-//! talks to it through forwarded ports ([`Scenario::forward_udp`], [`free_udp_ports`]), then
+//! talks to it through forwarded ports ([`Scenario::forward_udp`], [`free_udp_ports`]) or types
+//! on its serial console ([`Running::send`], [`Running::send_line`], [`Running::command`]), then
 //! ends the run ([`Running::finish`] or [`Running::stop`]) and checks the [`Outcome`] as usual.
+//!
+//! ```no_run
+//! # use system_tests::{OutcomeAssertions, Scenario};
+//! let mut shell = Scenario::new().init("sh").start();
+//! shell.command("echo hello", "hello");
+//! shell.send_line("poweroff");
+//! shell.finish().assert_status(0);
+//! ```
 
 mod init_report;
 
@@ -38,6 +47,10 @@ use boot::{
 /// How long a scenario may run unless it says otherwise: boots take 2 to 5 s under TCG, more
 /// when tests run side by side on two cores.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long [`Running::command`] waits for the line it expects (and never past the scenario's
+/// timeout): the first command may wait for the boot, and each starts programs under TCG.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One boot of the system: firmware, what the kernel is told in `boot.cfg`, the data disk, the
 /// network, and a timeout.
@@ -178,13 +191,13 @@ impl Scenario {
     }
 
     /// Like [`run`](Self::run), but returns as soon as QEMU has started, so the test can read
-    /// the serial output as it comes and talk to the guest. The scenario's timeout counts from
-    /// now.
+    /// the serial output as it comes and talk to the guest, typing on its serial console at any
+    /// time ([`Running::send`]). The scenario's timeout counts from now.
     pub fn start(&self) -> Running {
         let (workspace, guest) = guest();
         let image = boot::create_image(workspace, guest, &self.options, self.firmware)
             .unwrap_or_else(|error| panic!("creating the image for {self:?}: {error:#}"));
-        let disk = self.prepare_disk(workspace);
+        let disk = self.prepare_disk(workspace, guest);
         let qemu = QemuOptions {
             disk: disk.clone(),
             net: self.net.clone(),
@@ -203,8 +216,9 @@ impl Scenario {
         running
     }
 
-    /// Creates the scenario's data disk when needed; returns its path.
-    fn prepare_disk(&self, workspace: &Workspace) -> Option<PathBuf> {
+    /// Creates the scenario's data disk when needed, with the apps in its file system's
+    /// `/bin`; returns its path.
+    fn prepare_disk(&self, workspace: &Workspace, guest: &GuestBinaries) -> Option<PathBuf> {
         let (path, is_fresh) = match &self.disk {
             ScenarioDisk::Fresh => (unique_disk_path(workspace, "scenario"), true),
             ScenarioDisk::At(path) => (path.clone(), false),
@@ -216,6 +230,7 @@ impl Scenario {
             is_fresh,
         };
         boot::prepare_disk(&options)
+            .and_then(|_| boot::install_programs(&options.path, &guest.apps))
             .unwrap_or_else(|error| panic!("preparing the disk for {self:?}: {error:#}"));
         Some(options.path)
     }
@@ -267,11 +282,22 @@ impl Running {
     /// passed over (they stay in the final transcript), so successive calls look for lines in
     /// order.
     pub fn wait_for_line(&mut self, text: &str, timeout: Duration) -> Result<String, LineNotSeen> {
+        self.wait_for(text, timeout, |line| line.contains(text))
+    }
+
+    /// Reads the serial output as it comes until `is_wanted` accepts a line, for at most
+    /// `timeout`; returns that line. A failure names the line as containing `text`.
+    fn wait_for(
+        &mut self,
+        text: &str,
+        timeout: Duration,
+        mut is_wanted: impl FnMut(&str) -> bool,
+    ) -> Result<String, LineNotSeen> {
         let started = Instant::now();
         let qemu = self.qemu_mut();
         loop {
             match qemu.next_line(started + timeout) {
-                Ok(line) if line.contains(text) => return Ok(line),
+                Ok(line) if is_wanted(&line) => return Ok(line),
                 Ok(_) => {}
                 Err(reason) => {
                     return Err(LineNotSeen {
@@ -292,6 +318,49 @@ impl Running {
             Ok(line) => line,
             Err(error) => self.end(true).fail(&error.to_string()),
         }
+    }
+
+    /// Types `bytes` on the guest's serial console, after those typed before; returns at once.
+    /// They reach the guest once the kernel says it is ready (bytes typed earlier wait for that),
+    /// and only as fast as the guest reads them, so none is lost. Fails the test when the input
+    /// is closed ([`close_input`](Self::close_input)) or QEMU has ended.
+    #[track_caller]
+    pub fn send(&mut self, bytes: &[u8]) {
+        if let Err(error) = self.qemu_mut().send(bytes) {
+            self.end(true).fail(&format!(
+                "typing {:?}: {error}",
+                String::from_utf8_lossy(bytes)
+            ));
+        }
+    }
+
+    /// Types `line` and a line feed (`\n`), which the console takes as Enter.
+    #[track_caller]
+    pub fn send_line(&mut self, line: &str) {
+        self.send(format!("{line}\n").as_bytes());
+    }
+
+    /// Types the command `line` ([`send_line`](Self::send_line)) and waits, for at most
+    /// [`COMMAND_TIMEOUT`], for a later serial line that contains `expected`; returns that line.
+    /// The first line containing `line` itself is the console's echo of the command and does
+    /// not count, so `command("echo hello", "hello")` waits for the output. Fails the test as
+    /// [`expect_line`](Self::expect_line) does.
+    #[track_caller]
+    pub fn command(&mut self, line: &str, expected: &str) -> String {
+        self.send_line(line);
+        let mut output = CommandOutput::new(line, expected);
+        match self.wait_for(expected, COMMAND_TIMEOUT, |seen| output.is_expected(seen)) {
+            Ok(seen) => seen,
+            Err(error) => self
+                .end(true)
+                .fail(&format!("after typing {line:?}: {error}")),
+        }
+    }
+
+    /// Closes the guest's serial input: the bytes typed so far still reach it, then nothing
+    /// more (its reads find no input, as if nobody typed). QEMU and the guest go on.
+    pub fn close_input(&mut self) {
+        self.qemu_mut().close_input();
     }
 
     /// Waits until the guest ends, or QEMU is killed at the scenario's timeout.
@@ -327,6 +396,31 @@ impl Running {
             outcome.ending()
         );
         outcome
+    }
+}
+
+/// Tells the output of a typed command from its echo: see [`Running::command`].
+struct CommandOutput<'a> {
+    /// The command, until a line has echoed it.
+    unechoed: Option<&'a str>,
+    expected: &'a str,
+}
+
+impl<'a> CommandOutput<'a> {
+    fn new(command: &'a str, expected: &'a str) -> CommandOutput<'a> {
+        CommandOutput {
+            unechoed: Some(command).filter(|command| !command.is_empty()),
+            expected,
+        }
+    }
+
+    /// Takes the next serial line; true when it is the output that was expected.
+    fn is_expected(&mut self, line: &str) -> bool {
+        if self.unechoed.is_some_and(|command| line.contains(command)) {
+            self.unechoed = None;
+            return false;
+        }
+        line.contains(self.expected)
     }
 }
 
@@ -513,5 +607,33 @@ impl OutcomeAssertions for Outcome {
                 format!("\n--- QEMU stderr ---\n{}", self.qemu_stderr.trim_end())
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_echo_of_a_command_is_not_its_output() {
+        let mut output = CommandOutput::new("echo hello", "hello");
+        assert!(!output.is_expected("$ echo hello"));
+        assert!(output.is_expected("hello"));
+    }
+
+    #[test]
+    fn only_the_first_line_with_the_command_is_its_echo() {
+        let mut output = CommandOutput::new("cat notes", "cat notes");
+        assert!(!output.is_expected("earlier output"));
+        assert!(!output.is_expected("$ cat notes"));
+        assert!(output.is_expected("remember to cat notes"));
+    }
+
+    #[test]
+    fn without_an_echo_the_output_counts_at_once() {
+        let mut output = CommandOutput::new("ls", "hello");
+        assert!(output.is_expected("hello"));
+        let mut empty_command = CommandOutput::new("", "$ ");
+        assert!(empty_command.is_expected("$ "));
     }
 }

@@ -7,6 +7,7 @@
 //!   frame in its revocation upcall (cooperative), and with one that ignores the request, so
 //!   that the abort protocol takes the frame at a 1 us deadline (abort). The worker is this
 //!   program spawned with the argument `worker polite` or `worker ignore`;
+//! - B4, B5, B6, B7 and B9: see `library_os` (a child of the bench, in its own world);
 //! - B9's floor: raw sequential write (then flush) and read of 16 MiB of disk blocks through the
 //!   block calls, 64 blocks per request, as cost per 4 KiB block and as MiB/s of the guest clock
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
@@ -19,6 +20,8 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 use core::arch::x86_64::{__rdtscp, _mm_lfence};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use exo_abi::page_rights::WRITABLE;
@@ -28,6 +31,7 @@ use libos_posix::syscall::Capability;
 use libos_posix::{exceptions, println, syscall};
 
 mod demultiplexing;
+mod library_os;
 
 libos_posix::main!(main);
 
@@ -268,7 +272,8 @@ fn raw_disk(unit: &str) -> Result<(), Error> {
 
 fn main(args: libos_posix::Args) -> i32 {
     let mut words = args.iter();
-    if words.next() == Some("worker") {
+    let first = words.next();
+    if first == Some("worker") {
         return worker(words.next() == Some("polite"));
     }
     let unit = if args.iter().any(|arg| arg == "icount") {
@@ -276,6 +281,15 @@ fn main(args: libos_posix::Args) -> i32 {
     } else {
         "cycles"
     };
+    if first == Some("files") {
+        return match library_os::run(unit) {
+            Ok(()) => 0,
+            Err(error) => {
+                println!("bench: library OS rows failed: {error}");
+                1
+            }
+        };
+    }
     let empty_loop = ticks_per_iteration(|| core::hint::black_box(()));
     let null = ticks_per_iteration(syscall::null);
     let floor = ticks_per_iteration(floor_syscall);
@@ -301,6 +315,18 @@ fn main(args: libos_posix::Args) -> i32 {
     if let Err(error) = raw_disk(unit) {
         println!("bench: B9 floor failed: {}", error.describe());
         return 1;
+    }
+    let files_arguments = if unit == "instructions" { "files icount" } else { "files" };
+    match syscall::spawn("bench", files_arguments).and_then(syscall::wait) {
+        Ok(exo_abi::ExitReason::Exited(0)) => {}
+        Ok(reason) => {
+            println!("bench: the library OS rows {reason}");
+            return 1;
+        }
+        Err(error) => {
+            println!("bench: cannot run the library OS rows: {}", error.describe());
+            return 1;
+        }
     }
     if let Err(error) = b10(unit) {
         println!("bench: B10 failed: {}", error.describe());

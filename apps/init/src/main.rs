@@ -1,19 +1,63 @@
-//! The first environment: greets, runs each program named in its arguments in turn, reports how
-//! each ended and whether its frames all came back, then powers the machine off. A name ending
-//! in `&` is started in the background and not waited for; `program:word:word` passes the
-//! words after the program's name to it as its arguments (`slices:share` runs `slices share`).
+//! The first environment. Without arguments it starts the library OS's world: it makes the
+//! memory its processes share, mounts the file system on the library's disk partition, runs
+//! the shell `/bin/sh` on the terminal, and when the shell ends syncs the disk and powers the
+//! machine off.
+//!
+//! With arguments it runs each program named there from the boot ramdisk in turn (the system
+//! tests do), reports how each ended and whether its frames all came back, then powers the
+//! machine off. A name ending in `&` is started in the background and not waited for;
+//! `program:word:word` passes the words after the program's name to it as its arguments
+//! (`slices:share` runs `slices share`).
 #![no_std]
 #![no_main]
 
-use libos_posix::{println, syscall};
+use libos_posix::process::{self, Stdio};
+use libos_posix::{files, println, syscall, world};
 
 libos_posix::main!(main);
+
+/// The shell init runs in the world.
+const SHELL: &str = "/bin/sh";
 
 fn main(args: libos_posix::Args) -> i32 {
     println!(
         "init: welcome to the exokernel (env {})",
         syscall::environment_id()
     );
+    if args.is_empty() {
+        run_world();
+    } else {
+        run_ramdisk_programs(args);
+    }
+    let error = syscall::power_off(0);
+    println!("init: power-off refused: {}", error.describe());
+    1
+}
+
+/// Makes the world, mounts the file system and runs the shell until it ends.
+fn run_world() {
+    if let Err((what, error)) = world::start_as_root("init") {
+        println!("init: {what}: {error}");
+        return;
+    }
+    if let Ok((total, free)) = files::space() {
+        println!("init: file system mounted, {free} of {total} blocks free");
+    }
+    match process::spawn(SHELL, &["sh"], Stdio::INHERIT) {
+        Ok(shell) => match process::wait(shell) {
+            Ok(reason) => println!("init: the shell {reason}"),
+            Err(error) => println!("init: waiting for the shell: {error}"),
+        },
+        Err(error) => println!("init: cannot start {SHELL}: {error}"),
+    }
+    match files::sync() {
+        Ok(()) => println!("init: file system synced"),
+        Err(error) => println!("init: syncing the file system: {error}"),
+    }
+}
+
+/// Runs the ramdisk programs named in `args`, one after the other.
+fn run_ramdisk_programs(args: libos_posix::Args) {
     for word in args.iter() {
         let (program, is_background) = match word.strip_suffix('&') {
             Some(program) => (program, true),
@@ -54,9 +98,6 @@ fn main(args: libos_posix::Args) -> i32 {
         );
     }
     println!("init: all programs done");
-    let error = syscall::power_off(0);
-    println!("init: power-off refused: {}", error.describe());
-    1
 }
 
 /// The id of the environment `child` names, for messages.

@@ -54,11 +54,19 @@ fn main(_args: libos_posix::Args) -> i32 {
     );
     write(PAGE, 0xfeed);
     check.expect("read back", read(PAGE), 0xfeed);
-    check.expect("query", syscall::page_query(PAGE), Ok((frame, WRITABLE)));
+    check.expect(
+        "query",
+        syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
+        Ok((frame, WRITABLE)),
+    );
 
     exceptions::set_handler(unprotect_on_fault).expect("the handler registers");
     check.expect("protect read-only", syscall::page_protect(PAGE, 0), Ok(()));
-    check.expect("query read-only", syscall::page_query(PAGE), Ok((frame, 0)));
+    check.expect(
+        "query read-only",
+        syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
+        Ok((frame, 0)),
+    );
     write(PAGE, 0xbeef);
     check.expect("write after the fault was repaired", read(PAGE), 0xbeef);
     check.expect("write faults", WRITE_FAULTS.load(Ordering::Relaxed), 1);
@@ -131,7 +139,7 @@ fn main(_args: libos_posix::Args) -> i32 {
     );
     check.expect(
         "the binding survived the refusals",
-        syscall::page_query(PAGE),
+        syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
         Ok((frame, WRITABLE)),
     );
 
@@ -190,8 +198,18 @@ fn check_batches(check: &mut Checker) {
             rights: WRITABLE,
         };
     }
+    // The newest frames: the list's last page, found by reading it page by page.
     let mut listed = [0u64; 64];
-    let count = syscall::frame_list(&mut listed, 0).unwrap_or(0);
+    let mut first = 0;
+    let mut count = syscall::frame_list(&mut listed, first).unwrap_or(0);
+    while count == listed.len() {
+        first += count as u64;
+        count = syscall::frame_list(&mut listed, first).unwrap_or(0);
+        if count < BATCH {
+            first -= BATCH as u64;
+            count = syscall::frame_list(&mut listed, first).unwrap_or(0);
+        }
+    }
     let owns_all = bindings
         .iter()
         .all(|binding| listed[..count].contains(&binding.frame));
@@ -225,9 +243,10 @@ fn check_batches(check: &mut Checker) {
         Err(Error::NotFound),
     );
     check.expect("map a batch", syscall::page_map_batch(&bindings), Ok(()));
-    let all_bound = bindings
-        .iter()
-        .all(|binding| syscall::page_query(binding.page_address) == Ok((binding.frame, WRITABLE)));
+    let all_bound = bindings.iter().all(|binding| {
+        syscall::page_query(binding.page_address).map(|page| (page.frame, page.rights))
+            == Ok((binding.frame, WRITABLE))
+    });
     check.expect("every page of the batch is bound", all_bound, true);
     let too_many = [bindings[0]; exo_abi::PAGE_BATCH_MAX as usize + 1];
     check.expect(

@@ -116,7 +116,7 @@ fn parent() -> Result<u32, Error> {
     check.expect("the alias reads the page", read(ALIAS), ANSWER);
     check.expect(
         "the alias is read-only",
-        syscall::page_query(ALIAS),
+        syscall::page_query(ALIAS).map(|page| (page.frame, page.rights)),
         Ok((frame, 0)),
     );
     check.expect("flush", syscall::page_flush(PAGE), Ok(()));
@@ -127,7 +127,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "flush kept the page",
-        syscall::page_query(PAGE),
+        syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
         Ok((frame, WRITABLE)),
     );
 

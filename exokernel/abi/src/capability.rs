@@ -5,13 +5,18 @@
 //! forged; they are passed on only through [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy),
 //! with equal or fewer rights.
 //!
-//! [`Syscall::Spawn`](crate::Syscall::Spawn) gives the parent a handle with every right over the
-//! child, and the child a handle ([`PARENT`]) with [`rights::GRANT`] over the parent.
+//! [`Syscall::Spawn`](crate::Syscall::Spawn) and
+//! [`Syscall::EnvironmentCreate`](crate::Syscall::EnvironmentCreate) give the parent a handle
+//! with every right over the child, and the child a handle ([`PARENT`]) with [`rights::GRANT`]
+//! over the parent. [`rights::CONTROL`] starts an environment built by hand and kills it or any
+//! of its living descendants, so a parent can pass the power over a whole subtree to another
+//! environment (a library OS's process manager, say) by copying one capability.
 //! A capability outlives nothing: once its environment has ended, using it fails with
 //! [`Error::NoSuchEnvironment`](crate::Error::NoSuchEnvironment).
 
-/// The handle that names the caller itself, with every right but [`rights::WAIT`]; no
-/// capability is needed to act on oneself.
+/// The handle that names the caller itself, with every right but [`rights::WAIT`] (so with
+/// [`rights::CONTROL`]: an environment may kill itself and its descendants); no capability is
+/// needed to act on oneself.
 pub const SELF: u64 = u64::MAX;
 
 /// The handle every spawned environment holds from birth: [`rights::GRANT`] over its parent.
@@ -22,7 +27,8 @@ pub const CAPABILITIES_MAX: usize = 256;
 
 /// Rights a capability carries.
 pub mod rights {
-    /// Share pages into its address space ([`Syscall::PageShare`](crate::Syscall::PageShare)).
+    /// Share pages into its address space ([`Syscall::PageShare`](crate::Syscall::PageShare)) and
+    /// bind its own frames there ([`Syscall::PageMapInto`](crate::Syscall::PageMapInto)).
     pub const SHARE: u64 = 1 << 0;
     /// Give it frames and capabilities ([`Syscall::FrameGrant`](crate::Syscall::FrameGrant),
     /// [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy)).
@@ -31,8 +37,14 @@ pub mod rights {
     /// [`Syscall::RevocationQuery`](crate::Syscall::RevocationQuery)).
     pub const REVOKE: u64 = 1 << 2;
     /// Wait for it to end and reap it ([`Syscall::Wait`](crate::Syscall::Wait)). Only the
-    /// handle [`Syscall::Spawn`](crate::Syscall::Spawn) returns carries it; it is never copied.
+    /// handle [`Syscall::Spawn`](crate::Syscall::Spawn) or
+    /// [`Syscall::EnvironmentCreate`](crate::Syscall::EnvironmentCreate) returns carries it; it
+    /// is never copied.
     pub const WAIT: u64 = 1 << 3;
+    /// Start it ([`Syscall::EnvironmentStart`](crate::Syscall::EnvironmentStart)) and kill it or
+    /// any of its living descendants ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)).
+    /// [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy) may pass it on.
+    pub const CONTROL: u64 = 1 << 4;
     /// Every defined right.
-    pub const ALL: u64 = SHARE | GRANT | REVOKE | WAIT;
+    pub const ALL: u64 = SHARE | GRANT | REVOKE | WAIT | CONTROL;
 }

@@ -8,19 +8,24 @@ pub enum ExitReason {
     /// The kernel ended it because it raised this CPU exception in user mode
     /// (vector number, see [`exception_name`]).
     Faulted(u8),
+    /// An environment holding [`CONTROL`](crate::capability::rights::CONTROL) over it or an
+    /// ancestor ended it ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)).
+    Killed,
 }
 
 const TAG_SHIFT: u32 = 32;
 const TAG_EXITED: u64 = 1;
 const TAG_FAULTED: u64 = 2;
+const TAG_KILLED: u64 = 3;
 
 impl ExitReason {
     /// Packs the reason into one result word: a tag in bits 32..40, the status or vector in
-    /// bits 0..32.
+    /// bits 0..32 (0 for [`ExitReason::Killed`]).
     pub fn encode(self) -> u64 {
         match self {
             ExitReason::Exited(status) => (TAG_EXITED << TAG_SHIFT) | u64::from(status),
             ExitReason::Faulted(vector) => (TAG_FAULTED << TAG_SHIFT) | u64::from(vector),
+            ExitReason::Killed => TAG_KILLED << TAG_SHIFT,
         }
     }
 
@@ -30,6 +35,7 @@ impl ExitReason {
         match word >> TAG_SHIFT {
             TAG_EXITED => Some(ExitReason::Exited(detail as u32)),
             TAG_FAULTED => u8::try_from(detail).ok().map(ExitReason::Faulted),
+            TAG_KILLED if detail == 0 => Some(ExitReason::Killed),
             _ => None,
         }
     }
@@ -46,6 +52,7 @@ impl core::fmt::Display for ExitReason {
                     exception_name(*vector)
                 )
             }
+            ExitReason::Killed => formatter.write_str("killed"),
         }
     }
 }
@@ -88,6 +95,7 @@ mod tests {
             ExitReason::Exited(u32::MAX),
             ExitReason::Faulted(13),
             ExitReason::Faulted(255),
+            ExitReason::Killed,
         ] {
             assert_eq!(ExitReason::decode(reason.encode()), Some(reason));
             assert!(reason.encode() <= i64::MAX as u64);
@@ -99,6 +107,17 @@ mod tests {
         assert_eq!(ExitReason::decode(0), None);
         assert_eq!(ExitReason::decode((2 << 32) | 256), None);
         assert_eq!(ExitReason::decode(7 << 32), None);
+        assert_eq!(ExitReason::decode((3 << 32) | 1), None);
+    }
+
+    #[test]
+    fn reasons_read_as_the_console_says_them() {
+        assert_eq!(ExitReason::Killed.to_string(), "killed");
+        assert_eq!(ExitReason::Exited(3).to_string(), "exited with status 3");
+        assert_eq!(
+            ExitReason::Faulted(14).to_string(),
+            "killed by page fault (vector 14)"
+        );
     }
 
     #[test]

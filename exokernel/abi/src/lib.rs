@@ -26,6 +26,11 @@
 //! top of its stack, and every other register zero. A spawned environment holds one capability
 //! from birth: [`capability::PARENT`], over the environment that spawned it.
 //!
+//! An environment built by hand ([`Syscall::EnvironmentCreate`]) has no program: its parent
+//! fills its address space ([`Syscall::PageMapInto`], [`Syscall::PageShare`]) and starts it with
+//! [`Syscall::EnvironmentStart`], which sets `rip`, `rsp`, `rdi` and `rsi`; every other register
+//! is zero. It holds [`capability::PARENT`] from birth too.
+//!
 //! # Versioning
 //!
 //! [`ABI_VERSION`] grows whenever a call changes meaning; calls are only ever added at new numbers.
@@ -48,12 +53,13 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;
 
-/// Most bytes of a program name passed to [`Syscall::Spawn`].
+/// Most bytes of a program name passed to [`Syscall::Spawn`], and of an environment's name
+/// passed to [`Syscall::EnvironmentCreate`].
 pub const PROGRAM_NAME_MAX_BYTES: u64 = 64;
 
 /// Most bytes of the argument string passed to [`Syscall::Spawn`].
@@ -65,6 +71,18 @@ pub const POWER_OFF_STATUS_MAX: u64 = 63;
 /// Argument of [`Syscall::FrameAllocate`] asking for any free frame.
 pub const FRAME_ANY: u64 = u64::MAX;
 
+/// Flag of [`Syscall::Wait`]: when the child has not ended, fail with [`Error::Unavailable`] at
+/// once instead of blocking.
+pub const WAIT_NO_HANG: u64 = 1 << 0;
+
+/// Flag of [`Syscall::ConsoleRead`]: return 0 at once when no byte is buffered instead of
+/// blocking.
+pub const CONSOLE_NONBLOCKING: u64 = 1 << 0;
+
+/// Most bytes one [`Syscall::ConsoleRead`] asks for, and how many received bytes the kernel
+/// buffers while nobody reads them.
+pub const CONSOLE_READ_MAX_BYTES: u64 = 4096;
+
 /// Rights bits of a page mapping; reading is always allowed.
 pub mod page_rights {
     /// Stores are allowed.
@@ -73,6 +91,22 @@ pub mod page_rights {
     pub const EXECUTABLE: u64 = 1 << 1;
     /// Every defined bit.
     pub const ALL: u64 = WRITABLE | EXECUTABLE;
+}
+
+/// What [`Syscall::PageQuery`] and [`Syscall::PageList`] report about a binding beside its
+/// [`page_rights`], in the bits above them.
+pub mod page_flags {
+    /// The caller owns the bound frame (a root binding, or a page shared back into the owner).
+    pub const OWNED: u64 = 1 << 2;
+    /// Some binding derived from this one by [`Syscall::PageShare`](crate::Syscall::PageShare)
+    /// still exists (in any address space).
+    pub const HAS_DERIVED: u64 = 1 << 3;
+    /// This binding was derived from another by
+    /// [`Syscall::PageShare`](crate::Syscall::PageShare); unmapping or flushing that one
+    /// removes it.
+    pub const IS_DERIVED: u64 = 1 << 4;
+    /// Every defined bit.
+    pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
 }
 
 /// The CPU time-slice vector: slots of fixed length in a repeating round, owned by position.
@@ -93,20 +127,21 @@ pub mod slice {
 /// image, stacks and the pages its handlers need to recover. Page-table frames are not counted.
 pub const GUARANTEED_FRAMES: usize = 64;
 
-/// One entry of the list given to [`Syscall::PageMapBatch`]: 24 bytes, little-endian.
+/// One entry of the list given to [`Syscall::PageMapBatch`], or written by
+/// [`Syscall::PageList`]: 24 bytes, little-endian.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PageBinding {
-    /// The page-aligned user address to bind.
+    /// The page-aligned user address of the page.
     pub page_address: u64,
-    /// The frame, owned by the caller.
+    /// The frame (for [`Syscall::PageMapBatch`], one the caller owns).
     pub frame: u64,
-    /// [`page_rights`] bits.
+    /// [`page_rights`] bits; [`Syscall::PageList`] adds the [`page_flags`] bits.
     pub rights: u64,
 }
 
 /// Most entries one [`Syscall::PageMapBatch`] or [`Syscall::PageUnmapBatch`] takes, and most
-/// frame numbers one [`Syscall::FrameList`] writes.
+/// frame numbers one [`Syscall::FrameList`] or bindings one [`Syscall::PageList`] writes.
 pub const PAGE_BATCH_MAX: u64 = 64;
 
 /// Argument of [`Syscall::BlockAllocate`] asking for any free block.
@@ -129,3 +164,26 @@ pub const BLOCK_TRANSFERS_MAX: u64 = 64;
 /// First address above the user half of every address space (the lower canonical half).
 /// User pointers and lengths must stay below it.
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_flags_sit_beside_the_rights_below_the_frame() {
+        assert_eq!(page_flags::ALL & page_rights::ALL, 0);
+        assert_eq!((page_flags::ALL | page_rights::ALL) >> 12, 0);
+        assert_eq!(
+            page_flags::OWNED | page_flags::HAS_DERIVED | page_flags::IS_DERIVED,
+            page_flags::ALL
+        );
+    }
+
+    #[test]
+    fn new_flags_and_rights_are_single_defined_bits() {
+        assert_eq!(WAIT_NO_HANG.count_ones(), 1);
+        assert_eq!(CONSOLE_NONBLOCKING.count_ones(), 1);
+        assert_eq!(capability::rights::CONTROL & !capability::rights::ALL, 0);
+        assert_eq!(capability::rights::ALL.count_ones(), 5);
+    }
+}

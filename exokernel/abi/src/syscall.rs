@@ -46,11 +46,15 @@ pub enum Syscall {
     Spawn = 6,
     /// Blocks until the child named by capability `a0` has ended, reaps it and returns how it
     /// ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode). The handle is
-    /// dropped with the child.
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// dropped with the child. `a1` holds flags: with [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) a
+    /// child that has not ended is not waited for (the handle stays). A child that was never
+    /// started ([`Syscall::EnvironmentCreate`]) is waited for like any other.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits;
+    /// [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
     /// [`WAIT`](crate::capability::rights::WAIT); [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment)
-    /// when the child was reaped already.
+    /// when the child was reaped already; [`Unavailable`](crate::Error::Unavailable) with
+    /// [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) when the child has not ended.
     Wait = 7,
     /// Returns the number of free physical frames (for leak checks). Errors: none.
     FreeFrames = 8,
@@ -88,7 +92,10 @@ pub enum Syscall {
     /// from it are narrowed to match. Returns 0. Errors: as [`Syscall::PageUnmap`], and
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits.
     PageProtect = 14,
-    /// Reads the caller's binding at page address `a0`: returns `frame << 12 | rights`.
+    /// Reads the caller's binding at page address `a0`: returns `frame << 12 | bits`, where
+    /// `bits` are its [`page_rights`](crate::page_rights) and its
+    /// [`page_flags`](crate::page_flags) (whether the caller owns the frame, whether bindings
+    /// derived from this one exist, whether this one is derived).
     /// Errors: as [`Syscall::PageUnmap`].
     PageQuery = 15,
     /// Shares the caller's binding at page address `a0` into the address space of the
@@ -179,14 +186,16 @@ pub enum Syscall {
     /// Binds the caller to the durable owner of disk blocks named by the 16-byte credential at
     /// `a0`, creating that owner if the credential is new. Blocks belong to such owners, not to
     /// environments, so that they survive a reboot: an environment gets its blocks back by
-    /// presenting the same credential (a bearer secret: keep it private). At most one living
-    /// environment is bound to an owner, and an environment to one owner. Returns 1 when the
-    /// owner was created, 0 when it existed.
+    /// presenting the same credential (a bearer secret: keep it private). Several living
+    /// environments may be bound to one owner at once (the processes of one library OS sharing
+    /// its disk, say), and each uses every block of that owner (so blocks revoked from one of
+    /// them are gone for all); an environment is bound to one owner. Returns 1 when the owner was
+    /// created, 0 when it existed.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) for an unreadable credential;
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for the all-zero credential, or when
-    /// the caller is bound to another owner already; [`Occupied`](crate::Error::Occupied) when
-    /// another living environment is bound to it; [`NoMemory`](crate::Error::NoMemory) when the
-    /// owner table is full; [`Unavailable`](crate::Error::Unavailable) without a usable disk.
+    /// the caller is bound to another owner already; [`NoMemory`](crate::Error::NoMemory) when
+    /// the owner table is full; [`Unavailable`](crate::Error::Unavailable) without a usable
+    /// disk.
     BlockCredential = 27,
     /// Allocates disk block `a0` to the caller's owner, or any free block when `a0` is
     /// [`BLOCK_ANY`](crate::BLOCK_ANY); returns its number. The block reads as zeros and the
@@ -203,15 +212,18 @@ pub enum Syscall {
     /// [`Syscall::BlockAllocate`]; [`Unavailable`](crate::Error::Unavailable) without a disk.
     BlockFree = 29,
     /// Reads disk blocks into the caller's pages: `a0` points at `a1`
-    /// [`BlockTransfer`](crate::BlockTransfer)s. Every block must be the caller's owner's and every page bound
-    /// writable to a frame the caller owns; all are checked before any moves. The data moves by
-    /// DMA straight into the frames. Returns `a1`.
+    /// [`BlockTransfer`](crate::BlockTransfer)s. Every block must be the caller's owner's and
+    /// every page bound writable in the caller's address space; all are checked before any
+    /// moves. The binding is what is checked, not who owns the frame, so a page another
+    /// environment shared in writable ([`Syscall::PageShare`]) works (a buffer cache shared by
+    /// the processes of one library OS, say). The data moves by DMA straight into the frames.
+    /// Returns `a1`.
     /// Errors: [`TooLong`](crate::Error::TooLong) for more than
     /// [`BLOCK_TRANSFERS_MAX`](crate::BLOCK_TRANSFERS_MAX) pairs;
     /// [`BadAddress`](crate::Error::BadAddress) for an unreadable list, or a page that is not
     /// page-aligned, not in the user half or not bound;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) for a block or a frame that is not
-    /// the caller's, or a read-only page; [`InvalidArgument`](crate::Error::InvalidArgument) for
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) for a read-only page, or a block
+    /// that is not the caller's owner's; [`InvalidArgument`](crate::Error::InvalidArgument) for
     /// a block beyond the disk or in the ownership table; [`Unavailable`](crate::Error::Unavailable)
     /// without a disk or when the device fails.
     BlockRead = 30,
@@ -239,8 +251,8 @@ pub enum Syscall {
     /// Lists the frames the caller owns, in the order it acquired them: writes at most `a1`
     /// (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) frame numbers (`u64`) to `a0`,
     /// starting from position `a2` of that order. Returns how many it wrote; fewer than asked
-    /// means the list is complete. With [`Syscall::PageQuery`] for each binding, a library OS
-    /// reads the kernel's truth instead of keeping a copy.
+    /// means the list is complete. With [`Syscall::PageList`] (or [`Syscall::PageQuery`] for
+    /// each binding), a library OS reads the kernel's truth instead of keeping a copy.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
     FrameList = 35,
     /// Gives the environment named by capability `a2` a copy of the caller's capability `a0`
@@ -317,6 +329,85 @@ pub enum Syscall {
     /// did. Errors: [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is
     /// the init environment; otherwise as [`Syscall::PacketSend`] (a missing device excepted).
     PacketInject = 44,
+    /// Creates an environment with an empty address space and no program, named for messages
+    /// by the UTF-8 name of `a1` bytes at `a0`. The caller becomes its parent and gets a
+    /// capability handle with every [`rights`](crate::capability::rights) over it; the new
+    /// environment holds [`PARENT`](crate::capability::PARENT) over the caller. It does not run
+    /// until [`Syscall::EnvironmentStart`]; until then its parent can give it frames
+    /// ([`Syscall::FrameGrant`]), bind them ([`Syscall::PageMapInto`]), share pages into it,
+    /// kill it, and wait for it (which blocks until it ends), and it ends, is reaped and
+    /// released like any other. This is how a library OS loads a program from its own file
+    /// system, or forks.
+    /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
+    /// [`PROGRAM_NAME_MAX_BYTES`](crate::PROGRAM_NAME_MAX_BYTES);
+    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable range;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the name is not UTF-8;
+    /// [`NoMemory`](crate::Error::NoMemory) when the caller holds
+    /// [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities, 1024
+    /// environments, living or unreaped, exist, or no frame is free for its page table.
+    EnvironmentCreate = 45,
+    /// Starts the environment named by capability `a0`, made by [`Syscall::EnvironmentCreate`]:
+    /// it runs from `rip = a1` with `rsp = a2`, `rdi = a3`, `rsi = a4`, every other register zero
+    /// and interrupts enabled, as a spawned environment starts. Returns 0.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
+    /// [`CONTROL`](crate::capability::rights::CONTROL);
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when that environment has started
+    /// already (or was spawned); [`BadAddress`](crate::Error::BadAddress) when `a1` or `a2` is
+    /// not below [`USER_END`](crate::USER_END).
+    EnvironmentStart = 46,
+    /// Ends environment `a1` with [`ExitReason::Killed`](crate::ExitReason::Killed), exactly as
+    /// if it had ended by itself: its frames are released, its children orphaned, a waiting
+    /// parent woken, and the console says so. `a1` must be the environment named by capability
+    /// `a0` or one of its living descendants (its parent links lead up to that environment);
+    /// `a1 = 0` names the environment of `a0` itself. Killing the caller (through
+    /// [`SELF`](crate::capability::SELF), say) never returns; otherwise returns 0.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
+    /// [`CONTROL`](crate::capability::rights::CONTROL), or when `a1` names the init
+    /// environment; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the
+    /// environment of `a0` has ended, or `a1` is not a living environment of its subtree.
+    EnvironmentKill = 47,
+    /// Binds frame `a2`, which the environment named by capability `a0` owns, at page address
+    /// `a1` of that environment's address space with rights `a3` (see
+    /// [`page_rights`](crate::page_rights)): a root binding, as [`Syscall::PageMap`] makes for
+    /// the caller. With [`Syscall::FrameGrant`] this builds another environment's address space
+    /// from frames the caller filled. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a1` is not a page-aligned
+    /// user-half address; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
+    /// bits; [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of the
+    /// caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
+    /// [`SHARE`](crate::capability::rights::SHARE);
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) when that environment does not own
+    /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
+    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
+    PageMapInto = 48,
+    /// Lists the caller's bindings with page address `a2` or above, in increasing address
+    /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
+    /// [`PageBinding`](crate::PageBinding)s to `a0`, each with the
+    /// [`page_rights`](crate::page_rights) and [`page_flags`](crate::page_flags) bits
+    /// [`Syscall::PageQuery`] reports. Returns how many it wrote; fewer than asked means there
+    /// are no more (ask again from the last address plus one page for the next ones).
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
+    PageList = 49,
+    /// Reads bytes typed on the serial console into the `a1` bytes at `a0`. The kernel buffers
+    /// up to [`CONSOLE_READ_MAX_BYTES`](crate::CONSOLE_READ_MAX_BYTES) received bytes (polled
+    /// whenever it schedules, so at least once a slot); past that the port holds them back.
+    /// Blocks until at least one byte is buffered, then returns how many it copied (at most
+    /// `a1`); with [`CONSOLE_NONBLOCKING`](crate::CONSOLE_NONBLOCKING) in the flags `a2`,
+    /// returns 0 at once instead of blocking. `a1 = 0` returns 0 at once. The console is one
+    /// device, shared by whoever reads it: each byte goes to one reader, so a library OS that
+    /// runs several programs decides which of them reads (a shell, say). A blocked read that an
+    /// upcall interrupts, or that another reader overtakes, is restarted when the caller
+    /// resumes (the upcall sees `rip` at the `syscall` instruction).
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits;
+    /// [`TooLong`](crate::Error::TooLong) when `a1` exceeds
+    /// [`CONSOLE_READ_MAX_BYTES`](crate::CONSOLE_READ_MAX_BYTES);
+    /// [`BadAddress`](crate::Error::BadAddress) when any byte of the buffer is not
+    /// user-writable or the range wraps.
+    ConsoleRead = 50,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -326,7 +417,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 45] = [
+    pub const ALL: [Syscall; 51] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -372,6 +463,12 @@ impl Syscall {
         Syscall::PacketSend,
         Syscall::SleepUntil,
         Syscall::PacketInject,
+        Syscall::EnvironmentCreate,
+        Syscall::EnvironmentStart,
+        Syscall::EnvironmentKill,
+        Syscall::PageMapInto,
+        Syscall::PageList,
+        Syscall::ConsoleRead,
     ];
 
     /// The call with number `number`, if there is one.

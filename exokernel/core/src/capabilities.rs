@@ -229,6 +229,27 @@ mod tests {
     }
 
     #[test]
+    fn control_is_carried_by_self_and_copied() {
+        let table = CapabilityTable::default();
+        assert_eq!(
+            resolve(&table, EnvId(4), SELF, rights::CONTROL),
+            Ok(EnvId(4)),
+            "an environment may start and kill what it controls, itself included"
+        );
+        let copy = full(3).narrowed(rights::CONTROL).unwrap();
+        assert_eq!(copy.rights, rights::CONTROL);
+        assert_eq!(
+            copy.narrowed(rights::CONTROL | rights::SHARE),
+            Err(Error::PermissionDenied)
+        );
+        let share_only = full(3).narrowed(rights::SHARE).unwrap();
+        assert_eq!(
+            share_only.narrowed(rights::CONTROL),
+            Err(Error::PermissionDenied)
+        );
+    }
+
+    #[test]
     fn the_table_is_bounded() {
         let mut table = CapabilityTable::default();
         for _ in 0..CAPABILITIES_MAX {

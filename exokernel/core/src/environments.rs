@@ -1,5 +1,6 @@
-//! The environment table: ids, names, parents, life states, waiting, and round-robin choice of
-//! the next environment to run. Generic over `M`, the machine state the kernel keeps per
+//! The environment table: ids, names, parents, life states (environments built by hand start
+//! unstarted), waiting, the descendant rule of killing, and round-robin choice of the next
+//! environment to run. Generic over `M`, the machine state the kernel keeps per
 //! environment (address space and saved registers), so that the rules are tested on the host.
 
 use alloc::collections::BTreeMap;
@@ -13,6 +14,9 @@ pub struct EnvId(pub u32);
 /// Where an environment is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnvState {
+    /// Made by [`Syscall::EnvironmentCreate`](exo_abi::Syscall::EnvironmentCreate) and not
+    /// started yet: it has no registers to run and is never scheduled.
+    Unstarted,
     /// Ready to run (or running).
     Runnable,
     /// Blocked in [`Syscall::Wait`](exo_abi::Syscall::Wait) for this child.
@@ -43,6 +47,16 @@ pub struct Ending<M> {
     pub machine: M,
     /// A parent that was waiting for it: it is runnable again and its wait returns this reason.
     pub woken_parent: Option<(EnvId, ExitReason)>,
+}
+
+/// What a wait does when the child has not ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitMode {
+    /// The caller blocks until the child ends.
+    Block,
+    /// The wait fails at once with [`Error::Unavailable`]
+    /// ([`WAIT_NO_HANG`](exo_abi::WAIT_NO_HANG)).
+    NoHang,
 }
 
 /// The outcome of a wait.
@@ -80,6 +94,27 @@ impl<M> EnvironmentTable<M> {
         parent: Option<EnvId>,
         build: impl FnOnce(EnvId) -> Result<M, E>,
     ) -> Result<EnvId, E> {
+        self.insert_new(name, parent, EnvState::Runnable, build)
+    }
+
+    /// Adds an environment as [`EnvironmentTable::create`] does, but [`EnvState::Unstarted`]:
+    /// it runs only after [`EnvironmentTable::start`].
+    pub fn create_unstarted<E>(
+        &mut self,
+        name: String,
+        parent: Option<EnvId>,
+        build: impl FnOnce(EnvId) -> Result<M, E>,
+    ) -> Result<EnvId, E> {
+        self.insert_new(name, parent, EnvState::Unstarted, build)
+    }
+
+    fn insert_new<E>(
+        &mut self,
+        name: String,
+        parent: Option<EnvId>,
+        state: EnvState,
+        build: impl FnOnce(EnvId) -> Result<M, E>,
+    ) -> Result<EnvId, E> {
         let id = EnvId(self.next_id);
         self.next_id += 1;
         let machine = build(id)?;
@@ -87,11 +122,49 @@ impl<M> EnvironmentTable<M> {
             id,
             name,
             parent,
-            state: EnvState::Runnable,
+            state,
             machine: Some(machine),
         };
         self.environments.insert(id, environment);
         Ok(id)
+    }
+
+    /// Makes the unstarted environment `id` runnable; its machine state must hold its first
+    /// registers by now.
+    ///
+    /// Errors: [`Error::NoSuchEnvironment`] when `id` is not alive; [`Error::InvalidArgument`]
+    /// when it was started already (or never needed starting).
+    pub fn start(&mut self, id: EnvId) -> Result<(), Error> {
+        match self.environments.get_mut(&id) {
+            Some(environment) if environment.machine.is_some() => {
+                if environment.state != EnvState::Unstarted {
+                    return Err(Error::InvalidArgument);
+                }
+                environment.state = EnvState::Runnable;
+                Ok(())
+            }
+            _ => Err(Error::NoSuchEnvironment),
+        }
+    }
+
+    /// Whether `id` is a living environment and `ancestor` is `id` itself or reached from it by
+    /// following parent links upward (an environment whose parent ended is an orphan, so a
+    /// subtree never reaches past an ended environment).
+    pub fn is_living_descendant(&self, id: EnvId, ancestor: EnvId) -> bool {
+        if self.machine(id).is_none() {
+            return false;
+        }
+        let mut current = id;
+        loop {
+            if current == ancestor {
+                return true;
+            }
+            match self.get(current).and_then(|environment| environment.parent) {
+                // A parent is always older than its child, so the walk ends.
+                Some(parent) if parent < current => current = parent,
+                _ => return false,
+            }
+        }
     }
 
     /// The environment with id `id`, ended or not.
@@ -177,8 +250,17 @@ impl<M> EnvironmentTable<M> {
         })
     }
 
-    /// Makes `caller` wait for its child `child`.
-    pub fn wait(&mut self, caller: EnvId, child: EnvId) -> Result<WaitOutcome, Error> {
+    /// Makes `caller` wait for its child `child`: reaps it when it has ended, else blocks the
+    /// caller or, in [`WaitMode::NoHang`], fails.
+    ///
+    /// Errors: [`Error::NoSuchEnvironment`] when `child` is not an unreaped child of `caller`;
+    /// [`Error::Unavailable`] in [`WaitMode::NoHang`] when it has not ended.
+    pub fn wait(
+        &mut self,
+        caller: EnvId,
+        child: EnvId,
+        mode: WaitMode,
+    ) -> Result<WaitOutcome, Error> {
         let state = match self.environments.get(&child) {
             Some(environment) if environment.parent == Some(caller) && caller != child => {
                 environment.state
@@ -190,7 +272,13 @@ impl<M> EnvironmentTable<M> {
                 self.environments.remove(&child);
                 Ok(WaitOutcome::Reaped(reason))
             }
-            EnvState::Runnable | EnvState::WaitingFor(_) | EnvState::Sleeping => {
+            EnvState::Unstarted
+            | EnvState::Runnable
+            | EnvState::WaitingFor(_)
+            | EnvState::Sleeping => {
+                if mode == WaitMode::NoHang {
+                    return Err(Error::Unavailable);
+                }
                 let caller = self
                     .environments
                     .get_mut(&caller)
@@ -292,7 +380,7 @@ mod tests {
         let child = add(&mut table, "a", Some(init), 0);
         table.end(child, ExitReason::Exited(0));
         assert_eq!((table.len(), table.living_count()), (2, 1));
-        table.wait(init, child).unwrap();
+        table.wait(init, child, WaitMode::Block).unwrap();
         assert_eq!(table.len(), 1);
     }
 
@@ -320,7 +408,10 @@ mod tests {
     fn waiting_parent_is_woken_and_child_reaped() {
         let (mut table, init) = table_with_init();
         let child = add(&mut table, "hello", Some(init), 200);
-        assert_eq!(table.wait(init, child), Ok(WaitOutcome::Blocked));
+        assert_eq!(
+            table.wait(init, child, WaitMode::Block),
+            Ok(WaitOutcome::Blocked)
+        );
         assert_eq!(table.next_runnable(Some(init)), Some(child));
         let ending = table.end(child, ExitReason::Faulted(13)).unwrap();
         assert_eq!(ending.machine, 200);
@@ -342,10 +433,13 @@ mod tests {
         );
         assert_eq!(table.living_count(), 1);
         assert_eq!(
-            table.wait(init, child),
+            table.wait(init, child, WaitMode::Block),
             Ok(WaitOutcome::Reaped(ExitReason::Exited(3)))
         );
-        assert_eq!(table.wait(init, child), Err(Error::NoSuchEnvironment));
+        assert_eq!(
+            table.wait(init, child, WaitMode::Block),
+            Err(Error::NoSuchEnvironment)
+        );
     }
 
     #[test]
@@ -353,9 +447,18 @@ mod tests {
         let (mut table, init) = table_with_init();
         let child = add(&mut table, "a", Some(init), 0);
         let stranger = add(&mut table, "b", None, 0);
-        assert_eq!(table.wait(stranger, child), Err(Error::NoSuchEnvironment));
-        assert_eq!(table.wait(init, init), Err(Error::NoSuchEnvironment));
-        assert_eq!(table.wait(init, EnvId(99)), Err(Error::NoSuchEnvironment));
+        assert_eq!(
+            table.wait(stranger, child, WaitMode::Block),
+            Err(Error::NoSuchEnvironment)
+        );
+        assert_eq!(
+            table.wait(init, init, WaitMode::Block),
+            Err(Error::NoSuchEnvironment)
+        );
+        assert_eq!(
+            table.wait(init, EnvId(99), WaitMode::Block),
+            Err(Error::NoSuchEnvironment)
+        );
     }
 
     #[test]
@@ -372,6 +475,95 @@ mod tests {
         assert!(table.end(living, ExitReason::Exited(0)).is_none());
     }
 
+    fn add_unstarted(table: &mut EnvironmentTable<u32>, parent: EnvId) -> EnvId {
+        table
+            .create_unstarted("built".to_string(), Some(parent), |_| Ok::<u32, ()>(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_unstarted_environment_runs_only_once_started() {
+        let (mut table, init) = table_with_init();
+        let child = add_unstarted(&mut table, init);
+        assert_eq!(table.get(child).unwrap().state, EnvState::Unstarted);
+        assert_eq!(table.living_count(), 2);
+        assert!(table.sleep(init));
+        assert_eq!(table.next_runnable(None), None, "never scheduled");
+        assert!(!table.sleep(child) && !table.wake(child));
+        assert_eq!(table.start(child), Ok(()));
+        assert_eq!(table.next_runnable(None), Some(child));
+    }
+
+    #[test]
+    fn only_an_unstarted_living_environment_starts() {
+        let (mut table, init) = table_with_init();
+        let child = add_unstarted(&mut table, init);
+        assert_eq!(table.start(init), Err(Error::InvalidArgument), "spawned");
+        table.start(child).unwrap();
+        assert_eq!(table.start(child), Err(Error::InvalidArgument), "twice");
+        let ended = add_unstarted(&mut table, init);
+        table.end(ended, ExitReason::Killed);
+        assert_eq!(table.start(ended), Err(Error::NoSuchEnvironment));
+        assert_eq!(table.start(EnvId(99)), Err(Error::NoSuchEnvironment));
+    }
+
+    #[test]
+    fn waiting_for_an_unstarted_child_blocks_until_it_is_killed() {
+        let (mut table, init) = table_with_init();
+        let child = add_unstarted(&mut table, init);
+        assert_eq!(
+            table.wait(init, child, WaitMode::Block),
+            Ok(WaitOutcome::Blocked)
+        );
+        let ending = table.end(child, ExitReason::Killed).unwrap();
+        assert_eq!(ending.woken_parent, Some((init, ExitReason::Killed)));
+        assert!(table.get(child).is_none());
+    }
+
+    #[test]
+    fn a_wait_without_hanging_reaps_only_an_ended_child() {
+        let (mut table, init) = table_with_init();
+        let unstarted = add_unstarted(&mut table, init);
+        let running = add(&mut table, "a", Some(init), 0);
+        for child in [unstarted, running] {
+            assert_eq!(
+                table.wait(init, child, WaitMode::NoHang),
+                Err(Error::Unavailable)
+            );
+        }
+        assert_eq!(table.get(init).unwrap().state, EnvState::Runnable);
+        table.end(running, ExitReason::Exited(4));
+        assert_eq!(
+            table.wait(init, running, WaitMode::NoHang),
+            Ok(WaitOutcome::Reaped(ExitReason::Exited(4)))
+        );
+        assert_eq!(
+            table.wait(init, running, WaitMode::NoHang),
+            Err(Error::NoSuchEnvironment)
+        );
+    }
+
+    #[test]
+    fn descendants_are_found_by_parent_links_while_alive() {
+        let (mut table, init) = table_with_init();
+        let a = add(&mut table, "a", Some(init), 0);
+        let b = add_unstarted(&mut table, a);
+        let sibling = add(&mut table, "s", Some(init), 0);
+        assert!(table.is_living_descendant(b, init));
+        assert!(table.is_living_descendant(b, a));
+        assert!(table.is_living_descendant(b, b), "itself");
+        assert!(!table.is_living_descendant(a, b), "not upward");
+        assert!(!table.is_living_descendant(b, sibling));
+        assert!(!table.is_living_descendant(EnvId(99), init));
+        table.end(a, ExitReason::Killed);
+        assert!(!table.is_living_descendant(a, init), "ended");
+        assert!(
+            !table.is_living_descendant(b, init),
+            "an orphan leaves the subtree"
+        );
+        assert!(table.is_living_descendant(sibling, init));
+    }
+
     #[test]
     fn round_robin_skips_blocked_and_wraps() {
         let (mut table, init) = table_with_init();
@@ -379,7 +571,7 @@ mod tests {
         let b = add(&mut table, "b", Some(init), 0);
         assert_eq!(table.next_runnable(Some(a)), Some(b));
         assert_eq!(table.next_runnable(Some(b)), Some(init));
-        table.wait(init, a).unwrap();
+        table.wait(init, a, WaitMode::Block).unwrap();
         assert_eq!(table.next_runnable(Some(b)), Some(a));
         assert_eq!(table.next_runnable(None), Some(a));
         table.end(a, ExitReason::Exited(0));

@@ -17,6 +17,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use exo_abi::page_flags;
 
 /// What a user mapping allows besides reading, which every mapping allows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -137,6 +138,22 @@ pub struct MappingView {
     pub rights: PageRights,
     /// The mapping it was derived from; `None` for a root.
     pub parent: Option<Place>,
+    /// Whether some mapping derived from it still exists.
+    pub has_derived: bool,
+}
+
+impl MappingView {
+    /// What [`Syscall::PageQuery`](exo_abi::Syscall::PageQuery) and
+    /// [`Syscall::PageList`](exo_abi::Syscall::PageList) report about this mapping beside its
+    /// frame: its rights bits and the `exo_abi::page_flags` bits, `is_owned` saying whether the
+    /// asking environment owns the frame.
+    pub fn status_bits(&self, is_owned: bool) -> u64 {
+        let flag = |is_set: bool, bit: u64| if is_set { bit } else { 0 };
+        self.rights.bits()
+            | flag(is_owned, page_flags::OWNED)
+            | flag(self.has_derived, page_flags::HAS_DERIVED)
+            | flag(self.parent.is_some(), page_flags::IS_DERIVED)
+    }
 }
 
 /// One mapping and its links in the derivation forest.
@@ -154,6 +171,7 @@ impl Mapping {
             frame: self.frame,
             rights: self.rights,
             parent: self.parent,
+            has_derived: !self.children.is_empty(),
         }
     }
 }
@@ -329,7 +347,17 @@ impl MappingDatabase {
 
     /// The mappings of environment `environment`, by page number, in page order.
     pub fn mappings_in(&self, environment: EnvId) -> impl Iterator<Item = (u64, MappingView)> + '_ {
-        let first = Place::new(environment, 0);
+        self.mappings_from(environment, 0)
+    }
+
+    /// The mappings of environment `environment` at page `first_page` or above, by page
+    /// number, in page order.
+    pub fn mappings_from(
+        &self,
+        environment: EnvId,
+        first_page: u64,
+    ) -> impl Iterator<Item = (u64, MappingView)> + '_ {
+        let first = Place::new(environment, first_page);
         let last = Place::new(environment, u64::MAX);
         self.mappings
             .range(first..=last)
@@ -601,7 +629,8 @@ mod tests {
             Some(MappingView {
                 frame: 9,
                 rights: READ_WRITE,
-                parent: None
+                parent: None,
+                has_derived: false
             })
         );
         assert_eq!(database.len(), 1);
@@ -626,10 +655,64 @@ mod tests {
             Some(MappingView {
                 frame: 7,
                 rights: READ_WRITE,
-                parent: Some(at(2, 0))
+                parent: Some(at(2, 0)),
+                has_derived: false
             })
         );
         assert_eq!(database.mappings_of_frame(7).count(), 4);
+    }
+
+    #[test]
+    fn status_bits_tell_ownership_and_derivation() {
+        use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
+        use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+        let mut database = shared_frame();
+        let root = database.lookup(at(1, 0)).unwrap();
+        assert_eq!(
+            root.status_bits(true),
+            WRITABLE | EXECUTABLE | OWNED | HAS_DERIVED
+        );
+        let middle = database.lookup(at(2, 0)).unwrap();
+        assert_eq!(
+            middle.status_bits(false),
+            WRITABLE | HAS_DERIVED | IS_DERIVED
+        );
+        let leaf = database.lookup(at(2, 1)).unwrap();
+        assert_eq!(leaf.status_bits(false), EXECUTABLE | IS_DERIVED);
+        assert_eq!(leaf.status_bits(true), EXECUTABLE | IS_DERIVED | OWNED);
+        database.flush(at(1, 0)).unwrap();
+        let alone = database.lookup(at(1, 0)).unwrap();
+        assert_eq!(alone.status_bits(true), WRITABLE | EXECUTABLE | OWNED);
+        database
+            .map_root(at(4, 3), 8, PageRights::READ_ONLY)
+            .unwrap();
+        assert_eq!(database.lookup(at(4, 3)).unwrap().status_bits(false), 0);
+    }
+
+    #[test]
+    fn mappings_from_a_page_are_in_order_and_stay_in_their_environment() {
+        let mut database = shared_frame();
+        for page in [9, 2, 5] {
+            database
+                .map_root(at(2, page), 20 + page, READ_WRITE)
+                .unwrap();
+        }
+        database.map_root(at(3, 1), 30, READ_WRITE).unwrap();
+        let pages = |first| {
+            database
+                .mappings_from(EnvId(2), first)
+                .map(|(page, _)| page)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pages(0), [0, 1, 2, 5, 9]);
+        assert_eq!(pages(2), [2, 5, 9]);
+        assert_eq!(pages(6), [9]);
+        assert_eq!(pages(10), []);
+        assert_eq!(pages(u64::MAX), []);
+        assert_eq!(
+            database.mappings_from(EnvId(2), 5).next().unwrap().1.frame,
+            25
+        );
     }
 
     #[test]
@@ -940,9 +1023,22 @@ mod tests {
                 );
             }
         }
+        // A remaining mapping may have lost its last derived mapping; the rest is unchanged.
         let mut remaining = before.clone();
         remaining.retain(|place, _| !expected.contains(place));
+        for (place, view) in &mut remaining {
+            view.has_derived = after.get(place).is_some_and(|now| now.has_derived);
+        }
         prop_assert_eq!(&remaining, after);
+        Ok(())
+    }
+
+    /// Each view says it has derived mappings exactly when one names it as its parent.
+    fn check_has_derived(snapshot: &Snapshot) -> Result<(), TestCaseError> {
+        for (place, view) in snapshot {
+            let has_child = snapshot.values().any(|other| other.parent == Some(*place));
+            prop_assert_eq!(view.has_derived, has_child, "{:?}", place);
+        }
         Ok(())
     }
 
@@ -1068,6 +1164,7 @@ mod tests {
         }
         prop_assert_eq!(database.check_invariants(), Ok(()));
         prop_assert_eq!(database.len(), after.len());
+        check_has_derived(&after)?;
         check_rights_within_roots(&after)
     }
 

@@ -579,6 +579,7 @@ impl SliceScheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environments::WaitMode;
     use alloc::collections::BTreeSet;
     use alloc::string::ToString;
     use alloc::vec::Vec;
@@ -1007,7 +1008,7 @@ mod tests {
         let other = table
             .create("c".to_string(), None, |_| Ok::<(), ()>(()))
             .unwrap();
-        table.wait(parent, child).unwrap();
+        table.wait(parent, child, WaitMode::Block).unwrap();
         table.end(other, ExitReason::Exited(0));
         assert!(!RunnableEnvironments::is_runnable(&table, parent));
         assert!(RunnableEnvironments::is_runnable(&table, child));
@@ -1017,6 +1018,16 @@ mod tests {
             RunnableEnvironments::next_runnable(&table, Some(child)),
             Some(child)
         );
+        let unstarted = table
+            .create_unstarted("d".to_string(), Some(child), |_| Ok::<(), ()>(()))
+            .unwrap();
+        assert!(!RunnableEnvironments::is_runnable(&table, unstarted));
+        assert_eq!(
+            RunnableEnvironments::next_runnable(&table, Some(child)),
+            Some(child)
+        );
+        table.start(unstarted).unwrap();
+        assert!(RunnableEnvironments::is_runnable(&table, unstarted));
     }
 
     // Simulations: a fake CPU carries out the decisions and counts time.

@@ -1,7 +1,9 @@
 //! Disk blocks as a protected resource: the persistent ownership table (`exo_core::block_table`)
 //! kept on the disk itself, and the block system calls. Both the block and the page are checked
-//! on every transfer; then the disk moves the data by DMA straight between the block and the
-//! environment's own frame.
+//! on every transfer (the block against the caller's owner, the page against the caller's
+//! bindings: a page shared into it counts, which lets several processes of one library OS share
+//! a buffer cache); then the disk moves the data by DMA straight between the block and the
+//! bound frame.
 //!
 //! Transfers are synchronous (the disk is polled), so a block has no pending request when the
 //! abort protocol takes it.
@@ -10,7 +12,7 @@ use crate::arch::paging::{allocate_zeroed, with_frame_page};
 use crate::disk::{self, DiskError};
 use crate::kernel::Kernel;
 use crate::kprintln;
-use crate::pages::own_binding;
+use crate::pages::place_of;
 use crate::user_memory::{copy_entries_from_user, copy_from_user};
 use alloc::vec::Vec;
 use exo_abi::repossession::ResourceKind;
@@ -184,18 +186,19 @@ pub fn block_transfer(
     Ok(count)
 }
 
-/// The frame behind the caller's page at `address`: bound (writable, to read a block into it)
-/// and the caller's own.
+/// The frame behind the caller's page at `address`: bound in its address space (writable, to
+/// read a block into it), whoever owns the frame. The binding is the secure binding: the caller
+/// may write the frame through it, so the disk may too.
 fn checked_frame(
     kernel: &Kernel,
     caller: EnvId,
     address: u64,
     direction: Direction,
 ) -> Result<FrameNumber, Error> {
-    let binding = own_binding(kernel, caller, address).map_err(|error| match error {
-        Error::NotFound => Error::BadAddress,
-        error => error,
-    })?;
+    let binding = kernel
+        .mappings
+        .lookup(place_of(caller, address)?)
+        .ok_or(Error::BadAddress)?;
     if direction == Direction::Write || binding.rights.is_writable {
         Ok(binding.frame)
     } else {

@@ -22,6 +22,17 @@ fn caller_machine(kernel: &mut Kernel, caller: EnvId) -> &mut Machine {
         .expect("the caller of a system call is alive")
 }
 
+/// The environment, living or ended, that `caller`'s capability `handle` names, when it
+/// carries the `needed` rights.
+pub fn target_of(kernel: &Kernel, caller: EnvId, handle: u64, needed: u64) -> Result<EnvId, Error> {
+    capabilities::resolve(
+        &machine_of(kernel, caller).capabilities,
+        caller,
+        handle,
+        needed,
+    )
+}
+
 /// The living environment that `caller`'s capability `handle` names, when it carries the
 /// `needed` rights.
 pub fn environment_named(
@@ -30,12 +41,7 @@ pub fn environment_named(
     handle: u64,
     needed: u64,
 ) -> Result<EnvId, Error> {
-    let target = capabilities::resolve(
-        &machine_of(kernel, caller).capabilities,
-        caller,
-        handle,
-        needed,
-    )?;
+    let target = target_of(kernel, caller, handle, needed)?;
     if kernel.environments.machine(target).is_some() {
         Ok(target)
     } else {
@@ -43,7 +49,8 @@ pub fn environment_named(
     }
 }
 
-/// Gives `caller` a capability with every right over its new child `child`.
+/// Gives `caller` a capability with every right over its new child `child` (spawned or
+/// created empty).
 /// The caller's room was checked before the child was made.
 pub fn hold_child(kernel: &mut Kernel, caller: EnvId, child: EnvId) -> Result<u64, Error> {
     caller_machine(kernel, caller)
@@ -57,12 +64,7 @@ pub fn hold_child(kernel: &mut Kernel, caller: EnvId, child: EnvId) -> Result<u6
 /// The child that `caller`'s capability `handle` lets it wait for. Unlike other rights, this
 /// one reaches an ended child that is not reaped yet.
 pub fn child_to_reap(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<EnvId, Error> {
-    capabilities::resolve(
-        &machine_of(kernel, caller).capabilities,
-        caller,
-        handle,
-        rights::WAIT,
-    )
+    target_of(kernel, caller, handle, rights::WAIT)
 }
 
 /// Drops the handle of a child that is reaped, or will be when it ends.

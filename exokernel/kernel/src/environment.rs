@@ -1,6 +1,7 @@
-//! Building an environment's machine state from a program file: its address space, holding the
-//! program's segments, a stack and the argument string, and its first registers. Every page is
-//! bound through the mapping database like any later binding.
+//! Building an environment's machine state: from a program file (its address space, holding the
+//! program's segments, a stack and the argument string, and its first registers), or empty, for
+//! a parent to fill and start. Every page is bound through the mapping database like any later
+//! binding.
 
 use crate::arch::gdt::{USER_CODE_SELECTOR, USER_DATA_SELECTOR};
 use crate::arch::paging::{AddressSpace, allocate_zeroed, write_to_frame};
@@ -18,6 +19,43 @@ use exo_core::user_layout::{STACK_BYTES, STACK_TOP};
 
 /// RFLAGS of a new environment: interrupts on (bit 9) and the always-one bit 1.
 const INITIAL_RFLAGS: u64 = 0x202;
+
+/// The registers an environment starts with: `rip`, `rsp`, `rdi` and `rsi` as given, every
+/// other register zero, user segments and interrupts on.
+pub fn first_registers(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
+    TrapFrame {
+        rip,
+        cs: USER_CODE_SELECTOR,
+        rflags: INITIAL_RFLAGS,
+        rsp,
+        ss: USER_DATA_SELECTOR,
+        rdi,
+        rsi,
+        ..TrapFrame::default()
+    }
+}
+
+/// The machine state of environment `id` built by hand: an empty user half and no registers
+/// yet (it does not run until started). Fails with `NoMemory` when no frame is free for its
+/// page table.
+pub fn empty(id: EnvId, frames: &mut FrameTable) -> Result<Machine, Error> {
+    Ok(machine_with(
+        AddressSpace::new(id, frames)?,
+        TrapFrame::default(),
+    ))
+}
+
+fn machine_with(address_space: AddressSpace, registers: TrapFrame) -> Machine {
+    Machine {
+        address_space,
+        registers,
+        exception_handler: None,
+        upcalls_enabled: 0,
+        pending_upcalls: BTreeMap::new(),
+        repossession_frame: None,
+        capabilities: CapabilityTable::default(),
+    }
+}
 
 /// Loads `program` for environment `id`. On failure every frame charged to `id` is freed again
 /// and every binding recorded for it is dropped.
@@ -71,25 +109,13 @@ impl Loader<'_> {
         let args_address = STACK_TOP - args.len() as u64;
         let top_frame = top_frame.expect("the stack has pages");
         write_to_frame(top_frame, (args_address % PAGE_SIZE) as usize, args);
-        let registers = TrapFrame {
-            rip: plan.entry,
-            cs: USER_CODE_SELECTOR,
-            rflags: INITIAL_RFLAGS,
-            rsp: args_address & !0xF,
-            ss: USER_DATA_SELECTOR,
-            rdi: args_address,
-            rsi: args.len() as u64,
-            ..TrapFrame::default()
-        };
-        Ok(Machine {
-            address_space,
-            registers,
-            exception_handler: None,
-            upcalls_enabled: 0,
-            pending_upcalls: BTreeMap::new(),
-            repossession_frame: None,
-            capabilities: CapabilityTable::default(),
-        })
+        let registers = first_registers(
+            plan.entry,
+            args_address & !0xF,
+            args_address,
+            args.len() as u64,
+        );
+        Ok(machine_with(address_space, registers))
     }
 
     fn load_segment(

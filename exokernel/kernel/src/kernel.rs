@@ -17,6 +17,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
+use exo_core::console_ring::ConsoleRing;
 use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::{FrameNumber, FrameTable};
@@ -75,6 +76,10 @@ pub struct Kernel {
     pub predicate_sleepers: Vec<PredicateSleeper>,
     /// What happened to received frames.
     pub packet_counters: PacketCounters,
+    /// Bytes received on the serial console and not read yet.
+    pub console_input: ConsoleRing,
+    /// Environments blocked in `ConsoleRead` until a byte arrives.
+    pub console_readers: BTreeSet<EnvId>,
     ramdisk: Ramdisk<'static>,
     /// How the first environment (init) ended, which becomes the power-off status.
     init_ending: Option<ExitReason>,
@@ -98,6 +103,8 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
         filters: FilterTable::default(),
         predicate_sleepers: Vec::new(),
         packet_counters: PacketCounters::default(),
+        console_input: ConsoleRing::new(),
+        console_readers: BTreeSet::new(),
         ramdisk,
         init_ending: None,
     };
@@ -137,17 +144,14 @@ impl Kernel {
     }
 
     /// Creates an environment running ramdisk program `name` with argument string `args`.
-    /// Fails with `NoMemory` when the table is full, so that a program spawning children it
-    /// never reaps cannot exhaust the kernel heap.
+    /// Fails with `NoMemory` when the table is full.
     pub fn spawn(
         &mut self,
         name: &str,
         args: &[u8],
         parent: Option<EnvId>,
     ) -> Result<EnvId, Error> {
-        if self.environments.len() >= MAX_ENVIRONMENTS {
-            return Err(Error::NoMemory);
-        }
+        self.check_table_room()?;
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
         let (frames, mappings) = (&mut self.frames, &mut self.mappings);
         let id = self.environments.create(String::from(name), parent, |id| {
@@ -161,6 +165,33 @@ impl Kernel {
             self.frames.count_owned_by(id)
         );
         Ok(id)
+    }
+
+    /// Creates an environment named `name`, child of `parent`, with an empty address space; it
+    /// runs once started. Fails with `NoMemory` when the table is full or no frame is free for
+    /// its page table.
+    pub fn create_unstarted(&mut self, name: &str, parent: EnvId) -> Result<EnvId, Error> {
+        self.check_table_room()?;
+        let frames = &mut self.frames;
+        let id = self
+            .environments
+            .create_unstarted(String::from(name), Some(parent), |id| {
+                let mut machine = environment::empty(id, frames)?;
+                machine.capabilities = CapabilityTable::at_birth(Some(parent));
+                Ok(machine)
+            })?;
+        log::debug!("env {} ({name}) created empty by env {}", id.0, parent.0);
+        Ok(id)
+    }
+
+    /// Refuses a new environment when the table is full, so that a program creating children
+    /// it never reaps cannot exhaust the kernel heap.
+    fn check_table_room(&self) -> Result<(), Error> {
+        if self.environments.len() >= MAX_ENVIRONMENTS {
+            Err(Error::NoMemory)
+        } else {
+            Ok(())
+        }
     }
 
     /// Ends environment `id` with `reason`: reports it, frees every frame it had, and wakes a
@@ -188,6 +219,7 @@ impl Kernel {
         self.frames.release_environment(id);
         self.report_slices(id);
         self.sleepers.retain(|&(_, sleeper)| sleeper != id);
+        self.console_readers.remove(&id);
         self.revocations.cancel_environment(id);
         self.filters.remove_owner(id);
         self.predicate_sleepers.retain(|sleeper| sleeper.env != id);
@@ -243,7 +275,8 @@ impl Kernel {
             Some(ExitReason::Exited(status)) => {
                 status.min(exo_abi::POWER_OFF_STATUS_MAX as u32) as u8
             }
-            Some(ExitReason::Faulted(_)) => INIT_FAULTED,
+            // Init cannot be killed (`EnvironmentKill` refuses it); were it, it died by force too.
+            Some(ExitReason::Faulted(_) | ExitReason::Killed) => INIT_FAULTED,
             None => KERNEL_FAULT,
         };
         kprintln!("exokernel: no environment left; powering off with status {status}");

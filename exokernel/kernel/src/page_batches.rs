@@ -1,13 +1,14 @@
 //! The batch forms of the page calls, for hot paths that bind or unbind many pages at once, and
-//! the list of the frames an environment owns. A batch is checked whole before anything
-//! changes, so it takes effect completely or not at all.
+//! the lists of the frames an environment owns and of its bindings. A batch is checked whole
+//! before anything changes, so it takes effect completely or not at all.
 
 use crate::kernel::Kernel;
-use crate::pages::{page_map, page_unmap, place_of};
+use crate::pages::{page_map, page_unmap, place_of, status_bits};
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use exo_abi::{Error, PAGE_BATCH_MAX};
+use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding};
+use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
 use exo_core::mappings::PageRights;
@@ -94,4 +95,32 @@ pub fn frame_list(
         copy_to_user(kernel.current_address_space(), buffer, &bytes)?;
     }
     Ok(bytes.len() as u64 / 8)
+}
+
+/// [`exo_abi::Syscall::PageList`].
+pub fn page_list(
+    kernel: &Kernel,
+    caller: EnvId,
+    buffer: u64,
+    capacity: u64,
+    from: u64,
+) -> Result<u64, Error> {
+    let take = usize::try_from(capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
+    let bytes: Vec<u8> = kernel
+        .mappings
+        .mappings_from(caller, from.div_ceil(PAGE_SIZE))
+        .take(take)
+        .flat_map(|(page, mapping)| {
+            [
+                page * PAGE_SIZE,
+                mapping.frame,
+                status_bits(kernel, caller, &mapping),
+            ]
+        })
+        .flat_map(u64::to_le_bytes)
+        .collect();
+    if !bytes.is_empty() {
+        copy_to_user(kernel.current_address_space(), buffer, &bytes)?;
+    }
+    Ok(bytes.len() as u64 / size_of::<PageBinding>() as u64)
 }

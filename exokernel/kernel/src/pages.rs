@@ -1,6 +1,7 @@
 //! The page system calls: frames allocated by physical name or any, freed, and bound into the
-//! caller's address space as secure bindings checked once at bind time. Each call decodes and
-//! checks its arguments first and changes nothing when they are refused.
+//! caller's address space (or, with `SHARE` over it, another's) as secure bindings checked once
+//! at bind time. Each call decodes and checks its arguments first and changes nothing when they
+//! are refused.
 
 use crate::arch::paging::allocate_zeroed;
 use crate::capabilities::environment_named;
@@ -12,13 +13,18 @@ use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
 use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
 
-/// The place of the caller's page at user address `address`, which must be page-aligned and in
-/// the user half.
-pub fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
+/// The page number of user address `address`, which must be page-aligned and in the user half.
+fn page_of(address: u64) -> Result<u64, Error> {
     if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) {
         return Err(Error::BadAddress);
     }
-    Ok(Place::new(caller, address / PAGE_SIZE))
+    Ok(address / PAGE_SIZE)
+}
+
+/// The place of the caller's page at user address `address`, which must be page-aligned and in
+/// the user half.
+pub fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
+    Ok(Place::new(caller, page_of(address)?))
 }
 
 fn rights_of(bits: u64) -> Result<PageRights, Error> {
@@ -75,7 +81,35 @@ pub fn page_map(
 ) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
     let rights = rights_of(bits)?;
-    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
+    bind_root(kernel, place, frame, rights)
+}
+
+/// [`exo_abi::Syscall::PageMapInto`].
+pub fn page_map_into(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    target: u64,
+    address: u64,
+    frame: u64,
+    bits: u64,
+) -> Result<u64, Error> {
+    let page = page_of(address)?;
+    let rights = rights_of(bits)?;
+    let target = environment_named(kernel, caller, target, rights::SHARE)?;
+    bind_root(kernel, Place::new(target, page), frame, rights)
+}
+
+/// Binds `frame` at `place` with `rights` as a root binding, when the place's environment (which
+/// is alive) owns the frame and the place is free: the one secure binding that `PageMap`,
+/// `PageMapInto` and the batches make.
+fn bind_root(
+    kernel: &mut Kernel,
+    place: Place,
+    frame: u64,
+    rights: PageRights,
+) -> Result<u64, Error> {
+    let owner = place.environment;
+    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(owner)) {
         return Err(Error::PermissionDenied);
     }
     if kernel.mappings.lookup(place).is_some() {
@@ -87,9 +121,11 @@ pub fn page_map(
         ..
     } = kernel;
     let machine = environments
-        .machine_mut(caller)
-        .expect("the caller is alive");
-    machine.address_space.map(address, frame, rights, frames)?;
+        .machine_mut(owner)
+        .ok_or(Error::NoSuchEnvironment)?;
+    machine
+        .address_space
+        .map(place.page * PAGE_SIZE, frame, rights, frames)?;
     kernel
         .mappings
         .map_root(place, frame, rights)
@@ -136,7 +172,13 @@ pub fn page_protect(
 pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
     let mapping = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
-    Ok(mapping.frame << 12 | mapping.rights.bits())
+    Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping))
+}
+
+/// The rights and `exo_abi::page_flags` bits `caller` is told about its binding `mapping`.
+pub fn status_bits(kernel: &Kernel, caller: EnvId, mapping: &MappingView) -> u64 {
+    let is_owned = kernel.frames.owner(mapping.frame) == Some(FrameOwner::Environment(caller));
+    mapping.status_bits(is_owned)
 }
 
 /// The caller's binding at page address `address`, when its frame is the caller's own (not a

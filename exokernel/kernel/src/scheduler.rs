@@ -1,5 +1,7 @@
 //! Carrying out the slice vector's decisions: switching environments, arming the one-shot
-//! timer, delivering slot upcalls, waking sleepers, and idling when nothing can run.
+//! timer, delivering slot upcalls, waking sleepers, polling the devices (received frames,
+//! console input), and idling when nothing can run. An idle CPU halts until the slot timer,
+//! armed for every slot, idle ones included, so the devices are polled at least once a slot.
 //!
 //! The decisions themselves (who owns which slot, epilogue, grace, abort) are made by
 //! `exo_core::slices`; this file only applies them to the CPU.
@@ -47,6 +49,7 @@ impl Kernel {
     pub fn reschedule(&mut self, frame: &mut TrapFrame, event: Event) {
         self.wake_sleepers();
         self.receive_packets();
+        self.poll_console();
         self.evaluate_wake_up_predicates();
         let decision = match event {
             Event::TimerExpired => Some(self.slices.timer_expired(&self.environments)),
@@ -157,6 +160,7 @@ impl Kernel {
             }
             let can_wake = !self.sleepers.is_empty()
                 || !self.predicate_sleepers.is_empty()
+                || !self.console_readers.is_empty()
                 || crate::net::is_present();
             if !can_wake && !self.environments.has_runnable() {
                 kprintln!("exokernel: every living environment is blocked for good");
@@ -165,9 +169,11 @@ impl Kernel {
             TIMER_FIRED_WHILE_IDLE.store(false, Ordering::Relaxed);
             wait_for_interrupt();
             self.abort_overdue_requests();
-            let has_woken =
-                self.wake_sleepers() | self.receive_packets() | self.evaluate_wake_up_predicates()
-                    || self.environments.has_runnable();
+            let has_woken = self.wake_sleepers()
+                | self.receive_packets()
+                | self.poll_console()
+                | self.evaluate_wake_up_predicates()
+                || self.environments.has_runnable();
             if TIMER_FIRED_WHILE_IDLE.load(Ordering::Relaxed) {
                 return self.slices.timer_expired(&self.environments);
             }
@@ -194,6 +200,7 @@ impl Kernel {
         let was_asleep = self.environments.wake(env);
         if was_asleep {
             self.sleepers.retain(|&(_, sleeper)| sleeper != env);
+            self.console_readers.remove(&env);
         }
         was_asleep
     }

@@ -5,8 +5,10 @@ use crate::arch::trap::TrapFrame;
 use crate::blocks;
 use crate::capabilities;
 use crate::console;
+use crate::console_input;
 use crate::filters;
 use crate::kernel::{self, Kernel};
+use crate::lifecycle;
 use crate::packets;
 use crate::page_batches;
 use crate::pages;
@@ -17,7 +19,7 @@ use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason, Syscall, encode_result};
-use exo_core::environments::{EnvId, WaitOutcome};
+use exo_core::environments::{EnvId, WaitMode, WaitOutcome};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::user_range::UserRange;
 
@@ -70,7 +72,7 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
         Syscall::Spawn => Outcome::Return(spawn(
             kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
         )),
-        Syscall::Wait => wait(kernel, caller, frame.rdi),
+        Syscall::Wait => wait(kernel, caller, frame.rdi, frame.rsi),
         Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
         Syscall::FrameAllocate => Outcome::Return(pages::frame_allocate(kernel, caller, frame.rdi)),
         Syscall::FrameFree => Outcome::Return(pages::frame_free(kernel, caller, frame.rdi)),
@@ -168,6 +170,25 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
             kernel.sleep_current(frame.rdi);
             Outcome::Reschedule(Ok(0))
         }
+        Syscall::EnvironmentCreate => Outcome::Return(lifecycle::environment_create(
+            kernel, caller, frame.rdi, frame.rsi,
+        )),
+        Syscall::EnvironmentStart => Outcome::Return(lifecycle::environment_start(
+            kernel,
+            caller,
+            frame.rdi,
+            [frame.rsi, frame.rdx, frame.r10, frame.r8],
+        )),
+        Syscall::EnvironmentKill => {
+            lifecycle::environment_kill(kernel, caller, frame.rdi, frame.rsi)
+        }
+        Syscall::PageMapInto => Outcome::Return(pages::page_map_into(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
+        )),
+        Syscall::PageList => Outcome::Return(page_batches::page_list(
+            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        )),
+        Syscall::ConsoleRead => console_input::console_read(kernel, caller, frame),
     };
     match outcome {
         Outcome::Return(result) => {
@@ -258,13 +279,22 @@ fn set_exception_handler(
     Ok(0)
 }
 
-/// The handle goes as soon as the wait is sure to reap: at once, or when the child ends.
-fn wait(kernel: &mut Kernel, caller: EnvId, handle: u64) -> Outcome {
+/// The handle goes as soon as the wait is sure to reap: at once, or when the child ends; a wait
+/// that does not hang on a living child keeps it.
+fn wait(kernel: &mut Kernel, caller: EnvId, handle: u64, flags: u64) -> Outcome {
+    if flags & !exo_abi::WAIT_NO_HANG != 0 {
+        return Outcome::Return(Err(Error::InvalidArgument));
+    }
+    let mode = if flags & exo_abi::WAIT_NO_HANG != 0 {
+        WaitMode::NoHang
+    } else {
+        WaitMode::Block
+    };
     let child = match capabilities::child_to_reap(kernel, caller, handle) {
         Ok(child) => child,
         Err(error) => return Outcome::Return(Err(error)),
     };
-    let outcome = kernel.environments.wait(caller, child);
+    let outcome = kernel.environments.wait(caller, child, mode);
     if outcome.is_ok() {
         capabilities::drop_reaped(kernel, caller, handle);
     }

@@ -46,6 +46,12 @@ pub fn copy_to_user(address_space: &AddressSpace, address: u64, bytes: &[u8]) ->
     Ok(())
 }
 
+/// Checks that the `len` bytes at `address` lie in the user half and are mapped writable in
+/// `address_space`, without touching them.
+pub fn check_writable(address_space: &AddressSpace, address: u64, len: u64) -> Result<(), Error> {
+    check_mapped(address_space, UserRange::new(address, len)?, Access::Write)
+}
+
 /// Reads a list of `count` entries of `WORDS` little-endian `u64`s at user address `list`;
 /// more than `max_count` entries fail with `TooLong`. The address space must be the active one.
 pub fn copy_entries_from_user<const WORDS: usize>(

@@ -16,7 +16,8 @@ const DATA_START: u64 = 5;
 const OLD_DATA: u8 = 0xEE;
 /// Block numbers the operations name: table blocks and one beyond the disk included.
 const NAMED_BLOCKS: u64 = DISK_BLOCKS + 1;
-/// Environments 1 to 4 and credentials 1 to 4, so that bindings collide.
+/// Environments 1 to 4 and credentials 1 to 4, so that environments share principals and
+/// rebind.
 const ENVIRONMENTS: u32 = 4;
 const CREDENTIALS: u8 = 4;
 
@@ -406,9 +407,6 @@ impl Model {
             Some(&bound) if bound == credential => return Ok(()),
             Some(_) => return Err(Error::InvalidArgument),
             None => {}
-        }
-        if self.bindings.values().any(|&bound| bound == credential) {
-            return Err(Error::Occupied);
         }
         self.known.insert(credential);
         self.bindings.insert(environment, credential);

@@ -3,6 +3,7 @@
 
 use super::disk_format::entry_owner;
 use super::{BlockDevice, BlockTable};
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -10,7 +11,7 @@ use alloc::vec;
 impl BlockTable {
     /// Checks the table's own consistency: every data block is free or owned by exactly one
     /// principal in use, and table blocks by nobody; the counts and the credential index match
-    /// the records; bindings are one-to-one both ways. Returns the first inconsistency found.
+    /// the records; each binding of an environment to a principal is recorded both ways. Returns the first inconsistency found.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.check_owner_entries()?;
         self.check_credential_index()?;
@@ -58,12 +59,18 @@ impl BlockTable {
     }
 
     fn check_bindings(&self) -> Result<(), String> {
-        let bound = self.bound_environments.iter().flatten().count();
+        let bound: usize = self.bound_environments.iter().map(BTreeSet::len).sum();
         if bound != self.bindings.len() {
-            return Err(String::from("bindings are not one-to-one"));
+            return Err(String::from(
+                "the environments bound to principals disagree with the bindings",
+            ));
         }
         for (&environment, &principal) in &self.bindings {
-            if !self.is_in_use(principal) || self.environment_of(principal) != Some(environment) {
+            let is_listed = self
+                .bound_environments
+                .get(principal.0 as usize)
+                .is_some_and(|bound| bound.contains(&environment));
+            if !self.is_in_use(principal) || !is_listed {
                 return Err(format!(
                     "{environment:?} is bound to {principal:?} one way only"
                 ));

@@ -14,11 +14,14 @@
 //!
 //! A [`Credential`] is 128 bits chosen by the libOS (it should be random; the all-zero value is
 //! refused). Presenting an unknown credential creates a principal; presenting a known one binds
-//! the environment to that principal again, so after a reboot it owns its blocks again. At most
-//! one living environment is bound to a principal at a time, and an environment is bound to at
-//! most one principal. Blocks are owned by principals; the kernel asks whether an environment
-//! may use a block through the environment's binding ([`BlockTable::check_access`]).
-//! [`BlockTable::release_environment`] unbinds an ending environment; its blocks stay owned.
+//! the environment to that principal again, so after a reboot it owns its blocks again. Any
+//! number of living environments may be bound to one principal at once (the processes of one
+//! library OS sharing its disk, each presenting the libOS's credential), and each may use every
+//! block of it; an environment is bound to at most one principal. Blocks are owned by
+//! principals; the kernel asks whether an environment may use a block through the
+//! environment's binding ([`BlockTable::check_access`]). [`BlockTable::release_environment`]
+//! unbinds an ending environment; its blocks stay owned, and the other environments bound to
+//! the principal keep using them.
 //!
 //! The credential is a bearer secret, like a capability: whoever presents it gets the blocks.
 //! It is stored on the disk in the principal table, inside the kernel's table region, which no
@@ -91,7 +94,7 @@ mod memory_disk;
 mod tests;
 
 use crate::environments::EnvId;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::fmt;
 use disk_format::{TableKind, entry_owner, owner_entry};
@@ -172,13 +175,13 @@ pub enum BlockOwner {
     Principal(PrincipalId),
 }
 
-/// What a repossession took, for the environment's repossession vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a repossession took, for the repossession vectors.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Repossession {
     /// The principal that owned the block.
     pub principal: PrincipalId,
-    /// The living environment bound to that principal, if any: the one to tell.
-    pub environment: Option<EnvId>,
+    /// The living environments bound to that principal, in id order: the ones to tell.
+    pub environments: Vec<EnvId>,
 }
 
 /// Why a disk could not be formatted.
@@ -247,8 +250,8 @@ pub struct BlockTable {
     free_block_counts: Vec<u64>,
     principal_copies: Vec<CopyState>,
     owner_copies: Vec<CopyState>,
-    /// The environment bound to each principal, by principal index.
-    bound_environments: Vec<Option<EnvId>>,
+    /// The environments bound to each principal, by principal index.
+    bound_environments: Vec<BTreeSet<EnvId>>,
     bindings: BTreeMap<EnvId, PrincipalId>,
     /// Set when a table write failed: the disk holds an unknown one of two versions.
     is_read_only: bool,
@@ -272,10 +275,11 @@ impl BlockTable {
     /// Binds `environment` to the principal named by `credential`, creating the principal
     /// (durably, before returning) if the credential is unknown.
     ///
+    /// Other environments bound to the same principal stay bound: they share its blocks.
+    ///
     /// Errors: [`Error::InvalidArgument`] for the all-zero credential, or when `environment` is
-    /// already bound to another principal; [`Error::Occupied`] when another living environment
-    /// is bound to the principal; [`Error::NoMemory`] when the credential is new and the
-    /// principal table is full; [`Error::Unavailable`] when the disk failed or the table is
+    /// already bound to another principal; [`Error::NoMemory`] when the credential is new and
+    /// the principal table is full; [`Error::Unavailable`] when the disk failed or the table is
     /// read-only. Presenting the credential an environment is already bound to succeeds.
     pub fn present_credential(
         &mut self,
@@ -311,11 +315,7 @@ impl BlockTable {
             Some(_) => return Err(Error::InvalidArgument),
             None => {}
         }
-        let bound_environment = &mut self.bound_environments[principal.0 as usize];
-        if bound_environment.is_some() {
-            return Err(Error::Occupied);
-        }
-        *bound_environment = Some(environment);
+        self.bound_environments[principal.0 as usize].insert(environment);
         self.bindings.insert(environment, principal);
         Ok(())
     }
@@ -326,7 +326,7 @@ impl BlockTable {
         let unused = self.principals.iter().position(Option::is_none);
         let forgettable = || {
             (0..self.principals.len()).find(|&index| {
-                self.owned_block_counts[index] == 0 && self.bound_environments[index].is_none()
+                self.owned_block_counts[index] == 0 && self.bound_environments[index].is_empty()
             })
         };
         unused
@@ -440,7 +440,7 @@ impl BlockTable {
         self.change_owner(device, block, None)?;
         Ok(Repossession {
             principal,
-            environment: self.environment_of(principal),
+            environments: self.environments_of(principal).collect(),
         })
     }
 
@@ -496,7 +496,7 @@ impl BlockTable {
     }
 
     /// Reads block `block`, which `environment` must own ([`BlockTable::check_access`]), into
-    /// `buffer` (a page the kernel checked the environment owns). A device failure gives
+    /// `buffer` (a page the kernel checked the environment has bound writable). A device failure gives
     /// [`Error::Unavailable`].
     pub fn read_data(
         &self,
@@ -511,7 +511,7 @@ impl BlockTable {
             .map_err(|_| Error::Unavailable)
     }
 
-    /// Writes `data` (a page the kernel checked the environment owns) to block `block`, which
+    /// Writes `data` (a page the kernel checked the environment has bound) to block `block`, which
     /// `environment` must own. Not flushed: the data is durable after the next device flush.
     /// A device failure gives [`Error::Unavailable`].
     pub fn write_data(
@@ -531,7 +531,7 @@ impl BlockTable {
     /// again by presenting its credential. Returns the principal it was bound to.
     pub fn release_environment(&mut self, environment: EnvId) -> Option<PrincipalId> {
         let principal = self.bindings.remove(&environment)?;
-        self.bound_environments[principal.0 as usize] = None;
+        self.bound_environments[principal.0 as usize].remove(&environment);
         Some(principal)
     }
 
@@ -549,12 +549,13 @@ impl BlockTable {
         self.bindings.get(&environment).copied()
     }
 
-    /// The living environment bound to `principal`.
-    pub fn environment_of(&self, principal: PrincipalId) -> Option<EnvId> {
+    /// The living environments bound to `principal`, in id order.
+    pub fn environments_of(&self, principal: PrincipalId) -> impl Iterator<Item = EnvId> + '_ {
         self.bound_environments
             .get(principal.0 as usize)
-            .copied()
+            .into_iter()
             .flatten()
+            .copied()
     }
 
     /// The blocks owned by the principal `environment` is bound to, in increasing order

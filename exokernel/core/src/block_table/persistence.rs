@@ -7,7 +7,7 @@ use super::{
     Layout, MountError, OWNERS_PER_TABLE_BLOCK, PRINCIPALS_PER_TABLE_BLOCK, PrincipalId,
 };
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::Error;
@@ -55,7 +55,7 @@ impl BlockTable {
             free_block_counts: Vec::new(),
             principal_copies: vec![first_copy; layout.principal_table_blocks as usize],
             owner_copies: vec![first_copy; layout.owner_table_blocks as usize],
-            bound_environments: vec![None; principal_capacity],
+            bound_environments: vec![BTreeSet::new(); principal_capacity],
             bindings: BTreeMap::new(),
             is_read_only: false,
         };

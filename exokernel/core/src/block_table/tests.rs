@@ -302,20 +302,16 @@ fn a_new_credential_creates_a_principal_durably() {
         }
     );
     assert_eq!(table.principal_of(EnvId(1)), Some(PrincipalId(0)));
-    assert_eq!(table.environment_of(PrincipalId(0)), Some(EnvId(1)));
+    assert!(table.environments_of(PrincipalId(0)).eq([EnvId(1)]));
     table.check_invariants().unwrap();
     table.check_against_disk(&mut disk).unwrap();
 }
 
 #[test]
-fn presenting_again_is_idempotent_and_bindings_are_one_to_one() {
+fn presenting_again_is_idempotent_and_an_environment_has_one_principal() {
     let (mut disk, mut table) = with_two_environments();
     let again = table.present_credential(&mut disk, EnvId(1), credential(1));
     assert_eq!(again.map(|presentation| presentation.is_new), Ok(false));
-    assert_eq!(
-        table.present_credential(&mut disk, EnvId(3), credential(1)),
-        Err(Error::Occupied)
-    );
     assert_eq!(
         table.present_credential(&mut disk, EnvId(1), credential(2)),
         Err(Error::InvalidArgument),
@@ -330,6 +326,61 @@ fn presenting_again_is_idempotent_and_bindings_are_one_to_one() {
         Err(Error::InvalidArgument)
     );
     table.check_invariants().unwrap();
+}
+
+#[test]
+fn several_environments_share_one_principal_and_its_blocks() {
+    let (mut disk, mut table) = with_two_environments();
+    let shared = table
+        .present_credential(&mut disk, EnvId(3), credential(1))
+        .unwrap();
+    assert_eq!(
+        shared,
+        Presentation {
+            principal: PrincipalId(0),
+            is_new: false
+        }
+    );
+    assert!(
+        table
+            .environments_of(PrincipalId(0))
+            .eq([EnvId(1), EnvId(3)])
+    );
+    table.check_invariants().unwrap();
+    let block = table.allocate(&mut disk, EnvId(1), None).unwrap();
+    let other = table.allocate(&mut disk, EnvId(3), None).unwrap();
+    assert_eq!(table.check_access(EnvId(3), block), Ok(()));
+    assert_eq!(table.check_access(EnvId(1), other), Ok(()));
+    assert_eq!(
+        table.check_access(EnvId(2), block),
+        Err(Error::PermissionDenied)
+    );
+    table
+        .write_data(&mut disk, EnvId(1), block, &[0x5A; BLOCK_SIZE_BYTES])
+        .unwrap();
+    let mut read = [0; BLOCK_SIZE_BYTES];
+    table
+        .read_data(&mut disk, EnvId(3), block, &mut read)
+        .unwrap();
+    assert_eq!(read[0], 0x5A);
+    assert_eq!(table.blocks_of(EnvId(1)), table.blocks_of(EnvId(3)));
+    assert_eq!(table.count_owned_by(EnvId(3)), 2);
+    assert_eq!(
+        table.repossess(&mut disk, other).unwrap().environments,
+        [EnvId(1), EnvId(3)],
+        "everyone bound is told"
+    );
+
+    assert_eq!(table.release_environment(EnvId(1)), Some(PrincipalId(0)));
+    assert_eq!(
+        table.check_access(EnvId(3), block),
+        Ok(()),
+        "the others keep it"
+    );
+    assert_eq!(table.free(&mut disk, EnvId(3), block), Ok(()));
+    assert!(table.environments_of(PrincipalId(0)).eq([EnvId(3)]));
+    table.check_invariants().unwrap();
+    table.check_against_disk(&mut disk).unwrap();
 }
 
 #[test]
@@ -563,7 +614,7 @@ fn repossession_frees_the_block_and_keeps_its_data() {
         table.repossess(&mut disk, block),
         Ok(Repossession {
             principal: PrincipalId(0),
-            environment: Some(EnvId(1))
+            environments: vec![EnvId(1)]
         })
     );
     assert_eq!(table.owner(block), Some(BlockOwner::Free));
@@ -594,7 +645,7 @@ fn repossession_from_an_unbound_principal_names_no_environment() {
         table.repossess(&mut disk, block),
         Ok(Repossession {
             principal: PrincipalId(1),
-            environment: None
+            environments: vec![]
         })
     );
 }
@@ -612,7 +663,7 @@ fn releasing_an_environment_keeps_its_blocks() {
     assert_eq!(table.count_owned_by(EnvId(1)), 0);
     assert_eq!(table.blocks_of_principal(PrincipalId(0)), [block]);
     assert_eq!(table.blocks_of_principal(PrincipalId(u32::MAX)), []);
-    assert_eq!(table.environment_of(PrincipalId(u32::MAX)), None);
+    assert_eq!(table.environments_of(PrincipalId(u32::MAX)).count(), 0);
     table
         .present_credential(&mut disk, EnvId(3), credential(1))
         .unwrap();

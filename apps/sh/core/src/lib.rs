@@ -1,0 +1,9 @@
+//! The shell's logic that needs no hardware, so it builds and is tested on the host: the line
+//! editor the shell runs on the serial console, and the parser of the command lines it returns.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod command;
+pub mod line_editor;

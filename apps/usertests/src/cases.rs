@@ -1,0 +1,358 @@
+//! The cases: files, directories, errors, fork, pipes, spawn, sharing between processes,
+//! stack growth, killing.
+
+use crate::Outcome;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use libos_posix::descriptors;
+use libos_posix::files::{self, File, OpenOptions};
+use libos_posix::fork::{Fork, fork};
+use libos_posix::process::{self, Stdio};
+use libos_posix::{Errno, ExitReason, syscall};
+
+/// Every case, by name.
+pub const ALL: &[(&str, fn() -> Outcome)] = &[
+    ("write_read", write_read),
+    ("big_file", big_file),
+    ("directories", directories),
+    ("errors", errors),
+    ("append_truncate", append_truncate),
+    ("fork_copy_on_write", fork_copy_on_write),
+    ("fork_many", fork_many),
+    ("pipe_across_fork", pipe_across_fork),
+    ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
+    ("spawn_with_redirection", spawn_with_redirection),
+    ("shared_cache", shared_cache),
+    ("kill_mid_write", kill_mid_write),
+    ("stack_growth", stack_growth),
+    ("heap_growth", heap_growth),
+];
+
+fn check(condition: bool, what: impl FnOnce() -> String) -> Outcome {
+    if condition { Ok(()) } else { Err(what()) }
+}
+
+fn context<T>(what: &str, result: Result<T, Errno>) -> Result<T, String> {
+    result.map_err(|error| format!("{what}: {error}"))
+}
+
+fn pattern(length: usize, seed: u8) -> Vec<u8> {
+    (0..length)
+        .map(|index| (index as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    let file = context("open", File::open(path))?;
+    let mut all = Vec::new();
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        let count = context("read", file.read(&mut buffer))?;
+        if count == 0 {
+            return Ok(all);
+        }
+        all.extend_from_slice(&buffer[..count]);
+    }
+}
+
+fn write_read() -> Outcome {
+    let data = pattern(10_000, 7);
+    context("create", File::create("/tmp/ut-a"))
+        .and_then(|file| context("write", file.write(&data)))?;
+    let back = read_file("/tmp/ut-a")?;
+    check(back == data, || format!("read back {} bytes, differing", back.len()))?;
+    context("remove", files::remove_file("/tmp/ut-a"))
+}
+
+fn big_file() -> Outcome {
+    let chunk = pattern(64 * 1024, 3);
+    let file = context("create", File::create("/tmp/ut-big"))?;
+    for _ in 0..32 {
+        context("write", file.write(&chunk))?;
+    }
+    context("fsync", file.sync_all())?;
+    let size = context("metadata", file.metadata())?.size;
+    check(size == 2 * 1024 * 1024, || format!("size {size}"))?;
+    let back = read_file("/tmp/ut-big")?;
+    check(
+        back.chunks(chunk.len()).all(|piece| piece == chunk.as_slice()),
+        || String::from("content differs"),
+    )?;
+    context("remove", files::remove_file("/tmp/ut-big"))
+}
+
+fn directories() -> Outcome {
+    context("mkdir", files::create_dir("/tmp/ut-d"))?;
+    context("mkdir nested", files::create_dir("/tmp/ut-d/inner"))?;
+    for index in 0..40 {
+        context("create", File::create(&format!("/tmp/ut-d/file-{index}")))?;
+    }
+    let entries = context("read_dir", files::read_dir("/tmp/ut-d"))?;
+    check(entries.len() == 41, || format!("{} entries", entries.len()))?;
+    check(
+        files::remove_dir("/tmp/ut-d") == Err(Errno::NotEmpty),
+        || String::from("rmdir of a full directory"),
+    )?;
+    context("rename", files::rename("/tmp/ut-d/file-0", "/tmp/ut-d/inner/moved"))?;
+    context("metadata", files::metadata("/tmp/ut-d/inner/moved"))?;
+    for index in 1..40 {
+        context("unlink", files::remove_file(&format!("/tmp/ut-d/file-{index}")))?;
+    }
+    context("unlink", files::remove_file("/tmp/ut-d/inner/moved"))?;
+    context("rmdir", files::remove_dir("/tmp/ut-d/inner"))?;
+    context("rmdir", files::remove_dir("/tmp/ut-d"))
+}
+
+fn errors() -> Outcome {
+    let long_name = format!("/tmp/{}", "n".repeat(256));
+    let cases: [(&str, Result<(), Errno>, Errno); 6] = [
+        ("open missing", File::open("/tmp/none").map(drop), Errno::NotFound),
+        ("mkdir existing", files::create_dir("/tmp"), Errno::Exists),
+        ("long name", File::create(&long_name).map(drop), Errno::NameTooLong),
+        (
+            "path through a file",
+            File::open("/bin/sh/x").map(drop),
+            Errno::NotADirectory,
+        ),
+        ("unlink a directory", files::remove_file("/tmp"), Errno::IsADirectory),
+        (
+            "read a closed descriptor",
+            descriptors::read(15, &mut [0; 4]).map(drop),
+            Errno::BadDescriptor,
+        ),
+    ];
+    for (what, outcome, expected) in cases {
+        check(outcome == Err(expected), || {
+            format!("{what}: expected {expected:?}, got {outcome:?}")
+        })?;
+    }
+    let name_255 = format!("/tmp/{}", "m".repeat(255));
+    context("255-byte name", File::create(&name_255))?;
+    context("remove", files::remove_file(&name_255))
+}
+
+fn append_truncate() -> Outcome {
+    context("create", File::create("/tmp/ut-t"))
+        .and_then(|file| context("write", file.write(b"hello")))?;
+    let file = context(
+        "open append",
+        OpenOptions::new().append(true).open("/tmp/ut-t"),
+    )?;
+    context("append", file.write(b" world"))?;
+    check(read_file("/tmp/ut-t")? == b"hello world", || {
+        String::from("append")
+    })?;
+    context("truncate", file.set_len(5))?;
+    check(read_file("/tmp/ut-t")? == b"hello", || String::from("truncate down"))?;
+    context("extend", file.set_len(9000))?;
+    let back = read_file("/tmp/ut-t")?;
+    check(back.len() == 9000 && back[5..].iter().all(|&byte| byte == 0), || {
+        String::from("a grown file reads zeros")
+    })?;
+    drop(file);
+    context("remove", files::remove_file("/tmp/ut-t"))
+}
+
+static mut SHARED_COUNTER: u64 = 41;
+
+fn fork_copy_on_write() -> Outcome {
+    let heap_value = vec![1u64; 2048];
+    // SAFETY: this process runs one thread; the static is only touched here.
+    unsafe { SHARED_COUNTER = 42 };
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            // SAFETY: as above, in the child's copy.
+            let seen = unsafe { SHARED_COUNTER };
+            let mut mine = heap_value.clone();
+            mine[100] = 7;
+            // SAFETY: as above.
+            unsafe { SHARED_COUNTER = 1000 };
+            process::exit(if seen == 42 && mine[100] == 7 { 0 } else { 3 });
+        }
+        Fork::Parent(child) => child,
+    };
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || format!("child {reason}"))?;
+    // SAFETY: as above.
+    let counter = unsafe { SHARED_COUNTER };
+    check(counter == 42 && heap_value[100] == 1, || {
+        format!("the parent sees the child's writes: counter {counter}")
+    })
+}
+
+fn fork_many() -> Outcome {
+    let mut children = Vec::new();
+    for index in 0..8u32 {
+        match context("fork", fork())? {
+            Fork::Child => process::exit(index + 10),
+            Fork::Parent(child) => children.push((index, child)),
+        }
+    }
+    for (index, child) in children {
+        let reason = context("wait", process::wait(child))?;
+        check(reason == ExitReason::Exited(index + 10), || {
+            format!("child {index} {reason}")
+        })?;
+    }
+    Ok(())
+}
+
+fn pipe_across_fork() -> Outcome {
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let total = 100_000;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let _ = descriptors::close(read_end);
+            let data = pattern(total, 1);
+            let status = match descriptors::write(write_end, &data) {
+                Ok(_) => 0,
+                Err(_) => 4,
+            };
+            process::exit(status);
+        }
+        Fork::Parent(child) => child,
+    };
+    context("close", descriptors::close(write_end))?;
+    let mut received = Vec::new();
+    let mut buffer = vec![0u8; 1500];
+    loop {
+        let count = context("read", descriptors::read(read_end, &mut buffer))?;
+        if count == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..count]);
+    }
+    context("close", descriptors::close(read_end))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || format!("writer {reason}"))?;
+    check(received == pattern(total, 1), || {
+        format!("received {} bytes, differing", received.len())
+    })
+}
+
+fn pipe_end_of_file_on_kill() -> Outcome {
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => loop {
+            syscall::sleep(1_000_000);
+        },
+        Fork::Parent(child) => child,
+    };
+    context("close", descriptors::close(write_end))?;
+    context("kill", process::kill(child.pid()))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Killed, || format!("child {reason}"))?;
+    let count = context("read", descriptors::read(read_end, &mut [0u8; 16]))?;
+    check(count == 0, || format!("read {count} bytes after the writer died"))?;
+    context("close", descriptors::close(read_end))
+}
+
+fn spawn_with_redirection() -> Outcome {
+    let output = context("create", File::create("/tmp/ut-echo"))?;
+    let stdio = Stdio {
+        stdout: output.descriptor(),
+        ..Stdio::INHERIT
+    };
+    let child = context(
+        "spawn",
+        process::spawn("/bin/echo", &["echo", "spawned", "with args"], stdio),
+    )?;
+    drop(output);
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || format!("echo {reason}"))?;
+    let text = read_file("/tmp/ut-echo")?;
+    check(text == b"spawned with args\n", || {
+        format!("echo wrote {:?}", String::from_utf8_lossy(&text))
+    })?;
+    check(
+        process::spawn("/bin/none", &["none"], Stdio::INHERIT).map(drop)
+            == Err(Errno::NotFound),
+        || String::from("spawning a missing program"),
+    )?;
+    context("remove", files::remove_file("/tmp/ut-echo"))
+}
+
+fn shared_cache() -> Outcome {
+    context("create", File::create("/tmp/ut-shared"))
+        .and_then(|file| context("write", file.write(&[b'.'; 8192])))?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let written = OpenOptions::new()
+                .write(true)
+                .open("/tmp/ut-shared")
+                .and_then(|file| file.seek(4096).and_then(|_| file.write(b"child")));
+            process::exit(if written.is_ok() { 0 } else { 5 });
+        }
+        Fork::Parent(child) => child,
+    };
+    let file = context("open", OpenOptions::new().write(true).open("/tmp/ut-shared"))?;
+    context("write", file.write(b"parent"))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || format!("child {reason}"))?;
+    let text = read_file("/tmp/ut-shared")?;
+    check(
+        text.starts_with(b"parent") && &text[4096..4101] == b"child",
+        || String::from("a write of one process is not seen by the other"),
+    )?;
+    drop(file);
+    context("remove", files::remove_file("/tmp/ut-shared"))
+}
+
+/// A process killed while it writes a file leaves the file whole up to some write: the file
+/// system is never caught halfway (the killer holds the file-system lock while it kills).
+fn kill_mid_write() -> Outcome {
+    let chunk = [b'k'; 1000];
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let Ok(file) = File::create("/tmp/ut-killed") else {
+                process::exit(6);
+            };
+            loop {
+                if file.write(&chunk).is_err() {
+                    process::exit(7);
+                }
+            }
+        }
+        Fork::Parent(child) => child,
+    };
+    while files::metadata("/tmp/ut-killed").map_or(0, |metadata| metadata.size) < 200_000 {
+        syscall::yield_now();
+    }
+    context("kill", process::kill(child.pid()))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Killed, || format!("writer {reason}"))?;
+    let text = read_file("/tmp/ut-killed")?;
+    check(
+        text.len() % chunk.len() == 0 && text.iter().all(|&byte| byte == b'k'),
+        || format!("{} bytes after the kill, not whole writes", text.len()),
+    )?;
+    context("sync", files::sync())?;
+    context("remove", files::remove_file("/tmp/ut-killed"))
+}
+
+#[inline(never)]
+fn recurse(depth: u32) -> u64 {
+    let mut frame = [depth as u64; 512];
+    core::hint::black_box(&mut frame);
+    if depth == 0 {
+        frame[0]
+    } else {
+        recurse(depth - 1) + frame[511]
+    }
+}
+
+fn stack_growth() -> Outcome {
+    // 4 KiB of locals per level: 1 MiB of stack, far past the 64 KiB a program starts with.
+    let sum = recurse(256);
+    check(sum == (1..=256).sum::<u64>(), || format!("sum {sum}"))
+}
+
+fn heap_growth() -> Outcome {
+    let mut big = vec![0u8; 8 * 1024 * 1024];
+    big[8 * 1024 * 1024 - 1] = 9;
+    check(core::hint::black_box(&big)[8 * 1024 * 1024 - 1] == 9, || {
+        String::from("8 MiB vector")
+    })
+}

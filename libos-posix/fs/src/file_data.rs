@@ -1,0 +1,179 @@
+//! Reading, writing and resizing files.
+//!
+//! Data is written in place through the cache ("ordered" journaling): a new block's data
+//! reaches the disk before the transaction that links it to the file commits, because every
+//! commit writes all dirty data first. Bytes past the end of a file inside its last block are
+//! kept zero, so growing a file shows zeros; a crash can leave data past the end (a write whose
+//! size change did not commit), so growing zeroes that tail again.
+
+use crate::block::{BLOCK_SIZE, Disk};
+use crate::cache::CachedBlock;
+use crate::error::FsError;
+use crate::file_map::WRITE_STEP_BLOCKS;
+use crate::filesystem::FileSystem;
+use crate::inode::{Ino, Inode, MAX_FILE_SIZE};
+use core::ops::DerefMut;
+
+const BLOCK_BYTES: u64 = BLOCK_SIZE as u64;
+
+impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
+    /// The file `ino`, which must be a file.
+    fn file_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
+        let inode = self.used_inode(ino)?;
+        if inode.is_directory() {
+            return Err(FsError::IsADirectory);
+        }
+        Ok(inode)
+    }
+
+    /// Reads from file `ino` at byte `offset` into `buffer`; returns the bytes read, fewer than
+    /// asked at the end of the file and 0 past it. Holes read as zeros.
+    ///
+    /// Errors: [`FsError::IsADirectory`], and those of [`FileSystem::stat`].
+    pub fn read(&mut self, ino: Ino, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        self.ensure_working()?;
+        let inode = self.file_inode(ino)?;
+        if offset >= inode.size {
+            return Ok(0);
+        }
+        let length = (buffer.len() as u64).min(inode.size - offset) as usize;
+        let mut done = 0;
+        while done < length {
+            let position = offset + done as u64;
+            let within = (position % BLOCK_BYTES) as usize;
+            let chunk = (BLOCK_SIZE - within).min(length - done);
+            let target = &mut buffer[done..done + chunk];
+            match self.mapped_block(&inode, position / BLOCK_BYTES)? {
+                None => target.fill(0),
+                Some(block) => {
+                    let slot = self.slot_for_read(block)?;
+                    target.copy_from_slice(&self.slot_data(slot)[within..within + chunk]);
+                }
+            }
+            done += chunk;
+        }
+        Ok(length)
+    }
+
+    /// Writes `data` to file `ino` at byte `offset`, growing the file and filling holes as
+    /// needed; returns the bytes written. A write that runs out of space part-way returns the
+    /// bytes written before; one that would pass [`MAX_FILE_SIZE`] is cut there.
+    ///
+    /// Errors: [`FsError::NoSpace`] when not even the first block fits;
+    /// [`FsError::FileTooLarge`] when `offset` is at or past [`MAX_FILE_SIZE`];
+    /// [`FsError::IsADirectory`]; and those of [`FileSystem::stat`].
+    pub fn write(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize, FsError> {
+        self.mutating(|file_system| file_system.write_file(ino, offset, data))
+    }
+
+    fn write_file(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize, FsError> {
+        let mut inode = self.file_inode(ino)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if offset >= MAX_FILE_SIZE {
+            return Err(FsError::FileTooLarge);
+        }
+        let length = (data.len() as u64).min(MAX_FILE_SIZE - offset) as usize;
+        if offset + length as u64 > inode.size {
+            self.zero_block_tail(&inode, inode.size)?;
+        }
+        let mut done = 0;
+        while done < length {
+            let position = offset + done as u64;
+            let within = (position % BLOCK_BYTES) as usize;
+            let chunk = (BLOCK_SIZE - within).min(length - done);
+            match self.write_block_step(ino, &mut inode, position, &data[done..done + chunk]) {
+                Ok(()) => done += chunk,
+                Err(FsError::NoSpace) if done > 0 => break,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(done)
+    }
+
+    /// One step: writes `bytes` (within one block) at `position`, allocating the block if it
+    /// is a hole and growing the size if the write ends past it.
+    fn write_block_step(
+        &mut self,
+        ino: Ino,
+        inode: &mut Inode,
+        position: u64,
+        bytes: &[u8],
+    ) -> Result<(), FsError> {
+        let file_block = position / BLOCK_BYTES;
+        let within = (position % BLOCK_BYTES) as usize;
+        let end = position + bytes.len() as u64;
+        let needed_blocks = self.blocks_needed_to_map(inode, file_block)?;
+        let changes_inode = needed_blocks > 0 || end > inode.size;
+        if changes_inode {
+            self.make_room(WRITE_STEP_BLOCKS)?;
+            self.reserve_blocks(needed_blocks)?;
+        }
+        let (block, is_new) = self.map_for_write(inode, file_block)?;
+        let covers_block = bytes.len() == BLOCK_SIZE;
+        let slot = if is_new || covers_block {
+            self.slot_for_overwrite(block)?
+        } else {
+            self.slot_for_read(block)?
+        };
+        let data = self.slot_data_mut(slot);
+        if is_new && !covers_block {
+            data.fill(0);
+        }
+        data[within..within + bytes.len()].copy_from_slice(bytes);
+        self.mark_dirty_data(slot);
+        if changes_inode {
+            inode.size = inode.size.max(end);
+            self.write_inode(ino, inode)?;
+        }
+        Ok(())
+    }
+
+    /// Zeroes the bytes of the block holding byte `from` of the file, from there to the end
+    /// of the block (nothing when `from` is at a block boundary or in a hole).
+    fn zero_block_tail(&mut self, inode: &Inode, from: u64) -> Result<(), FsError> {
+        let within = (from % BLOCK_BYTES) as usize;
+        if within == 0 {
+            return Ok(());
+        }
+        let Some(block) = self.mapped_block(inode, from / BLOCK_BYTES)? else {
+            return Ok(());
+        };
+        let slot = self.slot_for_read(block)?;
+        if self.slot_data(slot)[within..].iter().any(|&byte| byte != 0) {
+            self.slot_data_mut(slot)[within..].fill(0);
+            self.mark_dirty_data(slot);
+        }
+        Ok(())
+    }
+
+    /// Sets the size of file `ino`: shrinking frees the blocks past the end (in several
+    /// transactions for a large file; a crash in between leaves the file at some size between
+    /// the two), growing leaves a hole.
+    ///
+    /// Errors: [`FsError::FileTooLarge`] past [`MAX_FILE_SIZE`]; [`FsError::IsADirectory`];
+    /// and those of [`FileSystem::stat`].
+    pub fn truncate(&mut self, ino: Ino, size: u64) -> Result<(), FsError> {
+        self.mutating(|file_system| file_system.truncate_file(ino, size))
+    }
+
+    fn truncate_file(&mut self, ino: Ino, size: u64) -> Result<(), FsError> {
+        let mut inode = self.file_inode(ino)?;
+        if size > MAX_FILE_SIZE {
+            return Err(FsError::FileTooLarge);
+        }
+        if size < inode.size {
+            self.free_blocks_from(ino, &mut inode, size.div_ceil(BLOCK_BYTES))?;
+            self.zero_block_tail(&inode, size)?;
+        } else {
+            self.zero_block_tail(&inode, inode.size)?;
+        }
+        if inode.size != size {
+            self.make_room(1)?;
+            inode.size = size;
+            self.write_inode(ino, &inode)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! The buffer cache: the smallest cache, retiring and restoring slots, and cache sizes mount
+//! refuses.
+
+use super::namespace_tests::list;
+use super::*;
+use crate::cache::SlotCache;
+use crate::{BLOCK_SIZE, CachedBlock, FsError, Ino, MAX_CACHE_SLOTS, MIN_CACHE_SLOTS};
+use alloc::format;
+
+/// Directories, multi-block files, renames, truncations and removals, checked as it goes.
+fn busy_workload(file_system: &mut TestFileSystem, rounds: u64) {
+    for round in 0..rounds {
+        let directory = format!("/dir{round}");
+        file_system.mkdir(&directory).unwrap();
+        for index in 0..8u64 {
+            let path = format!("{directory}/file{index}");
+            let file = file_system.create(&path).unwrap();
+            let data = pattern(
+                round * 100 + index,
+                0,
+                (index as usize + 1) * 3 * BLOCK_SIZE + 5,
+            );
+            assert_eq!(file_system.write(file, 0, &data), Ok(data.len()));
+            let mut back = vec![0; data.len()];
+            assert_eq!(file_system.read(file, 0, &mut back), Ok(data.len()));
+            assert!(back == data, "round {round} file {index}");
+        }
+        file_system
+            .rename(format!("{directory}/file0"), format!("{directory}/renamed"))
+            .unwrap();
+        let truncated = file_system.lookup(format!("{directory}/file7")).unwrap();
+        file_system.truncate(truncated, 100).unwrap();
+        file_system.unlink(format!("{directory}/file3")).unwrap();
+        if round > 0 {
+            file_system
+                .rename(
+                    format!("/dir{}", round - 1),
+                    format!("{directory}/previous"),
+                )
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_smallest_cache_still_works() {
+    let disk = formatted_disk(4096, FormatOptions::default());
+    let mut file_system = FileSystem::mount(disk, cache(MIN_CACHE_SLOTS)).unwrap();
+    busy_workload(&mut file_system, 6);
+    let mut file_system = remount(file_system);
+    let last = file_system.lookup("/dir5").unwrap();
+    assert_eq!(list(&mut file_system, last).len(), 8);
+    let big = file_system.create("/big").unwrap();
+    let data = pattern(9, 0, 300 * BLOCK_SIZE);
+    assert_eq!(file_system.write(big, 0, &data), Ok(data.len()));
+    file_system.unlink("/big").unwrap();
+    unmount_and_check(file_system, "smallest cache");
+}
+
+#[test]
+fn mount_refuses_caches_too_small_or_too_large() {
+    let disk = formatted_disk(512, FormatOptions::default());
+    let refused = FileSystem::mount(disk.clone(), cache(MIN_CACHE_SLOTS - 1));
+    assert_eq!(refused.err(), Some(FsError::NoCache));
+    let too_many = SlotCache::<Vec<CachedBlock>>::check_slot_count(MAX_CACHE_SLOTS + 1);
+    assert_eq!(too_many, Err(FsError::InvalidArgument));
+    assert!(FileSystem::mount(disk, cache(MIN_CACHE_SLOTS)).is_ok());
+}
+
+#[test]
+fn retired_slots_are_never_used_until_restored() {
+    let disk = formatted_disk(2048, FormatOptions::default());
+    let mut file_system = FileSystem::mount(disk, cache(64)).unwrap();
+    let file = file_system.create("/f").unwrap();
+    file_system
+        .write(file, 0, &pattern(4, 0, 10 * BLOCK_SIZE))
+        .unwrap();
+
+    let mut retired = [0usize; 100];
+    let count = file_system.retire_clean_slots(100, &mut retired);
+    assert_eq!(count, 64 - MIN_CACHE_SLOTS);
+    assert_eq!(file_system.usable_slots(), MIN_CACHE_SLOTS);
+    assert_eq!(
+        file_system.retire_clean_slots(100, &mut retired[count..]),
+        0
+    );
+
+    busy_workload(&mut file_system, 3);
+    let mut back = vec![0; 10 * BLOCK_SIZE];
+    file_system.read(file, 0, &mut back).unwrap();
+    assert!(back == pattern(4, 0, 10 * BLOCK_SIZE));
+
+    for &slot in &retired[..count] {
+        file_system.restore_slot(slot).unwrap();
+    }
+    assert_eq!(
+        file_system.restore_slot(retired[0]),
+        Err(FsError::InvalidArgument)
+    );
+    assert_eq!(file_system.restore_slot(64), Err(FsError::InvalidArgument));
+    assert_eq!(file_system.usable_slots(), 64);
+    busy_workload(&mut file_system, 1);
+    unmount_and_check(file_system, "retire and restore");
+}
+
+#[test]
+fn retiring_skips_dirty_slots_and_respects_the_limit() {
+    let disk = formatted_disk(2048, FormatOptions::default());
+    let mut file_system = FileSystem::mount(disk, cache(40)).unwrap();
+    let file = file_system.create("/dirty").unwrap();
+    file_system
+        .write(file, 0, &pattern(5, 0, 20 * BLOCK_SIZE))
+        .unwrap();
+    let mut retired = [0usize; 3];
+    assert_eq!(file_system.retire_clean_slots(2, &mut retired), 2);
+    assert_eq!(file_system.retire_clean_slots(10, &mut retired), 3);
+    let mut many = [0usize; 40];
+    let more = file_system.retire_clean_slots(40, &mut many);
+    assert!(file_system.usable_slots() >= MIN_CACHE_SLOTS);
+    assert!(
+        more + 5 < 40 - MIN_CACHE_SLOTS,
+        "dirty slots stay: only {more} more"
+    );
+    file_system.sync().unwrap();
+    let after_sync = file_system.retire_clean_slots(40, &mut many);
+    assert_eq!(
+        file_system.usable_slots(),
+        MIN_CACHE_SLOTS,
+        "{after_sync} retired after sync"
+    );
+    let mut back = vec![0; 20 * BLOCK_SIZE];
+    file_system.read(file, 0, &mut back).unwrap();
+    assert!(back == pattern(5, 0, 20 * BLOCK_SIZE));
+    assert!(file_system.lookup("/dirty").is_ok());
+    assert_eq!(file_system.stat(Ino::ROOT).unwrap().links, 2);
+    unmount_and_check(file_system, "retire dirty");
+}
+
+#[test]
+fn the_file_system_value_is_small_and_its_table_lives_in_the_cache() {
+    assert!(core::mem::size_of::<TestFileSystem>() < 1024);
+    let disk = formatted_disk(8192, FormatOptions::default());
+    let mut file_system = FileSystem::mount(disk, cache(4096)).unwrap();
+    assert_eq!(file_system.usable_slots(), 4096);
+    let file = file_system.create("/f").unwrap();
+    let data = pattern(6, 0, 3000 * BLOCK_SIZE);
+    assert_eq!(file_system.write(file, 0, &data), Ok(data.len()));
+    let mut back = vec![0; data.len()];
+    assert_eq!(file_system.read(file, 0, &mut back), Ok(data.len()));
+    assert!(back == data);
+    unmount_and_check(file_system, "large cache");
+}
+
+#[test]
+fn the_slot_table_takes_one_page_up_to_384_slots() {
+    let small = SlotCache::new(cache(384)).unwrap();
+    assert_eq!(small.working_count(), 383);
+    let larger = SlotCache::new(cache(385)).unwrap();
+    assert_eq!(larger.working_count(), 383);
+}

@@ -1,0 +1,502 @@
+//! Files: the library's file system (`posix_fs`) on its own partition of the disk, kept in the
+//! world with its buffer cache so that every process of the library OS works on the same
+//! cached blocks, behind one lock; and the std-like API programs use: [`File`], [`OpenOptions`],
+//! [`read_dir`], [`metadata`], [`create_dir`], [`remove_file`], [`rename`] and the rest.
+//!
+//! The partition is a range of disk blocks the kernel records as owned by the library's
+//! durable principal (see [`posix_fs::partition`]); the boot tool formats it and installs the
+//! programs. Blocks move by DMA straight between the disk and cache pages in the world, which
+//! every process has bound: the kernel checks the principal's ownership of each block and the
+//! caller's binding of each page.
+
+use crate::descriptors::{self, Descriptor, mode};
+use crate::error::{Errno, Result};
+use crate::layout::{PAGE_BYTES, WORLD_BASE};
+use crate::lock::SharedLock;
+use crate::syscall;
+use crate::world::{self, World};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, Ordering};
+use exo_abi::BlockTransfer;
+use posix_fs::partition::{CREDENTIAL, FIRST_BLOCK};
+use posix_fs::{Block, CachedBlock, FileSystem, FsError, Ino, IoError, Kind};
+
+/// Blocks the buffer cache holds.
+pub const CACHE_SLOTS: usize = 256;
+
+/// The library's partition as the file system sees it: block `n` is disk block
+/// [`FIRST_BLOCK`] + `n`, moved by the block system calls.
+#[derive(Clone, Copy, Debug)]
+pub struct PartitionDisk {
+    blocks: u64,
+}
+
+impl posix_fs::Disk for PartitionDisk {
+    fn block_count(&self) -> u64 {
+        self.blocks
+    }
+
+    fn read(&mut self, block: u64, into: &mut Block) -> core::result::Result<(), IoError> {
+        let transfer = BlockTransfer {
+            block: FIRST_BLOCK + block,
+            page_address: into as *mut Block as u64,
+        };
+        syscall::block_read(&[transfer]).map_err(|_| IoError::DeviceFailed)
+    }
+
+    fn write(&mut self, writes: &[(u64, &Block)]) -> core::result::Result<(), IoError> {
+        let mut transfers = [BlockTransfer {
+            block: 0,
+            page_address: 0,
+        }; exo_abi::BLOCK_TRANSFERS_MAX as usize];
+        for chunk in writes.chunks(transfers.len()) {
+            for (transfer, &(block, data)) in transfers.iter_mut().zip(chunk) {
+                *transfer = BlockTransfer {
+                    block: FIRST_BLOCK + block,
+                    page_address: data as *const Block as u64,
+                };
+            }
+            syscall::block_write(&transfers[..chunk.len()]).map_err(|_| IoError::DeviceFailed)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> core::result::Result<(), IoError> {
+        syscall::block_flush().map_err(|_| IoError::DeviceFailed)
+    }
+}
+
+type Cache = &'static mut [CachedBlock];
+type Mounted = FileSystem<PartitionDisk, Cache>;
+
+/// The file system's place in the world: its lock and, once mounted, the mounted file system.
+#[repr(C)]
+pub struct FileSystemCell {
+    lock: SharedLock,
+    is_mounted: AtomicBool,
+    mounted: UnsafeCell<MaybeUninit<Mounted>>,
+}
+
+impl core::fmt::Debug for FileSystemCell {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter
+            .debug_struct("FileSystemCell")
+            .field("is_mounted", &self.is_mounted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileSystemCell {
+    /// The lock every file-system call holds (a killer takes it too).
+    pub fn lock(&self) -> &SharedLock {
+        &self.lock
+    }
+}
+
+/// Where the cache starts, from the world's base: the first page after the world's header.
+pub fn cache_offset() -> u64 {
+    (core::mem::size_of::<World>() as u64).next_multiple_of(PAGE_BYTES)
+}
+
+/// Bytes of the cache.
+pub fn cache_bytes() -> u64 {
+    (CACHE_SLOTS * core::mem::size_of::<CachedBlock>()) as u64
+}
+
+/// Mounts the file system into the world (done once, by the process that made the world):
+/// presents the library's credential, so the partition's blocks are this principal's, and
+/// replays the journal.
+pub fn mount() -> Result<()> {
+    let world = world::require()?;
+    syscall::block_credential(&CREDENTIAL).map_err(|_| Errno::Io)?;
+    let cell = &world.files;
+    let _guard = cell.lock.lock();
+    if cell.is_mounted.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let cache_start = WORLD_BASE + cache_offset();
+    // SAFETY: the cache pages follow the world's header inside the world, bound writable; all
+    // zeros is an empty slot, and the cache is used only through the mounted file system, under
+    // the cell's lock.
+    let cache: Cache = unsafe {
+        core::slice::from_raw_parts_mut(cache_start as *mut CachedBlock, CACHE_SLOTS)
+    };
+    // The file system's superblock says how far the partition goes.
+    let disk = PartitionDisk {
+        blocks: u64::from(u32::MAX),
+    };
+    let mounted = FileSystem::mount(disk, cache).map_err(errno)?;
+    // SAFETY: the cell is in the world, written only under its lock, which is held.
+    unsafe { (*cell.mounted.get()).write(mounted) };
+    cell.is_mounted.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Binds this process to the library's disk principal (each process moves its own blocks).
+fn bind_credential() {
+    use core::sync::atomic::AtomicBool as Once;
+    static BOUND: Once = Once::new(false);
+    if !BOUND.load(Ordering::Acquire) {
+        let _ = syscall::block_credential(&CREDENTIAL);
+        BOUND.store(true, Ordering::Release);
+    }
+}
+
+/// Runs `action` on the mounted file system under its lock.
+fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>) -> Result<T> {
+    let world = world::require()?;
+    let cell = &world.files;
+    if !cell.is_mounted.load(Ordering::Acquire) {
+        return Err(Errno::NoFileSystem);
+    }
+    bind_credential();
+    let _guard = cell.lock.lock();
+    // SAFETY: mounted (checked above) and only used under the cell's lock, which is held.
+    let mounted = unsafe { (*cell.mounted.get()).assume_init_mut() };
+    action(mounted).map_err(errno)
+}
+
+/// The library error for a file-system error.
+pub fn errno(error: FsError) -> Errno {
+    match error {
+        FsError::NotFound => Errno::NotFound,
+        FsError::Exists => Errno::Exists,
+        FsError::NotADirectory => Errno::NotADirectory,
+        FsError::IsADirectory => Errno::IsADirectory,
+        FsError::NotEmpty => Errno::NotEmpty,
+        FsError::NameTooLong => Errno::NameTooLong,
+        FsError::InvalidPath | FsError::InvalidArgument => Errno::InvalidArgument,
+        FsError::NoSpace | FsError::NoInodes => Errno::NoSpace,
+        FsError::FileTooLarge => Errno::FileTooLarge,
+        FsError::NoCache => Errno::NoMemory,
+        _ => Errno::Io,
+    }
+}
+
+/// `path` made absolute against the working directory.
+pub fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        return String::from(path);
+    }
+    let mut absolute = crate::process::current_directory();
+    if !absolute.ends_with('/') {
+        absolute.push('/');
+    }
+    absolute.push_str(path);
+    absolute
+}
+
+/// What [`metadata`] tells about a file or directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// Its inode number.
+    pub inode: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Names that refer to it.
+    pub links: u32,
+    /// Disk blocks it uses.
+    pub blocks: u64,
+    is_directory: bool,
+}
+
+impl Metadata {
+    /// Whether it is a directory.
+    pub fn is_directory(&self) -> bool {
+        self.is_directory
+    }
+
+    /// Whether it is a regular file.
+    pub fn is_file(&self) -> bool {
+        !self.is_directory
+    }
+}
+
+/// The file system's inode number for a descriptor's `inode` (descriptors keep it as `u64`;
+/// inode numbers fit 32 bits, so a larger value names no inode).
+fn ino(inode: u64) -> Ino {
+    Ino(u32::try_from(inode).unwrap_or(0))
+}
+
+fn metadata_of(mounted: &mut Mounted, inode: u64) -> core::result::Result<Metadata, FsError> {
+    let stat = mounted.stat(ino(inode))?;
+    Ok(Metadata {
+        inode,
+        size: stat.size,
+        links: stat.links,
+        blocks: u64::from(stat.blocks_used),
+        is_directory: stat.kind == Kind::Directory,
+    })
+}
+
+/// Describes the file or directory at `path`.
+pub fn metadata(path: &str) -> Result<Metadata> {
+    let path = absolute(path);
+    with(|mounted| {
+        let inode = mounted.lookup(&path)?;
+        metadata_of(mounted, u64::from(inode.0))
+    })
+}
+
+/// Reads from file `inode` at `offset`; used by descriptors.
+pub fn read_at(inode: u64, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+    with(|mounted| mounted.read(ino(inode), offset, buffer))
+}
+
+/// Writes to file `inode` at `offset`; used by descriptors.
+pub fn write_at(inode: u64, offset: u64, bytes: &[u8]) -> Result<usize> {
+    with(|mounted| mounted.write(ino(inode), offset, bytes))
+}
+
+/// The size of file `inode`.
+pub fn size_of(inode: u64) -> Result<u64> {
+    with(|mounted| Ok(mounted.stat(ino(inode))?.size))
+}
+
+/// The whole content of the file at `path`.
+pub fn read_all(path: &str) -> Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.size as usize;
+    let mut bytes = alloc::vec![0; size];
+    let mut done = 0;
+    while done < size {
+        let count = file.read(&mut bytes[done..])?;
+        if count == 0 {
+            break;
+        }
+        done += count;
+    }
+    bytes.truncate(done);
+    Ok(bytes)
+}
+
+/// How to open a file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    append: bool,
+    create: bool,
+    create_new: bool,
+    truncate: bool,
+}
+
+impl OpenOptions {
+    /// Nothing chosen yet.
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+    /// Open for reading.
+    pub fn read(&mut self, on: bool) -> &mut OpenOptions {
+        self.read = on;
+        self
+    }
+    /// Open for writing.
+    pub fn write(&mut self, on: bool) -> &mut OpenOptions {
+        self.write = on;
+        self
+    }
+    /// Write at the end, always (implies write).
+    pub fn append(&mut self, on: bool) -> &mut OpenOptions {
+        self.append = on;
+        self
+    }
+    /// Create the file if it is missing.
+    pub fn create(&mut self, on: bool) -> &mut OpenOptions {
+        self.create = on;
+        self
+    }
+    /// Create the file, failing with [`Errno::Exists`] if it is there.
+    pub fn create_new(&mut self, on: bool) -> &mut OpenOptions {
+        self.create_new = on;
+        self
+    }
+    /// Cut the file to zero bytes.
+    pub fn truncate(&mut self, on: bool) -> &mut OpenOptions {
+        self.truncate = on;
+        self
+    }
+
+    /// Opens `path` as chosen.
+    pub fn open(&self, path: &str) -> Result<File> {
+        let path = absolute(path);
+        let options = *self;
+        let inode = with(|mounted| {
+            let inode = match mounted.lookup(&path) {
+                Ok(_) if options.create_new => return Err(FsError::Exists),
+                Ok(inode) => inode,
+                Err(FsError::NotFound) if options.create || options.create_new => {
+                    mounted.create(&path)?
+                }
+                Err(error) => return Err(error),
+            };
+            let metadata = metadata_of(mounted, u64::from(inode.0))?;
+            if metadata.is_directory && (options.write || options.append) {
+                return Err(FsError::IsADirectory);
+            }
+            if options.truncate && (options.write || options.append) {
+                mounted.truncate(inode, 0)?;
+            }
+            Ok(u64::from(inode.0))
+        })?;
+        let mut bits = 0;
+        if self.read || !(self.write || self.append) {
+            bits |= mode::READ;
+        }
+        if self.write || self.append {
+            bits |= mode::WRITE;
+        }
+        if self.append {
+            bits |= mode::APPEND;
+        }
+        let fd = descriptors::open(Descriptor::File {
+            inode,
+            offset: 0,
+            mode: bits,
+        })?;
+        Ok(File { fd })
+    }
+}
+
+/// An open file; closed when dropped.
+#[derive(Debug)]
+pub struct File {
+    fd: usize,
+}
+
+impl File {
+    /// Opens `path` for reading.
+    pub fn open(path: &str) -> Result<File> {
+        OpenOptions::new().read(true).open(path)
+    }
+
+    /// Creates `path` (or cuts it to zero bytes) and opens it for writing.
+    pub fn create(path: &str) -> Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+    }
+
+    /// Its descriptor number, to pass to a child as standard input or output.
+    pub fn descriptor(&self) -> usize {
+        self.fd
+    }
+
+    /// Reads into `buffer` from the current offset; 0 at end of file.
+    pub fn read(&self, buffer: &mut [u8]) -> Result<usize> {
+        descriptors::read(self.fd, buffer)
+    }
+
+    /// Writes all of `bytes` at the current offset (at the end when appending).
+    pub fn write(&self, bytes: &[u8]) -> Result<usize> {
+        descriptors::write(self.fd, bytes)
+    }
+
+    /// Moves the offset to `offset` bytes from the start.
+    pub fn seek(&self, offset: u64) -> Result<u64> {
+        descriptors::seek(self.fd, offset)
+    }
+
+    /// Describes the file.
+    pub fn metadata(&self) -> Result<Metadata> {
+        let inode = self.inode()?;
+        with(|mounted| metadata_of(mounted, inode))
+    }
+
+    /// Cuts or extends the file to `size` bytes (an extension reads as zeros).
+    pub fn set_len(&self, size: u64) -> Result<()> {
+        let inode = self.inode()?;
+        with(|mounted| mounted.truncate(ino(inode), size))
+    }
+
+    /// Makes the file's data and metadata durable.
+    pub fn sync_all(&self) -> Result<()> {
+        let inode = self.inode()?;
+        with(|mounted| mounted.fsync(ino(inode)))
+    }
+
+    fn inode(&self) -> Result<u64> {
+        match descriptors::get(self.fd)? {
+            Descriptor::File { inode, .. } => Ok(inode),
+            _ => Err(Errno::BadDescriptor),
+        }
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        let _ = descriptors::close(self.fd);
+    }
+}
+
+/// One entry of a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Its name.
+    pub name: String,
+    /// Its inode number.
+    pub inode: u64,
+    /// Whether it is a directory.
+    pub is_directory: bool,
+}
+
+/// The entries of the directory at `path` (without `.` and `..`), in directory order.
+pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
+    let path = absolute(path);
+    with(|mounted| {
+        let directory = mounted.lookup(&path)?;
+        let mut entries = Vec::new();
+        let mut cursor = 0;
+        while let Some((entry, next)) = mounted.read_dir(directory, cursor)? {
+            entries.push(DirEntry {
+                name: String::from_utf8_lossy(entry.name()).into_owned(),
+                inode: u64::from(entry.ino.0),
+                is_directory: entry.kind == Kind::Directory,
+            });
+            cursor = next;
+        }
+        Ok(entries)
+    })
+}
+
+/// Makes the directory `path`.
+pub fn create_dir(path: &str) -> Result<()> {
+    let path = absolute(path);
+    with(|mounted| mounted.mkdir(&path).map(|_| ()))
+}
+
+/// Removes the empty directory `path`.
+pub fn remove_dir(path: &str) -> Result<()> {
+    let path = absolute(path);
+    with(|mounted| mounted.rmdir(&path))
+}
+
+/// Removes the file `path`.
+pub fn remove_file(path: &str) -> Result<()> {
+    let path = absolute(path);
+    with(|mounted| mounted.unlink(&path))
+}
+
+/// Renames `from` to `to`, replacing a file there.
+pub fn rename(from: &str, to: &str) -> Result<()> {
+    let (from, to) = (absolute(from), absolute(to));
+    with(|mounted| mounted.rename(&from, &to))
+}
+
+/// Makes every change so far durable.
+pub fn sync() -> Result<()> {
+    with(|mounted| mounted.sync())
+}
+
+/// Space on the file system: (total blocks, free blocks).
+pub fn space() -> Result<(u64, u64)> {
+    with(|mounted| {
+        let stats = mounted.statfs();
+        Ok((stats.total_blocks, stats.free_blocks))
+    })
+}

@@ -1,0 +1,276 @@
+//! Copy-on-write fork, built in the library from page sharing and the fault upcall.
+//!
+//! The parent creates an empty environment and walks its own bindings (`PageList`):
+//! - code pages are shared read-only as they are;
+//! - each private writable page gets a shadow (its frame bound read-only a second time at
+//!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
+//!   (a binding derived from the shadow, so the parent can later rebind the page without
+//!   taking the child's view away); the first write on either side copies (see `faults`);
+//! - pages the parent itself still shares with its own parent are copied for the child at
+//!   once, since the parent's binding of them goes away when it writes to them;
+//! - the world is shared writable, as by spawn;
+//! - the exception stack and the small stack the child starts on are copied at once: the child
+//!   must be able to take a fault before it can handle one.
+//!
+//! The child starts on its start stack, registers the library's exception handler, then
+//! switches to the parent's stack as it was inside `fork` and returns 0 from it.
+
+use crate::descriptors;
+use crate::error::{Errno, Result};
+use crate::layout::{
+    PAGE_BYTES, STARTUP_ADDRESS, WORLD_BASE, is_copy_on_write_region, is_shadow, shadow_of,
+};
+use crate::process::{self, Child};
+use crate::syscall::{self, Capability};
+use crate::{exceptions, loader, world};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use exo_abi::PageBinding;
+use exo_abi::capability::rights::CONTROL;
+use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+
+/// Which side of a fork returned.
+#[derive(Debug)]
+pub enum Fork {
+    /// The parent, with its new child.
+    Parent(Child),
+    /// The child.
+    Child,
+}
+
+const START_STACK_BYTES: usize = 2 * PAGE_BYTES as usize;
+
+/// The stack a forked child starts on, copied into the child at fork time.
+#[repr(C, align(4096))]
+struct StartStack([u8; START_STACK_BYTES]);
+
+static mut START_STACK: StartStack = StartStack([0; START_STACK_BYTES]);
+
+/// Makes a copy-on-write copy of this process. Returns the child in the parent and
+/// [`Fork::Child`] in the child. Needs the world (the child is listed in its process table).
+pub fn fork() -> Result<Fork> {
+    world::require()?;
+    // SAFETY: `save_and_fork` follows the C ABI: it saves the callee-saved registers, calls
+    // `fork_parent` and returns its result; in the child it returns 0 through `child_entry`.
+    let pid = unsafe { save_and_fork() };
+    match pid {
+        0 => Ok(Fork::Child),
+        pid if pid < 0 => Err(error_from_code(-pid)),
+        pid => Ok(Fork::Parent(process::adopt_forked(pid as u32)?)),
+    }
+}
+
+fn error_from_code(code: i64) -> Errno {
+    ERRORS.get(code as usize).copied().unwrap_or(Errno::NoMemory)
+}
+
+const ERRORS: [Errno; 3] = [Errno::NoMemory, Errno::NoMemory, Errno::NoSuchProcess];
+
+/// Pushes the callee-saved registers, calls `fork_parent` with the stack pointer, pops them
+/// and returns its result. The child resumes at `child_entry` with that stack pointer.
+#[unsafe(naked)]
+unsafe extern "C" fn save_and_fork() -> i64 {
+    core::arch::naked_asm!(
+        "push rbx",
+        "push rbp",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov rdi, rsp",
+        "sub rsp, 8",
+        "call {parent}",
+        "add rsp, 8",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbp",
+        "pop rbx",
+        "ret",
+        parent = sym fork_parent,
+    )
+}
+
+/// The child's first instruction: `rdi` is the parent's stack pointer inside `save_and_fork`,
+/// `rsi` the child's session handle. It sets up on its start stack, then returns 0 from
+/// `save_and_fork` on the (copy-on-write) parent stack.
+#[unsafe(naked)]
+unsafe extern "C" fn child_entry() -> ! {
+    core::arch::naked_asm!(
+        "lea rsp, [rip + {stack} + {stack_bytes}]",
+        "push rdi",
+        "sub rsp, 8",
+        "mov rdi, rsi",
+        "call {setup}",
+        "add rsp, 8",
+        "pop rsp",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbp",
+        "pop rbx",
+        "xor eax, eax",
+        "ret",
+        stack = sym START_STACK,
+        stack_bytes = const START_STACK_BYTES,
+        setup = sym child_setup,
+    )
+}
+
+/// Registers the library's exception handler first (until then any write to a shared page
+/// would end the child), then records the child's own session handle.
+extern "C" fn child_setup(session: u64) {
+    if exceptions::install_library_handler().is_err() {
+        syscall::exit(exceptions::DECLINED_STATUS_BASE);
+    }
+    process::became_forked_child(session);
+}
+
+/// The parent's half: builds and starts the child; returns its pid, or a negative code.
+extern "C" fn fork_parent(stack_pointer: u64) -> i64 {
+    match build_and_start(stack_pointer) {
+        Ok(pid) => i64::from(pid),
+        Err(Errno::NoSuchProcess) => -2,
+        Err(_) => -1,
+    }
+}
+
+fn build_and_start(stack_pointer: u64) -> Result<u32> {
+    let name = process::program_name();
+    let child = syscall::create_environment(&name)?;
+    let pid = syscall::capability_inspect(child).map_or(0, |(id, _)| id);
+    HAS_FORKED.store(true, Ordering::Release);
+    match populate(child, pid) {
+        Ok(session) => {
+            process::record_forked(child, pid, &name);
+            let start_top = (&raw const START_STACK) as u64 + START_STACK_BYTES as u64;
+            syscall::start_environment(
+                child,
+                child_entry as *const () as u64,
+                start_top,
+                stack_pointer,
+                session,
+            )?;
+            Ok(pid)
+        }
+        Err(error) => {
+            let _ = syscall::kill_environment(child, 0);
+            let _ = syscall::wait(child);
+            if let Some(world) = world::get() {
+                world.pipes.forget_environment(pid);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Gives the child its address space, its pipe ends and a session handle, which it returns.
+fn populate(child: Capability, pid: u32) -> Result<u64> {
+    let start_stack = (&raw const START_STACK) as u64;
+    let exception_stack = exceptions::stack_range();
+    let must_copy = |address: u64| {
+        (start_stack..start_stack + START_STACK_BYTES as u64).contains(&address)
+            || exception_stack.contains(&address)
+    };
+    for binding in bindings()? {
+        let address = binding.page_address;
+        if is_shadow(address) || crate::layout::is_scratch(address) {
+            continue;
+        }
+        let info = syscall::PageInfo::from_binding(&binding);
+        if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
+            copy_for(child, address, info.rights)?;
+        } else if address >= WORLD_BASE && address < STARTUP_ADDRESS + PAGE_BYTES {
+            syscall::page_share(address, child, address, info.rights)?;
+        } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
+            syscall::page_share(address, child, address, info.rights)?;
+        } else if info.rights & WRITABLE == 0 {
+            let source = match syscall::page_query(shadow_of(address)) {
+                Ok(shadow) if shadow.frame == info.frame => shadow_of(address),
+                _ => address,
+            };
+            syscall::page_share(source, child, address, 0)?;
+        } else {
+            share_copy_on_write(child, address, info.frame)?;
+        }
+    }
+    process::hold_inherited(&descriptors::snapshot(), pid)?;
+    let session = syscall::capability_copy(process::session(), CONTROL, child)?;
+    Ok(session.0)
+}
+
+/// Whether this process has forked, so that it may hold shadows.
+static HAS_FORKED: AtomicBool = AtomicBool::new(false);
+
+/// Drops the shadows no child binds any more, after a child has ended: a page whose frame is
+/// still its shadow's becomes writable again, and a frame only the shadow held is freed.
+pub fn collect_shadows() {
+    if !HAS_FORKED.load(Ordering::Acquire) {
+        return;
+    }
+    let Ok(all) = bindings() else { return };
+    for binding in all.iter().filter(|binding| is_shadow(binding.page_address)) {
+        let shadow = syscall::PageInfo::from_binding(binding);
+        if shadow.has_derived || syscall::page_unmap(binding.page_address).is_err() {
+            continue;
+        }
+        let home = shadow_of(binding.page_address);
+        match syscall::page_query(home) {
+            Ok(page) if page.frame == shadow.frame => {
+                let _ = syscall::page_protect(home, WRITABLE);
+            }
+            _ => {
+                let _ = syscall::frame_free(shadow.frame);
+            }
+        }
+    }
+}
+
+/// Every binding of this process, in address order.
+fn bindings() -> Result<Vec<PageBinding>> {
+    let mut all = Vec::new();
+    let mut chunk = [PageBinding {
+        page_address: 0,
+        frame: 0,
+        rights: 0,
+    }; exo_abi::PAGE_BATCH_MAX as usize];
+    let mut from = 0;
+    loop {
+        let count = syscall::page_list(&mut chunk, from)?;
+        all.extend_from_slice(&chunk[..count]);
+        if count < chunk.len() {
+            return Ok(all);
+        }
+        from = chunk[count - 1].page_address + PAGE_BYTES;
+    }
+}
+
+/// Gives the child a private copy of the page at `address`.
+fn copy_for(child: Capability, address: u64, rights: u64) -> Result<()> {
+    let frame = loader::filled_frame(0, |bytes| {
+        // SAFETY: `address` is bound readable in this process (it was listed).
+        bytes.copy_from_slice(unsafe { &*(address as *const [u8; 4096]) });
+    })?;
+    loader::give(child, address, frame, rights & (WRITABLE | EXECUTABLE))
+}
+
+/// Shares this process's private writable page at `address` (frame `frame`) copy-on-write.
+fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<()> {
+    let shadow = shadow_of(address);
+    if let Ok(old) = syscall::page_query(shadow) {
+        if old.has_derived {
+            // An earlier child still reads the shadow's frame: this one gets a copy.
+            return copy_for(child, address, WRITABLE);
+        }
+        syscall::page_unmap(shadow)?;
+        if old.is_owned && old.frame != frame {
+            syscall::frame_free(old.frame)?;
+        }
+    }
+    syscall::page_map(shadow, frame, 0)?;
+    syscall::page_protect(address, 0)?;
+    syscall::page_share(shadow, child, address, 0)?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Where the library OS puts things in a process's address space. The kernel fixes nothing but
+//! the user half; these addresses are this library's choice, the same in every process, so
+//! that memory shared between processes has the same address in each.
+//!
+//! ```text
+//! 0x0000_0000_0040_0000  the program's ELF segments (apps are linked here)
+//! 0x0800_0000_0000 ..    shadows of image pages shared copy-on-write with forked children
+//! 0x4000_0000_0000       the heap, grown a page at a time
+//! 0x4800_0000_0000 ..    shadows of heap pages
+//! 0x5000_0000_0000       the world: state shared by every process of the library OS
+//! 0x5800_0000_0000       the startup block a parent leaves for its child
+//! 0x6000_0000_0000       scratch pages, bound for a moment while copying
+//! 0x7000_0000_0000 ..    shadows of stack pages
+//! 0x7fff_ffef_0000       the stack (16 pages) below STACK_TOP, growing down to STACK_LIMIT
+//! ```
+//!
+//! A shadow is a second, read-only binding of a page's frame at the page's address with
+//! [`SHADOW_BIT`] flipped. Children forked copy-on-write bind the shadow, not the page, so the
+//! parent can move its own page to a copy without taking the child's away.
+
+/// Lowest address of the heap.
+pub const HEAP_BASE: u64 = 0x4000_0000_0000;
+/// Most bytes the heap grows to.
+pub const HEAP_MAX_BYTES: u64 = 256 * 1024 * 1024;
+/// Where the world (see `world`) is bound in every process.
+pub const WORLD_BASE: u64 = 0x5000_0000_0000;
+/// The page where a libOS parent leaves its child's startup block (see `startup`).
+pub const STARTUP_ADDRESS: u64 = 0x5800_0000_0000;
+/// The first of [`SCRATCH_PAGES`] pages this library binds for a moment to fill or copy a frame.
+pub const SCRATCH_BASE: u64 = 0x6000_0000_0000;
+/// How many scratch pages there are.
+pub const SCRATCH_PAGES: u64 = 16;
+/// The first address above the stack (the kernel's choice for programs it loads, kept for
+/// programs this library loads).
+pub const STACK_TOP: u64 = 0x7fff_ffff_0000;
+/// Bytes of stack a program starts with.
+pub const STACK_BYTES: u64 = 16 * PAGE_BYTES;
+/// The lowest address the stack grows down to; a fault between here and the stack's lowest
+/// page binds the missing pages.
+pub const STACK_LIMIT: u64 = STACK_TOP - 8 * 1024 * 1024;
+/// The region of the stack (and nothing else): bit [`SHADOW_BIT`] is set throughout, and clear
+/// throughout its shadow region below.
+const STACK_REGION_BASE: u64 = 0x7800_0000_0000;
+/// The bit flipped in a page's address to find its shadow.
+pub const SHADOW_BIT: u64 = 1 << 43;
+/// Bytes in a page.
+pub const PAGE_BYTES: u64 = 4096;
+
+/// The regions whose pages may be shared copy-on-write: the image, the heap and the stack. A
+/// shadow is outside all of them.
+const COPY_ON_WRITE_REGIONS: [(u64, u64); 3] = [
+    (0, SHADOW_BIT),
+    (HEAP_BASE, HEAP_BASE + SHADOW_BIT),
+    (STACK_REGION_BASE, exo_abi::USER_END),
+];
+
+/// Whether the page at `address` may be shared copy-on-write.
+pub fn is_copy_on_write_region(address: u64) -> bool {
+    COPY_ON_WRITE_REGIONS
+        .iter()
+        .any(|&(start, end)| (start..end).contains(&address))
+}
+
+/// The shadow address of the page at `address`.
+pub fn shadow_of(address: u64) -> u64 {
+    address ^ SHADOW_BIT
+}
+
+/// Whether `address` is in a shadow region.
+pub fn is_shadow(address: u64) -> bool {
+    is_copy_on_write_region(shadow_of(address)) && !is_copy_on_write_region(address)
+}
+
+/// Whether `address` is one of the scratch pages.
+pub fn is_scratch(address: u64) -> bool {
+    (SCRATCH_BASE..SCRATCH_BASE + SCRATCH_PAGES * PAGE_BYTES).contains(&address)
+}
+
+/// The address of scratch page `index`.
+pub fn scratch_page(index: u64) -> u64 {
+    debug_assert!(index < SCRATCH_PAGES);
+    SCRATCH_BASE + index * PAGE_BYTES
+}

@@ -1,0 +1,253 @@
+//! Pipes: byte rings in the world (memory every process of the library OS shares), with
+//! blocking reads and writes and end-of-file once no process holds the write end.
+//!
+//! Each pipe counts its ends per environment, so that when a process ends without closing
+//! them (it was killed), the parent that reaps it closes them on its behalf
+//! ([`PipeTable::forget_environment`]) and readers still see end-of-file. A blocked reader or
+//! writer gives the CPU away and looks again; it sleeps a tick after many empty looks.
+
+use crate::error::{Errno, Result};
+use crate::lock::SharedLock;
+use crate::syscall;
+use core::cell::UnsafeCell;
+
+/// How many pipes the world holds.
+pub const PIPES_MAX: usize = 32;
+/// Bytes a pipe buffers.
+pub const PIPE_BYTES: usize = 4000;
+/// How many processes may hold ends of one pipe at once.
+const HOLDERS_MAX: usize = 16;
+/// Empty looks before a blocked end sleeps instead of yielding.
+const SPINS_BEFORE_SLEEP: u32 = 64;
+
+/// The ends one environment holds of a pipe.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct Holder {
+    environment: u32,
+    read_ends: u16,
+    write_ends: u16,
+}
+
+/// One pipe.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Pipe {
+    in_use: bool,
+    holders: [Holder; HOLDERS_MAX],
+    /// Bytes ever written and read; their difference is what the ring holds.
+    written: u64,
+    read: u64,
+    ring: [u8; PIPE_BYTES],
+}
+
+impl Pipe {
+    const UNUSED: Pipe = Pipe {
+        in_use: false,
+        holders: [Holder {
+            environment: 0,
+            read_ends: 0,
+            write_ends: 0,
+        }; HOLDERS_MAX],
+        written: 0,
+        read: 0,
+        ring: [0; PIPE_BYTES],
+    };
+
+    fn ends(&self) -> (u32, u32) {
+        self.holders.iter().fold((0, 0), |(reads, writes), holder| {
+            (
+                reads + u32::from(holder.read_ends),
+                writes + u32::from(holder.write_ends),
+            )
+        })
+    }
+
+    fn holder_mut(&mut self, environment: u32) -> Option<&mut Holder> {
+        let index = self
+            .holders
+            .iter()
+            .position(|holder| holder.environment == environment)
+            .or_else(|| self.holders.iter().position(|holder| holder.environment == 0))?;
+        let holder = &mut self.holders[index];
+        holder.environment = environment;
+        Some(holder)
+    }
+
+    fn release_if_unused(&mut self) {
+        for holder in &mut self.holders {
+            if holder.read_ends == 0 && holder.write_ends == 0 {
+                *holder = Holder::default();
+            }
+        }
+        if self.ends() == (0, 0) {
+            self.in_use = false;
+        }
+    }
+}
+
+/// Which end of a pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Read,
+    Write,
+}
+
+/// Every pipe, behind one lock. All zeros is a table of unused pipes.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PipeTable {
+    lock: SharedLock,
+    pipes: UnsafeCell<[Pipe; PIPES_MAX]>,
+}
+
+impl PipeTable {
+    /// The lock a killer takes so that its victim is not inside a pipe operation.
+    pub fn lock(&self) -> &SharedLock {
+        &self.lock
+    }
+
+    fn pipes_mut(&self) -> *mut [Pipe; PIPES_MAX] {
+        self.pipes.get()
+    }
+
+    /// Runs `action` on pipe `id` under the table's lock.
+    fn with<T>(&self, id: u32, action: impl FnOnce(&mut Pipe) -> T) -> Result<T> {
+        let _guard = self.lock.lock();
+        // SAFETY: the world is shared memory written only under `self.lock`, which is held.
+        let pipes = unsafe { &mut *self.pipes_mut() };
+        let pipe = pipes
+            .get_mut(id as usize)
+            .filter(|pipe| pipe.in_use)
+            .ok_or(Errno::BadDescriptor)?;
+        Ok(action(pipe))
+    }
+
+    /// Makes a pipe whose two ends `environment` holds; returns its id.
+    pub fn create(&self, environment: u32) -> Result<u32> {
+        let _guard = self.lock.lock();
+        // SAFETY: as in `with`.
+        let pipes = unsafe { &mut *self.pipes_mut() };
+        let (id, pipe) = pipes
+            .iter_mut()
+            .enumerate()
+            .find(|(_, pipe)| !pipe.in_use)
+            .ok_or(Errno::NoMemory)?;
+        *pipe = Pipe::UNUSED;
+        pipe.in_use = true;
+        pipe.holders[0] = Holder {
+            environment,
+            read_ends: 1,
+            write_ends: 1,
+        };
+        Ok(id as u32)
+    }
+
+    /// Records that `environment` holds one more `end` of pipe `id` (inherited or duplicated).
+    pub fn hold(&self, id: u32, end: End, environment: u32) -> Result<()> {
+        self.with(id, |pipe| {
+            let holder = pipe.holder_mut(environment).ok_or(Errno::NoMemory)?;
+            match end {
+                End::Read => holder.read_ends += 1,
+                End::Write => holder.write_ends += 1,
+            }
+            Ok(())
+        })?
+    }
+
+    /// Closes one `end` of pipe `id` held by `environment`.
+    pub fn close(&self, id: u32, end: End, environment: u32) -> Result<()> {
+        self.with(id, |pipe| {
+            if let Some(holder) = pipe
+                .holders
+                .iter_mut()
+                .find(|holder| holder.environment == environment)
+            {
+                match end {
+                    End::Read => holder.read_ends = holder.read_ends.saturating_sub(1),
+                    End::Write => holder.write_ends = holder.write_ends.saturating_sub(1),
+                }
+            }
+            pipe.release_if_unused();
+        })
+    }
+
+    /// Closes every end `environment` holds, of every pipe (it has ended).
+    pub fn forget_environment(&self, environment: u32) {
+        let _guard = self.lock.lock();
+        // SAFETY: as in `with`.
+        let pipes = unsafe { &mut *self.pipes_mut() };
+        for pipe in pipes.iter_mut().filter(|pipe| pipe.in_use) {
+            for holder in &mut pipe.holders {
+                if holder.environment == environment {
+                    *holder = Holder::default();
+                }
+            }
+            pipe.release_if_unused();
+        }
+    }
+
+    /// Reads what pipe `id` holds into `buffer`, waiting while it is empty and a write end is
+    /// open; 0 means end of file.
+    pub fn read(&self, id: u32, buffer: &mut [u8]) -> Result<usize> {
+        if buffer.is_empty() {
+            return Ok(0);
+        }
+        wait_until(|| {
+            self.with(id, |pipe| {
+                let held = (pipe.written - pipe.read) as usize;
+                if held == 0 {
+                    return (pipe.ends().1 == 0).then_some(0);
+                }
+                let count = held.min(buffer.len());
+                for byte in buffer.iter_mut().take(count) {
+                    *byte = pipe.ring[(pipe.read % PIPE_BYTES as u64) as usize];
+                    pipe.read += 1;
+                }
+                Some(count)
+            })
+        })
+    }
+
+    /// Writes all of `bytes` into pipe `id`, waiting while it is full;
+    /// [`Errno::BrokenPipe`] once no read end is open.
+    pub fn write(&self, id: u32, bytes: &[u8]) -> Result<usize> {
+        let mut done = 0;
+        while done < bytes.len() {
+            done += wait_until(|| {
+                self.with(id, |pipe| {
+                    if pipe.ends().0 == 0 {
+                        return Some(Err(Errno::BrokenPipe));
+                    }
+                    let room = PIPE_BYTES - (pipe.written - pipe.read) as usize;
+                    if room == 0 {
+                        return None;
+                    }
+                    let count = room.min(bytes.len() - done);
+                    for &byte in &bytes[done..done + count] {
+                        pipe.ring[(pipe.written % PIPE_BYTES as u64) as usize] = byte;
+                        pipe.written += 1;
+                    }
+                    Some(Ok(count))
+                })
+            })??;
+        }
+        Ok(done)
+    }
+}
+
+/// Calls `attempt` until it gives an answer, giving the CPU away in between.
+fn wait_until<T>(mut attempt: impl FnMut() -> Result<Option<T>>) -> Result<T> {
+    let mut spins = 0;
+    loop {
+        if let Some(answer) = attempt()? {
+            return Ok(answer);
+        }
+        spins += 1;
+        if spins < SPINS_BEFORE_SLEEP {
+            syscall::yield_now();
+        } else {
+            syscall::sleep(1);
+        }
+    }
+}

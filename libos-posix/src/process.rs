@@ -1,0 +1,272 @@
+//! Processes: spawning a program from the file system, waiting for it, killing it, exiting.
+//! A process is an environment this library started and lists in the world's process table;
+//! its pid is its environment id.
+//!
+//! Spawning builds the child entirely here (see `loader`): its program's pages, a stack, the
+//! world shared in, a startup block with its arguments, descriptors and working directory, and
+//! a capability to kill with; then the kernel is asked only to start it.
+//!
+//! Killing takes the world's locks first, so that the victim is never stopped halfway through
+//! a change to shared state; it kills the process's listed descendants with it. A process that
+//! exits kills its remaining children, because they see the world through its bindings.
+
+use crate::descriptors::{self, DESCRIPTORS_MAX, Descriptor, STDERR, STDIN, STDOUT};
+use crate::error::{Errno, Result};
+use crate::layout::{PAGE_BYTES, STACK_TOP, STARTUP_ADDRESS};
+use crate::startup::{STARTUP_TAG, StartupBlock};
+use crate::syscall::{self, Capability};
+use crate::{files, loader, world};
+use alloc::string::String;
+use exo_abi::ExitReason;
+use exo_abi::capability::rights::CONTROL;
+use spin::Mutex;
+
+/// A child this process started and has not waited for yet.
+#[derive(Debug)]
+pub struct Child {
+    capability: Capability,
+    pid: u32,
+}
+
+impl Child {
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+}
+
+/// This process's handle of the capability it kills with (CONTROL over the world's root), or
+/// `SELF` in the root itself.
+static SESSION: Mutex<Capability> = Mutex::new(Capability::SELF);
+
+/// The working directory.
+static DIRECTORY: Mutex<String> = Mutex::new(String::new());
+
+/// The program's name, for the process table.
+static PROGRAM_NAME: Mutex<String> = Mutex::new(String::new());
+
+/// The child the last fork made, between building it and returning it.
+static FORKED: Mutex<Option<Child>> = Mutex::new(None);
+
+/// Records what the startup block says about this process.
+pub fn install(session: u64, directory: &str, program_name: &str) {
+    if session != 0 {
+        *SESSION.lock() = Capability(session);
+    }
+    *DIRECTORY.lock() = String::from(directory);
+    *PROGRAM_NAME.lock() = String::from(program_name);
+}
+
+/// This process's handle of its session capability.
+pub fn session() -> Capability {
+    *SESSION.lock()
+}
+
+/// The program's name.
+pub fn program_name() -> String {
+    PROGRAM_NAME.lock().clone()
+}
+
+/// In a child just forked: its own handle of the session capability.
+pub fn became_forked_child(session: u64) {
+    *SESSION.lock() = Capability(session);
+    *FORKED.lock() = None;
+}
+
+/// In the parent of a fork: lists the new child before it starts.
+pub fn record_forked(capability: Capability, pid: u32, name: &str) {
+    if let Some(world) = world::get() {
+        world.processes.add(pid, self::pid(), name);
+    }
+    *FORKED.lock() = Some(Child { capability, pid });
+}
+
+/// In the parent of a fork: the child just started, `pid`.
+pub fn adopt_forked(pid: u32) -> Result<Child> {
+    FORKED
+        .lock()
+        .take()
+        .filter(|child| child.pid == pid)
+        .ok_or(Errno::NoSuchProcess)
+}
+
+/// This process's pid.
+pub fn pid() -> u32 {
+    syscall::environment_id()
+}
+
+/// The working directory.
+pub fn current_directory() -> String {
+    let directory = DIRECTORY.lock();
+    if directory.is_empty() {
+        String::from("/")
+    } else {
+        directory.clone()
+    }
+}
+
+/// Changes the working directory to `path`, which must name a directory.
+pub fn change_directory(path: &str) -> Result<()> {
+    let absolute = files::absolute(path);
+    if !files::metadata(&absolute)?.is_directory() {
+        return Err(Errno::NotADirectory);
+    }
+    *DIRECTORY.lock() = absolute;
+    Ok(())
+}
+
+/// Where a child's standard input, output and error come from: descriptors of this process.
+#[derive(Clone, Copy, Debug)]
+pub struct Stdio {
+    pub stdin: usize,
+    pub stdout: usize,
+    pub stderr: usize,
+}
+
+impl Stdio {
+    /// The same three descriptors this process has.
+    pub const INHERIT: Stdio = Stdio {
+        stdin: STDIN,
+        stdout: STDOUT,
+        stderr: STDERR,
+    };
+}
+
+/// Starts the program at `path` with `arguments` (the first is conventionally its name).
+pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
+    let world = world::require()?;
+    let absolute = files::absolute(path);
+    let image = files::read_all(&absolute)?;
+    let name = absolute.rsplit('/').next().unwrap_or(&absolute);
+    let mut block = StartupBlock::empty();
+    block.parent = pid();
+    for argument in arguments {
+        if !block.push_argument(argument) {
+            return Err(Errno::InvalidArgument);
+        }
+    }
+    if !block.set_directory(&current_directory()) {
+        return Err(Errno::NameTooLong);
+    }
+    for (slot, fd) in [stdio.stdin, stdio.stdout, stdio.stderr].into_iter().enumerate() {
+        block.descriptors[slot] = descriptors::get(fd)?;
+    }
+    let capability = syscall::create_environment(name)?;
+    let child = Child {
+        capability,
+        pid: syscall::capability_inspect(capability).map_or(0, |(id, _)| id),
+    };
+    match build(&child, &image, &mut block) {
+        Ok(entry) => {
+            world.processes.add(child.pid, pid(), name);
+            syscall::start_environment(
+                capability,
+                entry,
+                STACK_TOP,
+                STARTUP_ADDRESS,
+                STARTUP_TAG,
+            )?;
+            Ok(child)
+        }
+        Err(error) => {
+            let _ = syscall::kill_environment(capability, 0);
+            let _ = syscall::wait(capability);
+            world.pipes.forget_environment(child.pid);
+            Err(error)
+        }
+    }
+}
+
+/// Fills the unstarted `child`: program, stack, world, descriptors, session, startup block.
+fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
+    let entry = loader::load(child.capability, image)?;
+    world::share_into(child.capability)?;
+    hold_inherited(&block.descriptors, child.pid)?;
+    let session = *SESSION.lock();
+    block.session = syscall::capability_copy(session, CONTROL, child.capability)?.0;
+    let frame = loader::filled_frame(0, |page| {
+        // SAFETY: a StartupBlock is plain data no larger than a page (checked at compile time),
+        // and the page is aligned for it.
+        unsafe { core::ptr::write(page.as_mut_ptr().cast::<StartupBlock>(), *block) };
+    })?;
+    loader::give(child.capability, STARTUP_ADDRESS, frame, 0)?;
+    debug_assert_eq!(STARTUP_ADDRESS % PAGE_BYTES, 0);
+    Ok(entry)
+}
+
+/// Counts the pipe ends in `descriptors` as held by `pid` too.
+pub fn hold_inherited(descriptors: &[Descriptor; DESCRIPTORS_MAX], pid: u32) -> Result<()> {
+    let world = world::require()?;
+    for (id, end) in descriptors.iter().filter_map(|descriptor| descriptor.pipe_end()) {
+        world.pipes.hold(id, end, pid)?;
+    }
+    Ok(())
+}
+
+/// Waits for `child` to end and reaps it.
+pub fn wait(child: Child) -> Result<ExitReason> {
+    let reason = syscall::wait(child.capability)?;
+    forget(child.pid);
+    Ok(reason)
+}
+
+/// How `child` ended, reaping it, or `None` while it runs.
+pub fn try_wait(child: &Child) -> Result<Option<ExitReason>> {
+    let reason = syscall::try_wait(child.capability)?;
+    if reason.is_some() {
+        forget(child.pid);
+    }
+    Ok(reason)
+}
+
+/// Clears what an ended process left in the world, and the shadows it no longer needs.
+fn forget(pid: u32) {
+    if let Some(world) = world::get() {
+        world.pipes.forget_environment(pid);
+        world.processes.remove(pid);
+    }
+    crate::fork::collect_shadows();
+}
+
+/// Kills process `pid` and its listed descendants. The world's locks are held meanwhile, so
+/// none of them is inside a change to shared state.
+pub fn kill(target: u32) -> Result<()> {
+    let world = world::require()?;
+    if target == world.root {
+        return Err(Errno::PermissionDenied);
+    }
+    let me = pid();
+    let victims = world.processes.subtree(target);
+    let session = *SESSION.lock();
+    let mut killed_any = false;
+    {
+        let _files = world.files.lock().lock();
+        let _pipes = world.pipes.lock().lock();
+        let _terminal = world.terminal.lock().lock();
+        for &victim in victims.iter().filter(|&&victim| victim != me) {
+            killed_any |= syscall::kill_environment(session, victim).is_ok();
+        }
+    }
+    if victims.contains(&me) {
+        exit(crate::exceptions::DECLINED_STATUS_BASE + 9);
+    }
+    if killed_any { Ok(()) } else { Err(Errno::NoSuchProcess) }
+}
+
+/// Ends this process with `status`: closes its descriptors, kills its remaining children and
+/// leaves the process table to the parent that reaps it.
+pub fn exit(status: u32) -> ! {
+    descriptors::close_all();
+    if let Some(world) = world::get() {
+        let me = pid();
+        for child in world
+            .processes
+            .snapshot()
+            .iter()
+            .filter(|entry| entry.parent == me && entry.pid != me)
+        {
+            let _ = kill(child.pid);
+        }
+    }
+    syscall::exit(status)
+}

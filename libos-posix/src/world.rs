@@ -1,0 +1,115 @@
+//! The world: the memory every process of this library OS shares, bound at [`WORLD_BASE`] in
+//! each. It holds the terminal, the pipes, the process table, and the file system with its
+//! buffer cache, so that two processes writing one file see each other's data.
+//!
+//! The first process (init) makes the world: it binds fresh frames there, presents the
+//! library's disk credential and mounts the file system. Every process shares the whole world
+//! into each child it starts, writable. All zeros is a valid world (empty terminal, unused
+//! pipes, empty process table, no file system), so fresh frames need no construction.
+
+use crate::error::{Errno, Result};
+use crate::files::FileSystemCell;
+use crate::layout::{PAGE_BYTES, WORLD_BASE};
+use crate::pipes::PipeTable;
+use crate::process_table::ProcessTable;
+use crate::syscall::{self, Capability};
+use crate::tty::Terminal;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use exo_abi::page_rights::WRITABLE;
+
+const MAGIC: u64 = 0x574f_524c_4421_0001;
+
+/// The shared state.
+#[repr(C)]
+#[derive(Debug)]
+pub struct World {
+    magic: u64,
+    /// The process that made the world (init), which may power the machine off.
+    pub root: u32,
+    /// The serial console's input.
+    pub terminal: Terminal,
+    /// Every pipe.
+    pub pipes: PipeTable,
+    /// Every process.
+    pub processes: ProcessTable,
+    /// The file system and its cache.
+    pub files: FileSystemCell,
+}
+
+/// Bytes of the world: its header, then the buffer cache (see `files`).
+pub fn world_bytes() -> u64 {
+    crate::files::cache_offset() + crate::files::cache_bytes()
+}
+
+fn world_pages() -> u64 {
+    world_bytes().div_ceil(PAGE_BYTES)
+}
+
+static WORLD: AtomicPtr<World> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The world, when this process lives in one.
+pub fn get() -> Option<&'static World> {
+    let world = WORLD.load(Ordering::Acquire);
+    // SAFETY: WORLD is null or WORLD_BASE after `create` or `adopt` checked that the world is
+    // bound there; it stays bound for the process's life and is only read through `&` (its
+    // parts are written under their own locks).
+    unsafe { world.as_ref() }
+}
+
+/// The world, or [`Errno::NoFileSystem`] outside one.
+pub fn require() -> Result<&'static World> {
+    get().ok_or(Errno::NoFileSystem)
+}
+
+/// Makes the world in this process (the first of the library OS).
+pub fn create() -> Result<&'static World> {
+    for page in 0..world_pages() {
+        let frame = syscall::frame_allocate(None)?;
+        if let Err(error) = syscall::page_map(WORLD_BASE + page * PAGE_BYTES, frame, WRITABLE) {
+            let _ = syscall::frame_free(frame);
+            return Err(error.into());
+        }
+    }
+    let world = WORLD_BASE as *mut World;
+    // SAFETY: the pages were just bound writable and zeroed by the kernel; all zeros is a valid
+    // World, and only this process sees them yet.
+    unsafe {
+        (*world).magic = MAGIC;
+        (*world).root = syscall::environment_id();
+    }
+    WORLD.store(world, Ordering::Release);
+    Ok(require()?)
+}
+
+/// Makes this process (started by the kernel) the root of a new world: makes the world,
+/// mounts the file system, and lets the library handle this process's faults. Says what
+/// failed, for a message.
+pub fn start_as_root(program_name: &str) -> core::result::Result<&'static World, (&'static str, Errno)> {
+    crate::process::install(0, "/", program_name);
+    let world = create().map_err(|error| ("making the world", error))?;
+    crate::files::mount().map_err(|error| ("mounting the file system", error))?;
+    crate::exceptions::install_library_handler()
+        .map_err(|error| ("registering the fault handler", error.into()))?;
+    Ok(world)
+}
+
+/// Joins the world a parent shared into this process.
+pub fn adopt() -> Result<&'static World> {
+    syscall::page_query(WORLD_BASE).map_err(|_| Errno::NoFileSystem)?;
+    let world = WORLD_BASE as *mut World;
+    // SAFETY: a page is bound at WORLD_BASE (checked above), put there by the parent.
+    if unsafe { (*world).magic } != MAGIC {
+        return Err(Errno::NoFileSystem);
+    }
+    WORLD.store(world, Ordering::Release);
+    require()
+}
+
+/// Shares the whole world into `child`, writable, at the same address.
+pub fn share_into(child: Capability) -> Result<()> {
+    for page in 0..world_pages() {
+        let address = WORLD_BASE + page * PAGE_BYTES;
+        syscall::page_share(address, child, address, WRITABLE)?;
+    }
+    Ok(())
+}

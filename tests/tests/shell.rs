@@ -1,0 +1,63 @@
+//! The library OS's world as a person uses it: init mounts the file system and runs the shell
+//! on the serial console; commands are typed and their output read back. Files persist across
+//! a reboot on the same disk; usertests (each case in its own forked process, with a leak
+//! check) pass; Ctrl-C stops a foreground program; a missing command gets a clear message.
+
+use std::fs;
+use std::time::Duration;
+use system_tests::{OutcomeAssertions, Scenario, scratch_disk};
+
+const USERTESTS_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn shell_on(disk: &std::path::Path) -> system_tests::Running {
+    let mut running = Scenario::new().disk(disk).start();
+    running.expect_line("init: file system mounted", Duration::from_secs(120));
+    running
+}
+
+#[test]
+fn files_made_in_the_shell_survive_a_reboot() {
+    let disk = scratch_disk("shell");
+    let mut shell = shell_on(&disk);
+    shell.command("mkdir /data", "(mkdir) ended: exited with status 0");
+    shell.command("echo hello world > /data/greeting", "(echo) ended: exited with status 0");
+    shell.command("echo again >> /data/greeting", "(echo) ended: exited with status 0");
+    shell.command("cat /data/greeting | wc", "      2       3      18");
+    shell.command("ls -l /data", "greeting");
+    shell.command("frobnicate", "sh: frobnicate: command not found");
+    shell.command("cat < /data/missing", "sh: /data/missing: No such file or directory");
+    shell.command("cd /data", "$ ");
+    shell.command("cat greeting", "again");
+    shell.command("poweroff", "init: file system synced");
+    let outcome = shell.finish();
+    outcome.assert_status(0);
+
+    let mut shell = shell_on(&disk);
+    shell.command("cat /data/greeting", "hello world");
+    shell.command("rm /data/greeting", "(rm) ended: exited with status 0");
+    shell.command("rmdir /data", "(rmdir) ended: exited with status 0");
+    shell.command("ls /", "bin");
+    shell.command("poweroff", "init: file system synced");
+    shell.finish().assert_status(0);
+    let _ = fs::remove_file(&disk);
+}
+
+#[test]
+fn usertests_pass_and_ctrl_c_stops_the_foreground_program() {
+    let disk = scratch_disk("usertests");
+    let mut shell = shell_on(&disk);
+    shell.send_line("usertests");
+    match shell.wait_for_line(" passed, ", USERTESTS_TIMEOUT) {
+        Ok(line) => assert!(line.contains(" passed, 0 failed"), "usertests: {line}"),
+        Err(error) => shell.stop().fail(&format!("usertests: {error}")),
+    }
+    shell.send_line("cat");
+    shell.expect_line("$ cat", Duration::from_secs(30));
+    shell.send(b"\x03");
+    shell.expect_line("^C", Duration::from_secs(30));
+    shell.command("echo still here", "still here");
+    shell.command("ps", "PID");
+    shell.command("poweroff", "init: file system synced");
+    shell.finish().assert_status(0);
+    let _ = fs::remove_file(&disk);
+}
