@@ -26,7 +26,7 @@ fn files_made_in_the_shell_survive_a_reboot() {
     shell.command("ls -l /data", "greeting");
     shell.command("frobnicate", "sh: frobnicate: command not found");
     shell.command("cat < /data/missing", "sh: /data/missing: No such file or directory");
-    shell.command("cd /data", "$ ");
+    shell.send_line("cd /data");
     shell.command("cat greeting", "again");
     shell.command("poweroff", "init: file system synced");
     let outcome = shell.finish();
