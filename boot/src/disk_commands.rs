@@ -16,6 +16,7 @@ use crate::disk_files::{
 };
 use crate::disk_image::{DEFAULT_DISK_BLOCKS, DiskOptions, describe, prepare_disk};
 use crate::guest_build::{Profile, build_guest};
+use crate::partition::partition_blocks;
 use crate::workspace::Workspace;
 
 /// The exit code of `boot disk check` when it finds a problem.
@@ -137,6 +138,8 @@ pub fn run(args: &DiskCommandArgs) -> Result<u8> {
 
 /// `boot disk format`: a fresh disk with every app of the guest build in `/bin`.
 fn format(disk: &Path, blocks: u64, profile: Profile) -> Result<u8> {
+    // A size without room for the partition is refused before the build, not after.
+    partition_blocks(blocks)?;
     let workspace = Workspace::locate()?;
     let guest = build_guest(&workspace, profile)?;
     let options = DiskOptions {
@@ -150,7 +153,8 @@ fn format(disk: &Path, blocks: u64, profile: Profile) -> Result<u8> {
     Ok(0)
 }
 
-/// `boot disk put`: copies `host_file` to `path` on the disk.
+/// `boot disk put`: copies `host_file` to `path` on `disk` (into the directory `path` names, if
+/// it names one); returns the file's path on the disk.
 pub fn put(disk: &Path, host_file: &Path, path: &str) -> Result<String> {
     let bytes = fs::read(host_file).with_context(|| format!("reading {}", host_file.display()))?;
     let name = host_file
@@ -183,7 +187,6 @@ fn with_files<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block_image::BlockImage;
     use crate::test_disks::ScratchDir;
     use clap::Parser;
     use exo_core::block_table::BlockTable;

@@ -17,7 +17,7 @@ const CACHE_SLOTS: usize = 1024;
 pub const PROGRAMS_DIRECTORY: &str = "/bin";
 
 /// The file system on a disk image's partition, mounted on the host.
-pub type HostFileSystem<'file> = FileSystem<PartitionDisk<'file>, Vec<CachedBlock>>;
+pub type HostFileSystem<'image> = FileSystem<PartitionDisk<'image>, Vec<CachedBlock>>;
 
 /// Mounts the file system on the partition of `disk` (replaying its journal).
 pub fn mount_file_system(disk: &BlockImage) -> Result<HostFileSystem<'_>> {

@@ -96,5 +96,8 @@ fn every_scenario_gets_a_fresh_disk_of_its_own() {
         .log(LogLevel::Debug)
         .run();
     outcome.assert_status(0);
-    outcome.assert_contains("the last block (16383) does not hold the test pattern");
+    outcome.assert_contains(&format!(
+        "the last block ({}) does not hold the test pattern",
+        system_tests::DEFAULT_DISK_BLOCKS - 1
+    ));
 }
