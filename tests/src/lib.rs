@@ -15,7 +15,8 @@
 //!
 //! ```no_run
 //! # use system_tests::{OutcomeAssertions, Scenario};
-//! let mut shell = Scenario::new().init("sh").start();
+//! // Init without arguments runs the shell.
+//! let mut shell = Scenario::new().start();
 //! shell.command("echo hello", "hello");
 //! shell.send_line("poweroff");
 //! shell.finish().assert_status(0);

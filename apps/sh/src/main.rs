@@ -69,9 +69,11 @@ impl Shell {
     /// Reads one line from the terminal, echoing the editing; `None` when the terminal fails.
     fn read_line(&mut self) -> Option<Event> {
         let terminal = &world::get()?.terminal;
-        let mut bytes = [0u8; 64];
+        let mut bytes = [0u8; 1];
         let mut echo = Vec::new();
         loop {
+            // One byte at a time: what is typed after Enter stays in the terminal for the next
+            // line, or for the program that line starts.
             let count = terminal.read_raw(&mut bytes);
             let interrupts = terminal.interrupts();
             if interrupts != self.interrupts_seen {
