@@ -131,7 +131,9 @@ fn set_offset(fd: usize, offset: u64) {
 /// Reads from descriptor `fd` into `buffer`; 0 at end of file.
 pub fn read(fd: usize, buffer: &mut [u8]) -> Result<usize> {
     match get(fd)? {
-        Descriptor::Terminal => Ok(world::get().map_or(0, |world| world.terminal.read_line(buffer))),
+        Descriptor::Terminal => {
+            Ok(world::get().map_or(0, |world| world.terminal.read_line(buffer)))
+        }
         Descriptor::File {
             inode,
             offset,

@@ -27,6 +27,20 @@ impl Args {
         .filter(move |argument| !argument.is_empty() || (separator != ' ' && !text.is_empty()))
     }
 
+    /// The operands: the arguments after an optional `--`, for a program that takes no
+    /// options. A first argument that starts with `-` (other than `-` and `--`) is an unknown
+    /// option, returned as the error.
+    pub fn operands(&self) -> Result<alloc::vec::Vec<&'static str>, &'static str> {
+        let mut arguments = self.iter().peekable();
+        if let Some(option) =
+            arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
+            && option != "--"
+        {
+            return Err(option);
+        }
+        Ok(arguments.collect())
+    }
+
     /// How many arguments there are.
     pub fn len(&self) -> usize {
         self.iter().count()

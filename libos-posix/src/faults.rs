@@ -10,9 +10,7 @@
 //!   children at the shadow, or, when no child binds the shadow any more, simply drops the
 //!   shadow and makes the page writable again.
 
-use crate::layout::{
-    PAGE_BYTES, STACK_LIMIT, STACK_TOP, is_copy_on_write_region, shadow_of,
-};
+use crate::layout::{PAGE_BYTES, STACK_LIMIT, STACK_TOP, is_copy_on_write_region, shadow_of};
 use crate::{loader, syscall};
 use exo_abi::ExceptionFrame;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
@@ -70,8 +68,7 @@ fn make_writable(page: u64) -> bool {
             if shadow_binding.has_derived {
                 copy_into_own_frame(page)
             } else {
-                syscall::page_unmap(shadow).is_ok()
-                    && syscall::page_protect(page, WRITABLE).is_ok()
+                syscall::page_unmap(shadow).is_ok() && syscall::page_protect(page, WRITABLE).is_ok()
             }
         }
         _ => false,

@@ -111,7 +111,7 @@ pub fn cache_bytes() -> u64 {
 /// replays the journal.
 pub fn mount() -> Result<()> {
     let world = world::require()?;
-    syscall::block_credential(&CREDENTIAL).map_err(|_| Errno::Io)?;
+    present_credential()?;
     let cell = &world.files;
     let _guard = cell.lock.lock();
     if cell.is_mounted.load(Ordering::Acquire) {
@@ -121,9 +121,8 @@ pub fn mount() -> Result<()> {
     // SAFETY: the cache pages follow the world's header inside the world, bound writable; all
     // zeros is an empty slot, and the cache is used only through the mounted file system, under
     // the cell's lock.
-    let cache: Cache = unsafe {
-        core::slice::from_raw_parts_mut(cache_start as *mut CachedBlock, CACHE_SLOTS)
-    };
+    let cache: Cache =
+        unsafe { core::slice::from_raw_parts_mut(cache_start as *mut CachedBlock, CACHE_SLOTS) };
     // The file system's superblock says how far the partition goes.
     let disk = PartitionDisk {
         blocks: u64::from(u32::MAX),
@@ -135,14 +134,17 @@ pub fn mount() -> Result<()> {
     Ok(())
 }
 
-/// Binds this process to the library's disk principal (each process moves its own blocks).
-fn bind_credential() {
-    use core::sync::atomic::AtomicBool as Once;
-    static BOUND: Once = Once::new(false);
-    if !BOUND.load(Ordering::Acquire) {
-        let _ = syscall::block_credential(&CREDENTIAL);
-        BOUND.store(true, Ordering::Release);
+/// Whether this process is bound to the library's disk principal.
+static CREDENTIAL_PRESENTED: AtomicBool = AtomicBool::new(false);
+
+/// Binds this process to the library's disk principal, once (each process moves its own
+/// blocks).
+fn present_credential() -> Result<()> {
+    if !CREDENTIAL_PRESENTED.load(Ordering::Acquire) {
+        syscall::block_credential(&CREDENTIAL).map_err(|_| Errno::Io)?;
+        CREDENTIAL_PRESENTED.store(true, Ordering::Release);
     }
+    Ok(())
 }
 
 /// Runs `action` on the mounted file system under its lock.
@@ -152,7 +154,7 @@ fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>
     if !cell.is_mounted.load(Ordering::Acquire) {
         return Err(Errno::NoFileSystem);
     }
-    bind_credential();
+    present_credential()?;
     let _guard = cell.lock.lock();
     // SAFETY: mounted (checked above) and only used under the cell's lock, which is held.
     let mounted = unsafe { (*cell.mounted.get()).assume_init_mut() };
@@ -179,14 +181,26 @@ pub fn errno(error: FsError) -> Errno {
 /// `path` made absolute against the working directory.
 pub fn absolute(path: &str) -> String {
     if path.starts_with('/') {
-        return String::from(path);
+        String::from(path)
+    } else {
+        join(&crate::process::current_directory(), path)
     }
-    let mut absolute = crate::process::current_directory();
-    if !absolute.ends_with('/') {
-        absolute.push('/');
+}
+
+/// `name` inside `directory`.
+pub fn join(directory: &str, name: &str) -> String {
+    let mut joined = String::from(directory);
+    if !joined.ends_with('/') {
+        joined.push('/');
     }
-    absolute.push_str(path);
-    absolute
+    joined.push_str(name);
+    joined
+}
+
+/// The last component of `path`, ignoring trailing slashes.
+pub fn file_name(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
 }
 
 /// What [`metadata`] tells about a file or directory.

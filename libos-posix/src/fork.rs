@@ -8,7 +8,7 @@
 //!   taking the child's view away); the first write on either side copies (see `faults`);
 //! - pages the parent itself still shares with its own parent are copied for the child at
 //!   once, since the parent's binding of them goes away when it writes to them;
-//! - the world is shared writable, as by spawn;
+//! - everything else (the world, the startup block) is shared as it is bound, as by spawn;
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one.
 //!
@@ -17,9 +17,7 @@
 
 use crate::descriptors;
 use crate::error::{Errno, Result};
-use crate::layout::{
-    PAGE_BYTES, STARTUP_ADDRESS, WORLD_BASE, is_copy_on_write_region, is_shadow, shadow_of,
-};
+use crate::layout::{PAGE_BYTES, is_copy_on_write_region, is_shadow, shadow_of};
 use crate::process::{self, Child};
 use crate::syscall::{self, Capability};
 use crate::{exceptions, loader, world};
@@ -55,16 +53,15 @@ pub fn fork() -> Result<Fork> {
     let pid = unsafe { save_and_fork() };
     match pid {
         0 => Ok(Fork::Child),
-        pid if pid < 0 => Err(error_from_code(-pid)),
+        NO_SUCH_PROCESS => Err(Errno::NoSuchProcess),
+        pid if pid < 0 => Err(Errno::NoMemory),
         pid => Ok(Fork::Parent(process::adopt_forked(pid as u32)?)),
     }
 }
 
-fn error_from_code(code: i64) -> Errno {
-    ERRORS.get(code as usize).copied().unwrap_or(Errno::NoMemory)
-}
-
-const ERRORS: [Errno; 3] = [Errno::NoMemory, Errno::NoMemory, Errno::NoSuchProcess];
+/// What `fork_parent` returns when the child's environment went away while it was built; any
+/// other failure is -1 (out of memory or frames).
+const NO_SUCH_PROCESS: i64 = -2;
 
 /// Pushes the callee-saved registers, calls `fork_parent` with the stack pointer, pops them
 /// and returns its result. The child resumes at `child_entry` with that stack pointer.
@@ -132,7 +129,7 @@ extern "C" fn child_setup(session: u64) {
 extern "C" fn fork_parent(stack_pointer: u64) -> i64 {
     match build_and_start(stack_pointer) {
         Ok(pid) => i64::from(pid),
-        Err(Errno::NoSuchProcess) => -2,
+        Err(Errno::NoSuchProcess) => NO_SUCH_PROCESS,
         Err(_) => -1,
     }
 }
@@ -182,8 +179,6 @@ fn populate(child: Capability, pid: u32) -> Result<u64> {
         let info = syscall::PageInfo::from_binding(&binding);
         if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
             copy_for(child, address, info.rights)?;
-        } else if address >= WORLD_BASE && address < STARTUP_ADDRESS + PAGE_BYTES {
-            syscall::page_share(address, child, address, info.rights)?;
         } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
             syscall::page_share(address, child, address, info.rights)?;
         } else if info.rights & WRITABLE == 0 {

@@ -48,7 +48,10 @@ unsafe impl GlobalAlloc for GrowingHeap {
             return block.as_ptr();
         }
         let wanted = (layout.size() + layout.align()) as u64 + PAGE_BYTES;
-        let added = bind(*bound, wanted.max(GROWTH_BYTES).next_multiple_of(PAGE_BYTES));
+        let added = bind(
+            *bound,
+            wanted.max(GROWTH_BYTES).next_multiple_of(PAGE_BYTES),
+        );
         if added == 0 {
             return core::ptr::null_mut();
         }

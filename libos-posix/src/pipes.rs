@@ -68,7 +68,11 @@ impl Pipe {
             .holders
             .iter()
             .position(|holder| holder.environment == environment)
-            .or_else(|| self.holders.iter().position(|holder| holder.environment == 0))?;
+            .or_else(|| {
+                self.holders
+                    .iter()
+                    .position(|holder| holder.environment == 0)
+            })?;
         let holder = &mut self.holders[index];
         holder.environment = environment;
         Some(holder)

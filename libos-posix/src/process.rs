@@ -12,7 +12,7 @@
 
 use crate::descriptors::{self, DESCRIPTORS_MAX, Descriptor, STDERR, STDIN, STDOUT};
 use crate::error::{Errno, Result};
-use crate::layout::{PAGE_BYTES, STACK_TOP, STARTUP_ADDRESS};
+use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
 use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
 use crate::{files, loader, world};
@@ -148,7 +148,10 @@ pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
     if !block.set_directory(&current_directory()) {
         return Err(Errno::NameTooLong);
     }
-    for (slot, fd) in [stdio.stdin, stdio.stdout, stdio.stderr].into_iter().enumerate() {
+    for (slot, fd) in [stdio.stdin, stdio.stdout, stdio.stderr]
+        .into_iter()
+        .enumerate()
+    {
         block.descriptors[slot] = descriptors::get(fd)?;
     }
     let capability = syscall::create_environment(name)?;
@@ -159,13 +162,7 @@ pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
     match build(&child, &image, &mut block) {
         Ok(entry) => {
             world.processes.add(child.pid, pid(), name);
-            syscall::start_environment(
-                capability,
-                entry,
-                STACK_TOP,
-                STARTUP_ADDRESS,
-                STARTUP_TAG,
-            )?;
+            syscall::start_environment(capability, entry, STACK_TOP, STARTUP_ADDRESS, STARTUP_TAG)?;
             Ok(child)
         }
         Err(error) => {
@@ -190,14 +187,16 @@ fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
         unsafe { core::ptr::write(page.as_mut_ptr().cast::<StartupBlock>(), *block) };
     })?;
     loader::give(child.capability, STARTUP_ADDRESS, frame, 0)?;
-    debug_assert_eq!(STARTUP_ADDRESS % PAGE_BYTES, 0);
     Ok(entry)
 }
 
 /// Counts the pipe ends in `descriptors` as held by `pid` too.
 pub fn hold_inherited(descriptors: &[Descriptor; DESCRIPTORS_MAX], pid: u32) -> Result<()> {
     let world = world::require()?;
-    for (id, end) in descriptors.iter().filter_map(|descriptor| descriptor.pipe_end()) {
+    for (id, end) in descriptors
+        .iter()
+        .filter_map(|descriptor| descriptor.pipe_end())
+    {
         world.pipes.hold(id, end, pid)?;
     }
     Ok(())
@@ -250,7 +249,11 @@ pub fn kill(target: u32) -> Result<()> {
     if victims.contains(&me) {
         exit(crate::exceptions::DECLINED_STATUS_BASE + 9);
     }
-    if killed_any { Ok(()) } else { Err(Errno::NoSuchProcess) }
+    if killed_any {
+        Ok(())
+    } else {
+        Err(Errno::NoSuchProcess)
+    }
 }
 
 /// Ends this process with `status`: closes its descriptors, kills its remaining children and

@@ -84,7 +84,13 @@ impl ProcessTable {
 
     /// A copy of every listed process, in table order.
     pub fn snapshot(&self) -> alloc::vec::Vec<ProcessEntry> {
-        self.with(|entries| entries.iter().filter(|entry| entry.pid != 0).copied().collect())
+        self.with(|entries| {
+            entries
+                .iter()
+                .filter(|entry| entry.pid != 0)
+                .copied()
+                .collect()
+        })
     }
 
     /// `pid` and every listed descendant of it, descendants first.

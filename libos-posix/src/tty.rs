@@ -97,17 +97,6 @@ impl Terminal {
         })
     }
 
-    /// Waits for typed bytes and takes them raw; at least one.
-    pub fn read_raw_blocking(&self, buffer: &mut [u8]) -> usize {
-        loop {
-            let count = self.read_raw(buffer);
-            if count > 0 || buffer.is_empty() {
-                return count;
-            }
-            syscall::sleep(1);
-        }
-    }
-
     /// Reads one line the cooked way into `buffer` (the newline included when it fits), echoing
     /// as it goes; 0 at end of file (Ctrl-D on an empty line), or when Ctrl-C is pressed
     /// meanwhile (the shell stops the reader then).

@@ -78,13 +78,15 @@ pub fn create() -> Result<&'static World> {
         (*world).root = syscall::environment_id();
     }
     WORLD.store(world, Ordering::Release);
-    Ok(require()?)
+    require()
 }
 
 /// Makes this process (started by the kernel) the root of a new world: makes the world,
 /// mounts the file system, and lets the library handle this process's faults. Says what
 /// failed, for a message.
-pub fn start_as_root(program_name: &str) -> core::result::Result<&'static World, (&'static str, Errno)> {
+pub fn start_as_root(
+    program_name: &str,
+) -> core::result::Result<&'static World, (&'static str, Errno)> {
     crate::process::install(0, "/", program_name);
     let world = create().map_err(|error| ("making the world", error))?;
     crate::files::mount().map_err(|error| ("mounting the file system", error))?;

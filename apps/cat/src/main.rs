@@ -11,7 +11,6 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
 use libos_posix::Errno;
 use libos_posix::descriptors::{self, STDIN, STDOUT};
 use libos_posix::eprintln;
@@ -32,7 +31,7 @@ enum CopyError {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    let operands = match operands(args.iter()) {
+    let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
             eprintln!("cat: unknown option {option}");
@@ -61,21 +60,6 @@ fn main(args: libos_posix::Args) -> i32 {
         }
     }
     status
-}
-
-/// The operands: the arguments after an optional `--`. A first argument that starts with `-`,
-/// other than `-` and `--`, is an unknown option and the error.
-fn operands(
-    arguments: impl Iterator<Item = &'static str>,
-) -> Result<Vec<&'static str>, &'static str> {
-    let mut arguments = arguments.peekable();
-    if let Some(option) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-        && option != "--"
-    {
-        return Err(option);
-    }
-    Ok(arguments.collect())
 }
 
 /// Copies operand `path` (`-` for standard input) to standard output.

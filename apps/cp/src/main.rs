@@ -14,7 +14,6 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use libos_posix::files::{self, File};
 use libos_posix::{Errno, eprintln};
 
@@ -25,7 +24,7 @@ const USAGE: &str = "usage: cp SOURCE DESTINATION";
 const CHUNK_BYTES: usize = 64 * 1024;
 
 fn main(args: libos_posix::Args) -> i32 {
-    let operands = match operands(args.iter()) {
+    let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
             eprintln!("cp: unknown option {option}");
@@ -47,21 +46,6 @@ fn main(args: libos_posix::Args) -> i32 {
     }
 }
 
-/// The operands: the arguments after an optional `--`. A first argument that starts with `-`,
-/// other than `-` and `--`, is an unknown option and the error.
-fn operands(
-    arguments: impl Iterator<Item = &'static str>,
-) -> Result<Vec<&'static str>, &'static str> {
-    let mut arguments = arguments.peekable();
-    if let Some(option) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-        && option != "--"
-    {
-        return Err(option);
-    }
-    Ok(arguments.collect())
-}
-
 /// Copies file `source` to `destination` (into it if it is a directory); the error is the
 /// message to print.
 fn copy(source: &str, destination: &str) -> Result<(), String> {
@@ -70,7 +54,9 @@ fn copy(source: &str, destination: &str) -> Result<(), String> {
         return Err(at(source, Errno::IsADirectory));
     }
     let target = match files::metadata(destination) {
-        Ok(metadata) if metadata.is_directory() => join(destination, file_name(source)),
+        Ok(metadata) if metadata.is_directory() => {
+            files::join(destination, files::file_name(source))
+        }
         _ => String::from(destination),
     };
     if files::metadata(&target).is_ok_and(|metadata| metadata.inode == source_metadata.inode) {
@@ -98,21 +84,6 @@ fn write_all(file: &File, mut bytes: &[u8]) -> Result<(), Errno> {
         bytes = &bytes[written..];
     }
     Ok(())
-}
-
-/// The last component of `path`, ignoring trailing slashes.
-fn file_name(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    trimmed.rsplit('/').next().unwrap_or(trimmed)
-}
-
-/// `name` inside `directory`.
-fn join(directory: &str, name: &str) -> String {
-    if directory.ends_with('/') {
-        format!("{directory}{name}")
-    } else {
-        format!("{directory}/{name}")
-    }
 }
 
 /// The message for `error` about `path`.

@@ -11,7 +11,6 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
 use libos_posix::{Errno, eprintln, process, world};
 
 libos_posix::main!(main);
@@ -19,7 +18,7 @@ libos_posix::main!(main);
 const USAGE: &str = "usage: kill PID...";
 
 fn main(args: libos_posix::Args) -> i32 {
-    let operands = match operands(args.iter()) {
+    let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
             eprintln!("kill: unknown option {option}");
@@ -45,21 +44,6 @@ fn main(args: libos_posix::Args) -> i32 {
         }
     }
     status
-}
-
-/// The operands: the arguments after an optional `--`. A first argument that starts with `-`,
-/// other than `-` and `--`, is an unknown option and the error.
-fn operands(
-    arguments: impl Iterator<Item = &'static str>,
-) -> Result<Vec<&'static str>, &'static str> {
-    let mut arguments = arguments.peekable();
-    if let Some(option) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-        && option != "--"
-    {
-        return Err(option);
-    }
-    Ok(arguments.collect())
 }
 
 /// The process id `text` spells: a decimal number above 0.

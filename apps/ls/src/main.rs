@@ -127,7 +127,7 @@ fn list_directory(directory: &str, long_format: bool) -> i32 {
             println!("{}", entry.name);
             continue;
         }
-        let path = join(directory, &entry.name);
+        let path = files::join(directory, &entry.name);
         match files::metadata(&path) {
             Ok(metadata) => print_entry(&entry.name, &metadata, true),
             Err(error) => status = report(&path, error),
@@ -152,15 +152,6 @@ fn print_entry(name: &str, metadata: &Metadata, long_format: bool) {
 fn long_line(is_directory: bool, links: u32, size: u64, name: &str) -> String {
     let kind = if is_directory { 'd' } else { '-' };
     format!("{kind}{links:>5} {size:>7} {name}")
-}
-
-/// `name` inside `directory`.
-fn join(directory: &str, name: &str) -> String {
-    if directory.ends_with('/') {
-        format!("{directory}{name}")
-    } else {
-        format!("{directory}/{name}")
-    }
 }
 
 /// Reports `error` about `path` on standard error; returns the failure status, 1.

@@ -11,8 +11,6 @@
 
 extern crate alloc;
 
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use libos_posix::files;
 use libos_posix::{Errno, eprintln};
@@ -99,7 +97,7 @@ fn remove_tree(path: &str) -> bool {
     };
     let mut removed_all = true;
     for entry in &entries {
-        let child = join(path, &entry.name);
+        let child = files::join(path, &entry.name);
         let removed = if entry.is_directory {
             remove_tree(&child)
         } else {
@@ -116,15 +114,6 @@ fn is_protected(path: &str) -> bool {
     let trimmed = path.trim_end_matches('/');
     let last_component = trimmed.rsplit('/').next().unwrap_or(trimmed);
     matches!(last_component, "" | "." | "..")
-}
-
-/// `name` inside `directory`.
-fn join(directory: &str, name: &str) -> String {
-    if directory.ends_with('/') {
-        format!("{directory}{name}")
-    } else {
-        format!("{directory}/{name}")
-    }
 }
 
 /// Whether `result` is a success; a failure is reported as being about `path`.

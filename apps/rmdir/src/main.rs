@@ -11,7 +11,6 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
 use libos_posix::eprintln;
 use libos_posix::files;
 
@@ -20,7 +19,7 @@ libos_posix::main!(main);
 const USAGE: &str = "usage: rmdir DIR...";
 
 fn main(args: libos_posix::Args) -> i32 {
-    let directories = match operands(args.iter()) {
+    let directories = match args.operands() {
         Ok(directories) => directories,
         Err(option) => {
             eprintln!("rmdir: unknown option {option}");
@@ -41,19 +40,4 @@ fn main(args: libos_posix::Args) -> i32 {
         }
     }
     status
-}
-
-/// The operands: the arguments after an optional `--`. A first argument that starts with `-`,
-/// other than `-` and `--`, is an unknown option and the error.
-fn operands(
-    arguments: impl Iterator<Item = &'static str>,
-) -> Result<Vec<&'static str>, &'static str> {
-    let mut arguments = arguments.peekable();
-    if let Some(option) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-        && option != "--"
-    {
-        return Err(option);
-    }
-    Ok(arguments.collect())
 }
