@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use exo_abi::BlockTransfer;
 use posix_fs::partition::{CREDENTIAL, FIRST_BLOCK};
 use posix_fs::{Block, CachedBlock, FileSystem, FsError, Ino, IoError, Kind};
@@ -134,15 +134,17 @@ pub fn mount() -> Result<()> {
     Ok(())
 }
 
-/// Whether this process is bound to the library's disk principal.
-static CREDENTIAL_PRESENTED: AtomicBool = AtomicBool::new(false);
+/// The environment that presented the library's credential: a forked child inherits this
+/// memory, not the binding, so the flag names who presented it.
+static CREDENTIAL_PRESENTED_BY: AtomicU32 = AtomicU32::new(0);
 
 /// Binds this process to the library's disk principal, once (each process moves its own
 /// blocks).
 fn present_credential() -> Result<()> {
-    if !CREDENTIAL_PRESENTED.load(Ordering::Acquire) {
+    let me = syscall::environment_id();
+    if CREDENTIAL_PRESENTED_BY.load(Ordering::Acquire) != me {
         syscall::block_credential(&CREDENTIAL).map_err(|_| Errno::Io)?;
-        CREDENTIAL_PRESENTED.store(true, Ordering::Release);
+        CREDENTIAL_PRESENTED_BY.store(me, Ordering::Release);
     }
     Ok(())
 }

@@ -265,7 +265,10 @@ fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<()
         }
     }
     syscall::page_map(shadow, frame, 0)?;
-    syscall::page_protect(address, 0)?;
+    // The child's binding goes first: once the page is read-only, this very code's next write
+    // to it (its stack, say) faults, and with no child on the shadow the fault handler would
+    // drop the shadow and make the page writable again.
     syscall::page_share(shadow, child, address, 0)?;
+    syscall::page_protect(address, 0)?;
     Ok(())
 }
