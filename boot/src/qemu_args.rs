@@ -135,8 +135,10 @@ impl QemuOptions {
 pub fn qemu_args(options: &QemuOptions, serial: SerialMode) -> Vec<OsString> {
     let mut args: Vec<OsString> = MACHINE_ARGS.iter().map(OsString::from).collect();
     args.extend(serial_args(serial));
-    let mut drive = OsString::from("format=raw,file=");
-    drive.push(&options.image);
+    // The guest never writes its boot image; a snapshot drive takes no write lock, so tests
+    // that boot the same image can run side by side.
+    let mut drive = OsString::from("format=raw,snapshot=on,file=");
+    drive.push(escape_option_value(options.image.as_os_str()));
     args.extend([OsString::from("-drive"), drive]);
     if let Some(disk) = &options.disk {
         args.extend(disk_args(disk));
@@ -272,7 +274,7 @@ mod tests {
             "-serial",
             "chardev:console",
             "-drive",
-            "format=raw,file=/img/a.img",
+            "format=raw,snapshot=on,file=/img/a.img",
         ];
         assert_eq!(args, expected);
     }
@@ -298,7 +300,7 @@ mod tests {
             "-mon",
             "chardev=console",
             "-drive",
-            "format=raw,file=u.img",
+            "format=raw,snapshot=on,file=u.img",
             "-drive",
             "file=d.img,format=raw,if=none,id=blocks",
             "-device",
@@ -358,7 +360,7 @@ mod tests {
         let tail = &args[args.iter().position(|arg| arg == "-drive").unwrap()..];
         let expected = [
             "-drive",
-            "format=raw,file=/img/a.img",
+            "format=raw,snapshot=on,file=/img/a.img",
             "-drive",
             "file=/data/blocks.img,format=raw,if=none,id=blocks",
             "-device",

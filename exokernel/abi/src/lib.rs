@@ -123,8 +123,9 @@ pub mod slice {
     pub const SLOT_ANY: u64 = u64::MAX;
 }
 
-/// Frames of an environment that the abort protocol never takes: enough for a small program's
-/// image, stacks and the pages its handlers need to recover. Page-table frames are not counted.
+/// The least number of frames the abort protocol leaves an environment; it also keeps every
+/// frame it held when it started (its image and first stack), so that it can still run its
+/// handlers and recover. Page-table frames are not counted.
 pub const GUARANTEED_FRAMES: usize = 64;
 
 /// One entry of the list given to [`Syscall::PageMapBatch`], or written by

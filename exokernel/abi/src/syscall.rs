@@ -167,7 +167,8 @@ pub enum Syscall {
     /// microseconds (visible revocation). The environment is told through its
     /// [`REVOCATION_REQUEST`](crate::upcall::REVOCATION_REQUEST) upcall and chooses what to
     /// free; whatever is still owed at the deadline is taken by force, newest acquired first but
-    /// never below the guaranteed minimum ([`GUARANTEED_FRAMES`](crate::GUARANTEED_FRAMES)), and
+    /// never below the guaranteed minimum (the frames it held when it started, and at least
+    /// [`GUARANTEED_FRAMES`](crate::GUARANTEED_FRAMES)), and
     /// recorded in its repossession vector (the abort protocol). An environment that has not
     /// enabled the upcall cannot be asked: the abort runs at once. This is how a parent, or
     /// whoever it gave the right to, creates memory pressure. Returns 0.

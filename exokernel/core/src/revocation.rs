@@ -10,7 +10,7 @@
 //!    the request completes and is reported with how long it took.
 //! 3. At the deadline ([`RevocationTable::expired`]), the abort protocol takes what is still
 //!    owed: [`choose_victims`] names the specific resources (newest acquired first, never below
-//!    the guaranteed minimum), the kernel breaks every binding to them, records each in the
+//!    the guaranteed minimum, [`guaranteed_count`]), the kernel breaks every binding to them, records each in the
 //!    environment's repossession vector ([`exo_abi::repossession`]) and notifies it.
 //!
 //! This is bookkeeping only: time is given by the caller in abstract ticks, and the kernel
@@ -23,13 +23,13 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use exo_abi::Error;
 
-/// Frames of an environment's memory that the abort protocol never takes (defined in the ABI).
+/// The least number of frames the abort protocol leaves any environment (defined in the ABI).
 ///
-/// The loader gives a small program about 10 to 40 frames (code, data, stack); 64 covers that
-/// with room for the libOS's exception and upcall stacks, so that an environment that ignored a
-/// request still holds enough to run its handlers, read its repossession vector and recover.
-/// Page-table frames do not count here: they are never repossessed. This is a floor on forced
-/// repossession, not a reservation: it does not keep frames free for anyone.
+/// An environment also keeps every frame it held when it started (its image and first stack,
+/// whatever their size), so that one that ignored a request still has the code and stacks it
+/// needs to run its handlers, read its repossession vector and recover. Page-table frames do
+/// not count here: they are never repossessed. This is a floor on forced repossession, not a
+/// reservation: it does not keep frames free for anyone.
 pub use exo_abi::GUARANTEED_FRAMES;
 
 /// Disk blocks that the abort protocol never takes: none. An environment needs no block to run
@@ -41,19 +41,15 @@ pub const GUARANTEED_BLOCKS: usize = 0;
 /// vector and recover; a slot is a claim to time beyond that.
 pub const GUARANTEED_SLOTS: usize = 0;
 
-/// How many resources of `kind` the abort protocol leaves an environment.
-pub fn guaranteed_count(kind: ResourceKind) -> usize {
+/// How many resources of `kind` the abort protocol leaves an environment that held
+/// `frames_at_start` frames when it started: for frames, those and at least
+/// [`GUARANTEED_FRAMES`].
+pub fn guaranteed_count(kind: ResourceKind, frames_at_start: usize) -> usize {
     match kind {
-        ResourceKind::Frame => GUARANTEED_FRAMES,
+        ResourceKind::Frame => GUARANTEED_FRAMES.max(frames_at_start),
         ResourceKind::Block => GUARANTEED_BLOCKS,
         ResourceKind::Slot => GUARANTEED_SLOTS,
     }
-}
-
-/// How many of `held_count` resources of `kind` the abort protocol could take: a request for
-/// more than this cannot be enforced in full.
-pub fn repossessable_count(kind: ResourceKind, held_count: usize) -> usize {
-    held_count.saturating_sub(guaranteed_count(kind))
 }
 
 /// The resources the abort protocol takes when `owed_count` are still owed, from `held`, the
@@ -443,12 +439,10 @@ mod tests {
 
     #[test]
     fn guaranteed_minimum_per_kind() {
-        assert_eq!(guaranteed_count(ResourceKind::Frame), 64);
-        assert_eq!(guaranteed_count(ResourceKind::Block), 0);
-        assert_eq!(guaranteed_count(ResourceKind::Slot), 0);
-        assert_eq!(repossessable_count(ResourceKind::Frame, 70), 6);
-        assert_eq!(repossessable_count(ResourceKind::Frame, 40), 0);
-        assert_eq!(repossessable_count(ResourceKind::Block, 3), 3);
+        assert_eq!(guaranteed_count(ResourceKind::Frame, 10), 64);
+        assert_eq!(guaranteed_count(ResourceKind::Frame, 90), 90);
+        assert_eq!(guaranteed_count(ResourceKind::Block, 90), 0);
+        assert_eq!(guaranteed_count(ResourceKind::Slot, 90), 0);
     }
 
     #[test]
@@ -477,7 +471,7 @@ mod tests {
         frames.allocate(FrameOwner::PageTableOf(ENV)).unwrap();
         let held: Vec<u64> = frames.frames_by_acquisition(ENV).collect();
         let newest: Vec<u64> = held.iter().rev().take(3).copied().collect();
-        let victims = choose_victims(&held, 10, guaranteed_count(ResourceKind::Frame));
+        let victims = choose_victims(&held, 10, guaranteed_count(ResourceKind::Frame, 0));
         assert_eq!(victims, newest);
     }
 

@@ -53,6 +53,7 @@ fn machine_with(address_space: AddressSpace, registers: TrapFrame) -> Machine {
         upcalls_enabled: 0,
         pending_upcalls: BTreeMap::new(),
         repossession_frame: None,
+        frames_at_start: 0,
         capabilities: CapabilityTable::default(),
     }
 }

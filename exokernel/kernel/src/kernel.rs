@@ -46,6 +46,9 @@ pub struct Machine {
     pub pending_upcalls: BTreeMap<u64, (u64, u64)>,
     /// The frame of its repossession vector, if it registered one.
     pub repossession_frame: Option<FrameNumber>,
+    /// The frames it owned when it started: the abort protocol never takes it below these
+    /// (`exo_core::revocation::guaranteed_count`).
+    pub frames_at_start: usize,
     /// Its rights over other environments, by handle.
     pub capabilities: CapabilityTable,
 }
@@ -157,6 +160,7 @@ impl Kernel {
         let id = self.environments.create(String::from(name), parent, |id| {
             let mut machine = environment::load(id, program, args, frames, mappings)?;
             machine.capabilities = CapabilityTable::at_birth(parent);
+            machine.frames_at_start = frames.frames_by_acquisition(id).count();
             Ok(machine)
         })?;
         log::debug!(

@@ -48,11 +48,13 @@ pub fn environment_start(
     if rip >= exo_abi::USER_END || rsp >= exo_abi::USER_END {
         return Err(Error::BadAddress);
     }
-    kernel
+    let frames_at_start = kernel.frames.frames_by_acquisition(target).count();
+    let machine = kernel
         .environments
         .machine_mut(target)
-        .expect("checked alive above")
-        .registers = first_registers(rip, rsp, rdi, rsi);
+        .expect("checked alive above");
+    machine.registers = first_registers(rip, rsp, rdi, rsi);
+    machine.frames_at_start = frames_at_start;
     kernel.environments.start(target)?;
     Ok(0)
 }

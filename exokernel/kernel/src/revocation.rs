@@ -137,7 +137,7 @@ impl Kernel {
         let Some(machine) = self.environments.machine(env) else {
             return;
         };
-        let vector_frame = machine.repossession_frame;
+        let (vector_frame, frames_at_start) = (machine.repossession_frame, machine.frames_at_start);
         let names: Vec<u64> = match expired.kind {
             ResourceKind::Frame => self
                 .frames
@@ -151,7 +151,8 @@ impl Kernel {
                 .map(|blocks| blocks.table.blocks_of(env))
                 .unwrap_or_default(),
         };
-        let victims = choose_victims(&names, expired.owed_count, guaranteed_count(expired.kind));
+        let guaranteed = guaranteed_count(expired.kind, frames_at_start);
+        let victims = choose_victims(&names, expired.owed_count, guaranteed);
         for &name in &victims {
             self.repossess(env, expired.kind, name);
         }
