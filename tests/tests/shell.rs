@@ -20,12 +20,21 @@ fn files_made_in_the_shell_survive_a_reboot() {
     let disk = scratch_disk("shell");
     let mut shell = shell_on(&disk);
     shell.command("mkdir /data", "(mkdir) ended: exited with status 0");
-    shell.command("echo hello world > /data/greeting", "(echo) ended: exited with status 0");
-    shell.command("echo again >> /data/greeting", "(echo) ended: exited with status 0");
+    shell.command(
+        "echo hello world > /data/greeting",
+        "(echo) ended: exited with status 0",
+    );
+    shell.command(
+        "echo again >> /data/greeting",
+        "(echo) ended: exited with status 0",
+    );
     shell.command("cat /data/greeting | wc", "      2       3      18");
     shell.command("ls -l /data", "greeting");
     shell.command("frobnicate", "sh: frobnicate: command not found");
-    shell.command("cat < /data/missing", "sh: /data/missing: No such file or directory");
+    shell.command(
+        "cat < /data/missing",
+        "sh: /data/missing: No such file or directory",
+    );
     shell.send_line("cd /data");
     shell.command("cat greeting", "again");
     shell.command("poweroff", "init: file system synced");

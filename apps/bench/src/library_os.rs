@@ -86,8 +86,8 @@ fn b5(unit: &str) -> Result<(), Errno> {
 fn b6(unit: &str) -> Result<(), Errno> {
     let mut failure = None;
     let ticks = ticks_per(200, || {
-        let outcome = process::spawn("/bin/true", &["true"], Stdio::INHERIT)
-            .and_then(process::wait);
+        let outcome =
+            process::spawn("/bin/true", &["true"], Stdio::INHERIT).and_then(process::wait);
         if let Err(error) = outcome {
             failure = Some(error);
         }

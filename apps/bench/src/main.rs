@@ -316,7 +316,11 @@ fn main(args: libos_posix::Args) -> i32 {
         println!("bench: B9 floor failed: {}", error.describe());
         return 1;
     }
-    let files_arguments = if unit == "instructions" { "files icount" } else { "files" };
+    let files_arguments = if unit == "instructions" {
+        "files icount"
+    } else {
+        "files"
+    };
     match syscall::spawn("bench", files_arguments).and_then(syscall::wait) {
         Ok(exo_abi::ExitReason::Exited(0)) => {}
         Ok(reason) => {
@@ -324,7 +328,10 @@ fn main(args: libos_posix::Args) -> i32 {
             return 1;
         }
         Err(error) => {
-            println!("bench: cannot run the library OS rows: {}", error.describe());
+            println!(
+                "bench: cannot run the library OS rows: {}",
+                error.describe()
+            );
             return 1;
         }
     }

@@ -137,8 +137,10 @@ impl Shell {
             }
             ("jobs", _) => {
                 for (description, children) in &self.background {
-                    let pids: Vec<String> =
-                        children.iter().map(|child| format!("{}", child.pid())).collect();
+                    let pids: Vec<String> = children
+                        .iter()
+                        .map(|child| format!("{}", child.pid()))
+                        .collect();
                     println!("[{}] running  {description}", pids.join(" "));
                 }
             }

@@ -62,7 +62,9 @@ fn write_read() -> Outcome {
     context("create", File::create("/tmp/ut-a"))
         .and_then(|file| context("write", file.write(&data)))?;
     let back = read_file("/tmp/ut-a")?;
-    check(back == data, || format!("read back {} bytes, differing", back.len()))?;
+    check(back == data, || {
+        format!("read back {} bytes, differing", back.len())
+    })?;
     context("remove", files::remove_file("/tmp/ut-a"))
 }
 
@@ -77,7 +79,8 @@ fn big_file() -> Outcome {
     check(size == 2 * 1024 * 1024, || format!("size {size}"))?;
     let back = read_file("/tmp/ut-big")?;
     check(
-        back.chunks(chunk.len()).all(|piece| piece == chunk.as_slice()),
+        back.chunks(chunk.len())
+            .all(|piece| piece == chunk.as_slice()),
         || String::from("content differs"),
     )?;
     context("remove", files::remove_file("/tmp/ut-big"))
@@ -95,10 +98,16 @@ fn directories() -> Outcome {
         files::remove_dir("/tmp/ut-d") == Err(Errno::NotEmpty),
         || String::from("rmdir of a full directory"),
     )?;
-    context("rename", files::rename("/tmp/ut-d/file-0", "/tmp/ut-d/inner/moved"))?;
+    context(
+        "rename",
+        files::rename("/tmp/ut-d/file-0", "/tmp/ut-d/inner/moved"),
+    )?;
     context("metadata", files::metadata("/tmp/ut-d/inner/moved"))?;
     for index in 1..40 {
-        context("unlink", files::remove_file(&format!("/tmp/ut-d/file-{index}")))?;
+        context(
+            "unlink",
+            files::remove_file(&format!("/tmp/ut-d/file-{index}")),
+        )?;
     }
     context("unlink", files::remove_file("/tmp/ut-d/inner/moved"))?;
     context("rmdir", files::remove_dir("/tmp/ut-d/inner"))?;
@@ -108,15 +117,27 @@ fn directories() -> Outcome {
 fn errors() -> Outcome {
     let long_name = format!("/tmp/{}", "n".repeat(256));
     let cases: [(&str, Result<(), Errno>, Errno); 6] = [
-        ("open missing", File::open("/tmp/none").map(drop), Errno::NotFound),
+        (
+            "open missing",
+            File::open("/tmp/none").map(drop),
+            Errno::NotFound,
+        ),
         ("mkdir existing", files::create_dir("/tmp"), Errno::Exists),
-        ("long name", File::create(&long_name).map(drop), Errno::NameTooLong),
+        (
+            "long name",
+            File::create(&long_name).map(drop),
+            Errno::NameTooLong,
+        ),
         (
             "path through a file",
             File::open("/bin/sh/x").map(drop),
             Errno::NotADirectory,
         ),
-        ("unlink a directory", files::remove_file("/tmp"), Errno::IsADirectory),
+        (
+            "unlink a directory",
+            files::remove_file("/tmp"),
+            Errno::IsADirectory,
+        ),
         (
             "read a closed descriptor",
             descriptors::read(15, &mut [0; 4]).map(drop),
@@ -145,12 +166,15 @@ fn append_truncate() -> Outcome {
         String::from("append")
     })?;
     context("truncate", file.set_len(5))?;
-    check(read_file("/tmp/ut-t")? == b"hello", || String::from("truncate down"))?;
+    check(read_file("/tmp/ut-t")? == b"hello", || {
+        String::from("truncate down")
+    })?;
     context("extend", file.set_len(9000))?;
     let back = read_file("/tmp/ut-t")?;
-    check(back.len() == 9000 && back[5..].iter().all(|&byte| byte == 0), || {
-        String::from("a grown file reads zeros")
-    })?;
+    check(
+        back.len() == 9000 && back[5..].iter().all(|&byte| byte == 0),
+        || String::from("a grown file reads zeros"),
+    )?;
     drop(file);
     context("remove", files::remove_file("/tmp/ut-t"))
 }
@@ -174,7 +198,9 @@ fn fork_copy_on_write() -> Outcome {
         Fork::Parent(child) => child,
     };
     let reason = context("wait", process::wait(child))?;
-    check(reason == ExitReason::Exited(0), || format!("child {reason}"))?;
+    check(reason == ExitReason::Exited(0), || {
+        format!("child {reason}")
+    })?;
     // SAFETY: as above.
     let counter = unsafe { SHARED_COUNTER };
     check(counter == 42 && heap_value[100] == 1, || {
@@ -226,7 +252,9 @@ fn pipe_across_fork() -> Outcome {
     }
     context("close", descriptors::close(read_end))?;
     let reason = context("wait", process::wait(child))?;
-    check(reason == ExitReason::Exited(0), || format!("writer {reason}"))?;
+    check(reason == ExitReason::Exited(0), || {
+        format!("writer {reason}")
+    })?;
     check(received == pattern(total, 1), || {
         format!("received {} bytes, differing", received.len())
     })
@@ -245,7 +273,9 @@ fn pipe_end_of_file_on_kill() -> Outcome {
     let reason = context("wait", process::wait(child))?;
     check(reason == ExitReason::Killed, || format!("child {reason}"))?;
     let count = context("read", descriptors::read(read_end, &mut [0u8; 16]))?;
-    check(count == 0, || format!("read {count} bytes after the writer died"))?;
+    check(count == 0, || {
+        format!("read {count} bytes after the writer died")
+    })?;
     context("close", descriptors::close(read_end))
 }
 
@@ -267,8 +297,7 @@ fn spawn_with_redirection() -> Outcome {
         format!("echo wrote {:?}", String::from_utf8_lossy(&text))
     })?;
     check(
-        process::spawn("/bin/none", &["none"], Stdio::INHERIT).map(drop)
-            == Err(Errno::NotFound),
+        process::spawn("/bin/none", &["none"], Stdio::INHERIT).map(drop) == Err(Errno::NotFound),
         || String::from("spawning a missing program"),
     )?;
     context("remove", files::remove_file("/tmp/ut-echo"))
@@ -287,10 +316,15 @@ fn shared_cache() -> Outcome {
         }
         Fork::Parent(child) => child,
     };
-    let file = context("open", OpenOptions::new().write(true).open("/tmp/ut-shared"))?;
+    let file = context(
+        "open",
+        OpenOptions::new().write(true).open("/tmp/ut-shared"),
+    )?;
     context("write", file.write(b"parent"))?;
     let reason = context("wait", process::wait(child))?;
-    check(reason == ExitReason::Exited(0), || format!("child {reason}"))?;
+    check(reason == ExitReason::Exited(0), || {
+        format!("child {reason}")
+    })?;
     let text = read_file("/tmp/ut-shared")?;
     check(
         text.starts_with(b"parent") && &text[4096..4101] == b"child",
@@ -352,7 +386,8 @@ fn stack_growth() -> Outcome {
 fn heap_growth() -> Outcome {
     let mut big = vec![0u8; 8 * 1024 * 1024];
     big[8 * 1024 * 1024 - 1] = 9;
-    check(core::hint::black_box(&big)[8 * 1024 * 1024 - 1] == 9, || {
-        String::from("8 MiB vector")
-    })
+    check(
+        core::hint::black_box(&big)[8 * 1024 * 1024 - 1] == 9,
+        || String::from("8 MiB vector"),
+    )
 }
