@@ -2,12 +2,13 @@
 //! standard error (the terminal unless the parent redirected them).
 
 use crate::descriptors::{self, STDERR, STDOUT};
+use crate::syscall;
 use core::fmt;
 
-/// Formats into a small buffer and hands full chunks to the descriptor, so that one line
-/// costs one write.
+/// Formats into a small buffer and hands full chunks to a descriptor (or, with `None`, to the
+/// kernel console), so that one line costs one write.
 struct LineBuffer {
-    fd: usize,
+    fd: Option<usize>,
     bytes: [u8; 256],
     len: usize,
 }
@@ -15,7 +16,12 @@ struct LineBuffer {
 impl LineBuffer {
     fn flush(&mut self) {
         if self.len > 0 {
-            let _ = descriptors::write(self.fd, &self.bytes[..self.len]);
+            let bytes = &self.bytes[..self.len];
+            // Output has nowhere to report its own failure.
+            match self.fd {
+                Some(fd) => drop(descriptors::write(fd, bytes)),
+                None => drop(syscall::debug_write(bytes)),
+            }
             self.len = 0;
         }
     }
@@ -34,7 +40,7 @@ impl fmt::Write for LineBuffer {
     }
 }
 
-fn print_to(fd: usize, arguments: fmt::Arguments) {
+fn print_to(fd: Option<usize>, arguments: fmt::Arguments) {
     let mut buffer = LineBuffer {
         fd,
         bytes: [0; 256],
@@ -46,12 +52,18 @@ fn print_to(fd: usize, arguments: fmt::Arguments) {
 
 #[doc(hidden)]
 pub fn print(arguments: fmt::Arguments) {
-    print_to(STDOUT, arguments);
+    print_to(Some(STDOUT), arguments);
 }
 
 #[doc(hidden)]
 pub fn eprint(arguments: fmt::Arguments) {
-    print_to(STDERR, arguments);
+    print_to(Some(STDERR), arguments);
+}
+
+/// Prints straight to the kernel console, taking no lock and allocating nothing: for code that
+/// may have interrupted the library inside one of its locks.
+pub(crate) fn print_to_kernel_console(arguments: fmt::Arguments) {
+    print_to(None, arguments);
 }
 
 /// Prints to standard output.

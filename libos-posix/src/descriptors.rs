@@ -56,6 +56,11 @@ impl Descriptor {
 static TABLE: Mutex<[Descriptor; DESCRIPTORS_MAX]> =
     Mutex::new([Descriptor::Closed; DESCRIPTORS_MAX]);
 
+/// Whether the table is in use at this instant (an exception inside a descriptor call).
+pub fn is_busy() -> bool {
+    TABLE.is_locked()
+}
+
 /// Starts the table with `descriptors` (inherited; the parent counted the pipe ends for us).
 pub fn install(descriptors: [Descriptor; DESCRIPTORS_MAX]) {
     *TABLE.lock() = descriptors;

@@ -91,16 +91,60 @@ extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
             // handler.
             unsafe { resume(frame) }
         }
-    } else {
+    }
+    let is_reported = handler == 0;
+    if !crate::process::is_inside_a_lock() && redirect_to_exit(frame, is_reported) {
+        // SAFETY: `frame` now resumes into `exit_after_exception` on the interrupted stack,
+        // whose next 16 bytes down were made writable.
+        unsafe { resume(frame) }
+    }
+    // Ending the usual way would wait for a lock this process holds, or there is no stack left
+    // to do it on: say so on the kernel console and leave; the parent's wait clears what it
+    // held in the world.
+    crate::console::print_to_kernel_console(format_args!(
+        "libos: env {}: killed by {} at {:#x} (address {:#x}) inside the library\n",
+        syscall::environment_id(),
+        exo_abi::exception_name(frame.vector as u8),
+        frame.registers.rip,
+        frame.fault_address,
+    ));
+    syscall::exit(DECLINED_STATUS_BASE + frame.vector as u32)
+}
+
+/// Bytes below a stack pointer that the interrupted code may still use (the System V red zone).
+const RED_ZONE_BYTES: u64 = 128;
+
+/// Edits `frame` to resume as a call of `exit_after_exception` on the interrupted stack. The
+/// program ends there rather than here because this handler may not fault, and ending (printing,
+/// closing descriptors) writes memory that a forked process shares copy-on-write. False when
+/// the interrupted stack cannot take the call.
+fn redirect_to_exit(frame: &mut ExceptionFrame, is_reported: bool) -> bool {
+    const DIRECTION_FLAG: u64 = 1 << 10;
+    let registers = &mut frame.registers;
+    let aligned = registers.rsp.wrapping_sub(RED_ZONE_BYTES) & !15;
+    // As if called: the return address slot leaves the stack 8 bytes below 16-byte alignment.
+    registers.rsp = aligned.wrapping_sub(8);
+    registers.rdi = frame.vector;
+    registers.rsi = registers.rip;
+    registers.rdx = frame.fault_address;
+    registers.rcx = u64::from(is_reported);
+    registers.rip = exit_after_exception as *const () as u64;
+    registers.rflags &= !DIRECTION_FLAG;
+    let below = registers.rsp.wrapping_sub(16) & !(crate::layout::PAGE_BYTES - 1);
+    crate::faults::prepare_for_write(below)
+}
+
+/// Ends the program after exception `vector` at `rip` (`address`: the faulting address), with
+/// a message when `is_reported` is not 0 (no app handler declined it).
+extern "C" fn exit_after_exception(vector: u64, rip: u64, address: u64, is_reported: u64) -> ! {
+    if is_reported != 0 {
         crate::println!(
-            "{}: killed by {} at {:#x} (address {:#x})",
+            "{}: killed by {} at {rip:#x} (address {address:#x})",
             crate::process::program_name(),
-            exo_abi::exception_name(frame.vector as u8),
-            frame.registers.rip,
-            frame.fault_address
+            exo_abi::exception_name(vector as u8),
         );
     }
-    crate::process::exit(DECLINED_STATUS_BASE + frame.vector as u32)
+    crate::process::exit(DECLINED_STATUS_BASE + vector as u32)
 }
 
 /// Resumes the registers of `frame`: pushes the saved flags and return address just below the

@@ -38,8 +38,9 @@ pub fn handle(frame: &ExceptionFrame) -> bool {
     is_resolved && prepare_for_write(below)
 }
 
-/// Makes `page` writable if it is a page this library shares copy-on-write, or is already.
-fn prepare_for_write(page: u64) -> bool {
+/// Makes `page` writable if it is a page this library shares copy-on-write, or is already; on
+/// the stack, binds it if it is missing.
+pub fn prepare_for_write(page: u64) -> bool {
     match syscall::page_query(page) {
         Ok(binding) if binding.rights & WRITABLE != 0 => true,
         Ok(_) => make_writable(page),
@@ -47,8 +48,8 @@ fn prepare_for_write(page: u64) -> bool {
     }
 }
 
-/// Breaks copy-on-write sharing of the present, read-only `page`; false when it is not shared
-/// that way (a write to genuinely read-only memory).
+/// Breaks copy-on-write sharing of the present, read-only `page`; false when it is not writable
+/// by nature (a write to code or read-only data).
 fn make_writable(page: u64) -> bool {
     let Ok(binding) = syscall::page_query(page) else {
         return false;
@@ -71,7 +72,8 @@ fn make_writable(page: u64) -> bool {
                 syscall::page_unmap(shadow).is_ok() && syscall::page_protect(page, WRITABLE).is_ok()
             }
         }
-        _ => false,
+        // Its own frame, shared with no child: it was only left read-only.
+        _ => syscall::page_protect(page, WRITABLE).is_ok(),
     }
 }
 

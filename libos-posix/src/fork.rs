@@ -1,7 +1,7 @@
 //! Copy-on-write fork, built in the library from page sharing and the fault upcall.
 //!
 //! The parent creates an empty environment and walks its own bindings (`PageList`):
-//! - code pages are shared read-only as they are;
+//! - code and read-only data are shared as they are bound;
 //! - each private writable page gets a shadow (its frame bound read-only a second time at
 //!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
 //!   (a binding derived from the shadow, so the parent can later rebind the page without
@@ -178,7 +178,7 @@ fn populate(child: Capability, pid: u32) -> Result<u64> {
         }
         let info = syscall::PageInfo::from_binding(&binding);
         if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
-            copy_for(child, address, info.rights)?;
+            copy_for(child, address)?;
         } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
             syscall::page_share(address, child, address, info.rights)?;
         } else if info.rights & WRITABLE == 0 {
@@ -242,13 +242,14 @@ fn bindings() -> Result<Vec<PageBinding>> {
     }
 }
 
-/// Gives the child a private copy of the page at `address`.
-fn copy_for(child: Capability, address: u64, rights: u64) -> Result<()> {
+/// Gives the child a private, writable copy of the page at `address`, which is writable by
+/// nature (even when this process's binding of it is still read-only, shared copy-on-write).
+fn copy_for(child: Capability, address: u64) -> Result<()> {
     let frame = loader::filled_frame(0, |bytes| {
         // SAFETY: `address` is bound readable in this process (it was listed).
         bytes.copy_from_slice(unsafe { &*(address as *const [u8; 4096]) });
     })?;
-    loader::give(child, address, frame, rights & (WRITABLE | EXECUTABLE))
+    loader::give(child, address, frame, WRITABLE)
 }
 
 /// Shares this process's private writable page at `address` (frame `frame`) copy-on-write.
@@ -257,7 +258,7 @@ fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<()
     if let Ok(old) = syscall::page_query(shadow) {
         if old.has_derived {
             // An earlier child still reads the shadow's frame: this one gets a copy.
-            return copy_for(child, address, WRITABLE);
+            return copy_for(child, address);
         }
         syscall::page_unmap(shadow)?;
         if old.is_owned && old.frame != frame {

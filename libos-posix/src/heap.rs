@@ -38,6 +38,11 @@ fn bind(bound: u64, bytes: u64) -> u64 {
     added
 }
 
+/// Whether the heap is in use at this instant (an exception inside the allocator).
+pub fn is_busy() -> bool {
+    ALLOCATOR.heap.is_locked()
+}
+
 // SAFETY: allocation is delegated to `linked_list_allocator::Heap` over memory bound writable to
 // this environment's own frames before the heap is told of it; the bound range only grows.
 unsafe impl GlobalAlloc for GrowingHeap {

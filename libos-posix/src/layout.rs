@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! 0x0000_0000_0040_0000  the program's ELF segments (apps are linked here)
-//! 0x0800_0000_0000 ..    shadows of image pages shared copy-on-write with forked children
+//! 0x0800_0000_0000 ..    shadows of image data pages shared copy-on-write with forked children
 //! 0x4000_0000_0000       the heap, grown a page at a time
 //! 0x4800_0000_0000 ..    shadows of heap pages
 //! 0x5000_0000_0000       the world: state shared by every process of the library OS
@@ -46,17 +46,37 @@ pub const SHADOW_BIT: u64 = 1 << 43;
 /// Bytes in a page.
 pub const PAGE_BYTES: u64 = 4096;
 
-/// The regions whose pages may be shared copy-on-write: the image, the heap and the stack. A
-/// shadow is outside all of them.
-const COPY_ON_WRITE_REGIONS: [(u64, u64); 3] = [
-    (0, SHADOW_BIT),
-    (HEAP_BASE, HEAP_BASE + SHADOW_BIT),
-    (STACK_REGION_BASE, exo_abi::USER_END),
-];
+/// The regions of memory that is writable by nature, and so may be shared copy-on-write: the
+/// image's data, the heap and the stack. A shadow is outside all of them.
+fn copy_on_write_regions() -> [(u64, u64); 3] {
+    [
+        image_data(),
+        (HEAP_BASE, HEAP_BASE + SHADOW_BIT),
+        (STACK_REGION_BASE, exo_abi::USER_END),
+    ]
+}
 
-/// Whether the page at `address` may be shared copy-on-write.
+/// The pages of the program's writable segments: from the page after its code to the end of
+/// its image (the linker places data after code, each segment on pages of its own).
+fn image_data() -> (u64, u64) {
+    unsafe extern "C" {
+        /// The end of the code (defined by the linker).
+        static _etext: u8;
+        /// The end of the image, `.bss` included (defined by the linker).
+        static _end: u8;
+    }
+    let code_end = (&raw const _etext) as u64;
+    let image_end = (&raw const _end) as u64;
+    (
+        code_end.next_multiple_of(PAGE_BYTES),
+        image_end.next_multiple_of(PAGE_BYTES),
+    )
+}
+
+/// Whether the page at `address` is writable by nature (image data, heap or stack), so that a
+/// read-only binding of it there is copy-on-write sharing.
 pub fn is_copy_on_write_region(address: u64) -> bool {
-    COPY_ON_WRITE_REGIONS
+    copy_on_write_regions()
         .iter()
         .any(|&(start, end)| (start..end).contains(&address))
 }

@@ -48,6 +48,19 @@ static PROGRAM_NAME: Mutex<String> = Mutex::new(String::new());
 /// The child the last fork made, between building it and returning it.
 static FORKED: Mutex<Option<Child>> = Mutex::new(None);
 
+/// Whether this process is inside one of the library's locks at this instant (its heap, its
+/// descriptors, its own state or the world's): then an exception handler must not end it
+/// through [`exit`], which takes them.
+pub fn is_inside_a_lock() -> bool {
+    crate::heap::is_busy()
+        || crate::descriptors::is_busy()
+        || SESSION.is_locked()
+        || DIRECTORY.is_locked()
+        || PROGRAM_NAME.is_locked()
+        || FORKED.is_locked()
+        || world::get().is_some_and(world::World::is_locked_by_me)
+}
+
 /// Records what the startup block says about this process.
 pub fn install(session: u64, directory: &str, program_name: &str) {
     if session != 0 {

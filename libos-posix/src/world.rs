@@ -36,6 +36,21 @@ pub struct World {
     pub files: FileSystemCell,
 }
 
+impl World {
+    /// Whether this process holds one of the world's locks.
+    pub fn is_locked_by_me(&self) -> bool {
+        let me = Some(syscall::environment_id());
+        [
+            self.terminal.lock(),
+            self.pipes.lock(),
+            self.processes.lock(),
+            self.files.lock(),
+        ]
+        .iter()
+        .any(|lock| lock.holder() == me)
+    }
+}
+
 /// Bytes of the world: its header, then the buffer cache (see `files`).
 pub fn world_bytes() -> u64 {
     crate::files::cache_offset() + crate::files::cache_bytes()

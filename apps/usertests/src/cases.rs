@@ -21,6 +21,7 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("append_truncate", append_truncate),
     ("fork_copy_on_write", fork_copy_on_write),
     ("fork_many", fork_many),
+    ("read_only_data_after_fork", read_only_data_after_fork),
     ("pipe_across_fork", pipe_across_fork),
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
     ("spawn_with_redirection", spawn_with_redirection),
@@ -258,6 +259,26 @@ fn pipe_across_fork() -> Outcome {
     check(received == pattern(total, 1), || {
         format!("received {} bytes, differing", received.len())
     })
+}
+
+/// Read-only data stays read-only in a forked child (only writable memory is shared
+/// copy-on-write): a write there ends the child as a page fault (128 + 14).
+fn read_only_data_after_fork() -> Outcome {
+    static CONSTANT: [u8; 16] = *b"read-only data..";
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let address = core::hint::black_box(CONSTANT.as_ptr() as usize);
+            // SAFETY: none; the write must fault and end this process before it takes effect.
+            unsafe { (address as *mut u8).write_volatile(0) };
+            process::exit(0);
+        }
+        Fork::Parent(child) => child,
+    };
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(128 + 14), || {
+        format!("child {reason}")
+    })?;
+    check(CONSTANT[0] == b'r', || String::from("the constant changed"))
 }
 
 fn pipe_end_of_file_on_kill() -> Outcome {
