@@ -21,11 +21,12 @@ use crate::layout::{PAGE_BYTES, is_copy_on_write_region, is_shadow, shadow_of};
 use crate::process::{self, Child};
 use crate::syscall::{self, Capability};
 use crate::{exceptions, loader, world};
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
 use exo_abi::PageBinding;
 use exo_abi::capability::rights::CONTROL;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use spin::Mutex;
 
 /// Which side of a fork returned.
 #[derive(Debug)]
@@ -138,7 +139,6 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
     let name = process::program_name();
     let child = syscall::create_environment(&name)?;
     let pid = syscall::capability_inspect(child).map_or(0, |(id, _)| id);
-    HAS_FORKED.store(true, Ordering::Release);
     match populate(child, pid) {
         Ok(session) => {
             process::record_forked(child, pid, &name);
@@ -165,18 +165,37 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
 
 /// Gives the child its address space, its pipe ends and a session handle, which it returns.
 fn populate(child: Capability, pid: u32) -> Result<u64> {
+    let all = bindings()?;
+    // Allocated before the walk: the heap must not change while its pages are being shared.
+    let mut shadowed = Vec::with_capacity(all.len());
+    let shared = share_address_space(child, &all, &mut shadowed);
+    // Even after a failure: the shadows made so far are collected like any others.
+    SHADOWED.lock().extend(shadowed);
+    shared?;
+    process::hold_inherited(&descriptors::snapshot(), pid)?;
+    let session = syscall::capability_copy(process::session(), CONTROL, child)?;
+    Ok(session.0)
+}
+
+/// Gives the child each of `bindings` (this process's), the way the module's header says;
+/// pushes onto `shadowed` every page it made a shadow for.
+fn share_address_space(
+    child: Capability,
+    bindings: &[PageBinding],
+    shadowed: &mut Vec<u64>,
+) -> Result<()> {
     let start_stack = (&raw const START_STACK) as u64;
     let exception_stack = exceptions::stack_range();
     let must_copy = |address: u64| {
         (start_stack..start_stack + START_STACK_BYTES as u64).contains(&address)
             || exception_stack.contains(&address)
     };
-    for binding in bindings()? {
+    for binding in bindings {
         let address = binding.page_address;
         if is_shadow(address) || crate::layout::is_scratch(address) {
             continue;
         }
-        let info = syscall::PageInfo::from_binding(&binding);
+        let info = syscall::PageInfo::from_binding(binding);
         if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
             copy_for(child, address)?;
         } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
@@ -187,31 +206,32 @@ fn populate(child: Capability, pid: u32) -> Result<u64> {
                 _ => address,
             };
             syscall::page_share(source, child, address, 0)?;
-        } else {
-            share_copy_on_write(child, address, info.frame)?;
+        } else if share_copy_on_write(child, address, info.frame)? {
+            shadowed.push(address);
         }
     }
-    process::hold_inherited(&descriptors::snapshot(), pid)?;
-    let session = syscall::capability_copy(process::session(), CONTROL, child)?;
-    Ok(session.0)
+    Ok(())
 }
 
-/// Whether this process has forked, so that it may hold shadows.
-static HAS_FORKED: AtomicBool = AtomicBool::new(false);
+/// The pages this process has made shadows of: listing them here spares a walk of every
+/// binding after each child ends. An entry may outlive its shadow (the fault handler drops a
+/// shadow no child binds, and a forked child inherits the parent's list); such entries go at
+/// the next collection.
+static SHADOWED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 
 /// Drops the shadows no child binds any more, after a child has ended: a page whose frame is
 /// still its shadow's becomes writable again, and a frame only the shadow held is freed.
 pub fn collect_shadows() {
-    if !HAS_FORKED.load(Ordering::Acquire) {
-        return;
-    }
-    let Ok(all) = bindings() else { return };
-    for binding in all.iter().filter(|binding| is_shadow(binding.page_address)) {
-        let shadow = syscall::PageInfo::from_binding(binding);
-        if shadow.has_derived || syscall::page_unmap(binding.page_address).is_err() {
-            continue;
+    SHADOWED.lock().retain(|&home| {
+        let Ok(shadow) = syscall::page_query(shadow_of(home)) else {
+            return false;
+        };
+        if shadow.has_derived {
+            return true;
         }
-        let home = shadow_of(binding.page_address);
+        if syscall::page_unmap(shadow_of(home)).is_err() {
+            return true;
+        }
         match syscall::page_query(home) {
             Ok(page) if page.frame == shadow.frame => {
                 let _ = syscall::page_protect(home, WRITABLE);
@@ -220,7 +240,8 @@ pub fn collect_shadows() {
                 let _ = syscall::frame_free(shadow.frame);
             }
         }
-    }
+        false
+    });
 }
 
 /// Every binding of this process, in address order.
@@ -252,13 +273,15 @@ fn copy_for(child: Capability, address: u64) -> Result<()> {
     loader::give(child, address, frame, WRITABLE)
 }
 
-/// Shares this process's private writable page at `address` (frame `frame`) copy-on-write.
-fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<()> {
+/// Shares this process's private writable page at `address` (frame `frame`) copy-on-write;
+/// true when it made a shadow for it, false when it gave the child a copy instead.
+fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<bool> {
     let shadow = shadow_of(address);
     if let Ok(old) = syscall::page_query(shadow) {
         if old.has_derived {
             // An earlier child still reads the shadow's frame: this one gets a copy.
-            return copy_for(child, address);
+            copy_for(child, address)?;
+            return Ok(false);
         }
         syscall::page_unmap(shadow)?;
         if old.is_owned && old.frame != frame {
@@ -271,5 +294,5 @@ fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<()
     // drop the shadow and make the page writable again.
     syscall::page_share(shadow, child, address, 0)?;
     syscall::page_protect(address, 0)?;
-    Ok(())
+    Ok(true)
 }
