@@ -27,18 +27,32 @@ impl Args {
         .filter(move |argument| !argument.is_empty() || (separator != ' ' && !text.is_empty()))
     }
 
-    /// The operands: the arguments after an optional `--`, for a program that takes no
-    /// options. A first argument that starts with `-` (other than `-` and `--`) is an unknown
-    /// option, returned as the error.
-    pub fn operands(&self) -> Result<alloc::vec::Vec<&'static str>, &'static str> {
+    /// The operands of a command line in the usual form: option letters after a `-`, alone or
+    /// grouped (`-rf`), until `--` or the first operand (`-` alone is an operand). Each option
+    /// letter goes to `accept`, which says whether the program knows it; the first unknown
+    /// letter is the error.
+    pub fn options_and_operands(
+        &self,
+        mut accept: impl FnMut(char) -> bool,
+    ) -> Result<alloc::vec::Vec<&'static str>, char> {
         let mut arguments = self.iter().peekable();
-        if let Some(option) =
+        while let Some(flags) =
             arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-            && option != "--"
         {
-            return Err(option);
+            if flags == "--" {
+                break;
+            }
+            if let Some(unknown) = flags[1..].chars().find(|&flag| !accept(flag)) {
+                return Err(unknown);
+            }
         }
         Ok(arguments.collect())
+    }
+
+    /// The operands, for a program that takes no options (see
+    /// [`options_and_operands`](Args::options_and_operands)).
+    pub fn operands(&self) -> Result<alloc::vec::Vec<&'static str>, char> {
+        self.options_and_operands(|_| false)
     }
 
     /// How many arguments there are.

@@ -34,7 +34,7 @@ fn main(args: libos_posix::Args) -> i32 {
     let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
-            eprintln!("cat: unknown option {option}");
+            eprintln!("cat: unknown option -{option}");
             eprintln!("{USAGE}");
             return 2;
         }

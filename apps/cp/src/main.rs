@@ -27,7 +27,7 @@ fn main(args: libos_posix::Args) -> i32 {
     let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
-            eprintln!("cp: unknown option {option}");
+            eprintln!("cp: unknown option -{option}");
             eprintln!("{USAGE}");
             return 2;
         }

@@ -21,7 +21,7 @@ fn main(args: libos_posix::Args) -> i32 {
     let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
-            eprintln!("kill: unknown option {option}");
+            eprintln!("kill: unknown option -{option}");
             eprintln!("{USAGE}");
             return 2;
         }

@@ -39,7 +39,7 @@ struct Options {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    let options = match parse_arguments(args.iter()) {
+    let options = match parse_arguments(&args) {
         Ok(options) => options,
         Err(option) => {
             eprintln!("ls: unknown option -{option}");
@@ -93,23 +93,15 @@ fn list_operands(operands: &[String], long_format: bool) -> i32 {
 
 /// Reads the options (`-l`, alone or grouped, until `--` or the first operand) and the
 /// operands; an unknown option letter is the error.
-fn parse_arguments(arguments: impl Iterator<Item = &'static str>) -> Result<Options, char> {
+fn parse_arguments(args: &libos_posix::Args) -> Result<Options, char> {
     let mut options = Options::default();
-    let mut arguments = arguments.peekable();
-    while let Some(flags) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-    {
-        if flags == "--" {
-            break;
+    options.paths = args.options_and_operands(|flag| {
+        match flag {
+            'l' => options.long_format = true,
+            _ => return false,
         }
-        for flag in flags[1..].chars() {
-            match flag {
-                'l' => options.long_format = true,
-                unknown => return Err(unknown),
-            }
-        }
-    }
-    options.paths = arguments.collect();
+        true
+    })?;
     Ok(options)
 }
 

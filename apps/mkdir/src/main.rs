@@ -26,7 +26,7 @@ struct Options {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    let options = match parse_arguments(args.iter()) {
+    let options = match parse_arguments(&args) {
         Ok(options) => options,
         Err(option) => {
             eprintln!("mkdir: unknown option -{option}");
@@ -56,23 +56,15 @@ fn main(args: libos_posix::Args) -> i32 {
 
 /// Reads the options (`-p`, alone or grouped, until `--` or the first operand) and the
 /// operands; an unknown option letter is the error.
-fn parse_arguments(arguments: impl Iterator<Item = &'static str>) -> Result<Options, char> {
+fn parse_arguments(args: &libos_posix::Args) -> Result<Options, char> {
     let mut options = Options::default();
-    let mut arguments = arguments.peekable();
-    while let Some(flags) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-    {
-        if flags == "--" {
-            break;
+    options.directories = args.options_and_operands(|flag| {
+        match flag {
+            'p' => options.makes_parents = true,
+            _ => return false,
         }
-        for flag in flags[1..].chars() {
-            match flag {
-                'p' => options.makes_parents = true,
-                unknown => return Err(unknown),
-            }
-        }
-    }
-    options.directories = arguments.collect();
+        true
+    })?;
     Ok(options)
 }
 

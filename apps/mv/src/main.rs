@@ -22,7 +22,7 @@ fn main(args: libos_posix::Args) -> i32 {
     let operands = match args.operands() {
         Ok(operands) => operands,
         Err(option) => {
-            eprintln!("mv: unknown option {option}");
+            eprintln!("mv: unknown option -{option}");
             eprintln!("{USAGE}");
             return 2;
         }

@@ -28,7 +28,7 @@ struct Options {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    let options = match parse_arguments(args.iter()) {
+    let options = match parse_arguments(&args) {
         Ok(options) => options,
         Err(option) => {
             eprintln!("rm: unknown option -{option}");
@@ -52,24 +52,16 @@ fn main(args: libos_posix::Args) -> i32 {
 
 /// Reads the options (`-r`, `-R`, `-f`, alone or grouped, until `--` or the first operand)
 /// and the operands; an unknown option letter is the error.
-fn parse_arguments(arguments: impl Iterator<Item = &'static str>) -> Result<Options, char> {
+fn parse_arguments(args: &libos_posix::Args) -> Result<Options, char> {
     let mut options = Options::default();
-    let mut arguments = arguments.peekable();
-    while let Some(flags) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-    {
-        if flags == "--" {
-            break;
+    options.paths = args.options_and_operands(|flag| {
+        match flag {
+            'r' | 'R' => options.is_recursive = true,
+            'f' => options.is_forced = true,
+            _ => return false,
         }
-        for flag in flags[1..].chars() {
-            match flag {
-                'r' | 'R' => options.is_recursive = true,
-                'f' => options.is_forced = true,
-                unknown => return Err(unknown),
-            }
-        }
-    }
-    options.paths = arguments.collect();
+        true
+    })?;
     Ok(options)
 }
 

@@ -22,7 +22,7 @@ fn main(args: libos_posix::Args) -> i32 {
     let directories = match args.operands() {
         Ok(directories) => directories,
         Err(option) => {
-            eprintln!("rmdir: unknown option {option}");
+            eprintln!("rmdir: unknown option -{option}");
             eprintln!("{USAGE}");
             return 2;
         }

@@ -89,7 +89,7 @@ impl Counter {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    let options = match parse_arguments(args.iter()) {
+    let options = match parse_arguments(&args) {
         Ok(options) => options,
         Err(option) => {
             eprintln!("wc: unknown option -{option}");
@@ -131,24 +131,17 @@ fn main(args: libos_posix::Args) -> i32 {
 
 /// Reads the options (`-l`, `-w`, `-c`, alone or grouped, until `--` or the first operand)
 /// and the operands; an unknown option letter is the error. No count option chooses all.
-fn parse_arguments(arguments: impl Iterator<Item = &'static str>) -> Result<Options, char> {
+fn parse_arguments(args: &libos_posix::Args) -> Result<Options, char> {
     let mut options = Options::default();
-    let mut arguments = arguments.peekable();
-    while let Some(flags) =
-        arguments.next_if(|argument| argument.starts_with('-') && *argument != "-")
-    {
-        if flags == "--" {
-            break;
+    options.paths = args.options_and_operands(|flag| {
+        match flag {
+            'l' => options.columns.lines = true,
+            'w' => options.columns.words = true,
+            'c' => options.columns.bytes = true,
+            _ => return false,
         }
-        for flag in flags[1..].chars() {
-            match flag {
-                'l' => options.columns.lines = true,
-                'w' => options.columns.words = true,
-                'c' => options.columns.bytes = true,
-                unknown => return Err(unknown),
-            }
-        }
-    }
+        true
+    })?;
     let columns = &mut options.columns;
     if !(columns.lines || columns.words || columns.bytes) {
         *columns = Columns {
@@ -157,7 +150,6 @@ fn parse_arguments(arguments: impl Iterator<Item = &'static str>) -> Result<Opti
             bytes: true,
         };
     }
-    options.paths = arguments.collect();
     Ok(options)
 }
 
