@@ -22,6 +22,7 @@ use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExitReason, PageBinding, Syscall, decode_result};
 use libos_posix::checks::Checker;
 use libos_posix::println;
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::{self, Capability, PageInfo};
 
 libos_posix::main!(main);
@@ -31,6 +32,10 @@ const PAGE_BYTES: u64 = 4096;
 /// A page the parent shares with `middle` and `sibling`: word 0 is the grandchild's id, word 1
 /// the handle `sibling` kills it through.
 const MAILBOX: u64 = 0x3000_0000_0000;
+/// The mailbox's words.
+// SAFETY: each environment touches a word only once it bound MAILBOX writable itself or found
+// it shared writable into it (`page_query`).
+const MAILBOX_WORDS: SharedWords = unsafe { SharedWords::new(MAILBOX) };
 /// A page and an alias derived from it, for the flags of `PageQuery`.
 const PAGE: u64 = 0x3100_0000_0000;
 const ALIAS: u64 = 0x3200_0000_0000;
@@ -73,21 +78,6 @@ extern "C" fn sleep_for_ever() -> ! {
 
 /// Bytes of either naked function, with room to spare: the pages to share cover them.
 const CODE_BYTES: u64 = 32;
-
-fn read(address: u64, word: u64) -> u64 {
-    // SAFETY: callers pass a page this environment has bound (checked with page_query first,
-    // or bound by itself).
-    unsafe { (address as *const u64).add(word as usize).read_volatile() }
-}
-
-fn write(address: u64, word: u64, value: u64) {
-    // SAFETY: callers pass a page this environment has bound writable.
-    unsafe {
-        (address as *mut u64)
-            .add(word as usize)
-            .write_volatile(value)
-    }
-}
 
 /// Sleeps until `condition` holds, for at most about 10 s.
 fn wait_until(condition: impl Fn() -> bool) -> bool {
@@ -343,11 +333,11 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
     syscall::page_map(MAILBOX, frame, WRITABLE)?;
     let middle = syscall::spawn(NAME, "middle")?;
     syscall::page_share(MAILBOX, middle, MAILBOX, WRITABLE)?;
-    if !wait_until(|| read(MAILBOX, 0) != 0) {
+    if !wait_until(|| MAILBOX_WORDS.read(0) != 0) {
         check.expect("middle made a grandchild", false, true);
         return Err(Error::Unavailable);
     }
-    let grandchild = read(MAILBOX, 0) as u32;
+    let grandchild = MAILBOX_WORDS.read(0) as u32;
     check.expect(
         "the parent kills outside its capability's subtree",
         syscall::kill_environment(middle, syscall::environment_id()),
@@ -355,7 +345,7 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
     );
     let sibling = syscall::spawn(NAME, "sibling")?;
     let delegated = syscall::capability_copy(middle, rights::CONTROL, sibling)?;
-    write(MAILBOX, 1, delegated.0);
+    MAILBOX_WORDS.write(1, delegated.0);
     syscall::page_share(MAILBOX, sibling, MAILBOX, WRITABLE)?;
     check.expect(
         "the mailbox is shared twice",
@@ -393,7 +383,7 @@ fn middle() -> i32 {
     let Ok((id, _)) = syscall::capability_inspect(grandchild) else {
         return 3;
     };
-    write(MAILBOX, 0, u64::from(id));
+    MAILBOX_WORDS.write(0, u64::from(id));
     match syscall::wait(grandchild) {
         Ok(ExitReason::Killed) => 0,
         _ => 1,
@@ -406,8 +396,8 @@ fn sibling() -> i32 {
     if !wait_until(|| syscall::page_query(MAILBOX).is_ok()) {
         return 2;
     }
-    let over_middle = Capability(read(MAILBOX, 1));
-    let grandchild = read(MAILBOX, 0) as u32;
+    let over_middle = Capability(MAILBOX_WORDS.read(1));
+    let grandchild = MAILBOX_WORDS.read(0) as u32;
     let (parent, _) = syscall::capability_inspect(Capability::PARENT).unwrap_or((0, 0));
     let mailbox = syscall::page_query(MAILBOX);
     check.expect(
