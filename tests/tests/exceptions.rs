@@ -9,6 +9,7 @@ fn exceptions_reach_the_handler_and_resume() {
     outcome.assert_status(0);
     outcome.assert_line_order(&[
         "exception-upcalls: breakpoint handled and resumed",
+        "exception-upcalls: breakpoint with the direction flag set handled and resumed",
         "exception-upcalls: invalid opcode handled and resumed",
         "exception-upcalls: faulting load handled and resumed",
         "exception-upcalls: all checks passed",

@@ -1,6 +1,8 @@
 //! User-level exceptions: a breakpoint, an invalid opcode and a faulting load are each handed to
 //! this program's own handler, which fixes things up and resumes the interrupted code with every
-//! other register intact. Exits 0 when every check passed.
+//! other register intact. The handler always runs with the direction flag clear, as the calling
+//! convention requires, even when the interrupted code had set it. Exits 0 when every check
+//! passed.
 #![no_std]
 #![no_main]
 
@@ -20,11 +22,18 @@ const EMULATED_VALUE: u64 = 0x5eed;
 /// Length of `mov rax, [rcx]` (48 8b 01) and of `ud2` (0f 0b).
 const LOAD_BYTES: u64 = 3;
 const UD2_BYTES: u64 = 2;
+/// RFLAGS.DF: string instructions (`rep movs`) go downwards while it is set.
+const DIRECTION_FLAG: u64 = 1 << 10;
 
 static DELIVERED: [AtomicU64; 32] = [const { AtomicU64::new(0) }; 32];
 static LAST_FAULT_ADDRESS: AtomicU64 = AtomicU64::new(0);
+/// Handler runs that found the direction flag set on entry.
+static HANDLER_RUNS_WITH_DIRECTION_FLAG: AtomicU64 = AtomicU64::new(0);
 
 fn handle(frame: &mut ExceptionFrame) -> bool {
+    if current_rflags() & DIRECTION_FLAG != 0 {
+        HANDLER_RUNS_WITH_DIRECTION_FLAG.fetch_add(1, Ordering::Relaxed);
+    }
     if let Some(count) = DELIVERED.get(frame.vector as usize) {
         count.fetch_add(1, Ordering::Relaxed);
     }
@@ -80,6 +89,23 @@ fn breakpoint() -> u64 {
     7
 }
 
+fn current_rflags() -> u64 {
+    let flags: u64;
+    // SAFETY: pushes and pops one word of this function's stack.
+    unsafe { core::arch::asm!("pushfq", "pop {}", out(reg) flags) };
+    flags
+}
+
+/// A breakpoint taken with the direction flag set, as in the middle of a backward copy; returns
+/// the flag as the resumed code finds it (it must be set still).
+fn breakpoint_going_downwards() -> u64 {
+    let flags: u64;
+    // SAFETY: the flag is set only until the `cld`, and no call happens in between; `int3`
+    // traps to the handler, which resumes right after it.
+    unsafe { core::arch::asm!("std", "int3", "pushfq", "pop {}", "cld", out(reg) flags) };
+    flags & DIRECTION_FLAG
+}
+
 fn invalid_opcode() -> u64 {
     // SAFETY: `ud2` faults; the handler skips it.
     unsafe { core::arch::asm!("ud2") };
@@ -102,8 +128,14 @@ fn main(_args: libos_posix::Args) -> i32 {
         return 1;
     }
     let expected_sentinels = [0x1111, 0x2222, 0x3333, 0x4444];
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         ("breakpoint", breakpoint, BREAKPOINT, 7),
+        (
+            "breakpoint with the direction flag set",
+            breakpoint_going_downwards,
+            BREAKPOINT,
+            DIRECTION_FLAG,
+        ),
         ("invalid opcode", invalid_opcode, INVALID_OPCODE, 6),
         ("faulting load", faulting_load, PAGE_FAULT, EMULATED_VALUE),
     ];
@@ -124,6 +156,13 @@ fn main(_args: libos_posix::Args) -> i32 {
     if LAST_FAULT_ADDRESS.load(Ordering::Relaxed) != UNMAPPED {
         failures += 1;
         println!("exception-upcalls: FAILED the page fault reported the wrong address");
+    }
+    let downwards_runs = HANDLER_RUNS_WITH_DIRECTION_FLAG.load(Ordering::Relaxed);
+    if downwards_runs > 0 {
+        failures += 1;
+        println!(
+            "exception-upcalls: FAILED the handler ran {downwards_runs} times with the direction flag set"
+        );
     }
     if failures > 0 {
         return 1;

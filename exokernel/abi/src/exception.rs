@@ -4,7 +4,9 @@
 //!
 //! Delivery: the kernel writes the frame at the top of the handler stack (16-byte aligned), then
 //! resumes the environment at the handler entry with `rsp` and `rdi` both pointing at the frame
-//! and every other register as it was at the fault. The handler resumes the interrupted code
+//! and every other register as it was at the fault, except RFLAGS: the handler starts with
+//! interrupts on and the direction flag clear (the interrupted flags are in the frame). The
+//! handler resumes the interrupted code
 //! itself, in user mode, from the (possibly edited) frame: no system call is needed. A resume may
 //! use 16 bytes below the interrupted stack pointer (the x86_64-unknown-none target has no red
 //! zone).

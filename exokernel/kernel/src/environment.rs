@@ -17,8 +17,10 @@ use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 use exo_core::mappings::{MappingDatabase, PageRights, Place};
 use exo_core::user_layout::{STACK_BYTES, STACK_TOP};
 
-/// RFLAGS of a new environment: interrupts on (bit 9) and the always-one bit 1.
-const INITIAL_RFLAGS: u64 = 0x202;
+/// RFLAGS of user code entered afresh (a new environment, an exception handler): interrupts on
+/// (bit 9) and the always-one bit 1; the direction flag is clear, as the calling convention
+/// requires at every function entry.
+pub const ENTRY_RFLAGS: u64 = 0x202;
 
 /// The registers an environment starts with: `rip`, `rsp`, `rdi` and `rsi` as given, every
 /// other register zero, user segments and interrupts on.
@@ -26,7 +28,7 @@ pub fn first_registers(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
     TrapFrame {
         rip,
         cs: USER_CODE_SELECTOR,
-        rflags: INITIAL_RFLAGS,
+        rflags: ENTRY_RFLAGS,
         rsp,
         ss: USER_DATA_SELECTOR,
         rdi,

@@ -4,6 +4,7 @@
 
 use crate::arch::cpu::faulting_address;
 use crate::arch::trap::TrapFrame;
+use crate::environment::ENTRY_RFLAGS;
 use crate::kernel::{Kernel, Machine};
 use crate::user_memory::copy_to_user;
 use exo_abi::{ExceptionFrame, UserRegisters, upcall};
@@ -97,6 +98,9 @@ fn enter_handler(
     frame.rip = handler.entry();
     frame.rsp = address;
     frame.rdi = address;
+    // The interrupted flags are in the frame; the handler starts clean (a backward `rep movs`
+    // interrupted by a fault would otherwise make the handler's copies run backwards).
+    frame.rflags = ENTRY_RFLAGS;
     Ok(())
 }
 
