@@ -1,16 +1,30 @@
 //! An environment may load and unload filters for as long as it lives: unloading must give
-//! back all the kernel memory a load took. This binary counts live heap bytes to check it (its
-//! own binary, because the counter is global and has to see one test alone).
+//! back all the kernel memory a load took. This binary counts the heap bytes the test's own
+//! thread allocated and did not free (per thread: the test harness's thread allocates at times
+//! of its own choosing while the test runs).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use exo_filter::{Sandbox, Verdict};
 
-/// The system allocator, keeping count of the bytes allocated and not yet freed.
+/// The system allocator, keeping count per thread of the bytes allocated and not yet freed.
 struct Counting;
 
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Bytes this thread allocated minus those it freed (which another thread may have
+    /// allocated, hence signed).
+    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(change: isize) {
+    // `try_with`: nothing to count while the thread's locals are being torn down.
+    let _ = LIVE_BYTES.try_with(|live| live.set(live.get() + change));
+}
+
+fn live_bytes() -> isize {
+    LIVE_BYTES.with(Cell::get)
+}
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
 // guarantees hold; the counter only observes sizes.
@@ -19,7 +33,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which is `System`'s.
         let pointer = unsafe { System.alloc(layout) };
         if !pointer.is_null() {
-            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+            count(layout.size() as isize);
         }
         pointer
     }
@@ -27,7 +41,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         // SAFETY: `pointer` came from `alloc` above, that is from `System`, with this layout.
         unsafe { System.dealloc(pointer, layout) };
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        count(-(layout.size() as isize));
     }
 }
 
@@ -58,12 +72,12 @@ fn unloading_a_filter_frees_what_loading_it_took() {
     for _ in 0..3 {
         load_run_unload();
     }
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = live_bytes();
     for _ in 0..200 {
         load_run_unload();
     }
-    let after = LIVE_BYTES.load(Ordering::Relaxed);
-    let kept = after.saturating_sub(before);
+    let after = live_bytes();
+    let kept = after - before;
     // Less than a byte per load: nothing of a filter outlives it.
     assert!(kept < 200, "200 loads kept {kept} bytes");
 
@@ -71,6 +85,6 @@ fn unloading_a_filter_frees_what_loading_it_took() {
     // interpreter state on the host when this was written).
     let mut filter = sandbox.load(&bytes).expect("loads");
     filter.run(&[0]);
-    let held = LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(after);
+    let held = live_bytes() - after;
     assert!(held < 96 * 1024, "a loaded filter holds {held} bytes");
 }
