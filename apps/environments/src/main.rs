@@ -199,11 +199,11 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
         syscall::start_environment(child, entry, CHILD_STACK + PAGE_BYTES, 0, 0),
         Ok(()),
     );
-    check.expect(
-        "start twice",
-        syscall::start_environment(child, entry, CHILD_STACK + PAGE_BYTES, 0, 0),
-        Err(Error::InvalidArgument),
-    );
+    let second_start = syscall::start_environment(child, entry, CHILD_STACK + PAGE_BYTES, 0, 0);
+    // Refused as started while the child runs, or as gone once a timer tick has let it exit.
+    if second_start != Err(Error::NoSuchEnvironment) {
+        check.expect("start twice", second_start, Err(Error::InvalidArgument));
+    }
     check.expect(
         "the child ran the shared code and exited",
         syscall::wait(child),
