@@ -40,33 +40,48 @@ impl posix_fs::Disk for PartitionDisk {
     }
 
     fn read(&mut self, block: u64, into: &mut Block) -> core::result::Result<(), IoError> {
-        let transfer = BlockTransfer {
-            block: FIRST_BLOCK + block,
-            page_address: into as *mut Block as u64,
-        };
-        syscall::block_read(&[transfer]).map_err(|_| IoError::DeviceFailed)
+        self.read_batch(&mut [(block, into)])
+    }
+
+    fn read_batch(&mut self, reads: &mut [(u64, &mut Block)]) -> core::result::Result<(), IoError> {
+        let pairs = reads
+            .iter_mut()
+            .map(|(block, into)| (*block, &raw mut **into as u64));
+        move_blocks(pairs, syscall::block_read)
     }
 
     fn write(&mut self, writes: &[(u64, &Block)]) -> core::result::Result<(), IoError> {
-        let mut transfers = [BlockTransfer {
-            block: 0,
-            page_address: 0,
-        }; exo_abi::BLOCK_TRANSFERS_MAX as usize];
-        for chunk in writes.chunks(transfers.len()) {
-            for (transfer, &(block, data)) in transfers.iter_mut().zip(chunk) {
-                *transfer = BlockTransfer {
-                    block: FIRST_BLOCK + block,
-                    page_address: data as *const Block as u64,
-                };
-            }
-            syscall::block_write(&transfers[..chunk.len()]).map_err(|_| IoError::DeviceFailed)?;
-        }
-        Ok(())
+        let pairs = writes
+            .iter()
+            .map(|&(block, data)| (block, data as *const Block as u64));
+        move_blocks(pairs, syscall::block_write)
     }
 
     fn flush(&mut self) -> core::result::Result<(), IoError> {
         syscall::block_flush().map_err(|_| IoError::DeviceFailed)
     }
+}
+
+/// Moves each `(partition block, page address)` pair of `pairs` through `call` (the block read
+/// or write call), as many blocks per call as the kernel takes.
+fn move_blocks(
+    pairs: impl Iterator<Item = (u64, u64)>,
+    call: fn(&[BlockTransfer]) -> core::result::Result<(), exo_abi::Error>,
+) -> core::result::Result<(), IoError> {
+    let mut transfers = [BlockTransfer::default(); exo_abi::BLOCK_TRANSFERS_MAX as usize];
+    let mut pairs = pairs.peekable();
+    while pairs.peek().is_some() {
+        let mut count = 0;
+        for (transfer, (block, page_address)) in transfers.iter_mut().zip(&mut pairs) {
+            *transfer = BlockTransfer {
+                block: FIRST_BLOCK + block,
+                page_address,
+            };
+            count += 1;
+        }
+        call(&transfers[..count]).map_err(|_| IoError::DeviceFailed)?;
+    }
+    Ok(())
 }
 
 type Cache = &'static mut [CachedBlock];

@@ -10,6 +10,9 @@ pub const BLOCK_SIZE: usize = 4096;
 /// The most writes the file system hands to [`Disk::write`] in one call.
 pub const MAX_WRITE_BATCH: usize = 64;
 
+/// The most reads the file system hands to [`Disk::read_batch`] in one call.
+pub const MAX_READ_BATCH: usize = 64;
+
 /// One block of data, page-aligned so that a device can transfer it by DMA.
 #[derive(Clone, PartialEq, Eq)]
 #[repr(C, align(4096))]
@@ -40,6 +43,16 @@ pub trait Disk {
 
     /// Reads block `block` into `into`.
     fn read(&mut self, block: u64, into: &mut Block) -> Result<(), IoError>;
+
+    /// Reads each `(block, into)` pair; the file system passes at most [`MAX_READ_BATCH`]
+    /// pairs per call, each buffer once. A device that can have several requests in flight
+    /// overrides this; the default reads one block after another.
+    fn read_batch(&mut self, reads: &mut [(u64, &mut Block)]) -> Result<(), IoError> {
+        for (block, into) in reads.iter_mut() {
+            self.read(*block, into)?;
+        }
+        Ok(())
+    }
 
     /// Writes each `(block, data)` pair; the file system passes at most [`MAX_WRITE_BATCH`]
     /// pairs per call. Writes may reach the medium in any order, and any subset of them may be

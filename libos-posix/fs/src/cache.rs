@@ -15,10 +15,12 @@
 //! over the slots, which writes dirty data back in batches when it meets some.
 
 use crate::block::{
-    BLOCK_SIZE, Block, Disk, MAX_WRITE_BATCH, ZERO_BLOCK, get_u16, get_u32, put_u16, put_u32,
+    BLOCK_SIZE, Block, Disk, MAX_READ_BATCH, MAX_WRITE_BATCH, ZERO_BLOCK, get_u16, get_u32,
+    put_u16, put_u32,
 };
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
+use alloc::vec::Vec;
 use core::ops::DerefMut;
 
 /// The most slots a cache may have (128 MiB of buffers).
@@ -321,6 +323,20 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
         &mut self.pages[slot].data
     }
 
+    /// The buffers of `slots`, which are distinct and in increasing order, to change together.
+    pub fn buffers_mut(&mut self, slots: &[usize]) -> Vec<&mut Block> {
+        let mut pages = self.pages.iter_mut();
+        let mut next = 0;
+        slots
+            .iter()
+            .map_while(|&slot| {
+                let page = pages.nth(slot.checked_sub(next)?)?;
+                next = slot + 1;
+                Some(&mut page.data)
+            })
+            .collect()
+    }
+
     /// Slots in the cache, the table and retired ones included.
     pub fn slot_count(&self) -> usize {
         self.pages.len()
@@ -424,6 +440,54 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             .read(u64::from(block), self.cache.buffer_mut(slot))?;
         self.cache.insert(slot, block, SlotState::Clean);
         Ok(slot)
+    }
+
+    /// Brings those of `blocks` (`None` for a hole) that are not cached into the cache, in one
+    /// request to the disk,
+    /// so that a long read costs a request per batch rather than one per block. Takes at most
+    /// [`MAX_READ_BATCH`] blocks, and no more than a quarter of the cache; stops early, without
+    /// an error, when no slot is free to take.
+    pub(crate) fn read_ahead(&mut self, blocks: &[Option<u32>]) -> Result<(), FsError> {
+        let limit = (self.cache.usable_count() / 4).min(MAX_READ_BATCH);
+        let mut missing: Vec<(usize, u32)> = Vec::with_capacity(limit);
+        let mut outcome = Ok(());
+        for &block in blocks.iter().flatten() {
+            if missing.len() == limit {
+                break;
+            }
+            if self.cache.find(block).is_some() || missing.iter().any(|&(_, taken)| taken == block)
+            {
+                continue;
+            }
+            // Scratch until read: the next slot taken must not evict this one.
+            match self.acquire_scratch() {
+                Ok(slot) => missing.push((slot, block)),
+                Err(FsError::NoCache) => break,
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
+            }
+        }
+        missing.sort_unstable();
+        let mut read_count = 0;
+        if outcome.is_ok() && !missing.is_empty() {
+            let slots: Vec<usize> = missing.iter().map(|&(slot, _)| slot).collect();
+            let mut reads: Vec<(u64, &mut Block)> = missing
+                .iter()
+                .map(|&(_, block)| u64::from(block))
+                .zip(self.cache.buffers_mut(&slots))
+                .collect();
+            outcome = self.disk.read_batch(&mut reads).map_err(FsError::from);
+            read_count = reads.len();
+        }
+        for (index, &(slot, block)) in missing.iter().enumerate() {
+            self.release_scratch(slot);
+            if outcome.is_ok() && index < read_count {
+                self.cache.insert(slot, block, SlotState::Clean);
+            }
+        }
+        outcome
     }
 
     /// The slot for `block` when the caller is about to overwrite all of it: cached, or a

@@ -6,7 +6,7 @@
 //! kept zero, so growing a file shows zeros; a crash can leave data past the end (a write whose
 //! size change did not commit), so growing zeroes that tail again.
 
-use crate::block::{BLOCK_SIZE, Disk};
+use crate::block::{BLOCK_SIZE, Disk, MAX_READ_BATCH};
 use crate::cache::CachedBlock;
 use crate::error::FsError;
 use crate::file_map::WRITE_STEP_BLOCKS;
@@ -37,13 +37,21 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             return Ok(0);
         }
         let length = (buffer.len() as u64).min(inode.size - offset) as usize;
+        let last_file_block = (offset + length as u64 - 1) / BLOCK_BYTES;
+        let mut next_read_ahead = offset / BLOCK_BYTES;
         let mut done = 0;
         while done < length {
             let position = offset + done as u64;
+            let file_block = position / BLOCK_BYTES;
+            if file_block == next_read_ahead && file_block < last_file_block {
+                let count = (last_file_block + 1 - file_block).min(MAX_READ_BATCH as u64);
+                self.read_ahead_file(&inode, file_block, count as usize)?;
+                next_read_ahead = file_block + count;
+            }
             let within = (position % BLOCK_BYTES) as usize;
             let chunk = (BLOCK_SIZE - within).min(length - done);
             let target = &mut buffer[done..done + chunk];
-            match self.mapped_block(&inode, position / BLOCK_BYTES)? {
+            match self.mapped_block(&inode, file_block)? {
                 None => target.fill(0),
                 Some(block) => {
                     let slot = self.slot_for_read(block)?;
@@ -53,6 +61,17 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             done += chunk;
         }
         Ok(length)
+    }
+
+    /// Brings file blocks `first..first + count` of `inode` (`count` at most
+    /// [`MAX_READ_BATCH`]) into the cache together, so that a read of many blocks costs the disk
+    /// one request per batch.
+    fn read_ahead_file(&mut self, inode: &Inode, first: u64, count: usize) -> Result<(), FsError> {
+        let mut mapped = [None; MAX_READ_BATCH];
+        for (index, entry) in mapped[..count].iter_mut().enumerate() {
+            *entry = self.mapped_block(inode, first + index as u64)?;
+        }
+        self.read_ahead(&mapped[..count])
     }
 
     /// Writes `data` to file `ino` at byte `offset`, growing the file and filling holes as

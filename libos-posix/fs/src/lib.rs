@@ -105,7 +105,7 @@ mod transaction;
 #[cfg(test)]
 mod tests;
 
-pub use block::{BLOCK_SIZE, Block, Disk, IoError, MAX_WRITE_BATCH};
+pub use block::{BLOCK_SIZE, Block, Disk, IoError, MAX_READ_BATCH, MAX_WRITE_BATCH};
 pub use cache::{CachedBlock, MAX_CACHE_SLOTS, MIN_CACHE_SLOTS};
 pub use check::{CheckReport, check};
 pub use directory::{DirEntry, MAX_NAME_LEN};

@@ -10,6 +10,8 @@ pub struct MemoryDisk {
     blocks: Vec<Block>,
     /// Blocks read so far.
     pub reads: u64,
+    /// Read requests so far: a batch counts once.
+    pub read_requests: u64,
     /// Blocks written so far.
     pub writes: u64,
     /// Flushes so far.
@@ -27,6 +29,7 @@ impl MemoryDisk {
         MemoryDisk {
             blocks,
             reads: 0,
+            read_requests: 0,
             writes: 0,
             flushes: 0,
         }
@@ -73,6 +76,22 @@ impl Disk for MemoryDisk {
         let source = self.blocks.get(block as usize).ok_or(IoError::OutOfRange)?;
         into.0.copy_from_slice(&source.0);
         self.reads += 1;
+        self.read_requests += 1;
+        Ok(())
+    }
+
+    fn read_batch(&mut self, reads: &mut [(u64, &mut Block)]) -> Result<(), IoError> {
+        if reads
+            .iter()
+            .any(|(block, _)| *block >= self.blocks.len() as u64)
+        {
+            return Err(IoError::OutOfRange);
+        }
+        for (block, into) in reads.iter_mut() {
+            into.0.copy_from_slice(&self.blocks[*block as usize].0);
+        }
+        self.reads += reads.len() as u64;
+        self.read_requests += 1;
         Ok(())
     }
 

@@ -53,6 +53,10 @@ fn the_smallest_cache_still_works() {
     let big = file_system.create("/big").unwrap();
     let data = pattern(9, 0, 300 * BLOCK_SIZE);
     assert_eq!(file_system.write(big, 0, &data), Ok(data.len()));
+    let mut file_system = remount(file_system);
+    let mut back = vec![0; data.len()];
+    assert_eq!(file_system.read(big, 0, &mut back), Ok(data.len()));
+    assert!(back == data, "read back through the smallest cache");
     file_system.unlink("/big").unwrap();
     unmount_and_check(file_system, "smallest cache");
 }

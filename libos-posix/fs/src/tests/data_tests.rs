@@ -243,6 +243,42 @@ fn running_out_of_inodes_fails_cleanly() {
     unmount_and_check(file_system, "inodes");
 }
 
+/// A read of many blocks reaches the disk as a request per batch of blocks, not one per block:
+/// 131 blocks with a hole of 30 are three batches, besides the single-indirect pointer block.
+#[test]
+fn a_long_read_reaches_the_disk_in_batches() {
+    let mut file_system = new_file_system(1024);
+    let file = file_system.create("/long").unwrap();
+    let head = pattern(4, 0, 100 * BLOCK_SIZE);
+    let tail = pattern(5, 0, BLOCK_SIZE);
+    file_system.write(file, 0, &head).unwrap();
+    file_system
+        .write(file, 130 * BLOCK_SIZE as u64, &tail)
+        .unwrap();
+    file_system.sync().unwrap();
+    let (disk, _) = file_system.into_parts();
+    let disk_after = |read_the_file: bool| {
+        let mut file_system = FileSystem::mount(disk.clone(), cache(512)).unwrap();
+        let ino = file_system.lookup("/long").unwrap();
+        let size = file_system.stat(ino).unwrap().size as usize;
+        if read_the_file {
+            let mut contents = vec![0xAA; size];
+            assert_eq!(file_system.read(ino, 0, &mut contents), Ok(size));
+            assert!(contents[..head.len()] == head[..], "the head");
+            assert!(
+                contents[head.len()..130 * BLOCK_SIZE]
+                    .iter()
+                    .all(|&byte| byte == 0)
+            );
+            assert!(contents[130 * BLOCK_SIZE..] == tail[..], "the tail");
+        }
+        file_system.into_parts().0
+    };
+    let (without, with) = (disk_after(false), disk_after(true));
+    assert_eq!(with.reads - without.reads, 101 + 1);
+    assert_eq!(with.read_requests - without.read_requests, 3 + 1);
+}
+
 #[test]
 fn everything_synced_survives_remounts() {
     let mut file_system = new_file_system(1024);
