@@ -286,13 +286,15 @@ pub(crate) fn orphan_head_of(block: &Block) -> u32 {
     get_u32(&block.0, ORPHAN_HEAD_OFFSET)
 }
 
-/// Changes the orphan list head of a superblock block, checksum included.
+/// Changes the orphan list head of a cached superblock block. The checksum is left stale: the
+/// block is journaled, and the commit seals it ([`seal_superblock`]) before writing it, once per
+/// commit rather than at each of the many changes a transaction may make.
 pub(crate) fn set_orphan_head(block: &mut Block, orphan_head: u32) {
     put_u32(&mut block.0, ORPHAN_HEAD_OFFSET, orphan_head);
-    seal_superblock(block);
 }
 
-fn seal_superblock(block: &mut Block) {
+/// Computes and stores the checksum of a superblock block.
+pub(crate) fn seal_superblock(block: &mut Block) {
     let crc = crc32c(&block.0[..SUPERBLOCK_CRC_OFFSET]);
     put_u32(&mut block.0, SUPERBLOCK_CRC_OFFSET, crc);
 }

@@ -14,7 +14,7 @@ use crate::crc::crc32c;
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
 use crate::journal::{JournalHeader, log_block, seal_header, set_log_entry};
-use crate::layout::JOURNAL_START;
+use crate::layout::{JOURNAL_START, SUPERBLOCK_BLOCK, seal_superblock};
 use core::ops::DerefMut;
 
 /// The most metadata blocks one step changes: a rename that grows the target directory (a
@@ -148,7 +148,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Makes everything done so far durable: writes dirty data in place, then (if metadata
-    /// changed) the transaction's blocks to its log area, flushes, writes the sealed header,
+    /// changed) the transaction's blocks to its log area (the superblock sealed first), flushes, writes the sealed header,
     /// flushes, and installs the blocks at home. The install is not flushed: the log covers it
     /// until the next commit's first flush, which comes before that commit overwrites the
     /// header.
@@ -173,8 +173,11 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             if self.cache.state(slot) != SlotState::Journaled {
                 continue;
             }
-            let crc = crc32c(self.slot_data(slot));
             let home = self.cache.block(slot);
+            if u64::from(home) == SUPERBLOCK_BLOCK {
+                seal_superblock(self.cache.buffer_mut(slot));
+            }
+            let crc = crc32c(self.slot_data(slot));
             set_log_entry(self.cache.buffer_mut(header_slot), index, home, crc);
             log_targets[batch_len] = (log_block(journal_blocks, sequence, index), slot as u16);
             batch_len += 1;
