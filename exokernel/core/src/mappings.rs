@@ -183,7 +183,9 @@ impl Mapping {
 /// in the order given and never leave a derived mapping without its source.
 #[derive(Debug, Default)]
 pub struct MappingDatabase {
-    mappings: BTreeMap<Place, Mapping>,
+    /// The mappings of each environment by page: an environment's own tree is small, searched
+    /// with page numbers alone, and an environment with no mapping has no entry.
+    mappings: BTreeMap<EnvId, BTreeMap<u64, Mapping>>,
     /// The places binding each frame; a frame with no mapping has no entry.
     places_by_frame: BTreeMap<FrameNumber, BTreeSet<Place>>,
 }
@@ -198,7 +200,7 @@ impl MappingDatabase {
         frame: FrameNumber,
         rights: PageRights,
     ) -> Result<(), MappingError> {
-        if self.mappings.contains_key(&place) {
+        if self.get(place).is_some() {
             return Err(MappingError::Occupied);
         }
         self.insert(place, frame, rights, None);
@@ -217,15 +219,15 @@ impl MappingDatabase {
         target: Place,
         rights: PageRights,
     ) -> Result<(), MappingError> {
-        let source_mapping = self.mappings.get(&source).ok_or(MappingError::NoMapping)?;
+        let source_mapping = self.get(source).ok_or(MappingError::NoMapping)?;
         if !rights.is_within(source_mapping.rights) {
             return Err(MappingError::RightsExceedSource);
         }
         let frame = source_mapping.frame;
-        if self.mappings.contains_key(&target) {
+        if self.get(target).is_some() {
             return Err(MappingError::Occupied);
         }
-        if let Some(source_mapping) = self.mappings.get_mut(&source) {
+        if let Some(source_mapping) = self.get_mut(source) {
             source_mapping.children.insert(target);
         }
         self.insert(target, frame, rights, Some(source));
@@ -237,7 +239,7 @@ impl MappingDatabase {
     ///
     /// Errors: [`MappingError::NoMapping`] when `place` has no mapping.
     pub fn unmap(&mut self, place: Place) -> Result<Vec<Removal>, MappingError> {
-        if !self.mappings.contains_key(&place) {
+        if self.get(place).is_none() {
             return Err(MappingError::NoMapping);
         }
         let mut removals = Vec::new();
@@ -250,10 +252,7 @@ impl MappingDatabase {
     ///
     /// Errors: [`MappingError::NoMapping`] when `place` has no mapping.
     pub fn flush(&mut self, place: Place) -> Result<Vec<Removal>, MappingError> {
-        let mapping = self
-            .mappings
-            .get_mut(&place)
-            .ok_or(MappingError::NoMapping)?;
+        let mapping = self.get_mut(place).ok_or(MappingError::NoMapping)?;
         let children = core::mem::take(&mut mapping.children);
         let mut removals = Vec::new();
         self.remove_trees(children.into_iter().collect(), &mut removals);
@@ -287,7 +286,7 @@ impl MappingDatabase {
         rights: PageRights,
         mut on_change: impl FnMut(Change),
     ) -> Result<(), MappingError> {
-        let mapping = self.mappings.get(&place).ok_or(MappingError::NoMapping)?;
+        let mapping = self.get(place).ok_or(MappingError::NoMapping)?;
         if let Some(parent) = mapping.parent {
             let parent_rights = self.rights_of(parent).ok_or(MappingError::NoMapping)?;
             if !rights.is_within(parent_rights) {
@@ -342,7 +341,7 @@ impl MappingDatabase {
 
     /// The mapping at `place`, if any.
     pub fn lookup(&self, place: Place) -> Option<MappingView> {
-        self.mappings.get(&place).map(Mapping::view)
+        self.get(place).map(Mapping::view)
     }
 
     /// The mappings of environment `environment`, by page number, in page order.
@@ -357,11 +356,11 @@ impl MappingDatabase {
         environment: EnvId,
         first_page: u64,
     ) -> impl Iterator<Item = (u64, MappingView)> + '_ {
-        let first = Place::new(environment, first_page);
-        let last = Place::new(environment, u64::MAX);
         self.mappings
-            .range(first..=last)
-            .map(|(place, mapping)| (place.page, mapping.view()))
+            .get(&environment)
+            .into_iter()
+            .flat_map(move |pages| pages.range(first_page..))
+            .map(|(&page, mapping)| (page, mapping.view()))
     }
 
     /// The places that bind `frame`, in place order.
@@ -374,7 +373,7 @@ impl MappingDatabase {
 
     /// How many mappings the database holds.
     pub fn len(&self) -> usize {
-        self.mappings.len()
+        self.mappings.values().map(BTreeMap::len).sum()
     }
 
     /// Whether the database holds no mapping.
@@ -387,7 +386,7 @@ impl MappingDatabase {
     /// under a root (no cycle); the frame index lists exactly the mappings of each frame.
     /// Returns the first inconsistency found.
     pub fn check_invariants(&self) -> Result<(), String> {
-        for (&place, mapping) in &self.mappings {
+        for (place, mapping) in self.all() {
             self.check_parent_link(place, mapping)?;
             self.check_child_links(place, mapping)?;
             let is_indexed = self
@@ -406,7 +405,7 @@ impl MappingDatabase {
         let Some(parent_place) = mapping.parent else {
             return Ok(());
         };
-        let Some(parent) = self.mappings.get(&parent_place) else {
+        let Some(parent) = self.get(parent_place) else {
             return Err(format!("{place:?} has a missing parent {parent_place:?}"));
         };
         if !parent.children.contains(&place) {
@@ -425,7 +424,7 @@ impl MappingDatabase {
 
     fn check_child_links(&self, place: Place, mapping: &Mapping) -> Result<(), String> {
         for child_place in &mapping.children {
-            let child_parent = self.mappings.get(child_place).map(|child| child.parent);
+            let child_parent = self.get(*child_place).map(|child| child.parent);
             if child_parent != Some(Some(place)) {
                 return Err(format!(
                     "{place:?} lists {child_place:?}, which is not its child"
@@ -441,7 +440,7 @@ impl MappingDatabase {
                 return Err(format!("frame {frame} has an empty index entry"));
             }
             for place in places {
-                if self.mappings.get(place).map(|mapping| mapping.frame) != Some(frame) {
+                if self.get(*place).map(|mapping| mapping.frame) != Some(frame) {
                     return Err(format!(
                         "frame {frame} lists {place:?}, which does not bind it"
                     ));
@@ -454,19 +453,20 @@ impl MappingDatabase {
     /// With the links agreeing, a mapping unreachable from every root would sit on a cycle.
     fn check_every_mapping_has_a_root(&self) -> Result<(), String> {
         let mut pending: Vec<&Mapping> = self
-            .mappings
-            .values()
+            .all()
+            .map(|(_, mapping)| mapping)
             .filter(|mapping| mapping.parent.is_none())
             .collect();
+        let count = self.len();
         let mut reached = 0;
         while let Some(mapping) = pending.pop() {
             reached += 1;
-            if reached > self.mappings.len() {
+            if reached > count {
                 return Err(String::from("the derivation links reach a mapping twice"));
             }
-            pending.extend(mapping.children.iter().filter_map(|c| self.mappings.get(c)));
+            pending.extend(mapping.children.iter().filter_map(|&c| self.get(c)));
         }
-        if reached != self.mappings.len() {
+        if reached != count {
             return Err(String::from("some mappings are on a derivation cycle"));
         }
         Ok(())
@@ -485,13 +485,20 @@ impl MappingDatabase {
             parent,
             children: BTreeSet::new(),
         };
-        self.mappings.insert(place, mapping);
+        self.mappings
+            .entry(place.environment)
+            .or_default()
+            .insert(place.page, mapping);
         self.places_by_frame.entry(frame).or_default().insert(place);
     }
 
     /// Removes the mapping at `place` from both indexes, leaving its links to others alone.
     fn take(&mut self, place: Place) -> Option<Mapping> {
-        let mapping = self.mappings.remove(&place)?;
+        let pages = self.mappings.get_mut(&place.environment)?;
+        let mapping = pages.remove(&place.page)?;
+        if pages.is_empty() {
+            self.mappings.remove(&place.environment);
+        }
         if let Some(places) = self.places_by_frame.get_mut(&mapping.frame) {
             places.remove(&place);
             if places.is_empty() {
@@ -506,7 +513,7 @@ impl MappingDatabase {
     fn remove_trees(&mut self, roots: Vec<Place>, removals: &mut Vec<Removal>) {
         for &root in &roots {
             if let Some(parent) = self.parent_of(root)
-                && let Some(parent_mapping) = self.mappings.get_mut(&parent)
+                && let Some(parent_mapping) = self.get_mut(parent)
             {
                 parent_mapping.children.remove(&root);
             }
@@ -539,7 +546,7 @@ impl MappingDatabase {
         on_change: &mut impl FnMut(Change),
         pending: &mut Vec<(Place, PageRights)>,
     ) {
-        let Some(mapping) = self.mappings.get_mut(&place) else {
+        let Some(mapping) = self.get_mut(place) else {
             return;
         };
         // Unchanged rights leave the children within them, as they already were.
@@ -551,12 +558,31 @@ impl MappingDatabase {
         pending.extend(mapping.children.iter().map(|&child| (child, rights)));
     }
 
+    fn get(&self, place: Place) -> Option<&Mapping> {
+        self.mappings.get(&place.environment)?.get(&place.page)
+    }
+
+    fn get_mut(&mut self, place: Place) -> Option<&mut Mapping> {
+        self.mappings
+            .get_mut(&place.environment)?
+            .get_mut(&place.page)
+    }
+
+    /// Every mapping with its place, in place order.
+    fn all(&self) -> impl Iterator<Item = (Place, &Mapping)> {
+        self.mappings.iter().flat_map(|(&environment, pages)| {
+            pages
+                .iter()
+                .map(move |(&page, mapping)| (Place::new(environment, page), mapping))
+        })
+    }
+
     fn parent_of(&self, place: Place) -> Option<Place> {
-        self.mappings.get(&place).and_then(|mapping| mapping.parent)
+        self.get(place).and_then(|mapping| mapping.parent)
     }
 
     fn rights_of(&self, place: Place) -> Option<PageRights> {
-        self.mappings.get(&place).map(|mapping| mapping.rights)
+        self.get(place).map(|mapping| mapping.rights)
     }
 }
 
@@ -907,15 +933,14 @@ mod tests {
     fn check_invariants_finds_broken_links() {
         let mut database = shared_frame();
         database
-            .mappings
-            .get_mut(&at(1, 0))
+            .get_mut(at(1, 0))
             .unwrap()
             .children
             .remove(&at(2, 1));
         assert!(database.check_invariants().is_err());
 
         let mut database = shared_frame();
-        database.mappings.get_mut(&at(3, 0)).unwrap().rights = PageRights::ALL;
+        database.get_mut(at(3, 0)).unwrap().rights = PageRights::ALL;
         assert!(database.check_invariants().is_err());
 
         let mut database = shared_frame();
@@ -925,8 +950,8 @@ mod tests {
         let mut database = MappingDatabase::default();
         database.insert(at(1, 0), 1, READ_WRITE, Some(at(1, 1)));
         database.insert(at(1, 1), 1, READ_WRITE, Some(at(1, 0)));
-        database.mappings.get_mut(&at(1, 0)).unwrap().children = [at(1, 1)].into();
-        database.mappings.get_mut(&at(1, 1)).unwrap().children = [at(1, 0)].into();
+        database.get_mut(at(1, 0)).unwrap().children = [at(1, 1)].into();
+        database.get_mut(at(1, 1)).unwrap().children = [at(1, 0)].into();
         assert!(database.check_invariants().is_err());
     }
 
@@ -973,9 +998,8 @@ mod tests {
 
     fn snapshot(database: &MappingDatabase) -> Snapshot {
         database
-            .mappings
-            .iter()
-            .map(|(place, mapping)| (*place, mapping.view()))
+            .all()
+            .map(|(place, mapping)| (place, mapping.view()))
             .collect()
     }
 
