@@ -1,7 +1,8 @@
-//! The kernel heap: a fixed 16 MiB region in the kernel image, handed to a linked-list
-//! allocator. The kernel's tables (frame table, environment table) live here.
+//! The kernel heap: a fixed 16 MiB region in the kernel image, handed to the Talc allocator,
+//! whose size-class bins find a free block without walking a list of every hole. The kernel's
+//! tables (frame table, environment table, mapping database) live here.
 
-use linked_list_allocator::LockedHeap;
+use talc::{ErrOnOom, Span, Talc, Talck};
 
 const HEAP_BYTES: usize = 16 * 1024 * 1024;
 
@@ -11,14 +12,14 @@ struct HeapMemory([u8; HEAP_BYTES]);
 static mut HEAP_MEMORY: HeapMemory = HeapMemory([0; HEAP_BYTES]);
 
 #[global_allocator]
-static ALLOCATOR: LockedHeap = LockedHeap::empty();
+static ALLOCATOR: Talck<spin::Mutex<()>, ErrOnOom> = Talc::new(ErrOnOom).lock();
 
 /// Gives the heap its memory; call once, before the first allocation.
 pub fn init() {
+    let memory = Span::from_array((&raw mut HEAP_MEMORY).cast::<[u8; HEAP_BYTES]>());
     // SAFETY: HEAP_MEMORY is used by nothing but the allocator, and this runs once at boot.
-    unsafe {
-        ALLOCATOR
-            .lock()
-            .init((&raw mut HEAP_MEMORY).cast::<u8>(), HEAP_BYTES)
-    };
+    let claimed = unsafe { ALLOCATOR.lock().claim(memory) };
+    if claimed.is_err() {
+        panic!("the kernel heap could not be set up");
+    }
 }
