@@ -119,7 +119,6 @@ const RED_ZONE_BYTES: u64 = 128;
 /// closing descriptors) writes memory that a forked process shares copy-on-write. False when
 /// the interrupted stack cannot take the call.
 fn redirect_to_exit(frame: &mut ExceptionFrame, is_reported: bool) -> bool {
-    const DIRECTION_FLAG: u64 = 1 << 10;
     let registers = &mut frame.registers;
     let aligned = registers.rsp.wrapping_sub(RED_ZONE_BYTES) & !15;
     // As if called: the return address slot leaves the stack 8 bytes below 16-byte alignment.
@@ -129,7 +128,7 @@ fn redirect_to_exit(frame: &mut ExceptionFrame, is_reported: bool) -> bool {
     registers.rdx = frame.fault_address;
     registers.rcx = u64::from(is_reported);
     registers.rip = exit_after_exception as *const () as u64;
-    registers.rflags &= !DIRECTION_FLAG;
+    registers.rflags &= !exo_abi::DIRECTION_FLAG;
     let below = registers.rsp.wrapping_sub(16) & !(crate::layout::PAGE_BYTES - 1);
     crate::faults::prepare_for_write(below)
 }

@@ -59,6 +59,8 @@ fn copy_on_write_regions() -> [(u64, u64); 3] {
 /// The pages of the program's writable segments: from the page after its code to the end of
 /// its image (the linker places data after code, each segment on pages of its own).
 fn image_data() -> (u64, u64) {
+    // SAFETY: the linker defines both symbols for every program; only their addresses are
+    // taken, never their contents read.
     unsafe extern "C" {
         /// The end of the code (defined by the linker).
         static _etext: u8;

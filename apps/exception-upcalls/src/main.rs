@@ -7,7 +7,7 @@
 #![no_main]
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use exo_abi::ExceptionFrame;
+use exo_abi::{DIRECTION_FLAG, ExceptionFrame};
 use libos_posix::{exceptions, println};
 
 libos_posix::main!(main);
@@ -22,8 +22,6 @@ const EMULATED_VALUE: u64 = 0x5eed;
 /// Length of `mov rax, [rcx]` (48 8b 01) and of `ud2` (0f 0b).
 const LOAD_BYTES: u64 = 3;
 const UD2_BYTES: u64 = 2;
-/// RFLAGS.DF: string instructions (`rep movs`) go downwards while it is set.
-const DIRECTION_FLAG: u64 = 1 << 10;
 
 static DELIVERED: [AtomicU64; 32] = [const { AtomicU64::new(0) }; 32];
 static LAST_FAULT_ADDRESS: AtomicU64 = AtomicU64::new(0);

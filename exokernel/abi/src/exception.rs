@@ -6,14 +6,18 @@
 //! resumes the environment at the handler entry with `rsp` and `rdi` both pointing at the frame
 //! and every other register as it was at the fault, except RFLAGS: the handler starts with
 //! interrupts on and the direction flag clear (the interrupted flags are in the frame). The
-//! handler resumes the interrupted code
-//! itself, in user mode, from the (possibly edited) frame: no system call is needed. A resume may
-//! use 16 bytes below the interrupted stack pointer (the x86_64-unknown-none target has no red
-//! zone).
+//! handler resumes the interrupted code itself, in user mode, from the (possibly edited) frame:
+//! no system call is needed. A resume may use 16 bytes below the interrupted stack pointer (the
+//! x86_64-unknown-none target has no red zone).
 //!
 //! An exception raised while the stack pointer is inside the handler stack is a fault inside the
 //! handler: the kernel ends the environment. So is any exception when no handler is registered,
 //! and any exception whose frame cannot be written (the handler stack is not mapped writable).
+
+/// RFLAGS.DF, the direction flag: string instructions (`rep movs`) run downwards while it is
+/// set. A handler starts with it clear; the interrupted code's flags are in
+/// [`UserRegisters::rflags`].
+pub const DIRECTION_FLAG: u64 = 1 << 10;
 
 /// The interrupted user registers.
 #[repr(C)]

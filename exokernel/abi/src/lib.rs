@@ -48,7 +48,7 @@ mod syscall;
 pub mod upcall;
 
 pub use error::{Error, decode_result, encode_result};
-pub use exception::{ExceptionFrame, UserRegisters, frame_offsets};
+pub use exception::{DIRECTION_FLAG, ExceptionFrame, UserRegisters, frame_offsets};
 pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 

@@ -81,8 +81,7 @@ impl PageRights {
     }
 }
 
-/// A virtual page of one environment. Places order by environment, then page, so that the
-/// mappings of one environment are one range of the database.
+/// A virtual page of one environment. Places order by environment, then page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Place {
     /// The environment whose address space holds the page.

@@ -19,7 +19,5 @@ pub fn init() {
     let memory = Span::from_array((&raw mut HEAP_MEMORY).cast::<[u8; HEAP_BYTES]>());
     // SAFETY: HEAP_MEMORY is used by nothing but the allocator, and this runs once at boot.
     let claimed = unsafe { ALLOCATOR.lock().claim(memory) };
-    if claimed.is_err() {
-        panic!("the kernel heap could not be set up");
-    }
+    claimed.expect("the kernel heap is large enough for the allocator's own records");
 }

@@ -324,12 +324,11 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
     }
 
     /// The buffers of `slots`, which are distinct and in increasing order, to change together.
-    pub fn buffers_mut(&mut self, slots: &[usize]) -> Vec<&mut Block> {
+    pub fn buffers_mut(&mut self, slots: impl Iterator<Item = usize>) -> Vec<&mut Block> {
         let mut pages = self.pages.iter_mut();
         let mut next = 0;
         slots
-            .iter()
-            .map_while(|&slot| {
+            .map_while(|slot| {
                 let page = pages.nth(slot.checked_sub(next)?)?;
                 next = slot + 1;
                 Some(&mut page.data)
@@ -443,10 +442,9 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Brings those of `blocks` (`None` for a hole) that are not cached into the cache, in one
-    /// request to the disk,
-    /// so that a long read costs a request per batch rather than one per block. Takes at most
-    /// [`MAX_READ_BATCH`] blocks, and no more than a quarter of the cache; stops early, without
-    /// an error, when no slot is free to take.
+    /// request to the disk, so that a long read costs a request per batch rather than one per
+    /// block. Takes at most [`MAX_READ_BATCH`] blocks, and no more than a quarter of the cache;
+    /// stops early, without an error, when no slot is free to take.
     pub(crate) fn read_ahead(&mut self, blocks: &[Option<u32>]) -> Result<(), FsError> {
         let limit = (self.cache.usable_count() / 4).min(MAX_READ_BATCH);
         let mut missing: Vec<(usize, u32)> = Vec::with_capacity(limit);
@@ -472,11 +470,11 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         missing.sort_unstable();
         let mut read_count = 0;
         if outcome.is_ok() && !missing.is_empty() {
-            let slots: Vec<usize> = missing.iter().map(|&(slot, _)| slot).collect();
+            let slots = missing.iter().map(|&(slot, _)| slot);
             let mut reads: Vec<(u64, &mut Block)> = missing
                 .iter()
                 .map(|&(_, block)| u64::from(block))
-                .zip(self.cache.buffers_mut(&slots))
+                .zip(self.cache.buffers_mut(slots))
                 .collect();
             outcome = self.disk.read_batch(&mut reads).map_err(FsError::from);
             read_count = reads.len();
