@@ -96,7 +96,7 @@ fn sharer() -> i32 {
         Err(Error::PermissionDenied),
     );
     check.expect(
-        "share into the parent through PARENT, which only grants",
+        "share into the parent through PARENT, which carries no right",
         syscall::page_share(SHARER_PAGE, Capability::PARENT, WORKER_PAGE, 0),
         Err(Error::PermissionDenied),
     );
@@ -113,7 +113,7 @@ fn parent() -> Result<u32, Error> {
     let frame = syscall::frame_allocate(None)?;
     syscall::page_map(HANDLE_PAGE, frame, WRITABLE)?;
 
-    // Over init, this program holds PARENT, which only grants.
+    // Over init, this program holds PARENT, which carries no right.
     check.expect(
         "revoke init through PARENT",
         syscall::revoke(Capability::PARENT, ResourceKind::Frame, 1, 1_000),

@@ -8,6 +8,7 @@
 #![no_main]
 
 use exo_abi::Error;
+use exo_abi::capability::rights;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use libos_posix::checks::Checker;
 use libos_posix::syscall::Capability;
@@ -47,7 +48,9 @@ fn child() -> i32 {
 
 /// The grandchild of init: stays alive until its parent signals (by sharing a page) that it is
 /// done granting to it; then checks that it may not grant to init, over which it holds no
-/// capability (init's id is no handle), but may give the frame back to its parent.
+/// capability (init's id is no handle), nor to its parent through `PARENT`, which carries no
+/// right, but may give the frame back through the capability its parent gave it to receive
+/// frames (whose handle is the first word of the shared page).
 fn grantee() -> i32 {
     while syscall::page_query(CHILD_PAGE).is_err() {
         syscall::yield_now();
@@ -56,8 +59,12 @@ fn grantee() -> i32 {
         return 1;
     };
     let to_init = syscall::frame_grant(frame, Capability(1));
-    let to_parent = syscall::frame_grant(frame, Capability::PARENT);
-    if to_init == Err(Error::BadCapability) && to_parent == Ok(()) {
+    let without_consent = syscall::frame_grant(frame, Capability::PARENT);
+    let to_parent = syscall::frame_grant(frame, Capability(read(CHILD_PAGE)));
+    if to_init == Err(Error::BadCapability)
+        && without_consent == Err(Error::PermissionDenied)
+        && to_parent == Ok(())
+    {
         0
     } else {
         1
@@ -152,8 +159,10 @@ fn parent() -> Result<u32, Error> {
         syscall::page_map(PAGE, frame, 0),
         Err(Error::PermissionDenied),
     );
+    let consent = syscall::capability_copy(Capability::SELF, rights::GRANT, grantee)?;
     let signal = syscall::frame_allocate(None)?;
-    syscall::page_map(ALIAS, signal, 0)?;
+    syscall::page_map(ALIAS, signal, WRITABLE)?;
+    write(ALIAS, consent.0);
     syscall::page_share(ALIAS, grantee, CHILD_PAGE, 0)?;
     check.expect(
         "grantee ends",

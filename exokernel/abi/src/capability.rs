@@ -7,10 +7,27 @@
 //!
 //! [`Syscall::Spawn`](crate::Syscall::Spawn) and
 //! [`Syscall::EnvironmentCreate`](crate::Syscall::EnvironmentCreate) give the parent a handle
-//! with every right over the child, and the child a handle ([`PARENT`]) with [`rights::GRANT`]
-//! over the parent. [`rights::CONTROL`] starts an environment built by hand and kills it or any
+//! with every right over the child, and the child a handle ([`PARENT`]) that names its parent
+//! with no right. [`rights::CONTROL`] starts an environment built by hand and kills it or any
 //! of its living descendants, so a parent can pass the power over a whole subtree to another
 //! environment (a library OS's process manager, say) by copying one capability.
+//!
+//! # Consent
+//!
+//! Nothing is pushed onto an environment without its consent. Frames
+//! ([`Syscall::FrameGrant`](crate::Syscall::FrameGrant)), capabilities
+//! ([`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy)) and bindings
+//! ([`Syscall::PageShare`](crate::Syscall::PageShare),
+//! [`Syscall::PageMapInto`](crate::Syscall::PageMapInto)) reach an environment only through
+//! [`rights::GRANT`] or [`rights::SHARE`] over it, and those rights come only from the
+//! environment itself (a copy of [`SELF`]) or from whoever created it (who holds every right over
+//! it, can kill it and gets back all it holds when it ends), and from those they passed them to.
+//! So a child cannot fill its parent's
+//! capability table or hand it frames it never frees: a parent that wants to receive from its
+//! child copies [`SELF`] narrowed to [`rights::GRANT`] into the child, and can drop what it
+//! receives ([`Syscall::CapabilityDrop`](crate::Syscall::CapabilityDrop),
+//! [`Syscall::FrameFree`](crate::Syscall::FrameFree)).
+//!
 //! A capability outlives nothing: once its environment has ended, using it fails with
 //! [`Error::NoSuchEnvironment`](crate::Error::NoSuchEnvironment).
 
@@ -19,7 +36,9 @@
 /// needed to act on oneself.
 pub const SELF: u64 = u64::MAX;
 
-/// The handle every spawned environment holds from birth: [`rights::GRANT`] over its parent.
+/// The handle every spawned environment holds from birth: its parent, with no right (see
+/// [Consent](self#consent)); [`Syscall::CapabilityInspect`](crate::Syscall::CapabilityInspect)
+/// tells the parent's id.
 pub const PARENT: u64 = 1 << 32;
 
 /// Most capabilities one environment holds at once.
@@ -31,7 +50,8 @@ pub mod rights {
     /// bind its own frames there ([`Syscall::PageMapInto`](crate::Syscall::PageMapInto)).
     pub const SHARE: u64 = 1 << 0;
     /// Give it frames and capabilities ([`Syscall::FrameGrant`](crate::Syscall::FrameGrant),
-    /// [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy)).
+    /// [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy)): the right to push
+    /// resources onto it, which only it and its creator hand out (see [Consent](super#consent)).
     pub const GRANT: u64 = 1 << 1;
     /// Ask it for resources back ([`Syscall::Revoke`](crate::Syscall::Revoke),
     /// [`Syscall::RevocationQuery`](crate::Syscall::RevocationQuery)).

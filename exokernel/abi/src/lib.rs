@@ -121,6 +121,12 @@ pub mod slice {
     /// Argument of [`Syscall::SliceAllocate`](crate::Syscall::SliceAllocate) asking for any free
     /// slot.
     pub const SLOT_ANY: u64 = u64::MAX;
+    /// Slots of a round that nobody can own: they always go to the environments that own no
+    /// slot (best effort), so that whatever owns slots, and whether or not it honours its
+    /// epilogue, init and every other runnable environment still run.
+    pub const BEST_EFFORT_SLOTS_MIN: u64 = 4;
+    /// Most slots owned at once, by all environments together.
+    pub const OWNED_SLOTS_MAX: u64 = SLOTS_PER_ROUND - BEST_EFFORT_SLOTS_MIN;
 }
 
 /// The least number of frames the abort protocol leaves an environment; it also keeps every

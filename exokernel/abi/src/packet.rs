@@ -16,7 +16,9 @@
 //! Frame `n` (counting from 0) is in slot page `1 + n % slots`: its length in the first `u64`,
 //! then its bytes from [`SLOT_DATA_OFFSET`]. The kernel writes a slot only while
 //! `produced - consumed < slots`, writes the slot before it advances `produced`, and never
-//! reads the slots back.
+//! reads the slots back. The counters are modulo 2^64: the kernel computes `produced - consumed`
+//! and advances `produced` and `dropped` with wrapping arithmetic, so whatever the library OS
+//! writes in the header can only misplace or drop its own frames.
 
 /// Header word: frames delivered so far.
 pub const PRODUCED: usize = 0;

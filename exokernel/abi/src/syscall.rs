@@ -16,7 +16,12 @@ pub enum Syscall {
     /// half, unmapped or not user-readable, or the range wraps.
     DebugWrite = 1,
     /// Ends the calling environment with status `a0` (low 32 bits). Never returns. Every frame
-    /// the environment owned returns to the free pool. Errors: none.
+    /// the environment owned returns to the free pool. Its living descendants end with it, killed
+    /// ([`ExitReason::Killed`](crate::ExitReason::Killed)), deepest first, so that every living
+    /// environment stays reachable from init through its ancestors (a library OS that wants a
+    /// process to outlive its parent keeps it as a child of a longer-lived environment). Every
+    /// way of ending (exit, an exception with no handler, [`Syscall::EnvironmentKill`]) does the
+    /// same. Errors: none.
     Exit = 2,
     /// Gives up the CPU; the caller runs again after every other runnable environment had its
     /// turn. Returns 0. Errors: none.
@@ -119,7 +124,9 @@ pub enum Syscall {
     PageFlush = 17,
     /// Gives frame `a0`, owned by the caller, to the environment named by capability `a1`:
     /// every binding of the frame is removed first, then the frame belongs to that environment.
-    /// Returns 0.
+    /// [`GRANT`](crate::capability::rights::GRANT) over the receiver comes only from the
+    /// receiver itself or its creator, so it consented (see
+    /// [consent](crate::capability#consent)); it may free the frame. Returns 0.
     /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
     /// the frame or the capability lacks [`GRANT`](crate::capability::rights::GRANT);
     /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
@@ -132,7 +139,10 @@ pub enum Syscall {
     /// Environments that own no slot share the slots nobody uses, round robin.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is not a position;
     /// [`Occupied`](crate::Error::Occupied) when that slot is owned;
-    /// [`Unavailable`](crate::Error::Unavailable) when no slot is free.
+    /// [`Unavailable`](crate::Error::Unavailable) when no slot is free or
+    /// [`OWNED_SLOTS_MAX`](crate::slice::OWNED_SLOTS_MAX) slots are owned (by anyone): the other
+    /// [`BEST_EFFORT_SLOTS_MIN`](crate::slice::BEST_EFFORT_SLOTS_MIN) slots of every round go to
+    /// the environments that own none, so a slot owner that never yields cannot stop them.
     SliceAllocate = 19,
     /// Frees the caller's slot at position `a0`. Returns 0.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is not a position;
@@ -359,11 +369,12 @@ pub enum Syscall {
     /// not below [`USER_END`](crate::USER_END).
     EnvironmentStart = 46,
     /// Ends environment `a1` with [`ExitReason::Killed`](crate::ExitReason::Killed), exactly as
-    /// if it had ended by itself: its frames are released, its children orphaned, a waiting
-    /// parent woken, and the console says so. `a1` must be the environment named by capability
-    /// `a0` or one of its living descendants (its parent links lead up to that environment);
-    /// `a1 = 0` names the environment of `a0` itself. Killing the caller (through
-    /// [`SELF`](crate::capability::SELF), say) never returns; otherwise returns 0.
+    /// if it had ended by itself: its living descendants are killed with it, its frames are
+    /// released, a waiting parent woken, and the console says so. `a1` must be the environment
+    /// named by capability `a0` or one of its living descendants (its parent links lead up to
+    /// that environment); `a1 = 0` names the environment of `a0` itself. Killing the caller or
+    /// one of its ancestors (through [`SELF`](crate::capability::SELF), say) never returns;
+    /// otherwise returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
     /// [`CONTROL`](crate::capability::rights::CONTROL), or when `a1` names the init

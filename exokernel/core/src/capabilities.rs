@@ -53,7 +53,9 @@ fn index_and_generation(handle: u64) -> (usize, u32) {
 }
 
 impl CapabilityTable {
-    /// The table a new environment starts with: [`PARENT`] names its parent, if it has one.
+    /// The table a new environment starts with: [`PARENT`] names its parent, if it has one,
+    /// with no right (nothing is pushed onto an environment without its consent: a parent that
+    /// wants to receive frames or capabilities from its child gives it [`rights::GRANT`]).
     pub fn at_birth(parent: Option<EnvId>) -> CapabilityTable {
         let mut table = CapabilityTable::default();
         if let Some(parent) = parent {
@@ -61,7 +63,7 @@ impl CapabilityTable {
                 generation: 1,
                 capability: Some(Capability {
                     target: parent,
-                    rights: rights::GRANT,
+                    rights: 0,
                 }),
             });
         }
@@ -262,14 +264,18 @@ mod tests {
     #[test]
     fn a_child_is_born_holding_its_parent() {
         let table = CapabilityTable::at_birth(Some(EnvId(5)));
-        assert_eq!(
-            resolve(&table, EnvId(6), PARENT, rights::GRANT),
-            Ok(EnvId(5))
-        );
-        assert_eq!(
-            resolve(&table, EnvId(6), PARENT, rights::SHARE),
-            Err(Error::PermissionDenied)
-        );
+        assert_eq!(resolve(&table, EnvId(6), PARENT, 0), Ok(EnvId(5)));
+        for right in [
+            rights::GRANT,
+            rights::SHARE,
+            rights::REVOKE,
+            rights::CONTROL,
+        ] {
+            assert_eq!(
+                resolve(&table, EnvId(6), PARENT, right),
+                Err(Error::PermissionDenied)
+            );
+        }
         let orphan = CapabilityTable::at_birth(None);
         assert_eq!(orphan.get(PARENT), Err(Error::BadCapability));
         assert!(orphan.is_empty() && orphan.has_room());

@@ -5,6 +5,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason};
 
 /// An environment's id. Ids start at 1 and are never reused while the kernel runs.
@@ -191,6 +192,29 @@ impl<M> EnvironmentTable<M> {
             .and_then(|environment| environment.machine.as_mut())
     }
 
+    /// The living descendants of `id` (not `id` itself), each after all of its own descendants,
+    /// so that ending them in this order ends every environment while its parent still lives.
+    pub fn living_descendants_deepest_first(&self, id: EnvId) -> Vec<EnvId> {
+        let mut children: BTreeMap<EnvId, Vec<EnvId>> = BTreeMap::new();
+        for environment in self.environments.values() {
+            if let Some(parent) = environment.parent
+                && environment.machine.is_some()
+            {
+                children.entry(parent).or_default().push(environment.id);
+            }
+        }
+        let mut top_down = Vec::new();
+        let mut next = 0;
+        top_down.extend(children.remove(&id).unwrap_or_default());
+        while next < top_down.len() {
+            let parent = top_down[next];
+            top_down.extend(children.remove(&parent).unwrap_or_default());
+            next += 1;
+        }
+        top_down.reverse();
+        top_down
+    }
+
     /// The id of every environment in the table, ended-but-unreaped ones included, in order.
     pub fn ids(&self) -> impl Iterator<Item = EnvId> + '_ {
         self.environments.keys().copied()
@@ -214,7 +238,9 @@ impl<M> EnvironmentTable<M> {
             .count()
     }
 
-    /// Ends environment `id` (if it is alive) with `reason`. Its children become orphans, its
+    /// Ends environment `id` (if it is alive) with `reason`. Its living children become orphans
+    /// (the kernel never leaves any: it ends every descendant first, in the order of
+    /// [`EnvironmentTable::living_descendants_deepest_first`]), its
     /// unreaped ended children are dropped, and if its parent waits for it the parent wakes and
     /// reaps it at once; an environment nobody can reap is dropped.
     pub fn end(&mut self, id: EnvId, reason: ExitReason) -> Option<Ending<M>> {
@@ -473,6 +499,44 @@ mod tests {
         table.end(living, ExitReason::Exited(0));
         assert!(table.get(living).is_none());
         assert!(table.end(living, ExitReason::Exited(0)).is_none());
+    }
+
+    #[test]
+    fn descendants_come_deepest_first_and_ending_them_so_leaves_no_orphan() {
+        let (mut table, init) = table_with_init();
+        let victim = add(&mut table, "victim", Some(init), 0);
+        let child = add(&mut table, "child", Some(victim), 0);
+        let unstarted = add_unstarted(&mut table, victim);
+        let grandchild = add(&mut table, "grandchild", Some(child), 0);
+        let ended = add(&mut table, "ended", Some(child), 0);
+        let bystander = add(&mut table, "bystander", Some(init), 0);
+        table.end(ended, ExitReason::Exited(0));
+        let order = table.living_descendants_deepest_first(victim);
+        assert_eq!(order.len(), 3);
+        let position = |id| order.iter().position(|&each| each == id).unwrap();
+        assert!(position(grandchild) < position(child));
+        assert!(order.contains(&unstarted));
+        for id in order {
+            let parent = table.get(id).unwrap().parent.unwrap();
+            assert!(
+                table.machine(parent).is_some(),
+                "a parent outlives its child"
+            );
+            table.end(id, ExitReason::Killed);
+        }
+        table.end(victim, ExitReason::Killed);
+        assert!(table.machine(bystander).is_some());
+        assert_eq!(table.living_count(), 2);
+        for id in table.ids() {
+            let environment = table.get(id).unwrap();
+            if environment.machine.is_some() && id != init {
+                assert!(
+                    table.is_living_descendant(id, init),
+                    "env {} is reachable",
+                    id.0
+                );
+            }
+        }
     }
 
     fn add_unstarted(table: &mut EnvironmentTable<u32>, parent: EnvId) -> EnvId {

@@ -90,6 +90,9 @@ pub use exo_abi::slice::{EPILOGUE_GRACE_MICROSECONDS, SLOT_LENGTH_MICROSECONDS};
 /// Slots in one round of the vector (the ABI's figure, as an index bound).
 pub const SLOTS_PER_ROUND: usize = exo_abi::slice::SLOTS_PER_ROUND as usize;
 
+/// Most slots owned at once (the ABI's figure): the others are always best effort.
+pub const OWNED_SLOTS_MAX: usize = exo_abi::slice::OWNED_SLOTS_MAX as usize;
+
 // The grace is a small part of a slot, so that revocation stays cheap for everyone else.
 const _: () = assert!(EPILOGUE_GRACE_MICROSECONDS < SLOT_LENGTH_MICROSECONDS);
 
@@ -233,12 +236,16 @@ impl SliceScheduler {
     /// Gives `env` the slot at `position`, or the first free slot when `position` is `None`;
     /// returns the position. Errors: `InvalidArgument` when `position` is not below
     /// [`SLOTS_PER_ROUND`], `Occupied` when it is owned (by anyone, `env` included),
-    /// `Unavailable` when no slot is free.
+    /// `Unavailable` when no slot is free or [`OWNED_SLOTS_MAX`] are owned already (the rest
+    /// stay best effort, so that environments without slots always run).
     pub fn allocate(&mut self, env: EnvId, position: Option<usize>) -> Result<usize, Error> {
         let position = match position {
             Some(position) => self.check_free(position)?,
             None => self.first_free().ok_or(Error::Unavailable)?,
         };
+        if SLOTS_PER_ROUND - self.free_count() >= OWNED_SLOTS_MAX {
+            return Err(Error::Unavailable);
+        }
         self.owners[position] = Some(env);
         Ok(position)
     }
@@ -679,15 +686,34 @@ mod tests {
     }
 
     #[test]
-    fn allocates_the_first_free_position_until_none_is_left() {
+    fn allocates_the_first_free_position_until_the_owned_maximum() {
         let mut scheduler = scheduler_with(&[(B, 0), (B, 2)]);
         assert_eq!(scheduler.allocate(A, None), Ok(1));
         assert_eq!(scheduler.allocate(A, None), Ok(3));
-        for _ in 4..SLOTS_PER_ROUND {
+        for _ in 4..OWNED_SLOTS_MAX {
             assert!(scheduler.allocate(C, None).is_ok());
         }
-        assert_eq!(scheduler.free_count(), 0);
+        assert_eq!(scheduler.free_count(), SLOTS_PER_ROUND - OWNED_SLOTS_MAX);
         assert_eq!(scheduler.allocate(A, None), Err(Error::Unavailable));
+        assert_eq!(
+            scheduler.allocate(A, Some(SLOTS_PER_ROUND - 1)),
+            Err(Error::Unavailable)
+        );
+    }
+
+    #[test]
+    fn an_owner_of_every_slot_it_can_get_leaves_best_effort_slots_to_others() {
+        let machine = Machine::with(&[A, B]);
+        let mut scheduler = SliceScheduler::new();
+        while scheduler.allocate(A, None).is_ok() {}
+        assert_eq!(scheduler.slots_of(A), OWNED_SLOTS_MAX);
+        let mut decision = scheduler.start(&machine);
+        let mut slots_run_by_b = 0;
+        for _ in 0..SLOTS_PER_ROUND {
+            slots_run_by_b += usize::from(decision.run == Some(B));
+            decision = scheduler.timer_expired(&machine);
+        }
+        assert_eq!(slots_run_by_b, SLOTS_PER_ROUND - OWNED_SLOTS_MAX);
     }
 
     #[test]

@@ -198,9 +198,18 @@ impl Kernel {
         }
     }
 
-    /// Ends environment `id` with `reason`: reports it, frees every frame it had, and wakes a
-    /// parent waiting for it.
+    /// Ends environment `id` with `reason`, and every living descendant of it before it (killed,
+    /// deepest first), so that no environment is ever left unreachable from init: reports each,
+    /// frees every frame each had, and wakes a parent waiting for it.
     pub fn end(&mut self, id: EnvId, reason: ExitReason) {
+        for descendant in self.environments.living_descendants_deepest_first(id) {
+            self.end_one(descendant, ExitReason::Killed);
+        }
+        self.end_one(id, reason);
+    }
+
+    /// Ends environment `id`, whose descendants have ended.
+    fn end_one(&mut self, id: EnvId, reason: ExitReason) {
         let name = self
             .environments
             .get(id)

@@ -66,7 +66,8 @@ pub fn environment_kill(kernel: &mut Kernel, caller: EnvId, handle: u64, id: u64
         Err(error) => return Outcome::Return(Err(error)),
     };
     kernel.end(victim, ExitReason::Killed);
-    if victim == caller {
+    // The caller may have been in the subtree it killed.
+    if kernel.environments.machine(caller).is_none() {
         Outcome::Ended
     } else {
         Outcome::Return(Ok(0))

@@ -134,11 +134,14 @@ fn write_into_ring(
     if !frames_owner(ring.header) {
         return Delivery::RingBroken;
     }
+    // The header words are the environment's to write: any value is possible, so the counters
+    // wrap and the slot index is taken modulo the ring's size, as the ABI says.
     let produced = header_word(ring.header, PRODUCED);
     let consumed = header_word(ring.header, CONSUMED);
     let slot_count = ring.slots.len() as u64;
     if produced.wrapping_sub(consumed) >= slot_count {
-        set_header_word(ring.header, DROPPED, header_word(ring.header, DROPPED) + 1);
+        let dropped = header_word(ring.header, DROPPED).wrapping_add(1);
+        set_header_word(ring.header, DROPPED, dropped);
         return Delivery::RingFull;
     }
     let slot = ring.slots[(produced % slot_count) as usize];
@@ -148,7 +151,7 @@ fn write_into_ring(
     let len = frame.len().min(PAGE_SIZE as usize - SLOT_DATA_OFFSET);
     write_to_frame(slot, 0, &(len as u64).to_le_bytes());
     write_to_frame(slot, SLOT_DATA_OFFSET, &frame[..len]);
-    set_header_word(ring.header, PRODUCED, produced + 1);
+    set_header_word(ring.header, PRODUCED, produced.wrapping_add(1));
     Delivery::Delivered
 }
 
