@@ -82,9 +82,10 @@ pub enum Syscall {
     FrameFree = 11,
     /// Binds the page at user address `a0` in the caller's address space to frame `a1`, which the
     /// caller owns, with rights `a2` (see [`page_rights`](crate::page_rights)). The check happens
-    /// here, once; afterwards the MMU enforces the binding. Returns 0.
+    /// here, once; afterwards the MMU enforces the binding. Returns 0. The null page (address 0)
+    /// is never bound, by this call or any other, so that a null pointer always faults.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
-    /// user-half address; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
+    /// user-half address or is 0; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
     /// bits; [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
     /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
     /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.

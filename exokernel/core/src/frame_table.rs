@@ -317,6 +317,11 @@ impl FrameTable {
         self.charged.get(&id).map_or(0, BTreeSet::len)
     }
 
+    /// How many frames environment `id` owns as its memory (its page-table frames not counted).
+    pub fn memory_frame_count(&self, id: EnvId) -> usize {
+        self.acquired.get(&id).map_or(0, BTreeMap::len)
+    }
+
     /// The frames environment `id` owns as its memory (never its page-table frames), oldest
     /// acquisition first; `.rev()` gives the newest first, the order in which the abort
     /// protocol repossesses them.

@@ -89,6 +89,10 @@ pub struct Request {
     pub requested_count: u64,
     /// How many are still owed; never zero while the request is outstanding.
     pub owed_count: u64,
+    /// The fewest resources of this kind the environment (with whatever the kernel counts with
+    /// it) has held since the request: only a holding below this counts as a release, so that
+    /// taking resources and giving them back, or moving them around, pays nothing.
+    pub lowest_held_count: u64,
     /// When the request was made.
     pub requested_at_ticks: u64,
     /// The first tick at which the abort protocol may run.
@@ -123,8 +127,8 @@ impl RevocationTable {
         RevocationTable::default()
     }
 
-    /// Records a request that `environment` release `count` resources of `kind` by tick
-    /// `deadline_ticks` (the upcall is the kernel's to raise).
+    /// Records a request that `environment`, holding `held_count` resources of `kind`, release
+    /// `count` of them by tick `deadline_ticks` (the upcall is the kernel's to raise).
     ///
     /// Errors: [`Error::InvalidArgument`] when `count` is zero or `deadline_ticks` is not after
     /// `now_ticks` (the environment would have no chance to choose; the kernel may run the
@@ -137,6 +141,7 @@ impl RevocationTable {
         environment: EnvId,
         kind: ResourceKind,
         count: u64,
+        held_count: u64,
         now_ticks: u64,
         deadline_ticks: u64,
     ) -> Result<RequestId, Error> {
@@ -155,6 +160,7 @@ impl RevocationTable {
             kind,
             requested_count: count,
             owed_count: count,
+            lowest_held_count: held_count,
             requested_at_ticks: now_ticks,
             deadline_ticks,
         };
@@ -187,6 +193,23 @@ impl RevocationTable {
             requested_count: request.requested_count,
             elapsed_ticks: now_ticks.saturating_sub(request.requested_at_ticks),
         })
+    }
+
+    /// Notes that `environment` now holds `held_count` resources of `kind` (the kernel counts
+    /// what it and its descendants hold, so that what moved inside that subtree did not come
+    /// back): the drop below the lowest holding seen since the request counts as released, as
+    /// in [`RevocationTable::note_release`]. Returns the request this completed.
+    pub fn note_holding(
+        &mut self,
+        environment: EnvId,
+        kind: ResourceKind,
+        held_count: u64,
+        now_ticks: u64,
+    ) -> Option<CompletedRequest> {
+        let request = self.requests.get_mut(&(environment, kind))?;
+        let released_count = request.lowest_held_count.saturating_sub(held_count);
+        request.lowest_held_count = request.lowest_held_count.min(held_count);
+        self.note_release(environment, kind, released_count, now_ticks)
     }
 
     /// Removes and returns every request whose deadline is at or before `now_ticks`, ordered by
@@ -258,13 +281,15 @@ mod tests {
 
     const ENV: EnvId = EnvId(1);
     const OTHER: EnvId = EnvId(2);
+    /// What the environment holds when asked, in tests that do not look at holdings.
+    const HELD: u64 = 1000;
 
     #[test]
     fn expire_now_takes_the_request_before_its_deadline() {
         let mut table = RevocationTable::new();
         let env = EnvId(4);
         table
-            .request(env, ResourceKind::Frame, 3, 10, 1000)
+            .request(env, ResourceKind::Frame, 3, HELD, 10, 1000)
             .unwrap();
         let expired = table.expire_now(env, ResourceKind::Frame).unwrap();
         assert_eq!((expired.environment, expired.owed_count), (env, 3));
@@ -276,7 +301,7 @@ mod tests {
     fn request_is_outstanding_with_everything_owed() {
         let mut table = RevocationTable::new();
         let id = table
-            .request(ENV, ResourceKind::Frame, 5, 100, 150)
+            .request(ENV, ResourceKind::Frame, 5, HELD, 100, 150)
             .unwrap();
         let request = *table.outstanding(ENV, ResourceKind::Frame).unwrap();
         assert_eq!(
@@ -287,6 +312,7 @@ mod tests {
                 kind: ResourceKind::Frame,
                 requested_count: 5,
                 owed_count: 5,
+                lowest_held_count: HELD,
                 requested_at_ticks: 100,
                 deadline_ticks: 150,
             }
@@ -299,7 +325,7 @@ mod tests {
     fn zero_count_is_invalid() {
         let mut table = RevocationTable::new();
         assert_eq!(
-            table.request(ENV, ResourceKind::Frame, 0, 0, 10),
+            table.request(ENV, ResourceKind::Frame, 0, HELD, 0, 10),
             Err(Error::InvalidArgument)
         );
         assert!(table.is_empty());
@@ -310,7 +336,7 @@ mod tests {
         let mut table = RevocationTable::new();
         for deadline_ticks in [99, 100] {
             assert_eq!(
-                table.request(ENV, ResourceKind::Block, 1, 100, deadline_ticks),
+                table.request(ENV, ResourceKind::Block, 1, HELD, 100, deadline_ticks),
                 Err(Error::InvalidArgument)
             );
         }
@@ -320,13 +346,19 @@ mod tests {
     #[test]
     fn second_request_of_a_kind_is_occupied() {
         let mut table = RevocationTable::new();
-        let first = table.request(ENV, ResourceKind::Slot, 1, 0, 10).unwrap();
+        let first = table
+            .request(ENV, ResourceKind::Slot, 1, HELD, 0, 10)
+            .unwrap();
         assert_eq!(
-            table.request(ENV, ResourceKind::Slot, 2, 1, 20),
+            table.request(ENV, ResourceKind::Slot, 2, HELD, 1, 20),
             Err(Error::Occupied)
         );
-        let other_kind = table.request(ENV, ResourceKind::Frame, 1, 1, 20).unwrap();
-        let other_environment = table.request(OTHER, ResourceKind::Slot, 1, 1, 20).unwrap();
+        let other_kind = table
+            .request(ENV, ResourceKind::Frame, 1, HELD, 1, 20)
+            .unwrap();
+        let other_environment = table
+            .request(OTHER, ResourceKind::Slot, 1, HELD, 1, 20)
+            .unwrap();
         assert_eq!(
             BTreeSet::from([first, other_kind, other_environment]).len(),
             3
@@ -343,7 +375,7 @@ mod tests {
     fn releases_complete_a_request_with_elapsed_ticks() {
         let mut table = RevocationTable::new();
         let id = table
-            .request(ENV, ResourceKind::Frame, 3, 100, 500)
+            .request(ENV, ResourceKind::Frame, 3, HELD, 100, 500)
             .unwrap();
         assert_eq!(table.note_release(ENV, ResourceKind::Frame, 2, 120), None);
         assert_eq!(
@@ -369,9 +401,39 @@ mod tests {
     }
 
     #[test]
+    fn only_a_holding_below_the_lowest_seen_counts_as_released() {
+        let mut table = RevocationTable::new();
+        table
+            .request(ENV, ResourceKind::Frame, 10, 100, 0, 500)
+            .unwrap();
+        // Taking more and giving it back, or moving resources among its own, pays nothing.
+        assert_eq!(table.note_holding(ENV, ResourceKind::Frame, 150, 1), None);
+        assert_eq!(table.note_holding(ENV, ResourceKind::Frame, 100, 2), None);
+        assert_eq!(table.note_holding(ENV, ResourceKind::Frame, 120, 3), None);
+        let owed = |table: &RevocationTable| {
+            table
+                .outstanding(ENV, ResourceKind::Frame)
+                .map(|request| request.owed_count)
+        };
+        assert_eq!(owed(&table), Some(10));
+        assert_eq!(table.note_holding(ENV, ResourceKind::Frame, 96, 4), None);
+        assert_eq!(owed(&table), Some(6));
+        assert_eq!(table.note_holding(ENV, ResourceKind::Frame, 110, 5), None);
+        assert_eq!(owed(&table), Some(6));
+        let completed = table.note_holding(ENV, ResourceKind::Frame, 90, 6).unwrap();
+        assert_eq!(
+            (completed.requested_count, completed.elapsed_ticks),
+            (10, 6)
+        );
+        assert!(table.is_empty());
+    }
+
+    #[test]
     fn releases_of_another_kind_or_environment_do_not_count() {
         let mut table = RevocationTable::new();
-        table.request(ENV, ResourceKind::Block, 2, 0, 10).unwrap();
+        table
+            .request(ENV, ResourceKind::Block, 2, HELD, 0, 10)
+            .unwrap();
         assert_eq!(table.note_release(ENV, ResourceKind::Frame, 5, 1), None);
         assert_eq!(table.note_release(OTHER, ResourceKind::Block, 5, 1), None);
         assert_eq!(table.note_release(ENV, ResourceKind::Block, 0, 1), None);
@@ -386,8 +448,12 @@ mod tests {
     #[test]
     fn expiry_takes_requests_at_or_past_their_deadline_with_what_is_owed() {
         let mut table = RevocationTable::new();
-        let late = table.request(ENV, ResourceKind::Frame, 4, 0, 50).unwrap();
-        table.request(OTHER, ResourceKind::Frame, 1, 0, 51).unwrap();
+        let late = table
+            .request(ENV, ResourceKind::Frame, 4, HELD, 0, 50)
+            .unwrap();
+        table
+            .request(OTHER, ResourceKind::Frame, 1, HELD, 0, 51)
+            .unwrap();
         table.note_release(ENV, ResourceKind::Frame, 1, 10);
         assert_eq!(table.expired(49), []);
         assert_eq!(
@@ -398,19 +464,26 @@ mod tests {
                 kind: ResourceKind::Frame,
                 requested_count: 4,
                 owed_count: 3,
+                lowest_held_count: HELD,
                 requested_at_ticks: 0,
                 deadline_ticks: 50,
             }]
         );
         assert_eq!(table.expired(50), []);
         assert_eq!(table.len(), 1);
-        assert!(table.request(ENV, ResourceKind::Frame, 1, 60, 70).is_ok());
+        assert!(
+            table
+                .request(ENV, ResourceKind::Frame, 1, HELD, 60, 70)
+                .is_ok()
+        );
     }
 
     #[test]
     fn releases_after_the_deadline_count_until_expiry_runs() {
         let mut table = RevocationTable::new();
-        table.request(ENV, ResourceKind::Slot, 1, 0, 10).unwrap();
+        table
+            .request(ENV, ResourceKind::Slot, 1, HELD, 0, 10)
+            .unwrap();
         let completed = table.note_release(ENV, ResourceKind::Slot, 1, 12);
         assert_eq!(completed.map(|c| c.elapsed_ticks), Some(12));
         assert_eq!(table.expired(12), []);
@@ -419,9 +492,15 @@ mod tests {
     #[test]
     fn ending_an_environment_cancels_only_its_requests() {
         let mut table = RevocationTable::new();
-        table.request(ENV, ResourceKind::Frame, 1, 0, 10).unwrap();
-        table.request(ENV, ResourceKind::Block, 1, 0, 10).unwrap();
-        table.request(OTHER, ResourceKind::Frame, 1, 0, 10).unwrap();
+        table
+            .request(ENV, ResourceKind::Frame, 1, HELD, 0, 10)
+            .unwrap();
+        table
+            .request(ENV, ResourceKind::Block, 1, HELD, 0, 10)
+            .unwrap();
+        table
+            .request(OTHER, ResourceKind::Frame, 1, HELD, 0, 10)
+            .unwrap();
         assert_eq!(table.cancel_environment(ENV), 2);
         assert_eq!(table.cancel_environment(ENV), 0);
         let remaining: Vec<EnvId> = table.requests().map(|r| r.environment).collect();
@@ -432,8 +511,12 @@ mod tests {
     fn next_deadline_is_the_earliest() {
         let mut table = RevocationTable::new();
         assert_eq!(table.next_deadline_ticks(), None);
-        table.request(ENV, ResourceKind::Frame, 1, 0, 30).unwrap();
-        table.request(OTHER, ResourceKind::Frame, 1, 0, 20).unwrap();
+        table
+            .request(ENV, ResourceKind::Frame, 1, HELD, 0, 30)
+            .unwrap();
+        table
+            .request(OTHER, ResourceKind::Frame, 1, HELD, 0, 20)
+            .unwrap();
         assert_eq!(table.next_deadline_ticks(), Some(20));
     }
 
@@ -525,7 +608,14 @@ mod tests {
         match operation {
             Operation::Request(env, kind, count, grace) => {
                 let had_request = table.outstanding(EnvId(env), kind).is_some();
-                let result = table.request(EnvId(env), kind, count, *now_ticks, *now_ticks + grace);
+                let result = table.request(
+                    EnvId(env),
+                    kind,
+                    count,
+                    HELD,
+                    *now_ticks,
+                    *now_ticks + grace,
+                );
                 match result {
                     Ok(id) => {
                         prop_assert!(!had_request && count > 0 && grace > 0);
@@ -621,7 +711,7 @@ mod tests {
         ) {
             let mut table = RevocationTable::new();
             for (env, kind, count, now_ticks, deadline_ticks) in calls {
-                let _ = table.request(EnvId(env), kind, count, now_ticks, deadline_ticks);
+                let _ = table.request(EnvId(env), kind, count, HELD, now_ticks, deadline_ticks);
                 let _ = table.note_release(EnvId(env), kind, count / 2, deadline_ticks);
                 let _ = table.expired(now_ticks);
                 if count % 7 == 0 {

@@ -15,7 +15,6 @@ use crate::kprintln;
 use crate::pages::place_of;
 use crate::user_memory::{copy_entries_from_user, copy_from_user};
 use alloc::vec::Vec;
-use exo_abi::repossession::ResourceKind;
 use exo_abi::{BLOCK_ANY, BLOCK_TRANSFERS_MAX, Error};
 use exo_core::block_table::{BlockDevice, BlockTable, Credential, DeviceError, MountError};
 use exo_core::environments::EnvId;
@@ -131,7 +130,7 @@ pub fn block_allocate(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<
 pub fn block_free(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<u64, Error> {
     let blocks = blocks_of(kernel)?;
     blocks.table.free(&mut blocks.disk, caller, block)?;
-    kernel.note_release(caller, ResourceKind::Block, 1);
+    kernel.note_holdings_changed();
     Ok(0)
 }
 

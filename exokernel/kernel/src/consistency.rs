@@ -62,11 +62,25 @@ pub fn check(kernel: &Kernel) -> Result<Summary, String> {
     if bindings_seen != kernel.mappings.len() {
         return Err(String::from("bindings recorded for unknown environments"));
     }
+    check_reachable_from_init(kernel)?;
     Ok(Summary {
         free_frames: kernel.frames.free_count(),
         bindings: bindings_seen,
         living_environments: kernel.environments.living_count(),
     })
+}
+
+/// Every living environment is init or a living descendant of it, so that something can kill,
+/// wait for and revoke it (an environment's descendants end with it).
+fn check_reachable_from_init(kernel: &Kernel) -> Result<(), String> {
+    let init = EnvId(1);
+    for id in kernel.environments.ids() {
+        let is_alive = kernel.environments.machine(id).is_some();
+        if is_alive && !kernel.environments.is_living_descendant(id, init) {
+            return Err(format!("env {} is alive but unreachable from init", id.0));
+        }
+    }
+    Ok(())
 }
 
 /// A root binding's frame is owned by its environment; a derived one's by a living environment.

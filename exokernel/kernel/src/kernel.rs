@@ -206,6 +206,7 @@ impl Kernel {
             self.end_one(descendant, ExitReason::Killed);
         }
         self.end_one(id, reason);
+        self.note_holdings_changed();
     }
 
     /// Ends environment `id`, whose descendants have ended.
@@ -312,7 +313,7 @@ impl Kernel {
         }
         match consistency::check(self) {
             Ok(summary) => kprintln!(
-                "exokernel: tables consistent: {} free frames, {} bindings, {} living environments",
+                "exokernel: tables consistent: {} free frames, {} bindings, {} living environments, all reachable from init",
                 summary.free_frames,
                 summary.bindings,
                 summary.living_environments

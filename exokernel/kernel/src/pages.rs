@@ -13,9 +13,10 @@ use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
 use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
 
-/// The page number of user address `address`, which must be page-aligned and in the user half.
+/// The page number of user address `address`, which must be page-aligned, in the user half
+/// and not the null page (never bound, so that a null pointer always faults).
 fn page_of(address: u64) -> Result<u64, Error> {
-    if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) {
+    if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) || address == 0 {
         return Err(Error::BadAddress);
     }
     Ok(address / PAGE_SIZE)

@@ -55,9 +55,10 @@ pub fn revoke(
     let kind = kind_of(kind)?;
     let now = clock::now_microseconds();
     let deadline = now.saturating_add(deadline_microseconds);
+    let held_count = kernel.held_by_subtree(target, kind);
     kernel
         .revocations
-        .request(target, kind, count, now, deadline)?;
+        .request(target, kind, count, held_count, now, deadline)?;
     let machine = kernel
         .environments
         .machine_mut(target)
@@ -92,27 +93,57 @@ pub fn revocation_query(
 }
 
 impl Kernel {
-    /// Notes that frame `frame` is no longer `owner`'s: it stops being its repossession vector
-    /// and counts toward a frame revocation request.
+    /// Notes that frame `frame` is no longer `owner`'s: it stops being its repossession vector,
+    /// and what environments hold is counted again for the revocation requests.
     pub fn frame_left(&mut self, owner: EnvId, frame: u64) {
         if let Some(machine) = self.environments.machine_mut(owner)
             && machine.repossession_frame == Some(frame)
         {
             machine.repossession_frame = None;
         }
-        self.note_release(owner, ResourceKind::Frame, 1);
+        self.note_holdings_changed();
     }
 
-    /// Notes that `owner` gave up `count` resources of `kind` (freed or granted them away).
-    pub fn note_release(&mut self, owner: EnvId, kind: ResourceKind, count: u64) {
+    /// How many resources of `kind` environment `env` holds with its living descendants: frames
+    /// of memory and slots of the whole subtree (what moved into a child has not come back), and
+    /// the blocks of its durable owner.
+    pub fn held_by_subtree(&self, env: EnvId, kind: ResourceKind) -> u64 {
+        let subtree =
+            || core::iter::once(env).chain(self.environments.living_descendants_deepest_first(env));
+        let count = match kind {
+            ResourceKind::Frame => subtree().map(|id| self.frames.memory_frame_count(id)).sum(),
+            ResourceKind::Slot => subtree().map(|id| self.slices.slots_of(id)).sum(),
+            ResourceKind::Block => self
+                .blocks
+                .as_ref()
+                .map_or(0, |blocks| blocks.table.blocks_of(env).len()),
+        };
+        count as u64
+    }
+
+    /// Counts what each environment with an outstanding revocation request holds now, after
+    /// resources left an environment (freed, granted, repossessed, or its holder ended): a
+    /// request is met only by what came back out of the revoked subtree.
+    pub fn note_holdings_changed(&mut self) {
+        if self.revocations.is_empty() {
+            return;
+        }
         let now = clock::now_microseconds();
-        if let Some(completed) = self.revocations.note_release(owner, kind, count, now) {
-            log::debug!(
-                "env {}: revocation of {} {kind:?} completed after {} us",
-                owner.0,
-                completed.requested_count,
-                completed.elapsed_ticks
-            );
+        let asked: Vec<(EnvId, ResourceKind)> = self
+            .revocations
+            .requests()
+            .map(|request| (request.environment, request.kind))
+            .collect();
+        for (env, kind) in asked {
+            let held_count = self.held_by_subtree(env, kind);
+            if let Some(completed) = self.revocations.note_holding(env, kind, held_count, now) {
+                log::debug!(
+                    "env {}: revocation of {} {kind:?} completed after {} us",
+                    env.0,
+                    completed.requested_count,
+                    completed.elapsed_ticks
+                );
+            }
         }
     }
 
@@ -151,8 +182,12 @@ impl Kernel {
                 .map(|blocks| blocks.table.blocks_of(env))
                 .unwrap_or_default(),
         };
+        // What it took since the last count is owed too; what it gave back since, is not.
+        let held_count = self.held_by_subtree(env, expired.kind);
+        let owed_count =
+            (expired.owed_count + held_count).saturating_sub(expired.lowest_held_count);
         let guaranteed = guaranteed_count(expired.kind, frames_at_start);
-        let victims = choose_victims(&names, expired.owed_count, guaranteed);
+        let victims = choose_victims(&names, owed_count, guaranteed);
         for &name in &victims {
             self.repossess(env, expired.kind, name);
         }
@@ -175,6 +210,7 @@ impl Kernel {
                 .insert(upcall::REPOSSESSED, (victims.len() as u64, 0));
         }
         self.end_sleep(env);
+        self.note_holdings_changed();
     }
 
     /// Takes one resource from `env`, breaking every binding to it.

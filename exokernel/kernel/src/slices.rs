@@ -4,7 +4,6 @@
 use crate::arch::trap::TrapFrame;
 use crate::kernel::Kernel;
 use crate::syscalls::Outcome;
-use exo_abi::repossession::ResourceKind;
 use exo_abi::slice::SLOT_ANY;
 use exo_abi::{Error, encode_result, upcall};
 use exo_core::environments::EnvId;
@@ -23,7 +22,7 @@ pub fn slice_allocate(kernel: &mut Kernel, caller: EnvId, position: u64) -> Resu
 pub fn slice_free(kernel: &mut Kernel, caller: EnvId, position: u64) -> Result<u64, Error> {
     let position = usize::try_from(position).map_err(|_| Error::InvalidArgument)?;
     kernel.slices.free(caller, position)?;
-    kernel.note_release(caller, ResourceKind::Slot, 1);
+    kernel.note_holdings_changed();
     Ok(0)
 }
 

@@ -44,16 +44,32 @@ pub enum Outcome {
 /// Decoding needs no lock and [`Syscall::Null`] touches no kernel state, so the null call
 /// returns without taking the kernel lock.
 pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> bool {
+    if frame.rip >= exo_abi::USER_END {
+        refuse_return_outside_user_half(frame);
+        return false;
+    }
     let result = match Syscall::from_number(frame.rax) {
         None => Err(Error::NoSuchCall),
         Some(Syscall::Null) => Ok(0),
         Some(call) => return kernel::with(|kernel| invoke(kernel, call, frame)),
     };
     frame.rax = encode_result(result);
-    // `rip` came from the caller's own `rcx`; sysret to a non-canonical address would fault in
-    // ring 0 (Intel SDM vol. 2B, SYSRET), so such a return takes the iretq path.
-    frame.rip < exo_abi::USER_END
+    true
 }
+
+/// A `syscall` in the last bytes of the user half returns past it (the caller's `rcx` is the
+/// address after the instruction); every other saved or started `rip` is checked to be in the
+/// user half. Neither `sysretq` nor `iretq` may return there: both fault in ring 0 on Intel
+/// processors (Intel SDM vol. 2B, SYSRET and IRET). So the call is not made, and the caller
+/// takes the general-protection fault its next instruction fetch would raise, as an exception
+/// of its own; the frame then holds what runs next.
+fn refuse_return_outside_user_half(frame: &mut TrapFrame) {
+    kernel::with(|kernel| {
+        crate::traps::handle_user_exception(kernel, frame, GENERAL_PROTECTION_VECTOR)
+    });
+}
+
+const GENERAL_PROTECTION_VECTOR: u8 = 13;
 
 fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
     let caller = kernel
@@ -193,7 +209,7 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
     match outcome {
         Outcome::Return(result) => {
             frame.rax = encode_result(result);
-            frame.rip < exo_abi::USER_END
+            true
         }
         Outcome::Reschedule(result) => {
             frame.rax = encode_result(result);

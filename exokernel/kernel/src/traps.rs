@@ -41,7 +41,7 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
 }
 
 /// Gives the exception to the environment's handler, or ends the environment when it cannot.
-fn handle_user_exception(kernel: &mut kernel::Kernel, frame: &mut TrapFrame, vector: u8) {
+pub fn handle_user_exception(kernel: &mut kernel::Kernel, frame: &mut TrapFrame, vector: u8) {
     let Err(undeliverable) = exceptions::deliver(kernel, frame, vector) else {
         return;
     };

@@ -88,5 +88,16 @@ pub fn init() -> Selectors {
         ES::set_reg(selectors.kernel_data);
         load_tss(SegmentSelector::new(5, x86_64::PrivilegeLevel::Ring0));
     }
+    clear_local_descriptor_table();
     *selectors
+}
+
+/// Loads the null selector into LDTR, whatever the firmware or the loader left there, so that a
+/// user selector with the table-indicator bit names no descriptor and loading it faults, instead
+/// of making the CPU read a descriptor from wherever the old LDT base points (user memory,
+/// perhaps). Intel SDM vol. 3A, 3.5.1: a null LDTR makes every LDT reference raise #GP.
+fn clear_local_descriptor_table() {
+    // SAFETY: `lldt` with a null selector only marks the LDT invalid; the kernel uses no LDT
+    // descriptor, so nothing that runs later depends on the old one.
+    unsafe { core::arch::asm!("lldt {0:x}", in(reg) 0u16, options(nostack, preserves_flags)) };
 }
