@@ -63,7 +63,10 @@ impl ReceiveRing {
             *byte = unsafe { ((slot as *const u8).add(SLOT_DATA_OFFSET + index)).read_volatile() };
         }
         // SAFETY: as above.
-        unsafe { self.header(CONSUMED).write_volatile(consumed + 1) };
+        unsafe {
+            self.header(CONSUMED)
+                .write_volatile(consumed.wrapping_add(1))
+        };
         Some(len)
     }
 }

@@ -1,7 +1,8 @@
 //! Visible revocation and the abort protocol: a cooperative environment chooses what to give
 //! back; one that ignores the request loses specific frames and slots at the deadline, each
 //! recorded in its repossession vector, yet keeps its guaranteed minimum and runs on; one that
-//! cannot be asked loses them at once.
+//! cannot be asked loses them at once; one that moves frames to itself instead of freeing them
+//! still owes them.
 
 use system_tests::{Outcome, OutcomeAssertions, Scenario};
 
@@ -33,4 +34,12 @@ fn an_ignored_request_ends_in_repossession() {
 fn an_environment_that_cannot_be_asked_loses_resources_at_once() {
     let outcome = run_mode("unreachable");
     outcome.assert_contains("revocation: unreachable worker lost 5 frames at once");
+}
+
+#[test]
+fn granting_frames_to_itself_is_not_giving_them_back() {
+    let outcome = run_mode("evasive");
+    outcome.assert_contains(
+        "revocation: evasive worker moved 10 frames to itself, still owed 10, lost 10 by force; 10 came back",
+    );
 }

@@ -8,6 +8,9 @@
 //!   leaves it its guaranteed minimum: it runs on and exits normally.
 //! - `revocation unreachable`: the worker never enabled the upcall, so it cannot be asked; the
 //!   abort runs at once and the vector says why.
+//! - `revocation evasive`: the worker answers a request for 10 frames by granting 10 of its
+//!   frames to itself; nothing came back, so the request stays owed in full and the abort takes
+//!   them at the deadline.
 //!
 //! The worker is this program spawned with the argument `worker MODE`. Exits 0 when every check
 //! passed.
@@ -65,7 +68,8 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("polite"), None) => polite(),
         (Some("ignore"), None) => ignore(),
         (Some("unreachable"), None) => unreachable(),
-        _ => Err("usage: revocation polite|ignore|unreachable"),
+        (Some("evasive"), None) => evasive(),
+        _ => Err("usage: revocation polite|ignore|unreachable|evasive"),
     };
     shared_words::report(NAME, outcome)
 }
@@ -89,6 +93,7 @@ fn worker(mode: &str) -> i32 {
     }
     let handler: exceptions::Handler = match mode {
         "polite" => give_back_oldest,
+        "evasive" => move_instead_of_freeing,
         "ignore" => ignore_requests,
         "unreachable" => ignore_requests,
         _ => return 5,
@@ -138,6 +143,27 @@ fn give_back_oldest(frame: &mut ExceptionFrame) -> bool {
                     WORKER_WORDS.write(FRAME_LIST + index, 0);
                     WORKER_WORDS.increment(FREED);
                     owed -= 1;
+                }
+            }
+            true
+        }
+        upcall::REPOSSESSED => {
+            read_vector();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Pretends to comply: grants as many of its frames as asked to itself, which changes
+/// ownership records but gives nothing back; counts them in FREED.
+fn move_instead_of_freeing(frame: &mut ExceptionFrame) -> bool {
+    match frame.vector {
+        upcall::REVOCATION_REQUEST if frame.error_code == ResourceKind::Frame.code() => {
+            for index in 0..frame.fault_address.min(EXTRA_FRAMES) {
+                let listed = WORKER_WORDS.read(FRAME_LIST + index);
+                if syscall::frame_grant(listed, Capability::SELF).is_ok() {
+                    WORKER_WORDS.increment(FREED);
                 }
             }
             true
@@ -303,4 +329,27 @@ fn unreachable() -> Result<(), &'static str> {
     }
     println!("{NAME}: unreachable worker lost {repossessed} frames at once");
     Ok(())
+}
+
+fn evasive() -> Result<(), &'static str> {
+    let worker = start_worker("evasive")?;
+    let free_before = syscall::free_frames();
+    syscall::revoke(worker, ResourceKind::Frame, ASKED_FRAMES, 200_000).map_err(|_| "revoke")?;
+    wait_until(|| PARENT_WORDS.read(FREED) >= ASKED_FRAMES)?;
+    let owed = syscall::revocation_query(worker, ResourceKind::Frame);
+    if owed != Ok(ASKED_FRAMES) {
+        return Err("frames granted to itself counted as given back");
+    }
+    wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
+    wait_until(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
+    let returned = syscall::free_frames() - free_before;
+    println!(
+        "{NAME}: evasive worker moved {} frames to itself, still owed {ASKED_FRAMES}, lost {} by force; {returned} came back",
+        PARENT_WORDS.read(FREED),
+        PARENT_WORDS.read(REPOSSESSED_FRAMES)
+    );
+    if returned != ASKED_FRAMES {
+        return Err("the free pool did not get the frames back");
+    }
+    stop_worker(worker)
 }

@@ -1,0 +1,314 @@
+//! Hostile: the attacks on the protection rules that no single bad argument makes. Each runs in
+//! a child (this program spawned with the attack's name), so an attack that works harms the
+//! parent, which checks:
+//!
+//! - `pushes`: a child copies capabilities and grants frames into its parent through `PARENT`,
+//!   to fill its capability table and memory; every one is refused (no consent).
+//! - `tree`: a child builds a subtree (unstarted environments holding frames, a sleeping
+//!   grandchild) and exits; the subtree ends with it and every frame comes back.
+//! - `tree-kill`: the same subtree, its root killed by the parent.
+//! - `hog`: a child takes every slot it can and spins without an epilogue; it gets at most
+//!   `OWNED_SLOTS_MAX` and the parent, which owns none, still runs and kills it.
+//! - `ldt`: a child loads a selector of the local descriptor table, which must fault.
+//! - `edge-syscall`: a child runs `syscall` in the last two bytes of the user half, so that the
+//!   return address is past it; it must fault in user mode.
+//! - the null page cannot be bound.
+//!
+//! `rings`, run as init (it injects packets): a receive ring whose header words hold
+//! `u64::MAX` takes a frame and a drop with the counters wrapping, not the kernel down.
+//!
+//! Exits 0 when every check passed.
+#![no_std]
+#![no_main]
+
+use exo_abi::capability::rights;
+use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED};
+use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::slice::OWNED_SLOTS_MAX;
+use libos_custom::filter::Predicate;
+use libos_posix::checks::Checker;
+use libos_posix::net::ReceiveRing;
+use libos_posix::shared_words::SharedWords;
+use libos_posix::syscall::Capability;
+use libos_posix::{Error, ExitReason, println, syscall};
+
+libos_posix::main!(main);
+
+const NAME: &str = "hostile-protection";
+/// Where the parent binds the page it shares with a child.
+const PAGE: u64 = 0x5000_0000_0000;
+/// Where a child sees it.
+const CHILD_PAGE: u64 = 0x5100_0000_0000;
+/// Words of the shared page.
+const READY: u64 = 0;
+const SLOTS_OWNED: u64 = 1;
+/// Frames each unstarted environment of a subtree is given.
+const FRAMES_PER_UNSTARTED: u64 = 8;
+/// The last page of the user half.
+const LAST_USER_PAGE: u64 = exo_abi::USER_END - 4096;
+/// Where the receive ring goes.
+const RING: u64 = 0x5400_0000_0000;
+
+// SAFETY: the parent binds PAGE writable before it touches a word of it.
+const PARENT_WORDS: SharedWords = unsafe { SharedWords::new(PAGE) };
+// SAFETY: a child touches no word of it before `page_query` finds CHILD_PAGE bound, and the
+// parent shares it writable.
+const CHILD_WORDS: SharedWords = unsafe { SharedWords::new(CHILD_PAGE) };
+
+fn main(args: libos_posix::Args) -> i32 {
+    match args.as_str() {
+        "" => parent(),
+        "rings" => rings(),
+        "pushes" => pushes(),
+        "tree" => tree(false),
+        "tree-kill" => tree(true),
+        "hog" => hog(),
+        "ldt" => load_ldt_selector(),
+        "edge-syscall" => edge_syscall(),
+        "quit" => 0,
+        "sleeper" => loop {
+            syscall::sleep(1_000_000);
+        },
+        _ => 2,
+    }
+}
+
+fn parent() -> i32 {
+    let mut check = Checker::new(NAME);
+    let Ok(frame) = syscall::frame_allocate(None) else {
+        return 3;
+    };
+    if syscall::page_map(PAGE, frame, WRITABLE).is_err() {
+        return 3;
+    }
+    let free_before = syscall::free_frames();
+    check.expect(
+        "pushes into the parent",
+        run_child("pushes"),
+        Ok(ExitReason::Exited(0)),
+    );
+    check.expect(
+        "the parent can still hold children",
+        (0..200).try_for_each(|_| spawn_and_reap("quit")),
+        Ok(()),
+    );
+    check.expect(
+        "frames back after pushes",
+        syscall::free_frames(),
+        free_before,
+    );
+    check.expect(
+        "subtree of an exited root",
+        run_child("tree"),
+        Ok(ExitReason::Exited(0)),
+    );
+    check.expect(
+        "frames back after the subtree",
+        syscall::free_frames(),
+        free_before,
+    );
+    check.expect(
+        "subtree of a killed root",
+        run_child("tree-kill"),
+        Ok(ExitReason::Killed),
+    );
+    check.expect(
+        "frames back after the kill",
+        syscall::free_frames(),
+        free_before,
+    );
+    check.expect("slot hog", run_child("hog"), Ok(ExitReason::Killed));
+    check.expect(
+        "slots the hog got",
+        PARENT_WORDS.read(SLOTS_OWNED),
+        OWNED_SLOTS_MAX,
+    );
+    check.expect(
+        "LDT selector",
+        run_child("ldt"),
+        Ok(ExitReason::Faulted(13)),
+    );
+    check.expect(
+        "syscall at the end of the user half",
+        run_child("edge-syscall"),
+        Ok(ExitReason::Faulted(13)),
+    );
+    check.expect(
+        "bind the null page",
+        syscall::page_map(0, frame, 0),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "frames back at the end",
+        syscall::free_frames(),
+        free_before,
+    );
+    report(&check)
+}
+
+/// Spawns this program with `args`, which fails at once on an unknown mode.
+fn spawn_and_reap(args: &str) -> Result<(), Error> {
+    let child = syscall::spawn(NAME, args)?;
+    syscall::wait(child).map(|_| ())
+}
+
+/// Runs attack `mode` in a child that sees the shared page; the parent kills it once it says it
+/// is ready, when the attack waits to be killed.
+fn run_child(mode: &'static str) -> Result<ExitReason, Error> {
+    PARENT_WORDS.write(READY, 0);
+    let child = syscall::spawn(NAME, mode)?;
+    syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE)?;
+    if matches!(mode, "tree-kill" | "hog") {
+        while PARENT_WORDS.read(READY) == 0 {
+            syscall::sleep(1_000);
+        }
+        if mode == "hog" {
+            // Without best-effort slots this sleep would never end: the hog owns every slot.
+            for _ in 0..20 {
+                syscall::sleep(1_000);
+            }
+        }
+        syscall::kill_environment(child, 0)?;
+    }
+    syscall::wait(child)
+}
+
+fn wait_for_shared_page() {
+    while syscall::page_query(CHILD_PAGE).is_err() {
+        syscall::yield_now();
+    }
+}
+
+fn pushes() -> i32 {
+    let mut accepted = 0;
+    for _ in 0..300 {
+        accepted += u32::from(
+            syscall::capability_copy(Capability::SELF, rights::GRANT, Capability::PARENT).is_ok(),
+        );
+    }
+    for _ in 0..100 {
+        let Ok(frame) = syscall::frame_allocate(None) else {
+            return 3;
+        };
+        accepted += u32::from(syscall::frame_grant(frame, Capability::PARENT).is_ok());
+    }
+    println!("{NAME}: {accepted} of 400 pushes into the parent accepted");
+    if accepted == 0 { 0 } else { 1 }
+}
+
+/// Builds a subtree (three unstarted environments holding frames, a sleeping child), then
+/// exits or waits to be killed.
+fn tree(wait_to_be_killed: bool) -> i32 {
+    wait_for_shared_page();
+    for _ in 0..3 {
+        let Ok(unstarted) = syscall::create_environment("unstarted") else {
+            return 3;
+        };
+        for _ in 0..FRAMES_PER_UNSTARTED {
+            let granted = syscall::frame_allocate(None)
+                .and_then(|frame| syscall::frame_grant(frame, unstarted));
+            if granted.is_err() {
+                return 4;
+            }
+        }
+    }
+    if syscall::spawn(NAME, "sleeper").is_err() {
+        return 5;
+    }
+    CHILD_WORDS.write(READY, 1);
+    while wait_to_be_killed {
+        syscall::sleep(1_000_000);
+    }
+    0
+}
+
+fn hog() -> i32 {
+    wait_for_shared_page();
+    let mut owned = 0;
+    while syscall::slice_allocate(None).is_ok() {
+        owned += 1;
+    }
+    CHILD_WORDS.write(SLOTS_OWNED, owned);
+    CHILD_WORDS.write(READY, 1);
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+fn load_ldt_selector() -> i32 {
+    // Index 0 of the local descriptor table (TI = 1), requested privilege level 3.
+    let selector: u16 = 0b111;
+    // SAFETY: deliberately faulting: with no local descriptor table the load raises a general
+    // protection fault and the kernel ends this environment; `fs` is not used by this program.
+    unsafe { core::arch::asm!("mov fs, {0:x}", in(reg) selector, options(nostack)) };
+    1
+}
+
+fn edge_syscall() -> i32 {
+    let code_at = LAST_USER_PAGE + 4094;
+    let bound = syscall::frame_allocate(None)
+        .and_then(|frame| syscall::page_map(LAST_USER_PAGE, frame, WRITABLE));
+    if bound.is_err() {
+        return 3;
+    }
+    // SAFETY: the page is bound writable just above; the two bytes are its last two.
+    unsafe { (code_at as *mut [u8; 2]).write_volatile([0x0f, 0x05]) };
+    if syscall::page_protect(LAST_USER_PAGE, EXECUTABLE).is_err() {
+        return 4;
+    }
+    // SAFETY: deliberately faulting: the `syscall` there returns to the first address past the
+    // user half, which the kernel refuses with a general protection fault that ends this
+    // environment (rax = 0 asks for the null call).
+    unsafe { core::arch::asm!("jmp {0}", in(reg) code_at, in("rax") 0u64, options(noreturn)) }
+}
+
+/// Run as init: packets through a ring whose counters the library OS set to the edge.
+fn rings() -> i32 {
+    let mut check = Checker::new(NAME);
+    let Ok(filter) = syscall::filter_load(&Predicate::new().to_wasm()) else {
+        return 3;
+    };
+    let Ok(mut ring) = ReceiveRing::bind(filter, RING, 1) else {
+        return 4;
+    };
+    let header = |word: usize| (RING as *mut u64).wrapping_add(word);
+    let write = |word: usize, value: u64| {
+        // SAFETY: the ring's header page is bound writable at RING (see `ReceiveRing::bind`).
+        unsafe { header(word).write_volatile(value) }
+    };
+    // SAFETY: as above.
+    let read = |word: usize| unsafe { header(word).read_volatile() };
+    let packet = [0xffu8; 60];
+    write(PRODUCED, u64::MAX);
+    write(CONSUMED, u64::MAX);
+    check.expect(
+        "deliver at PRODUCED = u64::MAX",
+        syscall::packet_inject(&packet),
+        Ok(true),
+    );
+    check.expect("PRODUCED wrapped", read(PRODUCED), 0);
+    let mut buffer = [0u8; 64];
+    check.expect("the frame is there", ring.receive(&mut buffer), Some(60));
+    write(CONSUMED, u64::MAX);
+    write(DROPPED, u64::MAX);
+    check.expect(
+        "drop at DROPPED = u64::MAX",
+        syscall::packet_inject(&packet),
+        Ok(true),
+    );
+    check.expect("DROPPED wrapped", read(DROPPED), 0);
+    report(&check)
+}
+
+fn report(check: &Checker) -> i32 {
+    match check.failures() {
+        0 => {
+            println!("{NAME}: all checks passed");
+            0
+        }
+        failures => {
+            println!("{NAME}: {failures} checks failed");
+            1
+        }
+    }
+}

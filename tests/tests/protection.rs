@@ -1,0 +1,29 @@
+//! Attacks on the protection rules that no single bad argument makes (`hostile-protection`):
+//! pushing capabilities and frames onto the parent, subtrees that outlive their root, a slot
+//! hog, an LDT selector, a `syscall` at the end of the user half, the null page; and, as init,
+//! a packet ring whose header words hold the largest counters. The kernel stays up, the attacker
+//! alone suffers, and every frame comes back.
+
+use system_tests::{OutcomeAssertions, Scenario};
+
+#[test]
+fn attacks_on_consent_reachability_and_the_cpu_are_contained() {
+    let outcome = Scenario::programs(&["hostile-protection"]).run();
+    outcome.assert_status(0);
+    outcome.assert_contains("hostile-protection: 0 of 400 pushes into the parent accepted");
+    outcome.assert_contains("hostile-protection: all checks passed");
+    outcome.assert_program_ended("hostile-protection", "exited with status 0");
+    outcome.assert_contains("all reachable from init");
+    outcome.assert_frames_returned();
+}
+
+#[test]
+fn ring_counters_written_by_the_library_os_wrap() {
+    let outcome = Scenario::new()
+        .init("hostile-protection")
+        .args("rings")
+        .without_disk()
+        .run();
+    outcome.assert_contains("hostile-protection: all checks passed");
+    outcome.assert_status(0);
+}
