@@ -152,12 +152,14 @@ fn spawn_and_reap(args: &str) -> Result<(), Error> {
     syscall::wait(child).map(|_| ())
 }
 
-/// Runs attack `mode` in a child that sees the shared page; the parent kills it once it says it
-/// is ready, when the attack waits to be killed.
+/// Runs attack `mode` in a child (which sees the shared page when it needs it); the parent
+/// kills it once it says it is ready, when the attack waits to be killed.
 fn run_child(mode: &'static str) -> Result<ExitReason, Error> {
     PARENT_WORDS.write(READY, 0);
     let child = syscall::spawn(NAME, mode)?;
-    syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE)?;
+    if matches!(mode, "tree" | "tree-kill" | "hog") {
+        syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE)?;
+    }
     if matches!(mode, "tree-kill" | "hog") {
         while PARENT_WORDS.read(READY) == 0 {
             syscall::sleep(1_000);
