@@ -19,8 +19,8 @@
 //! - `SetExceptionHandler` only removes the handler or gets a kernel-half entry: a handler at a
 //!   random user address would receive the next upcall and end the run. (Without a handler,
 //!   `SetUpcalls` with any bits is safe: it must refuse a non-empty set.)
-//! - `Revoke` of frames from the fuzzer itself asks for at most the frames it allocated while
-//!   fuzzing (the kernel takes the newest first), so its own memory is never taken.
+//! - `Revoke` never asks the fuzzer itself for frames (it asks for blocks instead): the abort
+//!   protocol may take any frame above the guaranteed minimum, its heap's included.
 //! - Calls that block until something happens are bounded: `Sleep` for at most 5 ms;
 //!   `ConsoleRead` always non-blocking (nobody types); `SleepUntil` only ever has filters that
 //!   match everything; a blocking `Wait` only names children that end by themselves (`true`)
@@ -758,7 +758,7 @@ impl Fuzzer {
                     && a[1] == ResourceKind::Frame.code()
                     && self.names_itself(a[0])
                 {
-                    a[2] = a[2].min(self.frames.len() as u64);
+                    a[1] = ResourceKind::Block.code();
                 }
             }
             Syscall::BlockCredential => {
@@ -939,9 +939,6 @@ impl Fuzzer {
                 for index in 0..(value as usize).min(self.bindings.len()) {
                     self.note_bound(self.bindings[index].page_address);
                 }
-            }
-            Syscall::Revoke if a[1] == ResourceKind::Frame.code() && self.names_itself(a[0]) => {
-                self.resync_frames();
             }
             Syscall::BlockAllocate => {
                 let _ = self.blocks.push(value);
