@@ -10,6 +10,8 @@
 //!
 //! - `Exit` is never made, and `EnvironmentKill` never names the fuzzer itself (a handle that
 //!   names it, with `a1` 0 or its own id): both end the run.
+//! - Frames and capabilities are never given to the fuzzer's parent (init): they would stay
+//!   there after the fuzzer ends, and fill init's capability table over a long run.
 //! - `PowerOff` is made with any status: the fuzzer is not init, so it must always be refused.
 //! - Every address a call binds, unbinds, protects or writes through (pages, lists of pages,
 //!   repossession vector, output buffers, receive rings) is moved out of the fuzzer's image,
@@ -222,6 +224,7 @@ impl core::fmt::Write for LineText {
 struct Fuzzer {
     random: Random,
     own_id: u64,
+    parent_id: u64,
     /// The frames of its image, stack and heap, sorted.
     vital_frames: Box<Pool<u64, VITAL_FRAMES_MAX>>,
     /// The first address above its image (code, data, bss).
@@ -367,6 +370,8 @@ impl Fuzzer {
         let mut fuzzer = Fuzzer {
             random: Random::new(seed),
             own_id: u64::from(syscall::environment_id()),
+            parent_id: syscall::capability_inspect(syscall::Capability::PARENT)
+                .map_or(0, |(id, _)| u64::from(id)),
             vital_frames: Box::new(Pool::new()),
             image_end,
             frames: Pool::new(),
@@ -554,6 +559,16 @@ impl Fuzzer {
         }
     }
 
+    /// A handle to give frames or capabilities to: never one naming the fuzzer's parent (init),
+    /// which would keep them after the fuzzer ends.
+    fn receiver(&mut self) -> u64 {
+        let handle = self.handle();
+        match self.target_of(handle) {
+            Some(id) if id == self.parent_id => SELF,
+            _ => handle,
+        }
+    }
+
     fn random_child(&mut self) -> Option<Child> {
         if self.children.is_empty() {
             None
@@ -707,7 +722,7 @@ impl Fuzzer {
             }
             Syscall::FrameFree | Syscall::FrameGrant => {
                 a[0] = self.target_frame();
-                a[1] = self.handle();
+                a[1] = self.receiver();
             }
             Syscall::PageMap => {
                 a[0] = self.target_address();
@@ -835,7 +850,7 @@ impl Fuzzer {
             Syscall::CapabilityCopy => {
                 a[0] = self.handle();
                 a[1] = self.rights();
-                a[2] = self.handle();
+                a[2] = self.receiver();
             }
             Syscall::CapabilityDrop | Syscall::CapabilityInspect => a[0] = self.handle(),
             Syscall::FilterLoad => {
