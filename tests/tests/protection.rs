@@ -1,8 +1,8 @@
 //! Attacks on the protection rules that no single bad argument makes (`hostile-protection`):
-//! pushing capabilities and frames onto the parent, subtrees that outlive their root, a slot
-//! hog, an LDT selector, a `syscall` at the end of the user half, the null page; and, as init,
-//! a packet ring whose header words hold the largest counters. The kernel stays up, the attacker
-//! alone suffers, and every frame comes back.
+//! pushing capabilities and frames onto the parent, subtrees that outlive their root, a child
+//! that kills its parent (and so itself), a slot hog, an LDT selector, a `syscall` at the end of
+//! the user half, the null page; and, as init, a packet ring whose header words hold the largest
+//! counters. The kernel stays up, the attacker alone suffers, and every frame comes back.
 
 use system_tests::{OutcomeAssertions, Scenario};
 
@@ -12,6 +12,7 @@ fn attacks_on_consent_reachability_and_the_cpu_are_contained() {
     outcome.assert_status(0);
     outcome.assert_contains("hostile-protection: 0 of 400 pushes into the parent accepted");
     outcome.assert_contains("hostile-protection: all checks passed");
+    outcome.assert_lacks("killing its parent returned");
     outcome.assert_program_ended("hostile-protection", "exited with status 0");
     outcome.assert_contains("all reachable from init");
     outcome.assert_frames_returned();

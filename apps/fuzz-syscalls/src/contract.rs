@@ -92,8 +92,6 @@ pub fn documented_errors(call: Syscall) -> Errors {
         Syscall::FrameFree => Errors::of(&[PermissionDenied]),
         Syscall::PageMap => PAGE_MAP,
         Syscall::PageUnmap | Syscall::PageQuery | Syscall::PageFlush => PAGE_UNMAP,
-        // The kernel refuses to widen a binding derived by `PageShare` beyond its source with
-        // PermissionDenied, which the call's documentation does not list (yet).
         Syscall::PageProtect => PAGE_UNMAP.with(Errors::of(&[InvalidArgument, PermissionDenied])),
         Syscall::PageShare => {
             PAGE_MAP.with(Errors::of(&[BadCapability, NoSuchEnvironment, NotFound]))

@@ -7,6 +7,8 @@
 //! - `tree`: a child builds a subtree (unstarted environments holding frames, a sleeping
 //!   grandchild) and exits; the subtree ends with it and every frame comes back.
 //! - `tree-kill`: the same subtree, its root killed by the parent.
+//! - `ancestor-kill`: a grandchild given `CONTROL` over its parent kills it, and so ends with
+//!   it.
 //! - `hog`: a child takes every slot it can and spins without an epilogue; it gets at most
 //!   `OWNED_SLOTS_MAX` and the parent, which owns none, still runs and kills it.
 //! - `ldt`: a child loads a selector of the local descriptor table, which must fault.
@@ -63,6 +65,8 @@ fn main(args: libos_posix::Args) -> i32 {
         "tree" => tree(false),
         "tree-kill" => tree(true),
         "hog" => hog(),
+        "ancestor-kill" => give_control_to_child(),
+        "ancestor-killer" => kill_parent(),
         "ldt" => load_ldt_selector(),
         "edge-syscall" => edge_syscall(),
         "quit" => 0,
@@ -114,6 +118,16 @@ fn parent() -> i32 {
     );
     check.expect(
         "frames back after the kill",
+        syscall::free_frames(),
+        free_before,
+    );
+    check.expect(
+        "killed by its child",
+        run_child("ancestor-kill"),
+        Ok(ExitReason::Killed),
+    );
+    check.expect(
+        "frames back after that",
         syscall::free_frames(),
         free_before,
     );
@@ -222,6 +236,30 @@ fn tree(wait_to_be_killed: bool) -> i32 {
         syscall::sleep(1_000_000);
     }
     0
+}
+
+/// Spawns a child, gives it `CONTROL` over this environment, and waits to be killed.
+fn give_control_to_child() -> i32 {
+    let given = syscall::spawn(NAME, "ancestor-killer")
+        .and_then(|child| syscall::capability_copy(Capability::SELF, rights::CONTROL, child));
+    if given.is_err() {
+        return 3;
+    }
+    loop {
+        syscall::sleep(1_000_000);
+    }
+}
+
+/// Kills its parent through the capability the parent copied into its table: the first copy a
+/// table receives after `PARENT` lands in slot 1, generation 1.
+fn kill_parent() -> i32 {
+    let over_parent = Capability(1 << 32 | 1);
+    while syscall::capability_inspect(over_parent).is_err() {
+        syscall::yield_now();
+    }
+    let killed = syscall::kill_environment(over_parent, 0);
+    println!("{NAME}: killing its parent returned {killed:?}");
+    1
 }
 
 fn hog() -> i32 {

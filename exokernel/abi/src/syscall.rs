@@ -95,8 +95,10 @@ pub enum Syscall {
     /// [`NotFound`](crate::Error::NotFound) when nothing is mapped there.
     PageUnmap = 13,
     /// Sets the rights of the caller's mapping at page address `a0` to `a1`; mappings derived
-    /// from it are narrowed to match. Returns 0. Errors: as [`Syscall::PageUnmap`], and
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits.
+    /// from it are narrowed to match. Returns 0. Errors: as [`Syscall::PageUnmap`];
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
+    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the binding was derived
+    /// ([`Syscall::PageShare`]) and the rights exceed those of the binding it was derived from.
     PageProtect = 14,
     /// Reads the caller's binding at page address `a0`: returns `frame << 12 | bits`, where
     /// `bits` are its [`page_rights`](crate::page_rights) and its
@@ -280,7 +282,10 @@ pub enum Syscall {
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the receiver has ended;
     /// [`NoMemory`](crate::Error::NoMemory) when the receiver's table is full.
     CapabilityCopy = 36,
-    /// Drops the caller's capability `a0`; the handle never works again. Returns 0.
+    /// Drops the caller's capability `a0`; the handle never works again. Dropping the handle
+    /// that waits for a child (the one [`Syscall::Spawn`] or [`Syscall::EnvironmentCreate`]
+    /// returned, the only one with [`WAIT`](crate::capability::rights::WAIT)) means nobody can
+    /// reap that child: it leaves the environment table as soon as it ends. Returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability in
     /// the caller's table ([`SELF`](crate::capability::SELF) is none).
     CapabilityDrop = 37,

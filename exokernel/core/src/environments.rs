@@ -39,6 +39,10 @@ pub struct Environment<M> {
     pub state: EnvState,
     /// The kernel's machine state; `None` once the environment has ended.
     pub machine: Option<M>,
+    /// Whether its parent can still reap it: false once the parent gave up the only handle that
+    /// waits for it, so that it leaves the table as soon as it ends instead of when its parent
+    /// does.
+    pub is_reapable: bool,
 }
 
 /// What the kernel must do after an environment ends.
@@ -125,6 +129,7 @@ impl<M> EnvironmentTable<M> {
             parent,
             state,
             machine: Some(machine),
+            is_reapable: parent.is_some(),
         };
         self.environments.insert(id, environment);
         Ok(id)
@@ -248,6 +253,7 @@ impl<M> EnvironmentTable<M> {
         let machine = environment.machine.take()?;
         environment.state = EnvState::Ended(reason);
         let parent = environment.parent;
+        let is_reapable = environment.is_reapable;
         self.environments.retain(|_, child| {
             if child.parent != Some(id) {
                 return true;
@@ -267,13 +273,25 @@ impl<M> EnvironmentTable<M> {
                 .state = EnvState::Runnable;
             woken_parent = Some((parent, reason));
         }
-        if parent_waits || parent.is_none() {
+        if parent_waits || parent.is_none() || !is_reapable {
             self.environments.remove(&id);
         }
         Some(Ending {
             machine,
             woken_parent,
         })
+    }
+
+    /// Notes that the parent of `child` can no longer reap it (it dropped the handle that waits
+    /// for it): an ended child leaves the table now, a living one as soon as it ends.
+    pub fn disown(&mut self, child: EnvId) {
+        let Some(environment) = self.environments.get_mut(&child) else {
+            return;
+        };
+        environment.is_reapable = false;
+        if environment.machine.is_none() {
+            self.environments.remove(&child);
+        }
     }
 
     /// Makes `caller` wait for its child `child`: reaps it when it has ended, else blocks the
@@ -537,6 +555,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_disowned_child_leaves_the_table_when_it_ends() {
+        let (mut table, init) = table_with_init();
+        let ended_first = add(&mut table, "a", Some(init), 0);
+        let living = add(&mut table, "b", Some(init), 0);
+        table.end(ended_first, ExitReason::Exited(0));
+        assert_eq!(table.len(), 3);
+        table.disown(ended_first);
+        table.disown(living);
+        assert!(table.get(ended_first).is_none());
+        assert!(table.get(living).is_some());
+        table.end(living, ExitReason::Killed);
+        assert!(table.get(living).is_none());
+        assert_eq!(table.len(), 1);
     }
 
     fn add_unstarted(table: &mut EnvironmentTable<u32>, parent: EnvId) -> EnvId {

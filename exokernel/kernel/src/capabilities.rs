@@ -97,9 +97,13 @@ pub fn capability_copy(
         .insert(copy)
 }
 
-/// [`exo_abi::Syscall::CapabilityDrop`].
+/// [`exo_abi::Syscall::CapabilityDrop`]. Dropping the one handle that waits for a child means
+/// nobody can reap it, so the child leaves the table when it ends.
 pub fn capability_drop(kernel: &mut Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
-    caller_machine(kernel, caller).capabilities.remove(handle)?;
+    let dropped = caller_machine(kernel, caller).capabilities.remove(handle)?;
+    if dropped.rights & rights::WAIT != 0 {
+        kernel.environments.disown(dropped.target);
+    }
     Ok(0)
 }
 
