@@ -42,6 +42,7 @@ mod error;
 mod exception;
 mod exit;
 pub mod filter;
+pub mod kernel_memory;
 pub mod packet;
 pub mod repossession;
 mod syscall;

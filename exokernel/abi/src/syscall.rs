@@ -409,6 +409,14 @@ pub enum Syscall {
     /// [`BadAddress`](crate::Error::BadAddress) when any byte of the buffer is not
     /// user-writable or the range wraps.
     ConsoleRead = 50,
+    /// Returns the bytes of kernel heap charged to the environment that capability `a0` names
+    /// ([`SELF`](crate::capability::SELF) for the caller; any right will do): what the kernel
+    /// holds on its behalf, under the quota that [`kernel_memory`](crate::kernel_memory)
+    /// describes, at most [`PER_ENVIRONMENT_MAX`](crate::kernel_memory::PER_ENVIRONMENT_MAX).
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment
+    /// has ended.
+    KernelMemory = 51,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -418,7 +426,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 51] = [
+    pub const ALL: [Syscall; 52] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -470,6 +478,7 @@ impl Syscall {
         Syscall::PageMapInto,
         Syscall::PageList,
         Syscall::ConsoleRead,
+        Syscall::KernelMemory,
     ];
 
     /// The call with number `number`, if there is one.
