@@ -151,6 +151,12 @@ pub fn free_frames() -> u64 {
     call(Syscall::FreeFrames, [0; 6]).unwrap_or(0)
 }
 
+/// The bytes of kernel heap charged to the environment `target` names
+/// ([`Capability::SELF`] for this one).
+pub fn kernel_memory(target: Capability) -> Result<u64, Error> {
+    call(Syscall::KernelMemory, [target.0, 0, 0, 0, 0, 0])
+}
+
 /// Allocates frame `frame` by physical name, or any free frame for `None`; returns its number.
 pub fn frame_allocate(frame: Option<u64>) -> Result<u64, Error> {
     let frame = frame.unwrap_or(exo_abi::FRAME_ANY);

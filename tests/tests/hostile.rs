@@ -1,5 +1,6 @@
 //! Hostile programs, all in one boot: each is stopped with the right reason, the kernel goes on
-//! to the next one, and every program gives back all its frames.
+//! to the next one, every program gives back all its frames, and none can exhaust the kernel
+//! heap.
 
 use std::sync::OnceLock;
 
@@ -10,12 +11,13 @@ const GP_FAULT: &str = "killed by general protection fault (vector 13)";
 
 /// Each hostile program, in the order init runs them, with how it must end and whether the
 /// kernel reports a fault for it.
-const HOSTILE: [(&str, &str, bool); 5] = [
+const HOSTILE: [(&str, &str, bool); 6] = [
     ("hostile-null", PAGE_FAULT, true),
     ("hostile-kernel-write", PAGE_FAULT, true),
     ("hostile-privileged", GP_FAULT, true),
     ("hostile-syscalls", "exited with status 0", false),
     ("hostile-spawn", "exited with status 0", false),
+    ("hostile-heap", "exited with status 0", false),
 ];
 
 /// The one boot both tests check.
@@ -54,4 +56,20 @@ fn each_hostile_program_is_stopped_and_the_kernel_goes_on() {
 fn every_program_gives_back_all_its_frames() {
     let outcome = hostile_boot();
     outcome.assert_frames_returned();
+}
+
+#[test]
+fn no_program_can_exhaust_the_kernel_heap() {
+    let outcome = hostile_boot();
+    outcome.assert_status(0);
+    outcome.assert_line_with(&[
+        "hostile-heap: ",
+        " bindings of one frame, then Some(NoMemory)",
+    ]);
+    outcome.assert_line_order(&[
+        "hostile-heap: 4 of 4 filter loaders refused with NoMemory",
+        "hostile-heap: all checks passed",
+        "exokernel: tables consistent: ",
+        "exokernel: kernel heap: ",
+    ]);
 }

@@ -2,8 +2,8 @@
 //! every way there is (built by hand and run to its exit, killed running or unstarted, its
 //! handle dropped before the kill, started at an unmapped address, spawned, spawned to use a
 //! disk block), then checks that the free frame count, the room in its capability table
-//! (`CAPABILITIES_MAX - 1`: it holds PARENT) and the disk's lowest free block are exactly what
-//! they were. Exits 0 when every check passed.
+//! (`CAPABILITIES_MAX - 1`: it holds PARENT), the kernel heap charged to it and the disk's
+//! lowest free block are exactly what they were. Exits 0 when every check passed.
 #![no_std]
 #![no_main]
 
@@ -71,6 +71,7 @@ fn use_a_block() -> Result<(), &'static str> {
 struct Resources {
     free_frames: u64,
     capability_room: usize,
+    kernel_memory_bytes: u64,
     lowest_free_block: u64,
 }
 
@@ -78,6 +79,8 @@ fn resources() -> Result<Resources, &'static str> {
     Ok(Resources {
         free_frames: syscall::free_frames(),
         capability_room: capability_room()?,
+        kernel_memory_bytes: syscall::kernel_memory(Capability::SELF)
+            .map_err(|_| "reading its kernel memory charge")?,
         lowest_free_block: lowest_free_block()?,
     })
 }

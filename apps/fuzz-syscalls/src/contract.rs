@@ -128,6 +128,7 @@ pub fn documented_errors(call: Syscall) -> Errors {
             NoMemory,
         ]),
         Syscall::CapabilityDrop | Syscall::CapabilityInspect => Errors::of(&[BadCapability]),
+        Syscall::KernelMemory => Errors::of(&[BadCapability, NoSuchEnvironment]),
         Syscall::FilterLoad => Errors::of(&[TooLong, BadAddress, InvalidArgument, NoMemory]),
         Syscall::FilterUnload => Errors::of(&[NotFound]),
         Syscall::PacketBind => Errors::of(&[

@@ -852,7 +852,9 @@ impl Fuzzer {
                 a[1] = self.rights();
                 a[2] = self.receiver();
             }
-            Syscall::CapabilityDrop | Syscall::CapabilityInspect => a[0] = self.handle(),
+            Syscall::CapabilityDrop | Syscall::CapabilityInspect | Syscall::KernelMemory => {
+                a[0] = self.handle()
+            }
             Syscall::FilterLoad => {
                 let module = self.module.as_ptr() as u64;
                 a[..2].copy_from_slice(&match self.random.below(8) {

@@ -17,7 +17,8 @@ pub enum Error {
     NotFound = 5,
     /// An argument is out of its documented range or malformed.
     InvalidArgument = 6,
-    /// The kernel ran out of physical frames for the request.
+    /// The kernel ran out of physical frames for the request, or it would go over the
+    /// [kernel-memory quota](crate::kernel_memory).
     NoMemory = 7,
     /// An executable is not a static x86_64 ELF executable that fits the user half.
     BadExecutable = 8,

@@ -42,6 +42,7 @@ mod error;
 mod exception;
 mod exit;
 pub mod filter;
+pub mod kernel_memory;
 pub mod packet;
 pub mod repossession;
 mod syscall;
@@ -53,7 +54,7 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::{BENCH_FLOOR, Syscall};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

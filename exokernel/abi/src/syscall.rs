@@ -46,8 +46,10 @@ pub enum Syscall {
     /// UTF-8; [`NotFound`](crate::Error::NotFound) when no such program is in the ramdisk;
     /// [`BadExecutable`](crate::Error::BadExecutable) when its ELF file is not a loadable
     /// static x86_64 executable for the user half; [`NoMemory`](crate::Error::NoMemory) when
-    /// frames run out (nothing is leaked), 1024 environments, living or unreaped, exist, or the
-    /// caller holds [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities.
+    /// frames run out (nothing is leaked), 1024 environments, living or unreaped, exist, the
+    /// caller holds [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities, or
+    /// the caller's or the global [kernel-memory quota](crate::kernel_memory) has no room for the new environment (or the new one's for
+    /// its pages).
     Spawn = 6,
     /// Blocks until the child named by capability `a0` has ended, reaps it and returns how it
     /// ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode). The handle is
@@ -88,7 +90,8 @@ pub enum Syscall {
     /// user-half address or is 0; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
     /// bits; [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
     /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
-    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
+    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
+    /// binding would go over the caller's or the global [kernel-memory quota](crate::kernel_memory).
     PageMap = 12,
     /// Removes the caller's mapping at page address `a0`, and every mapping derived from it.
     /// Returns 0. Errors: [`BadAddress`](crate::Error::BadAddress) for a bad address;
@@ -119,7 +122,8 @@ pub enum Syscall {
     /// [`SHARE`](crate::capability::rights::SHARE) or the rights exceed the caller's;
     /// [`NotFound`](crate::Error::NotFound) when
     /// nothing is bound at `a0`; [`Occupied`](crate::Error::Occupied) when `a2` is taken;
-    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
+    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
+    /// binding would go over the target's or the global [kernel-memory quota](crate::kernel_memory) (it is charged to the target).
     PageShare = 16,
     /// Removes every binding derived from the caller's binding at page address `a0`, in every
     /// environment, transitively; the caller's own stays. Returns 0.
@@ -302,7 +306,7 @@ pub enum Syscall {
     /// for an unreadable range; [`InvalidArgument`](crate::Error::InvalidArgument) when the module
     /// breaks the contract (the kernel console says how); [`NoMemory`](crate::Error::NoMemory)
     /// when the caller has [`FILTERS_PER_ENVIRONMENT_MAX`](crate::filter::FILTERS_PER_ENVIRONMENT_MAX)
-    /// filters loaded.
+    /// filters loaded, or the filter would go over the caller's or the global [kernel-memory quota](crate::kernel_memory).
     FilterLoad = 39,
     /// Unloads the caller's filter `a0`, unbinding it from packet receive. Returns 0.
     /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not a filter of the caller's.
@@ -361,7 +365,8 @@ pub enum Syscall {
     /// [`InvalidArgument`](crate::Error::InvalidArgument) when the name is not UTF-8;
     /// [`NoMemory`](crate::Error::NoMemory) when the caller holds
     /// [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities, 1024
-    /// environments, living or unreaped, exist, or no frame is free for its page table.
+    /// environments, living or unreaped, exist, no frame is free for its page table, or the
+    /// caller's or the global [kernel-memory quota](crate::kernel_memory) has no room for it.
     EnvironmentCreate = 45,
     /// Starts the environment named by capability `a0`, made by [`Syscall::EnvironmentCreate`]:
     /// it runs from `rip = a1` with `rsp = a2`, `rdi = a3`, `rsi = a4`, every other register zero
@@ -400,7 +405,9 @@ pub enum Syscall {
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
     /// [`PermissionDenied`](crate::Error::PermissionDenied) when that environment does not own
     /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
-    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated.
+    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
+    /// binding would go over the target's or the global
+    /// [kernel-memory quota](crate::kernel_memory) (it is charged to the target).
     PageMapInto = 48,
     /// Lists the caller's bindings with page address `a2` or above, in increasing address
     /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
@@ -426,6 +433,14 @@ pub enum Syscall {
     /// [`BadAddress`](crate::Error::BadAddress) when any byte of the buffer is not
     /// user-writable or the range wraps.
     ConsoleRead = 50,
+    /// Returns the bytes of kernel heap charged to the environment that capability `a0` names
+    /// ([`SELF`](crate::capability::SELF) for the caller; any right will do): what the kernel
+    /// holds on its behalf, under the quota that [`kernel_memory`](crate::kernel_memory)
+    /// describes, at most [`PER_ENVIRONMENT_MAX`](crate::kernel_memory::PER_ENVIRONMENT_MAX).
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment
+    /// has ended.
+    KernelMemory = 51,
 }
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
@@ -435,7 +450,7 @@ pub const BENCH_FLOOR: u64 = 0xF100;
 
 impl Syscall {
     /// Every call, in number order.
-    pub const ALL: [Syscall; 51] = [
+    pub const ALL: [Syscall; 52] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Exit,
@@ -487,6 +502,7 @@ impl Syscall {
         Syscall::PageMapInto,
         Syscall::PageList,
         Syscall::ConsoleRead,
+        Syscall::KernelMemory,
     ];
 
     /// The call with number `number`, if there is one.

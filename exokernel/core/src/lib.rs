@@ -1,6 +1,6 @@
 //! Policy-free kernel logic that touches no hardware, so it builds and is tested on the host:
 //! the boot ramdisk format and boot configuration, capability tables, the frame ownership table, the persistent
-//! disk-block ownership table, the console input ring, user-range checks, ELF load plans, the environment table, the
+//! disk-block ownership table, the console input ring, the kernel-memory quota, user-range checks, ELF load plans, the environment table, the
 //! bookkeeping of visible revocation and the abort protocol with the repossession vector's
 //! format, and the CPU time-slice vector with its scheduling decisions.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
@@ -17,6 +17,7 @@ pub mod environments;
 pub mod exception_handler;
 pub mod frame_table;
 pub mod guest_status;
+pub mod kernel_memory;
 pub mod mappings;
 pub mod ramdisk;
 pub mod revocation;

@@ -187,6 +187,8 @@ pub struct MappingDatabase {
     mappings: BTreeMap<EnvId, BTreeMap<u64, Mapping>>,
     /// The places binding each frame; a frame with no mapping has no entry.
     places_by_frame: BTreeMap<FrameNumber, BTreeSet<Place>>,
+    /// How many mappings `mappings` holds, kept so that counting them is cheap.
+    count: usize,
 }
 
 impl MappingDatabase {
@@ -372,7 +374,12 @@ impl MappingDatabase {
 
     /// How many mappings the database holds.
     pub fn len(&self) -> usize {
-        self.mappings.values().map(BTreeMap::len).sum()
+        self.count
+    }
+
+    /// How many mappings environment `environment` holds.
+    pub fn count_in(&self, environment: EnvId) -> usize {
+        self.mappings.get(&environment).map_or(0, BTreeMap::len)
     }
 
     /// Whether the database holds no mapping.
@@ -397,6 +404,13 @@ impl MappingDatabase {
             }
         }
         self.check_frame_index()?;
+        if self.all().count() != self.count {
+            return Err(format!(
+                "{} mappings counted, {} held",
+                self.count,
+                self.all().count()
+            ));
+        }
         self.check_every_mapping_has_a_root()
     }
 
@@ -484,10 +498,14 @@ impl MappingDatabase {
             parent,
             children: BTreeSet::new(),
         };
-        self.mappings
+        let replaced = self
+            .mappings
             .entry(place.environment)
             .or_default()
             .insert(place.page, mapping);
+        if replaced.is_none() {
+            self.count += 1;
+        }
         self.places_by_frame.entry(frame).or_default().insert(place);
     }
 
@@ -495,6 +513,7 @@ impl MappingDatabase {
     fn take(&mut self, place: Place) -> Option<Mapping> {
         let pages = self.mappings.get_mut(&place.environment)?;
         let mapping = pages.remove(&place.page)?;
+        self.count -= 1;
         if pages.is_empty() {
             self.mappings.remove(&place.environment);
         }
@@ -659,6 +678,22 @@ mod tests {
             })
         );
         assert_eq!(database.len(), 1);
+    }
+
+    #[test]
+    fn counts_follow_every_path_that_adds_or_removes_a_mapping() {
+        let mut database = shared_frame();
+        assert_eq!((database.len(), database.count_in(EnvId(2))), (4, 2));
+        database.flush(at(2, 0)).unwrap();
+        assert_eq!((database.len(), database.count_in(EnvId(3))), (3, 0));
+        database.remove_environment(EnvId(2));
+        assert_eq!((database.len(), database.count_in(EnvId(2))), (1, 0));
+        database.map_root(at(4, 1), 8, READ_WRITE).unwrap();
+        database.remove_frame(7);
+        assert_eq!((database.len(), database.count_in(EnvId(1))), (1, 0));
+        database.unmap(at(4, 1)).unwrap();
+        assert_eq!(database.len(), 0);
+        database.check_invariants().unwrap();
     }
 
     #[test]

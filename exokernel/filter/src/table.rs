@@ -20,6 +20,8 @@ use exo_abi::filter::FILTERS_PER_ENVIRONMENT_MAX;
 struct Loaded<Owner> {
     owner: Owner,
     filter: Filter,
+    /// The kernel memory charged to the owner for it, given back when it goes.
+    charge: usize,
 }
 
 /// Every loaded filter and the packet bindings.
@@ -35,6 +37,8 @@ pub struct FilterTable<Owner, Ring> {
 pub struct Unloaded<Owner> {
     pub id: u64,
     pub owner: Owner,
+    /// The kernel memory it was charged, now to be given back to its owner.
+    pub charge: usize,
 }
 
 /// What [`FilterTable::demultiplex`] decided for one frame.
@@ -59,16 +63,24 @@ impl<Owner: Copy + Eq, Ring> Default for FilterTable<Owner, Ring> {
 }
 
 impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
-    /// Adds `filter`, owned by `owner`; returns its id (ids are never reused).
+    /// Adds `filter`, owned by `owner`, which was charged `charge` bytes of kernel memory for
+    /// it; returns its id (ids are never reused).
     /// Errors: [`Error::NoMemory`] when `owner` has
     /// [`FILTERS_PER_ENVIRONMENT_MAX`] filters already.
-    pub fn load(&mut self, owner: Owner, filter: Filter) -> Result<u64, Error> {
+    pub fn load(&mut self, owner: Owner, filter: Filter, charge: usize) -> Result<u64, Error> {
         if self.count_owned_by(owner) >= FILTERS_PER_ENVIRONMENT_MAX {
             return Err(Error::NoMemory);
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.loaded.insert(id, Loaded { owner, filter });
+        self.loaded.insert(
+            id,
+            Loaded {
+                owner,
+                filter,
+                charge,
+            },
+        );
         Ok(id)
     }
 
@@ -87,17 +99,17 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         }
     }
 
-    /// Unloads `owner`'s filter `id` and its binding.
+    /// Unloads `owner`'s filter `id` and its binding; returns the charge it was loaded with.
     /// Errors: [`Error::NotFound`] when `id` is not `owner`'s filter.
-    pub fn unload(&mut self, owner: Owner, id: u64) -> Result<(), Error> {
+    pub fn unload(&mut self, owner: Owner, id: u64) -> Result<usize, Error> {
         self.check_owner(owner, id)?;
-        self.remove(id);
-        Ok(())
+        Ok(self.remove(id))
     }
 
-    fn remove(&mut self, id: u64) {
-        self.loaded.remove(&id);
+    /// Removes filter `id` and its binding; returns its charge.
+    fn remove(&mut self, id: u64) -> usize {
         self.bindings.retain(|(bound, _)| *bound != id);
+        self.loaded.remove(&id).map_or(0, |loaded| loaded.charge)
     }
 
     /// Unloads every filter of `owner` (its environment ended).
@@ -150,6 +162,7 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
                 unloaded.push(Unloaded {
                     id: *id,
                     owner: loaded.owner,
+                    charge: loaded.charge,
                 });
             }
             if outcome.verdict == Verdict::Match {
@@ -184,14 +197,12 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         self.check_owner(owner, id)?;
         let loaded = self.loaded.get_mut(&id).ok_or(Error::NotFound)?;
         let outcome = loaded.filter.run(input);
-        let exhausted = loaded.filter.is_exhausted();
-        if exhausted {
-            self.remove(id);
-        }
-        Ok((
-            outcome.verdict == Verdict::Match,
-            exhausted.then_some(Unloaded { id, owner }),
-        ))
+        let unloaded = loaded.filter.is_exhausted().then(|| Unloaded {
+            id,
+            owner,
+            charge: self.remove(id),
+        });
+        Ok((outcome.verdict == Verdict::Match, unloaded))
     }
 
     /// Whether `id` is a loaded filter.
@@ -204,6 +215,9 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
 mod tests {
     use super::*;
     use crate::Sandbox;
+
+    /// The kernel memory each test filter is charged with, which comes back when it goes.
+    const CHARGE: usize = 4321;
 
     /// A filter claiming frames whose first byte is `byte`.
     fn first_byte_is(sandbox: &Sandbox, byte: u8) -> Filter {
@@ -232,8 +246,8 @@ mod tests {
     fn frames_go_to_the_matching_filter_and_unclaimed_ones_to_nobody() {
         let sandbox = Sandbox::new();
         let mut table = Table::default();
-        let one = table.load(1, first_byte_is(&sandbox, 1)).unwrap();
-        let two = table.load(2, first_byte_is(&sandbox, 2)).unwrap();
+        let one = table.load(1, first_byte_is(&sandbox, 1), CHARGE).unwrap();
+        let two = table.load(2, first_byte_is(&sandbox, 2), CHARGE).unwrap();
         table.bind(1, one, "ring one").unwrap();
         table.bind(2, two, "ring two").unwrap();
         assert_eq!(claimer(&mut table, &[1, 0]), Some((1, "ring one")));
@@ -250,8 +264,8 @@ mod tests {
     fn the_first_bound_of_two_overlapping_filters_claims() {
         let sandbox = Sandbox::new();
         let mut table = Table::default();
-        let early = table.load(1, first_byte_is(&sandbox, 7)).unwrap();
-        let late = table.load(2, first_byte_is(&sandbox, 7)).unwrap();
+        let early = table.load(1, first_byte_is(&sandbox, 7), CHARGE).unwrap();
+        let late = table.load(2, first_byte_is(&sandbox, 7), CHARGE).unwrap();
         table.bind(1, early, "early").unwrap();
         table.bind(2, late, "late").unwrap();
         let claim = table.demultiplex(&[7]);
@@ -265,8 +279,8 @@ mod tests {
     fn a_filter_that_strikes_out_is_unloaded_and_others_go_on() {
         let sandbox = Sandbox::new();
         let mut table = Table::default();
-        let spinner = table.load(1, spinning(&sandbox)).unwrap();
-        let good = table.load(2, first_byte_is(&sandbox, 5)).unwrap();
+        let spinner = table.load(1, spinning(&sandbox), CHARGE).unwrap();
+        let good = table.load(2, first_byte_is(&sandbox, 5), CHARGE).unwrap();
         table.bind(1, spinner, "spinner").unwrap();
         table.bind(2, good, "good").unwrap();
         for _ in 1..exo_abi::filter::STRIKES_MAX {
@@ -279,7 +293,8 @@ mod tests {
             claim.unloaded,
             [Unloaded {
                 id: spinner,
-                owner: 1
+                owner: 1,
+                charge: CHARGE
             }]
         );
         assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(2));
@@ -292,13 +307,13 @@ mod tests {
     fn only_the_owner_unloads_or_binds_and_a_filter_binds_once() {
         let sandbox = Sandbox::new();
         let mut table = Table::default();
-        let id = table.load(1, first_byte_is(&sandbox, 1)).unwrap();
+        let id = table.load(1, first_byte_is(&sandbox, 1), CHARGE).unwrap();
         assert_eq!(table.unload(2, id), Err(Error::NotFound));
         assert_eq!(table.bind(2, id, "thief"), Err(Error::NotFound));
         assert_eq!(table.unload(1, 999), Err(Error::NotFound));
         table.bind(1, id, "ring").unwrap();
         assert_eq!(table.bind(1, id, "again"), Err(Error::Occupied));
-        table.unload(1, id).unwrap();
+        assert_eq!(table.unload(1, id), Ok(CHARGE));
         assert_eq!(table.bound_count(), 0);
         assert_eq!(table.unload(1, id), Err(Error::NotFound));
     }
@@ -308,14 +323,14 @@ mod tests {
         let sandbox = Sandbox::new();
         let mut table = Table::default();
         for _ in 0..FILTERS_PER_ENVIRONMENT_MAX {
-            let id = table.load(1, first_byte_is(&sandbox, 1)).unwrap();
+            let id = table.load(1, first_byte_is(&sandbox, 1), CHARGE).unwrap();
             table.bind(1, id, "ring").unwrap();
         }
         assert_eq!(
-            table.load(1, first_byte_is(&sandbox, 1)).err(),
+            table.load(1, first_byte_is(&sandbox, 1), CHARGE).err(),
             Some(Error::NoMemory)
         );
-        let other = table.load(2, first_byte_is(&sandbox, 1)).unwrap();
+        let other = table.load(2, first_byte_is(&sandbox, 1), CHARGE).unwrap();
         table.bind(2, other, "other").unwrap();
         table.remove_owner(1);
         assert_eq!(table.count_owned_by(1), 0);
@@ -327,17 +342,18 @@ mod tests {
     fn a_wake_up_predicate_is_evaluated_for_its_owner_only() {
         let sandbox = Sandbox::new();
         let mut table = Table::default();
-        let id = table.load(1, first_byte_is(&sandbox, 9)).unwrap();
+        let id = table.load(1, first_byte_is(&sandbox, 9), CHARGE).unwrap();
         assert_eq!(table.evaluate(1, id, &[0]), Ok((false, None)));
         assert_eq!(table.evaluate(1, id, &[9]), Ok((true, None)));
         assert_eq!(table.evaluate(2, id, &[9]), Err(Error::NotFound));
-        let spinner = table.load(1, spinning(&sandbox)).unwrap();
+        let spinner = table.load(1, spinning(&sandbox), CHARGE).unwrap();
         for _ in 1..exo_abi::filter::STRIKES_MAX {
             assert_eq!(table.evaluate(1, spinner, &[]), Ok((false, None)));
         }
         let gone = Some(Unloaded {
             id: spinner,
             owner: 1,
+            charge: CHARGE,
         });
         assert_eq!(table.evaluate(1, spinner, &[]), Ok((false, gone)));
         assert_eq!(table.evaluate(1, spinner, &[]), Err(Error::NotFound));

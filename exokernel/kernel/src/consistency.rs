@@ -1,12 +1,13 @@
 //! The kernel's check of its own tables against each other and against the page tables the MMU
-//! reads, run before every power-off so that each test also checks that whatever its apps did
-//! left the kernel consistent.
+//! reads, and of the kernel-memory charges, run before every power-off so that each test also
+//! checks that whatever its apps did left the kernel consistent.
 
 use crate::arch::paging::UserEntry;
 use crate::kernel::Kernel;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+use core::fmt::Write;
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
@@ -17,11 +18,15 @@ pub struct Summary {
     pub free_frames: usize,
     pub bindings: usize,
     pub living_environments: usize,
+    /// `, env N: B bytes` for each living environment charged anything.
+    pub charges: String,
 }
 
 /// Checks that the mapping database is well formed, that every binding is backed by a frame a
 /// living environment owns, and that each address space's page tables hold exactly its
-/// bindings, built from page-table frames charged to it. Returns the first inconsistency.
+/// bindings, built from page-table frames charged to it; and that no ended environment is
+/// charged anything and the charges keep within their global limit. Returns the first
+/// inconsistency.
 pub fn check(kernel: &Kernel) -> Result<Summary, String> {
     kernel.mappings.check_invariants()?;
     if let Some(blocks) = &kernel.blocks {
@@ -67,6 +72,7 @@ pub fn check(kernel: &Kernel) -> Result<Summary, String> {
         free_frames: kernel.frames.free_count(),
         bindings: bindings_seen,
         living_environments: kernel.environments.living_count(),
+        charges: check_charges(kernel)?,
     })
 }
 
@@ -81,6 +87,35 @@ fn check_reachable_from_init(kernel: &Kernel) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Lists the charge of each living environment, after checking that every recorded charge is
+/// a living environment's and that all of them keep within the global limit.
+fn check_charges(kernel: &Kernel) -> Result<String, String> {
+    for (env, bytes) in kernel.kernel_memory.recorded() {
+        if kernel.environments.machine(env).is_none() {
+            return Err(format!(
+                "ended env {} is still charged {bytes} bytes",
+                env.0
+            ));
+        }
+    }
+    let total = kernel.charged_in_total();
+    if total > kernel.kernel_memory.global_limit() {
+        return Err(format!(
+            "{total} bytes charged, over the limit of {}",
+            kernel.kernel_memory.global_limit()
+        ));
+    }
+    let mut charges = String::new();
+    for env in kernel.environments.ids() {
+        let charge = kernel.charged_to(env);
+        if kernel.environments.machine(env).is_some() && charge != 0 {
+            // Writing to a String cannot fail.
+            let _ = write!(charges, ", env {}: {charge} bytes", env.0);
+        }
+    }
+    Ok(charges)
 }
 
 /// A root binding's frame is owned by its environment; a derived one's by a living environment.

@@ -9,11 +9,13 @@ use crate::arch::trap::TrapFrame;
 use crate::kernel::Machine;
 use alloc::collections::BTreeMap;
 use exo_abi::Error;
+use exo_abi::kernel_memory::BINDING_BYTES;
 use exo_core::PAGE_SIZE;
 use exo_core::capabilities::CapabilityTable;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
+use exo_core::kernel_memory::{BindingCounts, KernelMemory};
 use exo_core::mappings::{MappingDatabase, PageRights, Place};
 use exo_core::user_layout::{STACK_BYTES, STACK_TOP};
 
@@ -60,14 +62,16 @@ fn machine_with(address_space: AddressSpace, registers: TrapFrame) -> Machine {
     }
 }
 
-/// Loads `program` for environment `id`. On failure every frame charged to `id` is freed again
-/// and every binding recorded for it is dropped.
+/// Loads `program` for environment `id`, its bindings charged to it under `kernel_memory`'s
+/// limits. On failure every frame charged to `id` is freed again and every binding recorded for
+/// it is dropped.
 pub fn load(
     id: EnvId,
     program: &[u8],
     args: &[u8],
     frames: &mut FrameTable,
     mappings: &mut MappingDatabase,
+    kernel_memory: &KernelMemory,
 ) -> Result<Machine, Error> {
     if args.len() as u64 > exo_abi::ARGUMENTS_MAX_BYTES {
         return Err(Error::TooLong);
@@ -80,6 +84,7 @@ pub fn load(
         id,
         frames,
         mappings,
+        kernel_memory,
     }
     .build(&plan, program, args);
     if machine.is_err() {
@@ -93,6 +98,7 @@ struct Loader<'a> {
     id: EnvId,
     frames: &'a mut FrameTable,
     mappings: &'a mut MappingDatabase,
+    kernel_memory: &'a KernelMemory,
 }
 
 impl Loader<'_> {
@@ -153,6 +159,11 @@ impl Loader<'_> {
         page: u64,
         rights: PageRights,
     ) -> Result<FrameNumber, Error> {
+        let counts = BindingCounts {
+            environment: self.mappings.count_in(self.id),
+            total: self.mappings.len(),
+        };
+        self.kernel_memory.check(self.id, BINDING_BYTES, counts)?;
         let frame = allocate_zeroed(self.frames, FrameOwner::Environment(self.id))?;
         let place = Place::new(self.id, page / PAGE_SIZE);
         self.mappings

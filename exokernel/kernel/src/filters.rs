@@ -4,12 +4,14 @@
 //! in `packets.rs`.
 
 use crate::arch::paging::read_from_frame;
+use crate::heap;
 use crate::kernel::Kernel;
 use crate::kprintln;
 use crate::pages::place_of;
 use crate::syscalls::copy_in;
 use alloc::vec::Vec;
 use exo_abi::filter::{MODULE_BYTES_MAX, WATCHED_BYTES_MAX};
+use exo_abi::kernel_memory::{FILTER_LOAD_BYTES_MAX, FILTER_RUN_BYTES};
 use exo_abi::{Error, encode_result, upcall};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::{EnvId, EnvState};
@@ -34,6 +36,8 @@ pub fn filter_load(
     len: u64,
 ) -> Result<u64, Error> {
     let bytes = copy_in(kernel, address, len, MODULE_BYTES_MAX as u64)?;
+    kernel.check_charge(caller, FILTER_LOAD_BYTES_MAX + FILTER_RUN_BYTES)?;
+    let heap_before = heap::in_use();
     let filter = kernel.sandbox.load(&bytes).map_err(|error| {
         kprintln!(
             "exokernel: env {} filter refused: {}",
@@ -42,12 +46,19 @@ pub fn filter_load(
         );
         error.to_abi()
     })?;
-    kernel.filters.load(caller, filter)
+    // What the load kept, measured, so that the charge is what the filter really holds.
+    let charge = heap::in_use().saturating_sub(heap_before) + FILTER_RUN_BYTES;
+    kernel.charge(caller, charge)?;
+    kernel
+        .filters
+        .load(caller, filter, charge)
+        .inspect_err(|_| kernel.kernel_memory.refund(caller, charge))
 }
 
 /// [`exo_abi::Syscall::FilterUnload`].
 pub fn filter_unload(kernel: &mut Kernel, caller: EnvId, id: u64) -> Result<u64, Error> {
-    kernel.filters.unload(caller, id)?;
+    let charge = kernel.filters.unload(caller, id)?;
+    kernel.kernel_memory.refund(caller, charge);
     wake_predicate_sleepers_of(kernel, id, Err(Error::NotFound));
     Ok(0)
 }
@@ -168,6 +179,7 @@ impl Kernel {
             unloaded.id,
             exo_abi::filter::STRIKES_MAX
         );
+        self.kernel_memory.refund(unloaded.owner, unloaded.charge);
         wake_predicate_sleepers_of(self, unloaded.id, Err(Error::NotFound));
         if let Some(machine) = self.environments.machine_mut(unloaded.owner)
             && machine.upcalls_enabled & upcall::enable::FILTER_UNLOADED != 0

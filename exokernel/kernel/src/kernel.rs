@@ -15,6 +15,7 @@ use crate::{consistency, environment};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
+use exo_abi::kernel_memory::ENVIRONMENT_BYTES;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
 use exo_core::console_ring::ConsoleRing;
@@ -22,6 +23,7 @@ use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::{FrameNumber, FrameTable};
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
+use exo_core::kernel_memory::KernelMemory;
 use exo_core::mappings::{MappingDatabase, Removal};
 use exo_core::ramdisk::Ramdisk;
 use exo_core::revocation::RevocationTable;
@@ -79,6 +81,8 @@ pub struct Kernel {
     pub predicate_sleepers: Vec<PredicateSleeper>,
     /// What happened to received frames.
     pub packet_counters: PacketCounters,
+    /// What the kernel heap holds on each environment's behalf.
+    pub kernel_memory: KernelMemory,
     /// Bytes received on the serial console and not read yet.
     pub console_input: ConsoleRing,
     /// Environments blocked in `ConsoleRead` until a byte arrives.
@@ -106,6 +110,8 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
         filters: FilterTable::default(),
         predicate_sleepers: Vec::new(),
         packet_counters: PacketCounters::default(),
+        // No environment is charged anything until the limits are set, once booted.
+        kernel_memory: KernelMemory::new(0, 0),
         console_input: ConsoleRing::new(),
         console_readers: BTreeSet::new(),
         ramdisk,
@@ -147,7 +153,8 @@ impl Kernel {
     }
 
     /// Creates an environment running ramdisk program `name` with argument string `args`.
-    /// Fails with `NoMemory` when the table is full.
+    /// Fails with `NoMemory` when the table is full or the parent's or the global quota of
+    /// kernel memory has no room for it.
     pub fn spawn(
         &mut self,
         name: &str,
@@ -156,13 +163,17 @@ impl Kernel {
     ) -> Result<EnvId, Error> {
         self.check_table_room()?;
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
-        let (frames, mappings) = (&mut self.frames, &mut self.mappings);
-        let id = self.environments.create(String::from(name), parent, |id| {
-            let mut machine = environment::load(id, program, args, frames, mappings)?;
+        self.charge_creation(parent)?;
+        let (frames, mappings, kernel_memory) =
+            (&mut self.frames, &mut self.mappings, &self.kernel_memory);
+        let created = self.environments.create(String::from(name), parent, |id| {
+            let mut machine =
+                environment::load(id, program, args, frames, mappings, kernel_memory)?;
             machine.capabilities = CapabilityTable::at_birth(parent);
             machine.frames_at_start = frames.frames_by_acquisition(id).count();
             Ok(machine)
-        })?;
+        });
+        let id = created.inspect_err(|_| self.refund_creation(parent))?;
         log::debug!(
             "env {} ({name}) created, {} frames",
             id.0,
@@ -176,16 +187,33 @@ impl Kernel {
     /// its page table.
     pub fn create_unstarted(&mut self, name: &str, parent: EnvId) -> Result<EnvId, Error> {
         self.check_table_room()?;
+        self.charge_creation(Some(parent))?;
         let frames = &mut self.frames;
-        let id = self
+        let created = self
             .environments
             .create_unstarted(String::from(name), Some(parent), |id| {
                 let mut machine = environment::empty(id, frames)?;
                 machine.capabilities = CapabilityTable::at_birth(Some(parent));
                 Ok(machine)
-            })?;
+            });
+        let id = created.inspect_err(|_| self.refund_creation(Some(parent)))?;
         log::debug!("env {} ({name}) created empty by env {}", id.0, parent.0);
         Ok(id)
+    }
+
+    /// Charges a new environment to its creator, if it has one.
+    fn charge_creation(&mut self, creator: Option<EnvId>) -> Result<(), Error> {
+        match creator {
+            Some(creator) => self.charge(creator, ENVIRONMENT_BYTES),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives back what [`Kernel::charge_creation`] charged, once the environment is gone.
+    fn refund_creation(&mut self, creator: Option<EnvId>) {
+        if let Some(creator) = creator {
+            self.kernel_memory.refund(creator, ENVIRONMENT_BYTES);
+        }
     }
 
     /// Refuses a new environment when the table is full, so that a program creating children
@@ -211,10 +239,11 @@ impl Kernel {
 
     /// Ends environment `id`, whose descendants have ended.
     fn end_one(&mut self, id: EnvId, reason: ExitReason) {
-        let name = self
+        let (name, creator) = self
             .environments
             .get(id)
-            .map(|environment| environment.name.clone());
+            .map(|environment| (environment.name.clone(), environment.parent))
+            .unzip();
         // The machine state needs no teardown of its own: its frames are all charged to `id`.
         let Some(ending) = self.environments.end(id, reason) else {
             return;
@@ -231,6 +260,8 @@ impl Kernel {
         let removals = self.mappings.remove_environment(id);
         self.clear_page_table_entries(&removals);
         self.frames.release_environment(id);
+        self.kernel_memory.release_environment(id);
+        self.refund_creation(creator.flatten());
         self.report_slices(id);
         self.sleepers.retain(|&(_, sleeper)| sleeper != id);
         self.console_readers.remove(&id);
@@ -312,12 +343,20 @@ impl Kernel {
             );
         }
         match consistency::check(self) {
-            Ok(summary) => kprintln!(
-                "exokernel: tables consistent: {} free frames, {} bindings, {} living environments, all reachable from init",
-                summary.free_frames,
-                summary.bindings,
-                summary.living_environments
-            ),
+            Ok(summary) => {
+                kprintln!(
+                    "exokernel: tables consistent: {} free frames, {} bindings, {} living environments, all reachable from init",
+                    summary.free_frames,
+                    summary.bindings,
+                    summary.living_environments
+                );
+                kprintln!(
+                    "exokernel: kernel heap: {} bytes in use, {} charged to environments{}",
+                    crate::heap::in_use(),
+                    self.charged_in_total(),
+                    summary.charges
+                );
+            }
             Err(inconsistency) => {
                 kprintln!("exokernel: TABLES INCONSISTENT: {inconsistency}");
                 exit_qemu(KERNEL_FAULT)

@@ -18,6 +18,7 @@ mod exceptions;
 mod filters;
 mod heap;
 mod kernel;
+mod kernel_memory;
 mod lifecycle;
 mod logger;
 mod memory;
@@ -34,9 +35,11 @@ mod traps;
 mod user_memory;
 
 use boot_info::BootFacts;
+use exo_abi::kernel_memory::PER_ENVIRONMENT_MAX;
 use exo_core::boot_config::{self, BootConfig, SelfTest};
 use exo_core::frame_table::FrameTable;
 use exo_core::guest_status::{BAD_BOOT, KERNEL_FAULT};
+use exo_core::kernel_memory::KernelMemory;
 use exo_core::ramdisk::Ramdisk;
 
 /// Brings the machine up, then runs the init environment; never returns.
@@ -77,7 +80,16 @@ fn kernel_main(boot: BootFacts) -> ! {
         disk::init(&mut kernel.frames);
         net::init(&mut kernel.frames);
         kernel.blocks = blocks::mount(&mut kernel.frames);
+        kernel.kernel_memory = KernelMemory::new(
+            PER_ENVIRONMENT_MAX,
+            heap::charge_limit(kernel.frames.free_count()),
+        );
     });
+    kprintln!(
+        "exokernel: kernel heap: {} bytes in use, {} for environments' charges",
+        heap::in_use(),
+        kernel::with(|kernel| kernel.kernel_memory.global_limit())
+    );
     let init = kernel::with(|kernel| kernel.spawn(config.init, config.args.as_bytes(), None));
     let init = init.unwrap_or_else(|error| bad_boot_with(config.init, error.describe()));
     kprintln!(

@@ -116,6 +116,7 @@ fn bind_root(
     if kernel.mappings.lookup(place).is_some() {
         return Err(Error::Occupied);
     }
+    kernel.check_binding_room(owner)?;
     let Kernel {
         frames,
         environments,
@@ -217,6 +218,7 @@ pub fn page_share(
     if kernel.mappings.lookup(target_place).is_some() {
         return Err(Error::Occupied);
     }
+    kernel.check_binding_room(target)?;
     let Kernel {
         frames,
         environments,

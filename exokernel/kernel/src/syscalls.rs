@@ -8,6 +8,7 @@ use crate::console;
 use crate::console_input;
 use crate::filters;
 use crate::kernel::{self, Kernel};
+use crate::kernel_memory;
 use crate::lifecycle;
 use crate::packets;
 use crate::page_batches;
@@ -205,6 +206,9 @@ fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
             kernel, caller, frame.rdi, frame.rsi, frame.rdx,
         )),
         Syscall::ConsoleRead => console_input::console_read(kernel, caller, frame),
+        Syscall::KernelMemory => {
+            Outcome::Return(kernel_memory::kernel_memory(kernel, caller, frame.rdi))
+        }
     };
     match outcome {
         Outcome::Return(result) => {

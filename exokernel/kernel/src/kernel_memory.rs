@@ -1,0 +1,56 @@
+//! The kernel-memory quota in the kernel: each charge checked against `exo_core::kernel_memory`
+//! with the binding counts of the mapping database, and [`exo_abi::Syscall::KernelMemory`].
+
+use crate::capabilities::environment_named;
+use crate::kernel::Kernel;
+use exo_abi::Error;
+use exo_abi::kernel_memory::BINDING_BYTES;
+use exo_core::environments::EnvId;
+use exo_core::kernel_memory::BindingCounts;
+
+impl Kernel {
+    fn binding_counts(&self, env: EnvId) -> BindingCounts {
+        BindingCounts {
+            environment: self.mappings.count_in(env),
+            total: self.mappings.len(),
+        }
+    }
+
+    /// The bytes of kernel heap charged to `env`.
+    pub fn charged_to(&self, env: EnvId) -> usize {
+        self.kernel_memory
+            .charged_to(env, self.mappings.count_in(env))
+    }
+
+    /// The bytes of kernel heap charged to every environment together.
+    pub fn charged_in_total(&self) -> usize {
+        self.kernel_memory.total(self.mappings.len())
+    }
+
+    /// Whether one more binding fits in `env`'s quota and the global one.
+    /// Errors: [`Error::NoMemory`] when it does not.
+    pub fn check_binding_room(&self, env: EnvId) -> Result<(), Error> {
+        self.kernel_memory
+            .check(env, BINDING_BYTES, self.binding_counts(env))
+    }
+
+    /// Whether `bytes` more fit in `env`'s quota and the global one.
+    /// Errors: [`Error::NoMemory`] when they do not.
+    pub fn check_charge(&self, env: EnvId, bytes: usize) -> Result<(), Error> {
+        self.kernel_memory
+            .check(env, bytes, self.binding_counts(env))
+    }
+
+    /// Charges `bytes` to `env`.
+    /// Errors: [`Error::NoMemory`] when they do not fit; then nothing is charged.
+    pub fn charge(&mut self, env: EnvId, bytes: usize) -> Result<(), Error> {
+        let counts = self.binding_counts(env);
+        self.kernel_memory.charge(env, bytes, counts)
+    }
+}
+
+/// [`exo_abi::Syscall::KernelMemory`].
+pub fn kernel_memory(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
+    let env = environment_named(kernel, caller, handle, 0)?;
+    Ok(kernel.charged_to(env) as u64)
+}
