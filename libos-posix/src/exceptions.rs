@@ -20,7 +20,10 @@ pub const DECLINED_STATUS_BASE: u32 = 128;
 
 const HANDLER_STACK_BYTES: usize = 16 * 1024;
 
-#[repr(C, align(16))]
+/// Page-aligned, so that its pages (which a forked child gets copies of at once) hold nothing
+/// else: whether the child can write the library's other statics before its handler is
+/// registered never depends on where the linker put them.
+#[repr(C, align(4096))]
 struct HandlerStack([u8; HANDLER_STACK_BYTES]);
 
 static mut HANDLER_STACK: HandlerStack = HandlerStack([0; HANDLER_STACK_BYTES]);
@@ -40,6 +43,13 @@ pub fn set_handler(handler: Handler) -> Result<(), Error> {
 /// other exceptions end the process with a message unless the app set a handler.
 pub fn install_library_handler() -> Result<(), Error> {
     LIBRARY_FAULTS.store(true, Ordering::Release);
+    register()
+}
+
+/// In a child just forked: registers the handler it inherited (the parent's handler and flags,
+/// already in its memory). Writes nothing, since until the handler is registered a write to a
+/// page shared copy-on-write would end the child.
+pub fn register_inherited_handler() -> Result<(), Error> {
     register()
 }
 

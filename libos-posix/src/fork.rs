@@ -12,7 +12,7 @@
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one.
 //!
-//! The child starts on its start stack, registers the library's exception handler, then
+//! The child starts on its start stack, registers the exception handler it inherited (writing nothing before), then
 //! switches to the parent's stack as it was inside `fork` and returns 0 from it.
 
 use crate::descriptors;
@@ -117,10 +117,11 @@ unsafe extern "C" fn child_entry() -> ! {
     )
 }
 
-/// Registers the library's exception handler first (until then any write to a shared page
-/// would end the child), then records the child's own session handle.
+/// Registers the inherited exception handler first, touching nothing but the start stack
+/// (until then any write to a page shared copy-on-write would end the child), then records the
+/// child's own session handle.
 extern "C" fn child_setup(session: u64) {
-    if exceptions::install_library_handler().is_err() {
+    if exceptions::register_inherited_handler().is_err() {
         syscall::exit(exceptions::DECLINED_STATUS_BASE);
     }
     process::became_forked_child(session);

@@ -23,6 +23,7 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("fork_many", fork_many),
     ("read_only_data_after_fork", read_only_data_after_fork),
     ("pipe_across_fork", pipe_across_fork),
+    ("worker_result_over_pipe", worker_result_over_pipe),
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
     ("spawn_with_redirection", spawn_with_redirection),
     ("shared_cache", shared_cache),
@@ -258,6 +259,32 @@ fn pipe_across_fork() -> Outcome {
     })?;
     check(received == pattern(total, 1), || {
         format!("received {} bytes, differing", received.len())
+    })
+}
+
+/// A forked worker computes a result and hands it back over a pipe; the parent reads it, then
+/// reaps the worker.
+fn worker_result_over_pipe() -> Outcome {
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let _ = descriptors::close(read_end);
+            let sum: u64 = (1..=1000u64).sum();
+            let written = descriptors::write(write_end, &sum.to_le_bytes());
+            process::exit(if written.is_ok() { 0 } else { 4 });
+        }
+        Fork::Parent(child) => child,
+    };
+    context("close", descriptors::close(write_end))?;
+    let mut result = [0u8; 8];
+    let count = context("read", descriptors::read(read_end, &mut result))?;
+    context("close", descriptors::close(read_end))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || {
+        format!("worker {reason}")
+    })?;
+    check(count == 8 && u64::from_le_bytes(result) == 500_500, || {
+        format!("read {count} bytes: {result:?}")
     })
 }
 
