@@ -12,8 +12,9 @@
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one.
 //!
-//! The child starts on its start stack, registers the exception handler it inherited (writing nothing before), then
-//! switches to the parent's stack as it was inside `fork` and returns 0 from it.
+//! The child starts on its start stack, registers the exception handler it inherited (writing
+//! nothing before that), then switches to the parent's stack as it was inside `fork` and
+//! returns 0 from it.
 
 use crate::descriptors;
 use crate::error::{Errno, Result};
