@@ -109,8 +109,9 @@ extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
         unsafe { resume(frame) }
     }
     // Ending the usual way would wait for a lock this process holds, or there is no stack left
-    // to do it on: say so on the kernel console and leave; the parent's wait clears what it
-    // held in the world.
+    // to do it on: say so on the kernel console and leave; the parent's wait clears the rest of
+    // what it held in the world.
+    close_pipe_ends_here();
     crate::console::print_to_kernel_console(format_args!(
         "libos: env {}: killed by {} at {:#x} (address {:#x}) inside the library\n",
         syscall::environment_id(),
@@ -119,6 +120,19 @@ extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
         frame.fault_address,
     ));
     syscall::exit(DECLINED_STATUS_BASE + frame.vector as u32)
+}
+
+/// Closes every pipe end this process holds, from the exception stack, so that readers see end
+/// of file as it dies rather than when its parent reaps it. The ends are counted in the world,
+/// which is shared writable and never copy-on-write, so this writes no page that could fault;
+/// skipped when the fault came inside a pipe operation (the pipes' lock is this process's).
+fn close_pipe_ends_here() {
+    if let Some(world) = crate::world::get() {
+        let me = syscall::environment_id();
+        if world.pipes.lock().holder() != Some(me) {
+            world.pipes.forget_environment(me);
+        }
+    }
 }
 
 /// Bytes below a stack pointer that the interrupted code may still use (the System V red zone).

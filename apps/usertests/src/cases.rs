@@ -25,9 +25,11 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("pipe_across_fork", pipe_across_fork),
     ("worker_result_over_pipe", worker_result_over_pipe),
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
+    ("pipe_end_of_file_on_fault", pipe_end_of_file_on_fault),
     ("spawn_with_redirection", spawn_with_redirection),
     ("shared_cache", shared_cache),
     ("kill_mid_write", kill_mid_write),
+    ("kill_a_process_tree", kill_a_process_tree),
     ("stack_growth", stack_growth),
     ("heap_growth", heap_growth),
 ];
@@ -326,6 +328,105 @@ fn pipe_end_of_file_on_kill() -> Outcome {
         format!("read {count} bytes after the writer died")
     })?;
     context("close", descriptors::close(read_end))
+}
+
+/// A child that dies of a fault while it holds a pipe's write end: the parent reads to end of
+/// file before it reaps the child (the usual order), so the end must close as the child dies.
+/// Both ways a fault ends a process: on its own stack (a null write), and with no stack left
+/// to end on (runaway recursion past the stack's limit).
+fn pipe_end_of_file_on_fault() -> Outcome {
+    fault_holding_a_write_end("null write", write_to_null)?;
+    fault_holding_a_write_end("stack overflow", overflow_the_stack)
+}
+
+fn write_to_null() {
+    let null = core::hint::black_box(0usize);
+    // SAFETY: nothing is bound at address 0, so the store faults and the process ends before
+    // any byte is written.
+    unsafe { (null as *mut u8).write_volatile(1) };
+}
+
+fn overflow_the_stack() {
+    core::hint::black_box(recurse(u32::MAX));
+}
+
+fn fault_holding_a_write_end(what: &str, fault: fn()) -> Outcome {
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let _ = descriptors::close(read_end);
+            let _ = descriptors::write(write_end, b"before");
+            fault();
+            process::exit(0);
+        }
+        Fork::Parent(child) => child,
+    };
+    context("close", descriptors::close(write_end))?;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 64];
+    loop {
+        let count = context("read", descriptors::read(read_end, &mut buffer))?;
+        if count == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..count]);
+    }
+    context("close", descriptors::close(read_end))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(128 + 14), || {
+        format!("{what}: child {reason}")
+    })?;
+    check(received == b"before", || {
+        format!("{what}: received {received:?}")
+    })
+}
+
+/// Killing a process kills its child and grandchild too: none of the three is listed in the
+/// process table afterwards, even before the parent reaps (and the leak check around every
+/// case sees their frames come back).
+fn kill_a_process_tree() -> Outcome {
+    let world = context("world", libos_posix::world::require())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let Ok(Fork::Parent(_grandchild)) = fork() else {
+                loop {
+                    syscall::sleep(1_000_000);
+                }
+            };
+            loop {
+                syscall::sleep(1_000_000);
+            }
+        }
+        Fork::Parent(child) => child,
+    };
+    let child_pid = child.pid();
+    let grandchild_pid = loop {
+        let listed = world.processes.snapshot();
+        if let Some(entry) = listed.iter().find(|entry| entry.parent == child_pid) {
+            break entry.pid;
+        }
+        syscall::sleep(1_000);
+    };
+    context("kill", process::kill(child_pid))?;
+    let is_listed = |pid: u32| {
+        world
+            .processes
+            .snapshot()
+            .iter()
+            .any(|entry| entry.pid == pid)
+    };
+    check(!is_listed(child_pid) && !is_listed(grandchild_pid), || {
+        String::from("a killed process is still listed before its parent reaps it")
+    })?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Killed, || format!("child {reason}"))?;
+    check(!is_listed(grandchild_pid), || {
+        format!("the grandchild {grandchild_pid} is still listed")
+    })?;
+    check(
+        process::kill(grandchild_pid) == Err(Errno::NoSuchProcess),
+        || String::from("the grandchild can still be killed"),
+    )
 }
 
 fn spawn_with_redirection() -> Outcome {
