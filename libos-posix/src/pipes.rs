@@ -12,8 +12,9 @@ use crate::lock::SharedLock;
 use crate::syscall;
 use core::cell::UnsafeCell;
 
-/// How many pipes the world holds.
-pub const PIPES_MAX: usize = 32;
+/// How many pipes the world holds: a fixed table, since every process binds the whole world
+/// (see the README); 128 rings of [`PIPE_BYTES`] are some 540 KiB, bound once and shared.
+pub const PIPES_MAX: usize = 128;
 /// Bytes a pipe buffers.
 pub const PIPE_BYTES: usize = 4000;
 /// How many processes may hold ends of one pipe at once.

@@ -11,7 +11,7 @@
 //! pipe ends and unlists them. A process that exits kills its remaining children, because they
 //! see the world through its bindings; reaping a process clears its whole listed subtree.
 
-use crate::descriptors::{self, DESCRIPTORS_MAX, Descriptor, STDERR, STDIN, STDOUT};
+use crate::descriptors::{self, Descriptor, STDERR, STDIN, STDOUT};
 use crate::error::{Errno, Result};
 use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
 use crate::startup::{STARTUP_TAG, StartupBlock};
@@ -205,7 +205,7 @@ fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
 }
 
 /// Counts the pipe ends in `descriptors` as held by `pid` too.
-pub fn hold_inherited(descriptors: &[Descriptor; DESCRIPTORS_MAX], pid: u32) -> Result<()> {
+pub fn hold_inherited(descriptors: &[Descriptor], pid: u32) -> Result<()> {
     let world = world::require()?;
     for (id, end) in descriptors
         .iter()

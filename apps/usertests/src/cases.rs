@@ -24,6 +24,8 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("fork_many", fork_many),
     ("read_only_data_after_fork", read_only_data_after_fork),
     ("pipe_across_fork", pipe_across_fork),
+    ("many_descriptors", many_descriptors),
+    ("many_pipes", many_pipes),
     ("worker_result_over_pipe", worker_result_over_pipe),
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
     ("pipe_end_of_file_on_fault", pipe_end_of_file_on_fault),
@@ -264,6 +266,62 @@ fn pipe_across_fork() -> Outcome {
     check(received == pattern(total, 1), || {
         format!("received {} bytes, differing", received.len())
     })
+}
+
+/// A process may hold 256 descriptors at once (here the terminal, duplicated); one more is
+/// refused, and closing one makes room again.
+fn many_descriptors() -> Outcome {
+    const LIMIT: usize = 256;
+    let mut opened = Vec::new();
+    loop {
+        match descriptors::duplicate(descriptors::STDOUT) {
+            Ok(fd) => opened.push(fd),
+            Err(Errno::TooManyOpenFiles) => break,
+            Err(error) => return Err(format!("dup after {} descriptors: {error}", opened.len())),
+        }
+    }
+    let open = opened.len() + 3;
+    check(open >= LIMIT, || {
+        format!("only {open} descriptors open at once")
+    })?;
+    let last = opened
+        .pop()
+        .ok_or_else(|| String::from("no descriptor opened"))?;
+    context("close", descriptors::close(last))?;
+    let again = context(
+        "dup after a close",
+        descriptors::duplicate(descriptors::STDOUT),
+    )?;
+    check(again == last, || {
+        format!("got {again}, not the freed {last}")
+    })?;
+    context("write", descriptors::write(again, b""))?;
+    opened.push(again);
+    for fd in opened {
+        context("close", descriptors::close(fd))?;
+    }
+    Ok(())
+}
+
+/// 100 pipes alive at once, each carrying its own bytes.
+fn many_pipes() -> Outcome {
+    const PIPES: usize = 100;
+    let mut pipes = Vec::new();
+    for index in 0..PIPES {
+        let (read_end, write_end) = context(&format!("pipe {index}"), descriptors::pipe())?;
+        context("write", descriptors::write(write_end, &[index as u8; 3]))?;
+        pipes.push((read_end, write_end));
+    }
+    for (index, &(read_end, write_end)) in pipes.iter().enumerate() {
+        context("close", descriptors::close(write_end))?;
+        let mut buffer = [0u8; 8];
+        let count = context("read", descriptors::read(read_end, &mut buffer))?;
+        check(count == 3 && buffer[..3] == [index as u8; 3], || {
+            format!("pipe {index} gave {:?}", &buffer[..count])
+        })?;
+        context("close", descriptors::close(read_end))?;
+    }
+    Ok(())
 }
 
 /// A forked worker computes a result and hands it back over a pipe; the parent reads it, then
