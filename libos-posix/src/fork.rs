@@ -167,9 +167,7 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
 
 /// Gives the child its address space, its pipe ends and a session handle, which it returns.
 fn populate(child: Capability, pid: u32) -> Result<u64> {
-    let all = bindings()?;
-    // Allocated before the walk: the heap must not change while its pages are being shared.
-    let mut shadowed = Vec::with_capacity(all.len());
+    let (all, mut shadowed) = bindings_with_room()?;
     let shared = share_address_space(child, &all, &mut shadowed);
     // Even after a failure: the shadows made so far are collected like any others.
     SHADOWED.lock().extend(shadowed);
@@ -203,11 +201,15 @@ fn share_address_space(
         } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
             syscall::page_share(address, child, address, info.rights)?;
         } else if info.rights & WRITABLE == 0 {
-            let source = match syscall::page_query(shadow_of(address)) {
-                Ok(shadow) if shadow.frame == info.frame => shadow_of(address),
-                _ => address,
-            };
-            syscall::page_share(source, child, address, 0)?;
+            match syscall::page_query(shadow_of(address)) {
+                Ok(shadow) if shadow.frame == info.frame => {
+                    syscall::page_share(shadow_of(address), child, address, 0)?;
+                }
+                // No shadow holds its frame: a binding derived from the page itself would see
+                // this process's writes once the fault handler makes the page writable again
+                // (it looks only at the shadow), so the child gets a copy.
+                _ => copy_for(child, address)?,
+            }
         } else if share_copy_on_write(child, address, info.frame)? {
             shadowed.push(address);
         }
@@ -244,6 +246,21 @@ pub fn collect_shadows() {
         }
         false
     });
+}
+
+/// Every binding of this process, and room to record a shadow for each, allocated before the
+/// walk since the heap must not change while its pages are being shared. Listed again if the
+/// heap grew meanwhile: a heap page bound after the listing would be missing from the child,
+/// whose copy of the allocator counts it as there.
+fn bindings_with_room() -> Result<(Vec<PageBinding>, Vec<u64>)> {
+    loop {
+        let bound = crate::heap::bound_bytes();
+        let all = bindings()?;
+        let shadowed = Vec::with_capacity(all.len());
+        if crate::heap::bound_bytes() == bound {
+            return Ok((all, shadowed));
+        }
+    }
 }
 
 /// Every binding of this process, in address order.

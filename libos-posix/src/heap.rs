@@ -81,6 +81,14 @@ fn bind(bound: u64, bytes: u64) -> u64 {
     added
 }
 
+pub fn allocator_page() -> u64 {
+    (&raw const ALLOCATOR) as u64 & !4095
+}
+/// Bytes of heap bound so far.
+pub fn bound_bytes() -> u64 {
+    ALLOCATOR.talc.lock().oom_handler.bound
+}
+
 /// Whether the heap is in use at this instant (an exception inside the allocator).
 pub fn is_busy() -> bool {
     ALLOCATOR.talc.is_locked()
