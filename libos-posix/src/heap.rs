@@ -81,9 +81,6 @@ fn bind(bound: u64, bytes: u64) -> u64 {
     added
 }
 
-pub fn allocator_page() -> u64 {
-    (&raw const ALLOCATOR) as u64 & !4095
-}
 /// Bytes of heap bound so far.
 pub fn bound_bytes() -> u64 {
     ALLOCATOR.talc.lock().oom_handler.bound
