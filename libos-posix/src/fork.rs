@@ -205,9 +205,9 @@ fn share_address_space(
                 Ok(shadow) if shadow.frame == info.frame => {
                     syscall::page_share(shadow_of(address), child, address, 0)?;
                 }
-                // No shadow holds its frame: a binding derived from the page itself would see
-                // this process's writes once the fault handler makes the page writable again
-                // (it looks only at the shadow), so the child gets a copy.
+                // No shadow holds its frame: a binding derived from the page itself would go
+                // when the fault handler rebinds the page writable (it looks only at the
+                // shadow), so the child gets a copy.
                 _ => copy_for(child, address)?,
             }
         } else if share_copy_on_write(child, address, info.frame)? {
@@ -238,7 +238,7 @@ pub fn collect_shadows() {
         }
         match syscall::page_query(home) {
             Ok(page) if page.frame == shadow.frame => {
-                let _ = syscall::page_protect(home, WRITABLE);
+                let _ = crate::faults::rebind_writable(home, page.frame);
             }
             _ => {
                 let _ = syscall::frame_free(shadow.frame);
