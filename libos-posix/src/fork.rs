@@ -7,7 +7,8 @@
 //!   (a binding derived from the shadow, so the parent can later rebind the page without
 //!   taking the child's view away); the first write on either side copies (see `faults`);
 //! - pages the parent itself still shares with its own parent are copied for the child at
-//!   once, since the parent's binding of them goes away when it writes to them;
+//!   once, since the parent's binding of them goes away when it writes to them, and so are
+//!   read-only pages whose frame no shadow holds;
 //! - everything else (the world, the startup block) is shared as it is bound, as by spawn;
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one.
