@@ -8,8 +8,11 @@ use crate::pipes::End;
 use crate::{files, syscall, world};
 use spin::Mutex;
 
-/// Most descriptors a process has open at once.
-pub const DESCRIPTORS_MAX: usize = 16;
+/// Most descriptors a process has open at once (a table of this many, some 8 KiB, in each
+/// process's own memory).
+pub const DESCRIPTORS_MAX: usize = 256;
+/// How many descriptors a child starts with: standard input, output and error.
+pub const INHERITED: usize = 3;
 
 /// Standard input, output and error.
 pub const STDIN: usize = 0;
@@ -61,9 +64,10 @@ pub fn is_busy() -> bool {
     TABLE.is_locked()
 }
 
-/// Starts the table with `descriptors` (inherited; the parent counted the pipe ends for us).
-pub fn install(descriptors: [Descriptor; DESCRIPTORS_MAX]) {
-    *TABLE.lock() = descriptors;
+/// Starts the table with `descriptors` as its first ones (inherited; the parent counted the
+/// pipe ends for us).
+pub fn install(descriptors: &[Descriptor; INHERITED]) {
+    TABLE.lock()[..INHERITED].copy_from_slice(descriptors);
 }
 
 /// Starts the table of a program without a parent in the library OS: the terminal on 0, 1, 2.
@@ -96,6 +100,16 @@ pub fn open(descriptor: Descriptor) -> Result<usize> {
         .ok_or(Errno::TooManyOpenFiles)?;
     table[fd] = descriptor;
     Ok(fd)
+}
+
+/// Makes a new descriptor, the lowest free, referring to what `fd` refers to (`dup`); a file's
+/// copy starts at the same offset but moves on its own.
+pub fn duplicate(fd: usize) -> Result<usize> {
+    let descriptor = get(fd)?;
+    if let (Some((id, end)), Some(world)) = (descriptor.pipe_end(), world::get()) {
+        world.pipes.hold(id, end, syscall::environment_id())?;
+    }
+    open(descriptor).inspect_err(|_| release(descriptor))
 }
 
 /// Closes descriptor `fd`.

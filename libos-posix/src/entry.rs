@@ -103,7 +103,7 @@ extern "C" fn start(rdi: u64, rsi: u64) -> ! {
 
 /// A program this library started: it joins the world and takes what its parent left it.
 fn start_as_child(block: &'static startup::StartupBlock) -> Args {
-    descriptors::install(block.descriptors);
+    descriptors::install(&block.descriptors);
     let _ = world::adopt();
     if exceptions::install_library_handler().is_err() {
         crate::syscall::exit(exceptions::DECLINED_STATUS_BASE);

@@ -20,7 +20,10 @@ pub const DECLINED_STATUS_BASE: u32 = 128;
 
 const HANDLER_STACK_BYTES: usize = 16 * 1024;
 
-#[repr(C, align(16))]
+/// Page-aligned, so that its pages (which a forked child gets copies of at once) hold nothing
+/// else: whether the child can write the library's other statics before its handler is
+/// registered never depends on where the linker put them.
+#[repr(C, align(4096))]
 struct HandlerStack([u8; HANDLER_STACK_BYTES]);
 
 static mut HANDLER_STACK: HandlerStack = HandlerStack([0; HANDLER_STACK_BYTES]);
@@ -40,6 +43,13 @@ pub fn set_handler(handler: Handler) -> Result<(), Error> {
 /// other exceptions end the process with a message unless the app set a handler.
 pub fn install_library_handler() -> Result<(), Error> {
     LIBRARY_FAULTS.store(true, Ordering::Release);
+    register()
+}
+
+/// In a child just forked: registers the handler it inherited (the parent's handler and flags,
+/// already in its memory). Writes nothing, since until the handler is registered a write to a
+/// page shared copy-on-write would end the child.
+pub fn register_inherited_handler() -> Result<(), Error> {
     register()
 }
 
@@ -99,8 +109,9 @@ extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
         unsafe { resume(frame) }
     }
     // Ending the usual way would wait for a lock this process holds, or there is no stack left
-    // to do it on: say so on the kernel console and leave; the parent's wait clears what it
-    // held in the world.
+    // to do it on: say so on the kernel console and leave; the parent's wait clears the rest of
+    // what it held in the world.
+    close_pipe_ends_here();
     crate::console::print_to_kernel_console(format_args!(
         "libos: env {}: killed by {} at {:#x} (address {:#x}) inside the library\n",
         syscall::environment_id(),
@@ -109,6 +120,19 @@ extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
         frame.fault_address,
     ));
     syscall::exit(DECLINED_STATUS_BASE + frame.vector as u32)
+}
+
+/// Closes every pipe end this process holds, from the exception stack, so that readers see end
+/// of file as it dies rather than when its parent reaps it. The ends are counted in the world,
+/// which is shared writable and never copy-on-write, so this writes no page that could fault;
+/// skipped when the fault came inside a pipe operation (the pipes' lock is this process's).
+fn close_pipe_ends_here() {
+    if let Some(world) = crate::world::get() {
+        let me = syscall::environment_id();
+        if world.pipes.lock().holder() != Some(me) {
+            world.pipes.forget_environment(me);
+        }
+    }
 }
 
 /// Bytes below a stack pointer that the interrupted code may still use (the System V red zone).

@@ -69,12 +69,20 @@ fn make_writable(page: u64) -> bool {
             if shadow_binding.has_derived {
                 copy_into_own_frame(page)
             } else {
-                syscall::page_unmap(shadow).is_ok() && syscall::page_protect(page, WRITABLE).is_ok()
+                syscall::page_unmap(shadow).is_ok() && rebind_writable(page, binding.frame)
             }
         }
         // Its own frame, shared with no child: it was only left read-only.
-        _ => syscall::page_protect(page, WRITABLE).is_ok(),
+        _ => rebind_writable(page, binding.frame),
     }
+}
+
+/// Binds `page` afresh, writable, to `frame` (its own, bound there read-only now). A new
+/// binding rather than `PageProtect` widening the old one: after a widening the kernel went on
+/// listing the page as read-only, and the next fork then shared it as such while this process
+/// wrote it in place.
+pub(crate) fn rebind_writable(page: u64, frame: u64) -> bool {
+    syscall::page_unmap(page).is_ok() && syscall::page_map(page, frame, WRITABLE).is_ok()
 }
 
 /// Replaces the binding at `page` by a writable binding of a new frame holding a copy.

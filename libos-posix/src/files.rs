@@ -13,13 +13,13 @@ use crate::descriptors::{self, Descriptor, mode};
 use crate::error::{Errno, Result};
 use crate::layout::{PAGE_BYTES, WORLD_BASE};
 use crate::lock::SharedLock;
-use crate::syscall;
 use crate::world::{self, World};
+use crate::{clock, syscall};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use exo_abi::BlockTransfer;
 use posix_fs::partition::{CREDENTIAL, FIRST_BLOCK};
 use posix_fs::{Block, CachedBlock, FileSystem, FsError, Ino, IoError, Kind};
@@ -92,8 +92,16 @@ type Mounted = FileSystem<PartitionDisk, Cache>;
 pub struct FileSystemCell {
     lock: SharedLock,
     is_mounted: AtomicBool,
+    /// When the last background commit ran (see [`commit_if_due`]), in [`clock`] milliseconds.
+    last_commit: AtomicU64,
     mounted: UnsafeCell<MaybeUninit<Mounted>>,
 }
+
+/// Changes are committed (as by [`sync`]) once the last commit is this old, by the next
+/// file-system call of any process or by an idle shell ([`commit_if_due`]), so that a crash
+/// loses at most the last 5 s of work, as with ext4's default. Below 5 s: the clock may run a
+/// few percent slow (see `clock`) and the callers look every few milliseconds.
+pub const COMMIT_AGE_MILLISECONDS: u64 = 4_000;
 
 impl core::fmt::Debug for FileSystemCell {
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -175,7 +183,29 @@ fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>
     let _guard = cell.lock.lock();
     // SAFETY: mounted (checked above) and only used under the cell's lock, which is held.
     let mounted = unsafe { (*cell.mounted.get()).assume_init_mut() };
-    action(mounted).map_err(errno)
+    let result = action(mounted).map_err(errno);
+    commit_when_old(cell, mounted);
+    result
+}
+
+/// Commits what changed (a journaled commit, crash-consistent like any other) when the last
+/// background commit is older than [`COMMIT_AGE_MILLISECONDS`]; a commit that fails is tried
+/// again next time.
+fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
+    let Some(now) = clock::milliseconds() else {
+        return;
+    };
+    if now.saturating_sub(cell.last_commit.load(Ordering::Acquire)) >= COMMIT_AGE_MILLISECONDS
+        && mounted.sync().is_ok()
+    {
+        cell.last_commit.store(now, Ordering::Release);
+    }
+}
+
+/// Commits what changed if the last commit is old enough (see [`COMMIT_AGE_MILLISECONDS`]):
+/// for a process that waits without calling the file system, such as the shell at its prompt.
+pub fn commit_if_due() -> Result<()> {
+    with(|_| Ok(()))
 }
 
 /// The library error for a file-system error.

@@ -7,13 +7,15 @@
 //!   (a binding derived from the shadow, so the parent can later rebind the page without
 //!   taking the child's view away); the first write on either side copies (see `faults`);
 //! - pages the parent itself still shares with its own parent are copied for the child at
-//!   once, since the parent's binding of them goes away when it writes to them;
+//!   once, since the parent's binding of them goes away when it writes to them, and so are
+//!   read-only pages whose frame no shadow holds;
 //! - everything else (the world, the startup block) is shared as it is bound, as by spawn;
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one.
 //!
-//! The child starts on its start stack, registers the library's exception handler, then
-//! switches to the parent's stack as it was inside `fork` and returns 0 from it.
+//! The child starts on its start stack, registers the exception handler it inherited (writing
+//! nothing before that), then switches to the parent's stack as it was inside `fork` and
+//! returns 0 from it.
 
 use crate::descriptors;
 use crate::error::{Errno, Result};
@@ -117,10 +119,11 @@ unsafe extern "C" fn child_entry() -> ! {
     )
 }
 
-/// Registers the library's exception handler first (until then any write to a shared page
-/// would end the child), then records the child's own session handle.
+/// Registers the inherited exception handler first, touching nothing but the start stack
+/// (until then any write to a page shared copy-on-write would end the child), then records the
+/// child's own session handle.
 extern "C" fn child_setup(session: u64) {
-    if exceptions::install_library_handler().is_err() {
+    if exceptions::register_inherited_handler().is_err() {
         syscall::exit(exceptions::DECLINED_STATUS_BASE);
     }
     process::became_forked_child(session);
@@ -165,9 +168,7 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
 
 /// Gives the child its address space, its pipe ends and a session handle, which it returns.
 fn populate(child: Capability, pid: u32) -> Result<u64> {
-    let all = bindings()?;
-    // Allocated before the walk: the heap must not change while its pages are being shared.
-    let mut shadowed = Vec::with_capacity(all.len());
+    let (all, mut shadowed) = bindings_with_room()?;
     let shared = share_address_space(child, &all, &mut shadowed);
     // Even after a failure: the shadows made so far are collected like any others.
     SHADOWED.lock().extend(shadowed);
@@ -201,11 +202,15 @@ fn share_address_space(
         } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
             syscall::page_share(address, child, address, info.rights)?;
         } else if info.rights & WRITABLE == 0 {
-            let source = match syscall::page_query(shadow_of(address)) {
-                Ok(shadow) if shadow.frame == info.frame => shadow_of(address),
-                _ => address,
-            };
-            syscall::page_share(source, child, address, 0)?;
+            match syscall::page_query(shadow_of(address)) {
+                Ok(shadow) if shadow.frame == info.frame => {
+                    syscall::page_share(shadow_of(address), child, address, 0)?;
+                }
+                // No shadow holds its frame: a binding derived from the page itself would go
+                // when the fault handler rebinds the page writable (it looks only at the
+                // shadow), so the child gets a copy.
+                _ => copy_for(child, address)?,
+            }
         } else if share_copy_on_write(child, address, info.frame)? {
             shadowed.push(address);
         }
@@ -234,7 +239,7 @@ pub fn collect_shadows() {
         }
         match syscall::page_query(home) {
             Ok(page) if page.frame == shadow.frame => {
-                let _ = syscall::page_protect(home, WRITABLE);
+                let _ = crate::faults::rebind_writable(home, page.frame);
             }
             _ => {
                 let _ = syscall::frame_free(shadow.frame);
@@ -242,6 +247,21 @@ pub fn collect_shadows() {
         }
         false
     });
+}
+
+/// Every binding of this process, and room to record a shadow for each, allocated before the
+/// walk since the heap must not change while its pages are being shared. Listed again if the
+/// heap grew meanwhile: a heap page bound after the listing would be missing from the child,
+/// whose copy of the allocator counts it as there.
+fn bindings_with_room() -> Result<(Vec<PageBinding>, Vec<u64>)> {
+    loop {
+        let bound = crate::heap::bound_bytes();
+        let all = bindings()?;
+        let shadowed = Vec::with_capacity(all.len());
+        if crate::heap::bound_bytes() == bound {
+            return Ok((all, shadowed));
+        }
+    }
 }
 
 /// Every binding of this process, in address order.

@@ -25,6 +25,7 @@
 extern crate alloc;
 
 pub mod checks;
+pub mod clock;
 pub mod console;
 pub mod descriptors;
 mod entry;

@@ -33,7 +33,11 @@ impl SharedLock {
                 Err(holder) if holder == me => panic!("shared lock taken twice by env {me}"),
                 Err(holder) => {
                     if syscall::yield_to(holder).is_err() {
-                        crate::println!("libos: env {holder} ended holding a lock; taking it over");
+                        // Not `println!`: that takes this process's own locks, and this may
+                        // run on the exception stack of a process that is ending.
+                        crate::console::print_to_kernel_console(format_args!(
+                            "libos: env {holder} ended holding a lock; taking it over\n"
+                        ));
                         let _ = self.holder.compare_exchange(
                             holder,
                             0,

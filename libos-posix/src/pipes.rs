@@ -1,9 +1,10 @@
 //! Pipes: byte rings in the world (memory every process of the library OS shares), with
 //! blocking reads and writes and end-of-file once no process holds the write end.
 //!
-//! Each pipe counts its ends per environment, so that when a process ends without closing
-//! them (it was killed), the parent that reaps it closes them on its behalf
-//! ([`PipeTable::forget_environment`]) and readers still see end-of-file. A blocked reader or
+//! Each pipe counts its ends per environment, so that a process that ends without closing
+//! them still lets readers see end-of-file: its killer closes them on its behalf as it kills
+//! it, a process a fault ends closes them from its exception handler, and the parent that
+//! reaps a process closes whatever is left ([`PipeTable::forget_environment`]). A blocked reader or
 //! writer gives the CPU away and looks again; it sleeps a tick after many empty looks.
 
 use crate::error::{Errno, Result};
@@ -11,8 +12,9 @@ use crate::lock::SharedLock;
 use crate::syscall;
 use core::cell::UnsafeCell;
 
-/// How many pipes the world holds.
-pub const PIPES_MAX: usize = 32;
+/// How many pipes the world holds: a fixed table, since every process binds the whole world
+/// (see the README); 128 rings of [`PIPE_BYTES`] are some 540 KiB, bound once and shared.
+pub const PIPES_MAX: usize = 128;
 /// Bytes a pipe buffers.
 pub const PIPE_BYTES: usize = 4000;
 /// How many processes may hold ends of one pipe at once.

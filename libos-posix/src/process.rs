@@ -7,10 +7,11 @@
 //! a capability to kill with; then the kernel is asked only to start it.
 //!
 //! Killing takes the world's locks first, so that the victim is never stopped halfway through
-//! a change to shared state; it kills the process's listed descendants with it. A process that
-//! exits kills its remaining children, because they see the world through its bindings.
+//! a change to shared state; it kills the process's listed descendants with it, closes their
+//! pipe ends and unlists them. A process that exits kills its remaining children, because they
+//! see the world through its bindings; reaping a process clears its whole listed subtree.
 
-use crate::descriptors::{self, DESCRIPTORS_MAX, Descriptor, STDERR, STDIN, STDOUT};
+use crate::descriptors::{self, Descriptor, STDERR, STDIN, STDOUT};
 use crate::error::{Errno, Result};
 use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
 use crate::startup::{STARTUP_TAG, StartupBlock};
@@ -204,7 +205,7 @@ fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
 }
 
 /// Counts the pipe ends in `descriptors` as held by `pid` too.
-pub fn hold_inherited(descriptors: &[Descriptor; DESCRIPTORS_MAX], pid: u32) -> Result<()> {
+pub fn hold_inherited(descriptors: &[Descriptor], pid: u32) -> Result<()> {
     let world = world::require()?;
     for (id, end) in descriptors
         .iter()
@@ -231,17 +232,29 @@ pub fn try_wait(child: &Child) -> Result<Option<ExitReason>> {
     Ok(reason)
 }
 
-/// Clears what an ended process left in the world, and the shadows it no longer needs.
+/// Clears what an ended process and its listed descendants left in the world, and the shadows
+/// it no longer needs. Its descendants have ended too (it killed them as it exited, or the
+/// kernel ended them with it) and nobody else will reap them.
 fn forget(pid: u32) {
     if let Some(world) = world::get() {
-        world.pipes.forget_environment(pid);
-        world.processes.remove(pid);
+        forget_ended(world, &world.processes.subtree(pid));
     }
     crate::fork::collect_shadows();
 }
 
-/// Kills process `pid` and its listed descendants. The world's locks are held meanwhile, so
-/// none of them is inside a change to shared state.
+/// Closes the pipe ends of each of `ended` (processes that have ended) and unlists them, so
+/// that readers see end of file and `ps` lists only living processes.
+fn forget_ended(world: &world::World, ended: &[u32]) {
+    for &pid in ended {
+        world.pipes.forget_environment(pid);
+        world.processes.remove(pid);
+    }
+}
+
+/// Kills process `pid` and its listed descendants (descendants first, while each is still
+/// inside the session's subtree). The world's locks are held meanwhile, so none of them is
+/// inside a change to shared state. Their pipe ends close and they leave the process table at
+/// once: the parent that reaps `pid` later finds nothing left to clear.
 pub fn kill(target: u32) -> Result<()> {
     let world = world::require()?;
     if target == world.root {
@@ -259,6 +272,12 @@ pub fn kill(target: u32) -> Result<()> {
             killed_any |= syscall::kill_environment(session, victim).is_ok();
         }
     }
+    let others: alloc::vec::Vec<u32> = victims
+        .iter()
+        .copied()
+        .filter(|&victim| victim != me)
+        .collect();
+    forget_ended(world, &others);
     if victims.contains(&me) {
         exit(crate::exceptions::DECLINED_STATUS_BASE + 9);
     }

@@ -3,7 +3,7 @@
 //! its working directory and the capability it kills with. A program the kernel started (from
 //! the boot ramdisk) has none and starts with the console on every descriptor.
 
-use crate::descriptors::{DESCRIPTORS_MAX, Descriptor};
+use crate::descriptors::{Descriptor, INHERITED};
 use crate::layout::STARTUP_ADDRESS;
 
 /// The value of `rsi` at entry when `rdi` points at a startup block (a kernel-started program
@@ -24,8 +24,8 @@ pub struct StartupBlock {
     pub parent: u32,
     /// The child's handle of its session capability (see `process::kill`), or 0 for none.
     pub session: u64,
-    /// The descriptors it starts with.
-    pub descriptors: [Descriptor; DESCRIPTORS_MAX],
+    /// The descriptors it starts with (0, 1 and 2).
+    pub descriptors: [Descriptor; INHERITED],
     /// Bytes used in `arguments`.
     pub arguments_len: u32,
     /// The arguments, each followed by a NUL byte; the first is the program's name.
@@ -44,7 +44,7 @@ impl StartupBlock {
         StartupBlock {
             parent: 0,
             session: 0,
-            descriptors: [Descriptor::Closed; DESCRIPTORS_MAX],
+            descriptors: [Descriptor::Closed; INHERITED],
             arguments_len: 0,
             arguments: [0; ARGUMENT_BYTES_MAX],
             directory_len: 0,

@@ -14,7 +14,7 @@ use crate::pipes::PipeTable;
 use crate::process_table::ProcessTable;
 use crate::syscall::{self, Capability};
 use crate::tty::Terminal;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use exo_abi::page_rights::WRITABLE;
 
 const MAGIC: u64 = 0x574f_524c_4421_0001;
@@ -26,6 +26,8 @@ pub struct World {
     magic: u64,
     /// The process that made the world (init), which may power the machine off.
     pub root: u32,
+    /// The time-stamp counter's rate, measured by the root (see `clock`); 0 until then.
+    pub ticks_per_millisecond: AtomicU64,
     /// The serial console's input.
     pub terminal: Terminal,
     /// Every pipe.
@@ -93,7 +95,12 @@ pub fn create() -> Result<&'static World> {
         (*world).root = syscall::environment_id();
     }
     WORLD.store(world, Ordering::Release);
-    require()
+    let world = require()?;
+    world.ticks_per_millisecond.store(
+        crate::clock::measure_ticks_per_millisecond(),
+        Ordering::Release,
+    );
+    Ok(world)
 }
 
 /// Makes this process (started by the kernel) the root of a new world: makes the world,

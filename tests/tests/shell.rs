@@ -1,6 +1,6 @@
 //! The library OS's world as a person uses it: init mounts the file system and runs the shell
 //! on the serial console; commands are typed and their output read back. Files persist across
-//! a reboot on the same disk; usertests (each case in its own forked process, with a leak
+//! a reboot on the same disk, and across a crash once the shell has idled 5 s; usertests (each case in its own forked process, with a leak
 //! check) pass; Ctrl-C stops a foreground program; a missing command gets a clear message.
 
 use std::fs;
@@ -46,6 +46,28 @@ fn files_made_in_the_shell_survive_a_reboot() {
     shell.command("rm /data/greeting", "(rm) ended: exited with status 0");
     shell.command("rmdir /data", "(rmdir) ended: exited with status 0");
     shell.command("ls /", "bin");
+    shell.command("poweroff", "init: file system synced");
+    shell.finish().assert_status(0);
+    let _ = fs::remove_file(&disk);
+}
+
+/// Without `sync` or `poweroff`, what was made more than 5 s ago survives the machine being
+/// killed: the library commits in the background (here, while the shell idles at its prompt).
+#[test]
+fn changes_survive_a_crash_after_five_idle_seconds() {
+    let disk = scratch_disk("commit");
+    let mut shell = shell_on(&disk);
+    shell.command("mkdir /kept", "(mkdir) ended: exited with status 0");
+    shell.command(
+        "echo durable > /kept/note",
+        "(echo) ended: exited with status 0",
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    shell.stop();
+
+    let mut shell = shell_on(&disk);
+    shell.command("ls /kept", "note");
+    shell.command("cat /kept/note", "durable");
     shell.command("poweroff", "init: file system synced");
     shell.finish().assert_status(0);
     let _ = fs::remove_file(&disk);

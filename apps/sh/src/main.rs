@@ -82,6 +82,8 @@ impl Shell {
                 return Some(Event::Interrupt);
             }
             if count == 0 {
+                // Idle at the prompt: the time to make recent changes durable (see files).
+                let _ = files::commit_if_due();
                 syscall::sleep(1);
                 continue;
             }
@@ -179,6 +181,7 @@ impl Shell {
                 }
             }
             if !running.is_empty() {
+                let _ = files::commit_if_due();
                 syscall::sleep(1);
             }
         }

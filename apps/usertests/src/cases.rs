@@ -2,6 +2,7 @@
 //! stack growth, killing.
 
 use crate::Outcome;
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -23,12 +24,18 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("fork_many", fork_many),
     ("read_only_data_after_fork", read_only_data_after_fork),
     ("pipe_across_fork", pipe_across_fork),
+    ("many_descriptors", many_descriptors),
+    ("many_pipes", many_pipes),
+    ("worker_result_over_pipe", worker_result_over_pipe),
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
+    ("pipe_end_of_file_on_fault", pipe_end_of_file_on_fault),
     ("spawn_with_redirection", spawn_with_redirection),
     ("shared_cache", shared_cache),
     ("kill_mid_write", kill_mid_write),
+    ("kill_a_process_tree", kill_a_process_tree),
     ("stack_growth", stack_growth),
     ("heap_growth", heap_growth),
+    ("heap_frees_quickly", heap_frees_quickly),
 ];
 
 fn check(condition: bool, what: impl FnOnce() -> String) -> Outcome {
@@ -261,6 +268,88 @@ fn pipe_across_fork() -> Outcome {
     })
 }
 
+/// A process may hold 256 descriptors at once (here the terminal, duplicated); one more is
+/// refused, and closing one makes room again.
+fn many_descriptors() -> Outcome {
+    const LIMIT: usize = 256;
+    let mut opened = Vec::new();
+    loop {
+        match descriptors::duplicate(descriptors::STDOUT) {
+            Ok(fd) => opened.push(fd),
+            Err(Errno::TooManyOpenFiles) => break,
+            Err(error) => return Err(format!("dup after {} descriptors: {error}", opened.len())),
+        }
+    }
+    let open = opened.len() + 3;
+    check(open >= LIMIT, || {
+        format!("only {open} descriptors open at once")
+    })?;
+    let last = opened
+        .pop()
+        .ok_or_else(|| String::from("no descriptor opened"))?;
+    context("close", descriptors::close(last))?;
+    let again = context(
+        "dup after a close",
+        descriptors::duplicate(descriptors::STDOUT),
+    )?;
+    check(again == last, || {
+        format!("got {again}, not the freed {last}")
+    })?;
+    context("write", descriptors::write(again, b""))?;
+    opened.push(again);
+    for fd in opened {
+        context("close", descriptors::close(fd))?;
+    }
+    Ok(())
+}
+
+/// 100 pipes alive at once, each carrying its own bytes.
+fn many_pipes() -> Outcome {
+    const PIPES: usize = 100;
+    let mut pipes = Vec::new();
+    for index in 0..PIPES {
+        let (read_end, write_end) = context(&format!("pipe {index}"), descriptors::pipe())?;
+        context("write", descriptors::write(write_end, &[index as u8; 3]))?;
+        pipes.push((read_end, write_end));
+    }
+    for (index, &(read_end, write_end)) in pipes.iter().enumerate() {
+        context("close", descriptors::close(write_end))?;
+        let mut buffer = [0u8; 8];
+        let count = context("read", descriptors::read(read_end, &mut buffer))?;
+        check(count == 3 && buffer[..3] == [index as u8; 3], || {
+            format!("pipe {index} gave {:?}", &buffer[..count])
+        })?;
+        context("close", descriptors::close(read_end))?;
+    }
+    Ok(())
+}
+
+/// A forked worker computes a result and hands it back over a pipe; the parent reads it, then
+/// reaps the worker.
+fn worker_result_over_pipe() -> Outcome {
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let _ = descriptors::close(read_end);
+            let sum: u64 = (1..=1000u64).sum();
+            let written = descriptors::write(write_end, &sum.to_le_bytes());
+            process::exit(if written.is_ok() { 0 } else { 4 });
+        }
+        Fork::Parent(child) => child,
+    };
+    context("close", descriptors::close(write_end))?;
+    let mut result = [0u8; 8];
+    let count = context("read", descriptors::read(read_end, &mut result))?;
+    context("close", descriptors::close(read_end))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || {
+        format!("worker {reason}")
+    })?;
+    check(count == 8 && u64::from_le_bytes(result) == 500_500, || {
+        format!("read {count} bytes: {result:?}")
+    })
+}
+
 /// Read-only data stays read-only in a forked child (only writable memory is shared
 /// copy-on-write): a write there ends the child as a page fault (128 + 14).
 fn read_only_data_after_fork() -> Outcome {
@@ -299,6 +388,105 @@ fn pipe_end_of_file_on_kill() -> Outcome {
         format!("read {count} bytes after the writer died")
     })?;
     context("close", descriptors::close(read_end))
+}
+
+/// A child that dies of a fault while it holds a pipe's write end: the parent reads to end of
+/// file before it reaps the child (the usual order), so the end must close as the child dies.
+/// Both ways a fault ends a process: on its own stack (a null write), and with no stack left
+/// to end on (runaway recursion past the stack's limit).
+fn pipe_end_of_file_on_fault() -> Outcome {
+    fault_holding_a_write_end("null write", write_to_null)?;
+    fault_holding_a_write_end("stack overflow", overflow_the_stack)
+}
+
+fn write_to_null() {
+    let null = core::hint::black_box(0usize);
+    // SAFETY: nothing is bound at address 0, so the store faults and the process ends before
+    // any byte is written.
+    unsafe { (null as *mut u8).write_volatile(1) };
+}
+
+fn overflow_the_stack() {
+    core::hint::black_box(recurse(u32::MAX));
+}
+
+fn fault_holding_a_write_end(what: &str, fault: fn()) -> Outcome {
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let _ = descriptors::close(read_end);
+            let _ = descriptors::write(write_end, b"before");
+            fault();
+            process::exit(0);
+        }
+        Fork::Parent(child) => child,
+    };
+    context("close", descriptors::close(write_end))?;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 64];
+    loop {
+        let count = context("read", descriptors::read(read_end, &mut buffer))?;
+        if count == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..count]);
+    }
+    context("close", descriptors::close(read_end))?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(128 + 14), || {
+        format!("{what}: child {reason}")
+    })?;
+    check(received == b"before", || {
+        format!("{what}: received {received:?}")
+    })
+}
+
+/// Killing a process kills its child and grandchild too: none of the three is listed in the
+/// process table afterwards, even before the parent reaps (and the leak check around every
+/// case sees their frames come back).
+fn kill_a_process_tree() -> Outcome {
+    let world = context("world", libos_posix::world::require())?;
+    let child = match context("fork", fork())? {
+        Fork::Child => {
+            let Ok(Fork::Parent(_grandchild)) = fork() else {
+                loop {
+                    syscall::sleep(1_000_000);
+                }
+            };
+            loop {
+                syscall::sleep(1_000_000);
+            }
+        }
+        Fork::Parent(child) => child,
+    };
+    let child_pid = child.pid();
+    let grandchild_pid = loop {
+        let listed = world.processes.snapshot();
+        if let Some(entry) = listed.iter().find(|entry| entry.parent == child_pid) {
+            break entry.pid;
+        }
+        syscall::sleep(1_000);
+    };
+    context("kill", process::kill(child_pid))?;
+    let is_listed = |pid: u32| {
+        world
+            .processes
+            .snapshot()
+            .iter()
+            .any(|entry| entry.pid == pid)
+    };
+    check(!is_listed(child_pid) && !is_listed(grandchild_pid), || {
+        String::from("a killed process is still listed before its parent reaps it")
+    })?;
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Killed, || format!("child {reason}"))?;
+    check(!is_listed(grandchild_pid), || {
+        format!("the grandchild {grandchild_pid} is still listed")
+    })?;
+    check(
+        process::kill(grandchild_pid) == Err(Errno::NoSuchProcess),
+        || String::from("the grandchild can still be killed"),
+    )
 }
 
 fn spawn_with_redirection() -> Outcome {
@@ -412,4 +600,33 @@ fn heap_growth() -> Outcome {
         core::hint::black_box(&big)[8 * 1024 * 1024 - 1] == 9,
         || String::from("8 MiB vector"),
     )
+}
+
+/// Dropping a map of many small allocations takes time in proportion to their number, not to
+/// its square: the heap does not walk a list of every free block on each free. Other blocks,
+/// allocated between the map's and kept, leave each freed block a hole of its own.
+fn heap_frees_quickly() -> Outcome {
+    const ENTRIES: u64 = 11_000;
+    /// Far above what it takes (tens of milliseconds), far below a free list walked per free.
+    const DROP_LIMIT_MILLISECONDS: u64 = 1_000;
+    let now = || libos_posix::clock::milliseconds().ok_or_else(|| String::from("no clock"));
+    let start = now()?;
+    let mut map = BTreeMap::new();
+    let mut kept = Vec::with_capacity(ENTRIES as usize);
+    for key in 0..ENTRIES {
+        map.insert(key, format!("value {key}"));
+        kept.push(alloc::boxed::Box::new(key));
+    }
+    let built = now()?;
+    drop(core::hint::black_box(map));
+    let dropped = now()?;
+    drop(kept);
+    libos_posix::println!(
+        "usertests:   {ENTRIES}-entry map: built in {} ms, dropped in {} ms",
+        built - start,
+        dropped - built
+    );
+    check(dropped - built < DROP_LIMIT_MILLISECONDS, || {
+        format!("dropping took {} ms", dropped - built)
+    })
 }

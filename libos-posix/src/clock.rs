@@ -1,0 +1,31 @@
+//! Time for the library OS: the processor's time-stamp counter, which user code may read, at
+//! the rate the world's first process measures once against the kernel's `Sleep` and keeps in
+//! the world for every process.
+
+use crate::{syscall, world};
+use core::sync::atomic::Ordering;
+
+/// How long the measurement sleeps: `Sleep` wakes at the first slot boundary after the time
+/// asked (slots last 4 ms), so the rate comes out at most 4% high and the clock that much slow.
+const CALIBRATION_MICROSECONDS: u64 = 100_000;
+
+/// The time-stamp counter.
+pub fn ticks() -> u64 {
+    // SAFETY: `rdtsc` only reads the counter; the kernel leaves CR4.TSD clear, so it is allowed
+    // in user mode.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Measures how many counter ticks make a millisecond, sleeping meanwhile.
+pub(crate) fn measure_ticks_per_millisecond() -> u64 {
+    let start = ticks();
+    syscall::sleep(CALIBRATION_MICROSECONDS);
+    (ticks().saturating_sub(start) / (CALIBRATION_MICROSECONDS / 1000)).max(1)
+}
+
+/// Milliseconds since an arbitrary moment (the same in every process of the world), or `None`
+/// outside a world.
+pub fn milliseconds() -> Option<u64> {
+    let rate = world::get()?.ticks_per_millisecond.load(Ordering::Acquire);
+    (rate != 0).then(|| ticks() / rate)
+}
