@@ -32,6 +32,21 @@ impl Checker {
         }
     }
 
+    /// Prints `PROGRAM: all checks passed` or `PROGRAM: N checks failed` and returns the
+    /// matching exit status (0 or 1).
+    pub fn report(&self) -> i32 {
+        match self.failures {
+            0 => {
+                println!("{}: all checks passed", self.program);
+                0
+            }
+            failures => {
+                println!("{}: {failures} checks failed", self.program);
+                1
+            }
+        }
+    }
+
     /// How many checks failed.
     pub fn failures(&self) -> u32 {
         self.failures

@@ -157,7 +157,7 @@ fn parent() -> i32 {
         syscall::free_frames(),
         free_before,
     );
-    report(&check)
+    check.report()
 }
 
 /// Spawns this program with `args`, which fails at once on an unknown mode.
@@ -337,18 +337,5 @@ fn rings() -> i32 {
         Ok(true),
     );
     check.expect("DROPPED wrapped", read(DROPPED), 0);
-    report(&check)
-}
-
-fn report(check: &Checker) -> i32 {
-    match check.failures() {
-        0 => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        failures => {
-            println!("{NAME}: {failures} checks failed");
-            1
-        }
-    }
+    check.report()
 }

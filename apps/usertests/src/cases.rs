@@ -52,6 +52,21 @@ fn pattern(length: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// Reads descriptor `fd` to end-of-file, `chunk_bytes` at a time, then closes it.
+fn read_to_end_and_close(fd: usize, chunk_bytes: usize) -> Result<Vec<u8>, String> {
+    let mut received = Vec::new();
+    let mut buffer = vec![0u8; chunk_bytes];
+    loop {
+        let count = context("read", descriptors::read(fd, &mut buffer))?;
+        if count == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..count]);
+    }
+    context("close", descriptors::close(fd))?;
+    Ok(received)
+}
+
 fn read_file(path: &str) -> Result<Vec<u8>, String> {
     let file = context("open", File::open(path))?;
     let mut all = Vec::new();
@@ -249,16 +264,7 @@ fn pipe_across_fork() -> Outcome {
         Fork::Parent(child) => child,
     };
     context("close", descriptors::close(write_end))?;
-    let mut received = Vec::new();
-    let mut buffer = vec![0u8; 1500];
-    loop {
-        let count = context("read", descriptors::read(read_end, &mut buffer))?;
-        if count == 0 {
-            break;
-        }
-        received.extend_from_slice(&buffer[..count]);
-    }
-    context("close", descriptors::close(read_end))?;
+    let received = read_to_end_and_close(read_end, 1500)?;
     let reason = context("wait", process::wait(child))?;
     check(reason == ExitReason::Exited(0), || {
         format!("writer {reason}")
@@ -422,16 +428,7 @@ fn fault_holding_a_write_end(what: &str, fault: fn()) -> Outcome {
         Fork::Parent(child) => child,
     };
     context("close", descriptors::close(write_end))?;
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 64];
-    loop {
-        let count = context("read", descriptors::read(read_end, &mut buffer))?;
-        if count == 0 {
-            break;
-        }
-        received.extend_from_slice(&buffer[..count]);
-    }
-    context("close", descriptors::close(read_end))?;
+    let received = read_to_end_and_close(read_end, 64)?;
     let reason = context("wait", process::wait(child))?;
     check(reason == ExitReason::Exited(128 + 14), || {
         format!("{what}: child {reason}")
