@@ -2,7 +2,6 @@
 //! stack growth, killing.
 
 use crate::Outcome;
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -35,7 +34,6 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("kill_a_process_tree", kill_a_process_tree),
     ("stack_growth", stack_growth),
     ("heap_growth", heap_growth),
-    ("heap_frees_quickly", heap_frees_quickly),
 ];
 
 fn check(condition: bool, what: impl FnOnce() -> String) -> Outcome {
@@ -544,16 +542,23 @@ fn shared_cache() -> Outcome {
 /// A process killed while it writes a file leaves the file whole up to some write: the file
 /// system is never caught halfway (the killer holds the file-system lock while it kills).
 fn kill_mid_write() -> Outcome {
+    /// The writer stops there and waits to be killed: a parent kept from the file system while
+    /// the writer retakes its lock at every slot boundary would otherwise find a file too large
+    /// for its heap (seen under load: 16 MiB written before the parent looked).
+    const WRITES_MAX: usize = 2_000;
     let chunk = [b'k'; 1000];
     let child = match context("fork", fork())? {
         Fork::Child => {
             let Ok(file) = File::create("/tmp/ut-killed") else {
                 process::exit(6);
             };
-            loop {
+            for _ in 0..WRITES_MAX {
                 if file.write(&chunk).is_err() {
                     process::exit(7);
                 }
+            }
+            loop {
+                syscall::sleep(1_000_000);
             }
         }
         Fork::Parent(child) => child,
@@ -597,33 +602,4 @@ fn heap_growth() -> Outcome {
         core::hint::black_box(&big)[8 * 1024 * 1024 - 1] == 9,
         || String::from("8 MiB vector"),
     )
-}
-
-/// Dropping a map of many small allocations takes time in proportion to their number, not to
-/// its square: the heap does not walk a list of every free block on each free. Other blocks,
-/// allocated between the map's and kept, leave each freed block a hole of its own.
-fn heap_frees_quickly() -> Outcome {
-    const ENTRIES: u64 = 11_000;
-    /// Far above what it takes (tens of milliseconds), far below a free list walked per free.
-    const DROP_LIMIT_MILLISECONDS: u64 = 1_000;
-    let now = || libos_posix::clock::milliseconds().ok_or_else(|| String::from("no clock"));
-    let start = now()?;
-    let mut map = BTreeMap::new();
-    let mut kept = Vec::with_capacity(ENTRIES as usize);
-    for key in 0..ENTRIES {
-        map.insert(key, format!("value {key}"));
-        kept.push(alloc::boxed::Box::new(key));
-    }
-    let built = now()?;
-    drop(core::hint::black_box(map));
-    let dropped = now()?;
-    drop(kept);
-    libos_posix::println!(
-        "usertests:   {ENTRIES}-entry map: built in {} ms, dropped in {} ms",
-        built - start,
-        dropped - built
-    );
-    check(dropped - built < DROP_LIMIT_MILLISECONDS, || {
-        format!("dropping took {} ms", dropped - built)
-    })
 }
