@@ -14,7 +14,8 @@
 //! - `ldt`: a child loads a selector of the local descriptor table, which must fault.
 //! - `edge-syscall`: a child runs `syscall` in the last two bytes of the user half, so that the
 //!   return address is past it; it must fault in user mode.
-//! - the null page cannot be bound.
+//! - the null page cannot be bound;
+//! - a revocation of `u64::MAX` frames takes what it may and nothing more.
 //!
 //! `rings`, run as init (it injects packets): a receive ring whose header words hold
 //! `u64::MAX` takes a frame and a drop with the counters wrapping, not the kernel down.
@@ -26,6 +27,7 @@
 use exo_abi::capability::rights;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::repossession::ResourceKind;
 use exo_abi::slice::OWNED_SLOTS_MAX;
 use libos_custom::filter::Predicate;
 use libos_posix::checks::Checker;
@@ -153,11 +155,25 @@ fn parent() -> i32 {
         Err(Error::BadAddress),
     );
     check.expect(
+        "revoke u64::MAX frames",
+        revoke_everything(),
+        Ok(ExitReason::Killed),
+    );
+    check.expect(
         "frames back at the end",
         syscall::free_frames(),
         free_before,
     );
     check.report()
+}
+
+/// Asks a child that cannot be asked (no upcalls) for `u64::MAX` frames: the abort runs at once
+/// and takes what it can; then kills the child.
+fn revoke_everything() -> Result<ExitReason, Error> {
+    let child = syscall::spawn(NAME, "sleeper")?;
+    syscall::revoke(child, ResourceKind::Frame, u64::MAX, 1_000)?;
+    syscall::kill_environment(child, 0)?;
+    syscall::wait(child)
 }
 
 /// Spawns this program with `args`, which fails at once on an unknown mode.

@@ -182,10 +182,13 @@ impl Kernel {
                 .map(|blocks| blocks.table.blocks_of(env))
                 .unwrap_or_default(),
         };
-        // What it took since the last count is owed too; what it gave back since, is not.
+        // What it took since the last count is owed too; what it gave back since, is not. The
+        // count asked for is the caller's and may be near u64::MAX.
         let held_count = self.held_by_subtree(env, expired.kind);
-        let owed_count =
-            (expired.owed_count + held_count).saturating_sub(expired.lowest_held_count);
+        let owed_count = expired
+            .owed_count
+            .saturating_add(held_count)
+            .saturating_sub(expired.lowest_held_count);
         let guaranteed = guaranteed_count(expired.kind, frames_at_start);
         let victims = choose_victims(&names, owed_count, guaranteed);
         for &name in &victims {
