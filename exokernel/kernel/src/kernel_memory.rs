@@ -30,8 +30,7 @@ impl Kernel {
     /// Whether one more binding fits in `env`'s quota and the global one.
     /// Errors: [`Error::NoMemory`] when it does not.
     pub fn check_binding_room(&self, env: EnvId) -> Result<(), Error> {
-        self.kernel_memory
-            .check(env, BINDING_BYTES, self.binding_counts(env))
+        self.check_charge(env, BINDING_BYTES)
     }
 
     /// Whether `bytes` more fit in `env`'s quota and the global one.

@@ -16,6 +16,7 @@ use crate::pages;
 use crate::revocation;
 use crate::scheduler::Event;
 use crate::slices;
+use crate::traps;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -66,11 +67,9 @@ pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> bool {
 /// of its own; the frame then holds what runs next.
 fn refuse_return_outside_user_half(frame: &mut TrapFrame) {
     kernel::with(|kernel| {
-        crate::traps::handle_user_exception(kernel, frame, GENERAL_PROTECTION_VECTOR)
+        traps::handle_user_exception(kernel, frame, traps::GENERAL_PROTECTION_VECTOR)
     });
 }
-
-const GENERAL_PROTECTION_VECTOR: u8 = 13;
 
 fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
     let caller = kernel

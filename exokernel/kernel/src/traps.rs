@@ -11,6 +11,8 @@ use exo_core::guest_status::KERNEL_FAULT;
 
 const NMI_VECTOR: u8 = 2;
 const DOUBLE_FAULT_VECTOR: u8 = 8;
+/// General protection fault (Intel SDM vol. 3A, 6.15).
+pub const GENERAL_PROTECTION_VECTOR: u8 = 13;
 const PAGE_FAULT_VECTOR: u8 = 14;
 const MACHINE_CHECK_VECTOR: u8 = 18;
 const LAST_EXCEPTION_VECTOR: u8 = 31;
