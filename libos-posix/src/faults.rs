@@ -69,20 +69,17 @@ fn make_writable(page: u64) -> bool {
             if shadow_binding.has_derived {
                 copy_into_own_frame(page)
             } else {
-                syscall::page_unmap(shadow).is_ok() && rebind_writable(page, binding.frame)
+                syscall::page_unmap(shadow).is_ok() && widen_to_writable(page)
             }
         }
         // Its own frame, shared with no child: it was only left read-only.
-        _ => rebind_writable(page, binding.frame),
+        _ => widen_to_writable(page),
     }
 }
 
-/// Binds `page` afresh, writable, to `frame` (its own, bound there read-only now). A new
-/// binding rather than `PageProtect` widening the old one: after a widening the kernel went on
-/// listing the page as read-only, and the next fork then shared it as such while this process
-/// wrote it in place.
-pub(crate) fn rebind_writable(page: u64, frame: u64) -> bool {
-    syscall::page_unmap(page).is_ok() && syscall::page_map(page, frame, WRITABLE).is_ok()
+/// Makes this process's own read-only binding at `page` writable again.
+pub(crate) fn widen_to_writable(page: u64) -> bool {
+    syscall::page_protect(page, WRITABLE).is_ok()
 }
 
 /// Replaces the binding at `page` by a writable binding of a new frame holding a copy.

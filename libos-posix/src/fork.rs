@@ -196,7 +196,13 @@ fn share_address_space(
         if is_shadow(address) || crate::layout::is_scratch(address) {
             continue;
         }
-        let info = syscall::PageInfo::from_binding(binding);
+        let mut info = syscall::PageInfo::from_binding(binding);
+        if info.rights & WRITABLE == 0 && is_copy_on_write_region(address) {
+            // A write since the listing (the listing's own growth, the room for `shadowed`)
+            // may have copied this page, shared with an earlier child, into a new frame: the
+            // child must get the page as it is now, or its heap would mix two moments.
+            info = syscall::page_query(address)?;
+        }
         if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
             copy_for(child, address)?;
         } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
@@ -239,7 +245,7 @@ pub fn collect_shadows() {
         }
         match syscall::page_query(home) {
             Ok(page) if page.frame == shadow.frame => {
-                let _ = crate::faults::rebind_writable(home, page.frame);
+                let _ = crate::faults::widen_to_writable(home);
             }
             _ => {
                 let _ = syscall::frame_free(shadow.frame);

@@ -1,36 +1,79 @@
-//! The process's heap: a linked-list allocator over pages bound at [`HEAP_BASE`] as it grows,
-//! so that `alloc` (`Vec`, `String`, `Box`) works, a program that never allocates holds no heap
-//! frames, and one that needs much gets it, up to [`HEAP_MAX_BYTES`].
+//! The process's heap: the Talc allocator over pages bound at [`HEAP_BASE`] as it grows, so
+//! that `alloc` (`Vec`, `String`, `Box`) works, a program that never allocates holds no heap
+//! frames, and one that needs much gets it, up to [`HEAP_MAX_BYTES`]. Talc keeps its free
+//! blocks in size-class bins and finds a freed block's neighbours from boundary tags, so
+//! neither an allocation nor a free walks a list of every free block (as the kernel's heap).
 
 use crate::layout::{HEAP_BASE, HEAP_MAX_BYTES, PAGE_BYTES};
 use crate::syscall;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 use exo_abi::page_rights::WRITABLE;
-use linked_list_allocator::Heap;
 use spin::Mutex;
+use talc::{OomHandler, Span, Talc};
 
 /// Bytes bound at a time, at least (fewer system calls for a growing heap).
 const GROWTH_BYTES: u64 = 64 * 1024;
 
+/// Talc's out-of-memory hook: binds more pages after the heap and extends the heap over them.
+struct GrowOnOom {
+    /// The heap as Talc last reported it (empty before the first growth).
+    heap: Span,
+    /// Bytes bound from [`HEAP_BASE`].
+    bound: u64,
+}
+
+impl OomHandler for GrowOnOom {
+    fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
+        let bound = talc.oom_handler.bound;
+        let wanted = (layout.size() + layout.align()) as u64 + PAGE_BYTES;
+        let added = bind(bound, wanted.max(GROWTH_BYTES).next_multiple_of(PAGE_BYTES));
+        if added == 0 {
+            return Err(());
+        }
+        let whole = Span::from_base_size(HEAP_BASE as *mut u8, (bound + added) as usize);
+        let old = talc.oom_handler.heap;
+        // SAFETY: `whole` is the bound range from HEAP_BASE, used by nothing but this heap: its
+        // first `bound` bytes are the heap Talc already has (`old`), the rest was just bound
+        // writable to frames of this environment.
+        let heap = unsafe {
+            if old.is_empty() {
+                talc.claim(whole)?
+            } else {
+                talc.extend(old, whole)
+            }
+        };
+        talc.oom_handler = GrowOnOom {
+            heap,
+            bound: bound + added,
+        };
+        Ok(())
+    }
+}
+
 struct GrowingHeap {
-    heap: Mutex<(Heap, u64)>,
+    talc: Mutex<Talc<GrowOnOom>>,
 }
 
 #[global_allocator]
 static ALLOCATOR: GrowingHeap = GrowingHeap {
-    heap: Mutex::new((Heap::empty(), 0)),
+    talc: Mutex::new(Talc::new(GrowOnOom {
+        heap: Span::empty(),
+        bound: 0,
+    })),
 };
 
-/// Binds fresh frames to the `bytes` of heap after the `bound` bytes already there; false when
-/// frames run out or the heap is at its limit (what was bound stays bound and is used).
+/// Binds fresh frames to the `bytes` of heap after the `bound` bytes already there; returns
+/// how many it bound (fewer when frames run out or the heap is at its limit).
 fn bind(bound: u64, bytes: u64) -> u64 {
     let mut added = 0;
     while added < bytes && bound + added < HEAP_MAX_BYTES {
         let page = HEAP_BASE + bound + added;
-        let bound_page = syscall::frame_allocate(None)
-            .and_then(|frame| syscall::page_map(page, frame, WRITABLE));
-        if bound_page.is_err() {
+        let Ok(frame) = syscall::frame_allocate(None) else {
+            break;
+        };
+        if syscall::page_map(page, frame, WRITABLE).is_err() {
+            let _ = syscall::frame_free(frame);
             break;
         }
         added += PAGE_BYTES;
@@ -38,49 +81,28 @@ fn bind(bound: u64, bytes: u64) -> u64 {
     added
 }
 
-/// Whether the heap is in use at this instant (an exception inside the allocator).
-pub fn is_busy() -> bool {
-    ALLOCATOR.heap.is_locked()
+/// Bytes of heap bound so far.
+pub fn bound_bytes() -> u64 {
+    ALLOCATOR.talc.lock().oom_handler.bound
 }
 
-// SAFETY: allocation is delegated to `linked_list_allocator::Heap` over memory bound writable to
-// this environment's own frames before the heap is told of it; the bound range only grows.
+/// Whether the heap is in use at this instant (an exception inside the allocator).
+pub fn is_busy() -> bool {
+    ALLOCATOR.talc.is_locked()
+}
+
+// SAFETY: allocation is delegated to Talc, over memory bound writable to this environment's
+// own frames before Talc is told of it (see `GrowOnOom`); the bound range only grows.
 unsafe impl GlobalAlloc for GrowingHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let mut guard = self.heap.lock();
-        let (heap, bound) = &mut *guard;
-        if let Ok(block) = heap.allocate_first_fit(layout) {
-            return block.as_ptr();
-        }
-        let wanted = (layout.size() + layout.align()) as u64 + PAGE_BYTES;
-        let added = bind(
-            *bound,
-            wanted.max(GROWTH_BYTES).next_multiple_of(PAGE_BYTES),
-        );
-        if added == 0 {
-            return core::ptr::null_mut();
-        }
-        if *bound == 0 {
-            // SAFETY: the range was just bound writable and nothing else uses it.
-            unsafe { heap.init(HEAP_BASE as *mut u8, added as usize) };
-        } else {
-            // SAFETY: the `added` bytes right after the heap's end were just bound writable.
-            unsafe { heap.extend(added as usize) };
-        }
-        *bound += added;
-        heap.allocate_first_fit(layout)
-            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
+        // SAFETY: Talc's `malloc` has no precondition beyond a valid layout.
+        unsafe { self.talc.lock().malloc(layout) }.map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         if let Some(pointer) = NonNull::new(pointer) {
             // SAFETY: the caller's contract: `pointer` came from `alloc` with `layout`.
-            unsafe { self.heap.lock().0.deallocate(pointer, layout) };
+            unsafe { self.talc.lock().free(pointer, layout) };
         }
     }
-}
-
-/// Bytes of heap bound so far.
-pub fn bound_bytes() -> u64 {
-    ALLOCATOR.heap.lock().1
 }

@@ -2,6 +2,7 @@
 //! stack growth, killing.
 
 use crate::Outcome;
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -21,6 +22,7 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("append_truncate", append_truncate),
     ("fork_copy_on_write", fork_copy_on_write),
     ("fork_many", fork_many),
+    ("fork_while_children_share", fork_while_children_share),
     ("read_only_data_after_fork", read_only_data_after_fork),
     ("pipe_across_fork", pipe_across_fork),
     ("many_descriptors", many_descriptors),
@@ -34,6 +36,7 @@ pub const ALL: &[(&str, fn() -> Outcome)] = &[
     ("kill_a_process_tree", kill_a_process_tree),
     ("stack_growth", stack_growth),
     ("heap_growth", heap_growth),
+    ("heap_frees_quickly", heap_frees_quickly),
 ];
 
 fn check(condition: bool, what: impl FnOnce() -> String) -> Outcome {
@@ -237,6 +240,47 @@ fn fork_many() -> Outcome {
             Fork::Parent(child) => children.push((index, child)),
         }
     }
+    for (index, child) in children {
+        let reason = context("wait", process::wait(child))?;
+        check(reason == ExitReason::Exited(index + 10), || {
+            format!("child {index} {reason}")
+        })?;
+    }
+    Ok(())
+}
+
+/// Forks while earlier children still share the parent's pages, with the parent's heap
+/// changing between forks: each child must find its heap whole (a map built before the fork
+/// reads back, and allocating and freeing works), not pages from two moments.
+fn fork_while_children_share() -> Outcome {
+    const CHILDREN: u32 = 12;
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let mut map: BTreeMap<u32, String> = BTreeMap::new();
+    let mut children = Vec::new();
+    for index in 0..CHILDREN {
+        for key in 0..50 {
+            map.insert(index * 100 + key, format!("entry {index} {key}"));
+        }
+        match context("fork", fork())? {
+            Fork::Child => {
+                let _ = descriptors::close(write_end);
+                // Stays until every fork is done, so each later fork shares with it.
+                let _ = descriptors::read(read_end, &mut [0u8; 1]);
+                let is_whole = (0..=index).all(|earlier| {
+                    (0..50).all(|key| {
+                        map.get(&(earlier * 100 + key)) == Some(&format!("entry {earlier} {key}"))
+                    })
+                });
+                let churn: BTreeMap<u32, Vec<u8>> =
+                    (0..300).map(|key| (key, vec![key as u8; 40])).collect();
+                drop(churn);
+                process::exit(if is_whole { index + 10 } else { 1 });
+            }
+            Fork::Parent(child) => children.push((index, child)),
+        }
+    }
+    context("close", descriptors::close(write_end))?;
+    context("close", descriptors::close(read_end))?;
     for (index, child) in children {
         let reason = context("wait", process::wait(child))?;
         check(reason == ExitReason::Exited(index + 10), || {
@@ -602,4 +646,33 @@ fn heap_growth() -> Outcome {
         core::hint::black_box(&big)[8 * 1024 * 1024 - 1] == 9,
         || String::from("8 MiB vector"),
     )
+}
+
+/// Dropping a map of many small allocations takes time in proportion to their number, not to
+/// its square: the heap does not walk a list of every free block on each free. Other blocks,
+/// allocated between the map's and kept, leave each freed block a hole of its own.
+fn heap_frees_quickly() -> Outcome {
+    const ENTRIES: u64 = 11_000;
+    /// Far above what it takes (tens of milliseconds), far below a free list walked per free.
+    const DROP_LIMIT_MILLISECONDS: u64 = 1_000;
+    let now = || libos_posix::clock::milliseconds().ok_or_else(|| String::from("no clock"));
+    let start = now()?;
+    let mut map = BTreeMap::new();
+    let mut kept = Vec::with_capacity(ENTRIES as usize);
+    for key in 0..ENTRIES {
+        map.insert(key, format!("value {key}"));
+        kept.push(alloc::boxed::Box::new(key));
+    }
+    let built = now()?;
+    drop(core::hint::black_box(map));
+    let dropped = now()?;
+    drop(kept);
+    libos_posix::println!(
+        "usertests:   {ENTRIES}-entry map: built in {} ms, dropped in {} ms",
+        built - start,
+        dropped - built
+    );
+    check(dropped - built < DROP_LIMIT_MILLISECONDS, || {
+        format!("dropping took {} ms", dropped - built)
+    })
 }
