@@ -3,11 +3,11 @@
 //! app's handler, and the resume that returns to the interrupted code without entering the
 //! kernel (see `exo_abi::ExceptionFrame` for the protocol).
 
-use crate::syscall;
+use crate::syscall::{self, Kernel};
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use exo_abi::frame_offsets as offsets;
-use exo_abi::{Error, ExceptionFrame, Syscall, decode_result};
+use exo_abi::{Error, ExceptionFrame, stubs};
 
 /// An app's exception handler. It may edit the frame (registers, `rip`); returning `true`
 /// resumes from the frame, `false` ends the program with status [`DECLINED_STATUS_BASE`] +
@@ -61,24 +61,17 @@ pub fn stack_range() -> Range<u64> {
 
 fn register() -> Result<(), Error> {
     let stack = (&raw mut HANDLER_STACK) as u64;
-    let arguments = [
+    stubs::set_exception_handler::<Kernel>(
         entry as *const () as u64,
         stack,
         HANDLER_STACK_BYTES as u64,
-        0,
-        0,
-        0,
-    ];
-    decode_result(syscall::raw(
-        Syscall::SetExceptionHandler.number(),
-        arguments,
-    ))
+    )
     .map(|_| ())
 }
 
 /// Lets exceptions end this program again.
 pub fn clear_handler() {
-    syscall::raw(Syscall::SetExceptionHandler.number(), [0; 6]);
+    let _ = stubs::set_exception_handler::<Kernel>(0, 0, 0);
 }
 
 /// The kernel enters here with `rsp` and `rdi` at the frame (16-byte aligned).

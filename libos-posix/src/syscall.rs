@@ -1,8 +1,10 @@
 //! Typed wrappers of the kernel's system calls (see `exo_abi::Syscall` for each call's
-//! contract), and the raw `syscall` instruction below them.
+//! contract) over the stubs the call table generates (`exo_abi::stubs`), and the raw `syscall`
+//! instruction below them.
 
 use core::arch::asm;
-use exo_abi::{Error, ExitReason, Syscall, decode_result};
+use exo_abi::syscall::Trap;
+use exo_abi::{Error, ExitReason, stubs};
 
 /// Makes system call `number` with up to six arguments and returns the raw result word.
 /// Public so that tests can pass arguments no typed wrapper would.
@@ -29,44 +31,46 @@ pub fn raw(number: u64, arguments: [u64; 6]) -> u64 {
     result
 }
 
-fn call(call: Syscall, arguments: [u64; 6]) -> Result<u64, Error> {
-    decode_result(raw(call.number(), arguments))
+/// The `syscall` instruction, for the generated stubs.
+pub struct Kernel;
+
+impl Trap for Kernel {
+    #[inline(always)]
+    fn syscall(number: u64, arguments: [u64; 6]) -> u64 {
+        raw(number, arguments)
+    }
 }
 
 /// Enters and leaves the kernel doing nothing.
 #[inline(always)]
 pub fn null() {
-    raw(Syscall::Null.number(), [0; 6]);
+    let _ = stubs::null::<Kernel>();
 }
 
 /// Writes `bytes` (at most `exo_abi::DEBUG_WRITE_MAX_BYTES`) to the kernel console.
 pub fn debug_write(bytes: &[u8]) -> Result<usize, Error> {
-    call(
-        Syscall::DebugWrite,
-        [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0],
-    )
-    .map(|n| n as usize)
+    stubs::debug_write::<Kernel>(bytes.as_ptr() as u64, bytes.len() as u64).map(|n| n as usize)
 }
 
 /// Ends this environment with `status`.
 pub fn exit(status: u32) -> ! {
-    raw(Syscall::Exit.number(), [u64::from(status), 0, 0, 0, 0, 0]);
+    let _ = stubs::exit::<Kernel>(u64::from(status));
     unreachable!("the kernel does not return from exit")
 }
 
 /// Lets every other runnable environment run once.
 pub fn yield_now() {
-    raw(Syscall::Yield.number(), [0; 6]);
+    let _ = stubs::yield_now::<Kernel>();
 }
 
 /// This environment's id.
 pub fn environment_id() -> u32 {
-    call(Syscall::EnvironmentId, [0; 6]).unwrap_or(0) as u32
+    stubs::environment_id::<Kernel>().unwrap_or(0) as u32
 }
 
 /// Powers the machine off with `status` (init only).
 pub fn power_off(status: u32) -> Error {
-    match call(Syscall::PowerOff, [u64::from(status), 0, 0, 0, 0, 0]) {
+    match stubs::power_off::<Kernel>(u64::from(status)) {
         Ok(_) => unreachable!("the kernel does not return from a successful power-off"),
         Err(error) => error,
     }
@@ -86,28 +90,25 @@ impl Capability {
 /// Starts ramdisk program `name` with argument string `args`; returns a capability with every
 /// right over it.
 pub fn spawn(name: &str, args: &str) -> Result<Capability, Error> {
-    let arguments = [
+    stubs::spawn::<Kernel>(
         name.as_ptr() as u64,
         name.len() as u64,
         args.as_ptr() as u64,
         args.len() as u64,
-        0,
-        0,
-    ];
-    call(Syscall::Spawn, arguments).map(Capability)
+    )
+    .map(Capability)
 }
 
 /// Waits for `child` to end, reaps it and returns how it ended; the capability goes with it.
 pub fn wait(child: Capability) -> Result<ExitReason, Error> {
-    let word = call(Syscall::Wait, [child.0, 0, 0, 0, 0, 0])?;
+    let word = stubs::wait::<Kernel>(child.0, 0)?;
     ExitReason::decode(word).ok_or(Error::Unrecognized)
 }
 
 /// Reaps `child` if it has ended and returns how (the capability goes with it); `None`, at
 /// once and keeping the capability, while it has not ended.
 pub fn try_wait(child: Capability) -> Result<Option<ExitReason>, Error> {
-    let arguments = [child.0, exo_abi::WAIT_NO_HANG, 0, 0, 0, 0];
-    match call(Syscall::Wait, arguments) {
+    match stubs::wait::<Kernel>(child.0, exo_abi::WAIT_NO_HANG) {
         Ok(word) => ExitReason::decode(word)
             .map(Some)
             .ok_or(Error::Unrecognized),
@@ -120,8 +121,7 @@ pub fn try_wait(child: Capability) -> Result<Option<ExitReason>, Error> {
 /// capability with every right over it. Fill it with [`frame_grant`] and [`page_map_into`] (or
 /// [`page_share`]), then [`start_environment`] it.
 pub fn create_environment(name: &str) -> Result<Capability, Error> {
-    let arguments = [name.as_ptr() as u64, name.len() as u64, 0, 0, 0, 0];
-    call(Syscall::EnvironmentCreate, arguments).map(Capability)
+    stubs::environment_create::<Kernel>(name.as_ptr() as u64, name.len() as u64).map(Capability)
 }
 
 /// Starts `environment`, made by [`create_environment`], at `rip` with stack pointer `rsp` and
@@ -134,53 +134,51 @@ pub fn start_environment(
     rdi: u64,
     rsi: u64,
 ) -> Result<(), Error> {
-    let arguments = [environment.0, rip, rsp, rdi, rsi, 0];
-    call(Syscall::EnvironmentStart, arguments).map(|_| ())
+    stubs::environment_start::<Kernel>(environment.0, rip, rsp, rdi, rsi).map(|_| ())
 }
 
 /// Kills environment `id`, which must be the one `subtree` names or one of its living
 /// descendants (0: the one `subtree` names); needs `exo_abi::capability::rights::CONTROL`.
 /// Killing this environment itself does not return.
 pub fn kill_environment(subtree: Capability, id: u32) -> Result<(), Error> {
-    let arguments = [subtree.0, u64::from(id), 0, 0, 0, 0];
-    call(Syscall::EnvironmentKill, arguments).map(|_| ())
+    stubs::environment_kill::<Kernel>(subtree.0, u64::from(id)).map(|_| ())
 }
 
 /// How many physical frames are free.
 pub fn free_frames() -> u64 {
-    call(Syscall::FreeFrames, [0; 6]).unwrap_or(0)
+    stubs::free_frames::<Kernel>().unwrap_or(0)
 }
 
 /// The bytes of kernel heap charged to the environment `target` names
 /// ([`Capability::SELF`] for this one).
 pub fn kernel_memory(target: Capability) -> Result<u64, Error> {
-    call(Syscall::KernelMemory, [target.0, 0, 0, 0, 0, 0])
+    stubs::kernel_memory::<Kernel>(target.0)
 }
 
 /// Allocates frame `frame` by physical name, or any free frame for `None`; returns its number.
 pub fn frame_allocate(frame: Option<u64>) -> Result<u64, Error> {
     let frame = frame.unwrap_or(exo_abi::FRAME_ANY);
-    call(Syscall::FrameAllocate, [frame, 0, 0, 0, 0, 0])
+    stubs::frame_allocate::<Kernel>(frame)
 }
 
 /// Frees a frame this environment owns (every mapping of it goes too).
 pub fn frame_free(frame: u64) -> Result<(), Error> {
-    call(Syscall::FrameFree, [frame, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::frame_free::<Kernel>(frame).map(|_| ())
 }
 
 /// Binds the page at `address` to `frame` with `exo_abi::page_rights` bits `rights`.
 pub fn page_map(address: u64, frame: u64, rights: u64) -> Result<(), Error> {
-    call(Syscall::PageMap, [address, frame, rights, 0, 0, 0]).map(|_| ())
+    stubs::page_map::<Kernel>(address, frame, rights).map(|_| ())
 }
 
 /// Removes the binding at `address` (and every binding derived from it).
 pub fn page_unmap(address: u64) -> Result<(), Error> {
-    call(Syscall::PageUnmap, [address, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::page_unmap::<Kernel>(address).map(|_| ())
 }
 
 /// Sets the rights of the binding at `address`.
 pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
-    call(Syscall::PageProtect, [address, rights, 0, 0, 0, 0]).map(|_| ())
+    stubs::page_protect::<Kernel>(address, rights).map(|_| ())
 }
 
 /// What the kernel says about one of this environment's bindings (`exo_abi::Syscall::PageQuery`,
@@ -225,7 +223,7 @@ impl PageInfo {
 
 /// What is bound at `address`.
 pub fn page_query(address: u64) -> Result<PageInfo, Error> {
-    call(Syscall::PageQuery, [address, 0, 0, 0, 0, 0]).map(PageInfo::from_word)
+    stubs::page_query::<Kernel>(address).map(PageInfo::from_word)
 }
 
 /// Binds `frame`, which `target` owns (given with [`frame_grant`]), at `address` of `target`'s
@@ -237,8 +235,7 @@ pub fn page_map_into(
     frame: u64,
     rights: u64,
 ) -> Result<(), Error> {
-    let arguments = [target.0, address, frame, rights, 0, 0];
-    call(Syscall::PageMapInto, arguments).map(|_| ())
+    stubs::page_map_into::<Kernel>(target.0, address, frame, rights).map(|_| ())
 }
 
 /// Writes this environment's bindings at page address `from` or above, in address order, into
@@ -246,15 +243,8 @@ pub fn page_map_into(
 /// [`PageInfo::from_binding`]), at most `exo_abi::PAGE_BATCH_MAX` at a time; returns how many
 /// it wrote, fewer than asked once there are no more.
 pub fn page_list(buffer: &mut [exo_abi::PageBinding], from: u64) -> Result<usize, Error> {
-    let arguments = [
-        buffer.as_mut_ptr() as u64,
-        buffer.len() as u64,
-        from,
-        0,
-        0,
-        0,
-    ];
-    call(Syscall::PageList, arguments).map(|count| count as usize)
+    stubs::page_list::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, from)
+        .map(|count| count as usize)
 }
 
 /// Shares this environment's binding at `address` into `target`'s address space at
@@ -265,51 +255,50 @@ pub fn page_share(
     target_address: u64,
     rights: u64,
 ) -> Result<(), Error> {
-    let arguments = [address, target.0, target_address, rights, 0, 0];
-    call(Syscall::PageShare, arguments).map(|_| ())
+    stubs::page_share::<Kernel>(address, target.0, target_address, rights).map(|_| ())
 }
 
 /// Removes every binding derived from this environment's binding at `address`.
 pub fn page_flush(address: u64) -> Result<(), Error> {
-    call(Syscall::PageFlush, [address, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::page_flush::<Kernel>(address).map(|_| ())
 }
 
 /// Gives frame `frame` to `target`.
 pub fn frame_grant(frame: u64, target: Capability) -> Result<(), Error> {
-    call(Syscall::FrameGrant, [frame, target.0, 0, 0, 0, 0]).map(|_| ())
+    stubs::frame_grant::<Kernel>(frame, target.0).map(|_| ())
 }
 
 /// Takes the slot at `position` of the time-slice vector, or any free slot for `None`; returns
 /// its position.
 pub fn slice_allocate(position: Option<u64>) -> Result<u64, Error> {
     let position = position.unwrap_or(exo_abi::slice::SLOT_ANY);
-    call(Syscall::SliceAllocate, [position, 0, 0, 0, 0, 0])
+    stubs::slice_allocate::<Kernel>(position)
 }
 
 /// Frees this environment's slot at `position`.
 pub fn slice_free(position: u64) -> Result<(), Error> {
-    call(Syscall::SliceFree, [position, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::slice_free::<Kernel>(position).map(|_| ())
 }
 
 /// Chooses the kernel events delivered to the exception handler (`exo_abi::upcall::enable`
 /// bits).
 pub fn set_upcalls(enabled: u64) -> Result<(), Error> {
-    call(Syscall::SetUpcalls, [enabled, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::set_upcalls::<Kernel>(enabled).map(|_| ())
 }
 
 /// Gives the rest of the current slot to environment `target`.
 pub fn yield_to(target: u32) -> Result<(), Error> {
-    call(Syscall::YieldTo, [u64::from(target), 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::yield_to::<Kernel>(u64::from(target)).map(|_| ())
 }
 
 /// Blocks for at least `microseconds`, or until an upcall is posted.
 pub fn sleep(microseconds: u64) {
-    raw(Syscall::Sleep.number(), [microseconds, 0, 0, 0, 0, 0]);
+    let _ = stubs::sleep::<Kernel>(microseconds);
 }
 
 /// Makes this environment's page at `address` its repossession vector (`0`: none).
 pub fn set_repossession_vector(address: u64) -> Result<(), Error> {
-    call(Syscall::SetRepossessionVector, [address, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::set_repossession_vector::<Kernel>(address).map(|_| ())
 }
 
 /// Asks `target` to give back `count` resources of `kind` within `deadline_microseconds`.
@@ -319,8 +308,7 @@ pub fn revoke(
     count: u64,
     deadline_microseconds: u64,
 ) -> Result<(), Error> {
-    let arguments = [target.0, kind.code(), count, deadline_microseconds, 0, 0];
-    call(Syscall::Revoke, arguments).map(|_| ())
+    stubs::revoke::<Kernel>(target.0, kind.code(), count, deadline_microseconds).map(|_| ())
 }
 
 /// How many resources of `kind` `target` still owes; `Err(NotFound)` once no request is
@@ -329,47 +317,41 @@ pub fn revocation_query(
     target: Capability,
     kind: exo_abi::repossession::ResourceKind,
 ) -> Result<u64, Error> {
-    call(
-        Syscall::RevocationQuery,
-        [target.0, kind.code(), 0, 0, 0, 0],
-    )
+    stubs::revocation_query::<Kernel>(target.0, kind.code())
 }
 
 /// Loads a downloaded filter (WebAssembly bytes, see `exo_abi::filter`); returns its id.
 pub fn filter_load(module: &[u8]) -> Result<u64, Error> {
-    let arguments = [module.as_ptr() as u64, module.len() as u64, 0, 0, 0, 0];
-    call(Syscall::FilterLoad, arguments)
+    stubs::filter_load::<Kernel>(module.as_ptr() as u64, module.len() as u64)
 }
 
 /// Unloads filter `id`.
 pub fn filter_unload(id: u64) -> Result<(), Error> {
-    call(Syscall::FilterUnload, [id, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::filter_unload::<Kernel>(id).map(|_| ())
 }
 
 /// Binds filter `id` to packet receive with the ring at `ring_address` of `slots` slot pages
 /// (see `exo_abi::packet`; `net::ReceiveRing` sets one up).
 pub fn packet_bind(id: u64, ring_address: u64, slots: u64) -> Result<(), Error> {
-    call(Syscall::PacketBind, [id, ring_address, slots, 0, 0, 0]).map(|_| ())
+    stubs::packet_bind::<Kernel>(id, ring_address, slots).map(|_| ())
 }
 
 /// Sends an Ethernet frame.
 pub fn packet_send(frame: &[u8]) -> Result<(), Error> {
-    let arguments = [frame.as_ptr() as u64, frame.len() as u64, 0, 0, 0, 0];
-    call(Syscall::PacketSend, arguments).map(|_| ())
+    stubs::packet_send::<Kernel>(frame.as_ptr() as u64, frame.len() as u64).map(|_| ())
 }
 
 /// Runs the receive path on `frame` as if it had arrived (init only); returns whether a filter
 /// claimed it.
 pub fn packet_inject(frame: &[u8]) -> Result<bool, Error> {
-    let arguments = [frame.as_ptr() as u64, frame.len() as u64, 0, 0, 0, 0];
-    call(Syscall::PacketInject, arguments).map(|claimed| claimed == 1)
+    stubs::packet_inject::<Kernel>(frame.as_ptr() as u64, frame.len() as u64)
+        .map(|claimed| claimed == 1)
 }
 
 /// Sleeps until filter `id`, run over the `len` bytes at `address` (in one bound page, which
 /// another environment may write), matches; an upcall or a frame may wake it early.
 pub fn sleep_until(id: u64, address: u64, len: u64) -> Result<(), Error> {
-    let arguments = [id, address, len, 0, 0, 0];
-    call(Syscall::SleepUntil, arguments).map(|_| ())
+    stubs::sleep_until::<Kernel>(id, address, len).map(|_| ())
 }
 
 /// Gives `receiver` a copy of `capability` with `rights` (`exo_abi::capability::rights`
@@ -379,104 +361,67 @@ pub fn capability_copy(
     rights: u64,
     receiver: Capability,
 ) -> Result<Capability, Error> {
-    let arguments = [capability.0, rights, receiver.0, 0, 0, 0];
-    call(Syscall::CapabilityCopy, arguments).map(Capability)
+    stubs::capability_copy::<Kernel>(capability.0, rights, receiver.0).map(Capability)
 }
 
 /// Drops `capability`; its handle never works again.
 pub fn capability_drop(capability: Capability) -> Result<(), Error> {
-    call(Syscall::CapabilityDrop, [capability.0, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::capability_drop::<Kernel>(capability.0).map(|_| ())
 }
 
 /// The id of the environment `capability` names, and its rights.
 pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
-    let word = call(Syscall::CapabilityInspect, [capability.0, 0, 0, 0, 0, 0])?;
+    let word = stubs::capability_inspect::<Kernel>(capability.0)?;
     Ok((word as u32, word >> 32))
 }
 
 /// Binds this environment to the durable owner of disk blocks named by `credential`; returns
 /// whether that owner was created now.
 pub fn block_credential(credential: &[u8; 16]) -> Result<bool, Error> {
-    call(
-        Syscall::BlockCredential,
-        [credential.as_ptr() as u64, 0, 0, 0, 0, 0],
-    )
-    .map(|created| created == 1)
+    stubs::block_credential::<Kernel>(credential.as_ptr() as u64).map(|created| created == 1)
 }
 
 /// Allocates disk block `block`, or any free block for `None`; returns its number.
 pub fn block_allocate(block: Option<u64>) -> Result<u64, Error> {
     let block = block.unwrap_or(exo_abi::BLOCK_ANY);
-    call(Syscall::BlockAllocate, [block, 0, 0, 0, 0, 0])
+    stubs::block_allocate::<Kernel>(block)
 }
 
 /// Frees disk block `block`.
 pub fn block_free(block: u64) -> Result<(), Error> {
-    call(Syscall::BlockFree, [block, 0, 0, 0, 0, 0]).map(|_| ())
+    stubs::block_free::<Kernel>(block).map(|_| ())
 }
 
 /// Reads each transfer's block into its page.
 pub fn block_read(transfers: &[exo_abi::BlockTransfer]) -> Result<(), Error> {
-    let arguments = [
-        transfers.as_ptr() as u64,
-        transfers.len() as u64,
-        0,
-        0,
-        0,
-        0,
-    ];
-    call(Syscall::BlockRead, arguments).map(|_| ())
+    stubs::block_read::<Kernel>(transfers.as_ptr() as u64, transfers.len() as u64).map(|_| ())
 }
 
 /// Writes each transfer's page to its block.
 pub fn block_write(transfers: &[exo_abi::BlockTransfer]) -> Result<(), Error> {
-    let arguments = [
-        transfers.as_ptr() as u64,
-        transfers.len() as u64,
-        0,
-        0,
-        0,
-        0,
-    ];
-    call(Syscall::BlockWrite, arguments).map(|_| ())
+    stubs::block_write::<Kernel>(transfers.as_ptr() as u64, transfers.len() as u64).map(|_| ())
 }
 
 /// Makes every completed block write durable.
 pub fn block_flush() -> Result<(), Error> {
-    call(Syscall::BlockFlush, [0; 6]).map(|_| ())
+    stubs::block_flush::<Kernel>().map(|_| ())
 }
 
 /// Binds every page of `bindings`, all or none.
 pub fn page_map_batch(bindings: &[exo_abi::PageBinding]) -> Result<(), Error> {
-    let arguments = [bindings.as_ptr() as u64, bindings.len() as u64, 0, 0, 0, 0];
-    call(Syscall::PageMapBatch, arguments).map(|_| ())
+    stubs::page_map_batch::<Kernel>(bindings.as_ptr() as u64, bindings.len() as u64).map(|_| ())
 }
 
 /// Unbinds every page address of `addresses`, all or none.
 pub fn page_unmap_batch(addresses: &[u64]) -> Result<(), Error> {
-    let arguments = [
-        addresses.as_ptr() as u64,
-        addresses.len() as u64,
-        0,
-        0,
-        0,
-        0,
-    ];
-    call(Syscall::PageUnmapBatch, arguments).map(|_| ())
+    stubs::page_unmap_batch::<Kernel>(addresses.as_ptr() as u64, addresses.len() as u64).map(|_| ())
 }
 
 /// Writes the frames this environment owns, in acquisition order from position `first`, into
 /// `buffer`; returns how many it wrote.
 pub fn frame_list(buffer: &mut [u64], first: u64) -> Result<usize, Error> {
-    let arguments = [
-        buffer.as_mut_ptr() as u64,
-        buffer.len() as u64,
-        first,
-        0,
-        0,
-        0,
-    ];
-    call(Syscall::FrameList, arguments).map(|count| count as usize)
+    stubs::frame_list::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, first)
+        .map(|count| count as usize)
 }
 
 /// Reads bytes typed on the serial console into `buffer` (at most
@@ -488,13 +433,6 @@ pub fn console_read(buffer: &mut [u8], is_nonblocking: bool) -> Result<usize, Er
     } else {
         0
     };
-    let arguments = [
-        buffer.as_mut_ptr() as u64,
-        buffer.len() as u64,
-        flags,
-        0,
-        0,
-        0,
-    ];
-    call(Syscall::ConsoleRead, arguments).map(|count| count as usize)
+    stubs::console_read::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, flags)
+        .map(|count| count as usize)
 }

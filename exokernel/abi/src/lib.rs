@@ -45,13 +45,15 @@ pub mod filter;
 pub mod kernel_memory;
 pub mod packet;
 pub mod repossession;
-mod syscall;
+pub mod syscall;
+mod syscall_table;
 pub mod upcall;
 
 pub use error::{Error, decode_result, encode_result};
 pub use exception::{DIRECTION_FLAG, ExceptionFrame, UserRegisters, frame_offsets};
 pub use exit::{ExitReason, exception_name};
-pub use syscall::{BENCH_FLOOR, Syscall};
+pub use syscall::BENCH_FLOOR;
+pub use syscall_table::{Call, Syscall, arguments, stubs};
 
 /// Version of this interface; see "Versioning" above.
 pub const ABI_VERSION: u32 = 8;

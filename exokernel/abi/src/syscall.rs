@@ -1,524 +1,181 @@
-//! System-call numbers, one per call, each documented with its arguments, result and errors.
+//! How a system call is declared (`system_calls!`, used once, by the table in `syscall_table`)
+//! and what each declaration generates:
+//! - [`Syscall`](crate::Syscall), one variant per call, documented with its contract, and
+//!   [`Syscall::spec`](crate::Syscall::spec), what the table says of it ([`Spec`]);
+//! - [`Call`](crate::Call), a call with its arguments by name, which the kernel decodes from
+//!   the argument registers ([`Call::decode`](crate::Call::decode));
+//! - [`stubs`](crate::stubs), one function per call for user code, which puts the arguments in
+//!   their registers and makes the call through a [`Trap`].
 
-/// Every system call, by number. Arguments are named `a0`..`a5` in the order of the register
-/// convention in the crate documentation.
-#[repr(u64)]
+use crate::Error;
+
+/// What a call needs beyond its arguments being valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Syscall {
-    /// Does nothing and returns 0. Measures the bare cost of entering and leaving the kernel.
-    /// Errors: none.
-    Null = 0,
-    /// Writes `a1` bytes at user address `a0` to the kernel console (the serial port).
-    /// Returns the number of bytes written.
-    /// Errors: [`TooLong`](crate::Error::TooLong) when `a1` exceeds
-    /// [`DEBUG_WRITE_MAX_BYTES`](crate::DEBUG_WRITE_MAX_BYTES);
-    /// [`BadAddress`](crate::Error::BadAddress) when any byte of the range is outside the user
-    /// half, unmapped or not user-readable, or the range wraps.
-    DebugWrite = 1,
-    /// Ends the calling environment with status `a0` (low 32 bits). Never returns. Every frame
-    /// the environment owned returns to the free pool. Its living descendants end with it, killed
-    /// ([`ExitReason::Killed`](crate::ExitReason::Killed)), deepest first, so that every living
-    /// environment stays reachable from init through its ancestors (a library OS that wants a
-    /// process to outlive its parent keeps it as a child of a longer-lived environment). Every
-    /// way of ending (exit, an exception with no handler, [`Syscall::EnvironmentKill`]) does the
-    /// same. Errors: none.
-    Exit = 2,
-    /// Gives up the CPU; the caller runs again after every other runnable environment had its
-    /// turn. Returns 0. Errors: none.
-    Yield = 3,
-    /// Returns the caller's environment id. Errors: none.
-    EnvironmentId = 4,
-    /// Powers the machine off; QEMU exits reporting status `a0`.
-    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is the
-    /// init environment; [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` exceeds
-    /// [`POWER_OFF_STATUS_MAX`](crate::POWER_OFF_STATUS_MAX).
-    PowerOff = 5,
-    /// Creates an environment from the program named by the `a1` bytes at `a0` in the boot
-    /// ramdisk, giving it the argument string of `a3` bytes at `a2`. The caller becomes its
-    /// parent. Returns a capability handle with every [`rights`](crate::capability::rights)
-    /// over the new environment, which is runnable at once and holds
-    /// [`PARENT`](crate::capability::PARENT) over the caller.
-    /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
-    /// [`PROGRAM_NAME_MAX_BYTES`](crate::PROGRAM_NAME_MAX_BYTES) or the arguments exceed
-    /// [`ARGUMENTS_MAX_BYTES`](crate::ARGUMENTS_MAX_BYTES);
-    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable range;
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the name or arguments are not
-    /// UTF-8; [`NotFound`](crate::Error::NotFound) when no such program is in the ramdisk;
-    /// [`BadExecutable`](crate::Error::BadExecutable) when its ELF file is not a loadable
-    /// static x86_64 executable for the user half; [`NoMemory`](crate::Error::NoMemory) when
-    /// frames run out (nothing is leaked), 1024 environments, living or unreaped, exist, the
-    /// caller holds [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities, or
-    /// the caller's or the global [kernel-memory quota](crate::kernel_memory) has no room for the new environment (or the new one's for
-    /// its pages).
-    Spawn = 6,
-    /// Blocks until the child named by capability `a0` has ended, reaps it and returns how it
-    /// ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode). The handle is
-    /// dropped with the child. `a1` holds flags: with [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) a
-    /// child that has not ended is not waited for (the handle stays). A child that was never
-    /// started ([`Syscall::EnvironmentCreate`]) is waited for like any other.
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits;
-    /// [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
-    /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`WAIT`](crate::capability::rights::WAIT); [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment)
-    /// when the child was reaped already; [`Unavailable`](crate::Error::Unavailable) with
-    /// [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) when the child has not ended.
-    Wait = 7,
-    /// Returns the number of free physical frames (for leak checks). Errors: none.
-    FreeFrames = 8,
-    /// Registers the caller's exception handler: entry point `a0` and handler stack
-    /// `a1 .. a1 + a2` (see [`ExceptionFrame`](crate::ExceptionFrame) for delivery). `a0 = 0`
-    /// removes the handler, so that exceptions end the environment again. Returns 0.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the entry or the stack range is
-    /// outside the user half or the range wraps; [`InvalidArgument`](crate::Error::InvalidArgument)
-    /// when the stack cannot hold one frame.
-    SetExceptionHandler = 9,
-    /// Allocates physical frame number `a0` to the caller, or any free frame when `a0` is
-    /// [`FRAME_ANY`](crate::FRAME_ANY) (allocation by physical name lets a libOS colour pages).
-    /// Returns the frame number. The frame's contents are zero.
-    /// Errors: [`Unavailable`](crate::Error::Unavailable) when that frame is not free RAM;
-    /// [`NoMemory`](crate::Error::NoMemory) when no frame is free.
-    FrameAllocate = 10,
-    /// Frees frame `a0`, owned by the caller, after removing every mapping of it in every address
-    /// space. Returns 0. Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the
-    /// caller does not own it.
-    FrameFree = 11,
-    /// Binds the page at user address `a0` in the caller's address space to frame `a1`, which the
-    /// caller owns, with rights `a2` (see [`page_rights`](crate::page_rights)). The check happens
-    /// here, once; afterwards the MMU enforces the binding. Returns 0. The null page (address 0)
-    /// is never bound, by this call or any other, so that a null pointer always faults.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
-    /// user-half address or is 0; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
-    /// bits; [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
-    /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
-    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
-    /// binding would go over the caller's or the global [kernel-memory quota](crate::kernel_memory).
-    PageMap = 12,
-    /// Removes the caller's mapping at page address `a0`, and every mapping derived from it.
-    /// Returns 0. Errors: [`BadAddress`](crate::Error::BadAddress) for a bad address;
-    /// [`NotFound`](crate::Error::NotFound) when nothing is mapped there.
-    PageUnmap = 13,
-    /// Sets the rights of the caller's mapping at page address `a0` to `a1`; mappings derived
-    /// from it are narrowed to match. Returns 0. Errors: as [`Syscall::PageUnmap`];
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the binding was derived
-    /// ([`Syscall::PageShare`]) and the rights exceed those of the binding it was derived from.
-    PageProtect = 14,
-    /// Reads the caller's binding at page address `a0`: returns `frame << 12 | bits`, where
-    /// `bits` are its [`page_rights`](crate::page_rights) and its
-    /// [`page_flags`](crate::page_flags) (whether the caller owns the frame, whether bindings
-    /// derived from this one exist, whether this one is derived).
-    /// Errors: as [`Syscall::PageUnmap`].
-    PageQuery = 15,
-    /// Shares the caller's binding at page address `a0` into the address space of the
-    /// environment named by capability `a1` (or [`SELF`](crate::capability::SELF)) at page
-    /// address `a2` with rights `a3`, which must be within the caller's (L4's *map*). The new
-    /// binding is derived from the caller's: unmapping, protecting or flushing the caller's page
-    /// reaches it. Returns 0.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) for a bad address;
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
-    /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
-    /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
-    /// ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
-    /// [`SHARE`](crate::capability::rights::SHARE) or the rights exceed the caller's;
-    /// [`NotFound`](crate::Error::NotFound) when
-    /// nothing is bound at `a0`; [`Occupied`](crate::Error::Occupied) when `a2` is taken;
-    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
-    /// binding would go over the target's or the global [kernel-memory quota](crate::kernel_memory) (it is charged to the target).
-    PageShare = 16,
-    /// Removes every binding derived from the caller's binding at page address `a0`, in every
-    /// environment, transitively; the caller's own stays. Returns 0.
-    /// Errors: as [`Syscall::PageUnmap`].
-    PageFlush = 17,
-    /// Gives frame `a0`, owned by the caller, to the environment named by capability `a1`:
-    /// every binding of the frame is removed first, then the frame belongs to that environment.
-    /// [`GRANT`](crate::capability::rights::GRANT) over the receiver comes only from the
-    /// receiver itself or its creator, so it consented (see
-    /// [consent](crate::capability#consent)); it may free the frame. Returns 0.
-    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
-    /// the frame or the capability lacks [`GRANT`](crate::capability::rights::GRANT);
-    /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
-    /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
-    /// ended.
-    FrameGrant = 18,
-    /// Gives the caller the slot at position `a0` of the time-slice vector, or the first free
-    /// slot when `a0` is [`SLOT_ANY`](crate::slice::SLOT_ANY); returns the position. From then on
-    /// the caller runs in that slot whenever it is runnable (see [`slice`](crate::slice)).
-    /// Environments that own no slot share the slots nobody uses, round robin.
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is not a position;
-    /// [`Occupied`](crate::Error::Occupied) when that slot is owned;
-    /// [`Unavailable`](crate::Error::Unavailable) when no slot is free or
-    /// [`OWNED_SLOTS_MAX`](crate::slice::OWNED_SLOTS_MAX) slots are owned (by anyone): the other
-    /// [`BEST_EFFORT_SLOTS_MIN`](crate::slice::BEST_EFFORT_SLOTS_MIN) slots of every round go to
-    /// the environments that own none, so a slot owner that never yields cannot stop them.
-    SliceAllocate = 19,
-    /// Frees the caller's slot at position `a0`. Returns 0.
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is not a position;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own it.
-    SliceFree = 20,
-    /// Chooses the kernel events the caller receives as upcalls through its exception handler:
-    /// `a0` is a set of [`upcall::enable`](crate::upcall::enable) bits (0: none). Returns 0.
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown bits, or for a
-    /// non-empty set while no exception handler is registered.
-    SetUpcalls = 21,
-    /// Gives the rest of the current slot to environment `a0` (an id, not a capability: giving
-    /// time away needs no right over the receiver), which must be runnable; the slot still
-    /// counts as the caller's. Returns 0 when the caller runs again.
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) when `a0` is the caller;
-    /// [`Unavailable`](crate::Error::Unavailable) when `a0` is not a runnable environment.
-    YieldTo = 22,
-    /// Blocks the caller for at least `a0` microseconds (woken at the first slot boundary after
-    /// that), or until an upcall is posted to it. Returns 0. Errors: none.
-    Sleep = 23,
-    /// Makes the caller's page at address `a0` its repossession vector (see
-    /// [`repossession`](crate::repossession)): the kernel clears it to an empty vector and from
-    /// then on records there every resource it takes from the caller by force. `a0 = 0`
-    /// unregisters it; so does freeing or granting away the page's frame. The frame itself is
-    /// never repossessed. Returns 0.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
-    /// user-half address; [`NotFound`](crate::Error::NotFound) when nothing is bound there;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) when the binding is not writable or
-    /// its frame is not the caller's own.
-    SetRepossessionVector = 24,
-    /// Asks the environment named by capability `a0` to give back `a2` resources of kind `a1`
-    /// ([`ResourceKind`](crate::repossession::ResourceKind) code) within `a3`
-    /// microseconds (visible revocation). The environment is told through its
-    /// [`REVOCATION_REQUEST`](crate::upcall::REVOCATION_REQUEST) upcall and chooses what to
-    /// free; whatever is still owed at the deadline is taken by force, newest acquired first but
-    /// never below the guaranteed minimum (the frames it held when it started, and at least
-    /// [`GUARANTEED_FRAMES`](crate::GUARANTEED_FRAMES)), and
-    /// recorded in its repossession vector (the abort protocol). An environment that has not
-    /// enabled the upcall cannot be asked: the abort runs at once. This is how a parent, or
-    /// whoever it gave the right to, creates memory pressure. Returns 0.
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
-    /// the caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment
-    /// has ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
-    /// [`REVOKE`](crate::capability::rights::REVOKE); [`InvalidArgument`](crate::Error::InvalidArgument) for an unknown kind, a
-    /// zero count or a zero deadline; [`Occupied`](crate::Error::Occupied) when a request of
-    /// that kind is already outstanding for `a0`.
-    Revoke = 25,
-    /// Returns how many resources of kind `a1` the environment named by capability `a0` (or
-    /// [`SELF`](crate::capability::SELF)) still owes to an outstanding request.
-    /// Errors: [`NotFound`](crate::Error::NotFound) when no request of that kind is outstanding
-    /// (it completed, or was aborted); otherwise as [`Syscall::Revoke`].
-    RevocationQuery = 26,
-    /// Binds the caller to the durable owner of disk blocks named by the 16-byte credential at
-    /// `a0`, creating that owner if the credential is new. Blocks belong to such owners, not to
-    /// environments, so that they survive a reboot: an environment gets its blocks back by
-    /// presenting the same credential (a bearer secret: keep it private). Several living
-    /// environments may be bound to one owner at once (the processes of one library OS sharing
-    /// its disk, say), and each uses every block of that owner (so blocks revoked from one of
-    /// them are gone for all); an environment is bound to one owner. Returns 1 when the owner was
-    /// created, 0 when it existed.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) for an unreadable credential;
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) for the all-zero credential, or when
-    /// the caller is bound to another owner already; [`NoMemory`](crate::Error::NoMemory) when
-    /// the owner table is full; [`Unavailable`](crate::Error::Unavailable) without a usable
-    /// disk.
-    BlockCredential = 27,
-    /// Allocates disk block `a0` to the caller's owner, or any free block when `a0` is
-    /// [`BLOCK_ANY`](crate::BLOCK_ANY); returns its number. The block reads as zeros and the
-    /// allocation is durable before the call returns.
-    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) before
-    /// [`Syscall::BlockCredential`]; [`InvalidArgument`](crate::Error::InvalidArgument) for a
-    /// block beyond the disk or in the kernel's ownership table; [`Occupied`](crate::Error::Occupied)
-    /// when it is owned; [`NoMemory`](crate::Error::NoMemory) when no block is free;
-    /// [`Unavailable`](crate::Error::Unavailable) without a usable disk.
-    BlockAllocate = 28,
-    /// Frees disk block `a0`, owned by the caller's owner, durably. Returns 0.
-    /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller's owner does
-    /// not own it; [`InvalidArgument`](crate::Error::InvalidArgument) as for
-    /// [`Syscall::BlockAllocate`]; [`Unavailable`](crate::Error::Unavailable) without a disk.
-    BlockFree = 29,
-    /// Reads disk blocks into the caller's pages: `a0` points at `a1`
-    /// [`BlockTransfer`](crate::BlockTransfer)s. Every block must be the caller's owner's and
-    /// every page bound writable in the caller's address space; all are checked before any
-    /// moves. The binding is what is checked, not who owns the frame, so a page another
-    /// environment shared in writable ([`Syscall::PageShare`]) works (a buffer cache shared by
-    /// the processes of one library OS, say). The data moves by DMA straight into the frames.
-    /// Returns `a1`.
-    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
-    /// [`BLOCK_TRANSFERS_MAX`](crate::BLOCK_TRANSFERS_MAX) pairs;
-    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable list, or a page that is not
-    /// page-aligned, not in the user half or not bound;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) for a read-only page, or a block
-    /// that is not the caller's owner's; [`InvalidArgument`](crate::Error::InvalidArgument) for
-    /// a block beyond the disk or in the ownership table; [`Unavailable`](crate::Error::Unavailable)
-    /// without a disk or when the device fails.
-    BlockRead = 30,
-    /// Writes the caller's pages to disk blocks: as [`Syscall::BlockRead`] the other way (the
-    /// pages need not be writable). The data is durable after [`Syscall::BlockFlush`].
-    BlockWrite = 31,
-    /// Makes every completed block write durable. Returns 0.
-    /// Errors: [`Unavailable`](crate::Error::Unavailable) without a disk or when it fails.
-    BlockFlush = 32,
-    /// Binds many pages at once: `a0` points at `a1` [`PageBinding`](crate::PageBinding)s, each
-    /// bound as by [`Syscall::PageMap`]. Every entry is checked before any is bound, and the
-    /// batch takes effect whole or not at all. Returns `a1`.
-    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
-    /// [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX) entries; [`BadAddress`](crate::Error::BadAddress)
-    /// for an unreadable list; [`Occupied`](crate::Error::Occupied) when a page is bound already
-    /// or named twice; otherwise as [`Syscall::PageMap`] for the first bad entry.
-    PageMapBatch = 33,
-    /// Unbinds many pages at once: `a0` points at `a1` page addresses (`u64`), each unbound as
-    /// by [`Syscall::PageUnmap`], whole or not at all. Returns `a1`.
-    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
-    /// [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX) entries; [`BadAddress`](crate::Error::BadAddress)
-    /// for an unreadable list or a bad address; [`NotFound`](crate::Error::NotFound) when a page
-    /// is not bound or is named twice.
-    PageUnmapBatch = 34,
-    /// Lists the frames the caller owns, in the order it acquired them: writes at most `a1`
-    /// (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) frame numbers (`u64`) to `a0`,
-    /// starting from position `a2` of that order. Returns how many it wrote; fewer than asked
-    /// means the list is complete. With [`Syscall::PageList`] (or [`Syscall::PageQuery`] for
-    /// each binding), a library OS reads the kernel's truth instead of keeping a copy.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
-    FrameList = 35,
-    /// Gives the environment named by capability `a2` a copy of the caller's capability `a0`
-    /// narrowed to rights `a1` (see [`capability`](crate::capability)); returns the copy's handle
-    /// in the receiver's table, for the caller to tell it (through shared memory, for example).
-    /// `a0` may be [`SELF`](crate::capability::SELF): a right over the caller itself.
-    /// `a2` may be [`SELF`](crate::capability::SELF) too: a narrowed copy for the caller.
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` or `a2` names no
-    /// capability of the caller; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown
-    /// rights bits or [`WAIT`](crate::capability::rights::WAIT);
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) when `a1` exceeds the rights of `a0`
-    /// or `a2` lacks [`GRANT`](crate::capability::rights::GRANT);
-    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the receiver has ended;
-    /// [`NoMemory`](crate::Error::NoMemory) when the receiver's table is full.
-    CapabilityCopy = 36,
-    /// Drops the caller's capability `a0`; the handle never works again. Dropping the handle
-    /// that waits for a child (the one [`Syscall::Spawn`] or [`Syscall::EnvironmentCreate`]
-    /// returned, the only one with [`WAIT`](crate::capability::rights::WAIT)) means nobody can
-    /// reap that child: it leaves the environment table as soon as it ends. Returns 0.
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability in
-    /// the caller's table ([`SELF`](crate::capability::SELF) is none).
-    CapabilityDrop = 37,
-    /// Describes the caller's capability `a0`: returns the id of the environment it names,
-    /// plus its [`rights`](crate::capability::rights) shifted left by 32 bits.
-    /// Errors: as [`Syscall::CapabilityDrop`].
-    CapabilityInspect = 38,
-    /// Loads the `a1` bytes at `a0` as a downloaded filter (see [`filter`](crate::filter) for
-    /// the contract) and returns its id. The module is checked and instantiated here; it runs
-    /// later, as a packet filter ([`Syscall::PacketBind`]) or a wake-up predicate
-    /// ([`Syscall::SleepUntil`]). It is unloaded when its environment ends.
-    /// Errors: [`TooLong`](crate::Error::TooLong) beyond
-    /// [`MODULE_BYTES_MAX`](crate::filter::MODULE_BYTES_MAX); [`BadAddress`](crate::Error::BadAddress)
-    /// for an unreadable range; [`InvalidArgument`](crate::Error::InvalidArgument) when the module
-    /// breaks the contract (the kernel console says how); [`NoMemory`](crate::Error::NoMemory)
-    /// when the caller has [`FILTERS_PER_ENVIRONMENT_MAX`](crate::filter::FILTERS_PER_ENVIRONMENT_MAX)
-    /// filters loaded, or the filter would go over the caller's or the global [kernel-memory quota](crate::kernel_memory).
-    FilterLoad = 39,
-    /// Unloads the caller's filter `a0`, unbinding it from packet receive. Returns 0.
-    /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not a filter of the caller's.
-    FilterUnload = 40,
-    /// Binds the caller's filter `a0` to packet receive, delivering the frames it claims into
-    /// the receive ring at page address `a1` with `a2` slot pages (see [`packet`](crate::packet)).
-    /// On every received frame the kernel runs the bound filters in the order they were bound;
-    /// the first that matches claims the frame, which is copied into its ring, and its
-    /// environment wakes if it sleeps ([`Syscall::Sleep`]). Frames nobody claims are counted
-    /// and dropped. Returns 0.
-    /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter;
-    /// [`Occupied`](crate::Error::Occupied) when it is bound already;
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) for 0 or more than
-    /// [`RING_SLOTS_MAX`](crate::packet::RING_SLOTS_MAX) slots;
-    /// [`BadAddress`](crate::Error::BadAddress) when a ring page is not page-aligned, not in the
-    /// user half or not bound; [`PermissionDenied`](crate::Error::PermissionDenied) when one is
-    /// read-only or its frame is not the caller's own. Without a network device the binding
-    /// holds, and only [`Syscall::PacketInject`] delivers.
-    PacketBind = 41,
-    /// Sends the Ethernet frame of `a1` bytes at `a0`. Returns 0 once the device has taken it.
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) below
-    /// [`FRAME_BYTES_MIN`](crate::packet::FRAME_BYTES_MIN); [`TooLong`](crate::Error::TooLong)
-    /// beyond [`FRAME_BYTES_MAX`](crate::packet::FRAME_BYTES_MAX);
-    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable range;
-    /// [`Unavailable`](crate::Error::Unavailable) without a network device or when it fails.
-    PacketSend = 42,
-    /// Blocks until the caller's filter `a0`, run as a wake-up predicate over the `a2` bytes at
-    /// `a1` in the caller's memory, matches. The scheduler runs it whenever it chooses what to
-    /// run next; the bytes are read afresh each time, so a producer's store wakes the consumer.
-    /// Returns 0 at once when it matches already, otherwise 0 when it comes true, or early when
-    /// an upcall or a received frame wakes the caller (check the condition again).
-    /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter, or it is
-    /// unloaded (after its strikes) while the caller sleeps; [`TooLong`](crate::Error::TooLong)
-    /// beyond [`WATCHED_BYTES_MAX`](crate::filter::WATCHED_BYTES_MAX);
-    /// [`BadAddress`](crate::Error::BadAddress) when the bytes are not all in one bound page, or
-    /// when that page is unbound while the caller sleeps.
-    SleepUntil = 43,
-    /// Runs the receive path on the Ethernet frame of `a1` bytes at `a0` as if the network
-    /// device had received it (the bound filters, the claimer's ring, the counters), for tests
-    /// and benchmarks that need no network. Returns 1 when a filter claimed it, 0 when nobody
-    /// did. Errors: [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is
-    /// the init environment; otherwise as [`Syscall::PacketSend`] (a missing device excepted).
-    PacketInject = 44,
-    /// Creates an environment with an empty address space and no program, named for messages
-    /// by the UTF-8 name of `a1` bytes at `a0`. The caller becomes its parent and gets a
-    /// capability handle with every [`rights`](crate::capability::rights) over it; the new
-    /// environment holds [`PARENT`](crate::capability::PARENT) over the caller. It does not run
-    /// until [`Syscall::EnvironmentStart`]; until then its parent can give it frames
-    /// ([`Syscall::FrameGrant`]), bind them ([`Syscall::PageMapInto`]), share pages into it,
-    /// kill it, and wait for it (which blocks until it ends), and it ends, is reaped and
-    /// released like any other. This is how a library OS loads a program from its own file
-    /// system, or forks.
-    /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
-    /// [`PROGRAM_NAME_MAX_BYTES`](crate::PROGRAM_NAME_MAX_BYTES);
-    /// [`BadAddress`](crate::Error::BadAddress) for an unreadable range;
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the name is not UTF-8;
-    /// [`NoMemory`](crate::Error::NoMemory) when the caller holds
-    /// [`CAPABILITIES_MAX`](crate::capability::CAPABILITIES_MAX) capabilities, 1024
-    /// environments, living or unreaped, exist, no frame is free for its page table, or the
-    /// caller's or the global [kernel-memory quota](crate::kernel_memory) has no room for it.
-    EnvironmentCreate = 45,
-    /// Starts the environment named by capability `a0`, made by [`Syscall::EnvironmentCreate`]:
-    /// it runs from `rip = a1` with `rsp = a2`, `rdi = a3`, `rsi = a4`, every other register zero
-    /// and interrupts enabled, as a spawned environment starts. Returns 0.
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
-    /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`CONTROL`](crate::capability::rights::CONTROL);
-    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) when that environment has started
-    /// already (or was spawned); [`BadAddress`](crate::Error::BadAddress) when `a1` or `a2` is
-    /// not below [`USER_END`](crate::USER_END).
-    EnvironmentStart = 46,
-    /// Ends environment `a1` with [`ExitReason::Killed`](crate::ExitReason::Killed), exactly as
-    /// if it had ended by itself: its living descendants are killed with it, its frames are
-    /// released, a waiting parent woken, and the console says so. `a1` must be the environment
-    /// named by capability `a0` or one of its living descendants (its parent links lead up to
-    /// that environment); `a1 = 0` names the environment of `a0` itself. Killing the caller or
-    /// one of its ancestors (through [`SELF`](crate::capability::SELF), say) never returns;
-    /// otherwise returns 0.
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
-    /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`CONTROL`](crate::capability::rights::CONTROL), or when `a1` names the init
-    /// environment; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the
-    /// environment of `a0` has ended, or `a1` is not a living environment of its subtree.
-    EnvironmentKill = 47,
-    /// Binds frame `a2`, which the environment named by capability `a0` owns, at page address
-    /// `a1` of that environment's address space with rights `a3` (see
-    /// [`page_rights`](crate::page_rights)): a root binding, as [`Syscall::PageMap`] makes for
-    /// the caller. With [`Syscall::FrameGrant`] this builds another environment's address space
-    /// from frames the caller filled. Returns 0.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a1` is not a page-aligned
-    /// user-half address; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
-    /// bits; [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of the
-    /// caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`SHARE`](crate::capability::rights::SHARE);
-    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
-    /// [`PermissionDenied`](crate::Error::PermissionDenied) when that environment does not own
-    /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
-    /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
-    /// binding would go over the target's or the global
-    /// [kernel-memory quota](crate::kernel_memory) (it is charged to the target).
-    PageMapInto = 48,
-    /// Lists the caller's bindings with page address `a2` or above, in increasing address
-    /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
-    /// [`PageBinding`](crate::PageBinding)s to `a0`, each with the
-    /// [`page_rights`](crate::page_rights) and [`page_flags`](crate::page_flags) bits
-    /// [`Syscall::PageQuery`] reports. Returns how many it wrote; fewer than asked means there
-    /// are no more (ask again from the last address plus one page for the next ones).
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
-    PageList = 49,
-    /// Reads bytes typed on the serial console into the `a1` bytes at `a0`. The kernel buffers
-    /// up to [`CONSOLE_READ_MAX_BYTES`](crate::CONSOLE_READ_MAX_BYTES) received bytes (polled
-    /// whenever it schedules, so at least once a slot); past that the port holds them back.
-    /// Blocks until at least one byte is buffered, then returns how many it copied (at most
-    /// `a1`); with [`CONSOLE_NONBLOCKING`](crate::CONSOLE_NONBLOCKING) in the flags `a2`,
-    /// returns 0 at once instead of blocking. `a1 = 0` returns 0 at once. The console is one
-    /// device, shared by whoever reads it: each byte goes to one reader, so a library OS that
-    /// runs several programs decides which of them reads (a shell, say). A blocked read that an
-    /// upcall interrupts, or that another reader overtakes, is restarted when the caller
-    /// resumes (the upcall sees `rip` at the `syscall` instruction).
-    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits;
-    /// [`TooLong`](crate::Error::TooLong) when `a1` exceeds
-    /// [`CONSOLE_READ_MAX_BYTES`](crate::CONSOLE_READ_MAX_BYTES);
-    /// [`BadAddress`](crate::Error::BadAddress) when any byte of the buffer is not
-    /// user-writable or the range wraps.
-    ConsoleRead = 50,
-    /// Returns the bytes of kernel heap charged to the environment that capability `a0` names
-    /// ([`SELF`](crate::capability::SELF) for the caller; any right will do): what the kernel
-    /// holds on its behalf, under the quota that [`kernel_memory`](crate::kernel_memory)
-    /// describes, at most [`PER_ENVIRONMENT_MAX`](crate::kernel_memory::PER_ENVIRONMENT_MAX).
-    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
-    /// the caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment
-    /// has ended.
-    KernelMemory = 51,
+pub enum Authority {
+    /// Nothing: it acts on the caller itself or on resources the tables say it owns (frames,
+    /// bindings, slots, blocks of its owner, its filters, its capability table).
+    Caller,
+    /// A capability handle in argument `argument` that holds `right`
+    /// ([`rights`](crate::capability::rights); [`ANY_RIGHT`]: the handle itself suffices).
+    Capability { argument: usize, right: u64 },
+    /// Being the init environment.
+    Init,
 }
+
+/// In [`Authority::Capability`]: any handle of the caller will do.
+pub const ANY_RIGHT: u64 = 0;
+
+/// What the call table declares of one call.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// The call's name, as in [`Syscall`](crate::Syscall).
+    pub name: &'static str,
+    /// The names of its arguments, in register order (`a0` first).
+    pub arguments: &'static [&'static str],
+    /// Every error it may return; empty for a call that never fails.
+    pub errors: &'static [Error],
+    /// What it needs.
+    pub authority: Authority,
+    /// The system test that covers it: `file::function` of `tests/tests/file.rs`.
+    pub covered_by: &'static str,
+    /// Its documentation.
+    pub doc: &'static str,
+}
+
+impl Spec {
+    /// Whether the call may return `error`.
+    pub fn may_return(&self, error: Error) -> bool {
+        self.errors.contains(&error)
+    }
+}
+
+/// Makes the `syscall` instruction: call `number` with the six argument registers, returning
+/// `rax`. A library OS implements it once; the [`stubs`](crate::stubs) do the rest.
+pub trait Trap {
+    /// Enters the kernel with call `number` and `arguments` (`rdi`, `rsi`, `rdx`, `r10`, `r8`,
+    /// `r9`); returns the raw result word.
+    fn syscall(number: u64, arguments: [u64; 6]) -> u64;
+}
+
+/// The six argument registers, holding `given` first and zeros after.
+pub const fn registers(given: &[u64]) -> [u64; 6] {
+    let mut registers = [0; 6];
+    let mut index = 0;
+    while index < given.len() {
+        registers[index] = given[index];
+        index += 1;
+    }
+    registers
+}
+
+/// Declares every system call (see the module documentation for what it generates). Each entry:
+/// doc comment, `Name = number => fn stub(argument, ...);`, `errors [Error, ...];`,
+/// `authority Authority;`, `covered by "file::function";`.
+macro_rules! system_calls {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident = $number:literal => fn $stub:ident($($argument:ident),*);
+        errors [$($error:ident),*];
+        authority $authority:expr;
+        covered by $test:literal;
+    )*) => {
+        /// Every system call, by number. Arguments are named `a0`..`a5` in the order of the
+        /// register convention in the crate documentation.
+        #[repr(u64)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Syscall {
+            $($(#[doc = $doc])* $name = $number,)*
+        }
+
+        impl Syscall {
+            /// Every call, in number order.
+            pub const ALL: &'static [Syscall] = &[$(Syscall::$name),*];
+
+            /// The call with number `number`, if there is one.
+            pub fn from_number(number: u64) -> Option<Syscall> {
+                Syscall::ALL.get(usize::try_from(number).ok()?).copied()
+            }
+
+            /// This call's number.
+            pub fn number(self) -> u64 {
+                self as u64
+            }
+
+            /// What the call table declares of this call.
+            pub fn spec(self) -> &'static $crate::syscall::Spec {
+                match self {
+                    $(Syscall::$name => &$crate::syscall::Spec {
+                        name: stringify!($name),
+                        arguments: &[$(stringify!($argument)),*],
+                        errors: &[$($crate::Error::$error),*],
+                        authority: $authority,
+                        covered_by: $test,
+                        doc: concat!($($doc, "\n"),*),
+                    },)*
+                }
+            }
+        }
+
+        /// The arguments of each call, by name (see the call's [`Syscall`] variant).
+        pub mod arguments {
+            $(
+                #[doc = concat!("The arguments of [`Syscall::", stringify!($name), "`](crate::Syscall::", stringify!($name), ").")]
+                #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+                pub struct $name {
+                    $(#[allow(missing_docs)] pub $argument: u64,)*
+                }
+            )*
+        }
+
+        /// A system call with its arguments, as the kernel receives it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Call {
+            $(#[allow(missing_docs)] $name(arguments::$name),)*
+        }
+
+        impl Call {
+            /// Call `number` with its arguments taken from `registers` (`rdi`, `rsi`, `rdx`,
+            /// `r10`, `r8`, `r9`; registers beyond its arguments are ignored); `None` for an
+            /// unknown number.
+            pub fn decode(number: u64, registers: [u64; 6]) -> Option<Call> {
+                #[allow(unused_variables, unused_mut)]
+                let mut next = registers.into_iter();
+                Some(match Syscall::from_number(number)? {
+                    $(Syscall::$name => Call::$name(arguments::$name {
+                        $($argument: next.next().unwrap_or(0),)*
+                    }),)*
+                })
+            }
+        }
+
+        /// One function per call for user code: each puts its arguments in their registers,
+        /// enters the kernel through `T` and decodes the result (see the call's [`Syscall`]
+        /// variant for its contract).
+        pub mod stubs {
+            use $crate::syscall::{Trap, registers};
+            $(
+                #[doc = concat!("[`Syscall::", stringify!($name), "`](crate::Syscall::", stringify!($name), ").")]
+                #[inline(always)]
+                pub fn $stub<T: Trap>($($argument: u64),*) -> Result<u64, $crate::Error> {
+                    $crate::decode_result(T::syscall($number, registers(&[$($argument),*])))
+                }
+            )*
+        }
+    };
+}
+pub(crate) use system_calls;
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
 /// with every register unchanged but `rcx` and `r11`. It exists to measure the floor of a
-/// system call (a bare `syscall`/`sysretq` pair) and is not a [`Syscall`].
+/// system call (a bare `syscall`/`sysretq` pair) and is not a [`Syscall`](crate::Syscall).
 pub const BENCH_FLOOR: u64 = 0xF100;
-
-impl Syscall {
-    /// Every call, in number order.
-    pub const ALL: [Syscall; 52] = [
-        Syscall::Null,
-        Syscall::DebugWrite,
-        Syscall::Exit,
-        Syscall::Yield,
-        Syscall::EnvironmentId,
-        Syscall::PowerOff,
-        Syscall::Spawn,
-        Syscall::Wait,
-        Syscall::FreeFrames,
-        Syscall::SetExceptionHandler,
-        Syscall::FrameAllocate,
-        Syscall::FrameFree,
-        Syscall::PageMap,
-        Syscall::PageUnmap,
-        Syscall::PageProtect,
-        Syscall::PageQuery,
-        Syscall::PageShare,
-        Syscall::PageFlush,
-        Syscall::FrameGrant,
-        Syscall::SliceAllocate,
-        Syscall::SliceFree,
-        Syscall::SetUpcalls,
-        Syscall::YieldTo,
-        Syscall::Sleep,
-        Syscall::SetRepossessionVector,
-        Syscall::Revoke,
-        Syscall::RevocationQuery,
-        Syscall::BlockCredential,
-        Syscall::BlockAllocate,
-        Syscall::BlockFree,
-        Syscall::BlockRead,
-        Syscall::BlockWrite,
-        Syscall::BlockFlush,
-        Syscall::PageMapBatch,
-        Syscall::PageUnmapBatch,
-        Syscall::FrameList,
-        Syscall::CapabilityCopy,
-        Syscall::CapabilityDrop,
-        Syscall::CapabilityInspect,
-        Syscall::FilterLoad,
-        Syscall::FilterUnload,
-        Syscall::PacketBind,
-        Syscall::PacketSend,
-        Syscall::SleepUntil,
-        Syscall::PacketInject,
-        Syscall::EnvironmentCreate,
-        Syscall::EnvironmentStart,
-        Syscall::EnvironmentKill,
-        Syscall::PageMapInto,
-        Syscall::PageList,
-        Syscall::ConsoleRead,
-        Syscall::KernelMemory,
-    ];
-
-    /// The call with number `number`, if there is one.
-    pub fn from_number(number: u64) -> Option<Syscall> {
-        Syscall::ALL.get(usize::try_from(number).ok()?).copied()
-    }
-
-    /// This call's number.
-    pub fn number(self) -> u64 {
-        self as u64
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Call, Syscall};
+    use std::string::String;
+    use std::vec::Vec;
 
     #[test]
     fn numbers_round_trip_and_are_dense() {
@@ -529,5 +186,148 @@ mod tests {
         assert_eq!(Syscall::from_number(Syscall::ALL.len() as u64), None);
         assert_eq!(Syscall::from_number(u64::MAX), None);
         assert_eq!(Syscall::from_number(BENCH_FLOOR), None);
+    }
+
+    #[test]
+    fn decoding_names_the_registers_in_order() {
+        let registers = [1, 2, 3, 4, 5, 6];
+        assert_eq!(
+            Call::decode(Syscall::PageShare.number(), registers),
+            Some(Call::PageShare(crate::arguments::PageShare {
+                address: 1,
+                target: 2,
+                target_address: 3,
+                rights: 4,
+            }))
+        );
+        assert_eq!(
+            Call::decode(Syscall::Null.number(), registers),
+            Some(Call::Null(crate::arguments::Null {}))
+        );
+        assert_eq!(Call::decode(BENCH_FLOOR, registers), None);
+    }
+
+    #[test]
+    fn stubs_put_arguments_in_register_order() {
+        struct Echo;
+        impl Trap for Echo {
+            fn syscall(number: u64, arguments: [u64; 6]) -> u64 {
+                assert_eq!(number, Syscall::Revoke.number());
+                assert_eq!(arguments, [7, 8, 9, 10, 0, 0]);
+                crate::encode_result(Err(Error::Occupied))
+            }
+        }
+        assert_eq!(
+            crate::stubs::revoke::<Echo>(7, 8, 9, 10),
+            Err(Error::Occupied)
+        );
+    }
+
+    /// The `aN` positions a documentation mentions.
+    fn positions_named(doc: &str) -> Vec<usize> {
+        let bytes = doc.as_bytes();
+        let mut positions = Vec::new();
+        for index in 0..bytes.len().saturating_sub(1) {
+            let is_word_start = index == 0 || !bytes[index - 1].is_ascii_alphanumeric();
+            let digit = bytes[index + 1];
+            let is_word_end = bytes.get(index + 2).is_none_or(|b| !b.is_ascii_alphanumeric());
+            if is_word_start && bytes[index] == b'a' && digit.is_ascii_digit() && is_word_end {
+                positions.push(usize::from(digit - b'0'));
+            }
+        }
+        positions
+    }
+
+    /// The error names a documentation links to (`crate::Error::Name`).
+    fn errors_named(doc: &str) -> Vec<String> {
+        doc.split("crate::Error::")
+            .skip(1)
+            .map(|rest| rest.chars().take_while(char::is_ascii_alphanumeric).collect())
+            .collect()
+    }
+
+    /// The call an "as [`Syscall::Other`]" or "otherwise as" sentence refers to for errors.
+    fn errors_borrowed_from(doc: &str) -> Vec<&'static Spec> {
+        Syscall::ALL
+            .iter()
+            .filter(|call| doc.contains(&format!("as [`Syscall::{}`]", call.spec().name)))
+            .map(|call| call.spec())
+            .collect()
+    }
+
+    #[test]
+    fn every_call_documents_its_arguments_errors_and_authority() {
+        for call in Syscall::ALL {
+            let spec = call.spec();
+            let name = spec.name;
+            assert!(spec.arguments.len() <= 6, "{name}: more than six arguments");
+            let mut named = positions_named(spec.doc);
+            named.sort_unstable();
+            named.dedup();
+            let declared: Vec<usize> = (0..spec.arguments.len()).collect();
+            assert_eq!(named, declared, "{name}: the doc's a0.. and the declared arguments");
+            assert!(spec.doc.contains("Errors:"), "{name}: no Errors: sentence");
+            let borrowed = errors_borrowed_from(spec.doc);
+            for error in spec.errors {
+                let error_name = format!("{error:?}");
+                let is_documented = errors_named(spec.doc).contains(&error_name)
+                    || borrowed.iter().any(|other| other.errors.contains(error));
+                assert!(is_documented, "{name}: {error_name} declared, not documented");
+            }
+            for error_name in errors_named(spec.doc) {
+                let is_declared = spec.errors.iter().any(|e| format!("{e:?}") == error_name);
+                // The "Errors:" part names errors; links elsewhere may describe other things.
+                let errors_part = &spec.doc[spec.doc.find("Errors:").unwrap_or(0)..];
+                if errors_part.contains(&format!("crate::Error::{error_name})")) {
+                    assert!(is_declared, "{name}: {error_name} documented, not declared");
+                }
+            }
+            match spec.authority {
+                Authority::Capability { argument, right } => {
+                    assert!(argument < spec.arguments.len(), "{name}: no such argument");
+                    if right != ANY_RIGHT {
+                        let right_name = right_name(right);
+                        let mentions = |doc: &str| doc.contains(&format!("rights::{right_name}"));
+                        assert!(
+                            mentions(spec.doc) || borrowed.iter().any(|other| mentions(other.doc)),
+                            "{name}: the right {right_name} is not documented"
+                        );
+                    }
+                }
+                Authority::Init => assert!(spec.doc.contains("init"), "{name}: init only?"),
+                Authority::Caller => {}
+            }
+        }
+    }
+
+    fn right_name(right: u64) -> &'static str {
+        use crate::capability::rights::{CONTROL, GRANT, REVOKE, SHARE, WAIT};
+        match right {
+            SHARE => "SHARE",
+            GRANT => "GRANT",
+            REVOKE => "REVOKE",
+            WAIT => "WAIT",
+            CONTROL => "CONTROL",
+            _ => panic!("a declared authority names one right: {right:#x}"),
+        }
+    }
+
+    #[test]
+    fn every_call_names_a_system_test_that_exists() {
+        let tests = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/tests");
+        for call in Syscall::ALL {
+            let spec = call.spec();
+            let (file, function) = spec
+                .covered_by
+                .split_once("::")
+                .unwrap_or_else(|| panic!("{}: not file::function", spec.name));
+            let source = std::fs::read_to_string(format!("{tests}/{file}.rs"))
+                .unwrap_or_else(|error| panic!("{}: {file}.rs: {error}", spec.name));
+            assert!(
+                source.contains(&format!("#[test]\nfn {function}()")),
+                "{}: no test {function} in {file}.rs",
+                spec.name
+            );
+        }
     }
 }

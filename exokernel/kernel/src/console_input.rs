@@ -10,7 +10,7 @@ use crate::kernel::Kernel;
 use crate::syscalls::Outcome;
 use crate::user_memory::{check_writable, copy_to_user};
 use alloc::vec;
-use exo_abi::{CONSOLE_NONBLOCKING, CONSOLE_READ_MAX_BYTES, Error};
+use exo_abi::{CONSOLE_NONBLOCKING, CONSOLE_READ_MAX_BYTES, Error, arguments};
 use exo_core::environments::EnvId;
 
 /// Length of the `syscall` instruction, by which a blocked read's return address is moved back
@@ -18,8 +18,13 @@ use exo_core::environments::EnvId;
 const SYSCALL_INSTRUCTION_BYTES: u64 = 2;
 
 /// [`exo_abi::Syscall::ConsoleRead`], whose arguments are in the caller's `frame`.
-pub fn console_read(kernel: &mut Kernel, caller: EnvId, frame: &mut TrapFrame) -> Outcome {
-    match read(kernel, frame.rdi, frame.rsi, frame.rdx) {
+pub fn console_read(
+    kernel: &mut Kernel,
+    caller: EnvId,
+    a: arguments::ConsoleRead,
+    frame: &mut TrapFrame,
+) -> Outcome {
+    match read(kernel, a.buffer, a.len, a.flags) {
         Ok(Some(count)) => Outcome::Return(Ok(count)),
         Ok(None) => {
             frame.rip = frame.rip.wrapping_sub(SYSCALL_INSTRUCTION_BYTES);

@@ -10,7 +10,7 @@ use crate::environment::first_registers;
 use crate::kernel::Kernel;
 use crate::syscalls::{Outcome, copy_in};
 use exo_abi::capability::rights;
-use exo_abi::{Error, ExitReason};
+use exo_abi::{Error, ExitReason, arguments};
 use exo_core::environments::{EnvId, EnvState};
 
 /// [`exo_abi::Syscall::EnvironmentCreate`].
@@ -33,10 +33,9 @@ pub fn environment_create(
 pub fn environment_start(
     kernel: &mut Kernel,
     caller: EnvId,
-    handle: u64,
-    registers: [u64; 4],
+    a: arguments::EnvironmentStart,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, handle, rights::CONTROL)?;
+    let target = environment_named(kernel, caller, a.environment, rights::CONTROL)?;
     let is_unstarted = kernel
         .environments
         .get(target)
@@ -44,8 +43,7 @@ pub fn environment_start(
     if !is_unstarted {
         return Err(Error::InvalidArgument);
     }
-    let [rip, rsp, rdi, rsi] = registers;
-    if rip >= exo_abi::USER_END || rsp >= exo_abi::USER_END {
+    if a.rip >= exo_abi::USER_END || a.rsp >= exo_abi::USER_END {
         return Err(Error::BadAddress);
     }
     let frames_at_start = kernel.frames.frames_by_acquisition(target).count();
@@ -53,7 +51,7 @@ pub fn environment_start(
         .environments
         .machine_mut(target)
         .expect("checked alive above");
-    machine.registers = first_registers(rip, rsp, rdi, rsi);
+    machine.registers = first_registers(a.rip, a.rsp, a.rdi, a.rsi);
     machine.frames_at_start = frames_at_start;
     kernel.environments.start(target)?;
     Ok(0)

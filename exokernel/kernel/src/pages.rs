@@ -7,7 +7,7 @@ use crate::arch::paging::allocate_zeroed;
 use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
 use exo_abi::capability::rights;
-use exo_abi::{Error, FRAME_ANY};
+use exo_abi::{Error, FRAME_ANY, arguments};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
@@ -89,15 +89,12 @@ pub fn page_map(
 pub fn page_map_into(
     kernel: &mut Kernel,
     caller: EnvId,
-    target: u64,
-    address: u64,
-    frame: u64,
-    bits: u64,
+    a: arguments::PageMapInto,
 ) -> Result<u64, Error> {
-    let page = page_of(address)?;
-    let rights = rights_of(bits)?;
-    let target = environment_named(kernel, caller, target, rights::SHARE)?;
-    bind_root(kernel, Place::new(target, page), frame, rights)
+    let page = page_of(a.address)?;
+    let rights = rights_of(a.rights)?;
+    let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
+    bind_root(kernel, Place::new(target, page), a.frame, rights)
 }
 
 /// Binds `frame` at `place` with `rights` as a root binding, when the place's environment (which
@@ -202,15 +199,12 @@ pub fn own_binding(kernel: &Kernel, caller: EnvId, address: u64) -> Result<Mappi
 pub fn page_share(
     kernel: &mut Kernel,
     caller: EnvId,
-    address: u64,
-    target: u64,
-    target_address: u64,
-    bits: u64,
+    a: arguments::PageShare,
 ) -> Result<u64, Error> {
-    let source = place_of(caller, address)?;
-    let rights = rights_of(bits)?;
-    let target = environment_named(kernel, caller, target, rights::SHARE)?;
-    let target_place = place_of(target, target_address)?;
+    let source = place_of(caller, a.address)?;
+    let rights = rights_of(a.rights)?;
+    let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
+    let target_place = place_of(target, a.target_address)?;
     let mapping = kernel.mappings.lookup(source).ok_or(Error::NotFound)?;
     if !rights.is_within(mapping.rights) {
         return Err(Error::PermissionDenied);
@@ -230,7 +224,7 @@ pub fn page_share(
         .expect("checked alive above");
     machine
         .address_space
-        .map(target_address, mapping.frame, rights, frames)?;
+        .map(a.target_address, mapping.frame, rights, frames)?;
     mappings
         .derive(source, target_place, rights)
         .map_err(mapping_error)?;

@@ -11,7 +11,7 @@ use crate::pages::own_binding;
 use alloc::vec::Vec;
 use exo_abi::capability::rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
-use exo_abi::{Error, upcall};
+use exo_abi::{Error, arguments, upcall};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
 use exo_core::revocation::{Request, choose_victims, guaranteed_count};
@@ -46,19 +46,16 @@ fn kind_of(code: u64) -> Result<ResourceKind, Error> {
 pub fn revoke(
     kernel: &mut Kernel,
     caller: EnvId,
-    target: u64,
-    kind: u64,
-    count: u64,
-    deadline_microseconds: u64,
+    a: arguments::Revoke,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, target, rights::REVOKE)?;
-    let kind = kind_of(kind)?;
+    let target = environment_named(kernel, caller, a.target, rights::REVOKE)?;
+    let kind = kind_of(a.kind)?;
     let now = clock::now_microseconds();
-    let deadline = now.saturating_add(deadline_microseconds);
+    let deadline = now.saturating_add(a.deadline);
     let held_count = kernel.held_by_subtree(target, kind);
     kernel
         .revocations
-        .request(target, kind, count, held_count, now, deadline)?;
+        .request(target, kind, a.count, held_count, now, deadline)?;
     let machine = kernel
         .environments
         .machine_mut(target)
@@ -71,7 +68,7 @@ pub fn revoke(
     }
     machine
         .pending_upcalls
-        .insert(upcall::REVOCATION_REQUEST, (kind.code(), count));
+        .insert(upcall::REVOCATION_REQUEST, (kind.code(), a.count));
     kernel.end_sleep(target);
     Ok(0)
 }

@@ -43,8 +43,8 @@ pub fn set_upcalls(kernel: &mut Kernel, caller: EnvId, enabled: u64) -> Result<u
     Ok(0)
 }
 
-pub fn yield_to(kernel: &mut Kernel, caller: EnvId, frame: &mut TrapFrame) -> Outcome {
-    let Ok(target) = u32::try_from(frame.rdi) else {
+pub fn yield_to(kernel: &mut Kernel, caller: EnvId, target: u64, frame: &mut TrapFrame) -> Outcome {
+    let Ok(target) = u32::try_from(target) else {
         return Outcome::Return(Err(Error::Unavailable));
     };
     match kernel

@@ -20,7 +20,7 @@ use crate::traps;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
-use exo_abi::{Error, ExitReason, Syscall, encode_result};
+use exo_abi::{Call, Error, ExitReason, arguments, encode_result};
 use exo_core::environments::{EnvId, WaitMode, WaitOutcome};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::user_range::UserRange;
@@ -43,16 +43,17 @@ pub enum Outcome {
 /// resumes directly with only `rax` changed (the entry then uses `sysretq`); otherwise the frame
 /// now holds another environment, and the entry leaves through `iretq`.
 ///
-/// Decoding needs no lock and [`Syscall::Null`] touches no kernel state, so the null call
+/// Decoding needs no lock and [`exo_abi::Syscall::Null`] touches no kernel state, so the null call
 /// returns without taking the kernel lock.
 pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> bool {
     if frame.rip >= exo_abi::USER_END {
         refuse_return_outside_user_half(frame);
         return false;
     }
-    let result = match Syscall::from_number(frame.rax) {
+    let arguments = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let result = match Call::decode(frame.rax, arguments) {
         None => Err(Error::NoSuchCall),
-        Some(Syscall::Null) => Ok(0),
+        Some(Call::Null(_)) => Ok(0),
         Some(call) => return kernel::with(|kernel| invoke(kernel, call, frame)),
     };
     frame.rax = encode_result(result);
@@ -71,142 +72,125 @@ fn refuse_return_outside_user_half(frame: &mut TrapFrame) {
     });
 }
 
-fn invoke(kernel: &mut Kernel, call: Syscall, frame: &mut TrapFrame) -> bool {
+fn invoke(kernel: &mut Kernel, call: Call, frame: &mut TrapFrame) -> bool {
     let caller = kernel
         .current
         .expect("a system call comes from the running environment");
     let outcome = match call {
-        Syscall::Null => Outcome::Return(Ok(0)),
-        Syscall::DebugWrite => Outcome::Return(debug_write(kernel, frame.rdi, frame.rsi)),
-        Syscall::Exit => {
-            kernel.end(caller, ExitReason::Exited(frame.rdi as u32));
+        Call::Null(_) => Outcome::Return(Ok(0)),
+        Call::DebugWrite(a) => Outcome::Return(debug_write(kernel, a.address, a.len)),
+        Call::Exit(a) => {
+            kernel.end(caller, ExitReason::Exited(a.status as u32));
             Outcome::Ended
         }
-        Syscall::Yield => Outcome::Reschedule(Ok(0)),
-        Syscall::EnvironmentId => Outcome::Return(Ok(u64::from(caller.0))),
-        Syscall::PowerOff => Outcome::Return(power_off(kernel, caller, frame.rdi)),
-        Syscall::Spawn => Outcome::Return(spawn(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
+        Call::Yield(_) => Outcome::Reschedule(Ok(0)),
+        Call::EnvironmentId(_) => Outcome::Return(Ok(u64::from(caller.0))),
+        Call::PowerOff(a) => Outcome::Return(power_off(kernel, caller, a.status)),
+        Call::Spawn(a) => Outcome::Return(spawn(kernel, caller, a)),
+        Call::Wait(a) => wait(kernel, caller, a.child, a.flags),
+        Call::FreeFrames(_) => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
+        Call::FrameAllocate(a) => Outcome::Return(pages::frame_allocate(kernel, caller, a.frame)),
+        Call::FrameFree(a) => Outcome::Return(pages::frame_free(kernel, caller, a.frame)),
+        Call::PageMap(a) => Outcome::Return(pages::page_map(
+            kernel, caller, a.address, a.frame, a.rights,
         )),
-        Syscall::Wait => wait(kernel, caller, frame.rdi, frame.rsi),
-        Syscall::FreeFrames => Outcome::Return(Ok(kernel.frames.free_count() as u64)),
-        Syscall::FrameAllocate => Outcome::Return(pages::frame_allocate(kernel, caller, frame.rdi)),
-        Syscall::FrameFree => Outcome::Return(pages::frame_free(kernel, caller, frame.rdi)),
-        Syscall::PageMap => Outcome::Return(pages::page_map(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
-        )),
-        Syscall::PageUnmap => Outcome::Return(pages::page_unmap(kernel, caller, frame.rdi)),
-        Syscall::PageProtect => {
-            Outcome::Return(pages::page_protect(kernel, caller, frame.rdi, frame.rsi))
+        Call::PageUnmap(a) => Outcome::Return(pages::page_unmap(kernel, caller, a.address)),
+        Call::PageProtect(a) => {
+            Outcome::Return(pages::page_protect(kernel, caller, a.address, a.rights))
         }
-        Syscall::PageQuery => Outcome::Return(pages::page_query(kernel, caller, frame.rdi)),
-        Syscall::PageShare => Outcome::Return(pages::page_share(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
-        )),
-        Syscall::PageFlush => Outcome::Return(pages::page_flush(kernel, caller, frame.rdi)),
-        Syscall::FrameGrant => {
-            Outcome::Return(pages::frame_grant(kernel, caller, frame.rdi, frame.rsi))
+        Call::PageQuery(a) => Outcome::Return(pages::page_query(kernel, caller, a.address)),
+        Call::PageShare(a) => Outcome::Return(pages::page_share(kernel, caller, a)),
+        Call::PageFlush(a) => Outcome::Return(pages::page_flush(kernel, caller, a.address)),
+        Call::FrameGrant(a) => {
+            Outcome::Return(pages::frame_grant(kernel, caller, a.frame, a.target))
         }
-        Syscall::SetExceptionHandler => Outcome::Return(set_exception_handler(
-            kernel, frame.rdi, frame.rsi, frame.rdx,
-        )),
-        Syscall::SliceAllocate => {
-            Outcome::Return(slices::slice_allocate(kernel, caller, frame.rdi))
+        Call::SetExceptionHandler(a) => Outcome::Return(set_exception_handler(kernel, a)),
+        Call::SliceAllocate(a) => {
+            Outcome::Return(slices::slice_allocate(kernel, caller, a.position))
         }
-        Syscall::SliceFree => Outcome::Return(slices::slice_free(kernel, caller, frame.rdi)),
-        Syscall::SetUpcalls => Outcome::Return(slices::set_upcalls(kernel, caller, frame.rdi)),
-        Syscall::YieldTo => slices::yield_to(kernel, caller, frame),
-        Syscall::SetRepossessionVector => Outcome::Return(revocation::set_repossession_vector(
-            kernel, caller, frame.rdi,
+        Call::SliceFree(a) => Outcome::Return(slices::slice_free(kernel, caller, a.position)),
+        Call::SetUpcalls(a) => Outcome::Return(slices::set_upcalls(kernel, caller, a.enabled)),
+        Call::YieldTo(a) => slices::yield_to(kernel, caller, a.target, frame),
+        Call::SetRepossessionVector(a) => Outcome::Return(
+            revocation::set_repossession_vector(kernel, caller, a.address),
+        ),
+        Call::Revoke(a) => Outcome::Return(revocation::revoke(kernel, caller, a)),
+        Call::RevocationQuery(a) => Outcome::Return(revocation::revocation_query(
+            kernel, caller, a.target, a.kind,
         )),
-        Syscall::Revoke => Outcome::Return(revocation::revoke(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
-        )),
-        Syscall::RevocationQuery => Outcome::Return(revocation::revocation_query(
-            kernel, caller, frame.rdi, frame.rsi,
-        )),
-        Syscall::BlockCredential => {
-            Outcome::Return(blocks::block_credential(kernel, caller, frame.rdi))
+        Call::BlockCredential(a) => {
+            Outcome::Return(blocks::block_credential(kernel, caller, a.credential))
         }
-        Syscall::BlockAllocate => {
-            Outcome::Return(blocks::block_allocate(kernel, caller, frame.rdi))
-        }
-        Syscall::BlockFree => Outcome::Return(blocks::block_free(kernel, caller, frame.rdi)),
-        Syscall::BlockRead => Outcome::Return(blocks::block_transfer(
+        Call::BlockAllocate(a) => Outcome::Return(blocks::block_allocate(kernel, caller, a.block)),
+        Call::BlockFree(a) => Outcome::Return(blocks::block_free(kernel, caller, a.block)),
+        Call::BlockRead(a) => Outcome::Return(blocks::block_transfer(
             kernel,
             caller,
-            frame.rdi,
-            frame.rsi,
+            a.transfers,
+            a.count,
             blocks::Direction::Read,
         )),
-        Syscall::BlockWrite => Outcome::Return(blocks::block_transfer(
+        Call::BlockWrite(a) => Outcome::Return(blocks::block_transfer(
             kernel,
             caller,
-            frame.rdi,
-            frame.rsi,
+            a.transfers,
+            a.count,
             blocks::Direction::Write,
         )),
-        Syscall::BlockFlush => Outcome::Return(blocks::block_flush(kernel)),
-        Syscall::PageMapBatch => Outcome::Return(page_batches::page_map_batch(
-            kernel, caller, frame.rdi, frame.rsi,
+        Call::BlockFlush(_) => Outcome::Return(blocks::block_flush(kernel)),
+        Call::PageMapBatch(a) => Outcome::Return(page_batches::page_map_batch(
+            kernel, caller, a.bindings, a.count,
         )),
-        Syscall::PageUnmapBatch => Outcome::Return(page_batches::page_unmap_batch(
-            kernel, caller, frame.rdi, frame.rsi,
+        Call::PageUnmapBatch(a) => Outcome::Return(page_batches::page_unmap_batch(
+            kernel, caller, a.addresses, a.count,
         )),
-        Syscall::FrameList => Outcome::Return(page_batches::frame_list(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        Call::FrameList(a) => Outcome::Return(page_batches::frame_list(
+            kernel, caller, a.buffer, a.capacity, a.first,
         )),
-        Syscall::CapabilityCopy => Outcome::Return(capabilities::capability_copy(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        Call::CapabilityCopy(a) => Outcome::Return(capabilities::capability_copy(
+            kernel, caller, a.capability, a.rights, a.receiver,
         )),
-        Syscall::CapabilityDrop => {
-            Outcome::Return(capabilities::capability_drop(kernel, caller, frame.rdi))
+        Call::CapabilityDrop(a) => {
+            Outcome::Return(capabilities::capability_drop(kernel, caller, a.capability))
         }
-        Syscall::CapabilityInspect => {
-            Outcome::Return(capabilities::capability_inspect(kernel, caller, frame.rdi))
+        Call::CapabilityInspect(a) => {
+            Outcome::Return(capabilities::capability_inspect(kernel, caller, a.capability))
         }
-        Syscall::FilterLoad => {
-            Outcome::Return(filters::filter_load(kernel, caller, frame.rdi, frame.rsi))
+        Call::FilterLoad(a) => {
+            Outcome::Return(filters::filter_load(kernel, caller, a.module, a.len))
         }
-        Syscall::FilterUnload => Outcome::Return(filters::filter_unload(kernel, caller, frame.rdi)),
-        Syscall::PacketBind => Outcome::Return(packets::packet_bind(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
+        Call::FilterUnload(a) => Outcome::Return(filters::filter_unload(kernel, caller, a.filter)),
+        Call::PacketBind(a) => Outcome::Return(packets::packet_bind(
+            kernel, caller, a.filter, a.ring, a.slots,
         )),
-        Syscall::PacketSend => Outcome::Return(packets::packet_send(kernel, frame.rdi, frame.rsi)),
-        Syscall::PacketInject => {
-            Outcome::Return(packets::packet_inject(kernel, caller, frame.rdi, frame.rsi))
+        Call::PacketSend(a) => Outcome::Return(packets::packet_send(kernel, a.frame, a.len)),
+        Call::PacketInject(a) => {
+            Outcome::Return(packets::packet_inject(kernel, caller, a.frame, a.len))
         }
-        Syscall::SleepUntil => {
-            match filters::sleep_until(kernel, caller, frame.rdi, frame.rsi, frame.rdx) {
+        Call::SleepUntil(a) => {
+            match filters::sleep_until(kernel, caller, a.filter, a.address, a.len) {
                 Ok(true) => Outcome::Reschedule(Ok(0)),
                 other => Outcome::Return(other.map(|_| 0)),
             }
         }
-        Syscall::Sleep => {
-            kernel.sleep_current(frame.rdi);
+        Call::Sleep(a) => {
+            kernel.sleep_current(a.microseconds);
             Outcome::Reschedule(Ok(0))
         }
-        Syscall::EnvironmentCreate => Outcome::Return(lifecycle::environment_create(
-            kernel, caller, frame.rdi, frame.rsi,
+        Call::EnvironmentCreate(a) => Outcome::Return(lifecycle::environment_create(
+            kernel, caller, a.name, a.name_len,
         )),
-        Syscall::EnvironmentStart => Outcome::Return(lifecycle::environment_start(
-            kernel,
-            caller,
-            frame.rdi,
-            [frame.rsi, frame.rdx, frame.r10, frame.r8],
-        )),
-        Syscall::EnvironmentKill => {
-            lifecycle::environment_kill(kernel, caller, frame.rdi, frame.rsi)
+        Call::EnvironmentStart(a) => {
+            Outcome::Return(lifecycle::environment_start(kernel, caller, a))
         }
-        Syscall::PageMapInto => Outcome::Return(pages::page_map_into(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx, frame.r10,
+        Call::EnvironmentKill(a) => lifecycle::environment_kill(kernel, caller, a.subtree, a.id),
+        Call::PageMapInto(a) => Outcome::Return(pages::page_map_into(kernel, caller, a)),
+        Call::PageList(a) => Outcome::Return(page_batches::page_list(
+            kernel, caller, a.buffer, a.capacity, a.from,
         )),
-        Syscall::PageList => Outcome::Return(page_batches::page_list(
-            kernel, caller, frame.rdi, frame.rsi, frame.rdx,
-        )),
-        Syscall::ConsoleRead => console_input::console_read(kernel, caller, frame),
-        Syscall::KernelMemory => {
-            Outcome::Return(kernel_memory::kernel_memory(kernel, caller, frame.rdi))
+        Call::ConsoleRead(a) => console_input::console_read(kernel, caller, a, frame),
+        Call::KernelMemory(a) => {
+            Outcome::Return(kernel_memory::kernel_memory(kernel, caller, a.target))
         }
     };
     match outcome {
@@ -259,16 +243,9 @@ fn power_off(kernel: &Kernel, caller: EnvId, status: u64) -> Result<u64, Error> 
     kernel.power_off(status as u8)
 }
 
-fn spawn(
-    kernel: &mut Kernel,
-    caller: EnvId,
-    name: u64,
-    name_len: u64,
-    args: u64,
-    args_len: u64,
-) -> Result<u64, Error> {
-    let name = copy_in(kernel, name, name_len, exo_abi::PROGRAM_NAME_MAX_BYTES)?;
-    let args = copy_in(kernel, args, args_len, exo_abi::ARGUMENTS_MAX_BYTES)?;
+fn spawn(kernel: &mut Kernel, caller: EnvId, a: arguments::Spawn) -> Result<u64, Error> {
+    let name = copy_in(kernel, a.name, a.name_len, exo_abi::PROGRAM_NAME_MAX_BYTES)?;
+    let args = copy_in(kernel, a.args, a.args_len, exo_abi::ARGUMENTS_MAX_BYTES)?;
     let name = core::str::from_utf8(&name).map_err(|_| Error::InvalidArgument)?;
     core::str::from_utf8(&args).map_err(|_| Error::InvalidArgument)?;
     if !capabilities::has_room(kernel, caller) {
@@ -280,13 +257,11 @@ fn spawn(
 
 fn set_exception_handler(
     kernel: &mut Kernel,
-    entry: u64,
-    stack: u64,
-    stack_len: u64,
+    a: arguments::SetExceptionHandler,
 ) -> Result<u64, Error> {
-    let handler = match entry {
+    let handler = match a.entry {
         0 => None,
-        _ => Some(ExceptionHandler::new(entry, stack, stack_len)?),
+        _ => Some(ExceptionHandler::new(a.entry, a.stack, a.stack_len)?),
     };
     let machine = kernel.current_machine();
     machine.exception_handler = handler;
