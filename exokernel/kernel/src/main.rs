@@ -6,33 +6,18 @@
 extern crate alloc;
 
 mod arch;
-mod blocks;
 mod boot_info;
-mod capabilities;
-mod consistency;
 mod console;
-mod console_input;
 mod disk;
-mod environment;
-mod exceptions;
-mod filters;
 mod heap;
 mod kernel;
-mod kernel_memory;
-mod lifecycle;
 mod logger;
 mod memory;
 mod net;
-mod packets;
-mod page_batches;
-mod pages;
-mod revocation;
-mod scheduler;
+mod pc;
 mod selftest;
-mod slices;
 mod syscalls;
 mod traps;
-mod user_memory;
 
 use boot_info::BootFacts;
 use exo_abi::kernel_memory::PER_ENVIRONMENT_MAX;
@@ -79,7 +64,7 @@ fn kernel_main(boot: BootFacts) -> ! {
     kernel::with(|kernel| {
         disk::init(&mut kernel.frames);
         net::init(&mut kernel.frames);
-        kernel.blocks = blocks::mount(&mut kernel.frames);
+        kernel.blocks = exo_system::blocks::mount(&mut kernel.frames);
         kernel.kernel_memory = KernelMemory::new(
             PER_ENVIRONMENT_MAX,
             heap::charge_limit(kernel.frames.free_count()),

@@ -14,6 +14,7 @@ use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner};
 use exo_core::guest_status::SELF_TEST_FAILED;
+use exo_system::platform::AddressSpace as _;
 
 /// Blocks the disk self-test moves in one vectored request each way.
 const DISK_BATCH_BLOCKS: u64 = 4;

@@ -4,15 +4,14 @@
 use crate::arch::apic::{self, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
 use crate::arch::cpu::{exit_qemu, faulting_address};
 use crate::arch::trap::TrapFrame;
-use crate::scheduler::{self, Event};
-use crate::{console, exceptions, kernel, kprintln};
-use exo_abi::{ExitReason, exception_name};
+use crate::{console, kernel, kprintln};
+use exo_abi::exception_name;
 use exo_core::guest_status::KERNEL_FAULT;
+use exo_system::exceptions::handle_user_exception;
+use exo_system::scheduler::{self, Event};
 
 const NMI_VECTOR: u8 = 2;
 const DOUBLE_FAULT_VECTOR: u8 = 8;
-/// General protection fault (Intel SDM vol. 3A, 6.15).
-pub const GENERAL_PROTECTION_VECTOR: u8 = 13;
 const PAGE_FAULT_VECTOR: u8 = 14;
 const MACHINE_CHECK_VECTOR: u8 = 18;
 const LAST_EXCEPTION_VECTOR: u8 = 31;
@@ -39,38 +38,6 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
             kernel::with(|kernel| handle_user_exception(kernel, frame, vector))
         }
         _ => kernel_fault(frame),
-    }
-}
-
-/// Gives the exception to the environment's handler, or ends the environment when it cannot.
-pub fn handle_user_exception(kernel: &mut kernel::Kernel, frame: &mut TrapFrame, vector: u8) {
-    let Err(undeliverable) = exceptions::deliver(kernel, frame, vector) else {
-        return;
-    };
-    let current = kernel
-        .current
-        .expect("a user trap comes from the running environment");
-    let name = kernel
-        .environments
-        .get(current)
-        .map_or("?", |environment| environment.name.as_str());
-    kprint_fault_line(current.0, name, vector, frame, undeliverable.describe());
-    kernel.end(current, ExitReason::Faulted(vector));
-    kernel.reschedule(frame, Event::Ended);
-}
-
-fn kprint_fault_line(id: u32, name: &str, vector: u8, frame: &TrapFrame, why_not_delivered: &str) {
-    let name_of_fault = exception_name(vector);
-    let (rip, error_code) = (frame.rip, frame.error_code);
-    if vector == PAGE_FAULT_VECTOR {
-        let address = faulting_address();
-        kprintln!(
-            "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}: address {address:#x}, error code {error_code:#x}; {why_not_delivered}"
-        );
-    } else {
-        kprintln!(
-            "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}, error code {error_code:#x}; {why_not_delivered}"
-        );
     }
 }
 

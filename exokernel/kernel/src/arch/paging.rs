@@ -9,6 +9,7 @@ use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 use exo_core::mappings::PageRights;
+use exo_system::platform::{self, Access, UserEntry};
 use x86_64::PhysAddr;
 use x86_64::VirtAddr;
 use x86_64::instructions::tlb;
@@ -18,13 +19,6 @@ use x86_64::structures::paging::{PageTable, PageTableFlags, PhysFrame};
 
 /// First PML4 slot of the kernel half (address 0xffff_8000_0000_0000).
 const KERNEL_HALF_FIRST_SLOT: usize = 256;
-
-/// How a user page must be mapped for an access to succeed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
-}
 
 static KERNEL_ROOT: spin::Once<FrameNumber> = spin::Once::new();
 
@@ -67,10 +61,10 @@ pub struct AddressSpace {
     owner: EnvId,
 }
 
-impl AddressSpace {
+impl platform::AddressSpace for AddressSpace {
     /// A new address space for `owner`: an empty user half and the kernel half of the boot
     /// table (not user-accessible at the top level).
-    pub fn new(owner: EnvId, frames: &mut FrameTable) -> Result<AddressSpace, Error> {
+    fn new(owner: EnvId, frames: &mut FrameTable) -> Result<AddressSpace, Error> {
         let root = allocate_zeroed(frames, FrameOwner::PageTableOf(owner))?;
         let kernel = table_at(*KERNEL_ROOT.get().expect("paging initialised"));
         let table = table_at(root);
@@ -83,14 +77,14 @@ impl AddressSpace {
     }
 
     /// Makes this the active address space.
-    pub fn activate(&self) {
+    fn activate(&self) {
         activate(self.root);
     }
 
     /// Maps the user page at `page_address` to `frame` with `rights`, creating intermediate
     /// tables charged to the owner. The caller has checked that the owner may use `frame` and
     /// that `page_address` is a page-aligned user-half address.
-    pub fn map(
+    fn map(
         &mut self,
         page_address: u64,
         frame: FrameNumber,
@@ -115,7 +109,7 @@ impl AddressSpace {
     }
 
     /// Removes the mapping of the user page at `page_address`, if any, and drops it from the TLB.
-    pub fn unmap(&mut self, page_address: u64) {
+    fn unmap(&mut self, page_address: u64) {
         if let Some(entry) = self.leaf_entry(page_address) {
             entry.set_unused();
             self.invalidate(page_address);
@@ -123,7 +117,7 @@ impl AddressSpace {
     }
 
     /// Changes the rights of the mapped user page at `page_address`.
-    pub fn set_rights(&mut self, page_address: u64, rights: PageRights) {
+    fn set_rights(&mut self, page_address: u64, rights: PageRights) {
         if let Some(entry) = self.leaf_entry(page_address)
             && !entry.is_unused()
         {
@@ -132,6 +126,41 @@ impl AddressSpace {
         }
     }
 
+    /// The frame behind user address `address` if every level maps it present, user-accessible
+    /// and, for [`Access::Write`], writable.
+    fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber> {
+        if address >= exo_abi::USER_END {
+            return None;
+        }
+        let mut required = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
+        if access == Access::Write {
+            required |= PageTableFlags::WRITABLE;
+        }
+        let mut table = table_at(self.root);
+        for level in (1..=4).rev() {
+            let entry = &table[table_index(address, level)];
+            if !entry.flags().contains(required)
+                || entry.flags().contains(PageTableFlags::HUGE_PAGE)
+            {
+                return None;
+            }
+            let next = entry.addr().as_u64() / PAGE_SIZE;
+            if level == 1 {
+                return Some(next);
+            }
+            table = table_at(next);
+        }
+        None
+    }
+
+    /// Calls `visit` with every present entry of the user half, tables before what they map,
+    /// so that the kernel can check its tables against the hardware's.
+    fn walk_user_half(&self, visit: &mut dyn FnMut(UserEntry)) {
+        walk_table(self.root, 4, 0, KERNEL_HALF_FIRST_SLOT, visit);
+    }
+}
+
+impl AddressSpace {
     /// The last-level entry for a user page, when its page tables exist.
     fn leaf_entry(&mut self, page_address: u64) -> Option<&'static mut PageTableEntry> {
         if page_address >= exo_abi::USER_END {
@@ -156,54 +185,6 @@ impl AddressSpace {
             tlb::flush(VirtAddr::new(page_address));
         }
     }
-
-    /// The frame behind user address `address` if every level maps it present, user-accessible
-    /// and, for [`Access::Write`], writable.
-    pub fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber> {
-        if address >= exo_abi::USER_END {
-            return None;
-        }
-        let mut required = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
-        if access == Access::Write {
-            required |= PageTableFlags::WRITABLE;
-        }
-        let mut table = table_at(self.root);
-        for level in (1..=4).rev() {
-            let entry = &table[table_index(address, level)];
-            if !entry.flags().contains(required)
-                || entry.flags().contains(PageTableFlags::HUGE_PAGE)
-            {
-                return None;
-            }
-            let next = entry.addr().as_u64() / PAGE_SIZE;
-            if level == 1 {
-                return Some(next);
-            }
-            table = table_at(next);
-        }
-        None
-    }
-}
-
-/// One present entry of a user half, as found by [`AddressSpace::walk_user_half`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserEntry {
-    /// A page-table page (levels 3 to 1 of the walk).
-    Table(FrameNumber),
-    /// A leaf: the page at `page_address` binds `frame`.
-    Leaf {
-        page_address: u64,
-        frame: FrameNumber,
-        rights: PageRights,
-    },
-}
-
-impl AddressSpace {
-    /// Calls `visit` with every present entry of the user half, tables before what they map,
-    /// so that the kernel can check its tables against the hardware's.
-    pub fn walk_user_half(&self, visit: &mut impl FnMut(UserEntry)) {
-        walk_table(self.root, 4, 0, KERNEL_HALF_FIRST_SLOT, visit);
-    }
 }
 
 fn walk_table(
@@ -211,7 +192,7 @@ fn walk_table(
     level: u32,
     base_address: u64,
     slots: usize,
-    visit: &mut impl FnMut(UserEntry),
+    visit: &mut dyn FnMut(UserEntry),
 ) {
     for (slot, entry) in table_at(table).iter().enumerate().take(slots) {
         if entry.is_unused() {

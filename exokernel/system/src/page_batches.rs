@@ -4,6 +4,7 @@
 
 use crate::kernel::Kernel;
 use crate::pages::{page_map, page_unmap, place_of, status_bits};
+use crate::platform::Platform;
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
@@ -14,22 +15,22 @@ use exo_core::frame_table::FrameOwner;
 use exo_core::mappings::PageRights;
 
 /// Reads `count` entries of `WORDS` words from the caller's memory at `list`.
-fn read_entries<const WORDS: usize>(
-    kernel: &Kernel,
+fn read_entries<P: Platform, const WORDS: usize>(
+    kernel: &Kernel<P>,
     list: u64,
     count: u64,
 ) -> Result<Vec<[u64; WORDS]>, Error> {
-    copy_entries_from_user(kernel.current_address_space(), list, count, PAGE_BATCH_MAX)
+    copy_entries_from_user::<P, _>(kernel.current_address_space(), list, count, PAGE_BATCH_MAX)
 }
 
 /// [`exo_abi::Syscall::PageMapBatch`].
-pub fn page_map_batch(
-    kernel: &mut Kernel,
+pub fn page_map_batch<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     list: u64,
     count: u64,
 ) -> Result<u64, Error> {
-    let bindings = read_entries::<3>(kernel, list, count)?;
+    let bindings = read_entries::<P, 3>(kernel, list, count)?;
     let mut places = BTreeSet::new();
     for &[address, frame, bits] in &bindings {
         let place = place_of(caller, address)?;
@@ -54,13 +55,13 @@ pub fn page_map_batch(
 }
 
 /// [`exo_abi::Syscall::PageUnmapBatch`].
-pub fn page_unmap_batch(
-    kernel: &mut Kernel,
+pub fn page_unmap_batch<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     list: u64,
     count: u64,
 ) -> Result<u64, Error> {
-    let addresses = read_entries::<1>(kernel, list, count)?;
+    let addresses = read_entries::<P, 1>(kernel, list, count)?;
     let mut places = BTreeSet::new();
     for &[address] in &addresses {
         let place = place_of(caller, address)?;
@@ -75,8 +76,8 @@ pub fn page_unmap_batch(
 }
 
 /// [`exo_abi::Syscall::FrameList`].
-pub fn frame_list(
-    kernel: &Kernel,
+pub fn frame_list<P: Platform>(
+    kernel: &Kernel<P>,
     caller: EnvId,
     buffer: u64,
     capacity: u64,
@@ -92,14 +93,14 @@ pub fn frame_list(
         .flat_map(u64::to_le_bytes)
         .collect();
     if !bytes.is_empty() {
-        copy_to_user(kernel.current_address_space(), buffer, &bytes)?;
+        copy_to_user::<P>(kernel.current_address_space(), buffer, &bytes)?;
     }
     Ok(bytes.len() as u64 / 8)
 }
 
 /// [`exo_abi::Syscall::PageList`].
-pub fn page_list(
-    kernel: &Kernel,
+pub fn page_list<P: Platform>(
+    kernel: &Kernel<P>,
     caller: EnvId,
     buffer: u64,
     capacity: u64,
@@ -120,7 +121,7 @@ pub fn page_list(
         .flat_map(u64::to_le_bytes)
         .collect();
     if !bytes.is_empty() {
-        copy_to_user(kernel.current_address_space(), buffer, &bytes)?;
+        copy_to_user::<P>(kernel.current_address_space(), buffer, &bytes)?;
     }
     Ok(bytes.len() as u64 / size_of::<PageBinding>() as u64)
 }

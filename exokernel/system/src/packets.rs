@@ -7,10 +7,9 @@
 //! slot) still belong to the ring's environment; if not, the binding is dropped and the frame
 //! with it, so that a freed or granted ring frame is never written.
 
-use crate::arch::paging::{read_from_frame, write_to_frame};
 use crate::kernel::Kernel;
-use crate::net;
 use crate::pages::own_binding;
+use crate::platform::Platform;
 use crate::syscalls::copy_in;
 use alloc::vec::Vec;
 use exo_abi::Error;
@@ -39,8 +38,8 @@ pub struct PacketCounters {
 }
 
 /// [`exo_abi::Syscall::PacketBind`].
-pub fn packet_bind(
-    kernel: &mut Kernel,
+pub fn packet_bind<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     filter: u64,
     ring_address: u64,
@@ -74,7 +73,11 @@ pub fn packet_bind(
 }
 
 /// Copies in the caller's Ethernet frame of `len` bytes at `address`.
-fn copy_frame_in(kernel: &Kernel, address: u64, len: u64) -> Result<Vec<u8>, Error> {
+fn copy_frame_in<P: Platform>(
+    kernel: &Kernel<P>,
+    address: u64,
+    len: u64,
+) -> Result<Vec<u8>, Error> {
     if len < FRAME_BYTES_MIN {
         return Err(Error::InvalidArgument);
     }
@@ -82,21 +85,17 @@ fn copy_frame_in(kernel: &Kernel, address: u64, len: u64) -> Result<Vec<u8>, Err
 }
 
 /// [`exo_abi::Syscall::PacketSend`].
-pub fn packet_send(kernel: &Kernel, address: u64, len: u64) -> Result<u64, Error> {
+pub fn packet_send<P: Platform>(kernel: &Kernel<P>, address: u64, len: u64) -> Result<u64, Error> {
     let frame = copy_frame_in(kernel, address, len)?;
-    match net::with(|net| net.send(&frame)) {
-        Some(Ok(())) => Ok(0),
-        Some(Err(error)) => {
-            log::warn!("net: send failed: {error:?}");
-            Err(Error::Unavailable)
-        }
-        None => Err(Error::Unavailable),
+    match P::net_send(&frame) {
+        Some(true) => Ok(0),
+        Some(false) | None => Err(Error::Unavailable),
     }
 }
 
 /// [`exo_abi::Syscall::PacketInject`].
-pub fn packet_inject(
-    kernel: &mut Kernel,
+pub fn packet_inject<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     address: u64,
     len: u64,
@@ -108,14 +107,14 @@ pub fn packet_inject(
     Ok(u64::from(kernel.demultiplex(&frame)))
 }
 
-fn header_word(header: FrameNumber, word: usize) -> u64 {
+fn header_word<P: Platform>(header: FrameNumber, word: usize) -> u64 {
     let mut bytes = [0u8; 8];
-    read_from_frame(header, word * 8, &mut bytes);
+    P::read_frame(header, word * 8, &mut bytes);
     u64::from_le_bytes(bytes)
 }
 
-fn set_header_word(header: FrameNumber, word: usize, value: u64) {
-    write_to_frame(header, word * 8, &value.to_le_bytes());
+fn set_header_word<P: Platform>(header: FrameNumber, word: usize, value: u64) {
+    P::write_frame(header, word * 8, &value.to_le_bytes());
 }
 
 /// Where a delivery went.
@@ -126,7 +125,7 @@ enum Delivery {
 }
 
 /// Writes `frame` into `owner`'s `ring`, checking first that the ring's frames are still its.
-fn write_into_ring(
+fn write_into_ring<P: Platform>(
     frames_owner: impl Fn(FrameNumber) -> bool,
     ring: &Ring,
     frame: &[u8],
@@ -136,12 +135,12 @@ fn write_into_ring(
     }
     // The header words are the environment's to write: any value is possible, so the counters
     // wrap and the slot index is taken modulo the ring's size, as the ABI says.
-    let produced = header_word(ring.header, PRODUCED);
-    let consumed = header_word(ring.header, CONSUMED);
+    let produced = header_word::<P>(ring.header, PRODUCED);
+    let consumed = header_word::<P>(ring.header, CONSUMED);
     let slot_count = ring.slots.len() as u64;
     if produced.wrapping_sub(consumed) >= slot_count {
-        let dropped = header_word(ring.header, DROPPED).wrapping_add(1);
-        set_header_word(ring.header, DROPPED, dropped);
+        let dropped = header_word::<P>(ring.header, DROPPED).wrapping_add(1);
+        set_header_word::<P>(ring.header, DROPPED, dropped);
         return Delivery::RingFull;
     }
     let slot = ring.slots[(produced % slot_count) as usize];
@@ -149,20 +148,18 @@ fn write_into_ring(
         return Delivery::RingBroken;
     }
     let len = frame.len().min(PAGE_SIZE as usize - SLOT_DATA_OFFSET);
-    write_to_frame(slot, 0, &(len as u64).to_le_bytes());
-    write_to_frame(slot, SLOT_DATA_OFFSET, &frame[..len]);
-    set_header_word(ring.header, PRODUCED, produced.wrapping_add(1));
+    P::write_frame(slot, 0, &(len as u64).to_le_bytes());
+    P::write_frame(slot, SLOT_DATA_OFFSET, &frame[..len]);
+    set_header_word::<P>(ring.header, PRODUCED, produced.wrapping_add(1));
     Delivery::Delivered
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     /// Takes every frame the network device has received and hands each to the filter that
     /// claims it; returns whether an environment woke.
     pub fn receive_packets(&mut self) -> bool {
         let mut has_woken = false;
-        net::with(|net| {
-            net.poll_receive(|frame| has_woken |= self.demultiplex(frame));
-        });
+        P::net_poll_receive(&mut |frame| has_woken |= self.demultiplex(frame));
         has_woken
     }
 
@@ -185,7 +182,7 @@ impl Kernel {
             None => packet_counters.unclaimed += 1,
             Some((id, owner, ring)) => {
                 let owns = |frame| frames.owner(frame) == Some(FrameOwner::Environment(owner));
-                match write_into_ring(owns, ring, frame) {
+                match write_into_ring::<P>(owns, ring, frame) {
                     Delivery::Delivered => {
                         packet_counters.delivered += 1;
                         receiver = Some(owner);

@@ -3,9 +3,9 @@
 //! at bind time. Each call decodes and checks its arguments first and changes nothing when they
 //! are refused.
 
-use crate::arch::paging::allocate_zeroed;
 use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
+use crate::platform::{AddressSpace, Platform};
 use exo_abi::capability::rights;
 use exo_abi::{Error, FRAME_ANY, arguments};
 use exo_core::PAGE_SIZE;
@@ -41,10 +41,14 @@ fn mapping_error(error: MappingError) -> Error {
 }
 
 /// [`exo_abi::Syscall::FrameAllocate`].
-pub fn frame_allocate(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<u64, Error> {
+pub fn frame_allocate<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    frame: u64,
+) -> Result<u64, Error> {
     let owner = FrameOwner::Environment(caller);
     if frame == FRAME_ANY {
-        return allocate_zeroed(&mut kernel.frames, owner);
+        return P::allocate_zeroed(&mut kernel.frames, owner);
     }
     kernel
         .frames
@@ -53,12 +57,16 @@ pub fn frame_allocate(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<
             FrameError::NotFree | FrameError::Untracked => Error::Unavailable,
             FrameError::NotOwner | FrameError::FreeIsNotAnOwner => Error::InvalidArgument,
         })?;
-    crate::arch::paging::zero_frame(frame);
+    P::with_frame_page(frame, |page| page.fill(0));
     Ok(frame)
 }
 
 /// [`exo_abi::Syscall::FrameFree`].
-pub fn frame_free(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<u64, Error> {
+pub fn frame_free<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    frame: u64,
+) -> Result<u64, Error> {
     if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
         return Err(Error::PermissionDenied);
     }
@@ -73,8 +81,8 @@ pub fn frame_free(kernel: &mut Kernel, caller: EnvId, frame: u64) -> Result<u64,
 }
 
 /// [`exo_abi::Syscall::PageMap`].
-pub fn page_map(
-    kernel: &mut Kernel,
+pub fn page_map<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     address: u64,
     frame: u64,
@@ -86,8 +94,8 @@ pub fn page_map(
 }
 
 /// [`exo_abi::Syscall::PageMapInto`].
-pub fn page_map_into(
-    kernel: &mut Kernel,
+pub fn page_map_into<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     a: arguments::PageMapInto,
 ) -> Result<u64, Error> {
@@ -100,8 +108,8 @@ pub fn page_map_into(
 /// Binds `frame` at `place` with `rights` as a root binding, when the place's environment (which
 /// is alive) owns the frame and the place is free: the one secure binding that `PageMap`,
 /// `PageMapInto` and the batches make.
-fn bind_root(
-    kernel: &mut Kernel,
+fn bind_root<P: Platform>(
+    kernel: &mut Kernel<P>,
     place: Place,
     frame: u64,
     rights: PageRights,
@@ -133,7 +141,11 @@ fn bind_root(
 }
 
 /// [`exo_abi::Syscall::PageUnmap`].
-pub fn page_unmap(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+pub fn page_unmap<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    address: u64,
+) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
     let removals = kernel.mappings.unmap(place).map_err(mapping_error)?;
     kernel.clear_page_table_entries(&removals);
@@ -141,8 +153,8 @@ pub fn page_unmap(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u6
 }
 
 /// [`exo_abi::Syscall::PageProtect`].
-pub fn page_protect(
-    kernel: &mut Kernel,
+pub fn page_protect<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     address: u64,
     bits: u64,
@@ -168,14 +180,18 @@ pub fn page_protect(
 }
 
 /// [`exo_abi::Syscall::PageQuery`].
-pub fn page_query(kernel: &Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+pub fn page_query<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    address: u64,
+) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
     let mapping = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
     Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping))
 }
 
 /// The rights and `exo_abi::page_flags` bits `caller` is told about its binding `mapping`.
-pub fn status_bits(kernel: &Kernel, caller: EnvId, mapping: &MappingView) -> u64 {
+pub fn status_bits<P: Platform>(kernel: &Kernel<P>, caller: EnvId, mapping: &MappingView) -> u64 {
     let is_owned = kernel.frames.owner(mapping.frame) == Some(FrameOwner::Environment(caller));
     mapping.status_bits(is_owned)
 }
@@ -183,7 +199,11 @@ pub fn status_bits(kernel: &Kernel, caller: EnvId, mapping: &MappingView) -> u64
 /// The caller's binding at page address `address`, when its frame is the caller's own (not a
 /// page shared in from another environment). Errors: `BadAddress` for a bad address,
 /// `NotFound` when nothing is bound there, `PermissionDenied` when the frame is another's.
-pub fn own_binding(kernel: &Kernel, caller: EnvId, address: u64) -> Result<MappingView, Error> {
+pub fn own_binding<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    address: u64,
+) -> Result<MappingView, Error> {
     let binding = kernel
         .mappings
         .lookup(place_of(caller, address)?)
@@ -196,8 +216,8 @@ pub fn own_binding(kernel: &Kernel, caller: EnvId, address: u64) -> Result<Mappi
 }
 
 /// [`exo_abi::Syscall::PageShare`].
-pub fn page_share(
-    kernel: &mut Kernel,
+pub fn page_share<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     a: arguments::PageShare,
 ) -> Result<u64, Error> {
@@ -232,7 +252,11 @@ pub fn page_share(
 }
 
 /// [`exo_abi::Syscall::PageFlush`].
-pub fn page_flush(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+pub fn page_flush<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    address: u64,
+) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
     let removals = kernel.mappings.flush(place).map_err(mapping_error)?;
     kernel.clear_page_table_entries(&removals);
@@ -240,8 +264,8 @@ pub fn page_flush(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u6
 }
 
 /// [`exo_abi::Syscall::FrameGrant`].
-pub fn frame_grant(
-    kernel: &mut Kernel,
+pub fn frame_grant<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     frame: u64,
     target: u64,

@@ -3,11 +3,10 @@
 //! which filter and the strike rule are `exo_filter::table`'s. Packet binding and delivery are
 //! in `packets.rs`.
 
-use crate::arch::paging::read_from_frame;
-use crate::heap;
 use crate::kernel::Kernel;
 use crate::kprintln;
 use crate::pages::place_of;
+use crate::platform::Platform;
 use crate::syscalls::copy_in;
 use alloc::vec::Vec;
 use exo_abi::filter::{MODULE_BYTES_MAX, WATCHED_BYTES_MAX};
@@ -29,17 +28,18 @@ pub struct PredicateSleeper {
 }
 
 /// [`exo_abi::Syscall::FilterLoad`].
-pub fn filter_load(
-    kernel: &mut Kernel,
+pub fn filter_load<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     address: u64,
     len: u64,
 ) -> Result<u64, Error> {
     let bytes = copy_in(kernel, address, len, MODULE_BYTES_MAX as u64)?;
     kernel.check_charge(caller, FILTER_LOAD_BYTES_MAX + FILTER_RUN_BYTES)?;
-    let heap_before = heap::in_use();
+    let heap_before = P::heap_in_use();
     let filter = kernel.sandbox.load(&bytes).map_err(|error| {
         kprintln!(
+            P,
             "exokernel: env {} filter refused: {}",
             caller.0,
             error.describe()
@@ -47,7 +47,7 @@ pub fn filter_load(
         error.to_abi()
     })?;
     // What the load kept, measured, so that the charge is what the filter really holds.
-    let charge = heap::in_use().saturating_sub(heap_before) + FILTER_RUN_BYTES;
+    let charge = P::heap_in_use().saturating_sub(heap_before) + FILTER_RUN_BYTES;
     kernel.charge(caller, charge)?;
     kernel
         .filters
@@ -56,7 +56,11 @@ pub fn filter_load(
 }
 
 /// [`exo_abi::Syscall::FilterUnload`].
-pub fn filter_unload(kernel: &mut Kernel, caller: EnvId, id: u64) -> Result<u64, Error> {
+pub fn filter_unload<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    id: u64,
+) -> Result<u64, Error> {
     let charge = kernel.filters.unload(caller, id)?;
     kernel.kernel_memory.refund(caller, charge);
     wake_predicate_sleepers_of(kernel, id, Err(Error::NotFound));
@@ -64,8 +68,8 @@ pub fn filter_unload(kernel: &mut Kernel, caller: EnvId, id: u64) -> Result<u64,
 }
 
 /// [`exo_abi::Syscall::SleepUntil`]: `Ok(true)` when the caller now sleeps.
-pub fn sleep_until(
-    kernel: &mut Kernel,
+pub fn sleep_until<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     filter: u64,
     address: u64,
@@ -101,7 +105,7 @@ pub fn sleep_until(
 /// Runs one sleeper's predicate on the bytes it watches now, through the page's binding in
 /// its address space (a page another environment shares with it, typically), looked up afresh
 /// so that the filter never sees a frame the sleeper can no longer read.
-fn evaluate(kernel: &mut Kernel, sleeper: PredicateSleeper) -> Result<bool, Error> {
+fn evaluate<P: Platform>(kernel: &mut Kernel<P>, sleeper: PredicateSleeper) -> Result<bool, Error> {
     let place = place_of(sleeper.env, sleeper.page_address)?;
     let frame = kernel
         .mappings
@@ -110,7 +114,7 @@ fn evaluate(kernel: &mut Kernel, sleeper: PredicateSleeper) -> Result<bool, Erro
         .frame;
     let mut watched = [0u8; WATCHED_BYTES_MAX as usize];
     let watched = &mut watched[..sleeper.len];
-    read_from_frame(frame, sleeper.offset, watched);
+    P::read_frame(frame, sleeper.offset, watched);
     let (is_true, unloaded) = kernel
         .filters
         .evaluate(sleeper.env, sleeper.filter, watched)?;
@@ -122,7 +126,11 @@ fn evaluate(kernel: &mut Kernel, sleeper: PredicateSleeper) -> Result<bool, Erro
 }
 
 /// Ends the sleep of everyone waiting on filter `id` with `result`.
-fn wake_predicate_sleepers_of(kernel: &mut Kernel, id: u64, result: Result<u64, Error>) {
+fn wake_predicate_sleepers_of<P: Platform>(
+    kernel: &mut Kernel<P>,
+    id: u64,
+    result: Result<u64, Error>,
+) {
     let (woken, sleeping): (Vec<_>, Vec<_>) = kernel
         .predicate_sleepers
         .iter()
@@ -133,7 +141,7 @@ fn wake_predicate_sleepers_of(kernel: &mut Kernel, id: u64, result: Result<u64, 
     }
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     /// Runs every wake-up predicate and wakes the sleepers whose predicate holds; returns
     /// whether any woke.
     pub fn evaluate_wake_up_predicates(&mut self) -> bool {
@@ -174,6 +182,7 @@ impl Kernel {
     /// sleeps that waited on it.
     pub fn note_filter_unloaded(&mut self, unloaded: Unloaded<EnvId>) {
         kprintln!(
+            P,
             "exokernel: env {} filter {} unloaded after {} strikes",
             unloaded.owner.0,
             unloaded.id,

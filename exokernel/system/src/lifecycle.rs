@@ -8,14 +8,15 @@
 use crate::capabilities::{self, environment_named, target_of};
 use crate::environment::first_registers;
 use crate::kernel::Kernel;
+use crate::platform::Platform;
 use crate::syscalls::{Outcome, copy_in};
 use exo_abi::capability::rights;
 use exo_abi::{Error, ExitReason, arguments};
 use exo_core::environments::{EnvId, EnvState};
 
 /// [`exo_abi::Syscall::EnvironmentCreate`].
-pub fn environment_create(
-    kernel: &mut Kernel,
+pub fn environment_create<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     name: u64,
     name_len: u64,
@@ -30,8 +31,8 @@ pub fn environment_create(
 }
 
 /// [`exo_abi::Syscall::EnvironmentStart`].
-pub fn environment_start(
-    kernel: &mut Kernel,
+pub fn environment_start<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     a: arguments::EnvironmentStart,
 ) -> Result<u64, Error> {
@@ -51,14 +52,19 @@ pub fn environment_start(
         .environments
         .machine_mut(target)
         .expect("checked alive above");
-    machine.registers = first_registers(a.rip, a.rsp, a.rdi, a.rsi);
+    machine.registers = first_registers::<P>(a.rip, a.rsp, a.rdi, a.rsi);
     machine.frames_at_start = frames_at_start;
     kernel.environments.start(target)?;
     Ok(0)
 }
 
 /// [`exo_abi::Syscall::EnvironmentKill`]: the caller's call ends with it when it kills itself.
-pub fn environment_kill(kernel: &mut Kernel, caller: EnvId, handle: u64, id: u64) -> Outcome {
+pub fn environment_kill<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+    id: u64,
+) -> Outcome {
     let victim = match victim_of(kernel, caller, handle, id) {
         Ok(victim) => victim,
         Err(error) => return Outcome::Return(Err(error)),
@@ -74,7 +80,12 @@ pub fn environment_kill(kernel: &mut Kernel, caller: EnvId, handle: u64, id: u64
 
 /// The environment `id` (0: the one `handle` names), when `caller`'s capability `handle`
 /// carries `CONTROL` over it or one of its ancestors.
-fn victim_of(kernel: &Kernel, caller: EnvId, handle: u64, id: u64) -> Result<EnvId, Error> {
+fn victim_of<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+    id: u64,
+) -> Result<EnvId, Error> {
     let subtree = target_of(kernel, caller, handle, rights::CONTROL)?;
     let victim = match id {
         0 => subtree,

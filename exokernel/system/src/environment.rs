@@ -3,11 +3,11 @@
 //! a parent to fill and start. Every page is bound through the mapping database like any later
 //! binding.
 
-use crate::arch::gdt::{USER_CODE_SELECTOR, USER_DATA_SELECTOR};
-use crate::arch::paging::{AddressSpace, allocate_zeroed, write_to_frame};
-use crate::arch::trap::TrapFrame;
 use crate::kernel::Machine;
+use crate::platform::{AddressSpace, Platform};
+use crate::trap_frame::TrapFrame;
 use alloc::collections::BTreeMap;
+use core::marker::PhantomData;
 use exo_abi::Error;
 use exo_abi::kernel_memory::BINDING_BYTES;
 use exo_core::PAGE_SIZE;
@@ -26,13 +26,13 @@ pub const ENTRY_RFLAGS: u64 = 0x202;
 
 /// The registers an environment starts with: `rip`, `rsp`, `rdi` and `rsi` as given, every
 /// other register zero, user segments and interrupts on.
-pub fn first_registers(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
+pub fn first_registers<P: Platform>(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
     TrapFrame {
         rip,
-        cs: USER_CODE_SELECTOR,
+        cs: P::USER_CODE_SELECTOR,
         rflags: ENTRY_RFLAGS,
         rsp,
-        ss: USER_DATA_SELECTOR,
+        ss: P::USER_DATA_SELECTOR,
         rdi,
         rsi,
         ..TrapFrame::default()
@@ -42,14 +42,14 @@ pub fn first_registers(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
 /// The machine state of environment `id` built by hand: an empty user half and no registers
 /// yet (it does not run until started). Fails with `NoMemory` when no frame is free for its
 /// page table.
-pub fn empty(id: EnvId, frames: &mut FrameTable) -> Result<Machine, Error> {
+pub fn empty<P: Platform>(id: EnvId, frames: &mut FrameTable) -> Result<Machine<P>, Error> {
     Ok(machine_with(
-        AddressSpace::new(id, frames)?,
+        P::AddressSpace::new(id, frames)?,
         TrapFrame::default(),
     ))
 }
 
-fn machine_with(address_space: AddressSpace, registers: TrapFrame) -> Machine {
+fn machine_with<P: Platform>(address_space: P::AddressSpace, registers: TrapFrame) -> Machine<P> {
     Machine {
         address_space,
         registers,
@@ -65,14 +65,14 @@ fn machine_with(address_space: AddressSpace, registers: TrapFrame) -> Machine {
 /// Loads `program` for environment `id`, its bindings charged to it under `kernel_memory`'s
 /// limits. On failure every frame charged to `id` is freed again and every binding recorded for
 /// it is dropped.
-pub fn load(
+pub fn load<P: Platform>(
     id: EnvId,
     program: &[u8],
     args: &[u8],
     frames: &mut FrameTable,
     mappings: &mut MappingDatabase,
     kernel_memory: &KernelMemory,
-) -> Result<Machine, Error> {
+) -> Result<Machine<P>, Error> {
     if args.len() as u64 > exo_abi::ARGUMENTS_MAX_BYTES {
         return Err(Error::TooLong);
     }
@@ -80,11 +80,12 @@ pub fn load(
         log::warn!("env {}: not a loadable program: {error:?}", id.0);
         Error::BadExecutable
     })?;
-    let machine = Loader {
+    let machine = Loader::<P> {
         id,
         frames,
         mappings,
         kernel_memory,
+        platform: PhantomData,
     }
     .build(&plan, program, args);
     if machine.is_err() {
@@ -94,16 +95,17 @@ pub fn load(
     machine
 }
 
-struct Loader<'a> {
+struct Loader<'a, P: Platform> {
     id: EnvId,
     frames: &'a mut FrameTable,
     mappings: &'a mut MappingDatabase,
     kernel_memory: &'a KernelMemory,
+    platform: PhantomData<P>,
 }
 
-impl Loader<'_> {
-    fn build(&mut self, plan: &LoadPlan, program: &[u8], args: &[u8]) -> Result<Machine, Error> {
-        let mut address_space = AddressSpace::new(self.id, self.frames)?;
+impl<P: Platform> Loader<'_, P> {
+    fn build(&mut self, plan: &LoadPlan, program: &[u8], args: &[u8]) -> Result<Machine<P>, Error> {
+        let mut address_space = P::AddressSpace::new(self.id, self.frames)?;
         for segment in &plan.segments {
             self.load_segment(&mut address_space, segment, program)?;
         }
@@ -117,8 +119,8 @@ impl Loader<'_> {
         }
         let args_address = STACK_TOP - args.len() as u64;
         let top_frame = top_frame.expect("the stack has pages");
-        write_to_frame(top_frame, (args_address % PAGE_SIZE) as usize, args);
-        let registers = first_registers(
+        P::write_frame(top_frame, (args_address % PAGE_SIZE) as usize, args);
+        let registers = first_registers::<P>(
             plan.entry,
             args_address & !0xF,
             args_address,
@@ -129,7 +131,7 @@ impl Loader<'_> {
 
     fn load_segment(
         &mut self,
-        address_space: &mut AddressSpace,
+        address_space: &mut P::AddressSpace,
         segment: &Segment,
         program: &[u8],
     ) -> Result<(), Error> {
@@ -146,7 +148,7 @@ impl Loader<'_> {
                 let file_offset =
                     (segment.file_offset + (copy_start - segment.virtual_address)) as usize;
                 let bytes = &program[file_offset..file_offset + (copy_end - copy_start) as usize];
-                write_to_frame(frame, (copy_start - page) as usize, bytes);
+                P::write_frame(frame, (copy_start - page) as usize, bytes);
             }
         }
         Ok(())
@@ -155,7 +157,7 @@ impl Loader<'_> {
     /// Allocates a zeroed frame to the environment and binds it at `page` with `rights`.
     fn bind_new_page(
         &mut self,
-        address_space: &mut AddressSpace,
+        address_space: &mut P::AddressSpace,
         page: u64,
         rights: PageRights,
     ) -> Result<FrameNumber, Error> {
@@ -164,7 +166,7 @@ impl Loader<'_> {
             total: self.mappings.len(),
         };
         self.kernel_memory.check(self.id, BINDING_BYTES, counts)?;
-        let frame = allocate_zeroed(self.frames, FrameOwner::Environment(self.id))?;
+        let frame = P::allocate_zeroed(self.frames, FrameOwner::Environment(self.id))?;
         let place = Place::new(self.id, page / PAGE_SIZE);
         self.mappings
             .map_root(place, frame, rights)

@@ -1,14 +1,19 @@
 //! The time-slice system calls: allocating and freeing slots, choosing upcalls, and directed
 //! yield. Each call is documented in `exo_abi::Syscall`.
 
-use crate::arch::trap::TrapFrame;
 use crate::kernel::Kernel;
+use crate::platform::Platform;
 use crate::syscalls::Outcome;
+use crate::trap_frame::TrapFrame;
 use exo_abi::slice::SLOT_ANY;
 use exo_abi::{Error, encode_result, upcall};
 use exo_core::environments::EnvId;
 
-pub fn slice_allocate(kernel: &mut Kernel, caller: EnvId, position: u64) -> Result<u64, Error> {
+pub fn slice_allocate<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    position: u64,
+) -> Result<u64, Error> {
     let position = match position {
         SLOT_ANY => None,
         position => Some(usize::try_from(position).map_err(|_| Error::InvalidArgument)?),
@@ -19,14 +24,22 @@ pub fn slice_allocate(kernel: &mut Kernel, caller: EnvId, position: u64) -> Resu
         .map(|position| position as u64)
 }
 
-pub fn slice_free(kernel: &mut Kernel, caller: EnvId, position: u64) -> Result<u64, Error> {
+pub fn slice_free<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    position: u64,
+) -> Result<u64, Error> {
     let position = usize::try_from(position).map_err(|_| Error::InvalidArgument)?;
     kernel.slices.free(caller, position)?;
     kernel.note_holdings_changed();
     Ok(0)
 }
 
-pub fn set_upcalls(kernel: &mut Kernel, caller: EnvId, enabled: u64) -> Result<u64, Error> {
+pub fn set_upcalls<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    enabled: u64,
+) -> Result<u64, Error> {
     let machine = kernel.current_machine();
     if enabled & !upcall::enable::ALL != 0 {
         return Err(Error::InvalidArgument);
@@ -43,7 +56,12 @@ pub fn set_upcalls(kernel: &mut Kernel, caller: EnvId, enabled: u64) -> Result<u
     Ok(0)
 }
 
-pub fn yield_to(kernel: &mut Kernel, caller: EnvId, target: u64, frame: &mut TrapFrame) -> Outcome {
+pub fn yield_to<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    target: u64,
+    frame: &mut TrapFrame,
+) -> Outcome {
     let Ok(target) = u32::try_from(target) else {
         return Outcome::Return(Err(Error::Unavailable));
     };

@@ -3,11 +3,10 @@
 //! force, breaking every binding and recording each resource in the environment's repossession
 //! vector. The bookkeeping and the victim choice are `exo_core::revocation`'s.
 
-use crate::arch::clock;
-use crate::arch::paging::with_frame_page;
 use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
 use crate::pages::own_binding;
+use crate::platform::Platform;
 use alloc::vec::Vec;
 use exo_abi::capability::rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
@@ -17,8 +16,8 @@ use exo_core::frame_table::FrameOwner;
 use exo_core::revocation::{Request, choose_victims, guaranteed_count};
 
 /// [`exo_abi::Syscall::SetRepossessionVector`].
-pub fn set_repossession_vector(
-    kernel: &mut Kernel,
+pub fn set_repossession_vector<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     address: u64,
 ) -> Result<u64, Error> {
@@ -30,7 +29,7 @@ pub fn set_repossession_vector(
     if !binding.rights.is_writable {
         return Err(Error::PermissionDenied);
     }
-    with_frame_page(binding.frame, repossession::initialize);
+    P::with_frame_page(binding.frame, repossession::initialize);
     kernel.current_machine().repossession_frame = Some(binding.frame);
     Ok(0)
 }
@@ -43,14 +42,14 @@ fn kind_of(code: u64) -> Result<ResourceKind, Error> {
 }
 
 /// [`exo_abi::Syscall::Revoke`].
-pub fn revoke(
-    kernel: &mut Kernel,
+pub fn revoke<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     a: arguments::Revoke,
 ) -> Result<u64, Error> {
     let target = environment_named(kernel, caller, a.target, rights::REVOKE)?;
     let kind = kind_of(a.kind)?;
-    let now = clock::now_microseconds();
+    let now = P::now_microseconds();
     let deadline = now.saturating_add(a.deadline);
     let held_count = kernel.held_by_subtree(target, kind);
     kernel
@@ -74,8 +73,8 @@ pub fn revoke(
 }
 
 /// [`exo_abi::Syscall::RevocationQuery`].
-pub fn revocation_query(
-    kernel: &Kernel,
+pub fn revocation_query<P: Platform>(
+    kernel: &Kernel<P>,
     caller: EnvId,
     target: u64,
     kind: u64,
@@ -89,7 +88,7 @@ pub fn revocation_query(
         .ok_or(Error::NotFound)
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     /// Notes that frame `frame` is no longer `owner`'s: it stops being its repossession vector,
     /// and what environments hold is counted again for the revocation requests.
     pub fn frame_left(&mut self, owner: EnvId, frame: u64) {
@@ -125,7 +124,7 @@ impl Kernel {
         if self.revocations.is_empty() {
             return;
         }
-        let now = clock::now_microseconds();
+        let now = P::now_microseconds();
         let asked: Vec<(EnvId, ResourceKind)> = self
             .revocations
             .requests()
@@ -149,7 +148,7 @@ impl Kernel {
         let Some(deadline) = self.revocations.next_deadline_ticks() else {
             return;
         };
-        let now = clock::now_microseconds();
+        let now = P::now_microseconds();
         if deadline > now {
             return;
         }
@@ -198,7 +197,7 @@ impl Kernel {
             expired.kind
         );
         if let Some(frame) = vector_frame {
-            with_frame_page(frame, |page| {
+            P::with_frame_page(frame, |page| {
                 for &name in &victims {
                     repossession::append(page, expired.kind, name, reason);
                 }

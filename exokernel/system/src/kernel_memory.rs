@@ -3,12 +3,13 @@
 
 use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
+use crate::platform::Platform;
 use exo_abi::Error;
 use exo_abi::kernel_memory::BINDING_BYTES;
 use exo_core::environments::EnvId;
 use exo_core::kernel_memory::BindingCounts;
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     fn binding_counts(&self, env: EnvId) -> BindingCounts {
         BindingCounts {
             environment: self.mappings.count_in(env),
@@ -49,7 +50,11 @@ impl Kernel {
 }
 
 /// [`exo_abi::Syscall::KernelMemory`].
-pub fn kernel_memory(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
+pub fn kernel_memory<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+) -> Result<u64, Error> {
     let env = environment_named(kernel, caller, handle, 0)?;
     Ok(kernel.charged_to(env) as u64)
 }

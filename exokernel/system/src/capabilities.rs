@@ -3,19 +3,20 @@
 //! environment that is still alive. The table rules are `exo_core::capabilities`'.
 
 use crate::kernel::{Kernel, Machine};
+use crate::platform::Platform;
 use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_core::capabilities::{self, Capability};
 use exo_core::environments::EnvId;
 
-fn machine_of(kernel: &Kernel, caller: EnvId) -> &Machine {
+fn machine_of<P: Platform>(kernel: &Kernel<P>, caller: EnvId) -> &Machine<P> {
     kernel
         .environments
         .machine(caller)
         .expect("the caller of a system call is alive")
 }
 
-fn caller_machine(kernel: &mut Kernel, caller: EnvId) -> &mut Machine {
+fn caller_machine<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId) -> &mut Machine<P> {
     kernel
         .environments
         .machine_mut(caller)
@@ -24,7 +25,12 @@ fn caller_machine(kernel: &mut Kernel, caller: EnvId) -> &mut Machine {
 
 /// The environment, living or ended, that `caller`'s capability `handle` names, when it
 /// carries the `needed` rights.
-pub fn target_of(kernel: &Kernel, caller: EnvId, handle: u64, needed: u64) -> Result<EnvId, Error> {
+pub fn target_of<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+    needed: u64,
+) -> Result<EnvId, Error> {
     capabilities::resolve(
         &machine_of(kernel, caller).capabilities,
         caller,
@@ -35,8 +41,8 @@ pub fn target_of(kernel: &Kernel, caller: EnvId, handle: u64, needed: u64) -> Re
 
 /// The living environment that `caller`'s capability `handle` names, when it carries the
 /// `needed` rights.
-pub fn environment_named(
-    kernel: &Kernel,
+pub fn environment_named<P: Platform>(
+    kernel: &Kernel<P>,
     caller: EnvId,
     handle: u64,
     needed: u64,
@@ -52,7 +58,11 @@ pub fn environment_named(
 /// Gives `caller` a capability with every right over its new child `child` (spawned or
 /// created empty).
 /// The caller's room was checked before the child was made.
-pub fn hold_child(kernel: &mut Kernel, caller: EnvId, child: EnvId) -> Result<u64, Error> {
+pub fn hold_child<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    child: EnvId,
+) -> Result<u64, Error> {
     caller_machine(kernel, caller)
         .capabilities
         .insert(Capability {
@@ -63,24 +73,28 @@ pub fn hold_child(kernel: &mut Kernel, caller: EnvId, child: EnvId) -> Result<u6
 
 /// The child that `caller`'s capability `handle` lets it wait for. Unlike other rights, this
 /// one reaches an ended child that is not reaped yet.
-pub fn child_to_reap(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<EnvId, Error> {
+pub fn child_to_reap<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+) -> Result<EnvId, Error> {
     target_of(kernel, caller, handle, rights::WAIT)
 }
 
 /// Drops the handle of a child that is reaped, or will be when it ends.
-pub fn drop_reaped(kernel: &mut Kernel, caller: EnvId, handle: u64) {
+pub fn drop_reaped<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId, handle: u64) {
     // The handle was resolved just before, so it is there to remove.
     let _ = caller_machine(kernel, caller).capabilities.remove(handle);
 }
 
 /// Whether `caller` can hold one more capability.
-pub fn has_room(kernel: &Kernel, caller: EnvId) -> bool {
+pub fn has_room<P: Platform>(kernel: &Kernel<P>, caller: EnvId) -> bool {
     machine_of(kernel, caller).capabilities.has_room()
 }
 
 /// [`exo_abi::Syscall::CapabilityCopy`].
-pub fn capability_copy(
-    kernel: &mut Kernel,
+pub fn capability_copy<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     handle: u64,
     wanted_rights: u64,
@@ -99,7 +113,11 @@ pub fn capability_copy(
 
 /// [`exo_abi::Syscall::CapabilityDrop`]. Dropping the one handle that waits for a child means
 /// nobody can reap it, so the child leaves the table when it ends.
-pub fn capability_drop(kernel: &mut Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
+pub fn capability_drop<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+) -> Result<u64, Error> {
     let dropped = caller_machine(kernel, caller).capabilities.remove(handle)?;
     if dropped.rights & rights::WAIT != 0 {
         kernel.environments.disown(dropped.target);
@@ -108,7 +126,11 @@ pub fn capability_drop(kernel: &mut Kernel, caller: EnvId, handle: u64) -> Resul
 }
 
 /// [`exo_abi::Syscall::CapabilityInspect`].
-pub fn capability_inspect(kernel: &Kernel, caller: EnvId, handle: u64) -> Result<u64, Error> {
+pub fn capability_inspect<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    handle: u64,
+) -> Result<u64, Error> {
     let capability = machine_of(kernel, caller).capabilities.get(handle)?;
     Ok(u64::from(capability.target.0) | capability.rights << 32)
 }

@@ -4,10 +4,10 @@
 //! business. A reader that finds nothing sleeps until a byte arrives; then every sleeping reader
 //! wakes and its call restarts, so the first to run gets the bytes and the others sleep again.
 
-use crate::arch::serial;
-use crate::arch::trap::TrapFrame;
 use crate::kernel::Kernel;
+use crate::platform::Platform;
 use crate::syscalls::Outcome;
+use crate::trap_frame::TrapFrame;
 use crate::user_memory::{check_writable, copy_to_user};
 use alloc::vec;
 use exo_abi::{CONSOLE_NONBLOCKING, CONSOLE_READ_MAX_BYTES, Error, arguments};
@@ -18,8 +18,8 @@ use exo_core::environments::EnvId;
 const SYSCALL_INSTRUCTION_BYTES: u64 = 2;
 
 /// [`exo_abi::Syscall::ConsoleRead`], whose arguments are in the caller's `frame`.
-pub fn console_read(
-    kernel: &mut Kernel,
+pub fn console_read<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     a: arguments::ConsoleRead,
     frame: &mut TrapFrame,
@@ -42,14 +42,19 @@ pub fn console_read(
 
 /// Copies buffered bytes to the caller's buffer: how many, or `None` when the caller must wait
 /// for the first one.
-fn read(kernel: &mut Kernel, buffer: u64, len: u64, flags: u64) -> Result<Option<u64>, Error> {
+fn read<P: Platform>(
+    kernel: &mut Kernel<P>,
+    buffer: u64,
+    len: u64,
+    flags: u64,
+) -> Result<Option<u64>, Error> {
     if flags & !CONSOLE_NONBLOCKING != 0 {
         return Err(Error::InvalidArgument);
     }
     if len > CONSOLE_READ_MAX_BYTES {
         return Err(Error::TooLong);
     }
-    check_writable(kernel.current_address_space(), buffer, len)?;
+    check_writable::<P>(kernel.current_address_space(), buffer, len)?;
     kernel.poll_console();
     if len == 0 {
         return Ok(Some(0));
@@ -60,15 +65,15 @@ fn read(kernel: &mut Kernel, buffer: u64, len: u64, flags: u64) -> Result<Option
     }
     let mut bytes = vec![0; kernel.console_input.len().min(len as usize)];
     let count = kernel.console_input.take(&mut bytes);
-    copy_to_user(kernel.current_address_space(), buffer, &bytes)?;
+    copy_to_user::<P>(kernel.current_address_space(), buffer, &bytes)?;
     Ok(Some(count as u64))
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     /// Moves the bytes the console port holds into the ring, as many as fit; when bytes are
     /// waiting, wakes every reader that sleeps for them. Returns whether any woke.
     pub fn poll_console(&mut self) -> bool {
-        self.console_input.fill_from(serial::read_byte);
+        self.console_input.fill_from(P::console_byte);
         if self.console_input.is_empty() {
             return false;
         }

@@ -6,12 +6,11 @@
 //! The decisions themselves (who owns which slot, epilogue, grace, abort) are made by
 //! `exo_core::slices`; this file only applies them to the CPU.
 
-use crate::arch::clock;
-use crate::arch::cpu::wait_for_interrupt;
-use crate::arch::trap::TrapFrame;
 use crate::exceptions;
 use crate::kernel::Kernel;
 use crate::kprintln;
+use crate::platform::{AddressSpace, Platform};
+use crate::trap_frame::TrapFrame;
 use core::sync::atomic::{AtomicBool, Ordering};
 use exo_abi::upcall;
 use exo_core::environments::EnvId;
@@ -37,7 +36,7 @@ pub fn note_timer_while_idle() {
     TIMER_FIRED_WHILE_IDLE.store(true, Ordering::Relaxed);
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     /// Starts the first slot and enters its environment's registers into `frame`.
     pub fn start_scheduling(&mut self, frame: &mut TrapFrame) {
         let decision = self.slices.start(&self.environments);
@@ -68,7 +67,7 @@ impl Kernel {
         self.abort_overdue_requests();
         loop {
             if let Timer::Arm { after_microseconds } = decision.timer {
-                clock::interrupt_after(after_microseconds);
+                P::interrupt_after(after_microseconds);
             }
             if let Some(aborted) = decision.aborted {
                 log::debug!(
@@ -161,13 +160,13 @@ impl Kernel {
             let can_wake = !self.sleepers.is_empty()
                 || !self.predicate_sleepers.is_empty()
                 || !self.console_readers.is_empty()
-                || crate::net::is_present();
+                || P::net_is_present();
             if !can_wake && !self.environments.has_runnable() {
-                kprintln!("exokernel: every living environment is blocked for good");
+                kprintln!(P, "exokernel: every living environment is blocked for good");
                 self.power_off(KERNEL_FAULT);
             }
             TIMER_FIRED_WHILE_IDLE.store(false, Ordering::Relaxed);
-            wait_for_interrupt();
+            P::wait_for_interrupt();
             self.abort_overdue_requests();
             let has_woken = self.wake_sleepers()
                 | self.receive_packets()
@@ -189,7 +188,7 @@ impl Kernel {
         let current = self.current.expect("called by the running environment");
         self.predicate_sleepers.retain(|stale| stale.env != current);
         if self.environments.sleep(current) {
-            let deadline = clock::now_microseconds().saturating_add(microseconds);
+            let deadline = P::now_microseconds().saturating_add(microseconds);
             self.sleepers.insert((deadline, current));
         }
     }
@@ -210,7 +209,7 @@ impl Kernel {
         if self.sleepers.is_empty() {
             return false;
         }
-        let now = clock::now_microseconds();
+        let now = P::now_microseconds();
         let mut has_woken = false;
         while let Some(&(deadline, id)) = self.sleepers.first()
             && deadline <= now

@@ -8,13 +8,13 @@
 //! Transfers are synchronous (the disk is polled), so a block has no pending request when the
 //! abort protocol takes it.
 
-use crate::arch::paging::{allocate_zeroed, with_frame_page};
-use crate::disk::{self, DiskError};
 use crate::kernel::Kernel;
 use crate::kprintln;
 use crate::pages::place_of;
+use crate::platform::{DiskDirection, DiskFailure, Platform};
 use crate::user_memory::{copy_entries_from_user, copy_from_user};
 use alloc::vec::Vec;
+use core::marker::PhantomData;
 use exo_abi::{BLOCK_ANY, BLOCK_TRANSFERS_MAX, Error};
 use exo_core::block_table::{BlockDevice, BlockTable, Credential, DeviceError, MountError};
 use exo_core::environments::EnvId;
@@ -23,75 +23,84 @@ use exo_core::user_range::UserRange;
 
 /// The block table's view of the disk: whole blocks through one kernel frame (the table's own
 /// blocks are few and small, so a copy costs little there).
-pub struct TableDisk {
+pub struct TableDisk<P: Platform> {
     bounce_frame: FrameNumber,
+    platform: PhantomData<P>,
 }
 
-fn device_error(error: DiskError) -> DeviceError {
-    match error {
-        DiskError::OutOfRange(_) => DeviceError::OutOfRange,
-        DiskError::ReadOnly | DiskError::Device(_) => DeviceError::Failed,
+fn device_error(failure: Option<Result<(), DiskFailure>>) -> Result<(), DeviceError> {
+    match failure {
+        Some(Ok(())) => Ok(()),
+        Some(Err(DiskFailure::OutOfRange)) => Err(DeviceError::OutOfRange),
+        Some(Err(DiskFailure::Failed)) | None => Err(DeviceError::Failed),
     }
 }
 
-impl BlockDevice for TableDisk {
+impl<P: Platform> BlockDevice for TableDisk<P> {
     fn block_count(&self) -> u64 {
-        disk::with(|disk| disk.capacity_blocks()).unwrap_or(0)
+        P::disk_blocks().unwrap_or(0)
     }
 
     fn read_block(&mut self, block: u64, buffer: &mut [u8; 4096]) -> Result<(), DeviceError> {
-        disk::with(|disk| disk.read_block(block, self.bounce_frame))
-            .ok_or(DeviceError::Failed)?
-            .map_err(device_error)?;
-        with_frame_page(self.bounce_frame, |page| buffer.copy_from_slice(page));
+        device_error(P::disk_transfer(
+            DiskDirection::Read,
+            &[(block, self.bounce_frame)],
+        ))?;
+        P::with_frame_page(self.bounce_frame, |page| buffer.copy_from_slice(page));
         Ok(())
     }
 
     fn write_block(&mut self, block: u64, data: &[u8; 4096]) -> Result<(), DeviceError> {
-        with_frame_page(self.bounce_frame, |page| page.copy_from_slice(data));
-        disk::with(|disk| disk.write_block(block, self.bounce_frame))
-            .ok_or(DeviceError::Failed)?
-            .map_err(device_error)
+        P::with_frame_page(self.bounce_frame, |page| page.copy_from_slice(data));
+        device_error(P::disk_transfer(
+            DiskDirection::Write,
+            &[(block, self.bounce_frame)],
+        ))
     }
 
     fn flush(&mut self) -> Result<(), DeviceError> {
-        disk::with(|disk| disk.flush())
-            .ok_or(DeviceError::Failed)?
-            .map_err(device_error)
+        device_error(P::disk_flush())
     }
 }
 
 /// The block table and the disk it lives on.
-pub struct Blocks {
+pub struct Blocks<P: Platform> {
     pub table: BlockTable,
-    pub disk: TableDisk,
+    pub disk: TableDisk<P>,
 }
 
 /// Mounts the block table of the disk, formatting a disk that has none; `None` without a disk
 /// or when the table is damaged (a damaged table is never formatted over: that would give away
 /// every owner's blocks).
-pub fn mount(frames: &mut FrameTable) -> Option<Blocks> {
-    disk::with(|_| ())?;
-    let bounce_frame = allocate_zeroed(frames, FrameOwner::Kernel).ok()?;
-    let mut device = TableDisk { bounce_frame };
+pub fn mount<P: Platform>(frames: &mut FrameTable) -> Option<Blocks<P>> {
+    P::disk_blocks()?;
+    let bounce_frame = P::allocate_zeroed(frames, FrameOwner::Kernel).ok()?;
+    let mut device = TableDisk {
+        bounce_frame,
+        platform: PhantomData,
+    };
     let table = match BlockTable::mount(&mut device) {
         Ok(table) => table,
         Err(MountError::NotFormatted) => {
-            kprintln!("exokernel: blocks: formatting the disk's ownership table");
+            kprintln!(
+                P,
+                "exokernel: blocks: formatting the disk's ownership table"
+            );
             match BlockTable::format(&mut device) {
                 Ok(table) => table,
                 Err(error) => {
-                    kprintln!("exokernel: blocks: cannot format: {error:?}");
+                    kprintln!(P, "exokernel: blocks: cannot format: {error:?}");
                     return None;
                 }
             }
         }
         Err(error) => {
-            kprintln!("exokernel: blocks: ownership table unusable: {error:?}");
+            kprintln!(P, "exokernel: blocks: ownership table unusable: {error:?}");
             return None;
         }
     };
     kprintln!(
+        P,
         "exokernel: blocks: {} free of {} data blocks",
         table.free_count(),
         table.layout().data_block_count()
@@ -102,15 +111,19 @@ pub fn mount(frames: &mut FrameTable) -> Option<Blocks> {
     })
 }
 
-fn blocks_of(kernel: &mut Kernel) -> Result<&mut Blocks, Error> {
+fn blocks_of<P: Platform>(kernel: &mut Kernel<P>) -> Result<&mut Blocks<P>, Error> {
     kernel.blocks.as_mut().ok_or(Error::Unavailable)
 }
 
 /// [`exo_abi::Syscall::BlockCredential`].
-pub fn block_credential(kernel: &mut Kernel, caller: EnvId, address: u64) -> Result<u64, Error> {
+pub fn block_credential<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    address: u64,
+) -> Result<u64, Error> {
     let range = UserRange::new(address, 16)?;
     let mut credential = [0u8; 16];
-    copy_from_user(kernel.current_address_space(), range, &mut credential)?;
+    copy_from_user::<P>(kernel.current_address_space(), range, &mut credential)?;
     let blocks = blocks_of(kernel)?;
     let presentation =
         blocks
@@ -120,14 +133,22 @@ pub fn block_credential(kernel: &mut Kernel, caller: EnvId, address: u64) -> Res
 }
 
 /// [`exo_abi::Syscall::BlockAllocate`].
-pub fn block_allocate(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<u64, Error> {
+pub fn block_allocate<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    block: u64,
+) -> Result<u64, Error> {
     let request = (block != BLOCK_ANY).then_some(block);
     let blocks = blocks_of(kernel)?;
     blocks.table.allocate(&mut blocks.disk, caller, request)
 }
 
 /// [`exo_abi::Syscall::BlockFree`].
-pub fn block_free(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<u64, Error> {
+pub fn block_free<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    block: u64,
+) -> Result<u64, Error> {
     let blocks = blocks_of(kernel)?;
     blocks.table.free(&mut blocks.disk, caller, block)?;
     kernel.note_holdings_changed();
@@ -135,12 +156,12 @@ pub fn block_free(kernel: &mut Kernel, caller: EnvId, block: u64) -> Result<u64,
 }
 
 /// [`exo_abi::Syscall::BlockFlush`].
-pub fn block_flush(kernel: &mut Kernel) -> Result<u64, Error> {
+pub fn block_flush<P: Platform>(kernel: &mut Kernel<P>) -> Result<u64, Error> {
     blocks_of(kernel)?;
-    disk::with(|disk| disk.flush())
-        .ok_or(Error::Unavailable)?
-        .map_err(|_| Error::Unavailable)?;
-    Ok(0)
+    match P::disk_flush() {
+        Some(Ok(())) => Ok(0),
+        _ => Err(Error::Unavailable),
+    }
 }
 
 /// Which way a block transfer goes.
@@ -154,14 +175,14 @@ pub enum Direction {
 
 /// [`exo_abi::Syscall::BlockRead`] and [`exo_abi::Syscall::BlockWrite`]: checks every
 /// `(block, page)` pair of the caller's list first, then moves them all.
-pub fn block_transfer(
-    kernel: &mut Kernel,
+pub fn block_transfer<P: Platform>(
+    kernel: &mut Kernel<P>,
     caller: EnvId,
     list: u64,
     count: u64,
     direction: Direction,
 ) -> Result<u64, Error> {
-    let pairs = copy_entries_from_user::<2>(
+    let pairs = copy_entries_from_user::<P, 2>(
         kernel.current_address_space(),
         list,
         count,
@@ -175,21 +196,21 @@ pub fn block_transfer(
     for &(block, _) in &transfers {
         blocks.table.check_access(caller, block)?;
     }
-    let moved = disk::with(|disk| match direction {
-        Direction::Read => disk.read_blocks(&transfers),
-        Direction::Write => disk.write_blocks(&transfers),
-    });
-    moved
-        .ok_or(Error::Unavailable)?
-        .map_err(|_| Error::Unavailable)?;
-    Ok(count)
+    let direction = match direction {
+        Direction::Read => DiskDirection::Read,
+        Direction::Write => DiskDirection::Write,
+    };
+    match P::disk_transfer(direction, &transfers) {
+        Some(Ok(())) => Ok(count),
+        _ => Err(Error::Unavailable),
+    }
 }
 
 /// The frame behind the caller's page at `address`: bound in its address space (writable, to
 /// read a block into it), whoever owns the frame. The binding is the secure binding: the caller
 /// may write the frame through it, so the disk may too.
-fn checked_frame(
-    kernel: &Kernel,
+fn checked_frame<P: Platform>(
+    kernel: &Kernel<P>,
     caller: EnvId,
     address: u64,
     direction: Direction,

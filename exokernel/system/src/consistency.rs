@@ -2,8 +2,8 @@
 //! reads, and of the kernel-memory charges, run before every power-off so that each test also
 //! checks that whatever its apps did left the kernel consistent.
 
-use crate::arch::paging::UserEntry;
 use crate::kernel::Kernel;
+use crate::platform::{AddressSpace, Platform, UserEntry};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
@@ -27,7 +27,7 @@ pub struct Summary {
 /// bindings, built from page-table frames charged to it; and that no ended environment is
 /// charged anything and the charges keep within their global limit. Returns the first
 /// inconsistency.
-pub fn check(kernel: &Kernel) -> Result<Summary, String> {
+pub fn check<P: Platform>(kernel: &Kernel<P>) -> Result<Summary, String> {
     kernel.mappings.check_invariants()?;
     if let Some(blocks) = &kernel.blocks {
         blocks.table.check_invariants()?;
@@ -78,7 +78,7 @@ pub fn check(kernel: &Kernel) -> Result<Summary, String> {
 
 /// Every living environment is init or a living descendant of it, so that something can kill,
 /// wait for and revoke it (an environment's descendants end with it).
-fn check_reachable_from_init(kernel: &Kernel) -> Result<(), String> {
+fn check_reachable_from_init<P: Platform>(kernel: &Kernel<P>) -> Result<(), String> {
     let init = EnvId(1);
     for id in kernel.environments.ids() {
         let is_alive = kernel.environments.machine(id).is_some();
@@ -91,7 +91,7 @@ fn check_reachable_from_init(kernel: &Kernel) -> Result<(), String> {
 
 /// Lists the charge of each living environment, after checking that every recorded charge is
 /// a living environment's and that all of them keep within the global limit.
-fn check_charges(kernel: &Kernel) -> Result<String, String> {
+fn check_charges<P: Platform>(kernel: &Kernel<P>) -> Result<String, String> {
     for (env, bytes) in kernel.kernel_memory.recorded() {
         if kernel.environments.machine(env).is_none() {
             return Err(format!(
@@ -119,8 +119,8 @@ fn check_charges(kernel: &Kernel) -> Result<String, String> {
 }
 
 /// A root binding's frame is owned by its environment; a derived one's by a living environment.
-fn check_binding_owner(
-    kernel: &Kernel,
+fn check_binding_owner<P: Platform>(
+    kernel: &Kernel<P>,
     id: EnvId,
     page: u64,
     binding: &MappingView,
@@ -145,8 +145,8 @@ fn check_binding_owner(
     }
 }
 
-fn check_entry(
-    kernel: &Kernel,
+fn check_entry<P: Platform>(
+    kernel: &Kernel<P>,
     id: EnvId,
     bindings: &BTreeMap<u64, MappingView>,
     entry: UserEntry,

@@ -2,13 +2,17 @@
 //! the kernel writes an `ExceptionFrame` on the registered handler stack and resumes the
 //! environment at the handler entry. The library OS resumes the interrupted code itself.
 
-use crate::arch::cpu::faulting_address;
-use crate::arch::trap::TrapFrame;
 use crate::environment::ENTRY_RFLAGS;
 use crate::kernel::{Kernel, Machine};
+use crate::kprintln;
+use crate::platform::Platform;
+use crate::scheduler::Event;
+use crate::trap_frame::TrapFrame;
 use crate::user_memory::copy_to_user;
-use exo_abi::{ExceptionFrame, UserRegisters, upcall};
+use exo_abi::{ExceptionFrame, ExitReason, UserRegisters, exception_name, upcall};
 
+/// General protection fault (Intel SDM vol. 3A, 6.15).
+pub const GENERAL_PROTECTION_VECTOR: u8 = 13;
 const PAGE_FAULT_VECTOR: u8 = 14;
 
 /// Why an exception could not be delivered, ending the environment.
@@ -34,13 +38,13 @@ impl Undeliverable {
 
 /// Hands exception `vector`, raised by the running environment with registers `frame`, to its
 /// handler: on success `frame` now enters the handler.
-pub fn deliver(
-    kernel: &mut Kernel,
+pub fn deliver<P: Platform>(
+    kernel: &mut Kernel<P>,
     frame: &mut TrapFrame,
     vector: u8,
 ) -> Result<(), Undeliverable> {
     let fault_address = if vector == PAGE_FAULT_VECTOR {
-        faulting_address()
+        P::faulting_address()
     } else {
         0
     };
@@ -57,8 +61,8 @@ pub fn deliver(
 /// Hands kernel event `event` (an `exo_abi::upcall` number) with its two arguments to the
 /// handler of the environment whose registers are in `frame` and whose address space is
 /// active, if it enabled that event. On success `frame` now enters the handler.
-pub fn deliver_event(
-    machine: &Machine,
+pub fn deliver_event<P: Platform>(
+    machine: &Machine<P>,
     frame: &mut TrapFrame,
     event: u64,
     first_argument: u64,
@@ -75,8 +79,8 @@ pub fn deliver_event(
 }
 
 /// Writes the frame on the handler stack and points `frame` at the handler entry.
-fn enter_handler(
-    machine: &Machine,
+fn enter_handler<P: Platform>(
+    machine: &Machine<P>,
     frame: &mut TrapFrame,
     vector: u64,
     error_code: u64,
@@ -93,7 +97,7 @@ fn enter_handler(
         registers: user_registers(frame),
     };
     let address = handler.frame_address();
-    copy_to_user(&machine.address_space, address, &frame_bytes(&exception))
+    copy_to_user::<P>(&machine.address_space, address, &frame_bytes(&exception))
         .map_err(|_| Undeliverable::HandlerStackNotWritable)?;
     frame.rip = handler.entry();
     frame.rsp = address;
@@ -158,4 +162,49 @@ fn frame_bytes(exception: &ExceptionFrame) -> [u8; core::mem::size_of::<Exceptio
         *chunk = word.to_le_bytes();
     }
     bytes
+}
+
+/// Gives exception `vector` of the running environment, whose registers are in `frame`, to its
+/// handler, or ends the environment when it cannot; `frame` then holds what runs next.
+pub fn handle_user_exception<P: Platform>(
+    kernel: &mut Kernel<P>,
+    frame: &mut TrapFrame,
+    vector: u8,
+) {
+    let Err(undeliverable) = deliver(kernel, frame, vector) else {
+        return;
+    };
+    let current = kernel
+        .current
+        .expect("a user trap comes from the running environment");
+    let name = kernel
+        .environments
+        .get(current)
+        .map_or("?", |environment| environment.name.as_str());
+    kprint_fault_line::<P>(current.0, name, vector, frame, undeliverable.describe());
+    kernel.end(current, ExitReason::Faulted(vector));
+    kernel.reschedule(frame, Event::Ended);
+}
+
+fn kprint_fault_line<P: Platform>(
+    id: u32,
+    name: &str,
+    vector: u8,
+    frame: &TrapFrame,
+    why_not_delivered: &str,
+) {
+    let name_of_fault = exception_name(vector);
+    let (rip, error_code) = (frame.rip, frame.error_code);
+    if vector == PAGE_FAULT_VECTOR {
+        let address = P::faulting_address();
+        kprintln!(
+            P,
+            "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}: address {address:#x}, error code {error_code:#x}; {why_not_delivered}"
+        );
+    } else {
+        kprintln!(
+            P,
+            "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}, error code {error_code:#x}; {why_not_delivered}"
+        );
+    }
 }

@@ -1,0 +1,177 @@
+//! What the kernel needs from the machine it runs on, as one trait: the kernel's logic (every
+//! system call, trap and slot decision in this crate) is generic over it, so that it runs on the
+//! PC the `exokernel` crate drives and, for host tests, on a fake that records what was asked
+//! of it (`fake`).
+//!
+//! Every function is an associated function: there is one machine, and a kernel built for it
+//! reaches it from anywhere, as the hardware code always could.
+
+use core::fmt;
+use exo_abi::Error;
+use exo_core::environments::EnvId;
+use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
+use exo_core::mappings::PageRights;
+
+/// The kind of access a user page must allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// One present entry of a user half, as found by [`AddressSpace::walk_user_half`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserEntry {
+    /// A page-table page.
+    Table(FrameNumber),
+    /// A leaf: the page at `page_address` binds `frame`.
+    Leaf {
+        page_address: u64,
+        frame: FrameNumber,
+        rights: PageRights,
+    },
+}
+
+/// An environment's page table: the MMU's copy of its bindings.
+pub trait AddressSpace: Sized + fmt::Debug {
+    /// A new address space for `owner`, its page-table frames charged to it; `NoMemory` when no
+    /// frame is free.
+    fn new(owner: EnvId, frames: &mut FrameTable) -> Result<Self, Error>;
+    /// Maps the user page at `page_address` to `frame` with `rights`, creating page-table
+    /// pages charged to the owner. The caller has checked the frame and the address.
+    fn map(
+        &mut self,
+        page_address: u64,
+        frame: FrameNumber,
+        rights: PageRights,
+        frames: &mut FrameTable,
+    ) -> Result<(), Error>;
+    /// Removes the mapping of `page_address`, if any, and any stale translation of it.
+    fn unmap(&mut self, page_address: u64);
+    /// Changes the rights of the mapped page at `page_address`.
+    fn set_rights(&mut self, page_address: u64, rights: PageRights);
+    /// The frame behind user address `address` if it is mapped for `access`.
+    fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber>;
+    /// Calls `visit` with every present entry of the user half, tables before what they map.
+    fn walk_user_half(&self, visit: &mut dyn FnMut(UserEntry));
+    /// Makes this the address space user memory is reached through.
+    fn activate(&self);
+}
+
+/// Why a disk transfer failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskFailure {
+    /// A block lies past the end of the disk; nothing was moved.
+    OutOfRange,
+    /// The device refused or failed the request.
+    Failed,
+}
+
+/// Which way a disk transfer moves data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskDirection {
+    /// Block to frame.
+    Read,
+    /// Frame to block.
+    Write,
+}
+
+/// The machine under the kernel.
+pub trait Platform: 'static {
+    /// An environment's page table.
+    type AddressSpace: AddressSpace;
+
+    /// The code and stack segment selectors of user mode.
+    const USER_CODE_SELECTOR: u64;
+    const USER_DATA_SELECTOR: u64;
+
+    /// Switches to the kernel's own page table (no user half), before an address space's
+    /// frames are freed.
+    fn activate_kernel_root();
+    /// Runs `access` on the contents of frame `frame`.
+    fn with_frame_page<T>(frame: FrameNumber, access: impl FnOnce(&mut [u8; 4096]) -> T) -> T;
+    /// A zeroed frame charged to `owner`; `NoMemory` when none is free.
+    fn allocate_zeroed(frames: &mut FrameTable, owner: FrameOwner) -> Result<FrameNumber, Error> {
+        let frame = frames
+            .allocate(owner)
+            .ok()
+            .flatten()
+            .ok_or(Error::NoMemory)?;
+        Self::with_frame_page(frame, |page| page.fill(0));
+        Ok(frame)
+    }
+    /// Copies `bytes.len()` bytes of `frame` from `offset` into `bytes` (within the frame).
+    fn read_frame(frame: FrameNumber, offset: usize, bytes: &mut [u8]) {
+        Self::with_frame_page(frame, |page| {
+            bytes.copy_from_slice(&page[offset..offset + bytes.len()]);
+        });
+    }
+    /// Copies `bytes` into `frame` at `offset` (within the frame).
+    fn write_frame(frame: FrameNumber, offset: usize, bytes: &[u8]) {
+        Self::with_frame_page(frame, |page| {
+            page[offset..offset + bytes.len()].copy_from_slice(bytes);
+        });
+    }
+
+    /// Copies user memory at `address` into `buffer`, through the active address space; every
+    /// page of the range has been checked mapped readable there.
+    fn read_user(address: u64, buffer: &mut [u8]);
+    /// Copies `bytes` to user memory at `address`, through the active address space; every page
+    /// of the range has been checked mapped writable there.
+    fn write_user(address: u64, bytes: &[u8]);
+
+    /// Microseconds since boot.
+    fn now_microseconds() -> u64;
+    /// Arms the one-shot timer to interrupt after `microseconds`.
+    fn interrupt_after(microseconds: u64);
+    /// Waits, interrupts enabled, until an interrupt has come.
+    fn wait_for_interrupt();
+    /// The address of the last page fault.
+    fn faulting_address() -> u64;
+
+    /// Writes bytes to the kernel console, as they are.
+    fn write_console(bytes: &[u8]);
+    /// Writes formatted text to the kernel console.
+    fn print(arguments: fmt::Arguments) {
+        struct Console<P: ?Sized>(core::marker::PhantomData<P>);
+        impl<P: Platform + ?Sized> fmt::Write for Console<P> {
+            fn write_str(&mut self, text: &str) -> fmt::Result {
+                P::write_console(text.as_bytes());
+                Ok(())
+            }
+        }
+        let _ = fmt::Write::write_fmt(&mut Console::<Self>(core::marker::PhantomData), arguments);
+    }
+    /// A byte typed on the console, if one is waiting.
+    fn console_byte() -> Option<u8>;
+
+    /// The number of blocks of the disk, or `None` without one.
+    fn disk_blocks() -> Option<u64>;
+    /// Moves each `(block, frame)` pair; `None` without a disk.
+    fn disk_transfer(
+        direction: DiskDirection,
+        transfers: &[(u64, FrameNumber)],
+    ) -> Option<Result<(), DiskFailure>>;
+    /// Makes every completed disk write durable; `None` without a disk.
+    fn disk_flush() -> Option<Result<(), DiskFailure>>;
+
+    /// Whether there is a network device.
+    fn net_is_present() -> bool;
+    /// Sends an Ethernet frame; `None` without a device, `Some(false)` when it failed.
+    fn net_send(frame: &[u8]) -> Option<bool>;
+    /// Hands every received frame to `deliver`, never waiting.
+    fn net_poll_receive(deliver: &mut dyn FnMut(&[u8]));
+
+    /// Bytes of kernel heap in use.
+    fn heap_in_use() -> usize;
+    /// Ends the machine with `status` (QEMU reports it).
+    fn power_off(status: u8) -> !;
+}
+
+/// Prints a line to the kernel console of platform `P`.
+#[macro_export]
+macro_rules! kprintln {
+    ($platform:ty, $($argument:tt)*) => {
+        <$platform as $crate::platform::Platform>::print(format_args!("{}\n", format_args!($($argument)*)))
+    };
+}
