@@ -12,6 +12,8 @@ pub mod block_table;
 pub mod boot_config;
 pub mod capabilities;
 pub mod console_ring;
+#[cfg(any(test, feature = "std"))]
+pub mod elf_builder;
 pub mod elf_plan;
 pub mod environments;
 pub mod exception_handler;

@@ -27,3 +27,7 @@ pub mod syscalls;
 pub mod trap_frame;
 pub mod user_memory;
 
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,385 @@
+//! A fake machine for host tests: page tables kept as maps, physical memory as a map of
+//! frames, a console that collects its bytes, a clock that moves only when told or when the
+//! kernel idles, and a record of every page-table change. It is per test thread, so tests run
+//! in parallel without seeing each other's machine.
+
+use crate::kernel::Kernel;
+use crate::platform::{Access, AddressSpace, DiskDirection, DiskFailure, Platform, UserEntry};
+use crate::syscalls;
+use crate::trap_frame::TrapFrame;
+use exo_abi::{Error, decode_result};
+use exo_core::PAGE_SIZE;
+use exo_core::elf_builder::{RW, RX, TestSegment, static_executable};
+use exo_core::environments::EnvId;
+use exo_core::frame_table::{FrameNumber, FrameOwner, FrameRange, FrameTable};
+use exo_core::kernel_memory::KernelMemory;
+use exo_core::mappings::PageRights;
+use exo_core::ramdisk::{self, Ramdisk};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+/// Frames of the fake machine's RAM (16 MiB).
+pub const FAKE_FRAMES: u64 = 4096;
+/// The entry point of the programs in the fake ramdisk.
+pub const PROGRAM_ENTRY: u64 = 0x40_0000;
+
+/// A page-table change, as the fake machine saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Mapped {
+        space: u32,
+        page: u64,
+        frame: FrameNumber,
+        rights: PageRights,
+    },
+    Unmapped {
+        space: u32,
+        page: u64,
+    },
+    RightsSet {
+        space: u32,
+        page: u64,
+        rights: PageRights,
+    },
+}
+
+#[derive(Default)]
+struct Machine {
+    memory: HashMap<FrameNumber, Box<[u8; 4096]>>,
+    /// Each address space's leaves by page address, by space id.
+    spaces: HashMap<u32, BTreeMap<u64, (FrameNumber, PageRights)>>,
+    active: Option<u32>,
+    next_space: u32,
+    events: Vec<Event>,
+    console: Vec<u8>,
+    console_input: Vec<u8>,
+    now_microseconds: u64,
+    timer_at: Option<u64>,
+}
+
+thread_local! {
+    static MACHINE: RefCell<Machine> = RefCell::new(Machine::default());
+}
+
+fn with_machine<T>(action: impl FnOnce(&mut Machine) -> T) -> T {
+    MACHINE.with(|machine| action(&mut machine.borrow_mut()))
+}
+
+/// The fake platform.
+pub struct Fake;
+
+/// An address space of the fake machine: its root table frame (charged to its owner like a
+/// real one) and its leaves, kept by the machine.
+#[derive(Debug)]
+pub struct FakeAddressSpace {
+    id: u32,
+    root: FrameNumber,
+}
+
+impl FakeAddressSpace {
+    /// The number the fake machine knows this address space by (in [`Event`]s).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl AddressSpace for FakeAddressSpace {
+    fn new(owner: EnvId, frames: &mut FrameTable) -> Result<Self, Error> {
+        let root = Fake::allocate_zeroed(frames, FrameOwner::PageTableOf(owner))?;
+        let id = with_machine(|machine| {
+            machine.next_space += 1;
+            machine.spaces.insert(machine.next_space, BTreeMap::new());
+            machine.next_space
+        });
+        Ok(FakeAddressSpace { id, root })
+    }
+
+    fn map(
+        &mut self,
+        page_address: u64,
+        frame: FrameNumber,
+        rights: PageRights,
+        _frames: &mut FrameTable,
+    ) -> Result<(), Error> {
+        with_machine(|machine| {
+            machine
+                .spaces
+                .get_mut(&self.id)
+                .expect("space")
+                .insert(page_address, (frame, rights));
+            machine.events.push(Event::Mapped {
+                space: self.id,
+                page: page_address,
+                frame,
+                rights,
+            });
+        });
+        Ok(())
+    }
+
+    fn unmap(&mut self, page_address: u64) {
+        with_machine(|machine| {
+            if machine
+                .spaces
+                .get_mut(&self.id)
+                .expect("space")
+                .remove(&page_address)
+                .is_some()
+            {
+                machine.events.push(Event::Unmapped {
+                    space: self.id,
+                    page: page_address,
+                });
+            }
+        });
+    }
+
+    fn set_rights(&mut self, page_address: u64, rights: PageRights) {
+        with_machine(|machine| {
+            if let Some(leaf) = machine
+                .spaces
+                .get_mut(&self.id)
+                .expect("space")
+                .get_mut(&page_address)
+            {
+                leaf.1 = rights;
+                machine.events.push(Event::RightsSet {
+                    space: self.id,
+                    page: page_address,
+                    rights,
+                });
+            }
+        });
+    }
+
+    fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber> {
+        let page = address & !(PAGE_SIZE - 1);
+        with_machine(|machine| {
+            let &(frame, rights) = machine.spaces.get(&self.id)?.get(&page)?;
+            (access == Access::Read || rights.is_writable).then_some(frame)
+        })
+    }
+
+    fn walk_user_half(&self, visit: &mut dyn FnMut(UserEntry)) {
+        visit(UserEntry::Table(self.root));
+        let leaves = with_machine(|machine| machine.spaces[&self.id].clone());
+        for (page_address, (frame, rights)) in leaves {
+            visit(UserEntry::Leaf {
+                page_address,
+                frame,
+                rights,
+            });
+        }
+    }
+
+    fn activate(&self) {
+        with_machine(|machine| machine.active = Some(self.id));
+    }
+}
+
+impl Platform for Fake {
+    type AddressSpace = FakeAddressSpace;
+
+    const USER_CODE_SELECTOR: u64 = 0x23;
+    const USER_DATA_SELECTOR: u64 = 0x1b;
+
+    fn activate_kernel_root() {
+        with_machine(|machine| machine.active = None);
+    }
+
+    fn with_frame_page<T>(frame: FrameNumber, access: impl FnOnce(&mut [u8; 4096]) -> T) -> T {
+        let mut page = with_machine(|machine| {
+            machine
+                .memory
+                .remove(&frame)
+                .unwrap_or_else(|| Box::new([0; 4096]))
+        });
+        let result = access(&mut page);
+        with_machine(|machine| machine.memory.insert(frame, page));
+        result
+    }
+
+    fn read_user(address: u64, buffer: &mut [u8]) {
+        for (index, byte) in buffer.iter_mut().enumerate() {
+            let (frame, offset) = user_byte(address + index as u64);
+            *byte = Fake::with_frame_page(frame, |page| page[offset]);
+        }
+    }
+
+    fn write_user(address: u64, bytes: &[u8]) {
+        for (index, &byte) in bytes.iter().enumerate() {
+            let (frame, offset) = user_byte(address + index as u64);
+            Fake::with_frame_page(frame, |page| page[offset] = byte);
+        }
+    }
+
+    fn now_microseconds() -> u64 {
+        with_machine(|machine| machine.now_microseconds)
+    }
+
+    fn interrupt_after(microseconds: u64) {
+        with_machine(|machine| machine.timer_at = Some(machine.now_microseconds + microseconds));
+    }
+
+    fn wait_for_interrupt() {
+        with_machine(|machine| {
+            let wake = machine
+                .timer_at
+                .take()
+                .unwrap_or(machine.now_microseconds + 1);
+            machine.now_microseconds = machine.now_microseconds.max(wake);
+        });
+    }
+
+    fn faulting_address() -> u64 {
+        0
+    }
+
+    fn write_console(bytes: &[u8]) {
+        with_machine(|machine| machine.console.extend_from_slice(bytes));
+    }
+
+    fn console_byte() -> Option<u8> {
+        with_machine(|machine| {
+            (!machine.console_input.is_empty()).then(|| machine.console_input.remove(0))
+        })
+    }
+
+    fn disk_blocks() -> Option<u64> {
+        None
+    }
+
+    fn disk_transfer(
+        _direction: DiskDirection,
+        _transfers: &[(u64, FrameNumber)],
+    ) -> Option<Result<(), DiskFailure>> {
+        None
+    }
+
+    fn disk_flush() -> Option<Result<(), DiskFailure>> {
+        None
+    }
+
+    fn net_is_present() -> bool {
+        false
+    }
+
+    fn net_send(_frame: &[u8]) -> Option<bool> {
+        None
+    }
+
+    fn net_poll_receive(_deliver: &mut dyn FnMut(&[u8])) {}
+
+    fn heap_in_use() -> usize {
+        0
+    }
+
+    fn power_off(status: u8) -> ! {
+        panic!("power off with status {status}")
+    }
+}
+
+/// The frame and offset behind a user byte of the active address space, which the kernel
+/// checked mapped.
+fn user_byte(address: u64) -> (FrameNumber, usize) {
+    with_machine(|machine| {
+        let space = machine.active.expect("an address space is active");
+        let (frame, _) = machine.spaces[&space][&(address & !(PAGE_SIZE - 1))];
+        (frame, (address % PAGE_SIZE) as usize)
+    })
+}
+
+/// Every page-table change since the last call.
+pub fn take_events() -> Vec<Event> {
+    with_machine(|machine| std::mem::take(&mut machine.events))
+}
+
+/// What the kernel printed since the last call.
+pub fn take_console() -> String {
+    with_machine(|machine| String::from_utf8_lossy(&std::mem::take(&mut machine.console)).into())
+}
+
+/// The leaves of the address space of `environment`.
+pub fn leaves_of(
+    kernel: &Kernel<Fake>,
+    environment: EnvId,
+) -> BTreeMap<u64, (FrameNumber, PageRights)> {
+    let id = kernel
+        .environments
+        .machine(environment)
+        .expect("living")
+        .address_space
+        .id;
+    with_machine(|machine| machine.spaces[&id].clone())
+}
+
+/// A program for the fake ramdisk: one page of code and one of data.
+fn program() -> Vec<u8> {
+    let code = TestSegment {
+        vaddr: PROGRAM_ENTRY,
+        memsz: 0x40,
+        offset: 0,
+        filesz: 0x40,
+        flags: RX,
+    };
+    let data = TestSegment {
+        vaddr: PROGRAM_ENTRY + 0x1000,
+        memsz: 0x1000,
+        offset: 0x40,
+        filesz: 0x10,
+        flags: RW,
+    };
+    static_executable(PROGRAM_ENTRY, &[code, data])
+}
+
+/// A kernel booted on a fresh fake machine, running its first environment, `init`; `frame`
+/// holds init's registers, as after a trap. The ramdisk holds `init` and `child`.
+pub struct Booted {
+    pub kernel: Kernel<Fake>,
+    pub frame: TrapFrame,
+    pub init: EnvId,
+}
+
+impl Booted {
+    pub fn new() -> Booted {
+        MACHINE.with(|machine| *machine.borrow_mut() = Machine::default());
+        let frames = FrameTable::new([FrameRange {
+            start: 0,
+            end: FAKE_FRAMES,
+        }]);
+        let image = program();
+        let bytes = ramdisk::build(&[("init", &image), ("child", &image)]).expect("ramdisk");
+        let ramdisk = Ramdisk::parse(Vec::leak(bytes)).expect("ramdisk parses");
+        let mut kernel = Kernel::new(frames, ramdisk);
+        kernel.kernel_memory = KernelMemory::new(
+            exo_abi::kernel_memory::PER_ENVIRONMENT_MAX,
+            64 * 1024 * 1024,
+        );
+        let init = kernel.spawn("init", b"", None).expect("init spawns");
+        let mut frame = TrapFrame::default();
+        kernel.start_scheduling(&mut frame);
+        assert_eq!(kernel.current, Some(init));
+        take_events();
+        Booted {
+            kernel,
+            frame,
+            init,
+        }
+    }
+
+    /// Makes system call `number` with `arguments` from the running environment, as the
+    /// `syscall` entry would; returns its result.
+    pub fn call(&mut self, number: exo_abi::Syscall, arguments: &[u64]) -> Result<u64, Error> {
+        let registers = exo_abi::syscall::registers(arguments);
+        let frame = &mut self.frame;
+        frame.rax = number.number();
+        [
+            frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+        ] = registers;
+        frame.rip = PROGRAM_ENTRY;
+        if let Some(pending) = syscalls::decode(frame) {
+            syscalls::handle(&mut self.kernel, pending, frame);
+        }
+        decode_result(frame.rax)
+    }
+}

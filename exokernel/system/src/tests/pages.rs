@@ -1,0 +1,171 @@
+use super::FREE_PAGE;
+use crate::fake::{Booted, Event, leaves_of, take_events};
+use exo_abi::Syscall::{
+    CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, PageFlush, PageMap, PageProtect,
+    PageQuery, PageShare, PageUnmap,
+};
+use exo_abi::capability::SELF;
+use exo_abi::capability::rights::CONTROL;
+use exo_abi::page_rights::{ALL, WRITABLE};
+use exo_abi::{Error, FRAME_ANY, USER_END};
+use exo_core::mappings::PageRights;
+
+const READ_ONLY: PageRights = PageRights {
+    is_writable: false,
+    is_executable: false,
+};
+const READ_WRITE: PageRights = PageRights {
+    is_writable: true,
+    is_executable: false,
+};
+
+/// Init with a fresh frame of its own.
+fn with_a_frame() -> (Booted, u64) {
+    let mut booted = Booted::new();
+    let frame = booted
+        .call(FrameAllocate, &[FRAME_ANY])
+        .expect("a free frame");
+    (booted, frame)
+}
+
+/// Init and an empty child it created; returns the handle.
+fn with_a_child(booted: &mut Booted) -> u64 {
+    let name = booted.put(0, b"child");
+    booted.call(EnvironmentCreate, &[name, 5]).expect("created")
+}
+
+#[test]
+fn a_binding_reaches_the_page_table_and_reads_back() {
+    let (mut booted, frame) = with_a_frame();
+    assert_eq!(booted.call(PageMap, &[FREE_PAGE, frame, WRITABLE]), Ok(0));
+    let space = booted.kernel.current_address_space().id();
+    assert_eq!(
+        take_events(),
+        [Event::Mapped {
+            space,
+            page: FREE_PAGE,
+            frame,
+            rights: READ_WRITE
+        }]
+    );
+    assert_eq!(
+        leaves_of(&booted.kernel, booted.init)[&FREE_PAGE],
+        (frame, READ_WRITE)
+    );
+    let word = booted.call(PageQuery, &[FREE_PAGE]).expect("bound");
+    assert_eq!(word >> 12, frame);
+    assert_eq!(word & ALL, WRITABLE);
+}
+
+#[test]
+fn a_bad_binding_is_refused_and_touches_no_page_table() {
+    let (mut booted, frame) = with_a_frame();
+    let refusals = [
+        ([0, frame, 0], Error::BadAddress),
+        ([FREE_PAGE + 8, frame, 0], Error::BadAddress),
+        ([USER_END, frame, 0], Error::BadAddress),
+        ([u64::MAX & !0xfff, frame, 0], Error::BadAddress),
+        ([FREE_PAGE, frame, 1 << 7], Error::InvalidArgument),
+        ([FREE_PAGE, frame + 1, 0], Error::PermissionDenied),
+        ([FREE_PAGE, 0, 0], Error::PermissionDenied),
+        ([FREE_PAGE, u64::MAX, 0], Error::PermissionDenied),
+    ];
+    for (arguments, error) in refusals {
+        assert_eq!(
+            booted.call(PageMap, &arguments),
+            Err(error),
+            "{arguments:x?}"
+        );
+    }
+    assert_eq!(take_events(), []);
+    booted.call(PageMap, &[FREE_PAGE, frame, 0]).expect("bound");
+    assert_eq!(
+        booted.call(PageMap, &[FREE_PAGE, frame, 0]),
+        Err(Error::Occupied)
+    );
+}
+
+#[test]
+fn freeing_a_frame_unbinds_it_in_every_address_space() {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
+        .expect("bound");
+    booted
+        .call(PageShare, &[FREE_PAGE, child, FREE_PAGE, 0])
+        .expect("shared");
+    take_events();
+    assert_eq!(booted.call(FrameFree, &[frame]), Ok(0));
+    let unmapped = take_events()
+        .into_iter()
+        .filter(|event| {
+            matches!(
+                event,
+                Event::Unmapped {
+                    page: FREE_PAGE,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(unmapped, 2);
+    assert!(!leaves_of(&booted.kernel, booted.init).contains_key(&FREE_PAGE));
+    assert_eq!(
+        booted.call(FrameFree, &[frame]),
+        Err(Error::PermissionDenied)
+    );
+}
+
+#[test]
+fn protecting_a_page_narrows_what_was_derived_from_it_and_flushing_removes_that() {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
+        .expect("bound");
+    booted
+        .call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE])
+        .expect("shared");
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    assert_eq!(
+        leaves_of(&booted.kernel, child_id)[&FREE_PAGE],
+        (frame, READ_WRITE)
+    );
+    assert_eq!(booted.call(PageProtect, &[FREE_PAGE, 0]), Ok(0));
+    assert_eq!(
+        leaves_of(&booted.kernel, child_id)[&FREE_PAGE],
+        (frame, READ_ONLY)
+    );
+    assert_eq!(booted.call(PageFlush, &[FREE_PAGE]), Ok(0));
+    assert!(leaves_of(&booted.kernel, child_id).is_empty());
+    assert_eq!(leaves_of(&booted.kernel, booted.init)[&FREE_PAGE].0, frame);
+    assert_eq!(booted.call(PageUnmap, &[FREE_PAGE]), Ok(0));
+    assert_eq!(booted.call(PageUnmap, &[FREE_PAGE]), Err(Error::NotFound));
+}
+
+#[test]
+fn sharing_needs_the_share_right_and_stays_within_the_callers_rights() {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, 0])
+        .expect("bound read-only");
+    take_events();
+    assert_eq!(
+        booted.call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE]),
+        Err(Error::PermissionDenied)
+    );
+    let control_only = booted
+        .call(CapabilityCopy, &[child, CONTROL, SELF])
+        .expect("a narrowed copy for the caller");
+    assert_eq!(
+        booted.call(PageShare, &[FREE_PAGE, control_only, FREE_PAGE, 0]),
+        Err(Error::PermissionDenied)
+    );
+    assert_eq!(
+        booted.call(PageShare, &[FREE_PAGE, 12345, FREE_PAGE, 0]),
+        Err(Error::BadCapability)
+    );
+    assert_eq!(take_events(), []);
+}
