@@ -2,6 +2,7 @@
 #   make setup   install the pinned Rust toolchain, and QEMU + OVMF if they are missing
 #   make run     boot init running hello in QEMU (ARGS="..." goes to `boot run`)
 #   make test    host unit tests and the QEMU system tests
+#   make check   rustfmt and clippy (warnings are errors) over the host and the guest crates
 #   make bench   the benchmarks, one figure per line (ARGS="--wall-clock" for wall-clock mode)
 #   make soak    10^6 fuzzed system calls (ten seeds, SEEDS="..." to choose) on the release build
 #   make clean   remove target/ (builds, guest builds, disk images)
@@ -13,7 +14,7 @@ OVMF := /usr/share/ovmf/OVMF.fd
 # apt-get needs root; use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench soak clean
+.PHONY: setup run test check bench soak clean
 
 setup:
 	@echo "setup: rustup toolchain install (the toolchain pinned in rust-toolchain.toml)"
@@ -31,6 +32,14 @@ run: setup
 
 test: setup
 	cargo test --no-fail-fast
+
+# The guest crates (kernel, libOS, apps) build only for x86_64-unknown-none, the host ones
+# (boot, the test harness) only for the host; the crates in between are checked both ways.
+GUEST_TARGET := x86_64-unknown-none
+check: setup
+	cargo fmt --all --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --exclude boot --exclude system-tests --target $(GUEST_TARGET) -- -D warnings
 
 bench: setup
 	cargo run --release -p boot -- bench $(ARGS)

@@ -12,6 +12,7 @@
 //!   block calls, 64 blocks per request, as cost per 4 KiB block and as MiB/s of the guest clock
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
 //!   kernel and guest side of the path, the device's own time excluded).
+//!
 //! Each figure is the time-stamp-counter cost per operation of a loop of
 //! operations, minus the cost per iteration of the same loop without the operation. Under
 //! `-icount shift=0` the counter advances once per guest instruction (the boot tool passes

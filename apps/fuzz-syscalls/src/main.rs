@@ -118,7 +118,7 @@ const BOUNDARY_ADDRESSES: [u64; 14] = [
     USER_END + PAGE,
     KERNEL_HALF,
     KERNEL_IMAGE,
-    u64::MAX & !(PAGE - 1),
+    !(PAGE - 1),
     0x0001_0000_0000_0000,
     0x1234_5678_9abc_d000,
 ];

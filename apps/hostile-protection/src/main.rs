@@ -248,8 +248,10 @@ fn tree(wait_to_be_killed: bool) -> i32 {
         return 5;
     }
     CHILD_WORDS.write(READY, 1);
-    while wait_to_be_killed {
-        syscall::sleep(1_000_000);
+    if wait_to_be_killed {
+        loop {
+            syscall::sleep(1_000_000);
+        }
     }
     0
 }

@@ -196,7 +196,9 @@ fn epilogue() -> Result<(), &'static str> {
 
 /// Refusals of the slice calls, and a slot freed and taken again by position.
 fn calls() -> Result<(), &'static str> {
-    let checks: [(Result<(), Error>, Result<(), Error>, &str); 5] = [
+    /// What a call returned, what it should have, and what it was.
+    type Check = (Result<(), Error>, Result<(), Error>, &'static str);
+    let checks: [Check; 5] = [
         (
             syscall::slice_allocate(Some(SLOTS_PER_ROUND)).map(|_| ()),
             Err(Error::InvalidArgument),

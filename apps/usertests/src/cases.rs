@@ -13,8 +13,11 @@ use libos_posix::fork::{Fork, fork};
 use libos_posix::process::{self, Stdio};
 use libos_posix::{Errno, ExitReason, syscall};
 
+/// A case and its name.
+type Case = (&'static str, fn() -> Outcome);
+
 /// Every case, by name.
-pub const ALL: &[(&str, fn() -> Outcome)] = &[
+pub const ALL: &[Case] = &[
     ("write_read", write_read),
     ("big_file", big_file),
     ("directories", directories),

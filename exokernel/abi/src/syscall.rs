@@ -230,7 +230,9 @@ mod tests {
         for index in 0..bytes.len().saturating_sub(1) {
             let is_word_start = index == 0 || !bytes[index - 1].is_ascii_alphanumeric();
             let digit = bytes[index + 1];
-            let is_word_end = bytes.get(index + 2).is_none_or(|b| !b.is_ascii_alphanumeric());
+            let is_word_end = bytes
+                .get(index + 2)
+                .is_none_or(|b| !b.is_ascii_alphanumeric());
             if is_word_start && bytes[index] == b'a' && digit.is_ascii_digit() && is_word_end {
                 positions.push(usize::from(digit - b'0'));
             }
@@ -242,7 +244,11 @@ mod tests {
     fn errors_named(doc: &str) -> Vec<String> {
         doc.split("crate::Error::")
             .skip(1)
-            .map(|rest| rest.chars().take_while(char::is_ascii_alphanumeric).collect())
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect()
+            })
             .collect()
     }
 
@@ -265,14 +271,20 @@ mod tests {
             named.sort_unstable();
             named.dedup();
             let declared: Vec<usize> = (0..spec.arguments.len()).collect();
-            assert_eq!(named, declared, "{name}: the doc's a0.. and the declared arguments");
+            assert_eq!(
+                named, declared,
+                "{name}: the doc's a0.. and the declared arguments"
+            );
             assert!(spec.doc.contains("Errors:"), "{name}: no Errors: sentence");
             let borrowed = errors_borrowed_from(spec.doc);
             for error in spec.errors {
                 let error_name = format!("{error:?}");
                 let is_documented = errors_named(spec.doc).contains(&error_name)
                     || borrowed.iter().any(|other| other.errors.contains(error));
-                assert!(is_documented, "{name}: {error_name} declared, not documented");
+                assert!(
+                    is_documented,
+                    "{name}: {error_name} declared, not documented"
+                );
             }
             for error_name in errors_named(spec.doc) {
                 let is_declared = spec.errors.iter().any(|e| format!("{e:?}") == error_name);

@@ -64,7 +64,7 @@ fn a_bad_binding_is_refused_and_touches_no_page_table() {
         ([0, frame, 0], Error::BadAddress),
         ([FREE_PAGE + 8, frame, 0], Error::BadAddress),
         ([USER_END, frame, 0], Error::BadAddress),
-        ([u64::MAX & !0xfff, frame, 0], Error::BadAddress),
+        ([!0xfff, frame, 0], Error::BadAddress),
         ([FREE_PAGE, frame, 1 << 7], Error::InvalidArgument),
         ([FREE_PAGE, frame + 1, 0], Error::PermissionDenied),
         ([FREE_PAGE, 0, 0], Error::PermissionDenied),
