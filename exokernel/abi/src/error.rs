@@ -93,6 +93,7 @@ pub fn encode_result(result: Result<u64, Error>) -> u64 {
 }
 
 /// Decodes the word returned in `rax`.
+#[inline]
 pub fn decode_result(word: u64) -> Result<u64, Error> {
     if (word as i64) >= 0 {
         Ok(word)

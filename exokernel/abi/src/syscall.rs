@@ -137,13 +137,13 @@ macro_rules! system_calls {
             /// Call `number` with its arguments taken from `registers` (`rdi`, `rsi`, `rdx`,
             /// `r10`, `r8`, `r9`; registers beyond its arguments are ignored); `None` for an
             /// unknown number.
+            #[inline]
             pub fn decode(number: u64, registers: [u64; 6]) -> Option<Call> {
-                #[allow(unused_variables, unused_mut)]
-                let mut next = registers.into_iter();
                 Some(match Syscall::from_number(number)? {
-                    $(Syscall::$name => Call::$name(arguments::$name {
-                        $($argument: next.next().unwrap_or(0),)*
-                    }),)*
+                    $(Syscall::$name => {
+                        $crate::syscall::bind_registers!(registers, [0, 1, 2, 3, 4, 5], $($argument),*);
+                        Call::$name(arguments::$name { $($argument),* })
+                    })*
                 })
             }
         }
@@ -164,6 +164,16 @@ macro_rules! system_calls {
     };
 }
 pub(crate) use system_calls;
+
+/// `let argument = registers[index];` for each argument in turn, the first taking index 0.
+macro_rules! bind_registers {
+    ($registers:ident, [$($index:tt),*], ) => {};
+    ($registers:ident, [$index:tt $(, $rest:tt)*], $argument:ident $(, $more:ident)*) => {
+        let $argument = $registers[$index];
+        $crate::syscall::bind_registers!($registers, [$($rest),*], $($more),*);
+    };
+}
+pub(crate) use bind_registers;
 
 /// A call number the kernel's entry code answers before saving any state: it returns at once
 /// with every register unchanged but `rcx` and `r11`. It exists to measure the floor of a

@@ -108,6 +108,7 @@ fn enter_handler<P: Platform>(
     Ok(())
 }
 
+#[inline]
 fn user_registers(frame: &TrapFrame) -> UserRegisters {
     UserRegisters {
         rax: frame.rax,
@@ -132,6 +133,7 @@ fn user_registers(frame: &TrapFrame) -> UserRegisters {
 }
 
 /// The frame's bytes as the user sees them (`repr(C)`, all fields `u64`, little-endian).
+#[inline]
 fn frame_bytes(exception: &ExceptionFrame) -> [u8; core::mem::size_of::<ExceptionFrame>()] {
     let r = &exception.registers;
     let words = [

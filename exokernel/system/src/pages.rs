@@ -15,6 +15,7 @@ use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
 
 /// The page number of user address `address`, which must be page-aligned, in the user half
 /// and not the null page (never bound, so that a null pointer always faults).
+#[inline]
 fn page_of(address: u64) -> Result<u64, Error> {
     if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) || address == 0 {
         return Err(Error::BadAddress);
@@ -24,14 +25,17 @@ fn page_of(address: u64) -> Result<u64, Error> {
 
 /// The place of the caller's page at user address `address`, which must be page-aligned and in
 /// the user half.
+#[inline]
 pub fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
     Ok(Place::new(caller, page_of(address)?))
 }
 
+#[inline]
 fn rights_of(bits: u64) -> Result<PageRights, Error> {
     PageRights::from_bits(bits).ok_or(Error::InvalidArgument)
 }
 
+#[inline]
 fn mapping_error(error: MappingError) -> Error {
     match error {
         MappingError::Occupied => Error::Occupied,

@@ -34,6 +34,7 @@ pub fn set_repossession_vector<P: Platform>(
     Ok(0)
 }
 
+#[inline]
 fn kind_of(code: u64) -> Result<ResourceKind, Error> {
     match ResourceKind::from_code(code) {
         Some(kind) => Ok(kind),

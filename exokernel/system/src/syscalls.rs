@@ -21,7 +21,7 @@ use crate::trap_frame::TrapFrame;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
-use exo_abi::{Call, Error, ExitReason, arguments, encode_result};
+use exo_abi::{Call, Error, ExitReason, Syscall, arguments, encode_result};
 use exo_core::environments::{EnvId, WaitMode, WaitOutcome};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::user_range::UserRange;
@@ -57,20 +57,23 @@ pub enum Pending {
 /// the user half. Neither `sysretq` nor `iretq` may return there: both fault in ring 0 on Intel
 /// processors (Intel SDM vol. 2B, SYSRET and IRET). So such a call is not made, and the caller
 /// takes the general-protection fault its next instruction fetch would raise.
+#[inline]
 pub fn decode(frame: &mut TrapFrame) -> Option<Pending> {
     if frame.rip >= exo_abi::USER_END {
         return Some(Pending::ReturnOutsideUserHalf);
     }
+    if frame.rax == Syscall::Null.number() {
+        frame.rax = 0;
+        return None;
+    }
     let arguments = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let result = match Call::decode(frame.rax, arguments) {
-        None => Err(Error::NoSuchCall),
-        Some(Call::Null(_)) => Ok(0),
-        Some(call) => return Some(Pending::Call(call)),
+    let Some(call) = Call::decode(frame.rax, arguments) else {
+        frame.rax = encode_result(Err(Error::NoSuchCall));
+        return None;
     };
-    frame.rax = encode_result(result);
-    None
+    Some(Pending::Call(call))
 }
 
 /// Carries out `pending` for the running environment, whose registers are in `frame`. Returns
