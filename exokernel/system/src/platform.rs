@@ -38,7 +38,8 @@ pub trait AddressSpace: Sized + fmt::Debug {
     /// frame is free.
     fn new(owner: EnvId, frames: &mut FrameTable) -> Result<Self, Error>;
     /// Maps the user page at `page_address` to `frame` with `rights`, creating page-table
-    /// pages charged to the owner. The caller has checked the frame and the address.
+    /// pages charged to the owner. The caller has checked the frame and the address. Fails with
+    /// `NoMemory`, having changed nothing, when the page-table pages it needs are not free.
     fn map(
         &mut self,
         page_address: u64,
