@@ -1,6 +1,7 @@
-//! A tally of expectations for test programs: each one that fails is printed as
+//! How test programs report: a tally of expectations, each one that fails printed as
 //! `PROGRAM: FAILED what: expected .., got ..` and counted, so that a program runs all its
-//! checks and reports every failure before it exits.
+//! checks and reports every failure before it exits; or, for a program that stops at its first
+//! failure, one outcome.
 
 use crate::println;
 use core::fmt::Debug;
@@ -50,5 +51,20 @@ impl Checker {
     /// How many checks failed.
     pub fn failures(&self) -> u32 {
         self.failures
+    }
+}
+
+/// Prints `NAME: all checks passed` or `NAME: FAILED: why` and returns the matching exit
+/// status (0 or 1), for test programs.
+pub fn report(name: &str, outcome: Result<(), &str>) -> i32 {
+    match outcome {
+        Ok(()) => {
+            println!("{name}: all checks passed");
+            0
+        }
+        Err(failure) => {
+            println!("{name}: FAILED: {failure}");
+            1
+        }
     }
 }

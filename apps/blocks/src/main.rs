@@ -48,7 +48,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("worker"), None) => return revocation_worker(),
         _ => Err("usage: blocks checks|persist-write|persist-read"),
     };
-    libos_posix::shared_words::report(NAME, outcome)
+    libos_posix::checks::report(NAME, outcome)
 }
 
 fn page(index: u64) -> u64 {

@@ -20,7 +20,8 @@
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, ExceptionFrame, upcall};
-use libos_posix::shared_words::{self, SharedWords};
+use libos_posix::checks;
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, exceptions, println, syscall};
 
@@ -71,7 +72,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("evasive"), None) => evasive(),
         _ => Err("usage: revocation polite|ignore|unreachable|evasive"),
     };
-    shared_words::report(NAME, outcome)
+    checks::report(NAME, outcome)
 }
 
 // The worker.

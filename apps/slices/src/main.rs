@@ -15,7 +15,8 @@
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::slice::SLOTS_PER_ROUND;
 use exo_abi::{Error, ExceptionFrame, upcall};
-use libos_posix::shared_words::{self, SharedWords};
+use libos_posix::checks;
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, exceptions, println, syscall};
 
@@ -54,7 +55,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("worker"), Some(index), Some(mode)) => return worker(index, mode),
         _ => Err("usage: slices share|epilogue|calls"),
     };
-    shared_words::report(NAME, outcome)
+    checks::report(NAME, outcome)
 }
 
 /// A worker: takes its slots (and for the epilogue modes, the epilogue upcall), reports ready,

@@ -1,6 +1,6 @@
 //! The 512 words of a page that several environments bind (for example one shared with
 //! `syscall::page_share`), read and written with volatile accesses so that each sees the
-//! others' stores.
+//! others' stores. The page is the caller's to bind, so making one is `unsafe`.
 
 /// Words in a page.
 pub const WORDS_PER_PAGE: u64 = 512;
@@ -42,20 +42,5 @@ impl SharedWords {
     /// Adds one to word `index`.
     pub fn increment(&self, index: u64) {
         self.write(index, self.read(index) + 1);
-    }
-}
-
-/// Prints `NAME: all checks passed` or `NAME: FAILED: why` and returns the matching exit
-/// status (0 or 1), for test programs.
-pub fn report(name: &str, outcome: Result<(), &str>) -> i32 {
-    match outcome {
-        Ok(()) => {
-            crate::println!("{name}: all checks passed");
-            0
-        }
-        Err(failure) => {
-            crate::println!("{name}: FAILED: {failure}");
-            1
-        }
     }
 }
