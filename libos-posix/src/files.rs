@@ -139,7 +139,7 @@ pub fn mount() -> Result<()> {
         let disk = PartitionDisk {
             blocks: u64::from(u32::MAX),
         };
-        FileSystem::mount(disk, cache).map_err(errno)
+        FileSystem::mount(disk, cache).map_err(Errno::from)
     })
 }
 
@@ -168,7 +168,7 @@ fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>
     present_credential()?;
     cell.mounted
         .with(|mounted| {
-            let result = action(mounted).map_err(errno);
+            let result = action(mounted).map_err(Errno::from);
             commit_when_old(cell, mounted);
             result
         })
@@ -193,23 +193,6 @@ fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
 /// for a process that waits without calling the file system, such as the shell at its prompt.
 pub fn commit_if_due() -> Result<()> {
     with(|_| Ok(()))
-}
-
-/// The library error for a file-system error.
-pub fn errno(error: FsError) -> Errno {
-    match error {
-        FsError::NotFound => Errno::NotFound,
-        FsError::Exists => Errno::Exists,
-        FsError::NotADirectory => Errno::NotADirectory,
-        FsError::IsADirectory => Errno::IsADirectory,
-        FsError::NotEmpty => Errno::NotEmpty,
-        FsError::NameTooLong => Errno::NameTooLong,
-        FsError::InvalidPath | FsError::InvalidArgument => Errno::InvalidArgument,
-        FsError::NoSpace | FsError::NoInodes => Errno::NoSpace,
-        FsError::FileTooLarge => Errno::FileTooLarge,
-        FsError::NoCache => Errno::NoMemory,
-        _ => Errno::Io,
-    }
 }
 
 /// `path` made absolute against the working directory.
