@@ -29,7 +29,6 @@
 
 extern crate alloc;
 
-pub mod checks;
 pub mod clock;
 pub mod console;
 pub mod descriptors;

@@ -15,8 +15,9 @@ impl SharedWords {
     /// The page at `address`.
     ///
     /// # Safety
-    /// For as long as the value is used, `address` must be page-aligned and bound writable in
-    /// this environment.
+    /// For as long as the value is used, `address` must be page-aligned and bound in this
+    /// environment: readable for [`read`](SharedWords::read), writable for
+    /// [`write`](SharedWords::write) and [`increment`](SharedWords::increment).
     pub const unsafe fn new(address: u64) -> SharedWords {
         SharedWords { address }
     }
@@ -28,14 +29,15 @@ impl SharedWords {
 
     /// Word `index` (below [`WORDS_PER_PAGE`]).
     pub fn read(&self, index: u64) -> u64 {
-        // SAFETY: the page is bound writable (the contract of `new`) and `word` keeps the
+        // SAFETY: the page is bound, so readable (the contract of `new`), and `word` keeps the
         // access inside it, aligned.
         unsafe { self.word(index).read_volatile() }
     }
 
     /// Sets word `index` (below [`WORDS_PER_PAGE`]) to `value`.
     pub fn write(&self, index: u64, value: u64) {
-        // SAFETY: as in `read`.
+        // SAFETY: the page is bound writable for writes (the contract of `new`), and `word`
+        // keeps the access inside it, aligned.
         unsafe { self.word(index).write_volatile(value) }
     }
 

@@ -1,10 +1,12 @@
 //! How test programs report: a tally of expectations, each one that fails printed as
 //! `PROGRAM: FAILED what: expected .., got ..` and counted, so that a program runs all its
-//! checks and reports every failure before it exits; or, for a program that stops at its first
-//! failure, one outcome.
+//! checks and reports every failure before it exits ([`Checker`], [`report_run`] when setting
+//! the checks up may fail too); or, for a program that stops at its first failure, that
+//! failure ([`report`]).
 
-use crate::println;
 use core::fmt::Debug;
+use exo_abi::Error;
+use libos_posix::println;
 
 /// The failed expectations of one program.
 #[derive(Debug)]
@@ -36,16 +38,7 @@ impl Checker {
     /// Prints `PROGRAM: all checks passed` or `PROGRAM: N checks failed` and returns the
     /// matching exit status (0 or 1).
     pub fn report(&self) -> i32 {
-        match self.failures {
-            0 => {
-                println!("{}: all checks passed", self.program);
-                0
-            }
-            failures => {
-                println!("{}: {failures} checks failed", self.program);
-                1
-            }
-        }
+        report_failures(self.program, self.failures)
     }
 
     /// How many checks failed.
@@ -64,6 +57,32 @@ pub fn report(name: &str, outcome: Result<(), &str>) -> i32 {
         }
         Err(failure) => {
             println!("{name}: FAILED: {failure}");
+            1
+        }
+    }
+}
+
+/// Prints `NAME: all checks passed`, `NAME: N checks failed` or, when the program could not
+/// set its checks up, `NAME: setup failed: why`, for a `run` that returns how many checks
+/// failed; returns the matching exit status (0 or 1).
+pub fn report_run(name: &str, run: Result<u32, Error>) -> i32 {
+    match run {
+        Ok(failures) => report_failures(name, failures),
+        Err(error) => {
+            println!("{name}: setup failed: {}", error.describe());
+            1
+        }
+    }
+}
+
+fn report_failures(name: &str, failures: u32) -> i32 {
+    match failures {
+        0 => {
+            println!("{name}: all checks passed");
+            0
+        }
+        failures => {
+            println!("{name}: {failures} checks failed");
             1
         }
     }
