@@ -7,6 +7,7 @@
 //! and the library OS's file system) and [`install_programs`] (the apps, in its `/bin`), then
 //! [`run_interactive`] or [`run_captured`] (or [`start_captured`], to read the serial output
 //! while the guest runs). [`disk_commands`] reads and writes the disk's files from the host.
+#![forbid(unsafe_code)]
 
 pub mod block_image;
 pub mod boot_options;

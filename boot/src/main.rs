@@ -1,4 +1,5 @@
 //! `boot`: the command-line front end of the boot library (`cargo run -p boot -- <command>`).
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::io::{self, IsTerminal};

@@ -66,7 +66,8 @@ impl Workspace {
         self.target_dir().join("images")
     }
 
-    /// The package names of every app: each `apps/*/Cargo.toml`, sorted by name.
+    /// The package names of every app: each `apps/*/Cargo.toml` of a package with a binary,
+    /// sorted by name (a library there, such as `test-support`, is linked into apps, not one).
     pub fn app_packages(&self) -> Result<Vec<String>> {
         let apps_dir = self.root.join("apps");
         let mut names = Vec::new();
@@ -82,6 +83,12 @@ impl Workspace {
             }
             let text = fs::read_to_string(&manifest)
                 .with_context(|| format!("reading {}", manifest.display()))?;
+            let has_main = manifest.with_file_name("src").join("main.rs").is_file();
+            if !is_program(&text, has_main)
+                .with_context(|| format!("reading {}", manifest.display()))?
+            {
+                continue;
+            }
             let name = package_name(&text)
                 .with_context(|| format!("finding the package name in {}", manifest.display()))?;
             names.push(name);
@@ -97,6 +104,17 @@ fn target_dir_for(root: &Path, variable: Option<OsString>) -> PathBuf {
         Some(value) => root.join(value),
         None => root.join("target"),
     }
+}
+
+/// Whether the package of a `Cargo.toml` builds a program: it names a `[[bin]]`, or it has a
+/// `src/main.rs` (`has_main`), which Cargo builds as one.
+pub fn is_program(manifest_text: &str, has_main: bool) -> Result<bool> {
+    let manifest: toml::Table = toml::from_str(manifest_text)?;
+    let has_bin = manifest
+        .get("bin")
+        .and_then(|bins| bins.as_array())
+        .is_some_and(|bins| !bins.is_empty());
+    Ok(has_bin || has_main)
 }
 
 /// The `package.name` of a `Cargo.toml`.
@@ -119,6 +137,23 @@ mod tests {
         let text = "[package]\nname = \"hostile-null\"\nedition.workspace = true\n\n\
                     [[bin]]\nname = \"other\"\ntest = false\n";
         assert_eq!(package_name(text).unwrap(), "hostile-null");
+    }
+
+    #[test]
+    fn a_package_with_a_binary_is_a_program_and_a_library_is_not() {
+        let program = "[package]\nname = \"hello\"\n\n[[bin]]\nname = \"hello\"\ntest = false\n";
+        let library = "[package]\nname = \"test-support\"\n\n[lib]\ntest = false\n";
+        assert!(is_program(program, false).unwrap());
+        assert!(is_program(library, true).unwrap());
+        assert!(!is_program(library, false).unwrap());
+        assert!(is_program("not toml [", false).is_err());
+    }
+
+    #[test]
+    fn this_repository_lists_its_programs_and_not_its_libraries() {
+        let apps = Workspace::locate().unwrap().app_packages().unwrap();
+        assert!(apps.iter().any(|name| name == "usertests"));
+        assert!(!apps.iter().any(|name| name == "test-support"));
     }
 
     #[test]

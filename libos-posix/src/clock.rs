@@ -10,11 +10,7 @@ use core::sync::atomic::Ordering;
 const CALIBRATION_MICROSECONDS: u64 = 100_000;
 
 /// The time-stamp counter.
-pub fn ticks() -> u64 {
-    // SAFETY: `rdtsc` only reads the counter; the kernel leaves CR4.TSD clear, so it is allowed
-    // in user mode.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
+pub use crate::runtime::timestamp::ticks;
 
 /// Measures how many counter ticks make a millisecond, sleeping meanwhile.
 pub(crate) fn measure_ticks_per_millisecond() -> u64 {

@@ -1,6 +1,6 @@
-//! Program entry: the `_start` symbol the kernel jumps to, the set-up of the library (startup
-//! block, descriptors, world, fault handling), the hand-over to the app's main function, and
-//! the panic handler.
+//! Program entry: the set-up of the library (startup block, descriptors, world, fault
+//! handling) before the app's main function runs, the arguments it gets, and the panic
+//! handler. The `_start` symbol itself is the runtime's (`runtime::program_entry`).
 
 use crate::{descriptors, exceptions, process, startup, world};
 
@@ -66,39 +66,21 @@ impl Args {
     }
 }
 
-/// Names the app's main function, `fn(Args) -> i32`; its result becomes the exit status.
-#[macro_export]
-macro_rules! main {
-    ($main:path) => {
-        #[unsafe(no_mangle)]
-        fn __libos_main(args: $crate::Args) -> i32 {
-            $main(args)
-        }
-    };
+/// How the program was started, as the registers at entry say (read by the runtime's
+/// `_start`).
+pub(crate) enum Origin {
+    /// By a parent of this library, which left this startup block.
+    Parent(&'static startup::StartupBlock),
+    /// By the kernel from the boot ramdisk, with this argument string.
+    Kernel(&'static str),
 }
 
-unsafe extern "Rust" {
-    /// Defined by [`main!`] in the app.
-    fn __libos_main(args: Args) -> i32;
-}
-
-/// The kernel starts every environment here, with the argument string in `rdi`/`rsi` (or, for
-/// a child of this library, the startup block's address and tag) and a 16-byte aligned stack;
-/// the call below keeps the Rust ABI's alignment.
-#[unsafe(naked)]
-#[unsafe(no_mangle)]
-unsafe extern "C" fn _start() -> ! {
-    core::arch::naked_asm!("xor ebp, ebp", "call {start}", "ud2", start = sym start)
-}
-
-extern "C" fn start(rdi: u64, rsi: u64) -> ! {
-    let args = match startup::block(rdi, rsi) {
-        Some(block) => start_as_child(block),
-        None => start_from_kernel(rdi, rsi),
-    };
-    // SAFETY: `__libos_main` is defined by the app through `main!` with this signature.
-    let status = unsafe { __libos_main(args) };
-    process::exit(status as u32)
+/// Sets the library up for a program started as `origin` says; returns its arguments.
+pub(crate) fn set_up(origin: Origin) -> Args {
+    match origin {
+        Origin::Parent(block) => start_as_child(block),
+        Origin::Kernel(text) => start_from_kernel(text),
+    }
 }
 
 /// A program this library started: it joins the world and takes what its parent left it.
@@ -118,16 +100,8 @@ fn start_as_child(block: &'static startup::StartupBlock) -> Args {
 }
 
 /// A program the kernel started from the boot ramdisk, with the terminal on every descriptor.
-fn start_from_kernel(address: u64, len: u64) -> Args {
+fn start_from_kernel(text: &'static str) -> Args {
     descriptors::install_terminal();
-    let text = if len <= exo_abi::ARGUMENTS_MAX_BYTES {
-        // SAFETY: the kernel placed `len` bytes of UTF-8 at `address` at the top of this
-        // environment's stack, above the stack pointer, where they stay untouched for its life.
-        let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, len as usize) };
-        core::str::from_utf8(bytes).unwrap_or("")
-    } else {
-        ""
-    };
     Args {
         text,
         separator: ' ',

@@ -1,33 +1,24 @@
-//! User-level exception handling: the library's handler stack and entry point, dispatch to the
-//! library's own fault handling (in processes of the library OS, see `faults`) and then to the
-//! app's handler, and the resume that returns to the interrupted code without entering the
-//! kernel (see `exo_abi::ExceptionFrame` for the protocol).
+//! User-level exception handling: dispatch to the library's own fault handling (in processes
+//! of the library OS, see `faults`) and then to the app's handler, and the way out when neither
+//! resolves the exception. The handler stack, the entry point and the resume are the runtime's
+//! (`runtime::exception_entry`).
 
-use crate::syscall::{self, Kernel};
+use crate::runtime::exception_entry;
+use crate::syscall;
 use core::ops::Range;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use exo_abi::frame_offsets as offsets;
-use exo_abi::{Error, ExceptionFrame, stubs};
+use core::sync::atomic::{AtomicBool, Ordering};
+use exo_abi::{Error, ExceptionFrame};
 
 /// An app's exception handler. It may edit the frame (registers, `rip`); returning `true`
 /// resumes from the frame, `false` ends the program with status [`DECLINED_STATUS_BASE`] +
-/// vector.
+/// vector. Resuming pushes 16 bytes just below the frame's `rsp`: a handler that moves `rsp`
+/// must leave that memory writable.
 pub type Handler = fn(&mut ExceptionFrame) -> bool;
 
 /// Exit status base of a program whose handler declined an exception (like a shell's 128 +
 /// signal).
 pub const DECLINED_STATUS_BASE: u32 = 128;
 
-const HANDLER_STACK_BYTES: usize = 16 * 1024;
-
-/// Page-aligned, so that its pages (which a forked child gets copies of at once) hold nothing
-/// else: whether the child can write the library's other statics before its handler is
-/// registered never depends on where the linker put them.
-#[repr(C, align(4096))]
-struct HandlerStack([u8; HANDLER_STACK_BYTES]);
-
-static mut HANDLER_STACK: HandlerStack = HandlerStack([0; HANDLER_STACK_BYTES]);
-static HANDLER: AtomicUsize = AtomicUsize::new(0);
 /// Whether the library resolves faults itself (copy-on-write, stack growth) before the app's
 /// handler sees them: in processes of the library OS.
 static LIBRARY_FAULTS: AtomicBool = AtomicBool::new(false);
@@ -35,71 +26,51 @@ static LIBRARY_FAULTS: AtomicBool = AtomicBool::new(false);
 /// Sends this program's exceptions to `handler` (after the library's own fault handling, in a
 /// process of the library OS).
 pub fn set_handler(handler: Handler) -> Result<(), Error> {
-    HANDLER.store(handler as usize, Ordering::Release);
-    register()
+    exception_entry::set_app_handler(handler);
+    exception_entry::register()
 }
 
 /// Lets the library resolve this process's faults (copy-on-write after fork, stack growth);
 /// other exceptions end the process with a message unless the app set a handler.
 pub fn install_library_handler() -> Result<(), Error> {
     LIBRARY_FAULTS.store(true, Ordering::Release);
-    register()
+    exception_entry::register()
 }
 
 /// In a child just forked: registers the handler it inherited (the parent's handler and flags,
 /// already in its memory). Writes nothing, since until the handler is registered a write to a
 /// page shared copy-on-write would end the child.
 pub fn register_inherited_handler() -> Result<(), Error> {
-    register()
+    exception_entry::register()
 }
 
 /// The addresses of the exception stack (a forked child needs its own copy at once).
 pub fn stack_range() -> Range<u64> {
-    let stack = (&raw const HANDLER_STACK) as u64;
-    stack..stack + HANDLER_STACK_BYTES as u64
-}
-
-fn register() -> Result<(), Error> {
-    let stack = (&raw mut HANDLER_STACK) as u64;
-    stubs::set_exception_handler::<Kernel>(
-        entry as *const () as u64,
-        stack,
-        HANDLER_STACK_BYTES as u64,
-    )
-    .map(|_| ())
+    exception_entry::stack_range()
 }
 
 /// Lets exceptions end this program again.
 pub fn clear_handler() {
-    let _ = stubs::set_exception_handler::<Kernel>(0, 0, 0);
+    exception_entry::unregister();
 }
 
-/// The kernel enters here with `rsp` and `rdi` at the frame (16-byte aligned).
-#[unsafe(naked)]
-unsafe extern "C" fn entry() -> ! {
-    core::arch::naked_asm!("call {dispatch}", "ud2", dispatch = sym dispatch)
-}
-
-extern "C" fn dispatch(frame: &mut ExceptionFrame) -> ! {
+/// Handles the exception `frame` describes, on the exception stack: returns when the program
+/// is to resume from `frame` (the runtime then resumes it), or ends the program.
+pub(crate) fn dispatch(frame: &mut ExceptionFrame) {
     if LIBRARY_FAULTS.load(Ordering::Acquire) && crate::faults::handle(frame) {
-        // SAFETY: `frame` is the kernel's frame on the handler stack, unchanged.
-        unsafe { resume(frame) }
+        return;
     }
-    let handler = HANDLER.load(Ordering::Acquire);
-    if handler != 0 {
-        // SAFETY: HANDLER only ever holds 0 or a `Handler` stored by `set_handler`.
-        let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(handler) };
-        if handler(frame) {
-            // SAFETY: `frame` is the kernel's frame on the handler stack, edited only by the
-            // handler.
-            unsafe { resume(frame) }
-        }
+    let handler = exception_entry::app_handler();
+    if let Some(handler) = handler
+        && handler(frame)
+    {
+        return;
     }
-    let is_reported = handler == 0;
+    let is_reported = handler.is_none();
+    // Resumes into `exit_after_exception` on the interrupted stack, whose next 16 bytes down
+    // were made writable.
     if !crate::process::is_inside_a_lock() && redirect_to_exit(frame, is_reported) {
-        // SAFETY: `frame` now resumes into `exit_after_exception` on the interrupted stack,
-        // whose next 16 bytes down were made writable.
-        unsafe { resume(frame) }
+        return;
     }
     // Ending the usual way would wait for a lock this process holds, or there is no stack left
     // to do it on: say so on the kernel console and leave; the parent's wait clears the rest of
@@ -161,47 +132,4 @@ extern "C" fn exit_after_exception(vector: u64, rip: u64, address: u64, is_repor
         );
     }
     crate::process::exit(DECLINED_STATUS_BASE + vector as u32)
-}
-
-/// Resumes the registers of `frame`: pushes the saved flags and return address just below the
-/// interrupted stack pointer, reloads every register, switches to that stack, and `popfq; ret`.
-///
-/// # Safety
-/// `frame` must describe a resumable user context of this program, and its stack must have 16
-/// writable bytes below `rsp`.
-#[unsafe(naked)]
-unsafe extern "C" fn resume(frame: *mut ExceptionFrame) -> ! {
-    core::arch::naked_asm!(
-        "mov rax, [rdi + {rsp}]",
-        "sub rax, 16",
-        "mov rcx, [rdi + {rflags}]",
-        "mov [rax], rcx",
-        "mov rcx, [rdi + {rip}]",
-        "mov [rax + 8], rcx",
-        "mov [rdi + {rsp}], rax",
-        "mov rbx, [rdi + {rbx}]",
-        "mov rcx, [rdi + {rcx}]",
-        "mov rdx, [rdi + {rdx}]",
-        "mov rsi, [rdi + {rsi}]",
-        "mov rbp, [rdi + {rbp}]",
-        "mov r8, [rdi + {r8}]",
-        "mov r9, [rdi + {r9}]",
-        "mov r10, [rdi + {r10}]",
-        "mov r11, [rdi + {r11}]",
-        "mov r12, [rdi + {r12}]",
-        "mov r13, [rdi + {r13}]",
-        "mov r14, [rdi + {r14}]",
-        "mov r15, [rdi + {r15}]",
-        "mov rax, [rdi + {rax}]",
-        "mov rsp, [rdi + {rsp}]",
-        "mov rdi, [rdi + {rdi}]",
-        "popfq",
-        "ret",
-        rsp = const offsets::RSP, rflags = const offsets::RFLAGS, rip = const offsets::RIP,
-        rax = const offsets::RAX, rbx = const offsets::RBX, rcx = const offsets::RCX,
-        rdx = const offsets::RDX, rsi = const offsets::RSI, rdi = const offsets::RDI,
-        rbp = const offsets::RBP, r8 = const offsets::R8, r9 = const offsets::R9,
-        r10 = const offsets::R10, r11 = const offsets::R11, r12 = const offsets::R12,
-        r13 = const offsets::R13, r14 = const offsets::R14, r15 = const offsets::R15,
-    )
 }

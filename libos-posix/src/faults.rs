@@ -11,7 +11,8 @@
 //!   shadow and makes the page writable again.
 
 use crate::layout::{PAGE_BYTES, STACK_LIMIT, STACK_TOP, is_copy_on_write_region, shadow_of};
-use crate::{loader, syscall};
+use crate::runtime::scratch;
+use crate::syscall;
 use exo_abi::ExceptionFrame;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 
@@ -84,11 +85,7 @@ pub(crate) fn widen_to_writable(page: u64) -> bool {
 
 /// Replaces the binding at `page` by a writable binding of a new frame holding a copy.
 fn copy_into_own_frame(page: u64) -> bool {
-    let copy = loader::filled_frame(HANDLER_SCRATCH, |bytes| {
-        // SAFETY: `page` is bound readable (the fault was a write to a present page).
-        bytes.copy_from_slice(unsafe { &*(page as *const [u8; 4096]) });
-    });
-    let Ok(copy) = copy else {
+    let Ok(copy) = scratch::copy_of_page(HANDLER_SCRATCH, page) else {
         return false;
     };
     if syscall::page_unmap(page).is_err() || syscall::page_map(page, copy, WRITABLE).is_err() {

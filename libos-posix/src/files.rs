@@ -11,15 +11,15 @@
 
 use crate::descriptors::{self, Descriptor, mode};
 use crate::error::{Errno, Result};
-use crate::layout::{PAGE_BYTES, WORLD_BASE};
+use crate::layout::PAGE_BYTES;
 use crate::lock::SharedLock;
+use crate::runtime::shared_cell::SharedSlot;
+use crate::runtime::world_memory::CachePages;
 use crate::world::{self, World};
 use crate::{clock, syscall};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
-use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use exo_abi::BlockTransfer;
 use posix_fs::partition::{CREDENTIAL, FIRST_BLOCK};
 use posix_fs::{Block, CachedBlock, FileSystem, FsError, Ino, IoError, Kind};
@@ -84,17 +84,15 @@ fn move_blocks(
     Ok(())
 }
 
-type Cache = &'static mut [CachedBlock];
-type Mounted = FileSystem<PartitionDisk, Cache>;
+type Mounted = FileSystem<PartitionDisk, CachePages>;
 
-/// The file system's place in the world: its lock and, once mounted, the mounted file system.
+/// The file system's place in the world: once mounted, the mounted file system, behind its
+/// lock.
 #[repr(C)]
 pub struct FileSystemCell {
-    lock: SharedLock,
-    is_mounted: AtomicBool,
     /// When the last background commit ran (see [`commit_if_due`]), in [`clock`] milliseconds.
     last_commit: AtomicU64,
-    mounted: UnsafeCell<MaybeUninit<Mounted>>,
+    mounted: SharedSlot<Mounted>,
 }
 
 /// Changes are committed (as by [`sync`]) once the last commit is this old, by the next
@@ -107,7 +105,7 @@ impl core::fmt::Debug for FileSystemCell {
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         formatter
             .debug_struct("FileSystemCell")
-            .field("is_mounted", &self.is_mounted)
+            .field("is_mounted", &self.mounted.is_filled())
             .finish_non_exhaustive()
     }
 }
@@ -115,7 +113,7 @@ impl core::fmt::Debug for FileSystemCell {
 impl FileSystemCell {
     /// The lock every file-system call holds (a killer takes it too).
     pub fn lock(&self) -> &SharedLock {
-        &self.lock
+        self.mounted.lock()
     }
 }
 
@@ -135,26 +133,14 @@ pub fn cache_bytes() -> u64 {
 pub fn mount() -> Result<()> {
     let world = world::require()?;
     present_credential()?;
-    let cell = &world.files;
-    let _guard = cell.lock.lock();
-    if cell.is_mounted.load(Ordering::Acquire) {
-        return Ok(());
-    }
-    let cache_start = WORLD_BASE + cache_offset();
-    // SAFETY: the cache pages follow the world's header inside the world, bound writable; all
-    // zeros is an empty slot, and the cache is used only through the mounted file system, under
-    // the cell's lock.
-    let cache: Cache =
-        unsafe { core::slice::from_raw_parts_mut(cache_start as *mut CachedBlock, CACHE_SLOTS) };
-    // The file system's superblock says how far the partition goes.
-    let disk = PartitionDisk {
-        blocks: u64::from(u32::MAX),
-    };
-    let mounted = FileSystem::mount(disk, cache).map_err(errno)?;
-    // SAFETY: the cell is in the world, written only under its lock, which is held.
-    unsafe { (*cell.mounted.get()).write(mounted) };
-    cell.is_mounted.store(true, Ordering::Release);
-    Ok(())
+    world.files.mounted.fill_with(|| {
+        let cache = CachePages::take().ok_or(Errno::Io)?;
+        // The file system's superblock says how far the partition goes.
+        let disk = PartitionDisk {
+            blocks: u64::from(u32::MAX),
+        };
+        FileSystem::mount(disk, cache).map_err(Errno::from)
+    })
 }
 
 /// The environment that presented the library's credential: a forked child inherits this
@@ -176,16 +162,17 @@ fn present_credential() -> Result<()> {
 fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>) -> Result<T> {
     let world = world::require()?;
     let cell = &world.files;
-    if !cell.is_mounted.load(Ordering::Acquire) {
+    if !cell.mounted.is_filled() {
         return Err(Errno::NoFileSystem);
     }
     present_credential()?;
-    let _guard = cell.lock.lock();
-    // SAFETY: mounted (checked above) and only used under the cell's lock, which is held.
-    let mounted = unsafe { (*cell.mounted.get()).assume_init_mut() };
-    let result = action(mounted).map_err(errno);
-    commit_when_old(cell, mounted);
-    result
+    cell.mounted
+        .with(|mounted| {
+            let result = action(mounted).map_err(Errno::from);
+            commit_when_old(cell, mounted);
+            result
+        })
+        .ok_or(Errno::NoFileSystem)?
 }
 
 /// Commits what changed (a journaled commit, crash-consistent like any other) when the last
@@ -206,23 +193,6 @@ fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
 /// for a process that waits without calling the file system, such as the shell at its prompt.
 pub fn commit_if_due() -> Result<()> {
     with(|_| Ok(()))
-}
-
-/// The library error for a file-system error.
-pub fn errno(error: FsError) -> Errno {
-    match error {
-        FsError::NotFound => Errno::NotFound,
-        FsError::Exists => Errno::Exists,
-        FsError::NotADirectory => Errno::NotADirectory,
-        FsError::IsADirectory => Errno::IsADirectory,
-        FsError::NotEmpty => Errno::NotEmpty,
-        FsError::NameTooLong => Errno::NameTooLong,
-        FsError::InvalidPath | FsError::InvalidArgument => Errno::InvalidArgument,
-        FsError::NoSpace | FsError::NoInodes => Errno::NoSpace,
-        FsError::FileTooLarge => Errno::FileTooLarge,
-        FsError::NoCache => Errno::NoMemory,
-        _ => Errno::Io,
-    }
 }
 
 /// `path` made absolute against the working directory.

@@ -21,6 +21,7 @@ use crate::descriptors;
 use crate::error::{Errno, Result};
 use crate::layout::{PAGE_BYTES, is_copy_on_write_region, is_shadow, shadow_of};
 use crate::process::{self, Child};
+use crate::runtime::{fork_entry, scratch};
 use crate::syscall::{self, Capability};
 use crate::{exceptions, loader, world};
 use alloc::collections::BTreeSet;
@@ -39,21 +40,11 @@ pub enum Fork {
     Child,
 }
 
-const START_STACK_BYTES: usize = 2 * PAGE_BYTES as usize;
-
-/// The stack a forked child starts on, copied into the child at fork time.
-#[repr(C, align(4096))]
-struct StartStack([u8; START_STACK_BYTES]);
-
-static mut START_STACK: StartStack = StartStack([0; START_STACK_BYTES]);
-
 /// Makes a copy-on-write copy of this process. Returns the child in the parent and
 /// [`Fork::Child`] in the child. Needs the world (the child is listed in its process table).
 pub fn fork() -> Result<Fork> {
     world::require()?;
-    // SAFETY: `save_and_fork` follows the C ABI: it saves the callee-saved registers, calls
-    // `fork_parent` and returns its result; in the child it returns 0 through `child_entry`.
-    let pid = unsafe { save_and_fork() };
+    let pid = fork_entry::save_and_fork();
     match pid {
         0 => Ok(Fork::Child),
         NO_SUCH_PROCESS => Err(Errno::NoSuchProcess),
@@ -66,71 +57,20 @@ pub fn fork() -> Result<Fork> {
 /// other failure is -1 (out of memory or frames).
 const NO_SUCH_PROCESS: i64 = -2;
 
-/// Pushes the callee-saved registers, calls `fork_parent` with the stack pointer, pops them
-/// and returns its result. The child resumes at `child_entry` with that stack pointer.
-#[unsafe(naked)]
-unsafe extern "C" fn save_and_fork() -> i64 {
-    core::arch::naked_asm!(
-        "push rbx",
-        "push rbp",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
-        "mov rdi, rsp",
-        "sub rsp, 8",
-        "call {parent}",
-        "add rsp, 8",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbp",
-        "pop rbx",
-        "ret",
-        parent = sym fork_parent,
-    )
-}
-
-/// The child's first instruction: `rdi` is the parent's stack pointer inside `save_and_fork`,
-/// `rsi` the child's session handle. It sets up on its start stack, then returns 0 from
-/// `save_and_fork` on the (copy-on-write) parent stack.
-#[unsafe(naked)]
-unsafe extern "C" fn child_entry() -> ! {
-    core::arch::naked_asm!(
-        "lea rsp, [rip + {stack} + {stack_bytes}]",
-        "push rdi",
-        "sub rsp, 8",
-        "mov rdi, rsi",
-        "call {setup}",
-        "add rsp, 8",
-        "pop rsp",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbp",
-        "pop rbx",
-        "xor eax, eax",
-        "ret",
-        stack = sym START_STACK,
-        stack_bytes = const START_STACK_BYTES,
-        setup = sym child_setup,
-    )
-}
-
-/// Registers the inherited exception handler first, touching nothing but the start stack
-/// (until then any write to a page shared copy-on-write would end the child), then records the
-/// child's own session handle.
-extern "C" fn child_setup(session: u64) {
+/// The child's first Rust code, called on its start stack by `fork_entry`: registers the
+/// inherited exception handler first, touching nothing but the start stack (until then any
+/// write to a page shared copy-on-write would end the child), then records the child's own
+/// session handle.
+pub(crate) extern "C" fn child_setup(session: u64) {
     if exceptions::register_inherited_handler().is_err() {
         syscall::exit(exceptions::DECLINED_STATUS_BASE);
     }
     process::became_forked_child(session);
 }
 
-/// The parent's half: builds and starts the child; returns its pid, or a negative code.
-extern "C" fn fork_parent(stack_pointer: u64) -> i64 {
+/// The parent's half, called by `fork_entry::save_and_fork` with its stack pointer: builds and
+/// starts the child; returns its pid, or a negative code.
+pub(crate) extern "C" fn fork_parent(stack_pointer: u64) -> i64 {
     match build_and_start(stack_pointer) {
         Ok(pid) => i64::from(pid),
         Err(Errno::NoSuchProcess) => NO_SUCH_PROCESS,
@@ -145,11 +85,10 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
     match populate(child, pid) {
         Ok(session) => {
             process::record_forked(child, pid, &name);
-            let start_top = (&raw const START_STACK) as u64 + START_STACK_BYTES as u64;
             syscall::start_environment(
                 child,
-                child_entry as *const () as u64,
-                start_top,
+                fork_entry::child_entry_address(),
+                fork_entry::start_stack_range().end,
                 stack_pointer,
                 session,
             )?;
@@ -185,12 +124,10 @@ fn share_address_space(
     bindings: &[PageBinding],
     shadowed: &mut Vec<u64>,
 ) -> Result<()> {
-    let start_stack = (&raw const START_STACK) as u64;
+    let start_stack = fork_entry::start_stack_range();
     let exception_stack = exceptions::stack_range();
-    let must_copy = |address: u64| {
-        (start_stack..start_stack + START_STACK_BYTES as u64).contains(&address)
-            || exception_stack.contains(&address)
-    };
+    let must_copy =
+        |address: u64| start_stack.contains(&address) || exception_stack.contains(&address);
     for binding in bindings {
         let address = binding.page_address;
         if is_shadow(address) || crate::layout::is_scratch(address) {
@@ -261,10 +198,10 @@ pub fn collect_shadows() {
 /// whose copy of the allocator counts it as there.
 fn bindings_with_room() -> Result<(Vec<PageBinding>, Vec<u64>)> {
     loop {
-        let bound = crate::heap::bound_bytes();
+        let bound = crate::runtime::heap::bound_bytes();
         let all = bindings()?;
         let shadowed = Vec::with_capacity(all.len());
-        if crate::heap::bound_bytes() == bound {
+        if crate::runtime::heap::bound_bytes() == bound {
             return Ok((all, shadowed));
         }
     }
@@ -292,10 +229,7 @@ fn bindings() -> Result<Vec<PageBinding>> {
 /// Gives the child a private, writable copy of the page at `address`, which is writable by
 /// nature (even when this process's binding of it is still read-only, shared copy-on-write).
 fn copy_for(child: Capability, address: u64) -> Result<()> {
-    let frame = loader::filled_frame(0, |bytes| {
-        // SAFETY: `address` is bound readable in this process (it was listed).
-        bytes.copy_from_slice(unsafe { &*(address as *const [u8; 4096]) });
-    })?;
+    let frame = scratch::copy_of_page(0, address)?;
     loader::give(child, address, frame, WRITABLE)
 }
 

@@ -18,6 +18,8 @@
 //! [`SHADOW_BIT`] flipped. Children forked copy-on-write bind the shadow, not the page, so the
 //! parent can move its own page to a copy without taking the child's away.
 
+use crate::runtime::image;
+
 /// Lowest address of the heap.
 pub const HEAP_BASE: u64 = 0x4000_0000_0000;
 /// Most bytes the heap grows to.
@@ -59,19 +61,9 @@ fn copy_on_write_regions() -> [(u64, u64); 3] {
 /// The pages of the program's writable segments: from the page after its code to the end of
 /// its image (the linker places data after code, each segment on pages of its own).
 fn image_data() -> (u64, u64) {
-    // SAFETY: the linker defines both symbols for every program; only their addresses are
-    // taken, never their contents read.
-    unsafe extern "C" {
-        /// The end of the code (defined by the linker).
-        static _etext: u8;
-        /// The end of the image, `.bss` included (defined by the linker).
-        static _end: u8;
-    }
-    let code_end = (&raw const _etext) as u64;
-    let image_end = (&raw const _end) as u64;
     (
-        code_end.next_multiple_of(PAGE_BYTES),
-        image_end.next_multiple_of(PAGE_BYTES),
+        image::code_end().next_multiple_of(PAGE_BYTES),
+        image::image_end().next_multiple_of(PAGE_BYTES),
     )
 }
 

@@ -20,11 +20,15 @@
 //! an address space), `world` (memory shared by every process: terminal, pipes, process table,
 //! file system), `descriptors` and `files` (file descriptors, the file API), `process`,
 //! `loader` and `fork` (processes), `exceptions` and `faults` (upcalls).
+//!
+//! Every `unsafe` operation is in `runtime`, behind safe functions (and one `unsafe`
+//! constructor, [`shared_words::SharedWords::new`], whose page the caller binds); the compiler
+//! holds the rest of the crate to that.
 #![no_std]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
-pub mod checks;
 pub mod clock;
 pub mod console;
 pub mod descriptors;
@@ -34,7 +38,6 @@ pub mod exceptions;
 mod faults;
 pub mod files;
 pub mod fork;
-mod heap;
 pub mod layout;
 mod loader;
 pub mod lock;
@@ -42,7 +45,8 @@ pub mod net;
 pub mod pipes;
 pub mod process;
 pub mod process_table;
-pub mod shared_words;
+#[allow(unsafe_code)]
+mod runtime;
 pub mod startup;
 pub mod syscall;
 pub mod tty;
@@ -51,3 +55,4 @@ pub mod world;
 pub use entry::Args;
 pub use error::Errno;
 pub use exo_abi::{Error, ExceptionFrame, ExitReason};
+pub use runtime::shared_words;

@@ -1,28 +1,15 @@
 //! Building a child's address space from a program file: each page of each segment is filled
-//! in a frame this process allocates and binds for a moment at a scratch page, then given to
-//! the child and bound in its address space there (`FrameGrant`, then `PageMapInto`). The
-//! checks of the file are the kernel's own loader plan (`exo_core::elf_plan`).
+//! in a frame this process allocates and binds for a moment at a scratch page (see
+//! `runtime::scratch`), then given to the child and bound in its address space there
+//! (`FrameGrant`, then `PageMapInto`). The checks of the file are the kernel's own loader plan
+//! (`exo_core::elf_plan`).
 
 use crate::error::{Errno, Result};
-use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP, scratch_page};
+use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP};
+use crate::runtime::scratch;
 use crate::syscall::{self, Capability};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_core::elf_plan;
-
-/// Allocates a frame, lets `fill` write it through scratch page `scratch`, and returns it.
-pub fn filled_frame(scratch: u64, fill: impl FnOnce(&mut [u8; 4096])) -> Result<u64> {
-    let frame = syscall::frame_allocate(None)?;
-    let address = scratch_page(scratch);
-    if let Err(error) = syscall::page_map(address, frame, WRITABLE) {
-        let _ = syscall::frame_free(frame);
-        return Err(error.into());
-    }
-    // SAFETY: the scratch page was just bound writable to a frame this process owns, and
-    // nothing else uses that scratch page until it is unbound below.
-    fill(unsafe { &mut *(address as *mut [u8; 4096]) });
-    let _ = syscall::page_unmap(address);
-    Ok(frame)
-}
 
 /// Gives `frame` to `child` and binds it at `address` there with `rights`; on failure the
 /// frame is freed (or is the child's, and goes when the child is killed).
@@ -48,7 +35,7 @@ pub fn load(child: Capability, image: &[u8]) -> Result<u64> {
         }
         let file_end = segment.virtual_address + segment.file_len;
         for page in (segment.first_page()..segment.end_page()).step_by(PAGE_BYTES as usize) {
-            let frame = filled_frame(0, |bytes| {
+            let frame = scratch::filled_frame(0, |bytes| {
                 let start = page.max(segment.virtual_address);
                 let end = (page + PAGE_BYTES).min(file_end);
                 if start < end {

@@ -1,17 +1,19 @@
 //! A receive ring (format in `exo_abi::packet`) in pages this environment owns, bound to a
 //! packet filter, and reading the frames the kernel delivers into it.
 
+use crate::layout::PAGE_BYTES;
+use crate::runtime::owned_pages::OwnedPages;
 use crate::syscall;
 use exo_abi::Error;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED, SLOT_DATA_OFFSET};
-use exo_abi::page_rights::WRITABLE;
 
-const PAGE_BYTES: u64 = 4096;
+/// Bytes of a header word.
+const WORD_BYTES: u64 = 8;
 
-/// A bound receive ring at a fixed address.
+/// A bound receive ring at a fixed address: a header page, then one page a slot.
 #[derive(Debug)]
 pub struct ReceiveRing {
-    address: u64,
+    pages: OwnedPages,
     slots: u64,
 }
 
@@ -19,54 +21,42 @@ impl ReceiveRing {
     /// Allocates and binds `1 + slots` pages at `address` and binds filter `filter` to deliver
     /// into them.
     pub fn bind(filter: u64, address: u64, slots: u64) -> Result<ReceiveRing, Error> {
-        for page in 0..=slots {
-            let frame = syscall::frame_allocate(None)?;
-            syscall::page_map(address + page * PAGE_BYTES, frame, WRITABLE)?;
-        }
+        let pages = OwnedPages::bind(address, slots.checked_add(1).ok_or(Error::TooLong)?)?;
         syscall::packet_bind(filter, address, slots)?;
-        Ok(ReceiveRing { address, slots })
+        Ok(ReceiveRing { pages, slots })
     }
 
-    fn header(&self, word: usize) -> *mut u64 {
-        (self.address as *mut u64).wrapping_add(word)
+    fn header(&self, word: usize) -> u64 {
+        self.pages.read_word(word as u64 * WORD_BYTES)
     }
 
     /// Frames dropped because the ring was full.
     pub fn dropped(&self) -> u64 {
-        // SAFETY: the header page is bound writable at `address` (see `bind`).
-        unsafe { self.header(DROPPED).read_volatile() }
+        self.header(DROPPED)
     }
 
     /// Copies the oldest frame not yet read into `buffer` and returns its length, or `None`
     /// when the ring is empty. A frame longer than `buffer` is cut.
     pub fn receive(&mut self, buffer: &mut [u8]) -> Option<usize> {
-        // SAFETY: the header page is bound writable at `address` (see `bind`); the kernel
-        // writes PRODUCED and this environment CONSUMED.
-        let (produced, consumed) = unsafe {
-            (
-                self.header(PRODUCED).read_volatile(),
-                self.header(CONSUMED).read_volatile(),
-            )
-        };
+        // The kernel writes PRODUCED and this environment CONSUMED.
+        let (produced, consumed) = (self.header(PRODUCED), self.header(CONSUMED));
         if produced == consumed {
             return None;
         }
-        let slot = self.address + (1 + consumed % self.slots) * PAGE_BYTES;
-        // SAFETY: slot pages follow the header, bound writable (see `bind`); the kernel wrote
-        // this slot before it advanced PRODUCED and leaves it alone until CONSUMED passes it.
-        let len = unsafe { (slot as *const u64).read_volatile() } as usize;
+        // The kernel wrote this slot before it advanced PRODUCED and leaves it alone until
+        // CONSUMED passes it.
+        let slot = (1 + consumed % self.slots) * PAGE_BYTES;
+        let len = self.pages.read_word(slot) as usize;
         let len = len
             .min(buffer.len())
             .min((PAGE_BYTES as usize) - SLOT_DATA_OFFSET);
         for (index, byte) in buffer[..len].iter_mut().enumerate() {
-            // SAFETY: as above; `index` stays inside the slot page.
-            *byte = unsafe { ((slot as *const u8).add(SLOT_DATA_OFFSET + index)).read_volatile() };
+            *byte = self
+                .pages
+                .read_byte(slot + (SLOT_DATA_OFFSET + index) as u64);
         }
-        // SAFETY: as above.
-        unsafe {
-            self.header(CONSUMED)
-                .write_volatile(consumed.wrapping_add(1))
-        };
+        self.pages
+            .write_word(CONSUMED as u64 * WORD_BYTES, consumed.wrapping_add(1));
         Some(len)
     }
 }

@@ -9,8 +9,8 @@
 
 use crate::error::{Errno, Result};
 use crate::lock::SharedLock;
+use crate::runtime::shared_cell::Locked;
 use crate::syscall;
-use core::cell::UnsafeCell;
 
 /// How many pipes the world holds: a fixed table, since every process binds the whole world
 /// (see the README); 128 rings of [`PIPE_BYTES`] are some 540 KiB, bound once and shared.
@@ -103,50 +103,43 @@ pub enum End {
 #[repr(C)]
 #[derive(Debug)]
 pub struct PipeTable {
-    lock: SharedLock,
-    pipes: UnsafeCell<[Pipe; PIPES_MAX]>,
+    pipes: Locked<[Pipe; PIPES_MAX]>,
 }
 
 impl PipeTable {
     /// The lock a killer takes so that its victim is not inside a pipe operation.
     pub fn lock(&self) -> &SharedLock {
-        &self.lock
-    }
-
-    fn pipes_mut(&self) -> *mut [Pipe; PIPES_MAX] {
-        self.pipes.get()
+        self.pipes.lock()
     }
 
     /// Runs `action` on pipe `id` under the table's lock.
     fn with<T>(&self, id: u32, action: impl FnOnce(&mut Pipe) -> T) -> Result<T> {
-        let _guard = self.lock.lock();
-        // SAFETY: the world is shared memory written only under `self.lock`, which is held.
-        let pipes = unsafe { &mut *self.pipes_mut() };
-        let pipe = pipes
-            .get_mut(id as usize)
-            .filter(|pipe| pipe.in_use)
-            .ok_or(Errno::BadDescriptor)?;
-        Ok(action(pipe))
+        self.pipes.with(|pipes| {
+            let pipe = pipes
+                .get_mut(id as usize)
+                .filter(|pipe| pipe.in_use)
+                .ok_or(Errno::BadDescriptor)?;
+            Ok(action(pipe))
+        })
     }
 
     /// Makes a pipe whose two ends `environment` holds; returns its id.
     pub fn create(&self, environment: u32) -> Result<u32> {
-        let _guard = self.lock.lock();
-        // SAFETY: as in `with`.
-        let pipes = unsafe { &mut *self.pipes_mut() };
-        let (id, pipe) = pipes
-            .iter_mut()
-            .enumerate()
-            .find(|(_, pipe)| !pipe.in_use)
-            .ok_or(Errno::NoMemory)?;
-        *pipe = Pipe::UNUSED;
-        pipe.in_use = true;
-        pipe.holders[0] = Holder {
-            environment,
-            read_ends: 1,
-            write_ends: 1,
-        };
-        Ok(id as u32)
+        self.pipes.with(|pipes| {
+            let (id, pipe) = pipes
+                .iter_mut()
+                .enumerate()
+                .find(|(_, pipe)| !pipe.in_use)
+                .ok_or(Errno::NoMemory)?;
+            *pipe = Pipe::UNUSED;
+            pipe.in_use = true;
+            pipe.holders[0] = Holder {
+                environment,
+                read_ends: 1,
+                write_ends: 1,
+            };
+            Ok(id as u32)
+        })
     }
 
     /// Records that `environment` holds one more `end` of pipe `id` (inherited or duplicated).
@@ -180,17 +173,16 @@ impl PipeTable {
 
     /// Closes every end `environment` holds, of every pipe (it has ended).
     pub fn forget_environment(&self, environment: u32) {
-        let _guard = self.lock.lock();
-        // SAFETY: as in `with`.
-        let pipes = unsafe { &mut *self.pipes_mut() };
-        for pipe in pipes.iter_mut().filter(|pipe| pipe.in_use) {
-            for holder in &mut pipe.holders {
-                if holder.environment == environment {
-                    *holder = Holder::default();
+        self.pipes.with(|pipes| {
+            for pipe in pipes.iter_mut().filter(|pipe| pipe.in_use) {
+                for holder in &mut pipe.holders {
+                    if holder.environment == environment {
+                        *holder = Holder::default();
+                    }
                 }
+                pipe.release_if_unused();
             }
-            pipe.release_if_unused();
-        }
+        });
     }
 
     /// Reads what pipe `id` holds into `buffer`, waiting while it is empty and a write end is

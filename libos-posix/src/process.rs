@@ -14,6 +14,7 @@
 use crate::descriptors::{self, Descriptor, STDERR, STDIN, STDOUT};
 use crate::error::{Errno, Result};
 use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
+use crate::runtime::scratch;
 use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
 use crate::{files, loader, world};
@@ -53,7 +54,7 @@ static FORKED: Mutex<Option<Child>> = Mutex::new(None);
 /// descriptors, its own state or the world's): then an exception handler must not end it
 /// through [`exit`], which takes them.
 pub fn is_inside_a_lock() -> bool {
-    crate::heap::is_busy()
+    crate::runtime::heap::is_busy()
         || crate::descriptors::is_busy()
         || SESSION.is_locked()
         || DIRECTORY.is_locked()
@@ -195,11 +196,7 @@ fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
     hold_inherited(&block.descriptors, child.pid)?;
     let session = *SESSION.lock();
     block.session = syscall::capability_copy(session, CONTROL, child.capability)?.0;
-    let frame = loader::filled_frame(0, |page| {
-        // SAFETY: a StartupBlock is plain data no larger than a page (checked at compile time),
-        // and the page is aligned for it.
-        unsafe { core::ptr::write(page.as_mut_ptr().cast::<StartupBlock>(), *block) };
-    })?;
+    let frame = scratch::frame_holding(0, block)?;
     loader::give(child.capability, STARTUP_ADDRESS, frame, 0)?;
     Ok(entry)
 }

@@ -3,7 +3,7 @@
 //! knows environments; this table is the library's view of which of them are its processes.
 
 use crate::lock::SharedLock;
-use core::cell::UnsafeCell;
+use crate::runtime::shared_cell::Locked;
 
 /// Most processes the table lists at once.
 pub const PROCESSES_MAX: usize = 128;
@@ -34,21 +34,17 @@ impl ProcessEntry {
 #[repr(C)]
 #[derive(Debug)]
 pub struct ProcessTable {
-    lock: SharedLock,
-    entries: UnsafeCell<[ProcessEntry; PROCESSES_MAX]>,
+    entries: Locked<[ProcessEntry; PROCESSES_MAX]>,
 }
 
 impl ProcessTable {
     /// The lock a killer takes so that its victim is not inside a table operation.
     pub fn lock(&self) -> &SharedLock {
-        &self.lock
+        self.entries.lock()
     }
 
     fn with<T>(&self, action: impl FnOnce(&mut [ProcessEntry; PROCESSES_MAX]) -> T) -> T {
-        let _guard = self.lock.lock();
-        // SAFETY: the table is in the world, shared memory written only under its lock, held.
-        let entries = unsafe { &mut *self.entries.get() };
-        action(entries)
+        self.entries.with(action)
     }
 
     /// Lists process `pid`, child of `parent`, running `name` (replacing an entry for `pid`).

@@ -88,12 +88,8 @@ impl StartupBlock {
     }
 }
 
-/// The startup block at [`STARTUP_ADDRESS`], when the program was started with one.
-pub fn block(rdi: u64, rsi: u64) -> Option<&'static StartupBlock> {
-    if rsi != STARTUP_TAG || rdi != STARTUP_ADDRESS {
-        return None;
-    }
-    // SAFETY: a libOS parent bound the startup page read-only at STARTUP_ADDRESS before
-    // starting this environment with the tag, and it stays bound for the program's life.
-    Some(unsafe { &*(STARTUP_ADDRESS as *const StartupBlock) })
+/// Whether `rdi` and `rsi` at entry say that the program was started with a startup block
+/// (the runtime's `_start` then reads it).
+pub(crate) fn is_block_at_entry(rdi: u64, rsi: u64) -> bool {
+    rsi == STARTUP_TAG && rdi == STARTUP_ADDRESS
 }

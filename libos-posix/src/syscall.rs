@@ -1,35 +1,12 @@
 //! Typed wrappers of the kernel's system calls (see `exo_abi::Syscall` for each call's
-//! contract) over the stubs the call table generates (`exo_abi::stubs`), and the raw `syscall`
-//! instruction below them.
+//! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
+//! instruction below them (`runtime::syscall_instruction`).
 
-use core::arch::asm;
 use exo_abi::syscall::Trap;
 use exo_abi::{Error, ExitReason, stubs};
 
-/// Makes system call `number` with up to six arguments and returns the raw result word.
 /// Public so that tests can pass arguments no typed wrapper would.
-#[inline(always)]
-pub fn raw(number: u64, arguments: [u64; 6]) -> u64 {
-    let result;
-    // SAFETY: the kernel preserves every register but rax (the result), rcx and r11 (the
-    // hardware's), and reads user memory only after checking it; the stack is untouched.
-    unsafe {
-        asm!(
-            "syscall",
-            inlateout("rax") number => result,
-            in("rdi") arguments[0],
-            in("rsi") arguments[1],
-            in("rdx") arguments[2],
-            in("r10") arguments[3],
-            in("r8") arguments[4],
-            in("r9") arguments[5],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    result
-}
+pub use crate::runtime::syscall_instruction::raw;
 
 /// The `syscall` instruction, for the generated stubs.
 pub struct Kernel;

@@ -9,8 +9,8 @@
 //! and edits lines itself.
 
 use crate::lock::SharedLock;
+use crate::runtime::shared_cell::Locked;
 use crate::syscall;
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 const RING_BYTES: usize = 1024;
@@ -23,10 +23,9 @@ const CONTROL_H: u8 = 0x08;
 #[repr(C)]
 #[derive(Debug)]
 pub struct Terminal {
-    lock: SharedLock,
     /// Ctrl-C presses so far.
     interrupts: AtomicU64,
-    input: UnsafeCell<Input>,
+    input: Locked<Input>,
 }
 
 /// Typed bytes not yet read, written only under the terminal's lock.
@@ -42,7 +41,7 @@ struct Input {
 impl Terminal {
     /// The lock a killer takes so that its victim is not inside a terminal operation.
     pub fn lock(&self) -> &SharedLock {
-        &self.lock
+        self.input.lock()
     }
 
     /// How many times Ctrl-C was pressed so far (after taking in what was typed).
@@ -52,12 +51,10 @@ impl Terminal {
     }
 
     fn with<T>(&self, action: impl FnOnce(&mut Input) -> T) -> T {
-        let _guard = self.lock.lock();
-        // SAFETY: the input is in the world, shared memory written only under the terminal's
-        // lock, which is held.
-        let input = unsafe { &mut *self.input.get() };
-        self.take_in(input);
-        action(input)
+        self.input.with(|input| {
+            self.take_in(input);
+            action(input)
+        })
     }
 
     /// Moves what the kernel has buffered into the ring, counting and dropping Ctrl-C.

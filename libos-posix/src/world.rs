@@ -12,18 +12,20 @@ use crate::files::FileSystemCell;
 use crate::layout::{PAGE_BYTES, WORLD_BASE};
 use crate::pipes::PipeTable;
 use crate::process_table::ProcessTable;
+use crate::runtime::world_memory;
 use crate::syscall::{self, Capability};
 use crate::tty::Terminal;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use exo_abi::page_rights::WRITABLE;
 
-const MAGIC: u64 = 0x574f_524c_4421_0001;
+/// The first word of every world (`runtime::world_memory` writes and checks it).
+pub(crate) const MAGIC: u64 = 0x574f_524c_4421_0001;
 
 /// The shared state.
 #[repr(C)]
 #[derive(Debug)]
 pub struct World {
-    magic: u64,
+    pub(crate) magic: u64,
     /// The process that made the world (init), which may power the machine off.
     pub root: u32,
     /// The time-stamp counter's rate, measured by the root (see `clock`); 0 until then.
@@ -34,8 +36,10 @@ pub struct World {
     pub pipes: PipeTable,
     /// Every process.
     pub processes: ProcessTable,
-    /// The file system and its cache.
+    /// The file system (its cache is on the pages after this header).
     pub files: FileSystemCell,
+    /// Whether a handle to the cache's pages exists (see `runtime::world_memory::CachePages`).
+    pub(crate) cache_is_taken: AtomicBool,
 }
 
 impl World {
@@ -58,20 +62,12 @@ pub fn world_bytes() -> u64 {
     crate::files::cache_offset() + crate::files::cache_bytes()
 }
 
-fn world_pages() -> u64 {
+/// Pages of the world.
+pub(crate) fn world_pages() -> u64 {
     world_bytes().div_ceil(PAGE_BYTES)
 }
 
-static WORLD: AtomicPtr<World> = AtomicPtr::new(core::ptr::null_mut());
-
-/// The world, when this process lives in one.
-pub fn get() -> Option<&'static World> {
-    let world = WORLD.load(Ordering::Acquire);
-    // SAFETY: WORLD is null or WORLD_BASE after `create` or `adopt` checked that the world is
-    // bound there; it stays bound for the process's life and is only read through `&` (its
-    // parts are written under their own locks).
-    unsafe { world.as_ref() }
-}
+pub use world_memory::{adopt, get};
 
 /// The world, or [`Errno::NoFileSystem`] outside one.
 pub fn require() -> Result<&'static World> {
@@ -80,22 +76,7 @@ pub fn require() -> Result<&'static World> {
 
 /// Makes the world in this process (the first of the library OS).
 pub fn create() -> Result<&'static World> {
-    for page in 0..world_pages() {
-        let frame = syscall::frame_allocate(None)?;
-        if let Err(error) = syscall::page_map(WORLD_BASE + page * PAGE_BYTES, frame, WRITABLE) {
-            let _ = syscall::frame_free(frame);
-            return Err(error.into());
-        }
-    }
-    let world = WORLD_BASE as *mut World;
-    // SAFETY: the pages were just bound writable and zeroed by the kernel; all zeros is a valid
-    // World, and only this process sees them yet.
-    unsafe {
-        (*world).magic = MAGIC;
-        (*world).root = syscall::environment_id();
-    }
-    WORLD.store(world, Ordering::Release);
-    let world = require()?;
+    let world = world_memory::create(syscall::environment_id())?;
     world.ticks_per_millisecond.store(
         crate::clock::measure_ticks_per_millisecond(),
         Ordering::Release,
@@ -115,18 +96,6 @@ pub fn start_as_root(
     crate::exceptions::install_library_handler()
         .map_err(|error| ("registering the fault handler", error.into()))?;
     Ok(world)
-}
-
-/// Joins the world a parent shared into this process.
-pub fn adopt() -> Result<&'static World> {
-    syscall::page_query(WORLD_BASE).map_err(|_| Errno::NoFileSystem)?;
-    let world = WORLD_BASE as *mut World;
-    // SAFETY: a page is bound at WORLD_BASE (checked above), put there by the parent.
-    if unsafe { (*world).magic } != MAGIC {
-        return Err(Errno::NoFileSystem);
-    }
-    WORLD.store(world, Ordering::Release);
-    require()
 }
 
 /// Shares the whole world into `child`, writable, at the same address.

@@ -22,6 +22,7 @@
 //! shell.send_line("poweroff");
 //! shell.finish().assert_status(0);
 //! ```
+#![forbid(unsafe_code)]
 
 mod init_report;
 

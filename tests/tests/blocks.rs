@@ -1,6 +1,7 @@
 //! Disk blocks as a protected resource: owned through a durable credential, moved by vectored
 //! requests straight into the owner's pages, every refusal (another owner's block, a page that
 //! is not the caller's or is read-only), repossession, and ownership that survives a reboot.
+#![forbid(unsafe_code)]
 
 use std::fs;
 

@@ -1,6 +1,7 @@
 //! Capabilities: forged, stale, dropped and narrowed handles are refused with their errors, a
 //! child cannot act on its parent beyond giving it frames, and a capability delegated to a
 //! sibling works for exactly the right it carries.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

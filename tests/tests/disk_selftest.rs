@@ -1,6 +1,7 @@
 //! The disk self-test: the kernel writes a pattern to the last blocks of the virtio-blk disk from
 //! some frames, reads it back into others and compares, one block at a time and in vectored
 //! requests; the data reaches the disk file and survives a reboot under the other firmware.
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::path::Path;

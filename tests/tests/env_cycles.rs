@@ -2,6 +2,7 @@
 //! running or unstarted, dropped then killed, faulting, spawned, spawned to use a disk block):
 //! afterwards the free frame count, the room in the capability table and the disk's lowest
 //! free block are exactly where they started (release build, for time).
+#![forbid(unsafe_code)]
 
 use std::time::Duration;
 

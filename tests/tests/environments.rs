@@ -3,6 +3,7 @@
 //! themselves, and a grandchild through a capability delegated to a sibling), with every
 //! refusal; the page flags and the binding list a library OS reads its address space with; the
 //! console read without input.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

@@ -1,5 +1,6 @@
 //! User-level exceptions: delivered to the environment's own handler, which resumes the faulting
 //! code; a handler that faults, or cannot be given its frame, ends its environment only.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario, guest_status};
 

@@ -1,6 +1,7 @@
 //! Downloaded filters without a network: a consumer sleeps on a wake-up predicate until its
 //! producer writes; hostile modules are refused at load or struck out and unloaded at run, each
 //! with its error, and the kernel goes on with consistent tables.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

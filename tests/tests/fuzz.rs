@@ -2,6 +2,7 @@
 //! the release build): no call's answer breaks its documented contract, the fuzzer keeps
 //! running and releases everything, every frame comes back and the kernel's tables are
 //! consistent at power-off. `make soak` runs 10^6 calls.
+#![forbid(unsafe_code)]
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! A program that never ends: the harness must kill the guest at the timeout.
+#![forbid(unsafe_code)]
 
 use std::time::Duration;
 

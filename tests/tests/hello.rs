@@ -1,4 +1,5 @@
 //! `make run`'s configuration (init running `hello`) boots under both firmwares.
+#![forbid(unsafe_code)]
 
 use system_tests::{Firmware, OutcomeAssertions, Scenario};
 

@@ -1,6 +1,7 @@
 //! Hostile programs, all in one boot: each is stopped with the right reason, the kernel goes on
 //! to the next one, every program gives back all its frames, and none can exhaust the kernel
 //! heap.
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 

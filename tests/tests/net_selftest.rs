@@ -2,6 +2,7 @@
 //! network through the virtio-net device and polls until the reply arrives; then it echoes a UDP
 //! datagram that the test sends through a forwarded host port while the guest runs. The disk
 //! works beside the network device (they share the kernel's DMA pool).
+#![forbid(unsafe_code)]
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Pages as secure bindings: frames allocated by physical name or any, bound, protected,
 //! queried, unbound and freed through system calls; refused requests change nothing; a store to
 //! a read-only page reaches the program's own fault handler.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

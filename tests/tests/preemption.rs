@@ -2,6 +2,7 @@
 //! keep the others from running. Init blocks right after starting both programs, so the spinner
 //! runs next (round robin); `hello` can only run if the timer preempts it. (Whether the spinner
 //! prints its own line before a tick takes the CPU away is timing, so it is not checked.)
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

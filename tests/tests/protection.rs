@@ -4,6 +4,7 @@
 //! the user half, the null page, a revocation of `u64::MAX` frames, on the debug and the
 //! release build; and, as init, a packet ring whose header words hold the largest
 //! counters. The kernel stays up, the attacker alone suffers, and every frame comes back.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

@@ -3,6 +3,7 @@
 //! recorded in its repossession vector, yet keeps its guaranteed minimum and runs on; one that
 //! cannot be asked loses them at once; one that moves frames to itself instead of freeing them
 //! still owes them.
+#![forbid(unsafe_code)]
 
 use system_tests::{Outcome, OutcomeAssertions, Scenario};
 

@@ -5,6 +5,7 @@
 //! (optimisation moves the library's statics, so a forked child that touched copy-on-write memory
 //! before registering its fault handler can pass in one profile and die in the other); Ctrl-C
 //! stops a foreground program; a missing command gets a clear message.
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::time::Duration;

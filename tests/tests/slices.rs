@@ -2,6 +2,7 @@
 //! environment that spins in its slot-end (epilogue) upcall is aborted and loses its next slot,
 //! and the slice calls refuse bad requests. The timing tests run with guest time counted in
 //! instructions, so that a busy host cannot stretch a grace period.
+#![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};
 

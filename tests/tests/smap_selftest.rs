@@ -1,4 +1,5 @@
 //! The SMAP self-test: the kernel touching user memory outside the user-copy path must fault.
+#![forbid(unsafe_code)]
 
 use system_tests::guest_status::KERNEL_FAULT;
 use system_tests::{OutcomeAssertions, Scenario, SelfTest};

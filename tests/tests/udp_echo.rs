@@ -1,6 +1,7 @@
 //! UDP echo through downloaded packet filters: datagrams sent from a host socket to two
 //! forwarded ports reach two different environments, each claiming only its own port with a
 //! filter, and each reply comes back to the host from the port it was sent to.
+#![forbid(unsafe_code)]
 
 use std::net::UdpSocket;
 use std::time::Duration;

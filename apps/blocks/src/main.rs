@@ -15,6 +15,8 @@ use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, ResourceKind};
 use exo_abi::{BLOCK_TRANSFERS_MAX, BlockTransfer, Error, ExitReason};
 use libos_posix::{println, syscall};
+use test_support::checks;
+use test_support::waiting::wait_for_page;
 
 libos_posix::main!(main);
 
@@ -48,7 +50,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("worker"), None) => return revocation_worker(),
         _ => Err("usage: blocks checks|persist-write|persist-read"),
     };
-    libos_posix::shared_words::report(NAME, outcome)
+    checks::report(NAME, outcome)
 }
 
 fn page(index: u64) -> u64 {
@@ -308,9 +310,7 @@ fn revocation_worker() -> i32 {
     if !ready {
         return 2;
     }
-    while syscall::page_query(SHARED_PAGE).is_err() {
-        syscall::yield_now();
-    }
+    wait_for_page(SHARED_PAGE);
     // SAFETY: the parent shared SHARED_PAGE writable into this worker (checked above).
     unsafe { words_of(SHARED_PAGE).write_volatile(1) };
     // No upcall is enabled: the kernel cannot ask, so it takes the blocks at once.

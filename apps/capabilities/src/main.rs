@@ -7,13 +7,16 @@
 #![no_std]
 #![no_main]
 
+use core::time::Duration;
 use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::ResourceKind;
-use libos_posix::checks::Checker;
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
-use libos_posix::{ExitReason, println, syscall};
+use libos_posix::{ExitReason, syscall};
+use test_support::checks::{Checker, report_run};
+use test_support::waiting::wait_until;
 
 libos_posix::main!(main);
 
@@ -28,40 +31,28 @@ const WORKER_PAGE: u64 = 0x5200_0000_0000;
 const MESSAGE: u64 = 0x5EED;
 const ACKNOWLEDGED: u64 = 0xACC;
 
-fn read(address: u64, word: u64) -> u64 {
-    // SAFETY: callers pass a page this environment has bound (they checked with page_query).
-    unsafe { (address as *const u64).add(word as usize).read_volatile() }
-}
-
-fn write(address: u64, word: u64, value: u64) {
-    // SAFETY: callers pass a page this environment has bound writable.
-    unsafe {
-        (address as *mut u64)
-            .add(word as usize)
-            .write_volatile(value)
-    }
-}
-
-/// Yields until `condition` holds, for at most about 10 s.
-fn wait_until(condition: impl Fn() -> bool) -> bool {
-    for _ in 0..10_000 {
-        if condition() {
-            return true;
-        }
-        syscall::sleep(1_000);
-    }
-    false
-}
+/// The handle page's words: the parent binds it writable, the sharer reads it once `page_query`
+/// finds it shared in.
+// SAFETY: each side touches it only as the line above says.
+const HANDLE_WORDS: SharedWords = unsafe { SharedWords::new(HANDLE_PAGE) };
+/// The sharer's page: it binds the page writable before it touches a word.
+// SAFETY: as the line above says.
+const SHARER_WORDS: SharedWords = unsafe { SharedWords::new(SHARER_PAGE) };
+/// That page in the worker, shared writable: touched once `page_query` finds it there.
+// SAFETY: as the line above says.
+const WORKER_WORDS: SharedWords = unsafe { SharedWords::new(WORKER_PAGE) };
+/// How long a child waits for its page, and the sharer for the worker's acknowledgement.
+const WAIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// The worker: waits for the sharer's page, reads its message and acknowledges it.
 fn worker() -> i32 {
-    if !wait_until(|| syscall::page_query(WORKER_PAGE).is_ok()) {
+    if !wait_until(WAIT_LIMIT, || syscall::page_query(WORKER_PAGE).is_ok()) {
         return 2;
     }
-    if read(WORKER_PAGE, 0) != MESSAGE {
+    if WORKER_WORDS.read(0) != MESSAGE {
         return 1;
     }
-    write(WORKER_PAGE, 1, ACKNOWLEDGED);
+    WORKER_WORDS.write(1, ACKNOWLEDGED);
     0
 }
 
@@ -69,17 +60,17 @@ fn worker() -> i32 {
 /// and checks that the handle carries no more than the right to share.
 fn sharer() -> i32 {
     let mut check = Checker::new(NAME);
-    if !wait_until(|| syscall::page_query(HANDLE_PAGE).is_ok()) {
+    if !wait_until(WAIT_LIMIT, || syscall::page_query(HANDLE_PAGE).is_ok()) {
         return 2;
     }
-    let over_worker = Capability(read(HANDLE_PAGE, 0));
+    let over_worker = Capability(HANDLE_WORDS.read(0));
     let Ok(frame) = syscall::frame_allocate(None) else {
         return 3;
     };
     if syscall::page_map(SHARER_PAGE, frame, WRITABLE).is_err() {
         return 3;
     }
-    write(SHARER_PAGE, 0, MESSAGE);
+    SHARER_WORDS.write(0, MESSAGE);
     check.expect(
         "share into the worker through the delegated capability",
         syscall::page_share(SHARER_PAGE, over_worker, WORKER_PAGE, WRITABLE),
@@ -102,7 +93,7 @@ fn sharer() -> i32 {
     );
     check.expect(
         "the worker acknowledged",
-        wait_until(|| read(SHARER_PAGE, 1) == ACKNOWLEDGED),
+        wait_until(WAIT_LIMIT, || SHARER_WORDS.read(1) == ACKNOWLEDGED),
         true,
     );
     check.failures().min(1) as i32
@@ -213,7 +204,7 @@ fn parent() -> Result<u32, Error> {
 
     let sharer = syscall::spawn(NAME, "sharer")?;
     let delegated = syscall::capability_copy(worker, rights::SHARE, sharer)?;
-    write(HANDLE_PAGE, 0, delegated.0);
+    HANDLE_WORDS.write(0, delegated.0);
     syscall::page_share(HANDLE_PAGE, sharer, HANDLE_PAGE, 0)?;
     let kept = syscall::capability_copy(worker, rights::SHARE, Capability::SELF)?;
     check.expect(
@@ -243,22 +234,8 @@ fn parent() -> Result<u32, Error> {
 
 fn main(args: libos_posix::Args) -> i32 {
     match args.as_str() {
-        "worker" => return worker(),
-        "sharer" => return sharer(),
-        _ => {}
-    }
-    match parent() {
-        Ok(0) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        Ok(failures) => {
-            println!("{NAME}: {failures} checks failed");
-            1
-        }
-        Err(error) => {
-            println!("{NAME}: setup failed: {}", error.describe());
-            1
-        }
+        "worker" => worker(),
+        "sharer" => sharer(),
+        _ => report_run(NAME, parent()),
     }
 }

@@ -9,9 +9,10 @@
 
 use exo_abi::capability::CAPABILITIES_MAX;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
-use exo_abi::{Error, ExitReason, Syscall};
+use exo_abi::{Error, ExitReason};
 use libos_posix::println;
 use libos_posix::syscall::{self, Capability};
+use test_support::hand_built_child::{self, exit_with_status};
 
 libos_posix::main!(main);
 
@@ -21,24 +22,10 @@ const PAGE: u64 = 4096;
 const CHILD_STACK: u64 = 0x3400_0000_0000;
 /// An address nothing is bound at in a child built by hand.
 const UNMAPPED: u64 = 0x1000;
-const CHILD_STATUS: u32 = 42;
 /// The owner of the blocks the parent and its block-using children allocate.
 const CREDENTIAL: [u8; 16] = *b"env-cycles-owner";
 /// Every this many cycles, one spawns a child that allocates and frees a disk block.
 const BLOCK_CHILD_EVERY: u64 = 100;
-
-/// The whole program of a child built by hand: exit with status 42 by a raw system call.
-#[unsafe(naked)]
-extern "C" fn exit_with_42() -> ! {
-    core::arch::naked_asm!(
-        "mov edi, {status}",
-        "mov eax, {exit}",
-        "syscall",
-        "ud2",
-        status = const CHILD_STATUS,
-        exit = const Syscall::Exit as u64,
-    )
-}
 
 fn main(args: libos_posix::Args) -> i32 {
     let mut words = args.iter();
@@ -173,12 +160,12 @@ fn one_cycle(cycle: u64) -> Step<()> {
     match cycle % 8 {
         0..=2 => {
             let child = built_child()?;
-            let entry = exit_with_42 as *const () as u64;
+            let entry = exit_with_status as *const () as u64;
             step(
                 "starting",
                 syscall::start_environment(child, entry, CHILD_STACK + PAGE, 0, 0),
             )?;
-            expect_end(child, ExitReason::Exited(CHILD_STATUS))
+            expect_end(child, ExitReason::Exited(hand_built_child::STATUS))
         }
         3 => {
             let child = built_child()?;
@@ -223,10 +210,10 @@ fn one_cycle(cycle: u64) -> Step<()> {
     }
 }
 
-/// A child built by hand: the page of `exit_with_42` shared in, and a stack page of its own.
+/// A child built by hand: the page of `hand_built_child::exit_with_status` shared in, and a stack page of its own.
 fn built_child() -> Step<Capability> {
     let child = step("creating", syscall::create_environment("cycle"))?;
-    let code_page = (exit_with_42 as *const () as u64) & !(PAGE - 1);
+    let code_page = (exit_with_status as *const () as u64) & !(PAGE - 1);
     // The function is a few bytes; it may straddle a page boundary.
     for page in [code_page, code_page + PAGE] {
         step(

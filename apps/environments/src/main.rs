@@ -17,13 +17,15 @@
 #![no_std]
 #![no_main]
 
+use core::time::Duration;
 use exo_abi::capability::{SELF, rights};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExitReason, PageBinding, Syscall, decode_result};
-use libos_posix::checks::Checker;
-use libos_posix::println;
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::{self, Capability, PageInfo};
+use test_support::checks::{Checker, report_run};
+use test_support::hand_built_child::{self, exit_with_status};
+use test_support::waiting::wait_until;
 
 libos_posix::main!(main);
 
@@ -46,23 +48,6 @@ const LIST_PAGES: [u64; 3] = [0, 2, 5];
 const CHILD_STACK: u64 = 0x3400_0000_0000;
 /// An address in the kernel half, refused everywhere.
 const KERNEL_ADDRESS: u64 = 0xffff_ffff_8000_0000;
-/// The status the hand-built child exits with.
-const CHILD_STATUS: u32 = 42;
-
-/// The whole program of the child built by hand: exit with status 42 by a raw system call. It
-/// touches no memory but its own code.
-#[unsafe(naked)]
-extern "C" fn exit_with_42() -> ! {
-    core::arch::naked_asm!(
-        "mov edi, {status}",
-        "mov eax, {exit}",
-        "syscall",
-        "ud2",
-        status = const CHILD_STATUS,
-        exit = const Syscall::Exit as u64,
-    )
-}
-
 /// The whole program of a child that sleeps for ever, a second at a time, until it is killed.
 #[unsafe(naked)]
 extern "C" fn sleep_for_ever() -> ! {
@@ -76,19 +61,12 @@ extern "C" fn sleep_for_ever() -> ! {
     )
 }
 
-/// Bytes of either naked function, with room to spare: the pages to share cover them.
+/// Bytes of either child program (`sleep_for_ever`, `hand_built_child::exit_with_status`), with
+/// room to spare: the pages to share cover them.
 const CODE_BYTES: u64 = 32;
 
-/// Sleeps until `condition` holds, for at most about 10 s.
-fn wait_until(condition: impl Fn() -> bool) -> bool {
-    for _ in 0..10_000 {
-        if condition() {
-            return true;
-        }
-        syscall::sleep(1_000);
-    }
-    false
-}
+/// How long a child waits for the mailbox, and the parent for the grandchild's id.
+const WAIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// A system call with raw arguments, for the refusals no typed wrapper can express.
 fn raw(call: Syscall, arguments: [u64; 5]) -> Result<u64, Error> {
@@ -126,7 +104,7 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
     let child = syscall::create_environment("exit-42")?;
     let (_, child_rights) = syscall::capability_inspect(child)?;
     check.expect("a created child's capability", child_rights, rights::ALL);
-    let entry = exit_with_42 as *const () as u64;
+    let entry = exit_with_status as *const () as u64;
     share_code(child, entry)?;
     check.expect(
         "the shared code page has a derived binding",
@@ -207,7 +185,7 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
     check.expect(
         "the child ran the shared code and exited",
         syscall::wait(child),
-        Ok(ExitReason::Exited(CHILD_STATUS)),
+        Ok(ExitReason::Exited(hand_built_child::STATUS)),
     );
     check.expect(
         "start a reaped child",
@@ -333,7 +311,7 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
     syscall::page_map(MAILBOX, frame, WRITABLE)?;
     let middle = syscall::spawn(NAME, "middle")?;
     syscall::page_share(MAILBOX, middle, MAILBOX, WRITABLE)?;
-    if !wait_until(|| MAILBOX_WORDS.read(0) != 0) {
+    if !wait_until(WAIT_LIMIT, || MAILBOX_WORDS.read(0) != 0) {
         check.expect("middle made a grandchild", false, true);
         return Err(Error::Unavailable);
     }
@@ -374,7 +352,7 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
 
 /// `middle`: makes an unstarted child, tells the parent its id, and waits for it to be killed.
 fn middle() -> i32 {
-    if !wait_until(|| syscall::page_query(MAILBOX).is_ok()) {
+    if !wait_until(WAIT_LIMIT, || syscall::page_query(MAILBOX).is_ok()) {
         return 2;
     }
     let Ok(grandchild) = syscall::create_environment("grandchild") else {
@@ -393,7 +371,7 @@ fn middle() -> i32 {
 /// `sibling`: kills its sibling's child through the copy it was given, and nothing else.
 fn sibling() -> i32 {
     let mut check = Checker::new(NAME);
-    if !wait_until(|| syscall::page_query(MAILBOX).is_ok()) {
+    if !wait_until(WAIT_LIMIT, || syscall::page_query(MAILBOX).is_ok()) {
         return 2;
     }
     let over_middle = Capability(MAILBOX_WORDS.read(1));
@@ -545,7 +523,7 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
         "list into read-only code",
         raw(
             Syscall::PageList,
-            [exit_with_42 as *const () as u64, 1, 0, 0, 0],
+            [exit_with_status as *const () as u64, 1, 0, 0, 0],
         ),
         Err(Error::BadAddress),
     );
@@ -560,7 +538,7 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
 /// Pages through every binding: strictly ascending, the code executable, the listed pages in.
 fn check_whole_list(check: &mut Checker, expected: &[PageBinding]) -> Result<(), Error> {
     let mut buffer = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
-    let code = page_of(exit_with_42 as *const () as u64);
+    let code = page_of(exit_with_status as *const () as u64);
     let (mut from, mut previous, mut total, mut found) = (0, None, 0, 0);
     let mut is_ascending = true;
     let mut code_rights = None;
@@ -641,7 +619,7 @@ fn check_console(check: &mut Checker) {
         "read into read-only code",
         raw(
             Syscall::ConsoleRead,
-            [exit_with_42 as *const () as u64, 16, 0, 0, 0],
+            [exit_with_status as *const () as u64, 16, 0, 0, 0],
         ),
         Err(Error::BadAddress),
     );
@@ -688,23 +666,9 @@ fn parent() -> Result<u32, Error> {
 
 fn main(args: libos_posix::Args) -> i32 {
     match args.as_str() {
-        "middle" => return middle(),
-        "sibling" => return sibling(),
-        "suicide" => return suicide(),
-        _ => {}
-    }
-    match parent() {
-        Ok(0) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        Ok(failures) => {
-            println!("{NAME}: {failures} checks failed");
-            1
-        }
-        Err(error) => {
-            println!("{NAME}: setup failed: {}", error.describe());
-            1
-        }
+        "middle" => middle(),
+        "sibling" => sibling(),
+        "suicide" => suicide(),
+        _ => report_run(NAME, parent()),
     }
 }

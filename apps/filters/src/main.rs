@@ -26,8 +26,9 @@ use hostile_modules::{
     SPINS,
 };
 use libos_custom::filter::{Comparison, Predicate};
-use libos_posix::checks::Checker;
 use libos_posix::{ExitReason, println, syscall};
+use test_support::checks::{Checker, report_run};
+use test_support::waiting::wait_for_page;
 
 libos_posix::main!(main);
 
@@ -54,9 +55,7 @@ fn consumer() -> i32 {
     let Ok(filter) = syscall::filter_load(&predicate.to_wasm()) else {
         return 2;
     };
-    while syscall::page_query(CONSUMER_PAGE).is_err() {
-        syscall::yield_now();
-    }
+    wait_for_page(CONSUMER_PAGE);
     // SAFETY: CONSUMER_PAGE is bound writable (shared by the parent, checked above).
     unsafe {
         (CONSUMER_PAGE as *mut u32)
@@ -184,18 +183,5 @@ fn main(args: libos_posix::Args) -> i32 {
         refused_at_load(&mut check);
         contained_at_run(&mut check)
     });
-    match (run, check.failures()) {
-        (Ok(()), 0) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        (Ok(()), failures) => {
-            println!("{NAME}: {failures} checks failed");
-            1
-        }
-        (Err(error), _) => {
-            println!("{NAME}: setup failed: {}", error.describe());
-            1
-        }
-    }
+    report_run(NAME, run.map(|()| check.failures()))
 }

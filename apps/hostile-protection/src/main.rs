@@ -30,11 +30,12 @@ use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::repossession::ResourceKind;
 use exo_abi::slice::OWNED_SLOTS_MAX;
 use libos_custom::filter::Predicate;
-use libos_posix::checks::Checker;
 use libos_posix::net::ReceiveRing;
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
 use libos_posix::{Error, ExitReason, println, syscall};
+use test_support::checks::Checker;
+use test_support::waiting::wait_for_page;
 
 libos_posix::main!(main);
 
@@ -205,12 +206,6 @@ fn run_child(mode: &'static str) -> Result<ExitReason, Error> {
     syscall::wait(child)
 }
 
-fn wait_for_shared_page() {
-    while syscall::page_query(CHILD_PAGE).is_err() {
-        syscall::yield_now();
-    }
-}
-
 fn pushes() -> i32 {
     let mut accepted = 0;
     for _ in 0..300 {
@@ -231,7 +226,7 @@ fn pushes() -> i32 {
 /// Builds a subtree (three unstarted environments holding frames, a sleeping child), then
 /// exits or waits to be killed.
 fn tree(wait_to_be_killed: bool) -> i32 {
-    wait_for_shared_page();
+    wait_for_page(CHILD_PAGE);
     for _ in 0..3 {
         let Ok(unstarted) = syscall::create_environment("unstarted") else {
             return 3;
@@ -281,7 +276,7 @@ fn kill_parent() -> i32 {
 }
 
 fn hog() -> i32 {
-    wait_for_shared_page();
+    wait_for_page(CHILD_PAGE);
     let mut owned = 0;
     while syscall::slice_allocate(None).is_ok() {
         owned += 1;

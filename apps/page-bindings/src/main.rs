@@ -8,8 +8,8 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExceptionFrame, PageBinding};
-use libos_posix::checks::Checker;
 use libos_posix::{exceptions, println, syscall};
+use test_support::checks::Checker;
 
 libos_posix::main!(main);
 
@@ -170,12 +170,7 @@ fn main(_args: libos_posix::Args) -> i32 {
 
     check_batches(&mut check);
 
-    if check.failures() > 0 {
-        println!("page-bindings: {} checks failed", check.failures());
-        return 1;
-    }
-    println!("page-bindings: all checks passed");
-    0
+    check.report()
 }
 
 /// Where the batch checks bind their pages.

@@ -10,9 +10,11 @@
 use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
-use libos_posix::checks::Checker;
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
-use libos_posix::{ExitReason, println, syscall};
+use libos_posix::{ExitReason, syscall};
+use test_support::checks::{Checker, report_run};
+use test_support::waiting::wait_for_page;
 
 libos_posix::main!(main);
 
@@ -26,23 +28,23 @@ const ALIAS: u64 = 0x5200_0000_0000;
 const QUESTION: u64 = 41;
 const ANSWER: u64 = 42;
 
-fn read(address: u64) -> u64 {
-    // SAFETY: `address` is a page this environment has bound (checked by the caller).
-    unsafe { (address as *const u64).read_volatile() }
-}
-
-fn write(address: u64, value: u64) {
-    // SAFETY: `address` is a page this environment has bound writable.
-    unsafe { (address as *mut u64).write_volatile(value) }
-}
+/// The parent's page: it binds the page writable before it touches a word.
+// SAFETY: as the line above says.
+const PAGE_WORDS: SharedWords = unsafe { SharedWords::new(PAGE) };
+/// The alias: read while it is the page shared with itself read-only, written once the parent
+/// binds a frame of its own there writable.
+// SAFETY: as the lines above say.
+const ALIAS_WORDS: SharedWords = unsafe { SharedWords::new(ALIAS) };
+/// The page in a child, once `page_query` finds it shared in: writable in `child`, read-only in
+/// `grantee`, which only reads it.
+// SAFETY: as the lines above say.
+const CHILD_WORDS: SharedWords = unsafe { SharedWords::new(CHILD_PAGE) };
 
 /// The child: waits until its parent has shared the page, then answers the question in it.
 fn child() -> i32 {
-    while syscall::page_query(CHILD_PAGE).is_err() {
-        syscall::yield_now();
-    }
-    let question = read(CHILD_PAGE);
-    write(CHILD_PAGE, question + 1);
+    wait_for_page(CHILD_PAGE);
+    let question = CHILD_WORDS.read(0);
+    CHILD_WORDS.write(0, question + 1);
     if question == QUESTION { 0 } else { 1 }
 }
 
@@ -52,15 +54,13 @@ fn child() -> i32 {
 /// right, but may give the frame back through the capability its parent gave it to receive
 /// frames (whose handle is the first word of the shared page).
 fn grantee() -> i32 {
-    while syscall::page_query(CHILD_PAGE).is_err() {
-        syscall::yield_now();
-    }
+    wait_for_page(CHILD_PAGE);
     let Ok(frame) = syscall::frame_allocate(None) else {
         return 1;
     };
     let to_init = syscall::frame_grant(frame, Capability(1));
     let without_consent = syscall::frame_grant(frame, Capability::PARENT);
-    let to_parent = syscall::frame_grant(frame, Capability(read(CHILD_PAGE)));
+    let to_parent = syscall::frame_grant(frame, Capability(CHILD_WORDS.read(0)));
     if to_init == Err(Error::BadCapability)
         && without_consent == Err(Error::PermissionDenied)
         && to_parent == Ok(())
@@ -75,7 +75,7 @@ fn parent() -> Result<u32, Error> {
     let mut check = Checker::new(NAME);
     let frame = syscall::frame_allocate(None)?;
     syscall::page_map(PAGE, frame, WRITABLE)?;
-    write(PAGE, QUESTION);
+    PAGE_WORDS.write(0, QUESTION);
     let child = syscall::spawn(NAME, "child")?;
 
     check.expect(
@@ -113,14 +113,14 @@ fn parent() -> Result<u32, Error> {
         syscall::wait(child),
         Ok(ExitReason::Exited(0)),
     );
-    check.expect("the child's answer", read(PAGE), ANSWER);
+    check.expect("the child's answer", PAGE_WORDS.read(0), ANSWER);
 
     check.expect(
         "share with itself",
         syscall::page_share(PAGE, Capability::SELF, ALIAS, 0),
         Ok(()),
     );
-    check.expect("the alias reads the page", read(ALIAS), ANSWER);
+    check.expect("the alias reads the page", ALIAS_WORDS.read(0), ANSWER);
     check.expect(
         "the alias is read-only",
         syscall::page_query(ALIAS).map(|page| (page.frame, page.rights)),
@@ -162,7 +162,7 @@ fn parent() -> Result<u32, Error> {
     let consent = syscall::capability_copy(Capability::SELF, rights::GRANT, grantee)?;
     let signal = syscall::frame_allocate(None)?;
     syscall::page_map(ALIAS, signal, WRITABLE)?;
-    write(ALIAS, consent.0);
+    ALIAS_WORDS.write(0, consent.0);
     syscall::page_share(ALIAS, grantee, CHILD_PAGE, 0)?;
     check.expect(
         "grantee ends",
@@ -174,22 +174,8 @@ fn parent() -> Result<u32, Error> {
 
 fn main(args: libos_posix::Args) -> i32 {
     match args.as_str() {
-        "child" => return child(),
-        "grantee" => return grantee(),
-        _ => {}
-    }
-    match parent() {
-        Ok(0) => {
-            println!("{NAME}: all checks passed");
-            0
-        }
-        Ok(failures) => {
-            println!("{NAME}: {failures} checks failed");
-            1
-        }
-        Err(error) => {
-            println!("{NAME}: setup failed: {}", error.describe());
-            1
-        }
+        "child" => child(),
+        "grantee" => grantee(),
+        _ => report_run(NAME, parent()),
     }
 }

@@ -17,12 +17,15 @@
 #![no_std]
 #![no_main]
 
+use core::time::Duration;
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, ExceptionFrame, upcall};
-use libos_posix::shared_words::{self, SharedWords};
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, exceptions, println, syscall};
+use test_support::checks;
+use test_support::waiting::{wait_for_page, wait_until};
 
 libos_posix::main!(main);
 
@@ -71,15 +74,13 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("evasive"), None) => evasive(),
         _ => Err("usage: revocation polite|ignore|unreachable|evasive"),
     };
-    shared_words::report(NAME, outcome)
+    checks::report(NAME, outcome)
 }
 
 // The worker.
 
 fn worker(mode: &str) -> i32 {
-    while syscall::page_query(WORKER_PAGE).is_err() {
-        syscall::yield_now();
-    }
+    wait_for_page(WORKER_PAGE);
     if take_frames().is_err() {
         return 2;
     }
@@ -236,7 +237,7 @@ fn start_worker(mode: &str) -> Result<Capability, &'static str> {
     let args = worker_args(&mut args, mode);
     let worker = syscall::spawn(NAME, args).map_err(|_| "spawn worker")?;
     syscall::page_share(PAGE, worker, WORKER_PAGE, WRITABLE).map_err(|_| "page_share")?;
-    wait_until(|| PARENT_WORDS.read(READY) == 1)?;
+    wait_for_worker(|| PARENT_WORDS.read(READY) == 1)?;
     Ok(worker)
 }
 
@@ -247,15 +248,11 @@ fn worker_args<'a>(buffer: &'a mut [u8; 32], mode: &str) -> &'a str {
     core::str::from_utf8(&buffer[..prefix.len() + mode.len()]).unwrap_or("")
 }
 
-/// Sleeps in 1 ms steps until `condition` holds, for at most 5 s.
-fn wait_until(condition: impl Fn() -> bool) -> Result<(), &'static str> {
-    for _ in 0..5_000 {
-        if condition() {
-            return Ok(());
-        }
-        syscall::sleep(1_000);
-    }
-    Err("timed out waiting for the worker")
+/// Waits until `condition` holds, for at most 5 s.
+fn wait_for_worker(condition: impl Fn() -> bool) -> Result<(), &'static str> {
+    wait_until(Duration::from_secs(5), condition)
+        .then_some(())
+        .ok_or("timed out waiting for the worker")
 }
 
 fn stop_worker(worker: Capability) -> Result<(), &'static str> {
@@ -273,10 +270,10 @@ fn request_is_over(worker: Capability, kind: ResourceKind) -> bool {
 fn polite() -> Result<(), &'static str> {
     let worker = start_worker("polite")?;
     syscall::revoke(worker, ResourceKind::Frame, ASKED_FRAMES, 5_000_000).map_err(|_| "revoke")?;
-    wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
+    wait_for_worker(|| request_is_over(worker, ResourceKind::Frame))?;
     // The request is over at the worker's last free, which may come just before the worker
     // counts it.
-    wait_until(|| PARENT_WORDS.read(FREED) >= ASKED_FRAMES)?;
+    wait_for_worker(|| PARENT_WORDS.read(FREED) >= ASKED_FRAMES)?;
     let (freed, repossessed) = (
         PARENT_WORDS.read(FREED),
         PARENT_WORDS.read(REPOSSESSED_FRAMES),
@@ -295,9 +292,9 @@ fn ignore() -> Result<(), &'static str> {
     if syscall::revoke(worker, ResourceKind::Slot, 1, 20_000) != Err(Error::Occupied) {
         return Err("a second request of one kind was not refused");
     }
-    wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
-    wait_until(|| PARENT_WORDS.read(REPOSSESSED_SLOTS) == 2)?;
+    wait_for_worker(|| request_is_over(worker, ResourceKind::Frame))?;
+    wait_for_worker(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
+    wait_for_worker(|| PARENT_WORDS.read(REPOSSESSED_SLOTS) == 2)?;
     if PARENT_WORDS.read(LAST_REASON) != Reason::DeadlineMissed.code()
         || PARENT_WORDS.read(CHECK_FAILED) != 0
     {
@@ -306,8 +303,8 @@ fn ignore() -> Result<(), &'static str> {
     println!("{NAME}: ignoring worker lost {ASKED_FRAMES} frames and 2 slots by force");
     let free_before = syscall::free_frames();
     syscall::revoke(worker, ResourceKind::Frame, 1 << 40, 20_000).map_err(|_| "revoke all")?;
-    wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) > ASKED_FRAMES)?;
+    wait_for_worker(|| request_is_over(worker, ResourceKind::Frame))?;
+    wait_for_worker(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) > ASKED_FRAMES)?;
     let taken = syscall::free_frames() - free_before;
     println!("{NAME}: a request for every frame took {taken}; the worker keeps its minimum");
     if PARENT_WORDS.read(CHECK_FAILED) != 0 || taken == 0 {
@@ -335,13 +332,13 @@ fn evasive() -> Result<(), &'static str> {
     let worker = start_worker("evasive")?;
     let free_before = syscall::free_frames();
     syscall::revoke(worker, ResourceKind::Frame, ASKED_FRAMES, 200_000).map_err(|_| "revoke")?;
-    wait_until(|| PARENT_WORDS.read(FREED) >= ASKED_FRAMES)?;
+    wait_for_worker(|| PARENT_WORDS.read(FREED) >= ASKED_FRAMES)?;
     let owed = syscall::revocation_query(worker, ResourceKind::Frame);
     if owed != Ok(ASKED_FRAMES) {
         return Err("frames granted to itself counted as given back");
     }
-    wait_until(|| request_is_over(worker, ResourceKind::Frame))?;
-    wait_until(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
+    wait_for_worker(|| request_is_over(worker, ResourceKind::Frame))?;
+    wait_for_worker(|| PARENT_WORDS.read(REPOSSESSED_FRAMES) == ASKED_FRAMES)?;
     let returned = syscall::free_frames() - free_before;
     println!(
         "{NAME}: evasive worker moved {} frames to itself, still owed {ASKED_FRAMES}, lost {} by force; {returned} came back",

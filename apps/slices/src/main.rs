@@ -15,9 +15,11 @@
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::slice::SLOTS_PER_ROUND;
 use exo_abi::{Error, ExceptionFrame, upcall};
-use libos_posix::shared_words::{self, SharedWords};
+use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, exceptions, println, syscall};
+use test_support::checks;
+use test_support::waiting::wait_for_page;
 
 libos_posix::main!(main);
 
@@ -54,7 +56,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("worker"), Some(index), Some(mode)) => return worker(index, mode),
         _ => Err("usage: slices share|epilogue|calls"),
     };
-    shared_words::report(NAME, outcome)
+    checks::report(NAME, outcome)
 }
 
 /// A worker: takes its slots (and for the epilogue modes, the epilogue upcall), reports ready,
@@ -63,9 +65,7 @@ fn worker(index: &str, mode: &str) -> i32 {
     let Ok(index) = index.parse::<u64>() else {
         return 2;
     };
-    while syscall::page_query(WORKER_PAGE).is_err() {
-        syscall::yield_now();
-    }
+    wait_for_page(WORKER_PAGE);
     let (slots, handler): (u64, Option<exceptions::Handler>) = match mode {
         "3" => (3, None),
         "1" => (1, None),

@@ -1,6 +1,7 @@
 //! The errors of file system calls, with the POSIX-like message of each.
 
 use crate::block::IoError;
+use crate::errno::Errno;
 use core::fmt;
 
 /// Why a file system call failed.
@@ -40,23 +41,32 @@ pub enum FsError {
 }
 
 impl FsError {
-    /// The message `strerror` would give for the matching POSIX error.
+    /// The library OS's error code for it.
+    pub fn errno(&self) -> Errno {
+        match self {
+            FsError::NotFound => Errno::NotFound,
+            FsError::Exists => Errno::Exists,
+            FsError::NotADirectory => Errno::NotADirectory,
+            FsError::IsADirectory => Errno::IsADirectory,
+            FsError::NotEmpty => Errno::NotEmpty,
+            FsError::NameTooLong => Errno::NameTooLong,
+            FsError::InvalidPath | FsError::InvalidArgument => Errno::InvalidArgument,
+            FsError::NoSpace | FsError::NoInodes => Errno::NoSpace,
+            FsError::FileTooLarge => Errno::FileTooLarge,
+            FsError::NoCache => Errno::NoMemory,
+            FsError::Io | FsError::Corrupt(_) => Errno::Io,
+        }
+    }
+
+    /// The message `strerror` would give for the matching POSIX error: its code's, or a more
+    /// precise one where the code covers more than this error.
     pub fn describe(&self) -> &'static str {
         match self {
-            FsError::NotFound => "No such file or directory",
-            FsError::Exists => "File exists",
-            FsError::NotADirectory => "Not a directory",
-            FsError::IsADirectory => "Is a directory",
-            FsError::NotEmpty => "Directory not empty",
-            FsError::NameTooLong => "File name too long",
             FsError::InvalidPath => "Invalid path",
-            FsError::InvalidArgument => "Invalid argument",
-            FsError::NoSpace => "No space left on device",
             FsError::NoInodes => "No space left on device (no free inodes)",
-            FsError::FileTooLarge => "File too large",
-            FsError::Io => "Input/output error",
             FsError::Corrupt(_) => "Structure needs cleaning",
             FsError::NoCache => "Cannot allocate memory (buffer cache exhausted)",
+            _ => self.errno().describe(),
         }
     }
 }
@@ -67,6 +77,12 @@ impl fmt::Display for FsError {
             FsError::Corrupt(reason) => write!(formatter, "{}: {reason}", self.describe()),
             _ => formatter.write_str(self.describe()),
         }
+    }
+}
+
+impl From<FsError> for Errno {
+    fn from(error: FsError) -> Errno {
+        error.errno()
     }
 }
 

@@ -90,6 +90,7 @@ mod check;
 mod crc;
 mod directory;
 mod directory_contents;
+mod errno;
 mod error;
 mod file_data;
 mod file_map;
@@ -109,6 +110,7 @@ pub use block::{BLOCK_SIZE, Block, Disk, IoError, MAX_READ_BATCH, MAX_WRITE_BATC
 pub use cache::{CachedBlock, MAX_CACHE_SLOTS, MIN_CACHE_SLOTS};
 pub use check::{CheckReport, check};
 pub use directory::{DirEntry, MAX_NAME_LEN};
+pub use errno::Errno;
 pub use error::FsError;
 pub use filesystem::{FileSystem, FsStats, Metadata};
 pub use inode::{Ino, Kind, MAX_FILE_BLOCKS, MAX_FILE_SIZE};

@@ -15,3 +15,4 @@ pub mod syscall_entry;
 pub mod trap;
 pub mod virtio_blk;
 pub mod virtio_net;
+pub mod virtio_pci;

@@ -8,7 +8,7 @@
 //! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
 
 use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
-use super::trap::TrapFrame;
+use super::trap::{TrapFrame, push_general_registers};
 use core::arch::global_asm;
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
@@ -37,21 +37,9 @@ syscall_entry:
     push rcx
     push 0
     push {syscall_vector}
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    push_general_registers!(),
+    r#"
     mov rdi, rsp
     call {handler}
     test al, al

@@ -12,6 +12,32 @@ pub use exo_system::trap_frame::TrapFrame;
 /// The `vector` recorded for entries through `syscall` (no hardware vector is this large).
 pub const SYSCALL_VECTOR: u64 = 0x100;
 
+/// The instructions that push the general registers, `rax` first and `r15` last: below the
+/// vector, the error code and the hardware's frame they complete a [`TrapFrame`]. Every entry
+/// from user mode saves them so: the vector stubs' common path below and `syscall_entry`.
+macro_rules! push_general_registers {
+    () => {
+        concat!(
+            "push rax\n",
+            "push rbx\n",
+            "push rcx\n",
+            "push rdx\n",
+            "push rsi\n",
+            "push rdi\n",
+            "push rbp\n",
+            "push r8\n",
+            "push r9\n",
+            "push r10\n",
+            "push r11\n",
+            "push r12\n",
+            "push r13\n",
+            "push r14\n",
+            "push r15\n",
+        )
+    };
+}
+pub(super) use push_general_registers;
+
 /// Bytes between consecutive vector stubs; the IDT entry of vector `v` is
 /// `trap_stubs + v * TRAP_STUB_BYTES`.
 pub const TRAP_STUB_BYTES: u64 = 16;
@@ -55,24 +81,13 @@ trap_stubs:
 trap_common:
     clac
     cld
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    push_general_registers!(),
+    r#"
     mov rdi, rsp
     call {handler}
 
+    // The reverse of push_general_registers!, then past the vector and the error code.
     .global trap_return
 trap_return:
     pop r15

@@ -17,14 +17,13 @@
 //! bound.
 
 use super::dma::{self, KernelHal};
-use super::pci;
+use super::virtio_pci::{self, ProbeError};
 use crate::memory::{frame_to_virtual, physical_to_virtual};
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::{FrameNumber, FrameTable};
 use virtio_drivers::device::blk::{BlkReq, BlkResp, SECTOR_SIZE, VirtIOBlk};
 use virtio_drivers::transport::DeviceType;
-use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
-use virtio_drivers::transport::pci::{PciTransport, VirtioPciError};
+use virtio_drivers::transport::pci::PciTransport;
 
 /// Sectors in one frame-sized block.
 pub const SECTORS_PER_BLOCK: u64 = PAGE_SIZE / SECTOR_SIZE as u64;
@@ -59,19 +58,6 @@ pub enum DeviceError {
     Stopped,
 }
 
-/// Why a virtio-blk device that is present could not be started.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProbeError {
-    /// Its function could not be made reachable.
-    Open(pci::OpenError),
-    /// No DMA memory.
-    Pool(dma::PoolError),
-    /// Its virtio PCI capabilities are missing or wrong.
-    Transport(VirtioPciError),
-    /// The virtio initialisation failed.
-    Device(virtio_drivers::Error),
-}
-
 /// The header and status of one request, in DMA memory.
 #[repr(C)]
 struct RequestSlot {
@@ -102,26 +88,11 @@ pub struct VirtioBlk {
 /// none. Takes the DMA pool and the registers' page tables from `frames`. Call at boot, before
 /// the first environment is created (see `mmio`).
 pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioBlk>, ProbeError> {
-    let Some((mut root, function)) =
-        pci::open_virtio_function(DeviceType::Block, frames).map_err(ProbeError::Open)?
-    else {
-        return Ok(None);
-    };
-    dma::set_up_pool(frames).map_err(ProbeError::Pool)?;
-    let started = start(&mut root, function);
-    if started.is_err() {
-        dma::tear_down_pool(frames);
-    }
-    started.map(Some)
+    virtio_pci::probe(DeviceType::Block, frames, start)
 }
 
 /// Runs the virtio initialisation and prepares the request slots.
-fn start(
-    root: &mut PciRoot<pci::PortConfigurationAccess>,
-    function: DeviceFunction,
-) -> Result<VirtioBlk, ProbeError> {
-    let transport =
-        PciTransport::new::<KernelHal, _>(root, function).map_err(ProbeError::Transport)?;
+fn start(transport: PciTransport) -> Result<VirtioBlk, ProbeError> {
     let mut device = VirtIOBlk::<KernelHal, _>::new(transport).map_err(ProbeError::Device)?;
     device.disable_interrupts();
     let (slots_physical, _) =

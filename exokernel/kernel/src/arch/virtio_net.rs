@@ -24,14 +24,13 @@
 //! from then on `send` fails with [`NetError::Stopped`] and `poll_receive` finds nothing.
 
 use super::dma::{self, KernelHal};
-use super::pci;
+use super::virtio_pci::{self, ProbeError};
 use crate::memory::physical_to_virtual;
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::FrameTable;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::DeviceType;
-use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
-use virtio_drivers::transport::pci::{PciTransport, VirtioPciError};
+use virtio_drivers::transport::pci::PciTransport;
 
 /// Descriptors in each of the two virtqueues (receive and transmit).
 pub const QUEUE_SIZE: usize = 16;
@@ -74,19 +73,6 @@ pub enum NetError {
     Stopped,
 }
 
-/// Why a virtio-net device that is present could not be started.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProbeError {
-    /// Its function could not be made reachable.
-    Open(pci::OpenError),
-    /// No DMA memory.
-    Pool(dma::PoolError),
-    /// Its virtio PCI capabilities are missing or wrong.
-    Transport(VirtioPciError),
-    /// The virtio initialisation failed, or the device refused the receive buffers.
-    Device(virtio_drivers::Error),
-}
-
 /// Pages carved from the DMA pool, given back when dropped.
 struct PoolPages {
     physical: u64,
@@ -123,27 +109,12 @@ pub struct VirtioNet {
 /// the DMA pool too unless another device set it up already. Call at boot, before the first
 /// environment is created (see `mmio`).
 pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioNet>, ProbeError> {
-    let Some((mut root, function)) =
-        pci::open_virtio_function(DeviceType::Network, frames).map_err(ProbeError::Open)?
-    else {
-        return Ok(None);
-    };
-    dma::set_up_pool(frames).map_err(ProbeError::Pool)?;
-    let started = start(&mut root, function);
-    if started.is_err() {
-        dma::tear_down_pool(frames);
-    }
-    started.map(Some)
+    virtio_pci::probe(DeviceType::Network, frames, start)
 }
 
 /// Runs the virtio initialisation, carves the buffers and queues every receive buffer. On
 /// failure everything is released: the device is reset and its pages go back to the pool.
-fn start(
-    root: &mut PciRoot<pci::PortConfigurationAccess>,
-    function: DeviceFunction,
-) -> Result<VirtioNet, ProbeError> {
-    let transport =
-        PciTransport::new::<KernelHal, _>(root, function).map_err(ProbeError::Transport)?;
+fn start(transport: PciTransport) -> Result<VirtioNet, ProbeError> {
     let mut device =
         VirtIONetRaw::<KernelHal, _, QUEUE_SIZE>::new(transport).map_err(ProbeError::Device)?;
     device.disable_interrupts();

@@ -1,7 +1,7 @@
 //! Paths, entries and their errors: lookup, create, mkdir, unlink, rmdir, rename, read_dir.
 
 use super::*;
-use crate::{DirEntry, FsError, Ino, Kind, MAX_NAME_LEN};
+use crate::{DirEntry, Errno, FsError, Ino, Kind, MAX_NAME_LEN};
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
@@ -406,4 +406,19 @@ fn errors_describe_themselves_like_posix() {
         format!("{}", FsError::Corrupt("bad magic")),
         "Structure needs cleaning: bad magic"
     );
+}
+
+#[test]
+fn each_error_is_a_library_error_code_with_its_message() {
+    assert_eq!(Errno::from(FsError::Exists), Errno::Exists);
+    assert_eq!(Errno::from(FsError::InvalidPath), Errno::InvalidArgument);
+    assert_eq!(Errno::from(FsError::NoInodes), Errno::NoSpace);
+    assert_eq!(Errno::from(FsError::Corrupt("bad magic")), Errno::Io);
+    assert_eq!(Errno::from(FsError::NoCache), Errno::NoMemory);
+    assert_eq!(FsError::Exists.describe(), Errno::Exists.describe());
+    assert_eq!(
+        FsError::NoInodes.describe(),
+        "No space left on device (no free inodes)"
+    );
+    assert_eq!(format!("{}", Errno::NotFound), "No such file or directory");
 }

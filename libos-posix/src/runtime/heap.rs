@@ -35,7 +35,8 @@ impl OomHandler for GrowOnOom {
         let old = talc.oom_handler.heap;
         // SAFETY: `whole` is the bound range from HEAP_BASE, used by nothing but this heap: its
         // first `bound` bytes are the heap Talc already has (`old`), the rest was just bound
-        // writable to frames of this environment.
+        // writable to fresh frames of this environment (`bind`'s `page_map` succeeded, so those
+        // pages were free).
         let heap = unsafe {
             if old.is_empty() {
                 talc.claim(whole)?

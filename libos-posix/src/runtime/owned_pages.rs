@@ -1,0 +1,56 @@
+//! Pages this environment binds to fresh frames of its own, read and written with volatile
+//! accesses since another party writes them too (the kernel, for a packet receive ring).
+
+use crate::layout::PAGE_BYTES;
+use crate::syscall;
+use exo_abi::Error;
+use exo_abi::page_rights::WRITABLE;
+
+/// Pages bound writable from a fixed address, by [`OwnedPages::bind`] only.
+#[derive(Debug)]
+pub(crate) struct OwnedPages {
+    address: u64,
+    len_bytes: u64,
+}
+
+impl OwnedPages {
+    /// Allocates `count` frames and binds them writable from the page address `address` on.
+    pub(crate) fn bind(address: u64, count: u64) -> Result<OwnedPages, Error> {
+        let len_bytes = count.checked_mul(PAGE_BYTES).ok_or(Error::BadAddress)?;
+        address.checked_add(len_bytes).ok_or(Error::BadAddress)?;
+        for page in 0..count {
+            let frame = syscall::frame_allocate(None)?;
+            syscall::page_map(address + page * PAGE_BYTES, frame, WRITABLE)?;
+        }
+        Ok(OwnedPages { address, len_bytes })
+    }
+
+    /// The address of the `len` bytes at `offset`, which must lie inside the pages, aligned
+    /// to `len`.
+    fn at(&self, offset: u64, len: u64) -> u64 {
+        assert!(
+            offset.is_multiple_of(len) && offset.checked_add(len) <= Some(self.len_bytes),
+            "offset {offset} is outside the pages or unaligned"
+        );
+        self.address + offset
+    }
+
+    /// The 64-bit word at byte `offset`.
+    pub(crate) fn read_word(&self, offset: u64) -> u64 {
+        // SAFETY: `bind` bound every page writable, to fresh frames (a bound page makes
+        // `page_map` fail), and `at` keeps the access inside them, aligned.
+        unsafe { (self.at(offset, 8) as *const u64).read_volatile() }
+    }
+
+    /// Sets the 64-bit word at byte `offset` to `value`.
+    pub(crate) fn write_word(&self, offset: u64, value: u64) {
+        // SAFETY: as in `read_word`.
+        unsafe { (self.at(offset, 8) as *mut u64).write_volatile(value) }
+    }
+
+    /// The byte at `offset`.
+    pub(crate) fn read_byte(&self, offset: u64) -> u8 {
+        // SAFETY: as in `read_word`.
+        unsafe { (self.at(offset, 1) as *const u8).read_volatile() }
+    }
+}

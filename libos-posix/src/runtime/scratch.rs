@@ -1,0 +1,55 @@
+//! Frames filled through scratch pages: a fresh frame is bound for a moment at one of the
+//! scratch pages (`layout::scratch_page`), written there as bytes, and unbound again, so that
+//! it can be given to another environment (a program's segments, a startup block) or bound
+//! elsewhere (a copy of a page shared copy-on-write).
+
+use crate::error::{Errno, Result};
+use crate::layout::{PAGE_BYTES, is_scratch, scratch_page};
+use crate::syscall;
+use exo_abi::page_rights::WRITABLE;
+
+const PAGE: usize = PAGE_BYTES as usize;
+
+/// Allocates a frame, lets `fill` write it through scratch page `scratch`, and returns it.
+pub(crate) fn filled_frame(scratch: u64, fill: impl FnOnce(&mut [u8; PAGE])) -> Result<u64> {
+    let frame = syscall::frame_allocate(None)?;
+    let address = scratch_page(scratch);
+    if let Err(error) = syscall::page_map(address, frame, WRITABLE) {
+        let _ = syscall::frame_free(frame);
+        return Err(error.into());
+    }
+    // SAFETY: the page was free (a bound page makes `page_map` fail with `Occupied`) and is now
+    // bound writable to a fresh, zeroed frame of this process's own, so nothing else refers to
+    // it; it stays bound until after `fill` has returned.
+    fill(unsafe { &mut *(address as *mut [u8; PAGE]) });
+    let _ = syscall::page_unmap(address);
+    Ok(frame)
+}
+
+/// A frame holding `value`, written at its start through scratch page `scratch` (the rest of
+/// the frame is zeros).
+pub(crate) fn frame_holding<T: Copy>(scratch: u64, value: &T) -> Result<u64> {
+    const {
+        assert!(core::mem::size_of::<T>() <= PAGE && core::mem::align_of::<T>() <= PAGE);
+    }
+    filled_frame(scratch, |page| {
+        // SAFETY: `T` fits in the page and the page is aligned for it (checked at compile
+        // time); `page` is writable for its whole length.
+        unsafe { core::ptr::write(page.as_mut_ptr().cast::<T>(), *value) };
+    })
+}
+
+/// A new frame holding a copy of the page at `address`, made through scratch page `scratch`.
+/// The page must be bound in this process and not be a scratch page.
+pub(crate) fn copy_of_page(scratch: u64, address: u64) -> Result<u64> {
+    if !address.is_multiple_of(PAGE_BYTES) || is_scratch(address) {
+        return Err(Errno::InvalidArgument);
+    }
+    syscall::page_query(address)?;
+    filled_frame(scratch, |bytes| {
+        // SAFETY: the page at `address` is bound, so readable (checked just above), and is not
+        // the scratch page `bytes` is at (no scratch page is a source); the copy is of bytes,
+        // never read here as Rust values.
+        unsafe { core::ptr::copy_nonoverlapping(address as *const u8, bytes.as_mut_ptr(), PAGE) };
+    })
+}
