@@ -243,6 +243,11 @@ fn fork_many() -> Outcome {
             Fork::Parent(child) => children.push((index, child)),
         }
     }
+    reap_numbered(children)
+}
+
+/// Waits for each child, which must have exited with its number plus 10.
+fn reap_numbered(children: Vec<(u32, process::Child)>) -> Outcome {
     for (index, child) in children {
         let reason = context("wait", process::wait(child))?;
         check(reason == ExitReason::Exited(index + 10), || {
@@ -284,13 +289,7 @@ fn fork_while_children_share() -> Outcome {
     }
     context("close", descriptors::close(write_end))?;
     context("close", descriptors::close(read_end))?;
-    for (index, child) in children {
-        let reason = context("wait", process::wait(child))?;
-        check(reason == ExitReason::Exited(index + 10), || {
-            format!("child {index} {reason}")
-        })?;
-    }
-    Ok(())
+    reap_numbered(children)
 }
 
 fn pipe_across_fork() -> Outcome {

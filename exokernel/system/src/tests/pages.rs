@@ -34,6 +34,20 @@ fn with_a_child(booted: &mut Booted) -> u64 {
     booted.call(EnvironmentCreate, &[name, 5]).expect("created")
 }
 
+/// Init with a frame bound writable at [`FREE_PAGE`] and shared with a child with `rights`;
+/// returns the frame and the child's handle.
+fn shared_with_a_child(rights: u64) -> (Booted, u64, u64) {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
+        .expect("bound");
+    booted
+        .call(PageShare, &[FREE_PAGE, child, FREE_PAGE, rights])
+        .expect("shared");
+    (booted, frame, child)
+}
+
 #[test]
 fn a_binding_reaches_the_page_table_and_reads_back() {
     let (mut booted, frame) = with_a_frame();
@@ -87,14 +101,7 @@ fn a_bad_binding_is_refused_and_touches_no_page_table() {
 
 #[test]
 fn freeing_a_frame_unbinds_it_in_every_address_space() {
-    let (mut booted, frame) = with_a_frame();
-    let child = with_a_child(&mut booted);
-    booted
-        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
-        .expect("bound");
-    booted
-        .call(PageShare, &[FREE_PAGE, child, FREE_PAGE, 0])
-        .expect("shared");
+    let (mut booted, frame, _) = shared_with_a_child(0);
     take_events();
     assert_eq!(booted.call(FrameFree, &[frame]), Ok(0));
     let unmapped = take_events()
@@ -119,14 +126,7 @@ fn freeing_a_frame_unbinds_it_in_every_address_space() {
 
 #[test]
 fn protecting_a_page_narrows_what_was_derived_from_it_and_flushing_removes_that() {
-    let (mut booted, frame) = with_a_frame();
-    let child = with_a_child(&mut booted);
-    booted
-        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
-        .expect("bound");
-    booted
-        .call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE])
-        .expect("shared");
+    let (mut booted, frame, _) = shared_with_a_child(WRITABLE);
     let child_id = booted.kernel.environments.ids().last().expect("the child");
     assert_eq!(
         leaves_of(&booted.kernel, child_id)[&FREE_PAGE],
