@@ -42,13 +42,6 @@ pub struct Spec {
     pub doc: &'static str,
 }
 
-impl Spec {
-    /// Whether the call may return `error`.
-    pub fn may_return(&self, error: Error) -> bool {
-        self.errors.contains(&error)
-    }
-}
-
 /// Makes the `syscall` instruction: call `number` with the six argument registers, returning
 /// `rax`. A library OS implements it once; the [`stubs`](crate::stubs) do the rest.
 pub trait Trap {

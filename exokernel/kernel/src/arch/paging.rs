@@ -92,16 +92,17 @@ impl platform::AddressSpace for AddressSpace {
         frames: &mut FrameTable,
     ) -> Result<(), Error> {
         debug_assert!(page_address < exo_abi::USER_END && page_address.is_multiple_of(PAGE_SIZE));
-        // Refused before the first table is taken, so that a refused binding changes nothing.
-        if frames.free_count() < self.missing_tables(page_address) {
-            return Err(Error::NoMemory);
-        }
         let table_flags =
             PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::USER_ACCESSIBLE;
         let mut table = table_at(self.root);
         for level in (2..=4).rev() {
             let entry = &mut table[table_index(page_address, level)];
             if entry.is_unused() {
+                // Below a missing table every one is missing: `level - 1` are still to take.
+                // Refused before the first is taken, so that a refused binding changes nothing.
+                if frames.free_count() < (level - 1) as usize {
+                    return Err(Error::NoMemory);
+                }
                 let child = allocate_zeroed(frames, FrameOwner::PageTableOf(self.owner))?;
                 entry.set_addr(PhysAddr::new(child * PAGE_SIZE), table_flags);
             }
@@ -165,19 +166,6 @@ impl platform::AddressSpace for AddressSpace {
 }
 
 impl AddressSpace {
-    /// How many page-table pages binding `page_address` would add.
-    fn missing_tables(&self, page_address: u64) -> usize {
-        let mut table = table_at(self.root);
-        for (present, level) in (2..=4).rev().enumerate() {
-            let entry = &table[table_index(page_address, level)];
-            if entry.is_unused() {
-                return 3 - present;
-            }
-            table = table_at(entry.addr().as_u64() / PAGE_SIZE);
-        }
-        0
-    }
-
     /// The last-level entry for a user page, when its page tables exist.
     fn leaf_entry(&mut self, page_address: u64) -> Option<&'static mut PageTableEntry> {
         if page_address >= exo_abi::USER_END {

@@ -3,7 +3,7 @@
 //! that keeps the caller running, with arguments drawn at random from valid and hostile values.
 
 use super::{DATA_PAGE, FREE_PAGE};
-use crate::fake::{Booted, Fake, leaves_of, take_console, take_events};
+use crate::fake::{Booted, Fake, leaves_of, take_events};
 use crate::kernel::Kernel;
 use exo_abi::Syscall;
 use exo_abi::capability::{PARENT, SELF};
@@ -162,7 +162,6 @@ fn a_refused_call_changes_nothing() {
             "{call:?} {arguments:x?}"
         );
     }
-    take_console();
     assert!(
         refused > CALLS / 4,
         "only {refused} refusals: the arguments are too tame"
