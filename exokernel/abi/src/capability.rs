@@ -65,6 +65,11 @@ pub mod rights {
     /// any of its living descendants ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)).
     /// [`Syscall::CapabilityCopy`](crate::Syscall::CapabilityCopy) may pass it on.
     pub const CONTROL: u64 = 1 << 4;
-    /// Every defined right.
+    /// Every right over an environment.
     pub const ALL: u64 = SHARE | GRANT | REVOKE | WAIT | CONTROL;
+    /// Call an endpoint (protected control transfer); may be passed on.
+    pub const CALL: u64 = 1 << 5;
+    /// Receive the calls made to an endpoint and reply to them: held by its server only, never
+    /// copied.
+    pub const RECEIVE: u64 = 1 << 6;
 }

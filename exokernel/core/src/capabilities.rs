@@ -1,32 +1,62 @@
-//! Capabilities: the rights one environment holds over another, named by handles that index a
-//! table the kernel keeps for each environment. A handle means something only in its holder's
+//! Capabilities: the rights one environment holds over another environment or over an
+//! endpoint (`crate::endpoints`), named by handles that index a table the kernel keeps for each
+//! environment. A handle means something only in its holder's
 //! table, so a forged or stale one names nothing (or something the holder already had); a
 //! dropped slot's generation changes so that its old handles stay dead.
 
+use crate::endpoints::EndpointId;
 use crate::environments::EnvId;
 use alloc::vec::Vec;
 use exo_abi::Error;
 use exo_abi::capability::{CAPABILITIES_MAX, PARENT, SELF, rights};
 
-/// The right of `rights` bits over environment `target`.
+/// What a capability names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    Environment(EnvId),
+    Endpoint(EndpointId),
+}
+
+/// The right of `rights` bits over `object`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capability {
-    pub target: EnvId,
+    pub object: Object,
     pub rights: u64,
 }
 
 impl Capability {
-    /// A narrowed copy with `wanted` rights, for another holder. [`rights::WAIT`] never moves:
-    /// only the environment that spawned a child reaps it.
+    /// `rights` over environment `target`.
+    pub fn over_environment(target: EnvId, rights: u64) -> Capability {
+        Capability {
+            object: Object::Environment(target),
+            rights,
+        }
+    }
+
+    /// The environment it names, if it names one.
+    pub fn environment(self) -> Option<EnvId> {
+        match self.object {
+            Object::Environment(target) => Some(target),
+            Object::Endpoint(_) => None,
+        }
+    }
+
+    /// A narrowed copy with `wanted` rights, for another holder. [`rights::WAIT`] and
+    /// [`rights::RECEIVE`] never move: only the environment that spawned a child reaps it, and
+    /// only an endpoint's server receives on it.
     pub fn narrowed(self, wanted: u64) -> Result<Capability, Error> {
-        if wanted & !rights::ALL != 0 || wanted & rights::WAIT != 0 {
+        let movable = match self.object {
+            Object::Environment(_) => rights::ALL & !rights::WAIT,
+            Object::Endpoint(_) => rights::CALL,
+        };
+        if wanted & !movable != 0 {
             return Err(Error::InvalidArgument);
         }
         if wanted & !self.rights != 0 {
             return Err(Error::PermissionDenied);
         }
         Ok(Capability {
-            target: self.target,
+            object: self.object,
             rights: wanted,
         })
     }
@@ -61,10 +91,7 @@ impl CapabilityTable {
         if let Some(parent) = parent {
             table.slots.push(Slot {
                 generation: 1,
-                capability: Some(Capability {
-                    target: parent,
-                    rights: 0,
-                }),
+                capability: Some(Capability::over_environment(parent, 0)),
             });
         }
         debug_assert!(parent.is_none() || table.get(PARENT).is_ok());
@@ -135,16 +162,16 @@ impl CapabilityTable {
 /// right but [`rights::WAIT`]; any other handle is looked up in its table.
 pub fn held(table: &CapabilityTable, caller: EnvId, handle: u64) -> Result<Capability, Error> {
     if handle == SELF {
-        return Ok(Capability {
-            target: caller,
-            rights: rights::ALL & !rights::WAIT,
-        });
+        return Ok(Capability::over_environment(
+            caller,
+            rights::ALL & !rights::WAIT,
+        ));
     }
     table.get(handle)
 }
 
-/// Who `handle` names for `caller`, when it carries every right of `needed`.
-/// Errors: [`Error::BadCapability`] as [`CapabilityTable::get`];
+/// The environment `handle` names for `caller`, when it carries every right of `needed`.
+/// Errors: [`Error::BadCapability`] as [`CapabilityTable::get`], or when it names an endpoint;
 /// [`Error::PermissionDenied`] when a right is missing.
 pub fn resolve(
     table: &CapabilityTable,
@@ -153,8 +180,28 @@ pub fn resolve(
     needed: u64,
 ) -> Result<EnvId, Error> {
     let capability = held(table, caller, handle)?;
+    let target = capability.environment().ok_or(Error::BadCapability)?;
     if capability.rights & needed == needed {
-        Ok(capability.target)
+        Ok(target)
+    } else {
+        Err(Error::PermissionDenied)
+    }
+}
+
+/// The endpoint `handle` names, when it carries every right of `needed`.
+/// Errors: [`Error::BadCapability`] as [`CapabilityTable::get`], or when it names an
+/// environment ([`SELF`] included); [`Error::PermissionDenied`] when a right is missing.
+pub fn resolve_endpoint(
+    table: &CapabilityTable,
+    handle: u64,
+    needed: u64,
+) -> Result<EndpointId, Error> {
+    let capability = table.get(handle)?;
+    let Object::Endpoint(endpoint) = capability.object else {
+        return Err(Error::BadCapability);
+    };
+    if capability.rights & needed == needed {
+        Ok(endpoint)
     } else {
         Err(Error::PermissionDenied)
     }
@@ -166,10 +213,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn full(target: u32) -> Capability {
-        Capability {
-            target: EnvId(target),
-            rights: rights::ALL,
-        }
+        Capability::over_environment(EnvId(target), rights::ALL)
     }
 
     #[test]
@@ -179,8 +223,8 @@ mod tests {
         let second = table.insert(full(8)).unwrap();
         assert_ne!(first, second);
         assert!(first != 0 && first != SELF && second != 0 && second != SELF);
-        assert_eq!(table.get(first).unwrap().target, EnvId(7));
-        assert_eq!(table.get(second).unwrap().target, EnvId(8));
+        assert_eq!(table.get(first).unwrap().environment(), Some(EnvId(7)));
+        assert_eq!(table.get(second).unwrap().environment(), Some(EnvId(8)));
         for forged in [0, SELF, 2, 7, first ^ (1 << 32), first + 2, u64::MAX - 1] {
             assert_eq!(table.get(forged), Err(Error::BadCapability), "{forged:#x}");
         }
@@ -196,17 +240,14 @@ mod tests {
         let new = table.insert(full(9)).unwrap();
         assert_ne!(old, new);
         assert_eq!(table.get(old), Err(Error::BadCapability));
-        assert_eq!(table.get(new).unwrap().target, EnvId(9));
+        assert_eq!(table.get(new).unwrap().environment(), Some(EnvId(9)));
     }
 
     #[test]
     fn rights_are_checked_and_only_narrowed() {
         let mut table = CapabilityTable::default();
         let handle = table
-            .insert(Capability {
-                target: EnvId(3),
-                rights: rights::SHARE,
-            })
+            .insert(Capability::over_environment(EnvId(3), rights::SHARE))
             .unwrap();
         assert_eq!(
             resolve(&table, EnvId(1), handle, rights::SHARE),
@@ -292,7 +333,46 @@ mod tests {
         let given = held(&table, EnvId(4), SELF)
             .unwrap()
             .narrowed(rights::SHARE);
-        assert_eq!(given.unwrap().target, EnvId(4));
+        assert_eq!(given.unwrap().environment(), Some(EnvId(4)));
+    }
+
+    #[test]
+    fn an_endpoint_capability_calls_and_names_no_environment() {
+        let mut table = CapabilityTable::default();
+        let endpoint = EndpointId(7);
+        let server = table
+            .insert(Capability {
+                object: Object::Endpoint(endpoint),
+                rights: rights::CALL | rights::RECEIVE,
+            })
+            .unwrap();
+        assert_eq!(
+            resolve_endpoint(&table, server, rights::RECEIVE),
+            Ok(endpoint)
+        );
+        assert_eq!(
+            resolve(&table, EnvId(1), server, 0),
+            Err(Error::BadCapability),
+            "an endpoint is not an environment"
+        );
+        assert_eq!(
+            resolve_endpoint(&table, SELF, rights::CALL),
+            Err(Error::BadCapability)
+        );
+        let held = table.get(server).unwrap();
+        let client = held.narrowed(rights::CALL).unwrap();
+        assert_eq!(client.object, Object::Endpoint(endpoint));
+        assert_eq!(
+            held.narrowed(rights::RECEIVE),
+            Err(Error::InvalidArgument),
+            "only the server receives"
+        );
+        assert_eq!(held.narrowed(rights::SHARE), Err(Error::InvalidArgument));
+        let client = table.insert(client).unwrap();
+        assert_eq!(
+            resolve_endpoint(&table, client, rights::RECEIVE),
+            Err(Error::PermissionDenied)
+        );
     }
 
     proptest! {
@@ -308,16 +388,16 @@ mod tests {
             for (is_insert, pick, guess) in operations {
                 if is_insert || held.is_empty() {
                     let target = EnvId(u32::from(pick));
-                    let handle = table.insert(Capability { target, rights: rights::ALL }).unwrap();
+                    let handle = table.insert(Capability::over_environment(target, rights::ALL)).unwrap();
                     prop_assert!(held.iter().all(|&(other, _)| other != handle));
                     held.push((handle, target));
                 } else {
                     let (handle, target) = held.remove(usize::from(pick) % held.len());
-                    prop_assert_eq!(table.remove(handle).unwrap().target, target);
+                    prop_assert_eq!(table.remove(handle).unwrap().environment(), Some(target));
                     dropped.push(handle);
                 }
                 for &(handle, target) in &held {
-                    prop_assert_eq!(table.get(handle).unwrap().target, target);
+                    prop_assert_eq!(table.get(handle).unwrap().environment(), Some(target));
                 }
                 for &handle in &dropped {
                     prop_assert_eq!(table.get(handle), Err(Error::BadCapability));

@@ -15,6 +15,7 @@ pub mod console_ring;
 #[cfg(any(test, feature = "std"))]
 pub mod elf_builder;
 pub mod elf_plan;
+pub mod endpoints;
 pub mod environments;
 pub mod exception_handler;
 pub mod frame_table;

@@ -6,7 +6,7 @@ use crate::kernel::{Kernel, Machine};
 use crate::platform::Platform;
 use exo_abi::Error;
 use exo_abi::capability::rights;
-use exo_core::capabilities::{self, Capability};
+use exo_core::capabilities::{self, Capability, Object};
 use exo_core::environments::EnvId;
 
 fn machine_of<P: Platform>(kernel: &Kernel<P>, caller: EnvId) -> &Machine<P> {
@@ -65,10 +65,7 @@ pub fn hold_child<P: Platform>(
 ) -> Result<u64, Error> {
     caller_machine(kernel, caller)
         .capabilities
-        .insert(Capability {
-            target: child,
-            rights: rights::ALL,
-        })
+        .insert(Capability::over_environment(child, rights::ALL))
 }
 
 /// The child that `caller`'s capability `handle` lets it wait for. Unlike other rights, this
@@ -119,8 +116,10 @@ pub fn capability_drop<P: Platform>(
     handle: u64,
 ) -> Result<u64, Error> {
     let dropped = caller_machine(kernel, caller).capabilities.remove(handle)?;
-    if dropped.rights & rights::WAIT != 0 {
-        kernel.environments.disown(dropped.target);
+    if let Some(child) = dropped.environment()
+        && dropped.rights & rights::WAIT != 0
+    {
+        kernel.environments.disown(child);
     }
     Ok(0)
 }
@@ -132,5 +131,9 @@ pub fn capability_inspect<P: Platform>(
     handle: u64,
 ) -> Result<u64, Error> {
     let capability = machine_of(kernel, caller).capabilities.get(handle)?;
-    Ok(u64::from(capability.target.0) | capability.rights << 32)
+    let id = match capability.object {
+        Object::Environment(target) => u64::from(target.0),
+        Object::Endpoint(endpoint) => endpoint.0 & 0xFFFF_FFFF,
+    };
+    Ok(id | capability.rights << 32)
 }

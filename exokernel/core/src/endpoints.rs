@@ -1,0 +1,423 @@
+//! Endpoints for protected control transfer: who serves each endpoint, who is waiting to call
+//! it, and who holds the one-shot right to reply. This is bookkeeping only; the kernel moves
+//! the registers and switches address spaces as the returned [`Step`]s say.
+//!
+//! The protocol, for one endpoint and its server:
+//!
+//! 1. The server waits ([`Endpoints::wait`]).
+//! 2. A client calls ([`Endpoints::call`]). If the server is waiting, the call goes to it at
+//!    once (the fast path: the kernel switches straight to the server on the caller's time);
+//!    otherwise the caller joins the endpoint's queue, in arrival order.
+//! 3. The server, now serving that caller, holds the reply right. [`Endpoints::reply_and_wait`]
+//!    uses it once: the caller gets the reply, and the server takes the next queued call or
+//!    waits again.
+//!
+//! Failures: a call to an endpoint that does not exist (or whose server has ended) fails at
+//! once; when a server ends, every caller queued on its endpoints and the one it serves wake
+//! with an error; when a caller ends, it leaves the queue, or the server's reply right becomes
+//! void (the reply then goes nowhere). Nothing here panics on any sequence of calls.
+
+use crate::environments::EnvId;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use exo_abi::Error;
+
+/// Words in a message, each way.
+pub const MESSAGE_WORDS: usize = 4;
+
+/// The words a call or a reply carries.
+pub type Message = [u64; MESSAGE_WORDS];
+
+/// An endpoint's number: unique over the kernel's life, so a stale one names nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EndpointId(pub u64);
+
+/// What the kernel must do after a transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Run `server` now, handing it `message` from `caller` (the fast path: no queue, no
+    /// scheduler); `caller` waits for the reply.
+    Deliver {
+        server: EnvId,
+        caller: EnvId,
+        message: Message,
+    },
+    /// `caller` waits in the endpoint's queue; the caller is blocked.
+    Queued,
+    /// Wake `caller`, blocked in a call, with `reply` (or the error).
+    Reply {
+        caller: EnvId,
+        reply: Result<Message, Error>,
+    },
+    /// `server` waits for a call; it is blocked.
+    ServerWaits,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerState {
+    /// Not waiting and serving nobody (just created, or between a reply and its next wait).
+    Busy,
+    /// Blocked in `wait` or `reply_and_wait`.
+    Waiting,
+    /// Handling a call from `caller`, which waits for the reply; `None` once that caller ended
+    /// (the reply right is void).
+    Serving(Option<EnvId>),
+}
+
+#[derive(Debug)]
+struct Endpoint {
+    server: EnvId,
+    state: ServerState,
+    queue: VecDeque<(EnvId, Message)>,
+}
+
+/// Every endpoint.
+#[derive(Debug, Default)]
+pub struct Endpoints {
+    endpoints: BTreeMap<EndpointId, Endpoint>,
+    next_id: u64,
+}
+
+impl Endpoints {
+    /// A new endpoint served by `server`.
+    pub fn create(&mut self, server: EnvId) -> EndpointId {
+        self.next_id += 1;
+        let id = EndpointId(self.next_id);
+        self.endpoints.insert(
+            id,
+            Endpoint {
+                server,
+                state: ServerState::Busy,
+                queue: VecDeque::new(),
+            },
+        );
+        id
+    }
+
+    /// The server of `id`, if the endpoint exists.
+    pub fn server_of(&self, id: EndpointId) -> Option<EnvId> {
+        self.endpoints.get(&id).map(|endpoint| endpoint.server)
+    }
+
+    /// How many callers wait in `id`'s queue.
+    pub fn queued(&self, id: EndpointId) -> usize {
+        self.endpoints
+            .get(&id)
+            .map_or(0, |endpoint| endpoint.queue.len())
+    }
+
+    /// `caller` calls `id` with `message`: [`Step::Deliver`] when the server waits,
+    /// [`Step::Queued`] otherwise. Errors: [`Error::NotFound`] for an endpoint that does not
+    /// exist; [`Error::InvalidArgument`] when the caller is the endpoint's own server (it would
+    /// wait for itself).
+    pub fn call(&mut self, id: EndpointId, caller: EnvId, message: Message) -> Result<Step, Error> {
+        let endpoint = self.endpoints.get_mut(&id).ok_or(Error::NotFound)?;
+        if endpoint.server == caller {
+            return Err(Error::InvalidArgument);
+        }
+        if endpoint.state == ServerState::Waiting && endpoint.queue.is_empty() {
+            endpoint.state = ServerState::Serving(Some(caller));
+            return Ok(Step::Deliver {
+                server: endpoint.server,
+                caller,
+                message,
+            });
+        }
+        endpoint.queue.push_back((caller, message));
+        Ok(Step::Queued)
+    }
+
+    /// The server of `id` waits for its first call, or takes the oldest queued one.
+    /// Errors: as [`Endpoints::reply_and_wait`].
+    pub fn wait(&mut self, id: EndpointId, server: EnvId) -> Result<Step, Error> {
+        let endpoint = self.served_by(id, server)?;
+        if let ServerState::Serving(Some(_)) = endpoint.state {
+            return Err(Error::Occupied);
+        }
+        Ok(Self::next_call(endpoint))
+    }
+
+    /// The server of `id` replies `reply` to the caller it serves (nothing happens to a caller
+    /// that has ended), then takes the next call. Returns the reply's step, if there is a
+    /// caller to wake, and the server's.
+    /// Errors: [`Error::NotFound`] for an endpoint that does not exist;
+    /// [`Error::PermissionDenied`] when `server` does not serve it; [`Error::InvalidArgument`]
+    /// when it serves no call (the reply right is used once).
+    pub fn reply_and_wait(
+        &mut self,
+        id: EndpointId,
+        server: EnvId,
+        reply: Message,
+    ) -> Result<(Option<Step>, Step), Error> {
+        let endpoint = self.served_by(id, server)?;
+        let ServerState::Serving(caller) = endpoint.state else {
+            return Err(Error::InvalidArgument);
+        };
+        let woken = caller.map(|caller| Step::Reply {
+            caller,
+            reply: Ok(reply),
+        });
+        endpoint.state = ServerState::Busy;
+        Ok((woken, Self::next_call(endpoint)))
+    }
+
+    fn served_by(&mut self, id: EndpointId, server: EnvId) -> Result<&mut Endpoint, Error> {
+        let endpoint = self.endpoints.get_mut(&id).ok_or(Error::NotFound)?;
+        if endpoint.server == server {
+            Ok(endpoint)
+        } else {
+            Err(Error::PermissionDenied)
+        }
+    }
+
+    fn next_call(endpoint: &mut Endpoint) -> Step {
+        match endpoint.queue.pop_front() {
+            Some((caller, message)) => {
+                endpoint.state = ServerState::Serving(Some(caller));
+                Step::Deliver {
+                    server: endpoint.server,
+                    caller,
+                    message,
+                }
+            }
+            None => {
+                endpoint.state = ServerState::Waiting;
+                Step::ServerWaits
+            }
+        }
+    }
+
+    /// `env` has ended: its endpoints go, and every caller queued on them or served by it
+    /// wakes with [`Error::NoSuchEnvironment`]; as a caller, it leaves every queue and any
+    /// reply right for it becomes void. Returns the callers to wake.
+    pub fn environment_ended(&mut self, env: EnvId) -> Vec<Step> {
+        let mut woken = Vec::new();
+        let owned: Vec<EndpointId> = self
+            .endpoints
+            .iter()
+            .filter(|(_, endpoint)| endpoint.server == env)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in owned {
+            let Some(endpoint) = self.endpoints.remove(&id) else {
+                continue;
+            };
+            let served = match endpoint.state {
+                ServerState::Serving(Some(caller)) => Some(caller),
+                _ => None,
+            };
+            let queued = endpoint.queue.into_iter().map(|(caller, _)| caller);
+            for caller in served.into_iter().chain(queued) {
+                woken.push(Step::Reply {
+                    caller,
+                    reply: Err(Error::NoSuchEnvironment),
+                });
+            }
+        }
+        for endpoint in self.endpoints.values_mut() {
+            endpoint.queue.retain(|&(caller, _)| caller != env);
+            if endpoint.state == ServerState::Serving(Some(env)) {
+                endpoint.state = ServerState::Serving(None);
+            }
+        }
+        woken
+    }
+
+    /// Whether `env` waits in a queue or for a reply (it is blocked in a call).
+    pub fn is_calling(&self, env: EnvId) -> bool {
+        self.endpoints.values().any(|endpoint| {
+            endpoint.state == ServerState::Serving(Some(env))
+                || endpoint.queue.iter().any(|&(caller, _)| caller == env)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: EnvId = EnvId(1);
+    const A: EnvId = EnvId(2);
+    const B: EnvId = EnvId(3);
+
+    fn message(word: u64) -> Message {
+        [word, word + 1, word + 2, word + 3]
+    }
+
+    fn waiting_endpoint() -> (Endpoints, EndpointId) {
+        let mut endpoints = Endpoints::default();
+        let id = endpoints.create(SERVER);
+        assert_eq!(endpoints.wait(id, SERVER), Ok(Step::ServerWaits));
+        (endpoints, id)
+    }
+
+    #[test]
+    fn a_call_to_a_waiting_server_goes_straight_to_it_and_the_reply_straight_back() {
+        let (mut endpoints, id) = waiting_endpoint();
+        assert_eq!(
+            endpoints.call(id, A, message(10)),
+            Ok(Step::Deliver {
+                server: SERVER,
+                caller: A,
+                message: message(10)
+            })
+        );
+        assert!(endpoints.is_calling(A));
+        assert_eq!(
+            endpoints.reply_and_wait(id, SERVER, message(20)),
+            Ok((
+                Some(Step::Reply {
+                    caller: A,
+                    reply: Ok(message(20))
+                }),
+                Step::ServerWaits
+            ))
+        );
+        assert!(!endpoints.is_calling(A));
+    }
+
+    #[test]
+    fn callers_of_a_busy_server_are_served_in_arrival_order() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.call(id, A, message(1)).expect("delivered");
+        assert_eq!(endpoints.call(id, B, message(2)), Ok(Step::Queued));
+        assert_eq!(endpoints.call(id, EnvId(4), message(3)), Ok(Step::Queued));
+        let (_, next) = endpoints
+            .reply_and_wait(id, SERVER, message(0))
+            .expect("replied");
+        assert_eq!(
+            next,
+            Step::Deliver {
+                server: SERVER,
+                caller: B,
+                message: message(2)
+            }
+        );
+        let (_, next) = endpoints
+            .reply_and_wait(id, SERVER, message(0))
+            .expect("replied");
+        assert!(matches!(
+            next,
+            Step::Deliver {
+                caller: EnvId(4),
+                ..
+            }
+        ));
+        let (_, next) = endpoints
+            .reply_and_wait(id, SERVER, message(0))
+            .expect("replied");
+        assert_eq!(next, Step::ServerWaits);
+    }
+
+    #[test]
+    fn a_call_before_the_server_waits_is_queued_and_taken_by_its_wait() {
+        let mut endpoints = Endpoints::default();
+        let id = endpoints.create(SERVER);
+        assert_eq!(endpoints.call(id, A, message(5)), Ok(Step::Queued));
+        assert!(matches!(
+            endpoints.wait(id, SERVER),
+            Ok(Step::Deliver { caller: A, .. })
+        ));
+    }
+
+    #[test]
+    fn the_reply_right_is_the_servers_and_is_used_once() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.call(id, A, message(1)).expect("delivered");
+        assert_eq!(
+            endpoints.reply_and_wait(id, B, message(0)),
+            Err(Error::PermissionDenied)
+        );
+        assert_eq!(endpoints.wait(id, SERVER), Err(Error::Occupied));
+        endpoints
+            .reply_and_wait(id, SERVER, message(0))
+            .expect("replied");
+        assert_eq!(
+            endpoints.reply_and_wait(id, SERVER, message(0)),
+            Err(Error::InvalidArgument)
+        );
+    }
+
+    #[test]
+    fn calls_to_missing_endpoints_and_to_oneself_fail_at_once() {
+        let (mut endpoints, id) = waiting_endpoint();
+        assert_eq!(
+            endpoints.call(EndpointId(99), A, message(0)),
+            Err(Error::NotFound)
+        );
+        assert_eq!(
+            endpoints.call(id, SERVER, message(0)),
+            Err(Error::InvalidArgument)
+        );
+        assert_eq!(endpoints.wait(EndpointId(99), SERVER), Err(Error::NotFound));
+    }
+
+    #[test]
+    fn a_server_that_ends_wakes_every_caller_with_an_error() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.call(id, A, message(1)).expect("delivered");
+        endpoints.call(id, B, message(2)).expect("queued");
+        let woken = endpoints.environment_ended(SERVER);
+        assert_eq!(
+            woken,
+            [A, B].map(|caller| Step::Reply {
+                caller,
+                reply: Err(Error::NoSuchEnvironment)
+            })
+        );
+        assert_eq!(endpoints.server_of(id), None);
+        assert_eq!(endpoints.call(id, A, message(0)), Err(Error::NotFound));
+        assert!(!endpoints.is_calling(A) && !endpoints.is_calling(B));
+    }
+
+    #[test]
+    fn a_caller_that_ends_leaves_the_queue_and_voids_the_reply() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.call(id, A, message(1)).expect("delivered");
+        endpoints.call(id, B, message(2)).expect("queued");
+        assert!(endpoints.environment_ended(B).is_empty());
+        assert_eq!(endpoints.queued(id), 0);
+        assert!(endpoints.environment_ended(A).is_empty());
+        assert_eq!(
+            endpoints.reply_and_wait(id, SERVER, message(0)),
+            Ok((None, Step::ServerWaits)),
+            "the reply goes nowhere, harmlessly"
+        );
+    }
+
+    #[test]
+    fn no_sequence_of_calls_breaks_the_table() {
+        // A fixed pseudo-random walk over every operation and party.
+        let mut endpoints = Endpoints::default();
+        let ids: Vec<EndpointId> = (1..=3)
+            .map(|server| endpoints.create(EnvId(server)))
+            .collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let id = ids[(state % 4) as usize % ids.len()];
+            let env = EnvId((state >> 8) as u32 % 6 + 1);
+            let _ = match (state >> 16) % 4 {
+                0 => endpoints.call(id, env, message(state)).map(|_| ()),
+                1 => endpoints.wait(id, env).map(|_| ()),
+                2 => endpoints
+                    .reply_and_wait(id, env, message(state))
+                    .map(|_| ()),
+                _ => {
+                    endpoints.environment_ended(env);
+                    Ok(())
+                }
+            };
+            for endpoint in endpoints.endpoints.values() {
+                assert!(
+                    endpoint
+                        .queue
+                        .iter()
+                        .all(|&(caller, _)| caller != endpoint.server)
+                );
+            }
+        }
+    }
+}
