@@ -2,6 +2,7 @@
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
 //! instruction below them (`runtime::syscall_instruction`).
 
+use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
 use exo_abi::{Error, ExitReason, stubs};
 
@@ -15,6 +16,11 @@ impl Trap for Kernel {
     #[inline(always)]
     fn syscall(number: u64, arguments: [u64; 6]) -> u64 {
         raw(number, arguments)
+    }
+
+    #[inline(always)]
+    fn syscall_with_message(number: u64, arguments: [u64; 6]) -> (u64, Message) {
+        crate::runtime::syscall_instruction::raw_with_message(number, arguments)
     }
 }
 
@@ -412,4 +418,59 @@ pub fn console_read(buffer: &mut [u8], is_nonblocking: bool) -> Result<usize, Er
     };
     stubs::console_read::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, flags)
         .map(|count| count as usize)
+}
+
+/// A call received by an endpoint's server (see `exo_abi::ipc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The caller's environment id (not forgeable: the kernel writes it).
+    pub caller: u32,
+    /// Whether the caller lent a page, now bound at the window the server named.
+    pub has_lent_page: bool,
+    /// The call's words.
+    pub message: Message,
+}
+
+impl Received {
+    fn decode((word, message): (u64, Message)) -> Received {
+        Received {
+            caller: word as u32,
+            has_lent_page: word & exo_abi::ipc::LENT != 0,
+            message,
+        }
+    }
+}
+
+/// Creates an endpoint this environment serves; the capability carries
+/// `exo_abi::capability::rights::CALL` and `RECEIVE`.
+pub fn endpoint_create() -> Result<Capability, Error> {
+    stubs::endpoint_create::<Kernel>().map(Capability)
+}
+
+/// Calls `endpoint` with `message` and returns the reply; `lend` is 0 or a page address of
+/// this environment's with `exo_abi::ipc::LEND_WRITABLE` and `LEND_KEEP` bits.
+#[inline(always)]
+pub fn endpoint_call(endpoint: Capability, message: Message, lend: u64) -> Result<Message, Error> {
+    let [w0, w1, w2, w3] = message;
+    stubs::endpoint_call::<Kernel>(endpoint.0, w0, w1, w2, w3, lend).map(|(_, reply)| reply)
+}
+
+/// Waits on `endpoint`, served by this environment, for a call; a lent page lands at page
+/// address `window` (0: nowhere).
+pub fn endpoint_wait(endpoint: Capability, window: u64) -> Result<Received, Error> {
+    stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, 0, 0, 0, 0, window).map(Received::decode)
+}
+
+/// Replies `reply` to the call being served on `endpoint`, then waits for the next one, as
+/// [`endpoint_wait`].
+#[inline(always)]
+pub fn endpoint_reply_and_wait(
+    endpoint: Capability,
+    reply: Message,
+    window: u64,
+) -> Result<Received, Error> {
+    let [w0, w1, w2, w3] = reply;
+    let flags = window | exo_abi::ipc::REPLY;
+    stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)
+        .map(Received::decode)
 }

@@ -43,6 +43,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::capability::{CAPABILITIES_MAX, PARENT, SELF};
+use exo_abi::ipc::REPLY;
 use exo_abi::repossession::ResourceKind;
 use exo_abi::{
     BLOCK_ANY, BlockTransfer, CONSOLE_NONBLOCKING, Error, FRAME_ANY, PAGE_BATCH_MAX, PageBinding,
@@ -902,9 +903,28 @@ impl Fuzzer {
                         .map_or(u64::from(u32::MAX), |child| child.id);
                 }
             }
+            Syscall::EndpointCall => {
+                // The fuzzer serves every endpoint it can name, so its calls never block.
+                a[0] = self.handle();
+                a[5] = match self.random.below(4) {
+                    0 => 0,
+                    1 => self.target_address() | self.random.below(4),
+                    _ => self.word(),
+                };
+            }
+            Syscall::EndpointReplyAndWait => {
+                // Always replying, to no call: a bare wait would block it for good.
+                a[0] = self.handle();
+                a[5] = match self.random.below(3) {
+                    0 => REPLY,
+                    1 => self.target_address() & !(PAGE - 1) | REPLY,
+                    _ => self.word() | REPLY,
+                };
+            }
             Syscall::Null
             | Syscall::Exit
             | Syscall::Yield
+            | Syscall::EndpointCreate
             | Syscall::EnvironmentId
             | Syscall::PowerOff
             | Syscall::FreeFrames
@@ -960,6 +980,11 @@ impl Fuzzer {
                 let _ = self.blocks.push(value);
             }
             Syscall::BlockFree => self.blocks.remove(a[0]),
+            Syscall::EndpointCreate => {
+                if !self.copies.push(value) {
+                    let _ = syscall::capability_drop(syscall::Capability(value));
+                }
+            }
             Syscall::CapabilityCopy if self.names_itself(a[2]) => {
                 if !self.copies.push(value) {
                     let _ = syscall::capability_drop(syscall::Capability(value));

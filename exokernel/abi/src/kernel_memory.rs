@@ -16,7 +16,10 @@
 //! - a filter ([`Syscall::FilterLoad`]): the heap its load took, measured, plus
 //!   [`FILTER_RUN_BYTES`], to the environment that loaded it, until it is unloaded;
 //! - an environment ([`Syscall::Spawn`], [`Syscall::EnvironmentCreate`]): [`ENVIRONMENT_BYTES`],
-//!   to its creator, while it lives.
+//!   to its creator, while it lives;
+//! - an endpoint ([`Syscall::EndpointCreate`]): [`ENDPOINT_BYTES`], to its server, while it
+//!   lives (a caller queued on it is counted in its own [`ENVIRONMENT_BYTES`]: it waits in one
+//!   queue at a time).
 //!
 //! Everything charged to an environment is given back when it ends. The rest of what the
 //! kernel keeps for an environment has a fixed bound and is counted in [`ENVIRONMENT_BYTES`]
@@ -30,6 +33,7 @@
 //! [`Syscall::FilterLoad`]: crate::Syscall::FilterLoad
 //! [`Syscall::Spawn`]: crate::Syscall::Spawn
 //! [`Syscall::EnvironmentCreate`]: crate::Syscall::EnvironmentCreate
+//! [`Syscall::EndpointCreate`]: crate::Syscall::EndpointCreate
 //! [`Error::NoMemory`]: crate::Error::NoMemory
 
 /// Most bytes of kernel heap charged to one environment at once: about 13,000 bindings (51 MiB
@@ -47,6 +51,10 @@ pub const BINDING_BYTES: usize = 640;
 /// The charge for one environment, to its creator: an upper bound of its table entry and
 /// machine state with a full capability table and every pending upcall.
 pub const ENVIRONMENT_BYTES: usize = 8 * 1024;
+
+/// The charge for one endpoint, to its server: an upper bound of its entry in the kernel's
+/// endpoint tree and its empty queue.
+pub const ENDPOINT_BYTES: usize = 256;
 
 /// Quota that must be left for a [`Syscall::FilterLoad`](crate::Syscall::FilterLoad) to be
 /// tried: an upper bound of the heap one load of a module of at most

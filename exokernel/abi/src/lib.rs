@@ -7,7 +7,7 @@
 //! | register | on entry | on return |
 //! |---|---|---|
 //! | `rax` | call number ([`Syscall`]) | result, encoded by [`encode_result`] |
-//! | `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9` | arguments 0 to 5 | preserved |
+//! | `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9` | arguments 0 to 5 | preserved (but the message words of [`ipc`]) |
 //! | `rcx`, `r11` | — | clobbered by the hardware (return address and flags) |
 //! | every other register | — | preserved |
 //!
@@ -42,6 +42,7 @@ mod error;
 mod exception;
 mod exit;
 pub mod filter;
+pub mod ipc;
 pub mod kernel_memory;
 pub mod packet;
 pub mod repossession;
@@ -56,7 +57,7 @@ pub use syscall::BENCH_FLOOR;
 pub use syscall_table::{Call, Syscall, arguments, stubs};
 
 /// Version of this interface; see "Versioning" above.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

@@ -8,6 +8,7 @@
 //!   their registers and makes the call through a [`Trap`].
 
 use crate::Error;
+use crate::ipc::Message;
 
 /// What a call needs beyond its arguments being valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,10 @@ pub trait Trap {
     /// Enters the kernel with call `number` and `arguments` (`rdi`, `rsi`, `rdx`, `r10`, `r8`,
     /// `r9`); returns the raw result word.
     fn syscall(number: u64, arguments: [u64; 6]) -> u64;
+
+    /// As [`Trap::syscall`], for the calls that return a [`Message`] as well: returns the raw
+    /// result word and `rsi`, `rdx`, `r10`, `r8` as the call left them.
+    fn syscall_with_message(number: u64, arguments: [u64; 6]) -> (u64, Message);
 }
 
 /// The six argument registers, holding `given` first and zeros after.
@@ -62,12 +67,13 @@ pub const fn registers(given: &[u64]) -> [u64; 6] {
 }
 
 /// Declares every system call (see the module documentation for what it generates). Each entry:
-/// doc comment, `Name = number => fn stub(argument, ...);`, `errors [Error, ...];`,
+/// doc comment, `Name = number => fn stub(argument, ...);` (or `... -> Message;` for a call
+/// that returns a [`Message`] beside its result), `errors [Error, ...];`,
 /// `authority Authority;`, `covered by "file::function";`.
 macro_rules! system_calls {
     ($(
         $(#[doc = $doc:literal])*
-        $name:ident = $number:literal => fn $stub:ident($($argument:ident),*);
+        $name:ident = $number:literal => fn $stub:ident($($argument:ident),*) $(-> $returned:ident)?;
         errors [$($error:ident),*];
         authority $authority:expr;
         covered by $test:literal;
@@ -147,16 +153,35 @@ macro_rules! system_calls {
         pub mod stubs {
             use $crate::syscall::{Trap, registers};
             $(
-                #[doc = concat!("[`Syscall::", stringify!($name), "`](crate::Syscall::", stringify!($name), ").")]
-                #[inline(always)]
-                pub fn $stub<T: Trap>($($argument: u64),*) -> Result<u64, $crate::Error> {
-                    $crate::decode_result(T::syscall($number, registers(&[$($argument),*])))
-                }
+                $crate::syscall::stub!($name, $number, $stub, [$($argument),*] $(-> $returned)?);
             )*
         }
     };
 }
 pub(crate) use system_calls;
+
+/// One function of [`stubs`](crate::stubs): returning the result word, or with `-> Message`
+/// the result word and the message the call left in the registers.
+macro_rules! stub {
+    ($name:ident, $number:literal, $stub:ident, [$($argument:ident),*]) => {
+        #[doc = concat!("[`Syscall::", stringify!($name), "`](crate::Syscall::", stringify!($name), ").")]
+        #[inline(always)]
+        pub fn $stub<T: Trap>($($argument: u64),*) -> Result<u64, $crate::Error> {
+            $crate::decode_result(T::syscall($number, registers(&[$($argument),*])))
+        }
+    };
+    ($name:ident, $number:literal, $stub:ident, [$($argument:ident),*] -> Message) => {
+        #[doc = concat!("[`Syscall::", stringify!($name), "`](crate::Syscall::", stringify!($name), "): the result and the message returned.")]
+        #[inline(always)]
+        pub fn $stub<T: Trap>(
+            $($argument: u64),*
+        ) -> Result<(u64, $crate::ipc::Message), $crate::Error> {
+            let (result, message) = T::syscall_with_message($number, registers(&[$($argument),*]));
+            $crate::decode_result(result).map(|value| (value, message))
+        }
+    };
+}
+pub(crate) use stub;
 
 /// `let argument = registers[index];` for each argument in turn, the first taking index 0.
 macro_rules! bind_registers {
@@ -219,10 +244,19 @@ mod tests {
                 assert_eq!(arguments, [7, 8, 9, 10, 0, 0]);
                 crate::encode_result(Err(Error::Occupied))
             }
+            fn syscall_with_message(number: u64, arguments: [u64; 6]) -> (u64, Message) {
+                assert_eq!(number, Syscall::EndpointCall.number());
+                assert_eq!(arguments, [1, 2, 3, 4, 5, 6]);
+                (crate::encode_result(Ok(7)), [8, 9, 10, 11])
+            }
         }
         assert_eq!(
             crate::stubs::revoke::<Echo>(7, 8, 9, 10),
             Err(Error::Occupied)
+        );
+        assert_eq!(
+            crate::stubs::endpoint_call::<Echo>(1, 2, 3, 4, 5, 6),
+            Ok((7, [8, 9, 10, 11]))
         );
     }
 
@@ -316,8 +350,10 @@ mod tests {
     }
 
     fn right_name(right: u64) -> &'static str {
-        use crate::capability::rights::{CONTROL, GRANT, REVOKE, SHARE, WAIT};
+        use crate::capability::rights::{CALL, CONTROL, GRANT, RECEIVE, REVOKE, SHARE, WAIT};
         match right {
+            CALL => "CALL",
+            RECEIVE => "RECEIVE",
             SHARE => "SHARE",
             GRANT => "GRANT",
             REVOKE => "REVOKE",

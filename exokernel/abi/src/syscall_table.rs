@@ -3,7 +3,7 @@
 //! test that covers it. The `Syscall` enum, the kernel's argument decoding ([`Call`]) and the
 //! user-side stubs ([`stubs`]) are generated from this table (see `syscall`).
 
-use crate::capability::rights::{CONTROL, GRANT, REVOKE, SHARE, WAIT};
+use crate::capability::rights::{CALL, CONTROL, GRANT, RECEIVE, REVOKE, SHARE, WAIT};
 use crate::syscall::Authority::{Caller, Capability, Init};
 use crate::syscall::{ANY_RIGHT, system_calls};
 
@@ -602,4 +602,54 @@ system_calls! {
         errors [BadCapability, NoSuchEnvironment];
         authority Capability { argument: 0, right: ANY_RIGHT };
         covered by "hostile::no_program_can_exhaust_the_kernel_heap";
+    /// Creates an endpoint served by the caller (see [`ipc`](crate::ipc)) and returns a
+    /// capability handle over it with [`CALL`](crate::capability::rights::CALL) and
+    /// [`RECEIVE`](crate::capability::rights::RECEIVE); copies with
+    /// [`CALL`](crate::capability::rights::CALL) alone go to its clients through
+    /// [`Syscall::CapabilityCopy`]. The endpoint lasts as long as the caller; it is charged
+    /// [`ENDPOINT_BYTES`](crate::kernel_memory::ENDPOINT_BYTES) of kernel memory.
+    /// Errors: [`NoMemory`](crate::Error::NoMemory) when the caller's capability table is full
+    /// or the endpoint would go over its or the global
+    /// [kernel-memory quota](crate::kernel_memory).
+    EndpointCreate = 52 => fn endpoint_create();
+        errors [NoMemory];
+        authority Caller;
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
+    /// Calls the endpoint named by capability `a0` with the message `a1`, `a2`, `a3`, `a4` and
+    /// waits for the reply, which comes back in the same registers (`rsi`, `rdx`, `r10`, `r8`);
+    /// returns 0. `a5` lends a page for the call: 0 for none, or the page address of one of the
+    /// caller's bindings with [`LEND_WRITABLE`](crate::ipc::LEND_WRITABLE) and
+    /// [`LEND_KEEP`](crate::ipc::LEND_KEEP) in its low bits (see [`ipc`](crate::ipc)). The
+    /// caller gives the rest of its slot to the server.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
+    /// when it lacks [`CALL`](crate::capability::rights::CALL), or when `a5` lends a page
+    /// writable that the caller may not write;
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the endpoint's server has
+    /// ended, before or during the call; [`InvalidArgument`](crate::Error::InvalidArgument) when
+    /// the caller serves the endpoint itself, or for unknown lending flags;
+    /// [`BadAddress`](crate::Error::BadAddress) when the lent page is outside the user half;
+    /// [`NotFound`](crate::Error::NotFound) when nothing is bound there.
+    EndpointCall = 53 => fn endpoint_call(endpoint, word0, word1, word2, word3, lend) -> Message;
+        errors [BadCapability, PermissionDenied, NoSuchEnvironment, InvalidArgument, BadAddress, NotFound];
+        authority Capability { argument: 0, right: CALL };
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
+    /// Serves the endpoint named by capability `a0`: with [`REPLY`](crate::ipc::REPLY) in `a5`,
+    /// first replies `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply
+    /// is used up; a reply to a caller that has ended goes nowhere), then waits for the next
+    /// call. Returns the caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent
+    /// a page, and the call's message in `rsi`, `rdx`, `r10`, `r8`. The page address in `a5`
+    /// (above its flag bits; 0 for none) is where a lent page is bound, a page the caller has
+    /// nothing bound at.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
+    /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE);
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, or a reply
+    /// when no call is being served; [`Occupied`](crate::Error::Occupied) when waiting without
+    /// replying to the call being served, or when something is bound at the window;
+    /// [`BadAddress`](crate::Error::BadAddress) when the window is outside the user half.
+    EndpointReplyAndWait = 54 => fn endpoint_reply_and_wait(endpoint, word0, word1, word2, word3, flags) -> Message;
+        errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
+        authority Capability { argument: 0, right: RECEIVE };
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
 }

@@ -12,8 +12,7 @@
 //!    uses it once: the caller gets the reply, and the server takes the next queued call or
 //!    waits again.
 //!
-//! Failures: a call to an endpoint that does not exist (or whose server has ended) fails at
-//! once; when a server ends, every caller queued on its endpoints and the one it serves wake
+//! Failures: a call to an endpoint that does not exist (its server has ended) fails at once; when a server ends, every caller queued on its endpoints and the one it serves wake
 //! with an error; when a caller ends, it leaves the queue, or the server's reply right becomes
 //! void (the reply then goes nowhere). Nothing here panics on any sequence of calls.
 
@@ -22,11 +21,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use exo_abi::Error;
 
-/// Words in a message, each way.
-pub const MESSAGE_WORDS: usize = 4;
-
-/// The words a call or a reply carries.
-pub type Message = [u64; MESSAGE_WORDS];
+pub use exo_abi::ipc::{MESSAGE_WORDS, Message};
 
 /// An endpoint's number: unique over the kernel's life, so a stale one names nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,12 +30,14 @@ pub struct EndpointId(pub u64);
 /// What the kernel must do after a transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Run `server` now, handing it `message` from `caller` (the fast path: no queue, no
-    /// scheduler); `caller` waits for the reply.
+    /// Run `server` now, handing it `message` from `caller` with the page it lends (`lend`, as
+    /// the caller passed it; 0 for none). On the fast path (no queue, no scheduler) the kernel
+    /// switches to `server`; `caller` waits for the reply.
     Deliver {
         server: EnvId,
         caller: EnvId,
         message: Message,
+        lend: u64,
     },
     /// `caller` waits in the endpoint's queue; the caller is blocked.
     Queued,
@@ -68,7 +65,8 @@ enum ServerState {
 struct Endpoint {
     server: EnvId,
     state: ServerState,
-    queue: VecDeque<(EnvId, Message)>,
+    /// Callers waiting for the server, oldest first, with their message and lent page.
+    queue: VecDeque<(EnvId, Message, u64)>,
 }
 
 /// Every endpoint.
@@ -106,12 +104,22 @@ impl Endpoints {
             .map_or(0, |endpoint| endpoint.queue.len())
     }
 
-    /// `caller` calls `id` with `message`: [`Step::Deliver`] when the server waits,
-    /// [`Step::Queued`] otherwise. Errors: [`Error::NotFound`] for an endpoint that does not
-    /// exist; [`Error::InvalidArgument`] when the caller is the endpoint's own server (it would
-    /// wait for itself).
-    pub fn call(&mut self, id: EndpointId, caller: EnvId, message: Message) -> Result<Step, Error> {
-        let endpoint = self.endpoints.get_mut(&id).ok_or(Error::NotFound)?;
+    /// `caller` calls `id` with `message`, lending page `lend` (0 for none): [`Step::Deliver`]
+    /// when the server waits, [`Step::Queued`] otherwise. Errors:
+    /// [`Error::NoSuchEnvironment`] for an endpoint that does not exist (its server has
+    /// ended); [`Error::InvalidArgument`] when the caller is the endpoint's own server (it
+    /// would wait for itself).
+    pub fn call(
+        &mut self,
+        id: EndpointId,
+        caller: EnvId,
+        message: Message,
+        lend: u64,
+    ) -> Result<Step, Error> {
+        let endpoint = self
+            .endpoints
+            .get_mut(&id)
+            .ok_or(Error::NoSuchEnvironment)?;
         if endpoint.server == caller {
             return Err(Error::InvalidArgument);
         }
@@ -121,9 +129,10 @@ impl Endpoints {
                 server: endpoint.server,
                 caller,
                 message,
+                lend,
             });
         }
-        endpoint.queue.push_back((caller, message));
+        endpoint.queue.push_back((caller, message, lend));
         Ok(Step::Queued)
     }
 
@@ -172,12 +181,13 @@ impl Endpoints {
 
     fn next_call(endpoint: &mut Endpoint) -> Step {
         match endpoint.queue.pop_front() {
-            Some((caller, message)) => {
+            Some((caller, message, lend)) => {
                 endpoint.state = ServerState::Serving(Some(caller));
                 Step::Deliver {
                     server: endpoint.server,
                     caller,
                     message,
+                    lend,
                 }
             }
             None => {
@@ -206,7 +216,7 @@ impl Endpoints {
                 ServerState::Serving(Some(caller)) => Some(caller),
                 _ => None,
             };
-            let queued = endpoint.queue.into_iter().map(|(caller, _)| caller);
+            let queued = endpoint.queue.into_iter().map(|(caller, ..)| caller);
             for caller in served.into_iter().chain(queued) {
                 woken.push(Step::Reply {
                     caller,
@@ -215,7 +225,7 @@ impl Endpoints {
             }
         }
         for endpoint in self.endpoints.values_mut() {
-            endpoint.queue.retain(|&(caller, _)| caller != env);
+            endpoint.queue.retain(|&(caller, ..)| caller != env);
             if endpoint.state == ServerState::Serving(Some(env)) {
                 endpoint.state = ServerState::Serving(None);
             }
@@ -227,7 +237,7 @@ impl Endpoints {
     pub fn is_calling(&self, env: EnvId) -> bool {
         self.endpoints.values().any(|endpoint| {
             endpoint.state == ServerState::Serving(Some(env))
-                || endpoint.queue.iter().any(|&(caller, _)| caller == env)
+                || endpoint.queue.iter().any(|&(caller, ..)| caller == env)
         })
     }
 }
@@ -255,11 +265,12 @@ mod tests {
     fn a_call_to_a_waiting_server_goes_straight_to_it_and_the_reply_straight_back() {
         let (mut endpoints, id) = waiting_endpoint();
         assert_eq!(
-            endpoints.call(id, A, message(10)),
+            endpoints.call(id, A, message(10), 0),
             Ok(Step::Deliver {
                 server: SERVER,
                 caller: A,
-                message: message(10)
+                message: message(10),
+                lend: 0
             })
         );
         assert!(endpoints.is_calling(A));
@@ -279,9 +290,12 @@ mod tests {
     #[test]
     fn callers_of_a_busy_server_are_served_in_arrival_order() {
         let (mut endpoints, id) = waiting_endpoint();
-        endpoints.call(id, A, message(1)).expect("delivered");
-        assert_eq!(endpoints.call(id, B, message(2)), Ok(Step::Queued));
-        assert_eq!(endpoints.call(id, EnvId(4), message(3)), Ok(Step::Queued));
+        endpoints.call(id, A, message(1), 0).expect("delivered");
+        assert_eq!(endpoints.call(id, B, message(2), 0), Ok(Step::Queued));
+        assert_eq!(
+            endpoints.call(id, EnvId(4), message(3), 0),
+            Ok(Step::Queued)
+        );
         let (_, next) = endpoints
             .reply_and_wait(id, SERVER, message(0))
             .expect("replied");
@@ -290,7 +304,8 @@ mod tests {
             Step::Deliver {
                 server: SERVER,
                 caller: B,
-                message: message(2)
+                message: message(2),
+                lend: 0
             }
         );
         let (_, next) = endpoints
@@ -313,7 +328,7 @@ mod tests {
     fn a_call_before_the_server_waits_is_queued_and_taken_by_its_wait() {
         let mut endpoints = Endpoints::default();
         let id = endpoints.create(SERVER);
-        assert_eq!(endpoints.call(id, A, message(5)), Ok(Step::Queued));
+        assert_eq!(endpoints.call(id, A, message(5), 0), Ok(Step::Queued));
         assert!(matches!(
             endpoints.wait(id, SERVER),
             Ok(Step::Deliver { caller: A, .. })
@@ -323,7 +338,7 @@ mod tests {
     #[test]
     fn the_reply_right_is_the_servers_and_is_used_once() {
         let (mut endpoints, id) = waiting_endpoint();
-        endpoints.call(id, A, message(1)).expect("delivered");
+        endpoints.call(id, A, message(1), 0).expect("delivered");
         assert_eq!(
             endpoints.reply_and_wait(id, B, message(0)),
             Err(Error::PermissionDenied)
@@ -342,11 +357,11 @@ mod tests {
     fn calls_to_missing_endpoints_and_to_oneself_fail_at_once() {
         let (mut endpoints, id) = waiting_endpoint();
         assert_eq!(
-            endpoints.call(EndpointId(99), A, message(0)),
-            Err(Error::NotFound)
+            endpoints.call(EndpointId(99), A, message(0), 0),
+            Err(Error::NoSuchEnvironment)
         );
         assert_eq!(
-            endpoints.call(id, SERVER, message(0)),
+            endpoints.call(id, SERVER, message(0), 0),
             Err(Error::InvalidArgument)
         );
         assert_eq!(endpoints.wait(EndpointId(99), SERVER), Err(Error::NotFound));
@@ -355,8 +370,8 @@ mod tests {
     #[test]
     fn a_server_that_ends_wakes_every_caller_with_an_error() {
         let (mut endpoints, id) = waiting_endpoint();
-        endpoints.call(id, A, message(1)).expect("delivered");
-        endpoints.call(id, B, message(2)).expect("queued");
+        endpoints.call(id, A, message(1), 0).expect("delivered");
+        endpoints.call(id, B, message(2), 0).expect("queued");
         let woken = endpoints.environment_ended(SERVER);
         assert_eq!(
             woken,
@@ -366,15 +381,18 @@ mod tests {
             })
         );
         assert_eq!(endpoints.server_of(id), None);
-        assert_eq!(endpoints.call(id, A, message(0)), Err(Error::NotFound));
+        assert_eq!(
+            endpoints.call(id, A, message(0), 0),
+            Err(Error::NoSuchEnvironment)
+        );
         assert!(!endpoints.is_calling(A) && !endpoints.is_calling(B));
     }
 
     #[test]
     fn a_caller_that_ends_leaves_the_queue_and_voids_the_reply() {
         let (mut endpoints, id) = waiting_endpoint();
-        endpoints.call(id, A, message(1)).expect("delivered");
-        endpoints.call(id, B, message(2)).expect("queued");
+        endpoints.call(id, A, message(1), 0).expect("delivered");
+        endpoints.call(id, B, message(2), 0).expect("queued");
         assert!(endpoints.environment_ended(B).is_empty());
         assert_eq!(endpoints.queued(id), 0);
         assert!(endpoints.environment_ended(A).is_empty());
@@ -400,7 +418,7 @@ mod tests {
             let id = ids[(state % 4) as usize % ids.len()];
             let env = EnvId((state >> 8) as u32 % 6 + 1);
             let _ = match (state >> 16) % 4 {
-                0 => endpoints.call(id, env, message(state)).map(|_| ()),
+                0 => endpoints.call(id, env, message(state), 0).map(|_| ()),
                 1 => endpoints.wait(id, env).map(|_| ()),
                 2 => endpoints
                     .reply_and_wait(id, env, message(state))
@@ -415,7 +433,7 @@ mod tests {
                     endpoint
                         .queue
                         .iter()
-                        .all(|&(caller, _)| caller != endpoint.server)
+                        .all(|&(caller, ..)| caller != endpoint.server)
                 );
             }
         }

@@ -24,6 +24,12 @@ pub enum EnvState {
     WaitingFor(EnvId),
     /// Blocked in [`Syscall::Sleep`](exo_abi::Syscall::Sleep) until its deadline or an upcall.
     Sleeping,
+    /// Blocked in [`Syscall::EndpointCall`](exo_abi::Syscall::EndpointCall) until the reply
+    /// (or its server's end).
+    Calling,
+    /// Blocked in [`Syscall::EndpointReplyAndWait`](exo_abi::Syscall::EndpointReplyAndWait)
+    /// until a call arrives.
+    Receiving,
     /// Ended; its resources are gone and it waits for its parent to reap it.
     Ended(ExitReason),
 }
@@ -319,7 +325,9 @@ impl<M> EnvironmentTable<M> {
             EnvState::Unstarted
             | EnvState::Runnable
             | EnvState::WaitingFor(_)
-            | EnvState::Sleeping => {
+            | EnvState::Sleeping
+            | EnvState::Calling
+            | EnvState::Receiving => {
                 if mode == WaitMode::NoHang {
                     return Err(Error::Unavailable);
                 }
@@ -346,6 +354,27 @@ impl<M> EnvironmentTable<M> {
     /// Wakes environment `id` if it sleeps; returns whether it did.
     pub fn wake(&mut self, id: EnvId) -> bool {
         self.set_state_from(id, EnvState::Sleeping, EnvState::Runnable)
+    }
+
+    /// Blocks the runnable environment `id` in a call; returns whether it was runnable.
+    pub fn block_in_call(&mut self, id: EnvId) -> bool {
+        self.set_state_from(id, EnvState::Runnable, EnvState::Calling)
+    }
+
+    /// Makes `id`, blocked in a call, runnable; returns whether it was blocked in one.
+    pub fn end_call(&mut self, id: EnvId) -> bool {
+        self.set_state_from(id, EnvState::Calling, EnvState::Runnable)
+    }
+
+    /// Blocks the runnable environment `id` waiting for a call; returns whether it was
+    /// runnable.
+    pub fn block_in_receive(&mut self, id: EnvId) -> bool {
+        self.set_state_from(id, EnvState::Runnable, EnvState::Receiving)
+    }
+
+    /// Makes `id`, waiting for a call, runnable; returns whether it was waiting for one.
+    pub fn end_receive(&mut self, id: EnvId) -> bool {
+        self.set_state_from(id, EnvState::Receiving, EnvState::Runnable)
     }
 
     fn set_state_from(&mut self, id: EnvId, from: EnvState, to: EnvState) -> bool {

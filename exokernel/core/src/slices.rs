@@ -422,6 +422,18 @@ impl SliceScheduler {
         Ok(self.decision(Some(target), None, Timer::Keep))
     }
 
+    /// The running environment `donor` hands the rest of the slot to `target` in a protected
+    /// control transfer, which the kernel carries out without a decision: returns whether it
+    /// may (only in a slot in progress: in an epilogue's grace the slot's end is due, and the
+    /// transfer takes the scheduler's path). The timer keeps running.
+    pub fn hand_over(&mut self, donor: EnvId, target: EnvId) -> bool {
+        if self.running != Some(donor) || self.phase != Phase::Slot {
+            return false;
+        }
+        self.running = Some(target);
+        true
+    }
+
     /// An environment became runnable. When the CPU idles in a slot, the rest of that slot is
     /// chosen again by the usual rules and the decision returned (the timer is kept); otherwise,
     /// or when still nothing can run, `None`: nothing changes.

@@ -16,7 +16,8 @@ fn machine_of<P: Platform>(kernel: &Kernel<P>, caller: EnvId) -> &Machine<P> {
         .expect("the caller of a system call is alive")
 }
 
-fn caller_machine<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId) -> &mut Machine<P> {
+/// The machine state of `caller`, the living environment making a call.
+pub fn caller_machine<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId) -> &mut Machine<P> {
     kernel
         .environments
         .machine_mut(caller)

@@ -59,6 +59,8 @@ fn machine_with<P: Platform>(address_space: P::AddressSpace, registers: TrapFram
         repossession_frame: None,
         frames_at_start: 0,
         capabilities: CapabilityTable::default(),
+        receive_window: 0,
+        lent: None,
     }
 }
 

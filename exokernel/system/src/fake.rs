@@ -294,6 +294,11 @@ pub fn take_events() -> Vec<Event> {
     with_machine(|machine| std::mem::take(&mut machine.events))
 }
 
+/// When the one-shot timer was last armed to fire, if it was.
+pub fn timer_deadline() -> Option<u64> {
+    with_machine(|machine| machine.timer_at)
+}
+
 /// What the kernel printed since the last call.
 pub fn take_console() -> String {
     with_machine(|machine| String::from_utf8_lossy(&std::mem::take(&mut machine.console)).into())

@@ -19,12 +19,13 @@ use exo_abi::kernel_memory::ENVIRONMENT_BYTES;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
 use exo_core::console_ring::ConsoleRing;
+use exo_core::endpoints::Endpoints;
 use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::{FrameNumber, FrameTable};
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
 use exo_core::kernel_memory::KernelMemory;
-use exo_core::mappings::{MappingDatabase, Removal};
+use exo_core::mappings::{MappingDatabase, Place, Removal};
 use exo_core::ramdisk::Ramdisk;
 use exo_core::revocation::RevocationTable;
 use exo_core::slices::{Decision, SliceScheduler};
@@ -51,8 +52,20 @@ pub struct Machine<P: Platform> {
     /// The frames it owned when it started: the abort protocol never takes it below these
     /// (`exo_core::revocation::guaranteed_count`).
     pub frames_at_start: usize,
-    /// Its rights over other environments, by handle.
+    /// Its rights over other environments and endpoints, by handle.
     pub capabilities: CapabilityTable,
+    /// Where a page lent with the next call it receives is bound (0: nowhere).
+    pub receive_window: u64,
+    /// The page lent with the call it serves, bound at its window until it replies.
+    pub lent: Option<Lent>,
+}
+
+/// A page lent for the duration of a call: bound at `window` in the server, derived from the
+/// caller's binding at `source`.
+#[derive(Clone, Copy, Debug)]
+pub struct Lent {
+    pub window: u64,
+    pub source: Place,
 }
 
 /// The whole kernel state, on platform `P`.
@@ -87,6 +100,8 @@ pub struct Kernel<P: Platform> {
     pub console_input: ConsoleRing,
     /// Environments blocked in `ConsoleRead` until a byte arrives.
     pub console_readers: BTreeSet<EnvId>,
+    /// The endpoints of protected control transfer, their servers and their callers.
+    pub endpoints: Endpoints,
     ramdisk: Ramdisk<'static>,
     /// How the first environment (init) ended, which becomes the power-off status.
     init_ending: Option<ExitReason>,
@@ -115,6 +130,7 @@ impl<P: Platform> Kernel<P> {
             kernel_memory: KernelMemory::new(0, 0),
             console_input: ConsoleRing::new(),
             console_readers: BTreeSet::new(),
+            endpoints: Endpoints::default(),
             ramdisk,
             init_ending: None,
             platform: PhantomData,
@@ -258,6 +274,7 @@ impl<P: Platform> Kernel<P> {
         self.revocations.cancel_environment(id);
         self.filters.remove_owner(id);
         self.predicate_sleepers.retain(|sleeper| sleeper.env != id);
+        crate::ipc::environment_ended(self, id);
         if let Some(blocks) = self.blocks.as_mut() {
             blocks.table.release_environment(id);
         }

@@ -13,6 +13,7 @@ pub mod console_input;
 pub mod environment;
 pub mod exceptions;
 pub mod filters;
+pub mod ipc;
 pub mod kernel;
 pub mod kernel_memory;
 pub mod lifecycle;

@@ -228,7 +228,21 @@ pub fn page_share<P: Platform>(
     let source = place_of(caller, a.address)?;
     let rights = rights_of(a.rights)?;
     let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
-    let target_place = place_of(target, a.target_address)?;
+    share_binding(kernel, source, target, a.target_address, rights)?;
+    Ok(0)
+}
+
+/// Binds the page of binding `source` at `target_address` in the living environment `target`
+/// with `rights`, derived from `source`; charged to `target`.
+/// Errors: as [`exo_abi::Syscall::PageShare`], for what is left to check.
+pub fn share_binding<P: Platform>(
+    kernel: &mut Kernel<P>,
+    source: Place,
+    target: EnvId,
+    target_address: u64,
+    rights: PageRights,
+) -> Result<(), Error> {
+    let target_place = place_of(target, target_address)?;
     let mapping = kernel.mappings.lookup(source).ok_or(Error::NotFound)?;
     if !rights.is_within(mapping.rights) {
         return Err(Error::PermissionDenied);
@@ -248,11 +262,10 @@ pub fn page_share<P: Platform>(
         .expect("checked alive above");
     machine
         .address_space
-        .map(a.target_address, mapping.frame, rights, frames)?;
+        .map(target_address, mapping.frame, rights, frames)?;
     mappings
         .derive(source, target_place, rights)
-        .map_err(mapping_error)?;
-    Ok(0)
+        .map_err(mapping_error)
 }
 
 /// [`exo_abi::Syscall::PageFlush`].

@@ -90,6 +90,18 @@ impl<P: Platform> Kernel<P> {
         }
     }
 
+    /// Moves the CPU from `from`, the running environment, to the runnable `to` on `from`'s
+    /// time, as protected control transfer does: straight to it when the slot allows,
+    /// otherwise through the scheduler (`from` has blocked). On return `frame` holds whatever
+    /// runs next.
+    pub fn hand_over(&mut self, from: EnvId, to: EnvId, frame: &mut TrapFrame) {
+        if self.slices.hand_over(from, to) {
+            self.switch_to(Some(to), frame);
+        } else {
+            self.reschedule(frame, Event::Yielded);
+        }
+    }
+
     /// Saves the registers of the environment leaving the CPU and loads those of `next`.
     fn switch_to(&mut self, next: Option<EnvId>, frame: &mut TrapFrame) {
         if self.current == next {

@@ -6,6 +6,7 @@ use crate::capabilities;
 use crate::console_input;
 use crate::exceptions;
 use crate::filters;
+use crate::ipc;
 use crate::kernel::Kernel;
 use crate::kernel_memory;
 use crate::kprintln;
@@ -36,7 +37,8 @@ pub enum Outcome {
     Blocked,
     /// It has ended.
     Ended,
-    /// The call has already put whatever runs next into the frame.
+    /// The call has already put whatever runs next into the frame, whose registers may all
+    /// have changed.
     Switched,
 }
 
@@ -219,6 +221,9 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
             kernel, caller, a.buffer, a.capacity, a.from,
         )),
         Call::ConsoleRead(a) => console_input::console_read(kernel, caller, a, frame),
+        Call::EndpointCreate(_) => Outcome::Return(ipc::endpoint_create(kernel, caller)),
+        Call::EndpointCall(a) => ipc::endpoint_call(kernel, caller, a, frame),
+        Call::EndpointReplyAndWait(a) => ipc::endpoint_reply_and_wait(kernel, caller, a, frame),
         Call::KernelMemory(a) => {
             Outcome::Return(kernel_memory::kernel_memory(kernel, caller, a.target))
         }

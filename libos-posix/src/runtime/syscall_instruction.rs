@@ -1,6 +1,7 @@
 //! The `syscall` instruction, below the typed wrappers of `syscall`.
 
 use core::arch::asm;
+use exo_abi::ipc::Message;
 
 /// Makes system call `number` with up to six arguments and returns the raw result word.
 #[inline(always)]
@@ -26,4 +27,30 @@ pub fn raw(number: u64, arguments: [u64; 6]) -> u64 {
         );
     }
     result
+}
+
+/// Makes system call `number` with up to six arguments; returns the raw result word and the
+/// message words the call left in `rsi`, `rdx`, `r10` and `r8` (see `exo_abi::ipc`).
+#[inline(always)]
+pub fn raw_with_message(number: u64, arguments: [u64; 6]) -> (u64, Message) {
+    let result;
+    let mut message = [arguments[1], arguments[2], arguments[3], arguments[4]];
+    // SAFETY: as in `raw`; the message registers are declared as outputs, since the kernel
+    // writes the reply there.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") number => result,
+            in("rdi") arguments[0],
+            inout("rsi") message[0],
+            inout("rdx") message[1],
+            inout("r10") message[2],
+            inout("r8") message[3],
+            in("r9") arguments[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    (result, message)
 }

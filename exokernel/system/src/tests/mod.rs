@@ -3,6 +3,7 @@
 
 mod consent;
 mod environments;
+mod ipc;
 mod pages;
 mod refusals;
 

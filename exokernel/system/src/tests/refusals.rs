@@ -12,7 +12,7 @@ use exo_abi::{FRAME_ANY, USER_END};
 use exo_core::environments::EnvId;
 
 /// Calls that end, block or power off the caller, which this test cannot follow.
-const LEFT_OUT: [Syscall; 9] = [
+const LEFT_OUT: [Syscall; 10] = [
     Syscall::Exit,
     Syscall::PowerOff,
     Syscall::Sleep,
@@ -22,6 +22,7 @@ const LEFT_OUT: [Syscall; 9] = [
     Syscall::Wait,
     Syscall::ConsoleRead,
     Syscall::EnvironmentKill,
+    Syscall::EndpointReplyAndWait,
 ];
 
 /// What the kernel holds, as far as a call could change it.

@@ -1,0 +1,261 @@
+//! Protected control transfer across address spaces, hostile callers included. The parent
+//! spawns a `serve` child that creates an endpoint and hands the parent a handle to call it;
+//! then it calls it many times (the replies carry the words back changed and the caller's
+//! id, which the kernel writes), lends it a page, forges and misuses handles, lets `client`
+//! children call it at once (each checks its own replies), kills a `hang` child the server
+//! never answers, and finally has the server die while a `late` child waits in its queue.
+//! Run without arguments. Exits 0 when every check passed.
+#![no_std]
+#![no_main]
+
+use core::time::Duration;
+use exo_abi::Error;
+use exo_abi::capability::rights;
+use exo_abi::ipc::{LEND_WRITABLE, Message};
+use exo_abi::page_rights::WRITABLE;
+use libos_posix::syscall::{self, Capability, Received};
+use libos_posix::{ExitReason, shared_words::SharedWords};
+use test_support::checks::{Checker, report_run};
+use test_support::waiting::wait_until;
+
+libos_posix::main!(main);
+
+const NAME: &str = "ipc";
+
+/// Operations, in a call's first word.
+const ECHO: u64 = 1;
+/// The server sleeps [`HANG_MICROSECONDS`] before replying.
+const HANG: u64 = 2;
+/// The server reads the lent page's first word and writes twice it in the second.
+const LEND: u64 = 3;
+/// The server sleeps [`HANG_MICROSECONDS`], then exits without replying.
+const DIE: u64 = 4;
+const HANG_MICROSECONDS: u64 = 200_000;
+
+/// Where the server binds lent pages.
+const WINDOW: u64 = 0x6000_0000_0000;
+/// The parent's page it lends.
+const LENT_PAGE: u64 = 0x6100_0000_0000;
+// SAFETY: the parent binds the page writable before it touches a word; while the page is lent
+// the parent is blocked in its call.
+const LENT_WORDS: SharedWords = unsafe { SharedWords::new(LENT_PAGE) };
+// SAFETY: the server touches its window only while a lent page is bound there.
+const WINDOW_WORDS: SharedWords = unsafe { SharedWords::new(WINDOW) };
+
+const WAIT_LIMIT: Duration = Duration::from_secs(10);
+/// Calls each `client` child makes.
+const CLIENT_CALLS: u64 = 300;
+
+/// The handle in this environment's table with exactly `wanted` rights, if there is one (the
+/// kernel numbers a table's first slots `1 << 32 | index`).
+fn handle_with(wanted: u64) -> Option<Capability> {
+    (0..16).map(|index| Capability(1 << 32 | index)).find(
+        |&handle| matches!(syscall::capability_inspect(handle), Ok((_, got)) if got == wanted),
+    )
+}
+
+/// Waits until someone gives this environment a handle with exactly `wanted` rights.
+fn await_handle(wanted: u64) -> Option<Capability> {
+    wait_until(WAIT_LIMIT, || handle_with(wanted).is_some());
+    handle_with(wanted)
+}
+
+/// The server: answers each operation above, forever (or until [`DIE`]).
+fn serve() -> i32 {
+    let Some(parent) = await_handle(rights::GRANT) else {
+        return 2;
+    };
+    let Ok(endpoint) = syscall::endpoint_create() else {
+        return 3;
+    };
+    if syscall::capability_copy(endpoint, rights::CALL, parent).is_err() {
+        return 4;
+    }
+    let mut received = syscall::endpoint_wait(endpoint, WINDOW);
+    loop {
+        let Ok(call) = received else {
+            return 5;
+        };
+        let reply = answer(call);
+        received = syscall::endpoint_reply_and_wait(endpoint, reply, WINDOW);
+    }
+}
+
+fn answer(call: Received) -> Message {
+    let [operation, first, second, _] = call.message;
+    match operation {
+        ECHO => [ECHO, first + 1, second + 1, u64::from(call.caller)],
+        HANG => {
+            syscall::sleep(HANG_MICROSECONDS);
+            [HANG, 0, 0, 0]
+        }
+        LEND if call.has_lent_page => {
+            let value = WINDOW_WORDS.read(0);
+            WINDOW_WORDS.write(1, value * 2);
+            [LEND, 1, value, 0]
+        }
+        LEND => [LEND, 0, 0, 0],
+        DIE => {
+            syscall::sleep(HANG_MICROSECONDS);
+            syscall::exit(0)
+        }
+        _ => [0; 4],
+    }
+}
+
+/// A child given a handle to call the server (by its parent).
+fn client(operation: u64) -> i32 {
+    let Some(endpoint) = await_handle(rights::CALL) else {
+        return 2;
+    };
+    let own = u64::from(syscall::environment_id());
+    match operation {
+        ECHO => {
+            for call in 0..CLIENT_CALLS {
+                let word = own << 20 | call;
+                let reply = syscall::endpoint_call(endpoint, [ECHO, word, word * 3, 0], 0);
+                if reply != Ok([ECHO, word + 1, word * 3 + 1, own]) {
+                    return 1;
+                }
+            }
+            0
+        }
+        HANG => {
+            let _ = syscall::endpoint_call(endpoint, [HANG, 0, 0, 0], 0);
+            // Killed while it waits: it never gets here.
+            1
+        }
+        _ => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0) {
+            Err(Error::NoSuchEnvironment) => 0,
+            _ => 1,
+        },
+    }
+}
+
+/// Spawns `ipc ROLE` and gives it a handle to call `endpoint`.
+fn spawn_client(role: &str, endpoint: Capability) -> Result<Capability, Error> {
+    let child = syscall::spawn(NAME, role)?;
+    syscall::capability_copy(endpoint, rights::CALL, child)?;
+    Ok(child)
+}
+
+fn parent() -> Result<u32, Error> {
+    let mut check = Checker::new(NAME);
+    let own = u64::from(syscall::environment_id());
+    let server = syscall::spawn(NAME, "serve")?;
+    syscall::capability_copy(Capability::SELF, rights::GRANT, server)?;
+    let endpoint = await_handle(rights::CALL).ok_or(Error::NotFound)?;
+
+    let mut wrong = 0;
+    for call in 0..1_000 {
+        if syscall::endpoint_call(endpoint, [ECHO, call, call * 7, 0], 0)
+            != Ok([ECHO, call + 1, call * 7 + 1, own])
+        {
+            wrong += 1;
+        }
+    }
+    check.expect("wrong replies of 1,000 calls", wrong, 0);
+
+    let frame = syscall::frame_allocate(None)?;
+    syscall::page_map(LENT_PAGE, frame, WRITABLE)?;
+    LENT_WORDS.write(0, 21);
+    check.expect(
+        "lend a page the server writes",
+        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0], LENT_PAGE | LEND_WRITABLE),
+        Ok([LEND, 1, 21, 0]),
+    );
+    check.expect("the server's write", LENT_WORDS.read(1), 42);
+    check.expect(
+        "the lent page is back with the caller alone",
+        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0], 0),
+        Ok([LEND, 0, 0, 0]),
+    );
+    check.expect(
+        "lend a page that is not bound",
+        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0], LENT_PAGE + 0x1000),
+        Err(Error::NotFound),
+    );
+
+    for forged in [0, 1, endpoint.0 + 1, endpoint.0 ^ (1 << 32), u64::MAX - 1] {
+        check.expect(
+            "call through a forged handle",
+            syscall::endpoint_call(Capability(forged), [ECHO, 0, 0, 0], 0),
+            Err(Error::BadCapability),
+        );
+    }
+    check.expect(
+        "call an environment",
+        syscall::endpoint_call(server, [ECHO, 0, 0, 0], 0),
+        Err(Error::BadCapability),
+    );
+    check.expect(
+        "receive through a handle that only calls",
+        syscall::endpoint_wait(endpoint, 0),
+        Err(Error::PermissionDenied),
+    );
+    check.expect(
+        "copy the right to receive",
+        syscall::capability_copy(endpoint, rights::CALL | rights::RECEIVE, Capability::SELF),
+        Err(Error::InvalidArgument),
+    );
+
+    // Callers at once: each checks its own replies.
+    let clients: [Result<Capability, Error>; 3] = [0; 3].map(|_| spawn_client("client", endpoint));
+    for client in clients {
+        check.expect(
+            "a client got only its own replies",
+            syscall::wait(client?),
+            Ok(ExitReason::Exited(0)),
+        );
+    }
+
+    // A server that does not answer cannot hold its caller: its parent kills it, and the
+    // late reply goes nowhere.
+    let hanging = spawn_client("hang", endpoint)?;
+    syscall::sleep(HANG_MICROSECONDS / 4);
+    syscall::kill_environment(hanging, 0)?;
+    check.expect(
+        "the caller blocked in a call is killed",
+        syscall::wait(hanging),
+        Ok(ExitReason::Killed),
+    );
+    check.expect(
+        "the server goes on after its reply went nowhere",
+        syscall::endpoint_call(endpoint, [ECHO, 1, 1, 0], 0),
+        Ok([ECHO, 2, 2, own]),
+    );
+
+    // The server dies while one caller is served and another waits in the queue.
+    let late = spawn_client("late", endpoint)?;
+    check.expect(
+        "the call being served when the server dies",
+        syscall::endpoint_call(endpoint, [DIE, 0, 0, 0], 0),
+        Err(Error::NoSuchEnvironment),
+    );
+    check.expect(
+        "a caller waiting on the dying server got the error",
+        syscall::wait(late),
+        Ok(ExitReason::Exited(0)),
+    );
+    check.expect(
+        "a call to a dead endpoint fails at once",
+        syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0),
+        Err(Error::NoSuchEnvironment),
+    );
+    check.expect(
+        "the server exited",
+        syscall::wait(server),
+        Ok(ExitReason::Exited(0)),
+    );
+    Ok(check.failures())
+}
+
+fn main(args: libos_posix::Args) -> i32 {
+    match args.as_str() {
+        "serve" => serve(),
+        "client" => client(ECHO),
+        "hang" => client(HANG),
+        "late" => client(DIE),
+        _ => report_run(NAME, parent()),
+    }
+}

@@ -1,0 +1,64 @@
+//! Protected control transfer: synchronous calls from one environment into another through an
+//! endpoint ([`Syscall::EndpointCreate`], [`Syscall::EndpointCall`],
+//! [`Syscall::EndpointReplyAndWait`]).
+//!
+//! A server creates an endpoint and waits on it; a client holding a capability with
+//! [`CALL`](crate::capability::rights::CALL) over the endpoint calls it with a [`Message`] of
+//! [`MESSAGE_WORDS`] words in `rsi`, `rdx`, `r10` and `r8`. When the server waits, the kernel
+//! switches straight to it on the caller's time: the caller donates the rest of its slot. The
+//! server receives the message in the same registers, the caller's environment id in `rax`, and
+//! the one-shot right to reply; its [`Syscall::EndpointReplyAndWait`] with [`REPLY`] puts the
+//! reply words in the caller's `rsi`, `rdx`, `r10` and `r8`, switches straight back to it and
+//! leaves the server waiting for the next call. Callers that find the server busy wait in
+//! arrival order.
+//!
+//! # Lent pages
+//!
+//! Bulk data does not travel in registers. A caller may lend one of its pages with a call
+//! (`a5` of [`Syscall::EndpointCall`]: the page's address, with [`LEND_WRITABLE`] to let the
+//! server write it); a server names where lent pages land when it waits (`a5` of
+//! [`Syscall::EndpointReplyAndWait`]: a free page address of its own beside the flag bits). The
+//! kernel binds the lent page there, derived from the caller's binding, when it delivers the
+//! call, and tells the server so ([`LENT`] in the caller id word); the binding goes when the
+//! server replies, unless the caller lent it with [`LEND_KEEP`], which leaves it bound (a buffer
+//! shared for good, set up by one call) until the caller unmaps it or either side ends. A lent
+//! page is an offer: when the server named no window, the call is delivered without it.
+//!
+//! # Failures
+//!
+//! A call to an endpoint whose server has ended fails at once with
+//! [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment); when a server ends, every caller
+//! queued on its endpoints and the one it serves wake with that error. When a caller ends, it
+//! leaves the queue, or the server's reply right becomes void (its reply goes nowhere). A caller
+//! blocked on a server that never replies is ended by whoever holds
+//! [`CONTROL`](crate::capability::rights::CONTROL) over it
+//! ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)).
+//!
+//! [`Syscall::EndpointCreate`]: crate::Syscall::EndpointCreate
+//! [`Syscall::EndpointCall`]: crate::Syscall::EndpointCall
+//! [`Syscall::EndpointReplyAndWait`]: crate::Syscall::EndpointReplyAndWait
+
+/// Words in a message, each way.
+pub const MESSAGE_WORDS: usize = 4;
+
+/// The words a call or a reply carries.
+pub type Message = [u64; MESSAGE_WORDS];
+
+/// Flag of [`Syscall::EndpointReplyAndWait`](crate::Syscall::EndpointReplyAndWait): reply to
+/// the call being served before waiting for the next one.
+pub const REPLY: u64 = 1 << 0;
+
+/// Flag of a page lent with [`Syscall::EndpointCall`](crate::Syscall::EndpointCall): the
+/// server may write it (it may always read it).
+pub const LEND_WRITABLE: u64 = 1 << 0;
+
+/// Flag of a page lent with [`Syscall::EndpointCall`](crate::Syscall::EndpointCall): the
+/// binding stays after the reply.
+pub const LEND_KEEP: u64 = 1 << 1;
+
+/// Every flag a lent page's address may carry.
+pub const LEND_FLAGS: u64 = LEND_WRITABLE | LEND_KEEP;
+
+/// Set in the word a server receives (beside the caller's environment id, in the low 32 bits)
+/// when the call lent a page, now bound at the server's window.
+pub const LENT: u64 = 1 << 32;

@@ -1,0 +1,351 @@
+//! Protected control transfer on the fake machine: the fast path switches without the
+//! scheduler, the slow path keeps arrival order, every failure rule holds, and lent pages are
+//! bound for the call and no longer.
+
+use super::{DATA_PAGE, FREE_PAGE};
+use crate::fake::{Booted, leaves_of, timer_deadline};
+use exo_abi::Syscall::{
+    CapabilityCopy, EndpointCall, EndpointCreate, EndpointReplyAndWait, EnvironmentKill, Exit,
+    PageUnmap, Spawn, Yield,
+};
+use exo_abi::capability::{SELF, rights};
+use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY};
+use exo_abi::{Error, encode_result};
+use exo_core::capabilities::resolve_endpoint;
+use exo_core::environments::{EnvId, EnvState};
+
+/// A server and two clients, children of init, and the handles that join them.
+struct World {
+    booted: Booted,
+    server: EnvId,
+    clients: [EnvId; 2],
+    /// The server's handle (CALL and RECEIVE).
+    endpoint: u64,
+    /// Each client's handle (CALL), in its own table.
+    client_handles: [u64; 2],
+    /// Init's handles over the clients (every right).
+    client_controls: [u64; 2],
+}
+
+impl World {
+    /// Init spawns the three; the server creates an endpoint and gives each client a handle
+    /// (init lends it the right to grant to them). The server runs on return.
+    fn new() -> World {
+        let mut booted = Booted::new();
+        let name = booted.put(0, b"child");
+        let server_control = booted.call(Spawn, &[name, 5, 0, 0]).expect("server");
+        let client_controls = [0, 1].map(|_| booted.call(Spawn, &[name, 5, 0, 0]).expect("client"));
+        let grants = client_controls.map(|control| {
+            booted
+                .call(CapabilityCopy, &[control, rights::GRANT, server_control])
+                .expect("the server may grant to the client")
+        });
+        let ids: Vec<EnvId> = booted.kernel.environments.ids().collect();
+        let (server, clients) = (ids[1], [ids[2], ids[3]]);
+        run(&mut booted, server);
+        let endpoint = booted.call(EndpointCreate, &[]).expect("endpoint");
+        let client_handles = grants.map(|grant| {
+            booted
+                .call(CapabilityCopy, &[endpoint, rights::CALL, grant])
+                .expect("a client's handle")
+        });
+        World {
+            booted,
+            server,
+            clients,
+            endpoint,
+            client_handles,
+            client_controls,
+        }
+    }
+
+    fn call(&mut self, client: usize, message: Message, lend: u64) -> Result<u64, Error> {
+        run(&mut self.booted, self.clients[client]);
+        let [w0, w1, w2, w3] = message;
+        let handle = self.client_handles[client];
+        self.booted
+            .call(EndpointCall, &[handle, w0, w1, w2, w3, lend])
+    }
+
+    fn reply_and_wait(&mut self, reply: Message, flags: u64) -> Result<u64, Error> {
+        assert_eq!(self.booted.kernel.current, Some(self.server));
+        let [w0, w1, w2, w3] = reply;
+        let endpoint = self.endpoint;
+        self.booted
+            .call(EndpointReplyAndWait, &[endpoint, w0, w1, w2, w3, flags])
+    }
+
+    fn state(&self, env: EnvId) -> EnvState {
+        self.booted
+            .kernel
+            .environments
+            .get(env)
+            .expect("in the table")
+            .state
+    }
+
+    /// How many callers wait in the endpoint's queue.
+    fn queued(&self) -> usize {
+        let machine = self
+            .booted
+            .kernel
+            .environments
+            .machine(self.server)
+            .expect("alive");
+        let id = resolve_endpoint(&machine.capabilities, self.endpoint, 0).expect("endpoint");
+        self.booted.kernel.endpoints.queued(id)
+    }
+
+    /// The message words in the running environment's registers.
+    fn words(&self) -> Message {
+        let frame = &self.booted.frame;
+        [frame.rsi, frame.rdx, frame.r10, frame.r8]
+    }
+
+    /// The result and message words `env`, not running, will see when it resumes.
+    fn saved(&self, env: EnvId) -> (u64, Message) {
+        let registers = &self
+            .booted
+            .kernel
+            .environments
+            .machine(env)
+            .expect("alive")
+            .registers;
+        (
+            registers.rax,
+            [registers.rsi, registers.rdx, registers.r10, registers.r8],
+        )
+    }
+}
+
+/// Yields until `env` runs.
+fn run(booted: &mut Booted, env: EnvId) {
+    for _ in 0..64 {
+        if booted.kernel.current == Some(env) {
+            return;
+        }
+        booted.call(Yield, &[]).expect("yielded");
+    }
+    panic!("env {} never ran", env.0);
+}
+
+#[test]
+fn a_call_to_a_waiting_server_switches_to_it_and_the_reply_switches_back_without_the_scheduler() {
+    let mut world = World::new();
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    assert_eq!(world.state(world.server), EnvState::Receiving);
+    assert_ne!(world.booted.kernel.current, Some(world.server));
+    run(&mut world.booted, world.clients[0]);
+    let deadline = timer_deadline();
+    let received = world.call(0, [1, 2, 3, 4], 0);
+    assert_eq!(world.booted.kernel.current, Some(world.server));
+    assert_eq!(received, Ok(u64::from(world.clients[0].0)));
+    assert_eq!(world.words(), [1, 2, 3, 4]);
+    let replied = world.reply_and_wait([5, 6, 7, 8], REPLY);
+    assert_eq!(world.booted.kernel.current, Some(world.clients[0]));
+    assert_eq!(replied, Ok(0));
+    assert_eq!(world.words(), [5, 6, 7, 8]);
+    assert_eq!(
+        timer_deadline(),
+        deadline,
+        "the slot's timer was not touched"
+    );
+    // The server waits again: the next call goes straight to it too.
+    assert_eq!(
+        world
+            .booted
+            .call(EndpointCall, &[world.client_handles[0], 9, 0, 0, 0, 0]),
+        Ok(u64::from(world.clients[0].0))
+    );
+    assert_eq!(world.booted.kernel.current, Some(world.server));
+}
+
+#[test]
+fn callers_of_a_busy_server_wait_and_are_served_in_arrival_order() {
+    let mut world = World::new();
+    // The server has not waited yet: both calls queue.
+    world.call(0, [10, 0, 0, 0], 0).expect("blocked");
+    assert_ne!(world.booted.kernel.current, Some(world.clients[0]));
+    world.call(1, [20, 0, 0, 0], 0).expect("blocked");
+    run(&mut world.booted, world.server);
+    assert_eq!(
+        world.reply_and_wait([0; 4], 0),
+        Ok(u64::from(world.clients[0].0))
+    );
+    assert_eq!(world.words(), [10, 0, 0, 0]);
+    assert_eq!(
+        world.reply_and_wait([11, 0, 0, 0], REPLY),
+        Ok(u64::from(world.clients[1].0)),
+        "the server goes on with the next caller at once"
+    );
+    assert_eq!(world.words(), [20, 0, 0, 0]);
+    assert_eq!(world.saved(world.clients[0]), (0, [11, 0, 0, 0]));
+    world.reply_and_wait([21, 0, 0, 0], REPLY).expect("replied");
+    assert_eq!(world.booted.kernel.current, Some(world.clients[1]));
+    assert_eq!(world.words(), [21, 0, 0, 0]);
+}
+
+#[test]
+fn a_server_that_ends_wakes_every_caller_with_an_error_and_its_endpoint_is_dead() {
+    let mut world = World::new();
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    assert_eq!(world.booted.kernel.current, Some(world.server));
+    run_other_client_into_queue(&mut world);
+    run(&mut world.booted, world.server);
+    // What the call returns is the result of whoever runs next.
+    let _ = world.booted.call(Exit, &[0]);
+    let error = encode_result(Err(Error::NoSuchEnvironment));
+    for client in world.clients {
+        assert_eq!(world.saved(client).0, error, "env {}", client.0);
+    }
+    assert_eq!(
+        world.call(0, [0; 4], 0),
+        Err(Error::NoSuchEnvironment),
+        "a dead endpoint answers at once"
+    );
+    assert!(crate::consistency::check(&world.booted.kernel).is_ok());
+}
+
+/// Client 1 calls the server, which is serving client 0: it queues.
+fn run_other_client_into_queue(world: &mut World) {
+    // The server is serving; it yields so that client 1 runs and queues.
+    world.booted.call(Yield, &[]).expect("yielded");
+    world.call(1, [2, 0, 0, 0], 0).expect("queued");
+    assert_eq!(world.queued(), 1);
+}
+
+#[test]
+fn a_caller_killed_while_served_or_queued_leaves_a_void_reply_right() {
+    let mut world = World::new();
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    run_other_client_into_queue(&mut world);
+    // A server that never replies cannot hold its callers: init kills both.
+    let init = world.booted.init;
+    run(&mut world.booted, init);
+    for control in world.client_controls {
+        world
+            .booted
+            .call(EnvironmentKill, &[control, 0])
+            .expect("killed");
+    }
+    assert_eq!(world.queued(), 0);
+    run(&mut world.booted, world.server);
+    world
+        .reply_and_wait([0; 4], REPLY)
+        .expect("the reply goes nowhere, harmlessly");
+    assert_eq!(world.state(world.server), EnvState::Receiving);
+    assert!(crate::consistency::check(&world.booted.kernel).is_ok());
+}
+
+#[test]
+fn forged_narrowed_and_misused_handles_are_refused() {
+    let mut world = World::new();
+    let endpoint = world.endpoint;
+    let call =
+        |world: &mut World, handle: u64| world.booted.call(EndpointCall, &[handle, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        call(&mut world, endpoint ^ (1 << 32)),
+        Err(Error::BadCapability)
+    );
+    assert_eq!(
+        call(&mut world, SELF),
+        Err(Error::BadCapability),
+        "an environment"
+    );
+    assert_eq!(
+        call(&mut world, endpoint),
+        Err(Error::InvalidArgument),
+        "its own"
+    );
+    assert_eq!(
+        world
+            .booted
+            .call(CapabilityCopy, &[endpoint, rights::RECEIVE, SELF]),
+        Err(Error::InvalidArgument),
+        "RECEIVE never moves"
+    );
+    assert_eq!(
+        world.reply_and_wait([0; 4], REPLY),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(
+        world.reply_and_wait([0; 4], 1 << 5),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(
+        world.reply_and_wait([0; 4], exo_abi::USER_END),
+        Err(Error::BadAddress)
+    );
+    assert_eq!(
+        world.reply_and_wait([0; 4], DATA_PAGE),
+        Err(Error::Occupied)
+    );
+    // A client's handle calls and does not receive.
+    run(&mut world.booted, world.clients[0]);
+    let handle = world.client_handles[0];
+    assert_eq!(
+        world
+            .booted
+            .call(EndpointReplyAndWait, &[handle, 0, 0, 0, 0, 0]),
+        Err(Error::PermissionDenied)
+    );
+    assert_eq!(world.call(0, [0; 4], FREE_PAGE), Err(Error::NotFound));
+    assert_eq!(
+        world.call(0, [0; 4], DATA_PAGE | 1 << 7),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(
+        world.call(0, [0; 4], crate::fake::PROGRAM_ENTRY | LEND_WRITABLE),
+        Err(Error::PermissionDenied),
+        "its code is not writable"
+    );
+    // The server waits while it serves a call: refused, the call still served.
+    run(&mut world.booted, world.server);
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    world.call(0, [0; 4], 0).expect("delivered");
+    assert_eq!(world.reply_and_wait([0; 4], 0), Err(Error::Occupied));
+    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    assert_eq!(world.booted.kernel.current, Some(world.clients[0]));
+}
+
+#[test]
+fn a_lent_page_is_bound_at_the_window_for_the_call_or_kept_when_asked() {
+    let mut world = World::new();
+    let window = FREE_PAGE;
+    world.reply_and_wait([0; 4], window).expect("waits");
+    let client = world.clients[0];
+    let lent_frame = leaves_of(&world.booted.kernel, client)[&DATA_PAGE].0;
+    let received = world.call(0, [0; 4], DATA_PAGE | LEND_WRITABLE);
+    assert_eq!(received, Ok(u64::from(client.0) | LENT));
+    let server_leaves = leaves_of(&world.booted.kernel, world.server);
+    assert_eq!(server_leaves[&window].0, lent_frame);
+    assert!(server_leaves[&window].1.is_writable);
+    world
+        .reply_and_wait([0; 4], REPLY | window)
+        .expect("replied");
+    assert!(
+        !leaves_of(&world.booted.kernel, world.server).contains_key(&window),
+        "unbound at the reply"
+    );
+    // Lent for good: it stays after the reply, read-only, until the client unmaps its page.
+    world
+        .call(0, [0; 4], DATA_PAGE | LEND_KEEP)
+        .expect("delivered");
+    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    let kept = leaves_of(&world.booted.kernel, world.server)[&window];
+    assert_eq!(kept.0, lent_frame);
+    assert!(!kept.1.is_writable);
+    world
+        .booted
+        .call(PageUnmap, &[DATA_PAGE])
+        .expect("unmapped");
+    assert!(!leaves_of(&world.booted.kernel, world.server).contains_key(&window));
+    // Without a window, the call arrives without the page.
+    assert_eq!(
+        world.call(1, [0; 4], DATA_PAGE),
+        Ok(u64::from(world.clients[1].0))
+    );
+    assert!(crate::consistency::check(&world.booted.kernel).is_ok());
+}
