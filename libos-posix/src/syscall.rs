@@ -358,6 +358,15 @@ pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
     Ok((word as u32, word >> 32))
 }
 
+/// The first capability this environment holds, among the slots of its table that have been
+/// filled once, that carries exactly `rights` (see `exo_abi::capability` for how handles
+/// number slots): how an environment finds a capability someone else gave it.
+pub fn capability_find(rights: u64) -> Option<Capability> {
+    (0..exo_abi::capability::CAPABILITIES_MAX as u64)
+        .map(|slot| Capability(1 << 32 | slot))
+        .find(|&handle| matches!(capability_inspect(handle), Ok((_, held)) if held == rights))
+}
+
 /// Binds this environment to the durable owner of disk blocks named by `credential`; returns
 /// whether that owner was created now.
 pub fn block_credential(credential: &[u8; 16]) -> Result<bool, Error> {

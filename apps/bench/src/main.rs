@@ -1,6 +1,7 @@
 //! Benchmarks of BENCHMARKS.md that this system can run so far, one line per figure:
 //! `ID name value unit`:
 //! - B1 and its floor;
+//! - B2: see `ipc_round_trip`;
 //! - B3: re-protect a page, store to it, fault upcall, the handler makes it writable, resume;
 //! - B8: see `demultiplexing`;
 //! - B10: from a request for one frame to the request being over, with a worker that frees a
@@ -32,6 +33,7 @@ use libos_posix::syscall::Capability;
 use libos_posix::{exceptions, println, syscall};
 
 mod demultiplexing;
+mod ipc_round_trip;
 mod library_os;
 
 libos_posix::main!(main);
@@ -277,6 +279,9 @@ fn main(args: libos_posix::Args) -> i32 {
     if first == Some("worker") {
         return worker(words.next() == Some("polite"));
     }
+    if first == Some("echo-server") {
+        return ipc_round_trip::echo_server();
+    }
     let unit = if args.iter().any(|arg| arg == "icount") {
         "instructions"
     } else {
@@ -299,6 +304,10 @@ fn main(args: libos_posix::Args) -> i32 {
         "B1.floor syscall_sysret_pair {} {unit}",
         floor.saturating_sub(empty_loop)
     );
+    if let Err(error) = ipc_round_trip::b2(unit, empty_loop) {
+        println!("bench: B2 failed: {}", error.describe());
+        return 1;
+    }
     if let Err(error) = prepare_fault_page() {
         println!("bench: cannot prepare B3: {}", error.describe());
         return 1;

@@ -46,18 +46,10 @@ const WAIT_LIMIT: Duration = Duration::from_secs(10);
 /// Calls each `client` child makes.
 const CLIENT_CALLS: u64 = 300;
 
-/// The handle in this environment's table with exactly `wanted` rights, if there is one (the
-/// kernel numbers a table's first slots `1 << 32 | index`).
-fn handle_with(wanted: u64) -> Option<Capability> {
-    (0..16).map(|index| Capability(1 << 32 | index)).find(
-        |&handle| matches!(syscall::capability_inspect(handle), Ok((_, got)) if got == wanted),
-    )
-}
-
 /// Waits until someone gives this environment a handle with exactly `wanted` rights.
 fn await_handle(wanted: u64) -> Option<Capability> {
-    wait_until(WAIT_LIMIT, || handle_with(wanted).is_some());
-    handle_with(wanted)
+    wait_until(WAIT_LIMIT, || syscall::capability_find(wanted).is_some());
+    syscall::capability_find(wanted)
 }
 
 /// The server: answers each operation above, forever (or until [`DIE`]).

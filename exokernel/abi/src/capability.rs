@@ -28,6 +28,11 @@
 //! receives ([`Syscall::CapabilityDrop`](crate::Syscall::CapabilityDrop),
 //! [`Syscall::FrameFree`](crate::Syscall::FrameFree)).
 //!
+//! A handle is `generation << 32 | slot`: the slot of the table it names, and how many times
+//! that slot has been filled (from 1), so that a dropped capability's handle stays dead. An
+//! environment given a capability by someone else finds it among its slots, in order, with
+//! [`Syscall::CapabilityInspect`](crate::Syscall::CapabilityInspect).
+//!
 //! A capability outlives nothing: once its environment has ended, using it fails with
 //! [`Error::NoSuchEnvironment`](crate::Error::NoSuchEnvironment).
 
