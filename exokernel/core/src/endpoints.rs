@@ -17,15 +17,30 @@
 //! void (the reply then goes nowhere). Nothing here panics on any sequence of calls.
 
 use crate::environments::EnvId;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use exo_abi::Error;
 
 pub use exo_abi::ipc::{MESSAGE_WORDS, Message};
 
-/// An endpoint's number: unique over the kernel's life, so a stale one names nothing.
+/// An endpoint's number: its slot in the table and the slot's generation, so that the number
+/// of an endpoint that has gone names nothing, even once its slot is reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EndpointId(pub u64);
+
+impl EndpointId {
+    fn new(slot: usize, generation: u32) -> EndpointId {
+        EndpointId(u64::from(generation) << 32 | slot as u64)
+    }
+
+    fn slot(self) -> usize {
+        (self.0 & 0xFFFF_FFFF) as usize
+    }
+
+    fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
 
 /// What the kernel must do after a transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,39 +84,67 @@ struct Endpoint {
     queue: VecDeque<(EnvId, Message, u64)>,
 }
 
-/// Every endpoint.
+#[derive(Debug, Default)]
+struct Slot {
+    generation: u32,
+    endpoint: Option<Endpoint>,
+}
+
+/// Every endpoint, in slots found by index (the fast path of a call looks one up).
 #[derive(Debug, Default)]
 pub struct Endpoints {
-    endpoints: BTreeMap<EndpointId, Endpoint>,
-    next_id: u64,
+    slots: Vec<Slot>,
 }
 
 impl Endpoints {
     /// A new endpoint served by `server`.
     pub fn create(&mut self, server: EnvId) -> EndpointId {
-        self.next_id += 1;
-        let id = EndpointId(self.next_id);
-        self.endpoints.insert(
-            id,
-            Endpoint {
-                server,
-                state: ServerState::Busy,
-                queue: VecDeque::new(),
-            },
-        );
-        id
+        let endpoint = Endpoint {
+            server,
+            state: ServerState::Busy,
+            queue: VecDeque::new(),
+        };
+        let index = match self.slots.iter().position(|slot| slot.endpoint.is_none()) {
+            Some(index) => index,
+            None => {
+                self.slots.push(Slot::default());
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.endpoint = Some(endpoint);
+        EndpointId::new(index, slot.generation)
+    }
+
+    fn get(&self, id: EndpointId) -> Option<&Endpoint> {
+        let slot = self.slots.get(id.slot())?;
+        if slot.generation != id.generation() {
+            return None;
+        }
+        slot.endpoint.as_ref()
+    }
+
+    fn get_mut(&mut self, id: EndpointId) -> Option<&mut Endpoint> {
+        let slot = self.slots.get_mut(id.slot())?;
+        if slot.generation != id.generation() {
+            return None;
+        }
+        slot.endpoint.as_mut()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Endpoint> {
+        self.slots.iter().filter_map(|slot| slot.endpoint.as_ref())
     }
 
     /// The server of `id`, if the endpoint exists.
     pub fn server_of(&self, id: EndpointId) -> Option<EnvId> {
-        self.endpoints.get(&id).map(|endpoint| endpoint.server)
+        self.get(id).map(|endpoint| endpoint.server)
     }
 
     /// How many callers wait in `id`'s queue.
     pub fn queued(&self, id: EndpointId) -> usize {
-        self.endpoints
-            .get(&id)
-            .map_or(0, |endpoint| endpoint.queue.len())
+        self.get(id).map_or(0, |endpoint| endpoint.queue.len())
     }
 
     /// `caller` calls `id` with `message`, lending page `lend` (0 for none): [`Step::Deliver`]
@@ -116,10 +159,7 @@ impl Endpoints {
         message: Message,
         lend: u64,
     ) -> Result<Step, Error> {
-        let endpoint = self
-            .endpoints
-            .get_mut(&id)
-            .ok_or(Error::NoSuchEnvironment)?;
+        let endpoint = self.get_mut(id).ok_or(Error::NoSuchEnvironment)?;
         if endpoint.server == caller {
             return Err(Error::InvalidArgument);
         }
@@ -171,7 +211,7 @@ impl Endpoints {
     }
 
     fn served_by(&mut self, id: EndpointId, server: EnvId) -> Result<&mut Endpoint, Error> {
-        let endpoint = self.endpoints.get_mut(&id).ok_or(Error::NotFound)?;
+        let endpoint = self.get_mut(id).ok_or(Error::NotFound)?;
         if endpoint.server == server {
             Ok(endpoint)
         } else {
@@ -202,14 +242,12 @@ impl Endpoints {
     /// reply right for it becomes void. Returns the callers to wake.
     pub fn environment_ended(&mut self, env: EnvId) -> Vec<Step> {
         let mut woken = Vec::new();
-        let owned: Vec<EndpointId> = self
-            .endpoints
-            .iter()
-            .filter(|(_, endpoint)| endpoint.server == env)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in owned {
-            let Some(endpoint) = self.endpoints.remove(&id) else {
+        for slot in &mut self.slots {
+            let is_owned = slot
+                .endpoint
+                .as_ref()
+                .is_some_and(|endpoint| endpoint.server == env);
+            let Some(endpoint) = slot.endpoint.take_if(|_| is_owned) else {
                 continue;
             };
             let served = match endpoint.state {
@@ -224,7 +262,11 @@ impl Endpoints {
                 });
             }
         }
-        for endpoint in self.endpoints.values_mut() {
+        for endpoint in self
+            .slots
+            .iter_mut()
+            .filter_map(|slot| slot.endpoint.as_mut())
+        {
             endpoint.queue.retain(|&(caller, ..)| caller != env);
             if endpoint.state == ServerState::Serving(Some(env)) {
                 endpoint.state = ServerState::Serving(None);
@@ -235,7 +277,7 @@ impl Endpoints {
 
     /// Whether `env` waits in a queue or for a reply (it is blocked in a call).
     pub fn is_calling(&self, env: EnvId) -> bool {
-        self.endpoints.values().any(|endpoint| {
+        self.all().any(|endpoint| {
             endpoint.state == ServerState::Serving(Some(env))
                 || endpoint.queue.iter().any(|&(caller, ..)| caller == env)
         })
@@ -389,6 +431,19 @@ mod tests {
     }
 
     #[test]
+    fn the_number_of_an_ended_endpoint_names_nothing_once_its_slot_is_reused() {
+        let (mut endpoints, old) = waiting_endpoint();
+        endpoints.environment_ended(SERVER);
+        let new = endpoints.create(B);
+        assert_ne!(old, new);
+        assert_eq!(
+            endpoints.call(old, A, message(0), 0),
+            Err(Error::NoSuchEnvironment)
+        );
+        assert_eq!(endpoints.server_of(new), Some(B));
+    }
+
+    #[test]
     fn a_caller_that_ends_leaves_the_queue_and_voids_the_reply() {
         let (mut endpoints, id) = waiting_endpoint();
         endpoints.call(id, A, message(1), 0).expect("delivered");
@@ -428,7 +483,7 @@ mod tests {
                     Ok(())
                 }
             };
-            for endpoint in endpoints.endpoints.values() {
+            for endpoint in endpoints.all() {
                 assert!(
                     endpoint
                         .queue

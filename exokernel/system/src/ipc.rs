@@ -10,7 +10,8 @@
 use crate::capabilities;
 use crate::kernel::{Kernel, Lent};
 use crate::pages;
-use crate::platform::Platform;
+use crate::platform::{AddressSpace, Platform};
+use crate::scheduler::Event;
 use crate::syscalls::Outcome;
 use crate::trap_frame::TrapFrame;
 use exo_abi::capability::rights;
@@ -19,9 +20,9 @@ use exo_abi::kernel_memory::ENDPOINT_BYTES;
 use exo_abi::{Error, arguments, encode_result};
 use exo_core::PAGE_SIZE;
 use exo_core::capabilities::{Capability, Object, resolve_endpoint};
-use exo_core::endpoints::{EndpointId, Step};
-use exo_core::environments::EnvId;
-use exo_core::mappings::{PageRights, Place};
+use exo_core::endpoints::Step;
+use exo_core::environments::{EnvId, EnvState};
+use exo_core::mappings::{MappingDatabase, PageRights, Place};
 
 /// [`exo_abi::Syscall::EndpointCreate`].
 pub fn endpoint_create<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId) -> Result<u64, Error> {
@@ -46,33 +47,78 @@ pub fn endpoint_call<P: Platform>(
     a: arguments::EndpointCall,
     frame: &mut TrapFrame,
 ) -> Outcome {
-    let step = endpoint_named(kernel, caller, a.endpoint, rights::CALL).and_then(|endpoint| {
-        check_lend(kernel, caller, a.lend)?;
-        let message = [a.word0, a.word1, a.word2, a.word3];
-        kernel.endpoints.call(endpoint, caller, message, a.lend)
+    let message = [a.word0, a.word1, a.word2, a.word3];
+    let Kernel {
+        environments,
+        endpoints,
+        mappings,
+        slices,
+        ..
+    } = &mut *kernel;
+    let Some(caller_environment) = environments.get_mut(caller) else {
+        return Outcome::Return(Err(Error::NoSuchEnvironment));
+    };
+    let Some(machine) = caller_environment.machine.as_mut() else {
+        return Outcome::Return(Err(Error::NoSuchEnvironment));
+    };
+    let step = resolve_endpoint(&machine.capabilities, a.endpoint, rights::CALL).and_then(|id| {
+        check_lend(mappings, caller, a.lend)?;
+        endpoints.call(id, caller, message, a.lend)
     });
-    match step {
-        Err(error) => Outcome::Return(Err(error)),
-        Ok(Step::Deliver {
-            server,
-            message,
-            lend,
-            ..
-        }) => {
-            kernel.environments.block_in_call(caller);
-            kernel.environments.end_receive(server);
-            let received = receive_word(kernel, caller, server, lend);
-            if let Some(machine) = kernel.environments.machine_mut(server) {
-                put_message(&mut machine.registers, Ok(received), message);
-            }
-            kernel.hand_over(caller, server, frame);
-            Outcome::Switched
-        }
+    let server = match step {
+        Err(error) => return Outcome::Return(Err(error)),
+        Ok(Step::Deliver { server, .. }) => server,
         Ok(_) => {
-            kernel.environments.block_in_call(caller);
-            Outcome::Blocked
+            caller_environment.state = EnvState::Calling;
+            return Outcome::Blocked;
         }
+    };
+    caller_environment.state = EnvState::Calling;
+    // The server waits: straight to it, unless the slot is in its epilogue's grace.
+    let is_direct = slices.hand_over(caller, server);
+    if is_direct {
+        machine.registers = *frame;
     }
+    let received = if a.lend == 0 {
+        u64::from(caller.0)
+    } else {
+        receive_word(kernel, caller, server, a.lend)
+    };
+    let received = encode_result(Ok(received));
+    if is_direct {
+        switch_to_receiver(kernel, server, received, message, frame);
+    } else {
+        kernel.environments.end_receive(server);
+        if let Some(machine) = kernel.environments.machine_mut(server) {
+            put_message(&mut machine.registers, received, message);
+        }
+        kernel.reschedule(frame, Event::Yielded);
+    }
+    Outcome::Switched
+}
+
+/// The end of the fast path: `receiver`, blocked, runs now with `result` and `message` in its
+/// registers; the registers of the environment leaving the CPU are saved already.
+fn switch_to_receiver<P: Platform>(
+    kernel: &mut Kernel<P>,
+    receiver: EnvId,
+    result: u64,
+    message: Message,
+    frame: &mut TrapFrame,
+) {
+    let environment = kernel
+        .environments
+        .get_mut(receiver)
+        .expect("a blocked receiver is alive");
+    environment.state = EnvState::Runnable;
+    let machine = environment
+        .machine
+        .as_ref()
+        .expect("a blocked receiver is alive");
+    *frame = machine.registers;
+    put_message(frame, result, message);
+    machine.address_space.activate();
+    kernel.current = Some(receiver);
 }
 
 /// [`exo_abi::Syscall::EndpointReplyAndWait`].
@@ -82,82 +128,96 @@ pub fn endpoint_reply_and_wait<P: Platform>(
     a: arguments::EndpointReplyAndWait,
     frame: &mut TrapFrame,
 ) -> Outcome {
-    match reply_and_wait(kernel, server, a, frame) {
-        Ok(outcome) => outcome,
-        Err(error) => Outcome::Return(Err(error)),
+    let (woken, next, lent) = match serve(kernel, server, a) {
+        Ok(steps) => steps,
+        Err(error) => return Outcome::Return(Err(error)),
+    };
+    if let Some(lent) = lent {
+        take_back_lent_page(kernel, server, lent);
     }
+    if let Step::Deliver {
+        caller,
+        message,
+        lend,
+        ..
+    } = next
+    {
+        // The server goes on with the next queued call; the caller it replied to is runnable.
+        if let Some(woken) = woken {
+            wake_caller(kernel, woken);
+        }
+        let received = encode_result(Ok(receive_word(kernel, caller, server, lend)));
+        put_message(frame, received, message);
+        return Outcome::Switched;
+    }
+    let Some(Step::Reply { caller, reply }) = woken else {
+        kernel.environments.block_in_receive(server);
+        return Outcome::Blocked;
+    };
+    match reply {
+        // The fast path: straight back to the caller.
+        Ok(message) if kernel.slices.hand_over(server, caller) => {
+            let environment = kernel
+                .environments
+                .get_mut(server)
+                .expect("the server of a call is alive");
+            environment.state = EnvState::Receiving;
+            if let Some(machine) = environment.machine.as_mut() {
+                machine.registers = *frame;
+            }
+            switch_to_receiver(kernel, caller, encode_result(Ok(0)), message, frame);
+        }
+        reply => {
+            wake_caller(kernel, Step::Reply { caller, reply });
+            kernel.environments.block_in_receive(server);
+            kernel.reschedule(frame, Event::Yielded);
+        }
+    }
+    Outcome::Switched
 }
 
-fn reply_and_wait<P: Platform>(
+/// The checks and the bookkeeping of a reply and wait: returns the caller to wake (if any), the
+/// server's next step, and the page lent for the call replied to, to take back.
+fn serve<P: Platform>(
     kernel: &mut Kernel<P>,
     server: EnvId,
     a: arguments::EndpointReplyAndWait,
-    frame: &mut TrapFrame,
-) -> Result<Outcome, Error> {
-    let endpoint = endpoint_named(kernel, server, a.endpoint, rights::RECEIVE)?;
+) -> Result<(Option<Step>, Step, Option<Lent>), Error> {
+    let Kernel {
+        environments,
+        endpoints,
+        mappings,
+        ..
+    } = kernel;
+    let machine = environments
+        .machine_mut(server)
+        .ok_or(Error::NoSuchEnvironment)?;
+    let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, rights::RECEIVE)?;
+    let is_reply = a.flags & REPLY != 0;
     let window = a.flags & !(PAGE_SIZE - 1);
     if a.flags & (PAGE_SIZE - 1) & !REPLY != 0 {
         return Err(Error::InvalidArgument);
     }
     if window != 0 {
         let place = pages::place_of(server, window)?;
-        let lent = capabilities::caller_machine(kernel, server).lent;
-        let is_freed_by_reply =
-            a.flags & REPLY != 0 && lent.is_some_and(|lent| lent.window == window);
-        if kernel.mappings.lookup(place).is_some() && !is_freed_by_reply {
+        let is_freed_by_reply = is_reply && machine.lent.is_some_and(|lent| lent.window == window);
+        if mappings.lookup(place).is_some() && !is_freed_by_reply {
             return Err(Error::Occupied);
         }
     }
-    let (woken, next) = if a.flags & REPLY != 0 {
+    let (woken, next) = if is_reply {
         let reply = [a.word0, a.word1, a.word2, a.word3];
-        let steps = kernel.endpoints.reply_and_wait(endpoint, server, reply)?;
-        take_back_lent_page(kernel, server);
-        steps
+        endpoints.reply_and_wait(endpoint, server, reply)?
     } else {
-        (None, kernel.endpoints.wait(endpoint, server)?)
+        (None, endpoints.wait(endpoint, server)?)
     };
-    capabilities::caller_machine(kernel, server).receive_window = window;
-    let woken = woken.and_then(|step| wake_caller(kernel, step));
-    match next {
-        Step::Deliver {
-            caller,
-            message,
-            lend,
-            ..
-        } => {
-            let received = receive_word(kernel, caller, server, lend);
-            put_message(frame, Ok(received), message);
-            Ok(Outcome::Switched)
-        }
-        _ => {
-            kernel.environments.block_in_receive(server);
-            match woken {
-                Some(caller) => {
-                    kernel.hand_over(server, caller, frame);
-                    Ok(Outcome::Switched)
-                }
-                None => Ok(Outcome::Blocked),
-            }
-        }
-    }
-}
-
-/// The endpoint `caller`'s capability `handle` names, with the `needed` rights.
-fn endpoint_named<P: Platform>(
-    kernel: &Kernel<P>,
-    caller: EnvId,
-    handle: u64,
-    needed: u64,
-) -> Result<EndpointId, Error> {
-    let machine = kernel
-        .environments
-        .machine(caller)
-        .expect("the caller of a system call is alive");
-    resolve_endpoint(&machine.capabilities, handle, needed)
+    machine.receive_window = window;
+    let lent = if is_reply { machine.lent.take() } else { None };
+    Ok((woken, next, lent))
 }
 
 /// Checks a page a caller lends: 0, or one of its bindings, writable if lent writable.
-fn check_lend<P: Platform>(kernel: &Kernel<P>, caller: EnvId, lend: u64) -> Result<(), Error> {
+fn check_lend(mappings: &MappingDatabase, caller: EnvId, lend: u64) -> Result<(), Error> {
     if lend == 0 {
         return Ok(());
     }
@@ -165,7 +225,7 @@ fn check_lend<P: Platform>(kernel: &Kernel<P>, caller: EnvId, lend: u64) -> Resu
         return Err(Error::InvalidArgument);
     }
     let place = pages::place_of(caller, lend & !LEND_FLAGS)?;
-    let binding = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
+    let binding = mappings.lookup(place).ok_or(Error::NotFound)?;
     if lend & LEND_WRITABLE != 0 && !binding.rights.is_writable {
         return Err(Error::PermissionDenied);
     }
@@ -209,11 +269,8 @@ fn receive_word<P: Platform>(
     caller_word | LENT
 }
 
-/// Unbinds the page lent for the call `server` served, if it is still the lent one there.
-fn take_back_lent_page<P: Platform>(kernel: &mut Kernel<P>, server: EnvId) {
-    let Some(lent) = capabilities::caller_machine(kernel, server).lent.take() else {
-        return;
-    };
+/// Unbinds the page `lent` for the call `server` served, if it is still the lent one there.
+fn take_back_lent_page<P: Platform>(kernel: &mut Kernel<P>, server: EnvId, lent: Lent) {
     let place = Place::new(server, lent.window / PAGE_SIZE);
     let is_still_lent = kernel
         .mappings
@@ -232,15 +289,15 @@ fn wake_caller<P: Platform>(kernel: &mut Kernel<P>, step: Step) -> Option<EnvId>
     };
     let machine = kernel.environments.machine_mut(caller)?;
     match reply {
-        Ok(message) => put_message(&mut machine.registers, Ok(0), message),
+        Ok(message) => put_message(&mut machine.registers, encode_result(Ok(0)), message),
         Err(error) => machine.registers.rax = encode_result(Err(error)),
     }
     kernel.environments.end_call(caller).then_some(caller)
 }
 
-/// Writes a result and a message into the registers a call returns them in.
-fn put_message(registers: &mut TrapFrame, result: Result<u64, Error>, message: Message) {
-    registers.rax = encode_result(result);
+/// Writes a result word and a message into the registers a call returns them in.
+fn put_message(registers: &mut TrapFrame, result: u64, message: Message) {
+    registers.rax = result;
     [registers.rsi, registers.rdx, registers.r10, registers.r8] = message;
 }
 
