@@ -16,13 +16,14 @@ use crate::lock::SharedLock;
 use crate::runtime::shared_cell::SharedSlot;
 use crate::runtime::world_memory::CachePages;
 use crate::world::{self, World};
-use crate::{clock, syscall};
+use crate::{clock, file_client, syscall};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use exo_abi::BlockTransfer;
 use posix_fs::partition::{CREDENTIAL, FIRST_BLOCK};
-use posix_fs::{Block, CachedBlock, FileSystem, FsError, Ino, IoError, Kind};
+use posix_fs::service::{self, DirectoryEntries, Reply, Request, open};
+use posix_fs::{Block, CachedBlock, FileSystem, FsError, IoError, Kind};
 
 /// Blocks the buffer cache holds.
 pub const CACHE_SLOTS: usize = 256;
@@ -32,6 +33,15 @@ pub const CACHE_SLOTS: usize = 256;
 #[derive(Clone, Copy, Debug)]
 pub struct PartitionDisk {
     blocks: u64,
+}
+
+impl PartitionDisk {
+    /// The whole partition: the file system's superblock says how far it goes.
+    pub fn whole() -> PartitionDisk {
+        PartitionDisk {
+            blocks: u64::from(u32::MAX),
+        }
+    }
 }
 
 impl posix_fs::Disk for PartitionDisk {
@@ -135,11 +145,7 @@ pub fn mount() -> Result<()> {
     present_credential()?;
     world.files.mounted.fill_with(|| {
         let cache = CachePages::take().ok_or(Errno::Io)?;
-        // The file system's superblock says how far the partition goes.
-        let disk = PartitionDisk {
-            blocks: u64::from(u32::MAX),
-        };
-        FileSystem::mount(disk, cache).map_err(Errno::from)
+        FileSystem::mount(PartitionDisk::whole(), cache).map_err(Errno::from)
     })
 }
 
@@ -149,13 +155,22 @@ static CREDENTIAL_PRESENTED_BY: AtomicU32 = AtomicU32::new(0);
 
 /// Binds this process to the library's disk principal, once (each process moves its own
 /// blocks).
-fn present_credential() -> Result<()> {
+pub(crate) fn present_credential() -> Result<()> {
     let me = syscall::environment_id();
     if CREDENTIAL_PRESENTED_BY.load(Ordering::Acquire) != me {
         syscall::block_credential(&CREDENTIAL).map_err(|_| Errno::Io)?;
         CREDENTIAL_PRESENTED_BY.store(me, Ordering::Release);
     }
     Ok(())
+}
+
+/// Carries out `request`: on the world's file system, or by the file server when one serves
+/// the world (the microkernel path, see `file_client`).
+fn request(request: Request<'_>) -> Result<Reply> {
+    match world::require()?.file_server() {
+        Some(endpoint) => file_client::call(endpoint, request),
+        None => with(|mounted| service::perform(mounted, request)),
+    }
 }
 
 /// Runs `action` on the mounted file system under its lock.
@@ -192,7 +207,7 @@ fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
 /// Commits what changed if the last commit is old enough (see [`COMMIT_AGE_MILLISECONDS`]):
 /// for a process that waits without calling the file system, such as the shell at its prompt.
 pub fn commit_if_due() -> Result<()> {
-    with(|_| Ok(()))
+    request(Request::Touch).map(|_| ())
 }
 
 /// `path` made absolute against the working directory.
@@ -246,45 +261,64 @@ impl Metadata {
     }
 }
 
-/// The file system's inode number for a descriptor's `inode` (descriptors keep it as `u64`;
-/// inode numbers fit 32 bits, so a larger value names no inode).
-fn ino(inode: u64) -> Ino {
-    Ino(u32::try_from(inode).unwrap_or(0))
+impl From<posix_fs::Metadata> for Metadata {
+    fn from(stat: posix_fs::Metadata) -> Metadata {
+        Metadata {
+            inode: u64::from(stat.ino.0),
+            size: stat.size,
+            links: stat.links,
+            blocks: u64::from(stat.blocks_used),
+            is_directory: stat.kind == Kind::Directory,
+        }
+    }
 }
 
-fn metadata_of(mounted: &mut Mounted, inode: u64) -> core::result::Result<Metadata, FsError> {
-    let stat = mounted.stat(ino(inode))?;
-    Ok(Metadata {
-        inode,
-        size: stat.size,
-        links: stat.links,
-        blocks: u64::from(stat.blocks_used),
-        is_directory: stat.kind == Kind::Directory,
-    })
+fn metadata_reply(reply: Reply) -> Result<Metadata> {
+    match reply {
+        Reply::Metadata(stat) => Ok(stat.into()),
+        _ => Err(Errno::Io),
+    }
+}
+
+fn count_reply(reply: Reply) -> Result<usize> {
+    match reply {
+        Reply::Count(count) => Ok(count as usize),
+        _ => Err(Errno::Io),
+    }
 }
 
 /// Describes the file or directory at `path`.
 pub fn metadata(path: &str) -> Result<Metadata> {
     let path = absolute(path);
-    with(|mounted| {
-        let inode = mounted.lookup(&path)?;
-        metadata_of(mounted, u64::from(inode.0))
-    })
+    metadata_reply(request(Request::Metadata { path: &path })?)
+}
+
+/// Describes file `inode`.
+fn metadata_of(inode: u64) -> Result<Metadata> {
+    metadata_reply(request(Request::MetadataOf { inode })?)
 }
 
 /// Reads from file `inode` at `offset`; used by descriptors.
 pub fn read_at(inode: u64, offset: u64, buffer: &mut [u8]) -> Result<usize> {
-    with(|mounted| mounted.read(ino(inode), offset, buffer))
+    count_reply(request(Request::Read {
+        inode,
+        offset,
+        buffer,
+    })?)
 }
 
 /// Writes to file `inode` at `offset`; used by descriptors.
 pub fn write_at(inode: u64, offset: u64, bytes: &[u8]) -> Result<usize> {
-    with(|mounted| mounted.write(ino(inode), offset, bytes))
+    count_reply(request(Request::Write {
+        inode,
+        offset,
+        bytes,
+    })?)
 }
 
 /// The size of file `inode`.
 pub fn size_of(inode: u64) -> Result<u64> {
-    with(|mounted| Ok(mounted.stat(ino(inode))?.size))
+    Ok(metadata_of(inode)?.size)
 }
 
 /// The whole content of the file at `path`.
@@ -354,25 +388,23 @@ impl OpenOptions {
     /// Opens `path` as chosen.
     pub fn open(&self, path: &str) -> Result<File> {
         let path = absolute(path);
-        let options = *self;
-        let inode = with(|mounted| {
-            let inode = match mounted.lookup(&path) {
-                Ok(_) if options.create_new => return Err(FsError::Exists),
-                Ok(inode) => inode,
-                Err(FsError::NotFound) if options.create || options.create_new => {
-                    mounted.create(&path)?
-                }
-                Err(error) => return Err(error),
-            };
-            let metadata = metadata_of(mounted, u64::from(inode.0))?;
-            if metadata.is_directory && (options.write || options.append) {
-                return Err(FsError::IsADirectory);
-            }
-            if options.truncate && (options.write || options.append) {
-                mounted.truncate(inode, 0)?;
-            }
-            Ok(u64::from(inode.0))
-        })?;
+        let writes = self.write || self.append;
+        let options = [
+            (self.create, open::CREATE),
+            (self.create_new, open::CREATE_NEW),
+            (self.truncate, open::TRUNCATE),
+            (writes, open::WRITES),
+        ]
+        .into_iter()
+        .filter(|&(is_on, _)| is_on)
+        .fold(0, |options, (_, bit)| options | bit);
+        let Reply::Inode(inode) = request(Request::Open {
+            path: &path,
+            options,
+        })?
+        else {
+            return Err(Errno::Io);
+        };
         let mut bits = 0;
         if self.read || !(self.write || self.append) {
             bits |= mode::READ;
@@ -435,20 +467,19 @@ impl File {
 
     /// Describes the file.
     pub fn metadata(&self) -> Result<Metadata> {
-        let inode = self.inode()?;
-        with(|mounted| metadata_of(mounted, inode))
+        metadata_of(self.inode()?)
     }
 
     /// Cuts or extends the file to `size` bytes (an extension reads as zeros).
     pub fn set_len(&self, size: u64) -> Result<()> {
         let inode = self.inode()?;
-        with(|mounted| mounted.truncate(ino(inode), size))
+        request(Request::SetLen { inode, size }).map(|_| ())
     }
 
     /// Makes the file's data and metadata durable.
     pub fn sync_all(&self) -> Result<()> {
         let inode = self.inode()?;
-        with(|mounted| mounted.fsync(ino(inode)))
+        request(Request::Fsync { inode }).map(|_| ())
     }
 
     fn inode(&self) -> Result<u64> {
@@ -479,55 +510,70 @@ pub struct DirEntry {
 /// The entries of the directory at `path` (without `.` and `..`), in directory order.
 pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
     let path = absolute(path);
-    with(|mounted| {
-        let directory = mounted.lookup(&path)?;
-        let mut entries = Vec::new();
-        let mut cursor = 0;
-        while let Some((entry, next)) = mounted.read_dir(directory, cursor)? {
-            entries.push(DirEntry {
-                name: String::from_utf8_lossy(entry.name()).into_owned(),
-                inode: u64::from(entry.ino.0),
-                is_directory: entry.kind == Kind::Directory,
-            });
-            cursor = next;
+    let mut page = alloc::boxed::Box::new([0; service::PAGE_BYTES]);
+    let mut entries = Vec::new();
+    let mut cursor = 0;
+    while cursor != service::END_OF_DIRECTORY {
+        let reply = request(Request::ReadDir {
+            path: &path,
+            cursor,
+            entries: &mut page,
+        })?;
+        let Reply::Entries { count, next } = reply else {
+            return Err(Errno::Io);
+        };
+        let listed = DirectoryEntries::read(&page, count);
+        if listed.is_empty() && next != service::END_OF_DIRECTORY && next <= cursor {
+            // A server that makes no progress.
+            return Err(Errno::Io);
         }
-        Ok(entries)
-    })
+        entries.extend(listed.into_iter().map(|entry| DirEntry {
+            name: String::from_utf8_lossy(&entry.name).into_owned(),
+            inode: entry.inode,
+            is_directory: entry.is_directory,
+        }));
+        cursor = next;
+    }
+    Ok(entries)
 }
 
 /// Makes the directory `path`.
 pub fn create_dir(path: &str) -> Result<()> {
     let path = absolute(path);
-    with(|mounted| mounted.mkdir(&path).map(|_| ()))
+    request(Request::CreateDir { path: &path }).map(|_| ())
 }
 
 /// Removes the empty directory `path`.
 pub fn remove_dir(path: &str) -> Result<()> {
     let path = absolute(path);
-    with(|mounted| mounted.rmdir(&path))
+    request(Request::RemoveDir { path: &path }).map(|_| ())
 }
 
 /// Removes the file `path`.
 pub fn remove_file(path: &str) -> Result<()> {
     let path = absolute(path);
-    with(|mounted| mounted.unlink(&path))
+    request(Request::RemoveFile { path: &path }).map(|_| ())
 }
 
 /// Renames `from` to `to`, replacing a file there.
 pub fn rename(from: &str, to: &str) -> Result<()> {
     let (from, to) = (absolute(from), absolute(to));
-    with(|mounted| mounted.rename(&from, &to))
+    request(Request::Rename {
+        from: &from,
+        to: &to,
+    })
+    .map(|_| ())
 }
 
 /// Makes every change so far durable.
 pub fn sync() -> Result<()> {
-    with(|mounted| mounted.sync())
+    request(Request::Sync).map(|_| ())
 }
 
 /// Space on the file system: (total blocks, free blocks).
 pub fn space() -> Result<(u64, u64)> {
-    with(|mounted| {
-        let stats = mounted.statfs();
-        Ok((stats.total_blocks, stats.free_blocks))
-    })
+    match request(Request::Space)? {
+        Reply::Space(total, free) => Ok((total, free)),
+        _ => Err(Errno::Io),
+    }
 }

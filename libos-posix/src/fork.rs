@@ -113,6 +113,7 @@ fn populate(child: Capability, pid: u32) -> Result<u64> {
     SHADOWED.lock().extend(shadowed);
     shared?;
     process::hold_inherited(&descriptors::snapshot(), pid)?;
+    process::pass_file_server(child)?;
     let session = syscall::capability_copy(process::session(), CONTROL, child)?;
     Ok(session.0)
 }
@@ -130,7 +131,7 @@ fn share_address_space(
         |address: u64| start_stack.contains(&address) || exception_stack.contains(&address);
     for binding in bindings {
         let address = binding.page_address;
-        if is_shadow(address) || crate::layout::is_scratch(address) {
+        if is_shadow(address) || crate::layout::is_private(address) {
             continue;
         }
         let mut info = syscall::PageInfo::from_binding(binding);

@@ -9,6 +9,8 @@
 //! 0x4800_0000_0000 ..    shadows of heap pages
 //! 0x5000_0000_0000       the world: state shared by every process of the library OS
 //! 0x5800_0000_0000       the startup block a parent leaves for its child
+//! 0x5900_0000_0000       the transfer page a process shares with the file server
+//! 0x5a00_0000_0000 ..    the file server's windows: each client's transfer page
 //! 0x6000_0000_0000       scratch pages, bound for a moment while copying
 //! 0x7000_0000_0000 ..    shadows of stack pages
 //! 0x7fff_ffef_0000       the stack (16 pages) below STACK_TOP, growing down to STACK_LIMIT
@@ -28,6 +30,11 @@ pub const HEAP_MAX_BYTES: u64 = 256 * 1024 * 1024;
 pub const WORLD_BASE: u64 = 0x5000_0000_0000;
 /// The page where a libOS parent leaves its child's startup block (see `startup`).
 pub const STARTUP_ADDRESS: u64 = 0x5800_0000_0000;
+/// The page a process lends the file server for good, for the bytes of its requests (see
+/// `file_client`); private to the process (a forked child connects with its own).
+pub const TRANSFER_PAGE: u64 = 0x5900_0000_0000;
+/// Where the file server binds the transfer page of its first client; the others follow.
+pub const FILE_SERVER_WINDOWS: u64 = 0x5a00_0000_0000;
 /// The first of [`SCRATCH_PAGES`] pages this library binds for a moment to fill or copy a frame.
 pub const SCRATCH_BASE: u64 = 0x6000_0000_0000;
 /// How many scratch pages there are.
@@ -88,6 +95,12 @@ pub fn is_shadow(address: u64) -> bool {
 /// Whether `address` is one of the scratch pages.
 pub fn is_scratch(address: u64) -> bool {
     (SCRATCH_BASE..SCRATCH_BASE + SCRATCH_PAGES * PAGE_BYTES).contains(&address)
+}
+
+/// Whether the page at `address` belongs to this process alone, so that a forked child does
+/// not get it: a scratch page or the transfer page.
+pub fn is_private(address: u64) -> bool {
+    is_scratch(address) || address == TRANSFER_PAGE
 }
 
 /// The address of scratch page `index`.

@@ -36,6 +36,8 @@ mod entry;
 pub mod error;
 pub mod exceptions;
 mod faults;
+pub mod file_client;
+pub mod file_server;
 pub mod files;
 pub mod fork;
 pub mod layout;

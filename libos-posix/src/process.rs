@@ -196,9 +196,18 @@ fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
     hold_inherited(&block.descriptors, child.pid)?;
     let session = *SESSION.lock();
     block.session = syscall::capability_copy(session, CONTROL, child.capability)?.0;
+    pass_file_server(child.capability)?;
     let frame = scratch::frame_holding(0, block)?;
     loader::give(child.capability, STARTUP_ADDRESS, frame, 0)?;
     Ok(entry)
+}
+
+/// Gives `child` a handle to call the file server, on the microkernel path.
+pub(crate) fn pass_file_server(child: Capability) -> Result<()> {
+    if let Some(handle) = crate::file_client::handle_to_pass() {
+        syscall::capability_copy(handle, exo_abi::capability::rights::CALL, child)?;
+    }
+    Ok(())
 }
 
 /// Counts the pipe ends in `descriptors` as held by `pid` too.

@@ -359,12 +359,15 @@ pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
 }
 
 /// The first capability this environment holds, among the slots of its table that have been
-/// filled once, that carries exactly `rights` (see `exo_abi::capability` for how handles
-/// number slots): how an environment finds a capability someone else gave it.
-pub fn capability_find(rights: u64) -> Option<Capability> {
+/// filled once, for which `wanted` holds of the id it names and its rights (as
+/// [`capability_inspect`] tells them; see `exo_abi::capability` for how handles number slots):
+/// how an environment finds a capability someone else gave it.
+pub fn capability_find(wanted: impl Fn(u32, u64) -> bool) -> Option<Capability> {
     (0..exo_abi::capability::CAPABILITIES_MAX as u64)
         .map(|slot| Capability(1 << 32 | slot))
-        .find(|&handle| matches!(capability_inspect(handle), Ok((_, held)) if held == rights))
+        .find(
+            |&handle| matches!(capability_inspect(handle), Ok((id, rights)) if wanted(id, rights)),
+        )
 }
 
 /// Binds this environment to the durable owner of disk blocks named by `credential`; returns

@@ -40,9 +40,20 @@ pub struct World {
     pub files: FileSystemCell,
     /// Whether a handle to the cache's pages exists (see `runtime::world_memory::CachePages`).
     pub(crate) cache_is_taken: AtomicBool,
+    /// On the microkernel path, the number of the file server's endpoint plus one (0: the
+    /// library OS path, on the world's own file system).
+    file_server_plus_one: AtomicU64,
 }
 
 impl World {
+    /// The number of the file server's endpoint (as `syscall::capability_inspect` tells it)
+    /// on the microkernel path; `None` on the library OS path.
+    pub fn file_server(&self) -> Option<u64> {
+        self.file_server_plus_one
+            .load(Ordering::Acquire)
+            .checked_sub(1)
+    }
+
     /// Whether this process holds one of the world's locks.
     pub fn is_locked_by_me(&self) -> bool {
         let me = Some(syscall::environment_id());
@@ -93,6 +104,25 @@ pub fn start_as_root(
     crate::process::install(0, "/", program_name);
     let world = create().map_err(|error| ("making the world", error))?;
     crate::files::mount().map_err(|error| ("mounting the file system", error))?;
+    crate::exceptions::install_library_handler()
+        .map_err(|error| ("registering the fault handler", error.into()))?;
+    Ok(world)
+}
+
+/// Makes this process (started by the kernel) the root of a new world whose file system the
+/// file server behind `endpoint` (a handle with `exo_abi::capability::rights::CALL`) serves:
+/// the microkernel path. Says what failed, for a message.
+pub fn start_as_root_served(
+    program_name: &str,
+    endpoint: Capability,
+) -> core::result::Result<&'static World, (&'static str, Errno)> {
+    crate::process::install(0, "/", program_name);
+    let (number, _) = syscall::capability_inspect(endpoint)
+        .map_err(|error| ("naming the file server", error.into()))?;
+    let world = create().map_err(|error| ("making the world", error))?;
+    world
+        .file_server_plus_one
+        .store(u64::from(number) + 1, Ordering::Release);
     crate::exceptions::install_library_handler()
         .map_err(|error| ("registering the fault handler", error.into()))?;
     Ok(world)

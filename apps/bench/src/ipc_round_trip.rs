@@ -14,7 +14,7 @@ const HANDSHAKE_YIELDS: u32 = 100_000;
 /// Waits for a capability with exactly `rights` that another environment gives this one.
 fn await_capability(rights: u64) -> Option<Capability> {
     (0..HANDSHAKE_YIELDS).find_map(|_| {
-        let found = syscall::capability_find(rights);
+        let found = syscall::capability_find(|_, held| held == rights);
         if found.is_none() {
             syscall::yield_now();
         }

@@ -3,7 +3,12 @@
 //! the shell `/bin/sh` on the terminal, and when the shell ends syncs the disk and powers the
 //! machine off.
 //!
-//! With arguments it runs each program named there from the boot ramdisk in turn (the system
+//! With the single argument `micro` it does the same on the microkernel path: the file
+//! system is the file server's (`file-server`, started first, a separate environment that
+//! owns the disk partition), and every process's file calls go to it by protected control
+//! transfer.
+//!
+//! With other arguments it runs each program named there from the boot ramdisk in turn (the system
 //! tests do), reports how each ended and whether its frames all came back, then powers the
 //! machine off. A name ending in `&` is started in the background and not waited for;
 //! `program:word:word` passes the words after the program's name to it as its arguments
@@ -11,13 +16,17 @@
 #![no_std]
 #![no_main]
 
+use exo_abi::capability::rights;
 use libos_posix::process::{self, Stdio};
-use libos_posix::{files, println, syscall, world};
+use libos_posix::syscall::Capability;
+use libos_posix::{Errno, files, println, syscall, world};
 
 libos_posix::main!(main);
 
 /// The shell init runs in the world.
 const SHELL: &str = "/bin/sh";
+/// The ramdisk program that serves the file system on the microkernel path.
+const FILE_SERVER: &str = "file-server";
 
 fn main(args: libos_posix::Args) -> i32 {
     println!(
@@ -25,7 +34,9 @@ fn main(args: libos_posix::Args) -> i32 {
         syscall::environment_id()
     );
     if args.is_empty() {
-        run_world();
+        run_world(world::start_as_root("init"));
+    } else if args.as_str() == "micro" {
+        run_world(start_served_world());
     } else {
         run_ramdisk_programs(args);
     }
@@ -34,9 +45,28 @@ fn main(args: libos_posix::Args) -> i32 {
     1
 }
 
-/// Makes the world, mounts the file system and runs the shell until it ends.
-fn run_world() {
-    if let Err((what, error)) = world::start_as_root("init") {
+/// Starts the file server and makes a world whose files it serves.
+fn start_served_world() -> Result<&'static world::World, (&'static str, Errno)> {
+    let server = syscall::spawn(FILE_SERVER, "")
+        .map_err(|error| ("starting the file server", error.into()))?;
+    syscall::capability_copy(Capability::SELF, rights::GRANT, server)
+        .map_err(|error| ("lending the file server a right", error.into()))?;
+    let mut endpoint = None;
+    for _ in 0..10_000 {
+        endpoint = syscall::capability_find(|_, held| held == rights::CALL);
+        if endpoint.is_some() {
+            break;
+        }
+        syscall::sleep(1_000);
+    }
+    let endpoint = endpoint.ok_or(("waiting for the file server", Errno::NoFileSystem))?;
+    println!("init: the file server serves the file system (microkernel path)");
+    world::start_as_root_served("init", endpoint)
+}
+
+/// Runs the shell in `world` until it ends, then syncs the file system.
+fn run_world(world: Result<&'static world::World, (&'static str, Errno)>) {
+    if let Err((what, error)) = world {
         println!("init: {what}: {error}");
         return;
     }

@@ -48,8 +48,10 @@ const CLIENT_CALLS: u64 = 300;
 
 /// Waits until someone gives this environment a handle with exactly `wanted` rights.
 fn await_handle(wanted: u64) -> Option<Capability> {
-    wait_until(WAIT_LIMIT, || syscall::capability_find(wanted).is_some());
-    syscall::capability_find(wanted)
+    wait_until(WAIT_LIMIT, || {
+        syscall::capability_find(|_, held| held == wanted).is_some()
+    });
+    syscall::capability_find(|_, held| held == wanted)
 }
 
 /// The server: answers each operation above, forever (or until [`DIE`]).

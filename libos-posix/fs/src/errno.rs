@@ -47,6 +47,42 @@ pub enum Errno {
 }
 
 impl Errno {
+    /// Every error code, in the order of their numbers ([`Errno::code`]).
+    pub const ALL: [Errno; 18] = [
+        Errno::NotFound,
+        Errno::Exists,
+        Errno::NotADirectory,
+        Errno::IsADirectory,
+        Errno::NotEmpty,
+        Errno::NameTooLong,
+        Errno::InvalidArgument,
+        Errno::BadDescriptor,
+        Errno::TooManyOpenFiles,
+        Errno::NoSpace,
+        Errno::FileTooLarge,
+        Errno::BrokenPipe,
+        Errno::NoMemory,
+        Errno::PermissionDenied,
+        Errno::Io,
+        Errno::NotExecutable,
+        Errno::NoSuchProcess,
+        Errno::NoFileSystem,
+    ];
+
+    /// Its number, from 1, for messages between environments.
+    pub fn code(self) -> u64 {
+        Errno::ALL
+            .iter()
+            .position(|errno| *errno == self)
+            .map_or(0, |index| index as u64 + 1)
+    }
+
+    /// The error numbered `code` ([`Errno::code`]); `None` for a number no error has.
+    pub fn from_code(code: u64) -> Option<Errno> {
+        let index = usize::try_from(code.checked_sub(1)?).ok()?;
+        Errno::ALL.get(index).copied()
+    }
+
     /// The message a shell prints for it.
     pub fn describe(self) -> &'static str {
         match self {
@@ -89,6 +125,21 @@ impl From<exo_abi::Error> for Errno {
             Error::NotFound => Errno::NotFound,
             Error::Unavailable => Errno::Io,
             _ => Errno::InvalidArgument,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_no_other_number_names_an_error() {
+        for errno in Errno::ALL {
+            assert_eq!(Errno::from_code(errno.code()), Some(errno));
+        }
+        for code in [0, Errno::ALL.len() as u64 + 1, u64::MAX] {
+            assert_eq!(Errno::from_code(code), None);
         }
     }
 }

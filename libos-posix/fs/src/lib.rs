@@ -101,6 +101,7 @@ mod layout;
 mod memory_disk;
 mod namespace;
 pub mod partition;
+pub mod service;
 mod transaction;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! standard library. What a wrapper here relies on is memory that it bound itself, or that it
 //! checked is bound, or that the kernel or a parent of this library placed by contract.
 
+pub(crate) mod bound_page;
 pub(crate) mod exception_entry;
 pub(crate) mod fork_entry;
 pub(crate) mod heap;

@@ -10,6 +10,7 @@ mod data_tests;
 mod failure_tests;
 mod model;
 mod namespace_tests;
+mod service_tests;
 
 use crate::{CachedBlock, FileSystem, FormatOptions, MemoryDisk, check, format};
 use alloc::vec;

@@ -1,0 +1,147 @@
+//! The microkernel path of the file API: when the world's file system is served by a file
+//! server (`file_server`), each file operation is one protected control transfer to it
+//! (`posix_fs::service` says how a request travels) instead of a call into the world's file
+//! system.
+//!
+//! Each process connects once: it binds its transfer page ([`TRANSFER_PAGE`]) and lends it to
+//! the server for good with a first call; after that, a request's bytes (paths, data) go in
+//! that page and its numbers in the message. Reads and writes longer than a page take one call
+//! per page.
+
+use crate::error::{Errno, Result};
+use crate::layout::TRANSFER_PAGE;
+use crate::runtime::bound_page::with_bound_page;
+use crate::syscall::{self, Capability};
+use crate::world;
+use exo_abi::capability::rights::CALL;
+use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE};
+use exo_abi::page_rights::WRITABLE;
+use posix_fs::service::{self, PAGE_BYTES, Reply, Request};
+use spin::Mutex;
+
+/// The first word of the call that lends the transfer page (no operation of
+/// `posix_fs::service` has this number).
+pub const CONNECT: u64 = 0x100;
+
+/// This process's connection: the environment it was made by (a forked child inherits the
+/// memory, not the connection) and its handle of the server's endpoint.
+static CONNECTION: Mutex<Option<(u32, Capability)>> = Mutex::new(None);
+
+/// This process's handle of the file server's endpoint, connected; found among its
+/// capabilities (its parent gave it a copy) by the endpoint number the world records.
+fn connection(endpoint: u64) -> Result<Capability> {
+    let me = syscall::environment_id();
+    let mut connection = CONNECTION.lock();
+    if let Some((owner, handle)) = *connection
+        && owner == me
+    {
+        return Ok(handle);
+    }
+    let handle = syscall::capability_find(|object, rights| {
+        u64::from(object) == endpoint && rights & CALL != 0
+    })
+    .ok_or(Errno::NoFileSystem)?;
+    if syscall::page_query(TRANSFER_PAGE).is_err() {
+        let frame = syscall::frame_allocate(None)?;
+        syscall::page_map(TRANSFER_PAGE, frame, WRITABLE)?;
+    }
+    let lend = TRANSFER_PAGE | LEND_WRITABLE | LEND_KEEP;
+    let reply = syscall::endpoint_call(handle, [CONNECT, 0, 0, 0], lend)?;
+    if reply[0] != 0 {
+        return Err(Errno::from_code(reply[0]).unwrap_or(Errno::Io));
+    }
+    *connection = Some((me, handle));
+    Ok(handle)
+}
+
+/// This process's handle of the file server's endpoint, to copy into a child it starts; `None`
+/// on the library OS path.
+pub fn handle_to_pass() -> Option<Capability> {
+    let endpoint = world::get()?.file_server()?;
+    syscall::capability_find(|object, rights| u64::from(object) == endpoint && rights & CALL != 0)
+}
+
+/// Sends `request` to the server of `endpoint` and returns its reply.
+pub fn call(endpoint: u64, request: Request<'_>) -> Result<Reply> {
+    let handle = connection(endpoint)?;
+    match request {
+        Request::Read {
+            inode,
+            offset,
+            buffer,
+        } => read(handle, inode, offset, buffer),
+        Request::Write {
+            inode,
+            offset,
+            bytes,
+        } => write(handle, inode, offset, bytes),
+        request => one_call(handle, request),
+    }
+}
+
+/// One request in one call; the page's reply bytes (directory entries) copied back.
+fn one_call(handle: Capability, mut request: Request<'_>) -> Result<Reply> {
+    with_bound_page(TRANSFER_PAGE, |page| {
+        let words = service::encode(&request, page)?;
+        let reply_words = syscall::endpoint_call(handle, words, 0)?;
+        let reply = service::decode_reply(&request, reply_words)?;
+        if let Request::ReadDir { entries, .. } = &mut request {
+            entries.copy_from_slice(page);
+        }
+        Ok(reply)
+    })?
+}
+
+/// A read, a page per call: the server copies the file's bytes into the transfer page, and they
+/// are copied from there into `buffer`.
+fn read(handle: Capability, inode: u64, offset: u64, buffer: &mut [u8]) -> Result<Reply> {
+    let mut done = 0;
+    for chunk in buffer.chunks_mut(PAGE_BYTES) {
+        let length = chunk.len();
+        let count = with_bound_page(TRANSFER_PAGE, |page| {
+            let request = Request::Read {
+                inode,
+                offset: offset + done as u64,
+                buffer: chunk,
+            };
+            let words = service::encode(&request, page)?;
+            let reply_words = syscall::endpoint_call(handle, words, 0)?;
+            let Reply::Count(count) = service::decode_reply(&request, reply_words)? else {
+                return Err(Errno::Io);
+            };
+            // The count is the server's: never more than was asked.
+            let count = (count as usize).min(length);
+            let Request::Read { buffer, .. } = request else {
+                return Err(Errno::Io);
+            };
+            buffer[..count].copy_from_slice(&page[..count]);
+            Ok(count)
+        })??;
+        done += count;
+        if count < length {
+            break;
+        }
+    }
+    Ok(Reply::Count(done as u64))
+}
+
+/// A write, a page per call.
+fn write(handle: Capability, inode: u64, offset: u64, bytes: &[u8]) -> Result<Reply> {
+    let mut done = 0;
+    for chunk in bytes.chunks(PAGE_BYTES) {
+        let request = Request::Write {
+            inode,
+            offset: offset + done as u64,
+            bytes: chunk,
+        };
+        let Reply::Count(count) = one_call(handle, request)? else {
+            return Err(Errno::Io);
+        };
+        let count = (count as usize).min(chunk.len());
+        done += count;
+        if count < chunk.len() {
+            break;
+        }
+    }
+    Ok(Reply::Count(done as u64))
+}

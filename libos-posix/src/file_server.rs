@@ -1,0 +1,162 @@
+//! The file server of the microkernel path: an environment that owns the library's disk
+//! partition, mounts the same file system the library OS mounts in its world (`posix_fs`),
+//! with the buffer cache in its own memory, and performs each client's requests
+//! (`posix_fs::service`) as they arrive by protected control transfer (`file_client` is the
+//! other side).
+//!
+//! A client connects by lending its transfer page for good; the server binds it at a window of
+//! its own, one per client, and finds a request's bytes there. A client that ends or unbinds
+//! its page takes the window's binding with it: the server then answers it with an error and
+//! forgets it. A client can make the server do nothing worse than any file operation of its
+//! own: every word and byte it sends is checked (`posix_fs::service::Received`).
+
+use crate::error::{Errno, Result};
+use crate::file_client::CONNECT;
+use crate::files::{CACHE_SLOTS, PartitionDisk, present_credential};
+use crate::layout::{FILE_SERVER_WINDOWS, PAGE_BYTES};
+use crate::runtime::bound_page::with_bound_page;
+use crate::syscall::{self, Capability, Received as Call};
+use crate::{clock, println};
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+use exo_abi::capability::rights::{CALL, GRANT};
+use exo_abi::ipc::Message;
+use posix_fs::service::{self, Received};
+use posix_fs::{CachedBlock, FileSystem};
+
+/// The server's file system: the library's partition, the cache in the server's heap.
+type Served = FileSystem<PartitionDisk, Vec<CachedBlock>>;
+
+/// Most clients connected at once; past that, windows of clients that have gone are reused.
+const CLIENTS_MAX: u64 = 4096;
+
+/// Every connected client's window, by environment id, and the windows free for new ones.
+struct Clients {
+    windows: BTreeMap<u32, u64>,
+    free: Vec<u64>,
+}
+
+impl Clients {
+    fn new() -> Clients {
+        let free = (0..CLIENTS_MAX)
+            .rev()
+            .map(|index| FILE_SERVER_WINDOWS + index * PAGE_BYTES)
+            .collect();
+        Clients {
+            windows: BTreeMap::new(),
+            free,
+        }
+    }
+
+    /// The window where the next connecting client's page lands, after sweeping out clients
+    /// whose page is gone when none is free.
+    fn next_window(&mut self) -> u64 {
+        if self.free.is_empty() {
+            let gone: Vec<u32> = self
+                .windows
+                .iter()
+                .filter(|&(_, &window)| syscall::page_query(window).is_err())
+                .map(|(&client, _)| client)
+                .collect();
+            for client in gone {
+                self.forget(client);
+            }
+        }
+        self.free.last().copied().unwrap_or(0)
+    }
+
+    fn connect(&mut self, client: u32) -> Result<()> {
+        let window = self.free.pop().ok_or(Errno::NoMemory)?;
+        if let Some(old) = self.windows.insert(client, window) {
+            let _ = syscall::page_unmap(old);
+            self.free.push(old);
+        }
+        Ok(())
+    }
+
+    fn forget(&mut self, client: u32) {
+        if let Some(window) = self.windows.remove(&client) {
+            let _ = syscall::page_unmap(window);
+            self.free.push(window);
+        }
+    }
+}
+
+/// Runs the file server: mounts the file system, creates the endpoint, gives the environment
+/// that started it (which lent it [`GRANT`] over itself) a handle to call it, and serves for
+/// ever. Returns only when it cannot start.
+pub fn run() -> Result<()> {
+    present_credential()?;
+    let disk = PartitionDisk::whole();
+    let mut served =
+        FileSystem::mount(disk, vec![CachedBlock::EMPTY; CACHE_SLOTS]).map_err(Errno::from)?;
+    let starter = wait_for_grant()?;
+    let endpoint = syscall::endpoint_create()?;
+    syscall::capability_copy(endpoint, CALL, starter)?;
+    let ticks_per_millisecond = clock::measure_ticks_per_millisecond();
+    let mut last_commit = 0;
+    let mut clients = Clients::new();
+    let mut received = Received::default();
+    let mut call = syscall::endpoint_wait(endpoint, clients.next_window())?;
+    loop {
+        let reply = answer(&mut served, &mut clients, &mut received, call);
+        let now = clock::ticks() / ticks_per_millisecond;
+        if now.saturating_sub(last_commit) >= crate::files::COMMIT_AGE_MILLISECONDS
+            && served.sync().is_ok()
+        {
+            last_commit = now;
+        }
+        call = match syscall::endpoint_reply_and_wait(endpoint, reply, clients.next_window()) {
+            Ok(call) => call,
+            Err(error) => {
+                println!("file-server: {}", error.describe());
+                syscall::endpoint_wait(endpoint, clients.next_window())?
+            }
+        };
+    }
+}
+
+/// The capability with [`GRANT`] over the environment that started the server, once it is
+/// given.
+fn wait_for_grant() -> Result<Capability> {
+    for _ in 0..10_000 {
+        if let Some(handle) = syscall::capability_find(|_, rights| rights == GRANT) {
+            return Ok(handle);
+        }
+        syscall::sleep(1_000);
+    }
+    Err(Errno::PermissionDenied)
+}
+
+/// The reply to one call.
+fn answer(
+    served: &mut Served,
+    clients: &mut Clients,
+    received: &mut Received,
+    call: Call,
+) -> Message {
+    if call.message[0] == CONNECT {
+        let outcome = if call.has_lent_page {
+            clients.connect(call.caller)
+        } else {
+            Err(Errno::InvalidArgument)
+        };
+        return [outcome.err().map_or(0, Errno::code), 0, 0, 0];
+    }
+    let Some(&window) = clients.windows.get(&call.caller) else {
+        return [Errno::PermissionDenied.code(), 0, 0, 0];
+    };
+    let reply = with_bound_page(window, |page| {
+        let request = received.decode(call.message, page)?;
+        service::perform(served, request).map_err(Errno::from)
+    });
+    match reply {
+        Ok(reply) => service::encode_reply(reply),
+        Err(errno) => {
+            // The client's page is gone: it unbound it, or it ended.
+            clients.forget(call.caller);
+            [errno.code(), 0, 0, 0]
+        }
+    }
+}
