@@ -1,0 +1,68 @@
+//! The microkernel path: `init micro` starts the file server, a separate environment that owns
+//! the disk partition, and every process's file calls go to it by protected control transfer.
+//! The shell and usertests work there as on the library OS path (debug and release builds),
+//! and the file system is the same: what one path wrote, the other reads.
+#![forbid(unsafe_code)]
+
+use std::fs;
+use std::time::Duration;
+use system_tests::{OutcomeAssertions, Scenario, scratch_disk};
+
+const USERTESTS_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn start_served_shell(scenario: Scenario) -> system_tests::Running {
+    let mut running = scenario.args("micro").start();
+    running.expect_line(
+        "init: the file server serves the file system",
+        Duration::from_secs(120),
+    );
+    running.expect_line("init: file system mounted", Duration::from_secs(60));
+    running
+}
+
+/// Runs `usertests` in `shell` and fails, with the whole transcript, unless every case passed.
+fn run_usertests(shell: &mut system_tests::Running) -> Result<(), String> {
+    shell.send_line("usertests");
+    match shell.wait_for_line(" passed, ", USERTESTS_TIMEOUT) {
+        Ok(line) if line.contains(" passed, 0 failed") => Ok(()),
+        Ok(line) => Err(format!("usertests: {line}")),
+        Err(error) => Err(format!("usertests: {error}")),
+    }
+}
+
+#[test]
+fn usertests_pass_with_the_file_server_and_its_files_are_the_library_oses() {
+    let disk = scratch_disk("microkernel-path");
+    let mut shell = start_served_shell(Scenario::new().disk(&disk));
+    if let Err(failure) = run_usertests(&mut shell) {
+        shell.stop().fail(&failure);
+    }
+    shell.command("mkdir /served", "(mkdir) ended: exited with status 0");
+    shell.command(
+        "echo written by the file server > /served/note",
+        "(echo) ended: exited with status 0",
+    );
+    shell.command("cat /served/note | wc", "      1       5      27");
+    shell.command("poweroff", "init: file system synced");
+    shell.finish().assert_status(0);
+
+    // The library OS path, on the same disk, reads what the server wrote.
+    let mut shell = Scenario::new().disk(&disk).start();
+    shell.expect_line("init: file system mounted", Duration::from_secs(120));
+    shell.command("cat /served/note", "written by the file server");
+    shell.command("poweroff", "init: file system synced");
+    shell.finish().assert_status(0);
+    let _ = fs::remove_file(&disk);
+}
+
+#[test]
+fn usertests_pass_with_the_file_server_on_a_release_build() {
+    let disk = scratch_disk("microkernel-path-release");
+    let mut shell = start_served_shell(Scenario::new().release().disk(&disk));
+    if let Err(failure) = run_usertests(&mut shell) {
+        shell.stop().fail(&failure);
+    }
+    shell.command("poweroff", "init: file system synced");
+    shell.finish().assert_status(0);
+    let _ = fs::remove_file(&disk);
+}
