@@ -83,6 +83,24 @@ impl Clients {
     }
 }
 
+/// The ramdisk program that runs [`run`].
+pub const PROGRAM: &str = "file-server";
+
+/// Starts the file server as a child of this process and returns a handle to call it (the
+/// environment that starts it lends it [`GRANT`] over itself, which the server uses once to
+/// give the handle).
+pub fn start() -> Result<Capability> {
+    let server = syscall::spawn(PROGRAM, "")?;
+    syscall::capability_copy(Capability::SELF, GRANT, server)?;
+    for _ in 0..10_000 {
+        if let Some(endpoint) = syscall::capability_find(|_, rights| rights == CALL) {
+            return Ok(endpoint);
+        }
+        syscall::sleep(1_000);
+    }
+    Err(Errno::NoFileSystem)
+}
+
 /// Runs the file server: mounts the file system, creates the endpoint, gives the environment
 /// that started it (which lent it [`GRANT`] over itself) a handle to call it, and serves for
 /// ever. Returns only when it cannot start.

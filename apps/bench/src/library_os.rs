@@ -1,6 +1,9 @@
 //! The library-OS rows (B4, B5, B6, B7, B9), run in a child the bench starts with the argument
 //! `files`: it makes its own world and mounts the file system like init, so that nothing else
-//! runs in it while it measures.
+//! runs in it while it measures. With `files micro` the child runs the file rows (B4, B5, B9)
+//! on the microkernel path instead, its files served by a file server it starts, and names
+//! them `B4.micro` and so on (the process rows need a process server, which the microkernel
+//! path does not have yet).
 //! - B4: `read` of 4 KiB at offset 0 of a cached file, and its floor, a 4 KiB memory copy;
 //! - B5: create a file, write 1 KiB, close, unlink;
 //! - B6: spawn `/bin/true` from the file system and wait for it;
@@ -13,7 +16,7 @@ use alloc::vec;
 use libos_posix::files::{self, File};
 use libos_posix::fork::{Fork, fork};
 use libos_posix::process::{self, Stdio};
-use libos_posix::{Errno, println, world};
+use libos_posix::{Errno, file_server, println, world};
 
 const DIRECTORY: &str = "/bench";
 const BIG_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -26,131 +29,178 @@ fn ensure_directory() -> Result<(), Errno> {
     }
 }
 
-/// Runs the rows; `unit` names what the counter counts.
-pub fn run(unit: &str) -> Result<(), Errno> {
-    world::start_as_root("bench").map_err(|(_, error)| error)?;
+/// Which path the rows measure.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    LibraryOs,
+    Microkernel,
+}
+
+/// Runs the rows of `path`; `unit` names what the counter counts.
+pub fn run(unit: &str, path: Path) -> Result<(), Errno> {
+    let rows = Rows { unit, path };
+    match path {
+        Path::LibraryOs => world::start_as_root("bench").map_err(|(_, error)| error)?,
+        Path::Microkernel => {
+            let endpoint = file_server::start()?;
+            world::start_as_root_served("bench", endpoint).map_err(|(_, error)| error)?
+        }
+    };
     ensure_directory()?;
-    b4(unit)?;
-    b5(unit)?;
-    b6(unit)?;
-    b7(unit)?;
-    b9(unit)?;
+    rows.b4()?;
+    rows.b5()?;
+    if path == Path::LibraryOs {
+        rows.b6()?;
+        rows.b7()?;
+    }
+    rows.b9()?;
     files::sync()
 }
 
-fn b4(unit: &str) -> Result<(), Errno> {
-    let path = "/bench/cached";
-    File::create(path)?.write(&[0x5a; 4096])?;
-    let file = File::open(path)?;
-    let mut buffer = vec![0u8; 4096];
-    let mut failure = None;
-    let read = ticks_per(10_000, || {
-        let outcome = file.seek(0).and_then(|_| file.read(&mut buffer));
-        if outcome != Ok(4096) {
-            failure = Some(outcome);
-        }
-    });
-    if let Some(outcome) = failure {
-        println!("bench: B4 read gave {outcome:?}");
-        return Err(Errno::Io);
-    }
-    let source = vec![0x77u8; 4096];
-    let mut target = vec![0u8; 4096];
-    let copy = ticks_per(10_000, || {
-        target.copy_from_slice(core::hint::black_box(&source));
-        core::hint::black_box(&mut target);
-    });
-    println!("B4 cached_read_4k {read} {unit}");
-    println!("B4.floor memory_copy_4k {copy} {unit}");
-    files::remove_file(path)
+/// Prints the rows of one path.
+struct Rows<'a> {
+    unit: &'a str,
+    path: Path,
 }
 
-fn b5(unit: &str) -> Result<(), Errno> {
-    let data = [0x33u8; 1024];
-    let mut failure = None;
-    let ticks = ticks_per(2_000, || {
-        let outcome = File::create("/bench/small")
-            .and_then(|file| file.write(&data))
-            .and_then(|_| files::remove_file("/bench/small"));
-        if let Err(error) = outcome {
-            failure = Some(error);
-        }
-    });
-    if let Some(error) = failure {
-        return Err(error);
+impl Rows<'_> {
+    /// Prints `ID name value unit`, the ID marked with the path.
+    fn print(&self, id: &str, name: &str, value: u64, unit: &str) {
+        let suffix = match self.path {
+            Path::LibraryOs => "",
+            Path::Microkernel => ".micro",
+        };
+        println!("{id}{suffix} {name} {value} {unit}");
     }
-    println!("B5 create_write_1k_close_unlink {ticks} {unit}");
-    Ok(())
-}
 
-fn b6(unit: &str) -> Result<(), Errno> {
-    let mut failure = None;
-    let ticks = ticks_per(200, || {
-        let outcome =
-            process::spawn("/bin/true", &["true"], Stdio::INHERIT).and_then(process::wait);
-        if let Err(error) = outcome {
-            failure = Some(error);
+    fn b4(&self) -> Result<(), Errno> {
+        let unit = self.unit;
+        let path = "/bench/cached";
+        File::create(path)?.write(&[0x5a; 4096])?;
+        let file = File::open(path)?;
+        let mut buffer = vec![0u8; 4096];
+        let mut failure = None;
+        let read = ticks_per(10_000, || {
+            let outcome = file.seek(0).and_then(|_| file.read(&mut buffer));
+            if outcome != Ok(4096) {
+                failure = Some(outcome);
+            }
+        });
+        if let Some(outcome) = failure {
+            println!("bench: B4 read gave {outcome:?}");
+            return Err(Errno::Io);
         }
-    });
-    if let Some(error) = failure {
-        return Err(error);
+        let source = vec![0x77u8; 4096];
+        let mut target = vec![0u8; 4096];
+        let copy = ticks_per(10_000, || {
+            target.copy_from_slice(core::hint::black_box(&source));
+            core::hint::black_box(&mut target);
+        });
+        self.print("B4", "cached_read_4k", read, unit);
+        if self.path == Path::LibraryOs {
+            println!("B4.floor memory_copy_4k {copy} {unit}");
+        }
+        files::remove_file(path)
     }
-    println!("B6 spawn_wait_true {ticks} {unit}");
-    Ok(())
-}
 
-fn b7(unit: &str) -> Result<(), Errno> {
-    let mut failure = None;
-    let ticks = ticks_per(200, || match fork() {
-        Ok(Fork::Child) => process::exit(0),
-        Ok(Fork::Parent(child)) => {
-            if let Err(error) = process::wait(child) {
+    fn b5(&self) -> Result<(), Errno> {
+        let unit = self.unit;
+        let data = [0x33u8; 1024];
+        let mut failure = None;
+        let ticks = ticks_per(2_000, || {
+            let outcome = File::create("/bench/small")
+                .and_then(|file| file.write(&data))
+                .and_then(|_| files::remove_file("/bench/small"));
+            if let Err(error) = outcome {
                 failure = Some(error);
             }
+        });
+        if let Some(error) = failure {
+            return Err(error);
         }
-        Err(error) => failure = Some(error),
-    });
-    if let Some(error) = failure {
-        return Err(error);
+        self.print("B5", "create_write_1k_close_unlink", ticks, unit);
+        Ok(())
     }
-    println!("B7 fork_wait {ticks} {unit}");
-    Ok(())
-}
 
-fn b9(unit: &str) -> Result<(), Errno> {
-    let path = "/bench/big";
-    let chunk = vec![0xa5u8; BIG_CHUNK_BYTES];
-    let blocks = (BIG_FILE_BYTES / 4096) as u64;
-    let file = File::create(path)?;
-    let start = timestamp();
-    for _ in 0..BIG_FILE_BYTES / BIG_CHUNK_BYTES {
-        file.write(&chunk)?;
-    }
-    file.sync_all()?;
-    let write = (timestamp() - start) / blocks;
-    drop(file);
-    let file = File::open(path)?;
-    let mut buffer = vec![0u8; BIG_CHUNK_BYTES];
-    let start = timestamp();
-    let mut total = 0;
-    loop {
-        let count = file.read(&mut buffer)?;
-        if count == 0 {
-            break;
+    fn b6(&self) -> Result<(), Errno> {
+        let unit = self.unit;
+        let mut failure = None;
+        let ticks = ticks_per(200, || {
+            let outcome =
+                process::spawn("/bin/true", &["true"], Stdio::INHERIT).and_then(process::wait);
+            if let Err(error) = outcome {
+                failure = Some(error);
+            }
+        });
+        if let Some(error) = failure {
+            return Err(error);
         }
-        total += count;
+        println!("B6 spawn_wait_true {ticks} {unit}");
+        Ok(())
     }
-    let read = (timestamp() - start) / blocks;
-    if total != BIG_FILE_BYTES {
-        println!("bench: B9 read back {total} bytes");
-        return Err(Errno::Io);
-    }
-    for (name, ticks) in [("write_fsync", write), ("read", read)] {
-        println!("B9 file_sequential_{name} {ticks} {unit}_per_block");
-        if unit == "instructions" {
-            let mib_per_second = 4096 * 1_000_000_000 / (ticks.max(1) * 1024 * 1024);
-            println!("B9 file_sequential_{name}_rate {mib_per_second} MiB/s");
+
+    fn b7(&self) -> Result<(), Errno> {
+        let unit = self.unit;
+        let mut failure = None;
+        let ticks = ticks_per(200, || match fork() {
+            Ok(Fork::Child) => process::exit(0),
+            Ok(Fork::Parent(child)) => {
+                if let Err(error) = process::wait(child) {
+                    failure = Some(error);
+                }
+            }
+            Err(error) => failure = Some(error),
+        });
+        if let Some(error) = failure {
+            return Err(error);
         }
+        println!("B7 fork_wait {ticks} {unit}");
+        Ok(())
     }
-    files::remove_file(path)
+
+    fn b9(&self) -> Result<(), Errno> {
+        let unit = self.unit;
+        let path = "/bench/big";
+        let chunk = vec![0xa5u8; BIG_CHUNK_BYTES];
+        let blocks = (BIG_FILE_BYTES / 4096) as u64;
+        let file = File::create(path)?;
+        let start = timestamp();
+        for _ in 0..BIG_FILE_BYTES / BIG_CHUNK_BYTES {
+            file.write(&chunk)?;
+        }
+        file.sync_all()?;
+        let write = (timestamp() - start) / blocks;
+        drop(file);
+        let file = File::open(path)?;
+        let mut buffer = vec![0u8; BIG_CHUNK_BYTES];
+        let start = timestamp();
+        let mut total = 0;
+        loop {
+            let count = file.read(&mut buffer)?;
+            if count == 0 {
+                break;
+            }
+            total += count;
+        }
+        let read = (timestamp() - start) / blocks;
+        if total != BIG_FILE_BYTES {
+            println!("bench: B9 read back {total} bytes");
+            return Err(Errno::Io);
+        }
+        for (name, ticks) in [("write_fsync", write), ("read", read)] {
+            let per_block = alloc::format!("{unit}_per_block");
+            self.print(
+                "B9",
+                &alloc::format!("file_sequential_{name}"),
+                ticks,
+                &per_block,
+            );
+            if unit == "instructions" {
+                let mib_per_second = 4096 * 1_000_000_000 / (ticks.max(1) * 1024 * 1024);
+                let name = alloc::format!("file_sequential_{name}_rate");
+                self.print("B9", &name, mib_per_second, "MiB/s");
+            }
+        }
+        files::remove_file(path)
+    }
 }

@@ -8,7 +8,8 @@
 //!   frame in its revocation upcall (cooperative), and with one that ignores the request, so
 //!   that the abort protocol takes the frame at a 1 us deadline (abort). The worker is this
 //!   program spawned with the argument `worker polite` or `worker ignore`;
-//! - B4, B5, B6, B7 and B9: see `library_os` (a child of the bench, in its own world);
+//! - B4, B5, B6, B7 and B9: see `library_os` (a child of the bench, in its own world), and
+//!   B4, B5 and B9 again on the microkernel path (`B4.micro`...);
 //! - B9's floor: raw sequential write (then flush) and read of 16 MiB of disk blocks through the
 //!   block calls, 64 blocks per request, as cost per 4 KiB block and as MiB/s of the guest clock
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
@@ -288,7 +289,12 @@ fn main(args: libos_posix::Args) -> i32 {
         "cycles"
     };
     if first == Some("files") {
-        return match library_os::run(unit) {
+        let path = if args.iter().any(|arg| arg == "micro") {
+            library_os::Path::Microkernel
+        } else {
+            library_os::Path::LibraryOs
+        };
+        return match library_os::run(unit, path) {
             Ok(()) => 0,
             Err(error) => {
                 println!("bench: library OS rows failed: {error}");
@@ -326,23 +332,25 @@ fn main(args: libos_posix::Args) -> i32 {
         println!("bench: B9 floor failed: {}", error.describe());
         return 1;
     }
-    let files_arguments = if unit == "instructions" {
-        "files icount"
+    let rows = if unit == "instructions" {
+        ["files icount", "files micro icount"]
     } else {
-        "files"
+        ["files", "files micro"]
     };
-    match syscall::spawn("bench", files_arguments).and_then(syscall::wait) {
-        Ok(exo_abi::ExitReason::Exited(0)) => {}
-        Ok(reason) => {
-            println!("bench: the library OS rows {reason}");
-            return 1;
-        }
-        Err(error) => {
-            println!(
-                "bench: cannot run the library OS rows: {}",
-                error.describe()
-            );
-            return 1;
+    for arguments in rows {
+        match syscall::spawn("bench", arguments).and_then(syscall::wait) {
+            Ok(exo_abi::ExitReason::Exited(0)) => {}
+            Ok(reason) => {
+                println!("bench: the rows of `bench {arguments}` {reason}");
+                return 1;
+            }
+            Err(error) => {
+                println!(
+                    "bench: cannot run `bench {arguments}`: {}",
+                    error.describe()
+                );
+                return 1;
+            }
         }
     }
     if let Err(error) = b10(unit) {

@@ -16,17 +16,13 @@
 #![no_std]
 #![no_main]
 
-use exo_abi::capability::rights;
 use libos_posix::process::{self, Stdio};
-use libos_posix::syscall::Capability;
-use libos_posix::{Errno, files, println, syscall, world};
+use libos_posix::{Errno, file_server, files, println, syscall, world};
 
 libos_posix::main!(main);
 
 /// The shell init runs in the world.
 const SHELL: &str = "/bin/sh";
-/// The ramdisk program that serves the file system on the microkernel path.
-const FILE_SERVER: &str = "file-server";
 
 fn main(args: libos_posix::Args) -> i32 {
     println!(
@@ -47,19 +43,7 @@ fn main(args: libos_posix::Args) -> i32 {
 
 /// Starts the file server and makes a world whose files it serves.
 fn start_served_world() -> Result<&'static world::World, (&'static str, Errno)> {
-    let server = syscall::spawn(FILE_SERVER, "")
-        .map_err(|error| ("starting the file server", error.into()))?;
-    syscall::capability_copy(Capability::SELF, rights::GRANT, server)
-        .map_err(|error| ("lending the file server a right", error.into()))?;
-    let mut endpoint = None;
-    for _ in 0..10_000 {
-        endpoint = syscall::capability_find(|_, held| held == rights::CALL);
-        if endpoint.is_some() {
-            break;
-        }
-        syscall::sleep(1_000);
-    }
-    let endpoint = endpoint.ok_or(("waiting for the file server", Errno::NoFileSystem))?;
+    let endpoint = file_server::start().map_err(|error| ("starting the file server", error))?;
     println!("init: the file server serves the file system (microkernel path)");
     world::start_as_root_served("init", endpoint)
 }
