@@ -4,6 +4,8 @@
 #   make test    host unit tests and the QEMU system tests
 #   make check   rustfmt and clippy (warnings are errors) over the host and the guest crates
 #   make bench   the benchmarks, one figure per line (ARGS="--wall-clock" for wall-clock mode)
+#   make compare the benchmarks on the exokernel path, the microkernel path and Linux (Debian's
+#                kernel, installed here if missing) in the same QEMU machine: a table and an SVG
 #   make soak    10^6 fuzzed system calls (ten seeds, SEEDS="..." to choose) on the release build
 #   make clean   remove target/ (builds, guest builds, disk images)
 
@@ -14,7 +16,7 @@ OVMF := /usr/share/ovmf/OVMF.fd
 # apt-get needs root; use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test check bench soak clean
+.PHONY: setup run test check bench compare soak clean
 
 setup:
 	@echo "setup: rustup toolchain install (the toolchain pinned in rust-toolchain.toml)"
@@ -43,6 +45,19 @@ check: setup
 
 bench: setup
 	cargo run --release -p boot -- bench $(ARGS)
+
+# Debian's own kernel package, for the Linux column; when it cannot be installed, `boot compare`
+# says so and prints the other two columns.
+LINUX_PACKAGE := linux-image-amd64
+compare: setup
+	@if ls /boot/vmlinuz-* >/dev/null 2>&1; then \
+		echo "compare: a Linux kernel is installed: $$(ls /boot/vmlinuz-* | tail -1)"; \
+	else \
+		echo "compare: no Linux kernel in /boot: apt-get install -y $(LINUX_PACKAGE)"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			$(LINUX_PACKAGE) || echo "compare: $(LINUX_PACKAGE) could not be installed"; \
+	fi
+	cargo run --release -p boot -- compare $(ARGS)
 
 # Each seed is 10^5 fuzzed calls in one boot; the boot tool fails unless every seed's run exits
 # 0, and the kernel never panics (status 100) or finds its tables inconsistent at power-off.

@@ -161,12 +161,13 @@ fn output_path(target_dir: PathBuf, profile: Profile, binary: &str) -> PathBuf {
         .join(binary)
 }
 
-fn run_cargo(mut command: Command) -> Result<()> {
+/// Runs a `cargo build` command; fails unless it succeeds.
+pub fn run_cargo(mut command: Command) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("could not start {:?}", command.get_program()))?;
     if !status.success() {
-        bail!("guest build failed ({status}): {command:?}");
+        bail!("build failed ({status}): {command:?}");
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 pub mod block_image;
 pub mod boot_options;
+pub mod compare;
 pub mod disk_check;
 pub mod disk_commands;
 pub mod disk_files;
@@ -20,6 +21,8 @@ pub mod figures;
 pub mod firmware;
 pub mod guest_build;
 pub mod image;
+pub mod initramfs;
+pub mod linux;
 pub mod outcome;
 pub mod partition;
 pub mod qemu_args;

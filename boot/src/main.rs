@@ -53,6 +53,10 @@ enum Command {
     Run(RunArgs),
     /// Boot the `bench` app (release build) and print the benchmark figures to stdout.
     Bench(BenchArgs),
+    /// Run the benchmarks on both paths (exokernel and microkernel) and, beside them, the same
+    /// operations on Debian's Linux kernel booted in the same QEMU machine under the same
+    /// instruction counter; print one table with the ratios and write an SVG bar chart of it.
+    Compare(CompareArgs),
     /// Format the data disk, or read and write the files of the library OS's file system on it.
     Disk(DiskCommandArgs),
 }
@@ -116,8 +120,19 @@ struct BenchArgs {
     net: NetArgs,
 }
 
-/// The data disk, a raw file the kernel drives as a virtio-blk device.
 #[derive(Debug, Args)]
+struct CompareArgs {
+    /// Kill each QEMU run after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1200)]
+    timeout: u64,
+    #[command(flatten)]
+    disk: DiskArgs,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+/// The data disk, a raw file the kernel drives as a virtio-blk device.
+#[derive(Clone, Debug, Args)]
 struct DiskArgs {
     /// The data disk's file [default: target/images/blocks.img].
     #[arg(long, value_name = "PATH")]
@@ -169,7 +184,7 @@ impl DiskArgs {
 
 /// The network device, a virtio-net device on QEMU's user-mode network (the guest is 10.0.2.15,
 /// the host 10.0.2.2).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 struct NetArgs {
     /// Forward UDP datagrams sent to 127.0.0.1:HOST_PORT on the host to the guest's GUEST_PORT
     /// (the guest is 10.0.2.15 on QEMU's user-mode network; its replies go back to the sender).
@@ -239,6 +254,7 @@ fn main() -> ExitCode {
         Command::Build { release } => build(Profile::from_release_flag(release)),
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench(&args),
+        Command::Compare(args) => compare(&args),
         Command::Disk(args) => boot::disk_commands::run(&args),
     };
     match result {
@@ -292,6 +308,64 @@ fn run(args: &RunArgs) -> Result<u8> {
 }
 
 fn bench(args: &BenchArgs) -> Result<u8> {
+    let figures = match bench_figures(args)? {
+        Ok(figures) => figures,
+        Err(code) => return Ok(code),
+    };
+    println!("{}", bench_header(args.wall_clock));
+    for figure in figures {
+        println!("{figure}");
+    }
+    Ok(0)
+}
+
+fn compare(args: &CompareArgs) -> Result<u8> {
+    let bench_args = BenchArgs {
+        wall_clock: false,
+        firmware: Firmware::Bios,
+        timeout: args.timeout,
+        disk: args.disk.clone(),
+        net: args.net.clone(),
+    };
+    let mut figures = match bench_figures(&bench_args)? {
+        Ok(figures) => figures,
+        Err(code) => return Ok(code),
+    };
+    let workspace = Workspace::locate()?;
+    match boot::linux::installed_kernel() {
+        None => eprintln!(
+            "boot: no Linux kernel in /boot (Debian's package linux-image-amd64, which \
+             `make compare` installs): the Linux column is left out"
+        ),
+        Some(kernel) => {
+            let run = boot::linux::build_bench_program(&workspace).and_then(|program| {
+                boot::linux::run_bench(
+                    &workspace,
+                    &kernel,
+                    &program,
+                    Duration::from_secs(args.timeout),
+                )
+            });
+            match run {
+                Ok(linux) => figures.extend(linux),
+                Err(error) => {
+                    eprintln!("boot: the Linux run failed, its column is left out: {error:#}")
+                }
+            }
+        }
+    }
+    let figures = boot::compare::Figures::read(figures.iter().map(String::as_str));
+    println!("{}", bench_header(false));
+    print!("{}", boot::compare::table(&figures));
+    let chart = workspace.target_dir().join("compare.svg");
+    std::fs::write(&chart, boot::compare::svg(&figures))?;
+    println!("# chart: {}", chart.display());
+    Ok(0)
+}
+
+/// Boots the bench and returns its figure lines, or the exit code when it failed (after
+/// printing the transcript).
+fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
     check_installed(args.firmware)?;
     let workspace = Workspace::locate()?;
     let guest = build_guest(&workspace, Profile::Release)?;
@@ -327,17 +401,13 @@ fn bench(args: &BenchArgs) -> Result<u8> {
             "boot: bench failed: {ending}; {} figure lines",
             figures.len()
         );
-        return Ok(if ending == Ending::GuestStatus(0) {
+        return Ok(Err(if ending == Ending::GuestStatus(0) {
             HOST_ERROR
         } else {
             ending.exit_code()
-        });
+        }));
     }
-    println!("{}", bench_header(args.wall_clock));
-    for figure in figures {
-        println!("{figure}");
-    }
-    Ok(0)
+    Ok(Ok(figures.into_iter().map(str::to_owned).collect()))
 }
 
 /// The comment line `boot bench` prints before the figures.

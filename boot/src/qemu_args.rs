@@ -35,7 +35,7 @@ pub const GATEWAY_IP: &str = "10.0.2.2";
 /// The machine: TCG (KVM is slower here), one CPU, 512 MiB, and no CPU features that change
 /// how memory copies are counted (`erms`, `fsrm`) or that the kernel does not support (`la57`).
 #[rustfmt::skip]
-const MACHINE_ARGS: &[&str] = &[
+pub const MACHINE_ARGS: &[&str] = &[
     "-accel", "tcg",
     "-cpu", "max,la57=off,erms=off,fsrm=off",
     "-smp", "1",

@@ -1,0 +1,228 @@
+//! The comparison `boot compare` prints: each operation's figure on the exokernel path, the
+//! microkernel path and Linux in the same machine, with the ratios between them, as a table and
+//! as an SVG bar chart.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The operations compared, by row ID and figure name (as `apps/bench` and `linux-bench` print
+/// them).
+pub const ROWS: [(&str, &str, &str); 7] = [
+    ("B1", "null_syscall", "null system call"),
+    ("B2", "ipc_round_trip", "IPC round trip (PCT; Linux: pipe)"),
+    ("B3", "user_fault_round_trip", "user fault round trip"),
+    ("B4", "cached_read_4k", "read 4 KiB, cached"),
+    (
+        "B5",
+        "create_write_1k_close_unlink",
+        "create, write 1 KiB, close, unlink",
+    ),
+    ("B6", "spawn_wait_true", "spawn + wait"),
+    ("B7", "fork_wait", "fork + wait"),
+];
+
+/// The three columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Column {
+    Exokernel,
+    Microkernel,
+    Linux,
+}
+
+/// Figures by row ID and column.
+#[derive(Debug, Default)]
+pub struct Figures {
+    values: BTreeMap<(&'static str, Column), u64>,
+}
+
+impl Figures {
+    /// Reads figure lines (`ID name value unit`): `Bn` is the exokernel path, `Bn.micro` the
+    /// microkernel path, `Bn.linux` Linux. B2 is protected control transfer, the primitive
+    /// both of this kernel's paths are built on, so it fills both columns; the rows that only
+    /// one path has leave the other empty.
+    pub fn read<'a>(lines: impl IntoIterator<Item = &'a str>) -> Figures {
+        let mut figures = Figures::default();
+        for line in lines {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let [id, name, value, _unit] = fields.as_slice() else {
+                continue;
+            };
+            let Ok(value) = value.parse::<u64>() else {
+                continue;
+            };
+            let (row, column) = match id.split_once('.') {
+                None => (*id, Column::Exokernel),
+                Some((row, "micro")) => (row, Column::Microkernel),
+                Some((row, "linux")) => (row, Column::Linux),
+                Some(_) => continue,
+            };
+            let Some(&(row, expected_name, _)) = ROWS.iter().find(|(id, ..)| *id == row) else {
+                continue;
+            };
+            if *name != expected_name {
+                continue;
+            }
+            figures.values.insert((row, column), value);
+            if row == "B2" && column == Column::Exokernel {
+                figures.values.insert((row, Column::Microkernel), value);
+            }
+        }
+        figures
+    }
+
+    pub fn get(&self, row: &str, column: Column) -> Option<u64> {
+        ROWS.iter()
+            .find(|(id, ..)| *id == row)
+            .and_then(|(id, ..)| self.values.get(&(*id, column)).copied())
+    }
+
+    /// Whether any Linux figure is there.
+    pub fn has_linux(&self) -> bool {
+        self.values
+            .keys()
+            .any(|(_, column)| *column == Column::Linux)
+    }
+}
+
+fn cell(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
+}
+
+fn ratio(numerator: Option<u64>, denominator: Option<u64>) -> String {
+    match (numerator, denominator) {
+        (Some(numerator), Some(denominator)) if denominator > 0 => {
+            format!("{:.2}x", numerator as f64 / denominator as f64)
+        }
+        _ => "-".to_owned(),
+    }
+}
+
+/// The table, in instructions per operation.
+pub fn table(figures: &Figures) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{:<4} {:<36} {:>12} {:>12} {:>12} {:>10} {:>10}",
+        "row", "operation", "exokernel", "microkernel", "linux", "micro/exo", "linux/exo"
+    );
+    for (row, _, description) in ROWS {
+        let exokernel = figures.get(row, Column::Exokernel);
+        let microkernel = figures.get(row, Column::Microkernel);
+        let linux = figures.get(row, Column::Linux);
+        let _ = writeln!(
+            text,
+            "{row:<4} {description:<36} {:>12} {:>12} {:>12} {:>10} {:>10}",
+            cell(exokernel),
+            cell(microkernel),
+            cell(linux),
+            ratio(microkernel, exokernel),
+            ratio(linux, exokernel),
+        );
+    }
+    text
+}
+
+/// The bar chart: for each row a bar per column, on a logarithmic scale (the figures span five
+/// orders of magnitude), each labelled with its value.
+pub fn svg(figures: &Figures) -> String {
+    const WIDTH: f64 = 960.0;
+    const LABEL: f64 = 300.0;
+    const BAR: f64 = 14.0;
+    const ROW: f64 = 3.0 * BAR + 16.0;
+    let colours = [
+        (Column::Exokernel, "exokernel", "#2b6cb0"),
+        (Column::Microkernel, "microkernel", "#dd6b20"),
+        (Column::Linux, "Linux", "#4a5568"),
+    ];
+    let largest = figures.values.values().copied().max().unwrap_or(1).max(10) as f64;
+    let scale = (WIDTH - LABEL - 90.0) / largest.log10();
+    let height = 40.0 + ROW * ROWS.len() as f64 + 30.0;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(
+        text,
+        r#"<text x="10" y="20" font-size="14">Instructions per operation (log scale), same QEMU machine, -icount shift=0</text>"#
+    );
+    for (index, (row, _, description)) in ROWS.iter().enumerate() {
+        let top = 40.0 + ROW * index as f64;
+        let _ = writeln!(
+            text,
+            r#"<text x="10" y="{}">{row} {description}</text>"#,
+            top + 1.5 * BAR + 4.0
+        );
+        for (bar, (column, _, colour)) in colours.iter().enumerate() {
+            let y = top + BAR * bar as f64;
+            let Some(value) = figures.get(row, *column) else {
+                continue;
+            };
+            let length = ((value.max(1) as f64).log10() * scale).max(1.0);
+            let _ = writeln!(
+                text,
+                r#"<rect x="{LABEL}" y="{y}" width="{length:.1}" height="{}" fill="{colour}"/><text x="{:.1}" y="{}">{value}</text>"#,
+                BAR - 2.0,
+                LABEL + length + 4.0,
+                y + BAR - 4.0
+            );
+        }
+    }
+    let legend_y = height - 12.0;
+    for (index, (_, name, colour)) in colours.iter().enumerate() {
+        let x = LABEL + 140.0 * index as f64;
+        let _ = writeln!(
+            text,
+            r#"<rect x="{x}" y="{}" width="12" height="12" fill="{colour}"/><text x="{}" y="{legend_y}">{name}</text>"#,
+            legend_y - 10.0,
+            x + 16.0
+        );
+    }
+    text.push_str("</svg>\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINES: [&str; 8] = [
+        "B1 null_syscall 62 instructions",
+        "B1.floor syscall_sysret_pair 11 instructions",
+        "B2 ipc_round_trip 1069 instructions",
+        "B4 cached_read_4k 1500 instructions",
+        "B4.micro cached_read_4k 4500 instructions",
+        "B4.linux cached_read_4k 1800 instructions",
+        "B7.linux fork_wait 150000 instructions",
+        "B5.micro something_else 9 instructions",
+    ];
+
+    #[test]
+    fn figures_land_in_their_columns_and_others_are_ignored() {
+        let figures = Figures::read(LINES);
+        assert_eq!(figures.get("B1", Column::Exokernel), Some(62));
+        assert_eq!(figures.get("B2", Column::Microkernel), Some(1069));
+        assert_eq!(figures.get("B4", Column::Linux), Some(1800));
+        assert_eq!(figures.get("B5", Column::Microkernel), None);
+        assert!(figures.has_linux());
+        assert!(!Figures::read(["B1 null_syscall 62 instructions"]).has_linux());
+    }
+
+    #[test]
+    fn the_table_gives_each_row_its_ratios_and_dashes_for_what_is_missing() {
+        let table = table(&Figures::read(LINES));
+        let b4 = table.lines().find(|line| line.starts_with("B4")).unwrap();
+        assert!(b4.contains("1500") && b4.contains("4500") && b4.contains("1800"));
+        assert!(b4.contains("3.00x") && b4.contains("1.20x"), "{b4}");
+        let b6 = table.lines().find(|line| line.starts_with("B6")).unwrap();
+        assert_eq!(b6.matches(" -").count(), 5, "{b6}");
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_for_each_figure() {
+        let chart = svg(&Figures::read(LINES));
+        assert!(chart.starts_with("<svg") && chart.ends_with("</svg>\n"));
+        // Seven figures of the rows (B2 fills two columns), and three legend squares.
+        assert_eq!(chart.matches("<rect").count(), 7 + 3);
+    }
+}
