@@ -29,10 +29,19 @@ pub enum Column {
     Linux,
 }
 
+/// What the kernel counted per operation (figures named `NAME_kernel_entries` and
+/// `NAME_switches`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Count {
+    Entries,
+    Switches,
+}
+
 /// Figures by row ID and column.
 #[derive(Debug, Default)]
 pub struct Figures {
     values: BTreeMap<(&'static str, Column), u64>,
+    counts: BTreeMap<(&'static str, Column, Count), u64>,
 }
 
 impl Figures {
@@ -59,7 +68,19 @@ impl Figures {
             let Some(&(row, expected_name, _)) = ROWS.iter().find(|(id, ..)| *id == row) else {
                 continue;
             };
-            if *name != expected_name {
+            let count = match name.strip_prefix(expected_name) {
+                Some("") => None,
+                Some("_kernel_entries") => Some(Count::Entries),
+                Some("_switches") => Some(Count::Switches),
+                _ => continue,
+            };
+            if let Some(count) = count {
+                figures.counts.insert((row, column, count), value);
+                if row == "B2" && column == Column::Exokernel {
+                    figures
+                        .counts
+                        .insert((row, Column::Microkernel, count), value);
+                }
                 continue;
             }
             figures.values.insert((row, column), value);
@@ -74,6 +95,13 @@ impl Figures {
         ROWS.iter()
             .find(|(id, ..)| *id == row)
             .and_then(|(id, ..)| self.values.get(&(*id, column)).copied())
+    }
+
+    /// What the kernel counted per operation of `row` on the path of `column`.
+    pub fn count(&self, row: &str, column: Column, count: Count) -> Option<u64> {
+        ROWS.iter()
+            .find(|(id, ..)| *id == row)
+            .and_then(|(id, ..)| self.counts.get(&(*id, column, count)).copied())
     }
 
     /// Whether any Linux figure is there.
@@ -95,6 +123,33 @@ fn ratio(numerator: Option<u64>, denominator: Option<u64>) -> String {
         }
         _ => "-".to_owned(),
     }
+}
+
+/// What the kernel counted per operation, on each of its paths, for the rows it counted.
+pub fn counts_table(figures: &Figures) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{:<4} {:<36} {:>20} {:>20}",
+        "row", "kernel entries, switches", "exokernel", "microkernel"
+    );
+    for (row, _, description) in ROWS {
+        let pair = |column| match (
+            figures.count(row, column, Count::Entries),
+            figures.count(row, column, Count::Switches),
+        ) {
+            (Some(entries), Some(switches)) => format!("{entries}, {switches}"),
+            _ => "-".to_owned(),
+        };
+        let (exokernel, microkernel) = (pair(Column::Exokernel), pair(Column::Microkernel));
+        if exokernel != "-" || microkernel != "-" {
+            let _ = writeln!(
+                text,
+                "{row:<4} {description:<36} {exokernel:>20} {microkernel:>20}"
+            );
+        }
+    }
+    text
 }
 
 /// The table, in instructions per operation.
@@ -216,6 +271,26 @@ mod tests {
         assert!(b4.contains("3.00x") && b4.contains("1.20x"), "{b4}");
         let b6 = table.lines().find(|line| line.starts_with("B6")).unwrap();
         assert_eq!(b6.matches(" -").count(), 5, "{b6}");
+    }
+
+    #[test]
+    fn the_kernels_counts_have_a_table_of_their_own() {
+        let figures = Figures::read([
+            "B4 cached_read_4k_kernel_entries 2 per_operation",
+            "B4 cached_read_4k_switches 0 per_operation",
+            "B4.micro cached_read_4k_kernel_entries 5 per_operation",
+            "B4.micro cached_read_4k_switches 2 per_operation",
+            "B4.micro cached_read_4k_kernel_copied_bytes 0 per_operation",
+        ]);
+        assert_eq!(
+            figures.count("B4", Column::Microkernel, Count::Switches),
+            Some(2)
+        );
+        assert_eq!(figures.get("B4", Column::Exokernel), None);
+        let table = counts_table(&figures);
+        let b4 = table.lines().find(|line| line.starts_with("B4")).unwrap();
+        assert!(b4.ends_with("2, 0                 5, 2"), "{b4}");
+        assert_eq!(table.lines().count(), 2, "the header and B4 only");
     }
 
     #[test]

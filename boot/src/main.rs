@@ -357,6 +357,8 @@ fn compare(args: &CompareArgs) -> Result<u8> {
     let figures = boot::compare::Figures::read(figures.iter().map(String::as_str));
     println!("{}", bench_header(false));
     print!("{}", boot::compare::table(&figures));
+    println!("# what the kernel counted per operation (Linux's own counts are not taken)");
+    print!("{}", boot::compare::counts_table(&figures));
     let chart = workspace.target_dir().join("compare.svg");
     std::fs::write(&chart, boot::compare::svg(&figures))?;
     println!("# chart: {}", chart.display());

@@ -486,3 +486,11 @@ pub fn endpoint_reply_and_wait(
     stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)
         .map(Received::decode)
 }
+
+/// What the kernel has counted since it booted (see `exo_abi::KernelCounters`).
+pub fn kernel_counters() -> exo_abi::KernelCounters {
+    let mut counters = exo_abi::KernelCounters::default();
+    // The buffer is this function's own: the call cannot fail.
+    let _ = stubs::kernel_counters::<Kernel>(&raw mut counters as u64);
+    counters
+}

@@ -1,7 +1,7 @@
 //! B2: protected control transfer round trips (call and reply) between the bench and an echo
 //! server in its own address space: this program spawned with the argument `echo-server`.
 
-use crate::ticks_per_iteration;
+use crate::{ITERATIONS, counted_ticks_per, print_counted, ticks_per_iteration};
 use core::hint::black_box;
 use exo_abi::Error;
 use exo_abi::capability::rights;
@@ -48,7 +48,7 @@ pub fn b2(unit: &str, empty_loop: u64) -> Result<(), Error> {
     let server = syscall::spawn("bench", "echo-server")?;
     syscall::capability_copy(Capability::SELF, rights::GRANT, server)?;
     let endpoint = await_capability(rights::CALL).ok_or(Error::NotFound)?;
-    let one_word = ticks_per_iteration(|| {
+    let (one_word, counted) = counted_ticks_per(ITERATIONS, || {
         let reply = syscall::endpoint_call(endpoint, [black_box(1), 0, 0, 0], 0);
         black_box(reply.map(|[first, ..]| first)).ok();
     });
@@ -66,5 +66,6 @@ pub fn b2(unit: &str, empty_loop: u64) -> Result<(), Error> {
         "B2 ipc_round_trip_4_words {} {unit}",
         four_words.saturating_sub(empty_loop)
     );
+    print_counted("B2", "ipc_round_trip", &counted);
     Ok(())
 }

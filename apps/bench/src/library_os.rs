@@ -11,7 +11,7 @@
 //! - B9: 16 MiB written sequentially in 64 KiB writes then fsync'd, and read back, as cost per
 //!   4 KiB block and as MiB/s of the guest clock (see the raw rows, B9.floor).
 
-use crate::{ticks_per, timestamp};
+use crate::{counted_ticks_per, print_counted, ticks_per, timestamp};
 use alloc::vec;
 use libos_posix::files::{self, File};
 use libos_posix::fork::{Fork, fork};
@@ -64,13 +64,19 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
+    /// Row `id` marked with the path.
+    fn id(&self, id: &'static str) -> &'static str {
+        match (self.path, id) {
+            (Path::LibraryOs, _) => id,
+            (Path::Microkernel, "B4") => "B4.micro",
+            (Path::Microkernel, "B5") => "B5.micro",
+            (Path::Microkernel, _) => "B9.micro",
+        }
+    }
+
     /// Prints `ID name value unit`, the ID marked with the path.
-    fn print(&self, id: &str, name: &str, value: u64, unit: &str) {
-        let suffix = match self.path {
-            Path::LibraryOs => "",
-            Path::Microkernel => ".micro",
-        };
-        println!("{id}{suffix} {name} {value} {unit}");
+    fn print(&self, id: &'static str, name: &str, value: u64, unit: &str) {
+        println!("{} {name} {value} {unit}", self.id(id));
     }
 
     fn b4(&self) -> Result<(), Errno> {
@@ -80,7 +86,7 @@ impl Rows<'_> {
         let file = File::open(path)?;
         let mut buffer = vec![0u8; 4096];
         let mut failure = None;
-        let read = ticks_per(10_000, || {
+        let (read, counted) = counted_ticks_per(10_000, || {
             let outcome = file.seek(0).and_then(|_| file.read(&mut buffer));
             if outcome != Ok(4096) {
                 failure = Some(outcome);
@@ -97,6 +103,7 @@ impl Rows<'_> {
             core::hint::black_box(&mut target);
         });
         self.print("B4", "cached_read_4k", read, unit);
+        print_counted(self.id("B4"), "cached_read_4k", &counted);
         if self.path == Path::LibraryOs {
             println!("B4.floor memory_copy_4k {copy} {unit}");
         }
@@ -107,7 +114,7 @@ impl Rows<'_> {
         let unit = self.unit;
         let data = [0x33u8; 1024];
         let mut failure = None;
-        let ticks = ticks_per(2_000, || {
+        let (ticks, counted) = counted_ticks_per(2_000, || {
             let outcome = File::create("/bench/small")
                 .and_then(|file| file.write(&data))
                 .and_then(|_| files::remove_file("/bench/small"));
@@ -119,6 +126,7 @@ impl Rows<'_> {
             return Err(error);
         }
         self.print("B5", "create_write_1k_close_unlink", ticks, unit);
+        print_counted(self.id("B5"), "create_write_1k_close_unlink", &counted);
         Ok(())
     }
 

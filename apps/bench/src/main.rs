@@ -40,7 +40,7 @@ mod library_os;
 libos_posix::main!(main);
 
 const WARM_UP: u64 = 1_000;
-const ITERATIONS: u64 = 100_000;
+pub const ITERATIONS: u64 = 100_000;
 
 fn timestamp() -> u64 {
     let mut processor = 0;
@@ -68,6 +68,43 @@ fn ticks_per(iterations: u64, mut operation: impl FnMut()) -> u64 {
         operation();
     }
     (timestamp() - start) / iterations
+}
+
+/// What the kernel counted per operation (see `exo_abi::KernelCounters`).
+pub struct Counted {
+    pub entries: u64,
+    pub switches: u64,
+    pub copied_bytes: u64,
+}
+
+/// As [`ticks_per`], and what the kernel counted per operation, the warm-up included.
+fn counted_ticks_per(iterations: u64, operation: impl FnMut()) -> (u64, Counted) {
+    let before = syscall::kernel_counters();
+    let ticks = ticks_per(iterations, operation);
+    let after = syscall::kernel_counters();
+    let operations = iterations + iterations / 100;
+    // Rounded to the nearest: a timer interrupt now and then is not the operation's.
+    let per_operation = |count: u64| (count + operations / 2) / operations;
+    let counted = Counted {
+        // The second reading is an entry of its own.
+        entries: per_operation(after.entries - before.entries - 1),
+        switches: per_operation(after.switches - before.switches),
+        copied_bytes: per_operation(after.copied_bytes - before.copied_bytes - 24),
+    };
+    (ticks, counted)
+}
+
+/// Prints what the kernel counted for row `id` `name`, as three figure lines.
+pub fn print_counted(id: &str, name: &str, counted: &Counted) {
+    println!(
+        "{id} {name}_kernel_entries {} per_operation",
+        counted.entries
+    );
+    println!("{id} {name}_switches {} per_operation", counted.switches);
+    println!(
+        "{id} {name}_kernel_copied_bytes {} per_operation",
+        counted.copied_bytes
+    );
 }
 
 fn floor_syscall() {

@@ -829,6 +829,13 @@ impl Fuzzer {
                 a[0] = self.list_address(self.addresses.as_ptr() as u64);
                 a[1] = count;
             }
+            Syscall::KernelCounters => {
+                a[0] = if self.random.one_in(2) {
+                    self.output.as_mut_ptr() as u64
+                } else {
+                    self.target_address()
+                };
+            }
             Syscall::FrameList | Syscall::PageList | Syscall::ConsoleRead => {
                 a[0] = if self.random.one_in(2) {
                     self.output.as_mut_ptr() as u64

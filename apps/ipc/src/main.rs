@@ -149,6 +149,24 @@ fn parent() -> Result<u32, Error> {
         }
     }
     check.expect("wrong replies of 1,000 calls", wrong, 0);
+    // A round trip is two kernel entries (the call, the reply) and two switches, as the kernel
+    // counts them; a timer interrupt or two may fall inside the 100.
+    let before = syscall::kernel_counters();
+    for call in 0..100 {
+        let _ = syscall::endpoint_call(endpoint, [ECHO, call, 0, 0], 0);
+    }
+    let after = syscall::kernel_counters();
+    let per_hundred = |count: u64| (count + 50) / 100;
+    check.expect(
+        "kernel entries per round trip",
+        per_hundred(after.entries - before.entries - 1),
+        2,
+    );
+    check.expect(
+        "switches per round trip",
+        per_hundred(after.switches - before.switches),
+        2,
+    );
 
     let frame = syscall::frame_allocate(None)?;
     syscall::page_map(LENT_PAGE, frame, WRITABLE)?;

@@ -172,6 +172,21 @@ pub struct BlockTransfer {
 /// Most `(block, page)` pairs one [`Syscall::BlockRead`] or [`Syscall::BlockWrite`] moves.
 pub const BLOCK_TRANSFERS_MAX: u64 = 64;
 
+/// What [`Syscall::KernelCounters`] writes: what the kernel has counted since it booted, 24
+/// bytes, little-endian.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelCounters {
+    /// Entries into the kernel from user mode that took the kernel's lock: every system call
+    /// but [`Syscall::Null`] (answered without it, and not counted), every exception and
+    /// every interrupt taken in user mode.
+    pub entries: u64,
+    /// Switches from one environment to another (each changes the address space).
+    pub switches: u64,
+    /// Bytes the kernel copied from or to user memory (arguments, lists, results).
+    pub copied_bytes: u64,
+}
+
 /// First address above the user half of every address space (the lower canonical half).
 /// User pointers and lengths must stay below it.
 pub const USER_END: u64 = 0x0000_8000_0000_0000;

@@ -652,4 +652,13 @@ system_calls! {
         errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
         authority Capability { argument: 0, right: RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
+    /// Writes the kernel's [`KernelCounters`](crate::KernelCounters) at `a0` (24 bytes), so
+    /// that a benchmark can tell how many kernel entries, switches and copied bytes an
+    /// operation took. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the 24 bytes are not
+    /// user-writable.
+    KernelCounters = 55 => fn kernel_counters(buffer);
+        errors [BadAddress];
+        authority Caller;
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
 }

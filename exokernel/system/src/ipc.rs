@@ -119,6 +119,7 @@ fn switch_to_receiver<P: Platform>(
     put_message(frame, result, message);
     machine.address_space.activate();
     kernel.current = Some(receiver);
+    kernel.counters.switches += 1;
 }
 
 /// [`exo_abi::Syscall::EndpointReplyAndWait`].

@@ -102,6 +102,8 @@ pub struct Kernel<P: Platform> {
     pub console_readers: BTreeSet<EnvId>,
     /// The endpoints of protected control transfer, their servers and their callers.
     pub endpoints: Endpoints,
+    /// Kernel entries and switches, for benchmarks.
+    pub counters: crate::counters::Counters,
     ramdisk: Ramdisk<'static>,
     /// How the first environment (init) ended, which becomes the power-off status.
     init_ending: Option<ExitReason>,
@@ -131,6 +133,7 @@ impl<P: Platform> Kernel<P> {
             console_input: ConsoleRing::new(),
             console_readers: BTreeSet::new(),
             endpoints: Endpoints::default(),
+            counters: crate::counters::Counters::default(),
             ramdisk,
             init_ending: None,
             platform: PhantomData,

@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod capabilities;
 pub mod consistency;
 pub mod console_input;
+pub mod counters;
 pub mod environment;
 pub mod exceptions;
 pub mod filters;

@@ -119,6 +119,7 @@ impl<P: Platform> Kernel<P> {
                 .expect("the scheduler runs only living environments");
             *frame = machine.registers;
             machine.address_space.activate();
+            self.counters.switches += 1;
         }
         self.current = next;
     }

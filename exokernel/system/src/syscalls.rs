@@ -86,6 +86,7 @@ pub fn handle<P: Platform>(
     pending: Pending,
     frame: &mut TrapFrame,
 ) -> bool {
+    kernel.counters.entries += 1;
     match pending {
         Pending::Call(call) => invoke(kernel, call, frame),
         Pending::ReturnOutsideUserHalf => {
@@ -224,6 +225,9 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         Call::EndpointCreate(_) => Outcome::Return(ipc::endpoint_create(kernel, caller)),
         Call::EndpointCall(a) => ipc::endpoint_call(kernel, caller, a, frame),
         Call::EndpointReplyAndWait(a) => ipc::endpoint_reply_and_wait(kernel, caller, a, frame),
+        Call::KernelCounters(a) => {
+            Outcome::Return(crate::counters::kernel_counters(kernel, a.buffer))
+        }
         Call::KernelMemory(a) => {
             Outcome::Return(kernel_memory::kernel_memory(kernel, caller, a.target))
         }

@@ -17,6 +17,7 @@ pub fn copy_from_user<P: Platform>(
     assert_eq!(buffer.len() as u64, range.len());
     check_mapped::<P>(address_space, range, Access::Read)?;
     P::read_user(range.start(), buffer);
+    crate::counters::note_copied(buffer.len());
     Ok(())
 }
 
@@ -30,6 +31,7 @@ pub fn copy_to_user<P: Platform>(
     let range = UserRange::new(address, bytes.len() as u64)?;
     check_mapped::<P>(address_space, range, Access::Write)?;
     P::write_user(address, bytes);
+    crate::counters::note_copied(bytes.len());
     Ok(())
 }
 
