@@ -10,7 +10,7 @@
 
 use crate::error::{Errno, Result};
 use crate::layout::TRANSFER_PAGE;
-use crate::runtime::bound_page::with_bound_page;
+use crate::runtime::bound_page::with_transfer_page;
 use crate::syscall::{self, Capability};
 use crate::world;
 use exo_abi::capability::rights::CALL;
@@ -23,18 +23,20 @@ use spin::Mutex;
 /// `posix_fs::service` has this number).
 pub const CONNECT: u64 = 0x100;
 
-/// This process's connection: the environment it was made by (a forked child inherits the
-/// memory, not the connection) and its handle of the server's endpoint.
-static CONNECTION: Mutex<Option<(u32, Capability)>> = Mutex::new(None);
+/// This process's handle of the server's endpoint, once connected (a forked child inherits the
+/// memory, not the connection: it forgets it first, see [`forget_connection`]).
+static CONNECTION: Mutex<Option<Capability>> = Mutex::new(None);
+
+/// In a child just forked: the parent's connection is not the child's.
+pub(crate) fn forget_connection() {
+    *CONNECTION.lock() = None;
+}
 
 /// This process's handle of the file server's endpoint, connected; found among its
 /// capabilities (its parent gave it a copy) by the endpoint number the world records.
 fn connection(endpoint: u64) -> Result<Capability> {
-    let me = syscall::environment_id();
     let mut connection = CONNECTION.lock();
-    if let Some((owner, handle)) = *connection
-        && owner == me
-    {
+    if let Some(handle) = *connection {
         return Ok(handle);
     }
     let handle = syscall::capability_find(|object, rights| {
@@ -50,7 +52,7 @@ fn connection(endpoint: u64) -> Result<Capability> {
     if reply[0] != 0 {
         return Err(Errno::from_code(reply[0]).unwrap_or(Errno::Io));
     }
-    *connection = Some((me, handle));
+    *connection = Some(handle);
     Ok(handle)
 }
 
@@ -81,7 +83,7 @@ pub fn call(endpoint: u64, request: Request<'_>) -> Result<Reply> {
 
 /// One request in one call; the page's reply bytes (directory entries) copied back.
 fn one_call(handle: Capability, mut request: Request<'_>) -> Result<Reply> {
-    with_bound_page(TRANSFER_PAGE, |page| {
+    with_transfer_page(|page| {
         let words = service::encode(&request, page)?;
         let reply_words = syscall::endpoint_call(handle, words, 0)?;
         let reply = service::decode_reply(&request, reply_words)?;
@@ -89,7 +91,7 @@ fn one_call(handle: Capability, mut request: Request<'_>) -> Result<Reply> {
             entries.copy_from_slice(page);
         }
         Ok(reply)
-    })?
+    })
 }
 
 /// A read, a page per call: the server copies the file's bytes into the transfer page, and they
@@ -98,7 +100,7 @@ fn read(handle: Capability, inode: u64, offset: u64, buffer: &mut [u8]) -> Resul
     let mut done = 0;
     for chunk in buffer.chunks_mut(PAGE_BYTES) {
         let length = chunk.len();
-        let count = with_bound_page(TRANSFER_PAGE, |page| {
+        let count = with_transfer_page(|page| {
             let request = Request::Read {
                 inode,
                 offset: offset + done as u64,
@@ -116,7 +118,7 @@ fn read(handle: Capability, inode: u64, offset: u64, buffer: &mut [u8]) -> Resul
             };
             buffer[..count].copy_from_slice(&page[..count]);
             Ok(count)
-        })??;
+        })?;
         done += count;
         if count < length {
             break;

@@ -66,6 +66,7 @@ pub(crate) extern "C" fn child_setup(session: u64) {
         syscall::exit(exceptions::DECLINED_STATUS_BASE);
     }
     process::became_forked_child(session);
+    crate::file_client::forget_connection();
 }
 
 /// The parent's half, called by `fork_entry::save_and_fork` with its stack pointer: builds and

@@ -5,6 +5,7 @@
 //! while this process works on the page it is the only one that does.
 
 use crate::error::{Errno, Result};
+use crate::layout::TRANSFER_PAGE;
 use crate::syscall;
 use exo_abi::page_rights::WRITABLE;
 use posix_fs::service::{PAGE_BYTES, Page};
@@ -25,4 +26,16 @@ pub(crate) fn with_bound_page<T>(address: u64, work: impl FnOnce(&mut Page) -> T
     // outlive the call.
     let page = unsafe { &mut *core::ptr::with_exposed_provenance_mut::<Page>(address as usize) };
     Ok(work(page))
+}
+
+/// Runs `work` on this process's transfer page ([`TRANSFER_PAGE`]), which the file client binds
+/// before it first connects and the library never unbinds (a program that unbinds it by hand
+/// faults on its next file call, as with any page it unbinds under the library).
+pub(crate) fn with_transfer_page<T>(work: impl FnOnce(&mut Page) -> T) -> T {
+    // SAFETY: the page is bound writable by the file client before any call reaches here (see
+    // above) and is page-aligned; by the module's contract nothing else works on it until
+    // `work` returns, and the reference does not outlive the call.
+    let page =
+        unsafe { &mut *core::ptr::with_exposed_provenance_mut::<Page>(TRANSFER_PAGE as usize) };
+    work(page)
 }
