@@ -22,7 +22,8 @@
 //! call, and tells the server so ([`LENT`] in the caller id word); the binding goes when the
 //! server replies, unless the caller lent it with [`LEND_KEEP`], which leaves it bound (a buffer
 //! shared for good, set up by one call) until the caller unmaps it or either side ends. A lent
-//! page is an offer: when the server named no window, the call is delivered without it.
+//! page is an offer: when the server named no window, or something is bound there, the call is
+//! delivered without it.
 //!
 //! # Failures
 //!

@@ -639,15 +639,15 @@ system_calls! {
     /// is used up; a reply to a caller that has ended goes nowhere), then waits for the next
     /// call. Returns the caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent
     /// a page, and the call's message in `rsi`, `rdx`, `r10`, `r8`. The page address in `a5`
-    /// (above its flag bits; 0 for none) is where a lent page is bound, a page the caller has
-    /// nothing bound at.
+    /// (above its flag bits; 0 for none) is where a lent page is bound; when something is
+    /// bound there already, the call arrives without the page.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE);
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, or a reply
     /// when no call is being served; [`Occupied`](crate::Error::Occupied) when waiting without
-    /// replying to the call being served, or when something is bound at the window;
-    /// [`BadAddress`](crate::Error::BadAddress) when the window is outside the user half.
+    /// replying to the call being served; [`BadAddress`](crate::Error::BadAddress) when the
+    /// window is outside the user half.
     EndpointReplyAndWait = 54 => fn endpoint_reply_and_wait(endpoint, word0, word1, word2, word3, flags) -> Message;
         errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
         authority Capability { argument: 0, right: RECEIVE };

@@ -123,6 +123,7 @@ impl CapabilityTable {
 
     /// The capability `handle` names. Errors: [`Error::BadCapability`] for a handle that names
     /// nothing in this table (forged, dropped or never issued).
+    #[inline]
     pub fn get(&self, handle: u64) -> Result<Capability, Error> {
         let (index, generation) = index_and_generation(handle);
         match self.slots.get(index) {
@@ -191,6 +192,7 @@ pub fn resolve(
 /// The endpoint `handle` names, when it carries every right of `needed`.
 /// Errors: [`Error::BadCapability`] as [`CapabilityTable::get`], or when it names an
 /// environment ([`SELF`] included); [`Error::PermissionDenied`] when a right is missing.
+#[inline]
 pub fn resolve_endpoint(
     table: &CapabilityTable,
     handle: u64,

@@ -117,6 +117,7 @@ impl Endpoints {
         EndpointId::new(index, slot.generation)
     }
 
+    #[inline]
     fn get(&self, id: EndpointId) -> Option<&Endpoint> {
         let slot = self.slots.get(id.slot())?;
         if slot.generation != id.generation() {
@@ -125,6 +126,7 @@ impl Endpoints {
         slot.endpoint.as_ref()
     }
 
+    #[inline]
     fn get_mut(&mut self, id: EndpointId) -> Option<&mut Endpoint> {
         let slot = self.slots.get_mut(id.slot())?;
         if slot.generation != id.generation() {
@@ -152,6 +154,7 @@ impl Endpoints {
     /// [`Error::NoSuchEnvironment`] for an endpoint that does not exist (its server has
     /// ended); [`Error::InvalidArgument`] when the caller is the endpoint's own server (it
     /// would wait for itself).
+    #[inline]
     pub fn call(
         &mut self,
         id: EndpointId,
@@ -192,6 +195,7 @@ impl Endpoints {
     /// Errors: [`Error::NotFound`] for an endpoint that does not exist;
     /// [`Error::PermissionDenied`] when `server` does not serve it; [`Error::InvalidArgument`]
     /// when it serves no call (the reply right is used once).
+    #[inline]
     pub fn reply_and_wait(
         &mut self,
         id: EndpointId,
@@ -210,6 +214,7 @@ impl Endpoints {
         Ok((woken, Self::next_call(endpoint)))
     }
 
+    #[inline]
     fn served_by(&mut self, id: EndpointId, server: EnvId) -> Result<&mut Endpoint, Error> {
         let endpoint = self.get_mut(id).ok_or(Error::NotFound)?;
         if endpoint.server == server {
@@ -219,6 +224,7 @@ impl Endpoints {
         }
     }
 
+    #[inline]
     fn next_call(endpoint: &mut Endpoint) -> Step {
         match endpoint.queue.pop_front() {
             Some((caller, message, lend)) => {

@@ -426,6 +426,7 @@ impl SliceScheduler {
     /// control transfer, which the kernel carries out without a decision: returns whether it
     /// may (only in a slot in progress: in an epilogue's grace the slot's end is due, and the
     /// transfer takes the scheduler's path). The timer keeps running.
+    #[inline]
     pub fn hand_over(&mut self, donor: EnvId, target: EnvId) -> bool {
         if self.running != Some(donor) || self.phase != Phase::Slot {
             return false;
