@@ -1,7 +1,9 @@
 //! The microkernel path: `init micro` starts the file server, a separate environment that owns
 //! the disk partition, and every process's file calls go to it by protected control transfer.
 //! The shell and usertests work there as on the library OS path (debug and release builds),
-//! and the file system is the same: what one path wrote, the other reads.
+//! and the file system is the same: what one path wrote, the other reads. A hostile client
+//! (malformed requests, its page unbound under the server's window) gets errors, and the server
+//! goes on serving.
 #![forbid(unsafe_code)]
 
 use std::fs;
@@ -65,4 +67,12 @@ fn usertests_pass_with_the_file_server_on_a_release_build() {
     shell.command("poweroff", "init: file system synced");
     shell.finish().assert_status(0);
     let _ = fs::remove_file(&disk);
+}
+
+#[test]
+fn a_hostile_client_gets_errors_and_the_file_server_goes_on() {
+    let outcome = Scenario::programs(&["hostile-file-client"]).run();
+    outcome.assert_status(0);
+    outcome.assert_contains("hostile-file-client: all checks passed");
+    outcome.assert_program_ended("hostile-file-client", "exited with status 0");
 }

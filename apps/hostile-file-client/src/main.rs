@@ -1,0 +1,109 @@
+//! A hostile client of the file server. The parent starts a file server and a world whose
+//! files it serves (the microkernel path), writes a file, and runs this program again as a
+//! `child` that sends the server malformed requests (unknown operations, lengths past its
+//! page, a second connection without a page) and finally unbinds its own transfer page under
+//! the server's window and calls again. Each is answered with an error; the server keeps
+//! serving: the parent reads its file back and a second child does too.
+//! Run without arguments. Exits 0 when every check passed.
+#![no_std]
+#![no_main]
+
+use exo_abi::Error;
+use exo_abi::capability::rights::CALL;
+use libos_posix::file_client::CONNECT;
+use libos_posix::files::{self, File};
+use libos_posix::layout::TRANSFER_PAGE;
+use libos_posix::process::{self, Stdio};
+use libos_posix::syscall::{self, Capability};
+use libos_posix::{Errno, ExitReason, file_server, world};
+use posix_fs::service::{self, PAGE_BYTES, Request};
+use test_support::checks::{Checker, report_run};
+
+libos_posix::main!(main);
+
+const NAME: &str = "hostile-file-client";
+const PROGRAM: &str = "/bin/hostile-file-client";
+const FILE: &str = "/hostile-file";
+
+/// This process's handle to call the file server.
+fn server_handle() -> Option<Capability> {
+    let endpoint = world::get()?.file_server()?;
+    syscall::capability_find(|id, rights| u64::from(id) == endpoint && rights & CALL != 0)
+}
+
+/// The error the server answered `words` with, if it answered one.
+fn refused(handle: Capability, words: [u64; 4]) -> Option<Errno> {
+    match syscall::endpoint_call(handle, words, 0) {
+        Ok([0, ..]) => None,
+        Ok([code, ..]) => Some(Errno::from_code(code).unwrap_or(Errno::Io)),
+        Err(_) => Some(Errno::Io),
+    }
+}
+
+fn child() -> Result<u32, Error> {
+    let mut check = Checker::new(NAME);
+    // Connect the library's way first.
+    check.expect("a first honest call", files::metadata("/").is_ok(), true);
+    let handle = server_handle().ok_or(Error::NotFound)?;
+    let mut page = [0u8; PAGE_BYTES];
+    let honest = service::encode(&Request::Metadata { path: "/" }, &mut page)
+        .map_err(|_| Error::InvalidArgument)?;
+    for (what, words) in [
+        ("no operation", [0, 0, 0, 0]),
+        ("an unknown operation", [99, 1, 2, 3]),
+        ("every bit set", [u64::MAX; 4]),
+        (
+            "a path past the page",
+            [honest[0], 0, PAGE_BYTES as u64 + 1, 0],
+        ),
+        ("a path of 2^64 - 1 bytes", [honest[0], 0, u64::MAX, 0]),
+        ("a second connection without a page", [CONNECT, 0, 0, 0]),
+    ] {
+        check.expect(what, refused(handle, words).is_some(), true);
+    }
+    // The transfer page goes from under the server's window: the next call is refused, and the
+    // server forgets this client.
+    syscall::page_unmap(TRANSFER_PAGE)?;
+    check.expect(
+        "a call after unbinding the transfer page",
+        refused(handle, honest),
+        Some(Errno::Io),
+    );
+    check.expect(
+        "a call after being forgotten",
+        refused(handle, honest),
+        Some(Errno::PermissionDenied),
+    );
+    Ok(check.failures())
+}
+
+fn parent() -> Result<u32, Error> {
+    let mut check = Checker::new(NAME);
+    let endpoint = file_server::start().map_err(|_| Error::NotFound)?;
+    world::start_as_root_served(NAME, endpoint).map_err(|_| Error::NotFound)?;
+    let written = File::create(FILE).and_then(|file| file.write(b"still served"));
+    check.expect("write a file", written, Ok(12));
+    for round in ["child", "child"] {
+        let outcome =
+            process::spawn(PROGRAM, &[NAME, round], Stdio::INHERIT).and_then(process::wait);
+        check.expect(
+            "the hostile child ran its checks",
+            outcome,
+            Ok(ExitReason::Exited(0)),
+        );
+        check.expect(
+            "the server still serves",
+            files::read_all(FILE).ok().as_deref() == Some(b"still served".as_slice()),
+            true,
+        );
+    }
+    check.expect("remove the file", files::remove_file(FILE), Ok(()));
+    Ok(check.failures())
+}
+
+fn main(args: libos_posix::Args) -> i32 {
+    match args.as_str() {
+        "child" => report_run(NAME, child()),
+        _ => report_run(NAME, parent()),
+    }
+}
