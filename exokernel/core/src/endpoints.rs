@@ -135,11 +135,13 @@ impl Endpoints {
         slot.endpoint.as_mut()
     }
 
+    #[cfg(test)]
     fn all(&self) -> impl Iterator<Item = &Endpoint> {
         self.slots.iter().filter_map(|slot| slot.endpoint.as_ref())
     }
 
     /// The server of `id`, if the endpoint exists.
+    #[cfg(test)]
     pub fn server_of(&self, id: EndpointId) -> Option<EnvId> {
         self.get(id).map(|endpoint| endpoint.server)
     }
@@ -282,6 +284,7 @@ impl Endpoints {
     }
 
     /// Whether `env` waits in a queue or for a reply (it is blocked in a call).
+    #[cfg(test)]
     pub fn is_calling(&self, env: EnvId) -> bool {
         self.all().any(|endpoint| {
             endpoint.state == ServerState::Serving(Some(env))

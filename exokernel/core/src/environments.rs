@@ -356,11 +356,6 @@ impl<M> EnvironmentTable<M> {
         self.set_state_from(id, EnvState::Sleeping, EnvState::Runnable)
     }
 
-    /// Blocks the runnable environment `id` in a call; returns whether it was runnable.
-    pub fn block_in_call(&mut self, id: EnvId) -> bool {
-        self.set_state_from(id, EnvState::Runnable, EnvState::Calling)
-    }
-
     /// Makes `id`, blocked in a call, runnable; returns whether it was blocked in one.
     pub fn end_call(&mut self, id: EnvId) -> bool {
         self.set_state_from(id, EnvState::Calling, EnvState::Runnable)
