@@ -283,6 +283,8 @@ fn main(args: libos_posix::Args) -> i32 {
 struct Baseline {
     free_frames: u64,
     bindings: usize,
+    /// The page addresses of those bindings, to name the ones that changed.
+    binding_addresses: Vec<u64>,
     capabilities: usize,
     lowest_free_block: u64,
 }
@@ -299,6 +301,7 @@ fn run(seed: u64, calls: u64) -> Result<(), &'static str> {
     let baseline = Baseline {
         free_frames: syscall::free_frames(),
         bindings: fuzzer.count_bindings(),
+        binding_addresses: fuzzer.binding_addresses(),
         capabilities: capability_room()?,
         lowest_free_block: lowest_free_block()?,
     };
@@ -439,6 +442,21 @@ impl Fuzzer {
             }
             first += count as u64;
         }
+    }
+
+    /// The page address of each of its bindings, in order.
+    fn binding_addresses(&self) -> Vec<u64> {
+        let mut buffer = [PageBinding::default(); PAGE_BATCH_MAX as usize];
+        let mut from = 0;
+        let mut addresses = Vec::new();
+        while let Ok(count) = syscall::page_list(&mut buffer, from) {
+            addresses.extend(buffer[..count].iter().map(|binding| binding.page_address));
+            if count < buffer.len() {
+                break;
+            }
+            from = buffer[count - 1].page_address + PAGE;
+        }
+        addresses
     }
 
     fn count_bindings(&self) -> usize {
@@ -1239,6 +1257,17 @@ impl Fuzzer {
                 "{NAME}: {bindings} bindings, {} at the start",
                 baseline.bindings
             );
+            let now = self.binding_addresses();
+            for address in &baseline.binding_addresses {
+                if !now.contains(address) {
+                    println!("{NAME}: the binding at {address:#x} is gone");
+                }
+            }
+            for address in &now {
+                if !baseline.binding_addresses.contains(address) {
+                    println!("{NAME}: a binding at {address:#x} is left");
+                }
+            }
             return Err("bindings left after the release");
         }
         let has_parent = syscall::capability_inspect(syscall::Capability::PARENT).is_ok();
