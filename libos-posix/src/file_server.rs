@@ -92,13 +92,7 @@ pub const PROGRAM: &str = "file-server";
 pub fn start() -> Result<Capability> {
     let server = syscall::spawn(PROGRAM, "")?;
     syscall::capability_copy(Capability::SELF, GRANT, server)?;
-    for _ in 0..10_000 {
-        if let Some(endpoint) = syscall::capability_find(|_, rights| rights == CALL) {
-            return Ok(endpoint);
-        }
-        syscall::sleep(1_000);
-    }
-    Err(Errno::NoFileSystem)
+    await_capability(CALL).ok_or(Errno::NoFileSystem)
 }
 
 /// Runs the file server: mounts the file system, creates the endpoint, gives the environment
@@ -109,7 +103,7 @@ pub fn run() -> Result<()> {
     let disk = PartitionDisk::whole();
     let mut served =
         FileSystem::mount(disk, vec![CachedBlock::EMPTY; CACHE_SLOTS]).map_err(Errno::from)?;
-    let starter = wait_for_grant()?;
+    let starter = await_capability(GRANT).ok_or(Errno::PermissionDenied)?;
     let endpoint = syscall::endpoint_create()?;
     syscall::capability_copy(endpoint, CALL, starter)?;
     let ticks_per_millisecond = clock::measure_ticks_per_millisecond();
@@ -135,16 +129,16 @@ pub fn run() -> Result<()> {
     }
 }
 
-/// The capability with [`GRANT`] over the environment that started the server, once it is
-/// given.
-fn wait_for_grant() -> Result<Capability> {
+/// The capability with exactly `rights` that the other side of the handshake gives this
+/// environment, looked for every millisecond for about 10 s.
+fn await_capability(rights: u64) -> Option<Capability> {
     for _ in 0..10_000 {
-        if let Some(handle) = syscall::capability_find(|_, rights| rights == GRANT) {
-            return Ok(handle);
+        if let Some(handle) = syscall::capability_find(|_, held| held == rights) {
+            return Some(handle);
         }
         syscall::sleep(1_000);
     }
-    Err(Errno::PermissionDenied)
+    None
 }
 
 /// The reply to one call.
