@@ -15,8 +15,8 @@ use crate::file_client::CONNECT;
 use crate::files::{CACHE_SLOTS, PartitionDisk, present_credential};
 use crate::layout::{FILE_SERVER_WINDOWS, PAGE_BYTES};
 use crate::runtime::bound_page::with_bound_page;
-use crate::syscall::{self, Capability, Received as Call};
-use crate::{clock, println};
+use crate::syscall::{self, Received as Call};
+use crate::{clock, println, servers};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -86,24 +86,16 @@ impl Clients {
 /// The ramdisk program that runs [`run`].
 pub const PROGRAM: &str = "file-server";
 
-/// Starts the file server as a child of this process and returns a handle to call it (the
-/// environment that starts it lends it [`GRANT`] over itself, which the server uses once to
-/// give the handle).
-pub fn start() -> Result<Capability> {
-    let server = syscall::spawn(PROGRAM, "")?;
-    syscall::capability_copy(Capability::SELF, GRANT, server)?;
-    await_capability(CALL).ok_or(Errno::NoFileSystem)
-}
-
 /// Runs the file server: mounts the file system, creates the endpoint, gives the environment
-/// that started it (which lent it [`GRANT`] over itself) a handle to call it, and serves for
-/// ever. Returns only when it cannot start.
+/// that started it (`servers::start`, which lent it [`GRANT`] over itself) a handle to call
+/// it, and serves for ever. Returns only when it cannot start.
 pub fn run() -> Result<()> {
     present_credential()?;
     let disk = PartitionDisk::whole();
     let mut served =
         FileSystem::mount(disk, vec![CachedBlock::EMPTY; CACHE_SLOTS]).map_err(Errno::from)?;
-    let starter = await_capability(GRANT).ok_or(Errno::PermissionDenied)?;
+    let starter =
+        servers::await_capability(|_, held| held == GRANT).ok_or(Errno::PermissionDenied)?;
     let endpoint = syscall::endpoint_create()?;
     syscall::capability_copy(endpoint, CALL, starter)?;
     let ticks_per_millisecond = clock::measure_ticks_per_millisecond();
@@ -127,18 +119,6 @@ pub fn run() -> Result<()> {
             }
         };
     }
-}
-
-/// The capability with exactly `rights` that the other side of the handshake gives this
-/// environment, looked for every millisecond for about 10 s.
-fn await_capability(rights: u64) -> Option<Capability> {
-    for _ in 0..10_000 {
-        if let Some(handle) = syscall::capability_find(|_, held| held == rights) {
-            return Some(handle);
-        }
-        syscall::sleep(1_000);
-    }
-    None
 }
 
 /// The reply to one call.

@@ -27,7 +27,6 @@ use crate::{exceptions, loader, world};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use exo_abi::PageBinding;
-use exo_abi::capability::rights::CONTROL;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use spin::Mutex;
 
@@ -81,13 +80,13 @@ pub(crate) extern "C" fn fork_parent(stack_pointer: u64) -> i64 {
 
 fn build_and_start(stack_pointer: u64) -> Result<u32> {
     let name = process::program_name();
-    let child = syscall::create_environment(&name)?;
-    let pid = syscall::capability_inspect(child).map_or(0, |(id, _)| id);
-    match populate(child, pid) {
+    let child = process::create_child(&name)?;
+    let (capability, pid) = (child.capability(), child.pid());
+    match populate(capability, pid) {
         Ok(session) => {
-            process::record_forked(child, pid, &name);
+            process::record_forked(child, &name);
             syscall::start_environment(
-                child,
+                capability,
                 fork_entry::child_entry_address(),
                 fork_entry::start_stack_range().end,
                 stack_pointer,
@@ -96,11 +95,7 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
             Ok(pid)
         }
         Err(error) => {
-            let _ = syscall::kill_environment(child, 0);
-            let _ = syscall::wait(child);
-            if let Some(world) = world::get() {
-                world.pipes.forget_environment(pid);
-            }
+            process::discard(child);
             Err(error)
         }
     }
@@ -115,8 +110,7 @@ fn populate(child: Capability, pid: u32) -> Result<u64> {
     shared?;
     process::hold_inherited(&descriptors::snapshot(), pid)?;
     process::pass_file_server(child)?;
-    let session = syscall::capability_copy(process::session(), CONTROL, child)?;
-    Ok(session.0)
+    process::session_for(child)
 }
 
 /// Gives the child each of `bindings` (this process's), the way the module's header says;

@@ -46,9 +46,12 @@ pub mod lock;
 pub mod net;
 pub mod pipes;
 pub mod process;
+pub mod process_client;
+pub mod process_server;
 pub mod process_table;
 #[allow(unsafe_code)]
 mod runtime;
+pub mod servers;
 pub mod startup;
 pub mod syscall;
 pub mod tty;

@@ -17,7 +17,7 @@ use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
 use crate::runtime::scratch;
 use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
-use crate::{files, loader, world};
+use crate::{files, loader, process_client, world};
 use alloc::string::String;
 use exo_abi::ExitReason;
 use exo_abi::capability::rights::CONTROL;
@@ -34,6 +34,11 @@ impl Child {
     /// Its pid.
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// This process's handle over it, to build and start it with.
+    pub(crate) fn capability(&self) -> Capability {
+        self.capability
     }
 }
 
@@ -84,16 +89,21 @@ pub fn program_name() -> String {
 
 /// In a child just forked: its own handle of the session capability.
 pub fn became_forked_child(session: u64) {
-    *SESSION.lock() = Capability(session);
+    // No session handle on the microkernel path: the process server kills.
+    *SESSION.lock() = if session == 0 {
+        Capability::SELF
+    } else {
+        Capability(session)
+    };
     *FORKED.lock() = None;
 }
 
 /// In the parent of a fork: lists the new child before it starts.
-pub fn record_forked(capability: Capability, pid: u32, name: &str) {
+pub fn record_forked(child: Child, name: &str) {
     if let Some(world) = world::get() {
-        world.processes.add(pid, self::pid(), name);
+        world.processes.add(child.pid, self::pid(), name);
     }
-    *FORKED.lock() = Some(Child { capability, pid });
+    *FORKED.lock() = Some(child);
 }
 
 /// In the parent of a fork: the child just started, `pid`.
@@ -169,24 +179,68 @@ pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
     {
         block.descriptors[slot] = descriptors::get(fd)?;
     }
-    let capability = syscall::create_environment(name)?;
-    let child = Child {
-        capability,
-        pid: syscall::capability_inspect(capability).map_or(0, |(id, _)| id),
-    };
+    let child = create_child(name)?;
     match build(&child, &image, &mut block) {
         Ok(entry) => {
             world.processes.add(child.pid, pid(), name);
+            let capability = child.capability;
             syscall::start_environment(capability, entry, STACK_TOP, STARTUP_ADDRESS, STARTUP_TAG)?;
             Ok(child)
         }
         Err(error) => {
-            let _ = syscall::kill_environment(capability, 0);
-            let _ = syscall::wait(capability);
-            world.pipes.forget_environment(child.pid);
+            discard(child);
             Err(error)
         }
     }
+}
+
+/// An empty environment for a new process named `name`, with a handle to build and start it:
+/// on the microkernel path the process server makes it (and alone can wait for it).
+pub(crate) fn create_child(name: &str) -> Result<Child> {
+    if let Some(server) = process_client::server() {
+        let (capability, pid) = process_client::create(server, name)?;
+        return Ok(Child { capability, pid });
+    }
+    let capability = syscall::create_environment(name)?;
+    let pid = syscall::capability_inspect(capability).map_or(0, |(id, _)| id);
+    Ok(Child { capability, pid })
+}
+
+/// Ends `child`, which was never started or is half built, and reaps it.
+pub(crate) fn discard(child: Child) {
+    let _ = syscall::kill_environment(child.capability, 0);
+    let pid = child.pid;
+    let _ = reap(child, false);
+    if let Some(world) = world::get() {
+        world.pipes.forget_environment(pid);
+    }
+}
+
+/// Waits for `child` to end (or, with `no_hang`, looks whether it has) and reaps it: through
+/// the process server on the microkernel path, which then leaves the handle to build with,
+/// to drop.
+fn reap(child: Child, no_hang: bool) -> Result<Option<ExitReason>> {
+    let Some(server) = process_client::server() else {
+        return if no_hang {
+            Ok(syscall::try_wait(child.capability)?)
+        } else {
+            Ok(Some(syscall::wait(child.capability)?))
+        };
+    };
+    let reason = process_client::wait(server, child.pid, no_hang)?;
+    if reason.is_some() {
+        let _ = syscall::capability_drop(child.capability);
+    }
+    Ok(reason)
+}
+
+/// The handle `child` gets of this process's session capability (to kill with): none on the
+/// microkernel path, where the process server kills.
+pub(crate) fn session_for(child: Capability) -> Result<u64> {
+    if process_client::server().is_some() {
+        return Ok(0);
+    }
+    Ok(syscall::capability_copy(*SESSION.lock(), CONTROL, child)?.0)
 }
 
 /// Fills the unstarted `child`: program, stack, world, descriptors, session, startup block.
@@ -194,8 +248,7 @@ fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
     let entry = loader::load(child.capability, image)?;
     world::share_into(child.capability)?;
     hold_inherited(&block.descriptors, child.pid)?;
-    let session = *SESSION.lock();
-    block.session = syscall::capability_copy(session, CONTROL, child.capability)?.0;
+    block.session = session_for(child.capability)?;
     pass_file_server(child.capability)?;
     let frame = scratch::frame_holding(0, block)?;
     loader::give(child.capability, STARTUP_ADDRESS, frame, 0)?;
@@ -224,14 +277,19 @@ pub fn hold_inherited(descriptors: &[Descriptor], pid: u32) -> Result<()> {
 
 /// Waits for `child` to end and reaps it.
 pub fn wait(child: Child) -> Result<ExitReason> {
-    let reason = syscall::wait(child.capability)?;
-    forget(child.pid);
+    let pid = child.pid;
+    let reason = reap(child, false)?.ok_or(Errno::Io)?;
+    forget(pid);
     Ok(reason)
 }
 
 /// How `child` ended, reaping it, or `None` while it runs.
 pub fn try_wait(child: &Child) -> Result<Option<ExitReason>> {
-    let reason = syscall::try_wait(child.capability)?;
+    let copy = Child {
+        capability: child.capability,
+        pid: child.pid,
+    };
+    let reason = reap(copy, true)?;
     if reason.is_some() {
         forget(child.pid);
     }
@@ -274,8 +332,12 @@ pub fn kill(target: u32) -> Result<()> {
         let _files = world.files.lock().lock();
         let _pipes = world.pipes.lock().lock();
         let _terminal = world.terminal.lock().lock();
+        let server = process_client::server();
         for &victim in victims.iter().filter(|&&victim| victim != me) {
-            killed_any |= syscall::kill_environment(session, victim).is_ok();
+            killed_any |= match server {
+                Some(server) => process_client::kill(server, victim).is_ok(),
+                None => syscall::kill_environment(session, victim).is_ok(),
+            };
         }
     }
     let others: alloc::vec::Vec<u32> = victims

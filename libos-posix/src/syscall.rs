@@ -362,7 +362,7 @@ pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
 /// filled once, for which `wanted` holds of the id it names and its rights (as
 /// [`capability_inspect`] tells them; see `exo_abi::capability` for how handles number slots):
 /// how an environment finds a capability someone else gave it.
-pub fn capability_find(wanted: impl Fn(u32, u64) -> bool) -> Option<Capability> {
+pub fn capability_find(mut wanted: impl FnMut(u32, u64) -> bool) -> Option<Capability> {
     (0..exo_abi::capability::CAPABILITIES_MAX as u64)
         .map(|slot| Capability(1 << 32 | slot))
         .find(
@@ -485,6 +485,63 @@ pub fn endpoint_reply_and_wait(
     let flags = window | exo_abi::ipc::REPLY;
     stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)
         .map(Received::decode)
+}
+
+/// What a server does with the call it serves before it waits again ([`endpoint_serve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// It serves no call (the first wait, or after a child's end).
+    Nothing,
+    /// Reply these words.
+    Reply(Message),
+    /// Keep the caller waiting; reply later with [`endpoint_reply`].
+    Defer,
+}
+
+/// What ended a server's wait ([`endpoint_serve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Served {
+    /// A call arrived.
+    Call(Received),
+    /// A child of the server ended (`exo_abi::ipc::CHILD_ENDED`); no call is being served.
+    ChildEnded,
+}
+
+/// Answers the call being served on `endpoint` as `answer` says, then waits for the next call
+/// (a lent page lands at page address `window`) or, with `child_ends`, until an environment
+/// this one created ends.
+pub fn endpoint_serve(
+    endpoint: Capability,
+    answer: Answer,
+    window: u64,
+    child_ends: bool,
+) -> Result<Served, Error> {
+    let (words, flag) = match answer {
+        Answer::Nothing => ([0; 4], 0),
+        Answer::Reply(words) => (words, exo_abi::ipc::REPLY),
+        Answer::Defer => ([0; 4], exo_abi::ipc::DEFER),
+    };
+    let flags = window
+        | flag
+        | if child_ends {
+            exo_abi::ipc::CHILD_ENDS
+        } else {
+            0
+        };
+    let [w0, w1, w2, w3] = words;
+    let (word, message) =
+        stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)?;
+    if word == exo_abi::ipc::CHILD_ENDED {
+        Ok(Served::ChildEnded)
+    } else {
+        Ok(Served::Call(Received::decode((word, message))))
+    }
+}
+
+/// Replies `reply` to `caller`, whose call on `endpoint` this server deferred.
+pub fn endpoint_reply(endpoint: Capability, caller: u32, reply: Message) -> Result<(), Error> {
+    let [w0, w1, w2, w3] = reply;
+    stubs::endpoint_reply::<Kernel>(endpoint.0, u64::from(caller), w0, w1, w2, w3).map(|_| ())
 }
 
 /// What the kernel has counted since it booted (see `exo_abi::KernelCounters`).

@@ -13,6 +13,7 @@ use crate::layout::{PAGE_BYTES, WORLD_BASE};
 use crate::pipes::PipeTable;
 use crate::process_table::ProcessTable;
 use crate::runtime::world_memory;
+use crate::servers::Servers;
 use crate::syscall::{self, Capability};
 use crate::tty::Terminal;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -43,6 +44,8 @@ pub struct World {
     /// On the microkernel path, the number of the file server's endpoint plus one (0: the
     /// library OS path, on the world's own file system).
     file_server_plus_one: AtomicU64,
+    /// On the microkernel path, the number of the process server's endpoint plus one.
+    process_server_plus_one: AtomicU64,
 }
 
 impl World {
@@ -50,6 +53,14 @@ impl World {
     /// on the microkernel path; `None` on the library OS path.
     pub fn file_server(&self) -> Option<u64> {
         self.file_server_plus_one
+            .load(Ordering::Acquire)
+            .checked_sub(1)
+    }
+
+    /// The number of the process server's endpoint on the microkernel path; `None` on the
+    /// library OS path.
+    pub fn process_server(&self) -> Option<u64> {
+        self.process_server_plus_one
             .load(Ordering::Acquire)
             .checked_sub(1)
     }
@@ -109,20 +120,25 @@ pub fn start_as_root(
     Ok(world)
 }
 
-/// Makes this process (started by the kernel) the root of a new world whose file system the
-/// file server behind `endpoint` (a handle with `exo_abi::capability::rights::CALL`) serves:
-/// the microkernel path. Says what failed, for a message.
+/// Makes this process (started by the kernel) the root of a new world whose files and
+/// processes `servers` serve (`servers::start`): the microkernel path. Says what failed, for a
+/// message.
 pub fn start_as_root_served(
     program_name: &str,
-    endpoint: Capability,
+    servers: &Servers,
 ) -> core::result::Result<&'static World, (&'static str, Errno)> {
     crate::process::install(0, "/", program_name);
-    let (number, _) = syscall::capability_inspect(endpoint)
+    let (files, _) = syscall::capability_inspect(servers.files)
         .map_err(|error| ("naming the file server", error.into()))?;
+    let (processes, _) = syscall::capability_inspect(servers.processes)
+        .map_err(|error| ("naming the process server", error.into()))?;
     let world = create().map_err(|error| ("making the world", error))?;
     world
         .file_server_plus_one
-        .store(u64::from(number) + 1, Ordering::Release);
+        .store(u64::from(files) + 1, Ordering::Release);
+    world
+        .process_server_plus_one
+        .store(u64::from(processes) + 1, Ordering::Release);
     crate::exceptions::install_library_handler()
         .map_err(|error| ("registering the fault handler", error.into()))?;
     Ok(world)

@@ -1,8 +1,9 @@
 //! Protected control transfer between environments, on the debug and the release build: calls
 //! and replies cross address spaces with their words intact and the caller's id, a lent page
 //! is written by the server, callers at once each get only their own replies, forged and
-//! misused handles are refused, a caller blocked on a server that does not answer is killed by
-//! its parent, and a server's death wakes its callers with an error.
+//! misused handles are refused, a deferred call is answered when the server's child ends, a
+//! caller blocked on a server that does not answer is killed by its parent, and a server's
+//! death wakes its callers with an error.
 #![forbid(unsafe_code)]
 
 use system_tests::{OutcomeAssertions, Scenario};

@@ -1,9 +1,12 @@
 //! The microkernel path: `init micro` starts the file server, a separate environment that owns
-//! the disk partition, and every process's file calls go to it by protected control transfer.
+//! the disk partition, and the process server, which creates, waits for and kills every
+//! process; every process's file and process calls go to them by protected control transfer.
 //! The shell and usertests work there as on the library OS path (debug and release builds),
-//! and the file system is the same: what one path wrote, the other reads. A hostile client
-//! (malformed requests, its page unbound under the server's window) gets errors, and the server
-//! goes on serving.
+//! and the file system is the same: what one path wrote, the other reads. A hostile client of
+//! the file server (malformed requests, its page unbound under the server's window) gets
+//! errors, and the server goes on serving; a hostile client of the process server (forged
+//! pids, others' children, past its limit) is refused, and a process that ends without waiting
+//! leaves no orphan running.
 #![forbid(unsafe_code)]
 
 use std::fs;
@@ -15,7 +18,7 @@ const USERTESTS_TIMEOUT: Duration = Duration::from_secs(600);
 fn start_served_shell(scenario: Scenario) -> system_tests::Running {
     let mut running = scenario.args("micro").start();
     running.expect_line(
-        "init: the file server serves the file system",
+        "init: the file and process servers serve the world",
         Duration::from_secs(120),
     );
     running.expect_line("init: file system mounted", Duration::from_secs(60));
@@ -75,4 +78,22 @@ fn a_hostile_client_gets_errors_and_the_file_server_goes_on() {
     outcome.assert_status(0);
     outcome.assert_contains("hostile-file-client: all checks passed");
     outcome.assert_program_ended("hostile-file-client", "exited with status 0");
+}
+
+#[test]
+fn a_hostile_client_of_the_process_server_is_refused_and_orphans_are_killed() {
+    let outcome = Scenario::programs(&["hostile-process-client"]).run();
+    outcome.assert_status(0);
+    outcome.assert_contains("hostile-process-client: all checks passed");
+    outcome.assert_program_ended("hostile-process-client", "exited with status 0");
+    let orphan = outcome
+        .serial
+        .lines()
+        .find_map(|line| line.strip_prefix("hostile-process-client: orphan "))
+        .unwrap_or_else(|| outcome.fail("the orphaner named no orphan"))
+        .trim()
+        .to_owned();
+    outcome.assert_contains(&format!(
+        "env {orphan} (hostile-process-client) ended: killed"
+    ));
 }

@@ -16,7 +16,7 @@ use alloc::vec;
 use libos_posix::files::{self, File};
 use libos_posix::fork::{Fork, fork};
 use libos_posix::process::{self, Stdio};
-use libos_posix::{Errno, file_server, println, world};
+use libos_posix::{Errno, println, servers, world};
 
 const DIRECTORY: &str = "/bench";
 const BIG_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -42,8 +42,8 @@ pub fn run(unit: &str, path: Path) -> Result<(), Errno> {
     match path {
         Path::LibraryOs => world::start_as_root("bench").map_err(|(_, error)| error)?,
         Path::Microkernel => {
-            let endpoint = file_server::start()?;
-            world::start_as_root_served("bench", endpoint).map_err(|(_, error)| error)?
+            let servers = servers::start()?;
+            world::start_as_root_served("bench", &servers).map_err(|(_, error)| error)?
         }
     };
     ensure_directory()?;

@@ -27,7 +27,8 @@
 //! - Calls that block until something happens are bounded: `Sleep` for at most 5 ms;
 //!   `ConsoleRead` always non-blocking (nobody types); `SleepUntil` only ever has filters that
 //!   match everything; a blocking `Wait` only names children that end by themselves (`true`)
-//!   or have ended, other waits get `WAIT_NO_HANG`.
+//!   or have ended, other waits get `WAIT_NO_HANG`; `EndpointReplyAndWait` always replies to
+//!   or defers a call, and the fuzzer serves none, so it is refused instead of waiting.
 //! - `DebugWrite` never writes bytes (zero length, over-long, or unreadable ranges), so that
 //!   the console stays readable; `Spawn` only ever starts `true`, and children are at most
 //!   [`CHILDREN_MAX`] at a time (the oldest is killed and reaped to make room).
@@ -43,7 +44,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::capability::{CAPABILITIES_MAX, PARENT, SELF};
-use exo_abi::ipc::REPLY;
+use exo_abi::ipc::{DEFER, REPLY};
 use exo_abi::repossession::ResourceKind;
 use exo_abi::{
     BLOCK_ANY, BlockTransfer, CONSOLE_NONBLOCKING, Error, FRAME_ANY, PAGE_BATCH_MAX, PageBinding,
@@ -938,13 +939,18 @@ impl Fuzzer {
                 };
             }
             Syscall::EndpointReplyAndWait => {
-                // Always replying, to no call: a bare wait would block it for good.
+                // Always replying to (or deferring) no call: a bare wait would block it for good.
                 a[0] = self.handle();
+                let answer = self.random.pick(&[REPLY, DEFER]);
                 a[5] = match self.random.below(3) {
-                    0 => REPLY,
-                    1 => self.target_address() & !(PAGE - 1) | REPLY,
-                    _ => self.word() | REPLY,
+                    0 => answer,
+                    1 => self.target_address() & !(PAGE - 1) | answer,
+                    _ => self.word() | answer,
                 };
+            }
+            Syscall::EndpointReply => {
+                a[0] = self.handle();
+                a[1] = self.environment_id();
             }
             Syscall::Null
             | Syscall::Exit

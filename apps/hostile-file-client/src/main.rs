@@ -15,7 +15,7 @@ use libos_posix::files::{self, File};
 use libos_posix::layout::TRANSFER_PAGE;
 use libos_posix::process::{self, Stdio};
 use libos_posix::syscall::{self, Capability};
-use libos_posix::{Errno, ExitReason, file_server, world};
+use libos_posix::{Errno, ExitReason, servers, world};
 use posix_fs::service::{self, PAGE_BYTES, Request};
 use test_support::checks::{Checker, report_run};
 
@@ -79,8 +79,8 @@ fn child() -> Result<u32, Error> {
 
 fn parent() -> Result<u32, Error> {
     let mut check = Checker::new(NAME);
-    let endpoint = file_server::start().map_err(|_| Error::NotFound)?;
-    world::start_as_root_served(NAME, endpoint).map_err(|_| Error::NotFound)?;
+    let servers = servers::start().map_err(|_| Error::NotFound)?;
+    world::start_as_root_served(NAME, &servers).map_err(|_| Error::NotFound)?;
     let written = File::create(FILE).and_then(|file| file.write(b"still served"));
     check.expect("write a file", written, Ok(12));
     for round in ["child", "child"] {

@@ -5,8 +5,9 @@
 //!
 //! With the single argument `micro` it does the same on the microkernel path: the file
 //! system is the file server's (`file-server`, started first, a separate environment that
-//! owns the disk partition), and every process's file calls go to it by protected control
-//! transfer.
+//! owns the disk partition) and the processes are the process server's (`process-server`,
+//! which creates, waits for and kills them); every process's file and process calls go to
+//! them by protected control transfer.
 //!
 //! With other arguments it runs each program named there from the boot ramdisk in turn (the system
 //! tests do), reports how each ended and whether its frames all came back, then powers the
@@ -17,7 +18,7 @@
 #![no_main]
 
 use libos_posix::process::{self, Stdio};
-use libos_posix::{Errno, file_server, files, println, syscall, world};
+use libos_posix::{Errno, files, println, servers, syscall, world};
 
 libos_posix::main!(main);
 
@@ -41,11 +42,12 @@ fn main(args: libos_posix::Args) -> i32 {
     1
 }
 
-/// Starts the file server and makes a world whose files it serves.
+/// Starts the file and process servers and makes a world whose files and processes they
+/// serve.
 fn start_served_world() -> Result<&'static world::World, (&'static str, Errno)> {
-    let endpoint = file_server::start().map_err(|error| ("starting the file server", error))?;
-    println!("init: the file server serves the file system (microkernel path)");
-    world::start_as_root_served("init", endpoint)
+    let servers = servers::start().map_err(|error| ("starting the servers", error))?;
+    println!("init: the file and process servers serve the world (microkernel path)");
+    world::start_as_root_served("init", &servers)
 }
 
 /// Runs the shell in `world` until it ends, then syncs the file system.

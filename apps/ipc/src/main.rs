@@ -3,7 +3,8 @@
 //! then it calls it many times (the replies carry the words back changed and the caller's
 //! id, which the kernel writes), lends it a page, forges and misuses handles, lets `client`
 //! children call it at once (each checks its own replies), kills a `hang` child the server
-//! never answers, and finally has the server die while a `late` child waits in its queue.
+//! never answers, has a call deferred until a child of the server ends (the server answers
+//! others meanwhile), and finally has the server die while a `late` child waits in its queue.
 //! Run without arguments. Exits 0 when every check passed.
 #![no_std]
 #![no_main]
@@ -13,7 +14,7 @@ use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_abi::ipc::{LEND_WRITABLE, Message};
 use exo_abi::page_rights::WRITABLE;
-use libos_posix::syscall::{self, Capability, Received};
+use libos_posix::syscall::{self, Answer, Capability, Received, Served};
 use libos_posix::{ExitReason, shared_words::SharedWords};
 use test_support::checks::{Checker, report_run};
 use test_support::waiting::wait_until;
@@ -30,6 +31,11 @@ const HANG: u64 = 2;
 const LEND: u64 = 3;
 /// The server sleeps [`HANG_MICROSECONDS`], then exits without replying.
 const DIE: u64 = 4;
+/// The server defers the call, starts a `nap` child that calls it once and exits with
+/// [`NAP_STATUS`], and answers the deferred call when that child has ended, with its exit
+/// status and how many calls it served meanwhile.
+const AFTER_CHILD: u64 = 5;
+const NAP_STATUS: u32 = 7;
 const HANG_MICROSECONDS: u64 = 200_000;
 
 /// Where the server binds lent pages.
@@ -65,13 +71,41 @@ fn serve() -> i32 {
     if syscall::capability_copy(endpoint, rights::CALL, parent).is_err() {
         return 4;
     }
-    let mut received = syscall::endpoint_wait(endpoint, WINDOW);
+    // The deferred AFTER_CHILD call: its caller, the child, and the calls served since.
+    let mut deferred: Option<(u32, Capability, u64)> = None;
+    let mut answer = Answer::Nothing;
     loop {
-        let Ok(call) = received else {
+        let Ok(served) = syscall::endpoint_serve(endpoint, answer, WINDOW, true) else {
             return 5;
         };
-        let reply = answer(call);
-        received = syscall::endpoint_reply_and_wait(endpoint, reply, WINDOW);
+        answer = Answer::Nothing;
+        match served {
+            Served::ChildEnded => {
+                let Some((caller, child, calls)) = deferred else {
+                    return 6;
+                };
+                if let Ok(Some(reason)) = syscall::try_wait(child) {
+                    let reply = [AFTER_CHILD, reason.encode(), calls, 0];
+                    if syscall::endpoint_reply(endpoint, caller, reply).is_err() {
+                        return 7;
+                    }
+                    deferred = None;
+                }
+            }
+            Served::Call(call) if call.message[0] == AFTER_CHILD => {
+                let Ok(child) = spawn_client("nap", endpoint) else {
+                    return 8;
+                };
+                deferred = Some((call.caller, child, 0));
+                answer = Answer::Defer;
+            }
+            Served::Call(call) => {
+                if let Some((_, _, calls)) = deferred.as_mut() {
+                    *calls += 1;
+                }
+                answer = Answer::Reply(self::answer(call));
+            }
+        }
     }
 }
 
@@ -119,6 +153,10 @@ fn client(operation: u64) -> i32 {
             // Killed while it waits: it never gets here.
             1
         }
+        AFTER_CHILD => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0) {
+            Ok(_) => NAP_STATUS as i32,
+            Err(_) => 1,
+        },
         _ => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0) {
             Err(Error::NoSuchEnvironment) => 0,
             _ => 1,
@@ -211,6 +249,19 @@ fn parent() -> Result<u32, Error> {
         Err(Error::InvalidArgument),
     );
 
+    // A deferred call is answered once the server's child has ended; the server served the
+    // child's call meanwhile; a client cannot reply.
+    check.expect(
+        "the deferred call's answer",
+        syscall::endpoint_call(endpoint, [AFTER_CHILD, 0, 0, 0], 0),
+        Ok([AFTER_CHILD, ExitReason::Exited(NAP_STATUS).encode(), 1, 0]),
+    );
+    check.expect(
+        "reply through a handle that only calls",
+        syscall::endpoint_reply(endpoint, syscall::environment_id(), [0; 4]),
+        Err(Error::PermissionDenied),
+    );
+
     // Callers at once: each checks its own replies.
     let clients: [Result<Capability, Error>; 3] = [0; 3].map(|_| spawn_client("client", endpoint));
     for client in clients {
@@ -268,6 +319,7 @@ fn main(args: libos_posix::Args) -> i32 {
         "client" => client(ECHO),
         "hang" => client(HANG),
         "late" => client(DIE),
+        "nap" => client(AFTER_CHILD),
         _ => report_run(NAME, parent()),
     }
 }

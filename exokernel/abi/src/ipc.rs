@@ -25,6 +25,15 @@
 //! page is an offer: when the server named no window, or something is bound there, the call is
 //! delivered without it.
 //!
+//! # Deferred replies and ended children
+//!
+//! A server that cannot answer a call yet (a process server asked to wait for a child that
+//! still runs) waits for the next call with [`DEFER`] instead of [`REPLY`]: the caller stays
+//! blocked, and the server keeps the right to reply to it once, later, with
+//! [`Syscall::EndpointReply`]. A server that waits with [`CHILD_ENDS`] also stops waiting when
+//! one of the environments it created ends, and learns so from [`CHILD_ENDED`] in place of a
+//! caller's id: it never sleeps through the end of a child it has to report.
+//!
 //! # Failures
 //!
 //! A call to an endpoint whose server has ended fails at once with
@@ -33,11 +42,13 @@
 //! leaves the queue, or the server's reply right becomes void (its reply goes nowhere). A caller
 //! blocked on a server that never replies is ended by whoever holds
 //! [`CONTROL`](crate::capability::rights::CONTROL) over it
-//! ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)).
+//! ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)). A deferred caller wakes
+//! with that error too when its server ends.
 //!
 //! [`Syscall::EndpointCreate`]: crate::Syscall::EndpointCreate
 //! [`Syscall::EndpointCall`]: crate::Syscall::EndpointCall
 //! [`Syscall::EndpointReplyAndWait`]: crate::Syscall::EndpointReplyAndWait
+//! [`Syscall::EndpointReply`]: crate::Syscall::EndpointReply
 
 /// Words in a message, each way.
 pub const MESSAGE_WORDS: usize = 4;
@@ -48,6 +59,26 @@ pub type Message = [u64; MESSAGE_WORDS];
 /// Flag of [`Syscall::EndpointReplyAndWait`](crate::Syscall::EndpointReplyAndWait): reply to
 /// the call being served before waiting for the next one.
 pub const REPLY: u64 = 1 << 0;
+
+/// Flag of [`Syscall::EndpointReplyAndWait`](crate::Syscall::EndpointReplyAndWait): leave
+/// the caller being served blocked and keep the right to reply to it, once, with
+/// [`Syscall::EndpointReply`](crate::Syscall::EndpointReply); then wait for the next call. Not
+/// with [`REPLY`]. A page lent for the call goes back to the caller now.
+pub const DEFER: u64 = 1 << 1;
+
+/// Flag of [`Syscall::EndpointReplyAndWait`](crate::Syscall::EndpointReplyAndWait): stop
+/// waiting, returning [`CHILD_ENDED`], when an environment the server created ends, or at once
+/// when no call is queued and one has ended since the server last learnt of it this way.
+pub const CHILD_ENDS: u64 = 1 << 2;
+
+/// Every flag of [`Syscall::EndpointReplyAndWait`](crate::Syscall::EndpointReplyAndWait)
+/// (beside the window's page address).
+pub const WAIT_FLAGS: u64 = REPLY | DEFER | CHILD_ENDS;
+
+/// Returned by [`Syscall::EndpointReplyAndWait`](crate::Syscall::EndpointReplyAndWait) with
+/// [`CHILD_ENDS`], in place of a caller's id, when it stopped waiting because a child ended;
+/// no call is being served then and the message registers hold nothing.
+pub const CHILD_ENDED: u64 = 1 << 33;
 
 /// Flag of a page lent with [`Syscall::EndpointCall`](crate::Syscall::EndpointCall): the
 /// server may write it (it may always read it).

@@ -636,16 +636,21 @@ system_calls! {
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Serves the endpoint named by capability `a0`: with [`REPLY`](crate::ipc::REPLY) in `a5`,
     /// first replies `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply
-    /// is used up; a reply to a caller that has ended goes nowhere), then waits for the next
-    /// call. Returns the caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent
-    /// a page, and the call's message in `rsi`, `rdx`, `r10`, `r8`. The page address in `a5`
-    /// (above its flag bits; 0 for none) is where a lent page is bound; when something is
-    /// bound there already, the call arrives without the page.
+    /// is used up; a reply to a caller that has ended goes nowhere), or with
+    /// [`DEFER`](crate::ipc::DEFER) keeps that caller waiting for a later
+    /// [`EndpointReply`](Syscall::EndpointReply); then waits for the next call. Returns the
+    /// caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent a page, and the
+    /// call's message in `rsi`, `rdx`, `r10`, `r8`; with [`CHILD_ENDS`](crate::ipc::CHILD_ENDS)
+    /// in `a5`, it may return [`CHILD_ENDED`](crate::ipc::CHILD_ENDED) instead (see
+    /// [`ipc`](crate::ipc)). The page address in `a5` (above its flag bits; 0 for none) is where
+    /// a lent page is bound; when something is bound there already, the call arrives without
+    /// the page.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE);
-    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, or a reply
-    /// when no call is being served; [`Occupied`](crate::Error::Occupied) when waiting without
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, both
+    /// [`REPLY`](crate::ipc::REPLY) and [`DEFER`](crate::ipc::DEFER), or either when no call
+    /// is being served; [`Occupied`](crate::Error::Occupied) when waiting without
     /// replying to the call being served; [`BadAddress`](crate::Error::BadAddress) when the
     /// window is outside the user half.
     EndpointReplyAndWait = 54 => fn endpoint_reply_and_wait(endpoint, word0, word1, word2, word3, flags) -> Message;
@@ -660,5 +665,18 @@ system_calls! {
     KernelCounters = 55 => fn kernel_counters(buffer);
         errors [BadAddress];
         authority Caller;
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
+    /// Replies `a2`, `a3`, `a4`, `a5` to caller `a1` (its environment id), whose call on the
+    /// endpoint named by capability `a0` the caller (its server) deferred with
+    /// [`DEFER`](crate::ipc::DEFER): the deferred caller's [`EndpointCall`](Syscall::EndpointCall)
+    /// returns them. The right to reply is used up. Returns 0; the server goes on running.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
+    /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE);
+    /// [`NotFound`](crate::Error::NotFound) when `a1` has no deferred call on the endpoint
+    /// (never had, was answered already, or has ended).
+    EndpointReply = 56 => fn endpoint_reply(endpoint, caller, word0, word1, word2, word3);
+        errors [BadCapability, PermissionDenied, NotFound];
+        authority Capability { argument: 0, right: RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
 }

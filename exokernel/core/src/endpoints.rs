@@ -12,6 +12,9 @@
 //!    uses it once: the caller gets the reply, and the server takes the next queued call or
 //!    waits again.
 //!
+//! A server may also defer the call it serves ([`Endpoints::defer_and_wait`]): the caller
+//! stays blocked and the server answers it later ([`Endpoints::reply_to`]), once.
+//!
 //! Failures: a call to an endpoint that does not exist (its server has ended) fails at once; when a server ends, every caller queued on its endpoints and the one it serves wake
 //! with an error; when a caller ends, it leaves the queue, or the server's reply right becomes
 //! void (the reply then goes nowhere). Nothing here panics on any sequence of calls.
@@ -82,6 +85,8 @@ struct Endpoint {
     state: ServerState,
     /// Callers waiting for the server, oldest first, with their message and lent page.
     queue: VecDeque<(EnvId, Message, u64)>,
+    /// Callers whose calls the server deferred, still owed a reply.
+    deferred: Vec<EnvId>,
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +108,7 @@ impl Endpoints {
             server,
             state: ServerState::Busy,
             queue: VecDeque::new(),
+            deferred: Vec::new(),
         };
         let index = match self.slots.iter().position(|slot| slot.endpoint.is_none()) {
             Some(index) => index,
@@ -216,6 +222,55 @@ impl Endpoints {
         Ok((woken, Self::next_call(endpoint)))
     }
 
+    /// The server of `id` keeps the caller it serves blocked, owing it a reply
+    /// ([`Endpoints::reply_to`]), then takes the next call. A caller that has ended is owed
+    /// nothing. Errors: as [`Endpoints::reply_and_wait`].
+    pub fn defer_and_wait(&mut self, id: EndpointId, server: EnvId) -> Result<Step, Error> {
+        let endpoint = self.served_by(id, server)?;
+        let ServerState::Serving(caller) = endpoint.state else {
+            return Err(Error::InvalidArgument);
+        };
+        endpoint.deferred.extend(caller);
+        endpoint.state = ServerState::Busy;
+        Ok(Self::next_call(endpoint))
+    }
+
+    /// The server of `id` replies `reply` to `caller`, whose call it deferred.
+    /// Errors: [`Error::NotFound`] for an endpoint that does not exist, or a caller with no
+    /// deferred call on it; [`Error::PermissionDenied`] when `server` does not serve it.
+    pub fn reply_to(
+        &mut self,
+        id: EndpointId,
+        server: EnvId,
+        caller: EnvId,
+        reply: Message,
+    ) -> Result<Step, Error> {
+        let endpoint = self.served_by(id, server)?;
+        let index = endpoint
+            .deferred
+            .iter()
+            .position(|&deferred| deferred == caller)
+            .ok_or(Error::NotFound)?;
+        endpoint.deferred.swap_remove(index);
+        Ok(Step::Reply {
+            caller,
+            reply: Ok(reply),
+        })
+    }
+
+    /// `server`, waiting on one of its endpoints, stops waiting there (it was woken for
+    /// another reason): calls queue until it waits again.
+    pub fn stop_waiting(&mut self, server: EnvId) {
+        for endpoint in self
+            .slots
+            .iter_mut()
+            .filter_map(|slot| slot.endpoint.as_mut())
+            .filter(|endpoint| endpoint.server == server && endpoint.state == ServerState::Waiting)
+        {
+            endpoint.state = ServerState::Busy;
+        }
+    }
+
     #[inline]
     fn served_by(&mut self, id: EndpointId, server: EnvId) -> Result<&mut Endpoint, Error> {
         let endpoint = self.get_mut(id).ok_or(Error::NotFound)?;
@@ -263,7 +318,7 @@ impl Endpoints {
                 _ => None,
             };
             let queued = endpoint.queue.into_iter().map(|(caller, ..)| caller);
-            for caller in served.into_iter().chain(queued) {
+            for caller in served.into_iter().chain(queued).chain(endpoint.deferred) {
                 woken.push(Step::Reply {
                     caller,
                     reply: Err(Error::NoSuchEnvironment),
@@ -276,6 +331,7 @@ impl Endpoints {
             .filter_map(|slot| slot.endpoint.as_mut())
         {
             endpoint.queue.retain(|&(caller, ..)| caller != env);
+            endpoint.deferred.retain(|&caller| caller != env);
             if endpoint.state == ServerState::Serving(Some(env)) {
                 endpoint.state = ServerState::Serving(None);
             }
@@ -289,6 +345,7 @@ impl Endpoints {
         self.all().any(|endpoint| {
             endpoint.state == ServerState::Serving(Some(env))
                 || endpoint.queue.iter().any(|&(caller, ..)| caller == env)
+                || endpoint.deferred.contains(&env)
         })
     }
 }
@@ -468,6 +525,85 @@ mod tests {
     }
 
     #[test]
+    fn a_deferred_call_is_answered_once_later_while_others_are_served() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.call(id, A, message(1), 0).expect("delivered");
+        assert_eq!(endpoints.call(id, B, message(2), 0), Ok(Step::Queued));
+        assert!(matches!(
+            endpoints.defer_and_wait(id, SERVER),
+            Ok(Step::Deliver { caller: B, .. })
+        ));
+        assert!(endpoints.is_calling(A), "still blocked, owed a reply");
+        assert_eq!(
+            endpoints.reply_to(id, B, A, message(7)),
+            Err(Error::PermissionDenied)
+        );
+        assert_eq!(
+            endpoints.reply_to(id, SERVER, B, message(7)),
+            Err(Error::NotFound),
+            "B is being served, not deferred"
+        );
+        assert_eq!(
+            endpoints.reply_to(id, SERVER, A, message(7)),
+            Ok(Step::Reply {
+                caller: A,
+                reply: Ok(message(7))
+            })
+        );
+        assert!(!endpoints.is_calling(A));
+        assert_eq!(
+            endpoints.reply_to(id, SERVER, A, message(7)),
+            Err(Error::NotFound),
+            "the right is used once"
+        );
+        assert_eq!(
+            endpoints.defer_and_wait(EndpointId(99), SERVER),
+            Err(Error::NotFound)
+        );
+        endpoints
+            .reply_and_wait(id, SERVER, message(0))
+            .expect("B answered");
+        assert_eq!(
+            endpoints.defer_and_wait(id, SERVER),
+            Err(Error::InvalidArgument),
+            "nothing to defer while waiting"
+        );
+    }
+
+    #[test]
+    fn deferred_callers_wake_when_their_server_ends_and_are_forgotten_when_they_end() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.call(id, A, message(1), 0).expect("delivered");
+        endpoints.defer_and_wait(id, SERVER).expect("deferred");
+        endpoints.call(id, B, message(2), 0).expect("delivered");
+        endpoints.defer_and_wait(id, SERVER).expect("deferred");
+        endpoints.environment_ended(B);
+        assert_eq!(
+            endpoints.reply_to(id, SERVER, B, message(0)),
+            Err(Error::NotFound),
+            "an ended caller is owed nothing"
+        );
+        assert_eq!(
+            endpoints.environment_ended(SERVER),
+            vec![Step::Reply {
+                caller: A,
+                reply: Err(Error::NoSuchEnvironment)
+            }]
+        );
+    }
+
+    #[test]
+    fn a_server_that_stops_waiting_gets_its_calls_queued() {
+        let (mut endpoints, id) = waiting_endpoint();
+        endpoints.stop_waiting(SERVER);
+        assert_eq!(endpoints.call(id, A, message(1), 0), Ok(Step::Queued));
+        assert!(matches!(
+            endpoints.wait(id, SERVER),
+            Ok(Step::Deliver { caller: A, .. })
+        ));
+    }
+
+    #[test]
     fn no_sequence_of_calls_breaks_the_table() {
         // A fixed pseudo-random walk over every operation and party.
         let mut endpoints = Endpoints::default();
@@ -481,12 +617,20 @@ mod tests {
             state ^= state << 17;
             let id = ids[(state % 4) as usize % ids.len()];
             let env = EnvId((state >> 8) as u32 % 6 + 1);
-            let _ = match (state >> 16) % 4 {
+            let _ = match (state >> 16) % 7 {
                 0 => endpoints.call(id, env, message(state), 0).map(|_| ()),
                 1 => endpoints.wait(id, env).map(|_| ()),
                 2 => endpoints
                     .reply_and_wait(id, env, message(state))
                     .map(|_| ()),
+                3 => endpoints.defer_and_wait(id, env).map(|_| ()),
+                4 => endpoints
+                    .reply_to(id, env, EnvId((state >> 24) as u32 % 6 + 1), message(0))
+                    .map(|_| ()),
+                5 => {
+                    endpoints.stop_waiting(env);
+                    Ok(())
+                }
                 _ => {
                     endpoints.environment_ended(env);
                     Ok(())
@@ -499,6 +643,11 @@ mod tests {
                         .iter()
                         .all(|&(caller, ..)| caller != endpoint.server)
                 );
+                assert!(!endpoint.deferred.contains(&endpoint.server));
+                let mut deferred = endpoint.deferred.clone();
+                deferred.sort_unstable();
+                deferred.dedup();
+                assert_eq!(deferred.len(), endpoint.deferred.len(), "owed once");
             }
         }
     }

@@ -61,6 +61,8 @@ fn machine_with<P: Platform>(address_space: P::AddressSpace, registers: TrapFram
         capabilities: CapabilityTable::default(),
         receive_window: 0,
         lent: None,
+        wakes_on_child_end: false,
+        child_ended: false,
     }
 }
 

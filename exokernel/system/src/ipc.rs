@@ -15,7 +15,10 @@ use crate::scheduler::Event;
 use crate::syscalls::Outcome;
 use crate::trap_frame::TrapFrame;
 use exo_abi::capability::rights;
-use exo_abi::ipc::{LEND_FLAGS, LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY};
+use exo_abi::ipc::{
+    CHILD_ENDED, CHILD_ENDS, DEFER, LEND_FLAGS, LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY,
+    WAIT_FLAGS,
+};
 use exo_abi::kernel_memory::ENDPOINT_BYTES;
 use exo_abi::{Error, arguments, encode_result};
 use exo_core::PAGE_SIZE;
@@ -129,12 +132,23 @@ pub fn endpoint_reply_and_wait<P: Platform>(
     a: arguments::EndpointReplyAndWait,
     frame: &mut TrapFrame,
 ) -> Outcome {
-    let (woken, next, lent) = match serve(kernel, server, a) {
-        Ok(steps) => steps,
+    let Served {
+        woken,
+        next,
+        lent,
+        learns_of_ended_child,
+    } = match serve(kernel, server, a) {
+        Ok(served) => served,
         Err(error) => return Outcome::Return(Err(error)),
     };
     if let Some(lent) = lent {
         take_back_lent_page(kernel, server, lent);
+    }
+    if learns_of_ended_child {
+        if let Some(woken) = woken {
+            wake_caller(kernel, woken);
+        }
+        return Outcome::Return(Ok(CHILD_ENDED));
     }
     if let Step::Deliver {
         caller,
@@ -177,13 +191,24 @@ pub fn endpoint_reply_and_wait<P: Platform>(
     Outcome::Switched
 }
 
-/// The checks and the bookkeeping of a reply and wait: returns the caller to wake (if any), the
-/// server's next step, and the page lent for the call replied to, to take back.
+/// What a reply and wait comes to.
+struct Served {
+    /// The caller to wake, if any.
+    woken: Option<Step>,
+    /// The server's next step.
+    next: Step,
+    /// The page lent for the call answered, to take back.
+    lent: Option<Lent>,
+    /// Whether the server, instead of waiting, learns that a child ended (it stopped waiting).
+    learns_of_ended_child: bool,
+}
+
+/// The checks and the bookkeeping of a reply and wait.
 fn serve<P: Platform>(
     kernel: &mut Kernel<P>,
     server: EnvId,
     a: arguments::EndpointReplyAndWait,
-) -> Result<(Option<Step>, Step, Option<Lent>), Error> {
+) -> Result<Served, Error> {
     let Kernel {
         environments,
         endpoints,
@@ -193,9 +218,9 @@ fn serve<P: Platform>(
         .machine_mut(server)
         .ok_or(Error::NoSuchEnvironment)?;
     let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, rights::RECEIVE)?;
-    let is_reply = a.flags & REPLY != 0;
+    let (is_reply, is_deferral) = (a.flags & REPLY != 0, a.flags & DEFER != 0);
     let window = a.flags & !(PAGE_SIZE - 1);
-    if a.flags & (PAGE_SIZE - 1) & !REPLY != 0 {
+    if a.flags & (PAGE_SIZE - 1) & !WAIT_FLAGS != 0 || is_reply && is_deferral {
         return Err(Error::InvalidArgument);
     }
     // Whether the window is free is checked when a page arrives (it then arrives without the
@@ -206,12 +231,30 @@ fn serve<P: Platform>(
     let (woken, next) = if is_reply {
         let reply = [a.word0, a.word1, a.word2, a.word3];
         endpoints.reply_and_wait(endpoint, server, reply)?
+    } else if is_deferral {
+        (None, endpoints.defer_and_wait(endpoint, server)?)
     } else {
         (None, endpoints.wait(endpoint, server)?)
     };
     machine.receive_window = window;
-    let lent = if is_reply { machine.lent.take() } else { None };
-    Ok((woken, next, lent))
+    machine.wakes_on_child_end = a.flags & CHILD_ENDS != 0;
+    let lent = if is_reply || is_deferral {
+        machine.lent.take()
+    } else {
+        None
+    };
+    let learns_of_ended_child =
+        next == Step::ServerWaits && machine.wakes_on_child_end && machine.child_ended;
+    if learns_of_ended_child {
+        machine.child_ended = false;
+        endpoints.stop_waiting(server);
+    }
+    Ok(Served {
+        woken,
+        next,
+        lent,
+        learns_of_ended_child,
+    })
 }
 
 /// Checks a page a caller lends: 0, or one of its bindings, writable if lent writable.
@@ -303,5 +346,47 @@ fn put_message(registers: &mut TrapFrame, result: u64, message: Message) {
 pub fn environment_ended<P: Platform>(kernel: &mut Kernel<P>, env: EnvId) {
     for step in kernel.endpoints.environment_ended(env) {
         wake_caller(kernel, step);
+    }
+}
+
+/// [`exo_abi::Syscall::EndpointReply`]: the deferred caller becomes runnable; the server
+/// goes on.
+pub fn endpoint_reply<P: Platform>(
+    kernel: &mut Kernel<P>,
+    server: EnvId,
+    a: arguments::EndpointReply,
+) -> Result<u64, Error> {
+    let Kernel {
+        environments,
+        endpoints,
+        ..
+    } = &mut *kernel;
+    let machine = environments
+        .machine(server)
+        .ok_or(Error::NoSuchEnvironment)?;
+    let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, rights::RECEIVE)?;
+    let caller = EnvId(u32::try_from(a.caller).map_err(|_| Error::NotFound)?);
+    let reply = [a.word0, a.word1, a.word2, a.word3];
+    let step = endpoints.reply_to(endpoint, server, caller, reply)?;
+    wake_caller(kernel, step);
+    Ok(0)
+}
+
+/// A child of `parent` has ended: `parent` learns of it now if it waits for calls with
+/// [`CHILD_ENDS`], or when it next waits so.
+pub fn child_ended<P: Platform>(kernel: &mut Kernel<P>, parent: EnvId) {
+    let Some(environment) = kernel.environments.get_mut(parent) else {
+        return;
+    };
+    let is_waiting_for_it = environment.state == EnvState::Receiving;
+    let Some(machine) = environment.machine.as_mut() else {
+        return;
+    };
+    machine.child_ended = true;
+    if is_waiting_for_it && machine.wakes_on_child_end {
+        machine.child_ended = false;
+        machine.registers.rax = encode_result(Ok(CHILD_ENDED));
+        environment.state = EnvState::Runnable;
+        kernel.endpoints.stop_waiting(parent);
     }
 }

@@ -58,6 +58,12 @@ pub struct Machine<P: Platform> {
     pub receive_window: u64,
     /// The page lent with the call it serves, bound at its window until it replies.
     pub lent: Option<Lent>,
+    /// Whether its wait for a call ends when one of its children ends
+    /// ([`exo_abi::ipc::CHILD_ENDS`]).
+    pub wakes_on_child_end: bool,
+    /// Whether one of its children ended since it last learnt of it through
+    /// [`exo_abi::ipc::CHILD_ENDED`].
+    pub child_ended: bool,
 }
 
 /// A page lent for the duration of a call: bound at `window` in the server, derived from the
@@ -278,6 +284,9 @@ impl<P: Platform> Kernel<P> {
         self.filters.remove_owner(id);
         self.predicate_sleepers.retain(|sleeper| sleeper.env != id);
         crate::ipc::environment_ended(self, id);
+        if let Some(parent) = creator.flatten() {
+            crate::ipc::child_ended(self, parent);
+        }
         if let Some(blocks) = self.blocks.as_mut() {
             blocks.table.release_environment(id);
         }

@@ -225,6 +225,7 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         Call::EndpointCreate(_) => Outcome::Return(ipc::endpoint_create(kernel, caller)),
         Call::EndpointCall(a) => ipc::endpoint_call(kernel, caller, a, frame),
         Call::EndpointReplyAndWait(a) => ipc::endpoint_reply_and_wait(kernel, caller, a, frame),
+        Call::EndpointReply(a) => Outcome::Return(ipc::endpoint_reply(kernel, caller, a)),
         Call::KernelCounters(a) => {
             Outcome::Return(crate::counters::kernel_counters(kernel, a.buffer))
         }

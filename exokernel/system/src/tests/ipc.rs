@@ -5,11 +5,13 @@
 use super::{DATA_PAGE, FREE_PAGE};
 use crate::fake::{Booted, leaves_of, timer_deadline};
 use exo_abi::Syscall::{
-    CapabilityCopy, EndpointCall, EndpointCreate, EndpointReplyAndWait, EnvironmentKill, Exit,
-    PageUnmap, Spawn, Yield,
+    CapabilityCopy, EndpointCall, EndpointCreate, EndpointReply, EndpointReplyAndWait,
+    EnvironmentKill, Exit, PageUnmap, Spawn, Yield,
 };
 use exo_abi::capability::{SELF, rights};
-use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY};
+use exo_abi::ipc::{
+    CHILD_ENDED, CHILD_ENDS, DEFER, LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY,
+};
 use exo_abi::{Error, encode_result};
 use exo_core::capabilities::resolve_endpoint;
 use exo_core::environments::{EnvId, EnvState};
@@ -350,5 +352,103 @@ fn a_lent_page_is_bound_at_the_window_for_the_call_or_kept_when_asked() {
         "the window is taken"
     );
     world.reply_and_wait([0; 4], REPLY).expect("replied");
+    assert!(crate::consistency::check(&world.booted.kernel).is_ok());
+}
+
+#[test]
+fn a_deferred_call_is_answered_later_and_a_child_end_wakes_its_server() {
+    let mut world = World::new();
+    let (first, second) = (world.clients[0], world.clients[1]);
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    assert_eq!(
+        world.reply_and_wait([0; 4], REPLY | DEFER),
+        Err(Error::InvalidArgument)
+    );
+    // Deferred: the first client stays blocked while the server serves the second.
+    let _ = world.reply_and_wait([0; 4], DEFER);
+    assert_eq!(world.state(first), EnvState::Calling);
+    assert_eq!(world.call(1, [2, 0, 0, 0], 0), Ok(u64::from(second.0)));
+    let endpoint = world.endpoint;
+    let reply = |world: &mut World, caller: EnvId| {
+        world
+            .booted
+            .call(EndpointReply, &[endpoint, u64::from(caller.0), 7, 8, 9, 10])
+    };
+    assert_eq!(
+        reply(&mut world, second),
+        Err(Error::NotFound),
+        "served, not deferred"
+    );
+    assert_eq!(reply(&mut world, first), Ok(0));
+    assert_eq!(world.booted.kernel.current, Some(world.server));
+    assert_eq!(world.state(first), EnvState::Runnable);
+    assert_eq!(world.saved(first), (0, [7, 8, 9, 10]));
+    assert_eq!(reply(&mut world, first), Err(Error::NotFound), "once");
+    assert_eq!(
+        world
+            .booted
+            .call(EndpointReply, &[endpoint, u64::MAX, 0, 0, 0, 0]),
+        Err(Error::NotFound)
+    );
+    world.reply_and_wait([3, 0, 0, 0], REPLY).expect("replied");
+    assert_eq!(world.booted.kernel.current, Some(second));
+    assert_eq!(world.words(), [3, 0, 0, 0]);
+    // A child of the server ends while the server waits with CHILD_ENDS: it wakes, and calls
+    // queue meanwhile.
+    world.call(1, [5, 0, 0, 0], 0).expect("delivered");
+    let name = world.booted.put(0, b"child");
+    world.booted.call(Spawn, &[name, 5, 0, 0]).expect("child");
+    let child = *world
+        .booted
+        .kernel
+        .environments
+        .ids()
+        .collect::<Vec<_>>()
+        .last()
+        .expect("the child");
+    let _ = world.reply_and_wait([0; 4], REPLY | CHILD_ENDS);
+    assert_eq!(world.state(world.server), EnvState::Receiving);
+    run(&mut world.booted, child);
+    let _ = world.booted.call(Exit, &[0]);
+    assert_eq!(world.state(world.server), EnvState::Runnable);
+    assert_eq!(world.saved(world.server).0, encode_result(Ok(CHILD_ENDED)));
+    world.call(0, [4, 0, 0, 0], 0).expect("queued");
+    assert_eq!(world.queued(), 1);
+    // A child that ended while the server was busy is told at its next wait with no call
+    // queued.
+    run(&mut world.booted, world.server);
+    world.booted.call(Spawn, &[name, 5, 0, 0]).expect("child");
+    let child = *world
+        .booted
+        .kernel
+        .environments
+        .ids()
+        .collect::<Vec<_>>()
+        .last()
+        .expect("the child");
+    run(&mut world.booted, child);
+    let _ = world.booted.call(Exit, &[0]);
+    run(&mut world.booted, world.server);
+    assert_eq!(
+        world.reply_and_wait([0; 4], CHILD_ENDS),
+        Ok(u64::from(first.0)),
+        "the queued call first"
+    );
+    assert_eq!(
+        world.reply_and_wait([0; 4], REPLY | CHILD_ENDS),
+        Ok(CHILD_ENDED)
+    );
+    let _ = world.call(0, [7, 0, 0, 0], 0);
+    run(&mut world.booted, world.server);
+    assert_eq!(world.reply_and_wait([0; 4], 0), Ok(u64::from(first.0)));
+    // A deferred caller wakes with an error when its server ends.
+    let _ = world.reply_and_wait([0; 4], DEFER);
+    world.call(1, [6, 0, 0, 0], 0).expect("delivered");
+    let _ = world.booted.call(Exit, &[0]);
+    assert_eq!(
+        world.saved(first).0,
+        encode_result(Err(Error::NoSuchEnvironment))
+    );
     assert!(crate::consistency::check(&world.booted.kernel).is_ok());
 }
