@@ -5,7 +5,7 @@
 
 use crate::error::{Errno, Result};
 use crate::pipes::End;
-use crate::{files, syscall, world};
+use crate::{files, pipes, syscall, world};
 use spin::Mutex;
 
 /// Most descriptors a process has open at once (a table of this many, some 8 KiB, in each
@@ -106,8 +106,8 @@ pub fn open(descriptor: Descriptor) -> Result<usize> {
 /// copy starts at the same offset but moves on its own.
 pub fn duplicate(fd: usize) -> Result<usize> {
     let descriptor = get(fd)?;
-    if let (Some((id, end)), Some(world)) = (descriptor.pipe_end(), world::get()) {
-        world.pipes.hold(id, end, syscall::environment_id())?;
+    if let Some((id, end)) = descriptor.pipe_end() {
+        pipes::hold(id, end, syscall::environment_id())?;
     }
     open(descriptor).inspect_err(|_| release(descriptor))
 }
@@ -136,8 +136,8 @@ pub fn close_all() {
 }
 
 fn release(descriptor: Descriptor) {
-    if let (Some((id, end)), Some(world)) = (descriptor.pipe_end(), world::get()) {
-        let _ = world.pipes.close(id, end, syscall::environment_id());
+    if let Some((id, end)) = descriptor.pipe_end() {
+        let _ = pipes::close(id, end);
     }
 }
 
@@ -165,7 +165,7 @@ pub fn read(fd: usize, buffer: &mut [u8]) -> Result<usize> {
             set_offset(fd, offset + count as u64);
             Ok(count)
         }
-        Descriptor::PipeRead(id) => world::require()?.pipes.read(id, buffer),
+        Descriptor::PipeRead(id) => pipes::read(id, buffer),
         Descriptor::PipeWrite(_) | Descriptor::Closed => Err(Errno::BadDescriptor),
     }
 }
@@ -194,7 +194,7 @@ pub fn write(fd: usize, bytes: &[u8]) -> Result<usize> {
             set_offset(fd, at + count as u64);
             Ok(count)
         }
-        Descriptor::PipeWrite(id) => world::require()?.pipes.write(id, bytes),
+        Descriptor::PipeWrite(id) => pipes::write(id, bytes),
         Descriptor::PipeRead(_) | Descriptor::Closed => Err(Errno::BadDescriptor),
     }
 }
@@ -212,8 +212,7 @@ pub fn seek(fd: usize, offset: u64) -> Result<u64> {
 
 /// Makes a pipe; returns its read and write descriptors.
 pub fn pipe() -> Result<(usize, usize)> {
-    let world = world::require()?;
-    let id = world.pipes.create(syscall::environment_id())?;
+    let id = pipes::create(syscall::environment_id())?;
     let read_end = open(Descriptor::PipeRead(id));
     let write_end = read_end.and_then(|_| open(Descriptor::PipeWrite(id)));
     match (read_end, write_end) {
@@ -222,9 +221,9 @@ pub fn pipe() -> Result<(usize, usize)> {
             if let Ok(fd) = read_end {
                 let _ = close(fd);
             } else {
-                let _ = world.pipes.close(id, End::Read, syscall::environment_id());
+                let _ = pipes::close(id, End::Read);
             }
-            let _ = world.pipes.close(id, End::Write, syscall::environment_id());
+            let _ = pipes::close(id, End::Write);
             Err(Errno::TooManyOpenFiles)
         }
     }

@@ -88,13 +88,14 @@ pub(crate) fn dispatch(frame: &mut ExceptionFrame) {
 
 /// Closes every pipe end this process holds, from the exception stack, so that readers see end
 /// of file as it dies rather than when its parent reaps it. The ends are counted in the world,
-/// which is shared writable and never copy-on-write, so this writes no page that could fault;
-/// skipped when the fault came inside a pipe operation (the pipes' lock is this process's).
+/// which is shared writable and never copy-on-write, or by the file server, so this writes no
+/// page that could fault; skipped when the fault came inside a pipe operation (the pipes' lock
+/// is this process's) or while connecting to the file server.
 fn close_pipe_ends_here() {
     if let Some(world) = crate::world::get() {
         let me = syscall::environment_id();
-        if world.pipes.lock().holder() != Some(me) {
-            world.pipes.forget_environment(me);
+        if world.pipes.lock().holder() != Some(me) && !crate::file_client::is_connecting() {
+            crate::pipes::forget_environment(me);
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::runtime::bound_page::with_transfer_page;
 use crate::syscall::{self, Capability};
 use crate::world;
 use exo_abi::capability::rights::CALL;
-use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE};
+use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, Message};
 use exo_abi::page_rights::WRITABLE;
 use posix_fs::service::{self, PAGE_BYTES, Reply, Request};
 use spin::Mutex;
@@ -26,6 +26,12 @@ pub const CONNECT: u64 = 0x100;
 /// This process's handle of the server's endpoint, once connected (a forked child inherits the
 /// memory, not the connection: it forgets it first, see [`forget_connection`]).
 static CONNECTION: Mutex<Option<Capability>> = Mutex::new(None);
+
+/// Whether this process is in the middle of connecting (an exception handler then makes no
+/// call to the server: the connection's lock is this process's).
+pub(crate) fn is_connecting() -> bool {
+    CONNECTION.is_locked()
+}
 
 /// In a child just forked: the parent's connection is not the child's.
 pub(crate) fn forget_connection() {
@@ -79,6 +85,30 @@ pub fn call(endpoint: u64, request: Request<'_>) -> Result<Reply> {
         } => write(handle, inode, offset, bytes),
         request => one_call(handle, request),
     }
+}
+
+/// A call outside the file API (`pipe_service`): `bytes` (at most a page) go in the transfer
+/// page; the reply's first word is an `Errno` code (0 for success) and its second a count, of
+/// the bytes the server put in the page (at most `buffer.len()` are copied into `buffer`) or of
+/// whatever else the request counts; returns that count.
+pub(crate) fn call_with_page(
+    endpoint: u64,
+    words: Message,
+    bytes: &[u8],
+    buffer: &mut [u8],
+) -> Result<u64> {
+    let handle = connection(endpoint)?;
+    with_transfer_page(|page| {
+        let length = bytes.len().min(PAGE_BYTES);
+        page[..length].copy_from_slice(&bytes[..length]);
+        let reply = syscall::endpoint_call(handle, words, 0)?;
+        if reply[0] != 0 {
+            return Err(Errno::from_code(reply[0]).unwrap_or(Errno::Io));
+        }
+        let count = (reply[1] as usize).min(buffer.len()).min(PAGE_BYTES);
+        buffer[..count].copy_from_slice(&page[..count]);
+        Ok(reply[1])
+    })
 }
 
 /// One request in one call; the page's reply bytes (directory entries) copied back.

@@ -14,8 +14,9 @@ use crate::error::{Errno, Result};
 use crate::file_client::CONNECT;
 use crate::files::{CACHE_SLOTS, PartitionDisk, present_credential};
 use crate::layout::{FILE_SERVER_WINDOWS, PAGE_BYTES};
+use crate::pipe_service::PipeServer;
 use crate::runtime::bound_page::with_bound_page;
-use crate::syscall::{self, Received as Call};
+use crate::syscall::{self, Answer, Received as Call, Served};
 use crate::{clock, println, servers};
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -26,7 +27,7 @@ use posix_fs::service::{self, Received};
 use posix_fs::{CachedBlock, FileSystem};
 
 /// The server's file system: the library's partition, the cache in the server's heap.
-type Served = FileSystem<PartitionDisk, Vec<CachedBlock>>;
+type ServedFiles = FileSystem<PartitionDisk, Vec<CachedBlock>>;
 
 /// Most clients connected at once; past that, windows of clients that have gone are reused.
 const CLIENTS_MAX: u64 = 4096;
@@ -102,28 +103,50 @@ pub fn run() -> Result<()> {
     let mut last_commit = 0;
     let mut clients = Clients::new();
     let mut received = Received::default();
-    let mut call = syscall::endpoint_wait(endpoint, clients.next_window())?;
+    let mut pipes = PipeServer::new();
+    let mut answer = Answer::Nothing;
     loop {
-        let reply = answer(&mut served, &mut clients, &mut received, call);
+        let call = match syscall::endpoint_serve(endpoint, answer, clients.next_window(), false) {
+            Ok(Served::Call(call)) => call,
+            Ok(Served::ChildEnded) => {
+                answer = Answer::Nothing;
+                continue;
+            }
+            Err(error) => {
+                println!("file-server: {}", error.describe());
+                answer = Answer::Nothing;
+                continue;
+            }
+        };
+        answer = if PipeServer::serves(call.message[0]) {
+            match clients.windows.get(&call.caller) {
+                Some(&window) => {
+                    pipes.answer(endpoint, call.caller, window, call.message, |client| {
+                        clients.windows.get(&client).copied()
+                    })
+                }
+                None => Answer::Reply([Errno::PermissionDenied.code(), 0, 0, 0]),
+            }
+        } else {
+            Answer::Reply(answer_file_call(
+                &mut served,
+                &mut clients,
+                &mut received,
+                call,
+            ))
+        };
         let now = clock::ticks() / ticks_per_millisecond;
         if now.saturating_sub(last_commit) >= crate::files::COMMIT_AGE_MILLISECONDS
             && served.sync().is_ok()
         {
             last_commit = now;
         }
-        call = match syscall::endpoint_reply_and_wait(endpoint, reply, clients.next_window()) {
-            Ok(call) => call,
-            Err(error) => {
-                println!("file-server: {}", error.describe());
-                syscall::endpoint_wait(endpoint, clients.next_window())?
-            }
-        };
     }
 }
 
-/// The reply to one call.
-fn answer(
-    served: &mut Served,
+/// The reply to one call of the file API, or a connection.
+fn answer_file_call(
+    served: &mut ServedFiles,
     clients: &mut Clients,
     received: &mut Received,
     call: Call,

@@ -44,6 +44,7 @@ pub mod layout;
 mod loader;
 pub mod lock;
 pub mod net;
+pub mod pipe_service;
 pub mod pipes;
 pub mod process;
 pub mod process_client;

@@ -211,9 +211,7 @@ pub(crate) fn discard(child: Child) {
     let _ = syscall::kill_environment(child.capability, 0);
     let pid = child.pid;
     let _ = reap(child, false);
-    if let Some(world) = world::get() {
-        world.pipes.forget_environment(pid);
-    }
+    crate::pipes::forget_environment(pid);
 }
 
 /// Waits for `child` to end (or, with `no_hang`, looks whether it has) and reaps it: through
@@ -265,12 +263,11 @@ pub(crate) fn pass_file_server(child: Capability) -> Result<()> {
 
 /// Counts the pipe ends in `descriptors` as held by `pid` too.
 pub fn hold_inherited(descriptors: &[Descriptor], pid: u32) -> Result<()> {
-    let world = world::require()?;
     for (id, end) in descriptors
         .iter()
         .filter_map(|descriptor| descriptor.pipe_end())
     {
-        world.pipes.hold(id, end, pid)?;
+        crate::pipes::hold(id, end, pid)?;
     }
     Ok(())
 }
@@ -310,7 +307,7 @@ fn forget(pid: u32) {
 /// that readers see end of file and `ps` lists only living processes.
 fn forget_ended(world: &world::World, ended: &[u32]) {
     for &pid in ended {
-        world.pipes.forget_environment(pid);
+        crate::pipes::forget_environment(pid);
         world.processes.remove(pid);
     }
 }

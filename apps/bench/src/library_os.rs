@@ -1,9 +1,8 @@
 //! The library-OS rows (B4, B5, B6, B7, B9), run in a child the bench starts with the argument
 //! `files`: it makes its own world and mounts the file system like init, so that nothing else
-//! runs in it while it measures. With `files micro` the child runs the file rows (B4, B5, B9)
-//! on the microkernel path instead, its files served by a file server it starts, and names
-//! them `B4.micro` and so on (the process rows need a process server, which the microkernel
-//! path does not have yet).
+//! runs in it while it measures. With `files micro` the child runs them on the microkernel
+//! path instead, its files and processes served by the file and process servers it starts,
+//! and names them `B4.micro` and so on.
 //! - B4: `read` of 4 KiB at offset 0 of a cached file, and its floor, a 4 KiB memory copy;
 //! - B5: create a file, write 1 KiB, close, unlink;
 //! - B6: spawn `/bin/true` from the file system and wait for it;
@@ -49,10 +48,8 @@ pub fn run(unit: &str, path: Path) -> Result<(), Errno> {
     ensure_directory()?;
     rows.b4()?;
     rows.b5()?;
-    if path == Path::LibraryOs {
-        rows.b6()?;
-        rows.b7()?;
-    }
+    rows.b6()?;
+    rows.b7()?;
     rows.b9()?;
     files::sync()
 }
@@ -70,6 +67,8 @@ impl Rows<'_> {
             (Path::LibraryOs, _) => id,
             (Path::Microkernel, "B4") => "B4.micro",
             (Path::Microkernel, "B5") => "B5.micro",
+            (Path::Microkernel, "B6") => "B6.micro",
+            (Path::Microkernel, "B7") => "B7.micro",
             (Path::Microkernel, _) => "B9.micro",
         }
     }
@@ -133,7 +132,7 @@ impl Rows<'_> {
     fn b6(&self) -> Result<(), Errno> {
         let unit = self.unit;
         let mut failure = None;
-        let ticks = ticks_per(200, || {
+        let (ticks, counted) = counted_ticks_per(200, || {
             let outcome =
                 process::spawn("/bin/true", &["true"], Stdio::INHERIT).and_then(process::wait);
             if let Err(error) = outcome {
@@ -143,14 +142,15 @@ impl Rows<'_> {
         if let Some(error) = failure {
             return Err(error);
         }
-        println!("B6 spawn_wait_true {ticks} {unit}");
+        self.print("B6", "spawn_wait_true", ticks, unit);
+        print_counted(self.id("B6"), "spawn_wait_true", &counted);
         Ok(())
     }
 
     fn b7(&self) -> Result<(), Errno> {
         let unit = self.unit;
         let mut failure = None;
-        let ticks = ticks_per(200, || match fork() {
+        let (ticks, counted) = counted_ticks_per(200, || match fork() {
             Ok(Fork::Child) => process::exit(0),
             Ok(Fork::Parent(child)) => {
                 if let Err(error) = process::wait(child) {
@@ -162,7 +162,8 @@ impl Rows<'_> {
         if let Some(error) = failure {
             return Err(error);
         }
-        println!("B7 fork_wait {ticks} {unit}");
+        self.print("B7", "fork_wait", ticks, unit);
+        print_counted(self.id("B7"), "fork_wait", &counted);
         Ok(())
     }
 

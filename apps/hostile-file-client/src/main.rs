@@ -2,20 +2,23 @@
 //! files it serves (the microkernel path), writes a file, and runs this program again as a
 //! `child` that sends the server malformed requests (unknown operations, lengths past its
 //! page, a second connection without a page) and finally unbinds its own transfer page under
-//! the server's window and calls again. Each is answered with an error; the server keeps
-//! serving: the parent reads its file back and a second child does too.
+//! the server's window and calls again; malformed pipe requests go the same way. Each is
+//! answered with an error; the server keeps serving: the parent reads its file back and a
+//! second child does too. Last, a `reader` child blocked in the server on an empty pipe is
+//! killed, and the server forgets its end: a write finds nobody to read.
 //! Run without arguments. Exits 0 when every check passed.
 #![no_std]
 #![no_main]
 
 use exo_abi::Error;
 use exo_abi::capability::rights::CALL;
+use libos_posix::descriptors::{self, Descriptor};
 use libos_posix::file_client::CONNECT;
 use libos_posix::files::{self, File};
 use libos_posix::layout::TRANSFER_PAGE;
 use libos_posix::process::{self, Stdio};
 use libos_posix::syscall::{self, Capability};
-use libos_posix::{Errno, ExitReason, servers, world};
+use libos_posix::{Errno, ExitReason, pipe_service, servers, world};
 use posix_fs::service::{self, PAGE_BYTES, Request};
 use test_support::checks::{Checker, report_run};
 
@@ -61,6 +64,54 @@ fn child() -> Result<u32, Error> {
     ] {
         check.expect(what, refused(handle, words).is_some(), true);
     }
+    // Pipes are the file server's too: malformed pipe requests are refused.
+    let (read_end, write_end) = descriptors::pipe().map_err(|_| Error::NoMemory)?;
+    let id = match descriptors::get(read_end) {
+        Ok(Descriptor::PipeRead(id)) => u64::from(id),
+        _ => return Err(Error::NotFound),
+    };
+    for (what, words, expected) in [
+        (
+            "read 0 bytes of a pipe",
+            [pipe_service::READ, id, 0, 0],
+            Errno::InvalidArgument,
+        ),
+        (
+            "read past the page",
+            [pipe_service::READ, id, PAGE_BYTES as u64 + 1, 0],
+            Errno::InvalidArgument,
+        ),
+        (
+            "read pipe 5000",
+            [pipe_service::READ, 5000, 1, 0],
+            Errno::BadDescriptor,
+        ),
+        (
+            "read pipe 2^64 - 1",
+            [pipe_service::READ, u64::MAX, 1, 0],
+            Errno::BadDescriptor,
+        ),
+        (
+            "hold end 7 of a pipe",
+            [pipe_service::HOLD, id, 7, 0],
+            Errno::InvalidArgument,
+        ),
+        (
+            "hold for pid 2^64 - 1",
+            [pipe_service::HOLD, id, 0, u64::MAX],
+            Errno::NoSuchProcess,
+        ),
+    ] {
+        check.expect(what, refused(handle, words), Some(expected));
+    }
+    let _ = descriptors::close(read_end);
+    check.expect(
+        "write to a pipe nobody reads",
+        descriptors::write(write_end, b"lost"),
+        Err(Errno::BrokenPipe),
+    );
+    let _ = descriptors::close(write_end);
+
     // The transfer page goes from under the server's window: the next call is refused, and the
     // server forgets this client.
     syscall::page_unmap(TRANSFER_PAGE)?;
@@ -98,12 +149,51 @@ fn parent() -> Result<u32, Error> {
         );
     }
     check.expect("remove the file", files::remove_file(FILE), Ok(()));
+
+    // A reader blocked in the server on an empty pipe is killed: the server forgets it and
+    // its end, so a write finds nobody to read.
+    let (read_end, write_end) = descriptors::pipe().map_err(|_| Error::NoMemory)?;
+    let reader_stdio = Stdio {
+        stdin: read_end,
+        ..Stdio::INHERIT
+    };
+    let reader = process::spawn(PROGRAM, &[NAME, "reader"], reader_stdio);
+    let _ = descriptors::close(read_end);
+    syscall::sleep(100_000);
+    if let Ok(reader) = reader {
+        let pid = reader.pid();
+        check.expect("kill the blocked reader", process::kill(pid), Ok(()));
+        check.expect(
+            "the blocked reader's end",
+            process::wait(reader),
+            Ok(ExitReason::Killed),
+        );
+    } else {
+        check.expect("start the reader", reader.map(|_| ()), Ok(()));
+    }
+    check.expect(
+        "write after the reader was killed",
+        descriptors::write(write_end, b"lost"),
+        Err(Errno::BrokenPipe),
+    );
+    let _ = descriptors::close(write_end);
+    check.expect(
+        "the server still serves",
+        files::metadata("/").is_ok(),
+        true,
+    );
     Ok(check.failures())
 }
 
 fn main(args: libos_posix::Args) -> i32 {
     match args.as_str() {
         "child" => report_run(NAME, child()),
+        "reader" => {
+            // Blocks in the server until it is killed.
+            let mut buffer = [0u8; 16];
+            let _ = descriptors::read(descriptors::STDIN, &mut buffer);
+            1
+        }
         _ => report_run(NAME, parent()),
     }
 }
