@@ -510,6 +510,7 @@ pub enum Served {
 /// Answers the call being served on `endpoint` as `answer` says, then waits for the next call
 /// (a lent page lands at page address `window`) or, with `child_ends`, until an environment
 /// this one created ends.
+#[inline(always)]
 pub fn endpoint_serve(
     endpoint: Capability,
     answer: Answer,

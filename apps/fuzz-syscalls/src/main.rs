@@ -17,7 +17,8 @@
 //! - Every address a call binds, unbinds, protects or writes through (pages, lists of pages,
 //!   repossession vector, output buffers, receive rings) is moved out of the fuzzer's image,
 //!   stack and heap into its scratch region, and frames it frees, grants or binds are never
-//!   those of its image, stack or heap; pages it shares are scratch pages. So the fuzzer's own
+//!   those of its image, stack or heap; pages it shares are scratch pages; a list of pages is
+//!   one the fuzzer wrote or one at an address the kernel cannot read. So the fuzzer's own
 //!   memory is never unbound, aliased writable, handed out or overwritten.
 //! - `SetExceptionHandler` only removes the handler or gets a kernel-half entry: a handler at a
 //!   random user address would receive the next upcall and end the run. (Without a handler,
@@ -108,6 +109,17 @@ const BOUNDARY_WORDS: [u64; 24] = [
     0x0001_0000_0000_0000,
 ];
 
+/// Addresses where no list can be read: nothing is bound at the first two, and the rest are
+/// at or past the end of the user half (a list starting there runs past it).
+const UNREADABLE_LISTS: [u64; 7] = [
+    0,
+    PAGE,
+    USER_END - 8,
+    USER_END,
+    KERNEL_HALF,
+    KERNEL_IMAGE,
+    u64::MAX - 7,
+];
 const BOUNDARY_ADDRESSES: [u64; 14] = [
     0,
     PAGE,
@@ -1090,10 +1102,13 @@ impl Fuzzer {
         }
     }
 
-    /// The address of one of the fuzzer's lists, or (sometimes) anything.
+    /// The address of one of the fuzzer's lists, or (sometimes) one the kernel cannot read the
+    /// list at. Never another readable address: the words there are the list, and the fuzzer's
+    /// memory holds lists of its own bindings (`PageList` writes them), whose pages a batch call
+    /// would then unbind, map over or overwrite.
     fn list_address(&mut self, list: u64) -> u64 {
         if self.random.one_in(5) {
-            self.address()
+            self.random.pick(&UNREADABLE_LISTS)
         } else {
             list
         }

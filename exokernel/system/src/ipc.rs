@@ -204,6 +204,7 @@ struct Served {
 }
 
 /// The checks and the bookkeeping of a reply and wait.
+#[inline(always)]
 fn serve<P: Platform>(
     kernel: &mut Kernel<P>,
     server: EnvId,
