@@ -137,12 +137,18 @@ pub fn endpoint_reply_and_wait<P: Platform>(
         next,
         lent,
         learns_of_ended_child,
-    } = match serve(kernel, server, a) {
+        hands_back,
+    } = match serve(kernel, server, a, frame) {
         Ok(served) => served,
         Err(error) => return Outcome::Return(Err(error)),
     };
     if let Some(lent) = lent {
         take_back_lent_page(kernel, server, lent);
+    }
+    // The fast path: straight back to the caller.
+    if let Some((caller, message)) = hands_back {
+        switch_to_receiver(kernel, caller, encode_result(Ok(0)), message, frame);
+        return Outcome::Switched;
     }
     if learns_of_ended_child {
         if let Some(woken) = woken {
@@ -165,29 +171,13 @@ pub fn endpoint_reply_and_wait<P: Platform>(
         put_message(frame, received, message);
         return Outcome::Switched;
     }
-    let Some(Step::Reply { caller, reply }) = woken else {
+    let Some(woken) = woken else {
         kernel.environments.block_in_receive(server);
         return Outcome::Blocked;
     };
-    match reply {
-        // The fast path: straight back to the caller.
-        Ok(message) if kernel.slices.hand_over(server, caller) => {
-            let environment = kernel
-                .environments
-                .get_mut(server)
-                .expect("the server of a call is alive");
-            environment.state = EnvState::Receiving;
-            if let Some(machine) = environment.machine.as_mut() {
-                machine.registers = *frame;
-            }
-            switch_to_receiver(kernel, caller, encode_result(Ok(0)), message, frame);
-        }
-        reply => {
-            wake_caller(kernel, Step::Reply { caller, reply });
-            kernel.environments.block_in_receive(server);
-            kernel.reschedule(frame, Event::Yielded);
-        }
-    }
+    wake_caller(kernel, woken);
+    kernel.environments.block_in_receive(server);
+    kernel.reschedule(frame, Event::Yielded);
     Outcome::Switched
 }
 
@@ -201,6 +191,9 @@ struct Served {
     lent: Option<Lent>,
     /// Whether the server, instead of waiting, learns that a child ended (it stopped waiting).
     learns_of_ended_child: bool,
+    /// On the fast path, the caller to switch straight back to with its reply: the server's
+    /// registers are saved and it waits already.
+    hands_back: Option<(EnvId, Message)>,
 }
 
 /// The checks and the bookkeeping of a reply and wait.
@@ -209,14 +202,20 @@ fn serve<P: Platform>(
     kernel: &mut Kernel<P>,
     server: EnvId,
     a: arguments::EndpointReplyAndWait,
+    frame: &TrapFrame,
 ) -> Result<Served, Error> {
     let Kernel {
         environments,
         endpoints,
+        slices,
         ..
     } = kernel;
-    let machine = environments
-        .machine_mut(server)
+    let environment = environments
+        .get_mut(server)
+        .ok_or(Error::NoSuchEnvironment)?;
+    let machine = environment
+        .machine
+        .as_mut()
         .ok_or(Error::NoSuchEnvironment)?;
     let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, rights::RECEIVE)?;
     let (is_reply, is_deferral) = (a.flags & REPLY != 0, a.flags & DEFER != 0);
@@ -250,11 +249,26 @@ fn serve<P: Platform>(
         machine.child_ended = false;
         endpoints.stop_waiting(server);
     }
+    let hands_back = match woken {
+        Some(Step::Reply {
+            caller,
+            reply: Ok(message),
+        }) if next == Step::ServerWaits
+            && !learns_of_ended_child
+            && slices.hand_over(server, caller) =>
+        {
+            machine.registers = *frame;
+            environment.state = EnvState::Receiving;
+            Some((caller, message))
+        }
+        _ => None,
+    };
     Ok(Served {
         woken,
         next,
         lent,
         learns_of_ended_child,
+        hands_back,
     })
 }
 
