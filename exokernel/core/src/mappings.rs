@@ -18,6 +18,8 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::page_flags;
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
 
 /// What a user mapping allows besides reading, which every mapping allows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -182,13 +184,13 @@ impl Mapping {
 /// in the order given and never leave a derived mapping without its source.
 #[derive(Debug, Default)]
 pub struct MappingDatabase {
-    /// The mappings of each environment by page: an environment's own tree is small, searched
-    /// with page numbers alone, and an environment with no mapping has no entry.
-    mappings: BTreeMap<EnvId, BTreeMap<u64, Mapping>>,
-    /// The places binding each frame; a frame with no mapping has no entry.
-    places_by_frame: BTreeMap<FrameNumber, BTreeSet<Place>>,
-    /// How many mappings `mappings` holds, kept so that counting them is cheap.
-    count: usize,
+    /// Every mapping, by place: every page call looks up a few, each one hash lookup.
+    mappings: HashMap<Place, Mapping, FixedState>,
+    /// The pages each environment has a mapping at, in page order, for listing its mappings and
+    /// ending it; an environment with no mapping has no entry.
+    pages_by_environment: BTreeMap<EnvId, BTreeSet<u64>>,
+    /// The places binding each frame, in place order; a frame with no mapping has no entry.
+    places_by_frame: HashMap<FrameNumber, Vec<Place>, FixedState>,
 }
 
 impl MappingDatabase {
@@ -357,11 +359,14 @@ impl MappingDatabase {
         environment: EnvId,
         first_page: u64,
     ) -> impl Iterator<Item = (u64, MappingView)> + '_ {
-        self.mappings
+        self.pages_by_environment
             .get(&environment)
             .into_iter()
             .flat_map(move |pages| pages.range(first_page..))
-            .map(|(&page, mapping)| (page, mapping.view()))
+            .filter_map(move |&page| {
+                let mapping = self.get(Place::new(environment, page))?;
+                Some((page, mapping.view()))
+            })
     }
 
     /// The places that bind `frame`, in place order.
@@ -374,12 +379,14 @@ impl MappingDatabase {
 
     /// How many mappings the database holds.
     pub fn len(&self) -> usize {
-        self.count
+        self.mappings.len()
     }
 
     /// How many mappings environment `environment` holds.
     pub fn count_in(&self, environment: EnvId) -> usize {
-        self.mappings.get(&environment).map_or(0, BTreeMap::len)
+        self.pages_by_environment
+            .get(&environment)
+            .map_or(0, BTreeSet::len)
     }
 
     /// Whether the database holds no mapping.
@@ -404,13 +411,7 @@ impl MappingDatabase {
             }
         }
         self.check_frame_index()?;
-        if self.all().count() != self.count {
-            return Err(format!(
-                "{} mappings counted, {} held",
-                self.count,
-                self.all().count()
-            ));
-        }
+        self.check_environment_index()?;
         self.check_every_mapping_has_a_root()
     }
 
@@ -447,10 +448,37 @@ impl MappingDatabase {
         Ok(())
     }
 
+    fn check_environment_index(&self) -> Result<(), String> {
+        let mut indexed = 0;
+        for (&environment, pages) in &self.pages_by_environment {
+            if pages.is_empty() {
+                return Err(format!("{environment:?} has an empty index entry"));
+            }
+            for &page in pages {
+                if self.get(Place::new(environment, page)).is_none() {
+                    return Err(format!(
+                        "{environment:?} lists page {page}, which has no mapping"
+                    ));
+                }
+            }
+            indexed += pages.len();
+        }
+        if indexed != self.mappings.len() {
+            return Err(format!(
+                "{indexed} mappings indexed by environment, {} held",
+                self.mappings.len()
+            ));
+        }
+        Ok(())
+    }
+
     fn check_frame_index(&self) -> Result<(), String> {
         for (&frame, places) in &self.places_by_frame {
             if places.is_empty() {
                 return Err(format!("frame {frame} has an empty index entry"));
+            }
+            if !places.is_sorted_by(|a, b| a < b) {
+                return Err(format!("frame {frame}'s places are out of order"));
             }
             for place in places {
                 if self.get(*place).map(|mapping| mapping.frame) != Some(frame) {
@@ -498,31 +526,41 @@ impl MappingDatabase {
             parent,
             children: BTreeSet::new(),
         };
-        let replaced = self
-            .mappings
+        if let Some(replaced) = self.mappings.insert(place, mapping) {
+            self.unindex_frame(replaced.frame, place);
+        }
+        self.pages_by_environment
             .entry(place.environment)
             .or_default()
-            .insert(place.page, mapping);
-        if replaced.is_none() {
-            self.count += 1;
+            .insert(place.page);
+        let places = self.places_by_frame.entry(frame).or_default();
+        if let Err(position) = places.binary_search(&place) {
+            places.insert(position, place);
         }
-        self.places_by_frame.entry(frame).or_default().insert(place);
+    }
+
+    /// Takes `place` out of the index of `frame`.
+    fn unindex_frame(&mut self, frame: FrameNumber, place: Place) {
+        if let Some(places) = self.places_by_frame.get_mut(&frame) {
+            if let Ok(position) = places.binary_search(&place) {
+                places.remove(position);
+            }
+            if places.is_empty() {
+                self.places_by_frame.remove(&frame);
+            }
+        }
     }
 
     /// Removes the mapping at `place` from both indexes, leaving its links to others alone.
     fn take(&mut self, place: Place) -> Option<Mapping> {
-        let pages = self.mappings.get_mut(&place.environment)?;
-        let mapping = pages.remove(&place.page)?;
-        self.count -= 1;
-        if pages.is_empty() {
-            self.mappings.remove(&place.environment);
-        }
-        if let Some(places) = self.places_by_frame.get_mut(&mapping.frame) {
-            places.remove(&place);
-            if places.is_empty() {
-                self.places_by_frame.remove(&mapping.frame);
+        let mapping = self.mappings.remove(&place)?;
+        if let Some(pages) = self.pages_by_environment.get_mut(&place.environment) {
+            pages.remove(&place.page);
+            if pages.is_empty() {
+                self.pages_by_environment.remove(&place.environment);
             }
         }
+        self.unindex_frame(mapping.frame, place);
         Some(mapping)
     }
 
@@ -577,22 +615,18 @@ impl MappingDatabase {
     }
 
     fn get(&self, place: Place) -> Option<&Mapping> {
-        self.mappings.get(&place.environment)?.get(&place.page)
+        self.mappings.get(&place)
     }
 
     fn get_mut(&mut self, place: Place) -> Option<&mut Mapping> {
-        self.mappings
-            .get_mut(&place.environment)?
-            .get_mut(&place.page)
+        self.mappings.get_mut(&place)
     }
 
-    /// Every mapping with its place, in place order.
+    /// Every mapping with its place, in no particular order.
     fn all(&self) -> impl Iterator<Item = (Place, &Mapping)> {
-        self.mappings.iter().flat_map(|(&environment, pages)| {
-            pages
-                .iter()
-                .map(move |(&page, mapping)| (Place::new(environment, page), mapping))
-        })
+        self.mappings
+            .iter()
+            .map(|(&place, mapping)| (place, mapping))
     }
 
     fn parent_of(&self, place: Place) -> Option<Place> {
