@@ -120,6 +120,13 @@ impl World {
     }
 }
 
+/// The running environment spawns ramdisk program `name` (an address of its own); returns the
+/// child's id.
+fn spawn_child(booted: &mut Booted, name: u64) -> EnvId {
+    booted.call(Spawn, &[name, 5, 0, 0]).expect("child");
+    booted.kernel.environments.ids().last().expect("the child")
+}
+
 /// Yields until `env` runs.
 fn run(booted: &mut Booted, env: EnvId) {
     for _ in 0..64 {
@@ -398,15 +405,7 @@ fn a_deferred_call_is_answered_later_and_a_child_end_wakes_its_server() {
     // queue meanwhile.
     world.call(1, [5, 0, 0, 0], 0).expect("delivered");
     let name = world.booted.put(0, b"child");
-    world.booted.call(Spawn, &[name, 5, 0, 0]).expect("child");
-    let child = *world
-        .booted
-        .kernel
-        .environments
-        .ids()
-        .collect::<Vec<_>>()
-        .last()
-        .expect("the child");
+    let child = spawn_child(&mut world.booted, name);
     let _ = world.reply_and_wait([0; 4], REPLY | CHILD_ENDS);
     assert_eq!(world.state(world.server), EnvState::Receiving);
     run(&mut world.booted, child);
@@ -418,15 +417,7 @@ fn a_deferred_call_is_answered_later_and_a_child_end_wakes_its_server() {
     // A child that ended while the server was busy is told at its next wait with no call
     // queued.
     run(&mut world.booted, world.server);
-    world.booted.call(Spawn, &[name, 5, 0, 0]).expect("child");
-    let child = *world
-        .booted
-        .kernel
-        .environments
-        .ids()
-        .collect::<Vec<_>>()
-        .last()
-        .expect("the child");
+    let child = spawn_child(&mut world.booted, name);
     run(&mut world.booted, child);
     let _ = world.booted.call(Exit, &[0]);
     run(&mut world.booted, world.server);
