@@ -108,6 +108,8 @@ pub enum MappingError {
     NoMapping,
     /// The requested rights are not within the rights of the mapping they derive from.
     RightsExceedSource,
+    /// The kernel heap has no room to grow the indexes by one more mapping.
+    NoMemory,
 }
 
 /// A mapping that was removed: the kernel clears the page-table entry of `place` (which bound
@@ -196,7 +198,8 @@ pub struct MappingDatabase {
 impl MappingDatabase {
     /// Records a root mapping: `place` binds `frame`, which its environment owns.
     ///
-    /// Errors: [`MappingError::Occupied`] when `place` already has a mapping.
+    /// Errors: [`MappingError::Occupied`] when `place` already has a mapping;
+    /// [`MappingError::NoMemory`] as [`MappingDatabase::reserve_one`].
     pub fn map_root(
         &mut self,
         place: Place,
@@ -206,7 +209,27 @@ impl MappingDatabase {
         if self.get(place).is_some() {
             return Err(MappingError::Occupied);
         }
+        self.reserve_one(frame)?;
         self.insert(place, frame, rights, None);
+        Ok(())
+    }
+
+    /// Makes room in the indexes by place and by frame for one more mapping of `frame`, so that
+    /// recording it cannot fail for want of memory: a kernel calls this before it writes the
+    /// page table. A hash index grows by doubling into one new block, which a fragmented heap
+    /// may not have; then this fails and nothing changes.
+    ///
+    /// Errors: [`MappingError::NoMemory`].
+    pub fn reserve_one(&mut self, frame: FrameNumber) -> Result<(), MappingError> {
+        self.mappings
+            .try_reserve(1)
+            .map_err(|_| MappingError::NoMemory)?;
+        self.places_by_frame
+            .try_reserve(1)
+            .map_err(|_| MappingError::NoMemory)?;
+        if let Some(places) = self.places_by_frame.get_mut(&frame) {
+            places.try_reserve(1).map_err(|_| MappingError::NoMemory)?;
+        }
         Ok(())
     }
 
@@ -215,7 +238,8 @@ impl MappingDatabase {
     ///
     /// Errors, checked in this order: [`MappingError::NoMapping`] when `source` has no mapping;
     /// [`MappingError::RightsExceedSource`] when `rights` are not within `source`'s;
-    /// [`MappingError::Occupied`] when `target` already has a mapping.
+    /// [`MappingError::Occupied`] when `target` already has a mapping;
+    /// [`MappingError::NoMemory`] as [`MappingDatabase::reserve_one`].
     pub fn derive(
         &mut self,
         source: Place,
@@ -230,6 +254,7 @@ impl MappingDatabase {
         if self.get(target).is_some() {
             return Err(MappingError::Occupied);
         }
+        self.reserve_one(frame)?;
         if let Some(source_mapping) = self.get_mut(source) {
             source_mapping.children.insert(target);
         }

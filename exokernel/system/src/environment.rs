@@ -16,7 +16,7 @@ use exo_core::elf_plan::{self, LoadPlan, Segment};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 use exo_core::kernel_memory::{BindingCounts, KernelMemory};
-use exo_core::mappings::{MappingDatabase, PageRights, Place};
+use exo_core::mappings::{MappingDatabase, MappingError, PageRights, Place};
 use exo_core::user_layout::{STACK_BYTES, STACK_TOP};
 
 /// RFLAGS of user code entered afresh (a new environment, an exception handler): interrupts on
@@ -174,7 +174,10 @@ impl<P: Platform> Loader<'_, P> {
         let place = Place::new(self.id, page / PAGE_SIZE);
         self.mappings
             .map_root(place, frame, rights)
-            .map_err(|_| Error::Occupied)?;
+            .map_err(|error| match error {
+                MappingError::NoMemory => Error::NoMemory,
+                _ => Error::Occupied,
+            })?;
         address_space.map(page, frame, rights, self.frames)?;
         Ok(frame)
     }

@@ -41,6 +41,7 @@ fn mapping_error(error: MappingError) -> Error {
         MappingError::Occupied => Error::Occupied,
         MappingError::NoMapping => Error::NotFound,
         MappingError::RightsExceedSource => Error::PermissionDenied,
+        MappingError::NoMemory => Error::NoMemory,
     }
 }
 
@@ -126,6 +127,7 @@ fn bind_root<P: Platform>(
         return Err(Error::Occupied);
     }
     kernel.check_binding_room(owner)?;
+    kernel.mappings.reserve_one(frame).map_err(mapping_error)?;
     let Kernel {
         frames,
         environments,
@@ -251,6 +253,10 @@ pub fn share_binding<P: Platform>(
         return Err(Error::Occupied);
     }
     kernel.check_binding_room(target)?;
+    kernel
+        .mappings
+        .reserve_one(mapping.frame)
+        .map_err(mapping_error)?;
     let Kernel {
         frames,
         environments,
