@@ -209,28 +209,25 @@ impl MappingDatabase {
         if self.get(place).is_some() {
             return Err(MappingError::Occupied);
         }
-        self.reserve_one(frame)?;
+        self.reserve_one()?;
         self.insert(place, frame, rights, None);
         Ok(())
     }
 
-    /// Makes room in the indexes by place and by frame for one more mapping of `frame`, so that
-    /// recording it cannot fail for want of memory: a kernel calls this before it writes the
-    /// page table. A hash index grows by doubling into one new block, which a fragmented heap
-    /// may not have; then this fails and nothing changes.
+    /// Makes room in the hash indexes by place and by frame for one more mapping, so that
+    /// recording it cannot fail for want of a large block: a kernel calls this before it writes
+    /// the page table. A hash index grows by doubling into one new block, which a fragmented
+    /// heap may not have; then this fails and nothing changes. (The other allocations a
+    /// mapping makes are small, as they always were, and come out of the heap's reserve.)
     ///
     /// Errors: [`MappingError::NoMemory`].
-    pub fn reserve_one(&mut self, frame: FrameNumber) -> Result<(), MappingError> {
+    pub fn reserve_one(&mut self) -> Result<(), MappingError> {
         self.mappings
             .try_reserve(1)
             .map_err(|_| MappingError::NoMemory)?;
         self.places_by_frame
             .try_reserve(1)
-            .map_err(|_| MappingError::NoMemory)?;
-        if let Some(places) = self.places_by_frame.get_mut(&frame) {
-            places.try_reserve(1).map_err(|_| MappingError::NoMemory)?;
-        }
-        Ok(())
+            .map_err(|_| MappingError::NoMemory)
     }
 
     /// Records that `target` binds the frame of `source`, with `rights`, derived from `source`.
@@ -254,7 +251,7 @@ impl MappingDatabase {
         if self.get(target).is_some() {
             return Err(MappingError::Occupied);
         }
-        self.reserve_one(frame)?;
+        self.reserve_one()?;
         if let Some(source_mapping) = self.get_mut(source) {
             source_mapping.children.insert(target);
         }

@@ -127,7 +127,7 @@ fn bind_root<P: Platform>(
         return Err(Error::Occupied);
     }
     kernel.check_binding_room(owner)?;
-    kernel.mappings.reserve_one(frame).map_err(mapping_error)?;
+    kernel.mappings.reserve_one().map_err(mapping_error)?;
     let Kernel {
         frames,
         environments,
@@ -253,10 +253,7 @@ pub fn share_binding<P: Platform>(
         return Err(Error::Occupied);
     }
     kernel.check_binding_room(target)?;
-    kernel
-        .mappings
-        .reserve_one(mapping.frame)
-        .map_err(mapping_error)?;
+    kernel.mappings.reserve_one().map_err(mapping_error)?;
     let Kernel {
         frames,
         environments,
