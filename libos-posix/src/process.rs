@@ -209,15 +209,14 @@ pub(crate) fn create_child(name: &str) -> Result<Child> {
 /// Ends `child`, which was never started or is half built, and reaps it.
 pub(crate) fn discard(child: Child) {
     let _ = syscall::kill_environment(child.capability, 0);
-    let pid = child.pid;
-    let _ = reap(child, false);
-    crate::pipes::forget_environment(pid);
+    let _ = reap(&child, false);
+    crate::pipes::forget_environment(child.pid);
 }
 
 /// Waits for `child` to end (or, with `no_hang`, looks whether it has) and reaps it: through
 /// the process server on the microkernel path, which then leaves the handle to build with,
 /// to drop.
-fn reap(child: Child, no_hang: bool) -> Result<Option<ExitReason>> {
+fn reap(child: &Child, no_hang: bool) -> Result<Option<ExitReason>> {
     let Some(server) = process_client::server() else {
         return if no_hang {
             Ok(syscall::try_wait(child.capability)?)
@@ -275,18 +274,14 @@ pub fn hold_inherited(descriptors: &[Descriptor], pid: u32) -> Result<()> {
 /// Waits for `child` to end and reaps it.
 pub fn wait(child: Child) -> Result<ExitReason> {
     let pid = child.pid;
-    let reason = reap(child, false)?.ok_or(Errno::Io)?;
+    let reason = reap(&child, false)?.ok_or(Errno::Io)?;
     forget(pid);
     Ok(reason)
 }
 
 /// How `child` ended, reaping it, or `None` while it runs.
 pub fn try_wait(child: &Child) -> Result<Option<ExitReason>> {
-    let copy = Child {
-        capability: child.capability,
-        pid: child.pid,
-    };
-    let reason = reap(copy, true)?;
+    let reason = reap(child, true)?;
     if reason.is_some() {
         forget(child.pid);
     }

@@ -6,7 +6,7 @@
 //! the file server (malformed requests, its page unbound under the server's window) gets
 //! errors, and the server goes on serving; a hostile client of the process server (forged
 //! pids, others' children, past its limit) is refused, and a process that ends without waiting
-//! leaves no orphan running.
+//! leaves no orphan running; both hostile clients run on debug and release builds.
 #![forbid(unsafe_code)]
 
 use std::fs;
@@ -74,7 +74,16 @@ fn usertests_pass_with_the_file_server_on_a_release_build() {
 
 #[test]
 fn a_hostile_client_gets_errors_and_the_file_server_goes_on() {
-    let outcome = Scenario::programs(&["hostile-file-client"]).run();
+    file_server_goes_on(Scenario::programs(&["hostile-file-client"]));
+}
+
+#[test]
+fn a_hostile_client_gets_errors_from_the_file_server_on_a_release_build_too() {
+    file_server_goes_on(Scenario::programs(&["hostile-file-client"]).release());
+}
+
+fn file_server_goes_on(scenario: Scenario) {
+    let outcome = scenario.run();
     outcome.assert_status(0);
     outcome.assert_contains("hostile-file-client: all checks passed");
     outcome.assert_program_ended("hostile-file-client", "exited with status 0");
@@ -82,7 +91,16 @@ fn a_hostile_client_gets_errors_and_the_file_server_goes_on() {
 
 #[test]
 fn a_hostile_client_of_the_process_server_is_refused_and_orphans_are_killed() {
-    let outcome = Scenario::programs(&["hostile-process-client"]).run();
+    process_server_refuses(Scenario::programs(&["hostile-process-client"]));
+}
+
+#[test]
+fn a_hostile_client_of_the_process_server_is_refused_on_a_release_build_too() {
+    process_server_refuses(Scenario::programs(&["hostile-process-client"]).release());
+}
+
+fn process_server_refuses(scenario: Scenario) {
+    let outcome = scenario.run();
     outcome.assert_status(0);
     outcome.assert_contains("hostile-process-client: all checks passed");
     outcome.assert_program_ended("hostile-process-client", "exited with status 0");
