@@ -79,7 +79,7 @@ enum ServerState {
     Serving(Option<EnvId>),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Endpoint {
     server: EnvId,
     state: ServerState,
@@ -89,14 +89,14 @@ struct Endpoint {
     deferred: Vec<EnvId>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Slot {
     generation: u32,
     endpoint: Option<Endpoint>,
 }
 
 /// Every endpoint, in slots found by index (the fast path of a call looks one up).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Endpoints {
     slots: Vec<Slot>,
 }
@@ -185,6 +185,52 @@ impl Endpoints {
         }
         endpoint.queue.push_back((caller, message, lend));
         Ok(Step::Queued)
+    }
+
+    /// The fast case of a call (see `exo_system::ipc_fast_path`): the server of `id` when it
+    /// waits with nobody queued and is not `caller`, so that [`Endpoints::call`] would deliver
+    /// at once. Changes nothing.
+    #[inline]
+    pub fn waiting_server(&self, id: EndpointId, caller: EnvId) -> Option<EnvId> {
+        let endpoint = self.get(id)?;
+        let is_fast = endpoint.state == ServerState::Waiting
+            && endpoint.queue.is_empty()
+            && endpoint.server != caller;
+        is_fast.then_some(endpoint.server)
+    }
+
+    /// Carries out the call [`Endpoints::waiting_server`] found fast: the server now serves
+    /// `caller`, as after [`Endpoints::call`]'s delivery.
+    #[inline]
+    pub fn deliver_to_waiting_server(&mut self, id: EndpointId, caller: EnvId) {
+        if let Some(endpoint) = self.get_mut(id) {
+            endpoint.state = ServerState::Serving(Some(caller));
+        }
+    }
+
+    /// The fast case of a reply: the living caller `server` serves on `id` when nobody is
+    /// queued, so that [`Endpoints::reply_and_wait`] would wake it and leave the server
+    /// waiting. Changes nothing.
+    #[inline]
+    pub fn lone_caller(&self, id: EndpointId, server: EnvId) -> Option<EnvId> {
+        let endpoint = self.get(id)?;
+        match endpoint.state {
+            ServerState::Serving(Some(caller))
+                if endpoint.server == server && endpoint.queue.is_empty() =>
+            {
+                Some(caller)
+            }
+            _ => None,
+        }
+    }
+
+    /// Carries out the reply [`Endpoints::lone_caller`] found fast: the server waits again, as
+    /// after [`Endpoints::reply_and_wait`] with nobody queued.
+    #[inline]
+    pub fn reply_to_lone_caller(&mut self, id: EndpointId) {
+        if let Some(endpoint) = self.get_mut(id) {
+            endpoint.state = ServerState::Waiting;
+        }
     }
 
     /// The server of `id` waits for its first call, or takes the oldest queued one.
@@ -607,22 +653,61 @@ mod tests {
     fn no_sequence_of_calls_breaks_the_table() {
         // A fixed pseudo-random walk over every operation and party.
         let mut endpoints = Endpoints::default();
-        let ids: Vec<EndpointId> = (1..=3)
+        let mut ids: Vec<EndpointId> = (1..=3)
             .map(|server| endpoints.create(EnvId(server)))
             .collect();
         let mut state = 0x2545_f491_4f6c_dd1du64;
+        let (mut fast_calls, mut fast_replies) = (0, 0);
         for _ in 0..20_000 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             let id = ids[(state % 4) as usize % ids.len()];
             let env = EnvId((state >> 8) as u32 % 6 + 1);
-            let _ = match (state >> 16) % 7 {
-                0 => endpoints.call(id, env, message(state), 0).map(|_| ()),
-                1 => endpoints.wait(id, env).map(|_| ()),
-                2 => endpoints
-                    .reply_and_wait(id, env, message(state))
-                    .map(|_| ()),
+            let operation = (state >> 16) % 12;
+            // An environment blocked in a call runs nothing until it is answered or ends.
+            if endpoints.is_calling(env) && operation != 6 {
+                continue;
+            }
+            let _ = match operation {
+                0 | 10 => {
+                    let fast = endpoints.waiting_server(id, env);
+                    let mut fast_path = endpoints.clone();
+                    fast_path.deliver_to_waiting_server(id, env);
+                    let step = endpoints.call(id, env, message(state), 0);
+                    if fast.is_some() {
+                        assert_eq!(format!("{fast_path:?}"), format!("{endpoints:?}"));
+                    }
+                    assert_eq!(
+                        fast.is_some(),
+                        matches!(step, Ok(Step::Deliver { server, .. }) if Some(server) == fast),
+                        "the fast case of a call is exactly a delivery"
+                    );
+                    fast_calls += usize::from(fast.is_some());
+                    step.map(|_| ())
+                }
+                2 | 9 | 11 => {
+                    // Half the replies come from the endpoint's server, half from anyone.
+                    let replier = match endpoints.get(id) {
+                        Some(endpoint) if state & 1 << 40 != 0 => endpoint.server,
+                        _ => env,
+                    };
+                    let fast = endpoints.lone_caller(id, replier);
+                    let mut fast_path = endpoints.clone();
+                    fast_path.reply_to_lone_caller(id);
+                    let steps = endpoints.reply_and_wait(id, replier, message(state));
+                    if fast.is_some() {
+                        assert_eq!(format!("{fast_path:?}"), format!("{endpoints:?}"));
+                    }
+                    let is_lone_reply = matches!(
+                        steps,
+                        Ok((Some(Step::Reply { caller, .. }), Step::ServerWaits))
+                            if Some(caller) == fast
+                    );
+                    assert_eq!(fast.is_some(), is_lone_reply, "the fast case of a reply");
+                    fast_replies += usize::from(is_lone_reply);
+                    steps.map(|_| ())
+                }
                 3 => endpoints.defer_and_wait(id, env).map(|_| ()),
                 4 => endpoints
                     .reply_to(id, env, EnvId((state >> 24) as u32 % 6 + 1), message(0))
@@ -631,10 +716,19 @@ mod tests {
                     endpoints.stop_waiting(env);
                     Ok(())
                 }
-                _ => {
+                6 => {
                     endpoints.environment_ended(env);
+                    // A server that ended serves again through a new endpoint, so that the
+                    // walk keeps reaching live endpoints.
+                    for id in &mut ids {
+                        if endpoints.get(*id).is_none() {
+                            *id = endpoints.create(env);
+                        }
+                    }
                     Ok(())
                 }
+                // Servers wait, reply and are called most often, as in a running system.
+                _ => endpoints.wait(id, env).map(|_| ()),
             };
             for endpoint in endpoints.all() {
                 assert!(
@@ -650,5 +744,9 @@ mod tests {
                 assert_eq!(deferred.len(), endpoint.deferred.len(), "owed once");
             }
         }
+        assert!(
+            fast_calls > 100 && fast_replies > 100,
+            "the walk takes both fast cases: {fast_calls}, {fast_replies}"
+        );
     }
 }

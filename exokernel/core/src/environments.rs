@@ -2,13 +2,21 @@
 //! unstarted), waiting, the descendant rule of killing, and round-robin choice of the next
 //! environment to run. Generic over `M`, the machine state the kernel keeps per
 //! environment (address space and saved registers), so that the rules are tested on the host.
+//!
+//! Every environment has a slot found from its id alone (`id % ENVIRONMENTS_MAX`; a new id
+//! skips those whose slot is taken), so that a lookup, which every system call and every
+//! protected control transfer makes, is one index and one compare.
 
-use alloc::collections::BTreeMap;
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason};
 
-/// An environment's id. Ids start at 1 and are never reused while the kernel runs.
+/// Most environments the table holds at once, living or ended but not yet reaped.
+pub const ENVIRONMENTS_MAX: usize = 1024;
+
+/// An environment's id. Ids start at 1, grow, and are never reused while the kernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnvId(pub u32);
 
@@ -82,24 +90,32 @@ pub enum WaitOutcome {
 /// Every environment, by id.
 #[derive(Debug)]
 pub struct EnvironmentTable<M> {
-    environments: BTreeMap<EnvId, Environment<M>>,
+    /// Environment `id` in slot `id % ENVIRONMENTS_MAX` (allocated with the first one).
+    slots: Vec<Option<Box<Environment<M>>>>,
+    /// The ids in the table, for going through them in order.
+    ids: BTreeSet<EnvId>,
     next_id: u32,
 }
 
 impl<M> Default for EnvironmentTable<M> {
     fn default() -> Self {
         EnvironmentTable {
-            environments: BTreeMap::new(),
+            slots: Vec::new(),
+            ids: BTreeSet::new(),
             next_id: 1,
         }
     }
 }
 
+fn slot_of(id: EnvId) -> usize {
+    id.0 as usize % ENVIRONMENTS_MAX
+}
+
 impl<M> EnvironmentTable<M> {
     /// Adds a runnable environment whose machine state `build` makes for the new id. When
     /// `build` fails nothing is added (the id is spent), so that a half-built environment is
-    /// never seen.
-    pub fn create<E>(
+    /// never seen. Errors: [`Error::NoMemory`] when the table holds [`ENVIRONMENTS_MAX`].
+    pub fn create<E: From<Error>>(
         &mut self,
         name: String,
         parent: Option<EnvId>,
@@ -110,7 +126,7 @@ impl<M> EnvironmentTable<M> {
 
     /// Adds an environment as [`EnvironmentTable::create`] does, but [`EnvState::Unstarted`]:
     /// it runs only after [`EnvironmentTable::start`].
-    pub fn create_unstarted<E>(
+    pub fn create_unstarted<E: From<Error>>(
         &mut self,
         name: String,
         parent: Option<EnvId>,
@@ -119,13 +135,23 @@ impl<M> EnvironmentTable<M> {
         self.insert_new(name, parent, EnvState::Unstarted, build)
     }
 
-    fn insert_new<E>(
+    fn insert_new<E: From<Error>>(
         &mut self,
         name: String,
         parent: Option<EnvId>,
         state: EnvState,
         build: impl FnOnce(EnvId) -> Result<M, E>,
     ) -> Result<EnvId, E> {
+        if self.ids.len() >= ENVIRONMENTS_MAX {
+            return Err(Error::NoMemory.into());
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(ENVIRONMENTS_MAX, || None);
+        }
+        // Fewer than ENVIRONMENTS_MAX slots are taken, so one of the next ids has a free one.
+        while self.slots[slot_of(EnvId(self.next_id))].is_some() {
+            self.next_id += 1;
+        }
         let id = EnvId(self.next_id);
         self.next_id += 1;
         let machine = build(id)?;
@@ -137,8 +163,20 @@ impl<M> EnvironmentTable<M> {
             machine: Some(machine),
             is_reapable: parent.is_some(),
         };
-        self.environments.insert(id, environment);
+        self.slots[slot_of(id)] = Some(Box::new(environment));
+        self.ids.insert(id);
         Ok(id)
+    }
+
+    fn remove(&mut self, id: EnvId) {
+        if self.get(id).is_some() {
+            self.slots[slot_of(id)] = None;
+            self.ids.remove(&id);
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Environment<M>> + '_ {
+        self.ids.iter().filter_map(|&id| self.get(id))
     }
 
     /// Makes the unstarted environment `id` runnable; its machine state must hold its first
@@ -147,7 +185,7 @@ impl<M> EnvironmentTable<M> {
     /// Errors: [`Error::NoSuchEnvironment`] when `id` is not alive; [`Error::InvalidArgument`]
     /// when it was started already (or never needed starting).
     pub fn start(&mut self, id: EnvId) -> Result<(), Error> {
-        match self.environments.get_mut(&id) {
+        match self.get_mut(id) {
             Some(environment) if environment.machine.is_some() => {
                 if environment.state != EnvState::Unstarted {
                     return Err(Error::InvalidArgument);
@@ -180,26 +218,49 @@ impl<M> EnvironmentTable<M> {
     }
 
     /// The environment with id `id`, ended or not.
+    #[inline]
     pub fn get(&self, id: EnvId) -> Option<&Environment<M>> {
-        self.environments.get(&id)
+        match self.slots.get(slot_of(id)) {
+            Some(Some(environment)) if environment.id == id => Some(environment),
+            _ => None,
+        }
     }
 
     /// The environment with id `id`, ended or not.
+    #[inline]
     pub fn get_mut(&mut self, id: EnvId) -> Option<&mut Environment<M>> {
-        self.environments.get_mut(&id)
+        match self.slots.get_mut(slot_of(id)) {
+            Some(Some(environment)) if environment.id == id => Some(environment),
+            _ => None,
+        }
+    }
+
+    /// Environments `a` and `b` at once, when both are in the table and differ.
+    #[inline]
+    pub fn pair_mut(
+        &mut self,
+        a: EnvId,
+        b: EnvId,
+    ) -> Option<(&mut Environment<M>, &mut Environment<M>)> {
+        match self.slots.get_disjoint_mut([slot_of(a), slot_of(b)]) {
+            Ok([Some(first), Some(second)]) if first.id == a && second.id == b => {
+                Some((first, second))
+            }
+            _ => None,
+        }
     }
 
     /// The machine state of environment `id` while it is alive.
+    #[inline]
     pub fn machine(&self, id: EnvId) -> Option<&M> {
-        self.environments
-            .get(&id)
+        self.get(id)
             .and_then(|environment| environment.machine.as_ref())
     }
 
     /// The machine state of environment `id` while it is alive.
+    #[inline]
     pub fn machine_mut(&mut self, id: EnvId) -> Option<&mut M> {
-        self.environments
-            .get_mut(&id)
+        self.get_mut(id)
             .and_then(|environment| environment.machine.as_mut())
     }
 
@@ -207,7 +268,7 @@ impl<M> EnvironmentTable<M> {
     /// so that ending them in this order ends every environment while its parent still lives.
     pub fn living_descendants_deepest_first(&self, id: EnvId) -> Vec<EnvId> {
         let mut children: BTreeMap<EnvId, Vec<EnvId>> = BTreeMap::new();
-        for environment in self.environments.values() {
+        for environment in self.values() {
             if let Some(parent) = environment.parent
                 && environment.machine.is_some()
             {
@@ -228,25 +289,22 @@ impl<M> EnvironmentTable<M> {
 
     /// The id of every environment in the table, ended-but-unreaped ones included, in order.
     pub fn ids(&self) -> impl Iterator<Item = EnvId> + '_ {
-        self.environments.keys().copied()
+        self.ids.iter().copied()
     }
 
     /// How many environments the table holds, ended-but-unreaped ones included.
     pub fn len(&self) -> usize {
-        self.environments.len()
+        self.ids.len()
     }
 
     /// Whether the table holds no environment.
     pub fn is_empty(&self) -> bool {
-        self.environments.is_empty()
+        self.ids.is_empty()
     }
 
     /// How many environments have not ended.
     pub fn living_count(&self) -> usize {
-        self.environments
-            .values()
-            .filter(|env| env.machine.is_some())
-            .count()
+        self.values().filter(|env| env.machine.is_some()).count()
     }
 
     /// Ends environment `id` (if it is alive) with `reason`. Its living children become orphans
@@ -255,32 +313,36 @@ impl<M> EnvironmentTable<M> {
     /// unreaped ended children are dropped, and if its parent waits for it the parent wakes and
     /// reaps it at once; an environment nobody can reap is dropped.
     pub fn end(&mut self, id: EnvId, reason: ExitReason) -> Option<Ending<M>> {
-        let environment = self.environments.get_mut(&id)?;
+        let environment = self.get_mut(id)?;
         let machine = environment.machine.take()?;
         environment.state = EnvState::Ended(reason);
         let parent = environment.parent;
         let is_reapable = environment.is_reapable;
-        self.environments.retain(|_, child| {
-            if child.parent != Some(id) {
-                return true;
+        let children: Vec<EnvId> = self
+            .values()
+            .filter(|child| child.parent == Some(id))
+            .map(|child| child.id)
+            .collect();
+        for child in children {
+            let Some(environment) = self.get_mut(child) else {
+                continue;
+            };
+            environment.parent = None;
+            if environment.machine.is_none() {
+                self.remove(child);
             }
-            child.parent = None;
-            child.machine.is_some()
-        });
+        }
         let parent_waits = parent
-            .and_then(|parent| self.environments.get(&parent))
+            .and_then(|parent| self.get(parent))
             .is_some_and(|parent| parent.state == EnvState::WaitingFor(id));
         let mut woken_parent = None;
         if parent_waits {
             let parent = parent.expect("checked above");
-            self.environments
-                .get_mut(&parent)
-                .expect("checked above")
-                .state = EnvState::Runnable;
+            self.get_mut(parent).expect("checked above").state = EnvState::Runnable;
             woken_parent = Some((parent, reason));
         }
         if parent_waits || parent.is_none() || !is_reapable {
-            self.environments.remove(&id);
+            self.remove(id);
         }
         Some(Ending {
             machine,
@@ -291,12 +353,12 @@ impl<M> EnvironmentTable<M> {
     /// Notes that the parent of `child` can no longer reap it (it dropped the handle that waits
     /// for it): an ended child leaves the table now, a living one as soon as it ends.
     pub fn disown(&mut self, child: EnvId) {
-        let Some(environment) = self.environments.get_mut(&child) else {
+        let Some(environment) = self.get_mut(child) else {
             return;
         };
         environment.is_reapable = false;
         if environment.machine.is_none() {
-            self.environments.remove(&child);
+            self.remove(child);
         }
     }
 
@@ -311,7 +373,7 @@ impl<M> EnvironmentTable<M> {
         child: EnvId,
         mode: WaitMode,
     ) -> Result<WaitOutcome, Error> {
-        let state = match self.environments.get(&child) {
+        let state = match self.get(child) {
             Some(environment) if environment.parent == Some(caller) && caller != child => {
                 environment.state
             }
@@ -319,7 +381,7 @@ impl<M> EnvironmentTable<M> {
         };
         match state {
             EnvState::Ended(reason) => {
-                self.environments.remove(&child);
+                self.remove(child);
                 Ok(WaitOutcome::Reaped(reason))
             }
             EnvState::Unstarted
@@ -331,10 +393,7 @@ impl<M> EnvironmentTable<M> {
                 if mode == WaitMode::NoHang {
                     return Err(Error::Unavailable);
                 }
-                let caller = self
-                    .environments
-                    .get_mut(&caller)
-                    .ok_or(Error::NoSuchEnvironment)?;
+                let caller = self.get_mut(caller).ok_or(Error::NoSuchEnvironment)?;
                 caller.state = EnvState::WaitingFor(child);
                 Ok(WaitOutcome::Blocked)
             }
@@ -373,7 +432,7 @@ impl<M> EnvironmentTable<M> {
     }
 
     fn set_state_from(&mut self, id: EnvId, from: EnvState, to: EnvState) -> bool {
-        match self.environments.get_mut(&id) {
+        match self.get_mut(id) {
             Some(environment) if environment.state == from => {
                 environment.state = to;
                 true
@@ -386,12 +445,12 @@ impl<M> EnvironmentTable<M> {
     /// robin); `current` itself comes last.
     pub fn next_runnable(&self, current: Option<EnvId>) -> Option<EnvId> {
         let start = current.map_or(0, |id| id.0);
-        let after = self.environments.range(EnvId(start.saturating_add(1))..);
-        let before = self.environments.range(..=EnvId(start));
-        after
-            .chain(before)
-            .find(|(_, environment)| environment.state == EnvState::Runnable)
-            .map(|(id, _)| *id)
+        let after = self.ids.range(EnvId(start.saturating_add(1))..);
+        let before = self.ids.range(..=EnvId(start));
+        after.chain(before).copied().find(|&id| {
+            self.get(id)
+                .is_some_and(|env| env.state == EnvState::Runnable)
+        })
     }
 }
 
@@ -407,7 +466,7 @@ mod tests {
         machine: u32,
     ) -> EnvId {
         table
-            .create(name.to_string(), parent, |_| Ok::<u32, ()>(machine))
+            .create(name.to_string(), parent, |_| Ok::<u32, Error>(machine))
             .unwrap()
     }
 
@@ -435,11 +494,66 @@ mod tests {
     fn failed_build_adds_nothing_and_spends_the_id() {
         let (mut table, _) = table_with_init();
         assert_eq!(
-            table.create("bad".to_string(), None, Err::<u32, EnvId>),
-            Err(EnvId(2))
+            table.create("bad".to_string(), None, |_| Err::<u32, Error>(
+                Error::Unavailable
+            )),
+            Err(Error::Unavailable)
         );
         assert!(table.get(EnvId(2)).is_none());
         assert_eq!(add(&mut table, "good", None, 0), EnvId(3));
+    }
+
+    #[test]
+    fn ids_grow_past_taken_slots_and_a_full_table_refuses() {
+        let (mut table, init) = table_with_init();
+        let mut ids = Vec::new();
+        for _ in 1..ENVIRONMENTS_MAX {
+            ids.push(add(&mut table, "child", Some(init), 0));
+        }
+        assert_eq!(
+            table.create(
+                "one too many".to_string(),
+                Some(init),
+                |_| Ok::<u32, Error>(0)
+            ),
+            Err(Error::NoMemory)
+        );
+        // Free the slot of id 2: the next id, 1 + ENVIRONMENTS_MAX, would share init's slot,
+        // so the one after it, whose slot is id 2's, is taken.
+        table.end(EnvId(2), ExitReason::Exited(0));
+        assert_eq!(
+            table.wait(init, EnvId(2), WaitMode::NoHang),
+            Ok(WaitOutcome::Reaped(ExitReason::Exited(0)))
+        );
+        let next = add(&mut table, "reuses a slot", Some(init), 7);
+        assert_eq!(next, EnvId(2 + ENVIRONMENTS_MAX as u32));
+        assert!(
+            table.get(EnvId(2)).is_none(),
+            "an old id does not name its slot's new tenant"
+        );
+        assert_eq!(table.get(next).map(|env| env.machine), Some(Some(7)));
+        assert_eq!(table.ids().last(), Some(next), "ids stay in order");
+        assert_eq!(table.len(), ENVIRONMENTS_MAX);
+    }
+
+    #[test]
+    fn a_pair_is_two_different_environments_in_the_table() {
+        let (mut table, init) = table_with_init();
+        let child = add(&mut table, "a", Some(init), 5);
+        let (first, second) = table.pair_mut(init, child).expect("both");
+        assert_eq!((first.id, second.id), (init, child));
+        second.machine = Some(6);
+        assert_eq!(table.get(child).and_then(|env| env.machine), Some(6));
+        assert!(
+            table.pair_mut(init, init).is_none(),
+            "one environment twice"
+        );
+        assert!(table.pair_mut(init, EnvId(99)).is_none(), "one missing");
+        let far = EnvId(child.0 + ENVIRONMENTS_MAX as u32);
+        assert!(
+            table.pair_mut(init, far).is_none(),
+            "another id of the same slot"
+        );
     }
 
     #[test]
@@ -599,7 +713,7 @@ mod tests {
 
     fn add_unstarted(table: &mut EnvironmentTable<u32>, parent: EnvId) -> EnvId {
         table
-            .create_unstarted("built".to_string(), Some(parent), |_| Ok::<u32, ()>(0))
+            .create_unstarted("built".to_string(), Some(parent), |_| Ok::<u32, Error>(0))
             .unwrap()
     }
 

@@ -1039,13 +1039,13 @@ mod tests {
     fn the_environment_table_answers_runnability() {
         let mut table: EnvironmentTable<()> = EnvironmentTable::default();
         let parent = table
-            .create("a".to_string(), None, |_| Ok::<(), ()>(()))
+            .create("a".to_string(), None, |_| Ok::<(), Error>(()))
             .unwrap();
         let child = table
-            .create("b".to_string(), Some(parent), |_| Ok::<(), ()>(()))
+            .create("b".to_string(), Some(parent), |_| Ok::<(), Error>(()))
             .unwrap();
         let other = table
-            .create("c".to_string(), None, |_| Ok::<(), ()>(()))
+            .create("c".to_string(), None, |_| Ok::<(), Error>(()))
             .unwrap();
         table.wait(parent, child, WaitMode::Block).unwrap();
         table.end(other, ExitReason::Exited(0));
@@ -1058,7 +1058,7 @@ mod tests {
             Some(child)
         );
         let unstarted = table
-            .create_unstarted("d".to_string(), Some(child), |_| Ok::<(), ()>(()))
+            .create_unstarted("d".to_string(), Some(child), |_| Ok::<(), Error>(()))
             .unwrap();
         assert!(!RunnableEnvironments::is_runnable(&table, unstarted));
         assert_eq!(

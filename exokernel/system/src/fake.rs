@@ -382,8 +382,17 @@ impl Booted {
             frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
         ] = registers;
         frame.rip = PROGRAM_ENTRY;
-        if let Some(pending) = syscalls::decode(frame) {
-            syscalls::handle(&mut self.kernel, pending, frame);
+        if let Some(pending) = syscalls::decode(frame)
+            && let syscalls::Exit::SavedRegisters(next) =
+                syscalls::handle(&mut self.kernel, pending, frame)
+        {
+            // As the exit path does: what runs next runs from its saved registers.
+            *frame = self
+                .kernel
+                .environments
+                .machine(next)
+                .expect("it runs")
+                .registers;
         }
         decode_result(frame.rax)
     }

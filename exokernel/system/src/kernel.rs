@@ -20,7 +20,7 @@ use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
 use exo_core::console_ring::ConsoleRing;
 use exo_core::endpoints::Endpoints;
-use exo_core::environments::{EnvId, EnvironmentTable};
+use exo_core::environments::{ENVIRONMENTS_MAX, EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::{FrameNumber, FrameTable};
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
@@ -31,9 +31,6 @@ use exo_core::revocation::RevocationTable;
 use exo_core::slices::{Decision, SliceScheduler};
 use exo_filter::Sandbox;
 use exo_filter::table::FilterTable;
-
-/// Most environments the table holds at once, living or ended but not yet reaped.
-const MAX_ENVIRONMENTS: usize = 1024;
 
 /// What the kernel keeps per environment beyond the portable table entry.
 #[derive(Debug)]
@@ -233,7 +230,7 @@ impl<P: Platform> Kernel<P> {
     /// Refuses a new environment when the table is full, so that a program creating children
     /// it never reaps cannot exhaust the kernel heap.
     fn check_table_room(&self) -> Result<(), Error> {
-        if self.environments.len() >= MAX_ENVIRONMENTS {
+        if self.environments.len() >= ENVIRONMENTS_MAX {
             Err(Error::NoMemory)
         } else {
             Ok(())

@@ -15,6 +15,7 @@ pub mod environment;
 pub mod exceptions;
 pub mod filters;
 pub mod ipc;
+pub mod ipc_fast_path;
 pub mod kernel;
 pub mod kernel_memory;
 pub mod lifecycle;

@@ -7,6 +7,7 @@ use crate::console_input;
 use crate::exceptions;
 use crate::filters;
 use crate::ipc;
+use crate::ipc_fast_path;
 use crate::kernel::Kernel;
 use crate::kernel_memory;
 use crate::kprintln;
@@ -46,6 +47,8 @@ pub enum Outcome {
 pub enum Pending {
     /// Make this call.
     Call(Call),
+    /// An endpoint call or reply: the fast path tries it first (`crate::ipc_fast_path`).
+    Transfer,
     /// The call would return outside the user half (see [`decode`]).
     ReturnOutsideUserHalf,
 }
@@ -68,31 +71,67 @@ pub fn decode(frame: &mut TrapFrame) -> Option<Pending> {
         frame.rax = 0;
         return None;
     }
+    if frame.rax == Syscall::EndpointCall.number()
+        || frame.rax == Syscall::EndpointReplyAndWait.number()
+    {
+        return Some(Pending::Transfer);
+    }
+    decode_call(frame).map(Pending::Call)
+}
+
+/// The call in `frame`, or `None` with [`Error::NoSuchCall`] in `frame.rax`.
+fn decode_call(frame: &mut TrapFrame) -> Option<Call> {
     let arguments = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let Some(call) = Call::decode(frame.rax, arguments) else {
+    let call = Call::decode(frame.rax, arguments);
+    if call.is_none() {
         frame.rax = encode_result(Err(Error::NoSuchCall));
-        return None;
-    };
-    Some(Pending::Call(call))
+    }
+    call
 }
 
-/// Carries out `pending` for the running environment, whose registers are in `frame`. Returns
-/// whether the caller resumes directly with only `rax` changed (the entry then uses `sysretq`);
-/// otherwise the frame now holds another environment, and the entry leaves through `iretq`.
+/// How the kernel leaves after a system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The caller resumes with only `rax` changed in the frame (the entry uses `sysretq`).
+    Caller,
+    /// The frame holds whatever runs next, every register of it (the entry uses `iretq`).
+    Frame,
+    /// This environment, switched to by the transfer fast path, runs next from its saved
+    /// registers, which hold its result: the frame was left as it was, and the exit restores
+    /// every register from the saved ones instead (saving a copy each way).
+    SavedRegisters(EnvId),
+}
+
+/// Carries out `pending` for the running environment, whose registers are in `frame`, and says
+/// how to leave.
 pub fn handle<P: Platform>(
     kernel: &mut Kernel<P>,
     pending: Pending,
     frame: &mut TrapFrame,
-) -> bool {
+) -> Exit {
     kernel.counters.entries += 1;
-    match pending {
+    let is_caller_resumed = match pending {
         Pending::Call(call) => invoke(kernel, call, frame),
+        Pending::Transfer => {
+            if let Some(receiver) = ipc_fast_path::try_transfer(kernel, frame) {
+                return Exit::SavedRegisters(receiver);
+            }
+            match decode_call(frame) {
+                Some(call) => invoke(kernel, call, frame),
+                None => true,
+            }
+        }
         Pending::ReturnOutsideUserHalf => {
             exceptions::handle_user_exception(kernel, frame, exceptions::GENERAL_PROTECTION_VECTOR);
             false
         }
+    };
+    if is_caller_resumed {
+        Exit::Caller
+    } else {
+        Exit::Frame
     }
 }
 

@@ -4,7 +4,9 @@
 //! (the same layout as an interrupt), so that a system call can switch environments like any
 //! other trap. When the handler says the caller itself resumes with only its result changed,
 //! the exit reloads the clobbered registers and uses `sysretq`;
-//! otherwise it leaves through the interrupt exit path (`iretq`), which restores every register.
+//! otherwise it leaves through the interrupt exit path (`iretq`), which restores every register
+//! from the frame the handler names: the trap stack's, or the saved registers of the
+//! environment a protected control transfer switched to (which saves copying them over).
 //! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
 
 use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
@@ -42,8 +44,13 @@ syscall_entry:
     r#"
     mov rdi, rsp
     call {handler}
-    test al, al
-    jz trap_return
+    test rax, rax
+    jz 3f
+    // Restore every register from the frame the handler returned (this one, or the saved
+    // registers of the environment switched to).
+    mov rsp, rax
+    jmp trap_return
+3:
     // Fast exit to the caller: the handler changed only rax in the frame, and by the SysV ABI
     // rbx, rbp and r12-r15 still hold the caller's values, so reload just the registers the
     // handler may have clobbered. rcx and r11 take the return address and flags for sysretq.

@@ -4,6 +4,11 @@
 
 use super::{DATA_PAGE, FREE_PAGE};
 use crate::fake::{Booted, leaves_of, timer_deadline};
+use crate::ipc_fast_path::try_transfer;
+use crate::trap_frame::TrapFrame;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use exo_abi::Syscall::{
     CapabilityCopy, EndpointCall, EndpointCreate, EndpointReply, EndpointReplyAndWait,
     EnvironmentKill, Exit, PageUnmap, Spawn, Yield,
@@ -442,4 +447,112 @@ fn a_deferred_call_is_answered_later_and_a_child_end_wakes_its_server() {
         encode_result(Err(Error::NoSuchEnvironment))
     );
     assert!(crate::consistency::check(&world.booted.kernel).is_ok());
+}
+
+/// What a transfer may change: who runs, every environment (states and saved registers), the
+/// endpoints and the slot's owner.
+fn snapshot(world: &World) -> String {
+    let kernel = &world.booted.kernel;
+    let environments: Vec<String> = kernel
+        .environments
+        .ids()
+        .filter_map(|id| kernel.environments.get(id))
+        .map(|environment| {
+            let machine = environment.machine.as_ref().map(|machine| {
+                (
+                    machine.registers,
+                    machine.receive_window,
+                    machine.wakes_on_child_end,
+                    machine.lent.is_some(),
+                )
+            });
+            format!("{:?} {:?} {machine:?}", environment.id, environment.state)
+        })
+        .collect();
+    format!(
+        "{:?} {environments:?} {:?} {:?}",
+        kernel.current, kernel.endpoints, kernel.slices
+    )
+}
+
+/// The frame of `call` with `arguments` made by the running environment.
+fn frame_of(world: &World, call: exo_abi::Syscall, arguments: [u64; 6]) -> TrapFrame {
+    let mut frame = world.booted.frame;
+    frame.rax = call.number();
+    [
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ] = arguments;
+    frame
+}
+
+#[test]
+fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_untouched() {
+    let mut world = World::new();
+    let (server, client) = (world.server, world.clients[0]);
+    let handle = world.client_handles[0];
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    run(&mut world.booted, client);
+    let refused = |world: &mut World, frame: TrapFrame, why: &str| {
+        let before = snapshot(world);
+        assert_eq!(
+            try_transfer(&mut world.booted.kernel, &frame),
+            None,
+            "{why}"
+        );
+        assert_eq!(snapshot(world), before, "{why}: nothing changed");
+    };
+    let call =
+        |world: &World, handle, lend| frame_of(world, EndpointCall, [handle, 1, 2, 3, 4, lend]);
+    let frame = call(&world, handle, DATA_PAGE);
+    refused(&mut world, frame, "a lent page");
+    let frame = call(&world, handle ^ 1 << 32, 0);
+    refused(&mut world, frame, "a forged handle");
+    let frame = call(&world, SELF, 0);
+    refused(&mut world, frame, "not an endpoint");
+    let frame = frame_of(&world, EndpointReplyAndWait, [handle, 0, 0, 0, 0, REPLY]);
+    refused(&mut world, frame, "a client's handle does not receive");
+    // The fast call: the server runs from its saved registers, which hold the message.
+    let frame = call(&world, handle, 0);
+    assert_eq!(try_transfer(&mut world.booted.kernel, &frame), Some(server));
+    assert_eq!(world.booted.kernel.current, Some(server));
+    assert_eq!(world.state(client), EnvState::Calling);
+    assert_eq!(
+        world.saved(client).0,
+        frame.rax,
+        "the caller's registers are saved"
+    );
+    assert_eq!(
+        world.saved(server),
+        (encode_result(Ok(u64::from(client.0))), [1, 2, 3, 4])
+    );
+    world.booted.frame = world
+        .booted
+        .kernel
+        .environments
+        .machine(server)
+        .expect("alive")
+        .registers;
+    // The other client's call queues (general path); a reply with a caller queued, or with a
+    // window or flags, is not the fast path's either.
+    run_other_client_into_queue(&mut world);
+    run(&mut world.booted, server);
+    let endpoint = world.endpoint;
+    let frame = frame_of(&world, EndpointReplyAndWait, [endpoint, 0, 0, 0, 0, REPLY]);
+    refused(&mut world, frame, "a caller queued");
+    world
+        .reply_and_wait([7; 4], REPLY)
+        .expect("replied, next served");
+    let reply =
+        |world: &World, flags| frame_of(world, EndpointReplyAndWait, [endpoint, 5, 6, 7, 8, flags]);
+    let frame = reply(&world, REPLY | FREE_PAGE);
+    refused(&mut world, frame, "a window");
+    let frame = reply(&world, REPLY | CHILD_ENDS);
+    refused(&mut world, frame, "child ends");
+    let frame = reply(&world, DEFER);
+    refused(&mut world, frame, "a deferral");
+    let other = world.clients[1];
+    let frame = reply(&world, REPLY);
+    assert_eq!(try_transfer(&mut world.booted.kernel, &frame), Some(other));
+    assert_eq!(world.state(server), EnvState::Receiving);
+    assert_eq!(world.saved(other), (encode_result(Ok(0)), [5, 6, 7, 8]));
 }
