@@ -235,21 +235,6 @@ impl<M> EnvironmentTable<M> {
         }
     }
 
-    /// Environments `a` and `b` at once, when both are in the table and differ.
-    #[inline]
-    pub fn pair_mut(
-        &mut self,
-        a: EnvId,
-        b: EnvId,
-    ) -> Option<(&mut Environment<M>, &mut Environment<M>)> {
-        match self.slots.get_disjoint_mut([slot_of(a), slot_of(b)]) {
-            Ok([Some(first), Some(second)]) if first.id == a && second.id == b => {
-                Some((first, second))
-            }
-            _ => None,
-        }
-    }
-
     /// The machine state of environment `id` while it is alive.
     #[inline]
     pub fn machine(&self, id: EnvId) -> Option<&M> {
@@ -534,26 +519,6 @@ mod tests {
         assert_eq!(table.get(next).map(|env| env.machine), Some(Some(7)));
         assert_eq!(table.ids().last(), Some(next), "ids stay in order");
         assert_eq!(table.len(), ENVIRONMENTS_MAX);
-    }
-
-    #[test]
-    fn a_pair_is_two_different_environments_in_the_table() {
-        let (mut table, init) = table_with_init();
-        let child = add(&mut table, "a", Some(init), 5);
-        let (first, second) = table.pair_mut(init, child).expect("both");
-        assert_eq!((first.id, second.id), (init, child));
-        second.machine = Some(6);
-        assert_eq!(table.get(child).and_then(|env| env.machine), Some(6));
-        assert!(
-            table.pair_mut(init, init).is_none(),
-            "one environment twice"
-        );
-        assert!(table.pair_mut(init, EnvId(99)).is_none(), "one missing");
-        let far = EnvId(child.0 + ENVIRONMENTS_MAX as u32);
-        assert!(
-            table.pair_mut(init, far).is_none(),
-            "another id of the same slot"
-        );
     }
 
     #[test]

@@ -51,14 +51,10 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
     } else {
         (EnvState::Receiving, EnvState::Calling)
     };
-    let (sender_environment, receiver_environment) = environments.pair_mut(sender, receiver)?;
-    let (Some(sender_machine), Some(receiver_machine)) = (
-        sender_environment.machine.as_mut(),
-        receiver_environment.machine.as_mut(),
-    ) else {
-        return None;
-    };
-    if receiver_environment.state != receiver_waits_in || !slices.hand_over(sender, receiver) {
+    let is_receiver_blocked = environments.get(receiver).is_some_and(|environment| {
+        environment.state == receiver_waits_in && environment.machine.is_some()
+    });
+    if !is_receiver_blocked || !slices.hand_over(sender, receiver) {
         return None;
     }
     // From here on the transfer happens.
@@ -68,13 +64,21 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
         u64::from(sender.0)
     } else {
         endpoints.reply_to_lone_caller(endpoint);
-        sender_machine.receive_window = 0;
-        sender_machine.wakes_on_child_end = false;
         0
     };
-    sender_environment.state = sender_waits_in;
-    sender_machine.registers = *frame;
-    receiver_environment.state = EnvState::Runnable;
+    if let Some(environment) = environments.get_mut(sender)
+        && let Some(machine) = environment.machine.as_mut()
+    {
+        environment.state = sender_waits_in;
+        machine.registers = *frame;
+        if !is_call {
+            machine.receive_window = 0;
+            machine.wakes_on_child_end = false;
+        }
+    }
+    let environment = environments.get_mut(receiver).expect("checked above");
+    let receiver_machine = environment.machine.as_mut().expect("checked above");
+    environment.state = EnvState::Runnable;
     let registers = &mut receiver_machine.registers;
     registers.rax = encode_result(Ok(received));
     [registers.rsi, registers.rdx, registers.r10, registers.r8] = message;

@@ -44,11 +44,13 @@ pub enum Errno {
     NoSuchProcess,
     /// The library OS has no file system (it was started outside a world with one).
     NoFileSystem,
+    /// A buffer the call was given cannot be reached (EFAULT).
+    BadAddress,
 }
 
 impl Errno {
     /// Every error code, in the order of their numbers ([`Errno::code`]).
-    pub const ALL: [Errno; 18] = [
+    pub const ALL: [Errno; 19] = [
         Errno::NotFound,
         Errno::Exists,
         Errno::NotADirectory,
@@ -67,6 +69,7 @@ impl Errno {
         Errno::NotExecutable,
         Errno::NoSuchProcess,
         Errno::NoFileSystem,
+        Errno::BadAddress,
     ];
 
     /// Its number, from 1, for messages between environments.
@@ -104,6 +107,7 @@ impl Errno {
             Errno::NotExecutable => "Exec format error",
             Errno::NoSuchProcess => "No such process",
             Errno::NoFileSystem => "No file system",
+            Errno::BadAddress => "Bad address",
         }
     }
 }

@@ -38,6 +38,10 @@ pub enum FsError {
     Corrupt(&'static str),
     /// The buffer cache has too few usable slots for the call, even after committing.
     NoCache,
+    /// The caller's side of a transfer ([`FileSystem::read_with`](crate::FileSystem::read_with),
+    /// [`FileSystem::write_with`](crate::FileSystem::write_with)) could not take or give the
+    /// bytes (`EFAULT`).
+    BadBuffer,
 }
 
 impl FsError {
@@ -54,6 +58,7 @@ impl FsError {
             FsError::NoSpace | FsError::NoInodes => Errno::NoSpace,
             FsError::FileTooLarge => Errno::FileTooLarge,
             FsError::NoCache => Errno::NoMemory,
+            FsError::BadBuffer => Errno::BadAddress,
             FsError::Io | FsError::Corrupt(_) => Errno::Io,
         }
     }

@@ -6,7 +6,7 @@
 //! kept zero, so growing a file shows zeros; a crash can leave data past the end (a write whose
 //! size change did not commit), so growing zeroes that tail again.
 
-use crate::block::{BLOCK_SIZE, Disk, MAX_READ_BATCH};
+use crate::block::{BLOCK_SIZE, Disk, MAX_READ_BATCH, ZERO_BLOCK};
 use crate::cache::CachedBlock;
 use crate::error::FsError;
 use crate::file_map::WRITE_STEP_BLOCKS;
@@ -31,12 +31,31 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     ///
     /// Errors: [`FsError::IsADirectory`], and those of [`FileSystem::stat`].
     pub fn read(&mut self, ino: Ino, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        let mut done = 0;
+        self.read_with(ino, offset, buffer.len(), |bytes| {
+            buffer[done..done + bytes.len()].copy_from_slice(bytes);
+            done += bytes.len();
+            Ok(())
+        })
+    }
+
+    /// Reads as [`FileSystem::read`] does, up to `length` bytes, but hands them to `take` in
+    /// order, a block's worth at most each time, straight from the cache: whoever needs them
+    /// elsewhere than in a buffer of the caller's (a server copying them into its client's
+    /// memory) copies them once. An error of `take` ends the read with that error.
+    pub fn read_with(
+        &mut self,
+        ino: Ino,
+        offset: u64,
+        length: usize,
+        mut take: impl FnMut(&[u8]) -> Result<(), FsError>,
+    ) -> Result<usize, FsError> {
         self.ensure_working()?;
         let inode = self.file_inode(ino)?;
-        if offset >= inode.size {
+        if offset >= inode.size || length == 0 {
             return Ok(0);
         }
-        let length = (buffer.len() as u64).min(inode.size - offset) as usize;
+        let length = (length as u64).min(inode.size - offset) as usize;
         let last_file_block = (offset + length as u64 - 1) / BLOCK_BYTES;
         let mut next_read_ahead = offset / BLOCK_BYTES;
         let mut done = 0;
@@ -50,12 +69,11 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             }
             let within = (position % BLOCK_BYTES) as usize;
             let chunk = (BLOCK_SIZE - within).min(length - done);
-            let target = &mut buffer[done..done + chunk];
             match self.mapped_block(&inode, file_block)? {
-                None => target.fill(0),
+                None => take(&ZERO_BLOCK.0[..chunk])?,
                 Some(block) => {
                     let slot = self.slot_for_read(block)?;
-                    target.copy_from_slice(&self.slot_data(slot)[within..within + chunk]);
+                    take(&self.slot_data(slot)[within..within + chunk])?;
                 }
             }
             done += chunk;
@@ -82,18 +100,45 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// [`FsError::FileTooLarge`] when `offset` is at or past [`MAX_FILE_SIZE`];
     /// [`FsError::IsADirectory`]; and those of [`FileSystem::stat`].
     pub fn write(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize, FsError> {
-        self.mutating(|file_system| file_system.write_file(ino, offset, data))
+        let mut done = 0;
+        self.write_with(ino, offset, data.len(), |bytes| {
+            bytes.copy_from_slice(&data[done..done + bytes.len()]);
+            done += bytes.len();
+            Ok(())
+        })
     }
 
-    fn write_file(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize, FsError> {
+    /// Writes as [`FileSystem::write`] does, `length` bytes, but has `give` fill them in order
+    /// straight into the cache, a block's worth at most each time: whoever has them elsewhere
+    /// than in a buffer of the caller's (a server copying them from its client's memory)
+    /// copies them once. `give` fills all of its slice or fails having written nothing to it;
+    /// its error ends the write with that error, the blocks filled before staying written (and
+    /// a block the write added holding zeros).
+    pub fn write_with(
+        &mut self,
+        ino: Ino,
+        offset: u64,
+        length: usize,
+        give: impl FnMut(&mut [u8]) -> Result<(), FsError>,
+    ) -> Result<usize, FsError> {
+        self.mutating(|file_system| file_system.write_file(ino, offset, length, give))
+    }
+
+    fn write_file(
+        &mut self,
+        ino: Ino,
+        offset: u64,
+        length: usize,
+        mut give: impl FnMut(&mut [u8]) -> Result<(), FsError>,
+    ) -> Result<usize, FsError> {
         let mut inode = self.file_inode(ino)?;
-        if data.is_empty() {
+        if length == 0 {
             return Ok(0);
         }
         if offset >= MAX_FILE_SIZE {
             return Err(FsError::FileTooLarge);
         }
-        let length = (data.len() as u64).min(MAX_FILE_SIZE - offset) as usize;
+        let length = (length as u64).min(MAX_FILE_SIZE - offset) as usize;
         if offset + length as u64 > inode.size {
             self.zero_block_tail(&inode, inode.size)?;
         }
@@ -102,7 +147,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             let position = offset + done as u64;
             let within = (position % BLOCK_BYTES) as usize;
             let chunk = (BLOCK_SIZE - within).min(length - done);
-            match self.write_block_step(ino, &mut inode, position, &data[done..done + chunk]) {
+            match self.write_block_step(ino, &mut inode, position, chunk, &mut give) {
                 Ok(()) => done += chunk,
                 Err(FsError::NoSpace) if done > 0 => break,
                 Err(error) => return Err(error),
@@ -111,18 +156,19 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok(done)
     }
 
-    /// One step: writes `bytes` (within one block) at `position`, allocating the block if it
-    /// is a hole and growing the size if the write ends past it.
+    /// One step: has `give` write `length` bytes (within one block) at `position`, allocating
+    /// the block if it is a hole and growing the size if the write ends past it.
     fn write_block_step(
         &mut self,
         ino: Ino,
         inode: &mut Inode,
         position: u64,
-        bytes: &[u8],
+        length: usize,
+        give: &mut impl FnMut(&mut [u8]) -> Result<(), FsError>,
     ) -> Result<(), FsError> {
         let file_block = position / BLOCK_BYTES;
         let within = (position % BLOCK_BYTES) as usize;
-        let end = position + bytes.len() as u64;
+        let end = position + length as u64;
         let needed_blocks = self.blocks_needed_to_map(inode, file_block)?;
         let changes_inode = needed_blocks > 0 || end > inode.size;
         if changes_inode {
@@ -130,7 +176,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             self.reserve_blocks(needed_blocks)?;
         }
         let (block, is_new) = self.map_for_write(inode, file_block)?;
-        let covers_block = bytes.len() == BLOCK_SIZE;
+        let covers_block = length == BLOCK_SIZE;
+        let was_cached = self.cache.find(block).is_some();
         let slot = if is_new || covers_block {
             self.slot_for_overwrite(block)?
         } else {
@@ -140,13 +187,26 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if is_new && !covers_block {
             data.fill(0);
         }
-        data[within..within + bytes.len()].copy_from_slice(bytes);
+        let given = give(&mut data[within..within + length]);
+        if given.is_err() {
+            // `give` wrote nothing. A new block is the file's now, as zeros (so that no block
+            // lies past the size); an old one keeps its bytes, and a slot never read in is
+            // dropped rather than written over the block.
+            if is_new {
+                data.fill(0);
+            } else {
+                if !was_cached {
+                    self.forget_block(block);
+                }
+                return given;
+            }
+        }
         self.mark_dirty_data(slot);
         if changes_inode {
             inode.size = inode.size.max(end);
             self.write_inode(ino, inode)?;
         }
-        Ok(())
+        given
     }
 
     /// Zeroes the bytes of the block holding byte `from` of the file, from there to the end

@@ -369,3 +369,102 @@ fn an_image_round_trips_through_bytes() {
     let program = file_system.lookup("/bin/program").unwrap();
     assert_eq!(read_all(&mut file_system, program), data);
 }
+
+#[test]
+fn reads_and_writes_through_a_callback_hand_over_cache_blocks_in_order() {
+    let mut file_system = new_file_system(512);
+    let file = file_system.create("/f").unwrap();
+    let data = pattern(2, 0, 2 * BLOCK_SIZE + 100);
+    let mut given = 0;
+    let mut pieces = Vec::new();
+    let written = file_system.write_with(file, 50, data.len(), |bytes| {
+        pieces.push(bytes.len());
+        bytes.copy_from_slice(&data[given..given + bytes.len()]);
+        given += bytes.len();
+        Ok(())
+    });
+    assert_eq!(written, Ok(data.len()));
+    assert_eq!(
+        pieces,
+        [BLOCK_SIZE - 50, BLOCK_SIZE, 150],
+        "a block's worth at most"
+    );
+    let mut taken = Vec::new();
+    let read = file_system.read_with(file, 0, 1 << 20, |bytes| {
+        taken.extend_from_slice(bytes);
+        Ok(())
+    });
+    assert_eq!(read, Ok(50 + data.len()), "cut at the end of the file");
+    assert!(taken[..50].iter().all(|&byte| byte == 0), "the hole before");
+    assert_eq!(&taken[50..], &data[..]);
+    let mut calls = 0;
+    let failed = file_system.read_with(file, 0, 3 * BLOCK_SIZE, |_| {
+        calls += 1;
+        if calls == 2 {
+            Err(FsError::BadBuffer)
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(
+        failed,
+        Err(FsError::BadBuffer),
+        "the taker's error ends the read"
+    );
+    unmount_and_check(file_system, "callbacks");
+}
+
+#[test]
+fn a_write_whose_bytes_never_arrive_changes_old_blocks_not_at_all_and_adds_only_zeros() {
+    let mut file_system = new_file_system(512);
+    let file = file_system.create("/f").unwrap();
+    let old = pattern(3, 0, BLOCK_SIZE + 10);
+    file_system.write(file, 0, &old).unwrap();
+    file_system.sync().unwrap();
+    let mut file_system = remount(file_system);
+    // A whole old block not in the cache, then part of one, then blocks past the end.
+    let refuse = |_: &mut [u8]| Err(FsError::BadBuffer);
+    assert_eq!(
+        file_system.write_with(file, 0, BLOCK_SIZE, refuse),
+        Err(FsError::BadBuffer)
+    );
+    assert_eq!(
+        file_system.write_with(file, 5, 3, refuse),
+        Err(FsError::BadBuffer)
+    );
+    assert_eq!(read_all(&mut file_system, file), old);
+    let mut calls = 0;
+    let end = old.len() as u64;
+    let added = file_system.write_with(file, 2 * BLOCK_SIZE as u64, 2 * BLOCK_SIZE, |bytes| {
+        calls += 1;
+        if calls == 1 {
+            bytes.fill(7);
+            Ok(())
+        } else {
+            Err(FsError::BadBuffer)
+        }
+    });
+    assert_eq!(added, Err(FsError::BadBuffer));
+    let contents = read_all(&mut file_system, file);
+    assert_eq!(&contents[..old.len()], &old[..]);
+    assert!(
+        contents[end as usize..2 * BLOCK_SIZE]
+            .iter()
+            .all(|&byte| byte == 0)
+    );
+    assert!(
+        contents[2 * BLOCK_SIZE..3 * BLOCK_SIZE]
+            .iter()
+            .all(|&byte| byte == 7)
+    );
+    assert!(
+        contents[3 * BLOCK_SIZE..].iter().all(|&byte| byte == 0),
+        "the added block: zeros"
+    );
+    assert_eq!(
+        contents.len(),
+        4 * BLOCK_SIZE,
+        "no block lies past the size"
+    );
+    unmount_and_check(file_system, "refused bytes");
+}
