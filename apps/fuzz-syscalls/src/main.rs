@@ -964,6 +964,21 @@ impl Fuzzer {
                 a[0] = self.handle();
                 a[1] = self.environment_id();
             }
+            Syscall::EndpointGrant => {
+                a[0] = self.address();
+                a[1] = self.length();
+                a[2] = self.random.below(4);
+            }
+            Syscall::EndpointCopy => {
+                // It holds nobody's call (it calls only itself, which is refused), so no copy
+                // touches its memory.
+                a[0] = self.handle();
+                a[1] = self.environment_id();
+                a[2] = self.length();
+                a[3] = self.address();
+                a[4] = self.length();
+                a[5] = self.random.below(4);
+            }
             Syscall::Null
             | Syscall::Exit
             | Syscall::Yield

@@ -25,6 +25,16 @@
 //! page is an offer: when the server named no window, or something is bound there, the call is
 //! delivered without it.
 //!
+//! # Granted bytes
+//!
+//! Data that is not a whole page (a file read into any buffer) moves with one copy, by the
+//! kernel, between the server's memory and bytes its caller granted: the caller names a range
+//! of its memory with [`Syscall::EndpointGrant`] (writable with [`GRANT_WRITABLE`]) before it
+//! calls, and the server, while it holds that caller's call, copies into or out of it with
+//! [`Syscall::EndpointCopy`] ([`COPY_TO_GRANT`] for into). Outside a held call the grant is
+//! out of every server's reach; the kernel checks every page on both sides before it copies,
+//! and the copy is whole or nothing.
+//!
 //! # Deferred replies and ended children
 //!
 //! A server that cannot answer a call yet (a process server asked to wait for a child that
@@ -49,6 +59,8 @@
 //! [`Syscall::EndpointCall`]: crate::Syscall::EndpointCall
 //! [`Syscall::EndpointReplyAndWait`]: crate::Syscall::EndpointReplyAndWait
 //! [`Syscall::EndpointReply`]: crate::Syscall::EndpointReply
+//! [`Syscall::EndpointGrant`]: crate::Syscall::EndpointGrant
+//! [`Syscall::EndpointCopy`]: crate::Syscall::EndpointCopy
 
 /// Words in a message, each way.
 pub const MESSAGE_WORDS: usize = 4;
@@ -90,6 +102,18 @@ pub const LEND_KEEP: u64 = 1 << 1;
 
 /// Every flag a lent page's address may carry.
 pub const LEND_FLAGS: u64 = LEND_WRITABLE | LEND_KEEP;
+
+/// Flag of [`Syscall::EndpointGrant`](crate::Syscall::EndpointGrant): servers may copy into
+/// the granted bytes, not only out of them.
+pub const GRANT_WRITABLE: u64 = 1 << 0;
+
+/// Flag of [`Syscall::EndpointCopy`](crate::Syscall::EndpointCopy): copy from the server's
+/// memory into the caller's granted bytes (without it, out of them).
+pub const COPY_TO_GRANT: u64 = 1 << 0;
+
+/// Most bytes one [`Syscall::EndpointCopy`](crate::Syscall::EndpointCopy) moves, so that no
+/// copy keeps the kernel (which runs with interrupts off) from the others for long.
+pub const COPY_BYTES_MAX: u64 = 1 << 20;
 
 /// Set in the word a server receives (beside the caller's environment id, in the low 32 bits)
 /// when the call lent a page, now bound at the server's window.

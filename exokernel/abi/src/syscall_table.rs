@@ -679,4 +679,36 @@ system_calls! {
         errors [BadCapability, PermissionDenied, NotFound];
         authority Capability { argument: 0, right: RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
+    /// Offers the `a1` bytes at `a0` to the servers the caller calls, writable with
+    /// [`GRANT_WRITABLE`](crate::ipc::GRANT_WRITABLE) in `a2`: while a server holds one of the
+    /// caller's calls (serving it, or deferred), it may copy into or out of them with
+    /// [`EndpointCopy`](Syscall::EndpointCopy) (see [`ipc`](crate::ipc)). Replaces the
+    /// caller's earlier grant; a length of 0 withdraws it. The bytes need not be mapped yet:
+    /// each copy checks them. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the range is not inside the user
+    /// half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags.
+    EndpointGrant = 57 => fn endpoint_grant(address, length, flags);
+        errors [BadAddress, InvalidArgument];
+        authority Caller;
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
+    /// Copies `a4` bytes (at most [`COPY_BYTES_MAX`](crate::ipc::COPY_BYTES_MAX)) between the
+    /// caller's memory at `a3` and the bytes caller `a1` (an
+    /// environment id) granted with [`EndpointGrant`](Syscall::EndpointGrant), from byte `a2`
+    /// of the grant: into the grant with [`COPY_TO_GRANT`](crate::ipc::COPY_TO_GRANT) in `a5`,
+    /// out of it otherwise. The caller must serve the endpoint named by capability `a0` and
+    /// hold `a1`'s call on it (serving it, or deferred). Every page of both ranges is checked
+    /// before a byte moves: the copy is whole or nothing. Returns 0.
+    /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
+    /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
+    /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE), or when copying into a
+    /// grant not made writable; [`NotFound`](crate::Error::NotFound) when the caller holds no
+    /// call of `a1` on the endpoint, or `a1` granted nothing;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) when the bytes run past the grant,
+    /// or for unknown flags; [`BadAddress`](crate::Error::BadAddress) when a page of either
+    /// range is not mapped for the copy (the grant's writable, for a copy into it);
+    /// [`TooLong`](crate::Error::TooLong) past [`COPY_BYTES_MAX`](crate::ipc::COPY_BYTES_MAX).
+    EndpointCopy = 58 => fn endpoint_copy(endpoint, caller, offset, address, length, flags);
+        errors [BadCapability, PermissionDenied, NotFound, InvalidArgument, BadAddress, TooLong];
+        authority Capability { argument: 0, right: RECEIVE };
+        covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
 }

@@ -233,6 +233,15 @@ impl Endpoints {
         }
     }
 
+    /// Whether `server` serves `id` and holds `caller`'s call on it: serving it, or deferred.
+    pub fn holds_call(&self, id: EndpointId, server: EnvId, caller: EnvId) -> bool {
+        self.get(id).is_some_and(|endpoint| {
+            endpoint.server == server
+                && (endpoint.state == ServerState::Serving(Some(caller))
+                    || endpoint.deferred.contains(&caller))
+        })
+    }
+
     /// The server of `id` waits for its first call, or takes the oldest queued one.
     /// Errors: as [`Endpoints::reply_and_wait`].
     pub fn wait(&mut self, id: EndpointId, server: EnvId) -> Result<Step, Error> {
@@ -580,6 +589,11 @@ mod tests {
             Ok(Step::Deliver { caller: B, .. })
         ));
         assert!(endpoints.is_calling(A), "still blocked, owed a reply");
+        assert!(endpoints.holds_call(id, SERVER, A) && endpoints.holds_call(id, SERVER, B));
+        assert!(
+            !endpoints.holds_call(id, B, A),
+            "only the server holds calls"
+        );
         assert_eq!(
             endpoints.reply_to(id, B, A, message(7)),
             Err(Error::PermissionDenied)
@@ -597,6 +611,10 @@ mod tests {
             })
         );
         assert!(!endpoints.is_calling(A));
+        assert!(
+            !endpoints.holds_call(id, SERVER, A),
+            "answered: out of reach"
+        );
         assert_eq!(
             endpoints.reply_to(id, SERVER, A, message(7)),
             Err(Error::NotFound),

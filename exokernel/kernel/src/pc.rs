@@ -8,8 +8,9 @@ use crate::disk::{self, DiskError};
 use crate::{console, heap, net};
 use core::fmt;
 use exo_abi::Error;
+use exo_core::PAGE_SIZE;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
-use exo_system::platform::{DiskDirection, DiskFailure, Platform};
+use exo_system::platform::{DiskDirection, DiskFailure, FrameCopy, Platform};
 
 /// This machine.
 pub struct Pc;
@@ -63,6 +64,31 @@ impl Platform for Pc {
             unsafe {
                 core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len())
             }
+        });
+    }
+
+    fn copy_user_and_frame(
+        address: u64,
+        frame: FrameNumber,
+        offset: usize,
+        length: usize,
+        direction: FrameCopy,
+    ) {
+        assert!(offset + length <= PAGE_SIZE as usize);
+        let frame_bytes = paging::frame_byte_address(frame, offset);
+        let user_bytes = address as *mut u8;
+        let (source, destination) = match direction {
+            FrameCopy::UserToFrame => (user_bytes.cast_const(), frame_bytes),
+            FrameCopy::FrameToUser => (frame_bytes.cast_const(), user_bytes),
+        };
+        with_user_access(|| {
+            // SAFETY: the caller checked every page of the user range mapped present and
+            // user-accessible in the active address space, readable or writable as the copy
+            // needs (nothing can change that: one CPU, interrupts off); the frame range is
+            // inside the frame (asserted), which the physical map covers. Only raw pointers
+            // are used and `copy` allows overlap: when both name the same memory (a shared
+            // page) the bytes are meaningless, nothing else.
+            unsafe { core::ptr::copy(source, destination, length) }
         });
     }
 

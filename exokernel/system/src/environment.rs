@@ -63,6 +63,7 @@ fn machine_with<P: Platform>(address_space: P::AddressSpace, registers: TrapFram
         lent: None,
         wakes_on_child_end: false,
         child_ended: false,
+        grant: None,
     }
 }
 

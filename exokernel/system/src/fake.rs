@@ -4,7 +4,9 @@
 //! in parallel without seeing each other's machine.
 
 use crate::kernel::Kernel;
-use crate::platform::{Access, AddressSpace, DiskDirection, DiskFailure, Platform, UserEntry};
+use crate::platform::{
+    Access, AddressSpace, DiskDirection, DiskFailure, FrameCopy, Platform, UserEntry,
+};
 use crate::syscalls;
 use crate::trap_frame::TrapFrame;
 use exo_abi::{Error, decode_result};
@@ -210,6 +212,24 @@ impl Platform for Fake {
         for (index, &byte) in bytes.iter().enumerate() {
             let (frame, offset) = user_byte(address + index as u64);
             Fake::with_frame_page(frame, |page| page[offset] = byte);
+        }
+    }
+
+    fn copy_user_and_frame(
+        address: u64,
+        frame: FrameNumber,
+        offset: usize,
+        length: usize,
+        direction: FrameCopy,
+    ) {
+        for index in 0..length {
+            let (user_frame, user_offset) = user_byte(address + index as u64);
+            let (from, to) = match direction {
+                FrameCopy::UserToFrame => ((user_frame, user_offset), (frame, offset + index)),
+                FrameCopy::FrameToUser => ((frame, offset + index), (user_frame, user_offset)),
+            };
+            let byte = Fake::with_frame_page(from.0, |page| page[from.1]);
+            Fake::with_frame_page(to.0, |page| page[to.1] = byte);
         }
     }
 

@@ -8,16 +8,17 @@
 //! slot in its epilogue) goes through the scheduler and stays in arrival order.
 
 use crate::capabilities;
-use crate::kernel::{Kernel, Lent};
+use crate::kernel::{Grant, Kernel, Lent};
 use crate::pages;
-use crate::platform::{AddressSpace, Platform};
+use crate::platform::{AddressSpace, FrameCopy, Platform};
 use crate::scheduler::Event;
 use crate::syscalls::Outcome;
 use crate::trap_frame::TrapFrame;
+use crate::user_memory;
 use exo_abi::capability::rights;
 use exo_abi::ipc::{
-    CHILD_ENDED, CHILD_ENDS, DEFER, LEND_FLAGS, LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY,
-    WAIT_FLAGS,
+    CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_FLAGS,
+    LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY, WAIT_FLAGS,
 };
 use exo_abi::kernel_memory::ENDPOINT_BYTES;
 use exo_abi::{Error, arguments, encode_result};
@@ -26,6 +27,7 @@ use exo_core::capabilities::{Capability, Object, resolve_endpoint};
 use exo_core::endpoints::Step;
 use exo_core::environments::{EnvId, EnvState};
 use exo_core::mappings::{MappingDatabase, PageRights, Place};
+use exo_core::user_range::UserRange;
 
 /// [`exo_abi::Syscall::EndpointCreate`].
 pub fn endpoint_create<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId) -> Result<u64, Error> {
@@ -384,6 +386,71 @@ pub fn endpoint_reply<P: Platform>(
     let reply = [a.word0, a.word1, a.word2, a.word3];
     let step = endpoints.reply_to(endpoint, server, caller, reply)?;
     wake_caller(kernel, step);
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::EndpointGrant`].
+pub fn endpoint_grant<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    a: arguments::EndpointGrant,
+) -> Result<u64, Error> {
+    if a.flags & !GRANT_WRITABLE != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let range = UserRange::new(a.address, a.length)?;
+    capabilities::caller_machine(kernel, caller).grant = (!range.is_empty()).then_some(Grant {
+        range,
+        is_writable: a.flags & GRANT_WRITABLE != 0,
+    });
+    Ok(0)
+}
+
+/// [`exo_abi::Syscall::EndpointCopy`]: the running server copies between its memory and the
+/// bytes a caller whose call it holds granted.
+pub fn endpoint_copy<P: Platform>(
+    kernel: &mut Kernel<P>,
+    server: EnvId,
+    a: arguments::EndpointCopy,
+) -> Result<u64, Error> {
+    if a.flags & !COPY_TO_GRANT != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let own = UserRange::with_limit(a.address, a.length, COPY_BYTES_MAX)?;
+    let server_machine = kernel
+        .environments
+        .machine(server)
+        .ok_or(Error::NoSuchEnvironment)?;
+    let endpoint = resolve_endpoint(&server_machine.capabilities, a.endpoint, rights::RECEIVE)?;
+    let caller = EnvId(u32::try_from(a.caller).map_err(|_| Error::NotFound)?);
+    if !kernel.endpoints.holds_call(endpoint, server, caller) {
+        return Err(Error::NotFound);
+    }
+    let caller_machine = kernel.environments.machine(caller).ok_or(Error::NotFound)?;
+    let grant = caller_machine.grant.ok_or(Error::NotFound)?;
+    let direction = if a.flags & COPY_TO_GRANT != 0 {
+        if !grant.is_writable {
+            return Err(Error::PermissionDenied);
+        }
+        FrameCopy::UserToFrame
+    } else {
+        FrameCopy::FrameToUser
+    };
+    let is_inside_grant = a
+        .offset
+        .checked_add(a.length)
+        .is_some_and(|end| end <= grant.range.len());
+    if !is_inside_grant {
+        return Err(Error::InvalidArgument);
+    }
+    let granted = UserRange::new(grant.range.start() + a.offset, a.length)?;
+    user_memory::copy_between_spaces::<P>(
+        &server_machine.address_space,
+        own,
+        &caller_machine.address_space,
+        granted,
+        direction,
+    )?;
     Ok(0)
 }
 

@@ -29,6 +29,7 @@ use exo_core::mappings::{MappingDatabase, Place, Removal};
 use exo_core::ramdisk::Ramdisk;
 use exo_core::revocation::RevocationTable;
 use exo_core::slices::{Decision, SliceScheduler};
+use exo_core::user_range::UserRange;
 use exo_filter::Sandbox;
 use exo_filter::table::FilterTable;
 
@@ -61,6 +62,15 @@ pub struct Machine<P: Platform> {
     /// Whether one of its children ended since it last learnt of it through
     /// [`exo_abi::ipc::CHILD_ENDED`].
     pub child_ended: bool,
+    /// The bytes it offers the servers it calls ([`exo_abi::Syscall::EndpointGrant`]).
+    pub grant: Option<Grant>,
+}
+
+/// Bytes an environment granted to the servers holding its calls.
+#[derive(Clone, Copy, Debug)]
+pub struct Grant {
+    pub range: UserRange,
+    pub is_writable: bool,
 }
 
 /// A page lent for the duration of a call: bound at `window` in the server, derived from the

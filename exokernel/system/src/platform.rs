@@ -59,6 +59,13 @@ pub trait AddressSpace: Sized + fmt::Debug {
     fn activate(&self);
 }
 
+/// Which way [`Platform::copy_user_and_frame`] copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameCopy {
+    UserToFrame,
+    FrameToUser,
+}
+
 /// Why a disk transfer failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiskFailure {
@@ -120,6 +127,19 @@ pub trait Platform: 'static {
     /// Copies `bytes` to user memory at `address`, through the active address space; every page
     /// of the range has been checked mapped writable there.
     fn write_user(address: u64, bytes: &[u8]);
+
+    /// Copies `length` bytes between user memory at `address`, through the active address
+    /// space, and frame `frame` from `offset` (within the frame), the way `direction` says;
+    /// every page of the user range has been checked mapped for it. The two may be the same
+    /// memory (a page the other side shares): the bytes are then meaningless, never anything
+    /// worse.
+    fn copy_user_and_frame(
+        address: u64,
+        frame: FrameNumber,
+        offset: usize,
+        length: usize,
+        direction: FrameCopy,
+    );
 
     /// Microseconds since boot.
     fn now_microseconds() -> u64;

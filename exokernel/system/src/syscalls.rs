@@ -265,6 +265,8 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         Call::EndpointCall(a) => ipc::endpoint_call(kernel, caller, a, frame),
         Call::EndpointReplyAndWait(a) => ipc::endpoint_reply_and_wait(kernel, caller, a, frame),
         Call::EndpointReply(a) => Outcome::Return(ipc::endpoint_reply(kernel, caller, a)),
+        Call::EndpointGrant(a) => Outcome::Return(ipc::endpoint_grant(kernel, caller, a)),
+        Call::EndpointCopy(a) => Outcome::Return(ipc::endpoint_copy(kernel, caller, a)),
         Call::KernelCounters(a) => {
             Outcome::Return(crate::counters::kernel_counters(kernel, a.buffer))
         }

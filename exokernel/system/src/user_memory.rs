@@ -1,10 +1,11 @@
 //! The only path by which the kernel touches user memory: check every page of the range in the
 //! running environment's page table, then copy (`Platform::read_user`, `write_user`).
 
-use crate::platform::{Access, AddressSpace, Platform};
+use crate::platform::{Access, AddressSpace, FrameCopy, Platform};
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::Error;
+use exo_core::PAGE_SIZE;
 use exo_core::user_range::UserRange;
 
 /// Copies the user bytes of `range` into `buffer` (which must be `range.len()` long). The
@@ -43,6 +44,45 @@ pub fn check_writable<P: Platform>(
     len: u64,
 ) -> Result<(), Error> {
     check_mapped::<P>(address_space, UserRange::new(address, len)?, Access::Write)
+}
+
+/// Copies `length` bytes between the active address space's memory at `own` and `other`'s
+/// memory at `granted` (not the active one), into `other`'s with [`FrameCopy::UserToFrame`]:
+/// every page of both ranges is checked mapped for the copy first, so that it is whole or
+/// nothing. The bytes go once, through `other`'s frames.
+pub fn copy_between_spaces<P: Platform>(
+    active: &P::AddressSpace,
+    own: UserRange,
+    other: &P::AddressSpace,
+    granted: UserRange,
+    direction: FrameCopy,
+) -> Result<(), Error> {
+    assert_eq!(own.len(), granted.len());
+    let (own_access, granted_access) = match direction {
+        FrameCopy::UserToFrame => (Access::Read, Access::Write),
+        FrameCopy::FrameToUser => (Access::Write, Access::Read),
+    };
+    check_mapped::<P>(active, own, own_access)?;
+    check_mapped::<P>(other, granted, granted_access)?;
+    let mut done = 0;
+    while done < granted.len() {
+        let address = granted.start() + done;
+        let within = address % PAGE_SIZE;
+        let length = (PAGE_SIZE - within).min(granted.len() - done);
+        let frame = other
+            .translate_user(address, granted_access)
+            .ok_or(Error::BadAddress)?;
+        P::copy_user_and_frame(
+            own.start() + done,
+            frame,
+            within as usize,
+            length as usize,
+            direction,
+        );
+        done += length;
+    }
+    crate::counters::note_copied(granted.len() as usize);
+    Ok(())
 }
 
 /// Reads a list of `count` entries of `WORDS` little-endian `u64`s at user address `list`;

@@ -272,6 +272,12 @@ pub fn write_to_frame(frame: FrameNumber, offset: usize, bytes: &[u8]) {
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), destination, bytes.len()) };
 }
 
+/// The kernel's address of byte `offset` of frame `frame`, which must be inside the frame.
+pub fn frame_byte_address(frame: FrameNumber, offset: usize) -> *mut u8 {
+    assert!(offset < PAGE_SIZE as usize);
+    physical_to_virtual(frame * PAGE_SIZE + offset as u64)
+}
+
 /// Copies `bytes.len()` bytes of frame `frame`, from `offset`, into `bytes`; the caller owns the
 /// frame and `offset + bytes.len()` is at most a page.
 pub fn read_from_frame(frame: FrameNumber, offset: usize, bytes: &mut [u8]) {

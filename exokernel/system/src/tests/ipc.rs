@@ -3,19 +3,22 @@
 //! bound for the call and no longer.
 
 use super::{DATA_PAGE, FREE_PAGE};
-use crate::fake::{Booted, leaves_of, timer_deadline};
+use crate::fake::{Booted, Fake, PROGRAM_ENTRY, leaves_of, timer_deadline};
 use crate::ipc_fast_path::try_transfer;
+use crate::platform::Platform;
 use crate::trap_frame::TrapFrame;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::Syscall::{
-    CapabilityCopy, EndpointCall, EndpointCreate, EndpointReply, EndpointReplyAndWait,
-    EnvironmentKill, Exit, PageUnmap, Spawn, Yield,
+    CapabilityCopy, EndpointCall, EndpointCopy, EndpointCreate, EndpointGrant, EndpointReply,
+    EndpointReplyAndWait, EnvironmentKill, Exit, PageUnmap, Spawn, Yield,
 };
+use exo_abi::USER_END;
 use exo_abi::capability::{SELF, rights};
 use exo_abi::ipc::{
-    CHILD_ENDED, CHILD_ENDS, DEFER, LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY,
+    CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_KEEP,
+    LEND_WRITABLE, LENT, Message, REPLY,
 };
 use exo_abi::{Error, encode_result};
 use exo_core::capabilities::resolve_endpoint;
@@ -555,4 +558,143 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     assert_eq!(try_transfer(&mut world.booted.kernel, &frame), Some(other));
     assert_eq!(world.state(server), EnvState::Receiving);
     assert_eq!(world.saved(other), (encode_result(Ok(0)), [5, 6, 7, 8]));
+}
+
+#[test]
+fn a_server_copies_between_its_memory_and_what_its_caller_granted_only_while_it_holds_the_call() {
+    let mut world = World::new();
+    let (client, other) = (world.clients[0], world.clients[1]);
+    let endpoint = world.endpoint;
+    world.reply_and_wait([0; 4], 0).expect("waits");
+    run(&mut world.booted, client);
+    let grant = |world: &mut World, address: u64, length: u64, flags: u64| {
+        world.booted.call(EndpointGrant, &[address, length, flags])
+    };
+    assert_eq!(
+        grant(&mut world, USER_END - 4, 8, 0),
+        Err(Error::BadAddress)
+    );
+    assert_eq!(
+        grant(&mut world, DATA_PAGE, 16, 1 << 3),
+        Err(Error::InvalidArgument)
+    );
+    let granted = world.booted.put(0x100, b"from the client!");
+    grant(&mut world, granted, 32, GRANT_WRITABLE).expect("granted");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    let copy = |world: &mut World, caller: u64, offset: u64, address: u64, length: u64, flags| {
+        world.booted.call(
+            EndpointCopy,
+            &[endpoint, caller, offset, address, length, flags],
+        )
+    };
+    let client_id = u64::from(client.0);
+    // Out of the grant into the server's memory, then from it into the grant.
+    assert_eq!(
+        copy(&mut world, client_id, 0, DATA_PAGE + 0x200, 16, 0),
+        Ok(0)
+    );
+    let mut bytes = [0; 16];
+    Fake::read_user(DATA_PAGE + 0x200, &mut bytes);
+    assert_eq!(&bytes, b"from the client!");
+    let source = world.booted.put(0x300, b"from the server.");
+    assert_eq!(
+        copy(&mut world, client_id, 16, source, 16, COPY_TO_GRANT),
+        Ok(0)
+    );
+    // Every refusal, each before a byte moves.
+    let refusals = [
+        (
+            (client_id, 17, source, 16, COPY_TO_GRANT),
+            Error::InvalidArgument,
+            "past the grant",
+        ),
+        (
+            (client_id, u64::MAX, source, 2, 0),
+            Error::InvalidArgument,
+            "an offset that wraps",
+        ),
+        (
+            (client_id, 0, source, 16, 1 << 4),
+            Error::InvalidArgument,
+            "unknown flags",
+        ),
+        (
+            (client_id, 0, USER_END - 4, 16, 0),
+            Error::BadAddress,
+            "the kernel half",
+        ),
+        (
+            (client_id, 0, FREE_PAGE, 16, COPY_TO_GRANT),
+            Error::BadAddress,
+            "nothing mapped",
+        ),
+        (
+            (client_id, 0, PROGRAM_ENTRY, 16, 0),
+            Error::BadAddress,
+            "into its own code",
+        ),
+        (
+            (u64::from(other.0), 0, source, 16, 0),
+            Error::NotFound,
+            "a call it does not hold",
+        ),
+        (
+            (u64::MAX, 0, source, 16, 0),
+            Error::NotFound,
+            "no such caller",
+        ),
+        (
+            (client_id, 0, source, COPY_BYTES_MAX + 1, 0),
+            Error::TooLong,
+            "too long",
+        ),
+    ];
+    for ((caller, offset, address, length, flags), error, why) in refusals {
+        assert_eq!(
+            copy(&mut world, caller, offset, address, length, flags),
+            Err(error),
+            "{why}"
+        );
+    }
+    let forged = world.booted.call(
+        EndpointCopy,
+        &[endpoint ^ 1 << 32, client_id, 0, source, 1, 0],
+    );
+    assert_eq!(forged, Err(Error::BadCapability));
+    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    let client_frame = leaves_of(&world.booted.kernel, client)[&DATA_PAGE].0;
+    let mut granted_bytes = [0; 32];
+    Fake::read_frame(client_frame, 0x100, &mut granted_bytes);
+    assert_eq!(&granted_bytes, b"from the client!from the server.");
+    // Answered, the call is out of the server's reach (it now serves the other client); a
+    // read-only grant takes no copy in, one over nothing mapped none at all, and a withdrawn
+    // one is no grant.
+    world.call(1, [1, 0, 0, 0], 0).expect("delivered");
+    assert_eq!(
+        copy(&mut world, client_id, 0, source, 16, 0),
+        Err(Error::NotFound)
+    );
+    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    run(&mut world.booted, client);
+    grant(&mut world, granted, 32, 0).expect("granted read-only");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    assert_eq!(
+        copy(&mut world, client_id, 0, source, 16, COPY_TO_GRANT),
+        Err(Error::PermissionDenied)
+    );
+    assert_eq!(copy(&mut world, client_id, 0, source, 16, 0), Ok(0));
+    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    grant(&mut world, FREE_PAGE, 16, GRANT_WRITABLE).expect("granted, unmapped");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    assert_eq!(
+        copy(&mut world, client_id, 0, source, 16, COPY_TO_GRANT),
+        Err(Error::BadAddress)
+    );
+    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    grant(&mut world, 0, 0, 0).expect("withdrawn");
+    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+    assert_eq!(
+        copy(&mut world, client_id, 0, source, 1, 0),
+        Err(Error::NotFound)
+    );
 }
