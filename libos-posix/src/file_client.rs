@@ -4,9 +4,10 @@
 //! system.
 //!
 //! Each process connects once: it binds its transfer page ([`TRANSFER_PAGE`]) and lends it to
-//! the server for good with a first call; after that, a request's bytes (paths, data) go in
-//! that page and its numbers in the message. Reads and writes longer than a page take one call
-//! per page.
+//! the server for good with a first call; after that, a request's bytes (paths, directory
+//! entries) go in that page and its numbers in the message. File data does not: each read or
+//! write grants the server the caller's own buffer for that call (`exo_abi::ipc`, granted
+//! bytes), and the server copies between it and its cache, once.
 
 use crate::error::{Errno, Result};
 use crate::layout::TRANSFER_PAGE;
@@ -16,7 +17,7 @@ use crate::world;
 use exo_abi::capability::rights::CALL;
 use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, Message};
 use exo_abi::page_rights::WRITABLE;
-use posix_fs::service::{self, PAGE_BYTES, Reply, Request};
+use posix_fs::service::{self, GRANTED_BYTES_MAX, PAGE_BYTES, Reply, Request};
 use spin::Mutex;
 
 /// The first word of the call that lends the transfer page (no operation of
@@ -124,31 +125,20 @@ fn one_call(handle: Capability, mut request: Request<'_>) -> Result<Reply> {
     })
 }
 
-/// A read, a page per call: the server copies the file's bytes into the transfer page, and they
-/// are copied from there into `buffer`.
+/// A read: the server copies the file's bytes from its cache straight into `buffer`, which
+/// each call grants it (one copy), at most [`GRANTED_BYTES_MAX`] bytes per call.
 fn read(handle: Capability, inode: u64, offset: u64, buffer: &mut [u8]) -> Result<Reply> {
     let mut done = 0;
-    for chunk in buffer.chunks_mut(PAGE_BYTES) {
+    for chunk in buffer.chunks_mut(GRANTED_BYTES_MAX) {
         let length = chunk.len();
-        let count = with_transfer_page(|page| {
-            let request = Request::Read {
-                inode,
-                offset: offset + done as u64,
-                buffer: chunk,
-            };
-            let words = service::encode(&request, page)?;
-            let reply_words = syscall::endpoint_call(handle, words, 0)?;
-            let Reply::Count(count) = service::decode_reply(&request, reply_words)? else {
-                return Err(Errno::Io);
-            };
-            // The count is the server's: never more than was asked.
-            let count = (count as usize).min(length);
-            let Request::Read { buffer, .. } = request else {
-                return Err(Errno::Io);
-            };
-            buffer[..count].copy_from_slice(&page[..count]);
-            Ok(count)
-        })?;
+        make_writable(chunk);
+        syscall::endpoint_grant(&raw const *chunk, true)?;
+        let request = Request::Read {
+            inode,
+            offset: offset + done as u64,
+            buffer: chunk,
+        };
+        let count = granted_call(handle, &request)?.min(length);
         done += count;
         if count < length {
             break;
@@ -157,23 +147,56 @@ fn read(handle: Capability, inode: u64, offset: u64, buffer: &mut [u8]) -> Resul
     Ok(Reply::Count(done as u64))
 }
 
-/// A write, a page per call.
+/// A write: the server copies the bytes from `bytes`, which each call grants it, straight
+/// into its cache (one copy), at most [`GRANTED_BYTES_MAX`] bytes per call.
 fn write(handle: Capability, inode: u64, offset: u64, bytes: &[u8]) -> Result<Reply> {
     let mut done = 0;
-    for chunk in bytes.chunks(PAGE_BYTES) {
+    for chunk in bytes.chunks(GRANTED_BYTES_MAX) {
+        make_readable(chunk);
+        syscall::endpoint_grant(chunk, false)?;
         let request = Request::Write {
             inode,
             offset: offset + done as u64,
             bytes: chunk,
         };
-        let Reply::Count(count) = one_call(handle, request)? else {
-            return Err(Errno::Io);
-        };
-        let count = (count as usize).min(chunk.len());
+        let count = granted_call(handle, &request)?.min(chunk.len());
         done += count;
         if count < chunk.len() {
             break;
         }
     }
     Ok(Reply::Count(done as u64))
+}
+
+/// Makes the granted call for `request`, a read or a write of its own buffer; returns the
+/// count the server replied (the server's: the caller bounds it).
+fn granted_call(handle: Capability, request: &Request<'_>) -> Result<usize> {
+    let words = service::granted_words(request).ok_or(Errno::InvalidArgument)?;
+    let reply = syscall::endpoint_call(handle, words, 0)?;
+    match service::decode_reply(request, reply)? {
+        Reply::Count(count) => Ok(usize::try_from(count).unwrap_or(usize::MAX)),
+        _ => Err(Errno::Io),
+    }
+}
+
+/// Touches every page of `bytes` as the server's copy into it will (the kernel checks the
+/// pages and does not fault them in): writing each page's own byte back breaks copy-on-write
+/// and maps a page never used.
+fn make_writable(bytes: &mut [u8]) {
+    for index in touched_indices(bytes.len()) {
+        bytes[index] = core::hint::black_box(bytes[index]);
+    }
+}
+
+/// Touches every page of `bytes` for reading, so that a page never used is mapped.
+fn make_readable(bytes: &[u8]) {
+    for index in touched_indices(bytes.len()) {
+        core::hint::black_box(bytes[index]);
+    }
+}
+
+/// One index in every page of a buffer of `length` bytes (its first byte, one a page further
+/// each time, and its last).
+fn touched_indices(length: usize) -> impl Iterator<Item = usize> {
+    (0..length).step_by(PAGE_BYTES).chain(length.checked_sub(1))
 }

@@ -5,7 +5,9 @@
 //! other side).
 //!
 //! A client connects by lending its transfer page for good; the server binds it at a window of
-//! its own, one per client, and finds a request's bytes there. A client that ends or unbinds
+//! its own, one per client, and finds a request's bytes there. File data does not go through
+//! that page: a read or a write grants the server the client's buffer for the call, and the
+//! server copies between it and its cache with `EndpointCopy` (one copy). A client that ends or unbinds
 //! its page takes the window's binding with it: the server then answers it with an error and
 //! forgets it. A client can make the server do nothing worse than any file operation of its
 //! own: every word and byte it sends is checked (`posix_fs::service::Received`).
@@ -16,15 +18,15 @@ use crate::files::{CACHE_SLOTS, PartitionDisk, present_credential};
 use crate::layout::{FILE_SERVER_WINDOWS, PAGE_BYTES};
 use crate::pipe_service::PipeServer;
 use crate::runtime::bound_page::with_bound_page;
-use crate::syscall::{self, Answer, Received as Call, Served};
+use crate::syscall::{self, Answer, Capability, Received as Call, Served};
 use crate::{clock, println, servers};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::capability::rights::{CALL, GRANT};
 use exo_abi::ipc::Message;
-use posix_fs::service::{self, Received};
-use posix_fs::{CachedBlock, FileSystem};
+use posix_fs::service::{self, Grant, Received};
+use posix_fs::{CachedBlock, FileSystem, FsError};
 
 /// The server's file system: the library's partition, the cache in the server's heap.
 type ServedFiles = FileSystem<PartitionDisk, Vec<CachedBlock>>;
@@ -127,6 +129,13 @@ pub fn run() -> Result<()> {
                 }
                 None => Answer::Reply([Errno::PermissionDenied.code(), 0, 0, 0]),
             }
+        } else if service::is_granted(call.message) {
+            let mut grant = CallerGrant {
+                endpoint,
+                caller: call.caller,
+            };
+            let reply = service::perform_granted(&mut served, call.message, &mut grant);
+            Answer::Reply(service::encode_reply(reply.map_err(Errno::from)))
         } else {
             Answer::Reply(answer_file_call(
                 &mut served,
@@ -141,6 +150,25 @@ pub fn run() -> Result<()> {
         {
             last_commit = now;
         }
+    }
+}
+
+/// The bytes the caller being served granted with its call: file data moves between them and
+/// the cache through the kernel's copy, once.
+struct CallerGrant {
+    endpoint: Capability,
+    caller: u32,
+}
+
+impl Grant for CallerGrant {
+    fn copy_in(&mut self, offset: usize, bytes: &[u8]) -> core::result::Result<(), FsError> {
+        syscall::endpoint_copy_to(self.endpoint, self.caller, offset, bytes)
+            .map_err(|_| FsError::BadBuffer)
+    }
+
+    fn copy_out(&mut self, offset: usize, bytes: &mut [u8]) -> core::result::Result<(), FsError> {
+        syscall::endpoint_copy_from(self.endpoint, self.caller, offset, bytes)
+            .map_err(|_| FsError::BadBuffer)
     }
 }
 

@@ -545,6 +545,56 @@ pub fn endpoint_reply(endpoint: Capability, caller: u32, reply: Message) -> Resu
     stubs::endpoint_reply::<Kernel>(endpoint.0, u64::from(caller), w0, w1, w2, w3).map(|_| ())
 }
 
+/// Offers `bytes` (this process's memory) to the server of its next call, for that call only;
+/// writable when `writable` (see `exo_abi::ipc`, granted bytes).
+pub fn endpoint_grant(bytes: *const [u8], writable: bool) -> Result<(), Error> {
+    let flags = if writable {
+        exo_abi::ipc::GRANT_WRITABLE
+    } else {
+        0
+    };
+    stubs::endpoint_grant::<Kernel>(bytes.cast::<u8>() as u64, bytes.len() as u64, flags)
+        .map(|_| ())
+}
+
+/// Copies `bytes` into what `caller` granted, from byte `offset` of it, while this server holds
+/// its call on `endpoint`.
+pub fn endpoint_copy_to(
+    endpoint: Capability,
+    caller: u32,
+    offset: usize,
+    bytes: &[u8],
+) -> Result<(), Error> {
+    stubs::endpoint_copy::<Kernel>(
+        endpoint.0,
+        u64::from(caller),
+        offset as u64,
+        bytes.as_ptr() as u64,
+        bytes.len() as u64,
+        exo_abi::ipc::COPY_TO_GRANT,
+    )
+    .map(|_| ())
+}
+
+/// Fills `bytes` from what `caller` granted, from byte `offset` of it, while this server holds
+/// its call on `endpoint`.
+pub fn endpoint_copy_from(
+    endpoint: Capability,
+    caller: u32,
+    offset: usize,
+    bytes: &mut [u8],
+) -> Result<(), Error> {
+    stubs::endpoint_copy::<Kernel>(
+        endpoint.0,
+        u64::from(caller),
+        offset as u64,
+        bytes.as_mut_ptr() as u64,
+        bytes.len() as u64,
+        0,
+    )
+    .map(|_| ())
+}
+
 /// What the kernel has counted since it booted (see `exo_abi::KernelCounters`).
 pub fn kernel_counters() -> exo_abi::KernelCounters {
     let mut counters = exo_abi::KernelCounters::default();

@@ -30,10 +30,10 @@
 //! Data that is not a whole page (a file read into any buffer) moves with one copy, by the
 //! kernel, between the server's memory and bytes its caller granted: the caller names a range
 //! of its memory with [`Syscall::EndpointGrant`] (writable with [`GRANT_WRITABLE`]) before it
-//! calls, and the server, while it holds that caller's call, copies into or out of it with
-//! [`Syscall::EndpointCopy`] ([`COPY_TO_GRANT`] for into). Outside a held call the grant is
-//! out of every server's reach; the kernel checks every page on both sides before it copies,
-//! and the copy is whole or nothing.
+//! calls, and the server, while it holds that call, copies into or out of it with
+//! [`Syscall::EndpointCopy`] ([`COPY_TO_GRANT`] for into). The grant serves that one call and
+//! goes when it returns: no other server, and no later call, ever reaches it. The kernel
+//! checks every page on both sides before it copies, and the copy is whole or nothing.
 //!
 //! # Deferred replies and ended children
 //!

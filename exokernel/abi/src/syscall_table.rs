@@ -679,12 +679,14 @@ system_calls! {
         errors [BadCapability, PermissionDenied, NotFound];
         authority Capability { argument: 0, right: RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
-    /// Offers the `a1` bytes at `a0` to the servers the caller calls, writable with
-    /// [`GRANT_WRITABLE`](crate::ipc::GRANT_WRITABLE) in `a2`: while a server holds one of the
-    /// caller's calls (serving it, or deferred), it may copy into or out of them with
-    /// [`EndpointCopy`](Syscall::EndpointCopy) (see [`ipc`](crate::ipc)). Replaces the
-    /// caller's earlier grant; a length of 0 withdraws it. The bytes need not be mapped yet:
-    /// each copy checks them. Returns 0.
+    /// Offers the `a1` bytes at `a0` to the server of the caller's next
+    /// [`EndpointCall`](Syscall::EndpointCall), writable with
+    /// [`GRANT_WRITABLE`](crate::ipc::GRANT_WRITABLE) in `a2`: while that server holds the call
+    /// (serving it, or deferred), it may copy into or out of them with
+    /// [`EndpointCopy`](Syscall::EndpointCopy) (see [`ipc`](crate::ipc)). The grant goes when
+    /// that call returns, however it returns; a new grant replaces the one before, and a
+    /// length of 0 withdraws it. The bytes need not be mapped yet: each copy checks them.
+    /// Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when the range is not inside the user
     /// half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags.
     EndpointGrant = 57 => fn endpoint_grant(address, length, flags);

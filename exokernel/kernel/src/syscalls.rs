@@ -4,7 +4,7 @@
 use crate::arch::trap::TrapFrame;
 use crate::kernel::{self, Kernel};
 use core::ptr;
-use exo_system::syscalls::{Exit, Pending, handle};
+use exo_system::syscalls::{Exit, handle};
 
 /// Called by the `syscall` entry with the caller's saved frame. Returns null when the caller
 /// resumes directly with only `rax` changed (the entry then uses `sysretq`); otherwise the
@@ -13,11 +13,6 @@ use exo_system::syscalls::{Exit, Pending, handle};
 pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> *const TrapFrame {
     match exo_system::syscalls::decode(frame) {
         None => ptr::null(),
-        // Matched apart so that the transfer's fast path moves no decoded call around.
-        Some(Pending::Transfer) => kernel::with(|kernel| {
-            let exit = handle(kernel, Pending::Transfer, frame);
-            exit_frame(kernel, exit, frame)
-        }),
         Some(pending) => kernel::with(|kernel| {
             let exit = handle(kernel, pending, frame);
             exit_frame(kernel, exit, frame)

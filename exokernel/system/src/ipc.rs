@@ -71,7 +71,10 @@ pub fn endpoint_call<P: Platform>(
         endpoints.call(id, caller, message, a.lend)
     });
     let server = match step {
-        Err(error) => return Outcome::Return(Err(error)),
+        Err(error) => {
+            machine.grant = None;
+            return Outcome::Return(Err(error));
+        }
         Ok(Step::Deliver { server, .. }) => server,
         Ok(_) => {
             caller_environment.state = EnvState::Calling;
@@ -149,6 +152,9 @@ pub fn endpoint_reply_and_wait<P: Platform>(
     }
     // The fast path: straight back to the caller.
     if let Some((caller, message)) = hands_back {
+        if let Some(machine) = kernel.environments.machine_mut(caller) {
+            machine.grant = None;
+        }
         switch_to_receiver(kernel, caller, encode_result(Ok(0)), message, frame);
         return Outcome::Switched;
     }
@@ -346,6 +352,7 @@ fn wake_caller<P: Platform>(kernel: &mut Kernel<P>, step: Step) -> Option<EnvId>
         return None;
     };
     let machine = kernel.environments.machine_mut(caller)?;
+    machine.grant = None;
     match reply {
         Ok(message) => put_message(&mut machine.registers, encode_result(Ok(0)), message),
         Err(error) => machine.registers.rax = encode_result(Err(error)),

@@ -79,6 +79,10 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
     let environment = environments.get_mut(receiver).expect("checked above");
     let receiver_machine = environment.machine.as_mut().expect("checked above");
     environment.state = EnvState::Runnable;
+    if !is_call {
+        // The caller's call returns: its grant goes with it.
+        receiver_machine.grant = None;
+    }
     let registers = &mut receiver_machine.registers;
     registers.rax = encode_result(Ok(received));
     [registers.rsi, registers.rdx, registers.r10, registers.r8] = message;

@@ -62,7 +62,8 @@ pub struct Machine<P: Platform> {
     /// Whether one of its children ended since it last learnt of it through
     /// [`exo_abi::ipc::CHILD_ENDED`].
     pub child_ended: bool,
-    /// The bytes it offers the servers it calls ([`exo_abi::Syscall::EndpointGrant`]).
+    /// The bytes it offers the server of its next call, until that call returns
+    /// ([`exo_abi::Syscall::EndpointGrant`]).
     pub grant: Option<Grant>,
 }
 

@@ -47,8 +47,6 @@ pub enum Outcome {
 pub enum Pending {
     /// Make this call.
     Call(Call),
-    /// An endpoint call or reply: the fast path tries it first (`crate::ipc_fast_path`).
-    Transfer,
     /// The call would return outside the user half (see [`decode`]).
     ReturnOutsideUserHalf,
 }
@@ -71,24 +69,14 @@ pub fn decode(frame: &mut TrapFrame) -> Option<Pending> {
         frame.rax = 0;
         return None;
     }
-    if frame.rax == Syscall::EndpointCall.number()
-        || frame.rax == Syscall::EndpointReplyAndWait.number()
-    {
-        return Some(Pending::Transfer);
-    }
-    decode_call(frame).map(Pending::Call)
-}
-
-/// The call in `frame`, or `None` with [`Error::NoSuchCall`] in `frame.rax`.
-fn decode_call(frame: &mut TrapFrame) -> Option<Call> {
     let arguments = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let call = Call::decode(frame.rax, arguments);
-    if call.is_none() {
+    let Some(call) = Call::decode(frame.rax, arguments) else {
         frame.rax = encode_result(Err(Error::NoSuchCall));
-    }
-    call
+        return None;
+    };
+    Some(Pending::Call(call))
 }
 
 /// How the kernel leaves after a system call.
@@ -113,16 +101,13 @@ pub fn handle<P: Platform>(
 ) -> Exit {
     kernel.counters.entries += 1;
     let is_caller_resumed = match pending {
-        Pending::Call(call) => invoke(kernel, call, frame),
-        Pending::Transfer => {
+        Pending::Call(call @ (Call::EndpointCall(_) | Call::EndpointReplyAndWait(_))) => {
             if let Some(receiver) = ipc_fast_path::try_transfer(kernel, frame) {
                 return Exit::SavedRegisters(receiver);
             }
-            match decode_call(frame) {
-                Some(call) => invoke(kernel, call, frame),
-                None => true,
-            }
+            invoke(kernel, call, frame)
         }
+        Pending::Call(call) => invoke(kernel, call, frame),
         Pending::ReturnOutsideUserHalf => {
             exceptions::handle_user_exception(kernel, frame, exceptions::GENERAL_PROTECTION_VECTOR);
             false

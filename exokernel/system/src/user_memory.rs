@@ -46,10 +46,10 @@ pub fn check_writable<P: Platform>(
     check_mapped::<P>(address_space, UserRange::new(address, len)?, Access::Write)
 }
 
-/// Copies `length` bytes between the active address space's memory at `own` and `other`'s
-/// memory at `granted` (not the active one), into `other`'s with [`FrameCopy::UserToFrame`]:
-/// every page of both ranges is checked mapped for the copy first, so that it is whole or
-/// nothing. The bytes go once, through `other`'s frames.
+/// Copies between the active address space's memory at `own` and `other`'s memory at
+/// `granted` (not the active one), of the same length, into `other`'s with
+/// [`FrameCopy::UserToFrame`]: every page of both ranges is checked mapped for the copy first,
+/// so that it is whole or nothing. The bytes go once, through `other`'s frames.
 pub fn copy_between_spaces<P: Platform>(
     active: &P::AddressSpace,
     own: UserRange,
@@ -63,15 +63,28 @@ pub fn copy_between_spaces<P: Platform>(
         FrameCopy::FrameToUser => (Access::Write, Access::Read),
     };
     check_mapped::<P>(active, own, own_access)?;
-    check_mapped::<P>(other, granted, granted_access)?;
+    // Every page of `other`'s is looked up before a byte moves; the first few are remembered
+    // for the copy (nothing can change between: one CPU, interrupts off).
+    let mut remembered = [0; REMEMBERED_PAGES];
+    for (index, page) in granted.pages().enumerate() {
+        let frame = other
+            .translate_user(page, granted_access)
+            .ok_or(Error::BadAddress)?;
+        if let Some(slot) = remembered.get_mut(index) {
+            *slot = frame;
+        }
+    }
     let mut done = 0;
-    while done < granted.len() {
+    for (index, page) in granted.pages().enumerate() {
+        let frame = match remembered.get(index) {
+            Some(&frame) => frame,
+            None => other
+                .translate_user(page, granted_access)
+                .ok_or(Error::BadAddress)?,
+        };
         let address = granted.start() + done;
         let within = address % PAGE_SIZE;
         let length = (PAGE_SIZE - within).min(granted.len() - done);
-        let frame = other
-            .translate_user(address, granted_access)
-            .ok_or(Error::BadAddress)?;
         P::copy_user_and_frame(
             own.start() + done,
             frame,
@@ -84,6 +97,10 @@ pub fn copy_between_spaces<P: Platform>(
     crate::counters::note_copied(granted.len() as usize);
     Ok(())
 }
+
+/// Pages of a copy between address spaces whose frames are remembered from the check (a file
+/// block's worth, unaligned, takes two).
+const REMEMBERED_PAGES: usize = 4;
 
 /// Reads a list of `count` entries of `WORDS` little-endian `u64`s at user address `list`;
 /// more than `max_count` entries fail with `TooLong`. The address space must be the active one.

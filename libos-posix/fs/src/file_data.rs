@@ -177,7 +177,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         let (block, is_new) = self.map_for_write(inode, file_block)?;
         let covers_block = length == BLOCK_SIZE;
-        let was_cached = self.cache.find(block).is_some();
+        // Only a whole old block may get a slot never read in (dropped below if `give` fails).
+        let is_unread_slot = !is_new && covers_block && self.cache.find(block).is_none();
         let slot = if is_new || covers_block {
             self.slot_for_overwrite(block)?
         } else {
@@ -195,7 +196,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             if is_new {
                 data.fill(0);
             } else {
-                if !was_cached {
+                if is_unread_slot {
                     self.forget_block(block);
                 }
                 return given;

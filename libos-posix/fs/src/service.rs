@@ -283,6 +283,76 @@ mod operation {
     pub const SYNC: u64 = 13;
     pub const SPACE: u64 = 14;
     pub const TOUCH: u64 = 15;
+    pub const READ_GRANTED: u64 = 16;
+    pub const WRITE_GRANTED: u64 = 17;
+}
+
+/// Most bytes one granted read or write moves ([`granted_words`]): a larger one is split, so
+/// that a server never works long for one call.
+pub const GRANTED_BYTES_MAX: usize = 1 << 20;
+
+/// The bytes a client granted the server for the call being served (`exo_abi::ipc`, granted
+/// bytes): file data moves between them and the server's cache with one copy. Each copy is
+/// whole or nothing; an error is [`FsError::BadBuffer`].
+pub trait Grant {
+    /// Copies `bytes` into the grant from byte `offset`.
+    fn copy_in(&mut self, offset: usize, bytes: &[u8]) -> Result<(), FsError>;
+    /// Fills `bytes` from the grant from byte `offset`.
+    fn copy_out(&mut self, offset: usize, bytes: &mut [u8]) -> Result<(), FsError>;
+}
+
+/// The words of `request` when its data goes through a grant of the request's buffer (the
+/// client's side): reads and writes of at most [`GRANTED_BYTES_MAX`]; `None` for any other.
+pub fn granted_words(request: &Request<'_>) -> Option<Words> {
+    use operation::*;
+    let (operation, inode, offset, length) = match *request {
+        Request::Read {
+            inode,
+            offset,
+            ref buffer,
+        } => (READ_GRANTED, inode, offset, buffer.len()),
+        Request::Write {
+            inode,
+            offset,
+            bytes,
+        } => (WRITE_GRANTED, inode, offset, bytes.len()),
+        _ => return None,
+    };
+    (length <= GRANTED_BYTES_MAX).then_some([operation, inode, offset, length as u64])
+}
+
+/// Whether `words` ask for a granted read or write ([`perform_granted`]).
+pub fn is_granted(words: Words) -> bool {
+    matches!(words[0], operation::READ_GRANTED | operation::WRITE_GRANTED)
+}
+
+/// Carries out the granted read or write in `words` on `fs` (the server's side): the file's
+/// bytes go straight between the cache and `grant`. Replies [`Reply::Count`].
+pub fn perform_granted<D: Disk, C: DerefMut<Target = [crate::CachedBlock]>>(
+    fs: &mut FileSystem<D, C>,
+    words: Words,
+    grant: &mut impl Grant,
+) -> Result<Reply, FsError> {
+    let [operation, inode, offset, length] = words;
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|&length| length <= GRANTED_BYTES_MAX)
+        .ok_or(FsError::InvalidArgument)?;
+    let mut done = 0;
+    let count = match operation {
+        operation::READ_GRANTED => fs.read_with(ino(inode), offset, length, |bytes| {
+            grant.copy_in(done, bytes)?;
+            done += bytes.len();
+            Ok(())
+        })?,
+        operation::WRITE_GRANTED => fs.write_with(ino(inode), offset, length, |bytes| {
+            grant.copy_out(done, bytes)?;
+            done += bytes.len();
+            Ok(())
+        })?,
+        _ => return Err(FsError::InvalidArgument),
+    };
+    Ok(Reply::Count(count as u64))
 }
 
 /// Puts `request` in message words and the shared `page` (the client's side). A request

@@ -4,8 +4,9 @@
 
 use super::new_file_system;
 use crate::service::{
-    DirectoryEntries, END_OF_DIRECTORY, PAGE_BYTES, Page, Received, Reply, Request, decode_reply,
-    encode, encode_reply, open, perform,
+    DirectoryEntries, END_OF_DIRECTORY, GRANTED_BYTES_MAX, Grant, PAGE_BYTES, Page, Received,
+    Reply, Request, decode_reply, encode, encode_reply, granted_words, is_granted, open, perform,
+    perform_granted,
 };
 use crate::{Errno, FsError};
 use alloc::string::String;
@@ -224,4 +225,117 @@ fn hostile_words_and_pages_are_refused_or_harmless() {
     // A page of entries that claims more than it holds gives what it holds.
     let count = DirectoryEntries::read(&page, u64::MAX).len();
     assert!(count < PAGE_BYTES);
+}
+
+/// A client's granted bytes, in memory; refuses every copy once `refusing`.
+struct MemoryGrant {
+    bytes: Vec<u8>,
+    refusing: bool,
+}
+
+impl Grant for MemoryGrant {
+    fn copy_in(&mut self, offset: usize, bytes: &[u8]) -> Result<(), FsError> {
+        let target = self
+            .bytes
+            .get_mut(offset..offset + bytes.len())
+            .filter(|_| !self.refusing)
+            .ok_or(FsError::BadBuffer)?;
+        target.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn copy_out(&mut self, offset: usize, bytes: &mut [u8]) -> Result<(), FsError> {
+        let source = self
+            .bytes
+            .get(offset..offset + bytes.len())
+            .filter(|_| !self.refusing)
+            .ok_or(FsError::BadBuffer)?;
+        bytes.copy_from_slice(source);
+        Ok(())
+    }
+}
+
+#[test]
+fn granted_reads_and_writes_move_the_data_between_the_cache_and_the_grant() {
+    let mut fs = new_file_system(512);
+    let inode = u64::from(fs.create("/f").unwrap().0);
+    let data: Vec<u8> = (0..3 * PAGE_BYTES + 7)
+        .map(|index| (index % 251) as u8)
+        .collect();
+    let mut source = vec![0; data.len()];
+    source.copy_from_slice(&data);
+    let write = Request::Write {
+        inode,
+        offset: 10,
+        bytes: &source,
+    };
+    let words = granted_words(&write).expect("a write is granted");
+    assert!(is_granted(words));
+    let mut grant = MemoryGrant {
+        bytes: data.clone(),
+        refusing: false,
+    };
+    assert_eq!(
+        perform_granted(&mut fs, words, &mut grant),
+        Ok(Reply::Count(data.len() as u64))
+    );
+    let mut buffer = vec![0; data.len() + 100];
+    let read = Request::Read {
+        inode,
+        offset: 10,
+        buffer: &mut buffer,
+    };
+    let words = granted_words(&read).expect("a read is granted");
+    let mut grant = MemoryGrant {
+        bytes: vec![0xEE; data.len() + 100],
+        refusing: false,
+    };
+    assert_eq!(
+        perform_granted(&mut fs, words, &mut grant),
+        Ok(Reply::Count(data.len() as u64)),
+        "short at the end of the file"
+    );
+    assert_eq!(&grant.bytes[..data.len()], &data[..]);
+    assert!(grant.bytes[data.len()..].iter().all(|&byte| byte == 0xEE));
+    // A grant that takes nothing: the client's bad address, reported as such.
+    grant.refusing = true;
+    let refused = perform_granted(&mut fs, words, &mut grant);
+    assert_eq!(refused, Err(FsError::BadBuffer));
+    assert_eq!(
+        encode_reply(refused.map_err(Errno::from))[0],
+        Errno::BadAddress.code()
+    );
+}
+
+#[test]
+fn granted_words_are_only_for_data_and_never_too_long() {
+    let mut huge = vec![0; GRANTED_BYTES_MAX + 1];
+    let too_long = Request::Read {
+        inode: 1,
+        offset: 0,
+        buffer: &mut huge,
+    };
+    assert_eq!(granted_words(&too_long), None);
+    assert_eq!(granted_words(&Request::Sync), None);
+    let mut fs = new_file_system(512);
+    let mut grant = MemoryGrant {
+        bytes: vec![0; 16],
+        refusing: false,
+    };
+    let words = [16, 1, 0, GRANTED_BYTES_MAX as u64 + 1];
+    assert!(is_granted(words));
+    assert_eq!(
+        perform_granted(&mut fs, words, &mut grant),
+        Err(FsError::InvalidArgument)
+    );
+    assert!(!is_granted([4, 1, 0, 16]), "a read through the page");
+    assert_eq!(
+        perform_granted(&mut fs, [4, 1, 0, 16], &mut grant),
+        Err(FsError::InvalidArgument)
+    );
+    assert_eq!(
+        perform_granted(&mut fs, [16, 9999, 0, 16], &mut grant),
+        Err(FsError::InvalidArgument),
+        "no such inode"
+    );
 }
