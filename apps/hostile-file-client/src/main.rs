@@ -1,8 +1,9 @@
 //! A hostile client of the file server. The parent starts a file server and a world whose
 //! files it serves (the microkernel path), writes a file, and runs this program again as a
 //! `child` that sends the server malformed requests (unknown operations, lengths past its
-//! page, a second connection without a page) and finally unbinds its own transfer page under
-//! the server's window and calls again; malformed pipe requests go the same way. Each is
+//! page, a second connection without a page, granted reads and writes with a grant missing,
+//! too small, read-only or over nothing) and finally unbinds its own transfer page under the
+//! server's window and calls again; malformed pipe requests go the same way. Each is
 //! answered with an error; the server keeps serving: the parent reads its file back and a
 //! second child does too. Last, a `reader` child blocked in the server on an empty pipe is
 //! killed, and the server forgets its end: a write finds nobody to read.
@@ -64,6 +65,7 @@ fn child() -> Result<u32, Error> {
     ] {
         check.expect(what, refused(handle, words).is_some(), true);
     }
+    check_granted_requests(&mut check, handle)?;
     // Pipes are the file server's too: malformed pipe requests are refused.
     let (read_end, write_end) = descriptors::pipe().map_err(|_| Error::NoMemory)?;
     let id = match descriptors::get(read_end) {
@@ -126,6 +128,72 @@ fn child() -> Result<u32, Error> {
         Some(Errno::PermissionDenied),
     );
     Ok(check.failures())
+}
+
+/// Granted reads and writes whose grant is missing, too small, read-only, over nothing, or
+/// whose length is absurd: each refused, the file untouched (the parent reads it back).
+fn check_granted_requests(check: &mut Checker, handle: Capability) -> Result<(), Error> {
+    let inode = files::metadata(FILE).map_err(|_| Error::NotFound)?.inode;
+    let mut buffer = [0u8; 12];
+    let read = service::granted_words(&Request::Read {
+        inode,
+        offset: 0,
+        buffer: &mut buffer,
+    })
+    .ok_or(Error::InvalidArgument)?;
+    let write = service::granted_words(&Request::Write {
+        inode,
+        offset: 0,
+        bytes: b"overwritten!",
+    })
+    .ok_or(Error::InvalidArgument)?;
+    check.expect(
+        "a granted read with no grant",
+        refused(handle, read),
+        Some(Errno::BadAddress),
+    );
+    syscall::endpoint_grant(&raw const buffer[..4], true)?;
+    check.expect(
+        "a read past its grant",
+        refused(handle, read),
+        Some(Errno::BadAddress),
+    );
+    let code = core::ptr::slice_from_raw_parts(main as *const u8, 12);
+    syscall::endpoint_grant(code, true)?;
+    check.expect(
+        "a read into its own code",
+        refused(handle, read),
+        Some(Errno::BadAddress),
+    );
+    let nothing = core::ptr::slice_from_raw_parts(0x7000_0000_0000 as *const u8, 12);
+    syscall::endpoint_grant(nothing, false)?;
+    check.expect(
+        "a write from nothing",
+        refused(handle, write),
+        Some(Errno::BadAddress),
+    );
+    syscall::endpoint_grant(&raw const buffer, false)?;
+    check.expect(
+        "a read into a read-only grant",
+        refused(handle, read),
+        Some(Errno::BadAddress),
+    );
+    let [operation, ..] = read;
+    for (what, length) in [
+        (
+            "a read past the most one call moves",
+            service::GRANTED_BYTES_MAX as u64 + 1,
+        ),
+        ("a read of 2^64 - 1 bytes", u64::MAX),
+    ] {
+        syscall::endpoint_grant(&raw const buffer, true)?;
+        check.expect(
+            what,
+            refused(handle, [operation, inode, 0, length]),
+            Some(Errno::InvalidArgument),
+        );
+    }
+    Ok(())
 }
 
 fn parent() -> Result<u32, Error> {

@@ -4,16 +4,17 @@
 //! id, which the kernel writes), lends it a page, forges and misuses handles, lets `client`
 //! children call it at once (each checks its own replies), kills a `hang` child the server
 //! never answers, has a call deferred until a child of the server ends (the server answers
-//! others meanwhile), and finally has the server die while a `late` child waits in its queue.
+//! others meanwhile), grants it bytes to copy out of and into (once, read-only, unmapped), and
+//! finally has the server die while a `late` child waits in its queue.
 //! Run without arguments. Exits 0 when every check passed.
 #![no_std]
 #![no_main]
 
 use core::time::Duration;
-use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_abi::ipc::{LEND_WRITABLE, Message};
 use exo_abi::page_rights::WRITABLE;
+use exo_abi::{Error, encode_result};
 use libos_posix::syscall::{self, Answer, Capability, Received, Served};
 use libos_posix::{ExitReason, shared_words::SharedWords};
 use test_support::checks::{Checker, report_run};
@@ -36,6 +37,9 @@ const DIE: u64 = 4;
 /// status and how many calls it served meanwhile.
 const AFTER_CHILD: u64 = 5;
 const NAP_STATUS: u32 = 7;
+/// The server copies the first 16 bytes its caller granted, reverses them and copies them
+/// into the next 16; it replies each copy's result word.
+const GRANTED: u64 = 6;
 const HANG_MICROSECONDS: u64 = 200_000;
 
 /// Where the server binds lent pages.
@@ -103,13 +107,13 @@ fn serve() -> i32 {
                 if let Some((_, _, calls)) = deferred.as_mut() {
                     *calls += 1;
                 }
-                answer = Answer::Reply(self::answer(call));
+                answer = Answer::Reply(self::answer(endpoint, call));
             }
         }
     }
 }
 
-fn answer(call: Received) -> Message {
+fn answer(endpoint: Capability, call: Received) -> Message {
     let [operation, first, second, _] = call.message;
     match operation {
         ECHO => [ECHO, first + 1, second + 1, u64::from(call.caller)],
@@ -126,6 +130,18 @@ fn answer(call: Received) -> Message {
         DIE => {
             syscall::sleep(HANG_MICROSECONDS);
             syscall::exit(0)
+        }
+        GRANTED => {
+            let mut bytes = [0; 16];
+            let taken = syscall::endpoint_copy_from(endpoint, call.caller, 0, &mut bytes);
+            bytes.reverse();
+            let given = syscall::endpoint_copy_to(endpoint, call.caller, 16, &bytes);
+            [
+                GRANTED,
+                encode_result(taken.map(|()| 0)),
+                encode_result(given.map(|()| 0)),
+                0,
+            ]
         }
         _ => [0; 4],
     }
@@ -226,6 +242,8 @@ fn parent() -> Result<u32, Error> {
         Err(Error::NotFound),
     );
 
+    check_granted_bytes(&mut check, endpoint)?;
+
     for forged in [0, 1, endpoint.0 + 1, endpoint.0 ^ (1 << 32), u64::MAX - 1] {
         check.expect(
             "call through a forged handle",
@@ -311,6 +329,52 @@ fn parent() -> Result<u32, Error> {
         Ok(ExitReason::Exited(0)),
     );
     Ok(check.failures())
+}
+
+/// Granted bytes: the server copies out of and into them through the kernel, for one call
+/// only, never into a read-only grant, never from memory that is not there.
+fn check_granted_bytes(check: &mut Checker, endpoint: Capability) -> Result<(), Error> {
+    let ok = encode_result(Ok(0));
+    let mut granted = [0u8; 32];
+    granted[..16].copy_from_slice(b"granted for one!");
+    syscall::endpoint_grant(&raw const granted, true)?;
+    check.expect(
+        "copies out of and into a writable grant",
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        Ok([GRANTED, ok, ok, 0]),
+    );
+    check.expect(
+        "the server's bytes, once, in the grant",
+        &core::hint::black_box(granted)[..],
+        &b"granted for one!!eno rof detnarg"[..],
+    );
+    let not_found = encode_result(Err(Error::NotFound));
+    check.expect(
+        "a grant serves one call",
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        Ok([GRANTED, not_found, not_found, 0]),
+    );
+    syscall::endpoint_grant(&raw const granted, false)?;
+    check.expect(
+        "a read-only grant takes no copy in",
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        Ok([GRANTED, ok, encode_result(Err(Error::PermissionDenied)), 0]),
+    );
+    let nothing_there = core::ptr::slice_from_raw_parts((LENT_PAGE + 0x1000) as *const u8, 32);
+    syscall::endpoint_grant(nothing_there, true)?;
+    let bad_address = encode_result(Err(Error::BadAddress));
+    check.expect(
+        "a grant over nothing mapped",
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        Ok([GRANTED, bad_address, bad_address, 0]),
+    );
+    let kernel_half = core::ptr::slice_from_raw_parts(0xffff_8000_0000_0000 as *const u8, 16);
+    check.expect(
+        "a grant in the kernel half",
+        syscall::endpoint_grant(kernel_half, true),
+        Err(Error::BadAddress),
+    );
+    Ok(())
 }
 
 fn main(args: libos_posix::Args) -> i32 {
