@@ -402,17 +402,19 @@ impl Booted {
             frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
         ] = registers;
         frame.rip = PROGRAM_ENTRY;
-        if let Some(pending) = syscalls::decode(frame)
-            && let syscalls::Exit::SavedRegisters(next) =
-                syscalls::handle(&mut self.kernel, pending, frame)
+        // As the entry does: the fast path first, then the decoded call; what the fast path
+        // switches to runs from its saved registers.
+        if crate::ipc_fast_path::is_candidate(frame)
+            && let Some(next) = syscalls::fast_transfer(&mut self.kernel, frame)
         {
-            // As the exit path does: what runs next runs from its saved registers.
             *frame = self
                 .kernel
                 .environments
                 .machine(next)
                 .expect("it runs")
                 .registers;
+        } else if let Some(pending) = syscalls::decode(frame) {
+            syscalls::handle(&mut self.kernel, pending, frame);
         }
         decode_result(frame.rax)
     }

@@ -79,44 +79,36 @@ pub fn decode(frame: &mut TrapFrame) -> Option<Pending> {
     Some(Pending::Call(call))
 }
 
-/// How the kernel leaves after a system call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// The caller resumes with only `rax` changed in the frame (the entry uses `sysretq`).
-    Caller,
-    /// The frame holds whatever runs next, every register of it (the entry uses `iretq`).
-    Frame,
-    /// This environment, switched to by the transfer fast path, runs next from its saved
-    /// registers, which hold its result: the frame was left as it was, and the exit restores
-    /// every register from the saved ones instead (saving a copy each way).
-    SavedRegisters(EnvId),
+/// The first step of an endpoint call or reply ([`ipc_fast_path::is_candidate`]), before
+/// [`decode`]: carries it out on the fast path when it applies and returns the environment
+/// that runs next, from its saved registers ([`Exit::SavedRegisters`]); otherwise changes
+/// nothing and returns `None`, and the call goes through [`decode`] and [`handle`].
+#[inline]
+pub fn fast_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> Option<EnvId> {
+    // As `decode` does: a call that would return outside the user half is not made.
+    if frame.rip >= exo_abi::USER_END {
+        return None;
+    }
+    let receiver = ipc_fast_path::try_transfer(kernel, frame)?;
+    kernel.counters.entries += 1;
+    Some(receiver)
 }
 
-/// Carries out `pending` for the running environment, whose registers are in `frame`, and says
-/// how to leave.
+/// Carries out `pending` for the running environment, whose registers are in `frame`. Returns
+/// whether the caller resumes directly with only `rax` changed (the entry then uses `sysretq`);
+/// otherwise the frame now holds another environment, and the entry leaves through `iretq`.
 pub fn handle<P: Platform>(
     kernel: &mut Kernel<P>,
     pending: Pending,
     frame: &mut TrapFrame,
-) -> Exit {
+) -> bool {
     kernel.counters.entries += 1;
-    let is_caller_resumed = match pending {
-        Pending::Call(call @ (Call::EndpointCall(_) | Call::EndpointReplyAndWait(_))) => {
-            if let Some(receiver) = ipc_fast_path::try_transfer(kernel, frame) {
-                return Exit::SavedRegisters(receiver);
-            }
-            invoke(kernel, call, frame)
-        }
+    match pending {
         Pending::Call(call) => invoke(kernel, call, frame),
         Pending::ReturnOutsideUserHalf => {
             exceptions::handle_user_exception(kernel, frame, exceptions::GENERAL_PROTECTION_VECTOR);
             false
         }
-    };
-    if is_caller_resumed {
-        Exit::Caller
-    } else {
-        Exit::Frame
     }
 }
 
