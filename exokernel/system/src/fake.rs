@@ -402,19 +402,24 @@ impl Booted {
             frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
         ] = registers;
         frame.rip = PROGRAM_ENTRY;
-        // As the entry does: the fast path first, then the decoded call; what the fast path
-        // switches to runs from its saved registers.
-        if crate::ipc_fast_path::is_candidate(frame)
-            && let Some(next) = syscalls::fast_transfer(&mut self.kernel, frame)
-        {
-            *frame = self
-                .kernel
-                .environments
-                .machine(next)
-                .expect("it runs")
-                .registers;
-        } else if let Some(pending) = syscalls::decode(frame) {
-            syscalls::handle(&mut self.kernel, pending, frame);
+        // As the entry does; what the fast path switches to runs from its saved registers.
+        match syscalls::decode(frame) {
+            None => {}
+            Some(syscalls::Pending::Transfer) => {
+                if let syscalls::Transferred::SavedRegisters(next) =
+                    syscalls::transfer(&mut self.kernel, frame)
+                {
+                    *frame = self
+                        .kernel
+                        .environments
+                        .machine(next)
+                        .expect("it runs")
+                        .registers;
+                }
+            }
+            Some(pending) => {
+                syscalls::handle(&mut self.kernel, pending, frame);
+            }
         }
         decode_result(frame.rax)
     }

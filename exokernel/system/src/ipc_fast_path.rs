@@ -3,7 +3,7 @@
 //! while the slot is in progress. These are B2's two halves and what every call to a server
 //! that keeps up comes to.
 //!
-//! It is tried before the call is decoded (`crate::syscalls::fast_transfer`) and either completes the
+//! It is tried before the call is decoded (`crate::syscalls::transfer`) and either completes the
 //! transfer or changes nothing: every other case (a lent page, a window or other flags, a busy
 //! server, queued callers, a page still lent, a slot in its epilogue, any error) goes to the
 //! general path in `crate::ipc`, which also returns the errors. The checks are the general
@@ -20,8 +20,8 @@ use exo_core::capabilities::resolve_endpoint;
 use exo_core::endpoints::EndpointId;
 use exo_core::environments::{EnvId, EnvState};
 
-/// Whether the call in `frame` may take the fast path (an endpoint call or reply), judged
-/// before taking the kernel lock: every other call pays this compare alone.
+/// Whether the call in `frame` may take the fast path (an endpoint call or reply), judged by
+/// `crate::syscalls::decode` without the kernel lock: every other call pays this compare.
 #[inline(always)]
 pub fn is_candidate(frame: &TrapFrame) -> bool {
     // The two numbers are consecutive: one compare.
@@ -31,7 +31,7 @@ pub fn is_candidate(frame: &TrapFrame) -> bool {
 
 /// Completes the running environment's call in `frame` when it is a fast-path transfer and
 /// returns the environment switched to, whose saved registers now hold its result and which
-/// runs from them (`crate::syscalls::Exit::SavedRegisters`); the frame is left as it was.
+/// runs from them (`crate::syscalls::Transferred::SavedRegisters`); the frame is left as it was.
 /// Otherwise returns `None` having changed nothing.
 #[inline]
 pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> Option<EnvId> {

@@ -47,6 +47,8 @@ pub enum Outcome {
 pub enum Pending {
     /// Make this call.
     Call(Call),
+    /// An endpoint call or reply, not decoded yet: [`transfer`] tries the fast path first.
+    Transfer,
     /// The call would return outside the user half (see [`decode`]).
     ReturnOutsideUserHalf,
 }
@@ -69,29 +71,43 @@ pub fn decode(frame: &mut TrapFrame) -> Option<Pending> {
         frame.rax = 0;
         return None;
     }
+    if ipc_fast_path::is_candidate(frame) {
+        return Some(Pending::Transfer);
+    }
+    decode_call(frame).map(Pending::Call)
+}
+
+/// The call in `frame`'s registers, or `None` with [`Error::NoSuchCall`] in `frame.rax`.
+#[inline(always)]
+fn decode_call(frame: &mut TrapFrame) -> Option<Call> {
     let arguments = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let Some(call) = Call::decode(frame.rax, arguments) else {
+    let call = Call::decode(frame.rax, arguments);
+    if call.is_none() {
         frame.rax = encode_result(Err(Error::NoSuchCall));
-        return None;
-    };
-    Some(Pending::Call(call))
+    }
+    call
 }
 
-/// The first step of an endpoint call or reply ([`ipc_fast_path::is_candidate`]), before
-/// [`decode`]: carries it out on the fast path when it applies and returns the environment
-/// that runs next, from its saved registers ([`Exit::SavedRegisters`]); otherwise changes
-/// nothing and returns `None`, and the call goes through [`decode`] and [`handle`].
+/// What the entry does after [`transfer`].
+pub enum Transferred {
+    /// This environment runs next from its saved registers, which hold its result (the fast
+    /// path: `frame` was left as it was; the entry restores every register from them).
+    SavedRegisters(EnvId),
+    /// The general path ran: [`handle`]'s result.
+    Handled(bool),
+}
+
+/// Carries out a [`Pending::Transfer`]: on the fast path (`crate::ipc_fast_path`) when it
+/// applies, otherwise decoded and handled as any other call.
 #[inline]
-pub fn fast_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> Option<EnvId> {
-    // As `decode` does: a call that would return outside the user half is not made.
-    if frame.rip >= exo_abi::USER_END {
-        return None;
+pub fn transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &mut TrapFrame) -> Transferred {
+    if let Some(receiver) = ipc_fast_path::try_transfer(kernel, frame) {
+        kernel.counters.entries += 1;
+        return Transferred::SavedRegisters(receiver);
     }
-    let receiver = ipc_fast_path::try_transfer(kernel, frame)?;
-    kernel.counters.entries += 1;
-    Some(receiver)
+    Transferred::Handled(handle(kernel, Pending::Transfer, frame))
 }
 
 /// Carries out `pending` for the running environment, whose registers are in `frame`. Returns
@@ -105,6 +121,10 @@ pub fn handle<P: Platform>(
     kernel.counters.entries += 1;
     match pending {
         Pending::Call(call) => invoke(kernel, call, frame),
+        Pending::Transfer => match decode_call(frame) {
+            Some(call) => invoke(kernel, call, frame),
+            None => true,
+        },
         Pending::ReturnOutsideUserHalf => {
             exceptions::handle_user_exception(kernel, frame, exceptions::GENERAL_PROTECTION_VECTOR);
             false
