@@ -43,6 +43,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// order, a block's worth at most each time, straight from the cache: whoever needs them
     /// elsewhere than in a buffer of the caller's (a server copying them into its client's
     /// memory) copies them once. An error of `take` ends the read with that error.
+    #[inline]
     pub fn read_with(
         &mut self,
         ino: Ino,
