@@ -693,26 +693,18 @@ fn a_server_copies_between_its_memory_and_what_its_caller_granted_only_while_it_
     world.reply_and_wait([0; 4], REPLY).expect("replied");
     // The grant served that call only; a failed call uses one up too, and a length of 0
     // withdraws one.
-    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
-    assert_eq!(
-        copy(&mut world, client_id, 0, source, 1, 0),
-        Err(Error::NotFound)
-    );
-    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    let finds_no_grant = |world: &mut World, why: &str| {
+        world.call(0, [1, 0, 0, 0], 0).expect("delivered");
+        let copied = copy(world, client_id, 0, source, 1, 0);
+        assert_eq!(copied, Err(Error::NotFound), "{why}");
+        world.reply_and_wait([0; 4], REPLY).expect("replied");
+    };
+    finds_no_grant(&mut world, "the grant went with its call");
     grant(&mut world, granted, 32, 0).expect("granted");
     let forged_call = world.booted.call(EndpointCall, &[1 << 40, 0, 0, 0, 0, 0]);
     assert_eq!(forged_call, Err(Error::BadCapability));
-    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
-    assert_eq!(
-        copy(&mut world, client_id, 0, source, 1, 0),
-        Err(Error::NotFound)
-    );
-    world.reply_and_wait([0; 4], REPLY).expect("replied");
+    finds_no_grant(&mut world, "a failed call used it up");
     grant(&mut world, granted, 32, 0).expect("granted");
     grant(&mut world, 0, 0, 0).expect("withdrawn");
-    world.call(0, [1, 0, 0, 0], 0).expect("delivered");
-    assert_eq!(
-        copy(&mut world, client_id, 0, source, 1, 0),
-        Err(Error::NotFound)
-    );
+    finds_no_grant(&mut world, "withdrawn");
 }
