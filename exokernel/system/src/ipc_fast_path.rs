@@ -60,42 +60,43 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
     } else {
         (EnvState::Receiving, EnvState::Calling)
     };
-    let is_receiver_blocked = environments.get(receiver).is_some_and(|environment| {
-        environment.state == receiver_waits_in && environment.machine.is_some()
-    });
-    if !is_receiver_blocked || !slices.hand_over(sender, receiver) {
+    // The receiver first (one lookup: checked, then changed), the sender after.
+    let environment = environments.get_mut(receiver)?;
+    if environment.state != receiver_waits_in {
+        return None;
+    }
+    let receiver_machine = environment.machine.as_mut()?;
+    if !slices.hand_over(sender, receiver) {
         return None;
     }
     // From here on the transfer happens.
     let message = [frame.rsi, frame.rdx, frame.r10, frame.r8];
     let received = if is_call {
         endpoints.deliver_to_waiting_server(endpoint, sender);
+        // The server gets its caller's id.
         u64::from(sender.0)
     } else {
         endpoints.reply_to_lone_caller(endpoint);
+        // The caller's call returns: its grant goes with it.
+        receiver_machine.grant = None;
         0
     };
-    if let Some(environment) = environments.get_mut(sender)
-        && let Some(machine) = environment.machine.as_mut()
-    {
-        environment.state = sender_waits_in;
+    environment.state = EnvState::Runnable;
+    let registers = &mut receiver_machine.registers;
+    registers.rax = encode_result(Ok(received));
+    [registers.rsi, registers.rdx, registers.r10, registers.r8] = message;
+    receiver_machine.address_space.activate();
+    let environment = environments
+        .get_mut(sender)
+        .expect("the running environment is in the table");
+    environment.state = sender_waits_in;
+    if let Some(machine) = environment.machine.as_mut() {
         machine.registers = *frame;
         if !is_call {
             machine.receive_window = 0;
             machine.wakes_on_child_end = false;
         }
     }
-    let environment = environments.get_mut(receiver).expect("checked above");
-    let receiver_machine = environment.machine.as_mut().expect("checked above");
-    environment.state = EnvState::Runnable;
-    if !is_call {
-        // The caller's call returns: its grant goes with it.
-        receiver_machine.grant = None;
-    }
-    let registers = &mut receiver_machine.registers;
-    registers.rax = encode_result(Ok(received));
-    [registers.rsi, registers.rdx, registers.r10, registers.r8] = message;
-    receiver_machine.address_space.activate();
     *current = Some(receiver);
     counters.switches += 1;
     Some(receiver)
