@@ -1,7 +1,7 @@
 //! The file system as a service: each operation a library OS makes on its file system, as a
 //! [`Request`] that [`perform`] carries out on a mounted [`FileSystem`], and its wire form for a
 //! file server in another environment: four words of a message (the operation and its
-//! numbers, [`encode`] and [`decode`]) and one shared page for the bytes (paths, directory
+//! numbers, [`encode`] and [`Received::decode`]) and one shared page for the bytes (paths, directory
 //! entries, and file data when it fits). A client may instead grant its own buffer for a read
 //! or a write ([`granted_words`], [`perform_granted`]): the server then copies the data
 //! between that buffer and its cache once. The library OS performs requests itself on the path
