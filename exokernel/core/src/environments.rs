@@ -13,7 +13,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::{Error, ExitReason};
 
-/// Most environments the table holds at once, living or ended but not yet reaped.
+/// Most environments the table holds at once, living or ended but not yet reaped: a creation
+/// past it is refused, so that a program creating children it never reaps cannot exhaust the
+/// kernel heap.
 pub const ENVIRONMENTS_MAX: usize = 1024;
 
 /// An environment's id. Ids start at 1, grow, and are never reused while the kernel runs.

@@ -20,7 +20,7 @@ use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
 use exo_core::console_ring::ConsoleRing;
 use exo_core::endpoints::Endpoints;
-use exo_core::environments::{ENVIRONMENTS_MAX, EnvId, EnvironmentTable};
+use exo_core::environments::{EnvId, EnvironmentTable};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::frame_table::{FrameNumber, FrameTable};
 use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
@@ -183,7 +183,6 @@ impl<P: Platform> Kernel<P> {
         args: &[u8],
         parent: Option<EnvId>,
     ) -> Result<EnvId, Error> {
-        self.check_table_room()?;
         let program = self.ramdisk.find(name).ok_or(Error::NotFound)?.data;
         self.charge_creation(parent)?;
         let (frames, mappings, kernel_memory) =
@@ -208,7 +207,6 @@ impl<P: Platform> Kernel<P> {
     /// runs once started. Fails with `NoMemory` when the table is full or no frame is free for
     /// its page table.
     pub fn create_unstarted(&mut self, name: &str, parent: EnvId) -> Result<EnvId, Error> {
-        self.check_table_room()?;
         self.charge_creation(Some(parent))?;
         let frames = &mut self.frames;
         let created = self
@@ -235,16 +233,6 @@ impl<P: Platform> Kernel<P> {
     fn refund_creation(&mut self, creator: Option<EnvId>) {
         if let Some(creator) = creator {
             self.kernel_memory.refund(creator, ENVIRONMENT_BYTES);
-        }
-    }
-
-    /// Refuses a new environment when the table is full, so that a program creating children
-    /// it never reaps cannot exhaust the kernel heap.
-    fn check_table_room(&self) -> Result<(), Error> {
-        if self.environments.len() >= ENVIRONMENTS_MAX {
-            Err(Error::NoMemory)
-        } else {
-            Ok(())
         }
     }
 

@@ -7,7 +7,7 @@
 //! size change did not commit), so growing zeroes that tail again.
 
 use crate::block::{BLOCK_SIZE, Disk, MAX_READ_BATCH, ZERO_BLOCK};
-use crate::cache::CachedBlock;
+use crate::cache::{CachedBlock, SlotState};
 use crate::error::FsError;
 use crate::file_map::WRITE_STEP_BLOCKS;
 use crate::filesystem::FileSystem;
@@ -178,8 +178,6 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         let (block, is_new) = self.map_for_write(inode, file_block)?;
         let covers_block = length == BLOCK_SIZE;
-        // Only a whole old block may get a slot never read in (dropped below if `give` fails).
-        let is_unread_slot = !is_new && covers_block && self.cache.find(block).is_none();
         let slot = if is_new || covers_block {
             self.slot_for_overwrite(block)?
         } else {
@@ -192,12 +190,13 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let given = give(&mut data[within..within + length]);
         if given.is_err() {
             // `give` wrote nothing. A new block is the file's now, as zeros (so that no block
-            // lies past the size); an old one keeps its bytes, and a slot never read in is
-            // dropped rather than written over the block.
+            // lies past the size). An old one keeps its bytes; its slot, when clean, is
+            // dropped, for it may never have been read in (a whole block's overwrite) and must
+            // not be taken for the block.
             if is_new {
                 data.fill(0);
             } else {
-                if is_unread_slot {
+                if self.cache.state(slot) == SlotState::Clean {
                     self.forget_block(block);
                 }
                 return given;

@@ -236,6 +236,12 @@ fn run_other_client_into_queue(world: &mut World) {
 fn a_caller_killed_while_served_or_queued_leaves_a_void_reply_right() {
     let mut world = World::new();
     world.reply_and_wait([0; 4], 0).expect("waits");
+    run(&mut world.booted, world.clients[0]);
+    let granted = world.booted.put(0, b"gone with its owner");
+    world
+        .booted
+        .call(EndpointGrant, &[granted, 19, GRANT_WRITABLE])
+        .expect("granted");
     world.call(0, [1, 0, 0, 0], 0).expect("delivered");
     run_other_client_into_queue(&mut world);
     // A server that never replies cannot hold its callers: init kills both.
@@ -249,6 +255,15 @@ fn a_caller_killed_while_served_or_queued_leaves_a_void_reply_right() {
     }
     assert_eq!(world.queued(), 0);
     run(&mut world.booted, world.server);
+    let (endpoint, client) = (world.endpoint, u64::from(world.clients[0].0));
+    let copied = world
+        .booted
+        .call(EndpointCopy, &[endpoint, client, 0, DATA_PAGE, 19, 0]);
+    assert_eq!(
+        copied,
+        Err(Error::NotFound),
+        "the killed caller's grant went with it"
+    );
     world
         .reply_and_wait([0; 4], REPLY)
         .expect("the reply goes nowhere, harmlessly");

@@ -433,6 +433,15 @@ fn a_write_whose_bytes_never_arrive_changes_old_blocks_not_at_all_and_adds_only_
         Err(FsError::BadBuffer)
     );
     assert_eq!(read_all(&mut file_system, file), old);
+    // A whole block changed in the cache and not yet written back keeps its change.
+    let mut old = old;
+    old[..3].copy_from_slice(b"new");
+    file_system.write(file, 0, b"new").unwrap();
+    assert_eq!(
+        file_system.write_with(file, 0, BLOCK_SIZE, refuse),
+        Err(FsError::BadBuffer)
+    );
+    assert_eq!(read_all(&mut file_system, file), old);
     let mut calls = 0;
     let end = old.len() as u64;
     let added = file_system.write_with(file, 2 * BLOCK_SIZE as u64, 2 * BLOCK_SIZE, |bytes| {
