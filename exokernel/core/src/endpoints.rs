@@ -101,6 +101,25 @@ pub struct Endpoints {
     slots: Vec<Slot>,
 }
 
+/// A transfer [`Endpoints::fast_call`] or [`Endpoints::fast_reply`] found, not carried out:
+/// [`FastTransfer::complete`] changes the endpoint as the general call or reply would, and
+/// dropping it changes nothing.
+#[derive(Debug)]
+pub struct FastTransfer<'a> {
+    /// The environment the transfer switches to: the server, or the caller replied to.
+    pub receiver: EnvId,
+    after: ServerState,
+    endpoint: &'a mut Endpoint,
+}
+
+impl FastTransfer<'_> {
+    /// Carries the transfer out on the endpoint.
+    #[inline]
+    pub fn complete(self) {
+        self.endpoint.state = self.after;
+    }
+}
+
 impl Endpoints {
     /// A new endpoint served by `server`.
     pub fn create(&mut self, server: EnvId) -> EndpointId {
@@ -187,49 +206,39 @@ impl Endpoints {
         Ok(Step::Queued)
     }
 
-    /// The fast case of a call (see `exo_system::ipc_fast_path`): the server of `id` when it
-    /// waits with nobody queued and is not `caller`, so that [`Endpoints::call`] would deliver
-    /// at once. Changes nothing.
-    #[inline]
-    pub fn waiting_server(&self, id: EndpointId, caller: EnvId) -> Option<EnvId> {
-        let endpoint = self.get(id)?;
+    /// The fast case of a call (see `exo_system::ipc_fast_path`): the server of `id` waits
+    /// with nobody queued and is not `caller`, so that [`Endpoints::call`] would deliver at
+    /// once. Completing the transfer leaves the server serving `caller`.
+    #[inline(always)]
+    pub fn fast_call(&mut self, id: EndpointId, caller: EnvId) -> Option<FastTransfer<'_>> {
+        let endpoint = self.get_mut(id)?;
         let is_fast = endpoint.state == ServerState::Waiting
             && endpoint.queue.is_empty()
             && endpoint.server != caller;
-        is_fast.then_some(endpoint.server)
+        is_fast.then_some(FastTransfer {
+            receiver: endpoint.server,
+            after: ServerState::Serving(Some(caller)),
+            endpoint,
+        })
     }
 
-    /// Carries out the call [`Endpoints::waiting_server`] found fast: the server now serves
-    /// `caller`, as after [`Endpoints::call`]'s delivery.
-    #[inline]
-    pub fn deliver_to_waiting_server(&mut self, id: EndpointId, caller: EnvId) {
-        if let Some(endpoint) = self.get_mut(id) {
-            endpoint.state = ServerState::Serving(Some(caller));
-        }
-    }
-
-    /// The fast case of a reply: the living caller `server` serves on `id` when nobody is
-    /// queued, so that [`Endpoints::reply_and_wait`] would wake it and leave the server
-    /// waiting. Changes nothing.
-    #[inline]
-    pub fn lone_caller(&self, id: EndpointId, server: EnvId) -> Option<EnvId> {
-        let endpoint = self.get(id)?;
+    /// The fast case of a reply: `server` serves `id` to a living caller with nobody queued,
+    /// so that [`Endpoints::reply_and_wait`] would wake that caller and leave the server
+    /// waiting. Completing the transfer leaves the server waiting.
+    #[inline(always)]
+    pub fn fast_reply(&mut self, id: EndpointId, server: EnvId) -> Option<FastTransfer<'_>> {
+        let endpoint = self.get_mut(id)?;
         match endpoint.state {
             ServerState::Serving(Some(caller))
                 if endpoint.server == server && endpoint.queue.is_empty() =>
             {
-                Some(caller)
+                Some(FastTransfer {
+                    receiver: caller,
+                    after: ServerState::Waiting,
+                    endpoint,
+                })
             }
             _ => None,
-        }
-    }
-
-    /// Carries out the reply [`Endpoints::lone_caller`] found fast: the server waits again, as
-    /// after [`Endpoints::reply_and_wait`] with nobody queued.
-    #[inline]
-    pub fn reply_to_lone_caller(&mut self, id: EndpointId) {
-        if let Some(endpoint) = self.get_mut(id) {
-            endpoint.state = ServerState::Waiting;
         }
     }
 
@@ -667,6 +676,13 @@ mod tests {
         ));
     }
 
+    /// Completes a fast transfer and names its receiver.
+    fn complete(transfer: FastTransfer<'_>) -> EnvId {
+        let receiver = transfer.receiver;
+        transfer.complete();
+        receiver
+    }
+
     #[test]
     fn no_sequence_of_calls_breaks_the_table() {
         // A fixed pseudo-random walk over every operation and party.
@@ -689,9 +705,11 @@ mod tests {
             }
             let _ = match operation {
                 0 | 10 => {
-                    let fast = endpoints.waiting_server(id, env);
                     let mut fast_path = endpoints.clone();
-                    fast_path.deliver_to_waiting_server(id, env);
+                    let fast = fast_path.fast_call(id, env).map(complete);
+                    if fast.is_none() {
+                        assert_eq!(format!("{fast_path:?}"), format!("{endpoints:?}"));
+                    }
                     let step = endpoints.call(id, env, message(state), 0);
                     if fast.is_some() {
                         assert_eq!(format!("{fast_path:?}"), format!("{endpoints:?}"));
@@ -710,9 +728,11 @@ mod tests {
                         Some(endpoint) if state & 1 << 40 != 0 => endpoint.server,
                         _ => env,
                     };
-                    let fast = endpoints.lone_caller(id, replier);
                     let mut fast_path = endpoints.clone();
-                    fast_path.reply_to_lone_caller(id);
+                    let fast = fast_path.fast_reply(id, replier).map(complete);
+                    if fast.is_none() {
+                        assert_eq!(format!("{fast_path:?}"), format!("{endpoints:?}"));
+                    }
                     let steps = endpoints.reply_and_wait(id, replier, message(state));
                     if fast.is_some() {
                         assert_eq!(format!("{fast_path:?}"), format!("{endpoints:?}"));

@@ -1,6 +1,7 @@
 //! The one kernel state, on the PC: `exo_system::kernel::Kernel` behind the lock every trap
 //! takes for its whole duration (one CPU, interrupts off in the kernel).
 
+use crate::arch::syscall_entry;
 use crate::arch::trap::{TrapFrame, enter_user};
 use crate::pc::Pc;
 use exo_core::frame_table::FrameTable;
@@ -19,7 +20,22 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
 /// Runs `action` on the kernel state.
 pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
     let mut guard = KERNEL.lock();
-    action(guard.as_mut().expect("kernel state installed at boot"))
+    let kernel = guard.as_mut().expect("kernel state installed at boot");
+    let result = action(kernel);
+    follow_running(kernel);
+    result
+}
+
+/// Points the entry of endpoint calls and replies at the saved registers of the environment
+/// that runs next. The running environment changes only under this lock, so following it here
+/// misses no change; when it has not changed this is one compare.
+fn follow_running(kernel: &mut Kernel) {
+    if let Some(running) = kernel.current
+        && !syscall_entry::saves_transfers_of(running)
+        && let Some(machine) = kernel.environments.machine_mut(running)
+    {
+        syscall_entry::save_transfers_in(running, &mut machine.registers);
+    }
 }
 
 /// Starts scheduling; the kernel is entered only through traps afterwards.

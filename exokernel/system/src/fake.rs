@@ -406,7 +406,9 @@ impl Booted {
         match syscalls::decode(frame) {
             None => {}
             Some(syscalls::Pending::Transfer) => {
-                if let syscalls::Transferred::SavedRegisters(next) =
+                // The entry saves a transfer's registers in place.
+                self.kernel.current_machine().registers = *frame;
+                if let syscalls::Transferred::SavedRegisters(next, _) =
                     syscalls::transfer(&mut self.kernel, frame)
                 {
                     *frame = self

@@ -10,7 +10,7 @@
 //! path's: the handle names an endpoint with the right (CALL or RECEIVE), the endpoint is
 //! served by the replier, the environment switched to is blocked in the transfer.
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, Machine};
 use crate::platform::{AddressSpace, Platform};
 use crate::trap_frame::TrapFrame;
 use exo_abi::capability::rights;
@@ -29,23 +29,16 @@ pub fn is_candidate(frame: &TrapFrame) -> bool {
     frame.rax.wrapping_sub(Syscall::EndpointCall as u64) < 2
 }
 
-/// Completes the running environment's call in `frame` when it is a fast-path transfer and
-/// returns the environment switched to, whose saved registers now hold its result and which
-/// runs from them (`crate::syscalls::Transferred::SavedRegisters`); the frame is left as it was.
-/// Otherwise returns `None` having changed nothing.
+/// Completes the running environment's call when it is a fast-path transfer and returns the
+/// environment switched to and its saved registers, which now hold its result and which it
+/// runs from (`crate::syscalls::Transferred::SavedRegisters`). Otherwise returns `None` having
+/// changed nothing.
+///
+/// The caller's registers are read from its own saved registers, where the transfer entry put
+/// them (`crate::syscalls::transfer`): switching away from it saves nothing.
 #[inline]
-pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> Option<EnvId> {
-    // Registers: rdi the endpoint handle, rsi, rdx, r10, r8 the words, r9 the lent page (a
-    // call) or the flags (a reply and wait).
-    let is_call = if frame.rax == Syscall::EndpointCall.number() && frame.r9 == 0 {
-        true
-    } else if frame.rax == Syscall::EndpointReplyAndWait.number() && frame.r9 == REPLY {
-        false
-    } else {
-        return None;
-    };
+pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut TrapFrame)> {
     let sender = kernel.current?;
-    let (endpoint, receiver) = fast_case(kernel, sender, frame.rdi, is_call)?;
     let Kernel {
         environments,
         endpoints,
@@ -54,8 +47,17 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
         current,
         ..
     } = kernel;
+    let call = sent_call(environments.machine(sender)?)?;
+    let transfer = if call.is_call {
+        endpoints.fast_call(call.endpoint, sender)
+    } else if !call.page_lent {
+        endpoints.fast_reply(call.endpoint, sender)
+    } else {
+        None
+    }?;
+    let receiver = transfer.receiver;
     // The receiver is blocked in the matching half of the transfer.
-    let (sender_waits_in, receiver_waits_in) = if is_call {
+    let (sender_waits_in, receiver_waits_in) = if call.is_call {
         (EnvState::Calling, EnvState::Receiving)
     } else {
         (EnvState::Receiving, EnvState::Calling)
@@ -70,13 +72,11 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
         return None;
     }
     // From here on the transfer happens.
-    let message = [frame.rsi, frame.rdx, frame.r10, frame.r8];
-    let received = if is_call {
-        endpoints.deliver_to_waiting_server(endpoint, sender);
+    transfer.complete();
+    let received = if call.is_call {
         // The server gets its caller's id.
         u64::from(sender.0)
     } else {
-        endpoints.reply_to_lone_caller(endpoint);
         // The caller's call returns: its grant goes with it.
         receiver_machine.grant = None;
         0
@@ -84,46 +84,60 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &TrapFrame) -> O
     environment.state = EnvState::Runnable;
     let registers = &mut receiver_machine.registers;
     registers.rax = encode_result(Ok(received));
-    [registers.rsi, registers.rdx, registers.r10, registers.r8] = message;
+    [registers.rsi, registers.rdx, registers.r10, registers.r8] = call.message;
+    let registers: *mut TrapFrame = registers;
     receiver_machine.address_space.activate();
     let environment = environments
         .get_mut(sender)
         .expect("the running environment is in the table");
     environment.state = sender_waits_in;
-    if let Some(machine) = environment.machine.as_mut() {
-        machine.registers = *frame;
-        if !is_call {
-            machine.receive_window = 0;
-            machine.wakes_on_child_end = false;
-        }
+    if !call.is_call
+        && let Some(machine) = environment.machine.as_mut()
+    {
+        machine.receive_window = 0;
+        machine.wakes_on_child_end = false;
     }
     *current = Some(receiver);
     counters.switches += 1;
-    Some(receiver)
+    Some((receiver, registers))
 }
 
-/// The endpoint `handle` names and who the fast path would switch to: the server waiting on
-/// it (a call), or the lone caller the sender serves on it (a reply, when no page is lent).
-#[inline]
-fn fast_case<P: Platform>(
-    kernel: &Kernel<P>,
-    sender: EnvId,
-    handle: u64,
+/// A call or reply the fast path may take, read from the sender's saved registers.
+struct SentCall {
     is_call: bool,
-) -> Option<(EndpointId, EnvId)> {
-    let machine = kernel.environments.machine(sender)?;
+    endpoint: EndpointId,
+    message: [u64; 4],
+    /// Whether the sender serves a call that lent it a page (a reply then unbinds it).
+    page_lent: bool,
+}
+
+/// The plain call or reply (no page lent with a call, no flags but `REPLY` on a reply) in the
+/// saved registers of `machine`, through an endpoint handle with the right for it.
+#[inline]
+fn sent_call<P: Platform>(machine: &Machine<P>) -> Option<SentCall> {
+    let registers = &machine.registers;
+    // Registers: rdi the endpoint handle, rsi, rdx, r10, r8 the words, r9 the lent page (a
+    // call) or the flags (a reply and wait). A return past the user half is `decode`'s to
+    // refuse.
+    let is_call = if registers.rax == Syscall::EndpointCall.number() && registers.r9 == 0 {
+        true
+    } else if registers.rax == Syscall::EndpointReplyAndWait.number() && registers.r9 == REPLY {
+        false
+    } else {
+        return None;
+    };
+    if registers.rip >= exo_abi::USER_END {
+        return None;
+    }
     let needed = if is_call {
         rights::CALL
     } else {
         rights::RECEIVE
     };
-    let endpoint = resolve_endpoint(&machine.capabilities, handle, needed).ok()?;
-    let receiver = if is_call {
-        kernel.endpoints.waiting_server(endpoint, sender)
-    } else if machine.lent.is_none() {
-        kernel.endpoints.lone_caller(endpoint, sender)
-    } else {
-        None
-    };
-    Some((endpoint, receiver?))
+    Some(SentCall {
+        is_call,
+        endpoint: resolve_endpoint(&machine.capabilities, registers.rdi, needed).ok()?,
+        message: [registers.rsi, registers.rdx, registers.r10, registers.r8],
+        page_lent: machine.lent.is_some(),
+    })
 }

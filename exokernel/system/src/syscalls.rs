@@ -93,21 +93,29 @@ fn decode_call(frame: &mut TrapFrame) -> Option<Call> {
 /// What the entry does after [`transfer`].
 pub enum Transferred {
     /// This environment runs next from its saved registers, which hold its result (the fast
-    /// path: `frame` was left as it was; the entry restores every register from them).
-    SavedRegisters(EnvId),
-    /// The general path ran: [`handle`]'s result.
+    /// path; the entry restores every register from them, in place).
+    SavedRegisters(EnvId, *mut TrapFrame),
+    /// The general path ran on the frame: [`handle`]'s result.
     Handled(bool),
 }
 
-/// Carries out a [`Pending::Transfer`]: on the fast path (`crate::ipc_fast_path`) when it
-/// applies, otherwise decoded and handled as any other call.
+/// Carries out an endpoint call or reply ([`Pending::Transfer`]) of the running environment,
+/// whose registers the entry saved straight into its own saved registers
+/// (`Machine::registers`) rather than a trap frame, so that the fast path
+/// (`crate::ipc_fast_path`) copies none of them when it switches away. When the fast path does
+/// not apply, the registers are copied into `frame` and the call is decoded and handled there
+/// as any other.
 #[inline]
 pub fn transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &mut TrapFrame) -> Transferred {
-    if let Some(receiver) = ipc_fast_path::try_transfer(kernel, frame) {
+    if let Some((receiver, registers)) = ipc_fast_path::try_transfer(kernel) {
         kernel.counters.entries += 1;
-        return Transferred::SavedRegisters(receiver);
+        return Transferred::SavedRegisters(receiver, registers);
     }
-    Transferred::Handled(handle(kernel, Pending::Transfer, frame))
+    *frame = kernel.current_machine().registers;
+    Transferred::Handled(match decode(frame) {
+        Some(pending) => handle(kernel, pending, frame),
+        None => true,
+    })
 }
 
 /// Carries out `pending` for the running environment, whose registers are in `frame`. Returns

@@ -33,8 +33,10 @@ pub fn activate_kernel_root() {
     activate(*KERNEL_ROOT.get().expect("paging initialised"));
 }
 
+#[inline]
 fn activate(root: FrameNumber) {
-    let frame = PhysFrame::containing_address(PhysAddr::new(root * PAGE_SIZE));
+    // Frame numbers come from the frame table: always a physical address.
+    let frame = PhysFrame::containing_address(PhysAddr::new_truncate(root * PAGE_SIZE));
     if Cr3::read().0 != frame {
         // SAFETY: `root` is the boot table or an address space built by `AddressSpace::new`,
         // both of which map the whole kernel half identically.
@@ -77,6 +79,7 @@ impl platform::AddressSpace for AddressSpace {
     }
 
     /// Makes this the active address space.
+    #[inline]
     fn activate(&self) {
         activate(self.root);
     }

@@ -7,11 +7,17 @@
 //! otherwise it leaves through the interrupt exit path (`iretq`), which restores every register
 //! from the frame the handler names: the trap stack's, or the saved registers of the
 //! environment a protected control transfer switched to (which saves copying them over).
+//!
+//! An endpoint call or reply saves the user registers straight into the caller's own saved
+//! registers instead (see [`save_transfers_in`]), so that a transfer that switches away from
+//! the caller has nothing left to save: `exo_system::syscalls::transfer`.
 //! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
 
 use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
 use super::trap::{TrapFrame, push_general_registers};
 use core::arch::global_asm;
+use core::sync::atomic::{AtomicU64, Ordering};
+use exo_core::environments::EnvId;
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
@@ -22,6 +28,11 @@ static mut SYSCALL_USER_RSP: u64 = 0;
 /// The trap stack's top, loaded into `rsp` on entry.
 #[unsafe(no_mangle)]
 static mut SYSCALL_KERNEL_RSP: u64 = 0;
+/// One past the running environment's saved registers, loaded into `rsp` on the entry of an
+/// endpoint call or reply, which pushes its frame there (0 until an environment runs).
+static TRANSFER_SAVE_AREA_END: AtomicU64 = AtomicU64::new(0);
+/// The environment whose saved registers those are (`u64::MAX`: none yet).
+static TRANSFER_SAVE_AREA_OWNER: AtomicU64 = AtomicU64::new(u64::MAX);
 
 global_asm!(
     r#"
@@ -31,6 +42,9 @@ syscall_entry:
     cmp rax, {bench_floor}
     je 2f
     mov [rip + SYSCALL_USER_RSP], rsp
+    cmp rax, {endpoint_call}
+    jae 4f
+1:
     mov rsp, [rip + SYSCALL_KERNEL_RSP]
     push {user_ss}
     push qword ptr [rip + SYSCALL_USER_RSP]
@@ -44,6 +58,7 @@ syscall_entry:
     r#"
     mov rdi, rsp
     call {handler}
+5:
     test rax, rax
     jz 3f
     // Restore every register from the frame the handler returned (this one, or the saved
@@ -66,12 +81,38 @@ syscall_entry:
     mov rsp, [rsp + 20 * 8]
 2:
     sysretq
+4:
+    // An endpoint call or reply: the frame goes into the caller's own saved registers, and
+    // the handler gets the room for one on the trap stack, should the general path need it.
+    cmp rax, {endpoint_reply_and_wait}
+    ja 1b
+    mov rsp, [rip + {save_area_end}]
+    push {user_ss}
+    push qword ptr [rip + SYSCALL_USER_RSP]
+    push r11
+    push {user_cs}
+    push rcx
+    push 0
+    push {syscall_vector}
+"#,
+    push_general_registers!(),
+    r#"
+    mov rsp, [rip + SYSCALL_KERNEL_RSP]
+    sub rsp, {frame_bytes}
+    mov rdi, rsp
+    call {transfer_handler}
+    jmp 5b
 "#,
     bench_floor = const exo_abi::BENCH_FLOOR,
+    endpoint_call = const exo_abi::Syscall::EndpointCall as u64,
+    endpoint_reply_and_wait = const exo_abi::Syscall::EndpointReplyAndWait as u64,
     user_ss = const USER_DATA_SELECTOR,
     user_cs = const USER_CODE_SELECTOR,
     syscall_vector = const super::trap::SYSCALL_VECTOR,
+    frame_bytes = const core::mem::size_of::<TrapFrame>(),
+    save_area_end = sym TRANSFER_SAVE_AREA_END,
     handler = sym crate::syscalls::syscall_handler,
+    transfer_handler = sym crate::syscalls::transfer_handler,
 );
 
 // The fast exit above reads the frame by fixed offsets.
@@ -84,8 +125,27 @@ const _: () = {
     assert!(offset_of!(TrapFrame, rflags) == 19 * 8 && offset_of!(TrapFrame, rsp) == 20 * 8);
 };
 
+// The trap stack stays 16-byte aligned at the handlers' call, as after the 22 pushes.
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 22 * 8);
+
 unsafe extern "C" {
     fn syscall_entry();
+}
+
+/// Makes `registers`, environment `owner`'s saved registers, where the entry of its endpoint
+/// calls and replies saves its frame. Called before `owner` runs; it must stay alive and its
+/// registers in place while it runs (environments are boxed and never move).
+#[inline]
+pub fn save_transfers_in(owner: EnvId, registers: *mut TrapFrame) {
+    let end = registers.wrapping_add(1) as u64;
+    TRANSFER_SAVE_AREA_END.store(end, Ordering::Relaxed);
+    TRANSFER_SAVE_AREA_OWNER.store(u64::from(owner.0), Ordering::Relaxed);
+}
+
+/// Whether the entry already saves `owner`'s transfers in its registers.
+#[inline]
+pub fn saves_transfers_of(owner: EnvId) -> bool {
+    TRANSFER_SAVE_AREA_OWNER.load(Ordering::Relaxed) == u64::from(owner.0)
 }
 
 /// Enables `syscall`/`sysret` with the entry above. Interrupts, traps, direction and alignment

@@ -493,6 +493,11 @@ fn snapshot(world: &World) -> String {
     )
 }
 
+/// Saves `frame` as the running environment's registers, where the entry saves a transfer's.
+fn save_in_place(world: &mut World, frame: TrapFrame) {
+    world.booted.kernel.current_machine().registers = frame;
+}
+
 /// The frame of `call` with `arguments` made by the running environment.
 fn frame_of(world: &World, call: exo_abi::Syscall, arguments: [u64; 6]) -> TrapFrame {
     let mut frame = world.booted.frame;
@@ -511,12 +516,9 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     world.reply_and_wait([0; 4], 0).expect("waits");
     run(&mut world.booted, client);
     let refused = |world: &mut World, frame: TrapFrame, why: &str| {
+        save_in_place(world, frame);
         let before = snapshot(world);
-        assert_eq!(
-            try_transfer(&mut world.booted.kernel, &frame),
-            None,
-            "{why}"
-        );
+        assert_eq!(try_transfer(&mut world.booted.kernel), None, "{why}");
         assert_eq!(snapshot(world), before, "{why}: nothing changed");
     };
     let call =
@@ -527,11 +529,18 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     refused(&mut world, frame, "a forged handle");
     let frame = call(&world, SELF, 0);
     refused(&mut world, frame, "not an endpoint");
+    let mut frame = call(&world, handle, 0);
+    frame.rip = exo_abi::USER_END;
+    refused(&mut world, frame, "a return past the user half");
     let frame = frame_of(&world, EndpointReplyAndWait, [handle, 0, 0, 0, 0, REPLY]);
     refused(&mut world, frame, "a client's handle does not receive");
     // The fast call: the server runs from its saved registers, which hold the message.
     let frame = call(&world, handle, 0);
-    assert_eq!(try_transfer(&mut world.booted.kernel, &frame), Some(server));
+    save_in_place(&mut world, frame);
+    assert_eq!(
+        try_transfer(&mut world.booted.kernel).map(|(next, _)| next),
+        Some(server)
+    );
     assert_eq!(world.booted.kernel.current, Some(server));
     assert_eq!(world.state(client), EnvState::Calling);
     assert_eq!(
@@ -570,7 +579,11 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     refused(&mut world, frame, "a deferral");
     let other = world.clients[1];
     let frame = reply(&world, REPLY);
-    assert_eq!(try_transfer(&mut world.booted.kernel, &frame), Some(other));
+    save_in_place(&mut world, frame);
+    assert_eq!(
+        try_transfer(&mut world.booted.kernel).map(|(next, _)| next),
+        Some(other)
+    );
     assert_eq!(world.state(server), EnvState::Receiving);
     assert_eq!(world.saved(other), (encode_result(Ok(0)), [5, 6, 7, 8]));
 }
