@@ -35,12 +35,14 @@ fn handle(pending: Pending, frame: &mut TrapFrame) -> *const TrapFrame {
 /// environment switched to, which the exit restores in place (nothing runs before its
 /// `iretq`: one CPU, interrupts off).
 pub extern "C" fn transfer_handler(frame: &mut TrapFrame) -> *const TrapFrame {
-    kernel::with(|kernel| match syscalls::transfer(kernel, frame) {
+    kernel::with_entry_pointed(|kernel| match syscalls::transfer(kernel, frame) {
         Transferred::SavedRegisters(next, registers) => {
             syscall_entry::save_transfers_in(next, registers);
             registers
         }
-        Transferred::Handled(true) => ptr::null(),
-        Transferred::Handled(false) => frame,
+        Transferred::Handled(resumes_caller) => {
+            kernel::follow_running(kernel);
+            if resumes_caller { ptr::null() } else { frame }
+        }
     })
 }

@@ -39,6 +39,22 @@ pub fn is_candidate(frame: &TrapFrame) -> bool {
 #[inline]
 pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut TrapFrame)> {
     let sender = kernel.current?;
+    let call = sent_call(kernel.environments.machine(sender)?)?;
+    if call.is_call {
+        transfer_as::<true, P>(kernel, sender, call)
+    } else {
+        transfer_as::<false, P>(kernel, sender, call)
+    }
+}
+
+/// [`try_transfer`] of `sender`'s call (`IS_CALL`) or reply, each compiled apart with its own
+/// constants.
+#[inline(always)]
+fn transfer_as<const IS_CALL: bool, P: Platform>(
+    kernel: &mut Kernel<P>,
+    sender: EnvId,
+    call: SentCall,
+) -> Option<(EnvId, *mut TrapFrame)> {
     let Kernel {
         environments,
         endpoints,
@@ -47,8 +63,7 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut 
         current,
         ..
     } = kernel;
-    let call = sent_call(environments.machine(sender)?)?;
-    let transfer = if call.is_call {
+    let transfer = if IS_CALL {
         endpoints.fast_call(call.endpoint, sender)
     } else if !call.page_lent {
         endpoints.fast_reply(call.endpoint, sender)
@@ -56,15 +71,15 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut 
         None
     }?;
     let receiver = transfer.receiver;
-    // The receiver is blocked in the matching half of the transfer.
-    let (sender_waits_in, receiver_waits_in) = if call.is_call {
-        (EnvState::Calling, EnvState::Receiving)
-    } else {
-        (EnvState::Receiving, EnvState::Calling)
-    };
-    // The receiver first (one lookup: checked, then changed), the sender after.
+    // The receiver first (one lookup: checked, then changed), the sender after. The receiver
+    // is blocked in the matching half of the transfer.
     let environment = environments.get_mut(receiver)?;
-    if environment.state != receiver_waits_in {
+    let is_blocked_in_matching_half = if IS_CALL {
+        matches!(environment.state, EnvState::Receiving)
+    } else {
+        matches!(environment.state, EnvState::Calling)
+    };
+    if !is_blocked_in_matching_half {
         return None;
     }
     let receiver_machine = environment.machine.as_mut()?;
@@ -73,7 +88,7 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut 
     }
     // From here on the transfer happens.
     transfer.complete();
-    let received = if call.is_call {
+    let received = if IS_CALL {
         // The server gets its caller's id.
         u64::from(sender.0)
     } else {
@@ -90,12 +105,14 @@ pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut 
     let environment = environments
         .get_mut(sender)
         .expect("the running environment is in the table");
-    environment.state = sender_waits_in;
-    if !call.is_call
-        && let Some(machine) = environment.machine.as_mut()
-    {
-        machine.receive_window = 0;
-        machine.wakes_on_child_end = false;
+    if IS_CALL {
+        environment.state = EnvState::Calling;
+    } else {
+        environment.state = EnvState::Receiving;
+        if let Some(machine) = environment.machine.as_mut() {
+            machine.receive_window = 0;
+            machine.wakes_on_child_end = false;
+        }
     }
     *current = Some(receiver);
     counters.switches += 1;
