@@ -28,6 +28,7 @@ pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
 
 /// Runs `action` on the kernel state; the action itself leaves the entry of endpoint calls and
 /// replies pointed at the environment that runs next (with [`follow_running`], or knowing it).
+#[inline]
 pub fn with_entry_pointed<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
     let mut guard = KERNEL.lock();
     action(guard.as_mut().expect("kernel state installed at boot"))
@@ -36,7 +37,7 @@ pub fn with_entry_pointed<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
 /// Points the entry of endpoint calls and replies at the saved registers of the environment
 /// that runs next. The running environment changes only under the kernel lock, so following it
 /// at the end of every [`with`] misses no change; when it has not changed this is one compare.
-pub fn follow_running(kernel: &mut Kernel) {
+fn follow_running(kernel: &mut Kernel) {
     if let Some(running) = kernel.current
         && !syscall_entry::saves_transfers_of(running)
         && let Some(machine) = kernel.environments.machine_mut(running)

@@ -5,7 +5,7 @@ use crate::arch::syscall_entry;
 use crate::arch::trap::TrapFrame;
 use crate::kernel;
 use core::ptr;
-use exo_system::syscalls::{self, Pending, Transferred};
+use exo_system::syscalls::{self, Pending};
 
 /// Called by the `syscall` entry with the caller's saved frame. Returns null when the caller
 /// resumes directly with only `rax` changed (the entry then uses `sysretq`); otherwise the
@@ -29,20 +29,41 @@ fn handle(pending: Pending, frame: &mut TrapFrame) -> *const TrapFrame {
     })
 }
 
-/// Called by the `syscall` entry for an endpoint call or reply, whose registers it saved in the
-/// caller's own saved registers; `frame` is room on the trap stack for the general path.
-/// Returns as [`syscall_handler`] does; on the fast path, the saved registers of the
-/// environment switched to, which the exit restores in place (nothing runs before its
-/// `iretq`: one CPU, interrupts off).
+/// Called by the `syscall` entry for an endpoint call, whose registers it saved in the
+/// caller's own saved registers. Returns the saved registers of the environment the fast path
+/// switched to, which the exit restores in place (nothing runs before its `iretq`: one CPU,
+/// interrupts off), or null when the fast path does not apply and nothing changed: the entry
+/// then calls [`transfer_handler`].
+pub extern "C" fn fast_call_handler() -> *const TrapFrame {
+    fast_transfer::<true>()
+}
+
+/// [`fast_call_handler`] for an endpoint reply.
+pub extern "C" fn fast_reply_handler() -> *const TrapFrame {
+    fast_transfer::<false>()
+}
+
+#[inline(always)]
+fn fast_transfer<const IS_CALL: bool>() -> *const TrapFrame {
+    kernel::with_entry_pointed(
+        |kernel| match syscalls::fast_transfer::<IS_CALL, _>(kernel) {
+            Some((next, registers)) => {
+                syscall_entry::save_transfers_in(next, registers);
+                registers
+            }
+            None => ptr::null(),
+        },
+    )
+}
+
+/// Called by the `syscall` entry for an endpoint call or reply the fast path did not take;
+/// `frame` is room on the trap stack for it. Returns as [`syscall_handler`] does.
 pub extern "C" fn transfer_handler(frame: &mut TrapFrame) -> *const TrapFrame {
-    kernel::with_entry_pointed(|kernel| match syscalls::transfer(kernel, frame) {
-        Transferred::SavedRegisters(next, registers) => {
-            syscall_entry::save_transfers_in(next, registers);
-            registers
-        }
-        Transferred::Handled(resumes_caller) => {
-            kernel::follow_running(kernel);
-            if resumes_caller { ptr::null() } else { frame }
+    kernel::with(|kernel| {
+        if syscalls::general_transfer(kernel, frame) {
+            ptr::null()
+        } else {
+            frame
         }
     })
 }

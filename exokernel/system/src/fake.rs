@@ -408,15 +408,23 @@ impl Booted {
             Some(syscalls::Pending::Transfer) => {
                 // The entry saves a transfer's registers in place.
                 self.kernel.current_machine().registers = *frame;
-                if let syscalls::Transferred::SavedRegisters(next, _) =
-                    syscalls::transfer(&mut self.kernel, frame)
-                {
-                    *frame = self
-                        .kernel
-                        .environments
-                        .machine(next)
-                        .expect("it runs")
-                        .registers;
+                let switched = if number == exo_abi::Syscall::EndpointCall {
+                    syscalls::fast_transfer::<true, Fake>(&mut self.kernel)
+                } else {
+                    syscalls::fast_transfer::<false, Fake>(&mut self.kernel)
+                };
+                match switched {
+                    Some((next, _)) => {
+                        *frame = self
+                            .kernel
+                            .environments
+                            .machine(next)
+                            .expect("it runs")
+                            .registers;
+                    }
+                    None => {
+                        syscalls::general_transfer(&mut self.kernel, frame);
+                    }
                 }
             }
             Some(pending) => {

@@ -3,8 +3,8 @@
 //! while the slot is in progress. These are B2's two halves and what every call to a server
 //! that keeps up comes to.
 //!
-//! It is tried before the call is decoded (`crate::syscalls::transfer`) and either completes the
-//! transfer or changes nothing: every other case (a lent page, a window or other flags, a busy
+//! It is tried before the call is decoded (`crate::syscalls::fast_transfer`) and either
+//! completes the transfer or changes nothing: every other case (a lent page, a window or other flags, a busy
 //! server, queued callers, a page still lent, a slot in its epilogue, any error) goes to the
 //! general path in `crate::ipc`, which also returns the errors. The checks are the general
 //! path's: the handle names an endpoint with the right (CALL or RECEIVE), the endpoint is
@@ -15,7 +15,7 @@ use crate::platform::{AddressSpace, Platform};
 use crate::trap_frame::TrapFrame;
 use exo_abi::capability::rights;
 use exo_abi::ipc::REPLY;
-use exo_abi::{Syscall, encode_result};
+use exo_abi::{Syscall, USER_END, encode_result};
 use exo_core::capabilities::resolve_endpoint;
 use exo_core::endpoints::EndpointId;
 use exo_core::environments::{EnvId, EnvState};
@@ -29,32 +29,19 @@ pub fn is_candidate(frame: &TrapFrame) -> bool {
     frame.rax.wrapping_sub(Syscall::EndpointCall as u64) < 2
 }
 
-/// Completes the running environment's call when it is a fast-path transfer and returns the
-/// environment switched to and its saved registers, which now hold its result and which it
-/// runs from (`crate::syscalls::Transferred::SavedRegisters`). Otherwise returns `None` having
-/// changed nothing.
+/// Completes the running environment's call (`IS_CALL`) or reply when it is a fast-path
+/// transfer and returns the environment switched to and its saved registers, which now hold
+/// its result and which it runs from (`crate::syscalls::fast_transfer`). Otherwise returns
+/// `None` having changed nothing. Each kind is compiled apart, with its own constants.
 ///
 /// The caller's registers are read from its own saved registers, where the transfer entry put
-/// them (`crate::syscalls::transfer`): switching away from it saves nothing.
-#[inline]
-pub fn try_transfer<P: Platform>(kernel: &mut Kernel<P>) -> Option<(EnvId, *mut TrapFrame)> {
-    let sender = kernel.current?;
-    let call = sent_call(kernel.environments.machine(sender)?)?;
-    if call.is_call {
-        transfer_as::<true, P>(kernel, sender, call)
-    } else {
-        transfer_as::<false, P>(kernel, sender, call)
-    }
-}
-
-/// [`try_transfer`] of `sender`'s call (`IS_CALL`) or reply, each compiled apart with its own
-/// constants.
+/// them (`crate::syscalls::fast_transfer`): switching away from it saves nothing.
 #[inline(always)]
-fn transfer_as<const IS_CALL: bool, P: Platform>(
+pub fn try_transfer<const IS_CALL: bool, P: Platform>(
     kernel: &mut Kernel<P>,
-    sender: EnvId,
-    call: SentCall,
 ) -> Option<(EnvId, *mut TrapFrame)> {
+    let sender = kernel.current?;
+    let call = sent_call::<IS_CALL, P>(kernel.environments.machine(sender)?)?;
     let Kernel {
         environments,
         endpoints,
@@ -121,38 +108,29 @@ fn transfer_as<const IS_CALL: bool, P: Platform>(
 
 /// A call or reply the fast path may take, read from the sender's saved registers.
 struct SentCall {
-    is_call: bool,
     endpoint: EndpointId,
     message: [u64; 4],
     /// Whether the sender serves a call that lent it a page (a reply then unbinds it).
     page_lent: bool,
 }
 
-/// The plain call or reply (no page lent with a call, no flags but `REPLY` on a reply) in the
-/// saved registers of `machine`, through an endpoint handle with the right for it.
-#[inline]
-fn sent_call<P: Platform>(machine: &Machine<P>) -> Option<SentCall> {
+/// The plain call (`IS_CALL`, no page lent) or reply (no flags but `REPLY`) in the saved
+/// registers of `machine`, through an endpoint handle with the right for it.
+#[inline(always)]
+fn sent_call<const IS_CALL: bool, P: Platform>(machine: &Machine<P>) -> Option<SentCall> {
     let registers = &machine.registers;
     // Registers: rdi the endpoint handle, rsi, rdx, r10, r8 the words, r9 the lent page (a
     // call) or the flags (a reply and wait). A return past the user half is `decode`'s to
     // refuse.
-    let is_call = if registers.rax == Syscall::EndpointCall.number() && registers.r9 == 0 {
-        true
-    } else if registers.rax == Syscall::EndpointReplyAndWait.number() && registers.r9 == REPLY {
-        false
+    let (number, r9, needed) = if IS_CALL {
+        (Syscall::EndpointCall, 0, rights::CALL)
     } else {
-        return None;
+        (Syscall::EndpointReplyAndWait, REPLY, rights::RECEIVE)
     };
-    if registers.rip >= exo_abi::USER_END {
+    if registers.rax != number.number() || registers.r9 != r9 || registers.rip >= USER_END {
         return None;
     }
-    let needed = if is_call {
-        rights::CALL
-    } else {
-        rights::RECEIVE
-    };
     Some(SentCall {
-        is_call,
         endpoint: resolve_endpoint(&machine.capabilities, registers.rdi, needed).ok()?,
         message: [registers.rsi, registers.rdx, registers.r10, registers.r8],
         page_lent: machine.lent.is_some(),

@@ -38,7 +38,7 @@ use exo_filter::table::FilterTable;
 pub struct Machine<P: Platform> {
     pub address_space: P::AddressSpace,
     /// The user registers while the environment is not running, and those of the endpoint call
-    /// or reply it is making (`crate::syscalls::transfer`).
+    /// or reply it is making (`crate::syscalls::fast_transfer`).
     pub registers: TrapFrame,
     /// Where its exceptions and enabled upcalls go; `None` ends it on any exception.
     pub exception_handler: Option<ExceptionHandler>,

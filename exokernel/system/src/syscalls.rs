@@ -90,32 +90,30 @@ fn decode_call(frame: &mut TrapFrame) -> Option<Call> {
     call
 }
 
-/// What the entry does after [`transfer`].
-pub enum Transferred {
-    /// This environment runs next from its saved registers, which hold its result (the fast
-    /// path; the entry restores every register from them, in place).
-    SavedRegisters(EnvId, *mut TrapFrame),
-    /// The general path ran on the frame: [`handle`]'s result.
-    Handled(bool),
+/// The fast path of an endpoint call (`IS_CALL`) or reply ([`Pending::Transfer`]) of the
+/// running environment, whose registers the entry saved straight into its own saved registers
+/// (`Machine::registers`) rather than a trap frame, so that switching away from it copies none
+/// of them (`crate::ipc_fast_path`). Returns the environment switched to and its saved
+/// registers, which hold its result and which it runs from; otherwise `None`, having changed
+/// nothing: [`general_transfer`] then makes the call.
+#[inline(always)]
+pub fn fast_transfer<const IS_CALL: bool, P: Platform>(
+    kernel: &mut Kernel<P>,
+) -> Option<(EnvId, *mut TrapFrame)> {
+    let switched = ipc_fast_path::try_transfer::<IS_CALL, P>(kernel)?;
+    kernel.counters.entries += 1;
+    Some(switched)
 }
 
-/// Carries out an endpoint call or reply ([`Pending::Transfer`]) of the running environment,
-/// whose registers the entry saved straight into its own saved registers
-/// (`Machine::registers`) rather than a trap frame, so that the fast path
-/// (`crate::ipc_fast_path`) copies none of them when it switches away. When the fast path does
-/// not apply, the registers are copied into `frame` and the call is decoded and handled there
-/// as any other.
-#[inline]
-pub fn transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &mut TrapFrame) -> Transferred {
-    if let Some((receiver, registers)) = ipc_fast_path::try_transfer(kernel) {
-        kernel.counters.entries += 1;
-        return Transferred::SavedRegisters(receiver, registers);
-    }
+/// Makes the endpoint call or reply [`fast_transfer`] did not: copies the registers the entry
+/// saved in place into `frame`, and decodes and handles the call there as any other. Returns
+/// as [`handle`] does.
+pub fn general_transfer<P: Platform>(kernel: &mut Kernel<P>, frame: &mut TrapFrame) -> bool {
     *frame = kernel.current_machine().registers;
-    Transferred::Handled(match decode(frame) {
+    match decode(frame) {
         Some(pending) => handle(kernel, pending, frame),
         None => true,
-    })
+    }
 }
 
 /// Carries out `pending` for the running environment, whose registers are in `frame`. Returns

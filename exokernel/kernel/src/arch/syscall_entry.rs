@@ -10,7 +10,7 @@
 //!
 //! An endpoint call or reply saves the user registers straight into the caller's own saved
 //! registers instead (see [`save_transfers_in`]), so that a transfer that switches away from
-//! the caller has nothing left to save: `exo_system::syscalls::transfer`.
+//! the caller has nothing left to save: `exo_system::syscalls::fast_transfer`.
 //! [`exo_abi::BENCH_FLOOR`] returns before anything is saved, to measure the bare round trip.
 
 use super::gdt::{Selectors, USER_CODE_SELECTOR, USER_DATA_SELECTOR, trap_stack_top};
@@ -99,6 +99,18 @@ syscall_entry:
     r#"
     mov rsp, [rip + SYSCALL_KERNEL_RSP]
     sub rsp, {frame_bytes}
+    cmp rax, {endpoint_call}
+    jne 7f
+    call {fast_call_handler}
+    jmp 8f
+7:
+    call {fast_reply_handler}
+8:
+    test rax, rax
+    jz 6f
+    mov rsp, rax
+    jmp trap_return
+6:
     mov rdi, rsp
     call {transfer_handler}
     jmp 5b
@@ -112,6 +124,8 @@ syscall_entry:
     frame_bytes = const core::mem::size_of::<TrapFrame>(),
     save_area_end = sym TRANSFER_SAVE_AREA_END,
     handler = sym crate::syscalls::syscall_handler,
+    fast_call_handler = sym crate::syscalls::fast_call_handler,
+    fast_reply_handler = sym crate::syscalls::fast_reply_handler,
     transfer_handler = sym crate::syscalls::transfer_handler,
 );
 

@@ -518,7 +518,12 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     let refused = |world: &mut World, frame: TrapFrame, why: &str| {
         save_in_place(world, frame);
         let before = snapshot(world);
-        assert_eq!(try_transfer(&mut world.booted.kernel), None, "{why}");
+        let switched = if frame.rax == EndpointCall.number() {
+            try_transfer::<true, Fake>(&mut world.booted.kernel)
+        } else {
+            try_transfer::<false, Fake>(&mut world.booted.kernel)
+        };
+        assert_eq!(switched, None, "{why}");
         assert_eq!(snapshot(world), before, "{why}: nothing changed");
     };
     let call =
@@ -538,7 +543,7 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     let frame = call(&world, handle, 0);
     save_in_place(&mut world, frame);
     assert_eq!(
-        try_transfer(&mut world.booted.kernel).map(|(next, _)| next),
+        try_transfer::<true, Fake>(&mut world.booted.kernel).map(|(next, _)| next),
         Some(server)
     );
     assert_eq!(world.booted.kernel.current, Some(server));
@@ -581,7 +586,7 @@ fn the_fast_path_takes_plain_transfers_to_a_blocked_partner_and_leaves_all_else_
     let frame = reply(&world, REPLY);
     save_in_place(&mut world, frame);
     assert_eq!(
-        try_transfer(&mut world.booted.kernel).map(|(next, _)| next),
+        try_transfer::<false, Fake>(&mut world.booted.kernel).map(|(next, _)| next),
         Some(other)
     );
     assert_eq!(world.state(server), EnvState::Receiving);
