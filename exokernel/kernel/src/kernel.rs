@@ -1,16 +1,18 @@
 //! The one kernel state, on the PC: `exo_system::kernel::Kernel` behind the lock every trap
-//! takes for its whole duration (one CPU, interrupts off in the kernel).
+//! takes for its whole duration (one CPU, interrupts off in the kernel), but for the fast path
+//! of protected control transfer, which needs none: see [`with_unlocked_at_user_entry`].
 
 use crate::arch::syscall_entry;
 use crate::arch::trap::{TrapFrame, enter_user};
 use crate::pc::Pc;
 use exo_core::frame_table::FrameTable;
 use exo_core::ramdisk::Ramdisk;
+use spin::mutex::SpinMutex;
 
 /// The kernel state on this machine.
 pub type Kernel = exo_system::kernel::Kernel<Pc>;
 
-static KERNEL: spin::Mutex<Option<Kernel>> = spin::Mutex::new(None);
+static KERNEL: SpinMutex<Option<Kernel>> = SpinMutex::new(None);
 
 /// Installs the kernel state; called once at boot.
 pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
@@ -19,24 +21,34 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
 
 /// Runs `action` on the kernel state.
 pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
-    with_entry_pointed(|kernel| {
-        let result = action(kernel);
-        follow_running(kernel);
-        result
-    })
+    let mut guard = KERNEL.lock();
+    let kernel = guard.as_mut().expect("kernel state installed at boot");
+    let result = action(kernel);
+    follow_running(kernel);
+    result
 }
 
-/// Runs `action` on the kernel state; the action itself leaves the entry of endpoint calls and
-/// replies pointed at the environment that runs next (with [`follow_running`], or knowing it).
-#[inline]
-pub fn with_entry_pointed<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
-    let mut guard = KERNEL.lock();
-    action(guard.as_mut().expect("kernel state installed at boot"))
+/// Runs `action` on the kernel state without taking its lock, for the fast path of protected
+/// control transfer, which takes none (as the null call takes none). The action leaves the
+/// entry of endpoint calls and replies pointed at the environment that runs next.
+#[inline(always)]
+pub fn with_unlocked_at_user_entry<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
+    debug_assert!(
+        !KERNEL.is_locked(),
+        "user code ran with the kernel state locked"
+    );
+    // SAFETY: called only by the `syscall` entry's handlers, entered from user mode on the
+    // kernel's one CPU with interrupts off. Whatever held the lock released it before user code
+    // ran (the handling of every trap ends before the exit to user mode), and nothing else runs
+    // until the action returns: this is the only reference to the state meanwhile.
+    let kernel = unsafe { &mut *KERNEL.as_mut_ptr() };
+    action(kernel.as_mut().expect("kernel state installed at boot"))
 }
 
 /// Points the entry of endpoint calls and replies at the saved registers of the environment
-/// that runs next. The running environment changes only under the kernel lock, so following it
-/// at the end of every [`with`] misses no change; when it has not changed this is one compare.
+/// that runs next. The running environment changes only in [`with`] (or on the transfer fast
+/// path, which points the entry itself), so following it at the end of every [`with`] misses
+/// no change; when it has not changed this is one compare.
 fn follow_running(kernel: &mut Kernel) {
     if let Some(running) = kernel.current
         && !syscall_entry::saves_transfers_of(running)

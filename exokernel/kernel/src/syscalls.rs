@@ -45,15 +45,15 @@ pub extern "C" fn fast_reply_handler() -> *const TrapFrame {
 
 #[inline(always)]
 fn fast_transfer<const IS_CALL: bool>() -> *const TrapFrame {
-    kernel::with_entry_pointed(
-        |kernel| match syscalls::fast_transfer::<IS_CALL, _>(kernel) {
+    kernel::with_unlocked_at_user_entry(|kernel| {
+        match syscalls::fast_transfer::<IS_CALL, _>(kernel) {
             Some((next, registers)) => {
                 syscall_entry::save_transfers_in(next, registers);
                 registers
             }
             None => ptr::null(),
-        },
-    )
+        }
+    })
 }
 
 /// Called by the `syscall` entry for an endpoint call or reply the fast path did not take;
