@@ -19,13 +19,22 @@ pub fn install(frames: FrameTable, ramdisk: Ramdisk<'static>) {
     *KERNEL.lock() = Some(Kernel::new(frames, ramdisk));
 }
 
-/// Runs `action` on the kernel state.
+/// Runs `action` on the kernel state. Never inlined, so that the paths which take no lock (the
+/// null call's) keep their callers' frames small.
+#[inline(never)]
 pub fn with<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
     let mut guard = KERNEL.lock();
-    let kernel = guard.as_mut().expect("kernel state installed at boot");
-    let result = action(kernel);
-    follow_running(kernel);
-    result
+    action(guard.as_mut().expect("kernel state installed at boot"))
+}
+
+/// [`with`] for a trap after which another environment may run: the entry of endpoint calls and
+/// replies then follows it ([`follow_running`]).
+pub fn with_switching<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
+    with(|kernel| {
+        let result = action(kernel);
+        follow_running(kernel);
+        result
+    })
 }
 
 /// Runs `action` on the kernel state without taking its lock, for the fast path of protected
@@ -46,10 +55,10 @@ pub fn with_unlocked_at_user_entry<T>(action: impl FnOnce(&mut Kernel) -> T) -> 
 }
 
 /// Points the entry of endpoint calls and replies at the saved registers of the environment
-/// that runs next. The running environment changes only in [`with`] (or on the transfer fast
-/// path, which points the entry itself), so following it at the end of every [`with`] misses
-/// no change; when it has not changed this is one compare.
-fn follow_running(kernel: &mut Kernel) {
+/// that runs next; when it has not changed this is one compare. Whatever may change the running
+/// environment calls it before the exit to user mode: [`with_switching`], a system call that
+/// does not resume its caller, and the transfer fast path (which points the entry itself).
+pub fn follow_running(kernel: &mut Kernel) {
     if let Some(running) = kernel.current
         && !syscall_entry::saves_transfers_of(running)
         && let Some(machine) = kernel.environments.machine_mut(running)
@@ -61,6 +70,6 @@ fn follow_running(kernel: &mut Kernel) {
 /// Starts scheduling; the kernel is entered only through traps afterwards.
 pub fn run() -> ! {
     let mut registers = TrapFrame::default();
-    with(|kernel| kernel.start_scheduling(&mut registers));
+    with_switching(|kernel| kernel.start_scheduling(&mut registers));
     enter_user(&registers)
 }

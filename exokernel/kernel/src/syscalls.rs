@@ -1,32 +1,25 @@
 //! The `syscall` entry's handlers: decoding needs no lock (see `exo_system::syscalls::decode`),
-//! so the null call returns without taking the kernel lock; every other call runs with it.
+//! so the null call returns without taking the kernel lock, and so does the fast path of an
+//! endpoint call or reply; every other call runs with it.
 
 use crate::arch::syscall_entry;
 use crate::arch::trap::TrapFrame;
-use crate::kernel;
+use crate::kernel::{self, Kernel};
 use core::ptr;
-use exo_system::syscalls::{self, Pending};
+use exo_system::syscalls;
 
 /// Called by the `syscall` entry with the caller's saved frame. Returns null when the caller
 /// resumes directly with only `rax` changed (the entry then uses `sysretq`); otherwise the
 /// frame to restore every register from with `iretq`.
 pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> *const TrapFrame {
-    match syscalls::decode(frame) {
-        None => ptr::null(),
-        Some(pending) => handle(pending, frame),
-    }
-}
-
-/// Apart, so that the null call's path keeps a frame of its own as small as it is.
-#[inline(never)]
-fn handle(pending: Pending, frame: &mut TrapFrame) -> *const TrapFrame {
-    kernel::with(|kernel| {
-        if syscalls::handle(kernel, pending, frame) {
-            ptr::null()
-        } else {
-            frame
-        }
-    })
+    let resumes_caller = match syscalls::decode(frame) {
+        None => true,
+        Some(pending) => kernel::with(|kernel| {
+            let resumes_caller = syscalls::handle(kernel, pending, frame);
+            resolve(kernel, resumes_caller)
+        }),
+    };
+    if resumes_caller { ptr::null() } else { frame }
 }
 
 /// Called by the `syscall` entry for an endpoint call, whose registers it saved in the
@@ -60,10 +53,28 @@ fn fast_transfer<const IS_CALL: bool>() -> *const TrapFrame {
 /// `frame` is room on the trap stack for it. Returns as [`syscall_handler`] does.
 pub extern "C" fn transfer_handler(frame: &mut TrapFrame) -> *const TrapFrame {
     kernel::with(|kernel| {
-        if syscalls::general_transfer(kernel, frame) {
+        let resumes_caller = syscalls::general_transfer(kernel, frame);
+        if resolve(kernel, resumes_caller) {
             ptr::null()
         } else {
             frame
         }
     })
+}
+
+/// Whether a system call resumes its caller, as `exo_system::syscalls::handle` answered; when it
+/// does not, another environment may run next, and the transfer entry follows it.
+#[inline(always)]
+fn resolve(kernel: &mut Kernel, resumes_caller: bool) -> bool {
+    if resumes_caller {
+        debug_assert!(
+            kernel
+                .current
+                .is_some_and(syscall_entry::saves_transfers_of),
+            "a call that resumes its caller leaves it running"
+        );
+    } else {
+        kernel::follow_running(kernel);
+    }
+    resumes_caller
 }

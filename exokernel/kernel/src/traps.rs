@@ -24,7 +24,7 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
         TIMER_VECTOR => {
             apic::end_of_interrupt();
             if frame.is_from_user() {
-                kernel::with(|kernel| {
+                kernel::with_switching(|kernel| {
                     kernel.counters.entries += 1;
                     kernel.reschedule(frame, Event::TimerExpired);
                 });
@@ -37,7 +37,7 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
         NMI_VECTOR if frame.is_from_user() => log::warn!("non-maskable interrupt in user mode"),
         DOUBLE_FAULT_VECTOR | MACHINE_CHECK_VECTOR => kernel_fault(frame),
         _ if vector == LEGACY_PIC_BASE + 7 || vector == LEGACY_PIC_BASE + 15 => {}
-        0..=LAST_EXCEPTION_VECTOR if frame.is_from_user() => kernel::with(|kernel| {
+        0..=LAST_EXCEPTION_VECTOR if frame.is_from_user() => kernel::with_switching(|kernel| {
             kernel.counters.entries += 1;
             handle_user_exception(kernel, frame, vector);
         }),
