@@ -311,7 +311,16 @@ impl MappingDatabase {
         rights: PageRights,
         mut on_change: impl FnMut(Change),
     ) -> Result<(), MappingError> {
-        let mapping = self.get(place).ok_or(MappingError::NoMapping)?;
+        let mapping = self.get_mut(place).ok_or(MappingError::NoMapping)?;
+        // A root binding nothing was derived from (every page a program protects for itself)
+        // changes alone: one lookup.
+        if mapping.parent.is_none() && mapping.children.is_empty() {
+            if mapping.rights != rights {
+                mapping.rights = rights;
+                on_change(Change { place, rights });
+            }
+            return Ok(());
+        }
         if let Some(parent) = mapping.parent {
             let parent_rights = self.rights_of(parent).ok_or(MappingError::NoMapping)?;
             if !rights.is_within(parent_rights) {
@@ -934,6 +943,28 @@ mod tests {
             PageRights::READ_ONLY
         );
         assert_eq!(database.protect(at(1, 0), PageRights::ALL), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn protect_of_a_lone_root_binding_reports_only_a_change() {
+        let mut database = MappingDatabase::default();
+        database.map_root(at(1, 4), 3, READ_WRITE).unwrap();
+        assert_eq!(
+            database.protect(at(1, 4), PageRights::READ_ONLY),
+            Ok(vec![Change {
+                place: at(1, 4),
+                rights: PageRights::READ_ONLY
+            }])
+        );
+        assert_eq!(
+            database.protect(at(1, 4), PageRights::READ_ONLY),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            database.lookup(at(1, 4)).unwrap().rights,
+            PageRights::READ_ONLY
+        );
+        database.check_invariants().unwrap();
     }
 
     #[test]
