@@ -5,7 +5,7 @@
 
 use crate::error::{Errno, Result};
 use crate::pipes::End;
-use crate::{files, pipes, syscall, world};
+use crate::{files, pipes, world};
 use spin::Mutex;
 
 /// Most descriptors a process has open at once (a table of this many, some 8 KiB, in each
@@ -107,7 +107,7 @@ pub fn open(descriptor: Descriptor) -> Result<usize> {
 pub fn duplicate(fd: usize) -> Result<usize> {
     let descriptor = get(fd)?;
     if let Some((id, end)) = descriptor.pipe_end() {
-        pipes::hold(id, end, syscall::environment_id())?;
+        pipes::hold(id, end, crate::process::pid())?;
     }
     open(descriptor).inspect_err(|_| release(descriptor))
 }
@@ -212,7 +212,7 @@ pub fn seek(fd: usize, offset: u64) -> Result<u64> {
 
 /// Makes a pipe; returns its read and write descriptors.
 pub fn pipe() -> Result<(usize, usize)> {
-    let id = pipes::create(syscall::environment_id())?;
+    let id = pipes::create(crate::process::pid())?;
     let read_end = open(Descriptor::PipeRead(id));
     let write_end = read_end.and_then(|_| open(Descriptor::PipeWrite(id)));
     match (read_end, write_end) {

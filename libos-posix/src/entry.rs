@@ -77,6 +77,7 @@ pub(crate) enum Origin {
 
 /// Sets the library up for a program started as `origin` says; returns its arguments.
 pub(crate) fn set_up(origin: Origin) -> Args {
+    process::learn_pid();
     match origin {
         Origin::Parent(block) => start_as_child(block),
         Origin::Kernel(text) => start_from_kernel(text),

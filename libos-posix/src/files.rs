@@ -16,7 +16,7 @@ use crate::lock::SharedLock;
 use crate::runtime::shared_cell::SharedSlot;
 use crate::runtime::world_memory::CachePages;
 use crate::world::{self, World};
-use crate::{clock, file_client, syscall};
+use crate::{clock, file_client, process, syscall};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -156,7 +156,7 @@ static CREDENTIAL_PRESENTED_BY: AtomicU32 = AtomicU32::new(0);
 /// Binds this process to the library's disk principal, once (each process moves its own
 /// blocks).
 pub(crate) fn present_credential() -> Result<()> {
-    let me = syscall::environment_id();
+    let me = process::pid();
     if CREDENTIAL_PRESENTED_BY.load(Ordering::Acquire) != me {
         syscall::block_credential(&CREDENTIAL).map_err(|_| Errno::Io)?;
         CREDENTIAL_PRESENTED_BY.store(me, Ordering::Release);

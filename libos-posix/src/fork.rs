@@ -64,6 +64,8 @@ pub(crate) extern "C" fn child_setup(session: u64) {
     if exceptions::register_inherited_handler().is_err() {
         syscall::exit(exceptions::DECLINED_STATUS_BASE);
     }
+    // Now that a copy-on-write fault can be handled: the pid in memory is the parent's.
+    process::learn_pid();
     process::became_forked_child(session);
     crate::file_client::forget_connection();
 }

@@ -23,7 +23,7 @@ impl SharedLock {
 
     /// Takes the lock, yielding while another process holds it.
     pub fn lock(&self) -> SharedGuard<'_> {
-        let me = syscall::environment_id();
+        let me = crate::process::pid();
         loop {
             match self
                 .holder

@@ -295,7 +295,7 @@ pub fn close(id: u32, end: End) -> Result<()> {
         Some(endpoint) => pipe_service::close(endpoint, id, end),
         None => world::require()?
             .pipes
-            .close(id, end, syscall::environment_id()),
+            .close(id, end, crate::process::pid()),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
 use crate::{files, loader, process_client, world};
 use alloc::string::String;
+use core::sync::atomic::{AtomicU32, Ordering};
 use exo_abi::ExitReason;
 use exo_abi::capability::rights::CONTROL;
 use spin::Mutex;
@@ -115,9 +116,22 @@ pub fn adopt_forked(pid: u32) -> Result<Child> {
         .ok_or(Errno::NoSuchProcess)
 }
 
+/// This process's pid, learnt from the kernel once ([`learn_pid`]) rather than asked for by
+/// every lock and file operation; 0 until then.
+static PID: AtomicU32 = AtomicU32::new(0);
+
 /// This process's pid.
 pub fn pid() -> u32 {
-    syscall::environment_id()
+    match PID.load(Ordering::Relaxed) {
+        0 => syscall::environment_id(),
+        pid => pid,
+    }
+}
+
+/// Learns this process's pid: at start, and in a forked child (whose memory came with its
+/// parent's) as soon as it can write its own pages, before any lock or file operation.
+pub(crate) fn learn_pid() {
+    PID.store(syscall::environment_id(), Ordering::Relaxed);
 }
 
 /// The working directory.

@@ -316,6 +316,13 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
         return Err(Error::Unavailable);
     }
     let grandchild = MAILBOX_WORDS.read(0) as u32;
+    // Checked while `middle` cannot have ended (it waits for its child, which only the sibling
+    // kills), not after the sibling is given the page: both may have ended by then.
+    check.expect(
+        "the mailbox is shared",
+        syscall::page_query(MAILBOX).map(|page| (page.is_owned, page.has_derived)),
+        Ok((true, true)),
+    );
     check.expect(
         "the parent kills outside its capability's subtree",
         syscall::kill_environment(middle, syscall::environment_id()),
@@ -325,11 +332,6 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
     let delegated = syscall::capability_copy(middle, rights::CONTROL, sibling)?;
     MAILBOX_WORDS.write(1, delegated.0);
     syscall::page_share(MAILBOX, sibling, MAILBOX, WRITABLE)?;
-    check.expect(
-        "the mailbox is shared twice",
-        syscall::page_query(MAILBOX).map(|page| (page.is_owned, page.has_derived)),
-        Ok((true, true)),
-    );
     check.expect(
         "the sibling did its checks",
         syscall::wait(sibling),
