@@ -239,8 +239,8 @@ impl MappingDatabase {
             .map_err(|_| MappingError::NoMemory)
     }
 
-    /// Records that `target` binds the frame of `source`, with `rights`, derived from `source`.
-    /// `target` may be in any environment, `source`'s included.
+    /// Records that `target` binds the frame of `source`, with `rights`, derived from `source`;
+    /// returns that frame. `target` may be in any environment, `source`'s included.
     ///
     /// Errors, checked in this order: [`MappingError::NoMapping`] when `source` has no mapping;
     /// [`MappingError::RightsExceedSource`] when `rights` are not within `source`'s;
@@ -251,7 +251,7 @@ impl MappingDatabase {
         source: Place,
         target: Place,
         rights: PageRights,
-    ) -> Result<(), MappingError> {
+    ) -> Result<FrameNumber, MappingError> {
         let source_mapping = self.get(source).ok_or(MappingError::NoMapping)?;
         if !rights.is_within(source_mapping.rights) {
             return Err(MappingError::RightsExceedSource);
@@ -265,7 +265,7 @@ impl MappingDatabase {
             source_mapping.children.insert(target);
         }
         self.insert(target, frame, rights, Some(source));
-        Ok(())
+        Ok(frame)
     }
 
     /// Removes the mapping at `place` and every mapping derived from it, transitively. Returns

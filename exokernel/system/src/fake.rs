@@ -57,6 +57,8 @@ struct Machine {
     console_input: Vec<u8>,
     now_microseconds: u64,
     timer_at: Option<u64>,
+    /// The next [`AddressSpace::map`] fails as when no frame is left for a page-table page.
+    refuses_next_map: bool,
 }
 
 thread_local! {
@@ -104,6 +106,9 @@ impl AddressSpace for FakeAddressSpace {
         _frames: &mut FrameTable,
     ) -> Result<(), Error> {
         with_machine(|machine| {
+            if core::mem::take(&mut machine.refuses_next_map) {
+                return Err(Error::NoMemory);
+            }
             machine
                 .spaces
                 .get_mut(&self.id)
@@ -115,8 +120,8 @@ impl AddressSpace for FakeAddressSpace {
                 frame,
                 rights,
             });
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     fn unmap(&mut self, page_address: u64) {
@@ -310,6 +315,11 @@ fn user_byte(address: u64) -> (FrameNumber, usize) {
 }
 
 /// Every page-table change since the last call.
+/// Makes the next page-table write fail for want of a page-table page.
+pub fn refuse_next_map() {
+    with_machine(|machine| machine.refuses_next_map = true);
+}
+
 pub fn take_events() -> Vec<Event> {
     with_machine(|machine| std::mem::take(&mut machine.events))
 }

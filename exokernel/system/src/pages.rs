@@ -235,7 +235,9 @@ pub fn page_share<P: Platform>(
 }
 
 /// Binds the page of binding `source` at `target_address` in the living environment `target`
-/// with `rights`, derived from `source`; charged to `target`.
+/// with `rights`, derived from `source`; charged to `target`. The database checks the binding
+/// and records it first (one lookup of each place), then the page table is written; when that
+/// fails for want of a page-table page, the record goes again.
 /// Errors: as [`exo_abi::Syscall::PageShare`], for what is left to check.
 pub fn share_binding<P: Platform>(
     kernel: &mut Kernel<P>,
@@ -245,15 +247,11 @@ pub fn share_binding<P: Platform>(
     rights: PageRights,
 ) -> Result<(), Error> {
     let target_place = place_of(target, target_address)?;
-    let mapping = kernel.mappings.lookup(source).ok_or(Error::NotFound)?;
-    if !rights.is_within(mapping.rights) {
-        return Err(Error::PermissionDenied);
-    }
-    if kernel.mappings.lookup(target_place).is_some() {
-        return Err(Error::Occupied);
-    }
     kernel.check_binding_room(target)?;
-    kernel.mappings.reserve_one().map_err(mapping_error)?;
+    let frame = kernel
+        .mappings
+        .derive(source, target_place, rights)
+        .map_err(mapping_error)?;
     let Kernel {
         frames,
         environments,
@@ -263,12 +261,15 @@ pub fn share_binding<P: Platform>(
     let machine = environments
         .machine_mut(target)
         .expect("checked alive above");
-    machine
+    if let Err(error) = machine
         .address_space
-        .map(target_address, mapping.frame, rights, frames)?;
-    mappings
-        .derive(source, target_place, rights)
-        .map_err(mapping_error)
+        .map(target_address, frame, rights, frames)
+    {
+        // Nothing is derived from the record made just now, and nothing mapped it.
+        let _ = mappings.unmap(target_place);
+        return Err(error);
+    }
+    Ok(())
 }
 
 /// [`exo_abi::Syscall::PageFlush`].

@@ -1,5 +1,5 @@
 use super::FREE_PAGE;
-use crate::fake::{Booted, Event, leaves_of, take_events};
+use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events};
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, PageFlush, PageMap, PageProtect,
     PageQuery, PageShare, PageUnmap,
@@ -168,4 +168,31 @@ fn sharing_needs_the_share_right_and_stays_within_the_callers_rights() {
         Err(Error::BadCapability)
     );
     assert_eq!(take_events(), []);
+}
+
+#[test]
+fn a_share_whose_page_table_cannot_grow_leaves_no_record() {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
+        .expect("bound");
+    refuse_next_map();
+    assert_eq!(
+        booted.call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE]),
+        Err(Error::NoMemory)
+    );
+    let word = booted.call(PageQuery, &[FREE_PAGE]).expect("still bound");
+    assert_eq!(
+        word & exo_abi::page_flags::HAS_DERIVED,
+        0,
+        "nothing derived"
+    );
+    assert!(crate::consistency::check(&booted.kernel).is_ok());
+    assert_eq!(
+        booted.call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE]),
+        Ok(0),
+        "the same share goes through once the page table can grow"
+    );
+    assert!(crate::consistency::check(&booted.kernel).is_ok());
 }
