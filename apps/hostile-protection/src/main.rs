@@ -12,8 +12,10 @@
 //! - `hog`: a child takes every slot it can and spins without an epilogue; it gets at most
 //!   `OWNED_SLOTS_MAX` and the parent, which owns none, still runs and kills it.
 //! - `ldt`: a child loads a selector of the local descriptor table, which must fault.
-//! - `edge-syscall`: a child runs `syscall` in the last two bytes of the user half, so that the
-//!   return address is past it; it must fault in user mode.
+//! - `edge-syscall`, `edge-call`, `edge-reply`: a child runs `syscall` in the last two bytes of
+//!   the user half, so that the return address is past it, as a null call and as an endpoint
+//!   call and reply (whose entry saves the registers in place and tries the transfer's fast
+//!   path first); each must fault in user mode.
 //! - the null page cannot be bound;
 //! - a revocation of `u64::MAX` frames takes what it may and nothing more.
 //!
@@ -24,6 +26,7 @@
 #![no_std]
 #![no_main]
 
+use exo_abi::Syscall;
 use exo_abi::capability::rights;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
@@ -71,7 +74,9 @@ fn main(args: libos_posix::Args) -> i32 {
         "ancestor-kill" => give_control_to_child(),
         "ancestor-killer" => kill_parent(),
         "ldt" => load_ldt_selector(),
-        "edge-syscall" => edge_syscall(),
+        "edge-syscall" => edge_syscall(Syscall::Null),
+        "edge-call" => edge_syscall(Syscall::EndpointCall),
+        "edge-reply" => edge_syscall(Syscall::EndpointReplyAndWait),
         "quit" => 0,
         "sleeper" => loop {
             syscall::sleep(1_000_000);
@@ -145,11 +150,13 @@ fn parent() -> i32 {
         run_child("ldt"),
         Ok(ExitReason::Faulted(13)),
     );
-    check.expect(
-        "syscall at the end of the user half",
-        run_child("edge-syscall"),
-        Ok(ExitReason::Faulted(13)),
-    );
+    for (what, mode) in [
+        ("syscall at the end of the user half", "edge-syscall"),
+        ("endpoint call at the end of the user half", "edge-call"),
+        ("endpoint reply at the end of the user half", "edge-reply"),
+    ] {
+        check.expect(what, run_child(mode), Ok(ExitReason::Faulted(13)));
+    }
     check.expect(
         "bind the null page",
         syscall::page_map(0, frame, 0),
@@ -297,7 +304,7 @@ fn load_ldt_selector() -> i32 {
     1
 }
 
-fn edge_syscall() -> i32 {
+fn edge_syscall(call: Syscall) -> i32 {
     let code_at = LAST_USER_PAGE + 4094;
     let bound = syscall::frame_allocate(None)
         .and_then(|frame| syscall::page_map(LAST_USER_PAGE, frame, WRITABLE));
@@ -311,8 +318,10 @@ fn edge_syscall() -> i32 {
     }
     // SAFETY: deliberately faulting: the `syscall` there returns to the first address past the
     // user half, which the kernel refuses with a general protection fault that ends this
-    // environment (rax = 0 asks for the null call).
-    unsafe { core::arch::asm!("jmp {0}", in(reg) code_at, in("rax") 0u64, options(noreturn)) }
+    // environment (rax is the call; the others are whatever they hold).
+    unsafe {
+        core::arch::asm!("jmp {0}", in(reg) code_at, in("rax") call.number(), options(noreturn))
+    }
 }
 
 /// Run as init: packets through a ring whose counters the library OS set to the edge.
