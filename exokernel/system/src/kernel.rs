@@ -288,8 +288,16 @@ impl<P: Platform> Kernel<P> {
             blocks.table.release_environment(id);
         }
         let decided = self.slices.release_environment(id, &self.environments);
-        if self.current == Some(id) {
-            self.current = None;
+        // The decision taken when the running environment ended may name this one, which then
+        // ends before it runs (a killer inside the subtree it kills ends first, the rest after):
+        // the decision the slices take now replaces it.
+        let was_to_run = self
+            .decided_on_ending
+            .is_some_and(|decision| decision.run == Some(id));
+        if self.current == Some(id) || was_to_run {
+            if self.current == Some(id) {
+                self.current = None;
+            }
             self.decided_on_ending = decided;
         }
         if let Some((parent, reason)) = ending.woken_parent

@@ -93,3 +93,39 @@ fn exit_ends_the_caller_and_its_descendants() {
         init.0
     )));
 }
+
+#[test]
+fn an_environment_chosen_to_run_next_that_ends_first_is_not_run() {
+    use crate::scheduler::Event;
+    use exo_core::slices::{Decision, Timer};
+    let mut booted = Booted::new();
+    let name = booted.put(0, b"child");
+    booted.call(Spawn, &[name, 5, 0, 0]).expect("spawned");
+    let child = booted.kernel.environments.ids().last().expect("the child");
+    // As when the running environment, a killer inside the subtree it kills, ended first and
+    // the slices chose `child`, which ends next in the same kill.
+    booted.kernel.decided_on_ending = Some(Decision {
+        slot_position: 0,
+        run: Some(child),
+        upcall: None,
+        timer: Timer::Keep,
+        aborted: None,
+    });
+    booted.kernel.end(child, ExitReason::Killed);
+    assert_ne!(
+        booted
+            .kernel
+            .decided_on_ending
+            .and_then(|decision| decision.run),
+        Some(child)
+    );
+    let mut frame = booted.frame;
+    booted.kernel.reschedule(&mut frame, Event::Ended);
+    assert!(
+        booted.kernel.current.is_none_or(|running| booted
+            .kernel
+            .environments
+            .machine(running)
+            .is_some())
+    );
+}
