@@ -1,6 +1,7 @@
 //! Copy-on-write fork, built in the library from page sharing and the fault upcall.
 //!
-//! The parent creates an empty environment and walks its own bindings (`PageList`):
+//! The parent creates an empty environment, shares it the world's regions whole, as spawn
+//! does (`world::share_into`), and walks its own other bindings (`PageList`):
 //! - code and read-only data are shared as they are bound;
 //! - each private writable page gets a shadow (its frame bound read-only a second time at
 //!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
@@ -9,7 +10,7 @@
 //! - pages the parent itself still shares with its own parent are copied for the child at
 //!   once, since the parent's binding of them goes away when it writes to them, and so are
 //!   read-only pages whose frame no shadow holds;
-//! - everything else (the world, the startup block) is shared as it is bound, as by spawn;
+//! - everything else (the startup block) is shared as it is bound;
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one.
 //!
@@ -126,9 +127,17 @@ fn share_address_space(
     let exception_stack = exceptions::stack_range();
     let must_copy =
         |address: u64| start_stack.contains(&address) || exception_stack.contains(&address);
+    // The world goes whole, shared as it is in every process of it.
+    let in_world = crate::world::get().is_some();
+    if in_world {
+        crate::world::share_into(child)?;
+    }
     for binding in bindings {
         let address = binding.page_address;
-        if is_shadow(address) || crate::layout::is_private(address) {
+        if is_shadow(address)
+            || crate::layout::is_private(address)
+            || crate::world::is_world(address)
+        {
             continue;
         }
         let mut info = syscall::PageInfo::from_binding(binding);

@@ -230,6 +230,19 @@ pub fn page_list(buffer: &mut [exo_abi::PageBinding], from: u64) -> Result<usize
         .map(|count| count as usize)
 }
 
+/// Shares this environment's view of the region at `address` (a multiple of
+/// [`exo_abi::region::BYTES`]) into `target` at the same address, as one binding: `target` sees
+/// every page the region's owner binds there, writable where the owner's binding is when
+/// `writable`.
+pub fn region_share(address: u64, target: Capability, writable: bool) -> Result<(), Error> {
+    let flags = if writable {
+        exo_abi::region::WRITABLE
+    } else {
+        0
+    };
+    stubs::region_share::<Kernel>(address, target.0, flags).map(|_| ())
+}
+
 /// Shares this environment's binding at `address` into `target`'s address space at
 /// `target_address`, with rights within this binding's.
 pub fn page_share(

@@ -17,7 +17,7 @@ use crate::servers::Servers;
 use crate::syscall::{self, Capability};
 use crate::tty::Terminal;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::region;
 
 /// The first word of every world (`runtime::world_memory` writes and checks it).
 pub(crate) const MAGIC: u64 = 0x574f_524c_4421_0001;
@@ -144,11 +144,19 @@ pub fn start_as_root_served(
     Ok(world)
 }
 
-/// Shares the whole world into `child`, writable, at the same address.
+/// Shares the whole world into `child`, writable, at the same address: each of its regions as
+/// one binding, whatever the number of its pages.
 pub fn share_into(child: Capability) -> Result<()> {
-    for page in 0..world_pages() {
-        let address = WORLD_BASE + page * PAGE_BYTES;
-        syscall::page_share(address, child, address, WRITABLE)?;
+    let regions = (world_pages() * PAGE_BYTES).div_ceil(region::BYTES);
+    for index in 0..regions {
+        syscall::region_share(WORLD_BASE + index * region::BYTES, child, true)?;
     }
     Ok(())
+}
+
+/// Whether the page at `address` is one of the world's regions (shared whole, never page by
+/// page).
+pub fn is_world(address: u64) -> bool {
+    let regions = (world_pages() * PAGE_BYTES).div_ceil(region::BYTES);
+    (WORLD_BASE..WORLD_BASE + regions * region::BYTES).contains(&address)
 }

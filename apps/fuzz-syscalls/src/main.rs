@@ -964,6 +964,18 @@ impl Fuzzer {
                 a[0] = self.handle();
                 a[1] = self.environment_id();
             }
+            Syscall::RegionShare => {
+                // Mostly region addresses; a share into itself or a child is harmless (a child
+                // sees the fuzzer's pages, and cannot change them).
+                let address = self.address();
+                a[0] = if self.random.one_in(4) {
+                    address
+                } else {
+                    address & !(exo_abi::region::BYTES - 1)
+                };
+                a[1] = self.handle();
+                a[2] = self.random.below(4);
+            }
             Syscall::EndpointGrant => {
                 a[0] = self.address();
                 a[1] = self.length();

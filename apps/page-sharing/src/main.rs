@@ -1,15 +1,17 @@
 //! Sharing pages between environments (L4's map, flush and grant): the parent shares a page
 //! read-write into its child, which answers through it; a flush takes derived bindings away; a
 //! grant moves a frame's ownership; and naming an environment without a capability is refused.
-//! (`capabilities` checks the capabilities themselves.)
+//! A region shared whole reaches its borrower with every page bound in it later, and the
+//! borrower can bind, unbind or protect nothing there. (`capabilities` checks the capabilities
+//! themselves.)
 //! Run without arguments; it spawns itself with the argument `child`. Exits 0 when every check
 //! passed.
 #![no_std]
 #![no_main]
 
-use exo_abi::Error;
 use exo_abi::capability::rights;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::{Error, Syscall, decode_result};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
 use libos_posix::{ExitReason, syscall};
@@ -25,6 +27,10 @@ const PAGE: u64 = 0x5000_0000_0000;
 const CHILD_PAGE: u64 = 0x5100_0000_0000;
 /// A second place in the parent, for sharing with itself.
 const ALIAS: u64 = 0x5200_0000_0000;
+/// A region the parent shares whole (`RegionShare`), at the same address in the borrower.
+const REGION: u64 = 0x5300_0000_0000;
+/// A page of the region the parent binds only after sharing it.
+const LATER_PAGE: u64 = REGION + 2 * 4096;
 const QUESTION: u64 = 41;
 const ANSWER: u64 = 42;
 
@@ -46,6 +52,45 @@ fn child() -> i32 {
     let question = CHILD_WORDS.read(0);
     CHILD_WORDS.write(0, question + 1);
     if question == QUESTION { 0 } else { 1 }
+}
+
+/// The region's first page, in the parent and in the borrower: bound writable by the parent
+/// before anyone touches a word, and seen by the borrower once `page_query` finds it.
+// SAFETY: as the lines above say.
+const REGION_WORDS: SharedWords = unsafe { SharedWords::new(REGION) };
+/// The page the parent binds later, read once `page_query` finds it.
+// SAFETY: as the lines above say.
+const LATER_WORDS: SharedWords = unsafe { SharedWords::new(LATER_PAGE) };
+
+/// The borrower of the region: reads the question through it, finds it can change nothing of
+/// the region's bindings, answers, and reads the page bound after the share. Exits 0 when all
+/// holds, or the number of the first thing that did not.
+fn borrower() -> i32 {
+    wait_for_page(REGION);
+    if REGION_WORDS.read(0) != QUESTION {
+        return 1;
+    }
+    let Ok(frame) = syscall::frame_allocate(None) else {
+        return 2;
+    };
+    if syscall::page_map(REGION + 4096, frame, WRITABLE) != Err(Error::Occupied) {
+        return 3;
+    }
+    if syscall::page_unmap(REGION) != Err(Error::NotFound)
+        || syscall::page_protect(REGION, 0) != Err(Error::NotFound)
+    {
+        return 4;
+    }
+    if syscall::page_query(REGION).map(|page| page.is_owned) != Ok(false) {
+        return 5;
+    }
+    REGION_WORDS.write(0, ANSWER);
+    wait_for_page(LATER_PAGE);
+    if LATER_WORDS.read(0) == QUESTION {
+        0
+    } else {
+        6
+    }
 }
 
 /// The grandchild of init: stays alive until its parent signals (by sharing a page) that it is
@@ -138,6 +183,8 @@ fn parent() -> Result<u32, Error> {
         Ok((frame, WRITABLE)),
     );
 
+    check_region(&mut check)?;
+
     let grantee = syscall::spawn(NAME, "grantee")?;
     check.expect(
         "grant a frame it does not own",
@@ -172,9 +219,66 @@ fn parent() -> Result<u32, Error> {
     Ok(check.failures())
 }
 
+/// Shares [`REGION`] whole with a borrower, after the refusals.
+fn check_region(check: &mut Checker) -> Result<(), Error> {
+    let borrower = syscall::spawn(NAME, "borrower")?;
+    check.expect(
+        "share a region nothing was bound in",
+        syscall::region_share(REGION, borrower, true),
+        Err(Error::NotFound),
+    );
+    let frame = syscall::frame_allocate(None)?;
+    syscall::page_map(REGION, frame, WRITABLE)?;
+    REGION_WORDS.write(0, QUESTION);
+    check.expect(
+        "share a region at a page that does not start one",
+        syscall::region_share(REGION + 4096, borrower, true),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "share a region with unknown flags",
+        decode_result(syscall::raw(
+            Syscall::RegionShare.number(),
+            [REGION, borrower.0, 1 << 9, 0, 0, 0],
+        ))
+        .map(|_| ()),
+        Err(Error::InvalidArgument),
+    );
+    check.expect(
+        "share a region with its owner",
+        syscall::region_share(REGION, Capability::SELF, true),
+        Err(Error::Occupied),
+    );
+    check.expect(
+        "share a region writable",
+        syscall::region_share(REGION, borrower, true),
+        Ok(()),
+    );
+    check.expect(
+        "share it again",
+        syscall::region_share(REGION, borrower, false),
+        Err(Error::Occupied),
+    );
+    let later = syscall::frame_allocate(None)?;
+    syscall::page_map(LATER_PAGE, later, WRITABLE)?;
+    LATER_WORDS.write(0, QUESTION);
+    check.expect(
+        "the borrower's checks",
+        syscall::wait(borrower),
+        Ok(ExitReason::Exited(0)),
+    );
+    check.expect("the borrower's answer", REGION_WORDS.read(0), ANSWER);
+    syscall::page_unmap(LATER_PAGE)?;
+    syscall::page_unmap(REGION)?;
+    syscall::frame_free(later)?;
+    syscall::frame_free(frame)?;
+    Ok(())
+}
+
 fn main(args: libos_posix::Args) -> i32 {
     match args.as_str() {
         "child" => child(),
+        "borrower" => borrower(),
         "grantee" => grantee(),
         _ => report_run(NAME, parent()),
     }

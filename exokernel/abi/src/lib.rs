@@ -113,6 +113,16 @@ pub mod page_flags {
     pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
 }
 
+/// Regions shared whole by [`Syscall::RegionShare`]: the span of one last-level page table.
+pub mod region {
+    /// Bytes in a region; a region's address is a multiple of it.
+    pub const BYTES: u64 = 2 * 1024 * 1024;
+    /// Flag: the borrower may write through the region where the owner's binding allows it.
+    pub const WRITABLE: u64 = 1 << 0;
+    /// Every defined flag.
+    pub const ALL: u64 = WRITABLE;
+}
+
 /// The CPU time-slice vector: slots of fixed length in a repeating round, owned by position.
 pub mod slice {
     /// Slots in one round of the vector.

@@ -23,6 +23,7 @@ pub mod guest_status;
 pub mod kernel_memory;
 pub mod mappings;
 pub mod ramdisk;
+pub mod regions;
 pub mod revocation;
 pub mod slices;
 pub mod user_layout;

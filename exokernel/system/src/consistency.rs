@@ -29,6 +29,7 @@ pub struct Summary {
 /// inconsistency.
 pub fn check<P: Platform>(kernel: &Kernel<P>) -> Result<Summary, String> {
     kernel.mappings.check_invariants()?;
+    kernel.regions.check_invariants()?;
     if let Some(blocks) = &kernel.blocks {
         blocks.table.check_invariants()?;
     }
@@ -45,15 +46,24 @@ pub fn check<P: Platform>(kernel: &Kernel<P>) -> Result<Summary, String> {
             check_binding_owner(kernel, id, *page, binding)?;
         }
         let mut leaves = 0;
+        let mut borrowed = 0;
         let mut mismatch = None;
         machine.address_space.walk_user_half(&mut |entry| {
             if mismatch.is_none() {
                 mismatch = check_entry(kernel, id, &bindings, entry).err();
             }
             leaves += usize::from(matches!(entry, UserEntry::Leaf { .. }));
+            borrowed += usize::from(matches!(entry, UserEntry::Borrowed { .. }));
         });
         if let Some(mismatch) = mismatch {
             return Err(mismatch);
+        }
+        if borrowed != kernel.regions.count_borrowed_by(id) {
+            return Err(format!(
+                "env {}: {borrowed} borrowed regions in its page table but {} recorded",
+                id.0,
+                kernel.regions.count_borrowed_by(id)
+            ));
         }
         if leaves != bindings.len() {
             return Err(format!(
@@ -170,5 +180,28 @@ fn check_entry<P: Platform>(
                 id.0
             )),
         },
+        // The owner's table of a region borrowed as recorded, the owner alive.
+        UserEntry::Borrowed {
+            region_address,
+            table,
+            is_writable,
+        } => {
+            let borrow = kernel
+                .regions
+                .borrowed(id, region_address / exo_abi::region::BYTES);
+            let is_recorded = borrow.is_some_and(|borrow| {
+                borrow.is_writable == is_writable
+                    && kernel.frames.owner(table) == Some(FrameOwner::PageTableOf(borrow.owner))
+                    && kernel.environments.machine(borrow.owner).is_some()
+            });
+            if is_recorded {
+                Ok(())
+            } else {
+                Err(format!(
+                    "env {}: region {region_address:#x} borrows table {table:#x}, recorded {borrow:?}",
+                    id.0
+                ))
+            }
+        }
     }
 }

@@ -59,6 +59,15 @@ struct Machine {
     timer_at: Option<u64>,
     /// The next [`AddressSpace::map`] fails as when no frame is left for a page-table page.
     refuses_next_map: bool,
+    /// Each space by its root frame, which stands for all of its tables.
+    space_of_root: HashMap<FrameNumber, u32>,
+    /// Borrowed regions by space and region address: the owner's space, its root (the table),
+    /// and whether writes go through.
+    borrowed: BTreeMap<(u32, u64), (u32, FrameNumber, bool)>,
+}
+
+fn region_of(address: u64) -> u64 {
+    address & !(exo_abi::region::BYTES - 1)
 }
 
 thread_local! {
@@ -93,6 +102,7 @@ impl AddressSpace for FakeAddressSpace {
         let id = with_machine(|machine| {
             machine.next_space += 1;
             machine.spaces.insert(machine.next_space, BTreeMap::new());
+            machine.space_of_root.insert(root, machine.next_space);
             machine.next_space
         });
         Ok(FakeAddressSpace { id, root })
@@ -108,6 +118,12 @@ impl AddressSpace for FakeAddressSpace {
         with_machine(|machine| {
             if core::mem::take(&mut machine.refuses_next_map) {
                 return Err(Error::NoMemory);
+            }
+            if machine
+                .borrowed
+                .contains_key(&(self.id, region_of(page_address)))
+            {
+                return Err(Error::Occupied);
             }
             machine
                 .spaces
@@ -162,14 +178,25 @@ impl AddressSpace for FakeAddressSpace {
     fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber> {
         let page = address & !(PAGE_SIZE - 1);
         with_machine(|machine| {
-            let &(frame, rights) = machine.spaces.get(&self.id)?.get(&page)?;
-            (access == Access::Read || rights.is_writable).then_some(frame)
+            let (space, is_writable) = match machine.borrowed.get(&(self.id, region_of(page))) {
+                Some(&(owner, _, is_writable)) => (owner, is_writable),
+                None => (self.id, true),
+            };
+            let &(frame, rights) = machine.spaces.get(&space)?.get(&page)?;
+            (access == Access::Read || (rights.is_writable && is_writable)).then_some(frame)
         })
     }
 
     fn walk_user_half(&self, visit: &mut dyn FnMut(UserEntry)) {
         visit(UserEntry::Table(self.root));
-        let leaves = with_machine(|machine| machine.spaces[&self.id].clone());
+        let (leaves, borrowed) = with_machine(|machine| {
+            let borrowed: Vec<(u64, FrameNumber, bool)> = machine
+                .borrowed
+                .range((self.id, 0)..=(self.id, u64::MAX))
+                .map(|(&(_, region), &(_, table, is_writable))| (region, table, is_writable))
+                .collect();
+            (machine.spaces[&self.id].clone(), borrowed)
+        });
         for (page_address, (frame, rights)) in leaves {
             visit(UserEntry::Leaf {
                 page_address,
@@ -177,6 +204,50 @@ impl AddressSpace for FakeAddressSpace {
                 rights,
             });
         }
+        for (region_address, table, is_writable) in borrowed {
+            visit(UserEntry::Borrowed {
+                region_address,
+                table,
+                is_writable,
+            });
+        }
+    }
+
+    fn region_table(&self, region_address: u64) -> Option<FrameNumber> {
+        with_machine(|machine| {
+            if let Some(&(_, table, _)) = machine.borrowed.get(&(self.id, region_address)) {
+                return Some(table);
+            }
+            let end = region_address + exo_abi::region::BYTES;
+            let has_bound = machine.spaces[&self.id]
+                .range(region_address..end)
+                .next()
+                .is_some();
+            has_bound.then_some(self.root)
+        })
+    }
+
+    fn borrow_region(
+        &mut self,
+        region_address: u64,
+        table: FrameNumber,
+        is_writable: bool,
+        _frames: &mut FrameTable,
+    ) -> Result<(), Error> {
+        if self.region_table(region_address).is_some() {
+            return Err(Error::Occupied);
+        }
+        with_machine(|machine| {
+            let owner = machine.space_of_root[&table];
+            machine
+                .borrowed
+                .insert((self.id, region_address), (owner, table, is_writable));
+        });
+        Ok(())
+    }
+
+    fn return_region(&mut self, region_address: u64) {
+        with_machine(|machine| machine.borrowed.remove(&(self.id, region_address)));
     }
 
     fn activate(&self) {

@@ -27,6 +27,7 @@ use exo_core::guest_status::{INIT_FAULTED, KERNEL_FAULT};
 use exo_core::kernel_memory::KernelMemory;
 use exo_core::mappings::{MappingDatabase, Place, Removal};
 use exo_core::ramdisk::Ramdisk;
+use exo_core::regions::Regions;
 use exo_core::revocation::RevocationTable;
 use exo_core::slices::{Decision, SliceScheduler};
 use exo_core::user_range::UserRange;
@@ -88,6 +89,8 @@ pub struct Kernel<P: Platform> {
     pub frames: FrameTable,
     /// Every user binding, with what it was derived from, so that revocation finds them all.
     pub mappings: MappingDatabase,
+    /// Every region bound whole into another environment ([`exo_abi::Syscall::RegionShare`]).
+    pub regions: Regions,
     pub environments: EnvironmentTable<Machine<P>>,
     /// The environment whose registers are in the current trap frame.
     pub current: Option<EnvId>,
@@ -132,6 +135,7 @@ impl<P: Platform> Kernel<P> {
         Kernel {
             frames,
             mappings: MappingDatabase::default(),
+            regions: Regions::default(),
             environments: EnvironmentTable::default(),
             current: None,
             slices: SliceScheduler::new(),
@@ -271,6 +275,14 @@ impl<P: Platform> Kernel<P> {
         }
         let removals = self.mappings.remove_environment(id);
         self.clear_page_table_entries(&removals);
+        // Its page tables go with its frames: every region it lent leaves its borrowers first.
+        for (borrower, region) in self.regions.end_environment(id) {
+            if let Some(machine) = self.environments.machine_mut(borrower) {
+                machine
+                    .address_space
+                    .return_region(region * exo_abi::region::BYTES);
+            }
+        }
         self.frames.release_environment(id);
         self.kernel_memory.release_environment(id);
         self.refund_creation(creator.flatten());

@@ -12,20 +12,25 @@ use exo_core::kernel_memory::BindingCounts;
 impl<P: Platform> Kernel<P> {
     fn binding_counts(&self, env: EnvId) -> BindingCounts {
         BindingCounts {
-            environment: self.mappings.count_in(env),
-            total: self.mappings.len(),
+            environment: self.bindings_of(env),
+            total: self.mappings.len() + self.regions.len(),
         }
+    }
+
+    /// The bindings charged to `env`: its pages, and each region it borrows as one.
+    fn bindings_of(&self, env: EnvId) -> usize {
+        self.mappings.count_in(env) + self.regions.count_borrowed_by(env)
     }
 
     /// The bytes of kernel heap charged to `env`.
     pub fn charged_to(&self, env: EnvId) -> usize {
-        self.kernel_memory
-            .charged_to(env, self.mappings.count_in(env))
+        self.kernel_memory.charged_to(env, self.bindings_of(env))
     }
 
     /// The bytes of kernel heap charged to every environment together.
     pub fn charged_in_total(&self) -> usize {
-        self.kernel_memory.total(self.mappings.len())
+        self.kernel_memory
+            .total(self.mappings.len() + self.regions.len())
     }
 
     /// Whether one more binding fits in `env`'s quota and the global one.

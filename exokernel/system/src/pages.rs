@@ -7,11 +7,12 @@ use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
 use crate::platform::{AddressSpace, Platform};
 use exo_abi::capability::rights;
-use exo_abi::{Error, FRAME_ANY, arguments};
+use exo_abi::{Error, FRAME_ANY, arguments, region};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
 use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
+use exo_core::regions::{Borrow, RegionNumber};
 
 /// The page number of user address `address`, which must be page-aligned, in the user half
 /// and not the null page (never bound, so that a null pointer always faults).
@@ -192,8 +193,74 @@ pub fn page_query<P: Platform>(
     address: u64,
 ) -> Result<u64, Error> {
     let place = place_of(caller, address)?;
-    let mapping = kernel.mappings.lookup(place).ok_or(Error::NotFound)?;
+    if let Some(mapping) = kernel.mappings.lookup(place) {
+        return Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping));
+    }
+    // A page of a borrowed region: the owner's binding, as the borrower sees it.
+    let borrow = kernel
+        .regions
+        .borrowed(caller, region_of(address))
+        .ok_or(Error::NotFound)?;
+    let mut mapping = kernel
+        .mappings
+        .lookup(Place::new(borrow.owner, place.page))
+        .ok_or(Error::NotFound)?;
+    mapping.rights.is_writable &= borrow.is_writable;
     Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping))
+}
+
+/// The number of the region holding user address `address`.
+fn region_of(address: u64) -> RegionNumber {
+    address / region::BYTES
+}
+
+/// [`exo_abi::Syscall::RegionShare`].
+pub fn region_share<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    address: u64,
+    target: u64,
+    flags: u64,
+) -> Result<u64, Error> {
+    if address >= exo_abi::USER_END || !address.is_multiple_of(region::BYTES) {
+        return Err(Error::BadAddress);
+    }
+    if flags & !region::ALL != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let is_writable = flags & region::WRITABLE != 0;
+    let target = environment_named(kernel, caller, target, rights::SHARE)?;
+    let region = region_of(address);
+    // The owner of the region as the caller sees it: itself, or whoever it borrowed it from.
+    let owner = match kernel.regions.borrowed(caller, region) {
+        Some(borrow) if is_writable && !borrow.is_writable => {
+            return Err(Error::PermissionDenied);
+        }
+        Some(borrow) => borrow.owner,
+        None => caller,
+    };
+    let table = kernel
+        .environments
+        .machine(caller)
+        .and_then(|machine| machine.address_space.region_table(address))
+        .ok_or(Error::NotFound)?;
+    if target == owner || kernel.regions.borrowed(target, region).is_some() {
+        return Err(Error::Occupied);
+    }
+    kernel.check_binding_room(target)?;
+    let Kernel {
+        frames,
+        environments,
+        regions,
+        ..
+    } = kernel;
+    environments
+        .machine_mut(target)
+        .ok_or(Error::NoSuchEnvironment)?
+        .address_space
+        .borrow_region(address, table, is_writable, frames)?;
+    regions.lend(region, target, Borrow { owner, is_writable });
+    Ok(0)
 }
 
 /// The rights and `exo_abi::page_flags` bits `caller` is told about its binding `mapping`.

@@ -30,6 +30,13 @@ pub enum UserEntry {
         frame: FrameNumber,
         rights: PageRights,
     },
+    /// The region at `region_address` is borrowed: its last-level table is `table`, another
+    /// environment's (not walked here: it is checked with its owner).
+    Borrowed {
+        region_address: u64,
+        table: FrameNumber,
+        is_writable: bool,
+    },
 }
 
 /// An environment's page table: the MMU's copy of its bindings.
@@ -39,7 +46,8 @@ pub trait AddressSpace: Sized + fmt::Debug {
     fn new(owner: EnvId, frames: &mut FrameTable) -> Result<Self, Error>;
     /// Maps the user page at `page_address` to `frame` with `rights`, creating page-table
     /// pages charged to the owner. The caller has checked the frame and the address. Fails with
-    /// `NoMemory`, having changed nothing, when the page-table pages it needs are not free.
+    /// `NoMemory`, having changed nothing, when the page-table pages it needs are not free, and
+    /// with `Occupied` when the page lies in a borrowed region (whose table is another's).
     fn map(
         &mut self,
         page_address: u64,
@@ -47,7 +55,8 @@ pub trait AddressSpace: Sized + fmt::Debug {
         rights: PageRights,
         frames: &mut FrameTable,
     ) -> Result<(), Error>;
-    /// Removes the mapping of `page_address`, if any, and any stale translation of it.
+    /// Removes the mapping of `page_address`, if any, and any stale translation of it, in every
+    /// space that borrows its region. Never reaches into a borrowed region.
     fn unmap(&mut self, page_address: u64);
     /// Changes the rights of the mapped page at `page_address`.
     fn set_rights(&mut self, page_address: u64, rights: PageRights);
@@ -55,6 +64,22 @@ pub trait AddressSpace: Sized + fmt::Debug {
     fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber>;
     /// Calls `visit` with every present entry of the user half, tables before what they map.
     fn walk_user_half(&self, visit: &mut dyn FnMut(UserEntry));
+    /// The last-level table of the region at `region_address`, this space's own or borrowed;
+    /// `None` when nothing was ever bound there.
+    fn region_table(&self, region_address: u64) -> Option<FrameNumber>;
+    /// Binds `table`, another space's last-level table, as this space's region at
+    /// `region_address`, writable or not, creating the upper tables charged to the owner of
+    /// this space. Fails with `Occupied` when this space has a table there already, and with
+    /// `NoMemory`, having changed nothing, when the upper tables cannot be allocated.
+    fn borrow_region(
+        &mut self,
+        region_address: u64,
+        table: FrameNumber,
+        is_writable: bool,
+        frames: &mut FrameTable,
+    ) -> Result<(), Error>;
+    /// Unbinds the region borrowed at `region_address`, and every stale translation of it.
+    fn return_region(&mut self, region_address: u64);
     /// Makes this the address space user memory is reached through.
     fn activate(&self);
 }

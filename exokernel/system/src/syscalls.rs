@@ -166,6 +166,9 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         }
         Call::PageQuery(a) => Outcome::Return(pages::page_query(kernel, caller, a.address)),
         Call::PageShare(a) => Outcome::Return(pages::page_share(kernel, caller, a)),
+        Call::RegionShare(a) => Outcome::Return(pages::region_share(
+            kernel, caller, a.address, a.target, a.flags,
+        )),
         Call::PageFlush(a) => Outcome::Return(pages::page_flush(kernel, caller, a.address)),
         Call::FrameGrant(a) => {
             Outcome::Return(pages::frame_grant(kernel, caller, a.frame, a.target))

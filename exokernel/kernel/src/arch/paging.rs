@@ -20,6 +20,16 @@ use x86_64::structures::paging::{PageTable, PageTableFlags, PhysFrame};
 /// First PML4 slot of the kernel half (address 0xffff_8000_0000_0000).
 const KERNEL_HALF_FIRST_SLOT: usize = 256;
 
+/// Marks a level-2 entry that points at another environment's last-level table (a borrowed
+/// region, `exo_abi::Syscall::RegionShare`): this space never writes through it. One of the
+/// bits the MMU leaves to software.
+const BORROWED: PageTableFlags = PageTableFlags::BIT_9;
+
+/// The flags of the entries that lead to a user table.
+const TABLE_FLAGS: PageTableFlags = PageTableFlags::PRESENT
+    .union(PageTableFlags::WRITABLE)
+    .union(PageTableFlags::USER_ACCESSIBLE);
+
 static KERNEL_ROOT: spin::Once<FrameNumber> = spin::Once::new();
 
 /// Records the boot page table, whose kernel half every address space shares.
@@ -95,22 +105,7 @@ impl platform::AddressSpace for AddressSpace {
         frames: &mut FrameTable,
     ) -> Result<(), Error> {
         debug_assert!(page_address < exo_abi::USER_END && page_address.is_multiple_of(PAGE_SIZE));
-        let table_flags =
-            PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::USER_ACCESSIBLE;
-        let mut table = table_at(self.root);
-        for level in (2..=4).rev() {
-            let entry = &mut table[table_index(page_address, level)];
-            if entry.is_unused() {
-                // Below a missing table every one is missing: `level - 1` are still to take.
-                // Refused before the first is taken, so that a refused binding changes nothing.
-                if frames.free_count() < (level - 1) as usize {
-                    return Err(Error::NoMemory);
-                }
-                let child = allocate_zeroed(frames, FrameOwner::PageTableOf(self.owner))?;
-                entry.set_addr(PhysAddr::new(child * PAGE_SIZE), table_flags);
-            }
-            table = table_at(entry.addr().as_u64() / PAGE_SIZE);
-        }
+        let table = self.table_for(page_address, 1, frames)?;
         table[table_index(page_address, 1)]
             .set_addr(PhysAddr::new(frame * PAGE_SIZE), leaf_flags(rights));
         Ok(())
@@ -166,32 +161,113 @@ impl platform::AddressSpace for AddressSpace {
     fn walk_user_half(&self, visit: &mut dyn FnMut(UserEntry)) {
         walk_table(self.root, 4, 0, KERNEL_HALF_FIRST_SLOT, visit);
     }
+
+    /// The last-level table of the region at `region_address`, own or borrowed.
+    fn region_table(&self, region_address: u64) -> Option<FrameNumber> {
+        let entry = self.region_entry(region_address)?;
+        (!entry.is_unused()).then(|| entry.addr().as_u64() / PAGE_SIZE)
+    }
+
+    /// Points this space's level-2 entry of `region_address` at `table`, marked borrowed,
+    /// writable or not (the MMU allows a write only where every level does).
+    fn borrow_region(
+        &mut self,
+        region_address: u64,
+        table: FrameNumber,
+        is_writable: bool,
+        frames: &mut FrameTable,
+    ) -> Result<(), Error> {
+        let directory = self.table_for(region_address, 2, frames)?;
+        let entry = &mut directory[table_index(region_address, 2)];
+        if !entry.is_unused() {
+            return Err(Error::Occupied);
+        }
+        let mut flags = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE | BORROWED;
+        if is_writable {
+            flags |= PageTableFlags::WRITABLE;
+        }
+        entry.set_addr(PhysAddr::new(table * PAGE_SIZE), flags);
+        Ok(())
+    }
+
+    /// Clears the borrowed entry of `region_address` and flushes what it translated.
+    fn return_region(&mut self, region_address: u64) {
+        let Some(entry) = self.region_entry(region_address) else {
+            return;
+        };
+        if entry.flags().contains(BORROWED) {
+            entry.set_unused();
+            let active_root = Cr3::read().0.start_address().as_u64() / PAGE_SIZE;
+            if active_root == self.root {
+                tlb::flush_all();
+            }
+        }
+    }
 }
 
 impl AddressSpace {
-    /// The last-level entry for a user page, when its page tables exist.
-    fn leaf_entry(&mut self, page_address: u64) -> Option<&'static mut PageTableEntry> {
-        if page_address >= exo_abi::USER_END {
+    /// The table of `level` (1 or 2) that holds `address`'s entry, creating the missing tables
+    /// above it charged to the owner. Refused with `Occupied` through a borrowed region (its
+    /// table is another's), and with `NoMemory`, having changed nothing, when the tables it
+    /// needs are not free.
+    fn table_for(
+        &mut self,
+        address: u64,
+        level: u32,
+        frames: &mut FrameTable,
+    ) -> Result<&'static mut PageTable, Error> {
+        let mut table = table_at(self.root);
+        for upper in (level + 1..=4).rev() {
+            let entry = &mut table[table_index(address, upper)];
+            if entry.flags().contains(BORROWED) {
+                return Err(Error::Occupied);
+            }
+            if entry.is_unused() {
+                // Below a missing table every one is missing: `upper - level` are still to
+                // take. Refused before the first is taken, so that a refusal changes nothing.
+                if frames.free_count() < (upper - level) as usize {
+                    return Err(Error::NoMemory);
+                }
+                let child = allocate_zeroed(frames, FrameOwner::PageTableOf(self.owner))?;
+                entry.set_addr(PhysAddr::new(child * PAGE_SIZE), TABLE_FLAGS);
+            }
+            table = table_at(entry.addr().as_u64() / PAGE_SIZE);
+        }
+        Ok(table)
+    }
+
+    /// The level-2 entry of the region at `region_address`, when the tables above it exist.
+    fn region_entry(&self, region_address: u64) -> Option<&'static mut PageTableEntry> {
+        if region_address >= exo_abi::USER_END {
             return None;
         }
         let mut table = table_at(self.root);
-        for level in (2..=4).rev() {
-            let entry = &table[table_index(page_address, level)];
+        for level in (3..=4).rev() {
+            let entry = &table[table_index(region_address, level)];
             if entry.is_unused() {
                 return None;
             }
             table = table_at(entry.addr().as_u64() / PAGE_SIZE);
         }
+        Some(&mut table[table_index(region_address, 2)])
+    }
+
+    /// The last-level entry for a user page, when its page tables exist and are this space's
+    /// own (never one of a borrowed region).
+    fn leaf_entry(&mut self, page_address: u64) -> Option<&'static mut PageTableEntry> {
+        let entry = self.region_entry(page_address)?;
+        if entry.is_unused() || entry.flags().contains(BORROWED) {
+            return None;
+        }
+        let table = table_at(entry.addr().as_u64() / PAGE_SIZE);
         Some(&mut table[table_index(page_address, 1)])
     }
 
-    /// Drops a stale translation: only the active address space can have one on this CPU, since
-    /// loading CR3 flushes every user (non-global) translation.
+    /// Drops a stale translation of a page of this space: the active space may have one too
+    /// when it borrows the page's region (at the same address), so the page is flushed
+    /// whichever space is active; loading CR3 flushes the others' (non-global) translations.
     fn invalidate(&self, page_address: u64) {
-        let active_root = Cr3::read().0.start_address().as_u64() / PAGE_SIZE;
-        if active_root == self.root {
-            tlb::flush(VirtAddr::new(page_address));
-        }
+        tlb::flush(VirtAddr::new(page_address));
     }
 }
 
@@ -208,7 +284,13 @@ fn walk_table(
         }
         let address = base_address + ((slot as u64) << (12 + 9 * (level - 1)));
         let frame = entry.addr().as_u64() / PAGE_SIZE;
-        if level == 1 {
+        if level == 2 && entry.flags().contains(BORROWED) {
+            visit(UserEntry::Borrowed {
+                region_address: address,
+                table: frame,
+                is_writable: entry.flags().contains(PageTableFlags::WRITABLE),
+            });
+        } else if level == 1 {
             let flags = entry.flags();
             let rights = PageRights {
                 is_writable: flags.contains(PageTableFlags::WRITABLE),

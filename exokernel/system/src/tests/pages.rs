@@ -1,5 +1,6 @@
 use super::FREE_PAGE;
 use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events};
+use crate::platform::Platform;
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, PageFlush, PageMap, PageProtect,
     PageQuery, PageShare, PageUnmap,
@@ -8,7 +9,9 @@ use exo_abi::capability::SELF;
 use exo_abi::capability::rights::CONTROL;
 use exo_abi::page_rights::{ALL, WRITABLE};
 use exo_abi::{Error, FRAME_ANY, USER_END};
+use exo_core::frame_table::FrameOwner;
 use exo_core::mappings::PageRights;
+type P = crate::fake::Fake;
 
 const READ_ONLY: PageRights = PageRights {
     is_writable: false,
@@ -195,4 +198,123 @@ fn a_share_whose_page_table_cannot_grow_leaves_no_record() {
         "the same share goes through once the page table can grow"
     );
     assert!(crate::consistency::check(&booted.kernel).is_ok());
+}
+
+#[test]
+fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
+    use crate::pages::{page_map, page_protect, page_query, page_unmap, region_share};
+    use exo_abi::region::{BYTES, WRITABLE as REGION_WRITABLE};
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    let init = booted.init;
+    let region = FREE_PAGE & !(BYTES - 1);
+    let kernel = &mut booted.kernel;
+    assert_eq!(
+        region_share(kernel, init, region, child, REGION_WRITABLE),
+        Err(Error::NotFound),
+        "nothing bound there yet"
+    );
+    page_map(kernel, init, FREE_PAGE, frame, WRITABLE).expect("bound");
+    for (address, flags, error) in [
+        (region + 0x1000, REGION_WRITABLE, Error::BadAddress),
+        (USER_END, 0, Error::BadAddress),
+        (region, 1 << 5, Error::InvalidArgument),
+    ] {
+        assert_eq!(
+            region_share(kernel, init, address, child, flags),
+            Err(error)
+        );
+    }
+    assert_eq!(
+        region_share(kernel, init, region, 12345, 0),
+        Err(Error::BadCapability)
+    );
+    assert_eq!(
+        region_share(kernel, init, region, SELF, 0),
+        Err(Error::Occupied),
+        "the owner itself"
+    );
+    assert_eq!(
+        region_share(kernel, init, region, child, REGION_WRITABLE),
+        Ok(0)
+    );
+    assert_eq!(
+        region_share(kernel, init, region, child, 0),
+        Err(Error::Occupied),
+        "borrowed already"
+    );
+    // The borrower sees the owner's page, and what the owner binds later, not owned.
+    let seen = page_query(kernel, child_id, FREE_PAGE).expect("seen");
+    assert_eq!(seen >> 12, frame);
+    assert_eq!(seen & exo_abi::page_flags::OWNED, 0);
+    let later = P::allocate_zeroed(&mut kernel.frames, FrameOwner::Environment(init)).unwrap();
+    page_map(kernel, init, FREE_PAGE + 0x1000, later, 0).expect("bound later");
+    assert_eq!(
+        page_query(kernel, child_id, FREE_PAGE + 0x1000).map(|word| word >> 12),
+        Ok(later)
+    );
+    // It cannot bind, unbind or protect anything there.
+    let own = P::allocate_zeroed(&mut kernel.frames, FrameOwner::Environment(child_id)).unwrap();
+    assert_eq!(
+        page_map(kernel, child_id, FREE_PAGE + 0x2000, own, WRITABLE),
+        Err(Error::Occupied)
+    );
+    assert_eq!(
+        page_unmap(kernel, child_id, FREE_PAGE),
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        page_protect(kernel, child_id, FREE_PAGE, 0),
+        Err(Error::NotFound)
+    );
+    assert!(crate::consistency::check(kernel).is_ok());
+    // The owner's unbinding reaches it.
+    page_unmap(kernel, init, FREE_PAGE + 0x1000).expect("unbound");
+    assert_eq!(
+        page_query(kernel, child_id, FREE_PAGE + 0x1000),
+        Err(Error::NotFound)
+    );
+    assert!(crate::consistency::check(kernel).is_ok());
+}
+
+#[test]
+fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
+    use crate::pages::{page_map, page_query, region_share};
+    use exo_abi::region::{BYTES, WRITABLE as REGION_WRITABLE};
+    let (mut booted, frame) = with_a_frame();
+    let reader = with_a_child(&mut booted);
+    with_a_child(&mut booted);
+    let ids: Vec<_> = booted.kernel.environments.ids().collect();
+    let (reader_id, writer_id) = (ids[ids.len() - 2], ids[ids.len() - 1]);
+    let init = booted.init;
+    let region = FREE_PAGE & !(BYTES - 1);
+    let kernel = &mut booted.kernel;
+    page_map(kernel, init, FREE_PAGE, frame, WRITABLE).expect("bound");
+    region_share(kernel, init, region, reader, 0).expect("lent for reading");
+    // A handle over `writer` for the reader, to pass the region on with.
+    let handle = crate::capabilities::hold_child(kernel, reader_id, writer_id).expect("held");
+    assert_eq!(
+        region_share(kernel, reader_id, region, handle, REGION_WRITABLE),
+        Err(Error::PermissionDenied),
+        "no more than it has"
+    );
+    region_share(kernel, reader_id, region, handle, 0).expect("passed on");
+    assert_eq!(
+        kernel
+            .regions
+            .borrowed(writer_id, region / BYTES)
+            .map(|borrow| borrow.owner),
+        Some(init),
+        "borrowed from the owner, not from the one that passed it"
+    );
+    let word = page_query(kernel, writer_id, FREE_PAGE).expect("seen");
+    assert_eq!(word & exo_abi::page_rights::WRITABLE, 0, "read-only");
+    assert!(crate::consistency::check(kernel).is_ok());
+    // The reader ends: the writer keeps the region; then the owner's end takes it.
+    kernel.end(reader_id, exo_abi::ExitReason::Killed);
+    assert!(page_query(kernel, writer_id, FREE_PAGE).is_ok());
+    assert!(crate::consistency::check(kernel).is_ok());
+    kernel.end(init, exo_abi::ExitReason::Killed);
+    assert_eq!(kernel.regions.len(), 0);
 }
