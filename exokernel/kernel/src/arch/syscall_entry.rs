@@ -34,6 +34,25 @@ static TRANSFER_SAVE_AREA_END: AtomicU64 = AtomicU64::new(0);
 /// The environment whose saved registers those are (`u64::MAX`: none yet).
 static TRANSFER_SAVE_AREA_OWNER: AtomicU64 = AtomicU64::new(u64::MAX);
 
+/// Pushes the user registers as a [`TrapFrame`] where `rsp` points: first the words an
+/// interrupt's hardware frame and vector stub would hold (the user stack pointer from
+/// `SYSCALL_USER_RSP`, the flags and return address `syscall` left in `r11` and `rcx`), then the
+/// general registers. Both entry paths below save the same frame, only at different places.
+macro_rules! push_syscall_frame {
+    () => {
+        concat!(
+            "push {user_ss}\n",
+            "push qword ptr [rip + SYSCALL_USER_RSP]\n",
+            "push r11\n",
+            "push {user_cs}\n",
+            "push rcx\n",
+            "push 0\n",
+            "push {syscall_vector}\n",
+            push_general_registers!(),
+        )
+    };
+}
+
 global_asm!(
     r#"
     .section .text.syscall_entry, "ax"
@@ -46,15 +65,8 @@ syscall_entry:
     jae 4f
 1:
     mov rsp, [rip + SYSCALL_KERNEL_RSP]
-    push {user_ss}
-    push qword ptr [rip + SYSCALL_USER_RSP]
-    push r11
-    push {user_cs}
-    push rcx
-    push 0
-    push {syscall_vector}
 "#,
-    push_general_registers!(),
+    push_syscall_frame!(),
     r#"
     mov rdi, rsp
     call {handler}
@@ -87,15 +99,8 @@ syscall_entry:
     cmp rax, {endpoint_reply_and_wait}
     ja 1b
     mov rsp, [rip + {save_area_end}]
-    push {user_ss}
-    push qword ptr [rip + SYSCALL_USER_RSP]
-    push r11
-    push {user_cs}
-    push rcx
-    push 0
-    push {syscall_vector}
 "#,
-    push_general_registers!(),
+    push_syscall_frame!(),
     r#"
     mov rsp, [rip + SYSCALL_KERNEL_RSP]
     sub rsp, {frame_bytes}
