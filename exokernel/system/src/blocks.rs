@@ -10,7 +10,7 @@
 
 use crate::kernel::Kernel;
 use crate::kprintln;
-use crate::pages::place_of;
+use crate::pages::seen_binding;
 use crate::platform::{DiskDirection, DiskFailure, Platform};
 use crate::user_memory::{copy_entries_from_user, copy_from_user};
 use alloc::vec::Vec;
@@ -206,8 +206,8 @@ pub fn block_transfer<P: Platform>(
     }
 }
 
-/// The frame behind the caller's page at `address`: bound in its address space (writable, to
-/// read a block into it), whoever owns the frame. The binding is the secure binding: the caller
+/// The frame behind the caller's page at `address`: bound in its address space, or in a region
+/// it borrows (writable, to read a block into it), whoever owns the frame. The binding is the secure binding: the caller
 /// may write the frame through it, so the disk may too.
 fn checked_frame<P: Platform>(
     kernel: &Kernel<P>,
@@ -215,10 +215,7 @@ fn checked_frame<P: Platform>(
     address: u64,
     direction: Direction,
 ) -> Result<FrameNumber, Error> {
-    let binding = kernel
-        .mappings
-        .lookup(place_of(caller, address)?)
-        .ok_or(Error::BadAddress)?;
+    let binding = seen_binding(kernel, caller, address)?.ok_or(Error::BadAddress)?;
     if direction == Direction::Write || binding.rights.is_writable {
         Ok(binding.frame)
     } else {

@@ -192,21 +192,32 @@ pub fn page_query<P: Platform>(
     caller: EnvId,
     address: u64,
 ) -> Result<u64, Error> {
+    let mapping = seen_binding(kernel, caller, address)?.ok_or(Error::NotFound)?;
+    Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping))
+}
+
+/// The binding `caller` sees at page address `address`: its own, or in a region it borrows,
+/// the owner's, narrowed to reading when the region was lent so. `BadAddress` for a bad
+/// address.
+pub fn seen_binding<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    address: u64,
+) -> Result<Option<MappingView>, Error> {
     let place = place_of(caller, address)?;
     if let Some(mapping) = kernel.mappings.lookup(place) {
-        return Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping));
+        return Ok(Some(mapping));
     }
-    // A page of a borrowed region: the owner's binding, as the borrower sees it.
-    let borrow = kernel
-        .regions
-        .borrowed(caller, region_of(address))
-        .ok_or(Error::NotFound)?;
-    let mut mapping = kernel
+    let Some(borrow) = kernel.regions.borrowed(caller, region_of(address)) else {
+        return Ok(None);
+    };
+    Ok(kernel
         .mappings
         .lookup(Place::new(borrow.owner, place.page))
-        .ok_or(Error::NotFound)?;
-    mapping.rights.is_writable &= borrow.is_writable;
-    Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping))
+        .map(|mut mapping| {
+            mapping.rights.is_writable &= borrow.is_writable;
+            mapping
+        }))
 }
 
 /// The number of the region holding user address `address`.

@@ -245,6 +245,10 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
         "borrowed already"
     );
     // The borrower sees the owner's page, and what the owner binds later, not owned.
+    let binding = crate::pages::seen_binding(kernel, child_id, FREE_PAGE)
+        .expect("a good address")
+        .expect("seen");
+    assert_eq!((binding.frame, binding.rights.is_writable), (frame, true));
     let seen = page_query(kernel, child_id, FREE_PAGE).expect("seen");
     assert_eq!(seen >> 12, frame);
     assert_eq!(seen & exo_abi::page_flags::OWNED, 0);
@@ -310,6 +314,11 @@ fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
     );
     let word = page_query(kernel, writer_id, FREE_PAGE).expect("seen");
     assert_eq!(word & exo_abi::page_rights::WRITABLE, 0, "read-only");
+    // What the disk calls check a transfer's page against: read-only, so no block read into it.
+    let seen = crate::pages::seen_binding(kernel, writer_id, FREE_PAGE)
+        .expect("a good address")
+        .expect("seen");
+    assert_eq!((seen.frame, seen.rights.is_writable), (frame, false));
     assert!(crate::consistency::check(kernel).is_ok());
     // The reader ends: the writer keeps the region; then the owner's end takes it.
     kernel.end(reader_id, exo_abi::ExitReason::Killed);
