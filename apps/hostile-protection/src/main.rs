@@ -316,8 +316,9 @@ fn edge_syscall(call: Syscall) -> i32 {
     if syscall::page_protect(LAST_USER_PAGE, EXECUTABLE).is_err() {
         return 4;
     }
-    // SAFETY: deliberately faulting: the `syscall` there returns to the first address past the
-    // user half, which the kernel refuses with a general protection fault that ends this
+    // SAFETY: deliberately faulting, and never returning: the page's last two bytes hold a
+    // `syscall` (written and made executable above), which returns to the first address past
+    // the user half; the kernel refuses that with a general protection fault that ends this
     // environment (rax is the call; the others are whatever they hold).
     unsafe {
         core::arch::asm!("jmp {0}", in(reg) code_at, in("rax") call.number(), options(noreturn))

@@ -59,7 +59,8 @@ fn child() -> i32 {
 // SAFETY: as the lines above say.
 const REGION_WORDS: SharedWords = unsafe { SharedWords::new(REGION) };
 /// The page the parent binds later, read once `page_query` finds it.
-// SAFETY: as the lines above say.
+// SAFETY: the parent binds the page writable before it writes a word, and the borrower reads
+// only after `page_query` finds the page bound in the region it borrows.
 const LATER_WORDS: SharedWords = unsafe { SharedWords::new(LATER_PAGE) };
 
 /// The borrower of the region: reads the question through it, finds it can change nothing of
