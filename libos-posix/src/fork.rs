@@ -20,7 +20,7 @@
 
 use crate::descriptors;
 use crate::error::{Errno, Result};
-use crate::layout::{PAGE_BYTES, is_copy_on_write_region, is_shadow, shadow_of};
+use crate::layout::{PAGE_BYTES, WORLD_BASE, is_copy_on_write_region, is_shadow, shadow_of};
 use crate::process::{self, Child};
 use crate::runtime::{fork_entry, scratch};
 use crate::syscall::{self, Capability};
@@ -214,7 +214,7 @@ fn bindings_with_room() -> Result<(Vec<PageBinding>, Vec<u64>)> {
     }
 }
 
-/// Every binding of this process, in address order.
+/// Every binding of this process outside the world (which goes whole), in address order.
 fn bindings() -> Result<Vec<PageBinding>> {
     let mut all = Vec::new();
     let mut chunk = [PageBinding {
@@ -225,11 +225,20 @@ fn bindings() -> Result<Vec<PageBinding>> {
     let mut from = 0;
     loop {
         let count = syscall::page_list(&mut chunk, from)?;
-        all.extend_from_slice(&chunk[..count]);
+        let listed = &chunk[..count];
+        let before_world = listed.partition_point(|binding| binding.page_address < WORLD_BASE);
+        all.extend(
+            listed
+                .iter()
+                .filter(|binding| !world::is_world(binding.page_address)),
+        );
         if count < chunk.len() {
             return Ok(all);
         }
         from = chunk[count - 1].page_address + PAGE_BYTES;
+        if before_world < count && world::get().is_some() {
+            from = from.max(world::regions_end());
+        }
     }
 }
 

@@ -147,9 +147,8 @@ pub fn start_as_root_served(
 /// Shares the whole world into `child`, writable, at the same address: each of its regions as
 /// one binding, whatever the number of its pages.
 pub fn share_into(child: Capability) -> Result<()> {
-    let regions = (world_pages() * PAGE_BYTES).div_ceil(region::BYTES);
-    for index in 0..regions {
-        syscall::region_share(WORLD_BASE + index * region::BYTES, child, true)?;
+    for region in (WORLD_BASE..regions_end()).step_by(region::BYTES as usize) {
+        syscall::region_share(region, child, true)?;
     }
     Ok(())
 }
@@ -157,6 +156,10 @@ pub fn share_into(child: Capability) -> Result<()> {
 /// Whether the page at `address` is one of the world's regions (shared whole, never page by
 /// page).
 pub fn is_world(address: u64) -> bool {
-    let regions = (world_pages() * PAGE_BYTES).div_ceil(region::BYTES);
-    (WORLD_BASE..WORLD_BASE + regions * region::BYTES).contains(&address)
+    (WORLD_BASE..regions_end()).contains(&address)
+}
+
+/// The first address above the world's last region.
+pub fn regions_end() -> u64 {
+    WORLD_BASE + (world_pages() * PAGE_BYTES).div_ceil(region::BYTES) * region::BYTES
 }

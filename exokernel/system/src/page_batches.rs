@@ -75,6 +75,16 @@ pub fn page_unmap_batch<P: Platform>(
     Ok(count)
 }
 
+/// `words` as the bytes user memory holds them in, a word at a time (byte by byte through
+/// the iterators, a listing cost some 800 instructions per binding).
+fn little_endian_bytes(words: impl Iterator<Item = u64>, most: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(most * 8);
+    for word in words {
+        bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    bytes
+}
+
 /// [`exo_abi::Syscall::FrameList`].
 pub fn frame_list<P: Platform>(
     kernel: &Kernel<P>,
@@ -85,13 +95,14 @@ pub fn frame_list<P: Platform>(
 ) -> Result<u64, Error> {
     let skip = usize::try_from(first).unwrap_or(usize::MAX);
     let take = usize::try_from(capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
-    let bytes: Vec<u8> = kernel
-        .frames
-        .frames_by_acquisition(caller)
-        .skip(skip)
-        .take(take)
-        .flat_map(u64::to_le_bytes)
-        .collect();
+    let bytes = little_endian_bytes(
+        kernel
+            .frames
+            .frames_by_acquisition(caller)
+            .skip(skip)
+            .take(take),
+        take,
+    );
     if !bytes.is_empty() {
         copy_to_user::<P>(kernel.current_address_space(), buffer, &bytes)?;
     }
@@ -107,19 +118,20 @@ pub fn page_list<P: Platform>(
     from: u64,
 ) -> Result<u64, Error> {
     let take = usize::try_from(capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
-    let bytes: Vec<u8> = kernel
-        .mappings
-        .mappings_from(caller, from.div_ceil(PAGE_SIZE))
-        .take(take)
-        .flat_map(|(page, mapping)| {
-            [
-                page * PAGE_SIZE,
-                mapping.frame,
-                status_bits(kernel, caller, &mapping),
-            ]
-        })
-        .flat_map(u64::to_le_bytes)
-        .collect();
+    let bytes = little_endian_bytes(
+        kernel
+            .mappings
+            .mappings_from(caller, from.div_ceil(PAGE_SIZE))
+            .take(take)
+            .flat_map(|(page, mapping)| {
+                [
+                    page * PAGE_SIZE,
+                    mapping.frame,
+                    status_bits(kernel, caller, &mapping),
+                ]
+            }),
+        take * size_of::<PageBinding>() / 8,
+    );
     if !bytes.is_empty() {
         copy_to_user::<P>(kernel.current_address_space(), buffer, &bytes)?;
     }
