@@ -102,6 +102,9 @@ type Mounted = FileSystem<PartitionDisk, CachePages>;
 pub struct FileSystemCell {
     /// When the last background commit ran (see [`commit_if_due`]), in [`clock`] milliseconds.
     last_commit: AtomicU64,
+    /// How many requests that may change a name or a file's bytes have run (see
+    /// [`change_count`]).
+    changes: AtomicU64,
     mounted: SharedSlot<Mounted>,
 }
 
@@ -167,10 +170,34 @@ pub(crate) fn present_credential() -> Result<()> {
 /// Carries out `request`: on the world's file system, or by the file server when one serves
 /// the world (the microkernel path, see `file_client`).
 fn request(request: Request<'_>) -> Result<Reply> {
-    match world::require()?.file_server() {
+    let world = world::require()?;
+    match world.file_server() {
         Some(endpoint) => file_client::call(endpoint, request),
-        None => with(|mounted| service::perform(mounted, request)),
+        None => {
+            let may_change = request.may_change_files();
+            with(|mounted| {
+                let reply = service::perform(mounted, request);
+                if may_change {
+                    // Under the file system's lock, which a killer takes too: no process
+                    // ends between a change and its count.
+                    world.files.changes.fetch_add(1, Ordering::AcqRel);
+                }
+                reply
+            })
+        }
     }
+}
+
+/// How many requests that may have changed a name or a file's bytes the world's file system
+/// has carried out, by any process: what was read from a file is still what it holds while
+/// the count stays the same. `None` on the microkernel path, where the file server alone sees
+/// the changes.
+pub fn change_count() -> Option<u64> {
+    let world = world::get()?;
+    if world.file_server().is_some() {
+        return None;
+    }
+    Some(world.files.changes.load(Ordering::Acquire))
 }
 
 /// Runs `action` on the mounted file system under its lock.

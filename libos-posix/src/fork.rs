@@ -69,6 +69,7 @@ pub(crate) extern "C" fn child_setup(session: u64) {
     process::learn_pid();
     process::became_forked_child(session);
     crate::file_client::forget_connection();
+    crate::images::forget_inherited();
 }
 
 /// The parent's half, called by `fork_entry::save_and_fork` with its stack pointer: builds and

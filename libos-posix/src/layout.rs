@@ -12,6 +12,7 @@
 //! 0x5900_0000_0000       the transfer page a process shares with the file server
 //! 0x5a00_0000_0000 ..    the file server's windows: each client's transfer page
 //! 0x6000_0000_0000       scratch pages, bound for a moment while copying
+//! 0x6800_0000_0000 ..    windows of program images kept between spawns (see `images`)
 //! 0x7000_0000_0000 ..    shadows of stack pages
 //! 0x7fff_ffef_0000       the stack (16 pages) below STACK_TOP, growing down to STACK_LIMIT
 //! ```
@@ -39,11 +40,20 @@ pub const FILE_SERVER_WINDOWS: u64 = 0x5a00_0000_0000;
 pub const SCRATCH_BASE: u64 = 0x6000_0000_0000;
 /// How many scratch pages there are.
 pub const SCRATCH_PAGES: u64 = 16;
+/// The first of [`IMAGE_WINDOWS`] windows of [`IMAGE_WINDOW_BYTES`] where this process keeps
+/// the program images it spawned from (see `images`).
+pub const IMAGE_WINDOWS_BASE: u64 = 0x6800_0000_0000;
+/// How many image windows there are.
+pub const IMAGE_WINDOWS: u64 = 8;
+/// Bytes of one image window: a program whose segments span more is not loaded.
+pub const IMAGE_WINDOW_BYTES: u64 = 1 << 36;
 /// The first address above the stack (the kernel's choice for programs it loads, kept for
 /// programs this library loads).
 pub const STACK_TOP: u64 = 0x7fff_ffff_0000;
-/// Bytes of stack a program starts with.
-pub const STACK_BYTES: u64 = 16 * PAGE_BYTES;
+/// Bytes of stack a program this library loads starts with; the fault handler binds more as
+/// the stack grows, down to [`STACK_LIMIT`]. Enough for the program to reach the point where
+/// its fault handler is registered.
+pub const STACK_BYTES: u64 = 4 * PAGE_BYTES;
 /// The lowest address the stack grows down to; a fault between here and the stack's lowest
 /// page binds the missing pages.
 pub const STACK_LIMIT: u64 = STACK_TOP - 8 * 1024 * 1024;
@@ -97,10 +107,15 @@ pub fn is_scratch(address: u64) -> bool {
     (SCRATCH_BASE..SCRATCH_BASE + SCRATCH_PAGES * PAGE_BYTES).contains(&address)
 }
 
+/// Whether `address` is in one of the image windows.
+pub fn is_image_window(address: u64) -> bool {
+    (IMAGE_WINDOWS_BASE..IMAGE_WINDOWS_BASE + IMAGE_WINDOWS * IMAGE_WINDOW_BYTES).contains(&address)
+}
+
 /// Whether the page at `address` belongs to this process alone, so that a forked child does
-/// not get it: a scratch page or the transfer page.
+/// not get it: a scratch page, the transfer page or a page of a kept program image.
 pub fn is_private(address: u64) -> bool {
-    is_scratch(address) || address == TRANSFER_PAGE
+    is_scratch(address) || address == TRANSFER_PAGE || is_image_window(address)
 }
 
 /// The address of scratch page `index`.

@@ -19,7 +19,7 @@
 //! The parts, from the bottom: `syscall` (typed kernel calls), `layout` (where things live in
 //! an address space), `world` (memory shared by every process: terminal, pipes, process table,
 //! file system), `descriptors` and `files` (file descriptors, the file API), `process`,
-//! `loader` and `fork` (processes), `exceptions` and `faults` (upcalls).
+//! `images`, `loader` and `fork` (processes), `exceptions` and `faults` (upcalls).
 //!
 //! Every `unsafe` operation is in `runtime`, behind safe functions (and one `unsafe`
 //! constructor, [`shared_words::SharedWords::new`], whose page the caller binds); the compiler
@@ -40,6 +40,7 @@ pub mod file_client;
 pub mod file_server;
 pub mod files;
 pub mod fork;
+mod images;
 pub mod layout;
 mod loader;
 pub mod lock;

@@ -1,15 +1,15 @@
-//! Building a child's address space from a program file: each page of each segment is filled
-//! in a frame this process allocates and binds for a moment at a scratch page (see
-//! `runtime::scratch`), then given to the child and bound in its address space there
-//! (`FrameGrant`, then `PageMapInto`). The checks of the file are the kernel's own loader plan
-//! (`exo_core::elf_plan`).
+//! Building a child's address space from a program image (see `images`): each page of each
+//! segment is bound in the child, its frame given (`FrameGrant`, then `PageMapInto`) or, for
+//! the code and read-only data of a kept image, shared (`PageShare`, derived from this
+//! process's binding in the image's window). The checks of the file are the kernel's own
+//! loader plan (`exo_core::elf_plan`).
 
-use crate::error::{Errno, Result};
+use crate::error::Result;
+use crate::images::{self, Image};
 use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP};
 use crate::runtime::scratch;
 use crate::syscall::{self, Capability};
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
-use exo_core::elf_plan;
+use exo_abi::page_rights::WRITABLE;
 
 /// Gives `frame` to `child` and binds it at `address` there with `rights`; on failure the
 /// frame is freed (or is the child's, and goes when the child is killed).
@@ -22,30 +22,28 @@ pub fn give(child: Capability, address: u64, frame: u64, rights: u64) -> Result<
     Ok(())
 }
 
-/// Loads the program `image` into `child`, with a fresh stack; returns its entry point.
-pub fn load(child: Capability, image: &[u8]) -> Result<u64> {
-    let plan = elf_plan::plan(image).map_err(|_| Errno::NotExecutable)?;
+/// Loads `image` into `child`, with a fresh stack; returns its entry point. A page that holds
+/// file bytes is shared from a kept image when the program cannot write it, copied from a kept
+/// image when it can, and taken out of a one-off image whole; every other page is a fresh,
+/// zeroed frame.
+pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
+    let plan = image.plan().clone();
     for segment in &plan.segments {
-        let mut rights = 0;
-        if segment.is_writable {
-            rights |= WRITABLE;
-        }
-        if segment.is_executable {
-            rights |= EXECUTABLE;
-        }
-        let file_end = segment.virtual_address + segment.file_len;
+        let rights = images::segment_rights(segment);
         for page in (segment.first_page()..segment.end_page()).step_by(PAGE_BYTES as usize) {
-            let frame = scratch::filled_frame(0, |bytes| {
-                let start = page.max(segment.virtual_address);
-                let end = (page + PAGE_BYTES).min(file_end);
-                if start < end {
-                    let offset = (segment.file_offset + (start - segment.virtual_address)) as usize;
-                    let length = (end - start) as usize;
-                    let at = (start - page) as usize;
-                    bytes[at..at + length].copy_from_slice(&image[offset..offset + length]);
+            match image.kept_at(page) {
+                Some(kept) if !segment.is_writable => {
+                    syscall::page_share(kept, child, page, rights)?;
                 }
-            })?;
-            give(child, page, frame, rights)?;
+                Some(kept) => give(child, page, scratch::copy_of_page(0, kept)?, rights)?,
+                None => {
+                    let frame = match image.take_frame(page) {
+                        Some(frame) => frame,
+                        None => syscall::frame_allocate(None)?,
+                    };
+                    give(child, page, frame, rights)?;
+                }
+            }
         }
     }
     for page in (STACK_TOP - STACK_BYTES..STACK_TOP).step_by(PAGE_BYTES as usize) {

@@ -2,7 +2,8 @@
 //! A process is an environment this library started and lists in the world's process table;
 //! its pid is its environment id.
 //!
-//! Spawning builds the child entirely here (see `loader`): its program's pages, a stack, the
+//! Spawning builds the child entirely here (see `images` and `loader`): its program's pages
+//! (shared from an image kept from an earlier spawn where they are read-only), a stack, the
 //! world shared in, a startup block with its arguments, descriptors and working directory, and
 //! a capability to kill with; then the kernel is asked only to start it.
 //!
@@ -17,7 +18,7 @@ use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
 use crate::runtime::scratch;
 use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
-use crate::{files, loader, process_client, world};
+use crate::{files, images, loader, process_client, world};
 use alloc::string::String;
 use core::sync::atomic::{AtomicU32, Ordering};
 use exo_abi::ExitReason;
@@ -66,6 +67,7 @@ pub fn is_inside_a_lock() -> bool {
         || DIRECTORY.is_locked()
         || PROGRAM_NAME.is_locked()
         || FORKED.is_locked()
+        || crate::images::is_busy()
         || world::get().is_some_and(world::World::is_locked_by_me)
 }
 
@@ -175,7 +177,7 @@ impl Stdio {
 pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
     let world = world::require()?;
     let absolute = files::absolute(path);
-    let image = files::read_all(&absolute)?;
+    let mut image = images::prepare(&absolute)?;
     let name = absolute.rsplit('/').next().unwrap_or(&absolute);
     let mut block = StartupBlock::empty();
     block.parent = pid();
@@ -194,7 +196,7 @@ pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
         block.descriptors[slot] = descriptors::get(fd)?;
     }
     let child = create_child(name)?;
-    match build(&child, &image, &mut block) {
+    match build(&child, &mut image, &mut block) {
         Ok(entry) => {
             world.processes.add(child.pid, pid(), name);
             let capability = child.capability;
@@ -255,8 +257,8 @@ pub(crate) fn session_for(child: Capability) -> Result<u64> {
 }
 
 /// Fills the unstarted `child`: program, stack, world, descriptors, session, startup block.
-fn build(child: &Child, image: &[u8], block: &mut StartupBlock) -> Result<u64> {
-    let entry = loader::load(child.capability, image)?;
+fn build(child: &Child, image: &mut images::Prepared, block: &mut StartupBlock) -> Result<u64> {
+    let entry = images::with(image, |image| loader::load(child.capability, image))??;
     world::share_into(child.capability)?;
     hold_inherited(&block.descriptors, child.pid)?;
     block.session = session_for(child.capability)?;

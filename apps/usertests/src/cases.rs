@@ -34,6 +34,14 @@ pub const ALL: &[Case] = &[
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
     ("pipe_end_of_file_on_fault", pipe_end_of_file_on_fault),
     ("spawn_with_redirection", spawn_with_redirection),
+    (
+        "spawn_after_the_program_changes",
+        spawn_after_the_program_changes,
+    ),
+    (
+        "spawn_more_programs_than_are_kept",
+        spawn_more_programs_than_are_kept,
+    ),
     ("shared_cache", shared_cache),
     ("kill_mid_write", kill_mid_write),
     ("kill_a_process_tree", kill_a_process_tree),
@@ -552,6 +560,103 @@ fn spawn_with_redirection() -> Outcome {
         || String::from("spawning a missing program"),
     )?;
     context("remove", files::remove_file("/tmp/ut-echo"))
+}
+
+/// Writes `bytes` to a new file at `path`.
+fn write_file(path: &str, bytes: &[u8]) -> Outcome {
+    let file = context("create", File::create(path))?;
+    context("write", file.write(bytes)).map(drop)
+}
+
+/// Runs the program at `path` with `arguments`, its output into a file; returns that output.
+fn output_of(path: &str, arguments: &[&str]) -> Result<Vec<u8>, String> {
+    let output = context("create", File::create("/tmp/ut-output"))?;
+    let stdio = Stdio {
+        stdout: output.descriptor(),
+        ..Stdio::INHERIT
+    };
+    let child = context("spawn", process::spawn(path, arguments, stdio))?;
+    drop(output);
+    let reason = context("wait", process::wait(child))?;
+    check(reason == ExitReason::Exited(0), || {
+        format!("{path} {reason}")
+    })?;
+    read_file("/tmp/ut-output")
+}
+
+/// A program image kept from one spawn is not used once the file changed: rewritten in
+/// place, or replaced by a rename.
+fn spawn_after_the_program_changes() -> Outcome {
+    let (echo, truth) = (read_file("/bin/echo")?, read_file("/bin/true")?);
+    write_file("/tmp/ut-program", &echo)?;
+    let said = output_of("/tmp/ut-program", &["p", "first"])?;
+    check(said == b"first\n", || format!("echo said {said:?}"))?;
+    write_file("/tmp/ut-program", &truth)?;
+    let said = output_of("/tmp/ut-program", &["p", "second"])?;
+    check(said.is_empty(), || {
+        format!("true, rewritten over echo, said {said:?}")
+    })?;
+    write_file("/tmp/ut-program-next", &echo)?;
+    context(
+        "rename",
+        files::rename("/tmp/ut-program-next", "/tmp/ut-program"),
+    )?;
+    let said = output_of("/tmp/ut-program", &["p", "third"])?;
+    check(said == b"third\n", || {
+        format!("echo, renamed over true, said {said:?}")
+    })?;
+    context("remove", files::remove_file("/tmp/ut-program"))?;
+    context("remove", files::remove_file("/tmp/ut-output"))
+}
+
+/// More programs running at once than this process keeps images of: those kept stay while
+/// their children run (the children see their code through them), the rest are loaded for
+/// one spawn; later spawns reuse the windows.
+fn spawn_more_programs_than_are_kept() -> Outcome {
+    const PROGRAMS: usize = 11;
+    let cat = read_file("/bin/cat")?;
+    let path = |index: usize| format!("/tmp/ut-cat{index}");
+    let output = |index: usize| format!("/tmp/ut-cat{index}.out");
+    for index in 0..PROGRAMS {
+        write_file(&path(index), &cat)?;
+    }
+    let mut running = Vec::new();
+    for index in 0..PROGRAMS {
+        let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+        let file = context("create", File::create(&output(index)))?;
+        let stdio = Stdio {
+            stdin: read_end,
+            stdout: file.descriptor(),
+            ..Stdio::INHERIT
+        };
+        let child = context("spawn", process::spawn(&path(index), &["cat"], stdio))?;
+        context("close", descriptors::close(read_end))?;
+        running.push((index, child, write_end));
+    }
+    // Every child is waiting for its input now; each gets its line and its end of file.
+    for (index, child, write_end) in running {
+        let line = format!("line {index}\n");
+        context("write", descriptors::write(write_end, line.as_bytes()))?;
+        context("close", descriptors::close(write_end))?;
+        let reason = context("wait", process::wait(child))?;
+        check(reason == ExitReason::Exited(0), || {
+            format!("cat {index} {reason}")
+        })?;
+        let copied = read_file(&output(index))?;
+        check(copied == line.as_bytes(), || {
+            format!("cat {index} wrote {copied:?}")
+        })?;
+    }
+    // Again, one at a time: the windows are reused.
+    for index in (0..PROGRAMS).rev() {
+        let said = output_of(&path(index), &["cat", "/tmp/ut-cat0.out"])?;
+        check(said == b"line 0\n", || format!("cat {index} said {said:?}"))?;
+    }
+    for index in 0..PROGRAMS {
+        context("remove", files::remove_file(&path(index)))?;
+        context("remove", files::remove_file(&output(index)))?;
+    }
+    context("remove", files::remove_file("/tmp/ut-output"))
 }
 
 fn shared_cache() -> Outcome {

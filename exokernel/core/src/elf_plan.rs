@@ -70,6 +70,52 @@ pub enum ElfError {
 
 /// Checks `file` and returns its load plan.
 pub fn plan(file: &[u8]) -> Result<LoadPlan, ElfError> {
+    plan_from_start(file, file.len() as u64)
+}
+
+/// The load plan of a file of `file_len` bytes that begins with `start`, which must hold the
+/// ELF header and the program headers: a loader that reads segments straight to their frames
+/// need not hold the whole file. The same checks as [`plan`], against `file_len`.
+pub fn plan_from_start(start: &[u8], file_len: u64) -> Result<LoadPlan, ElfError> {
+    if start.len() as u64 > file_len {
+        return Err(ElfError::Malformed);
+    }
+    if (start.len() as u64) < file_len {
+        return plan_parsed(&without_section_table(start)?, file_len);
+    }
+    plan_parsed(start, file_len)
+}
+
+/// Offsets in the ELF header of the section table's place and size, and of the program
+/// header count.
+const SECTION_TABLE_OFFSET: usize = 0x28;
+const SECTION_COUNT: usize = 0x3c;
+const PROGRAM_HEADER_COUNT: usize = 0x38;
+/// The program header count that says the real count is in the first section header.
+const COUNT_IN_SECTION_ZERO: u16 = 0xffff;
+
+/// A copy of `start` whose header names no section table: a plan uses no section, and the
+/// parser checks the table is inside the bytes it is given, which the table at the end of a
+/// file is not. A file that keeps its program header count in its first section header
+/// cannot be planned from its start.
+fn without_section_table(start: &[u8]) -> Result<Vec<u8>, ElfError> {
+    let count = start
+        .get(PROGRAM_HEADER_COUNT..PROGRAM_HEADER_COUNT + 2)
+        .ok_or(ElfError::Malformed)?;
+    if u16::from_le_bytes([count[0], count[1]]) == COUNT_IN_SECTION_ZERO {
+        return Err(ElfError::Malformed);
+    }
+    let mut copy = start.to_vec();
+    copy.get_mut(SECTION_TABLE_OFFSET..SECTION_TABLE_OFFSET + 8)
+        .ok_or(ElfError::Malformed)?
+        .fill(0);
+    copy.get_mut(SECTION_COUNT..SECTION_COUNT + 2)
+        .ok_or(ElfError::Malformed)?
+        .fill(0);
+    Ok(copy)
+}
+
+fn plan_parsed(file: &[u8], file_len: u64) -> Result<LoadPlan, ElfError> {
     let elf = ElfBytes::<LittleEndian>::minimal_parse(file).map_err(|_| ElfError::Malformed)?;
     if elf.ehdr.class != elf::file::Class::ELF64 {
         return Err(ElfError::Malformed);
@@ -96,7 +142,7 @@ pub fn plan(file: &[u8]) -> Result<LoadPlan, ElfError> {
             is_writable: header.p_flags & PF_W != 0,
             is_executable: header.p_flags & PF_X != 0,
         };
-        check_segment(&segment, file.len() as u64)?;
+        check_segment(&segment, file_len)?;
         segments.push(segment);
     }
     if segments.is_empty() {
@@ -302,6 +348,45 @@ mod tests {
             )),
             Err(ElfError::BadEntry)
         );
+    }
+
+    #[test]
+    fn the_start_of_a_file_plans_as_the_whole_file() {
+        let data = TestSegment {
+            vaddr: 0x402000,
+            memsz: 0x2000,
+            offset: 0x1000,
+            filesz: 0x10,
+            flags: RW,
+        };
+        let mut file = elf_file(ET_EXEC, EM_X86_64, 0x400010, &[code(0x400000), data]);
+        file.resize(0x1010, 0);
+        let whole = plan(&file).unwrap();
+        assert_eq!(plan_from_start(&file[..0x200], 0x1010), Ok(whole));
+        // Segment bytes are checked against the file's length, not the start's.
+        assert_eq!(
+            plan_from_start(&file[..0x200], 0x1000),
+            Err(ElfError::BadFileRange)
+        );
+        // A section table past the start (as linkers put it, at the end) is no obstacle.
+        let mut with_sections = file.clone();
+        with_sections[0x28..0x30].copy_from_slice(&0x1000u64.to_le_bytes());
+        with_sections[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        with_sections[0x3c..0x3e].copy_from_slice(&1u16.to_le_bytes());
+        with_sections.resize(0x1040, 0);
+        assert!(plan(&with_sections).is_ok());
+        assert!(plan_from_start(&with_sections[..0x200], 0x1040).is_ok());
+        with_sections[0x38..0x3a].copy_from_slice(&0xffffu16.to_le_bytes());
+        assert_eq!(
+            plan_from_start(&with_sections[..0x200], 0x1040),
+            Err(ElfError::Malformed)
+        );
+        // Program headers past the start cannot be read.
+        assert_eq!(
+            plan_from_start(&file[..0x50], 0x1010),
+            Err(ElfError::Malformed)
+        );
+        assert_eq!(plan_from_start(&file, 0x100), Err(ElfError::Malformed));
     }
 
     proptest! {

@@ -83,6 +83,32 @@ pub enum Request<'a> {
     Touch,
 }
 
+impl Request<'_> {
+    /// Whether carrying it out may change what some path names or what a file holds (a
+    /// program image kept from an earlier read is then stale).
+    pub fn may_change_files(&self) -> bool {
+        match self {
+            Request::Open { options, .. } => {
+                options & (open::CREATE | open::CREATE_NEW | open::TRUNCATE) != 0
+            }
+            Request::Write { .. }
+            | Request::SetLen { .. }
+            | Request::CreateDir { .. }
+            | Request::RemoveDir { .. }
+            | Request::RemoveFile { .. }
+            | Request::Rename { .. } => true,
+            Request::Metadata { .. }
+            | Request::MetadataOf { .. }
+            | Request::Read { .. }
+            | Request::Fsync { .. }
+            | Request::ReadDir { .. }
+            | Request::Sync
+            | Request::Space
+            | Request::Touch => false,
+        }
+    }
+}
+
 /// What a request answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {

@@ -12,6 +12,18 @@ const PAGE: usize = PAGE_BYTES as usize;
 
 /// Allocates a frame, lets `fill` write it through scratch page `scratch`, and returns it.
 pub(crate) fn filled_frame(scratch: u64, fill: impl FnOnce(&mut [u8; PAGE])) -> Result<u64> {
+    try_filled_frame(scratch, |page| {
+        fill(page);
+        Ok(())
+    })
+}
+
+/// As [`filled_frame`], for a `fill` that may fail: then the frame is freed and its error
+/// returned.
+pub(crate) fn try_filled_frame(
+    scratch: u64,
+    fill: impl FnOnce(&mut [u8; PAGE]) -> Result<()>,
+) -> Result<u64> {
     let frame = syscall::frame_allocate(None)?;
     let address = scratch_page(scratch);
     if let Err(error) = syscall::page_map(address, frame, WRITABLE) {
@@ -21,9 +33,15 @@ pub(crate) fn filled_frame(scratch: u64, fill: impl FnOnce(&mut [u8; PAGE])) -> 
     // SAFETY: the page was free (a bound page makes `page_map` fail with `Occupied`) and is now
     // bound writable to a fresh, zeroed frame of this process's own, so nothing else refers to
     // it; it stays bound until after `fill` has returned.
-    fill(unsafe { &mut *(address as *mut [u8; PAGE]) });
+    let filled = fill(unsafe { &mut *(address as *mut [u8; PAGE]) });
     let _ = syscall::page_unmap(address);
-    Ok(frame)
+    match filled {
+        Ok(()) => Ok(frame),
+        Err(error) => {
+            let _ = syscall::frame_free(frame);
+            Err(error)
+        }
+    }
 }
 
 /// A frame holding `value`, written at its start through scratch page `scratch` (the rest of

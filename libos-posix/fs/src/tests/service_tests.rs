@@ -339,3 +339,129 @@ fn granted_words_are_only_for_data_and_never_too_long() {
         "no such inode"
     );
 }
+
+/// Every name under `directory` with its file's bytes (a directory's entries follow it).
+fn tree(fs: &mut super::TestFileSystem, directory: &str) -> Vec<(String, Vec<u8>)> {
+    let mut listed = Vec::new();
+    let mut page: Page = [0; PAGE_BYTES];
+    let Ok(Reply::Entries { count, .. }) = perform(
+        fs,
+        Request::ReadDir {
+            path: directory,
+            cursor: 0,
+            entries: &mut page,
+        },
+    ) else {
+        panic!("{directory} lists")
+    };
+    for entry in DirectoryEntries::read(&page, count) {
+        let path = alloc::format!(
+            "{}/{}",
+            directory.trim_end_matches('/'),
+            String::from_utf8_lossy(&entry.name)
+        );
+        if entry.is_directory {
+            listed.push((path.clone(), Vec::new()));
+            listed.extend(tree(fs, &path));
+            continue;
+        }
+        let mut bytes = vec![0u8; PAGE_BYTES];
+        let Ok(Reply::Count(read)) = perform(
+            fs,
+            Request::Read {
+                inode: entry.inode,
+                offset: 0,
+                buffer: &mut bytes,
+            },
+        ) else {
+            panic!("{path} reads")
+        };
+        bytes.truncate(read as usize);
+        listed.push((path, bytes));
+    }
+    listed
+}
+
+#[test]
+fn a_request_that_says_it_changes_no_file_leaves_every_name_and_byte_as_it_was() {
+    let mut fs = new_file_system(512);
+    let create = open::CREATE | open::WRITES;
+    let Ok(Reply::Inode(inode)) = perform(
+        &mut fs,
+        Request::Open {
+            path: "/a",
+            options: create,
+        },
+    ) else {
+        panic!("made")
+    };
+    let mut buffer = [0u8; 64];
+    let mut page: Page = [0; PAGE_BYTES];
+    let requests = [
+        Request::Write {
+            inode,
+            offset: 0,
+            bytes: b"program",
+        },
+        Request::Open {
+            path: "/a",
+            options: open::WRITES,
+        },
+        Request::Open {
+            path: "/a",
+            options: open::WRITES | open::TRUNCATE,
+        },
+        Request::Write {
+            inode,
+            offset: 3,
+            bytes: b"gram",
+        },
+        Request::Read {
+            inode,
+            offset: 0,
+            buffer: &mut buffer,
+        },
+        Request::Metadata { path: "/a" },
+        Request::MetadataOf { inode },
+        Request::SetLen { inode, size: 2 },
+        Request::Fsync { inode },
+        Request::CreateDir { path: "/d" },
+        Request::Open {
+            path: "/d/b",
+            options: create,
+        },
+        Request::Open {
+            path: "/d/b",
+            options: open::CREATE,
+        },
+        Request::ReadDir {
+            path: "/d",
+            cursor: 0,
+            entries: &mut page,
+        },
+        Request::Rename {
+            from: "/a",
+            to: "/d/b",
+        },
+        Request::RemoveFile { path: "/d/b" },
+        Request::RemoveDir { path: "/d" },
+        Request::Sync,
+        Request::Space,
+        Request::Touch,
+    ];
+    let mut changes_seen = 0;
+    for request in requests {
+        let says_it_may = request.may_change_files();
+        let described = alloc::format!("{request:?}");
+        let before = tree(&mut fs, "/");
+        perform(&mut fs, request).expect(&described);
+        let changed = tree(&mut fs, "/") != before;
+        assert!(
+            says_it_may || !changed,
+            "{described} changed files unannounced"
+        );
+        changes_seen += usize::from(changed);
+    }
+    // The sequence does change files, and each kind that says so is among them.
+    assert_eq!(changes_seen, 9);
+}
