@@ -369,15 +369,20 @@ impl MappingDatabase {
     /// Removes every mapping of environment `environment` and every mapping derived from them,
     /// in any environment. Returns every removal, each before the mapping it was derived from.
     pub fn remove_environment(&mut self, environment: EnvId) -> Vec<Removal> {
-        let places: Vec<Place> = self
-            .mappings_in(environment)
-            .map(|(page, _)| Place::new(environment, page))
-            .collect();
-        let mut removals = Vec::new();
+        // Its whole page index goes at once (`take` finds none to remove each page from).
+        let Some(pages) = self.pages_by_environment.remove(&environment) else {
+            return Vec::new();
+        };
+        let mut removals = Vec::with_capacity(pages.len());
+        let mut queue = Vec::new();
         // One tree at a time: one of these places may derive from another, and a tree removed
         // first is listed first, so a derived mapping still comes before its source.
-        for place in places {
-            self.remove_trees(vec![place], &mut removals);
+        for page in pages {
+            let place = Place::new(environment, page);
+            self.unlink_from_parent(place);
+            queue.clear();
+            queue.push(place);
+            self.remove_breadth_first(&mut queue, &mut removals);
         }
         removals
     }
@@ -608,27 +613,37 @@ impl MappingDatabase {
     /// or roots of the forest), and appends their removals deepest first.
     fn remove_trees(&mut self, roots: Vec<Place>, removals: &mut Vec<Removal>) {
         for &root in &roots {
-            if let Some(parent) = self.parent_of(root)
-                && let Some(parent_mapping) = self.get_mut(parent)
-            {
-                parent_mapping.children.remove(&root);
-            }
+            self.unlink_from_parent(root);
         }
+        let mut queue = roots;
+        self.remove_breadth_first(&mut queue, removals);
+    }
+
+    /// Removes `place` from its parent's children, if it has a parent.
+    fn unlink_from_parent(&mut self, place: Place) {
+        if let Some(parent) = self.parent_of(place)
+            && let Some(parent_mapping) = self.get_mut(parent)
+        {
+            parent_mapping.children.remove(&place);
+        }
+    }
+
+    /// Removes the trees rooted at the places in `queue` (already unlinked from their parents),
+    /// using `queue` for the places still to visit, and appends their removals deepest first.
+    fn remove_breadth_first(&mut self, queue: &mut Vec<Place>, removals: &mut Vec<Removal>) {
         let first = removals.len();
-        // Level by level from the roots; reversed at the end, so the deepest come first.
-        let mut level = roots;
-        while !level.is_empty() {
-            let mut next_level = Vec::new();
-            for place in level {
-                if let Some(mapping) = self.take(place) {
-                    removals.push(Removal {
-                        place,
-                        frame: mapping.frame,
-                    });
-                    next_level.extend(mapping.children);
-                }
+        // Breadth first, so level by level from the roots; reversed at the end, so the
+        // deepest come first.
+        let mut next = 0;
+        while let Some(&place) = queue.get(next) {
+            next += 1;
+            if let Some(mapping) = self.take(place) {
+                removals.push(Removal {
+                    place,
+                    frame: mapping.frame,
+                });
+                queue.extend(mapping.children);
             }
-            level = next_level;
         }
         removals[first..].reverse();
     }
