@@ -14,14 +14,18 @@ use crate::workspace::Workspace;
 pub const GUEST_TARGET: &str = "x86_64-unknown-none";
 /// The kernel's package (and binary) name.
 pub const KERNEL_PACKAGE: &str = "exokernel";
-/// Compiler flags for every app: apps are static executables linked at 0x40_0000, without
-/// debug info (the ramdisk is read through the BIOS at boot, so every megabyte costs boot time;
+/// Compiler flags for every app: apps are static executables linked at 0x40_0000, each
+/// segment in 2 MiB regions of its own (so that a fork shares the code as whole regions, see
+/// libos-posix's `fork`; the file does not grow, only the addresses spread), without debug
+/// info (the ramdisk is read through the BIOS at boot, so every megabyte costs boot time;
 /// symbols stay for backtraces and gdb).
 pub const APP_RUSTFLAGS: &[&str] = &[
     "-C",
     "relocation-model=static",
     "-C",
     "link-arg=--image-base=0x400000",
+    "-C",
+    "link-arg=-zmax-page-size=0x200000",
     "-C",
     "strip=debuginfo",
 ];

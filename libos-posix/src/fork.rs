@@ -1,8 +1,9 @@
 //! Copy-on-write fork, built in the library from page sharing and the fault upcall.
 //!
 //! The parent creates an empty environment, shares it the world's regions whole, as spawn
-//! does (`world::share_into`), and walks its own other bindings (`PageList`):
-//! - code and read-only data are shared as they are bound;
+//! does (`world::share_into`), and the regions of its code and read-only data whole,
+//! read-only, and walks its own other bindings (`PageList`):
+//! - code and read-only data outside those regions are shared as they are bound;
 //! - each private writable page gets a shadow (its frame bound read-only a second time at
 //!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
 //!   (a binding derived from the shadow, so the parent can later rebind the page without
@@ -22,13 +23,13 @@ use crate::descriptors;
 use crate::error::{Errno, Result};
 use crate::layout::{PAGE_BYTES, WORLD_BASE, is_copy_on_write_region, is_shadow, shadow_of};
 use crate::process::{self, Child};
-use crate::runtime::{fork_entry, scratch};
+use crate::runtime::{fork_entry, image, scratch};
 use crate::syscall::{self, Capability};
 use crate::{exceptions, loader, world};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use exo_abi::PageBinding;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::{PageBinding, region};
 use spin::Mutex;
 
 /// Which side of a fork returned.
@@ -133,11 +134,24 @@ fn share_address_space(
     if in_world {
         crate::world::share_into(child)?;
     }
+    let code = code_regions();
+    let is_code_whole = !bindings
+        .iter()
+        .any(|binding| code.contains(&binding.page_address) && binding.rights & WRITABLE != 0);
+    if is_code_whole {
+        for region in code.clone().step_by(region::BYTES as usize) {
+            match syscall::region_share(region, child, false) {
+                Ok(()) | Err(exo_abi::Error::NotFound) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
     for binding in bindings {
         let address = binding.page_address;
         if is_shadow(address)
             || crate::layout::is_private(address)
             || crate::world::is_world(address)
+            || (is_code_whole && code.contains(&address))
         {
             continue;
         }
@@ -167,6 +181,14 @@ fn share_address_space(
         }
     }
     Ok(())
+}
+
+/// The regions that hold the program's code and read-only data, which the linker puts in
+/// regions of their own (see the boot tool's `APP_RUSTFLAGS`): a child gets each whole, as one
+/// read-only binding, unless this process bound a writable page there.
+fn code_regions() -> core::ops::Range<u64> {
+    let start = image::image_start() & !(region::BYTES - 1);
+    start..image::code_end().next_multiple_of(region::BYTES)
 }
 
 /// The pages this process has made shadows of: listing them here spares a walk of every
