@@ -13,7 +13,9 @@
 //!   read-only pages whose frame no shadow holds;
 //! - everything else (the startup block) is shared as it is bound;
 //! - the exception stack and the small stack the child starts on are copied at once: the child
-//!   must be able to take a fault before it can handle one.
+//!   must be able to take a fault before it can handle one; so is the rest of the program's
+//!   static data (`.data`, `.bss`): a few pages, which both sides write at once (the library's
+//!   own state is there), so that sharing them would cost each side a fault and a copy.
 //!
 //! The child starts on its start stack, registers the exception handler it inherited (writing
 //! nothing before that), then switches to the parent's stack as it was inside `fork` and
@@ -23,9 +25,9 @@ use crate::descriptors;
 use crate::error::{Errno, Result};
 use crate::layout::{PAGE_BYTES, WORLD_BASE, is_copy_on_write_region, is_shadow, shadow_of};
 use crate::process::{self, Child};
-use crate::runtime::{fork_entry, image, scratch};
+use crate::runtime::{fork_entry, image};
 use crate::syscall::{self, Capability};
-use crate::{exceptions, loader, world};
+use crate::{exceptions, world};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
@@ -127,8 +129,12 @@ fn share_address_space(
 ) -> Result<()> {
     let start_stack = fork_entry::start_stack_range();
     let exception_stack = exceptions::stack_range();
-    let must_copy =
-        |address: u64| start_stack.contains(&address) || exception_stack.contains(&address);
+    let static_data = image::code_end().next_multiple_of(PAGE_BYTES)..image::image_end();
+    let must_copy = |address: u64| {
+        start_stack.contains(&address)
+            || exception_stack.contains(&address)
+            || static_data.contains(&address)
+    };
     // The world goes whole, shared as it is in every process of it.
     let in_world = crate::world::get().is_some();
     if in_world {
@@ -268,8 +274,8 @@ fn bindings() -> Result<Vec<PageBinding>> {
 /// Gives the child a private, writable copy of the page at `address`, which is writable by
 /// nature (even when this process's binding of it is still read-only, shared copy-on-write).
 fn copy_for(child: Capability, address: u64) -> Result<()> {
-    let frame = scratch::copy_of_page(0, address)?;
-    loader::give(child, address, frame, WRITABLE)
+    syscall::page_copy_into(address, child, address, WRITABLE)?;
+    Ok(())
 }
 
 /// Shares this process's private writable page at `address` (frame `frame`) copy-on-write;

@@ -1,13 +1,12 @@
 //! Building a child's address space from a program image (see `images`): each page of each
-//! segment is bound in the child, its frame given (`FrameGrant`, then `PageMapInto`) or, for
-//! the code and read-only data of a kept image, shared (`PageShare`, derived from this
-//! process's binding in the image's window). The checks of the file are the kernel's own
+//! segment is bound in the child, its frame given (`FrameGrant`, then `PageMapInto`), or, from
+//! a kept image, copied (`PageCopyInto`, for data) or shared (`PageShare`, for the code and
+//! read-only data, derived from this process's binding in the image's window). The checks of the file are the kernel's own
 //! loader plan (`exo_core::elf_plan`).
 
 use crate::error::Result;
 use crate::images::{self, Image};
 use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP};
-use crate::runtime::scratch;
 use crate::syscall::{self, Capability};
 use exo_abi::page_rights::WRITABLE;
 
@@ -35,7 +34,9 @@ pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
                 Some(kept) if !segment.is_writable => {
                     syscall::page_share(kept, child, page, rights)?;
                 }
-                Some(kept) => give(child, page, scratch::copy_of_page(0, kept)?, rights)?,
+                Some(kept) => {
+                    syscall::page_copy_into(kept, child, page, rights)?;
+                }
                 None => {
                     let frame = match image.take_frame(page) {
                         Some(frame) => frame,

@@ -254,6 +254,17 @@ pub fn page_share(
     stubs::page_share::<Kernel>(address, target.0, target_address, rights).map(|_| ())
 }
 
+/// Copies this environment's page at `address` into a fresh frame of the environment `target`
+/// names, bound there at `target_address` with `rights`; returns the frame.
+pub fn page_copy_into(
+    address: u64,
+    target: Capability,
+    target_address: u64,
+    rights: u64,
+) -> Result<u64, Error> {
+    stubs::page_copy_into::<Kernel>(address, target.0, target_address, rights)
+}
+
 /// Removes every binding derived from this environment's binding at `address`.
 pub fn page_flush(address: u64) -> Result<(), Error> {
     stubs::page_flush::<Kernel>(address).map(|_| ())

@@ -777,6 +777,15 @@ impl Fuzzer {
                 }
                 a[3] = self.rights();
             }
+            Syscall::PageCopyInto => {
+                a[0] = self.address();
+                a[1] = self.handle();
+                a[2] = self.address();
+                if self.names_itself(a[1]) {
+                    a[2] = self.harmless_address(a[2]);
+                }
+                a[3] = self.rights();
+            }
             Syscall::PageMapInto => {
                 a[0] = self.handle();
                 a[1] = self.address();
@@ -1041,6 +1050,7 @@ impl Fuzzer {
             Syscall::PageUnmap => self.pages.remove(a[0]),
             Syscall::PageShare if self.names_itself(a[1]) => self.note_bound(a[2]),
             Syscall::PageMapInto if self.names_itself(a[0]) => self.note_bound(a[1]),
+            Syscall::PageCopyInto if self.names_itself(a[1]) => self.note_bound(a[2]),
             Syscall::PageMapBatch => {
                 for index in 0..(value as usize).min(self.bindings.len()) {
                     self.note_bound(self.bindings[index].page_address);

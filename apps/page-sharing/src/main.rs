@@ -2,7 +2,8 @@
 //! read-write into its child, which answers through it; a flush takes derived bindings away; a
 //! grant moves a frame's ownership; and naming an environment without a capability is refused.
 //! A region shared whole reaches its borrower with every page bound in it later, and the
-//! borrower can bind, unbind or protect nothing there. (`capabilities` checks the capabilities
+//! borrower can bind, unbind or protect nothing there. A page copied in one call is a frame of
+//! its own. (`capabilities` checks the capabilities
 //! themselves.)
 //! Run without arguments; it spawns itself with the argument `child`. Exits 0 when every check
 //! passed.
@@ -185,6 +186,7 @@ fn parent() -> Result<u32, Error> {
     );
 
     check_region(&mut check)?;
+    check_copy(&mut check, frame)?;
 
     let grantee = syscall::spawn(NAME, "grantee")?;
     check.expect(
@@ -218,6 +220,43 @@ fn parent() -> Result<u32, Error> {
         Ok(ExitReason::Exited(0)),
     );
     Ok(check.failures())
+}
+
+/// Copies [`PAGE`] (frame `frame`) to [`ALIAS`] in one call, after the refusals: a frame of
+/// its own with the same words, no binding of the page's frame.
+fn check_copy(check: &mut Checker, frame: u64) -> Result<(), Error> {
+    check.expect(
+        "copy an unbound page",
+        syscall::page_copy_into(ALIAS, Capability::SELF, REGION, 0).map(drop),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "copy onto a taken page",
+        syscall::page_copy_into(PAGE, Capability::SELF, PAGE, 0).map(drop),
+        Err(Error::Occupied),
+    );
+    check.expect(
+        "copy into init, named by its id (no capability)",
+        syscall::page_copy_into(PAGE, Capability(1), ALIAS, 0).map(drop),
+        Err(Error::BadCapability),
+    );
+    let copy = syscall::page_copy_into(PAGE, Capability::SELF, ALIAS, WRITABLE)?;
+    check.expect("the copy is another frame", copy != frame, true);
+    check.expect("the copy reads the page", ALIAS_WORDS.read(0), ANSWER);
+    ALIAS_WORDS.write(0, QUESTION);
+    check.expect(
+        "the page is apart from its copy",
+        PAGE_WORDS.read(0),
+        ANSWER,
+    );
+    check.expect(
+        "the copy is a frame of its own",
+        syscall::page_query(ALIAS).map(|page| (page.frame, page.is_owned, page.is_derived)),
+        Ok((copy, true, false)),
+    );
+    syscall::page_unmap(ALIAS)?;
+    syscall::frame_free(copy)?;
+    Ok(())
 }
 
 /// Shares [`REGION`] whole with a borrower, after the refusals.

@@ -739,4 +739,26 @@ system_calls! {
         errors [BadAddress, InvalidArgument, BadCapability, NoSuchEnvironment, PermissionDenied, NotFound, Occupied, NoMemory];
         authority Capability { argument: 1, right: SHARE };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
+    /// Copies the caller's page at `a0` (bound readable in the caller's view, a borrowed
+    /// region's included) into a fresh frame owned by the environment named by capability
+    /// `a1`, and binds that frame at page address `a2` of its address space with rights `a3`
+    /// (see [`page_rights`](crate::page_rights)), a root binding: what
+    /// [`Syscall::FrameAllocate`], a copy through a page of the caller's, [`Syscall::FrameGrant`]
+    /// and [`Syscall::PageMapInto`] do together, in one call (a forked child's private pages).
+    /// `a1` may name the caller itself. Returns the new frame.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` or `a2` is not a page-aligned
+    /// user-half address, or nothing readable is bound at `a0`;
+    /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
+    /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
+    /// caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
+    /// [`SHARE`](crate::capability::rights::SHARE);
+    /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
+    /// [`Occupied`](crate::Error::Occupied) when a page is bound at `a2` there (a borrowed
+    /// region's included); [`NoMemory`](crate::Error::NoMemory) when no frame is free, a
+    /// page-table page cannot be allocated, or the binding would go over the target's or the
+    /// global [kernel-memory quota](crate::kernel_memory). Nothing changes on an error.
+    PageCopyInto = 60 => fn page_copy_into(address, target, target_address, rights);
+        errors [BadAddress, InvalidArgument, BadCapability, PermissionDenied, NoSuchEnvironment, Occupied, NoMemory];
+        authority Capability { argument: 1, right: SHARE };
+        covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
 }

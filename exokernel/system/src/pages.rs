@@ -6,6 +6,7 @@
 use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
 use crate::platform::{AddressSpace, Platform};
+use crate::user_memory;
 use exo_abi::capability::rights;
 use exo_abi::{Error, FRAME_ANY, arguments, region};
 use exo_core::PAGE_SIZE;
@@ -223,6 +224,48 @@ pub fn seen_binding<P: Platform>(
 /// The number of the region holding user address `address`.
 fn region_of(address: u64) -> RegionNumber {
     address / region::BYTES
+}
+
+/// [`exo_abi::Syscall::PageCopyInto`]: every check before the frame is taken, so a refusal
+/// changes nothing.
+pub fn page_copy_into<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    a: arguments::PageCopyInto,
+) -> Result<u64, Error> {
+    page_of(a.address)?;
+    let place_page = page_of(a.target_address)?;
+    let rights = rights_of(a.rights)?;
+    let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
+    user_memory::check_readable::<P>(kernel.current_address_space(), a.address, PAGE_SIZE)?;
+    let place = Place::new(target, place_page);
+    if kernel.mappings.lookup(place).is_some()
+        || kernel
+            .regions
+            .borrowed(target, region_of(a.target_address))
+            .is_some()
+    {
+        return Err(Error::Occupied);
+    }
+    kernel.check_binding_room(target)?;
+    let owner = FrameOwner::Environment(target);
+    let frame = kernel
+        .frames
+        .allocate(owner)
+        .ok()
+        .flatten()
+        .ok_or(Error::NoMemory)?;
+    let bound =
+        user_memory::copy_page_to_frame::<P>(kernel.current_address_space(), a.address, frame)
+            .and_then(|()| bind_root(kernel, place, frame, rights));
+    match bound {
+        Ok(_) => Ok(frame),
+        Err(error) => {
+            // Cannot fail: the frame was allocated to `target` just now and bound nowhere.
+            let _ = kernel.frames.free(frame, owner);
+            Err(error)
+        }
+    }
 }
 
 /// [`exo_abi::Syscall::RegionShare`].

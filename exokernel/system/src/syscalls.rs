@@ -169,6 +169,7 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         Call::RegionShare(a) => Outcome::Return(pages::region_share(
             kernel, caller, a.address, a.target, a.flags,
         )),
+        Call::PageCopyInto(a) => Outcome::Return(pages::page_copy_into(kernel, caller, a)),
         Call::PageFlush(a) => Outcome::Return(pages::page_flush(kernel, caller, a.address)),
         Call::FrameGrant(a) => {
             Outcome::Return(pages::frame_grant(kernel, caller, a.frame, a.target))

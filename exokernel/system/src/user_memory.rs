@@ -36,6 +36,37 @@ pub fn copy_to_user<P: Platform>(
     Ok(())
 }
 
+/// Copies the caller's page at `page_address` (page-aligned, bound readable in the active
+/// address space: checked here) into `frame`, whole.
+/// Errors: [`Error::BadAddress`] when it is not bound readable.
+pub fn copy_page_to_frame<P: Platform>(
+    address_space: &P::AddressSpace,
+    page_address: u64,
+    frame: u64,
+) -> Result<(), Error> {
+    let range = UserRange::new(page_address, PAGE_SIZE)?;
+    check_mapped::<P>(address_space, range, Access::Read)?;
+    P::copy_user_and_frame(
+        page_address,
+        frame,
+        0,
+        PAGE_SIZE as usize,
+        FrameCopy::UserToFrame,
+    );
+    crate::counters::note_copied(PAGE_SIZE as usize);
+    Ok(())
+}
+
+/// Whether every page of the `len` bytes at `address` is mapped readable in `address_space`.
+/// Errors: [`Error::BadAddress`] when one is not, or the range leaves the user half.
+pub fn check_readable<P: Platform>(
+    address_space: &P::AddressSpace,
+    address: u64,
+    len: u64,
+) -> Result<(), Error> {
+    check_mapped::<P>(address_space, UserRange::new(address, len)?, Access::Read)
+}
+
 /// Checks that the `len` bytes at `address` lie in the user half and are mapped writable in
 /// `address_space`, without touching them.
 pub fn check_writable<P: Platform>(

@@ -2,8 +2,8 @@ use super::FREE_PAGE;
 use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events};
 use crate::platform::Platform;
 use exo_abi::Syscall::{
-    CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, PageFlush, PageMap, PageProtect,
-    PageQuery, PageShare, PageUnmap,
+    CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
+    PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap,
 };
 use exo_abi::capability::SELF;
 use exo_abi::capability::rights::CONTROL;
@@ -326,4 +326,95 @@ fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
     assert!(crate::consistency::check(kernel).is_ok());
     kernel.end(init, exo_abi::ExitReason::Killed);
     assert_eq!(kernel.regions.len(), 0);
+}
+
+#[test]
+fn a_page_copied_into_a_child_is_a_fresh_frame_of_the_childs_with_the_same_bytes() {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
+        .expect("bound");
+    let bytes: Vec<u8> = (0..4096u32).map(|index| (index * 7 % 251) as u8).collect();
+    P::write_user(FREE_PAGE, &bytes);
+    take_events();
+    let copy = booted
+        .call(PageCopyInto, &[FREE_PAGE, child, FREE_PAGE, WRITABLE])
+        .expect("copied");
+    assert_ne!(copy, frame);
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    assert_eq!(
+        booted.kernel.frames.owner(copy),
+        Some(FrameOwner::Environment(child_id))
+    );
+    assert_eq!(
+        leaves_of(&booted.kernel, child_id)[&FREE_PAGE],
+        (copy, READ_WRITE)
+    );
+    assert_eq!(P::with_frame_page(copy, |page| page.to_vec()), bytes);
+    // The caller's page is untouched, and the copy is no binding derived from it.
+    assert_eq!(
+        leaves_of(&booted.kernel, booted.init)[&FREE_PAGE],
+        (frame, READ_WRITE)
+    );
+    let word = booted.call(PageQuery, &[FREE_PAGE]).expect("bound");
+    assert_eq!(word & exo_abi::page_flags::HAS_DERIVED, 0);
+    // Into itself, at a free page.
+    let own = booted
+        .call(PageCopyInto, &[FREE_PAGE, SELF, FREE_PAGE + 4096, 0])
+        .expect("copied");
+    assert_eq!(
+        leaves_of(&booted.kernel, booted.init)[&(FREE_PAGE + 4096)],
+        (own, READ_ONLY)
+    );
+}
+
+#[test]
+fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
+    let (mut booted, frame) = with_a_frame();
+    let child = with_a_child(&mut booted);
+    booted
+        .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
+        .expect("bound");
+    let read_only = booted
+        .call(CapabilityCopy, &[child, CONTROL, SELF])
+        .expect("a handle without SHARE");
+    let unbound = FREE_PAGE + 8 * 4096;
+    let refusals = [
+        ([unbound, child, FREE_PAGE, 0], Error::BadAddress),
+        ([FREE_PAGE + 8, child, FREE_PAGE, 0], Error::BadAddress),
+        ([USER_END, child, FREE_PAGE, 0], Error::BadAddress),
+        ([0, child, FREE_PAGE, 0], Error::BadAddress),
+        ([FREE_PAGE, child, FREE_PAGE + 1, 0], Error::BadAddress),
+        ([FREE_PAGE, child, USER_END, 0], Error::BadAddress),
+        (
+            [FREE_PAGE, child, FREE_PAGE, 1 << 7],
+            Error::InvalidArgument,
+        ),
+        ([FREE_PAGE, 12345, FREE_PAGE, 0], Error::BadCapability),
+        (
+            [FREE_PAGE, read_only, FREE_PAGE, 0],
+            Error::PermissionDenied,
+        ),
+        ([FREE_PAGE, SELF, FREE_PAGE, 0], Error::Occupied),
+    ];
+    take_events();
+    let free = booted.call(FreeFrames, &[]).expect("counted");
+    for (arguments, error) in refusals {
+        assert_eq!(
+            booted.call(PageCopyInto, &arguments),
+            Err(error),
+            "{arguments:x?}"
+        );
+    }
+    assert_eq!(take_events(), []);
+    assert_eq!(booted.call(FreeFrames, &[]), Ok(free));
+    booted
+        .call(PageCopyInto, &[FREE_PAGE, child, FREE_PAGE, 0])
+        .expect("copied");
+    assert_eq!(
+        booted.call(PageCopyInto, &[FREE_PAGE, child, FREE_PAGE, 0]),
+        Err(Error::Occupied)
+    );
+    assert_eq!(booted.call(FreeFrames, &[]), Ok(free - 1));
 }
