@@ -10,6 +10,8 @@
 //! kernel applies them to the real page tables and flushes the TLBs. Places and frames come from
 //! user requests, so no operation panics on any input.
 
+mod children;
+
 use crate::environments::EnvId;
 use crate::frame_table::FrameNumber;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -17,6 +19,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use children::Children;
 use core::hash::{Hash, Hasher};
 use exo_abi::page_flags;
 use foldhash::fast::FixedState;
@@ -174,7 +177,7 @@ struct Mapping {
     frame: FrameNumber,
     rights: PageRights,
     parent: Option<Place>,
-    children: BTreeSet<Place>,
+    children: Children,
 }
 
 impl Mapping {
@@ -482,7 +485,7 @@ impl MappingDatabase {
     }
 
     fn check_child_links(&self, place: Place, mapping: &Mapping) -> Result<(), String> {
-        for child_place in &mapping.children {
+        for child_place in mapping.children.iter() {
             let child_parent = self.get(*child_place).map(|child| child.parent);
             if child_parent != Some(Some(place)) {
                 return Err(format!(
@@ -569,7 +572,7 @@ impl MappingDatabase {
             frame,
             rights,
             parent,
-            children: BTreeSet::new(),
+            children: Children::None,
         };
         if let Some(replaced) = self.mappings.insert(place, mapping) {
             self.unindex_frame(replaced.frame, place);
