@@ -62,6 +62,10 @@ pub struct FrameRange {
 /// The `free_position` of a frame that is not in the free list.
 const NOT_FREE: u32 = u32::MAX;
 
+/// The `acquisition_of` of a frame listed in no environment's acquisitions (2^64 - 1
+/// acquisitions cannot happen, so no real sequence number is this).
+const NOT_ACQUIRED: u64 = u64::MAX;
+
 /// The ownership table.
 #[derive(Debug)]
 pub struct FrameTable {
@@ -78,8 +82,10 @@ pub struct FrameTable {
     /// allocation by name, or a transfer to it), so the newest is last. Page-table frames are
     /// never listed: they cannot be repossessed.
     acquired: BTreeMap<EnvId, BTreeMap<u64, FrameNumber>>,
-    /// The acquisition sequence number of every frame listed in `acquired`, to unlist it.
-    acquisition_of: BTreeMap<FrameNumber, u64>,
+    /// The acquisition sequence number of every frame listed in `acquired`, to unlist it, by
+    /// frame ([`NOT_ACQUIRED`] for the others): every allocation and free updates it, one
+    /// index each.
+    acquisition_of: Vec<u64>,
     /// The sequence number the next acquisition gets.
     next_acquisition: u64,
 }
@@ -103,11 +109,11 @@ impl FrameTable {
         }
         let mut table = FrameTable {
             free_position: vec![NOT_FREE; owners.len()],
+            acquisition_of: vec![NOT_ACQUIRED; owners.len()],
             owners,
             free: Vec::new(),
             charged: BTreeMap::new(),
             acquired: BTreeMap::new(),
-            acquisition_of: BTreeMap::new(),
             next_acquisition: 0,
         };
         for frame in (0..table.owners.len() as u64).rev() {
@@ -265,7 +271,9 @@ impl FrameTable {
     pub fn release_environment(&mut self, id: EnvId) -> usize {
         let frames = self.charged.remove(&id).unwrap_or_default();
         for frame in self.acquired.remove(&id).unwrap_or_default().into_values() {
-            self.acquisition_of.remove(&frame);
+            if let Some(sequence) = self.acquisition_of.get_mut(frame as usize) {
+                *sequence = NOT_ACQUIRED;
+            }
         }
         for &frame in &frames {
             self.owners[frame as usize] = Some(FrameOwner::Free);
@@ -280,13 +288,19 @@ impl FrameTable {
             let sequence = self.next_acquisition;
             // 2^64 acquisitions cannot happen; wrapping only keeps the kernel free of panics.
             self.next_acquisition = sequence.wrapping_add(1);
-            self.acquired.entry(id).or_default().insert(sequence, frame);
-            self.acquisition_of.insert(frame, sequence);
+            if let Some(slot) = self.acquisition_of.get_mut(frame as usize) {
+                self.acquired.entry(id).or_default().insert(sequence, frame);
+                *slot = sequence;
+            }
         }
     }
 
     fn uncharge(&mut self, id: EnvId, frame: FrameNumber) {
-        if let Some(sequence) = self.acquisition_of.remove(&frame)
+        let sequence = self
+            .acquisition_of
+            .get_mut(frame as usize)
+            .map_or(NOT_ACQUIRED, |slot| core::mem::replace(slot, NOT_ACQUIRED));
+        if sequence != NOT_ACQUIRED
             && let Some(frames) = self.acquired.get_mut(&id)
         {
             frames.remove(&sequence);
@@ -610,7 +624,12 @@ mod tests {
 
         table.release_environment(EnvId(1));
         assert_eq!(table.frames_by_acquisition(EnvId(1)).count(), 0);
-        assert!(table.acquisition_of.is_empty());
+        assert!(
+            table
+                .acquisition_of
+                .iter()
+                .all(|&sequence| sequence == NOT_ACQUIRED)
+        );
     }
 
     /// Applies `operation` to `table` and to `model`, the expected acquisition order of each
@@ -679,7 +698,12 @@ mod tests {
                     }
                 }
                 let listed_total: usize = model.values().map(Vec::len).sum();
-                prop_assert_eq!(table.acquisition_of.len(), listed_total);
+                let indexed = table
+                    .acquisition_of
+                    .iter()
+                    .filter(|&&sequence| sequence != NOT_ACQUIRED)
+                    .count();
+                prop_assert_eq!(indexed, listed_total);
             }
         }
     }
