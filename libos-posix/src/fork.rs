@@ -1,10 +1,18 @@
-//! Copy-on-write fork, built in the library from page sharing and the fault upcall.
+//! Fork, built in the library from page sharing, page copies and the fault upcall: a process's
+//! private writable pages are copied for the child when they are few (at most
+//! [`COPY_WHOLE_MOST_PAGES`]), shared copy-on-write when they are more.
+//!
+//! Why both: a page shared copy-on-write costs a shadow, a derived binding and a protection
+//! at the fork and their undoing when the child ends, some 7,700 instructions, and a fault and
+//! a copy on each side that writes it; a copy costs some 3,000 and a frame. Below the
+//! threshold the copy is cheaper in instructions and costs little memory; above it,
+//! copy-on-write bounds the memory a fork takes.
 //!
 //! The parent creates an empty environment, shares it the world's regions whole, as spawn
 //! does (`world::share_into`), and the regions of its code and read-only data whole,
 //! read-only, and walks its own other bindings (`PageList`):
 //! - code and read-only data outside those regions are shared as they are bound;
-//! - each private writable page gets a shadow (its frame bound read-only a second time at
+//! - each private writable page is copied for the child, or, above the threshold, gets a shadow (its frame bound read-only a second time at
 //!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
 //!   (a binding derived from the shadow, so the parent can later rebind the page without
 //!   taking the child's view away); the first write on either side copies (see `faults`);
@@ -130,10 +138,16 @@ fn share_address_space(
     let start_stack = fork_entry::start_stack_range();
     let exception_stack = exceptions::stack_range();
     let static_data = image::code_end().next_multiple_of(PAGE_BYTES)..image::image_end();
+    let private_writable = bindings
+        .iter()
+        .filter(|binding| is_copy_on_write_region(binding.page_address))
+        .count();
+    let copies_whole = private_writable <= COPY_WHOLE_MOST_PAGES;
     let must_copy = |address: u64| {
         start_stack.contains(&address)
             || exception_stack.contains(&address)
             || static_data.contains(&address)
+            || (copies_whole && is_copy_on_write_region(address))
     };
     // The world goes whole, shared as it is in every process of it.
     let in_world = crate::world::get().is_some();
@@ -188,6 +202,11 @@ fn share_address_space(
     }
     Ok(())
 }
+
+/// The most private writable pages (image data, heap, stack) a process may have for a fork to
+/// copy them all for the child rather than share them copy-on-write (see the module's
+/// header): 1 MiB.
+pub const COPY_WHOLE_MOST_PAGES: usize = 256;
 
 /// The regions that hold the program's code and read-only data, which the linker puts in
 /// regions of their own (see the boot tool's `APP_RUSTFLAGS`): a child gets each whole, as one

@@ -24,6 +24,7 @@ pub const ALL: &[Case] = &[
     ("errors", errors),
     ("append_truncate", append_truncate),
     ("fork_copy_on_write", fork_copy_on_write),
+    ("fork_a_large_heap", fork_a_large_heap),
     ("fork_many", fork_many),
     ("fork_while_children_share", fork_while_children_share),
     ("read_only_data_after_fork", read_only_data_after_fork),
@@ -241,6 +242,53 @@ fn fork_copy_on_write() -> Outcome {
     check(counter == 42 && heap_value[100] == 1, || {
         format!("the parent sees the child's writes: counter {counter}")
     })
+}
+
+/// A process with more private pages than a fork copies whole: its pages are shared
+/// copy-on-write, each side's writes stay its own whichever runs first, and a second fork
+/// after the first child ended shares the pages again.
+fn fork_a_large_heap() -> Outcome {
+    const BYTES: usize = 2 * 1024 * 1024;
+    let pages = BYTES / 4096;
+    check(pages > libos_posix::fork::COPY_WHOLE_MOST_PAGES, || {
+        String::from("the heap is not larger than a fork copies whole")
+    })?;
+    let mut heap = pattern(BYTES, 11);
+    let original = heap.clone();
+    for round in 0..2u8 {
+        let child = match context("fork", fork())? {
+            Fork::Child => {
+                let same = heap == original;
+                for page in (0..BYTES).step_by(4096 * 3) {
+                    heap[page] = 0xc0;
+                }
+                let kept = (0..BYTES).step_by(4096 * 3).all(|page| heap[page] == 0xc0);
+                process::exit(if same && kept { 0 } else { 3 });
+            }
+            Fork::Parent(child) => child,
+        };
+        // Written while the child may still read: its copy must not see this.
+        for page in (0..BYTES).step_by(4096 * 2) {
+            heap[page + 1] = round.wrapping_add(0x5a);
+        }
+        let reason = context("wait", process::wait(child))?;
+        check(reason == ExitReason::Exited(0), || {
+            format!("round {round}: child {reason}")
+        })?;
+        let untouched = (0..BYTES)
+            .step_by(4096 * 3)
+            .all(|page| heap[page] == original[page]);
+        check(untouched, || {
+            format!("round {round}: the parent sees the child's writes")
+        })?;
+        for page in (0..BYTES).step_by(4096 * 2) {
+            heap[page + 1] = original[page + 1];
+        }
+        check(heap == original, || {
+            format!("round {round}: the parent's pages changed")
+        })?;
+    }
+    Ok(())
 }
 
 fn fork_many() -> Outcome {
