@@ -10,7 +10,8 @@
 //! An image stays valid while the world's file system counts no change since it was read
 //! (`files::change_count`): the next spawn of the same path reads nothing. Its children see
 //! their code through its bindings, so an image is dropped only when no child binds any of its
-//! pages: when it is stale, or to make room for another. On the microkernel path (no change
+//! pages or borrows any of its regions (the kernel reports either as `HAS_DERIVED`): when it
+//! is stale, or to make room for another. On the microkernel path (no change
 //! count), or when every window is in use, the image is read for one spawn and its frames go
 //! to the child.
 //!
@@ -70,6 +71,26 @@ impl Image {
         }
         let index = self.pages.binary_search_by_key(&page, |&(at, _)| at).ok()?;
         Some(self.pages.remove(index).1)
+    }
+
+    /// Where a kept image binds the region at `region` (an address in the program) of a
+    /// read-only segment whose pages all hold file bytes and whose regions hold no other
+    /// segment: a child may borrow that region of the window whole. `None` otherwise.
+    pub(crate) fn kept_region(&self, segment: &Segment, region: u64) -> Option<u64> {
+        let window = self.window?;
+        let first = self.first_page();
+        let regions = segment_regions(segment);
+        let is_whole = !segment.is_writable
+            && first.is_multiple_of(exo_abi::region::BYTES)
+            && regions.contains(&region)
+            && file_pages(segment).count() as u64
+                == (segment.end_page() - segment.first_page()) / PAGE_BYTES
+            && self.plan.segments.iter().all(|other| {
+                other == segment
+                    || other.end_page() <= regions.start
+                    || other.first_page() >= regions.end
+            });
+        is_whole.then(|| window + (region - first))
     }
 
     fn first_page(&self) -> u64 {
@@ -297,6 +318,12 @@ fn read(path: &str, window: Option<u64>) -> Result<Image> {
         }
     }
     Ok(image)
+}
+
+/// The regions `segment` touches.
+pub(crate) fn segment_regions(segment: &Segment) -> core::ops::Range<u64> {
+    let bytes = exo_abi::region::BYTES;
+    segment.first_page() & !(bytes - 1)..segment.end_page().next_multiple_of(bytes)
 }
 
 /// The pages of `segment` that hold bytes of the file.

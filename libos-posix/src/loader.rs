@@ -1,14 +1,17 @@
 //! Building a child's address space from a program image (see `images`): each page of each
 //! segment is bound in the child, its frame given (`FrameGrant`, then `PageMapInto`), or, from
-//! a kept image, copied (`PageCopyInto`, for data) or shared (`PageShare`, for the code and
-//! read-only data, derived from this process's binding in the image's window). The checks of the file are the kernel's own
+//! a kept image, copied (`PageCopyInto`, for data) or shared (for the code and read-only data:
+//! each region whole, `RegionShare` of the image's window, or else each page, `PageShare`,
+//! derived from this process's binding in the window). The checks of the file are the kernel's own
 //! loader plan (`exo_core::elf_plan`).
 
 use crate::error::Result;
 use crate::images::{self, Image};
 use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP};
 use crate::syscall::{self, Capability};
+use alloc::vec::Vec;
 use exo_abi::page_rights::WRITABLE;
+use exo_abi::region;
 
 /// Gives `frame` to `child` and binds it at `address` there with `rights`; on failure the
 /// frame is freed (or is the child's, and goes when the child is killed).
@@ -29,6 +32,18 @@ pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
     let plan = image.plan().clone();
     for segment in &plan.segments {
         let rights = images::segment_rights(segment);
+        let regions = images::segment_regions(segment);
+        let whole: Option<Vec<(u64, u64)>> = regions
+            .clone()
+            .step_by(region::BYTES as usize)
+            .map(|region| Some((image.kept_region(segment, region)?, region)))
+            .collect();
+        if let Some(whole) = whole {
+            for (kept, region) in whole {
+                syscall::region_share_at(kept, child, region, false)?;
+            }
+            continue;
+        }
         for page in (segment.first_page()..segment.end_page()).step_by(PAGE_BYTES as usize) {
             match image.kept_at(page) {
                 Some(kept) if !segment.is_writable => {

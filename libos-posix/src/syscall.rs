@@ -235,12 +235,23 @@ pub fn page_list(buffer: &mut [exo_abi::PageBinding], from: u64) -> Result<usize
 /// every page the region's owner binds there, writable where the owner's binding is when
 /// `writable`.
 pub fn region_share(address: u64, target: Capability, writable: bool) -> Result<(), Error> {
+    region_share_at(address, target, address, writable)
+}
+
+/// As [`region_share`], `target` seeing the region at `target_address` (another multiple of
+/// [`exo_abi::region::BYTES`]).
+pub fn region_share_at(
+    address: u64,
+    target: Capability,
+    target_address: u64,
+    writable: bool,
+) -> Result<(), Error> {
     let flags = if writable {
         exo_abi::region::WRITABLE
     } else {
         0
     };
-    stubs::region_share::<Kernel>(address, target.0, flags).map(|_| ())
+    stubs::region_share::<Kernel>(address, target.0, target_address, flags).map(|_| ())
 }
 
 /// Shares this environment's binding at `address` into `target`'s address space at

@@ -983,7 +983,15 @@ impl Fuzzer {
                     address & !(exo_abi::region::BYTES - 1)
                 };
                 a[1] = self.handle();
-                a[2] = self.random.below(4);
+                a[2] = if self.random.one_in(2) {
+                    a[0]
+                } else {
+                    self.address() & !(exo_abi::region::BYTES - 1)
+                };
+                if self.names_itself(a[1]) {
+                    a[2] = self.harmless_address(a[2]) & !(exo_abi::region::BYTES - 1);
+                }
+                a[3] = self.random.below(4);
             }
             Syscall::EndpointGrant => {
                 a[0] = self.address();

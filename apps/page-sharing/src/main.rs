@@ -279,7 +279,7 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
         "share a region with unknown flags",
         decode_result(syscall::raw(
             Syscall::RegionShare.number(),
-            [REGION, borrower.0, 1 << 9, 0, 0, 0],
+            [REGION, borrower.0, REGION, 1 << 9, 0, 0],
         ))
         .map(|_| ()),
         Err(Error::InvalidArgument),

@@ -103,7 +103,8 @@ pub mod page_flags {
     /// The caller owns the bound frame (a root binding, or a page shared back into the owner).
     pub const OWNED: u64 = 1 << 2;
     /// Some binding derived from this one by [`Syscall::PageShare`](crate::Syscall::PageShare)
-    /// still exists (in any address space).
+    /// still exists (in any address space), or another environment borrows the region of this
+    /// page ([`Syscall::RegionShare`](crate::Syscall::RegionShare)).
     pub const HAS_DERIVED: u64 = 1 << 3;
     /// This binding was derived from another by
     /// [`Syscall::PageShare`](crate::Syscall::PageShare); unmapping or flushing that one

@@ -715,16 +715,17 @@ system_calls! {
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Shares the caller's view of the [region](crate::region) at `a0` (a multiple of
     /// [`region::BYTES`](crate::region::BYTES)) into the environment named by capability `a1`,
-    /// at the same address, as one secure binding: the target's page table points at the
-    /// region's own last-level table, so the target sees every page its owner (the caller, or
-    /// the environment the caller borrowed the region from) binds there, now and later, with
-    /// the owner's rights, narrowed to reading unless `a2` has
-    /// [`region::WRITABLE`](crate::region::WRITABLE). The target cannot bind, unbind or
+    /// at the region at `a2` there (the same address, or another), as one secure binding: the
+    /// target's page table points at the region's own last-level table, so the target sees
+    /// every page its owner (the caller, or the environment the caller borrowed the region
+    /// from) binds there, now and later, with the owner's rights, narrowed to reading unless
+    /// `a3` has [`region::WRITABLE`](crate::region::WRITABLE). While a region is lent, the
+    /// owner's bindings in it report [`HAS_DERIVED`](crate::page_flags::HAS_DERIVED). The target cannot bind, unbind or
     /// protect pages in a borrowed region (those calls fail there as on pages bound by
     /// another); [`Syscall::PageQuery`] reports the owner's binding, not owned. The share ends
     /// when the target ends, and with the owner for every borrower. Returns 0.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) for an address that is not a region's
-    /// in the user half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags;
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` or `a2` is not a region's
+    /// address in the user half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags;
     /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
     /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
     /// ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
@@ -735,7 +736,7 @@ system_calls! {
     /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
     /// share would go over the target's or the global
     /// [kernel-memory quota](crate::kernel_memory) (it is charged to the target as a binding).
-    RegionShare = 59 => fn region_share(address, target, flags);
+    RegionShare = 59 => fn region_share(address, target, target_address, flags);
         errors [BadAddress, InvalidArgument, BadCapability, NoSuchEnvironment, PermissionDenied, NotFound, Occupied, NoMemory];
         authority Capability { argument: 1, right: SHARE };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";

@@ -15,6 +15,8 @@ pub type RegionNumber = u64;
 pub struct Borrow {
     /// The environment whose page table the region's pages are bound in.
     pub owner: EnvId,
+    /// The region in the owner's address space (the borrower may see it at another).
+    pub owner_region: RegionNumber,
     /// Whether writes may go through (where the owner's bindings allow them).
     pub is_writable: bool,
 }
@@ -22,8 +24,10 @@ pub struct Borrow {
 /// Every borrowed region, by borrower and by owner.
 #[derive(Debug, Default)]
 pub struct Regions {
+    /// By borrower and the region where it sees the borrowed one.
     borrows: BTreeMap<(EnvId, RegionNumber), Borrow>,
-    borrowers: BTreeMap<(EnvId, RegionNumber), BTreeSet<EnvId>>,
+    /// By owner and its region: each borrower and where it sees the region.
+    borrowers: BTreeMap<(EnvId, RegionNumber), BTreeSet<(EnvId, RegionNumber)>>,
 }
 
 impl Regions {
@@ -32,15 +36,20 @@ impl Regions {
         self.borrows.get(&(env, region)).copied()
     }
 
-    /// Records that `borrower` borrows `region` as `borrow` says. The caller checked that
+    /// Records that `borrower` sees at its `region` what `borrow` says. The caller checked that
     /// `borrower` had nothing at `region` and is not the owner.
     pub fn lend(&mut self, region: RegionNumber, borrower: EnvId, borrow: Borrow) {
         debug_assert!(borrower != borrow.owner);
         self.borrows.insert((borrower, region), borrow);
         self.borrowers
-            .entry((borrow.owner, region))
+            .entry((borrow.owner, borrow.owner_region))
             .or_default()
-            .insert(borrower);
+            .insert((borrower, region));
+    }
+
+    /// Whether `owner` lends its `region` to anyone.
+    pub fn is_lent(&self, owner: EnvId, region: RegionNumber) -> bool {
+        self.borrowers.contains_key(&(owner, region))
     }
 
     /// Forgets what `env` borrows, and every region it lent: returns the borrowers of those,
@@ -53,25 +62,25 @@ impl Regions {
             .collect();
         for region in borrowed {
             if let Some(borrow) = self.borrows.remove(&(env, region))
-                && let Some(borrowers) = self.borrowers.get_mut(&(borrow.owner, region))
+                && let Some(borrowers) =
+                    self.borrowers.get_mut(&(borrow.owner, borrow.owner_region))
             {
-                borrowers.remove(&env);
+                borrowers.remove(&(env, region));
                 if borrowers.is_empty() {
-                    self.borrowers.remove(&(borrow.owner, region));
+                    self.borrowers.remove(&(borrow.owner, borrow.owner_region));
                 }
             }
         }
-        let lent: Vec<(RegionNumber, BTreeSet<EnvId>)> = self
+        let lent: Vec<RegionNumber> = self
             .borrowers
             .range((env, 0)..=(env, RegionNumber::MAX))
-            .map(|(&(_, region), borrowers)| (region, borrowers.clone()))
+            .map(|(&(_, region), _)| region)
             .collect();
         let mut unlinked = Vec::new();
-        for (region, borrowers) in lent {
-            self.borrowers.remove(&(env, region));
-            for borrower in borrowers {
-                self.borrows.remove(&(borrower, region));
-                unlinked.push((borrower, region));
+        for region in lent {
+            for (borrower, seen_at) in self.borrowers.remove(&(env, region)).unwrap_or_default() {
+                self.borrows.remove(&(borrower, seen_at));
+                unlinked.push((borrower, seen_at));
             }
         }
         unlinked
@@ -109,10 +118,13 @@ impl Regions {
             ));
         }
         for (&(owner, region), borrowers) in &self.borrowers {
-            for &borrower in borrowers {
-                if self.borrowed(borrower, region).map(|borrow| borrow.owner) != Some(owner) {
+            for &(borrower, seen_at) in borrowers {
+                let recorded = self
+                    .borrowed(borrower, seen_at)
+                    .map(|borrow| (borrow.owner, borrow.owner_region));
+                if recorded != Some((owner, region)) {
                     return Err(alloc::format!(
-                        "regions: env {} listed as borrowing region {region:#x} of env {}",
+                        "regions: env {} listed as borrowing region {region:#x} of env {} at {seen_at:#x}",
                         borrower.0,
                         owner.0
                     ));
@@ -132,8 +144,13 @@ mod tests {
     const B: EnvId = EnvId(3);
 
     fn borrow(is_writable: bool) -> Borrow {
+        borrow_of(7, is_writable)
+    }
+
+    fn borrow_of(owner_region: RegionNumber, is_writable: bool) -> Borrow {
         Borrow {
             owner: OWNER,
+            owner_region,
             is_writable,
         }
     }
@@ -143,7 +160,7 @@ mod tests {
         let mut regions = Regions::default();
         regions.lend(7, A, borrow(true));
         regions.lend(7, B, borrow(false));
-        regions.lend(8, A, borrow(true));
+        regions.lend(8, A, borrow_of(8, true));
         assert_eq!(regions.borrowed(B, 7), Some(borrow(false)));
         assert_eq!(regions.count_borrowed_by(A), 2);
         assert_eq!(regions.end_environment(A), Vec::new());
@@ -157,17 +174,27 @@ mod tests {
         let mut regions = Regions::default();
         regions.lend(7, A, borrow(true));
         regions.lend(7, B, borrow(true));
-        regions.lend(9, B, borrow(false));
+        regions.lend(9, B, borrow_of(9, false));
+        // Seen at another region than the owner's.
+        regions.lend(20, A, borrow_of(9, false));
+        assert!(regions.is_lent(OWNER, 9) && !regions.is_lent(OWNER, 20));
+        regions.check_invariants().unwrap();
         // What the owner borrows itself elsewhere goes with it too.
         regions.lend(
             8,
             OWNER,
             Borrow {
                 owner: EnvId(4),
+                owner_region: 30,
                 is_writable: true,
             },
         );
-        assert_eq!(regions.end_environment(OWNER), [(A, 7), (B, 7), (B, 9)]);
+        assert!(regions.is_lent(EnvId(4), 30));
+        assert_eq!(
+            regions.end_environment(OWNER),
+            [(A, 7), (B, 7), (A, 20), (B, 9)]
+        );
+        assert!(!regions.is_lent(EnvId(4), 30));
         assert_eq!(
             regions.count_borrowed_by(A) + regions.count_borrowed_by(B),
             0

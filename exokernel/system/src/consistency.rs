@@ -190,9 +190,14 @@ fn check_entry<P: Platform>(
                 .regions
                 .borrowed(id, region_address / exo_abi::region::BYTES);
             let is_recorded = borrow.is_some_and(|borrow| {
+                let owner_table = kernel.environments.machine(borrow.owner).and_then(|owner| {
+                    owner
+                        .address_space
+                        .region_table(borrow.owner_region * exo_abi::region::BYTES)
+                });
                 borrow.is_writable == is_writable
                     && kernel.frames.owner(table) == Some(FrameOwner::PageTableOf(borrow.owner))
-                    && kernel.environments.machine(borrow.owner).is_some()
+                    && owner_table == Some(table)
             });
             if is_recorded {
                 Ok(())

@@ -127,7 +127,7 @@ pub fn page_list<P: Platform>(
                 [
                     page * PAGE_SIZE,
                     mapping.frame,
-                    status_bits(kernel, caller, &mapping),
+                    status_bits(kernel, caller, page, &mapping),
                 ]
             }),
         take * size_of::<PageBinding>() / 8,

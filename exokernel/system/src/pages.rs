@@ -194,7 +194,7 @@ pub fn page_query<P: Platform>(
     address: u64,
 ) -> Result<u64, Error> {
     let mapping = seen_binding(kernel, caller, address)?.ok_or(Error::NotFound)?;
-    Ok(mapping.frame << 12 | status_bits(kernel, caller, &mapping))
+    Ok(mapping.frame << 12 | status_bits(kernel, caller, address / PAGE_SIZE, &mapping))
 }
 
 /// The binding `caller` sees at page address `address`: its own, or in a region it borrows,
@@ -212,9 +212,10 @@ pub fn seen_binding<P: Platform>(
     let Some(borrow) = kernel.regions.borrowed(caller, region_of(address)) else {
         return Ok(None);
     };
+    let owner_page = borrow.owner_region * PAGES_PER_REGION + place.page % PAGES_PER_REGION;
     Ok(kernel
         .mappings
-        .lookup(Place::new(borrow.owner, place.page))
+        .lookup(Place::new(borrow.owner, owner_page))
         .map(|mut mapping| {
             mapping.rights.is_writable &= borrow.is_writable;
             mapping
@@ -272,11 +273,17 @@ pub fn page_copy_into<P: Platform>(
 pub fn region_share<P: Platform>(
     kernel: &mut Kernel<P>,
     caller: EnvId,
-    address: u64,
-    target: u64,
-    flags: u64,
+    a: arguments::RegionShare,
 ) -> Result<u64, Error> {
-    if address >= exo_abi::USER_END || !address.is_multiple_of(region::BYTES) {
+    let arguments::RegionShare {
+        address,
+        target,
+        target_address,
+        flags,
+    } = a;
+    let is_region =
+        |address: u64| address < exo_abi::USER_END && address.is_multiple_of(region::BYTES);
+    if !is_region(address) || !is_region(target_address) {
         return Err(Error::BadAddress);
     }
     if flags & !region::ALL != 0 {
@@ -286,19 +293,20 @@ pub fn region_share<P: Platform>(
     let target = environment_named(kernel, caller, target, rights::SHARE)?;
     let region = region_of(address);
     // The owner of the region as the caller sees it: itself, or whoever it borrowed it from.
-    let owner = match kernel.regions.borrowed(caller, region) {
+    let (owner, owner_region) = match kernel.regions.borrowed(caller, region) {
         Some(borrow) if is_writable && !borrow.is_writable => {
             return Err(Error::PermissionDenied);
         }
-        Some(borrow) => borrow.owner,
-        None => caller,
+        Some(borrow) => (borrow.owner, borrow.owner_region),
+        None => (caller, region),
     };
+    let target_region = region_of(target_address);
     let table = kernel
         .environments
         .machine(caller)
         .and_then(|machine| machine.address_space.region_table(address))
         .ok_or(Error::NotFound)?;
-    if target == owner || kernel.regions.borrowed(target, region).is_some() {
+    if target == owner || kernel.regions.borrowed(target, target_region).is_some() {
         return Err(Error::Occupied);
     }
     kernel.check_binding_room(target)?;
@@ -312,16 +320,36 @@ pub fn region_share<P: Platform>(
         .machine_mut(target)
         .ok_or(Error::NoSuchEnvironment)?
         .address_space
-        .borrow_region(address, table, is_writable, frames)?;
-    regions.lend(region, target, Borrow { owner, is_writable });
+        .borrow_region(target_address, table, is_writable, frames)?;
+    regions.lend(
+        target_region,
+        target,
+        Borrow {
+            owner,
+            owner_region,
+            is_writable,
+        },
+    );
     Ok(0)
 }
 
 /// The rights and `exo_abi::page_flags` bits `caller` is told about its binding `mapping`.
-pub fn status_bits<P: Platform>(kernel: &Kernel<P>, caller: EnvId, mapping: &MappingView) -> u64 {
+/// A page of a region the caller lends whole (`RegionShare`) counts as having a derived
+/// binding: another environment sees it.
+pub fn status_bits<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    page: u64,
+    mapping: &MappingView,
+) -> u64 {
     let is_owned = kernel.frames.owner(mapping.frame) == Some(FrameOwner::Environment(caller));
+    let mut mapping = *mapping;
+    mapping.has_derived |= kernel.regions.is_lent(caller, page / PAGES_PER_REGION);
     mapping.status_bits(is_owned)
 }
+
+/// Pages in a region.
+const PAGES_PER_REGION: u64 = region::BYTES / PAGE_SIZE;
 
 /// The caller's binding at page address `address`, when its frame is the caller's own (not a
 /// page shared in from another environment). Errors: `BadAddress` for a bad address,

@@ -166,9 +166,7 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         }
         Call::PageQuery(a) => Outcome::Return(pages::page_query(kernel, caller, a.address)),
         Call::PageShare(a) => Outcome::Return(pages::page_share(kernel, caller, a)),
-        Call::RegionShare(a) => Outcome::Return(pages::region_share(
-            kernel, caller, a.address, a.target, a.flags,
-        )),
+        Call::RegionShare(a) => Outcome::Return(pages::region_share(kernel, caller, a)),
         Call::PageCopyInto(a) => Outcome::Return(pages::page_copy_into(kernel, caller, a)),
         Call::PageFlush(a) => Outcome::Return(pages::page_flush(kernel, caller, a.address)),
         Call::FrameGrant(a) => {

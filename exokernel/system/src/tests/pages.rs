@@ -200,6 +200,16 @@ fn a_share_whose_page_table_cannot_grow_leaves_no_record() {
     assert!(crate::consistency::check(&booted.kernel).is_ok());
 }
 
+/// `RegionShare`'s arguments for a share at the same address in the target.
+fn same_place(address: u64, target: u64, flags: u64) -> exo_abi::arguments::RegionShare {
+    exo_abi::arguments::RegionShare {
+        address,
+        target,
+        target_address: address,
+        flags,
+    }
+}
+
 #[test]
 fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     use crate::pages::{page_map, page_protect, page_query, page_unmap, region_share};
@@ -211,7 +221,7 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     let region = FREE_PAGE & !(BYTES - 1);
     let kernel = &mut booted.kernel;
     assert_eq!(
-        region_share(kernel, init, region, child, REGION_WRITABLE),
+        region_share(kernel, init, same_place(region, child, REGION_WRITABLE)),
         Err(Error::NotFound),
         "nothing bound there yet"
     );
@@ -222,25 +232,25 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
         (region, 1 << 5, Error::InvalidArgument),
     ] {
         assert_eq!(
-            region_share(kernel, init, address, child, flags),
+            region_share(kernel, init, same_place(address, child, flags)),
             Err(error)
         );
     }
     assert_eq!(
-        region_share(kernel, init, region, 12345, 0),
+        region_share(kernel, init, same_place(region, 12345, 0)),
         Err(Error::BadCapability)
     );
     assert_eq!(
-        region_share(kernel, init, region, SELF, 0),
+        region_share(kernel, init, same_place(region, SELF, 0)),
         Err(Error::Occupied),
         "the owner itself"
     );
     assert_eq!(
-        region_share(kernel, init, region, child, REGION_WRITABLE),
+        region_share(kernel, init, same_place(region, child, REGION_WRITABLE)),
         Ok(0)
     );
     assert_eq!(
-        region_share(kernel, init, region, child, 0),
+        region_share(kernel, init, same_place(region, child, 0)),
         Err(Error::Occupied),
         "borrowed already"
     );
@@ -295,15 +305,19 @@ fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
     let region = FREE_PAGE & !(BYTES - 1);
     let kernel = &mut booted.kernel;
     page_map(kernel, init, FREE_PAGE, frame, WRITABLE).expect("bound");
-    region_share(kernel, init, region, reader, 0).expect("lent for reading");
+    region_share(kernel, init, same_place(region, reader, 0)).expect("lent for reading");
     // A handle over `writer` for the reader, to pass the region on with.
     let handle = crate::capabilities::hold_child(kernel, reader_id, writer_id).expect("held");
     assert_eq!(
-        region_share(kernel, reader_id, region, handle, REGION_WRITABLE),
+        region_share(
+            kernel,
+            reader_id,
+            same_place(region, handle, REGION_WRITABLE)
+        ),
         Err(Error::PermissionDenied),
         "no more than it has"
     );
-    region_share(kernel, reader_id, region, handle, 0).expect("passed on");
+    region_share(kernel, reader_id, same_place(region, handle, 0)).expect("passed on");
     assert_eq!(
         kernel
             .regions
@@ -417,4 +431,85 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
         Err(Error::Occupied)
     );
     assert_eq!(booted.call(FreeFrames, &[]), Ok(free - 1));
+}
+
+#[test]
+fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
+    use crate::pages::{page_map, page_query, region_share};
+    use exo_abi::arguments::RegionShare;
+    use exo_abi::page_flags::HAS_DERIVED;
+    use exo_abi::region::BYTES;
+    let (mut booted, frame) = with_a_frame();
+    let reader = with_a_child(&mut booted);
+    with_a_child(&mut booted);
+    let ids: Vec<_> = booted.kernel.environments.ids().collect();
+    let (reader_id, other_id) = (ids[ids.len() - 2], ids[ids.len() - 1]);
+    let init = booted.init;
+    let region = FREE_PAGE & !(BYTES - 1);
+    let elsewhere = region + 6 * BYTES;
+    let kernel = &mut booted.kernel;
+    page_map(kernel, init, FREE_PAGE, frame, WRITABLE).expect("bound");
+    assert_eq!(
+        page_query(kernel, init, FREE_PAGE).unwrap() & HAS_DERIVED,
+        0
+    );
+    let share = |target_address| RegionShare {
+        address: region,
+        target: reader,
+        target_address,
+        flags: 0,
+    };
+    assert_eq!(
+        region_share(kernel, init, share(elsewhere + 0x1000)),
+        Err(Error::BadAddress)
+    );
+    assert_eq!(
+        region_share(kernel, init, share(USER_END)),
+        Err(Error::BadAddress)
+    );
+    region_share(kernel, init, share(elsewhere)).expect("lent elsewhere");
+    let offset = FREE_PAGE - region;
+    assert_eq!(
+        page_query(kernel, reader_id, elsewhere + offset).map(|word| word >> 12),
+        Ok(frame)
+    );
+    assert_eq!(
+        page_query(kernel, reader_id, FREE_PAGE),
+        Err(Error::NotFound)
+    );
+    // The owner is told its page is seen by another.
+    assert_ne!(
+        page_query(kernel, init, FREE_PAGE).unwrap() & HAS_DERIVED,
+        0
+    );
+    assert!(crate::consistency::check(kernel).is_ok());
+    // Passed on from where the reader sees it, to a third place: still the owner's table.
+    let handle = crate::capabilities::hold_child(kernel, reader_id, other_id).expect("held");
+    let third = region + 9 * BYTES;
+    region_share(
+        kernel,
+        reader_id,
+        RegionShare {
+            address: elsewhere,
+            target: handle,
+            target_address: third,
+            flags: 0,
+        },
+    )
+    .expect("passed on");
+    assert_eq!(
+        page_query(kernel, other_id, third + offset).map(|word| word >> 12),
+        Ok(frame)
+    );
+    assert!(crate::consistency::check(kernel).is_ok());
+    // Both go with the owner's binding's region when the owner ends.
+    kernel.end(init, exo_abi::ExitReason::Exited(0));
+    assert_eq!(
+        page_query(kernel, reader_id, elsewhere + offset),
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        page_query(kernel, other_id, third + offset),
+        Err(Error::NotFound)
+    );
 }
