@@ -3,9 +3,11 @@
 //! Spawning reads a program file straight into frames, one for each page of its segments that
 //! holds bytes of the file (the rest of a segment is zeros, made fresh for each child). A kept
 //! image binds those frames read-only in a window of this process (`layout::IMAGE_WINDOWS_BASE`),
-//! at the same offsets as in the program; a child then gets each code and read-only data page
-//! as a binding derived from the window's (`PageShare`: one call, nothing copied) and a copy of
-//! each writable page (see `loader`).
+//! at the same offsets as in the program; a child then borrows each region of code and
+//! read-only data whole (`RegionShare` at the program's address: one call for up to 2 MiB,
+//! nothing copied; the linker gives each segment regions of its own), or, where a region
+//! cannot go whole, gets each such page as a binding derived from the window's (`PageShare`),
+//! and a copy of each writable page (`PageCopyInto`; see `loader`).
 //!
 //! An image stays valid while the world's file system counts no change since it was read
 //! (`files::change_count`): the next spawn of the same path reads nothing. Its children see
@@ -226,8 +228,7 @@ pub(crate) fn prepare(path: &str) -> Result<Prepared> {
         });
         Ok(Prepared::Kept(index))
     } else {
-        // Something changed while it was read: good for this spawn (as any read racing a
-        // write), not to keep.
+        // Something changed while it was read: not to keep; read again, for this spawn only.
         drop(cache);
         drop(image);
         Ok(Prepared::OneOff(read(path, None)?))
