@@ -8,7 +8,7 @@
 //! the abort protocol (`crate::revocation`) can repossess the newest first.
 
 use crate::environments::EnvId;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -76,8 +76,12 @@ pub struct FrameTable {
     /// Each frame's index in `free` ([`NOT_FREE`] when it is not there), so that allocation by
     /// name removes a frame in constant time instead of searching a list of every free frame.
     free_position: Vec<u32>,
-    /// The frames charged to each environment, so that ending one costs its own frames only.
-    charged: BTreeMap<EnvId, BTreeSet<FrameNumber>>,
+    /// The frames charged to each environment, so that ending one costs its own frames only,
+    /// in no order.
+    charged: BTreeMap<EnvId, Vec<FrameNumber>>,
+    /// Each charged frame's index in its environment's `charged` list, so that uncharging one
+    /// is a swap with the last instead of a search.
+    charged_position: Vec<u32>,
     /// The mappable frames of each environment by acquisition sequence number (allocation,
     /// allocation by name, or a transfer to it), so the newest is last. Page-table frames are
     /// never listed: they cannot be repossessed.
@@ -110,6 +114,7 @@ impl FrameTable {
         let mut table = FrameTable {
             free_position: vec![NOT_FREE; owners.len()],
             acquisition_of: vec![NOT_ACQUIRED; owners.len()],
+            charged_position: vec![0; owners.len()],
             owners,
             free: Vec::new(),
             charged: BTreeMap::new(),
@@ -163,7 +168,7 @@ impl FrameTable {
         };
         self.owners[frame as usize] = Some(owner);
         if let Some(id) = owner.environment() {
-            self.charged.entry(id).or_default().insert(frame);
+            self.charge(id, frame);
         }
         self.note_acquisition(owner, frame);
         Ok(Some(frame))
@@ -188,7 +193,7 @@ impl FrameTable {
         }
         self.owners[frame as usize] = Some(owner);
         if let Some(id) = owner.environment() {
-            self.charged.entry(id).or_default().insert(frame);
+            self.charge(id, frame);
         }
         self.note_acquisition(owner, frame);
         Ok(())
@@ -244,7 +249,7 @@ impl FrameTable {
         }
         self.uncharge(from, frame);
         self.owners[frame as usize] = Some(FrameOwner::Environment(to));
-        self.charged.entry(to).or_default().insert(frame);
+        self.charge(to, frame);
         self.note_acquisition(FrameOwner::Environment(to), frame);
         Ok(())
     }
@@ -269,7 +274,10 @@ impl FrameTable {
 
     /// Frees every frame charged to environment `id`; returns how many.
     pub fn release_environment(&mut self, id: EnvId) -> usize {
-        let frames = self.charged.remove(&id).unwrap_or_default();
+        let mut frames = self.charged.remove(&id).unwrap_or_default();
+        // Freed in frame order, as they always were: which frames later allocations get does
+        // not depend on the order the environment took them in.
+        frames.sort_unstable();
         for frame in self.acquired.remove(&id).unwrap_or_default().into_values() {
             if let Some(sequence) = self.acquisition_of.get_mut(frame as usize) {
                 *sequence = NOT_ACQUIRED;
@@ -309,11 +317,24 @@ impl FrameTable {
             }
         }
         if let Some(frames) = self.charged.get_mut(&id) {
-            frames.remove(&frame);
+            let position = self.charged_position[frame as usize] as usize;
+            if frames.get(position) == Some(&frame) {
+                frames.swap_remove(position);
+                if let Some(&moved) = frames.get(position) {
+                    self.charged_position[moved as usize] = position as u32;
+                }
+            }
             if frames.is_empty() {
                 self.charged.remove(&id);
             }
         }
+    }
+
+    /// Lists `frame`, which the caller made `id`'s, among `id`'s charged frames.
+    fn charge(&mut self, id: EnvId, frame: FrameNumber) {
+        let frames = self.charged.entry(id).or_default();
+        self.charged_position[frame as usize] = frames.len() as u32;
+        frames.push(frame);
     }
 
     /// The owner of `frame`, or `None` when it is not usable RAM.
@@ -328,7 +349,7 @@ impl FrameTable {
 
     /// How many frames are charged to environment `id`.
     pub fn count_owned_by(&self, id: EnvId) -> usize {
-        self.charged.get(&id).map_or(0, BTreeSet::len)
+        self.charged.get(&id).map_or(0, Vec::len)
     }
 
     /// How many frames environment `id` owns as its memory (its page-table frames not counted).
@@ -576,6 +597,18 @@ mod tests {
                 }
                 for (position, &frame) in table.free.iter().enumerate() {
                     prop_assert_eq!(table.free_position[frame as usize], position as u32);
+                }
+                // Each environment's charged list holds exactly its frames, each at the
+                // position the index says.
+                for env in 1..4 {
+                    let owned = (0..24)
+                        .filter(|&f| table.owner(f).and_then(FrameOwner::environment) == Some(EnvId(env)))
+                        .count();
+                    prop_assert_eq!(table.count_owned_by(EnvId(env)), owned);
+                    for (position, &frame) in table.charged.get(&EnvId(env)).into_iter().flatten().enumerate() {
+                        prop_assert_eq!(table.owner(frame).and_then(FrameOwner::environment), Some(EnvId(env)));
+                        prop_assert_eq!(table.charged_position[frame as usize], position as u32);
+                    }
                 }
                 let listed_positions = table.free_position.iter().filter(|&&p| p != NOT_FREE).count();
                 prop_assert_eq!(listed_positions, table.free.len());
