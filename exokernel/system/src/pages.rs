@@ -256,10 +256,8 @@ pub fn page_copy_into<P: Platform>(
         .ok()
         .flatten()
         .ok_or(Error::NoMemory)?;
-    let bound =
-        user_memory::copy_page_to_frame::<P>(kernel.current_address_space(), a.address, frame)
-            .and_then(|()| bind_root(kernel, place, frame, rights));
-    match bound {
+    user_memory::copy_readable_page_to_frame::<P>(a.address, frame);
+    match bind_root(kernel, place, frame, rights) {
         Ok(_) => Ok(frame),
         Err(error) => {
             // Cannot fail: the frame was allocated to `target` just now and bound nowhere.

@@ -36,16 +36,9 @@ pub fn copy_to_user<P: Platform>(
     Ok(())
 }
 
-/// Copies the caller's page at `page_address` (page-aligned, bound readable in the active
-/// address space: checked here) into `frame`, whole.
-/// Errors: [`Error::BadAddress`] when it is not bound readable.
-pub fn copy_page_to_frame<P: Platform>(
-    address_space: &P::AddressSpace,
-    page_address: u64,
-    frame: u64,
-) -> Result<(), Error> {
-    let range = UserRange::new(page_address, PAGE_SIZE)?;
-    check_mapped::<P>(address_space, range, Access::Read)?;
+/// Copies the page at `page_address` of the active address space, which [`check_readable`]
+/// found mapped readable there, into `frame`, whole.
+pub fn copy_readable_page_to_frame<P: Platform>(page_address: u64, frame: u64) {
     P::copy_user_and_frame(
         page_address,
         frame,
@@ -54,7 +47,6 @@ pub fn copy_page_to_frame<P: Platform>(
         FrameCopy::UserToFrame,
     );
     crate::counters::note_copied(PAGE_SIZE as usize);
-    Ok(())
 }
 
 /// Whether every page of the `len` bytes at `address` is mapped readable in `address_space`.

@@ -401,6 +401,12 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
         ([0, child, FREE_PAGE, 0], Error::BadAddress),
         ([FREE_PAGE, child, FREE_PAGE + 1, 0], Error::BadAddress),
         ([FREE_PAGE, child, USER_END, 0], Error::BadAddress),
+        ([u64::MAX, child, FREE_PAGE, 0], Error::BadAddress),
+        ([FREE_PAGE, child, u64::MAX, 0], Error::BadAddress),
+        (
+            [FREE_PAGE, child, FREE_PAGE, u64::MAX],
+            Error::InvalidArgument,
+        ),
         (
             [FREE_PAGE, child, FREE_PAGE, 1 << 7],
             Error::InvalidArgument,
