@@ -2,12 +2,14 @@
 //! segment is bound in the child, its frame given (`FrameGrant`, then `PageMapInto`), or, from
 //! a kept image, copied (`PageCopyInto`, for data) or shared (for the code and read-only data:
 //! each region whole, `RegionShare` of the image's window, or else each page, `PageShare`,
-//! derived from this process's binding in the window). The checks of the file are the kernel's own
+//! derived from this process's binding in the window); a page of zeros (the stack, data past
+//! the file's bytes) is a copy of a zero page of this program's own. The checks of the file are the kernel's own
 //! loader plan (`exo_core::elf_plan`).
 
 use crate::error::Result;
 use crate::images::{self, Image};
 use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP};
+use crate::runtime::staging;
 use crate::syscall::{self, Capability};
 use alloc::vec::Vec;
 use exo_abi::page_rights::WRITABLE;
@@ -21,6 +23,26 @@ pub fn give(child: Capability, address: u64, frame: u64, rights: u64) -> Result<
         return Err(error.into());
     }
     syscall::page_map_into(child, address, frame, rights)?;
+    Ok(())
+}
+
+/// Binds a fresh zeroed frame of `child`'s at `address` there with `rights`.
+pub fn give_zeroed(child: Capability, address: u64, rights: u64) -> Result<()> {
+    syscall::page_copy_into(staging::zero_page(), child, address, rights)?;
+    Ok(())
+}
+
+/// Binds a fresh frame of `child`'s at `address` there with `rights`, holding `value` at its
+/// start and zeros after it.
+pub fn give_holding<T: Copy>(
+    child: Capability,
+    address: u64,
+    value: &T,
+    rights: u64,
+) -> Result<()> {
+    staging::with_page_holding(value, |page| {
+        syscall::page_copy_into(page, child, address, rights)
+    })?;
     Ok(())
 }
 
@@ -52,18 +74,15 @@ pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
                 Some(kept) => {
                     syscall::page_copy_into(kept, child, page, rights)?;
                 }
-                None => {
-                    let frame = match image.take_frame(page) {
-                        Some(frame) => frame,
-                        None => syscall::frame_allocate(None)?,
-                    };
-                    give(child, page, frame, rights)?;
-                }
+                None => match image.take_frame(page) {
+                    Some(frame) => give(child, page, frame, rights)?,
+                    None => give_zeroed(child, page, rights)?,
+                },
             }
         }
     }
     for page in (STACK_TOP - STACK_BYTES..STACK_TOP).step_by(PAGE_BYTES as usize) {
-        give(child, page, syscall::frame_allocate(None)?, WRITABLE)?;
+        give_zeroed(child, page, WRITABLE)?;
     }
     Ok(plan.entry)
 }

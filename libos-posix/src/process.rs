@@ -15,7 +15,6 @@
 use crate::descriptors::{self, Descriptor, STDERR, STDIN, STDOUT};
 use crate::error::{Errno, Result};
 use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
-use crate::runtime::scratch;
 use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
 use crate::{files, images, loader, process_client, world};
@@ -263,8 +262,7 @@ fn build(child: &Child, image: &mut images::Prepared, block: &mut StartupBlock) 
     hold_inherited(&block.descriptors, child.pid)?;
     block.session = session_for(child.capability)?;
     pass_file_server(child.capability)?;
-    let frame = scratch::frame_holding(0, block)?;
-    loader::give(child.capability, STARTUP_ADDRESS, frame, 0)?;
+    loader::give_holding(child.capability, STARTUP_ADDRESS, block, 0)?;
     Ok(entry)
 }
 

@@ -7,7 +7,10 @@
 //! It also remembers the order in which each environment acquired its mappable frames, so that
 //! the abort protocol (`crate::revocation`) can repossess the newest first.
 
+mod acquisitions;
+
 use crate::environments::EnvId;
+use acquisitions::Acquisitions;
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -62,10 +65,6 @@ pub struct FrameRange {
 /// The `free_position` of a frame that is not in the free list.
 const NOT_FREE: u32 = u32::MAX;
 
-/// The `acquisition_of` of a frame listed in no environment's acquisitions (2^64 - 1
-/// acquisitions cannot happen, so no real sequence number is this).
-const NOT_ACQUIRED: u64 = u64::MAX;
-
 /// The ownership table.
 #[derive(Debug)]
 pub struct FrameTable {
@@ -82,16 +81,9 @@ pub struct FrameTable {
     /// Each charged frame's index in its environment's `charged` list, so that uncharging one
     /// is a swap with the last instead of a search.
     charged_position: Vec<u32>,
-    /// The mappable frames of each environment by acquisition sequence number (allocation,
-    /// allocation by name, or a transfer to it), so the newest is last. Page-table frames are
-    /// never listed: they cannot be repossessed.
-    acquired: BTreeMap<EnvId, BTreeMap<u64, FrameNumber>>,
-    /// The acquisition sequence number of every frame listed in `acquired`, to unlist it, by
-    /// frame ([`NOT_ACQUIRED`] for the others): every allocation and free updates it, one
-    /// index each.
-    acquisition_of: Vec<u64>,
-    /// The sequence number the next acquisition gets.
-    next_acquisition: u64,
+    /// The mappable frames of each environment in acquisition order, so the newest is last.
+    /// Page-table frames are never listed: they cannot be repossessed.
+    acquired: Acquisitions,
 }
 
 impl FrameTable {
@@ -113,13 +105,11 @@ impl FrameTable {
         }
         let mut table = FrameTable {
             free_position: vec![NOT_FREE; owners.len()],
-            acquisition_of: vec![NOT_ACQUIRED; owners.len()],
+            acquired: Acquisitions::new(owners.len()),
             charged_position: vec![0; owners.len()],
             owners,
             free: Vec::new(),
             charged: BTreeMap::new(),
-            acquired: BTreeMap::new(),
-            next_acquisition: 0,
         };
         for frame in (0..table.owners.len() as u64).rev() {
             if table.owners[frame as usize] == Some(FrameOwner::Free) {
@@ -278,11 +268,7 @@ impl FrameTable {
         // Freed in frame order, as they always were: which frames later allocations get does
         // not depend on the order the environment took them in.
         frames.sort_unstable();
-        for frame in self.acquired.remove(&id).unwrap_or_default().into_values() {
-            if let Some(sequence) = self.acquisition_of.get_mut(frame as usize) {
-                *sequence = NOT_ACQUIRED;
-            }
-        }
+        self.acquired.release(id);
         for &frame in &frames {
             self.owners[frame as usize] = Some(FrameOwner::Free);
             self.push_free(frame);
@@ -293,29 +279,12 @@ impl FrameTable {
     /// Lists `frame` as the newest acquisition of `owner` when `owner` may map it.
     fn note_acquisition(&mut self, owner: FrameOwner, frame: FrameNumber) {
         if let FrameOwner::Environment(id) = owner {
-            let sequence = self.next_acquisition;
-            // 2^64 acquisitions cannot happen; wrapping only keeps the kernel free of panics.
-            self.next_acquisition = sequence.wrapping_add(1);
-            if let Some(slot) = self.acquisition_of.get_mut(frame as usize) {
-                self.acquired.entry(id).or_default().insert(sequence, frame);
-                *slot = sequence;
-            }
+            self.acquired.note(id, frame);
         }
     }
 
     fn uncharge(&mut self, id: EnvId, frame: FrameNumber) {
-        let sequence = self
-            .acquisition_of
-            .get_mut(frame as usize)
-            .map_or(NOT_ACQUIRED, |slot| core::mem::replace(slot, NOT_ACQUIRED));
-        if sequence != NOT_ACQUIRED
-            && let Some(frames) = self.acquired.get_mut(&id)
-        {
-            frames.remove(&sequence);
-            if frames.is_empty() {
-                self.acquired.remove(&id);
-            }
-        }
+        self.acquired.forget(id, frame);
         if let Some(frames) = self.charged.get_mut(&id) {
             let position = self.charged_position[frame as usize] as usize;
             if frames.get(position) == Some(&frame) {
@@ -354,7 +323,7 @@ impl FrameTable {
 
     /// How many frames environment `id` owns as its memory (its page-table frames not counted).
     pub fn memory_frame_count(&self, id: EnvId) -> usize {
-        self.acquired.get(&id).map_or(0, BTreeMap::len)
+        self.acquired.count(id)
     }
 
     /// The frames environment `id` owns as its memory (never its page-table frames), oldest
@@ -364,10 +333,7 @@ impl FrameTable {
         &self,
         id: EnvId,
     ) -> impl DoubleEndedIterator<Item = FrameNumber> + '_ {
-        self.acquired
-            .get(&id)
-            .into_iter()
-            .flat_map(|frames| frames.values().copied())
+        self.acquired.of(id)
     }
 }
 
@@ -657,12 +623,7 @@ mod tests {
 
         table.release_environment(EnvId(1));
         assert_eq!(table.frames_by_acquisition(EnvId(1)).count(), 0);
-        assert!(
-            table
-                .acquisition_of
-                .iter()
-                .all(|&sequence| sequence == NOT_ACQUIRED)
-        );
+        assert_eq!(table.acquired.listed_count(), 0);
     }
 
     /// Applies `operation` to `table` and to `model`, the expected acquisition order of each
@@ -731,12 +692,7 @@ mod tests {
                     }
                 }
                 let listed_total: usize = model.values().map(Vec::len).sum();
-                let indexed = table
-                    .acquisition_of
-                    .iter()
-                    .filter(|&&sequence| sequence != NOT_ACQUIRED)
-                    .count();
-                prop_assert_eq!(indexed, listed_total);
+                prop_assert_eq!(table.acquired.listed_count(), listed_total);
             }
         }
     }

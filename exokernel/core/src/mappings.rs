@@ -10,7 +10,7 @@
 //! kernel applies them to the real page tables and flushes the TLBs. Places and frames come from
 //! user requests, so no operation panics on any input.
 
-mod children;
+mod place_set;
 
 use crate::environments::EnvId;
 use crate::frame_table::FrameNumber;
@@ -19,11 +19,11 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use children::Children;
 use core::hash::{Hash, Hasher};
 use exo_abi::page_flags;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
+use place_set::PlaceSet;
 
 /// What a user mapping allows besides reading, which every mapping allows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -177,7 +177,7 @@ struct Mapping {
     frame: FrameNumber,
     rights: PageRights,
     parent: Option<Place>,
-    children: Children,
+    children: PlaceSet,
 }
 
 impl Mapping {
@@ -204,7 +204,7 @@ pub struct MappingDatabase {
     /// ending it; an environment with no mapping has no entry.
     pages_by_environment: BTreeMap<EnvId, BTreeSet<u64>>,
     /// The places binding each frame, in place order; a frame with no mapping has no entry.
-    places_by_frame: HashMap<FrameNumber, Vec<Place>, FixedState>,
+    places_by_frame: HashMap<FrameNumber, PlaceSet, FixedState>,
 }
 
 impl MappingDatabase {
@@ -525,10 +525,7 @@ impl MappingDatabase {
             if places.is_empty() {
                 return Err(format!("frame {frame} has an empty index entry"));
             }
-            if !places.is_sorted_by(|a, b| a < b) {
-                return Err(format!("frame {frame}'s places are out of order"));
-            }
-            for place in places {
+            for place in places.iter() {
                 if self.get(*place).map(|mapping| mapping.frame) != Some(frame) {
                     return Err(format!(
                         "frame {frame} lists {place:?}, which does not bind it"
@@ -572,7 +569,7 @@ impl MappingDatabase {
             frame,
             rights,
             parent,
-            children: Children::None,
+            children: PlaceSet::None,
         };
         if let Some(replaced) = self.mappings.insert(place, mapping) {
             self.unindex_frame(replaced.frame, place);
@@ -581,18 +578,13 @@ impl MappingDatabase {
             .entry(place.environment)
             .or_default()
             .insert(place.page);
-        let places = self.places_by_frame.entry(frame).or_default();
-        if let Err(position) = places.binary_search(&place) {
-            places.insert(position, place);
-        }
+        self.places_by_frame.entry(frame).or_default().insert(place);
     }
 
     /// Takes `place` out of the index of `frame`.
     fn unindex_frame(&mut self, frame: FrameNumber, place: Place) {
         if let Some(places) = self.places_by_frame.get_mut(&frame) {
-            if let Ok(position) = places.binary_search(&place) {
-                places.remove(position);
-            }
+            places.remove(&place);
             if places.is_empty() {
                 self.places_by_frame.remove(&frame);
             }

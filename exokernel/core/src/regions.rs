@@ -28,6 +28,9 @@ pub struct Regions {
     borrows: BTreeMap<(EnvId, RegionNumber), Borrow>,
     /// By owner and its region: each borrower and where it sees the region.
     borrowers: BTreeMap<(EnvId, RegionNumber), BTreeSet<(EnvId, RegionNumber)>>,
+    /// How many regions each environment borrows (none: no entry), asked at every binding
+    /// an environment makes, since each borrowed region counts as one of its bindings.
+    borrowed_counts: BTreeMap<EnvId, usize>,
 }
 
 impl Regions {
@@ -40,7 +43,9 @@ impl Regions {
     /// `borrower` had nothing at `region` and is not the owner.
     pub fn lend(&mut self, region: RegionNumber, borrower: EnvId, borrow: Borrow) {
         debug_assert!(borrower != borrow.owner);
-        self.borrows.insert((borrower, region), borrow);
+        if self.borrows.insert((borrower, region), borrow).is_none() {
+            *self.borrowed_counts.entry(borrower).or_default() += 1;
+        }
         self.borrowers
             .entry((borrow.owner, borrow.owner_region))
             .or_default()
@@ -60,6 +65,7 @@ impl Regions {
             .range((env, 0)..=(env, RegionNumber::MAX))
             .map(|(&(_, region), _)| region)
             .collect();
+        self.borrowed_counts.remove(&env);
         for region in borrowed {
             if let Some(borrow) = self.borrows.remove(&(env, region))
                 && let Some(borrowers) =
@@ -79,7 +85,9 @@ impl Regions {
         let mut unlinked = Vec::new();
         for region in lent {
             for (borrower, seen_at) in self.borrowers.remove(&(env, region)).unwrap_or_default() {
-                self.borrows.remove(&(borrower, seen_at));
+                if self.borrows.remove(&(borrower, seen_at)).is_some() {
+                    self.uncount(borrower);
+                }
                 unlinked.push((borrower, seen_at));
             }
         }
@@ -105,11 +113,31 @@ impl Regions {
 
     /// How many regions `env` borrows (each is charged to it as one binding).
     pub fn count_borrowed_by(&self, env: EnvId) -> usize {
-        self.borrowed_by(env).count()
+        self.borrowed_counts.get(&env).copied().unwrap_or(0)
     }
 
-    /// Checks that the two indexes agree.
+    /// Counts one region fewer borrowed by `env`.
+    fn uncount(&mut self, env: EnvId) {
+        if let Some(count) = self.borrowed_counts.get_mut(&env) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.borrowed_counts.remove(&env);
+            }
+        }
+    }
+
+    /// Checks that the two indexes and the counts agree.
     pub fn check_invariants(&self) -> Result<(), alloc::string::String> {
+        let mut counted = BTreeMap::new();
+        for &(borrower, _) in self.borrows.keys() {
+            *counted.entry(borrower).or_default() += 1;
+        }
+        if counted != self.borrowed_counts {
+            return Err(alloc::format!(
+                "regions: borrowed counts {:?}, but the borrows count {counted:?}",
+                self.borrowed_counts
+            ));
+        }
         let from_owners: usize = self.borrowers.values().map(BTreeSet::len).sum();
         if from_owners != self.borrows.len() {
             return Err(alloc::format!(

@@ -196,7 +196,7 @@ impl<P: Platform> Kernel<P> {
             let mut machine =
                 environment::load::<P>(id, program, args, frames, mappings, kernel_memory)?;
             machine.capabilities = CapabilityTable::at_birth(parent);
-            machine.frames_at_start = frames.frames_by_acquisition(id).count();
+            machine.frames_at_start = frames.memory_frame_count(id);
             Ok(machine)
         });
         let id = created.inspect_err(|_| self.refund_creation(parent))?;

@@ -47,7 +47,7 @@ pub fn environment_start<P: Platform>(
     if a.rip >= exo_abi::USER_END || a.rsp >= exo_abi::USER_END {
         return Err(Error::BadAddress);
     }
-    let frames_at_start = kernel.frames.frames_by_acquisition(target).count();
+    let frames_at_start = kernel.frames.memory_frame_count(target);
     let machine = kernel
         .environments
         .machine_mut(target)

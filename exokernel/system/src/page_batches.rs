@@ -3,7 +3,7 @@
 //! before anything changes, so it takes effect completely or not at all.
 
 use crate::kernel::Kernel;
-use crate::pages::{page_map, page_unmap, place_of, status_bits};
+use crate::pages::{PAGES_PER_REGION, page_map, page_unmap, place_of, status_bits_in_region};
 use crate::platform::Platform;
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
@@ -118,16 +118,27 @@ pub fn page_list<P: Platform>(
     from: u64,
 ) -> Result<u64, Error> {
     let take = usize::try_from(capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
+    // Pages come in order, so whether their region is lent is asked once a region.
+    let mut lent_region: Option<(u64, bool)> = None;
     let bytes = little_endian_bytes(
         kernel
             .mappings
             .mappings_from(caller, from.div_ceil(PAGE_SIZE))
             .take(take)
             .flat_map(|(page, mapping)| {
+                let region = page / PAGES_PER_REGION;
+                let is_lent = match lent_region {
+                    Some((known, is_lent)) if known == region => is_lent,
+                    _ => {
+                        let is_lent = kernel.regions.is_lent(caller, region);
+                        lent_region = Some((region, is_lent));
+                        is_lent
+                    }
+                };
                 [
                     page * PAGE_SIZE,
                     mapping.frame,
-                    status_bits(kernel, caller, page, &mapping),
+                    status_bits_in_region(kernel, caller, &mapping, is_lent),
                 ]
             }),
         take * size_of::<PageBinding>() / 8,

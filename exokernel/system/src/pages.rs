@@ -340,14 +340,26 @@ pub fn status_bits<P: Platform>(
     page: u64,
     mapping: &MappingView,
 ) -> u64 {
+    let is_lent = kernel.regions.is_lent(caller, page / PAGES_PER_REGION);
+    status_bits_in_region(kernel, caller, mapping, is_lent)
+}
+
+/// [`status_bits`] when the caller knows whether the page's region is lent (a listing asks once
+/// a region).
+pub fn status_bits_in_region<P: Platform>(
+    kernel: &Kernel<P>,
+    caller: EnvId,
+    mapping: &MappingView,
+    is_region_lent: bool,
+) -> u64 {
     let is_owned = kernel.frames.owner(mapping.frame) == Some(FrameOwner::Environment(caller));
     let mut mapping = *mapping;
-    mapping.has_derived |= kernel.regions.is_lent(caller, page / PAGES_PER_REGION);
+    mapping.has_derived |= is_region_lent;
     mapping.status_bits(is_owned)
 }
 
 /// Pages in a region.
-const PAGES_PER_REGION: u64 = region::BYTES / PAGE_SIZE;
+pub const PAGES_PER_REGION: u64 = region::BYTES / PAGE_SIZE;
 
 /// The caller's binding at page address `address`, when its frame is the caller's own (not a
 /// page shared in from another environment). Errors: `BadAddress` for a bad address,

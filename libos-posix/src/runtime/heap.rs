@@ -12,8 +12,12 @@ use exo_abi::page_rights::WRITABLE;
 use spin::Mutex;
 use talc::{OomHandler, Span, Talc};
 
-/// Bytes bound at a time, at least (fewer system calls for a growing heap).
-const GROWTH_BYTES: u64 = 64 * 1024;
+/// Bytes bound by the first growth, at least: a program that allocates a little (most
+/// commands) gets few pages, since each costs a zeroed frame and two calls, and another two
+/// calls and a free when the program ends.
+const FIRST_GROWTH_BYTES: u64 = 2 * PAGE_BYTES;
+/// Bytes bound at a time, at most, unless one allocation wants more.
+const MOST_GROWTH_BYTES: u64 = 1024 * 1024;
 
 /// Talc's out-of-memory hook: binds more pages after the heap and extends the heap over them.
 struct GrowOnOom {
@@ -27,7 +31,9 @@ impl OomHandler for GrowOnOom {
     fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
         let bound = talc.oom_handler.bound;
         let wanted = (layout.size() + layout.align()) as u64 + PAGE_BYTES;
-        let added = bind(bound, wanted.max(GROWTH_BYTES).next_multiple_of(PAGE_BYTES));
+        // As much again as the heap holds: a growing heap makes a logarithmic number of growths.
+        let growth = bound.clamp(FIRST_GROWTH_BYTES, MOST_GROWTH_BYTES);
+        let added = bind(bound, wanted.max(growth).next_multiple_of(PAGE_BYTES));
         if added == 0 {
             return Err(());
         }

@@ -20,6 +20,7 @@ pub(crate) mod program_entry;
 pub(crate) mod scratch;
 pub(crate) mod shared_cell;
 pub mod shared_words;
+pub(crate) mod staging;
 pub(crate) mod syscall_instruction;
 pub(crate) mod timestamp;
 pub(crate) mod world_memory;

@@ -1,6 +1,6 @@
 //! Frames filled through scratch pages: a fresh frame is bound for a moment at one of the
 //! scratch pages (`layout::scratch_page`), written there as bytes, and unbound again, so that
-//! it can be given to another environment (a program's segments, a startup block) or bound
+//! it can be given to another environment (a one-off program image's pages) or bound
 //! elsewhere (a copy of a page shared copy-on-write).
 
 use crate::error::{Errno, Result};
@@ -42,19 +42,6 @@ pub(crate) fn try_filled_frame(
             Err(error)
         }
     }
-}
-
-/// A frame holding `value`, written at its start through scratch page `scratch` (the rest of
-/// the frame is zeros).
-pub(crate) fn frame_holding<T: Copy>(scratch: u64, value: &T) -> Result<u64> {
-    const {
-        assert!(core::mem::size_of::<T>() <= PAGE && core::mem::align_of::<T>() <= PAGE);
-    }
-    filled_frame(scratch, |page| {
-        // SAFETY: `T` fits in the page and the page is aligned for it (checked at compile
-        // time); `page` is writable for its whole length.
-        unsafe { core::ptr::write(page.as_mut_ptr().cast::<T>(), *value) };
-    })
 }
 
 /// A new frame holding a copy of the page at `address`, made through scratch page `scratch`.
