@@ -19,7 +19,8 @@
 //! - pages the parent itself still shares with its own parent are copied for the child at
 //!   once, since the parent's binding of them goes away when it writes to them, and so are
 //!   read-only pages whose frame no shadow holds;
-//! - everything else (the startup block) is shared as it is bound;
+//! - everything else (the startup block) is shared as it is bound, except the stack's pages
+//!   below the stack pointer, which hold nothing live: the child's stack grows again there;
 //! - the exception stack and the small stack the child starts on are copied at once: the child
 //!   must be able to take a fault before it can handle one; so is the rest of the program's
 //!   static data (`.data`, `.bss`): a few pages, which both sides write at once (the library's
@@ -31,13 +32,17 @@
 
 use crate::descriptors;
 use crate::error::{Errno, Result};
-use crate::layout::{PAGE_BYTES, WORLD_BASE, is_copy_on_write_region, is_shadow, shadow_of};
+use crate::layout::{
+    PAGE_BYTES, STACK_LIMIT, STACK_TOP, WORLD_BASE, is_copy_on_write_region, is_shadow,
+    private_ranges, shadow_of,
+};
 use crate::process::{self, Child};
 use crate::runtime::{fork_entry, image};
 use crate::syscall::{self, Capability};
 use crate::{exceptions, world};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use core::ops::Range;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{PageBinding, region};
 use spin::Mutex;
@@ -97,7 +102,7 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
     let name = process::program_name();
     let child = process::create_child(&name)?;
     let (capability, pid) = (child.capability(), child.pid());
-    match populate(capability, pid) {
+    match populate(capability, pid, stack_pointer) {
         Ok(session) => {
             process::record_forked(child, &name);
             syscall::start_environment(
@@ -117,8 +122,10 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
 }
 
 /// Gives the child its address space, its pipe ends and a session handle, which it returns.
-fn populate(child: Capability, pid: u32) -> Result<u64> {
-    let (all, mut shadowed) = bindings_with_room()?;
+/// `stack_pointer` is where the child resumes.
+fn populate(child: Capability, pid: u32, stack_pointer: u64) -> Result<u64> {
+    let dead_stack = dead_stack(stack_pointer);
+    let (all, mut shadowed) = bindings_with_room(&dead_stack)?;
     let shared = share_address_space(child, &all, &mut shadowed);
     // Even after a failure: the shadows made so far are collected like any others.
     SHADOWED.lock().extend(shadowed);
@@ -126,6 +133,17 @@ fn populate(child: Capability, pid: u32) -> Result<u64> {
     process::hold_inherited(&descriptors::snapshot(), pid)?;
     process::pass_file_server(child)?;
     process::session_for(child)
+}
+
+/// The pages of the stack wholly below `stack_pointer`: nothing there is live when the child
+/// resumes at `stack_pointer`, so the child does not get them (its fault handler binds fresh
+/// ones as its stack grows again). Empty when `stack_pointer` is not on the stack.
+fn dead_stack(stack_pointer: u64) -> Range<u64> {
+    if (STACK_LIMIT..STACK_TOP).contains(&stack_pointer) {
+        STACK_LIMIT..stack_pointer & !(PAGE_BYTES - 1)
+    } else {
+        0..0
+    }
 }
 
 /// Gives the child each of `bindings` (this process's), the way the module's header says;
@@ -168,11 +186,7 @@ fn share_address_space(
     }
     for binding in bindings {
         let address = binding.page_address;
-        if is_shadow(address)
-            || crate::layout::is_private(address)
-            || crate::world::is_world(address)
-            || (is_code_whole && code.contains(&address))
-        {
+        if is_shadow(address) || (is_code_whole && code.contains(&address)) {
             continue;
         }
         let mut info = syscall::PageInfo::from_binding(binding);
@@ -251,10 +265,10 @@ pub fn collect_shadows() {
 /// walk since the heap must not change while its pages are being shared. Listed again if the
 /// heap grew meanwhile: a heap page bound after the listing would be missing from the child,
 /// whose copy of the allocator counts it as there.
-fn bindings_with_room() -> Result<(Vec<PageBinding>, Vec<u64>)> {
+fn bindings_with_room(dead_stack: &Range<u64>) -> Result<(Vec<PageBinding>, Vec<u64>)> {
     loop {
         let bound = crate::runtime::heap::bound_bytes();
-        let all = bindings()?;
+        let all = bindings(dead_stack)?;
         let shadowed = Vec::with_capacity(all.len());
         if crate::runtime::heap::bound_bytes() == bound {
             return Ok((all, shadowed));
@@ -262,31 +276,35 @@ fn bindings_with_room() -> Result<(Vec<PageBinding>, Vec<u64>)> {
     }
 }
 
-/// Every binding of this process outside the world (which goes whole), in address order.
-fn bindings() -> Result<Vec<PageBinding>> {
+/// Every binding of this process a child may get, in address order: the world (which goes
+/// whole), the private pages (`layout::private_ranges`) and `dead_stack` are not even listed,
+/// since each binding listed costs the kernel and this walk some 400 instructions.
+fn bindings(dead_stack: &Range<u64>) -> Result<Vec<PageBinding>> {
+    let mut skipped = Vec::from(private_ranges());
+    skipped.extend([WORLD_BASE..world::regions_end(), dead_stack.clone()]);
+    skipped.sort_unstable_by_key(|range| range.start);
     let mut all = Vec::new();
-    let mut chunk = [PageBinding {
-        page_address: 0,
-        frame: 0,
-        rights: 0,
-    }; exo_abi::PAGE_BATCH_MAX as usize];
     let mut from = 0;
+    for skip in skipped.iter().chain([&(u64::MAX..u64::MAX)]) {
+        if from < skip.start {
+            list_into(from..skip.start, &mut all)?;
+        }
+        from = from.max(skip.end);
+    }
+    Ok(all)
+}
+
+/// Appends this process's bindings in `range` to `all`, in address order.
+fn list_into(range: Range<u64>, all: &mut Vec<PageBinding>) -> Result<()> {
+    let mut chunk = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
+    let mut from = range.start;
     loop {
-        let count = syscall::page_list(&mut chunk, from)?;
-        let listed = &chunk[..count];
-        let before_world = listed.partition_point(|binding| binding.page_address < WORLD_BASE);
-        all.extend(
-            listed
-                .iter()
-                .filter(|binding| !world::is_world(binding.page_address)),
-        );
+        let count = syscall::page_list(&mut chunk, from..range.end)?;
+        all.extend_from_slice(&chunk[..count]);
         if count < chunk.len() {
-            return Ok(all);
+            return Ok(());
         }
         from = chunk[count - 1].page_address + PAGE_BYTES;
-        if before_world < count && world::get().is_some() {
-            from = from.max(world::regions_end());
-        }
     }
 }
 

@@ -107,15 +107,13 @@ impl Image {
         let mut listed = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
         let mut from = window;
         loop {
-            let Ok(count) = syscall::page_list(&mut listed, from) else {
+            let Ok(count) = syscall::page_list(&mut listed, from..window + IMAGE_WINDOW_BYTES)
+            else {
                 // Unknown: keep it.
                 return true;
             };
-            let in_window = listed[..count]
-                .iter()
-                .take_while(|binding| binding.page_address < window + IMAGE_WINDOW_BYTES);
             let mut last = None;
-            for binding in in_window {
+            for binding in &listed[..count] {
                 if binding.rights & HAS_DERIVED != 0 {
                     return true;
                 }

@@ -5,7 +5,7 @@
 //! ```text
 //! 0x0000_0000_0040_0000  the program's ELF segments (apps are linked here)
 //! 0x0800_0000_0000 ..    shadows of image data pages shared copy-on-write with forked children
-//! 0x4000_0000_0000       the heap, grown a page at a time
+//! 0x4000_0000_0000       the heap, grown as it fills
 //! 0x4800_0000_0000 ..    shadows of heap pages
 //! 0x5000_0000_0000       the world: state shared by every process of the library OS
 //! 0x5800_0000_0000       the startup block a parent leaves for its child
@@ -22,6 +22,7 @@
 //! parent can move its own page to a copy without taking the child's away.
 
 use crate::runtime::image;
+use core::ops::Range;
 
 /// Lowest address of the heap.
 pub const HEAP_BASE: u64 = 0x4000_0000_0000;
@@ -112,10 +113,21 @@ pub fn is_image_window(address: u64) -> bool {
     (IMAGE_WINDOWS_BASE..IMAGE_WINDOWS_BASE + IMAGE_WINDOWS * IMAGE_WINDOW_BYTES).contains(&address)
 }
 
-/// Whether the page at `address` belongs to this process alone, so that a forked child does
-/// not get it: a scratch page, the transfer page or a page of a kept program image.
+/// The pages that belong to this process alone, so that a forked child does not get them: the
+/// scratch pages, the transfer page and the kept program images, in address order.
+pub fn private_ranges() -> [Range<u64>; 3] {
+    [
+        TRANSFER_PAGE..TRANSFER_PAGE + PAGE_BYTES,
+        SCRATCH_BASE..SCRATCH_BASE + SCRATCH_PAGES * PAGE_BYTES,
+        IMAGE_WINDOWS_BASE..IMAGE_WINDOWS_BASE + IMAGE_WINDOWS * IMAGE_WINDOW_BYTES,
+    ]
+}
+
+/// Whether the page at `address` is in one of the [`private_ranges`].
 pub fn is_private(address: u64) -> bool {
-    is_scratch(address) || address == TRANSFER_PAGE || is_image_window(address)
+    private_ranges()
+        .iter()
+        .any(|range| range.contains(&address))
 }
 
 /// The address of scratch page `index`.

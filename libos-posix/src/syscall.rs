@@ -221,13 +221,21 @@ pub fn page_map_into(
     stubs::page_map_into::<Kernel>(target.0, address, frame, rights).map(|_| ())
 }
 
-/// Writes this environment's bindings at page address `from` or above, in address order, into
+/// Writes this environment's bindings at page addresses in `range`, in address order, into
 /// `buffer` (each `rights` holding `exo_abi::page_rights` and `exo_abi::page_flags` bits; see
 /// [`PageInfo::from_binding`]), at most `exo_abi::PAGE_BATCH_MAX` at a time; returns how many
-/// it wrote, fewer than asked once there are no more.
-pub fn page_list(buffer: &mut [exo_abi::PageBinding], from: u64) -> Result<usize, Error> {
-    stubs::page_list::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, from)
-        .map(|count| count as usize)
+/// it wrote, fewer than asked once there are no more in `range`.
+pub fn page_list(
+    buffer: &mut [exo_abi::PageBinding],
+    range: core::ops::Range<u64>,
+) -> Result<usize, Error> {
+    stubs::page_list::<Kernel>(
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        range.start,
+        range.end,
+    )
+    .map(|count| count as usize)
 }
 
 /// Shares this environment's view of the region at `address` (a multiple of

@@ -464,7 +464,7 @@ fn check_query_flags(check: &mut Checker) -> Result<(), Error> {
     Ok(())
 }
 
-/// `PageList`: in address order, from an address, by count.
+/// `PageList`: in address order, from an address, below an end, by count.
 fn check_page_list(check: &mut Checker) -> Result<(), Error> {
     let rights_of = |index: usize| if index == 1 { 0 } else { WRITABLE };
     let mut frames = [0; LIST_PAGES.len()];
@@ -482,7 +482,7 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
         rights: rights_of(index) | exo_abi::page_flags::OWNED,
     });
     let mut buffer = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
-    let count = syscall::page_list(&mut buffer, LIST_BASE)?;
+    let count = syscall::page_list(&mut buffer, LIST_BASE..u64::MAX)?;
     check.expect(
         "list from the first page",
         (count >= 3).then(|| &buffer[..3]),
@@ -490,42 +490,68 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
     );
     check.expect(
         "list at most two",
-        syscall::page_list(&mut buffer[..2], LIST_BASE)
+        syscall::page_list(&mut buffer[..2], LIST_BASE..u64::MAX)
             .map(|count| (count, buffer[..2] == expected[..2])),
         Ok((2, true)),
     );
     check.expect(
         "list none",
-        syscall::page_list(&mut buffer[..0], LIST_BASE),
+        syscall::page_list(&mut buffer[..0], LIST_BASE..u64::MAX),
         Ok(0),
     );
-    let count = syscall::page_list(&mut buffer[..1], LIST_BASE + 1)?;
+    let count = syscall::page_list(&mut buffer[..1], LIST_BASE + 1..u64::MAX)?;
     check.expect(
         "list from inside a page starts at the next",
         (count, buffer[0]),
         (1, expected[1]),
     );
-    let count = syscall::page_list(&mut buffer[..1], LIST_BASE + 6 * PAGE_BYTES)?;
+    let count = syscall::page_list(&mut buffer[..1], LIST_BASE + 6 * PAGE_BYTES..u64::MAX)?;
     check.expect(
         "list past the listed pages",
         count == 0 || buffer[0].page_address > expected[2].page_address,
         true,
     );
+    let count = syscall::page_list(&mut buffer, LIST_BASE..LIST_BASE + 5 * PAGE_BYTES)?;
+    check.expect(
+        "list below an end address",
+        (count, buffer[..2] == expected[..2]),
+        (2, true),
+    );
+    let count = syscall::page_list(&mut buffer, LIST_BASE + 1..LIST_BASE + 5 * PAGE_BYTES + 1)?;
+    check.expect(
+        "list to an end inside a page takes that page",
+        (count, buffer[..2] == expected[1..]),
+        (2, true),
+    );
+    check.expect(
+        "list a range that ends before it starts",
+        raw(
+            Syscall::PageList,
+            [
+                buffer.as_mut_ptr() as u64,
+                buffer.len() as u64,
+                LIST_BASE + 2 * PAGE_BYTES,
+                LIST_BASE,
+                0,
+            ],
+        ),
+        Ok(0),
+    );
     check.expect(
         "list from the end of the user half",
-        syscall::page_list(&mut buffer, exo_abi::USER_END),
+        syscall::page_list(&mut buffer, exo_abi::USER_END..u64::MAX),
         Ok(0),
     );
     check.expect(
         "list into the kernel half",
-        raw(Syscall::PageList, [KERNEL_ADDRESS, 4, 0, 0, 0]),
+        raw(Syscall::PageList, [KERNEL_ADDRESS, 4, 0, u64::MAX, 0]),
         Err(Error::BadAddress),
     );
     check.expect(
         "list into read-only code",
         raw(
             Syscall::PageList,
-            [exit_with_status as *const () as u64, 1, 0, 0, 0],
+            [exit_with_status as *const () as u64, 1, 0, u64::MAX, 0],
         ),
         Err(Error::BadAddress),
     );
@@ -545,7 +571,7 @@ fn check_whole_list(check: &mut Checker, expected: &[PageBinding]) -> Result<(),
     let mut is_ascending = true;
     let mut code_rights = None;
     loop {
-        let count = syscall::page_list(&mut buffer, from)?;
+        let count = syscall::page_list(&mut buffer, from..u64::MAX)?;
         for binding in &buffer[..count] {
             is_ascending &= previous.is_none_or(|previous| binding.page_address > previous);
             previous = Some(binding.page_address);

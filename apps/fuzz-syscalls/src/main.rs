@@ -462,7 +462,7 @@ impl Fuzzer {
         let mut buffer = [PageBinding::default(); PAGE_BATCH_MAX as usize];
         let mut from = 0;
         let mut addresses = Vec::new();
-        while let Ok(count) = syscall::page_list(&mut buffer, from) {
+        while let Ok(count) = syscall::page_list(&mut buffer, from..u64::MAX) {
             addresses.extend(buffer[..count].iter().map(|binding| binding.page_address));
             if count < buffer.len() {
                 break;
@@ -476,7 +476,7 @@ impl Fuzzer {
         let mut buffer = [PageBinding::default(); PAGE_BATCH_MAX as usize];
         let mut from = 0;
         let mut total = 0;
-        while let Ok(count) = syscall::page_list(&mut buffer, from) {
+        while let Ok(count) = syscall::page_list(&mut buffer, from..u64::MAX) {
             total += count;
             if count < buffer.len() {
                 break;

@@ -56,9 +56,10 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::BENCH_FLOOR;
 pub use syscall_table::{Call, Syscall, arguments, stubs};
 
-/// Version of this interface; see "Versioning" above. 10: `RegionShare` takes the target's
-/// region address before its flags, `PageCopyInto`, and `HAS_DERIVED` for a lent region.
-pub const ABI_VERSION: u32 = 10;
+/// Version of this interface; see "Versioning" above. 11: `PageList` lists below an end
+/// address. 10: `RegionShare` takes the target's region address before its flags,
+/// `PageCopyInto`, and `HAS_DERIVED` for a lent region.
+pub const ABI_VERSION: u32 = 11;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

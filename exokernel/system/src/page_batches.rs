@@ -8,7 +8,7 @@ use crate::platform::Platform;
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding};
+use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, arguments};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
@@ -113,17 +113,17 @@ pub fn frame_list<P: Platform>(
 pub fn page_list<P: Platform>(
     kernel: &Kernel<P>,
     caller: EnvId,
-    buffer: u64,
-    capacity: u64,
-    from: u64,
+    a: arguments::PageList,
 ) -> Result<u64, Error> {
-    let take = usize::try_from(capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
+    let take = usize::try_from(a.capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
+    let end_page = a.end.div_ceil(PAGE_SIZE);
     // Pages come in order, so whether their region is lent is asked once a region.
     let mut lent_region: Option<(u64, bool)> = None;
     let bytes = little_endian_bytes(
         kernel
             .mappings
-            .mappings_from(caller, from.div_ceil(PAGE_SIZE))
+            .mappings_from(caller, a.from.div_ceil(PAGE_SIZE))
+            .take_while(|&(page, _)| page < end_page)
             .take(take)
             .flat_map(|(page, mapping)| {
                 let region = page / PAGES_PER_REGION;
@@ -144,7 +144,7 @@ pub fn page_list<P: Platform>(
         take * size_of::<PageBinding>() / 8,
     );
     if !bytes.is_empty() {
-        copy_to_user::<P>(kernel.current_address_space(), buffer, &bytes)?;
+        copy_to_user::<P>(kernel.current_address_space(), a.buffer, &bytes)?;
     }
     Ok(bytes.len() as u64 / size_of::<PageBinding>() as u64)
 }
