@@ -6,6 +6,8 @@
 #   make bench   the benchmarks, one figure per line (ARGS="--wall-clock" for wall-clock mode)
 #   make compare the benchmarks on the exokernel path, the microkernel path and Linux (Debian's
 #                kernel, installed here if missing) in the same QEMU machine: a table and an SVG
+#   make profile ROW=B7  where one benchmark row's instructions go, per function, kernel and
+#                user (a QEMU plugin counts them under -icount; ROW: B3, B4..B7, B4.micro..B7.micro)
 #   make soak    10^6 fuzzed system calls (ten seeds, SEEDS="..." to choose) on the release build
 #   make clean   remove target/ (builds, guest builds, disk images)
 
@@ -16,7 +18,7 @@ OVMF := /usr/share/ovmf/OVMF.fd
 # apt-get needs root; use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test check bench compare soak clean
+.PHONY: setup run test check bench compare profile soak clean
 
 setup:
 	@echo "setup: rustup toolchain install (the toolchain pinned in rust-toolchain.toml)"
@@ -36,15 +38,20 @@ test: setup
 	cargo test --no-fail-fast
 
 # The guest crates (kernel, libOS, apps) build only for x86_64-unknown-none, the host ones
-# (boot, its Linux benchmark program, the test harness) only for the host; the crates in between are checked both ways.
+# (boot, its Linux benchmark program, its profile plugin, the test harness) only for the host;
+# the crates in between are checked both ways.
 GUEST_TARGET := x86_64-unknown-none
 check: setup
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --workspace --exclude boot --exclude linux-bench --exclude system-tests --target $(GUEST_TARGET) -- -D warnings
+	cargo clippy --workspace --exclude boot --exclude linux-bench --exclude profile-plugin --exclude system-tests --target $(GUEST_TARGET) -- -D warnings
 
 bench: setup
 	cargo run --release -p boot -- bench $(ARGS)
+
+ROW ?= B7
+profile: setup
+	cargo run --release -p boot -- profile $(ROW) $(ARGS)
 
 # Debian's own kernel package, for the Linux column; when it cannot be installed, `boot compare`
 # says so and prints the other two columns.

@@ -22,6 +22,7 @@ pub mod firmware;
 pub mod guest_build;
 pub mod image;
 pub mod initramfs;
+pub mod instruction_profile;
 pub mod linux;
 pub mod outcome;
 pub mod partition;

@@ -57,9 +57,32 @@ enum Command {
     /// operations on Debian's Linux kernel booted in the same QEMU machine under the same
     /// instruction counter; print one table with the ratios and write an SVG bar chart of it.
     Compare(CompareArgs),
+    /// Where one benchmark row's instructions go: boot the bench under `-icount shift=0` with
+    /// QEMU's profile plugin counting every instruction of the row's measured loop, and print
+    /// the instructions per operation of each function, kernel and user, most first.
+    Profile(ProfileArgs),
     /// Format the data disk, or read and write the files of the library OS's file system on it.
     Disk(DiskCommandArgs),
 }
+
+#[derive(Debug, Args)]
+struct ProfileArgs {
+    /// The row: B3, or a library OS row (B4, B5, B6, B7), or one on the microkernel path
+    /// (B4.micro ... B7.micro).
+    #[arg(value_parser = PossibleValuesParser::new(PROFILED_ROWS))]
+    row: String,
+    /// How many functions to list.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    top: usize,
+    /// Kill QEMU after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    timeout: u64,
+}
+
+/// The rows `boot profile` can profile.
+const PROFILED_ROWS: [&str; 9] = [
+    "B3", "B4", "B5", "B6", "B7", "B4.micro", "B5.micro", "B6.micro", "B7.micro",
+];
 
 #[derive(Debug, Args)]
 struct RunArgs {
@@ -255,6 +278,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench(&args),
         Command::Compare(args) => compare(&args),
+        Command::Profile(args) => profile(&args),
         Command::Disk(args) => boot::disk_commands::run(&args),
     };
     match result {
@@ -363,6 +387,33 @@ fn compare(args: &CompareArgs) -> Result<u8> {
     std::fs::write(&chart, boot::compare::svg(&figures))?;
     println!("# chart: {}", chart.display());
     Ok(0)
+}
+
+fn profile(args: &ProfileArgs) -> Result<u8> {
+    check_installed(Firmware::Bios)?;
+    let workspace = Workspace::locate()?;
+    let guest = build_guest(&workspace, Profile::Release)?;
+    let timeout = Duration::from_secs(args.timeout);
+    match boot::instruction_profile::profile_row(&workspace, &guest, &args.row, timeout)? {
+        Ok(profiled) => {
+            print!(
+                "{}",
+                boot::instruction_profile::report(&args.row, &profiled.profile, args.top)
+            );
+            Ok(0)
+        }
+        Err(outcome) => {
+            eprintln!(
+                "--- serial transcript ---\n{}--- end of transcript ---",
+                outcome.serial
+            );
+            eprintln!(
+                "boot: profile failed: {}; the bench opened no window",
+                outcome.ending()
+            );
+            Ok(HOST_ERROR)
+        }
+    }
 }
 
 /// Boots the bench and returns its figure lines, or the exit code when it failed (after

@@ -10,7 +10,7 @@
 //! - B9: 16 MiB written sequentially in 64 KiB writes then fsync'd, and read back, as cost per
 //!   4 KiB block and as MiB/s of the guest clock (see the raw rows, B9.floor).
 
-use crate::{counted_ticks_per, print_counted, ticks_per, timestamp};
+use crate::{Counted, counted_ticks_per, print_counted, profile, ticks_per, timestamp};
 use alloc::vec;
 use libos_posix::files::{self, File};
 use libos_posix::fork::{Fork, fork};
@@ -35,9 +35,14 @@ pub enum Path {
     Microkernel,
 }
 
-/// Runs the rows of `path`; `unit` names what the counter counts.
-pub fn run(unit: &str, path: Path) -> Result<(), Errno> {
-    let rows = Rows { unit, path };
+/// Runs the rows of `path`; `unit` names what the counter counts; `profiled` is the row to
+/// run inside the profile window, if any.
+pub fn run(unit: &str, path: Path, profiled: Option<&str>) -> Result<(), Errno> {
+    let rows = Rows {
+        unit,
+        path,
+        profiled,
+    };
     match path {
         Path::LibraryOs => world::start_as_root("bench").map_err(|(_, error)| error)?,
         Path::Microkernel => {
@@ -58,6 +63,7 @@ pub fn run(unit: &str, path: Path) -> Result<(), Errno> {
 struct Rows<'a> {
     unit: &'a str,
     path: Path,
+    profiled: Option<&'a str>,
 }
 
 impl Rows<'_> {
@@ -73,6 +79,22 @@ impl Rows<'_> {
         }
     }
 
+    /// [`counted_ticks_per`] for row `id`, inside the profile window when it is the row
+    /// profiled.
+    fn measure(
+        &self,
+        id: &'static str,
+        iterations: u64,
+        operation: impl FnMut(),
+    ) -> (u64, Counted) {
+        profile::window(
+            self.id(id),
+            self.profiled,
+            iterations + iterations / 100,
+            || counted_ticks_per(iterations, operation),
+        )
+    }
+
     /// Prints `ID name value unit`, the ID marked with the path.
     fn print(&self, id: &'static str, name: &str, value: u64, unit: &str) {
         println!("{} {name} {value} {unit}", self.id(id));
@@ -85,7 +107,7 @@ impl Rows<'_> {
         let file = File::open(path)?;
         let mut buffer = vec![0u8; 4096];
         let mut failure = None;
-        let (read, counted) = counted_ticks_per(10_000, || {
+        let (read, counted) = self.measure("B4", 10_000, || {
             let outcome = file.seek(0).and_then(|_| file.read(&mut buffer));
             if outcome != Ok(4096) {
                 failure = Some(outcome);
@@ -113,7 +135,7 @@ impl Rows<'_> {
         let unit = self.unit;
         let data = [0x33u8; 1024];
         let mut failure = None;
-        let (ticks, counted) = counted_ticks_per(2_000, || {
+        let (ticks, counted) = self.measure("B5", 2_000, || {
             let outcome = File::create("/bench/small")
                 .and_then(|file| file.write(&data))
                 .and_then(|_| files::remove_file("/bench/small"));
@@ -132,7 +154,7 @@ impl Rows<'_> {
     fn b6(&self) -> Result<(), Errno> {
         let unit = self.unit;
         let mut failure = None;
-        let (ticks, counted) = counted_ticks_per(200, || {
+        let (ticks, counted) = self.measure("B6", 200, || {
             let outcome =
                 process::spawn("/bin/true", &["true"], Stdio::INHERIT).and_then(process::wait);
             if let Err(error) = outcome {
@@ -150,7 +172,7 @@ impl Rows<'_> {
     fn b7(&self) -> Result<(), Errno> {
         let unit = self.unit;
         let mut failure = None;
-        let (ticks, counted) = counted_ticks_per(200, || match fork() {
+        let (ticks, counted) = self.measure("B7", 200, || match fork() {
             Ok(Fork::Child) => process::exit(0),
             Ok(Fork::Parent(child)) => {
                 if let Err(error) = process::wait(child) {

@@ -15,6 +15,9 @@
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
 //!   kernel and guest side of the path, the device's own time excluded).
 //!
+//! With `profile=ROW` among the arguments, row ROW (B3, or a library OS row) runs inside the
+//! window `boot profile` counts (see `profile`).
+//!
 //! Each figure is the time-stamp-counter cost per operation of a loop of
 //! operations, minus the cost per iteration of the same loop without the operation. Under
 //! `-icount shift=0` the counter advances once per guest instruction (the boot tool passes
@@ -36,6 +39,7 @@ use libos_posix::{exceptions, println, syscall};
 mod demultiplexing;
 mod ipc_round_trip;
 mod library_os;
+mod profile;
 
 libos_posix::main!(main);
 
@@ -331,7 +335,7 @@ fn main(args: libos_posix::Args) -> i32 {
         } else {
             library_os::Path::LibraryOs
         };
-        return match library_os::run(unit, path) {
+        return match library_os::run(unit, path, profile::requested_row(&args)) {
             Ok(()) => 0,
             Err(error) => {
                 println!("bench: library OS rows failed: {error}");
@@ -355,7 +359,12 @@ fn main(args: libos_posix::Args) -> i32 {
         println!("bench: cannot prepare B3: {}", error.describe());
         return 1;
     }
-    let fault = ticks_per_iteration(protected_store);
+    let fault = profile::window(
+        "B3",
+        profile::requested_row(&args),
+        ITERATIONS + ITERATIONS / 100,
+        || ticks_per_iteration(protected_store),
+    );
     println!(
         "B3 user_fault_round_trip {} {unit}",
         fault.saturating_sub(empty_loop)
