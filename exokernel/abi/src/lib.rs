@@ -57,7 +57,7 @@ pub use syscall::BENCH_FLOOR;
 pub use syscall_table::{Call, Syscall, arguments, stubs};
 
 /// Version of this interface; see "Versioning" above. 11: `PageList` lists below an end
-/// address. 10: `RegionShare` takes the target's region address before its flags,
+/// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
 /// `PageCopyInto`, and `HAS_DERIVED` for a lent region.
 pub const ABI_VERSION: u32 = 11;
 

@@ -561,18 +561,21 @@ system_calls! {
         errors [BadAddress, InvalidArgument, PermissionDenied, Occupied, NoMemory, BadCapability, NoSuchEnvironment];
         authority Capability { argument: 0, right: SHARE };
         covered by "environments::environments_are_built_started_killed_and_inspected";
-    /// Lists the caller's bindings with page address `a2` or above and below `a3`, in
-    /// increasing address order: writes at most `a1` (and at most
-    /// [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) [`PageBinding`](crate::PageBinding)s to `a0`,
-    /// each with the [`page_rights`](crate::page_rights) and [`page_flags`](crate::page_flags)
-    /// bits [`Syscall::PageQuery`] reports. Returns how many it wrote; fewer than asked means
-    /// there are no more in the range (ask again from the last address plus one page for the
-    /// next ones). `a3 = u64::MAX` lists to the end of the user half; a library OS that skips
-    /// parts of its address space (memory it never passes on, say) lists the rest range by
-    /// range, at a cost for each binding listed.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
-    PageList = 49 => fn page_list(buffer, capacity, from, end);
-        errors [BadAddress];
+    /// Lists the caller's bindings with page address `a2` or above and below `a3` whose
+    /// [`page_rights`](crate::page_rights) include every bit of `a4`, in increasing address
+    /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
+    /// [`PageBinding`](crate::PageBinding)s to `a0`, each with the rights and
+    /// [`page_flags`](crate::page_flags) bits [`Syscall::PageQuery`] reports. Returns how many
+    /// it wrote; fewer than asked means there are no more (ask again from the last address
+    /// plus one page for the next ones). `a3 = u64::MAX` lists to the end of the user half,
+    /// `a4 = 0` every binding. Each binding looked at costs the kernel some hundred
+    /// instructions and each one written some hundred more: a library OS lists only the
+    /// ranges it needs, and asks with `a4` whether a range holds a writable page, say, without
+    /// reading every binding of it.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits in
+    /// `a4`; [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable.
+    PageList = 49 => fn page_list(buffer, capacity, from, end, required_rights);
+        errors [InvalidArgument, BadAddress];
         authority Caller;
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Reads bytes typed on the serial console into the `a1` bytes at `a0`. The kernel buffers

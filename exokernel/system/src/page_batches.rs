@@ -117,6 +117,7 @@ pub fn page_list<P: Platform>(
 ) -> Result<u64, Error> {
     let take = usize::try_from(a.capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
     let end_page = a.end.div_ceil(PAGE_SIZE);
+    let required = PageRights::from_bits(a.required_rights).ok_or(Error::InvalidArgument)?;
     // Pages come in order, so whether their region is lent is asked once a region.
     let mut lent_region: Option<(u64, bool)> = None;
     let bytes = little_endian_bytes(
@@ -124,6 +125,7 @@ pub fn page_list<P: Platform>(
             .mappings
             .mappings_from(caller, a.from.div_ceil(PAGE_SIZE))
             .take_while(|&(page, _)| page < end_page)
+            .filter(|(_, mapping)| required.is_within(mapping.rights))
             .take(take)
             .flat_map(|(page, mapping)| {
                 let region = page / PAGES_PER_REGION;
