@@ -121,15 +121,31 @@ fn bind_root<P: Platform>(
     frame: u64,
     rights: PageRights,
 ) -> Result<u64, Error> {
-    let owner = place.environment;
-    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(owner)) {
+    if kernel.frames.owner(frame) != Some(FrameOwner::Environment(place.environment)) {
         return Err(Error::PermissionDenied);
     }
+    check_free_place(kernel, place)?;
+    bind_checked_root(kernel, place, frame, rights)
+}
+
+/// Whether `place` can take a new root binding: nothing is bound there, one more binding fits
+/// in its environment's quota, and the database has room for it.
+fn check_free_place<P: Platform>(kernel: &mut Kernel<P>, place: Place) -> Result<(), Error> {
     if kernel.mappings.lookup(place).is_some() {
         return Err(Error::Occupied);
     }
-    kernel.check_binding_room(owner)?;
-    kernel.mappings.reserve_one().map_err(mapping_error)?;
+    kernel.check_binding_room(place.environment)?;
+    kernel.mappings.reserve_one().map_err(mapping_error)
+}
+
+/// [`bind_root`] once its checks have passed.
+fn bind_checked_root<P: Platform>(
+    kernel: &mut Kernel<P>,
+    place: Place,
+    frame: u64,
+    rights: PageRights,
+) -> Result<u64, Error> {
+    let owner = place.environment;
     let Kernel {
         frames,
         environments,
@@ -240,15 +256,14 @@ pub fn page_copy_into<P: Platform>(
     let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
     user_memory::check_readable::<P>(kernel.current_address_space(), a.address, PAGE_SIZE)?;
     let place = Place::new(target, place_page);
-    if kernel.mappings.lookup(place).is_some()
-        || kernel
-            .regions
-            .borrowed(target, region_of(a.target_address))
-            .is_some()
+    if kernel
+        .regions
+        .borrowed(target, region_of(a.target_address))
+        .is_some()
     {
         return Err(Error::Occupied);
     }
-    kernel.check_binding_room(target)?;
+    check_free_place(kernel, place)?;
     let owner = FrameOwner::Environment(target);
     let frame = kernel
         .frames
@@ -257,7 +272,7 @@ pub fn page_copy_into<P: Platform>(
         .flatten()
         .ok_or(Error::NoMemory)?;
     user_memory::copy_readable_page_to_frame::<P>(a.address, frame);
-    match bind_root(kernel, place, frame, rights) {
+    match bind_checked_root(kernel, place, frame, rights) {
         Ok(_) => Ok(frame),
         Err(error) => {
             // Cannot fail: the frame was allocated to `target` just now and bound nowhere.
