@@ -56,8 +56,26 @@ impl Descriptor {
     }
 }
 
-static TABLE: Mutex<[Descriptor; DESCRIPTORS_MAX]> =
-    Mutex::new([Descriptor::Closed; DESCRIPTORS_MAX]);
+/// The descriptors, and how far the open ones reach, so that a walk of the open ones (at
+/// exit, at fork) looks at a few slots, not at all 256.
+struct Table {
+    slots: [Descriptor; DESCRIPTORS_MAX],
+    /// One past the highest slot opened since the table was last emptied: every slot from
+    /// here on is closed.
+    end: usize,
+}
+
+impl Table {
+    /// The slots that may be open.
+    fn in_use(&mut self) -> &mut [Descriptor] {
+        &mut self.slots[..self.end]
+    }
+}
+
+static TABLE: Mutex<Table> = Mutex::new(Table {
+    slots: [Descriptor::Closed; DESCRIPTORS_MAX],
+    end: 0,
+});
 
 /// Whether the table is in use at this instant (an exception inside a descriptor call).
 pub fn is_busy() -> bool {
@@ -67,38 +85,47 @@ pub fn is_busy() -> bool {
 /// Starts the table with `descriptors` as its first ones (inherited; the parent counted the
 /// pipe ends for us).
 pub fn install(descriptors: &[Descriptor; INHERITED]) {
-    TABLE.lock()[..INHERITED].copy_from_slice(descriptors);
+    let mut table = TABLE.lock();
+    table.slots[..INHERITED].copy_from_slice(descriptors);
+    table.end = table.end.max(INHERITED);
 }
 
 /// Starts the table of a program without a parent in the library OS: the terminal on 0, 1, 2.
 pub fn install_terminal() {
     let mut table = TABLE.lock();
-    for descriptor in table.iter_mut().take(3) {
-        *descriptor = Descriptor::Terminal;
-    }
+    table.slots[..INHERITED].fill(Descriptor::Terminal);
+    table.end = table.end.max(INHERITED);
 }
 
 /// A copy of descriptor `fd`.
 pub fn get(fd: usize) -> Result<Descriptor> {
-    match TABLE.lock().get(fd) {
+    match TABLE.lock().slots.get(fd) {
         Some(Descriptor::Closed) | None => Err(Errno::BadDescriptor),
         Some(&descriptor) => Ok(descriptor),
     }
 }
 
-/// A copy of the whole table.
-pub fn snapshot() -> [Descriptor; DESCRIPTORS_MAX] {
-    *TABLE.lock()
+/// A copy of every open descriptor.
+pub fn open_ones() -> alloc::vec::Vec<Descriptor> {
+    TABLE
+        .lock()
+        .in_use()
+        .iter()
+        .filter(|slot| !matches!(slot, Descriptor::Closed))
+        .copied()
+        .collect()
 }
 
 /// Puts `descriptor` in the lowest free slot; returns its number.
 pub fn open(descriptor: Descriptor) -> Result<usize> {
     let mut table = TABLE.lock();
     let fd = table
+        .slots
         .iter()
-        .position(|slot| *slot == Descriptor::Closed)
+        .position(|slot| matches!(slot, Descriptor::Closed))
         .ok_or(Errno::TooManyOpenFiles)?;
-    table[fd] = descriptor;
+    table.slots[fd] = descriptor;
+    table.end = table.end.max(fd + 1);
     Ok(fd)
 }
 
@@ -116,7 +143,7 @@ pub fn duplicate(fd: usize) -> Result<usize> {
 pub fn close(fd: usize) -> Result<()> {
     let descriptor = {
         let mut table = TABLE.lock();
-        let slot = table.get_mut(fd).ok_or(Errno::BadDescriptor)?;
+        let slot = table.slots.get_mut(fd).ok_or(Errno::BadDescriptor)?;
         core::mem::replace(slot, Descriptor::Closed)
     };
     match descriptor {
@@ -130,14 +157,19 @@ pub fn close(fd: usize) -> Result<()> {
 
 /// Closes every descriptor (the process is ending).
 pub fn close_all() {
-    // One pass under the lock (a close of each of the 256 numbers took the lock 256 times,
-    // some 4,000 instructions at every exit).
-    let open: alloc::vec::Vec<Descriptor> = TABLE
-        .lock()
-        .iter_mut()
-        .filter(|slot| **slot != Descriptor::Closed)
-        .map(|slot| core::mem::replace(slot, Descriptor::Closed))
-        .collect();
+    // One pass under the lock over the slots in use (a close of each of the 256 numbers took
+    // the lock 256 times, some 4,000 instructions at every exit).
+    let open: alloc::vec::Vec<Descriptor> = {
+        let mut table = TABLE.lock();
+        let open = table
+            .in_use()
+            .iter_mut()
+            .filter(|slot| !matches!(slot, Descriptor::Closed))
+            .map(|slot| core::mem::replace(slot, Descriptor::Closed))
+            .collect();
+        table.end = 0;
+        open
+    };
     for descriptor in open {
         release(descriptor);
     }
@@ -150,7 +182,7 @@ fn release(descriptor: Descriptor) {
 }
 
 fn set_offset(fd: usize, offset: u64) {
-    if let Some(Descriptor::File { offset: slot, .. }) = TABLE.lock().get_mut(fd) {
+    if let Some(Descriptor::File { offset: slot, .. }) = TABLE.lock().slots.get_mut(fd) {
         *slot = offset;
     }
 }

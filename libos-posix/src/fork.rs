@@ -138,7 +138,7 @@ fn populate(child: Capability, pid: u32, stack_pointer: u64) -> Result<u64> {
     // Even after a failure: the shadows made so far are collected like any others.
     SHADOWED.lock().extend(shadowed);
     shared?;
-    process::hold_inherited(&descriptors::snapshot(), pid)?;
+    process::hold_inherited(&descriptors::open_ones(), pid)?;
     process::pass_file_server(child)?;
     process::session_for(child)
 }
