@@ -16,7 +16,10 @@ pub const GUEST_TARGET: &str = "x86_64-unknown-none";
 pub const KERNEL_PACKAGE: &str = "exokernel";
 /// Compiler flags for every app: apps are static executables linked at 0x40_0000, each
 /// segment in 2 MiB regions of its own (so that a fork shares the code as whole regions, see
-/// libos-posix's `fork`; the file does not grow, only the addresses spread), without debug
+/// libos-posix's `fork`; the file does not grow, only the addresses spread), with no RELRO
+/// segment (nothing makes it read-only after the start in a static executable with no
+/// dynamic relocations, and as a segment of its own it cost every spawn and fork a page table
+/// and a page copy), without debug
 /// info (the ramdisk is read through the BIOS at boot, so every megabyte costs boot time;
 /// symbols stay for backtraces and gdb).
 pub const APP_RUSTFLAGS: &[&str] = &[
@@ -26,6 +29,8 @@ pub const APP_RUSTFLAGS: &[&str] = &[
     "link-arg=--image-base=0x400000",
     "-C",
     "link-arg=-zmax-page-size=0x200000",
+    "-C",
+    "link-arg=-znorelro",
     "-C",
     "strip=debuginfo",
 ];
