@@ -16,7 +16,7 @@ use crate::{
     Workspace, create_image, install_programs, prepare_disk, run_captured,
 };
 use anyhow::{Context, Result, bail};
-use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SectionKind, SymbolKind};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -183,9 +183,23 @@ impl Program {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let file = object::File::parse(&*data)
             .with_context(|| format!("parsing {} as ELF", path.display()))?;
+        let is_code = |symbol: &object::Symbol| {
+            symbol.section_index().is_some_and(|index| {
+                file.section_by_index(index)
+                    .is_ok_and(|section| section.kind() == SectionKind::Text)
+            })
+        };
+        // Functions, and the labels of assembly code (the kernel's entry points), which have
+        // no type.
         let mut symbols: Vec<(u64, Reverse<u64>, &str)> = file
             .symbols()
-            .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.address() != 0)
+            .filter(|symbol| {
+                matches!(
+                    symbol.kind(),
+                    SymbolKind::Text | SymbolKind::Unknown | SymbolKind::Label
+                ) && symbol.address() != 0
+                    && is_code(symbol)
+            })
             .filter_map(|symbol| {
                 Some((
                     symbol.address(),

@@ -4,11 +4,11 @@
 //!
 //! ```text
 //! 0x0000_0000_0040_0000  the program's ELF segments (apps are linked here)
-//! 0x0800_0000_0000 ..    shadows of image data pages shared copy-on-write with forked children
-//! 0x4000_0000_0000       the heap, grown as it fills
-//! 0x4800_0000_0000 ..    shadows of heap pages
-//! 0x5000_0000_0000       the world: state shared by every process of the library OS
-//! 0x5800_0000_0000       the startup block a parent leaves for its child
+//! 0x0000_0000_3fff_f000  the startup block a parent leaves for its child
+//! 0x0000_0000_4000_0000  the heap, grown as it fills
+//! 0x0000_0000_8000_0000  the world: state shared by every process of the library OS
+//! 0x0800_0000_0000 ..    shadows of image data and heap pages shared copy-on-write with
+//!                        forked children
 //! 0x5900_0000_0000       the transfer page a process shares with the file server
 //! 0x5a00_0000_0000 ..    the file server's windows: each client's transfer page
 //! 0x6000_0000_0000       scratch pages, bound for a moment while copying
@@ -16,6 +16,11 @@
 //! 0x7000_0000_0000 ..    shadows of stack pages
 //! 0x7fff_ffef_0000       the stack (16 pages) below STACK_TOP, growing down to STACK_LIMIT
 //! ```
+//!
+//! The program, its startup block, the heap and the world lie in the first 512 GiB, under one
+//! entry of the top-level page table, and the startup block in the program's first GiB: a new
+//! address space needs fewer page-table pages (each a zeroed frame that every spawn and fork
+//! pays for, and frees again when the child ends) than with each in a 512 GiB slot of its own.
 //!
 //! A shadow is a second, read-only binding of a page's frame at the page's address with
 //! [`SHADOW_BIT`] flipped. Children forked copy-on-write bind the shadow, not the page, so the
@@ -25,13 +30,15 @@ use crate::runtime::image;
 use core::ops::Range;
 
 /// Lowest address of the heap.
-pub const HEAP_BASE: u64 = 0x4000_0000_0000;
+pub const HEAP_BASE: u64 = 0x4000_0000;
 /// Most bytes the heap grows to.
 pub const HEAP_MAX_BYTES: u64 = 256 * 1024 * 1024;
 /// Where the world (see `world`) is bound in every process.
-pub const WORLD_BASE: u64 = 0x5000_0000_0000;
-/// The page where a libOS parent leaves its child's startup block (see `startup`).
-pub const STARTUP_ADDRESS: u64 = 0x5800_0000_0000;
+pub const WORLD_BASE: u64 = 0x8000_0000;
+/// The page where a libOS parent leaves its child's startup block (see `startup`): the last
+/// page below the heap, in the program's first GiB.
+pub const STARTUP_ADDRESS: u64 = HEAP_BASE - PAGE_BYTES;
+const _: () = assert!(HEAP_BASE + HEAP_MAX_BYTES <= WORLD_BASE);
 /// The page a process lends the file server for good, for the bytes of its requests (see
 /// `file_client`); private to the process (a forked child connects with its own).
 pub const TRANSFER_PAGE: u64 = 0x5900_0000_0000;
