@@ -19,7 +19,7 @@ use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
 use crate::{files, images, loader, process_client, world};
 use alloc::string::String;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use exo_abi::ExitReason;
 use exo_abi::capability::rights::CONTROL;
 use spin::Mutex;
@@ -55,6 +55,10 @@ static PROGRAM_NAME: Mutex<String> = Mutex::new(String::new());
 
 /// The child the last fork made, between building it and returning it.
 static FORKED: Mutex<Option<Child>> = Mutex::new(None);
+
+/// Whether this process has created a child (spawned or forked), so that its exit looks for
+/// children to kill only then (a scan of the whole process table under the world's lock).
+static HAS_CREATED_CHILDREN: AtomicBool = AtomicBool::new(false);
 
 /// Whether this process is inside one of the library's locks at this instant (its heap, its
 /// descriptors, its own state or the world's): then an exception handler must not end it
@@ -98,6 +102,7 @@ pub fn became_forked_child(session: u64) {
         Capability(session)
     };
     *FORKED.lock() = None;
+    HAS_CREATED_CHILDREN.store(false, Ordering::Relaxed);
 }
 
 /// In the parent of a fork: lists the new child before it starts.
@@ -212,6 +217,7 @@ pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
 /// An empty environment for a new process named `name`, with a handle to build and start it:
 /// on the microkernel path the process server makes it (and alone can wait for it).
 pub(crate) fn create_child(name: &str) -> Result<Child> {
+    HAS_CREATED_CHILDREN.store(true, Ordering::Relaxed);
     if let Some(server) = process_client::server() {
         let (capability, pid) = process_client::create(server, name)?;
         return Ok(Child { capability, pid });
@@ -366,7 +372,9 @@ pub fn kill(target: u32) -> Result<()> {
 /// leaves the process table to the parent that reaps it.
 pub fn exit(status: u32) -> ! {
     descriptors::close_all();
-    if let Some(world) = world::get() {
+    if let Some(world) = world::get()
+        && HAS_CREATED_CHILDREN.load(Ordering::Relaxed)
+    {
         for child in world.processes.children_of(pid()) {
             let _ = kill(child);
         }

@@ -101,21 +101,27 @@ impl ProcessTable {
     }
 
     /// `pid` and every listed descendant of it, descendants first.
+    /// Walked under the table's lock, without copying it; a table whose parent links loop
+    /// (written by a hostile process of the world) gives at most [`PROCESSES_MAX`] more.
     pub fn subtree(&self, pid: u32) -> alloc::vec::Vec<u32> {
-        let entries = self.snapshot();
-        let mut found = alloc::vec![pid];
-        let mut index = 0;
-        while index < found.len() {
-            let parent = found[index];
-            found.extend(
-                entries
-                    .iter()
-                    .filter(|entry| entry.parent == parent && entry.pid != parent)
-                    .map(|entry| entry.pid),
-            );
-            index += 1;
-        }
-        found.reverse();
-        found
+        self.with(|entries| {
+            let mut found = alloc::vec![pid];
+            let mut index = 0;
+            while index < found.len() && found.len() <= PROCESSES_MAX {
+                let parent = found[index];
+                found.extend(
+                    entries
+                        .iter()
+                        .filter(|entry| {
+                            entry.pid != 0 && entry.parent == parent && entry.pid != parent
+                        })
+                        .map(|entry| entry.pid),
+                );
+                index += 1;
+            }
+            found.truncate(PROCESSES_MAX + 1);
+            found.reverse();
+            found
+        })
     }
 }
