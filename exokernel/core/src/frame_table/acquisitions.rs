@@ -20,6 +20,10 @@ const NOT_ACQUIRED: u64 = u64::MAX;
 /// Stale entries a log may carry beyond as many as it has live ones before it is compacted.
 const STALE_SLACK: usize = 8;
 
+/// Room made for a log when it gets its first entry (growing it from one took six
+/// reallocations and copies for a new address space's first pages).
+const FIRST_ENTRIES: usize = 32;
+
 /// Every environment's log.
 #[derive(Debug)]
 pub(super) struct Acquisitions {
@@ -57,7 +61,10 @@ impl Acquisitions {
         // 2^64 acquisitions cannot happen; wrapping only keeps the kernel free of panics.
         self.next = sequence.wrapping_add(1);
         *slot = sequence;
-        let log = self.logs.entry(id).or_default();
+        let log = self.logs.entry(id).or_insert_with(|| Log {
+            entries: Vec::with_capacity(FIRST_ENTRIES),
+            live: 0,
+        });
         log.entries.push((sequence, frame));
         log.live += 1;
     }
