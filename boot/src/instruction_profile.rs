@@ -235,8 +235,9 @@ impl Program {
         })
     }
 
-    /// A program made of `functions` and `segments` (for tests).
-    pub fn from_parts(
+    /// A program made of `functions` and `segments`.
+    #[cfg(test)]
+    fn from_parts(
         name: &str,
         mut functions: Vec<(u64, String)>,
         segments: Vec<(u64, Vec<u8>)>,
