@@ -23,7 +23,8 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use exo_abi::BlockTransfer;
 use posix_fs::partition::{CREDENTIAL, FIRST_BLOCK};
 use posix_fs::service::{self, DirectoryEntries, Reply, Request, open};
-use posix_fs::{Block, CachedBlock, FileSystem, FsError, IoError, Kind};
+use posix_fs::{Block, CachedBlock, FileSystem, FsError, IoError, Kind, ReadHint};
+use spin::Mutex;
 
 /// Blocks the buffer cache holds.
 pub const CACHE_SLOTS: usize = 256;
@@ -167,6 +168,10 @@ pub(crate) fn present_credential() -> Result<()> {
     Ok(())
 }
 
+/// Where this process's last file read ended: reading the same block again, or a file in
+/// small steps, skips the inode and block lookups (see [`posix_fs::ReadHint`]).
+static READ_HINT: Mutex<ReadHint> = Mutex::new(ReadHint::EMPTY);
+
 /// Carries out `request`: on the world's file system, or by the file server when one serves
 /// the world (the microkernel path, see `file_client`).
 fn request(request: Request<'_>) -> Result<Reply> {
@@ -202,7 +207,14 @@ pub fn change_count() -> Option<u64> {
 
 /// Runs `action` on the mounted file system under its lock.
 fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>) -> Result<T> {
-    let world = world::require()?;
+    with_in(world::require()?, action)
+}
+
+/// [`with`] in `world`, found already.
+fn with_in<T>(
+    world: &World,
+    action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>,
+) -> Result<T> {
     let cell = &world.files;
     if !cell.mounted.is_filled() {
         return Err(Errno::NoFileSystem);
@@ -221,6 +233,9 @@ fn with<T>(action: impl FnOnce(&mut Mounted) -> core::result::Result<T, FsError>
 /// background commit is older than [`COMMIT_AGE_MILLISECONDS`]; a commit that fails is tried
 /// again next time.
 fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
+    if !mounted.has_unsynced_changes() {
+        return;
+    }
     let Some(now) = clock::milliseconds() else {
         return;
     };
@@ -327,6 +342,16 @@ fn metadata_of(inode: u64) -> Result<Metadata> {
 
 /// Reads from file `inode` at `offset`; used by descriptors.
 pub fn read_at(inode: u64, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+    let world = world::require()?;
+    // Taken only when free: a read from inside an exception handler that interrupted one goes
+    // the plain way.
+    if world.file_server().is_none()
+        && let Some(mut hint) = READ_HINT.try_lock()
+    {
+        return with_in(world, |mounted| {
+            mounted.read_hinted(&mut hint, service::ino(inode), offset, buffer)
+        });
+    }
     count_reply(request(Request::Read {
         inode,
         offset,

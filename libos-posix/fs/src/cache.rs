@@ -120,6 +120,9 @@ pub(crate) struct SlotCache<C> {
     journaled_count: usize,
     dirty_data_count: usize,
     clock_hand: usize,
+    /// Counts every change of what a slot holds or which block it holds (never 0): a reader
+    /// that saw the count unchanged knows every slot still holds what it read there.
+    changes: u64,
 }
 
 impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
@@ -157,6 +160,7 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
             journaled_count: 0,
             dirty_data_count: 0,
             clock_hand: table_pages,
+            changes: 1,
         };
         for slot in 0..slot_count {
             let state = if slot < table_pages {
@@ -287,6 +291,7 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
 
     /// Changes the state of `slot`, keeping the counts.
     pub fn set_state(&mut self, slot: usize, state: SlotState) {
+        self.changes += 1;
         let old = self.state(slot);
         for (counted, count) in [
             (SlotState::Journaled, &mut self.journaled_count),
@@ -320,11 +325,13 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
 
     /// The buffer of `slot`, to change.
     pub fn buffer_mut(&mut self, slot: usize) -> &mut Block {
+        self.changes += 1;
         &mut self.pages[slot].data
     }
 
     /// The buffers of `slots`, which are distinct and in increasing order, to change together.
     pub fn buffers_mut(&mut self, slots: impl Iterator<Item = usize>) -> Vec<&mut Block> {
+        self.changes += 1;
         let mut pages = self.pages.iter_mut();
         let mut next = 0;
         slots
@@ -334,6 +341,18 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
                 Some(&mut page.data)
             })
             .collect()
+    }
+
+    /// How many times a slot's contents, state or block have changed: two equal counts mean
+    /// nothing cached changed in between.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Marks `slot` as just used, as [`SlotCache::find`] does, for a reader that found it
+    /// without looking.
+    pub fn mark_used(&mut self, slot: usize) {
+        self.set_referenced(slot, true);
     }
 
     /// Slots in the cache, the table and retired ones included.

@@ -16,6 +16,39 @@ use core::ops::DerefMut;
 
 const BLOCK_BYTES: u64 = BLOCK_SIZE as u64;
 
+/// Where a reader's last read ended: the cached block it read last, valid while the cache's
+/// change count is the one recorded (see [`FileSystem::read_hinted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadHint {
+    /// The cache's change count when the hint was taken; 0 (never a count) when empty.
+    changes: u64,
+    ino: Ino,
+    file_block: u64,
+    pub(crate) slot: usize,
+    /// The file's size then.
+    size: u64,
+}
+
+impl ReadHint {
+    /// A hint that holds nothing.
+    pub const EMPTY: ReadHint = ReadHint {
+        changes: 0,
+        ino: Ino(0),
+        file_block: 0,
+        slot: 0,
+        size: 0,
+    };
+}
+
+/// What [`FileSystem::read_blocks`] read.
+struct BlocksRead {
+    count: usize,
+    /// The file's size.
+    size: u64,
+    /// The file block read last and the slot holding it; `None` for a hole.
+    last_block: Option<(u64, usize)>,
+}
+
 impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// The file `ino`, which must be a file.
     fn file_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
@@ -49,19 +82,99 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         ino: Ino,
         offset: u64,
         length: usize,
-        mut take: impl FnMut(&[u8]) -> Result<(), FsError>,
+        take: impl FnMut(&[u8]) -> Result<(), FsError>,
+    ) -> Result<usize, FsError> {
+        Ok(self.read_blocks(ino, offset, length, take)?.count)
+    }
+
+    /// Reads as [`FileSystem::read`] does, and leaves in `hint` where the read ended, so that
+    /// the next read through the same hint inside that block, while nothing cached has changed
+    /// since, copies from the cache without looking up the inode or the block: a reader going
+    /// over the same block again, or through it in small steps, pays little more than its copy.
+    /// A hint is one reader's (keep one per reader; a wrong one only costs a slower read) and
+    /// belongs to this mounted file system.
+    ///
+    /// Errors: those of [`FileSystem::read`].
+    pub fn read_hinted(
+        &mut self,
+        hint: &mut ReadHint,
+        ino: Ino,
+        offset: u64,
+        buffer: &mut [u8],
     ) -> Result<usize, FsError> {
         self.ensure_working()?;
+        if let Some(count) = self.read_as_hinted(hint, ino, offset, buffer) {
+            return Ok(count);
+        }
+        let mut done = 0;
+        let read = self.read_blocks(ino, offset, buffer.len(), |bytes| {
+            buffer[done..done + bytes.len()].copy_from_slice(bytes);
+            done += bytes.len();
+            Ok(())
+        })?;
+        *hint = match read.last_block {
+            Some((file_block, slot)) => ReadHint {
+                changes: self.cache.changes(),
+                ino,
+                file_block,
+                slot,
+                size: read.size,
+            },
+            None => ReadHint::EMPTY,
+        };
+        Ok(read.count)
+    }
+
+    /// The read through `hint` when the hint still holds and covers it (the whole of `buffer`,
+    /// or up to the end of the file, lies in its block).
+    fn read_as_hinted(
+        &mut self,
+        hint: &ReadHint,
+        ino: Ino,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Option<usize> {
+        if hint.changes != self.cache.changes()
+            || hint.ino != ino
+            || offset / BLOCK_BYTES != hint.file_block
+            || hint.slot >= self.cache.slot_count()
+        {
+            return None;
+        }
+        let available = hint.size.saturating_sub(offset);
+        let within = (offset % BLOCK_BYTES) as usize;
+        let count = (buffer.len() as u64).min(available) as usize;
+        if within + count > BLOCK_SIZE {
+            return None;
+        }
+        buffer[..count].copy_from_slice(&self.slot_data(hint.slot)[within..within + count]);
+        self.cache.mark_used(hint.slot);
+        Some(count)
+    }
+
+    /// Reads up to `length` bytes of file `ino` from `offset`, handing them to `take`.
+    fn read_blocks(
+        &mut self,
+        ino: Ino,
+        offset: u64,
+        length: usize,
+        mut take: impl FnMut(&[u8]) -> Result<(), FsError>,
+    ) -> Result<BlocksRead, FsError> {
+        self.ensure_working()?;
         let inode = self.file_inode(ino)?;
+        let mut read = BlocksRead {
+            count: 0,
+            size: inode.size,
+            last_block: None,
+        };
         if offset >= inode.size || length == 0 {
-            return Ok(0);
+            return Ok(read);
         }
         let length = (length as u64).min(inode.size - offset) as usize;
         let last_file_block = (offset + length as u64 - 1) / BLOCK_BYTES;
         let mut next_read_ahead = offset / BLOCK_BYTES;
-        let mut done = 0;
-        while done < length {
-            let position = offset + done as u64;
+        while read.count < length {
+            let position = offset + read.count as u64;
             let file_block = position / BLOCK_BYTES;
             if file_block == next_read_ahead && file_block < last_file_block {
                 let count = (last_file_block + 1 - file_block).min(MAX_READ_BATCH as u64);
@@ -69,17 +182,21 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
                 next_read_ahead = file_block + count;
             }
             let within = (position % BLOCK_BYTES) as usize;
-            let chunk = (BLOCK_SIZE - within).min(length - done);
+            let chunk = (BLOCK_SIZE - within).min(length - read.count);
             match self.mapped_block(&inode, file_block)? {
-                None => take(&ZERO_BLOCK.0[..chunk])?,
+                None => {
+                    take(&ZERO_BLOCK.0[..chunk])?;
+                    read.last_block = None;
+                }
                 Some(block) => {
                     let slot = self.slot_for_read(block)?;
                     take(&self.slot_data(slot)[within..within + chunk])?;
+                    read.last_block = Some((file_block, slot));
                 }
             }
-            done += chunk;
+            read.count += chunk;
         }
-        Ok(length)
+        Ok(read)
     }
 
     /// Brings file blocks `first..first + count` of `inode` (`count` at most

@@ -147,7 +147,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// Errors: [`FsError::Io`] when the device fails (or failed earlier).
     pub fn sync(&mut self) -> Result<(), FsError> {
         self.mutating(|file_system| {
-            if file_system.cache.journaled_count() > 0 || file_system.cache.dirty_data_count() > 0 {
+            if file_system.has_uncommitted_changes() {
                 file_system.commit()?;
             }
             if file_system.has_unflushed_writes {
@@ -155,6 +155,16 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             }
             Ok(())
         })
+    }
+
+    /// Whether anything changed since the last [`FileSystem::sync`], so that a sync now would
+    /// write.
+    pub fn has_unsynced_changes(&self) -> bool {
+        self.has_uncommitted_changes() || self.has_unflushed_writes
+    }
+
+    fn has_uncommitted_changes(&self) -> bool {
+        self.cache.journaled_count() > 0 || self.cache.dirty_data_count() > 0
     }
 
     /// Makes the file or directory `ino` durable, with its name; this commits everything, as

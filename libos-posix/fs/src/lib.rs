@@ -113,6 +113,7 @@ pub use check::{CheckReport, check};
 pub use directory::{DirEntry, MAX_NAME_LEN};
 pub use errno::Errno;
 pub use error::FsError;
+pub use file_data::ReadHint;
 pub use filesystem::{FileSystem, FsStats, Metadata};
 pub use inode::{Ino, Kind, MAX_FILE_BLOCKS, MAX_FILE_SIZE};
 pub use layout::{

@@ -477,3 +477,127 @@ fn a_write_whose_bytes_never_arrive_changes_old_blocks_not_at_all_and_adds_only_
     );
     unmount_and_check(file_system, "refused bytes");
 }
+
+#[test]
+fn a_hinted_read_of_the_same_block_sees_every_change_since() {
+    let mut file_system = new_file_system(512);
+    let file = file_system.create("/hinted").unwrap();
+    file_system
+        .write(file, 0, &pattern(2, 0, BLOCK_SIZE))
+        .unwrap();
+    let mut hint = crate::ReadHint::EMPTY;
+    let mut buffer = vec![0; BLOCK_SIZE];
+    for _ in 0..3 {
+        assert_eq!(
+            file_system.read_hinted(&mut hint, file, 0, &mut buffer),
+            Ok(BLOCK_SIZE)
+        );
+        assert_eq!(buffer, pattern(2, 0, BLOCK_SIZE));
+    }
+
+    file_system.write(file, 10, b"changed").unwrap();
+    assert_eq!(
+        file_system.read_hinted(&mut hint, file, 0, &mut buffer[..20]),
+        Ok(20)
+    );
+    assert_eq!(&buffer[10..17], b"changed");
+
+    file_system.truncate(file, 12).unwrap();
+    assert_eq!(
+        file_system.read_hinted(&mut hint, file, 0, &mut buffer),
+        Ok(12)
+    );
+    assert_eq!(
+        file_system.read_hinted(&mut hint, file, 12, &mut buffer),
+        Ok(0)
+    );
+
+    let other = file_system.create("/other").unwrap();
+    file_system.write(other, 0, b"other file").unwrap();
+    assert_eq!(
+        file_system.read_hinted(&mut hint, other, 0, &mut buffer),
+        Ok(10)
+    );
+    assert_eq!(&buffer[..10], b"other file");
+    assert_eq!(
+        file_system.read_hinted(&mut hint, file, 0, &mut buffer),
+        Ok(12)
+    );
+    assert_eq!(&buffer[..12], &[&pattern(2, 0, 10)[..], b"ch"].concat()[..]);
+    unmount_and_check(file_system, "hinted");
+}
+
+#[test]
+fn a_hinted_read_fails_once_the_file_system_has_failed_and_survives_a_forged_hint() {
+    let mut file_system = new_file_system(512);
+    let file = file_system.create("/f").unwrap();
+    file_system.write(file, 0, b"bytes").unwrap();
+    let mut hint = crate::ReadHint::EMPTY;
+    let mut buffer = [0; 8];
+    assert_eq!(
+        file_system.read_hinted(&mut hint, file, 0, &mut buffer),
+        Ok(5)
+    );
+    file_system.has_failed = true;
+    assert_eq!(
+        file_system.read_hinted(&mut hint, file, 0, &mut buffer),
+        Err(FsError::Io)
+    );
+    file_system.has_failed = false;
+
+    let mut forged = hint;
+    forged.slot = usize::MAX;
+    assert_eq!(
+        file_system.read_hinted(&mut forged, file, 0, &mut buffer),
+        Ok(5)
+    );
+    assert_eq!(&buffer[..5], b"bytes");
+}
+
+/// A small deterministic generator for the randomized test below.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn hinted_reads_always_read_what_plain_reads_do() {
+    // A small cache, so that reads of other blocks evict the hinted one.
+    let disk = formatted_disk(2048, FormatOptions::default());
+    let mut file_system: TestFileSystem =
+        FileSystem::mount(disk, cache(crate::MIN_CACHE_SLOTS + 8)).unwrap();
+    let files = [
+        file_system.create("/a").unwrap(),
+        file_system.create("/b").unwrap(),
+    ];
+    let mut hints = [crate::ReadHint::EMPTY; 2];
+    let mut state = 0x2545_F491_4F6C_DD1D;
+    for round in 0..4_000 {
+        let file = files[(next_random(&mut state) % 2) as usize];
+        let offset = next_random(&mut state) % (12 * BLOCK_SIZE as u64);
+        let length = (next_random(&mut state) % (2 * BLOCK_SIZE as u64)) as usize;
+        match next_random(&mut state) % 8 {
+            0 => {
+                let bytes = pattern(round, 0, length);
+                file_system.write(file, offset, &bytes).unwrap();
+            }
+            1 => file_system.truncate(file, offset).unwrap(),
+            _ => {
+                let reader = (next_random(&mut state) % 2) as usize;
+                let mut hinted = vec![0xEE; length];
+                let mut plain = vec![0xDD; length];
+                let count = file_system.read_hinted(&mut hints[reader], file, offset, &mut hinted);
+                assert_eq!(
+                    count,
+                    file_system.read(file, offset, &mut plain),
+                    "round {round}"
+                );
+                let count = count.unwrap();
+                assert_eq!(hinted[..count], plain[..count], "round {round}");
+            }
+        }
+    }
+    unmount_and_check(file_system, "hinted random");
+}
