@@ -30,4 +30,5 @@
 
 extern crate alloc;
 
+pub mod block_device;
 pub mod filter;
