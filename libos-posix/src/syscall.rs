@@ -249,6 +249,26 @@ pub fn page_list_with_rights(
     .map(|count| count as usize)
 }
 
+/// The hardware's use of this environment's own bindings in `range`: writes to `buffer`, in
+/// address order, one word per page read or written since its bits were last cleared (the
+/// page address with `exo_abi::page_usage` bits in its low bits), at most
+/// `exo_abi::PAGE_BATCH_MAX` at a time, then clears the `clear` bits of the pages reported.
+/// Returns how many it wrote, fewer than `buffer` holds once there are no more in `range`.
+pub fn page_usage(
+    buffer: &mut [u64],
+    range: core::ops::Range<u64>,
+    clear: u64,
+) -> Result<usize, Error> {
+    stubs::page_usage::<Kernel>(
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        range.start,
+        range.end,
+        clear,
+    )
+    .map(|count| count as usize)
+}
+
 /// Shares this environment's view of the region at `address` (a multiple of
 /// [`exo_abi::region::BYTES`]) into `target` at the same address, as one binding: `target` sees
 /// every page the region's owner binds there, writable where the owner's binding is when

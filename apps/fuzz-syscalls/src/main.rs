@@ -876,7 +876,7 @@ impl Fuzzer {
                     self.target_address()
                 };
             }
-            Syscall::FrameList | Syscall::PageList | Syscall::ConsoleRead => {
+            Syscall::FrameList | Syscall::PageList | Syscall::PageUsage | Syscall::ConsoleRead => {
                 a[0] = if self.random.one_in(2) {
                     self.output.as_mut_ptr() as u64
                 } else {
@@ -884,6 +884,14 @@ impl Fuzzer {
                 };
                 a[1] = self.length();
                 a[2] = self.word();
+                if call == Syscall::PageUsage {
+                    a[3] = self.word();
+                    a[4] = if self.random.one_in(4) {
+                        self.word()
+                    } else {
+                        exo_abi::page_usage::ALL
+                    };
+                }
                 if call == Syscall::ConsoleRead {
                     a[1] = a[1].min(self.output.len() as u64 + 1);
                     a[2] = CONSOLE_NONBLOCKING

@@ -5,6 +5,10 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExceptionFrame, PageBinding};
@@ -169,6 +173,7 @@ fn main(_args: libos_posix::Args) -> i32 {
     );
 
     check_batches(&mut check);
+    check_usage(&mut check);
 
     check.report()
 }
@@ -274,4 +279,79 @@ fn check_batches(check: &mut Checker) {
     for binding in bindings {
         let _ = syscall::frame_free(binding.frame);
     }
+}
+
+/// Where the usage checks bind their pages.
+const USAGE_PAGES: u64 = 0x5200_0000_0000;
+
+/// The MMU's accessed and dirty bits reach the program through `PageUsage`: a read sets the
+/// accessed bit only, a write both, clearing makes the next use set them again, a rights change
+/// keeps them, and a hostile buffer or clear mask is refused.
+fn check_usage(check: &mut Checker) {
+    use exo_abi::page_usage::{ACCESSED, ALL, DIRTY};
+    let mut pages = [0u64; 3];
+    for (index, page) in pages.iter_mut().enumerate() {
+        *page = USAGE_PAGES + index as u64 * 0x1000;
+        let bound = syscall::frame_allocate(None)
+            .and_then(|frame| syscall::page_map(*page, frame, WRITABLE));
+        check.expect("bind a usage page", bound, Ok(()));
+    }
+    let range = USAGE_PAGES..USAGE_PAGES + 0x3000;
+    let report = |clear| {
+        let mut words = [0u64; 8];
+        let count = syscall::page_usage(&mut words, range.clone(), clear).unwrap_or(usize::MAX);
+        words[..count.min(words.len())].to_vec()
+    };
+    check.expect("fresh pages are unused", report(ALL), Vec::new());
+    read(pages[0]);
+    write(pages[2], 7);
+    check.expect(
+        "a read sets accessed, a write accessed and dirty",
+        report(ACCESSED),
+        vec![pages[0] | ACCESSED, pages[2] | ACCESSED | DIRTY],
+    );
+    check.expect(
+        "accessed was cleared, dirty kept",
+        report(0),
+        vec![pages[2] | DIRTY],
+    );
+    read(pages[2]);
+    check.expect(
+        "the next use sets a cleared bit again",
+        report(ALL),
+        vec![pages[2] | ACCESSED | DIRTY],
+    );
+    write(pages[1], 1);
+    check.expect(
+        "a rights change keeps the bits",
+        syscall::page_protect(pages[1], 0).map(|_| report(0)),
+        Ok(vec![pages[1] | ACCESSED | DIRTY]),
+    );
+    check.expect(
+        "unknown clear bits",
+        syscall::page_usage(&mut [0; 8], range.clone(), 1 << 5),
+        Err(Error::InvalidArgument),
+    );
+    check.expect(
+        "a buffer in the kernel half",
+        stubs_page_usage(KERNEL_HALF, range.start, ALL),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "a refused buffer cleared nothing",
+        report(ALL),
+        vec![pages[1] | ACCESSED | DIRTY],
+    );
+    for page in pages {
+        let _ = syscall::page_query(page).and_then(|binding| syscall::frame_free(binding.frame));
+    }
+}
+
+/// `PageUsage` with a buffer address of the caller's choosing.
+fn stubs_page_usage(buffer: u64, from: u64, clear: u64) -> Result<u64, Error> {
+    let result = syscall::raw(
+        exo_abi::Syscall::PageUsage.number(),
+        [buffer, 8, from, u64::MAX, clear, 0],
+    );
+    exo_abi::decode_result(result)
 }

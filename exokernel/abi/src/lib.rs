@@ -116,6 +116,17 @@ pub mod page_flags {
     pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
 }
 
+/// The usage bits [`Syscall::PageUsage`] reports in the low bits of a page address, and
+/// clears when asked.
+pub mod page_usage {
+    /// The page was read or written (or executed) since the bit was last cleared.
+    pub const ACCESSED: u64 = 1 << 0;
+    /// The page was written since the bit was last cleared.
+    pub const DIRTY: u64 = 1 << 1;
+    /// Every defined bit.
+    pub const ALL: u64 = ACCESSED | DIRTY;
+}
+
 /// Regions shared whole by [`Syscall::RegionShare`]: the span of one last-level page table.
 pub mod region {
     /// Bytes in a region; a region's address is a multiple of it.

@@ -768,4 +768,25 @@ system_calls! {
         errors [BadAddress, InvalidArgument, BadCapability, PermissionDenied, NoSuchEnvironment, Occupied, NoMemory];
         authority Capability { argument: 1, right: SHARE };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
+    /// Reports the hardware's accessed and dirty bits of the caller's own bindings with page
+    /// address `a2` or above and below `a3`, in increasing address order, so that a pager can
+    /// run CLOCK or find its dirty pages without a fault per reference: writes at most `a1`
+    /// (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) words to `a0`, one for each
+    /// page whose accessed or dirty bit is set, the page address with
+    /// [`page_usage`](crate::page_usage) bits in its low bits; then clears the bits of `a4`
+    /// ([`page_usage`](crate::page_usage) bits) on each page it reported, so that the hardware
+    /// sets them again at the page's next use. Returns how many words it wrote; fewer than
+    /// asked means there are no more (ask again from the last address plus one page). Pages
+    /// used since their binding was made, or since their bits were last cleared, are
+    /// reported; a rights change ([`Syscall::PageProtect`]) keeps the bits. In a region the
+    /// caller lends ([`Syscall::RegionShare`]) the bits count the borrowers' uses too; pages
+    /// the caller borrows are not its bindings and are not reported. Each binding looked at
+    /// costs the kernel some hundred instructions: a pager asks for the range it manages.
+    /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown bits in `a4`;
+    /// [`BadAddress`](crate::Error::BadAddress) when the buffer is not writable (nothing is
+    /// cleared then).
+    PageUsage = 61 => fn page_usage(buffer, capacity, from, end, clear);
+        errors [InvalidArgument, BadAddress];
+        authority Caller;
+        covered by "pages::frames_are_bound_checked_and_taken_back";
 }

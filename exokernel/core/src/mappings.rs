@@ -417,6 +417,20 @@ impl MappingDatabase {
             })
     }
 
+    /// The pages environment `environment` binds in `first_page..end_page`, in order.
+    pub fn pages_between(
+        &self,
+        environment: EnvId,
+        first_page: u64,
+        end_page: u64,
+    ) -> impl Iterator<Item = u64> + '_ {
+        self.pages_by_environment
+            .get(&environment)
+            .into_iter()
+            .flat_map(move |pages| pages.range(first_page..end_page.max(first_page)))
+            .copied()
+    }
+
     /// The places that bind `frame`, in place order.
     pub fn mappings_of_frame(&self, frame: FrameNumber) -> impl Iterator<Item = Place> + '_ {
         self.places_by_frame
@@ -831,6 +845,26 @@ mod tests {
             .map_root(at(4, 3), 8, PageRights::READ_ONLY)
             .unwrap();
         assert_eq!(database.lookup(at(4, 3)).unwrap().status_bits(false), 0);
+    }
+
+    #[test]
+    fn pages_between_two_pages_are_in_order_and_stay_in_their_environment() {
+        let mut database = shared_frame();
+        for page in [9, 2, 5, 12] {
+            database
+                .map_root(at(2, page), 20 + page, READ_WRITE)
+                .unwrap();
+        }
+        database.map_root(at(3, 6), 30, READ_WRITE).unwrap();
+        let pages = |first, end| {
+            database
+                .pages_between(EnvId(2), first, end)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pages(0, u64::MAX), [2, 5, 9, 12]);
+        assert_eq!(pages(3, 12), [5, 9]);
+        assert_eq!(pages(9, 3), []);
+        assert_eq!(database.pages_between(EnvId(4), 0, 99).count(), 0);
     }
 
     #[test]

@@ -64,6 +64,23 @@ struct Machine {
     /// Borrowed regions by space and region address: the owner's space, its root (the table),
     /// and whether writes go through.
     borrowed: BTreeMap<(u32, u64), (u32, FrameNumber, bool)>,
+    /// The `exo_abi::page_usage` bits of each space's leaves, as the MMU would set them (see
+    /// [`use_page`]).
+    usage: HashMap<(u32, u64), u64>,
+}
+
+/// Sets `bits` (`exo_abi::page_usage`) on the page at `page_address` of the address space
+/// numbered `space`, as the MMU does when a program uses the page; nothing when it is unbound.
+pub fn use_page(space: u32, page_address: u64, bits: u64) {
+    with_machine(|machine| {
+        if machine
+            .spaces
+            .get(&space)
+            .is_some_and(|leaves| leaves.contains_key(&page_address))
+        {
+            *machine.usage.entry((space, page_address)).or_default() |= bits;
+        }
+    });
 }
 
 fn region_of(address: u64) -> u64 {
@@ -130,6 +147,7 @@ impl AddressSpace for FakeAddressSpace {
                 .get_mut(&self.id)
                 .expect("space")
                 .insert(page_address, (frame, rights));
+            machine.usage.remove(&(self.id, page_address));
             machine.events.push(Event::Mapped {
                 space: self.id,
                 page: page_address,
@@ -149,6 +167,7 @@ impl AddressSpace for FakeAddressSpace {
                 .remove(&page_address)
                 .is_some()
             {
+                machine.usage.remove(&(self.id, page_address));
                 machine.events.push(Event::Unmapped {
                     space: self.id,
                     page: page_address,
@@ -173,6 +192,17 @@ impl AddressSpace for FakeAddressSpace {
                 });
             }
         });
+    }
+
+    fn take_usage(&mut self, page_address: u64, clear: u64) -> u64 {
+        with_machine(|machine| {
+            let Some(bits) = machine.usage.get_mut(&(self.id, page_address)) else {
+                return 0;
+            };
+            let usage = *bits;
+            *bits &= !clear;
+            usage
+        })
     }
 
     fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber> {

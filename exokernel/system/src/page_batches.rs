@@ -4,11 +4,11 @@
 
 use crate::kernel::Kernel;
 use crate::pages::{PAGES_PER_REGION, page_map, page_unmap, place_of, status_bits_in_region};
-use crate::platform::Platform;
+use crate::platform::{AddressSpace, Platform};
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, arguments};
+use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, arguments, page_usage};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
@@ -149,4 +149,52 @@ pub fn page_list<P: Platform>(
         copy_to_user::<P>(kernel.current_address_space(), a.buffer, &bytes)?;
     }
     Ok(bytes.len() as u64 / size_of::<PageBinding>() as u64)
+}
+
+/// [`exo_abi::Syscall::PageUsage`].
+pub fn page_usage<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    a: arguments::PageUsage,
+) -> Result<u64, Error> {
+    if a.clear & !page_usage::ALL != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let take = usize::try_from(a.capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
+    let Kernel {
+        mappings,
+        environments,
+        ..
+    } = &mut *kernel;
+    let space = &mut environments
+        .machine_mut(caller)
+        .ok_or(Error::NoSuchEnvironment)?
+        .address_space;
+    // Read first and clear only once the report has reached the caller: a refused buffer
+    // leaves every bit as it was.
+    let used: Vec<u64> = mappings
+        .pages_between(
+            caller,
+            a.from.div_ceil(PAGE_SIZE),
+            a.end.div_ceil(PAGE_SIZE),
+        )
+        .map(|page| page * PAGE_SIZE)
+        .filter_map(|address| {
+            let usage = space.take_usage(address, 0);
+            (usage != 0).then_some(address | usage)
+        })
+        .take(take)
+        .collect();
+    if used.is_empty() {
+        return Ok(0);
+    }
+    let bytes = little_endian_bytes(used.iter().copied(), used.len());
+    copy_to_user::<P>(kernel.current_address_space(), a.buffer, &bytes)?;
+    if a.clear != 0 {
+        let space = &mut kernel.current_machine().address_space;
+        for &word in &used {
+            space.take_usage(word & !(PAGE_SIZE - 1), a.clear);
+        }
+    }
+    Ok(used.len() as u64)
 }

@@ -4,7 +4,7 @@
 //! Page-table pages are reached through the bootloader's map of all physical memory.
 
 use crate::memory::{frame_to_virtual, physical_to_virtual};
-use exo_abi::Error;
+use exo_abi::{Error, page_usage};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
@@ -24,6 +24,9 @@ const KERNEL_HALF_FIRST_SLOT: usize = 256;
 /// region, `exo_abi::Syscall::RegionShare`): this space never writes through it. One of the
 /// bits the MMU leaves to software.
 const BORROWED: PageTableFlags = PageTableFlags::BIT_9;
+
+/// The bits the MMU sets in a leaf when the page is used.
+const USAGE_FLAGS: PageTableFlags = PageTableFlags::ACCESSED.union(PageTableFlags::DIRTY);
 
 /// The flags of the entries that lead to a user table.
 const TABLE_FLAGS: PageTableFlags = PageTableFlags::PRESENT
@@ -124,9 +127,41 @@ impl platform::AddressSpace for AddressSpace {
         if let Some(entry) = self.leaf_entry(page_address)
             && !entry.is_unused()
         {
-            entry.set_flags(leaf_flags(rights));
+            // The usage bits stay: a pager's view of the page does not depend on its rights.
+            let usage = entry.flags() & USAGE_FLAGS;
+            entry.set_flags(leaf_flags(rights) | usage);
             self.invalidate(page_address);
         }
+    }
+
+    /// The accessed and dirty bits of the bound page at `page_address`, clearing those in
+    /// `clear`.
+    fn take_usage(&mut self, page_address: u64, clear: u64) -> u64 {
+        let Some(entry) = self.leaf_entry(page_address) else {
+            return 0;
+        };
+        if entry.is_unused() {
+            return 0;
+        }
+        let flags = entry.flags();
+        let mut usage = 0;
+        let mut cleared = PageTableFlags::empty();
+        for (flag, bit) in [
+            (PageTableFlags::ACCESSED, page_usage::ACCESSED),
+            (PageTableFlags::DIRTY, page_usage::DIRTY),
+        ] {
+            if flags.contains(flag) {
+                usage |= bit;
+                if clear & bit != 0 {
+                    cleared |= flag;
+                }
+            }
+        }
+        if !cleared.is_empty() {
+            entry.set_flags(flags - cleared);
+            self.invalidate(page_address);
+        }
+        usage
     }
 
     /// The frame behind user address `address` if every level maps it present, user-accessible

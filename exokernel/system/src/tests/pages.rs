@@ -1,13 +1,14 @@
 use super::FREE_PAGE;
-use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events};
+use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events, use_page};
 use crate::platform::Platform;
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
-    PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap,
+    PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
 };
 use exo_abi::capability::SELF;
 use exo_abi::capability::rights::CONTROL;
 use exo_abi::page_rights::{ALL, WRITABLE};
+use exo_abi::page_usage::{ACCESSED, ALL as ALL_USAGE, DIRTY};
 use exo_abi::{Error, FRAME_ANY, USER_END};
 use exo_core::frame_table::FrameOwner;
 use exo_core::mappings::PageRights;
@@ -518,4 +519,109 @@ fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
         page_query(kernel, other_id, third + offset),
         Err(Error::NotFound)
     );
+}
+
+/// The words [`PageUsage`] wrote at `address`.
+fn usage_words(address: u64, count: u64) -> Vec<u64> {
+    let mut bytes = vec![0; count as usize * 8];
+    P::read_user(address, &mut bytes);
+    bytes
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .map(|word| u64::from_le_bytes(*word))
+        .collect()
+}
+
+#[test]
+fn page_usage_reports_the_used_pages_in_range_and_clears_only_what_it_reported() {
+    let mut booted = Booted::new();
+    for page in 0..3 {
+        let frame = booted.call(FrameAllocate, &[FRAME_ANY]).unwrap();
+        booted
+            .call(PageMap, &[FREE_PAGE + page * 0x1000, frame, WRITABLE])
+            .unwrap();
+    }
+    let space = booted.kernel.current_address_space().id();
+    use_page(space, FREE_PAGE, ACCESSED);
+    use_page(space, FREE_PAGE + 0x2000, ACCESSED | DIRTY);
+    let buffer = booted.put(0x100, &[0; 64]);
+
+    let everything = |clear| [buffer, 8, FREE_PAGE, u64::MAX, clear];
+    assert_eq!(booted.call(PageUsage, &everything(ACCESSED)), Ok(2));
+    assert_eq!(
+        usage_words(buffer, 2),
+        [
+            FREE_PAGE | ACCESSED,
+            (FREE_PAGE + 0x2000) | ACCESSED | DIRTY
+        ]
+    );
+    assert_eq!(booted.call(PageUsage, &everything(0)), Ok(1));
+    assert_eq!(usage_words(buffer, 1), [(FREE_PAGE + 0x2000) | DIRTY]);
+
+    use_page(space, FREE_PAGE, ACCESSED);
+    use_page(space, FREE_PAGE + 0x1000, DIRTY);
+    assert_eq!(
+        booted.call(PageUsage, &[buffer, 1, FREE_PAGE, u64::MAX, ALL_USAGE]),
+        Ok(1),
+        "at most the capacity"
+    );
+    assert_eq!(usage_words(buffer, 1), [FREE_PAGE | ACCESSED]);
+    assert_eq!(
+        booted.call(PageUsage, &[buffer, 8, FREE_PAGE, FREE_PAGE + 0x1001, 0]),
+        Ok(1),
+        "the end bound: the page holding it counts"
+    );
+    assert_eq!(usage_words(buffer, 1), [(FREE_PAGE + 0x1000) | DIRTY]);
+    assert_eq!(
+        booted.call(PageUsage, &[buffer, 8, FREE_PAGE + 0x3000, FREE_PAGE, 0]),
+        Ok(0),
+        "a reversed range"
+    );
+}
+
+#[test]
+fn page_usage_refuses_unknown_bits_and_a_bad_buffer_and_then_clears_nothing() {
+    let (mut booted, frame) = with_a_frame();
+    booted.call(PageMap, &[FREE_PAGE, frame, WRITABLE]).unwrap();
+    let space = booted.kernel.current_address_space().id();
+    use_page(space, FREE_PAGE, ACCESSED | DIRTY);
+    let buffer = booted.put(0x100, &[0; 64]);
+    assert_eq!(
+        booted.call(PageUsage, &[buffer, 8, 0, u64::MAX, 1 << 2]),
+        Err(Error::InvalidArgument)
+    );
+    for bad_buffer in [USER_END - 8, 0xffff_8000_0000_0000, FREE_PAGE + 0x5000] {
+        assert_eq!(
+            booted.call(PageUsage, &[bad_buffer, 8, 0, u64::MAX, ALL_USAGE]),
+            Err(Error::BadAddress)
+        );
+    }
+    assert_eq!(
+        booted.call(PageUsage, &[buffer, u64::MAX, 0, u64::MAX, 0]),
+        Ok(1)
+    );
+    assert_eq!(usage_words(buffer, 1), [FREE_PAGE | ACCESSED | DIRTY]);
+}
+
+#[test]
+fn page_usage_reports_only_the_callers_own_bindings() {
+    let (mut booted, _frame, _child) = shared_with_a_child(WRITABLE);
+    let space = booted.kernel.current_address_space().id();
+    use_page(space, FREE_PAGE, ACCESSED);
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    let child_space = booted
+        .kernel
+        .environments
+        .machine(child_id)
+        .expect("living")
+        .address_space
+        .id();
+    use_page(child_space, FREE_PAGE, DIRTY);
+    let buffer = booted.put(0x100, &[0; 64]);
+    assert_eq!(
+        booted.call(PageUsage, &[buffer, 8, 0, u64::MAX, ALL_USAGE]),
+        Ok(1)
+    );
+    assert_eq!(usage_words(buffer, 1), [FREE_PAGE | ACCESSED]);
 }
