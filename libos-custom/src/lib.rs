@@ -31,4 +31,6 @@
 extern crate alloc;
 
 pub mod block_device;
+pub mod btree;
 pub mod filter;
+pub mod memory;
