@@ -33,4 +33,5 @@ extern crate alloc;
 pub mod block_device;
 pub mod btree;
 pub mod filter;
+pub mod log_store;
 pub mod memory;
