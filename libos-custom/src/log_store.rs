@@ -180,20 +180,28 @@ pub struct StoreStatistics {
 }
 
 impl StoreStatistics {
-    /// What happened between `earlier` (a copy taken before) and `self`.
+    /// What happened between `earlier` (a copy taken before) and `self` (saturating at 0).
     pub fn since(&self, earlier: &StoreStatistics) -> StoreStatistics {
         StoreStatistics {
-            blocks_read: self.blocks_read - earlier.blocks_read,
-            blocks_written: self.blocks_written - earlier.blocks_written,
-            write_calls: self.write_calls - earlier.write_calls,
-            flushes: self.flushes - earlier.flushes,
-            records_appended: self.records_appended - earlier.records_appended,
-            record_bytes_appended: self.record_bytes_appended - earlier.record_bytes_appended,
-            padding_bytes: self.padding_bytes - earlier.padding_bytes,
-            commits: self.commits - earlier.commits,
-            checkpoints: self.checkpoints - earlier.checkpoints,
-            segments_cleaned: self.segments_cleaned - earlier.segments_cleaned,
-            cleaner_bytes_copied: self.cleaner_bytes_copied - earlier.cleaner_bytes_copied,
+            blocks_read: self.blocks_read.saturating_sub(earlier.blocks_read),
+            blocks_written: self.blocks_written.saturating_sub(earlier.blocks_written),
+            write_calls: self.write_calls.saturating_sub(earlier.write_calls),
+            flushes: self.flushes.saturating_sub(earlier.flushes),
+            records_appended: self
+                .records_appended
+                .saturating_sub(earlier.records_appended),
+            record_bytes_appended: self
+                .record_bytes_appended
+                .saturating_sub(earlier.record_bytes_appended),
+            padding_bytes: self.padding_bytes.saturating_sub(earlier.padding_bytes),
+            commits: self.commits.saturating_sub(earlier.commits),
+            checkpoints: self.checkpoints.saturating_sub(earlier.checkpoints),
+            segments_cleaned: self
+                .segments_cleaned
+                .saturating_sub(earlier.segments_cleaned),
+            cleaner_bytes_copied: self
+                .cleaner_bytes_copied
+                .saturating_sub(earlier.cleaner_bytes_copied),
         }
     }
 }

@@ -13,6 +13,7 @@ fn run_against_model<C: CleaningPolicy + Copy>(seed: u64, operation_count: usize
     let mut store: LogStore<MemoryBlocks, C> = super::formatted(small_layout(), 14, policy);
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut committed = model.clone();
+    let mut segments_cleaned = 0;
     for index in 0..operation_count {
         let key = format!("k{}", random.below(40)).into_bytes();
         let context = format!("seed {seed}, operation {index}");
@@ -47,6 +48,7 @@ fn run_against_model<C: CleaningPolicy + Copy>(seed: u64, operation_count: usize
             }
             _ => {
                 // Dropping the open batch is what a crash does to it.
+                segments_cleaned += store.statistics().segments_cleaned;
                 store = LogStore::open(store.into_device(), policy).expect(&context);
                 model = committed.clone();
                 assert_same(&contents(&mut store), &model, &context);
@@ -57,6 +59,8 @@ fn run_against_model<C: CleaningPolicy + Copy>(seed: u64, operation_count: usize
         }
     }
     assert_same(&contents(&mut store), &model, "at the end");
+    segments_cleaned += store.statistics().segments_cleaned;
+    assert!(segments_cleaned > 0, "the workload must clean");
 }
 
 /// Compares a store's contents with the model, naming the keys that differ (values are long).
