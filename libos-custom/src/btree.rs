@@ -4,15 +4,33 @@
 //!
 //! Page 0 is the meta page (root, height, pages in use); the other pages are nodes. Leaves
 //! hold up to 63 pairs of a key and a [`VALUE_BYTES`]-byte value (64 bytes an entry) and are
-//! chained in key order for scans; internal nodes hold up to 254 separator keys. The format is
-//! described in the `page` module. The tree allocates pages itself, by raising the count of
-//! pages in use recorded in the meta page, up to [`PageStore::page_count`]; it never frees one
-//! (there is no delete).
+//! chained in key order for scans; internal nodes hold up to 254 separator keys (the format is
+//! below). The tree allocates pages itself, by raising the count of pages in use recorded in
+//! the meta page, up to [`PageStore::page_count`]; it never frees one (there is no delete).
 //!
 //! Every page read is checked (magic, level, entry count, child page in range, keys in order
 //! along a scan), so a corrupt page gives [`TreeError::Corrupt`], never a panic or an endless
 //! loop. Updates are not crash-atomic: a store error in the middle of a split can leave the
 //! tree inconsistent.
+//!
+//! # Page format
+//!
+//! Every number is little-endian; magic numbers are four ASCII bytes.
+//!
+//! Node header, bytes 0..16: magic `u32` (`"BtLf"` or `"BtIn"`), entry count
+//! `u16` (pairs in a leaf, keys in an internal node), level `u16` (0 for leaves, one more
+//! than its children for an internal node), and for a leaf the page of the next leaf in key
+//! order (`u64::MAX` for the last).
+//!
+//! Leaf: entry `i` at `16 + 64 i`: key `u64`, then the [`VALUE_BYTES`]-byte value; keys
+//! strictly increasing.
+//!
+//! Internal node with `n` keys: child 0 at byte 16, then key `i` at `24 + 16 i` and child
+//! `i + 1` at `32 + 16 i`. Child `i` holds keys `k` with `key[i-1] <= k < key[i]`.
+//!
+//! Meta page (page 0): magic `u32` (`"BtMe"`), format version `u16`, root level `u16`,
+//! root page `u64` at 8, pages in use `u64` at 16 (pages `0..pages_in_use` belong to the
+//! tree), leaf entries max `u16` at 24, internal keys max `u16` at 26.
 //!
 //! ```
 //! use libos_custom::block_device::MemoryBlocks;

@@ -43,6 +43,50 @@ use alloc::vec::Vec;
 /// even when a caller breaks the pool's side (it ignores an index out of range or a call that
 /// does not fit the slot's state). Every method should cost O(1), amortized at worst, except
 /// `start` and `coldest`, which may cost O(`slot_count`).
+///
+/// A new policy is a type with these six methods. First in, first out, for instance, keeps
+/// the filled slots in the order they were filled and ignores hits:
+///
+/// ```
+/// use libos_custom::block_device::{Block, MemoryBlocks};
+/// use libos_custom::memory::{BufferPool, ReplacementPolicy};
+/// use std::collections::VecDeque;
+///
+/// /// First in, first out. (`emptied` is O(n) here; `Lru`'s intrusive list would make it O(1).)
+/// #[derive(Default)]
+/// struct Fifo {
+///     slot_count: usize,
+///     order: VecDeque<usize>,
+/// }
+///
+/// impl ReplacementPolicy for Fifo {
+///     fn start(&mut self, slot_count: usize) {
+///         *self = Fifo { slot_count, order: VecDeque::with_capacity(slot_count) };
+///     }
+///     fn filled(&mut self, slot: usize, _block: u64) {
+///         if slot < self.slot_count && !self.order.contains(&slot) {
+///             self.order.push_back(slot);
+///         }
+///     }
+///     fn used(&mut self, _slot: usize) {}
+///     fn emptied(&mut self, slot: usize) {
+///         self.order.retain(|&other| other != slot);
+///     }
+///     fn victim(&mut self) -> Option<usize> {
+///         self.order.front().copied()
+///     }
+///     fn coldest(&self, limit: usize, into: &mut Vec<usize>) {
+///         into.extend(self.order.iter().take(limit));
+///     }
+/// }
+///
+/// let mut pool = BufferPool::new(MemoryBlocks::new(8), Fifo::default(), vec![Block::zeroed(); 2]);
+/// for block in [0, 1, 0, 2] {
+///     pool.read(block, |_| ()).unwrap();
+/// }
+/// // Block 0 came in first, so block 2 replaced it although it was used again.
+/// assert_eq!((pool.slot_of(0), pool.slot_of(1).is_some()), (None, true));
+/// ```
 pub trait ReplacementPolicy {
     /// Forgets everything and prepares for `slot_count` slots, all empty. The pool calls it
     /// once, from [`BufferPool::new`].

@@ -1,19 +1,6 @@
 //! The on-page format of the tree's nodes and of its meta page; every number little-endian.
 //!
-//! Node header, bytes 0..16: magic `u32` (`LEAF_MAGIC` or `INTERNAL_MAGIC`), entry count
-//! `u16` (pairs in a leaf, keys in an internal node), level `u16` (0 for leaves, one more
-//! than its children for an internal node), and for a leaf the page of the next leaf in key
-//! order (`NO_PAGE` for the last).
-//!
-//! Leaf: entry `i` at `16 + 64 i`: key `u64`, then the [`VALUE_BYTES`]-byte value; keys
-//! strictly increasing.
-//!
-//! Internal node with `n` keys: child 0 at byte 16, then key `i` at `24 + 16 i` and child
-//! `i + 1` at `32 + 16 i`. Child `i` holds keys `k` with `key[i-1] <= k < key[i]`.
-//!
-//! Meta page (page 0): magic `u32` (`META_MAGIC`), format version `u16`, root level `u16`,
-//! root page `u64` at 8, pages in use `u64` at 16 (pages `0..pages_in_use` belong to the
-//! tree), leaf entries max `u16` at 24, internal keys max `u16` at 26.
+//! The layout is described in the parent module's documentation.
 
 use super::{VALUE_BYTES, Value};
 use crate::block_device::{BLOCK_SIZE, Block};

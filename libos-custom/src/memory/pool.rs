@@ -306,8 +306,10 @@ impl<D: BlockDevice, P: ReplacementPolicy, M: DerefMut<Target = [Block]>> Buffer
     fn dirty_batch_with(&mut self, victim: usize) -> Vec<usize> {
         let mut coldest = core::mem::take(&mut self.coldest_scratch);
         coldest.clear();
-        self.policy
-            .coldest(self.write_batch_pages * COLD_WINDOW_PER_BATCH, &mut coldest);
+        self.policy.coldest(
+            self.write_batch_pages.saturating_mul(COLD_WINDOW_PER_BATCH),
+            &mut coldest,
+        );
         let mut batch = vec![victim];
         batch.extend(
             coldest

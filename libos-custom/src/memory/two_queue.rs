@@ -88,8 +88,8 @@ impl Default for TwoQueue {
 impl ReplacementPolicy for TwoQueue {
     fn start(&mut self, slot_count: usize) {
         *self = TwoQueue {
-            first_in_max: (slot_count * self.first_in_percent / 100).max(1),
-            ghost_max: (slot_count * self.ghost_percent / 100).max(1),
+            first_in_max: (slot_count.saturating_mul(self.first_in_percent) / 100).max(1),
+            ghost_max: (slot_count.saturating_mul(self.ghost_percent) / 100).max(1),
             first_in: SlotList::new(slot_count),
             hot: SlotList::new(slot_count),
             block_of_slot: vec![0; slot_count],
