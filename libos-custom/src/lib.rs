@@ -33,5 +33,6 @@ extern crate alloc;
 pub mod block_device;
 pub mod btree;
 pub mod filter;
+pub mod kernel_blocks;
 pub mod log_store;
 pub mod memory;
