@@ -55,6 +55,12 @@ impl posix_fs::Disk for PartitionDisk {
     }
 
     fn read_batch(&mut self, reads: &mut [(u64, &mut Block)]) -> core::result::Result<(), IoError> {
+        if let Some(world) = world::get() {
+            world
+                .files
+                .blocks_read
+                .fetch_add(reads.len() as u64, Ordering::Relaxed);
+        }
         let pairs = reads
             .iter_mut()
             .map(|(block, into)| (*block, &raw mut **into as u64));
@@ -62,6 +68,12 @@ impl posix_fs::Disk for PartitionDisk {
     }
 
     fn write(&mut self, writes: &[(u64, &Block)]) -> core::result::Result<(), IoError> {
+        if let Some(world) = world::get() {
+            world
+                .files
+                .blocks_written
+                .fetch_add(writes.len() as u64, Ordering::Relaxed);
+        }
         let pairs = writes
             .iter()
             .map(|&(block, data)| (block, data as *const Block as u64));
@@ -106,6 +118,9 @@ pub struct FileSystemCell {
     /// How many requests that may change a name or a file's bytes have run (see
     /// [`change_count`]).
     changes: AtomicU64,
+    /// Blocks read from and written to the disk (see [`blocks_read`], [`blocks_written`]).
+    blocks_read: AtomicU64,
+    blocks_written: AtomicU64,
     mounted: SharedSlot<Mounted>,
 }
 
@@ -203,6 +218,18 @@ pub fn change_count() -> Option<u64> {
         return None;
     }
     Some(world.files.changes.load(Ordering::Acquire))
+}
+
+/// How many blocks the world's file system has read from the disk, by any process: what its
+/// cache missed. `None` outside a world.
+pub fn blocks_read() -> Option<u64> {
+    Some(world::get()?.files.blocks_read.load(Ordering::Relaxed))
+}
+
+/// How many blocks the world's file system has written to the disk, by any process (its
+/// journal's included). `None` outside a world.
+pub fn blocks_written() -> Option<u64> {
+    Some(world::get()?.files.blocks_written.load(Ordering::Relaxed))
 }
 
 /// Runs `action` on the mounted file system under its lock.
