@@ -15,9 +15,10 @@ use crate::workspace::Workspace;
 
 /// Bytes in one block of the disk (the kernel's block and page size).
 pub const DISK_BLOCK_BYTES: u64 = 4096;
-/// The size of a new disk unless told otherwise: 128 MiB, so that the library OS's partition
-/// (32 MiB to 128 MiB) fits whole and the blocks below it stay free for raw-block programs.
-pub const DEFAULT_DISK_BLOCKS: u64 = 32 * 1024;
+/// The size of a new disk unless told otherwise: 256 MiB, so that the library OS's partition
+/// (32 MiB to 128 MiB) fits whole and the blocks outside it (some 40,000) stay free for
+/// programs that lay out their own (`pooldb`'s and `logkv`'s stores, raw-block programs).
+pub const DEFAULT_DISK_BLOCKS: u64 = 64 * 1024;
 /// The default disk's file name, in the workspace's images folder.
 pub const DEFAULT_DISK_FILE_NAME: &str = "blocks.img";
 
@@ -218,7 +219,7 @@ mod tests {
         let workspace = Workspace::locate().unwrap();
         let options = DiskOptions::default_for(&workspace);
         assert_eq!(options.path, workspace.images_dir().join("blocks.img"));
-        assert_eq!(options.blocks * DISK_BLOCK_BYTES, 128 * 1024 * 1024);
+        assert_eq!(options.blocks * DISK_BLOCK_BYTES, 256 * 1024 * 1024);
         assert!(!options.is_fresh);
     }
 }

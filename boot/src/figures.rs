@@ -1,9 +1,10 @@
 //! Recognising benchmark figure lines in the serial transcript.
 //!
 //! A figure line is `ID name value unit`, for example `B1 null_syscall 58 instructions` or
-//! `B1.floor syscall_sysret_pair 12 instructions` (see `BENCHMARKS.md`): the ID is `B`, digits,
-//! and an optional `.` plus lower-case letters; the three other fields are non-blank words
-//! separated by single spaces.
+//! `B1.floor syscall_sysret_pair 12 instructions` (see `BENCHMARKS.md`): the ID is `B` (the
+//! system's rows) or `C` (the custom managers' demos against the POSIX path), digits, and an
+//! optional `.` plus lower-case letters; the three other fields are non-blank words separated
+//! by single spaces.
 
 /// Whether `line` (without its line break) is a benchmark figure.
 pub fn is_figure_line(line: &str) -> bool {
@@ -23,7 +24,7 @@ pub fn figure_lines(transcript: &str) -> impl Iterator<Item = &str> {
 }
 
 fn is_figure_id(id: &str) -> bool {
-    let Some(rest) = id.strip_prefix('B') else {
+    let Some(rest) = id.strip_prefix('B').or_else(|| id.strip_prefix('C')) else {
         return false;
     };
     let (number, suffix) = match rest.split_once('.') {
@@ -51,6 +52,9 @@ mod tests {
             "B1.floor syscall_sysret_pair 12 instructions"
         ));
         assert!(is_figure_line("B10 revocation_abort 1234 ticks"));
+        assert!(is_figure_line(
+            "C1.posix zipf_scan_1_8_blocks_read 980 per_1000_reads"
+        ));
     }
 
     #[test]
@@ -62,6 +66,7 @@ mod tests {
             "B1  null_syscall 58 instructions",
             "B1 null_syscall 58 instructions ",
             "Bx null_syscall 58 instructions",
+            "D1 null_syscall 58 instructions",
             "B null_syscall 58 instructions",
             "B1. null_syscall 58 instructions",
             "B1.Floor null_syscall 58 instructions",

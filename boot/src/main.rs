@@ -135,7 +135,7 @@ struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Firmware::Bios)]
     firmware: Firmware,
     /// Kill QEMU after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
     timeout: u64,
     #[command(flatten)]
     disk: DiskArgs,
@@ -160,7 +160,7 @@ struct DiskArgs {
     /// The data disk's file [default: target/images/blocks.img].
     #[arg(long, value_name = "PATH")]
     disk: Option<PathBuf>,
-    /// The data disk's size in 4096-byte blocks when it is created (the default is 128 MiB).
+    /// The data disk's size in 4096-byte blocks when it is created (the default is 256 MiB).
     #[arg(
         long,
         value_name = "N",
@@ -665,7 +665,7 @@ mod tests {
             panic!("not bench");
         };
         assert!(!args.wall_clock);
-        assert_eq!(args.timeout, 300);
+        assert_eq!(args.timeout, 900);
         assert!(bench_header(false).starts_with('#') && bench_header(false).contains("-icount"));
         assert!(bench_header(true).starts_with('#') && bench_header(true).contains("wall clock"));
     }

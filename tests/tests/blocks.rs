@@ -24,7 +24,7 @@ fn a_credential_gives_the_blocks_back_after_a_reboot() {
         .disk(&disk)
         .run();
     first.assert_status(0);
-    first.assert_contains("exokernel: blocks: 8117 free of 32693 data blocks");
+    first.assert_contains("exokernel: blocks: 40821 free of 65397 data blocks");
     first.assert_contains("blocks: all checks passed");
     let second = Scenario::new()
         .firmware(Firmware::Uefi)
