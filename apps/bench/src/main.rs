@@ -10,6 +10,10 @@
 //!   program spawned with the argument `worker polite` or `worker ignore`;
 //! - B4, B5, B6, B7 and B9: see `library_os` (a child of the bench, in its own world), and
 //!   B4, B5 and B9 again on the microkernel path (`B4.micro`...);
+//! - C1: the database with its own buffer pool against the same tree in a file (the `pooldb`
+//!   program's own rows: `pooldb bench custom`, `clock` and `posix`);
+//! - C2: the log-structured store against a file per key and an append-only file (the `logkv`
+//!   program's own rows);
 //! - B9's floor: raw sequential write (then flush) and read of 16 MiB of disk blocks through the
 //!   block calls, 64 blocks per request, as cost per 4 KiB block and as MiB/s of the guest clock
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
@@ -28,6 +32,7 @@
 
 extern crate alloc;
 
+use alloc::format;
 use core::arch::x86_64::{__rdtscp, _mm_lfence};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use exo_abi::page_rights::WRITABLE;
@@ -378,21 +383,30 @@ fn main(args: libos_posix::Args) -> i32 {
         println!("bench: B9 floor failed: {}", error.describe());
         return 1;
     }
-    let rows = if unit == "instructions" {
-        ["files icount", "files micro icount"]
-    } else {
-        ["files", "files micro"]
-    };
-    for arguments in rows {
-        match syscall::spawn("bench", arguments).and_then(syscall::wait) {
+    let mode = if unit == "instructions" { "icount" } else { "" };
+    let mut rows = alloc::vec![
+        ("bench", format!("files {mode}")),
+        ("bench", format!("files micro {mode}")),
+    ];
+    // A profile counts one row of the system's own; the demos' rows take minutes of disk I/O.
+    if profile::requested_row(&args).is_none() {
+        for path in ["custom", "clock", "posix"] {
+            rows.push(("pooldb", format!("bench {path} {mode}")));
+        }
+        for path in ["custom", "files", "append"] {
+            rows.push(("logkv", format!("bench {path} {mode}")));
+        }
+    }
+    for (program, arguments) in rows {
+        match syscall::spawn(program, arguments.trim_end()).and_then(syscall::wait) {
             Ok(exo_abi::ExitReason::Exited(0)) => {}
             Ok(reason) => {
-                println!("bench: the rows of `bench {arguments}` {reason}");
+                println!("bench: the rows of `{program} {arguments}` {reason}");
                 return 1;
             }
             Err(error) => {
                 println!(
-                    "bench: cannot run `bench {arguments}`: {}",
+                    "bench: cannot run `{program} {arguments}`: {}",
                     error.describe()
                 );
                 return 1;
