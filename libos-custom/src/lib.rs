@@ -1,11 +1,16 @@
 //! Application-specific resource managers for library OSes.
 //!
-//! An exokernel leaves management to user code; this crate holds the pieces a library OS
-//! brings with it. So far that is [`filter`]: a builder that turns a declarative predicate over
+//! An exokernel leaves management to user code; this crate holds the managers an app takes
+//! over its own resources with, each kind behind a trait so that one policy can be swapped and
+//! the rest kept: page replacement and a buffer pool over the app's own frames ([`memory`],
+//! with a B+-tree on top, [`btree`]), a log-structured disk layout on its own blocks
+//! ([`log_store`]), both on a [`block_device::BlockDevice`] ([`kernel_blocks`] is the one over
+//! the kernel's block calls), and [`filter`]: a builder that turns a declarative predicate over
 //! bytes (a conjunction of masked field tests) into the WebAssembly module a library OS
 //! downloads into the kernel, following the contract in [`exo_abi::filter`]. The same
 //! predicates serve as packet filters (which received frames an environment claims) and as
-//! wake-up predicates (when a sleeping environment should run again).
+//! wake-up predicates (when a sleeping environment should run again). The crate's README is
+//! the guide for writing a new policy.
 //!
 //! ```
 //! use libos_custom::filter::{Comparison, Predicate};

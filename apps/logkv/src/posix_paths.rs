@@ -22,6 +22,17 @@ fn blocks_written() -> u64 {
     files::blocks_written().unwrap_or(0)
 }
 
+/// What `puts` puts cost since the counter read `start` and the disk had `written_before`
+/// blocks written.
+fn cost_since(puts: u64, start: u64, written_before: u64, flushes: u64) -> Cost {
+    Cost {
+        puts,
+        ticks: ticks() - start,
+        blocks_written: blocks_written() - written_before,
+        flushes,
+    }
+}
+
 /// The value of put `index`, as `libos_custom::log_store::measure_puts` makes it.
 fn value(index: u64, value_bytes: usize) -> Vec<u8> {
     (0..value_bytes)
@@ -55,12 +66,7 @@ pub fn file_per_key(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &
             }
         }
     }
-    let cost = Cost {
-        puts,
-        ticks: ticks() - start,
-        blocks_written: blocks_written() - written_before,
-        flushes,
-    };
+    let cost = cost_since(puts, start, written_before, flushes);
     for index in 0..puts {
         files::remove_file(&format!("{DIRECTORY}/key{index:08}"))
             .map_err(|_| "cannot remove a key's file")?;
@@ -95,12 +101,7 @@ pub fn append_only(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &'
             flushes += 1;
         }
     }
-    let cost = Cost {
-        puts,
-        ticks: ticks() - start,
-        blocks_written: blocks_written() - written_before,
-        flushes,
-    };
+    let cost = cost_since(puts, start, written_before, flushes);
     drop(log);
     files::remove_file(LOG).map_err(|_| "cannot remove /logkv.log")?;
     files::sync().map_err(|_| "cannot sync")?;

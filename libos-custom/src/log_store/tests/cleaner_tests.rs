@@ -1,7 +1,7 @@
 //! The cleaner: it keeps every live record while it reclaims space, under both policies, and
 //! a store whose live data fill the device refuses puts without losing anything.
 
-use super::{SplitMix64, contents, small_layout, value_bytes};
+use super::{Random, chance, contents, small_layout, value_bytes};
 use crate::block_device::MemoryBlocks;
 use crate::log_store::{
     CLEANER_RESERVE_SEGMENTS, CleaningPolicy, CostBenefit, Greedy, Layout, LogStore, StoreError,
@@ -14,12 +14,12 @@ use alloc::vec::Vec;
 /// bytes the cleaner copied per byte put.
 fn overwrite_many_times<C: CleaningPolicy + Copy>(policy: C) -> (u64, u64) {
     let mut store: LogStore<MemoryBlocks, C> = super::formatted(small_layout(), 12, policy);
-    let mut random = SplitMix64::new(7);
+    let mut random = Random::new(7);
     let mut model = BTreeMap::new();
     let mut put_bytes = 0u64;
     for index in 0..4_000u64 {
         // Nine puts in ten go to 10 hot keys, the rest to 40 cold ones.
-        let key = if random.chance(9, 10) {
+        let key = if chance(&mut random, 9, 10) {
             format!("hot{}", random.below(10))
         } else {
             format!("cold{}", random.below(40))

@@ -1,7 +1,7 @@
 //! Damaged media: a bad checkpoint falls back to the other slot, a bad record ends the replay
 //! or fails its read, and garbage anywhere never makes the store panic or loop.
 
-use super::{SplitMix64, contents, small_store, value_bytes};
+use super::{Random, chance, contents, small_store, value_bytes};
 use crate::block_device::{BLOCK_SIZE, Block, BlockDevice, MemoryBlocks};
 use crate::log_store::format::{CHECKPOINT_HEADER_BYTES, Geometry};
 use crate::log_store::{Greedy, LogStore, StoreError};
@@ -126,13 +126,13 @@ fn garbage_never_makes_open_or_the_store_panic() {
         template.block_count(),
     )
     .unwrap();
-    let mut random = SplitMix64::new(99);
+    let mut random = Random::new(99);
     for round in 0..300 {
         let mut device = template.clone();
         // Random blocks everywhere past the superblock, sometimes a checkpoint that passes its
         // checksums but says random things, sometimes valid-looking records.
         for block in 1..device.block_count() {
-            if random.chance(1, 3) {
+            if chance(&mut random, 1, 3) {
                 let mut bytes = Block::zeroed();
                 bytes
                     .0

@@ -3,7 +3,7 @@
 //! everything flushed plus any subset of the writes issued since the last flush (the device
 //! reordered them), and possibly a torn prefix of the write in flight.
 
-use super::SplitMix64;
+use super::{Random, chance};
 use crate::block_device::{BLOCK_SIZE, Block, BlockDevice, DeviceError, MemoryBlocks};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -116,7 +116,7 @@ impl<'r> CrashImages<'r> {
     pub fn reordered_at(
         &mut self,
         cut: usize,
-        random: &mut SplitMix64,
+        random: &mut Random,
         may_tear: bool,
     ) -> MemoryBlocks {
         let cut_position = self.position_of(cut);
@@ -132,7 +132,7 @@ impl<'r> CrashImages<'r> {
         }
         let mut image = self.durable.clone();
         for event in &self.events[self.durable_until..cut_position] {
-            if random.chance(1, 2) {
+            if chance(random, 1, 2) {
                 apply(&mut image, event);
             }
         }

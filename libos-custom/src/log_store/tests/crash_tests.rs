@@ -5,7 +5,7 @@
 //! exactly the state after some prefix of the operations that includes every acknowledged one.
 
 use super::crash_device::{CrashImages, RecordingDevice};
-use super::{SplitMix64, contents, small_layout, value_bytes};
+use super::{Random, chance, contents, small_layout, value_bytes};
 use crate::block_device::MemoryBlocks;
 use crate::log_store::{CleaningPolicy, CostBenefit, Greedy, LogStore};
 use alloc::collections::BTreeMap;
@@ -51,7 +51,7 @@ impl Recording {
     }
 }
 
-fn key(random: &mut SplitMix64) -> Vec<u8> {
+fn key(random: &mut Random) -> Vec<u8> {
     let index = random.below(KEY_COUNT);
     // One long key, so that records of every shape occur.
     if index == 0 {
@@ -61,7 +61,7 @@ fn key(random: &mut SplitMix64) -> Vec<u8> {
     }
 }
 
-fn value(random: &mut SplitMix64, seed: u64) -> Vec<u8> {
+fn value(random: &mut Random, seed: u64) -> Vec<u8> {
     let length = match random.below(20) {
         0..14 => random.below(600),
         14..19 => 600 + random.below(4_400),
@@ -70,7 +70,7 @@ fn value(random: &mut SplitMix64, seed: u64) -> Vec<u8> {
     value_bytes(seed, length as usize)
 }
 
-fn choose_operation(random: &mut SplitMix64, seed: u64) -> Operation {
+fn choose_operation(random: &mut Random, seed: u64) -> Operation {
     match random.below(100) {
         0..45 => Operation::Put {
             key: key(random),
@@ -98,7 +98,7 @@ fn record_workload<C: CleaningPolicy + Copy>(
     policy: C,
     base: &MemoryBlocks,
 ) -> (Recording, Vec<super::crash_device::DeviceEvent>) {
-    let mut random = SplitMix64::new(seed);
+    let mut random = Random::new(seed);
     let mut store = LogStore::open(RecordingDevice::new(base.clone()), policy)
         .expect("open the workload's store");
     let mut model = State::new();
@@ -169,7 +169,7 @@ fn verify_crashed_recovery<C: CleaningPolicy + Copy>(
     image: MemoryBlocks,
     expected: &State,
     policy: C,
-    random: &mut SplitMix64,
+    random: &mut Random,
     context: &str,
 ) {
     let store = LogStore::open(RecordingDevice::new(image.clone()), policy).expect(context);
@@ -203,7 +203,7 @@ fn crash_at_every_write<C: CleaningPolicy + Copy>(seed: u64, operation_count: us
     let base = formatted_base(policy);
     let (recording, events) = record_workload(seed, operation_count, policy, &base);
     let mut images = CrashImages::new(base, &events);
-    let mut random = SplitMix64::new(seed ^ 0xC0FFEE);
+    let mut random = Random::new(seed ^ 0xC0FFEE);
     for cut in 0..=images.write_count() {
         let context = format!("seed {seed}, cut {cut} of {}", images.write_count());
         let dropped = images.dropped_after(cut);
@@ -214,7 +214,7 @@ fn crash_at_every_write<C: CleaningPolicy + Copy>(seed: u64, operation_count: us
             policy,
             &format!("{context}, later writes dropped"),
         );
-        let may_tear = random.chance(1, 2);
+        let may_tear = chance(&mut random, 1, 2);
         let reordered = images.reordered_at(cut, &mut random, may_tear);
         let context = format!("{context}, unflushed writes kept at random");
         let recovered = verify_image(reordered.clone(), &recording, cut, policy, &context);

@@ -11,39 +11,19 @@ mod model_tests;
 
 use super::{CleaningPolicy, Greedy, Layout, LogStore};
 use crate::block_device::MemoryBlocks;
+/// The seeded generator the tests draw from, so every run makes the same choices.
+pub(crate) use crate::memory::workload::Random;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-/// A small, fast, seeded generator (SplitMix64), so every run makes the same choices.
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    /// A number in `0..bound` (`bound` > 0).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound
-    }
-
-    /// True with probability `numerator / denominator`.
-    pub fn chance(&mut self, numerator: u64, denominator: u64) -> bool {
-        self.below(denominator) < numerator
-    }
+/// True with probability `numerator / denominator`, drawn from `random`.
+pub(crate) fn chance(random: &mut Random, numerator: u64, denominator: u64) -> bool {
+    random.below(denominator) < numerator
 }
 
 /// Deterministic bytes named by `seed`, so a value read back tells which put wrote it.
 pub(crate) fn value_bytes(seed: u64, length: usize) -> Vec<u8> {
-    let mut random = SplitMix64::new(seed);
+    let mut random = Random::new(seed);
     (0..length).map(|_| random.next_u64() as u8).collect()
 }
 

@@ -1,7 +1,7 @@
 //! Random operations against a `BTreeMap` model, reopening the store now and then: every
 //! answer must agree, and a reopened store must hold exactly what was committed.
 
-use super::{SplitMix64, contents, small_layout, value_bytes};
+use super::{Random, chance, contents, small_layout, value_bytes};
 use crate::block_device::MemoryBlocks;
 use crate::log_store::{CleaningPolicy, CostBenefit, Greedy, LogStore};
 use alloc::collections::BTreeMap;
@@ -9,7 +9,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 fn run_against_model<C: CleaningPolicy + Copy>(seed: u64, operation_count: usize, policy: C) {
-    let mut random = SplitMix64::new(seed);
+    let mut random = Random::new(seed);
     let mut store: LogStore<MemoryBlocks, C> = super::formatted(small_layout(), 14, policy);
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut committed = model.clone();
@@ -24,7 +24,7 @@ fn run_against_model<C: CleaningPolicy + Copy>(seed: u64, operation_count: usize
         let is_put_or_delete = roll < 60;
         match roll {
             0..45 => {
-                let length = if random.chance(1, 30) {
+                let length = if chance(&mut random, 1, 30) {
                     16_384
                 } else {
                     random.below(2_000)
