@@ -390,7 +390,7 @@ fn main(args: libos_posix::Args) -> i32 {
     ];
     // A profile counts one row of the system's own; the demos' rows take minutes of disk I/O.
     if profile::requested_row(&args).is_none() {
-        for path in ["custom", "clock", "posix"] {
+        for path in ["custom", "clock", "posix", "revocation"] {
             rows.push(("pooldb", format!("bench {path} {mode}")));
         }
         for path in ["custom", "files", "append"] {

@@ -7,12 +7,16 @@
 //!   [`POOL_FRAMES`] frames over data RATIO times larger (default 8);
 //! - `pooldb posix [RATIO]`: the same tree in the file `/pooldb.db`, through the library OS's
 //!   file calls and its cache of as many blocks;
+//! - `pooldb revoke [unrevoked|cooperative|abort]`: the kernel takes a quarter of a warm pool's
+//!   frames back, given by the program or taken by the abort protocol (see `revocation`), and
+//!   the blocks read after are counted;
 //!
 //! Each builds the tree, then makes Zipf-distributed point reads with a full scan now and then
 //! (`libos_custom::memory::workload`), and reports the blocks read from the disk per 1,000
 //! point reads and the instructions (or cycles) per point read. With `bench` first
 //! (`pooldb bench custom` ...), each ratio of [`RATIOS`] is measured and printed as figure
-//! lines `C1.<path> ...` for `make bench`.
+//! lines `C1.<path> ...` for `make bench` (`pooldb bench revocation`: the three revocation
+//! runs).
 #![no_std]
 #![no_main]
 
@@ -20,6 +24,7 @@ extern crate alloc;
 
 mod file_pages;
 mod owned_pool;
+mod revocation;
 
 use alloc::vec::Vec;
 use core::arch::x86_64::_rdtsc;
@@ -220,9 +225,24 @@ fn main(args: Args) -> i32 {
                 Ok(())
             })
         }
+        ["revoke", rest @ ..] => match rest
+            .first()
+            .map_or(Some(revocation::Answer::Cooperative), |word| {
+                revocation::Answer::named(word)
+            }) {
+            Some(answer) => revocation::run(answer).map_err(|_| "the revocation run failed"),
+            None => Err("usage: pooldb revoke [unrevoked|cooperative|abort]"),
+        },
+        ["victim", answer] => match revocation::Answer::named(answer) {
+            Some(answer) => revocation::victim(answer),
+            None => Err("usage: pooldb victim unrevoked|cooperative|abort"),
+        },
         ["posix", rest @ ..] => ratio_argument(rest)
             .and_then(|ratio| posix(ratio).map(|measured| print_run("posix", ratio, &measured))),
-        _ => Err("usage: pooldb custom [2q|clock|lru] [RATIO] | pooldb posix [RATIO]"),
+        _ => Err(
+            "usage: pooldb custom [2q|clock|lru] [RATIO] | pooldb posix [RATIO] | \
+             pooldb revoke [unrevoked|cooperative|abort]",
+        ),
     };
     match outcome {
         Ok(()) => 0,
@@ -247,6 +267,16 @@ fn ratio_argument(rest: &[&str]) -> Result<u64, &'static str> {
 /// The figure lines of one path for `make bench`.
 fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
     let unit = if is_icount { "instructions" } else { "cycles" };
+    if path == "revocation" {
+        for answer in [
+            revocation::Answer::Unrevoked,
+            revocation::Answer::Cooperative,
+            revocation::Answer::Ignoring,
+        ] {
+            revocation::run(answer).map_err(|_| "the revocation run failed")?;
+        }
+        return Ok(());
+    }
     let (id, runs) = match path {
         "custom" => ("C1.custom", custom(PolicyChoice::TwoQueue, &RATIOS)?),
         "clock" => ("C1.clock", custom(PolicyChoice::Clock, &RATIOS)?),
@@ -257,7 +287,7 @@ fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
                 .map(|&ratio| posix(ratio))
                 .collect::<Result<Vec<_>, _>>()?,
         ),
-        _ => return Err("bench: the path is custom, clock or posix"),
+        _ => return Err("bench: the path is custom, clock, posix or revocation"),
     };
     for (ratio, measured) in RATIOS.into_iter().zip(runs) {
         println!(

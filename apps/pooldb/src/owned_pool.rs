@@ -59,6 +59,19 @@ impl OwnedBlocks {
     }
 }
 
+impl OwnedBlocks {
+    /// The blocks as a device, for a pool over other frames; give it back with
+    /// [`OwnedBlocks::put_device`].
+    pub fn take_device(&mut self) -> Option<KernelBlocks<Kernel>> {
+        self.blocks.take()
+    }
+
+    /// Takes the blocks back from [`OwnedBlocks::take_device`].
+    pub fn put_device(&mut self, blocks: KernelBlocks<Kernel>) {
+        self.blocks = Some(blocks);
+    }
+}
+
 /// Allocates `pages` disk blocks to this program's own owner and binds the pool's frames, runs
 /// `action` on them, then frees the blocks.
 pub fn with_blocks<T>(

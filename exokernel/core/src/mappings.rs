@@ -849,7 +849,7 @@ mod tests {
 
     #[test]
     fn pages_between_two_pages_are_in_order_and_stay_in_their_environment() {
-        let mut database = shared_frame();
+        let mut database = MappingDatabase::default();
         for page in [9, 2, 5, 12] {
             database
                 .map_root(at(2, page), 20 + page, READ_WRITE)

@@ -5,6 +5,7 @@ use crate::block::Disk;
 use crate::cache::{CachedBlock, SlotCache};
 use crate::error::FsError;
 use crate::inode::{INODE_SIZE, Ino, Inode, Kind};
+use crate::inode_memo::InodeMemo;
 use crate::journal::replay_journal;
 use crate::layout::{Layout, SUPERBLOCK_BLOCK, StaticGeometry, Superblock, orphan_head_of};
 use crate::transaction::Transaction;
@@ -35,6 +36,8 @@ pub struct FileSystem<D: Disk, C: DerefMut<Target = [CachedBlock]>> {
     /// Set when the device failed or damage was found in the middle of a change: the cached
     /// state may be half changed, so every later call fails until the next mount.
     pub(crate) has_failed: bool,
+    /// The inodes read or written last, decoded.
+    pub(crate) inodes: InodeMemo,
 }
 
 /// What [`FileSystem::stat`] tells about an inode.
@@ -102,6 +105,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             next_inode_hint: 1,
             has_unflushed_writes: false,
             has_failed: false,
+            inodes: InodeMemo::new(),
         };
         file_system.count_free_space()?;
         file_system.release_all_orphans()?;
@@ -238,9 +242,15 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
 
     /// Inode `ino` as stored (free or not); `ino` must be in range.
     pub(crate) fn read_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
+        if let Some(inode) = self.inodes.get(ino) {
+            return Ok(inode);
+        }
         let (block, offset) = self.layout.inode_location(ino);
         let slot = self.slot_for_read(block as u32)?;
-        Inode::decode(&self.slot_data(slot)[offset..offset + INODE_SIZE]).map_err(FsError::Corrupt)
+        let inode = Inode::decode(&self.slot_data(slot)[offset..offset + INODE_SIZE])
+            .map_err(FsError::Corrupt)?;
+        self.inodes.put(ino, inode);
+        Ok(inode)
     }
 
     /// Stores inode `ino` in the running transaction.
@@ -248,6 +258,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let (block, offset) = self.layout.inode_location(ino);
         let slot = self.journaled_slot(block as u32)?;
         inode.encode(&mut self.slot_data_mut(slot)[offset..offset + INODE_SIZE]);
+        self.inodes.put(ino, *inode);
         Ok(())
     }
 }

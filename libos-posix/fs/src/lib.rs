@@ -96,6 +96,7 @@ mod file_data;
 mod file_map;
 mod filesystem;
 mod inode;
+mod inode_memo;
 mod journal;
 mod layout;
 mod memory_disk;
