@@ -41,3 +41,4 @@ pub mod filter;
 pub mod kernel_blocks;
 pub mod log_store;
 pub mod memory;
+pub mod network;
