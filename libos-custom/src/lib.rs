@@ -30,7 +30,7 @@
 //! ```
 
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 extern crate alloc;
@@ -41,4 +41,7 @@ pub mod filter;
 pub mod kernel_blocks;
 pub mod log_store;
 pub mod memory;
+pub mod scheduling;
+#[allow(unsafe_code)]
+pub mod threads;
 pub mod network;
