@@ -705,7 +705,7 @@ impl Fuzzer {
     ) {
         self.tally.count(row, result);
         let broken = match (call, result) {
-            (Some(Syscall::PowerOff | Syscall::PacketInject), Ok(_)) => true,
+            (Some(Syscall::PowerOff), Ok(_)) => true,
             (None, Ok(_)) => true,
             (Some(Syscall::EnvironmentId), Ok(id)) => id != self.own_id,
             (Some(Syscall::Null), Ok(value)) => value != 0,

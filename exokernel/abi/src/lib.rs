@@ -56,10 +56,11 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::BENCH_FLOOR;
 pub use syscall_table::{Call, Syscall, arguments, stubs};
 
-/// Version of this interface; see "Versioning" above. 11: `PageList` lists below an end
+/// Version of this interface; see "Versioning" above. 12: `PacketInject` from an environment
+/// other than init reaches the caller's own filters instead of being refused. 11: `PageList` lists below an end
 /// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
 /// `PageCopyInto`, and `HAS_DERIVED` for a lent region.
-pub const ABI_VERSION: u32 = 11;
+pub const ABI_VERSION: u32 = 12;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

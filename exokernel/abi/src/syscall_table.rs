@@ -483,12 +483,14 @@ system_calls! {
         covered by "filters::wake_up_predicates_wake_consumers_and_hostile_filters_are_contained";
     /// Runs the receive path on the Ethernet frame of `a1` bytes at `a0` as if the network
     /// device had received it (the bound filters, the claimer's ring, the counters), for tests
-    /// and benchmarks that need no network. Returns 1 when a filter claimed it, 0 when nobody
-    /// did. Errors: [`PermissionDenied`](crate::Error::PermissionDenied) unless the caller is
-    /// the init environment; otherwise as [`Syscall::PacketSend`] (a missing device excepted).
+    /// and benchmarks that need no network. The frame is offered to every bound filter when the
+    /// caller is the init environment, and only to the caller's own otherwise (since ABI
+    /// version 12; before, other callers were refused), so nobody can make up a frame for
+    /// another environment. Returns 1 when a filter claimed it, 0 when nobody did.
+    /// Errors: as [`Syscall::PacketSend`] (a missing device excepted).
     PacketInject = 44 => fn packet_inject(frame, len);
-        errors [InvalidArgument, TooLong, BadAddress, Unavailable, PermissionDenied];
-        authority Init;
+        errors [InvalidArgument, TooLong, BadAddress, Unavailable];
+        authority Caller;
         covered by "protection::ring_counters_written_by_the_library_os_wrap";
     /// Creates an environment with an empty address space and no program, named for messages
     /// by the UTF-8 name of `a1` bytes at `a0`. The caller becomes its parent and gets a

@@ -147,8 +147,10 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         self.bindings.retain(|(bound, _)| *bound != id);
     }
 
-    /// Runs the bound filters on `frame` in bind order until one claims it.
-    pub fn demultiplex(&mut self, frame: &[u8]) -> Claim<'_, Owner, Ring> {
+    /// Runs the bound filters on `frame` in bind order until one claims it; with `only`,
+    /// just the filters that owner loaded run (a frame an environment makes up itself reaches
+    /// nobody else).
+    pub fn demultiplex(&mut self, frame: &[u8], only: Option<Owner>) -> Claim<'_, Owner, Ring> {
         let mut unloaded = Vec::new();
         let mut claimer = None;
         let mut runs = 0;
@@ -156,6 +158,9 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
             let Some(loaded) = self.loaded.get_mut(id) else {
                 continue;
             };
+            if only.is_some_and(|owner| owner != loaded.owner) {
+                continue;
+            }
             runs += 1;
             let outcome = loaded.filter.run(frame);
             if loaded.filter.is_exhausted() {
@@ -238,7 +243,7 @@ mod tests {
     type Table = FilterTable<u32, &'static str>;
 
     fn claimer(table: &mut Table, frame: &[u8]) -> Option<(u32, &'static str)> {
-        let claim = table.demultiplex(frame);
+        let claim = table.demultiplex(frame, None);
         claim.claimed_by.map(|(_, owner, ring)| (owner, *ring))
     }
 
@@ -268,11 +273,29 @@ mod tests {
         let late = table.load(2, first_byte_is(&sandbox, 7), CHARGE).unwrap();
         table.bind(1, early, "early").unwrap();
         table.bind(2, late, "late").unwrap();
-        let claim = table.demultiplex(&[7]);
+        let claim = table.demultiplex(&[7], None);
         assert_eq!(claim.runs, 1, "filters after the claimer do not run");
         assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(1));
         table.unload(1, early).unwrap();
         assert_eq!(claimer(&mut table, &[7]), Some((2, "late")));
+    }
+
+    #[test]
+    fn a_frame_for_one_owner_runs_only_its_filters() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let other = table.load(1, first_byte_is(&sandbox, 7), CHARGE).unwrap();
+        let own = table.load(2, first_byte_is(&sandbox, 7), CHARGE).unwrap();
+        table.bind(1, other, "other").unwrap();
+        table.bind(2, own, "own").unwrap();
+        let claim = table.demultiplex(&[7], Some(2));
+        assert_eq!(claim.runs, 1, "the other owner's filter does not run");
+        assert_eq!(
+            claim.claimed_by.map(|(_, owner, ring)| (owner, *ring)),
+            Some((2, "own"))
+        );
+        let claim = table.demultiplex(&[7], Some(3));
+        assert_eq!((claim.runs, claim.claimed_by.is_none()), (0, true));
     }
 
     #[test]
@@ -284,11 +307,11 @@ mod tests {
         table.bind(1, spinner, "spinner").unwrap();
         table.bind(2, good, "good").unwrap();
         for _ in 1..exo_abi::filter::STRIKES_MAX {
-            let claim = table.demultiplex(&[5]);
+            let claim = table.demultiplex(&[5], None);
             assert!(claim.unloaded.is_empty());
             assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(2));
         }
-        let claim = table.demultiplex(&[5]);
+        let claim = table.demultiplex(&[5], None);
         assert_eq!(
             claim.unloaded,
             [Unloaded {
@@ -300,7 +323,7 @@ mod tests {
         assert_eq!(claim.claimed_by.map(|(_, owner, _)| owner), Some(2));
         assert!(!table.is_loaded(spinner));
         assert_eq!(table.bound_count(), 1);
-        assert_eq!(table.demultiplex(&[5]).runs, 1);
+        assert_eq!(table.demultiplex(&[5], None).runs, 1);
     }
 
     #[test]
