@@ -57,6 +57,7 @@ pub mod servers;
 pub mod startup;
 pub mod syscall;
 pub mod tty;
+pub mod udp;
 pub mod world;
 
 pub use entry::Args;

@@ -5,6 +5,7 @@ use crate::layout::PAGE_BYTES;
 use crate::runtime::owned_pages::OwnedPages;
 use crate::syscall;
 use exo_abi::Error;
+use core::sync::atomic::{Ordering, compiler_fence};
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED, SLOT_DATA_OFFSET};
 
 /// Bytes of a header word.
@@ -58,5 +59,34 @@ impl ReceiveRing {
         self.pages
             .write_word(CONSUMED as u64 * WORD_BYTES, consumed.wrapping_add(1));
         Some(len)
+    }
+
+    /// The frames delivered and not yet released, oldest first, each borrowed where it lies
+    /// in its slot (no copy). The kernel writes a slot only while the ring has room for it,
+    /// so these stay as they are until [`ReceiveRing::release`], which the borrow holds off.
+    pub fn pending(&self) -> impl Iterator<Item = &[u8]> {
+        let (produced, consumed) = (self.header(PRODUCED), self.header(CONSUMED));
+        // The slots are read after PRODUCED, as the kernel wrote them before it.
+        compiler_fence(Ordering::Acquire);
+        let count = produced.wrapping_sub(consumed).min(self.slots);
+        (0..count).map(move |index| {
+            let slot = (1 + consumed.wrapping_add(index) % self.slots) * PAGE_BYTES;
+            let len = self
+                .pages
+                .read_word(slot)
+                .min(PAGE_BYTES - SLOT_DATA_OFFSET as u64);
+            self.pages.bytes(slot + SLOT_DATA_OFFSET as u64, len)
+        })
+    }
+
+    /// Gives the `count` oldest pending frames back to the kernel (at most as many as are
+    /// pending), so that their slots take new frames.
+    pub fn release(&mut self, count: u64) {
+        let (produced, consumed) = (self.header(PRODUCED), self.header(CONSUMED));
+        let count = count.min(produced.wrapping_sub(consumed)).min(self.slots);
+        // The slots are finished with before the kernel may write them again.
+        compiler_fence(Ordering::Release);
+        self.pages
+            .write_word(CONSUMED as u64 * WORD_BYTES, consumed.wrapping_add(count));
     }
 }

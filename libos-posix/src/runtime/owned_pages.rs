@@ -53,4 +53,19 @@ impl OwnedPages {
         // SAFETY: as in `read_word`.
         unsafe { (self.at(offset, 1) as *const u8).read_volatile() }
     }
+
+    /// The `len` bytes at `offset`, which must lie inside the pages, borrowed in place. The
+    /// caller keeps whoever else writes the pages (the kernel, for a receive ring) away from
+    /// them while the borrow lasts.
+    pub(crate) fn bytes(&self, offset: u64, len: u64) -> &[u8] {
+        let address = self.at(offset, 1);
+        assert!(
+            offset.checked_add(len) <= Some(self.len_bytes),
+            "bytes {offset}+{len} are outside the pages"
+        );
+        // SAFETY: `bind` bound every page writable to fresh frames, the range lies inside
+        // them (checked above), and nothing in this program writes them through a reference;
+        // the other writer is held off by the caller's protocol (see `ReceiveRing::pending`).
+        unsafe { core::slice::from_raw_parts(address as *const u8, len as usize) }
+    }
 }

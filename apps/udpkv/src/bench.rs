@@ -1,0 +1,225 @@
+//! `udpkv bench PATH [icount]`: the cost per request of each path, from the request frame
+//! entering the kernel to its reply leaving it.
+//!
+//! This program binds the path's server to a port and plays the client itself: each round it
+//! injects [`RING_SLOTS`] request frames with `PacketInject` (which offers a frame from an
+//! environment other than init to that environment's own filters only), then lets the server
+//! take them all and send the replies. The figure is the time-stamp counter per request over
+//! [`ROUNDS`] rounds, after one round of warm-up: GET of a key present (`udp_kv_get_hit`),
+//! of a key absent (`udp_kv_get_miss`), and SET of a key present (`udp_kv_set`), keys of 8
+//! bytes and values of [`VALUE_BYTES`].
+//!
+//! The `_library` rows leave out the time inside the two kernel calls (timed around each
+//! `PacketInject`, and around each send: `PacketSend` itself on the ring-direct paths, the
+//! whole `send_to` on the socket path, whose header writing is thus left out too, in the
+//! socket's favour). The kernel calls cost the same on every path but vary from run to run:
+//! the device's driver waits for QEMU to take each frame, and how long depends on the host.
+
+use crate::{KEYS_MAX, RING_SLOTS, bind_ring, serve_batch, serve_one, server_endpoint};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::arch::x86_64::_rdtsc;
+use core::sync::atomic::{AtomicU64, Ordering};
+use exo_abi::Error;
+use libos_custom::network::frame::{self, Endpoint, HEADERS_BYTES};
+use libos_custom::network::kv::{self, KvStore, REPLY_BYTES_MAX};
+use libos_custom::network::{
+    CopyOutReplies, InPlaceReplies, PAYLOAD_BYTES_MAX, ReplyPolicy, UdpKvServer,
+};
+use libos_posix::net::ReceiveRing;
+use libos_posix::udp::UdpSocket;
+use libos_posix::{println, syscall};
+
+/// The server's port in the bench.
+const SERVER_PORT: u16 = 7100;
+/// Where the ring-direct server's ring is bound.
+const SERVER_RING_ADDRESS: u64 = 0x6300_0000_0000;
+/// Distinct keys the requests name.
+const KEYS: usize = 64;
+/// Bytes of each value set and got.
+pub const VALUE_BYTES: usize = 100;
+/// Rounds of [`RING_SLOTS`] requests timed per figure.
+pub const ROUNDS: u64 = 128;
+/// The client the requests come from: QEMU's gateway.
+const CLIENT: Endpoint = Endpoint {
+    mac: [0x52, 0x55, 10, 0, 2, 2],
+    ip: [10, 0, 2, 2],
+    port: 40_000,
+};
+
+fn timestamp() -> u64 {
+    // SAFETY: rdtsc only reads the time-stamp counter.
+    unsafe { _rdtsc() }
+}
+
+/// A request frame from [`CLIENT`] to `port`.
+fn request_frame(port: u16, id: u32, operation: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0u8; HEADERS_BYTES + kv::HEADER_BYTES + key.len() + value.len()];
+    let payload_bytes = kv::write_request(&mut frame[HEADERS_BYTES..], id, operation, key, value);
+    frame::write_headers(&mut frame, &CLIENT, &server_endpoint(port), payload_bytes);
+    frame
+}
+
+/// The request frames of one kind, one per key: `prefix` names the keys.
+fn requests(port: u16, operation: u8, prefix: u8) -> Vec<Vec<u8>> {
+    let value = [b'v'; VALUE_BYTES];
+    let value: &[u8] = if operation == kv::SET { &value } else { &[] };
+    (0..KEYS)
+        .map(|index| {
+            let key = [
+                prefix,
+                b'-',
+                b'k',
+                b'e',
+                b'y',
+                b'0' + (index / 10) as u8,
+                b'0' + (index % 10) as u8,
+                b'!',
+            ];
+            request_frame(port, index as u32, operation, &key, value)
+        })
+        .collect()
+}
+
+/// Ticks spent inside the timed kernel calls (one thread: relaxed is enough).
+static KERNEL_TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs the kernel call `call`, adding its ticks to [`KERNEL_TICKS`].
+fn in_kernel<T>(call: impl FnOnce() -> T) -> T {
+    let start = timestamp();
+    let result = call();
+    KERNEL_TICKS.fetch_add(timestamp() - start, Ordering::Relaxed);
+    result
+}
+
+/// A server under measurement.
+trait Path {
+    /// Takes the `count` requests injected into its ring and sends their replies.
+    fn serve(&mut self, count: u64) -> Result<(), Error>;
+}
+
+/// The network manager on its own ring.
+struct RingDirect<P: ReplyPolicy> {
+    ring: ReceiveRing,
+    server: UdpKvServer<P>,
+}
+
+impl<P: ReplyPolicy> Path for RingDirect<P> {
+    fn serve(&mut self, count: u64) -> Result<(), Error> {
+        let mut served = 0;
+        while served < count {
+            let send = |frame: &[u8]| in_kernel(|| syscall::packet_send(frame));
+            match serve_batch(&mut self.ring, &mut self.server, send)? {
+                0 => return Err(Error::NotFound),
+                taken => served += taken,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The same store behind a socket.
+struct Socket {
+    socket: UdpSocket,
+    store: KvStore,
+    request: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl Path for Socket {
+    fn serve(&mut self, count: u64) -> Result<(), Error> {
+        for _ in 0..count {
+            let send =
+                |socket: &mut UdpSocket, reply: &[u8], to| in_kernel(|| socket.send_to(reply, to));
+            let (request, reply) = (&mut self.request, &mut self.reply);
+            serve_one(&mut self.socket, &mut self.store, request, reply, send)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one request costs: all of it, and without the timed kernel calls.
+#[derive(Clone, Copy)]
+struct Cost {
+    total: u64,
+    library: u64,
+}
+
+/// Injects `frames` round after round, the first one untimed, `serve` taking each round's
+/// requests; returns the cost per request.
+fn per_request(
+    frames: &[Vec<u8>],
+    mut serve: impl FnMut(u64) -> Result<(), Error>,
+) -> Result<Cost, Error> {
+    let mut next = frames.iter().cycle();
+    let mut round = |next: &mut dyn Iterator<Item = &Vec<u8>>| {
+        for _ in 0..RING_SLOTS {
+            let frame = next.next().ok_or(Error::NotFound)?;
+            if !in_kernel(|| syscall::packet_inject(frame))? {
+                return Err(Error::NotFound);
+            }
+        }
+        serve(RING_SLOTS)
+    };
+    round(&mut next)?;
+    KERNEL_TICKS.store(0, Ordering::Relaxed);
+    let start = timestamp();
+    for _ in 0..ROUNDS {
+        round(&mut next)?;
+    }
+    let total = timestamp() - start;
+    let library = total.saturating_sub(KERNEL_TICKS.load(Ordering::Relaxed));
+    let requests = ROUNDS * RING_SLOTS;
+    Ok(Cost {
+        total: total / requests,
+        library: library / requests,
+    })
+}
+
+/// Runs the bench of `path` and prints its figure lines.
+pub fn run(path: &str, is_icount: bool) -> Result<(), &'static str> {
+    let unit = if is_icount { "instructions" } else { "cycles" };
+    let server = server_endpoint(SERVER_PORT);
+    let figures = match path {
+        "custom" => measure(&mut ring_direct(InPlaceReplies::new(&server))?),
+        "copyout" => measure(&mut ring_direct(CopyOutReplies::new(&server))?),
+        "posix" => measure(&mut Socket {
+            socket: UdpSocket::bind(SERVER_PORT).map_err(|_| "cannot bind the socket")?,
+            store: KvStore::new(KEYS_MAX),
+            request: vec![0; PAYLOAD_BYTES_MAX],
+            reply: vec![0; REPLY_BYTES_MAX],
+        }),
+        _ => return Err("the path is custom, copyout or posix"),
+    };
+    let figures = figures.map_err(|error| {
+        println!("udpkv: bench {path}: {}", error.describe());
+        "the bench failed (is there a network device?)"
+    })?;
+    for (name, cost) in figures {
+        println!("C4.{path} udp_kv_{name} {} {unit}", cost.total);
+        println!("C4.{path} udp_kv_{name}_library {} {unit}", cost.library);
+    }
+    Ok(())
+}
+
+fn ring_direct<P: ReplyPolicy>(policy: P) -> Result<RingDirect<P>, &'static str> {
+    Ok(RingDirect {
+        ring: bind_ring(SERVER_PORT, SERVER_RING_ADDRESS)?,
+        server: UdpKvServer::new(policy, KvStore::new(KEYS_MAX), RING_SLOTS as usize),
+    })
+}
+
+/// The three figures of one path: SETs first (a first pass stores every key, so that the
+/// SET timed is an overwrite), then GET hits, then GET misses.
+fn measure(path: &mut dyn Path) -> Result<[(&'static str, Cost); 3], Error> {
+    let sets = requests(SERVER_PORT, kv::SET, b'h');
+    per_request(&sets, |count| path.serve(count))?;
+    let set = per_request(&sets, |count| path.serve(count))?;
+    let get_hit = per_request(&requests(SERVER_PORT, kv::GET, b'h'), |count| {
+        path.serve(count)
+    })?;
+    let get_miss = per_request(&requests(SERVER_PORT, kv::GET, b'm'), |count| {
+        path.serve(count)
+    })?;
+    Ok([("get_hit", get_hit), ("get_miss", get_miss), ("set", set)])
+}
