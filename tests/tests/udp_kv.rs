@@ -46,7 +46,9 @@ impl Client {
     fn send(&mut self, operation: u8, key: &[u8], value: &[u8]) -> u32 {
         let id = self.next_id;
         self.next_id += 1;
-        self.socket.send(&request(id, operation, key, value)).unwrap();
+        self.socket
+            .send(&request(id, operation, key, value))
+            .unwrap();
         id
     }
 
@@ -63,7 +65,11 @@ impl Client {
     fn call(&mut self, operation: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
         let id = self.send(operation, key, value);
         let reply = self.receive();
-        assert_eq!(reply[..4], id.to_be_bytes(), "the reply answers another request");
+        assert_eq!(
+            reply[..4],
+            id.to_be_bytes(),
+            "the reply answers another request"
+        );
         reply
     }
 
@@ -76,7 +82,11 @@ impl Client {
 
 /// Checks the replies of `path`: stores, finds, misses, refuses the malformed, goes on.
 fn check_replies(path: &str, client: &mut Client) {
-    assert_eq!(client.call(b'S', b"colour", b"blue")[4..8], *b"K\0\0\0", "{path}: SET");
+    assert_eq!(
+        client.call(b'S', b"colour", b"blue")[4..8],
+        *b"K\0\0\0",
+        "{path}: SET"
+    );
     let found = client.call(b'G', b"colour", b"");
     assert_eq!(found[4..], *b"V\0\0\x04blue", "{path}: GET after SET");
     let missing = client.call(b'G', b"shape", b"");
@@ -84,11 +94,19 @@ fn check_replies(path: &str, client: &mut Client) {
     let garbage = client.call_raw(b"xyz");
     assert_eq!(garbage, *b"xyz\0E\x01\0\0", "{path}: a garbage datagram");
     let truncated = client.call_raw(&[0, 0, 0, 9, b'G', 9, 0, 0, b'k']);
-    assert_eq!(truncated, [0, 0, 0, 9, b'E', 1, 0, 0], "{path}: a truncated request");
+    assert_eq!(
+        truncated,
+        [0, 0, 0, 9, b'E', 1, 0, 0],
+        "{path}: a truncated request"
+    );
     let too_long = client.call(b'S', &[b'k'; 65], b"v");
     assert_eq!(too_long[4..6], *b"E\x01", "{path}: a key too long");
     let found = client.call(b'G', b"colour", b"");
-    assert_eq!(found[8..], *b"blue", "{path}: still serving after the malformed requests");
+    assert_eq!(
+        found[8..],
+        *b"blue",
+        "{path}: still serving after the malformed requests"
+    );
 }
 
 /// Requests per second and p99 round trip, one request at a time.
@@ -157,7 +175,10 @@ fn both_paths_answer_a_host_client_and_survive_malformed_requests() {
     for (host, (path, guest)) in host_ports.iter().zip(PATHS) {
         serve_and_measure(&mut shell, path, guest, *host);
     }
-    shell.command("udpkv posix 0 1", "PORT (1 to 65535) and COUNT must be numbers");
+    shell.command(
+        "udpkv posix 0 1",
+        "PORT (1 to 65535) and COUNT must be numbers",
+    );
     shell.command("udpkv", "usage: udpkv");
     shell.send_line("poweroff");
     let outcome = shell.finish();
