@@ -4,8 +4,8 @@
 use crate::layout::PAGE_BYTES;
 use crate::runtime::owned_pages::OwnedPages;
 use crate::syscall;
-use exo_abi::Error;
 use core::sync::atomic::{Ordering, compiler_fence};
+use exo_abi::Error;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED, SLOT_DATA_OFFSET};
 
 /// Bytes of a header word.

@@ -38,6 +38,10 @@ const RINGS_MAX: u64 = 1024;
 /// Most peers whose Ethernet address a socket remembers.
 const NEIGHBOURS_MAX: usize = 16;
 
+/// How a socket hands a finished frame on: [`syscall::packet_send`] unless
+/// [`UdpSocket::set_send_frame`] says otherwise.
+pub type SendFrame = fn(&[u8]) -> Result<(), Error>;
+
 /// The ports this program's sockets hold, and how many rings it has bound.
 static PORTS: Mutex<(Vec<u16>, u64)> = Mutex::new((Vec::new(), 0));
 
@@ -51,6 +55,7 @@ pub struct UdpSocket {
     frame: Vec<u8>,
     /// Peers heard from: IPv4 address and Ethernet address, newest last.
     neighbours: Vec<([u8; 4], [u8; 6])>,
+    send_frame: SendFrame,
 }
 
 impl UdpSocket {
@@ -93,6 +98,7 @@ impl UdpSocket {
             },
             frame: vec![0; FRAME_BYTES],
             neighbours: Vec::with_capacity(NEIGHBOURS_MAX),
+            send_frame: syscall::packet_send,
         })
     }
 
@@ -135,7 +141,8 @@ impl UdpSocket {
     ///
     /// Errors: [`Error::TooLong`] beyond the most one frame carries
     /// ([`PAYLOAD_BYTES_MAX`] bytes); [`Error::NotFound`] when `to`'s address was never heard
-    /// from (its Ethernet address is unknown); those of `PacketSend`.
+    /// from (its Ethernet address is unknown); those of `PacketSend` (or of the
+    /// [`SendFrame`] set).
     pub fn send_to(&mut self, payload: &[u8], to: SocketAddrV4) -> Result<usize, Error> {
         if payload.len() > PAYLOAD_BYTES_MAX {
             return Err(Error::TooLong);
@@ -156,8 +163,14 @@ impl UdpSocket {
         let len = HEADERS_BYTES + payload.len();
         self.frame[HEADERS_BYTES..len].copy_from_slice(payload);
         frame::write_headers(&mut self.frame, &self.local, &peer, payload.len());
-        syscall::packet_send(&self.frame[..len])?;
+        (self.send_frame)(&self.frame[..len])?;
         Ok(payload.len())
+    }
+
+    /// Hands the frames [`UdpSocket::send_to`] builds to `send_frame` instead of the kernel:
+    /// for a program that measures its kernel calls, or records what it would send.
+    pub fn set_send_frame(&mut self, send_frame: SendFrame) {
+        self.send_frame = send_frame;
     }
 
     /// Frames this socket's ring dropped because it was full.
