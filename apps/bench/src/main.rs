@@ -14,6 +14,8 @@
 //!   program's own rows: `pooldb bench custom`, `clock` and `posix`);
 //! - C2: the log-structured store against a file per key and an append-only file (the `logkv`
 //!   program's own rows);
+//! - C4: the UDP key-value server straight from its receive ring (in-place or copy-out
+//!   replies) against the same store behind a datagram socket (the `udpkv` program's rows);
 //! - B9's floor: raw sequential write (then flush) and read of 16 MiB of disk blocks through the
 //!   block calls, 64 blocks per request, as cost per 4 KiB block and as MiB/s of the guest clock
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
@@ -395,6 +397,9 @@ fn main(args: libos_posix::Args) -> i32 {
         }
         for path in ["custom", "files", "append"] {
             rows.push(("logkv", format!("bench {path} {mode}")));
+        }
+        for path in ["custom", "copyout", "posix"] {
+            rows.push(("udpkv", format!("bench {path} {mode}")));
         }
     }
     for (program, arguments) in rows {
