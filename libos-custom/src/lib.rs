@@ -41,7 +41,7 @@ pub mod filter;
 pub mod kernel_blocks;
 pub mod log_store;
 pub mod memory;
+pub mod network;
 pub mod scheduling;
 #[allow(unsafe_code)]
 pub mod threads;
-pub mod network;
