@@ -12,8 +12,8 @@
 //!
 //! Two policies: [`Fcfs`] (first come, first served: a thread keeps the CPU, across yields and
 //! preemptions, until it ends; the run-to-completion order with threads) and [`ShortestFirst`]
-//! (shortest remaining expected work first: a long thread that yields or is preempted goes
-//! behind the short ones that arrived meanwhile).
+//! (shortest expected work first: a long thread that yields or is preempted goes behind the
+//! short ones that arrived meanwhile).
 //!
 //! A policy must not allocate after it is made (the runtime calls it from the slot-end upcall,
 //! which may interrupt the allocator): each one takes its capacity up front, and the runtime
@@ -49,13 +49,6 @@ pub struct Ready {
     pub ran: u64,
     /// How it became ready.
     pub readiness: Readiness,
-}
-
-impl Ready {
-    /// The expected work it still needs (0 once it ran past its estimate).
-    pub fn remaining(&self) -> u64 {
-        self.expected.saturating_sub(self.ran)
-    }
 }
 
 /// Chooses which ready thread runs next.
@@ -115,30 +108,34 @@ impl SchedulingPolicy for Fcfs {
     }
 }
 
-/// Shortest remaining expected work first; ties go to the earlier arrival, then the lower
-/// thread index.
+/// Shortest expected work first; ties go to the earlier arrival, then the lower thread index.
+///
+/// It ranks by the whole estimate, not by what is left of it: a thread that ran past its
+/// estimate (the app guessed wrong, or it was charged for time it waited) would otherwise
+/// rank as nearly done and keep the CPU from every short thread. A steady stream of short
+/// threads can keep a long one waiting; the app bounds that by its load.
 #[derive(Debug)]
 pub struct ShortestFirst {
-    heap: BinaryHeap<Reverse<ByRemaining>>,
+    heap: BinaryHeap<Reverse<ByExpected>>,
 }
 
-/// A ready record ordered by remaining work, arrival, thread.
+/// A ready record ordered by expected work, arrival, thread.
 #[derive(Debug, PartialEq, Eq)]
-struct ByRemaining(Ready);
+struct ByExpected(Ready);
 
-impl ByRemaining {
+impl ByExpected {
     fn key(&self) -> (u64, u64, ThreadId) {
-        (self.0.remaining(), self.0.arrival, self.0.thread)
+        (self.0.expected, self.0.arrival, self.0.thread)
     }
 }
 
-impl Ord for ByRemaining {
+impl Ord for ByExpected {
     fn cmp(&self, other: &Self) -> Ordering {
         self.key().cmp(&other.key())
     }
 }
 
-impl PartialOrd for ByRemaining {
+impl PartialOrd for ByExpected {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
@@ -155,11 +152,11 @@ impl ShortestFirst {
 
 impl SchedulingPolicy for ShortestFirst {
     fn enter(&mut self, ready: Ready) {
-        self.heap.push(Reverse(ByRemaining(ready)));
+        self.heap.push(Reverse(ByExpected(ready)));
     }
 
     fn next(&mut self) -> Option<Ready> {
-        self.heap.pop().map(|Reverse(ByRemaining(ready))| ready)
+        self.heap.pop().map(|Reverse(ByExpected(ready))| ready)
     }
 
     fn len(&self) -> usize {

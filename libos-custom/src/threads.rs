@@ -10,7 +10,7 @@
 //! policy picks the thread to run; the main thread runs when no other is ready.
 //!
 //! Preemption: the app's slot-end (epilogue) upcall handler yields the slot as the kernel asks
-//! and then calls [`reschedule`] with the upcall's frame; the runtime saves the interrupted
+//! through [`at_slot_end`], with the upcall's frame; the runtime saves the interrupted
 //! thread from the frame, re-enters it into the policy as preempted, and puts the chosen
 //! thread's registers in the frame, which the handler resumes. A thread interrupted where a
 //! switch is unsafe is not switched: inside [`critical`] sections (and inside the runtime's
@@ -18,7 +18,7 @@
 //! allocator's lock). The switch it missed happens when the section ends.
 //!
 //! Nothing here allocates after [`start`] (stacks and the policy's room are taken up front),
-//! so [`reschedule`] may run while the interrupted thread is inside the allocator.
+//! so [`at_slot_end`] may run while the interrupted thread is inside the allocator.
 
 mod context;
 
@@ -317,11 +317,13 @@ pub fn critical<R>(body: impl FnOnce() -> R) -> R {
     result
 }
 
-/// From the slot-end upcall handler, after it yielded: switches `frame` to the thread the
-/// policy picks, saving the interrupted one, unless it was interrupted where it must not be
-/// switched (`may_switch` false, or inside a critical section or a switch): then the switch
-/// waits for the end of that section. Returns whether `frame` now holds another thread.
-pub fn reschedule(frame: &mut ExceptionFrame, may_switch: bool) -> bool {
+/// From the slot-end upcall handler: charges the interrupted thread for its time, calls
+/// `give_up_slot` (the kernel's yield, which returns when the next slot of this program
+/// starts), then switches `frame` to the thread the policy picks, saving the interrupted one.
+/// A thread interrupted where it must not be switched (`may_switch` false, or inside a critical
+/// section or a switch) is left to run on: the switch waits for the end of its section.
+/// Returns whether `frame` now holds another thread.
+pub fn at_slot_end(frame: &mut ExceptionFrame, may_switch: bool, give_up_slot: fn()) -> bool {
     let deferred = !may_switch
         || CRITICAL.load(Ordering::Acquire) != 0
         || context::is_switching(frame.registers.rip)
@@ -333,21 +335,27 @@ pub fn reschedule(frame: &mut ExceptionFrame, may_switch: bool) -> bool {
             runtime.counts.deferred += 1;
         }
         PENDING.store(true, Ordering::Release);
+        give_up_slot();
         return false;
     }
     // Cleared first, so that the section's end cannot yield from the handler's stack.
     PENDING.store(false, Ordering::Release);
     let section = Section::enter();
+    if let Some(runtime) = RUNTIME.lock().as_mut() {
+        runtime.charge();
+    }
+    give_up_slot();
     poll();
     let mut guard = RUNTIME.lock();
     let Some(runtime) = guard.as_mut() else {
         return false;
     };
+    // The time between the slots was nobody's.
+    runtime.since = (runtime.clock)();
     let me = runtime.current;
     if me == MAIN && runtime.policy.is_empty() {
         return false;
     }
-    runtime.charge();
     if me != MAIN {
         let record = runtime.threads[me].record(me, Readiness::Preempted);
         runtime.threads[me].state = State::Ready;

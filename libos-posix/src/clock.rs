@@ -22,6 +22,11 @@ pub(crate) fn measure_ticks_per_millisecond() -> u64 {
 /// Milliseconds since an arbitrary moment (the same in every process of the world), or `None`
 /// outside a world.
 pub fn milliseconds() -> Option<u64> {
+    Some(ticks() / ticks_per_millisecond()?)
+}
+
+/// How many [`ticks`] make a millisecond (at least 1), or `None` outside a world.
+pub fn ticks_per_millisecond() -> Option<u64> {
     let rate = world::get()?.ticks_per_millisecond.load(Ordering::Acquire);
-    (rate != 0).then(|| ticks() / rate)
+    (rate != 0).then_some(rate)
 }

@@ -34,17 +34,9 @@ fn shortest_first_puts_a_preempted_long_thread_behind_short_new_ones() {
     policy.enter(ready(2, 11, 10, 0, Readiness::New));
     policy.enter(ready(1, 10, 10, 0, Readiness::New));
     policy.enter(ready(3, 12, 800, 0, Readiness::New));
-    assert_eq!(drain(&mut policy), [1, 2, 0, 3]);
-}
-
-#[test]
-fn a_thread_past_its_estimate_counts_as_nearly_done() {
-    let late = ready(7, 0, 100, 250, Readiness::Yielded);
-    assert_eq!(late.remaining(), 0);
-    let mut policy = ShortestFirst::with_capacity(2);
-    policy.enter(ready(1, 1, 5, 0, Readiness::New));
-    policy.enter(late);
-    assert_eq!(policy.next().map(|ready| ready.thread), Some(7));
+    // Past its estimate, a thread still ranks by it.
+    policy.enter(ready(4, 13, 20, 900, Readiness::Yielded));
+    assert_eq!(drain(&mut policy), [1, 2, 4, 3, 0]);
 }
 
 /// Every record entered comes out exactly once, in each policy, whatever the order and kind

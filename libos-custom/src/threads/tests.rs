@@ -188,11 +188,11 @@ fn a_slot_end_inside_a_critical_section_or_where_the_app_forbids_waits() {
     .unwrap();
     spawn(noop, 0, 1).unwrap();
     let mut frame = ExceptionFrame::default();
-    assert!(!critical(|| reschedule(&mut frame, true)));
-    assert!(!reschedule(&mut frame, false));
+    assert!(!critical(|| at_slot_end(&mut frame, true, || {})));
+    assert!(!at_slot_end(&mut frame, false, || {}));
     let switch_address = context::switch as *const () as u64;
     frame.registers.rip = switch_address + 4;
-    assert!(!reschedule(&mut frame, true));
+    assert!(!at_slot_end(&mut frame, true, || {}));
     assert_eq!(counts().map(|counts| counts.deferred), Ok(3));
     assert_eq!(frame, ExceptionFrame {
         registers: UserRegisters { rip: switch_address + 4, ..UserRegisters::default() },
