@@ -49,6 +49,7 @@ pub const ALL: &[Case] = &[
     ("stack_growth", stack_growth),
     ("heap_growth", heap_growth),
     ("heap_frees_quickly", heap_frees_quickly),
+    ("udp_socket", crate::udp_cases::udp_socket),
 ];
 
 fn check(condition: bool, what: impl FnOnce() -> String) -> Outcome {

@@ -9,6 +9,7 @@
 extern crate alloc;
 
 mod cases;
+mod udp_cases;
 
 use libos_posix::fork::{Fork, fork};
 use libos_posix::{ExitReason, files, println, process, syscall};
