@@ -155,6 +155,10 @@ pub fn udp_checksum_on_wire(checksum: u16) -> u16 {
 /// in `frame[HEADERS_BYTES..][..payload_bytes]`. The IPv4 identification is 0 (don't
 /// fragment is set). This is how a general stack builds every datagram; the network
 /// manager's template does the same work with a copy and a few incremental updates.
+///
+/// # Panics
+///
+/// When `frame` is shorter than `HEADERS_BYTES + payload_bytes`.
 pub fn write_headers(frame: &mut [u8], from: &Endpoint, to: &Endpoint, payload_bytes: usize) {
     let udp_bytes = (UDP_BYTES + payload_bytes) as u16;
     let total_bytes = (IPV4_BYTES + usize::from(udp_bytes)) as u16;

@@ -92,8 +92,13 @@ pub fn parse(payload: &[u8]) -> ([u8; 4], Result<Request<'_>, ErrorCode>) {
     (id, request)
 }
 
-/// Writes a request into `payload` (at least `8 + key + value` bytes); returns its length.
-/// For clients and tests. A get has an empty value.
+/// Writes a request into `payload`; returns its length. For clients and tests. A get has an
+/// empty value.
+///
+/// # Panics
+///
+/// When `payload` is shorter than `8 + key + value` bytes, or the key or the value is longer
+/// than its length field holds.
 pub fn write_request(
     payload: &mut [u8],
     id: u32,
@@ -101,10 +106,12 @@ pub fn write_request(
     key: &[u8],
     value: &[u8],
 ) -> usize {
+    let key_bytes = u8::try_from(key.len()).expect("a key of at most 255 bytes");
+    let value_bytes = u16::try_from(value.len()).expect("a value of at most 65,535 bytes");
     payload[0..4].copy_from_slice(&id.to_be_bytes());
     payload[4] = operation;
-    payload[5] = key.len() as u8;
-    payload[6..8].copy_from_slice(&(value.len() as u16).to_be_bytes());
+    payload[5] = key_bytes;
+    payload[6..8].copy_from_slice(&value_bytes.to_be_bytes());
     payload[HEADER_BYTES..HEADER_BYTES + key.len()].copy_from_slice(key);
     let end = HEADER_BYTES + key.len() + value.len();
     payload[HEADER_BYTES + key.len()..end].copy_from_slice(value);
@@ -138,7 +145,12 @@ impl KvStore {
     }
 
     /// Answers the request in `payload`, writing the reply payload into `reply` (at least
-    /// [`REPLY_BYTES_MAX`] bytes); returns the reply's length.
+    /// [`REPLY_BYTES_MAX`] bytes); returns the reply's length. Any bytes at all are a request
+    /// or get an error reply.
+    ///
+    /// # Panics
+    ///
+    /// When `reply` is shorter than [`REPLY_BYTES_MAX`].
     pub fn execute(&mut self, payload: &[u8], reply: &mut [u8]) -> usize {
         let (id, request) = parse(payload);
         reply[0..4].copy_from_slice(&id);

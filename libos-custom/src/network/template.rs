@@ -48,6 +48,10 @@ impl ReplyTemplate {
     /// Writes the headers of a reply to `to` carrying the `payload_bytes` already in
     /// `frame[HEADERS_BYTES..]`: the same bytes as [`frame::write_headers`] from the
     /// template's server.
+    ///
+    /// # Panics
+    ///
+    /// When `frame` is shorter than `HEADERS_BYTES + payload_bytes`.
     pub fn write(&self, frame: &mut [u8], to: &Endpoint, payload_bytes: usize) {
         let udp_bytes = (UDP_BYTES + payload_bytes) as u16;
         let total_bytes = udp_bytes + IPV4_BYTES as u16;
