@@ -2,16 +2,39 @@
 //! big-endian 16-bit words, and its incremental update when one word changes (RFC 1624).
 
 /// Adds the big-endian 16-bit words of `bytes` to the unfolded sum `sum` (an odd last byte is
-/// the high half of a word padded with zero). Sums of up to 2^32 words cannot overflow.
-pub fn add_bytes(mut sum: u64, bytes: &[u8]) -> u64 {
-    let (words, remainder) = bytes.as_chunks::<2>();
-    for word in words {
-        sum += u64::from(u16::from_be_bytes(*word));
+/// the high half of a word padded with zero), as an amount congruent to their sum modulo
+/// 0xFFFF and zero only when they are all zero, which is all a one's complement sum keeps.
+///
+/// Eight bytes at a time: the sum does not depend on byte order (RFC 1071, section 2), so the
+/// bytes are added as little-endian 32-bit halves of 64-bit loads and the folded total is
+/// swapped back once at the end.
+pub fn add_bytes(sum: u64, bytes: &[u8]) -> u64 {
+    let (chunks, tail) = bytes.as_chunks::<8>();
+    let mut wide = 0u64;
+    for chunk in chunks {
+        let word = u64::from_le_bytes(*chunk);
+        wide += (word & 0xFFFF_FFFF) + (word >> 32);
     }
-    if let [last] = remainder {
-        sum += u64::from(*last) << 8;
+    // The tail (under 8 bytes) by 4, 2 and 1: each piece starts at an even offset.
+    let mut tail = tail;
+    if let Some((piece, rest)) = tail.split_first_chunk::<4>() {
+        wide += u64::from(u32::from_le_bytes(*piece));
+        tail = rest;
     }
-    sum
+    if let Some((piece, rest)) = tail.split_first_chunk::<2>() {
+        wide += u64::from(u16::from_le_bytes(*piece));
+        tail = rest;
+    }
+    if let [last] = tail {
+        wide += u64::from(*last);
+    }
+    sum + u64::from(fold(wide).swap_bytes())
+}
+
+/// The unfolded sum of an IPv4 address's two big-endian words.
+pub fn address_sum(address: [u8; 4]) -> u64 {
+    u64::from(u16::from_be_bytes([address[0], address[1]]))
+        + u64::from(u16::from_be_bytes([address[2], address[3]]))
 }
 
 /// Folds an unfolded sum to 16 bits, carries added back in (one's complement addition).

@@ -140,8 +140,10 @@ pub fn parse(frame: &[u8]) -> Result<Datagram<'_>, FrameError> {
 
 /// The unfolded sum of the UDP pseudo-header: both addresses, the protocol, the UDP length.
 pub fn pseudo_header_sum(source: [u8; 4], destination: [u8; 4], udp_bytes: u16) -> u64 {
-    let addresses = checksum::add_bytes(checksum::add_bytes(0, &source), &destination);
-    addresses + u64::from(PROTOCOL_UDP) + u64::from(udp_bytes)
+    checksum::address_sum(source)
+        + checksum::address_sum(destination)
+        + u64::from(PROTOCOL_UDP)
+        + u64::from(udp_bytes)
 }
 
 /// A UDP checksum as sent: zero means "none" on the wire, so a computed zero goes as 0xFFFF.

@@ -66,7 +66,7 @@ impl ReplyTemplate {
         frame[38..40].copy_from_slice(&udp_bytes.to_be_bytes());
         // The UDP length counts twice: once in the pseudo-header, once in the header.
         let sum = self.udp_constant_sum
-            + checksum::add_bytes(0, &to.ip)
+            + checksum::address_sum(to.ip)
             + u64::from(to.port)
             + 2 * u64::from(udp_bytes);
         let sum = checksum::add_bytes(sum, &frame[HEADERS_BYTES..HEADERS_BYTES + payload_bytes]);

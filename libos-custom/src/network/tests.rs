@@ -41,7 +41,26 @@ fn endpoint() -> impl Strategy<Value = Endpoint> {
     })
 }
 
+/// The one's complement sum the plain way: big-endian words one at a time, folded.
+fn reference_sum(bytes: &[u8]) -> u16 {
+    let mut sum = 0u64;
+    for pair in bytes.chunks(2) {
+        sum += u64::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+    }
+    checksum::fold(sum)
+}
+
 proptest! {
+    #[test]
+    fn the_wide_sum_is_the_word_by_word_sum(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        start in any::<u16>(),
+    ) {
+        let folded = checksum::fold(checksum::add_bytes(u64::from(start), &bytes));
+        let expected = checksum::fold(u64::from(start) + u64::from(reference_sum(&bytes)));
+        prop_assert_eq!(folded, expected);
+    }
+
     #[test]
     fn incremental_update_matches_a_full_recomputation(
         mut bytes in prop::collection::vec(any::<u8>(), 2..64),
@@ -135,6 +154,16 @@ fn reply_payload(server: &mut UdpKvServer<InPlaceReplies>, frame: &[u8]) -> Vec<
     assert_eq!(reply.source, SERVER);
     assert_eq!(reply.destination, CLIENT);
     reply.payload.to_vec()
+}
+
+#[test]
+fn sums_of_zeros_and_of_all_ones_stay_apart() {
+    assert_eq!(checksum::add_bytes(0, &[0; 13]), 0);
+    assert_eq!(checksum::fold(checksum::add_bytes(0, &[0xFF; 2])), 0xFFFF);
+    assert_eq!(checksum::checksum(&[0xFF, 0xFF, 0, 0]), 0);
+    // RFC 1071's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
+    let example = [0x00, 0x01, 0xF2, 0x03, 0xF4, 0xF5, 0xF6, 0xF7];
+    assert_eq!(checksum::fold(checksum::add_bytes(0, &example)), 0xDDF2);
 }
 
 #[test]
