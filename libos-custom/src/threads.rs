@@ -156,11 +156,20 @@ impl Runtime {
     }
 
     /// Pointers to the registers of `from` and `to` (stable: the table never grows).
-    fn contexts(&mut self, from: ThreadId, to: ThreadId) -> (*mut UserRegisters, *const UserRegisters) {
+    fn contexts(
+        &mut self,
+        from: ThreadId,
+        to: ThreadId,
+    ) -> (*mut UserRegisters, *const UserRegisters) {
         let base = self.threads.as_mut_ptr();
         // SAFETY: both indices come from the table (`choose` and `current` only hold its
         // indices), so the pointers stay inside the allocation.
-        unsafe { (&raw mut (*base.add(from)).registers, &raw const (*base.add(to)).registers) }
+        unsafe {
+            (
+                &raw mut (*base.add(from)).registers,
+                &raw const (*base.add(to)).registers,
+            )
+        }
     }
 }
 
@@ -251,7 +260,10 @@ pub fn spawn(entry: fn(usize), argument: usize, expected: u64) -> Result<ThreadI
 
 /// The thread running now.
 pub fn current() -> ThreadId {
-    RUNTIME.lock().as_ref().map_or(MAIN, |runtime| runtime.current)
+    RUNTIME
+        .lock()
+        .as_ref()
+        .map_or(MAIN, |runtime| runtime.current)
 }
 
 /// From the main thread: runs the ready threads until none is ready (admitting new work
@@ -386,7 +398,9 @@ fn poll() {
 extern "C" fn begin() -> ! {
     let (entry, argument) = {
         let guard = RUNTIME.lock();
-        let runtime = guard.as_ref().expect("a thread runs only while the runtime does");
+        let runtime = guard
+            .as_ref()
+            .expect("a thread runs only while the runtime does");
         let thread = &runtime.threads[runtime.current];
         (thread.entry, thread.argument)
     };
@@ -399,7 +413,9 @@ fn finish() -> ! {
     let section = Section::enter();
     poll();
     let mut guard = RUNTIME.lock();
-    let runtime = guard.as_mut().expect("a thread runs only while the runtime does");
+    let runtime = guard
+        .as_mut()
+        .expect("a thread runs only while the runtime does");
     runtime.charge();
     let me = runtime.current;
     runtime.threads[me].state = State::Free;

@@ -1,7 +1,8 @@
 //! The custom managers' demos as a person runs them from the shell, on the release build: the
 //! database with its own buffer pool under each policy and the same tree in a file (every
 //! point read must find its key's value), the log-structured store and its two POSIX
-//! baselines, and the store's recovery after a reopening (every key must come back). Each demo
+//! baselines, the store's recovery after a reopening (every key must come back), and the
+//! server on user-level threads with its baselines and its fairness run. Each demo
 //! frees the disk blocks it allocated to its own owner: a second boot on the same disk finds
 //! as many free blocks as the first. A bad argument gets its message and status 1.
 #![forbid(unsafe_code)]
@@ -39,6 +40,13 @@ fn the_demos_run_from_the_shell_and_give_their_blocks_back() {
         "puts of 4096-byte values, durable every 1",
     );
     shell.command("logkv recover 3000", "logkv: recovered 3000 keys");
+    // Every request is served (the program fails otherwise), on threads and run to completion,
+    // and two threaded servers share the CPU as their slots say.
+    for path in ["threads", "threads fcfs", "rtc", "split"] {
+        shell.command(&format!("schedsrv {path}"), "short requests: median");
+    }
+    shell.command("schedsrv fair", "of the slot ratio");
+    shell.command("schedsrv threads lifo", "the policies are sjf and fcfs");
     shell.command(
         "pooldb custom lru 64",
         "pooldb: the ratio is a whole number from 1 to 32",
@@ -48,6 +56,12 @@ fn the_demos_run_from_the_shell_and_give_their_blocks_back() {
     let outcome = shell.finish();
     outcome.assert_status(0);
     outcome.assert_contains("exokernel: tables consistent");
+    assert!(
+        !outcome
+            .serial
+            .contains("schedsrv: fair: the requests served are not"),
+        "the fairness run failed"
+    );
 
     let mut again = Scenario::new().release().disk(&disk).start();
     let free_after = free_blocks_line(&mut again);

@@ -14,6 +14,9 @@
 //!   program's own rows: `pooldb bench custom`, `clock` and `posix`);
 //! - C2: the log-structured store against a file per key and an append-only file (the `logkv`
 //!   program's own rows);
+//! - C3: the server that schedules its requests on user-level threads in its own slots against
+//!   the same server run to completion and split into two processes (the `schedsrv` program's
+//!   rows, in microseconds of the guest clock);
 //! - C4: the UDP key-value server straight from its receive ring (in-place or copy-out
 //!   replies) against the same store behind a datagram socket (the `udpkv` program's rows);
 //! - B9's floor: raw sequential write (then flush) and read of 16 MiB of disk blocks through the
@@ -398,6 +401,7 @@ fn main(args: libos_posix::Args) -> i32 {
         for path in ["custom", "files", "append"] {
             rows.push(("logkv", format!("bench {path} {mode}")));
         }
+        rows.push(("schedsrv", "bench".into()));
         for path in ["custom", "copyout", "posix"] {
             rows.push(("udpkv", format!("bench {path} {mode}")));
         }

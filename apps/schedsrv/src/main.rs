@@ -104,7 +104,7 @@ fn threads(policy_name: &str, bench: bool) -> Result<(), &'static str> {
     let _slots = OwnedSlots::take(0, 1)?;
     RUN.plan(clock::ticks(), workload::short_request_ticks());
     let counts = threaded::serve(policy)?;
-    report(&alloc::format!("threads-{policy_name}"), bench);
+    report(&alloc::format!("threads-{policy_name}"), bench, |_| true)?;
     if !bench {
         println!(
             "{NAME}: a short request takes {} us alone; {} threads, {} switches, {} at slot ends, {} slot ends deferred",
@@ -122,7 +122,7 @@ fn run_to_completion(bench: bool) -> Result<(), &'static str> {
     let _slots = OwnedSlots::take(0, 1)?;
     RUN.plan(clock::ticks(), workload::short_request_ticks());
     serve_in_order(|_| true);
-    report("rtc", bench);
+    report("rtc", bench, |_| true)?;
     Ok(())
 }
 
@@ -137,18 +137,29 @@ fn serve_in_order(serves: impl Fn(usize) -> bool) {
     }
 }
 
-/// Prints the short requests' latency (and the long ones' median) of the run just done.
-fn report(path: &str, bench: bool) {
-    let (median, p99) = median_and_p99_microseconds(RUN.latencies(false));
-    let (long_median, _) = median_and_p99_microseconds(RUN.latencies(true));
+/// Prints the short requests' latency (and the long ones' median) of the run just done;
+/// fails when a request of the class `served` was never served.
+fn report(path: &str, bench: bool, served: impl Fn(usize) -> bool) -> Result<(), &'static str> {
+    let (short, long) = (RUN.latencies(false), RUN.latencies(true));
+    let expected = (0..REQUESTS).filter(|&index| served(index)).count();
+    let finished = (0..REQUESTS)
+        .filter(|&index| served(index) && RUN.is_finished(index))
+        .count();
+    if finished != expected {
+        return Err("a request was never served");
+    }
+    let (median, p99) = median_and_p99_microseconds(short);
+    let (long_median, _) = median_and_p99_microseconds(long);
     if bench {
         println!("C3.{path} short_request_latency_median {median} us");
         println!("C3.{path} short_request_latency_p99 {p99} us");
+        println!("C3.{path} long_request_latency_median {long_median} us");
     } else {
         println!(
             "{NAME}: {path}: short requests: median {median} us, p99 {p99} us; long: median {long_median} us"
         );
     }
+    Ok(())
 }
 
 /// Two processes, each run to completion over one class; the short one reports.
@@ -166,7 +177,12 @@ fn split(bench: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn split_class(class: &str, start: &str, short_ticks: &str, bench: bool) -> Result<(), &'static str> {
+fn split_class(
+    class: &str,
+    start: &str,
+    short_ticks: &str,
+    bench: bool,
+) -> Result<(), &'static str> {
     let (Ok(start), Ok(short_ticks)) = (start.parse(), short_ticks.parse()) else {
         return Err("split-class: START and SHORT_TICKS must be numbers");
     };
@@ -179,7 +195,7 @@ fn split_class(class: &str, start: &str, short_ticks: &str, bench: bool) -> Resu
     RUN.plan(start, short_ticks);
     serve_in_order(|index| is_long(index) == long);
     if !long {
-        report("split", bench);
+        report("split", bench, |index| !is_long(index))?;
     }
     Ok(())
 }

@@ -142,13 +142,19 @@ impl Run {
         self.finishes[index].store(clock::ticks(), Ordering::Release);
     }
 
+    /// Whether request `index` was served.
+    pub fn is_finished(&self, index: usize) -> bool {
+        self.finishes[index].load(Ordering::Acquire) != 0
+    }
+
     /// The latencies of the finished requests of one class (`long` or short), in ticks.
     pub fn latencies(&self, long: bool) -> Vec<u64> {
         (0..REQUESTS)
             .filter(|&index| is_long(index) == long)
-            .filter_map(|index| {
+            .filter(|&index| self.is_finished(index))
+            .map(|index| {
                 let finish = self.finishes[index].load(Ordering::Acquire);
-                (finish != 0).then(|| finish.saturating_sub(self.arrival(index)))
+                finish.saturating_sub(self.arrival(index))
             })
             .collect()
     }

@@ -73,6 +73,11 @@ fn both_policies_give_back_every_record_once() {
         let mut sorted = out.clone();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(sorted.len(), out.len(), "{} gave a record twice", policy.name());
+        assert_eq!(
+            sorted.len(),
+            out.len(),
+            "{} gave a record twice",
+            policy.name()
+        );
     }
 }

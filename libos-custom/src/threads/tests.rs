@@ -42,12 +42,30 @@ struct Request {
 
 /// A long request first, then short ones every 50 units while it runs.
 const SCHEDULE: [Request; 6] = [
-    Request { arrival: 0, cost: 1_000 },
-    Request { arrival: 5, cost: 10 },
-    Request { arrival: 50, cost: 10 },
-    Request { arrival: 100, cost: 10 },
-    Request { arrival: 150, cost: 20 },
-    Request { arrival: 1_500, cost: 10 },
+    Request {
+        arrival: 0,
+        cost: 1_000,
+    },
+    Request {
+        arrival: 5,
+        cost: 10,
+    },
+    Request {
+        arrival: 50,
+        cost: 10,
+    },
+    Request {
+        arrival: 100,
+        cost: 10,
+    },
+    Request {
+        arrival: 150,
+        cost: 20,
+    },
+    Request {
+        arrival: 1_500,
+        cost: 10,
+    },
 ];
 
 static ADMITTED: AtomicUsize = AtomicUsize::new(0);
@@ -194,10 +212,16 @@ fn a_slot_end_inside_a_critical_section_or_where_the_app_forbids_waits() {
     frame.registers.rip = switch_address + 4;
     assert!(!at_slot_end(&mut frame, true, || {}));
     assert_eq!(counts().map(|counts| counts.deferred), Ok(3));
-    assert_eq!(frame, ExceptionFrame {
-        registers: UserRegisters { rip: switch_address + 4, ..UserRegisters::default() },
-        ..ExceptionFrame::default()
-    });
+    assert_eq!(
+        frame,
+        ExceptionFrame {
+            registers: UserRegisters {
+                rip: switch_address + 4,
+                ..UserRegisters::default()
+            },
+            ..ExceptionFrame::default()
+        }
+    );
     // The deferred switch happened at the end of the section: on the main thread, a yield
     // point does nothing, so the thread is still ready.
     assert!(run_ready().unwrap());
