@@ -38,18 +38,23 @@ pub fn rounds(index: usize) -> u64 {
     }
 }
 
-/// `rounds` rounds of CPU work, calling `yield_point` every [`YIELD_ROUNDS`]. Each round goes
-/// through `black_box`, so that the work costs the same whatever `yield_point` is (the
-/// optimiser would otherwise fold the rounds of a path whose yield point does nothing).
+/// `rounds` rounds of CPU work, calling `yield_point` after every [`YIELD_ROUNDS`]. Each round
+/// goes through `black_box`, and the rounds between two yield points are a loop of their own,
+/// so that a round costs the same whatever `yield_point` is.
 pub fn work(rounds: u64, yield_point: fn()) {
     let mut state = rounds;
-    for round in 1..=rounds {
-        state = black_box(
-            state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407),
-        );
-        if round % YIELD_ROUNDS == 0 {
+    let mut left = rounds;
+    while left > 0 {
+        let chunk = left.min(YIELD_ROUNDS);
+        for _ in 0..chunk {
+            state = black_box(
+                state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407),
+            );
+        }
+        left -= chunk;
+        if chunk == YIELD_ROUNDS {
             yield_point();
         }
     }
