@@ -6,8 +6,9 @@
 //! kernel's round (all but every fourth, which stay best effort). It reports the latency of the
 //! short requests (median and 99th percentile, in microseconds of guest time):
 //!
-//! - `schedsrv threads [sjf|fcfs]`: a user-level thread per request (`libos_custom::threads`);
-//!   long work yields at points every short request's worth, and the slot-end upcall re-queues
+//! - `schedsrv threads [sjf|fcfs] [noyield]`: a user-level thread per request
+//!   (`libos_custom::threads`); long work yields at points every short request's worth (none
+//!   with `noyield`, so that only the slot ends preempt it), and the slot-end upcall re-queues
 //!   the running thread; the policy (shortest-first by default, or first come first served)
 //!   picks who runs;
 //! - `schedsrv rtc`: one request at a time, each to completion, in arrival order;
@@ -47,14 +48,17 @@ fn main(args: Args) -> i32 {
     };
     let outcome = match words {
         [] if bench => run_all(),
-        ["threads"] => threads("sjf", bench),
-        ["threads", policy] => threads(policy, bench),
+        ["threads"] => threads("sjf", Yields::AtPoints, bench),
+        ["threads", policy] => threads(policy, Yields::AtPoints, bench),
+        ["threads", policy, "noyield"] => threads(policy, Yields::AtSlotEndsOnly, bench),
         ["rtc"] => run_to_completion(bench),
         ["split"] => split(bench),
-        ["split-class", class, start, short_ticks] => split_class(class, start, short_ticks, bench),
+        ["split-class", class, start, short_ticks, rate] => {
+            split_class(class, [start, short_ticks, rate], bench)
+        }
         ["fair"] => fairness::run(bench),
         ["fair-worker", index, slots] => return fairness::worker(index, slots),
-        _ => Err("usage: schedsrv [bench] threads [sjf|fcfs] | rtc | split | fair"),
+        _ => Err("usage: schedsrv [bench] threads [sjf|fcfs] [noyield] | rtc | split | fair"),
     };
     match outcome {
         Ok(()) => 0,
@@ -66,8 +70,9 @@ fn main(args: Args) -> i32 {
 }
 
 fn run_all() -> Result<(), &'static str> {
-    threads("sjf", true)?;
-    threads("fcfs", true)?;
+    threads("sjf", Yields::AtPoints, true)?;
+    threads("sjf", Yields::AtSlotEndsOnly, true)?;
+    threads("fcfs", Yields::AtPoints, true)?;
     run_to_completion(true)?;
     split(true)?;
     fairness::run(true)
@@ -99,16 +104,30 @@ impl Drop for OwnedSlots {
     }
 }
 
-fn threads(policy_name: &str, bench: bool) -> Result<(), &'static str> {
+/// Where long work gives the CPU up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Yields {
+    AtPoints,
+    AtSlotEndsOnly,
+}
+
+fn threads(policy_name: &str, yields: Yields, bench: bool) -> Result<(), &'static str> {
     let policy = threaded::policy(policy_name).ok_or("the policies are sjf and fcfs")?;
     let _slots = OwnedSlots::take(0, 1)?;
     RUN.plan(clock::ticks(), workload::short_request_ticks());
-    let counts = threaded::serve(policy)?;
-    report(&alloc::format!("threads-{policy_name}"), bench, |_| true)?;
+    let counts = threaded::serve(policy, yields == Yields::AtPoints)?;
+    let rate = ticks_per_millisecond()?;
+    let suffix = if yields == Yields::AtPoints {
+        ""
+    } else {
+        "-noyield"
+    };
+    let path = alloc::format!("threads-{policy_name}{suffix}");
+    report(&path, bench, |_| true, rate)?;
     if !bench {
         println!(
             "{NAME}: a short request takes {} us alone; {} threads, {} switches, {} at slot ends, {} slot ends deferred",
-            workload::short_request_ticks() * 1000 / ticks_per_millisecond(),
+            workload::short_request_ticks() * 1000 / rate,
             counts.spawned,
             counts.switches,
             counts.preemptions,
@@ -122,7 +141,7 @@ fn run_to_completion(bench: bool) -> Result<(), &'static str> {
     let _slots = OwnedSlots::take(0, 1)?;
     RUN.plan(clock::ticks(), workload::short_request_ticks());
     serve_in_order(|_| true);
-    report("rtc", bench, |_| true)?;
+    report("rtc", bench, |_| true, ticks_per_millisecond()?)?;
     Ok(())
 }
 
@@ -137,9 +156,15 @@ fn serve_in_order(serves: impl Fn(usize) -> bool) {
     }
 }
 
-/// Prints the short requests' latency (and the long ones' median) of the run just done;
-/// fails when a request of the class `served` was never served.
-fn report(path: &str, bench: bool, served: impl Fn(usize) -> bool) -> Result<(), &'static str> {
+/// Prints the short requests' latency (and the long ones' median) of the run just done, in
+/// microseconds of a clock of `rate` ticks per millisecond; fails when a request of the class
+/// `served` was never served.
+fn report(
+    path: &str,
+    bench: bool,
+    served: impl Fn(usize) -> bool,
+    rate: u64,
+) -> Result<(), &'static str> {
     let (short, long) = (RUN.latencies(false), RUN.latencies(true));
     let expected = (0..REQUESTS).filter(|&index| served(index)).count();
     let finished = (0..REQUESTS)
@@ -148,27 +173,33 @@ fn report(path: &str, bench: bool, served: impl Fn(usize) -> bool) -> Result<(),
     if finished != expected {
         return Err("a request was never served");
     }
-    let (median, p99) = median_and_p99_microseconds(short);
-    let (long_median, _) = median_and_p99_microseconds(long);
+    let (median, p99) = median_and_p99_microseconds(short, rate);
+    let has_long = !long.is_empty();
+    let (long_median, _) = median_and_p99_microseconds(long, rate);
     if bench {
         println!("C3.{path} short_request_latency_median {median} us");
         println!("C3.{path} short_request_latency_p99 {p99} us");
-        println!("C3.{path} long_request_latency_median {long_median} us");
-    } else {
+        if has_long {
+            println!("C3.{path} long_request_latency_median {long_median} us");
+        }
+    } else if has_long {
         println!(
             "{NAME}: {path}: short requests: median {median} us, p99 {p99} us; long: median {long_median} us"
         );
+    } else {
+        println!("{NAME}: {path}: short requests: median {median} us, p99 {p99} us");
     }
     Ok(())
 }
 
 /// Two processes, each run to completion over one class; the short one reports.
 fn split(bench: bool) -> Result<(), &'static str> {
-    let start = clock::ticks() + SPLIT_START_MILLISECONDS * ticks_per_millisecond();
+    let rate = ticks_per_millisecond()?;
+    let start = clock::ticks() + SPLIT_START_MILLISECONDS * rate;
     let short_ticks = workload::short_request_ticks();
     let children = ["short", "long"].map(|class| {
         let mode = if bench { "bench " } else { "" };
-        let args = alloc::format!("{mode}split-class {class} {start} {short_ticks}");
+        let args = alloc::format!("{mode}split-class {class} {start} {short_ticks} {rate}");
         syscall::spawn(NAME, &args)
     });
     for child in children {
@@ -177,14 +208,12 @@ fn split(bench: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn split_class(
-    class: &str,
-    start: &str,
-    short_ticks: &str,
-    bench: bool,
-) -> Result<(), &'static str> {
-    let (Ok(start), Ok(short_ticks)) = (start.parse(), short_ticks.parse()) else {
-        return Err("split-class: START and SHORT_TICKS must be numbers");
+/// One of the split servers; `numbers` are the first arrival, a short request's ticks and the
+/// clock's rate, all measured by the parent (a child started by `spawn` has no world to read
+/// the rate from).
+fn split_class(class: &str, numbers: [&str; 3], bench: bool) -> Result<(), &'static str> {
+    let [Ok(start), Ok(short_ticks), Ok(rate)] = numbers.map(str::parse::<u64>) else {
+        return Err("split-class: START, SHORT_TICKS and RATE must be numbers");
     };
     let long = match class {
         "short" => false,
@@ -195,13 +224,14 @@ fn split_class(
     RUN.plan(start, short_ticks);
     serve_in_order(|index| is_long(index) == long);
     if !long {
-        report("split", bench, |index| !is_long(index))?;
+        report("split", bench, |index| !is_long(index), rate)?;
     }
     Ok(())
 }
 
-fn ticks_per_millisecond() -> u64 {
-    clock::ticks_per_millisecond().unwrap_or(1_000_000)
+/// The clock's rate, which the library OS measured when the world started.
+fn ticks_per_millisecond() -> Result<u64, &'static str> {
+    clock::ticks_per_millisecond().ok_or("no clock rate outside a library OS world")
 }
 
 fn wait_for(child: syscall::Capability) -> Result<(), &'static str> {

@@ -4,6 +4,7 @@
 
 use crate::workload::{RUN, rounds, work};
 use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, Ordering};
 use exo_abi::{ExceptionFrame, upcall};
 use libos_custom::scheduling::{Fcfs, SchedulingPolicy, ShortestFirst};
 use libos_custom::threads::{self, Counts, Options};
@@ -22,8 +23,16 @@ pub fn policy(name: &str) -> Option<Box<dyn SchedulingPolicy>> {
     }
 }
 
-/// Serves every request of [`RUN`] (planned already) on threads under `policy`.
-pub fn serve(policy: Box<dyn SchedulingPolicy>) -> Result<Counts, &'static str> {
+/// Whether long work yields at its yield points (otherwise only slot ends preempt it).
+static YIELD_AT_POINTS: AtomicBool = AtomicBool::new(true);
+
+/// Serves every request of [`RUN`] (planned already) on threads under `policy`, long work
+/// yielding at its points when `yield_at_points`.
+pub fn serve(
+    policy: Box<dyn SchedulingPolicy>,
+    yield_at_points: bool,
+) -> Result<Counts, &'static str> {
+    YIELD_AT_POINTS.store(yield_at_points, Ordering::Relaxed);
     threads::start(Options {
         policy,
         capacity: THREADS,
@@ -34,12 +43,14 @@ pub fn serve(policy: Box<dyn SchedulingPolicy>) -> Result<Counts, &'static str> 
     .map_err(|_| "the thread runtime would not start")?;
     exceptions::set_handler(on_upcall).map_err(|_| "set_handler")?;
     syscall::set_upcalls(upcall::enable::SLICE_EPILOGUE).map_err(|_| "set_upcalls")?;
-    while RUN.admitted() < crate::workload::REQUESTS {
-        // Waits for the next arrival in its own slots: the CPU is this server's there anyway,
-        // and a sleep would wake only at a slot boundary.
-        if threads::run_ready() == Ok(false) {
+    while let Some(arrival) = RUN.next_arrival() {
+        // Waits for the next arrival in its own slots (the CPU is this server's there anyway,
+        // and a sleep would wake only at a slot boundary), outside the runtime, where a slot
+        // end may switch to a thread at once.
+        while clock::ticks() < arrival {
             core::hint::spin_loop();
         }
+        while threads::run_ready() == Ok(true) {}
     }
     while threads::run_ready() == Ok(true) {}
     let _ = syscall::set_upcalls(0);
@@ -59,7 +70,12 @@ fn admit_arrivals() {
 }
 
 fn serve_one(index: usize) {
-    work(rounds(index), threads::yield_point);
+    let yield_point = if YIELD_AT_POINTS.load(Ordering::Relaxed) {
+        threads::yield_point
+    } else {
+        || {}
+    };
+    work(rounds(index), yield_point);
     RUN.finish(index);
 }
 

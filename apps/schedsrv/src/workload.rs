@@ -137,9 +137,10 @@ impl Run {
         self.admitted.store(index, Ordering::Release);
     }
 
-    /// How many requests were admitted.
-    pub fn admitted(&self) -> usize {
-        self.admitted.load(Ordering::Acquire)
+    /// When the next request not yet admitted arrives, if one is left.
+    pub fn next_arrival(&self) -> Option<u64> {
+        let next = self.admitted.load(Ordering::Acquire);
+        (next < REQUESTS).then(|| self.arrival(next))
     }
 
     /// Records that request `index` finished now.
@@ -182,9 +183,8 @@ fn fraction_log2(n: u64) -> u64 {
     (n - floor) * 1024 / floor
 }
 
-/// Median and 99th percentile of `values`, in microseconds of the library's clock (ticks when
-/// it has no rate).
-pub fn median_and_p99_microseconds(mut values: Vec<u64>) -> (u64, u64) {
+/// Median and 99th percentile of `values` (ticks), in microseconds of a clock with this rate.
+pub fn median_and_p99_microseconds(mut values: Vec<u64>, ticks_per_millisecond: u64) -> (u64, u64) {
     values.sort_unstable();
     let at = |per_mille: usize| {
         values
@@ -192,7 +192,6 @@ pub fn median_and_p99_microseconds(mut values: Vec<u64>) -> (u64, u64) {
             .copied()
             .unwrap_or(0)
     };
-    let per_millisecond = clock::ticks_per_millisecond().unwrap_or(1000);
-    let microseconds = |ticks: u64| ticks * 1000 / per_millisecond;
+    let microseconds = |ticks: u64| ticks * 1000 / ticks_per_millisecond.max(1);
     (microseconds(at(500)), microseconds(at(990)))
 }
