@@ -116,7 +116,7 @@ fn threads(policy_name: &str, yields: Yields, bench: bool) -> Result<(), &'stati
     let _slots = OwnedSlots::take(0, 1)?;
     RUN.plan(clock::ticks(), workload::short_request_ticks());
     let counts = threaded::serve(policy, yields == Yields::AtPoints)?;
-    let rate = ticks_per_millisecond()?;
+    let rate = clock::ticks_per_millisecond();
     let suffix = if yields == Yields::AtPoints {
         ""
     } else {
@@ -141,7 +141,7 @@ fn run_to_completion(bench: bool) -> Result<(), &'static str> {
     let _slots = OwnedSlots::take(0, 1)?;
     RUN.plan(clock::ticks(), workload::short_request_ticks());
     serve_in_order(|_| true);
-    report("rtc", bench, |_| true, ticks_per_millisecond()?)?;
+    report("rtc", bench, |_| true, clock::ticks_per_millisecond())?;
     Ok(())
 }
 
@@ -194,7 +194,7 @@ fn report(
 
 /// Two processes, each run to completion over one class; the short one reports.
 fn split(bench: bool) -> Result<(), &'static str> {
-    let rate = ticks_per_millisecond()?;
+    let rate = clock::ticks_per_millisecond();
     let start = clock::ticks() + SPLIT_START_MILLISECONDS * rate;
     let short_ticks = workload::short_request_ticks();
     let children = ["short", "long"].map(|class| {
@@ -209,8 +209,7 @@ fn split(bench: bool) -> Result<(), &'static str> {
 }
 
 /// One of the split servers; `numbers` are the first arrival, a short request's ticks and the
-/// clock's rate, all measured by the parent (a child started by `spawn` has no world to read
-/// the rate from).
+/// clock's rate, all the parent's, so that both servers plan the same schedule.
 fn split_class(class: &str, numbers: [&str; 3], bench: bool) -> Result<(), &'static str> {
     let [Ok(start), Ok(short_ticks), Ok(rate)] = numbers.map(str::parse::<u64>) else {
         return Err("split-class: START, SHORT_TICKS and RATE must be numbers");
@@ -227,11 +226,6 @@ fn split_class(class: &str, numbers: [&str; 3], bench: bool) -> Result<(), &'sta
         report("split", bench, |index| !is_long(index), rate)?;
     }
     Ok(())
-}
-
-/// The clock's rate, which the library OS measured when the world started.
-fn ticks_per_millisecond() -> Result<u64, &'static str> {
-    clock::ticks_per_millisecond().ok_or("no clock rate outside a library OS world")
 }
 
 fn wait_for(child: syscall::Capability) -> Result<(), &'static str> {
