@@ -62,7 +62,7 @@ pub fn run(bench: bool) -> Result<(), &'static str> {
     }
     let share_per_mille = served[0] * 1000 / (3 * served[1]);
     if bench {
-        println!("C3.threads-sjf fairness_3_to_1_share_per_mille {share_per_mille} per_mille");
+        println!("C3.fair fairness_3_to_1_share_per_mille {share_per_mille} per_mille");
     } else {
         println!(
             "{}: fair: {} requests with 3 slots, {} with 1: {}.{:03} of the slot ratio",

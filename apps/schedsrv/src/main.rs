@@ -18,7 +18,8 @@
 //!   as fast as they can for 3 s; their request counts must be in ratio 3:1 within 5%.
 //!
 //! With `bench` first (`schedsrv bench`), every path runs and prints figure lines `C3.<path>
-//! ...` for `make bench`.
+//! ...` for `make bench` (`sjf`, `sjfnoyield` and `fcfs` on threads, `rtc`, `split`, and
+//! `fair` for the fairness run).
 #![no_std]
 #![no_main]
 
@@ -117,12 +118,13 @@ fn threads(policy_name: &str, yields: Yields, bench: bool) -> Result<(), &'stati
     RUN.plan(clock::ticks(), workload::short_request_ticks());
     let counts = threaded::serve(policy, yields == Yields::AtPoints)?;
     let rate = clock::ticks_per_millisecond();
+    // Figure names are lowercase letters only.
     let suffix = if yields == Yields::AtPoints {
         ""
     } else {
-        "-noyield"
+        "noyield"
     };
-    let path = alloc::format!("threads-{policy_name}{suffix}");
+    let path = alloc::format!("{policy_name}{suffix}");
     report(&path, bench, |_| true, rate)?;
     if !bench {
         println!(
