@@ -15,6 +15,7 @@ use bootloader_boot_config::LevelFilter;
 use exo_core::boot_config::FILE_NAME as BOOT_CFG_FILE_NAME;
 
 use crate::boot_options::BootOptions;
+use crate::elf_strip;
 use crate::firmware::Firmware;
 use crate::guest_build::{GuestBinaries, Profile};
 use crate::workspace::Workspace;
@@ -58,13 +59,16 @@ pub fn image_file_name(firmware: Firmware, profile: Profile, boot_cfg: &str) -> 
     format!("exo-{firmware}-{profile}-{:016x}.img", hash.finish())
 }
 
-/// The ramdisk: every app's ELF under its name, then `boot.cfg`.
+/// The ramdisk: every app's ELF under its name (cut to its segments, `elf_strip`), then
+/// `boot.cfg`.
 pub fn ramdisk_bytes(guest: &GuestBinaries, boot_cfg: &str) -> Result<Vec<u8>> {
     let mut contents = Vec::new();
     for app in &guest.apps {
         let elf =
             fs::read(&app.elf).with_context(|| format!("reading app {}", app.elf.display()))?;
-        contents.push((app.name.as_str(), elf));
+        let loadable =
+            elf_strip::loadable_part(&elf).with_context(|| format!("app {}", app.elf.display()))?;
+        contents.push((app.name.as_str(), loadable));
     }
     let mut files: Vec<(&str, &[u8])> = contents
         .iter()
@@ -184,7 +188,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("boot-ramdisk-test-{}", process::id()));
         fs::create_dir_all(&dir).unwrap();
         let elf = dir.join("hello");
-        fs::write(&elf, b"\x7fELF pretend").unwrap();
+        let program = exo_core::elf_builder::static_executable(
+            0x40_0000,
+            &[exo_core::elf_builder::TestSegment {
+                vaddr: 0x40_0000,
+                memsz: 0x100,
+                offset: 0,
+                filesz: 0x100,
+                flags: exo_core::elf_builder::RX,
+            }],
+        );
+        let mut with_symbols = program.clone();
+        with_symbols.extend_from_slice(b"symbols the guest never reads");
+        fs::write(&elf, &with_symbols).unwrap();
         let guest = GuestBinaries {
             profile: Profile::Debug,
             kernel: dir.join("exokernel"),
@@ -196,7 +212,7 @@ mod tests {
         let bytes = ramdisk_bytes(&guest, "init=hello\n").unwrap();
         fs::remove_dir_all(&dir).unwrap();
         let ramdisk = Ramdisk::parse(&bytes).unwrap();
-        assert_eq!(ramdisk.find("hello").unwrap().data, b"\x7fELF pretend");
+        assert_eq!(ramdisk.find("hello").unwrap().data, &program[..0x100]);
         assert_eq!(ramdisk.find("boot.cfg").unwrap().data, b"init=hello\n");
     }
 

@@ -16,6 +16,7 @@ pub mod disk_check;
 pub mod disk_commands;
 pub mod disk_files;
 pub mod disk_image;
+pub mod elf_strip;
 pub mod exit_codes;
 pub mod figures;
 pub mod firmware;
