@@ -5,7 +5,9 @@
 //! the rest kept: page replacement and a buffer pool over the app's own frames ([`memory`],
 //! with a B+-tree on top, [`btree`]), a log-structured disk layout on its own blocks
 //! ([`log_store`]), both on a [`block_device::BlockDevice`] ([`kernel_blocks`] is the one over
-//! the kernel's block calls), and [`filter`]: a builder that turns a declarative predicate over
+//! the kernel's block calls), user-level threads in the app's own CPU slices ([`threads`])
+//! under a swappable policy ([`scheduling`]), a UDP server that answers from its own receive
+//! ring ([`network`]), and [`filter`]: a builder that turns a declarative predicate over
 //! bytes (a conjunction of masked field tests) into the WebAssembly module a library OS
 //! downloads into the kernel, following the contract in [`exo_abi::filter`]. The same
 //! predicates serve as packet filters (which received frames an environment claims) and as
