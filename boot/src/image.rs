@@ -40,8 +40,11 @@ pub fn create_image(
     eprintln!("boot: writing {firmware} image {}", image.display());
     fs::write(&ramdisk, ramdisk_bytes(guest, &boot_cfg)?)
         .with_context(|| format!("writing {}", ramdisk.display()))?;
-    let written = write_disk_image(&guest.kernel, &ramdisk, firmware, &partial_image);
+    let kernel = image.with_extension(format!("{unique}.kernel"));
+    let written = strip_kernel(&guest.kernel, &kernel)
+        .and_then(|()| write_disk_image(&kernel, &ramdisk, firmware, &partial_image));
     let _ = fs::remove_file(&ramdisk);
+    let _ = fs::remove_file(&kernel);
     written.and_then(|()| {
         fs::rename(&partial_image, &image)
             .with_context(|| format!("renaming to {}", image.display()))
@@ -78,6 +81,47 @@ pub fn ramdisk_bytes(guest: &GuestBinaries, boot_cfg: &str) -> Result<Vec<u8>> {
     exo_core::ramdisk::build(&files).map_err(|error| anyhow!("building the ramdisk: {error:?}"))
 }
 
+/// Writes to `into` the kernel as the image holds it: without debug information and symbol
+/// tables (`llvm-objcopy --strip-all`, from the toolchain's llvm-tools), which are most of a
+/// debug kernel and which gdb and the profiler read from the build folder instead. The section
+/// table stays: the bootloader finds its configuration by section name.
+fn strip_kernel(kernel: &Path, into: &Path) -> Result<()> {
+    if !kernel.is_file() {
+        return Err(anyhow!("no kernel at {}", kernel.display()));
+    }
+    let objcopy = llvm_objcopy()?;
+    let status = process::Command::new(&objcopy)
+        .arg("--strip-all")
+        .arg(kernel)
+        .arg(into)
+        .status()
+        .with_context(|| format!("running {}", objcopy.display()))?;
+    if !status.success() {
+        return Err(anyhow!("{} failed on {}", objcopy.display(), kernel.display()));
+    }
+    Ok(())
+}
+
+/// The toolchain's `llvm-objcopy` (the `llvm-tools` component, which `rust-toolchain.toml`
+/// asks for).
+fn llvm_objcopy() -> Result<PathBuf> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = process::Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .context("asking rustc for its sysroot")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let host_tools = fs::read_dir(sysroot.join("lib/rustlib"))
+        .with_context(|| format!("reading {}/lib/rustlib", sysroot.display()))?;
+    host_tools
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path().join("bin/llvm-objcopy"))
+        .find(|tool| tool.is_file())
+        .ok_or_else(|| {
+            anyhow!("no llvm-objcopy in the toolchain: rustup component add llvm-tools")
+        })
+}
+
 /// The bootloader's own settings: quiet, and no frame-buffer log (slow under emulation).
 pub fn bootloader_config() -> BootConfig {
     let mut config = BootConfig::default();
@@ -88,9 +132,6 @@ pub fn bootloader_config() -> BootConfig {
 }
 
 fn write_disk_image(kernel: &Path, ramdisk: &Path, firmware: Firmware, image: &Path) -> Result<()> {
-    if !kernel.is_file() {
-        return Err(anyhow!("no kernel at {}", kernel.display()));
-    }
     let mut builder = DiskImageBuilder::new(kernel.to_path_buf());
     builder.set_ramdisk(ramdisk.to_path_buf());
     builder.set_boot_config(&bootloader_config());
