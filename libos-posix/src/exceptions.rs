@@ -11,9 +11,13 @@ use exo_abi::{Error, ExceptionFrame};
 
 /// An app's exception handler. It may edit the frame (registers, `rip`); returning `true`
 /// resumes from the frame, `false` ends the program with status [`DECLINED_STATUS_BASE`] +
-/// vector. Resuming pushes 16 bytes just below the frame's `rsp`: a handler that moves `rsp`
+/// vector. Resuming pushes 24 bytes just below the frame's `rsp`: a handler that moves `rsp`
 /// must leave that memory writable.
 pub type Handler = fn(&mut ExceptionFrame) -> bool;
+
+/// Bytes a resume writes just below the interrupted stack pointer (`rdi`, the flags and the
+/// return address; `runtime::exception_entry`).
+pub(crate) const RESUME_STACK_BYTES: u64 = 24;
 
 /// Exit status base of a program whose handler declined an exception (like a shell's 128 +
 /// signal).
@@ -67,7 +71,7 @@ pub(crate) fn dispatch(frame: &mut ExceptionFrame) {
         return;
     }
     let is_reported = handler.is_none();
-    // Resumes into `exit_after_exception` on the interrupted stack, whose next 16 bytes down
+    // Resumes into `exit_after_exception` on the interrupted stack, whose next 24 bytes down
     // were made writable.
     if !crate::process::is_inside_a_lock() && redirect_to_exit(frame, is_reported) {
         return;
@@ -118,7 +122,7 @@ fn redirect_to_exit(frame: &mut ExceptionFrame, is_reported: bool) -> bool {
     registers.rcx = u64::from(is_reported);
     registers.rip = exit_after_exception as *const () as u64;
     registers.rflags &= !exo_abi::DIRECTION_FLAG;
-    let below = registers.rsp.wrapping_sub(16) & !(crate::layout::PAGE_BYTES - 1);
+    let below = registers.rsp.wrapping_sub(RESUME_STACK_BYTES) & !(crate::layout::PAGE_BYTES - 1);
     crate::faults::prepare_for_write(below)
 }
 

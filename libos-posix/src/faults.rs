@@ -10,6 +10,7 @@
 //!   children at the shadow, or, when no child binds the shadow any more, simply drops the
 //!   shadow and makes the page writable again.
 
+use crate::exceptions::RESUME_STACK_BYTES;
 use crate::layout::{PAGE_BYTES, STACK_LIMIT, STACK_TOP, is_copy_on_write_region, shadow_of};
 use crate::runtime::scratch;
 use crate::syscall;
@@ -33,9 +34,9 @@ pub fn handle(frame: &ExceptionFrame) -> bool {
     } else {
         grow_stack(page)
     };
-    // Resuming pushes 16 bytes below the interrupted stack pointer: that memory must take a
+    // Resuming pushes a few bytes below the interrupted stack pointer: that memory must take a
     // write without faulting, since the push happens after this handler has returned.
-    let below = frame.registers.rsp.wrapping_sub(16) & !(PAGE_BYTES - 1);
+    let below = frame.registers.rsp.wrapping_sub(RESUME_STACK_BYTES) & !(PAGE_BYTES - 1);
     is_resolved && prepare_for_write(below)
 }
 

@@ -7,8 +7,8 @@
 //! and every other register as it was at the fault, except RFLAGS: the handler starts with
 //! interrupts on and the direction flag clear (the interrupted flags are in the frame). The
 //! handler resumes the interrupted code itself, in user mode, from the (possibly edited) frame:
-//! no system call is needed. A resume may use 16 bytes below the interrupted stack pointer (the
-//! x86_64-unknown-none target has no red zone).
+//! no system call is needed. A resume may use a few bytes below the interrupted stack pointer
+//! (the x86_64-unknown-none target has no red zone; `libos-posix`'s uses 24).
 //!
 //! An exception raised while the stack pointer is inside the handler stack is a fault inside the
 //! handler: the kernel ends the environment. So is any exception when no handler is registered,

@@ -71,27 +71,33 @@ unsafe extern "C" fn entry() -> ! {
 extern "C" fn enter(frame: &mut ExceptionFrame) -> ! {
     exceptions::dispatch(frame);
     // SAFETY: `frame` is the kernel's frame of this program's interrupted context, edited only
-    // by `dispatch`: the library's own paths resume only after making the 16 bytes below `rsp`
-    // writable (`faults::handle`, `exceptions::redirect_to_exit`); an app's handler that moves
-    // `rsp` or `rip` steers the app's own control flow and keeps that room, as `Handler` says.
+    // by `dispatch`: the library's own paths resume only after making the bytes a resume
+    // writes below `rsp` writable (`faults::handle`, `exceptions::redirect_to_exit`); an app's
+    // handler that moves `rsp` or `rip` steers the app's own control flow and keeps that room,
+    // as `Handler` says.
     unsafe { resume(frame) }
 }
 
-/// Resumes the registers of `frame`: pushes the saved flags and return address just below the
-/// interrupted stack pointer, reloads every register, switches to that stack, and `popfq; ret`.
+/// Resumes the registers of `frame`: pushes the saved `rdi`, flags and return address just below
+/// the interrupted stack pointer, reloads every other register, switches to that stack, and
+/// `pop rdi; popfq; ret`. Nothing is read from `frame` once the stack is switched: an event
+/// delivered there (the stack pointer is no longer in the handler stack) writes its frame over
+/// this one, and the interrupted resume goes on from its own stack.
 ///
 /// # Safety
-/// `frame` must describe a resumable user context of this program, and its stack must have 16
-/// writable bytes below `rsp`.
+/// `frame` must describe a resumable user context of this program, and its stack must have
+/// [`RESUME_STACK_BYTES`](exceptions::RESUME_STACK_BYTES) writable bytes below `rsp`.
 #[unsafe(naked)]
 unsafe extern "C" fn resume(frame: *mut ExceptionFrame) -> ! {
     core::arch::naked_asm!(
         "mov rax, [rdi + {rsp}]",
-        "sub rax, 16",
-        "mov rcx, [rdi + {rflags}]",
+        "sub rax, {resume_bytes}",
+        "mov rcx, [rdi + {rdi}]",
         "mov [rax], rcx",
-        "mov rcx, [rdi + {rip}]",
+        "mov rcx, [rdi + {rflags}]",
         "mov [rax + 8], rcx",
+        "mov rcx, [rdi + {rip}]",
+        "mov [rax + 16], rcx",
         "mov [rdi + {rsp}], rax",
         "mov rbx, [rdi + {rbx}]",
         "mov rcx, [rdi + {rcx}]",
@@ -108,9 +114,10 @@ unsafe extern "C" fn resume(frame: *mut ExceptionFrame) -> ! {
         "mov r15, [rdi + {r15}]",
         "mov rax, [rdi + {rax}]",
         "mov rsp, [rdi + {rsp}]",
-        "mov rdi, [rdi + {rdi}]",
+        "pop rdi",
         "popfq",
         "ret",
+        resume_bytes = const exceptions::RESUME_STACK_BYTES,
         rsp = const offsets::RSP, rflags = const offsets::RFLAGS, rip = const offsets::RIP,
         rax = const offsets::RAX, rbx = const offsets::RBX, rcx = const offsets::RCX,
         rdx = const offsets::RDX, rsi = const offsets::RSI, rdi = const offsets::RDI,
