@@ -97,7 +97,11 @@ fn strip_kernel(kernel: &Path, into: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("running {}", objcopy.display()))?;
     if !status.success() {
-        return Err(anyhow!("{} failed on {}", objcopy.display(), kernel.display()));
+        return Err(anyhow!(
+            "{} failed on {}",
+            objcopy.display(),
+            kernel.display()
+        ));
     }
     Ok(())
 }
@@ -117,9 +121,7 @@ fn llvm_objcopy() -> Result<PathBuf> {
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.path().join("bin/llvm-objcopy"))
         .find(|tool| tool.is_file())
-        .ok_or_else(|| {
-            anyhow!("no llvm-objcopy in the toolchain: rustup component add llvm-tools")
-        })
+        .ok_or_else(|| anyhow!("no llvm-objcopy in the toolchain: rustup component add llvm-tools"))
 }
 
 /// The bootloader's own settings: quiet, and no frame-buffer log (slow under emulation).
