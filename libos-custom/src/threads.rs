@@ -78,13 +78,6 @@ pub struct Counts {
     pub deferred: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Free,
-    Ready,
-    Running,
-}
-
 struct Thread {
     registers: UserRegisters,
     stack: Box<[u8]>,
@@ -93,11 +86,10 @@ struct Thread {
     arrival: u64,
     expected: u64,
     ran: u64,
-    state: State,
 }
 
 impl Thread {
-    fn unused(stack: Box<[u8]>, state: State) -> Thread {
+    fn unused(stack: Box<[u8]>) -> Thread {
         Thread {
             registers: UserRegisters::default(),
             stack,
@@ -106,7 +98,6 @@ impl Thread {
             arrival: 0,
             expected: 0,
             ran: 0,
-            state,
         }
     }
 
@@ -147,7 +138,6 @@ impl Runtime {
     fn choose(&mut self) -> ThreadId {
         let next = self.policy.next().map_or(MAIN, |ready| ready.thread);
         let previous = self.current;
-        self.threads[next].state = State::Running;
         self.current = next;
         if next != previous {
             self.counts.switches += 1;
@@ -187,10 +177,10 @@ pub fn start(options: Options) -> Result<(), Error> {
         return Err(Error::AlreadyStarted);
     }
     let mut threads = Vec::with_capacity(options.capacity + 1);
-    threads.push(Thread::unused(Box::default(), State::Running));
+    threads.push(Thread::unused(Box::default()));
     for _ in 0..options.capacity {
         let stack = vec![0u8; options.stack_bytes].into_boxed_slice();
-        threads.push(Thread::unused(stack, State::Free));
+        threads.push(Thread::unused(stack));
     }
     *runtime = Some(Runtime {
         threads,
@@ -251,19 +241,10 @@ pub fn spawn(entry: fn(usize), argument: usize, expected: u64) -> Result<ThreadI
     slot.arrival = now;
     slot.expected = expected;
     slot.ran = 0;
-    slot.state = State::Ready;
     let ready = slot.record(thread, Readiness::New);
     runtime.policy.enter(ready);
     runtime.counts.spawned += 1;
     Ok(thread)
-}
-
-/// The thread running now.
-pub fn current() -> ThreadId {
-    RUNTIME
-        .lock()
-        .as_ref()
-        .map_or(MAIN, |runtime| runtime.current)
 }
 
 /// From the main thread: runs the ready threads until none is ready (admitting new work
@@ -281,7 +262,6 @@ pub fn run_ready() -> Result<bool, Error> {
     }
     runtime.charge();
     let from = runtime.choose();
-    runtime.threads[from].state = State::Ready;
     let (from, to) = runtime.contexts(from, runtime.current);
     drop(guard);
     // SAFETY: `from` is this thread's slot; `to` was saved by a switch, a preemption or
@@ -307,7 +287,6 @@ pub fn yield_point() {
     runtime.charge();
     let me = runtime.current;
     let record = runtime.threads[me].record(me, Readiness::Yielded);
-    runtime.threads[me].state = State::Ready;
     runtime.policy.enter(record);
     runtime.choose();
     if runtime.current == me {
@@ -370,7 +349,6 @@ pub fn at_slot_end(frame: &mut ExceptionFrame, may_switch: bool, give_up_slot: f
     }
     if me != MAIN {
         let record = runtime.threads[me].record(me, Readiness::Preempted);
-        runtime.threads[me].state = State::Ready;
         runtime.policy.enter(record);
     }
     runtime.choose();
@@ -418,7 +396,6 @@ fn finish() -> ! {
         .expect("a thread runs only while the runtime does");
     runtime.charge();
     let me = runtime.current;
-    runtime.threads[me].state = State::Free;
     runtime.free.push(me);
     runtime.choose();
     let (from, to) = runtime.contexts(me, runtime.current);
