@@ -1,6 +1,7 @@
 # The commands of the README, and the ones CI runs (.ci/run calls `make test`).
 #   make setup   install the pinned Rust toolchain, and QEMU + OVMF if they are missing
-#   make run     boot init running hello in QEMU (ARGS="..." goes to `boot run`)
+#   make run     boot the release build to the shell in QEMU (DEBUG=1: the debug build; ARGS="..."
+#                goes to `boot run`)
 #   make test    host unit tests and the QEMU system tests
 #   make check   rustfmt and clippy (warnings are errors) over the host and the guest crates
 #   make bench   the benchmarks, one figure per line (ARGS="--wall-clock" for wall-clock mode)
@@ -31,8 +32,11 @@ setup:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y qemu-system-x86 ovmf; \
 	fi
 
+# `make run` boots the release build, which reaches the prompt in a few seconds; DEBUG=1 boots
+# the debug build (slower to boot and to run, with debug assertions on).
+RUN_PROFILE := $(if $(DEBUG),,--release)
 run: setup
-	cargo run -p boot -- run $(ARGS)
+	cargo run -p boot -- run $(RUN_PROFILE) $(ARGS)
 
 test: setup
 	cargo test --no-fail-fast

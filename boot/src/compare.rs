@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// The operations compared, by row ID and figure name (as `apps/bench` and `linux-bench` print
+/// The operations compared, by row ID and figure name (as `tests/programs/bench` and `linux-bench` print
 /// them).
 pub const ROWS: [(&str, &str, &str); 7] = [
     ("B1", "null_syscall", "null system call"),

@@ -139,7 +139,7 @@ fn check_file_system(disk: &BlockImage, partition: &Range<u64>, check: &mut Disk
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk_files::install_programs;
+    use crate::disk_files::{PROGRAMS_DIRECTORY, install_programs};
     use crate::test_disks::ScratchDir;
     use posix_fs::partition::FIRST_BLOCK;
     use std::fs;
@@ -166,7 +166,12 @@ mod tests {
     fn a_new_disk_with_programs_is_clean() {
         let scratch = ScratchDir::new("check-clean");
         let disk = scratch.new_disk();
-        install_programs(&disk, &[scratch.fake_app("hello", b"hello")]).unwrap();
+        install_programs(
+            &disk,
+            PROGRAMS_DIRECTORY,
+            &[scratch.fake_app("hello", b"hello")],
+        )
+        .unwrap();
         let check = check_disk(&disk).unwrap();
         assert!(check.is_clean(), "{check:#?}");
         assert_eq!(check.summary.len(), 4, "{check:#?}");
@@ -178,7 +183,12 @@ mod tests {
     fn a_damaged_directory_makes_the_check_fail() {
         let scratch = ScratchDir::new("check-directory");
         let disk = scratch.new_disk();
-        install_programs(&disk, &[scratch.fake_app("zebra-app", b"z")]).unwrap();
+        install_programs(
+            &disk,
+            PROGRAMS_DIRECTORY,
+            &[scratch.fake_app("zebra-app", b"z")],
+        )
+        .unwrap();
         assert!(replace_everywhere(&disk, b"zebra-app", b"zebra/app") > 0);
 
         let check = check_disk(&disk).unwrap();

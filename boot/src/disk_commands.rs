@@ -11,8 +11,8 @@ use clap::{Args, Subcommand};
 use crate::block_image::BlockImage;
 use crate::disk_check::check_disk;
 use crate::disk_files::{
-    HostFileSystem, install_programs, list, mount_file_system, read_file, unmount_file_system,
-    write_file,
+    HostFileSystem, PROGRAMS_DIRECTORY, install_programs, list, mount_file_system, read_file,
+    unmount_file_system, write_file,
 };
 use crate::disk_image::{DEFAULT_DISK_BLOCKS, DiskOptions, describe, prepare_disk};
 use crate::guest_build::{Profile, build_guest};
@@ -149,7 +149,7 @@ fn format(disk: &Path, blocks: u64, profile: Profile) -> Result<u8> {
     };
     let state = prepare_disk(&options)?;
     eprintln!("{}", describe(disk, state));
-    install_programs(disk, &guest.apps)?;
+    install_programs(disk, PROGRAMS_DIRECTORY, &guest.apps)?;
     Ok(0)
 }
 

@@ -1,5 +1,6 @@
 //! The library OS's file system seen from the host: mounting it on a disk image, listing,
-//! reading and writing files, and installing the guest's programs in `/bin`.
+//! reading and writing files, and installing the guest's programs (the user's in `/bin`, the
+//! tests' in `/tests`).
 
 use std::path::Path;
 
@@ -13,8 +14,11 @@ use crate::partition::partition_blocks;
 /// Blocks of buffer cache the boot tool mounts with (4 MiB).
 const CACHE_SLOTS: usize = 1024;
 
-/// The directory the guest's programs are installed in.
+/// The directory the user's programs are installed in.
 pub const PROGRAMS_DIRECTORY: &str = "/bin";
+/// The directory the test and benchmark programs are installed in, on the disks of the runs
+/// that boot them.
+pub const TEST_PROGRAMS_DIRECTORY: &str = "/tests";
 
 /// The file system on a disk image's partition, mounted on the host.
 pub type HostFileSystem<'image> = FileSystem<PartitionDisk<'image>, Vec<CachedBlock>>;
@@ -147,6 +151,8 @@ pub fn write_file(
 /// What [`install_programs`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Installation {
+    /// The directory installed into.
+    pub directory: String,
     /// Programs written: new ones, and ones whose bytes changed.
     pub written: Vec<String>,
     /// Programs already there with the same bytes.
@@ -154,16 +160,17 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// A line for the user saying what changed in `/bin`.
+    /// A line for the user saying what changed in the directory.
     pub fn describe(&self) -> String {
         let total = self.written.len() + self.unchanged;
+        let directory = &self.directory;
         match self.written.len() {
-            0 => format!("boot: the {total} programs in {PROGRAMS_DIRECTORY} are up to date"),
+            0 => format!("boot: the {total} programs in {directory} are up to date"),
             written if written == total => {
-                format!("boot: installed {total} programs in {PROGRAMS_DIRECTORY}")
+                format!("boot: installed {total} programs in {directory}")
             }
             written => format!(
-                "boot: installed {written} of {total} programs in {PROGRAMS_DIRECTORY} (the others \
+                "boot: installed {written} of {total} programs in {directory} (the others \
                  were up to date): {}",
                 self.written.join(", ")
             ),
@@ -171,13 +178,17 @@ impl Installation {
     }
 }
 
-/// Makes `/bin` of the file system on `disk` hold every program of `programs` as
-/// `/bin/NAME`: writes the ones missing or different, leaves the rest of the file system as it
+/// Makes `directory` of the file system on `disk` hold every program of `programs` as
+/// `directory/NAME`: writes the ones missing or different, leaves the rest of the file system as it
 /// is, and syncs. Prints what it did.
-pub fn install_programs(disk: &Path, programs: &[GuestApp]) -> Result<Installation> {
+pub fn install_programs(
+    disk: &Path,
+    directory: &str,
+    programs: &[GuestApp],
+) -> Result<Installation> {
     let disk = BlockImage::open(disk)?;
     let mut file_system = mount_file_system(&disk)?;
-    let installation = install_into(&mut file_system, programs)?;
+    let installation = install_into(&mut file_system, directory, programs)?;
     unmount_file_system(file_system)?;
     disk.sync()?;
     eprintln!("{}", installation.describe());
@@ -186,22 +197,26 @@ pub fn install_programs(disk: &Path, programs: &[GuestApp]) -> Result<Installati
 
 fn install_into(
     file_system: &mut HostFileSystem<'_>,
+    directory: &str,
     programs: &[GuestApp],
 ) -> Result<Installation> {
-    match lookup_kind(file_system, PROGRAMS_DIRECTORY)? {
+    match lookup_kind(file_system, directory)? {
         Some(Kind::Directory) => {}
-        Some(Kind::File) => bail!("{PROGRAMS_DIRECTORY} on the disk is a file"),
+        Some(Kind::File) => bail!("{directory} on the disk is a file"),
         None => {
             file_system
-                .mkdir(PROGRAMS_DIRECTORY)
-                .map_err(|error| anyhow!("creating {PROGRAMS_DIRECTORY}: {error}"))?;
+                .mkdir(directory)
+                .map_err(|error| anyhow!("creating {directory}: {error}"))?;
         }
     }
-    let mut installation = Installation::default();
+    let mut installation = Installation {
+        directory: directory.to_owned(),
+        ..Installation::default()
+    };
     for program in programs {
         let bytes = std::fs::read(&program.elf)
             .with_context(|| format!("reading the program {}", program.elf.display()))?;
-        let path = format!("{PROGRAMS_DIRECTORY}/{}", program.name);
+        let path = format!("{directory}/{}", program.name);
         let is_current = match file_system.lookup(&path) {
             Ok(ino) => {
                 let metadata = stat(file_system, ino, &path)?;
@@ -281,7 +296,7 @@ mod tests {
         let large = vec![0x5a; 70_000];
         let shell = scratch.fake_app("sh", &large);
 
-        let installation = install_programs(&disk, &[hello, shell]).unwrap();
+        let installation = install_programs(&disk, PROGRAMS_DIRECTORY, &[hello, shell]).unwrap();
         assert_eq!(installation.written, ["hello", "sh"]);
         assert_eq!(installation.unchanged, 0);
         assert_eq!(
@@ -318,14 +333,14 @@ mod tests {
             scratch.fake_app("cat", b"old cat, a long one"),
             scratch.fake_app("ls", b"ls"),
         ];
-        install_programs(&disk, &first).unwrap();
+        install_programs(&disk, PROGRAMS_DIRECTORY, &first).unwrap();
         let notes = scratch.join("notes.txt");
         fs::write(&notes, "user data").unwrap();
         assert_eq!(put(&disk, &notes, "/tmp").unwrap(), "/tmp/notes.txt");
         fs::write(&notes, "mine").unwrap();
         assert_eq!(put(&disk, &notes, "/bin/mine").unwrap(), "/bin/mine");
 
-        let unchanged = install_programs(&disk, &first).unwrap();
+        let unchanged = install_programs(&disk, PROGRAMS_DIRECTORY, &first).unwrap();
         assert!(unchanged.written.is_empty());
         assert_eq!(
             unchanged.describe(),
@@ -337,7 +352,7 @@ mod tests {
             scratch.fake_app("ls", b"ls"),
             scratch.fake_app("wc", b"wc"),
         ];
-        let refreshed = install_programs(&disk, &second).unwrap();
+        let refreshed = install_programs(&disk, PROGRAMS_DIRECTORY, &second).unwrap();
         assert_eq!(refreshed.written, ["cat", "wc"]);
         assert_eq!(refreshed.unchanged, 1);
         assert_eq!(
@@ -379,7 +394,8 @@ mod tests {
         let scratch = ScratchDir::new("files-directory");
         let disk = scratch.new_disk();
         on_files(&disk, |file_system| file_system.mkdir("/bin/ls").unwrap());
-        let error = install_programs(&disk, &[scratch.fake_app("ls", b"ls")]).unwrap_err();
+        let error = install_programs(&disk, PROGRAMS_DIRECTORY, &[scratch.fake_app("ls", b"ls")])
+            .unwrap_err();
         assert!(format!("{error:#}").contains("is a directory"), "{error:#}");
     }
 }

@@ -81,11 +81,20 @@ pub struct GuestBinaries {
     pub profile: Profile,
     /// The kernel ELF.
     pub kernel: PathBuf,
-    /// Every app, sorted by name.
+    /// The user's programs (`apps/`), sorted by name.
     pub apps: Vec<GuestApp>,
+    /// The test and benchmark programs (`tests/programs/`), sorted by name.
+    pub test_programs: Vec<GuestApp>,
 }
 
-/// Builds the kernel and every app under `apps/` for the guest.
+impl GuestBinaries {
+    /// Every program, the user's and the tests'.
+    pub fn programs(&self) -> impl Iterator<Item = &GuestApp> {
+        self.apps.iter().chain(&self.test_programs)
+    }
+}
+
+/// Builds the kernel and every program (`apps/` and `tests/programs/`) for the guest.
 pub fn build_guest(workspace: &Workspace, profile: Profile) -> Result<GuestBinaries> {
     let cargo = cargo_program();
     eprintln!("boot: building kernel ({profile})...");
@@ -97,26 +106,32 @@ pub fn build_guest(workspace: &Workspace, profile: Profile) -> Result<GuestBinar
     );
 
     let app_names = workspace.app_packages()?;
-    if app_names.is_empty() {
-        eprintln!("boot: warning: no apps found under apps/; the ramdisk holds only boot.cfg");
+    let test_names = workspace.test_program_packages()?;
+    let all_names: Vec<String> = app_names.iter().chain(&test_names).cloned().collect();
+    if all_names.is_empty() {
+        eprintln!("boot: warning: no programs found; the ramdisk holds only boot.cfg");
     } else {
         eprintln!(
-            "boot: building apps ({profile}): {}...",
-            app_names.join(", ")
+            "boot: building {} programs ({profile}) and {} test programs...",
+            app_names.len(),
+            test_names.len()
         );
-        run_cargo(apps_build_command(&cargo, workspace, &app_names, profile))?;
+        run_cargo(apps_build_command(&cargo, workspace, &all_names, profile))?;
     }
-    let apps = app_names
-        .into_iter()
-        .map(|name| {
-            let elf = output_path(workspace.guest_target_dir("apps"), profile, &name);
-            GuestApp { name, elf }
-        })
-        .collect();
+    let built = |names: Vec<String>| -> Vec<GuestApp> {
+        names
+            .into_iter()
+            .map(|name| {
+                let elf = output_path(workspace.guest_target_dir("apps"), profile, &name);
+                GuestApp { name, elf }
+            })
+            .collect()
+    };
     Ok(GuestBinaries {
         profile,
         kernel,
-        apps,
+        apps: built(app_names),
+        test_programs: built(test_names),
     })
 }
 

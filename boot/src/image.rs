@@ -17,7 +17,7 @@ use exo_core::boot_config::FILE_NAME as BOOT_CFG_FILE_NAME;
 use crate::boot_options::BootOptions;
 use crate::elf_strip;
 use crate::firmware::Firmware;
-use crate::guest_build::{GuestBinaries, Profile};
+use crate::guest_build::{GuestApp, GuestBinaries, Profile};
 use crate::workspace::Workspace;
 
 /// Writes the disk image that boots `guest` with `options` under `firmware`; returns its path.
@@ -38,7 +38,8 @@ pub fn create_image(
     let partial_image = image.with_extension(format!("{unique}.partial"));
 
     eprintln!("boot: writing {firmware} image {}", image.display());
-    fs::write(&ramdisk, ramdisk_bytes(guest, &boot_cfg)?)
+    let programs = ramdisk_programs(guest, options);
+    fs::write(&ramdisk, ramdisk_bytes(&programs, &boot_cfg)?)
         .with_context(|| format!("writing {}", ramdisk.display()))?;
     let kernel = image.with_extension(format!("{unique}.kernel"));
     let written = strip_kernel(&guest.kernel, &kernel)
@@ -62,11 +63,46 @@ pub fn image_file_name(firmware: Firmware, profile: Profile, boot_cfg: &str) -> 
     format!("exo-{firmware}-{profile}-{:016x}.img", hash.finish())
 }
 
-/// The ramdisk: every app's ELF under its name (cut to its segments, `elf_strip`), then
+/// The programs the ramdisk carries for a boot with `options`. A boot to the shell
+/// ([`boots_to_the_shell`]) carries only what runs before the file system is mounted: init,
+/// and on the microkernel path the two servers, for the BIOS reads every byte of the image at
+/// boot and the shell's programs come from the file system's `/bin`. A boot that names its
+/// programs (a test, a benchmark, `boot run --args ...`) carries every program, the test
+/// programs included, since they start each other by name.
+pub fn ramdisk_programs<'a>(guest: &'a GuestBinaries, options: &BootOptions) -> Vec<&'a GuestApp> {
+    if !boots_to_the_shell(options) {
+        return guest.programs().collect();
+    }
+    let needed: &[&str] = if options.args.trim() == "micro" {
+        &[INIT, FILE_SERVER, PROCESS_SERVER]
+    } else {
+        &[INIT]
+    };
+    guest
+        .programs()
+        .filter(|program| needed.contains(&program.name.as_str()))
+        .collect()
+}
+
+/// Whether `options` boot init to the shell (without arguments, or with `micro`), as
+/// `make run` does, rather than to programs named on the command line.
+pub fn boots_to_the_shell(options: &BootOptions) -> bool {
+    options.init == INIT
+        && options.self_test.is_none()
+        && matches!(options.args.trim(), "" | "micro")
+}
+
+/// The program that starts the world and its shell.
+const INIT: &str = "init";
+/// The servers init starts from the ramdisk on the microkernel path.
+const FILE_SERVER: &str = "file-server";
+const PROCESS_SERVER: &str = "process-server";
+
+/// The ramdisk: each of `programs` under its name (cut to its segments, `elf_strip`), then
 /// `boot.cfg`.
-pub fn ramdisk_bytes(guest: &GuestBinaries, boot_cfg: &str) -> Result<Vec<u8>> {
+pub fn ramdisk_bytes(programs: &[&GuestApp], boot_cfg: &str) -> Result<Vec<u8>> {
     let mut contents = Vec::new();
-    for app in &guest.apps {
+    for app in programs {
         let elf =
             fs::read(&app.elf).with_context(|| format!("reading app {}", app.elf.display()))?;
         let loadable =
@@ -145,7 +181,7 @@ fn write_disk_image(kernel: &Path, ramdisk: &Path, firmware: Firmware, image: &P
 }
 
 fn warn_if_init_is_missing(guest: &GuestBinaries, init: &str) {
-    if !guest.apps.iter().any(|app| app.name == init) {
+    if !guest.programs().any(|app| app.name == init) {
         eprintln!("boot: warning: no app called `{init}`; the kernel will report a bad boot");
     }
 }
@@ -185,7 +221,6 @@ impl Fnv1a {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guest_build::GuestApp;
     use exo_core::ramdisk::Ramdisk;
 
     #[test]
@@ -226,8 +261,71 @@ mod tests {
         }
     }
 
+    /// A guest whose programs are fake files named after them (no build needed).
+    fn fake_guest(apps: &[&str], test_programs: &[&str]) -> GuestBinaries {
+        let program = |name: &&str| GuestApp {
+            name: (*name).to_owned(),
+            elf: PathBuf::from(format!("/nonexistent/{name}")),
+        };
+        GuestBinaries {
+            profile: Profile::Debug,
+            kernel: PathBuf::from("/nonexistent/exokernel"),
+            apps: apps.iter().map(program).collect(),
+            test_programs: test_programs.iter().map(program).collect(),
+        }
+    }
+
+    fn names(programs: Vec<&GuestApp>) -> Vec<&str> {
+        programs
+            .iter()
+            .map(|program| program.name.as_str())
+            .collect()
+    }
+
     #[test]
-    fn the_ramdisk_holds_every_app_and_boot_cfg() {
+    fn a_boot_to_the_shell_carries_only_what_runs_before_the_file_system() {
+        let guest = fake_guest(
+            &["file-server", "init", "process-server", "sh", "true"],
+            &["bench", "hostile-null"],
+        );
+        let shell = BootOptions::default();
+        assert_eq!(names(ramdisk_programs(&guest, &shell)), ["init"]);
+        let micro = BootOptions {
+            args: "micro".to_owned(),
+            ..BootOptions::default()
+        };
+        assert_eq!(
+            names(ramdisk_programs(&guest, &micro)),
+            ["file-server", "init", "process-server"]
+        );
+        let every_program = [
+            "file-server",
+            "init",
+            "process-server",
+            "sh",
+            "true",
+            "bench",
+            "hostile-null",
+        ];
+        let test = BootOptions {
+            args: "hostile-null true".to_owned(),
+            ..BootOptions::default()
+        };
+        assert_eq!(names(ramdisk_programs(&guest, &test)), every_program);
+        let bench = BootOptions {
+            init: "bench".to_owned(),
+            ..BootOptions::default()
+        };
+        assert_eq!(names(ramdisk_programs(&guest, &bench)), every_program);
+        let self_test = BootOptions {
+            self_test: Some(exo_core::boot_config::SelfTest::Smap),
+            ..BootOptions::default()
+        };
+        assert_eq!(names(ramdisk_programs(&guest, &self_test)), every_program);
+    }
+
+    #[test]
+    fn the_ramdisk_holds_its_programs_cut_to_their_segments_and_boot_cfg() {
         let dir = std::env::temp_dir().join(format!("boot-ramdisk-test-{}", process::id()));
         fs::create_dir_all(&dir).unwrap();
         let elf = dir.join("hello");
@@ -244,15 +342,11 @@ mod tests {
         let mut with_symbols = program.clone();
         with_symbols.extend_from_slice(b"symbols the guest never reads");
         fs::write(&elf, &with_symbols).unwrap();
-        let guest = GuestBinaries {
-            profile: Profile::Debug,
-            kernel: dir.join("exokernel"),
-            apps: vec![GuestApp {
-                name: "hello".to_owned(),
-                elf,
-            }],
+        let hello = GuestApp {
+            name: "hello".to_owned(),
+            elf,
         };
-        let bytes = ramdisk_bytes(&guest, "init=hello\n").unwrap();
+        let bytes = ramdisk_bytes(&[&hello], "init=hello\n").unwrap();
         fs::remove_dir_all(&dir).unwrap();
         let ramdisk = Ramdisk::parse(&bytes).unwrap();
         assert_eq!(ramdisk.find("hello").unwrap().data, &program[..0x100]);

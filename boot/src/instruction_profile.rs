@@ -1,6 +1,6 @@
 //! `boot profile ROW`: where one benchmark row's instructions go, by function, kernel and user
 //! alike. The bench runs the row's measured loop between two marker functions
-//! (`apps/bench/src/profile.rs`); QEMU, under `-icount shift=0`, loads the profile plugin
+//! (`tests/programs/bench/src/profile.rs`); QEMU, under `-icount shift=0`, loads the profile plugin
 //! (`boot/profile-plugin`), which counts the instructions of every translation block executed
 //! between the markers. This module reads the plugin's counts, names each block's function from
 //! the kernel's and the apps' symbol tables, and divides by the window's operations.
@@ -12,8 +12,8 @@
 use crate::guest_build::{GuestBinaries, cargo_program, run_cargo};
 use crate::qemu_args::KERNEL_LOAD_ADDRESS;
 use crate::{
-    BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Firmware, LogLevel, Outcome, QemuOptions,
-    Workspace, create_image, install_programs, prepare_disk, run_captured,
+    BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Firmware, LogLevel, Outcome, PROGRAMS_DIRECTORY,
+    QemuOptions, Workspace, create_image, install_programs, prepare_disk, run_captured,
 };
 use anyhow::{Context, Result, bail};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SectionKind, SymbolKind};
@@ -62,7 +62,7 @@ pub fn profile_row(
 ) -> Result<Result<ProfiledRow, Outcome>> {
     let plugin = build_plugin(workspace)?;
     let bench = guest
-        .apps
+        .test_programs
         .iter()
         .find(|app| app.name == "bench")
         .context("the bench app was not built")?;
@@ -94,7 +94,7 @@ pub fn profile_row(
         is_fresh: true,
     };
     prepare_disk(&disk)?;
-    install_programs(&disk.path, &guest.apps)?;
+    install_programs(&disk.path, PROGRAMS_DIRECTORY, &guest.apps)?;
     let counts_path = workspace.target_dir().join("profile-counts.txt");
     let _ = std::fs::remove_file(&counts_path);
     let qemu = QemuOptions {
@@ -119,7 +119,7 @@ pub fn profile_row(
         .with_context(|| format!("reading the plugin's counts {}", counts_path.display()))?;
     let kernel = Program::read("kernel", &guest.kernel, KERNEL_LOAD_ADDRESS)?;
     let mut programs = vec![bench_program];
-    for app in guest.apps.iter().filter(|app| app.name != "bench") {
+    for app in guest.programs().filter(|app| app.name != "bench") {
         programs.push(Program::read(&app.name, &app.elf, 0)?);
     }
     Ok(Ok(ProfiledRow {

@@ -4,7 +4,7 @@
 //!
 //! The usual sequence is [`Workspace::locate`], [`build_guest`], [`create_image`],
 //! [`prepare_disk`] (the data disk the kernel drives as virtio-blk, with the kernel's block table
-//! and the library OS's file system) and [`install_programs`] (the apps, in its `/bin`), then
+//! and the library OS's file system) and [`install_programs`] (the user's programs in its `/bin`, the tests' in `/tests`), then
 //! [`run_interactive`] or [`run_captured`] (or [`start_captured`], to read the serial output
 //! while the guest runs). [`disk_commands`] reads and writes the disk's files from the host.
 #![forbid(unsafe_code)]
@@ -35,14 +35,14 @@ pub mod workspace;
 mod test_disks;
 
 pub use boot_options::BootOptions;
-pub use disk_files::install_programs;
+pub use disk_files::{PROGRAMS_DIRECTORY, TEST_PROGRAMS_DIRECTORY, install_programs};
 pub use disk_image::{DEFAULT_DISK_BLOCKS, DISK_BLOCK_BYTES, DiskOptions, DiskState, prepare_disk};
 pub use exo_core::boot_config::{LogLevel, SelfTest};
 pub use exo_core::guest_status;
 pub use figures::is_figure_line;
 pub use firmware::Firmware;
 pub use guest_build::{APP_RUSTFLAGS, GuestApp, GuestBinaries, Profile, build_guest};
-pub use image::{create_image, image_file_name};
+pub use image::{boots_to_the_shell, create_image, image_file_name};
 pub use outcome::{Ending, Outcome};
 pub use qemu_args::{NetOptions, QemuOptions, SerialMode, UdpForward, qemu_args};
 pub use qemu_run::{CapturedRun, NoLine, QemuError, run_captured, run_interactive, start_captured};

@@ -19,7 +19,10 @@ use boot::{
     QemuError, QemuOptions, SelfTest, UdpForward, Workspace, build_guest, create_image,
     prepare_disk, run_captured, run_interactive,
 };
-use boot::{GuestApp, install_programs};
+use boot::{
+    GuestBinaries, PROGRAMS_DIRECTORY, TEST_PROGRAMS_DIRECTORY, boots_to_the_shell,
+    install_programs,
+};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
@@ -192,15 +195,24 @@ impl DiskArgs {
         })
     }
 
-    /// Creates the chosen disk when needed, says which one the run uses, installs `programs` in
-    /// its `/bin`, and returns its path.
-    fn prepare(&self, workspace: &Workspace, programs: &[GuestApp]) -> Result<Option<PathBuf>> {
+    /// Creates the chosen disk when needed, says which one the run uses, installs the user's
+    /// programs in its `/bin` and, when `with_test_programs`, the test programs in `/tests`,
+    /// and returns its path.
+    fn prepare(
+        &self,
+        workspace: &Workspace,
+        guest: &GuestBinaries,
+        with_test_programs: bool,
+    ) -> Result<Option<PathBuf>> {
         let Some(options) = self.disk_options(workspace) else {
             return Ok(None);
         };
         let state = prepare_disk(&options)?;
         eprintln!("{}", describe(&options.path, state));
-        install_programs(&options.path, programs)?;
+        install_programs(&options.path, PROGRAMS_DIRECTORY, &guest.apps)?;
+        if with_test_programs {
+            install_programs(&options.path, TEST_PROGRAMS_DIRECTORY, &guest.test_programs)?;
+        }
         Ok(Some(options.path))
     }
 }
@@ -311,11 +323,14 @@ fn run(args: &RunArgs) -> Result<u8> {
     let input = args.console_input()?;
     let workspace = Workspace::locate()?;
     let guest = build_guest(&workspace, Profile::from_release_flag(args.release))?;
-    let image = create_image(&workspace, &guest, &args.boot_options(), args.firmware)?;
+    let boot_options = args.boot_options();
+    let image = create_image(&workspace, &guest, &boot_options, args.firmware)?;
     let qemu = QemuOptions {
         firmware: args.firmware,
         image,
-        disk: args.disk.prepare(&workspace, &guest.apps)?,
+        disk: args
+            .disk
+            .prepare(&workspace, &guest, !boots_to_the_shell(&boot_options))?,
         net: args.net.net_options(),
         icount: args.icount,
         gdb: args.gdb,
@@ -326,6 +341,11 @@ fn run(args: &RunArgs) -> Result<u8> {
         eprintln!("    {}", gdb_command(&guest.kernel));
     }
     eprintln!("boot: {input}");
+    eprintln!(
+        "boot: starting QEMU; the {} firmware loads the image, then the kernel logs its first \
+         line",
+        args.firmware
+    );
     let ending = run_interactive(&qemu, input, args.timeout.map(Duration::from_secs))?;
     eprintln!("boot: {ending}");
     Ok(ending.exit_code())
@@ -437,7 +457,7 @@ fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
     let image = create_image(&workspace, &guest, &options, args.firmware)?;
     let qemu = QemuOptions {
         icount: !args.wall_clock,
-        disk: args.disk.prepare(&workspace, &guest.apps)?,
+        disk: args.disk.prepare(&workspace, &guest, true)?,
         net: args.net.net_options(),
         ..QemuOptions::new(args.firmware, image)
     };

@@ -1,4 +1,5 @@
-//! Where things are in the repository: its root, the apps under `apps/`, and the output folders.
+//! Where things are in the repository: its root, the programs (the user's under `apps/`, the
+//! tests' and the benchmarks' under `tests/programs/`), and the output folders.
 
 use std::env;
 use std::ffi::OsString;
@@ -66,15 +67,26 @@ impl Workspace {
         self.target_dir().join("images")
     }
 
-    /// The package names of every app: each `apps/*/Cargo.toml` of a package with a binary,
-    /// sorted by name (a library there, such as `test-support`, is linked into apps, not one).
+    /// The package names of the user's programs, which go in the file system's `/bin`: each
+    /// `apps/*/Cargo.toml` of a package with a binary, sorted by name.
     pub fn app_packages(&self) -> Result<Vec<String>> {
-        let apps_dir = self.root.join("apps");
+        self.program_packages(APPS_DIR)
+    }
+
+    /// The package names of the test and benchmark programs (`tests/programs/*`), sorted by
+    /// name; a library there, such as `test-support`, is linked into them, not one.
+    pub fn test_program_packages(&self) -> Result<Vec<String>> {
+        self.program_packages(TEST_PROGRAMS_DIR)
+    }
+
+    /// The packages with a binary in the folders of `folder` (relative to the root), by name.
+    fn program_packages(&self, folder: &str) -> Result<Vec<String>> {
+        let dir = self.root.join(folder);
         let mut names = Vec::new();
-        let entries = match fs::read_dir(&apps_dir) {
+        let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
-            Err(error) => return Err(error).context(format!("reading {}", apps_dir.display())),
+            Err(error) => return Err(error).context(format!("reading {}", dir.display())),
         };
         for entry in entries {
             let manifest = entry?.path().join("Cargo.toml");
@@ -97,6 +109,11 @@ impl Workspace {
         Ok(names)
     }
 }
+
+/// Where the user's programs are, relative to the repository root.
+pub const APPS_DIR: &str = "apps";
+/// Where the test and benchmark programs are, relative to the repository root.
+pub const TEST_PROGRAMS_DIR: &str = "tests/programs";
 
 /// The target folder of the workspace at `root` when `CARGO_TARGET_DIR` is `variable`.
 fn target_dir_for(root: &Path, variable: Option<OsString>) -> PathBuf {
@@ -150,10 +167,18 @@ mod tests {
     }
 
     #[test]
-    fn this_repository_lists_its_programs_and_not_its_libraries() {
-        let apps = Workspace::locate().unwrap().app_packages().unwrap();
-        assert!(apps.iter().any(|name| name == "usertests"));
-        assert!(!apps.iter().any(|name| name == "test-support"));
+    fn this_repository_lists_its_programs_apart_from_its_tests_and_not_its_libraries() {
+        let workspace = Workspace::locate().unwrap();
+        let apps = workspace.app_packages().unwrap();
+        let tests = workspace.test_program_packages().unwrap();
+        assert!(apps.iter().any(|name| name == "sh"));
+        assert!(tests.iter().any(|name| name == "usertests"));
+        assert!(
+            !apps
+                .iter()
+                .any(|name| name == "usertests" || name.starts_with("hostile"))
+        );
+        assert!(!tests.iter().any(|name| name == "test-support"));
     }
 
     #[test]

@@ -228,8 +228,8 @@ impl Scenario {
         running
     }
 
-    /// Creates the scenario's data disk when needed, with the apps in its file system's
-    /// `/bin`; returns its path.
+    /// Creates the scenario's data disk when needed, with the user's programs in its file
+    /// system's `/bin` and the test programs in `/tests`; returns its path.
     fn prepare_disk(&self, workspace: &Workspace, guest: &GuestBinaries) -> Option<PathBuf> {
         let (path, is_fresh) = match &self.disk {
             ScenarioDisk::Fresh => (unique_disk_path(workspace, "scenario"), true),
@@ -242,7 +242,16 @@ impl Scenario {
             is_fresh,
         };
         boot::prepare_disk(&options)
-            .and_then(|_| boot::install_programs(&options.path, &guest.apps))
+            .and_then(|_| {
+                boot::install_programs(&options.path, boot::PROGRAMS_DIRECTORY, &guest.apps)
+            })
+            .and_then(|_| {
+                boot::install_programs(
+                    &options.path,
+                    boot::TEST_PROGRAMS_DIRECTORY,
+                    &guest.test_programs,
+                )
+            })
             .unwrap_or_else(|error| panic!("preparing the disk for {self:?}: {error:#}"));
         Some(options.path)
     }

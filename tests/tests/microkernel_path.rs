@@ -27,7 +27,7 @@ fn start_served_shell(scenario: Scenario) -> system_tests::Running {
 
 /// Runs `usertests` in `shell` and fails, with the whole transcript, unless every case passed.
 fn run_usertests(shell: &mut system_tests::Running) -> Result<(), String> {
-    shell.send_line("usertests");
+    shell.send_line("/tests/usertests");
     match shell.wait_for_line(" passed, ", USERTESTS_TIMEOUT) {
         Ok(line) if line.contains(" passed, 0 failed") => Ok(()),
         Ok(line) => Err(format!("usertests: {line}")),

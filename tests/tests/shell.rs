@@ -25,7 +25,7 @@ fn start_shell(scenario: Scenario) -> system_tests::Running {
 
 /// Runs `usertests` in `shell` and fails, with the whole transcript, unless every case passed.
 fn after_usertests_passed(mut shell: system_tests::Running) -> system_tests::Running {
-    shell.send_line("usertests");
+    shell.send_line("/tests/usertests");
     match shell.wait_for_line(" passed, ", USERTESTS_TIMEOUT) {
         Ok(line) if line.contains(" passed, 0 failed") => {}
         // The whole transcript says which case failed and why.

@@ -2,7 +2,7 @@
 //! boots Debian's Linux kernel in the same emulated machine as the exokernel with this program
 //! as init (PID 1) in an initramfs, and reads its figure lines from the serial console. Each
 //! figure is the time-stamp-counter cost per operation of a loop, minus the cost per iteration
-//! of the same loop left empty, as `apps/bench` does; under `-icount shift=0` that counts guest
+//! of the same loop left empty, as `tests/programs/bench` does; under `-icount shift=0` that counts guest
 //! instructions. Rows (names as the exokernel's):
 //! - B1 `getppid`;
 //! - B2 a one-byte pipe round trip with a child process (Linux's IPC of the same shape);

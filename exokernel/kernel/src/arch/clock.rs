@@ -53,9 +53,10 @@ pub fn calibrate() {
         APIC_TICKS_PER_MILLISECOND.store((apic_elapsed / milliseconds).max(1), Ordering::Relaxed);
     }
     log::info!(
-        "clock: TSC {} ticks/ms, APIC timer {} ticks/ms",
+        "clock: TSC {} ticks/ms, APIC timer {} ticks/ms, {} ms since reset",
         TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed),
-        APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed)
+        APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed),
+        read_tsc() / TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed)
     );
 }
 

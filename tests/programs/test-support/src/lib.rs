@@ -1,4 +1,4 @@
-//! What the test programs under `apps/` share: reporting their checks (`checks`), waiting for
+//! What the test programs under `tests/programs/` share: reporting their checks (`checks`), waiting for
 //! another environment (`waiting`), and the program of a child built by hand
 //! (`hand_built_child`). A library, linked into the programs that use it; the boot tool installs
 //! only programs.

@@ -26,7 +26,7 @@ use test_support::checks::{Checker, report_run};
 libos_posix::main!(main);
 
 const NAME: &str = "hostile-file-client";
-const PROGRAM: &str = "/bin/hostile-file-client";
+const PROGRAM: &str = "/tests/hostile-file-client";
 const FILE: &str = "/hostile-file";
 
 /// This process's handle to call the file server.

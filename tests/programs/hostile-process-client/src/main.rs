@@ -24,7 +24,7 @@ use test_support::checks::{Checker, report_run};
 libos_posix::main!(main);
 
 const NAME: &str = "hostile-process-client";
-const PROGRAM: &str = "/bin/hostile-process-client";
+const PROGRAM: &str = "/tests/hostile-process-client";
 /// How a `nap` child exits.
 const NAP_STATUS: u32 = 3;
 const NAP_MICROSECONDS: u64 = 300_000;
