@@ -11,6 +11,8 @@
 
 pub mod block_image;
 pub mod boot_options;
+pub mod boot_time;
+pub mod chart;
 pub mod compare;
 pub mod disk_check;
 pub mod disk_commands;
