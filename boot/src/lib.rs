@@ -9,6 +9,7 @@
 //! while the guest runs). [`disk_commands`] reads and writes the disk's files from the host.
 #![forbid(unsafe_code)]
 
+pub mod bench_report;
 pub mod block_image;
 pub mod boot_options;
 pub mod boot_time;
