@@ -38,7 +38,11 @@ fn a_debug_boot_reaches_the_prompt_within_the_bound_and_gives_the_row() {
     let line = time.figure_line();
     let figure = Figure::parse(&line).unwrap_or_else(|| panic!("not a figure line: {line}"));
     assert_eq!(
-        (figure.id.as_str(), figure.name.as_str(), figure.unit.as_str()),
+        (
+            figure.id.as_str(),
+            figure.name.as_str(),
+            figure.unit.as_str()
+        ),
         ("B11", "boot_to_prompt_debug_bios", "ms")
     );
     assert_eq!(figure.value, time.to_prompt.as_millis() as u64);
