@@ -499,8 +499,8 @@ fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
     let started = Instant::now();
     let mut run = start_captured(&qemu, Duration::from_secs(args.timeout))?;
     let mut rows_seen: Vec<String> = Vec::new();
-    let far_future = started + Duration::from_secs(args.timeout);
-    while let Ok(line) = run.next_line(far_future) {
+    let deadline = started + Duration::from_secs(args.timeout);
+    while let Ok(line) = run.next_line(deadline) {
         let Some(figure) = Figure::parse(&line) else {
             continue;
         };
