@@ -495,7 +495,7 @@ fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
         net: args.net.net_options(),
         ..QemuOptions::new(args.firmware, image)
     };
-    eprintln!("boot: booting the bench (some 15 minutes under emulation; each row as it starts)");
+    eprintln!("boot: booting the bench (several minutes under emulation; each row as it starts)");
     let started = Instant::now();
     let mut run = start_captured(&qemu, Duration::from_secs(args.timeout))?;
     let mut rows_seen: Vec<String> = Vec::new();
