@@ -3,11 +3,11 @@
 //! and runs the shell).
 //!
 //! The prompt (`$ `) ends no line, so the serial lines cannot show when it appears. The run
-//! types `poweroff` and a line break at once instead; the bytes wait in the guest's UART from
-//! the kernel's ready line on ([`crate::qemu_run::KERNEL_READY_TEXT`]) and the shell echoes them
-//! after its prompt, so the line `$ poweroff` arrives when the shell has printed its prompt and
-//! taken one short line: a few milliseconds after the prompt itself. Then the guest powers off
-//! (status 0), which ends the run.
+//! types `poweroff` and a line break at once instead: the boot tool holds the bytes until the
+//! kernel's ready line ([`crate::qemu_run::KERNEL_READY_TEXT`]), then they wait in the guest's
+//! UART until the shell, having printed its prompt, reads and echoes them. So the line
+//! `$ poweroff` arrives once the prompt is out and the shell has taken one short line (the time
+//! to echo nine characters). Then the guest powers off (status 0), which ends the run.
 
 use std::time::{Duration, Instant};
 
