@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::bench_report::parse_figures;
 use crate::chart::{
     Align, Bar, Chart, Column as TableColumn, Group, PALETTE, Panel, Series, aligned_line,
 };
@@ -48,30 +49,25 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Reads figure lines (`ID name value unit`): `Bn` is the exokernel path, `Bn.micro` the
+    /// Reads figure lines (`ID name value unit`, others skipped): `Bn` is the exokernel path, `Bn.micro` the
     /// microkernel path, `Bn.linux` Linux. B2 is protected control transfer, the primitive
     /// both of this kernel's paths are built on, so it fills both columns; the rows that only
     /// one path has leave the other empty.
     pub fn read<'a>(lines: impl IntoIterator<Item = &'a str>) -> Figures {
         let mut figures = Figures::default();
-        for line in lines {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let [id, name, value, _unit] = fields.as_slice() else {
+        for figure in parse_figures(lines) {
+            let column = match figure.variant() {
+                "" => Column::Exokernel,
+                "micro" => Column::Microkernel,
+                "linux" => Column::Linux,
+                _ => continue,
+            };
+            let Some(&(row, expected_name, _)) = ROWS.iter().find(|(id, ..)| *id == figure.row())
+            else {
                 continue;
             };
-            let Ok(value) = value.parse::<u64>() else {
-                continue;
-            };
-            let (row, column) = match id.split_once('.') {
-                None => (*id, Column::Exokernel),
-                Some((row, "micro")) => (row, Column::Microkernel),
-                Some((row, "linux")) => (row, Column::Linux),
-                Some(_) => continue,
-            };
-            let Some(&(row, expected_name, _)) = ROWS.iter().find(|(id, ..)| *id == row) else {
-                continue;
-            };
-            let count = match name.strip_prefix(expected_name) {
+            let value = figure.value;
+            let count = match figure.name.strip_prefix(expected_name) {
                 Some("") => None,
                 Some("_kernel_entries") => Some(Count::Entries),
                 Some("_switches") => Some(Count::Switches),
