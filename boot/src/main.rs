@@ -768,6 +768,36 @@ mod tests {
     }
 
     #[test]
+    fn boot_time_defaults_to_make_runs_build_and_bench_measures_it_unless_told() {
+        let parse =
+            |words: &[&str]| match Cli::try_parse_from(["boot", "boot-time"].iter().chain(words))
+                .unwrap()
+                .command
+            {
+                Command::BootTime(args) => args,
+                other => panic!("parsed {other:?}"),
+            };
+        let default = parse(&[]);
+        assert_eq!(default.firmware, Firmware::Bios);
+        assert!(!default.release);
+        assert_eq!(default.timeout, BOOT_TIME_TIMEOUT_SECS);
+        let chosen = parse(&["--firmware", "uefi", "--release", "--timeout", "60"]);
+        assert_eq!(chosen.firmware, Firmware::Uefi);
+        assert!(chosen.release);
+        assert_eq!(chosen.timeout, 60);
+        let bench =
+            |words: &[&str]| match Cli::try_parse_from(["boot", "bench"].iter().chain(words))
+                .unwrap()
+                .command
+            {
+                Command::Bench(args) => args.no_boot_time,
+                other => panic!("parsed {other:?}"),
+            };
+        assert!(!bench(&[]));
+        assert!(bench(&["--no-boot-time"]));
+    }
+
+    #[test]
     fn bench_defaults_to_deterministic_mode_with_a_long_timeout() {
         let Command::Bench(args) = Cli::try_parse_from(["boot", "bench"]).unwrap().command else {
             panic!("not bench");
