@@ -4,7 +4,9 @@
 #                goes to `boot run`)
 #   make test    host unit tests and the QEMU system tests
 #   make check   rustfmt and clippy (warnings are errors) over the host and the guest crates
-#   make bench   the benchmarks, one figure per line (ARGS="--wall-clock" for wall-clock mode)
+#   make bench   the benchmarks (BENCHMARKS.md): one figure per line on stdout, progress and a
+#                table on stderr, a chart in target/bench/bench.svg (ARGS="--wall-clock" for
+#                wall-clock mode)
 #   make compare the benchmarks on the exokernel path, the microkernel path and Linux (Debian's
 #                kernel, installed here if missing) in the same QEMU machine: a table and an SVG
 #   make profile ROW=B7  where one benchmark row's instructions go, per function, kernel and

@@ -3,7 +3,11 @@
 //! as an SVG bar chart.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
+
+use crate::bench_report::parse_figures;
+use crate::chart::{
+    Align, Bar, Chart, Column as TableColumn, Group, PALETTE, Panel, Series, aligned_line,
+};
 
 /// The operations compared, by row ID and figure name (as `tests/programs/bench` and `linux-bench` print
 /// them).
@@ -45,30 +49,25 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Reads figure lines (`ID name value unit`): `Bn` is the exokernel path, `Bn.micro` the
+    /// Reads figure lines (`ID name value unit`, others skipped): `Bn` is the exokernel path, `Bn.micro` the
     /// microkernel path, `Bn.linux` Linux. B2 is protected control transfer, the primitive
     /// both of this kernel's paths are built on, so it fills both columns; the rows that only
     /// one path has leave the other empty.
     pub fn read<'a>(lines: impl IntoIterator<Item = &'a str>) -> Figures {
         let mut figures = Figures::default();
-        for line in lines {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let [id, name, value, _unit] = fields.as_slice() else {
+        for figure in parse_figures(lines) {
+            let column = match figure.variant() {
+                "" => Column::Exokernel,
+                "micro" => Column::Microkernel,
+                "linux" => Column::Linux,
+                _ => continue,
+            };
+            let Some(&(row, expected_name, _)) = ROWS.iter().find(|(id, ..)| *id == figure.row())
+            else {
                 continue;
             };
-            let Ok(value) = value.parse::<u64>() else {
-                continue;
-            };
-            let (row, column) = match id.split_once('.') {
-                None => (*id, Column::Exokernel),
-                Some((row, "micro")) => (row, Column::Microkernel),
-                Some((row, "linux")) => (row, Column::Linux),
-                Some(_) => continue,
-            };
-            let Some(&(row, expected_name, _)) = ROWS.iter().find(|(id, ..)| *id == row) else {
-                continue;
-            };
-            let count = match name.strip_prefix(expected_name) {
+            let value = figure.value;
+            let count = match figure.name.strip_prefix(expected_name) {
                 Some("") => None,
                 Some("_kernel_entries") => Some(Count::Entries),
                 Some("_switches") => Some(Count::Switches),
@@ -125,14 +124,63 @@ fn ratio(numerator: Option<u64>, denominator: Option<u64>) -> String {
     }
 }
 
+/// The columns of [`table`]: row, operation, the three paths, the two ratios.
+const TABLE_COLUMNS: [TableColumn; 7] = [
+    TableColumn {
+        width: 4,
+        align: Align::Left,
+    },
+    TableColumn {
+        width: 36,
+        align: Align::Left,
+    },
+    TableColumn {
+        width: 12,
+        align: Align::Right,
+    },
+    TableColumn {
+        width: 12,
+        align: Align::Right,
+    },
+    TableColumn {
+        width: 12,
+        align: Align::Right,
+    },
+    TableColumn {
+        width: 10,
+        align: Align::Right,
+    },
+    TableColumn {
+        width: 10,
+        align: Align::Right,
+    },
+];
+
+/// The columns of [`counts_table`]: row, operation, the two paths of this kernel.
+const COUNTS_COLUMNS: [TableColumn; 4] = [
+    TABLE_COLUMNS[0],
+    TABLE_COLUMNS[1],
+    TableColumn {
+        width: 20,
+        align: Align::Right,
+    },
+    TableColumn {
+        width: 20,
+        align: Align::Right,
+    },
+];
+
 /// What the kernel counted per operation, on each of its paths, for the rows it counted.
 pub fn counts_table(figures: &Figures) -> String {
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{:<4} {:<36} {:>20} {:>20}",
-        "row", "kernel entries, switches", "exokernel", "microkernel"
-    );
+    let mut text = aligned_line(
+        &[
+            "row",
+            "kernel entries, switches",
+            "exokernel",
+            "microkernel",
+        ],
+        &COUNTS_COLUMNS,
+    ) + "\n";
     for (row, _, description) in ROWS {
         let pair = |column| match (
             figures.count(row, column, Count::Entries),
@@ -143,10 +191,11 @@ pub fn counts_table(figures: &Figures) -> String {
         };
         let (exokernel, microkernel) = (pair(Column::Exokernel), pair(Column::Microkernel));
         if exokernel != "-" || microkernel != "-" {
-            let _ = writeln!(
-                text,
-                "{row:<4} {description:<36} {exokernel:>20} {microkernel:>20}"
+            text += &aligned_line(
+                &[row, description, &exokernel, &microkernel],
+                &COUNTS_COLUMNS,
             );
+            text.push('\n');
         }
     }
     text
@@ -154,87 +203,79 @@ pub fn counts_table(figures: &Figures) -> String {
 
 /// The table, in instructions per operation.
 pub fn table(figures: &Figures) -> String {
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{:<4} {:<36} {:>12} {:>12} {:>12} {:>10} {:>10}",
-        "row", "operation", "exokernel", "microkernel", "linux", "micro/exo", "linux/exo"
-    );
+    let mut text = aligned_line(
+        &[
+            "row",
+            "operation",
+            "exokernel",
+            "microkernel",
+            "linux",
+            "micro/exo",
+            "linux/exo",
+        ],
+        &TABLE_COLUMNS,
+    ) + "\n";
     for (row, _, description) in ROWS {
         let exokernel = figures.get(row, Column::Exokernel);
         let microkernel = figures.get(row, Column::Microkernel);
         let linux = figures.get(row, Column::Linux);
-        let _ = writeln!(
-            text,
-            "{row:<4} {description:<36} {:>12} {:>12} {:>12} {:>10} {:>10}",
+        let cells = [
+            row.to_owned(),
+            description.to_owned(),
             cell(exokernel),
             cell(microkernel),
             cell(linux),
             ratio(microkernel, exokernel),
             ratio(linux, exokernel),
-        );
+        ];
+        text += &aligned_line(&cells, &TABLE_COLUMNS);
+        text.push('\n');
     }
     text
 }
 
-/// The bar chart: for each row a bar per column, on a logarithmic scale (the figures span five
-/// orders of magnitude), each labelled with its value.
+/// The bar chart: for each row a bar per column, on a logarithmic scale, each labelled with its
+/// value.
 pub fn svg(figures: &Figures) -> String {
-    const WIDTH: f64 = 960.0;
-    const LABEL: f64 = 300.0;
-    const BAR: f64 = 14.0;
-    const ROW: f64 = 3.0 * BAR + 16.0;
-    let colours = [
-        (Column::Exokernel, "exokernel", "#2b6cb0"),
-        (Column::Microkernel, "microkernel", "#dd6b20"),
-        (Column::Linux, "Linux", "#4a5568"),
+    let columns = [
+        (Column::Exokernel, "exokernel"),
+        (Column::Microkernel, "microkernel"),
+        (Column::Linux, "Linux"),
     ];
-    let largest = figures.values.values().copied().max().unwrap_or(1).max(10) as f64;
-    let scale = (WIDTH - LABEL - 90.0) / largest.log10();
-    let height = 40.0 + ROW * ROWS.len() as f64 + 30.0;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(
-        text,
-        r#"<text x="10" y="20" font-size="14">Instructions per operation (log scale), same QEMU machine, -icount shift=0</text>"#
-    );
-    for (index, (row, _, description)) in ROWS.iter().enumerate() {
-        let top = 40.0 + ROW * index as f64;
-        let _ = writeln!(
-            text,
-            r#"<text x="10" y="{}">{row} {description}</text>"#,
-            top + 1.5 * BAR + 4.0
-        );
-        for (bar, (column, _, colour)) in colours.iter().enumerate() {
-            let y = top + BAR * bar as f64;
-            let Some(value) = figures.get(row, *column) else {
-                continue;
-            };
-            let length = ((value.max(1) as f64).log10() * scale).max(1.0);
-            let _ = writeln!(
-                text,
-                r#"<rect x="{LABEL}" y="{y}" width="{length:.1}" height="{}" fill="{colour}"/><text x="{:.1}" y="{}">{value}</text>"#,
-                BAR - 2.0,
-                LABEL + length + 4.0,
-                y + BAR - 4.0
-            );
-        }
+    let groups = ROWS
+        .iter()
+        .map(|(row, _, description)| Group {
+            label: format!("{row} {description}"),
+            bars: columns
+                .iter()
+                .enumerate()
+                .filter_map(|(series, (column, _))| {
+                    figures.get(row, *column).map(|value| Bar {
+                        series,
+                        value,
+                        label: value.to_string(),
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    Chart {
+        title: "Instructions per operation (log scale), same QEMU machine, -icount shift=0"
+            .to_owned(),
+        series: columns
+            .iter()
+            .zip(PALETTE)
+            .map(|((_, name), colour)| Series {
+                name: (*name).to_owned(),
+                colour: colour.to_owned(),
+            })
+            .collect(),
+        panels: vec![Panel {
+            heading: "instructions per operation".to_owned(),
+            groups,
+        }],
     }
-    let legend_y = height - 12.0;
-    for (index, (_, name, colour)) in colours.iter().enumerate() {
-        let x = LABEL + 140.0 * index as f64;
-        let _ = writeln!(
-            text,
-            r#"<rect x="{x}" y="{}" width="12" height="12" fill="{colour}"/><text x="{}" y="{legend_y}">{name}</text>"#,
-            legend_y - 10.0,
-            x + 16.0
-        );
-    }
-    text.push_str("</svg>\n");
-    text
+    .svg()
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Recognising benchmark figure lines in the serial transcript.
 //!
 //! A figure line is `ID name value unit`, for example `B1 null_syscall 58 instructions` or
-//! `B1.floor syscall_sysret_pair 12 instructions` (see `BENCHMARKS.md`): the ID is `B` (the
-//! system's rows) or `C` (the custom managers' demos against the POSIX path), digits, and an
-//! optional `.` plus lower-case letters; the three other fields are non-blank words separated
-//! by single spaces.
+//! `B1.floor syscall_sysret_pair 12 instructions` (see the repository's `BENCHMARKS.md`): the
+//! ID is `B` (the system's rows) or `C` (the custom managers' demos against the POSIX path),
+//! digits, and an optional `.` plus lower-case letters; the three other fields are non-blank
+//! words separated by single spaces.
 
 /// Whether `line` (without its line break) is a benchmark figure.
 pub fn is_figure_line(line: &str) -> bool {

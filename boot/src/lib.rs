@@ -9,8 +9,11 @@
 //! while the guest runs). [`disk_commands`] reads and writes the disk's files from the host.
 #![forbid(unsafe_code)]
 
+pub mod bench_report;
 pub mod block_image;
 pub mod boot_options;
+pub mod boot_time;
+pub mod chart;
 pub mod compare;
 pub mod disk_check;
 pub mod disk_commands;

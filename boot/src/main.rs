@@ -5,9 +5,11 @@ use std::fs::File;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use boot::bench_report::{Figure, parse_figures};
+use boot::boot_time::measure_boot_to_prompt;
 use boot::disk_commands::DiskCommandArgs;
 use boot::disk_image::describe;
 use boot::exit_codes::{HOST_ERROR, QEMU_UNAVAILABLE};
@@ -17,7 +19,7 @@ use boot::qemu_run::{ConsoleInput, check_installed};
 use boot::{
     BootOptions, DEFAULT_DISK_BLOCKS, DiskOptions, Ending, Firmware, LogLevel, NetOptions, Profile,
     QemuError, QemuOptions, SelfTest, UdpForward, Workspace, build_guest, create_image,
-    prepare_disk, run_captured, run_interactive,
+    prepare_disk, run_interactive, start_captured,
 };
 use boot::{
     GuestBinaries, PROGRAMS_DIRECTORY, TEST_PROGRAMS_DIRECTORY, boots_to_the_shell,
@@ -56,6 +58,9 @@ enum Command {
     Run(RunArgs),
     /// Boot the `bench` app (release build) and print the benchmark figures to stdout.
     Bench(BenchArgs),
+    /// Time a boot of `make run`'s configuration from QEMU's start to the shell's prompt (the
+    /// bench's B11 row), and print it as a figure line.
+    BootTime(BootTimeArgs),
     /// Run the benchmarks on both paths (exokernel and microkernel) and, beside them, the same
     /// operations on Debian's Linux kernel booted in the same QEMU machine under the same
     /// instruction counter; print one table with the ratios and write an SVG bar chart of it.
@@ -140,11 +145,33 @@ struct BenchArgs {
     /// Kill QEMU after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     timeout: u64,
+    /// Leave out the boot-time row (B11), which boots the debug build once more.
+    #[arg(long)]
+    no_boot_time: bool,
     #[command(flatten)]
     disk: DiskArgs,
     #[command(flatten)]
     net: NetArgs,
 }
+
+#[derive(Debug, Args)]
+struct BootTimeArgs {
+    /// The firmware that starts the image.
+    #[arg(long, value_enum, default_value_t = Firmware::Bios)]
+    firmware: Firmware,
+    /// Build the guest with the release profile [default: debug, as `make run`].
+    #[arg(long)]
+    release: bool,
+    /// Give up (exit 123) if the prompt has not come after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = BOOT_TIME_TIMEOUT_SECS)]
+    timeout: u64,
+}
+
+/// How long the boot-time row waits for the prompt by default.
+const BOOT_TIME_TIMEOUT_SECS: u64 = 300;
+/// The data disk of the boot-time row, in the images folder: its own, so that the bench's disk
+/// keeps only what the bench puts there.
+const BOOT_TIME_DISK_FILE_NAME: &str = "boot-time.img";
 
 #[derive(Debug, Args)]
 struct CompareArgs {
@@ -289,6 +316,7 @@ fn main() -> ExitCode {
         Command::Build { release } => build(Profile::from_release_flag(release)),
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench(&args),
+        Command::BootTime(args) => boot_time(&args),
         Command::Compare(args) => compare(&args),
         Command::Profile(args) => profile(&args),
         Command::Disk(args) => boot::disk_commands::run(&args),
@@ -352,14 +380,49 @@ fn run(args: &RunArgs) -> Result<u8> {
 }
 
 fn bench(args: &BenchArgs) -> Result<u8> {
-    let figures = match bench_figures(args)? {
+    let mut figures = match bench_figures(args)? {
         Ok(figures) => figures,
         Err(code) => return Ok(code),
     };
     println!("{}", bench_header(args.wall_clock));
-    for figure in figures {
+    for figure in &figures {
         println!("{figure}");
     }
+    // The bench's figures are out before the boot-time boot, which may fail on its own.
+    let mut code = 0;
+    if !args.no_boot_time {
+        let timeout = Duration::from_secs(BOOT_TIME_TIMEOUT_SECS);
+        match boot_time_figure(args.firmware, Profile::Debug, timeout) {
+            Ok(figure) => {
+                println!("{figure}");
+                figures.push(figure);
+            }
+            Err(error) => {
+                eprintln!("boot: error: the boot-time row: {error:#}");
+                code = HOST_ERROR;
+            }
+        }
+    }
+    let figures = parse_figures(figures.iter().map(String::as_str));
+    eprint!("\n{}", boot::bench_report::table(&figures));
+    let chart = Workspace::locate()?
+        .target_dir()
+        .join("bench")
+        .join("bench.svg");
+    std::fs::create_dir_all(chart.parent().expect("the chart is in a folder"))?;
+    std::fs::write(
+        &chart,
+        boot::bench_report::svg(&figures, bench_header(args.wall_clock)),
+    )?;
+    eprintln!("boot: chart: {}", chart.display());
+    Ok(code)
+}
+
+fn boot_time(args: &BootTimeArgs) -> Result<u8> {
+    check_installed(args.firmware)?;
+    let profile = Profile::from_release_flag(args.release);
+    let figure = boot_time_figure(args.firmware, profile, Duration::from_secs(args.timeout))?;
+    println!("{figure}");
     Ok(0)
 }
 
@@ -368,6 +431,7 @@ fn compare(args: &CompareArgs) -> Result<u8> {
         wall_clock: false,
         firmware: Firmware::Bios,
         timeout: args.timeout,
+        no_boot_time: true,
         disk: args.disk.clone(),
         net: args.net.clone(),
     };
@@ -437,7 +501,8 @@ fn profile(args: &ProfileArgs) -> Result<u8> {
 }
 
 /// Boots the bench and returns its figure lines, or the exit code when it failed (after
-/// printing the transcript).
+/// printing the transcript). Says on standard error what it does, and each row as its first
+/// figure arrives.
 fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
     check_installed(args.firmware)?;
     let workspace = Workspace::locate()?;
@@ -461,8 +526,25 @@ fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
         net: args.net.net_options(),
         ..QemuOptions::new(args.firmware, image)
     };
-    eprintln!("boot: running the benchmarks (this takes a while under emulation)...");
-    let outcome = run_captured(&qemu, Duration::from_secs(args.timeout))?;
+    eprintln!("boot: booting the bench (several minutes under emulation; each row as it starts)");
+    let started = Instant::now();
+    let mut run = start_captured(&qemu, Duration::from_secs(args.timeout))?;
+    let mut rows_seen: Vec<String> = Vec::new();
+    let deadline = started + Duration::from_secs(args.timeout);
+    while let Ok(line) = run.next_line(deadline) {
+        let Some(figure) = Figure::parse(&line) else {
+            continue;
+        };
+        if !rows_seen.iter().any(|row| row == figure.row()) {
+            rows_seen.push(figure.row().to_owned());
+            eprintln!(
+                "boot: bench: {} ({} s)",
+                figure.row(),
+                started.elapsed().as_secs()
+            );
+        }
+    }
+    let outcome = run.finish()?;
     let figures: Vec<&str> = figure_lines(&outcome.serial).collect();
     let ending = outcome.ending();
     if ending != Ending::GuestStatus(0) || figures.is_empty() {
@@ -481,6 +563,32 @@ fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
         }));
     }
     Ok(Ok(figures.into_iter().map(str::to_owned).collect()))
+}
+
+/// The boot-time row: `make run`'s configuration on the debug build under `firmware`, booted
+/// from its own data disk (`target/images/boot-time.img`) to the shell's prompt; the transcript
+/// and an error when it does not get there within `timeout`.
+fn boot_time_figure(firmware: Firmware, profile: Profile, timeout: Duration) -> Result<String> {
+    let workspace = Workspace::locate()?;
+    let disk = DiskOptions {
+        path: workspace.images_dir().join(BOOT_TIME_DISK_FILE_NAME),
+        blocks: DEFAULT_DISK_BLOCKS,
+        is_fresh: false,
+    };
+    eprintln!("boot: timing a boot to the shell's prompt ({profile}, {firmware})");
+    match measure_boot_to_prompt(&workspace, profile, firmware, &disk, timeout)? {
+        Ok(time) => Ok(time.figure_line()),
+        Err(outcome) => {
+            eprintln!(
+                "--- serial transcript ---\n{}--- end of transcript ---",
+                outcome.serial
+            );
+            anyhow::bail!(
+                "the boot did not reach the prompt and power off: {}",
+                outcome.ending()
+            )
+        }
+    }
 }
 
 /// The comment line `boot bench` prints before the figures.
@@ -677,6 +785,36 @@ mod tests {
         assert!(Cli::try_parse_from(["boot", "run", "--log", "loud"]).is_err());
         assert!(Cli::try_parse_from(["boot", "run", "--selftest", "nothing"]).is_err());
         assert!(Cli::try_parse_from(["boot", "run", "--firmware", "coreboot"]).is_err());
+    }
+
+    #[test]
+    fn boot_time_defaults_to_make_runs_build_and_bench_measures_it_unless_told() {
+        let parse =
+            |words: &[&str]| match Cli::try_parse_from(["boot", "boot-time"].iter().chain(words))
+                .unwrap()
+                .command
+            {
+                Command::BootTime(args) => args,
+                other => panic!("parsed {other:?}"),
+            };
+        let default = parse(&[]);
+        assert_eq!(default.firmware, Firmware::Bios);
+        assert!(!default.release);
+        assert_eq!(default.timeout, BOOT_TIME_TIMEOUT_SECS);
+        let chosen = parse(&["--firmware", "uefi", "--release", "--timeout", "60"]);
+        assert_eq!(chosen.firmware, Firmware::Uefi);
+        assert!(chosen.release);
+        assert_eq!(chosen.timeout, 60);
+        let bench =
+            |words: &[&str]| match Cli::try_parse_from(["boot", "bench"].iter().chain(words))
+                .unwrap()
+                .command
+            {
+                Command::Bench(args) => args.no_boot_time,
+                other => panic!("parsed {other:?}"),
+            };
+        assert!(!bench(&[]));
+        assert!(bench(&["--no-boot-time"]));
     }
 
     #[test]

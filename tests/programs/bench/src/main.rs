@@ -1,5 +1,5 @@
-//! Benchmarks of BENCHMARKS.md that this system can run so far, one line per figure:
-//! `ID name value unit`:
+//! The benchmarks of the repository's `BENCHMARKS.md` (all but B11, the boot time, which the
+//! boot tool measures), one line per figure, `ID name value unit`:
 //! - B1 and its floor;
 //! - B2: see `ipc_round_trip`;
 //! - B3: re-protect a page, store to it, fault upcall, the handler makes it writable, resume;
