@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::boot_options::BootOptions;
-use crate::disk_files::install_programs;
+use crate::disk_files::{PROGRAMS_DIRECTORY, install_programs};
 use crate::disk_image::{DiskOptions, prepare_disk};
 use crate::firmware::Firmware;
 use crate::guest_build::{Profile, build_guest};
@@ -72,7 +72,7 @@ pub fn measure_boot_to_prompt(
     let guest = build_guest(workspace, profile)?;
     let image = create_image(workspace, &guest, &BootOptions::default(), firmware)?;
     prepare_disk(disk)?;
-    install_programs(&disk.path, &guest.apps)?;
+    install_programs(&disk.path, PROGRAMS_DIRECTORY, &guest.apps)?;
     let qemu = QemuOptions {
         disk: Some(disk.path.clone()),
         net: Some(NetOptions::default()),

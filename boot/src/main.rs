@@ -145,7 +145,7 @@ struct BenchArgs {
     /// Kill QEMU after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     timeout: u64,
-    /// Leave out the boot-time row (B11), which boots the debug build once more.
+    /// Leave out the boot-time row (B11), which boots the release build once more.
     #[arg(long)]
     no_boot_time: bool,
     #[command(flatten)]
@@ -159,9 +159,9 @@ struct BootTimeArgs {
     /// The firmware that starts the image.
     #[arg(long, value_enum, default_value_t = Firmware::Bios)]
     firmware: Firmware,
-    /// Build the guest with the release profile [default: debug, as `make run`].
+    /// Build the guest with the debug profile [default: release, as `make run`].
     #[arg(long)]
-    release: bool,
+    debug: bool,
     /// Give up (exit 123) if the prompt has not come after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = BOOT_TIME_TIMEOUT_SECS)]
     timeout: u64,
@@ -392,7 +392,7 @@ fn bench(args: &BenchArgs) -> Result<u8> {
     let mut code = 0;
     if !args.no_boot_time {
         let timeout = Duration::from_secs(BOOT_TIME_TIMEOUT_SECS);
-        match boot_time_figure(args.firmware, Profile::Debug, timeout) {
+        match boot_time_figure(args.firmware, Profile::Release, timeout) {
             Ok(figure) => {
                 println!("{figure}");
                 figures.push(figure);
@@ -420,7 +420,7 @@ fn bench(args: &BenchArgs) -> Result<u8> {
 
 fn boot_time(args: &BootTimeArgs) -> Result<u8> {
     check_installed(args.firmware)?;
-    let profile = Profile::from_release_flag(args.release);
+    let profile = Profile::from_release_flag(!args.debug);
     let figure = boot_time_figure(args.firmware, profile, Duration::from_secs(args.timeout))?;
     println!("{figure}");
     Ok(0)
@@ -565,7 +565,7 @@ fn bench_figures(args: &BenchArgs) -> Result<Result<Vec<String>, u8>> {
     Ok(Ok(figures.into_iter().map(str::to_owned).collect()))
 }
 
-/// The boot-time row: `make run`'s configuration on the debug build under `firmware`, booted
+/// The boot-time row: `make run`'s configuration on the build `profile` under `firmware`, booted
 /// from its own data disk (`target/images/boot-time.img`) to the shell's prompt; the transcript
 /// and an error when it does not get there within `timeout`.
 fn boot_time_figure(firmware: Firmware, profile: Profile, timeout: Duration) -> Result<String> {
@@ -799,11 +799,11 @@ mod tests {
             };
         let default = parse(&[]);
         assert_eq!(default.firmware, Firmware::Bios);
-        assert!(!default.release);
+        assert!(!default.debug);
         assert_eq!(default.timeout, BOOT_TIME_TIMEOUT_SECS);
-        let chosen = parse(&["--firmware", "uefi", "--release", "--timeout", "60"]);
+        let chosen = parse(&["--firmware", "uefi", "--debug", "--timeout", "60"]);
         assert_eq!(chosen.firmware, Firmware::Uefi);
-        assert!(chosen.release);
+        assert!(chosen.debug);
         assert_eq!(chosen.timeout, 60);
         let bench =
             |words: &[&str]| match Cli::try_parse_from(["boot", "bench"].iter().chain(words))
