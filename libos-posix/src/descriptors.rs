@@ -210,6 +210,22 @@ pub fn read(fd: usize, buffer: &mut [u8]) -> Result<usize> {
     }
 }
 
+/// Reads from descriptor `fd` at `offset` into `buffer`, leaving its offset where it is (POSIX
+/// `pread`); 0 at end of file. Only a file has offsets: any other descriptor gets
+/// `InvalidArgument`, as [`seek`] does.
+pub fn read_at(fd: usize, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+    match get(fd)? {
+        Descriptor::File { inode, mode, .. } => {
+            if mode & mode::READ == 0 {
+                return Err(Errno::BadDescriptor);
+            }
+            files::read_at(inode, offset, buffer)
+        }
+        Descriptor::Closed => Err(Errno::BadDescriptor),
+        _ => Err(Errno::InvalidArgument),
+    }
+}
+
 /// Writes all of `bytes` to descriptor `fd`.
 pub fn write(fd: usize, bytes: &[u8]) -> Result<usize> {
     match get(fd)? {

@@ -534,6 +534,12 @@ impl File {
         descriptors::read(self.fd, buffer)
     }
 
+    /// Reads into `buffer` from `offset`, leaving the current offset where it is (POSIX
+    /// `pread`); 0 at end of file.
+    pub fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        descriptors::read_at(self.fd, offset, buffer)
+    }
+
     /// Writes all of `bytes` at the current offset (at the end when appending).
     pub fn write(&self, bytes: &[u8]) -> Result<usize> {
         descriptors::write(self.fd, bytes)

@@ -108,7 +108,7 @@ impl Rows<'_> {
         let mut buffer = vec![0u8; 4096];
         let mut failure = None;
         let (read, counted) = self.measure("B4", 10_000, || {
-            let outcome = file.seek(0).and_then(|_| file.read(&mut buffer));
+            let outcome = file.read_at(0, &mut buffer);
             if outcome != Ok(4096) {
                 failure = Some(outcome);
             }

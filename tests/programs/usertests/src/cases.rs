@@ -19,6 +19,7 @@ type Case = (&'static str, fn() -> Outcome);
 /// Every case, by name.
 pub const ALL: &[Case] = &[
     ("write_read", write_read),
+    ("read_at_keeps_the_offset", read_at_keeps_the_offset),
     ("big_file", big_file),
     ("directories", directories),
     ("errors", errors),
@@ -103,6 +104,46 @@ fn write_read() -> Outcome {
         format!("read back {} bytes, differing", back.len())
     })?;
     context("remove", files::remove_file("/tmp/ut-a"))
+}
+
+/// `read_at` (`pread`) reads where it is told and leaves the descriptor's offset alone; it is
+/// refused on a pipe and on a file opened only for writing.
+fn read_at_keeps_the_offset() -> Outcome {
+    let data = pattern(10_000, 5);
+    context("create", File::create("/tmp/ut-at"))
+        .and_then(|file| context("write", file.write(&data)))?;
+    let file = context("open", File::open("/tmp/ut-at"))?;
+    let mut head = [0u8; 100];
+    context("read", file.read(&mut head))?;
+    let mut middle = [0u8; 200];
+    let count = context("read_at", file.read_at(5_000, &mut middle))?;
+    check(count == 200 && middle[..] == data[5_000..5_200], || {
+        format!("read_at gave {count} bytes")
+    })?;
+    let past_end = context("read_at past the end", file.read_at(20_000, &mut middle))?;
+    check(past_end == 0, || format!("{past_end} bytes past the end"))?;
+    let mut next = [0u8; 100];
+    context("read", file.read(&mut next))?;
+    check(
+        head[..] == data[..100] && next[..] == data[100..200],
+        || String::from("read_at moved the offset"),
+    )?;
+    let (read_end, write_end) = context("pipe", descriptors::pipe())?;
+    let on_pipe = descriptors::read_at(read_end, 0, &mut next);
+    let _ = descriptors::close(read_end);
+    let _ = descriptors::close(write_end);
+    check(on_pipe == Err(Errno::InvalidArgument), || {
+        format!("read_at on a pipe gave {on_pipe:?}")
+    })?;
+    let write_only = context(
+        "open for writing",
+        OpenOptions::new().write(true).open("/tmp/ut-at"),
+    )?;
+    let refused = write_only.read_at(0, &mut next);
+    check(refused == Err(Errno::BadDescriptor), || {
+        format!("read_at on a write-only file gave {refused:?}")
+    })?;
+    context("remove", files::remove_file("/tmp/ut-at"))
 }
 
 fn big_file() -> Outcome {
