@@ -263,9 +263,7 @@ fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
     if !mounted.has_unsynced_changes() {
         return;
     }
-    let Some(now) = clock::milliseconds() else {
-        return;
-    };
+    let now = clock::milliseconds();
     if now.saturating_sub(cell.last_commit.load(Ordering::Acquire)) >= COMMIT_AGE_MILLISECONDS
         && mounted.sync().is_ok()
     {

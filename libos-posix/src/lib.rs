@@ -30,6 +30,7 @@
 extern crate alloc;
 
 pub mod clock;
+pub mod collections;
 pub mod console;
 pub mod descriptors;
 mod entry;
@@ -47,6 +48,7 @@ pub mod lock;
 pub mod net;
 pub mod pipe_service;
 pub mod pipes;
+pub mod prelude;
 pub mod process;
 pub mod process_client;
 pub mod process_server;
@@ -56,11 +58,12 @@ mod runtime;
 pub mod servers;
 pub mod startup;
 pub mod syscall;
+pub mod time;
 pub mod tty;
 pub mod udp;
 pub mod world;
 
-pub use entry::Args;
 pub use error::Errno;
 pub use exo_abi::{Error, ExceptionFrame, ExitReason};
+pub use posix_core::args::{Args, OptionError, Options};
 pub use runtime::shared_words;
