@@ -19,7 +19,10 @@
 //! The parts, from the bottom: `syscall` (typed kernel calls), `layout` (where things live in
 //! an address space), `world` (memory shared by every process: terminal, pipes, process table,
 //! file system), `descriptors` and `files` (file descriptors, the file API), `process`,
-//! `images`, `loader` and `fork` (processes), `exceptions` and `faults` (upcalls).
+//! `images`, `loader` and `fork` (processes), `exceptions` and `faults` (upcalls). Beside
+//! them, the std-like API: `time` (`Instant`, `SystemTime`), `collections` (`HashMap`,
+//! `HashSet`), [`Args`] with getopt-style options, and `prelude`, which brings the common
+//! names in one `use libos_posix::prelude::*;`.
 //!
 //! Every `unsafe` operation is in `runtime`, behind safe functions (and one `unsafe`
 //! constructor, [`shared_words::SharedWords::new`], whose page the caller binds); the compiler

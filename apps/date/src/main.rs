@@ -3,8 +3,8 @@
 #![no_std]
 #![no_main]
 
+use libos_posix::Options;
 use libos_posix::prelude::*;
-use libos_posix::{OptionError, Options};
 
 libos_posix::main!(main);
 
@@ -15,9 +15,7 @@ fn main(args: Args) -> i32 {
             0
         }
         Ok(_) => usage("extra operand"),
-        Err(OptionError::Unknown(letter) | OptionError::MissingValue(letter)) => {
-            usage(&format!("invalid option -- '{letter}'"))
-        }
+        Err(error) => usage(&error.to_string()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! argument (`-o FILE`), until `--` or the first operand (`-` alone is an operand).
 
 use alloc::vec::Vec;
+use core::fmt;
 
 /// The arguments a program was started with (not counting its name).
 #[derive(Clone, Copy, Debug)]
@@ -18,6 +19,18 @@ pub enum OptionError {
     Unknown(char),
     /// An option that takes a value was the last argument.
     MissingValue(char),
+}
+
+impl fmt::Display for OptionError {
+    /// As getopt says it: `invalid option -- 'x'`, `option requires an argument -- 'o'`.
+    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            OptionError::Unknown(letter) => write!(formatter, "invalid option -- '{letter}'"),
+            OptionError::MissingValue(letter) => {
+                write!(formatter, "option requires an argument -- '{letter}'")
+            }
+        }
+    }
 }
 
 /// The options and operands of a command line (see [`Args::parse`]).
@@ -154,6 +167,7 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
     use alloc::vec;
 
     fn parsed(text: &'static str, spec: &str) -> Result<Options, OptionError> {
@@ -212,6 +226,14 @@ mod tests {
     #[test]
     fn unknown_letters_and_missing_values_are_errors() {
         assert_eq!(parsed("-x", "vo:"), Err(OptionError::Unknown('x')));
+        assert_eq!(
+            OptionError::Unknown('x').to_string(),
+            "invalid option -- 'x'"
+        );
+        assert_eq!(
+            OptionError::MissingValue('o').to_string(),
+            "option requires an argument -- 'o'"
+        );
         assert_eq!(parsed("-v -o", "vo:"), Err(OptionError::MissingValue('o')));
         assert_eq!(parsed("-:", "vo:"), Err(OptionError::Unknown(':')));
         assert_eq!(parsed("-é", "vo:"), Err(OptionError::Unknown('é')));
