@@ -101,7 +101,6 @@ pub fn run() -> Result<()> {
         servers::await_capability(|_, held| held == GRANT).ok_or(Errno::PermissionDenied)?;
     let endpoint = syscall::endpoint_create()?;
     syscall::capability_copy(endpoint, CALL, starter)?;
-    let ticks_per_millisecond = clock::measure_ticks_per_millisecond();
     let mut last_commit = 0;
     let mut clients = Clients::new();
     let mut received = Received::default();
@@ -144,7 +143,7 @@ pub fn run() -> Result<()> {
                 call,
             ))
         };
-        let now = clock::ticks() / ticks_per_millisecond;
+        let now = clock::milliseconds();
         if now.saturating_sub(last_commit) >= crate::files::COMMIT_AGE_MILLISECONDS
             && served.sync().is_ok()
         {

@@ -126,8 +126,8 @@ pub struct FileSystemCell {
 
 /// Changes are committed (as by [`sync`]) once the last commit is this old, by the next
 /// file-system call of any process or by an idle shell ([`commit_if_due`]), so that a crash
-/// loses at most the last 5 s of work, as with ext4's default. Below 5 s: the clock may run a
-/// few percent slow (see `clock`) and the callers look every few milliseconds.
+/// loses at most the last 5 s of work, as with ext4's default. Below 5 s: a commit is made
+/// only when some caller looks, and the commit itself takes time.
 pub const COMMIT_AGE_MILLISECONDS: u64 = 4_000;
 
 impl core::fmt::Debug for FileSystemCell {
@@ -263,9 +263,7 @@ fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
     if !mounted.has_unsynced_changes() {
         return;
     }
-    let Some(now) = clock::milliseconds() else {
-        return;
-    };
+    let now = clock::milliseconds();
     if now.saturating_sub(cell.last_commit.load(Ordering::Acquire)) >= COMMIT_AGE_MILLISECONDS
         && mounted.sync().is_ok()
     {

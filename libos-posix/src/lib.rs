@@ -19,7 +19,10 @@
 //! The parts, from the bottom: `syscall` (typed kernel calls), `layout` (where things live in
 //! an address space), `world` (memory shared by every process: terminal, pipes, process table,
 //! file system), `descriptors` and `files` (file descriptors, the file API), `process`,
-//! `images`, `loader` and `fork` (processes), `exceptions` and `faults` (upcalls).
+//! `images`, `loader` and `fork` (processes), `exceptions` and `faults` (upcalls). Beside
+//! them, the std-like API: `time` (`Instant`, `SystemTime`), `collections` (`HashMap`,
+//! `HashSet`), [`Args`] with getopt-style options, and `prelude`, which brings the common
+//! names in one `use libos_posix::prelude::*;`.
 //!
 //! Every `unsafe` operation is in `runtime`, behind safe functions (and one `unsafe`
 //! constructor, [`shared_words::SharedWords::new`], whose page the caller binds); the compiler
@@ -30,6 +33,7 @@
 extern crate alloc;
 
 pub mod clock;
+pub mod collections;
 pub mod console;
 pub mod descriptors;
 mod entry;
@@ -47,6 +51,7 @@ pub mod lock;
 pub mod net;
 pub mod pipe_service;
 pub mod pipes;
+pub mod prelude;
 pub mod process;
 pub mod process_client;
 pub mod process_server;
@@ -56,11 +61,12 @@ mod runtime;
 pub mod servers;
 pub mod startup;
 pub mod syscall;
+pub mod time;
 pub mod tty;
 pub mod udp;
 pub mod world;
 
-pub use entry::Args;
 pub use error::Errno;
 pub use exo_abi::{Error, ExceptionFrame, ExitReason};
+pub use posix_core::args::{Args, OptionError, Options};
 pub use runtime::shared_words;

@@ -669,6 +669,14 @@ pub fn endpoint_copy_from(
     .map(|_| ())
 }
 
+/// What the kernel tells of time (see `exo_abi::ClockInfo`).
+pub fn clock_info() -> exo_abi::ClockInfo {
+    let mut info = exo_abi::ClockInfo::default();
+    // The buffer is this function's own: the call cannot fail.
+    let _ = stubs::clock_info::<Kernel>(&raw mut info as u64);
+    info
+}
+
 /// What the kernel has counted since it booted (see `exo_abi::KernelCounters`).
 pub fn kernel_counters() -> exo_abi::KernelCounters {
     let mut counters = exo_abi::KernelCounters::default();

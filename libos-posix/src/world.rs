@@ -29,8 +29,6 @@ pub struct World {
     pub(crate) magic: u64,
     /// The process that made the world (init), which may power the machine off.
     pub root: u32,
-    /// The time-stamp counter's rate, measured by the root (see `clock`); 0 until then.
-    pub ticks_per_millisecond: AtomicU64,
     /// The serial console's input.
     pub terminal: Terminal,
     /// Every pipe.
@@ -98,12 +96,7 @@ pub fn require() -> Result<&'static World> {
 
 /// Makes the world in this process (the first of the library OS).
 pub fn create() -> Result<&'static World> {
-    let world = world_memory::create(syscall::environment_id())?;
-    world.ticks_per_millisecond.store(
-        crate::clock::measure_ticks_per_millisecond(),
-        Ordering::Release,
-    );
-    Ok(world)
+    world_memory::create(syscall::environment_id())
 }
 
 /// Makes this process (started by the kernel) the root of a new world: makes the world,

@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capability;
+mod clock;
 mod error;
 mod exception;
 mod exit;
@@ -50,6 +51,7 @@ pub mod syscall;
 mod syscall_table;
 pub mod upcall;
 
+pub use clock::{CLOCK_INFO_BYTES, CivilTime, ClockInfo};
 pub use error::{Error, decode_result, encode_result};
 pub use exception::{DIRECTION_FLAG, ExceptionFrame, UserRegisters, frame_offsets};
 pub use exit::{ExitReason, exception_name};

@@ -791,4 +791,14 @@ system_calls! {
         errors [InvalidArgument, BadAddress];
         authority Caller;
         covered by "pages::frames_are_bound_checked_and_taken_back";
+    /// Writes the kernel's [`ClockInfo`](crate::ClockInfo) at `a0` (64 bytes): the
+    /// time-stamp counter's rate, measured at boot, and the real-time clock's reading at boot
+    /// with the counter's value then, from which a library OS keeps its monotonic clock and the
+    /// time of day without measuring anything itself. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the 64 bytes are not
+    /// user-writable (nothing is written).
+    ClockInfo = 62 => fn clock_info(buffer);
+        errors [BadAddress];
+        authority Caller;
+        covered by "clock::date_prints_this_year_and_instants_measure_a_sleep";
 }

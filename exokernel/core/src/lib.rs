@@ -25,6 +25,7 @@ pub mod mappings;
 pub mod ramdisk;
 pub mod regions;
 pub mod revocation;
+pub mod rtc;
 pub mod slices;
 pub mod user_layout;
 pub mod user_range;

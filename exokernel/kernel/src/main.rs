@@ -40,6 +40,7 @@ fn kernel_main(boot: BootFacts) -> ! {
     arch::apic::disable_legacy_pic();
     arch::apic::init(boot.physical_memory_offset);
     arch::clock::calibrate();
+    arch::rtc::read_at_boot();
     if let Some(framebuffer) = boot.framebuffer {
         log::debug!(
             "framebuffer {}x{}, {} bytes per pixel (unused: the console is serial)",

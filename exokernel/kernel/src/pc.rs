@@ -96,6 +96,10 @@ impl Platform for Pc {
         clock::now_microseconds()
     }
 
+    fn clock_info() -> exo_abi::ClockInfo {
+        clock::info()
+    }
+
     fn interrupt_after(microseconds: u64) {
         clock::interrupt_after(microseconds);
     }

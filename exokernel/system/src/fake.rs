@@ -25,6 +25,21 @@ pub const FAKE_FRAMES: u64 = 4096;
 /// The entry point of the programs in the fake ramdisk.
 pub const PROGRAM_ENTRY: u64 = 0x40_0000;
 
+/// What the fake machine's clock reports: a 1 GHz counter and a boot on 2026-12-07 at
+/// 09:30:15 UTC.
+pub const FAKE_CLOCK: exo_abi::ClockInfo = exo_abi::ClockInfo {
+    tsc_ticks_per_second: 1_000_000_000,
+    boot_tsc: 123_456,
+    boot_time: exo_abi::CivilTime {
+        year: 2026,
+        month: 12,
+        day: 7,
+        hour: 9,
+        minute: 30,
+        second: 15,
+    },
+};
+
 /// A page-table change, as the fake machine saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -341,6 +356,10 @@ impl Platform for Fake {
 
     fn now_microseconds() -> u64 {
         with_machine(|machine| machine.now_microseconds)
+    }
+
+    fn clock_info() -> exo_abi::ClockInfo {
+        FAKE_CLOCK
     }
 
     fn interrupt_after(microseconds: u64) {

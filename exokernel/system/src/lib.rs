@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod blocks;
 pub mod capabilities;
+pub mod clock;
 pub mod consistency;
 pub mod console_input;
 pub mod counters;

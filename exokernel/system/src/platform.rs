@@ -173,6 +173,8 @@ pub trait Platform: 'static {
 
     /// Microseconds since boot.
     fn now_microseconds() -> u64;
+    /// The time-stamp counter's rate and the real-time clock's reading at boot.
+    fn clock_info() -> exo_abi::ClockInfo;
     /// Arms the one-shot timer to interrupt after `microseconds`.
     fn interrupt_after(microseconds: u64);
     /// Waits, interrupts enabled, until an interrupt has come.

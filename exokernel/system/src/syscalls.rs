@@ -271,6 +271,7 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         Call::EndpointReply(a) => Outcome::Return(ipc::endpoint_reply(kernel, caller, a)),
         Call::EndpointGrant(a) => Outcome::Return(ipc::endpoint_grant(kernel, caller, a)),
         Call::EndpointCopy(a) => Outcome::Return(ipc::endpoint_copy(kernel, caller, a)),
+        Call::ClockInfo(a) => Outcome::Return(crate::clock::clock_info(kernel, a.buffer)),
         Call::KernelCounters(a) => {
             Outcome::Return(crate::counters::kernel_counters(kernel, a.buffer))
         }

@@ -1,7 +1,8 @@
 //! The program's first instructions: the `_start` symbol the kernel jumps to, the reading of
 //! what the starter left in `rdi` and `rsi`, and the call of the app's main function.
 
-use crate::entry::{self, Args, Origin};
+use crate::Args;
+use crate::entry::{self, Origin};
 use crate::layout::STARTUP_ADDRESS;
 use crate::startup::{self, StartupBlock};
 

@@ -4,8 +4,9 @@
 //! Under QEMU `-icount` every clock here advances with retired instructions, so a calibration
 //! made in that mode stays right for the whole run.
 
-use super::apic;
+use super::{apic, rtc};
 use core::sync::atomic::{AtomicU64, Ordering};
+use exo_abi::ClockInfo;
 use x86_64::instructions::port::Port;
 
 const PIT_FREQUENCY_HZ: u64 = 1_193_182;
@@ -22,7 +23,7 @@ const CHANNEL_2_OUTPUT: u8 = 1 << 5;
 /// Channel 2, low then high byte, mode 0 (interrupt on terminal count), binary.
 const CHANNEL_2_ONE_SHOT: u8 = 0b1011_0000;
 
-static TSC_TICKS_PER_MILLISECOND: AtomicU64 = AtomicU64::new(1);
+static TSC_TICKS_PER_SECOND: AtomicU64 = AtomicU64::new(1);
 static APIC_TICKS_PER_MILLISECOND: AtomicU64 = AtomicU64::new(1);
 
 /// Measures the TSC and the APIC timer against the PIT; call once with interrupts off.
@@ -49,26 +50,40 @@ pub fn calibrate() {
         let apic_elapsed = u64::from(u32::MAX - apic::remaining_ticks());
         port_b.write(gate_off);
         let milliseconds = CALIBRATION_MICROSECONDS / 1000;
-        TSC_TICKS_PER_MILLISECOND.store((tsc_elapsed / milliseconds).max(1), Ordering::Relaxed);
+        // The window is exactly `pit_count` PIT periods.
+        let tsc_per_second = tsc_elapsed * PIT_FREQUENCY_HZ / u64::from(pit_count);
+        TSC_TICKS_PER_SECOND.store(tsc_per_second.max(1), Ordering::Relaxed);
         APIC_TICKS_PER_MILLISECOND.store((apic_elapsed / milliseconds).max(1), Ordering::Relaxed);
     }
     log::info!(
-        "clock: TSC {} ticks/ms, APIC timer {} ticks/ms, {} ms since reset",
-        TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed),
+        "clock: TSC {} ticks/s, APIC timer {} ticks/ms, {} ms since reset",
+        TSC_TICKS_PER_SECOND.load(Ordering::Relaxed),
         APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed),
-        read_tsc() / TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed)
+        read_tsc() * 1000 / TSC_TICKS_PER_SECOND.load(Ordering::Relaxed).max(1)
     );
 }
 
-fn read_tsc() -> u64 {
+/// The time-stamp counter.
+pub fn read_tsc() -> u64 {
     // SAFETY: `rdtsc` reads a counter; CR4.TSD is clear, and the kernel runs in ring 0 anyway.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
 /// Microseconds since an arbitrary moment at boot.
 pub fn now_microseconds() -> u64 {
-    let ticks = u128::from(read_tsc()) * 1000;
-    (ticks / u128::from(TSC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed))) as u64
+    let ticks = u128::from(read_tsc()) * 1_000_000;
+    (ticks / u128::from(TSC_TICKS_PER_SECOND.load(Ordering::Relaxed))) as u64
+}
+
+/// What library OSes are told of time: the counter's rate and the real-time clock's reading
+/// at boot (`rtc`).
+pub fn info() -> ClockInfo {
+    let (boot_tsc, boot_time) = rtc::boot_reading();
+    ClockInfo {
+        tsc_ticks_per_second: TSC_TICKS_PER_SECOND.load(Ordering::Relaxed),
+        boot_tsc,
+        boot_time,
+    }
 }
 
 /// Raises one timer interrupt `microseconds` from now, replacing any earlier deadline.

@@ -10,6 +10,7 @@ pub mod idt;
 pub mod mmio;
 pub mod paging;
 pub mod pci;
+pub mod rtc;
 pub mod serial;
 pub mod syscall_entry;
 pub mod trap;

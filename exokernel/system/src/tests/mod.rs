@@ -1,6 +1,7 @@
 //! Host tests of the system calls, on the fake machine (`crate::fake`): each call's effects on
 //! the kernel's tables and on the page tables, and its refusals.
 
+mod clock;
 mod consent;
 mod environments;
 mod ipc;

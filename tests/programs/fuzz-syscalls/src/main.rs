@@ -869,7 +869,7 @@ impl Fuzzer {
                 a[0] = self.list_address(self.addresses.as_ptr() as u64);
                 a[1] = count;
             }
-            Syscall::KernelCounters => {
+            Syscall::KernelCounters | Syscall::ClockInfo => {
                 a[0] = if self.random.one_in(2) {
                     self.output.as_mut_ptr() as u64
                 } else {

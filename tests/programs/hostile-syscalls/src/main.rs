@@ -43,7 +43,9 @@ fn main(_args: libos_posix::Args) -> i32 {
     let code = main as *const () as u64;
     let not_utf8 = [0xffu8, 0xfe];
     let id = u64::from(syscall::environment_id());
-    use Syscall::{DebugWrite, PowerOff, SetExceptionHandler, Spawn, Wait};
+    let mut clock_buffer = [0u8; exo_abi::CLOCK_INFO_BYTES];
+    let clock_buffer = clock_buffer.as_mut_ptr() as u64;
+    use Syscall::{ClockInfo, DebugWrite, PowerOff, SetExceptionHandler, Spawn, Wait};
     let checks = [
         Check {
             what: "unknown call number",
@@ -208,6 +210,60 @@ fn main(_args: libos_posix::Args) -> i32 {
             SetExceptionHandler,
             [code, UNMAPPED, 64, 0],
             Err(Error::InvalidArgument),
+        ),
+        check(
+            "clock facts into the kernel half",
+            ClockInfo,
+            [KERNEL_HALF, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts into the kernel image",
+            ClockInfo,
+            [KERNEL_IMAGE, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts into the null page",
+            ClockInfo,
+            [0, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts into an unmapped page",
+            ClockInfo,
+            [UNMAPPED, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts across the stack's end",
+            ClockInfo,
+            [STACK_TOP - 8, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts across the user half's end",
+            ClockInfo,
+            [exo_abi::USER_END - 8, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts into a wrapping range",
+            ClockInfo,
+            [u64::MAX - 8, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts into a code page",
+            ClockInfo,
+            [code, 0, 0, 0],
+            Err(Error::BadAddress),
+        ),
+        check(
+            "clock facts into its own buffer",
+            ClockInfo,
+            [clock_buffer, 0, 0, 0],
+            Ok(0),
         ),
         check(
             "removing the handler",

@@ -9,6 +9,7 @@
 extern crate alloc;
 
 mod cases;
+mod clock_cases;
 mod udp_cases;
 
 use libos_posix::fork::{Fork, fork};
