@@ -117,8 +117,8 @@ fn usertests_pass_on_a_release_build() {
     let _ = fs::remove_file(&disk);
 }
 
-/// At the default log level (warn) a program ended by a fault is reported once, by the shell;
-/// `$?`, `pwd`, scripts, commands on standard input, background jobs that leave the terminal to
+/// At the default log level (warn) a program ended by a fault is reported once; `$?`, `pwd`,
+/// scripts, commands on standard input, Tab completion, background jobs that leave the terminal to
 /// the foreground, the line limit, the working directory's limit and Ctrl-D behave as a Unix
 /// shell's user expects; `exit 3` ends the machine with status 3.
 #[test]
@@ -150,6 +150,17 @@ fn the_shell_behaves_as_a_unix_shell() {
     assert_eq!(shell.command_output("echo 'exit 4' >> /script"), NOTHING);
     assert_eq!(shell.command_output("sh /script"), ["from a script"]);
     assert_eq!(shell.command_output("echo $?"), ["4"]);
+
+    // Tab completes a command, a unique path, and the common start of several, which a second
+    // Tab lists.
+    shell.send(b"ech\t");
+    shell.command("completed", "completed");
+    assert_eq!(shell.command_output("echo first > /tab-alpha"), NOTHING);
+    assert_eq!(shell.command_output("echo second > /tab-alps"), NOTHING);
+    shell.send(b"cat /tab-al\t\t");
+    shell.expect_line("tab-alpha  tab-alps", Duration::from_secs(60));
+    shell.send(b"s\t");
+    assert_eq!(shell.command_output(""), ["second"]);
 
     // A background job that reads the terminal gets end of file: the typed lines stay the
     // shell's.
