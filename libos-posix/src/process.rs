@@ -151,10 +151,11 @@ pub fn current_directory() -> String {
 }
 
 /// Changes the working directory to `path`, which must name a directory whose absolute path
-/// fits the [`DIRECTORY_BYTES_MAX`](crate::startup::DIRECTORY_BYTES_MAX) bytes a child is given
-/// (a longer one fails with `NameTooLong`, and the directory stays: every spawn would fail).
+/// (with `.` and `..` resolved) fits the
+/// [`DIRECTORY_BYTES_MAX`](crate::startup::DIRECTORY_BYTES_MAX) bytes a child is given: a longer
+/// one fails with `NameTooLong`, and the directory stays (every spawn would fail).
 pub fn change_directory(path: &str) -> Result<()> {
-    let absolute = files::absolute(path);
+    let absolute = files::normalized(&files::absolute(path));
     if absolute.len() > crate::startup::DIRECTORY_BYTES_MAX {
         return Err(Errno::NameTooLong);
     }

@@ -371,17 +371,14 @@ fn status_of(reason: ExitReason) -> u32 {
     }
 }
 
-/// `cd`: changes the working directory, refusing a path too long to hand to children.
+/// `cd`: changes the working directory; the library refuses one whose path is too long to hand
+/// to children.
 fn change_directory(directory: &str) -> u32 {
-    let absolute = files::absolute(directory);
-    if absolute.len() > DIRECTORY_BYTES_MAX {
-        return fail(&format!(
-            "cd: the path is {} bytes long; a working directory's may be at most {DIRECTORY_BYTES_MAX}",
-            absolute.len()
-        ));
-    }
     match process::change_directory(directory) {
         Ok(()) => 0,
+        Err(error @ Errno::NameTooLong) => fail(&format!(
+            "cd: {directory}: {error} (a working directory's path may be at most {DIRECTORY_BYTES_MAX} bytes)"
+        )),
         Err(error) => fail(&format!("cd: {directory}: {error}")),
     }
 }

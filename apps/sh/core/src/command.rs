@@ -359,7 +359,9 @@ mod tests {
             ["4294967295"]
         );
         assert_eq!(
-            super::parse("cat < $?.txt", 3).unwrap().commands[0].stdin.as_deref(),
+            super::parse("cat < $?.txt", 3).unwrap().commands[0]
+                .stdin
+                .as_deref(),
             Some("3.txt")
         );
     }

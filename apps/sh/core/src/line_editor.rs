@@ -13,10 +13,10 @@
 //! terminal would show them). Escape sequences are parsed to their end; the ones that are not
 //! editing keys are swallowed whole.
 
+use crate::completion::{self, Extension};
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
-use crate::completion::{self, Extension};
 use alloc::vec::Vec;
 use core::mem;
 
@@ -1219,10 +1219,7 @@ mod tests {
         editor.set_width(10);
         echo_of(&mut editor, b"abcdefghijk\x01");
         // Inserting at the start rewrites the whole line, then comes back.
-        assert_eq!(
-            echo_of(&mut editor, b"X").0,
-            b"Xabcdefghijk\x1b[1A\x08"
-        );
+        assert_eq!(echo_of(&mut editor, b"X").0, b"Xabcdefghijk\x1b[1A\x08");
         // Deleting it rewrites the line one column left and erases what is left below.
         assert_eq!(
             echo_of(&mut editor, b"\x7f").0,
@@ -1235,16 +1232,22 @@ mod tests {
         let mut terminal = Terminal::with_width(10);
         terminal.type_text("0123456789abcdefghijklmnopqrstu");
         for keys in [
-            "\x01", "X", RIGHT, "\x7f", "\x1b[3~", "\x05", "\x7f\x7f\x7f", "\x01", "\x0b", "abc",
+            "\x01",
+            "X",
+            RIGHT,
+            "\x7f",
+            "\x1b[3~",
+            "\x05",
+            "\x7f\x7f\x7f",
+            "\x01",
+            "\x0b",
+            "abc",
             "\x0c",
         ] {
             terminal.type_text(keys);
         }
         terminal.type_text("12345678\r");
-        assert_eq!(
-            terminal.events,
-            [Event::Line(String::from("abc12345678"))]
-        );
+        assert_eq!(terminal.events, [Event::Line(String::from("abc12345678"))]);
         // A line that ends on a row's last column, recalled and entered.
         terminal.type_text("12345678");
         terminal.type_text(UP);
@@ -1269,9 +1272,17 @@ mod tests {
     #[test]
     fn tab_completes_a_unique_name_and_lists_several_at_the_second_press() {
         let mut terminal = Terminal::with_width(20);
-        terminal.names = ["echo", "cat", "cd", "cp", "capabilities", "/data/", "/data/notes"]
-            .map(String::from)
-            .to_vec();
+        terminal.names = [
+            "echo",
+            "cat",
+            "cd",
+            "cp",
+            "capabilities",
+            "/data/",
+            "/data/notes",
+        ]
+        .map(String::from)
+        .to_vec();
         terminal.type_text("ec\t");
         assert_eq!(terminal.line(), "echo ");
         terminal.type_text("/d\t");
