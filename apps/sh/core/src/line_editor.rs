@@ -398,7 +398,9 @@ impl LineEditor {
             }
             Extension::Common(_) if self.tabs_in_a_row >= 2 => {
                 let names = completion::listed_names(&request, candidates);
+                let cursor = self.cursor;
                 self.leave_line(echo);
+                self.cursor = cursor;
                 for (index, name) in names.iter().enumerate() {
                     if index > 0 {
                         echo.extend_from_slice(b"  ");
@@ -1298,6 +1300,10 @@ mod tests {
             "the second Tab lists the names under the line"
         );
         assert_eq!(terminal.screen.row_text(screen_rows + 1), "d  cp");
+        // Listing from the middle of a line leaves the cursor where it was.
+        terminal.type_text("\x15c \x02\t\t");
+        assert_eq!((terminal.line().as_str(), terminal.cursor()), ("c ", 1));
+        terminal.type_text("\x05\x7f");
         terminal.type_text("a\t");
         assert_eq!(terminal.line(), "ca");
         terminal.type_text("p\t\r");
