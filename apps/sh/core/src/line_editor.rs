@@ -123,7 +123,8 @@ pub struct LineEditor {
     draft: Vec<char>,
     /// Tab presses in a row, up to the last key.
     tabs_in_a_row: u32,
-    /// Whether input was refused since the line began because it would have made it too long.
+    /// Whether input was refused, because it would have made the line too long, since the line
+    /// began or last got shorter.
     is_overflowed: bool,
 }
 
@@ -1256,6 +1257,20 @@ mod tests {
         terminal.type_text(DOWN);
         terminal.type_text("\r");
         assert_eq!(terminal.events[1], Event::Line(String::from("12345678")));
+    }
+
+    #[test]
+    fn a_prompt_takes_the_columns_of_its_characters_outside_escape_sequences() {
+        assert_eq!(columns_of("$ "), 2);
+        assert_eq!(columns_of("\x1b[1;32mexo\x1b[0m:/data$ "), 11);
+        let mut editor = LineEditor::new(0);
+        editor.set_prompt("\x1b[32m$\x1b[0m ");
+        editor.set_width(4);
+        assert_eq!(
+            echo_of(&mut editor, b"ab").0,
+            b"ab\r\n",
+            "2 + 2 columns fill the row"
+        );
     }
 
     #[test]
