@@ -136,13 +136,17 @@ impl Shell {
                     self.last_status = BAD_LINE;
                     continue;
                 }
-                Some(Event::EndOfInput) | None => {
+                Some(Event::EndOfInput) => {
                     print!("\n");
                     return if is_session {
                         END_OF_INPUT_STATUS
                     } else {
                         self.last_status
                     };
+                }
+                None => {
+                    eprintln!("sh: the terminal is gone");
+                    return CANNOT_RUN;
                 }
                 Some(Event::Interrupt | Event::Complete(_)) => continue,
             };
