@@ -20,12 +20,13 @@ pub struct BootOptions {
 }
 
 impl Default for BootOptions {
-    /// The configuration of `make run`: init without arguments, which runs the shell.
+    /// The configuration of `make run`: init without arguments, which runs the shell, and the
+    /// kernel logging warnings only (programs' ends, logged at info, are the shell's to report).
     fn default() -> Self {
         BootOptions {
             init: "init".to_owned(),
             args: String::new(),
-            log_level: LogLevel::Info,
+            log_level: LogLevel::Warn,
             self_test: None,
         }
     }
@@ -73,7 +74,7 @@ mod tests {
         let text = BootOptions::default().boot_cfg_text().unwrap();
         assert_eq!(
             text,
-            "# boot.cfg, written by the boot tool\ninit=init\nargs=\nlog=info\n"
+            "# boot.cfg, written by the boot tool\ninit=init\nargs=\nlog=warn\n"
         );
     }
 

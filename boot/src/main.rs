@@ -106,8 +106,8 @@ struct RunArgs {
     /// Init's argument string [default: empty; init then runs the shell].
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     args: Option<String>,
-    /// Kernel log level.
-    #[arg(long, default_value = "info", value_name = "LEVEL", value_parser = log_level_parser())]
+    /// Kernel log level (warn: the shell's screen shows no kernel record of programs ending).
+    #[arg(long, default_value = "warn", value_name = "LEVEL", value_parser = log_level_parser())]
     log: LogLevel,
     /// Run a kernel self-test instead of init.
     #[arg(long, value_name = "TEST", value_parser = self_test_parser())]

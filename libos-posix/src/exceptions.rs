@@ -127,10 +127,12 @@ fn redirect_to_exit(frame: &mut ExceptionFrame, is_reported: bool) -> bool {
 }
 
 /// Ends the program after exception `vector` at `rip` (`address`: the faulting address), with
-/// a message when `is_reported` is not 0 (no app handler declined it).
+/// a message on standard error when `is_reported` is not 0 (no app handler declined it): the one
+/// report of this end, as a Unix shell's `Segmentation fault` line is (the shell that waits sees
+/// only the exit status).
 extern "C" fn exit_after_exception(vector: u64, rip: u64, address: u64, is_reported: u64) -> ! {
     if is_reported != 0 {
-        crate::println!(
+        crate::eprintln!(
             "{}: killed by {} at {rip:#x} (address {address:#x})",
             crate::process::program_name(),
             exo_abi::exception_name(vector as u8),

@@ -286,6 +286,30 @@ pub fn absolute(path: &str) -> String {
     }
 }
 
+/// Absolute `path` with `.` and `..` resolved and repeated slashes dropped (`..` of `/` is
+/// `/`). The file system has no symbolic links, so the result names what `path` names.
+pub fn normalized(path: &str) -> String {
+    let mut components: Vec<&str> = Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => {
+                components.pop();
+            }
+            component => components.push(component),
+        }
+    }
+    if components.is_empty() {
+        return String::from("/");
+    }
+    let mut normal = String::with_capacity(path.len());
+    for component in components {
+        normal.push('/');
+        normal.push_str(component);
+    }
+    normal
+}
+
 /// `name` inside `directory`.
 pub fn join(directory: &str, name: &str) -> String {
     let mut joined = String::from(directory);

@@ -150,9 +150,15 @@ pub fn current_directory() -> String {
     }
 }
 
-/// Changes the working directory to `path`, which must name a directory.
+/// Changes the working directory to `path`, which must name a directory whose absolute path
+/// (with `.` and `..` resolved) fits the
+/// [`DIRECTORY_BYTES_MAX`](crate::startup::DIRECTORY_BYTES_MAX) bytes a child is given: a longer
+/// one fails with `NameTooLong`, and the directory stays (every spawn would fail).
 pub fn change_directory(path: &str) -> Result<()> {
-    let absolute = files::absolute(path);
+    let absolute = files::normalized(&files::absolute(path));
+    if absolute.len() > crate::startup::DIRECTORY_BYTES_MAX {
+        return Err(Errno::NameTooLong);
+    }
     if !files::metadata(&absolute)?.is_directory() {
         return Err(Errno::NotADirectory);
     }

@@ -51,6 +51,13 @@ use boot::{
 /// when tests run side by side on two cores.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The guest status when a program init ran (`Scenario::programs`) was killed or could not start;
+/// one that exited with a non-zero status gives that status (at most 63).
+pub const PROGRAM_FAILED: u8 = 1;
+
+/// The shell's prompt, as the serial line of an empty command line shows it.
+pub const SHELL_PROMPT: &str = "$ ";
+
 /// How long [`Running::command`] waits for the line it expects (and never past the scenario's
 /// timeout): the first command may wait for the boot, and each starts programs under TCG.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -94,6 +101,7 @@ impl Scenario {
             firmware: Firmware::Bios,
             options: BootOptions {
                 args: String::new(),
+                log_level: LogLevel::Info,
                 ..BootOptions::default()
             },
             disk: ScenarioDisk::Fresh,
@@ -376,6 +384,37 @@ impl Running {
                 .end(true)
                 .fail(&format!("after typing {line:?}: {error}")),
         }
+    }
+
+    /// Types the shell command `line`, then an empty line, and returns every serial line between
+    /// the echo of `line` and the shell's next prompt, which the empty line completes (`$ `
+    /// alone): all that running the command printed, kernel lines included. For commands that
+    /// do not read their standard input (one that does would take the empty line), shorter than
+    /// a terminal row (so that their echo is one line). Fails the test
+    /// as [`expect_line`](Self::expect_line) does when the prompt does not come within
+    /// [`COMMAND_TIMEOUT`].
+    #[track_caller]
+    pub fn command_output(&mut self, line: &str) -> Vec<String> {
+        self.send_line(line);
+        self.send_line("");
+        let mut output = Vec::new();
+        let mut is_echoed = false;
+        let waited = self.wait_for("the next prompt", COMMAND_TIMEOUT, |seen| {
+            if !is_echoed {
+                is_echoed = seen.ends_with(line);
+                return false;
+            }
+            if seen == SHELL_PROMPT {
+                return true;
+            }
+            output.push(seen.to_owned());
+            false
+        });
+        if let Err(error) = waited {
+            self.end(true)
+                .fail(&format!("after typing {line:?}: {error}"));
+        }
+        output
     }
 
     /// Closes the guest's serial input: the bytes typed so far still reach it, then nothing

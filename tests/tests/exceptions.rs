@@ -2,7 +2,7 @@
 //! code; a handler that faults, or cannot be given its frame, ends its environment only.
 #![forbid(unsafe_code)]
 
-use system_tests::{OutcomeAssertions, Scenario, guest_status};
+use system_tests::{OutcomeAssertions, PROGRAM_FAILED, Scenario, guest_status};
 
 #[test]
 fn exceptions_reach_the_handler_and_resume() {
@@ -22,7 +22,7 @@ fn exceptions_reach_the_handler_and_resume() {
 #[test]
 fn a_fault_inside_the_handler_ends_the_environment() {
     let outcome = Scenario::programs(&["hostile-handler-fault", "hello"]).run();
-    outcome.assert_status(0);
+    outcome.assert_status(PROGRAM_FAILED);
     outcome.assert_line_with(&[
         "(hostile-handler-fault) page fault",
         "fault inside its exception handler",

@@ -42,10 +42,10 @@ fn usertests_pass_with_the_file_server_and_its_files_are_the_library_oses() {
     if let Err(failure) = run_usertests(&mut shell) {
         shell.stop().fail(&failure);
     }
-    shell.command("mkdir /served", "(mkdir) ended: exited with status 0");
-    shell.command(
-        "echo written by the file server > /served/note",
-        "(echo) ended: exited with status 0",
+    assert_eq!(shell.command_output("mkdir /served"), [""; 0]);
+    assert_eq!(
+        shell.command_output("echo written by the file server > /served/note"),
+        [""; 0]
     );
     shell.command("cat /served/note | wc", "      1       5      27");
     shell.command("poweroff", "init: file system synced");

@@ -4,7 +4,6 @@
 
 use crate::environment::ENTRY_RFLAGS;
 use crate::kernel::{Kernel, Machine};
-use crate::kprintln;
 use crate::platform::Platform;
 use crate::scheduler::Event;
 use crate::trap_frame::TrapFrame;
@@ -183,12 +182,13 @@ pub fn handle_user_exception<P: Platform>(
         .environments
         .get(current)
         .map_or("?", |environment| environment.name.as_str());
-    kprint_fault_line::<P>(current.0, name, vector, frame, undeliverable.describe());
+    log_fault_line::<P>(current.0, name, vector, frame, undeliverable.describe());
     kernel.end(current, ExitReason::Faulted(vector));
     kernel.reschedule(frame, Event::Ended);
 }
 
-fn kprint_fault_line<P: Platform>(
+/// Logs, at info, the fault that ends environment `id` and why no handler of its took it.
+fn log_fault_line<P: Platform>(
     id: u32,
     name: &str,
     vector: u8,
@@ -199,13 +199,11 @@ fn kprint_fault_line<P: Platform>(
     let (rip, error_code) = (frame.rip, frame.error_code);
     if vector == PAGE_FAULT_VECTOR {
         let address = P::faulting_address();
-        kprintln!(
-            P,
+        log::info!(
             "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}: address {address:#x}, error code {error_code:#x}; {why_not_delivered}"
         );
     } else {
-        kprintln!(
-            P,
+        log::info!(
             "exokernel: env {id} ({name}) {name_of_fault} at rip {rip:#x}, error code {error_code:#x}; {why_not_delivered}"
         );
     }

@@ -495,9 +495,34 @@ pub struct Booted {
     pub init: EnvId,
 }
 
+/// The `log` back end of the fake machine: records at `info` and above go to its console, as
+/// on the real machine at the default level, so tests read them with [`take_console`].
+struct ConsoleLogger;
+
+impl log::Log for ConsoleLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let line = format!("[{}] {}\n", record.level(), record.args());
+            with_machine(|machine| machine.console.extend_from_slice(line.as_bytes()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static LOGGER: ConsoleLogger = ConsoleLogger;
+
 impl Booted {
     pub fn new() -> Booted {
         MACHINE.with(|machine| *machine.borrow_mut() = Machine::default());
+        // Only the first call in the process installs it; the others find it there.
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+        }
         let frames = FrameTable::new([FrameRange {
             start: 0,
             end: FAKE_FRAMES,

@@ -263,12 +263,7 @@ impl<P: Platform> Kernel<P> {
         let Some(ending) = self.environments.end(id, reason) else {
             return;
         };
-        kprintln!(
-            P,
-            "exokernel: env {} ({}) ended: {reason}",
-            id.0,
-            name.unwrap_or_default()
-        );
+        report_ending(id, &name.unwrap_or_default(), reason);
         // Leave the ended address space before its frames are freed.
         if self.current == Some(id) {
             P::activate_kernel_root();
@@ -411,5 +406,16 @@ impl<P: Platform> Kernel<P> {
     /// Whether `id` is the init environment (the first one created).
     pub fn is_init(&self, id: EnvId) -> bool {
         id == EnvId(1)
+    }
+}
+
+/// Reports how environment `id` ended, at the level it belongs to: its parent learns the reason
+/// by waiting (a shell reports an abnormal end itself), so an exit with status 0 is a debug
+/// record, and any other end an info record, which `--log warn` leaves out.
+fn report_ending(id: EnvId, name: &str, reason: ExitReason) {
+    if reason == ExitReason::Exited(0) {
+        log::debug!("exokernel: env {} ({name}) ended: {reason}", id.0);
+    } else {
+        log::info!("exokernel: env {} ({name}) ended: {reason}", id.0);
     }
 }

@@ -4,14 +4,16 @@
 //!
 //! - words are separated by spaces and tabs;
 //! - single quotes keep everything up to the next single quote literally;
-//! - double quotes do too, except that `\"` and `\\` stand for `"` and `\`;
+//! - double quotes do too, except that `\"`, `\\` and `\$` stand for `"`, `\` and `$`, and `$?`
+//!   is expanded;
 //! - outside quotes, a backslash takes the next character literally;
 //! - `#` at the start of a word begins a comment that runs to the end of the line;
 //! - `|` joins commands into a pipeline, a final `&` runs it in the background, and `< file`,
 //!   `> file` and `>> file` redirect a command's standard input and output. These operators end
-//!   a word, so `echo hi>out` and `a|b` need no spaces.
+//!   a word, so `echo hi>out` and `a|b` need no spaces;
+//! - `$?` outside single quotes (and not escaped) stands for the status of the last command.
 //!
-//! Nothing is expanded: there are no variables, no globs and no `~`.
+//! Nothing else is expanded: there are no other variables, no globs and no `~`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -121,9 +123,9 @@ enum Token {
     Append,
 }
 
-/// Parses `line` (without its line ending).
-pub fn parse(line: &str) -> Result<CommandLine, ParseError> {
-    let mut tokens = tokenize(line)?.into_iter().peekable();
+/// Parses `line` (without its line ending), with `last_status` for `$?`.
+pub fn parse(line: &str, last_status: u32) -> Result<CommandLine, ParseError> {
+    let mut tokens = tokenize(line, last_status)?.into_iter().peekable();
     let mut command_line = CommandLine::default();
     if tokens.peek().is_none() {
         return Ok(command_line);
@@ -202,8 +204,9 @@ fn file_name(
     }
 }
 
-/// Splits `line` into words, with their quotes and escapes resolved, and operators.
-fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
+/// Splits `line` into words, with their quotes and escapes resolved and `$?` expanded, and
+/// operators.
+fn tokenize(line: &str, last_status: u32) -> Result<Vec<Token>, ParseError> {
     let mut tokens = Vec::new();
     // `None` between words; a quoted empty word is `Some("")`.
     let mut word: Option<String> = None;
@@ -217,6 +220,10 @@ fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
             '<' => Some(Token::Input),
             '>' if characters.next_if_eq(&'>').is_some() => Some(Token::Append),
             '>' => Some(Token::Output),
+            '$' if characters.next_if_eq(&'?').is_some() => {
+                push_status(word.get_or_insert_default(), last_status);
+                continue;
+            }
             '\'' => {
                 let text = word.get_or_insert_default();
                 loop {
@@ -234,8 +241,12 @@ fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
                     match characters.next() {
                         Some('"') => break,
                         Some('\\') => {
-                            let escaped = characters.next_if(|&next| next == '"' || next == '\\');
+                            let escaped = characters
+                                .next_if(|&next| next == '"' || next == '\\' || next == '$');
                             text.push(escaped.unwrap_or('\\'));
+                        }
+                        Some('$') if characters.next_if_eq(&'?').is_some() => {
+                            push_status(text, last_status);
                         }
                         Some(quoted) => text.push(quoted),
                         None => return Err(ParseError::UnterminatedQuote('"')),
@@ -261,6 +272,11 @@ fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
     Ok(tokens)
 }
 
+fn push_status(text: &mut String, status: u32) {
+    use core::fmt::Write;
+    let _ = write!(text, "{status}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +284,11 @@ mod tests {
     use alloc::string::ToString;
     use alloc::vec;
     use proptest::prelude::*;
+
+    /// Parses with a last status of 0.
+    fn parse(line: &str) -> Result<CommandLine, ParseError> {
+        super::parse(line, 0)
+    }
 
     fn words(line: &str) -> Vec<String> {
         let parsed = parse(line).unwrap();
@@ -320,6 +341,28 @@ mod tests {
         assert_eq!(
             words(r"echo a\|b \# \> \\ a\ b \'"),
             ["echo", "a|b", "#", ">", "\\", "a b", "'"]
+        );
+    }
+
+    #[test]
+    fn dollar_question_mark_is_the_last_status_outside_single_quotes() {
+        let words = |line| {
+            let parsed = super::parse(line, 127).unwrap();
+            parsed.commands[0].arguments.clone()
+        };
+        assert_eq!(
+            words(r#"echo $? x$?y "[$?]" '$?' \$? "\$?" $ $x ?"#),
+            ["127", "x127y", "[127]", "$?", "$?", "$?", "$", "$x", "?"]
+        );
+        assert_eq!(
+            super::parse("exit $?", u32::MAX).unwrap().commands[0].arguments,
+            ["4294967295"]
+        );
+        assert_eq!(
+            super::parse("cat < $?.txt", 3).unwrap().commands[0]
+                .stdin
+                .as_deref(),
+            Some("3.txt")
         );
     }
 

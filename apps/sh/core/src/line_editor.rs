@@ -2,31 +2,40 @@
 //!
 //! The shell feeds it every byte read from the console and writes back the echo bytes it
 //! produces; the editor never reads the screen, so everything it echoes moves the cursor relative
-//! to where the editor left it. Only a redraw (Ctrl-L) returns to the start of the row, and
-//! rewrites the prompt there. The editor assumes the prompt and the line fit on one terminal
-//! row, and that every character takes one column.
+//! to where the editor left it. It knows the terminal's width ([`DEFAULT_WIDTH`] unless told
+//! otherwise) and where the line wraps, so a line longer than a row is edited in place: the
+//! cursor moves across rows, and an edit rewrites the line from the changed character and erases
+//! what is below it. It assumes that every character takes one column, and that a terminal
+//! writing into a row's last column waits for the next character before it wraps (VT100, xterm).
 //!
 //! Input bytes are decoded as UTF-8: a character's bytes are gathered before it is inserted, so
 //! the line never holds half a character, and bytes that form no character become U+FFFD (as the
 //! terminal would show them). Escape sequences are parsed to their end; the ones that are not
 //! editing keys are swallowed whole.
 
+use crate::completion::{self, Extension};
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem;
 
-/// Longest line the editor accepts, in bytes of UTF-8; input that would make it longer rings the
-/// bell instead.
-pub const MAX_LINE_BYTES: usize = 4096;
+/// Longest line the editor accepts, in bytes of UTF-8: input that would make it longer rings the
+/// bell, and Enter then gives [`Event::LineTooLong`]. It is one less than the 2,048 bytes a
+/// program's arguments may take, each word stored with a terminating NUL, so that the words of
+/// any command on such a line fit.
+pub const MAX_LINE_BYTES: usize = 2047;
+
+/// The terminal width assumed until the shell tells another ([`LineEditor::set_width`]).
+pub const DEFAULT_WIDTH: usize = 80;
 
 const BELL: u8 = 0x07;
 const ESCAPE: u8 = 0x1b;
 /// Moves the cursor one column left without erasing.
 const BACKSPACE: u8 = 0x08;
-/// Erases from the cursor to the end of the row.
-const ERASE_TO_END: &[u8] = b"\x1b[K";
+/// Erases from the cursor to the end of the screen.
+const ERASE_BELOW: &[u8] = b"\x1b[J";
+const TAB: u8 = 0x09;
 
 /// What a byte fed to the editor meant to the shell, when it completed more than an edit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +46,12 @@ pub enum Event {
     Interrupt,
     /// Ctrl-D on an empty line: the user has no more input.
     EndOfInput,
+    /// Tab: the shell finds the candidates for the word before the cursor and hands them to
+    /// [`LineEditor::complete`].
+    Complete(completion::Request),
+    /// Enter on a line that input was refused for, at [`MAX_LINE_BYTES`]: the line is
+    /// discarded, not run shortened.
+    LineTooLong,
 }
 
 /// A decoded key press.
@@ -57,6 +72,7 @@ enum Key {
     ClearLine,
     KillToEnd,
     Redraw,
+    Complete,
 }
 
 /// Where the input decoder is in a multi-byte sequence.
@@ -87,6 +103,10 @@ enum InputState {
 #[derive(Clone, Debug)]
 pub struct LineEditor {
     prompt: String,
+    /// Columns the prompt takes on the terminal.
+    prompt_columns: usize,
+    /// Columns of the terminal.
+    width: usize,
     line: Vec<char>,
     /// Bytes the line takes as UTF-8, kept so inserting needs no count of the whole line.
     line_bytes: usize,
@@ -101,6 +121,11 @@ pub struct LineEditor {
     history_position: Option<usize>,
     /// The line that was being edited when the walk through the history began.
     draft: Vec<char>,
+    /// Tab presses in a row, up to the last key.
+    tabs_in_a_row: u32,
+    /// Whether input was refused, because it would have made the line too long, since the line
+    /// began or last got shorter.
+    is_overflowed: bool,
 }
 
 impl LineEditor {
@@ -109,6 +134,8 @@ impl LineEditor {
     pub fn new(history_capacity: usize) -> LineEditor {
         LineEditor {
             prompt: String::new(),
+            prompt_columns: 0,
+            width: DEFAULT_WIDTH,
             line: Vec::new(),
             line_bytes: 0,
             cursor: 0,
@@ -118,6 +145,8 @@ impl LineEditor {
             history_capacity,
             history_position: None,
             draft: Vec::new(),
+            tabs_in_a_row: 0,
+            is_overflowed: false,
         }
     }
 
@@ -126,6 +155,12 @@ impl LineEditor {
     pub fn set_prompt(&mut self, prompt: &str) {
         self.prompt.clear();
         self.prompt.push_str(prompt);
+        self.prompt_columns = columns_of(prompt);
+    }
+
+    /// Sets the terminal's width in columns (at least 1), for lines that wrap.
+    pub fn set_width(&mut self, columns: usize) {
+        self.width = columns.max(1);
     }
 
     /// The lines entered so far, oldest first: each is not blank and differs from the one
@@ -253,6 +288,7 @@ impl LineEditor {
             0x06 => Key::Right,
             0x0b => Key::KillToEnd,
             0x0c => Key::Redraw,
+            TAB => Key::Complete,
             0x0e => Key::Down,
             0x10 => Key::Up,
             0x15 => Key::ClearLine,
@@ -283,41 +319,45 @@ impl LineEditor {
     }
 
     fn press(&mut self, key: Key, echo: &mut Vec<u8>) -> Option<Event> {
+        self.tabs_in_a_row = if key == Key::Complete {
+            self.tabs_in_a_row.saturating_add(1)
+        } else {
+            0
+        };
         match key {
-            Key::Insert(character) => self.insert(character, echo),
-            Key::Backspace => self.backspace(echo),
-            Key::Delete => self.delete(echo),
-            Key::Left => {
+            Key::Insert(character) => self.insert(&[character], echo),
+            Key::Backspace => {
                 if self.cursor > 0 {
-                    self.cursor -= 1;
-                    echo.push(BACKSPACE);
+                    self.move_cursor(self.cursor - 1, echo);
+                    self.remove(self.cursor..self.cursor + 1);
+                    self.redraw_from(self.cursor, false, echo);
                 }
             }
-            Key::Right => {
-                if let Some(&character) = self.line.get(self.cursor) {
-                    // Rewriting the character moves past it in the fewest bytes.
-                    push_char(echo, character);
-                    self.cursor += 1;
+            Key::Delete => {
+                if self.cursor < self.line.len() {
+                    self.remove(self.cursor..self.cursor + 1);
+                    self.redraw_from(self.cursor, false, echo);
                 }
             }
-            Key::Home => {
-                move_left(echo, self.cursor);
-                self.cursor = 0;
-            }
-            Key::End => {
-                move_right(echo, self.line.len() - self.cursor);
-                self.cursor = self.line.len();
-            }
+            Key::Left => self.move_cursor(self.cursor.saturating_sub(1), echo),
+            Key::Right => self.move_cursor((self.cursor + 1).min(self.line.len()), echo),
+            Key::Home => self.move_cursor(0, echo),
+            Key::End => self.move_cursor(self.line.len(), echo),
             Key::Up => self.recall_older(echo),
             Key::Down => self.recall_newer(echo),
             Key::Enter => {
-                echo.extend_from_slice(b"\r\n");
+                self.leave_line(echo);
+                let is_too_long = self.is_overflowed;
                 let line: String = self.line.iter().collect();
                 self.reset();
+                if is_too_long {
+                    return Some(Event::LineTooLong);
+                }
                 self.remember(&line);
                 return Some(Event::Line(line));
             }
             Key::Interrupt => {
+                self.move_cursor(self.line.len(), echo);
                 echo.extend_from_slice(b"^C\r\n");
                 self.reset();
                 return Some(Event::Interrupt);
@@ -331,76 +371,160 @@ impl LineEditor {
             Key::ClearLine => self.replace_line(Vec::new(), echo),
             Key::KillToEnd => {
                 if self.cursor < self.line.len() {
-                    echo.extend_from_slice(ERASE_TO_END);
                     self.remove(self.cursor..self.line.len());
+                    self.redraw_from(self.cursor, false, echo);
                 }
             }
-            Key::Redraw => {
-                echo.push(b'\r');
-                echo.extend_from_slice(self.prompt.as_bytes());
-                push_chars(echo, &self.line);
-                echo.extend_from_slice(ERASE_TO_END);
-                move_left(echo, self.line.len() - self.cursor);
+            Key::Redraw => self.redraw_all(echo),
+            Key::Complete => {
+                return Some(Event::Complete(completion::request(
+                    &self.line,
+                    self.cursor,
+                )));
             }
         }
         None
     }
 
-    fn insert(&mut self, character: char, echo: &mut Vec<u8>) {
-        if self.line_bytes + character.len_utf8() > MAX_LINE_BYTES {
-            echo.push(BELL);
-            return;
+    /// Completes the word before the cursor with `candidates` (whole words that start with it),
+    /// after [`Event::Complete`]: a unique candidate completes the word; several add their
+    /// common start, and when there is none to add, a second Tab in a row lists them under the
+    /// line; the bell rings when Tab can do nothing.
+    pub fn complete(&mut self, candidates: &[String], echo: &mut Vec<u8>) {
+        let request = completion::request(&self.line, self.cursor);
+        match completion::extend(&request.word, candidates) {
+            Extension::Unique(added) | Extension::Common(added) if !added.is_empty() => {
+                let added: Vec<char> = added.chars().collect();
+                self.insert(&added, echo);
+            }
+            Extension::Common(_) if self.tabs_in_a_row >= 2 => {
+                let names = completion::listed_names(&request, candidates);
+                let cursor = self.cursor;
+                self.leave_line(echo);
+                self.cursor = cursor;
+                for (index, name) in names.iter().enumerate() {
+                    if index > 0 {
+                        echo.extend_from_slice(b"  ");
+                    }
+                    echo.extend_from_slice(name.as_bytes());
+                }
+                echo.extend_from_slice(b"\r\n");
+                echo.extend_from_slice(self.prompt.as_bytes());
+                self.redraw_from(0, true, echo);
+            }
+            _ => echo.push(BELL),
         }
-        self.line.insert(self.cursor, character);
-        self.line_bytes += character.len_utf8();
-        self.cursor += 1;
-        push_char(echo, character);
-        // The characters after the cursor shift one column right.
-        let tail = &self.line[self.cursor..];
-        push_chars(echo, tail);
-        move_left(echo, tail.len());
     }
 
-    fn backspace(&mut self, echo: &mut Vec<u8>) {
-        if self.cursor == 0 {
-            return;
+    /// Inserts `characters` at the cursor, as many as fit; the bell rings for the others.
+    fn insert(&mut self, characters: &[char], echo: &mut Vec<u8>) {
+        let start = self.cursor;
+        for &character in characters {
+            if self.line_bytes + character.len_utf8() > MAX_LINE_BYTES {
+                echo.push(BELL);
+                self.is_overflowed = true;
+                break;
+            }
+            self.line.insert(self.cursor, character);
+            self.line_bytes += character.len_utf8();
+            self.cursor += 1;
         }
-        self.cursor -= 1;
-        self.remove(self.cursor..self.cursor + 1);
-        echo.push(BACKSPACE);
-        self.close_gap(echo);
-    }
-
-    fn delete(&mut self, echo: &mut Vec<u8>) {
-        if self.cursor == self.line.len() {
-            return;
+        if start < self.cursor {
+            // The characters after the cursor shift right; nothing is left to erase.
+            self.write_from(start, false, echo);
+            self.move_cursor_from(self.line.len(), self.cursor, echo);
         }
-        self.remove(self.cursor..self.cursor + 1);
-        self.close_gap(echo);
-    }
-
-    /// After one character at the cursor was removed from the line, rewrites the characters
-    /// after the cursor one column left and blanks the column they leave.
-    fn close_gap(&self, echo: &mut Vec<u8>) {
-        let tail = &self.line[self.cursor..];
-        push_chars(echo, tail);
-        echo.push(b' ');
-        move_left(echo, tail.len() + 1);
     }
 
     fn remove(&mut self, range: core::ops::Range<usize>) {
         let removed_bytes: usize = self.line.drain(range).map(char::len_utf8).sum();
         self.line_bytes -= removed_bytes;
+        self.is_overflowed = false;
     }
 
     /// Shows `line` in place of the edited line, with the cursor at its end.
     fn replace_line(&mut self, line: Vec<char>, echo: &mut Vec<u8>) {
-        move_left(echo, self.cursor);
-        push_chars(echo, &line);
-        echo.extend_from_slice(ERASE_TO_END);
+        self.move_cursor(0, echo);
         self.line_bytes = line.iter().copied().map(char::len_utf8).sum();
-        self.cursor = line.len();
         self.line = line;
+        self.cursor = self.line.len();
+        self.is_overflowed = false;
+        self.redraw_from(0, false, echo);
+    }
+
+    /// Rewrites the prompt and the line from the prompt's first row (Ctrl-L), repairing rows
+    /// that something else wrote over.
+    fn redraw_all(&mut self, echo: &mut Vec<u8>) {
+        let (row, _) = self.place(self.cursor);
+        if row > 0 {
+            push_cursor_move(echo, row, 'A');
+        }
+        echo.push(b'\r');
+        echo.extend_from_slice(self.prompt.as_bytes());
+        self.redraw_from(0, true, echo);
+    }
+
+    /// With the terminal's cursor at character `index` of the line (or, when `after_prompt`, just
+    /// after a prompt written anew), rewrites the line from there, erases what is below its end
+    /// and puts the cursor back where the editor's is.
+    fn redraw_from(&self, index: usize, after_prompt: bool, echo: &mut Vec<u8>) {
+        self.write_from(index, after_prompt, echo);
+        echo.extend_from_slice(ERASE_BELOW);
+        self.move_cursor_from(self.line.len(), self.cursor, echo);
+    }
+
+    /// Writes the line from character `index` to its end, where the terminal's cursor is then.
+    /// A terminal that writes into its last column keeps the cursor there until the next
+    /// character (xterm and VT100 do), so a line that ends on a row's last column is followed by
+    /// a move to the start of the next row: the cursor is then always where [`Self::place`]
+    /// says.
+    fn write_from(&self, index: usize, after_prompt: bool, echo: &mut Vec<u8>) {
+        push_chars(echo, &self.line[index..]);
+        let (_, column) = self.place(self.line.len());
+        let wrote_anything = after_prompt || index < self.line.len();
+        if column == 0 && wrote_anything && self.prompt_columns + self.line.len() > 0 {
+            echo.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Moves the cursor to character `index`.
+    fn move_cursor(&mut self, index: usize, echo: &mut Vec<u8>) {
+        self.move_cursor_from(self.cursor, index, echo);
+        self.cursor = index;
+    }
+
+    /// Moves the terminal's cursor from character `from` to character `to` of the line.
+    fn move_cursor_from(&self, from: usize, to: usize, echo: &mut Vec<u8>) {
+        let (from_row, from_column) = self.place(from);
+        let (to_row, to_column) = self.place(to);
+        if to_row < from_row {
+            push_cursor_move(echo, from_row - to_row, 'A');
+        } else if to_row > from_row {
+            push_cursor_move(echo, to_row - from_row, 'B');
+        }
+        if to_column == 0 && to_row != from_row {
+            echo.push(b'\r');
+        } else if to_column < from_column {
+            move_left(echo, from_column - to_column);
+        } else if to_column > from_column {
+            push_cursor_move(echo, to_column - from_column, 'C');
+        }
+    }
+
+    /// Moves the cursor past the end of the line, to the start of the row after it.
+    fn leave_line(&mut self, echo: &mut Vec<u8>) {
+        self.move_cursor(self.line.len(), echo);
+        let (row, column) = self.place(self.line.len());
+        if column != 0 || row == 0 {
+            echo.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// The row (counted from the prompt's) and column on the terminal of character `index` of the
+    /// line; the row after a full one, at column 0, for an index just past a row's last column.
+    fn place(&self, index: usize) -> (usize, usize) {
+        let offset = self.prompt_columns + index;
+        (offset / self.width, offset % self.width)
     }
 
     fn recall_older(&mut self, echo: &mut Vec<u8>) {
@@ -441,6 +565,7 @@ impl LineEditor {
         self.cursor = 0;
         self.history_position = None;
         self.draft.clear();
+        self.is_overflowed = false;
     }
 
     fn remember(&mut self, line: &str) {
@@ -454,6 +579,27 @@ impl LineEditor {
         }
         self.history.push_back(String::from(line));
     }
+}
+
+/// How many columns `prompt` takes: its characters outside escape sequences (ESC `[` ... and a
+/// final byte).
+fn columns_of(prompt: &str) -> usize {
+    let mut columns = 0;
+    let mut characters = prompt.chars();
+    while let Some(character) = characters.next() {
+        if character == '\x1b' {
+            if characters.next() == Some('[') {
+                for inside in characters.by_ref() {
+                    if ('\x40'..='\x7e').contains(&inside) {
+                        break;
+                    }
+                }
+            }
+        } else if !character.is_control() {
+            columns += 1;
+        }
+    }
+    columns
 }
 
 fn is_utf8_continuation(byte: u8) -> bool {
@@ -512,41 +658,39 @@ fn move_left(echo: &mut Vec<u8>, columns: usize) {
     }
 }
 
-fn move_right(echo: &mut Vec<u8>, columns: usize) {
-    if columns > 0 {
-        push_cursor_move(echo, columns, 'C');
-    }
-}
-
-/// Writes ESC `[` columns `direction`.
-fn push_cursor_move(echo: &mut Vec<u8>, columns: usize, direction: char) {
-    echo.extend_from_slice(format!("\x1b[{columns}{direction}").as_bytes());
+/// Writes ESC `[` count `direction`: a move of the cursor by `count` rows or columns.
+fn push_cursor_move(echo: &mut Vec<u8>, count: usize, direction: char) {
+    echo.extend_from_slice(format!("\x1b[{count}{direction}").as_bytes());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use proptest::prelude::*;
 
     const PROMPT: &str = "$ ";
 
-    /// The part of a VT100 that the editor's echo drives: rows of characters and a cursor.
-    /// It refuses (panics on) any byte the editor has no business sending.
+    /// The part of a VT100 that the editor's echo drives: rows of characters `width` wide and a
+    /// cursor that, after a write into a row's last column, waits there (at `column == width`)
+    /// for the next character to wrap. It refuses (panics on) any byte the editor has no
+    /// business sending.
     struct Screen {
-        /// Finished rows, above the cursor's.
-        scrolled: Vec<String>,
-        row: Vec<char>,
+        rows: Vec<Vec<char>>,
+        row: usize,
         column: usize,
+        width: usize,
         /// Bytes of an escape sequence or UTF-8 character not yet complete.
         pending: Vec<u8>,
     }
 
     impl Screen {
-        fn new() -> Screen {
+        fn new(width: usize) -> Screen {
             Screen {
-                scrolled: Vec::new(),
-                row: Vec::new(),
+                rows: vec![Vec::new()],
+                row: 0,
                 column: 0,
+                width,
                 pending: Vec::new(),
             }
         }
@@ -563,14 +707,23 @@ mod tests {
             }
             match byte {
                 b'\r' => self.column = 0,
-                b'\n' => {
-                    let row: String = self.row.drain(..).collect();
-                    self.scrolled.push(row);
-                }
-                BACKSPACE => self.column = self.column.saturating_sub(1),
+                b'\n' => self.go_to_row(self.row + 1),
+                BACKSPACE => self.column = self.settled_column().saturating_sub(1),
                 BELL => {}
                 0x20..=0x7e => self.put(char::from(byte)),
                 _ => panic!("the editor wrote control byte {byte:#04x}"),
+            }
+        }
+
+        /// The column, with a wrap that waits given up (as any cursor move does).
+        fn settled_column(&self) -> usize {
+            self.column.min(self.width - 1)
+        }
+
+        fn go_to_row(&mut self, row: usize) {
+            self.row = row;
+            if self.rows.len() <= row {
+                self.rows.resize(row + 1, Vec::new());
             }
         }
 
@@ -592,12 +745,23 @@ mod tests {
                     }
                 };
                 match last {
-                    b'K' => {
-                        assert_eq!(sequence, "\x1b[K");
-                        self.row.truncate(self.column);
+                    b'J' => {
+                        assert_eq!(sequence, "\x1b[J");
+                        assert!(self.column < self.width, "erasing from a waiting wrap");
+                        self.rows[self.row].truncate(self.column);
+                        self.rows.truncate(self.row + 1);
                     }
-                    b'D' => self.column = self.column.saturating_sub(count()),
-                    b'C' => self.column += count(),
+                    b'A' => {
+                        assert!(count() <= self.row, "moved above the screen");
+                        self.column = self.settled_column();
+                        self.row -= count();
+                    }
+                    b'B' => {
+                        self.column = self.settled_column();
+                        self.go_to_row(self.row + count());
+                    }
+                    b'D' => self.column = self.settled_column().saturating_sub(count()),
+                    b'C' => self.column = (self.settled_column() + count()).min(self.width - 1),
                     _ => panic!("the editor wrote escape sequence {sequence:?}"),
                 }
             } else if let Ok(text) = core::str::from_utf8(&self.pending) {
@@ -610,19 +774,24 @@ mod tests {
         }
 
         fn put(&mut self, character: char) {
-            if self.column < self.row.len() {
-                self.row[self.column] = character;
+            if self.column == self.width {
+                self.go_to_row(self.row + 1);
+                self.column = 0;
+            }
+            let row = &mut self.rows[self.row];
+            if self.column < row.len() {
+                row[self.column] = character;
             } else {
-                self.row.resize(self.column, ' ');
-                self.row.push(character);
+                row.resize(self.column, ' ');
+                row.push(character);
             }
             self.column += 1;
         }
 
-        /// The cursor's row without the blanks that end it.
-        fn visible_row(&self) -> String {
-            let row: String = self.row.iter().collect();
-            String::from(row.trim_end_matches(' '))
+        /// Row `row` without the blanks that end it.
+        fn row_text(&self, row: usize) -> String {
+            let text: String = self.rows.get(row).into_iter().flatten().collect();
+            String::from(text.trim_end_matches(' '))
         }
     }
 
@@ -630,19 +799,30 @@ mod tests {
     struct Terminal {
         editor: LineEditor,
         screen: Screen,
+        /// The row the prompt of the line being edited starts on.
+        prompt_row: usize,
         events: Vec<Event>,
+        /// What Tab completes from.
+        names: Vec<String>,
     }
 
     impl Terminal {
         fn new() -> Terminal {
+            Terminal::with_width(DEFAULT_WIDTH)
+        }
+
+        fn with_width(width: usize) -> Terminal {
             let mut editor = LineEditor::new(4);
             editor.set_prompt(PROMPT);
-            let mut screen = Screen::new();
+            editor.set_width(width);
+            let mut screen = Screen::new(width);
             screen.write(PROMPT.as_bytes());
             Terminal {
                 editor,
                 screen,
+                prompt_row: 0,
                 events: Vec::new(),
+                names: Vec::new(),
             }
         }
 
@@ -652,15 +832,38 @@ mod tests {
                 let mut echo = Vec::new();
                 let event = self.editor.feed(byte, &mut echo);
                 self.screen.write(&echo);
-                if let Some(event) = event {
-                    if event != Event::EndOfInput {
-                        assert_eq!(
-                            self.screen.column, 0,
-                            "a finished line leaves the cursor at the start of a row"
-                        );
-                        self.screen.write(PROMPT.as_bytes());
+                match event {
+                    Some(Event::Complete(request)) => {
+                        let candidates: Vec<String> = self
+                            .names
+                            .iter()
+                            .filter(|name| name.starts_with(&request.word))
+                            .cloned()
+                            .collect();
+                        let mut echo = Vec::new();
+                        self.editor.complete(&candidates, &mut echo);
+                        let rows_before = self.screen.rows.len();
+                        self.screen.write(&echo);
+                        // A listing puts the prompt on a new row.
+                        if self.screen.rows.len() > rows_before {
+                            let (row, _) = self.editor.place(self.editor.cursor);
+                            self.prompt_row = self.screen.row - row;
+                        }
+                        self.events.push(Event::Complete(request));
                     }
-                    self.events.push(event);
+                    Some(event) => {
+                        if event != Event::EndOfInput {
+                            assert_eq!(
+                                self.screen.column, 0,
+                                "a finished line leaves the cursor at the start of a row"
+                            );
+                            assert_eq!(self.screen.row_text(self.screen.row), "");
+                            self.screen.write(PROMPT.as_bytes());
+                            self.prompt_row = self.screen.row;
+                        }
+                        self.events.push(event);
+                    }
+                    None => {}
                 }
                 self.check_screen();
             }
@@ -670,11 +873,31 @@ mod tests {
             self.type_bytes(text.as_bytes());
         }
 
+        /// The rows from the prompt's show the prompt and the line, wrapped at the width, and
+        /// nothing after them; the cursor is on the editor's character.
         fn check_screen(&self) {
-            let mut expected = String::from(PROMPT);
+            let width = self.screen.width;
+            let mut expected: Vec<char> = PROMPT.chars().collect();
             expected.extend(self.editor.line.iter());
-            assert_eq!(self.screen.visible_row(), expected.trim_end_matches(' '));
-            assert_eq!(self.screen.column, PROMPT.len() + self.editor.cursor);
+            let rows = expected.len().div_ceil(width).max(1);
+            for row in 0..rows {
+                let end = ((row + 1) * width).min(expected.len());
+                let text: String = expected[row * width..end].iter().collect();
+                assert_eq!(
+                    self.screen.row_text(self.prompt_row + row),
+                    text.trim_end_matches(' '),
+                    "row {row} of the line"
+                );
+            }
+            for row in self.prompt_row + rows..self.screen.rows.len() {
+                assert_eq!(self.screen.row_text(row), "", "row {row}, below the line");
+            }
+            let offset = PROMPT.len() + self.editor.cursor;
+            assert_eq!(
+                (self.screen.row, self.screen.column),
+                (self.prompt_row + offset / width, offset % width),
+                "the cursor"
+            );
             assert_eq!(
                 self.editor.line_bytes,
                 self.editor
@@ -760,8 +983,8 @@ mod tests {
     fn backspace_at_the_end_erases_one_column() {
         let mut editor = LineEditor::new(0);
         echo_of(&mut editor, b"ab");
-        assert_eq!(echo_of(&mut editor, b"\x7f").0, b"\x08 \x08");
-        assert_eq!(echo_of(&mut editor, b"\x08").0, b"\x08 \x08");
+        assert_eq!(echo_of(&mut editor, b"\x7f").0, b"\x08\x1b[J");
+        assert_eq!(echo_of(&mut editor, b"\x08").0, b"\x08\x1b[J");
         assert_eq!(echo_of(&mut editor, b"\x7f").0, b"", "nothing to erase");
         assert_eq!(
             echo_of(&mut editor, b"\r").1,
@@ -863,7 +1086,7 @@ mod tests {
         let mut editor = LineEditor::new(0);
         editor.set_prompt("> ");
         echo_of(&mut editor, b"abc\x1b[D\x1b[D");
-        assert_eq!(echo_of(&mut editor, b"\x0c").0, b"\r> abc\x1b[K\x1b[2D");
+        assert_eq!(echo_of(&mut editor, b"\x0c").0, b"\r> abc\x1b[J\x1b[2D");
         // It repairs a row that something else wrote over.
         let mut terminal = Terminal::new();
         terminal.type_text("x");
@@ -934,26 +1157,180 @@ mod tests {
     #[test]
     fn other_control_bytes_are_ignored() {
         let mut editor = LineEditor::new(0);
-        assert_eq!(echo_of(&mut editor, b"\x00\t\x1f\x07"), (Vec::new(), None));
+        assert_eq!(echo_of(&mut editor, b"\x00\x1f\x07"), (Vec::new(), None));
     }
 
     #[test]
-    fn overlong_lines_ring_the_bell() {
+    fn overlong_lines_ring_the_bell_and_are_not_run() {
+        let mut terminal = Terminal::new();
+        terminal.type_bytes(&[b'x'; MAX_LINE_BYTES]);
+        let mut echo = Vec::new();
+        assert_eq!(terminal.editor.feed(b'y', &mut echo), None);
+        assert_eq!(echo, [BELL]);
+        terminal.type_text("y\r");
+        assert_eq!(
+            terminal.events,
+            [Event::LineTooLong],
+            "a line cut short is not run"
+        );
+        assert_eq!(terminal.editor.history().count(), 0);
+        // A line that fits after the bell rang is run.
+        terminal.type_bytes(&[b'x'; MAX_LINE_BYTES]);
+        terminal.type_text("é\x7f\r");
+        let Some(Event::Line(line)) = terminal.events.last() else {
+            panic!("Enter gives the line");
+        };
+        assert_eq!(line.len(), MAX_LINE_BYTES - 1);
         let mut editor = LineEditor::new(0);
-        let (echo, _) = echo_of(&mut editor, &[b'x'; MAX_LINE_BYTES]);
-        assert_eq!(echo.len(), MAX_LINE_BYTES);
-        assert_eq!(echo_of(&mut editor, b"y").0, [BELL]);
-        echo_of(&mut editor, b"\x7f");
+        echo_of(&mut editor, &[b'x'; MAX_LINE_BYTES - 1]);
         assert_eq!(
             echo_of(&mut editor, "é".as_bytes()).0,
             [BELL],
             "two bytes do not fit in one"
         );
-        assert_eq!(echo_of(&mut editor, b"z").0, b"z");
-        let Some(Event::Line(line)) = echo_of(&mut editor, b"\r").1 else {
-            panic!("Enter gives the line");
-        };
-        assert_eq!(line.len(), MAX_LINE_BYTES);
+    }
+
+    #[test]
+    fn the_line_limit_leaves_room_for_the_argument_terminators() {
+        // The 2,048 bytes a program's arguments may take hold every word and its NUL.
+        assert_eq!(MAX_LINE_BYTES + 1, 2048);
+    }
+
+    #[test]
+    fn typing_past_the_last_column_continues_on_the_next_row() {
+        let mut editor = LineEditor::new(0);
+        editor.set_prompt("$ ");
+        editor.set_width(10);
+        assert_eq!(echo_of(&mut editor, b"1234567").0, b"1234567");
+        assert_eq!(
+            echo_of(&mut editor, b"8").0,
+            b"8\r\n",
+            "the cursor leaves the full row at once"
+        );
+        assert_eq!(echo_of(&mut editor, b"9").0, b"9");
+        // Left from the start of a row goes to the end of the row above.
+        assert_eq!(echo_of(&mut editor, LEFT.as_bytes()).0, b"\x08");
+        assert_eq!(echo_of(&mut editor, LEFT.as_bytes()).0, b"\x1b[1A\x1b[9C");
+        assert_eq!(echo_of(&mut editor, b"\x01").0, b"\x1b[7D");
+        assert_eq!(echo_of(&mut editor, b"\x05").0, b"\x1b[1B\x08");
+    }
+
+    #[test]
+    fn an_edit_in_a_wrapped_line_rewrites_the_rows_after_it() {
+        let mut editor = LineEditor::new(0);
+        editor.set_prompt("$ ");
+        editor.set_width(10);
+        echo_of(&mut editor, b"abcdefghijk\x01");
+        // Inserting at the start rewrites the whole line, then comes back.
+        assert_eq!(echo_of(&mut editor, b"X").0, b"Xabcdefghijk\x1b[1A\x08");
+        // Deleting it rewrites the line one column left and erases what is left below.
+        assert_eq!(
+            echo_of(&mut editor, b"\x7f").0,
+            b"\x08abcdefghijk\x1b[J\x1b[1A\x08"
+        );
+    }
+
+    #[test]
+    fn editing_lines_of_many_rows_keeps_the_screen_right() {
+        let mut terminal = Terminal::with_width(10);
+        terminal.type_text("0123456789abcdefghijklmnopqrstu");
+        for keys in [
+            "\x01",
+            "X",
+            RIGHT,
+            "\x7f",
+            "\x1b[3~",
+            "\x05",
+            "\x7f\x7f\x7f",
+            "\x01",
+            "\x0b",
+            "abc",
+            "\x0c",
+        ] {
+            terminal.type_text(keys);
+        }
+        terminal.type_text("12345678\r");
+        assert_eq!(terminal.events, [Event::Line(String::from("abc12345678"))]);
+        // A line that ends on a row's last column, recalled and entered.
+        terminal.type_text("12345678");
+        terminal.type_text(UP);
+        terminal.type_text(DOWN);
+        terminal.type_text("\r");
+        assert_eq!(terminal.events[1], Event::Line(String::from("12345678")));
+    }
+
+    #[test]
+    fn a_prompt_takes_the_columns_of_its_characters_outside_escape_sequences() {
+        assert_eq!(columns_of("$ "), 2);
+        assert_eq!(columns_of("\x1b[1;32mexo\x1b[0m:/data$ "), 11);
+        let mut editor = LineEditor::new(0);
+        editor.set_prompt("\x1b[32m$\x1b[0m ");
+        editor.set_width(4);
+        assert_eq!(
+            echo_of(&mut editor, b"ab").0,
+            b"ab\r\n",
+            "2 + 2 columns fill the row"
+        );
+    }
+
+    #[test]
+    fn tab_asks_for_the_word_before_the_cursor() {
+        let mut editor = LineEditor::new(0);
+        let (_, event) = echo_of(&mut editor, b"cat /da\t");
+        assert_eq!(
+            event,
+            Some(Event::Complete(completion::Request {
+                word: String::from("/da"),
+                kind: completion::WordKind::Path,
+            }))
+        );
+    }
+
+    #[test]
+    fn tab_completes_a_unique_name_and_lists_several_at_the_second_press() {
+        let mut terminal = Terminal::with_width(20);
+        terminal.names = [
+            "echo",
+            "cat",
+            "cd",
+            "cp",
+            "capabilities",
+            "/data/",
+            "/data/notes",
+        ]
+        .map(String::from)
+        .to_vec();
+        terminal.type_text("ec\t");
+        assert_eq!(terminal.line(), "echo ");
+        terminal.type_text("/d\t");
+        assert_eq!(terminal.line(), "echo /data/");
+        terminal.type_text("\x15c\t");
+        assert_eq!(terminal.line(), "c", "no common start: the bell only");
+        let screen_rows = terminal.screen.rows.len();
+        terminal.type_text("\t");
+        assert_eq!(terminal.line(), "c");
+        assert_eq!(
+            terminal.screen.row_text(screen_rows),
+            "capabilities  cat  c",
+            "the second Tab lists the names under the line"
+        );
+        assert_eq!(terminal.screen.row_text(screen_rows + 1), "d  cp");
+        // Listing from the middle of a line leaves the cursor where it was.
+        terminal.type_text("\x15c \x02\t\t");
+        assert_eq!((terminal.line().as_str(), terminal.cursor()), ("c ", 1));
+        terminal.type_text("\x05\x7f");
+        terminal.type_text("a\t");
+        assert_eq!(terminal.line(), "ca");
+        terminal.type_text("p\t\r");
+        assert_eq!(
+            terminal.events.last(),
+            Some(&Event::Line(String::from("capabilities ")))
+        );
+        let mut editor = LineEditor::new(0);
+        echo_of(&mut editor, b"zz\t");
+        let mut echo = Vec::new();
+        editor.complete(&[], &mut echo);
+        assert_eq!(echo, [BELL], "nothing to complete rings the bell");
     }
 
     #[test]
@@ -1041,6 +1418,7 @@ mod tests {
             "€",
             "😀",
             " ",
+            "\t",
         ])
         .prop_map(|key| key.as_bytes().to_vec());
         prop_oneof![
@@ -1052,9 +1430,11 @@ mod tests {
     proptest! {
         #[test]
         fn the_screen_always_shows_prompt_line_and_cursor(
-            keys in prop::collection::vec(key(), 0..80)
+            keys in prop::collection::vec(key(), 0..80),
+            width in 3usize..12,
         ) {
-            let mut terminal = Terminal::new();
+            let mut terminal = Terminal::with_width(width);
+            terminal.names = ["a", "ab", "abc/", "b é", "😀x"].map(String::from).to_vec();
             keys.iter().for_each(|key| terminal.type_bytes(key));
         }
 
