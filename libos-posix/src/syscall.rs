@@ -2,6 +2,7 @@
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
 //! instruction below them (`runtime::syscall_instruction`).
 
+use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
 use exo_abi::{Error, ExitReason, stubs};
@@ -109,7 +110,7 @@ pub fn create_environment(name: &str) -> Result<Capability, Error> {
 
 /// Starts `environment`, made by [`create_environment`], at `rip` with stack pointer `rsp` and
 /// `rdi`, `rsi` as its first two argument registers; every other register is zero (needs
-/// `exo_abi::capability::rights::CONTROL`).
+/// `exo_abi::capability::Rights::CONTROL`).
 pub fn start_environment(
     environment: Capability,
     rip: u64,
@@ -121,7 +122,7 @@ pub fn start_environment(
 }
 
 /// Kills environment `id`, which must be the one `subtree` names or one of its living
-/// descendants (0: the one `subtree` names); needs `exo_abi::capability::rights::CONTROL`.
+/// descendants (0: the one `subtree` names); needs `exo_abi::capability::Rights::CONTROL`.
 /// Killing this environment itself does not return.
 pub fn kill_environment(subtree: Capability, id: u32) -> Result<(), Error> {
     stubs::environment_kill::<Kernel>(subtree.0, u64::from(id)).map(|_| ())
@@ -211,7 +212,7 @@ pub fn page_query(address: u64) -> Result<PageInfo, Error> {
 
 /// Binds `frame`, which `target` owns (given with [`frame_grant`]), at `address` of `target`'s
 /// address space with `exo_abi::page_rights` bits `rights` (needs
-/// `exo_abi::capability::rights::SHARE`).
+/// `exo_abi::capability::Rights::SHARE`).
 pub fn page_map_into(
     target: Capability,
     address: u64,
@@ -411,14 +412,14 @@ pub fn sleep_until(id: u64, address: u64, len: u64) -> Result<(), Error> {
     stubs::sleep_until::<Kernel>(id, address, len).map(|_| ())
 }
 
-/// Gives `receiver` a copy of `capability` with `rights` (`exo_abi::capability::rights`
-/// bits, within the original's); returns the copy's handle in the receiver's table.
+/// Gives `receiver` a copy of `capability` with `rights` (within the original's); returns the
+/// copy's handle in the receiver's table.
 pub fn capability_copy(
     capability: Capability,
-    rights: u64,
+    rights: Rights,
     receiver: Capability,
 ) -> Result<Capability, Error> {
-    stubs::capability_copy::<Kernel>(capability.0, rights, receiver.0).map(Capability)
+    stubs::capability_copy::<Kernel>(capability.0, rights.bits(), receiver.0).map(Capability)
 }
 
 /// Drops `capability`; its handle never works again.
@@ -427,16 +428,16 @@ pub fn capability_drop(capability: Capability) -> Result<(), Error> {
 }
 
 /// The id of the environment `capability` names, and its rights.
-pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
+pub fn capability_inspect(capability: Capability) -> Result<(u32, Rights), Error> {
     let word = stubs::capability_inspect::<Kernel>(capability.0)?;
-    Ok((word as u32, word >> 32))
+    Ok((word as u32, Rights::from_bits_retain(word >> 32)))
 }
 
 /// The first capability this environment holds, among the slots of its table that have been
 /// filled once, for which `wanted` holds of the id it names and its rights (as
 /// [`capability_inspect`] tells them; see `exo_abi::capability` for how handles number slots):
 /// how an environment finds a capability someone else gave it.
-pub fn capability_find(mut wanted: impl FnMut(u32, u64) -> bool) -> Option<Capability> {
+pub fn capability_find(mut wanted: impl FnMut(u32, Rights) -> bool) -> Option<Capability> {
     (0..exo_abi::capability::CAPABILITIES_MAX as u64)
         .map(|slot| Capability(1 << 32 | slot))
         .find(
@@ -528,7 +529,7 @@ impl Received {
 }
 
 /// Creates an endpoint this environment serves; the capability carries
-/// `exo_abi::capability::rights::CALL` and `RECEIVE`.
+/// `exo_abi::capability::Rights::CALL` and `RECEIVE`.
 pub fn endpoint_create() -> Result<Capability, Error> {
     stubs::endpoint_create::<Kernel>().map(Capability)
 }

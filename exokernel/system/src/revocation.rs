@@ -8,7 +8,7 @@ use crate::kernel::Kernel;
 use crate::pages::own_binding;
 use crate::platform::Platform;
 use alloc::vec::Vec;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::{Error, arguments, upcall};
 use exo_core::environments::EnvId;
@@ -48,7 +48,7 @@ pub fn revoke<P: Platform>(
     caller: EnvId,
     a: arguments::Revoke,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, a.target, rights::REVOKE)?;
+    let target = environment_named(kernel, caller, a.target, Rights::REVOKE)?;
     let kind = kind_of(a.kind)?;
     let now = P::now_microseconds();
     let deadline = now.saturating_add(a.deadline);
@@ -80,7 +80,7 @@ pub fn revocation_query<P: Platform>(
     target: u64,
     kind: u64,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, target, rights::REVOKE)?;
+    let target = environment_named(kernel, caller, target, Rights::REVOKE)?;
     let kind = kind_of(kind)?;
     kernel
         .revocations

@@ -7,7 +7,7 @@ use crate::platform::Platform;
 use exo_abi::Syscall::{
     CapabilityCopy, FrameAllocate, FrameGrant, SetExceptionHandler, Spawn, Yield,
 };
-use exo_abi::capability::{PARENT, SELF};
+use exo_abi::capability::{PARENT, Rights, SELF};
 use exo_abi::{Error, FRAME_ANY};
 use exo_core::environments::EnvId;
 
@@ -36,6 +36,26 @@ fn a_child_cannot_push_frames_or_capabilities_onto_its_parent() {
     );
     // What it may do: keep a copy of PARENT for itself, with no right.
     assert!(booted.call(CapabilityCopy, &[PARENT, 0, SELF]).is_ok());
+}
+
+#[test]
+fn unknown_rights_bits_are_refused_once_the_handle_is_known_good() {
+    let mut booted = Booted::new();
+    let unknown = 1 << 7;
+    assert_eq!(
+        booted.call(CapabilityCopy, &[SELF, unknown, SELF]),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(
+        booted.call(CapabilityCopy, &[77, unknown, SELF]),
+        Err(Error::BadCapability),
+        "a forged handle is named before the rights"
+    );
+    assert!(
+        booted
+            .call(CapabilityCopy, &[SELF, Rights::SHARE.bits(), SELF])
+            .is_ok()
+    );
 }
 
 #[test]

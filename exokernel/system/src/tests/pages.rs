@@ -5,8 +5,8 @@ use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
     PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
 };
+use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
-use exo_abi::capability::rights::CONTROL;
 use exo_abi::page_rights::{ALL, WRITABLE};
 use exo_abi::page_usage::{ACCESSED, ALL as ALL_USAGE, DIRTY};
 use exo_abi::{Error, FRAME_ANY, USER_END};
@@ -161,7 +161,7 @@ fn sharing_needs_the_share_right_and_stays_within_the_callers_rights() {
         Err(Error::PermissionDenied)
     );
     let control_only = booted
-        .call(CapabilityCopy, &[child, CONTROL, SELF])
+        .call(CapabilityCopy, &[child, Rights::CONTROL.bits(), SELF])
         .expect("a narrowed copy for the caller");
     assert_eq!(
         booted.call(PageShare, &[FREE_PAGE, control_only, FREE_PAGE, 0]),
@@ -392,7 +392,7 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
         .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
         .expect("bound");
     let read_only = booted
-        .call(CapabilityCopy, &[child, CONTROL, SELF])
+        .call(CapabilityCopy, &[child, Rights::CONTROL.bits(), SELF])
         .expect("a handle without SHARE");
     let unbound = FREE_PAGE + 8 * 4096;
     let refusals = [

@@ -350,7 +350,7 @@ fn capability_room() -> Result<usize, &'static str> {
     loop {
         match syscall::capability_copy(
             syscall::Capability::SELF,
-            exo_abi::capability::rights::GRANT,
+            exo_abi::capability::Rights::GRANT,
             syscall::Capability::SELF,
         ) {
             Ok(copy) => {
