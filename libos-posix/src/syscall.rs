@@ -5,6 +5,7 @@
 use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, stubs};
 
 /// Public so that tests can pass arguments no typed wrapper would.
@@ -338,10 +339,9 @@ pub fn slice_free(position: u64) -> Result<(), Error> {
     stubs::slice_free::<Kernel>(position).map(|_| ())
 }
 
-/// Chooses the kernel events delivered to the exception handler (`exo_abi::upcall::enable`
-/// bits).
-pub fn set_upcalls(enabled: u64) -> Result<(), Error> {
-    stubs::set_upcalls::<Kernel>(enabled).map(|_| ())
+/// Chooses the kernel events delivered to the exception handler.
+pub fn set_upcalls(enabled: Upcalls) -> Result<(), Error> {
+    stubs::set_upcalls::<Kernel>(enabled.bits()).map(|_| ())
 }
 
 /// Gives the rest of the current slot to environment `target`.

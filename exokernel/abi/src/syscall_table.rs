@@ -222,7 +222,7 @@ system_calls! {
         authority Caller;
         covered by "slices::slice_calls_refuse_bad_requests";
     /// Chooses the kernel events the caller receives as upcalls through its exception handler:
-    /// `a0` is a set of [`upcall::enable`](crate::upcall::enable) bits (0: none). Returns 0.
+    /// `a0` is a set of [`Upcalls`](crate::upcall::Upcalls) bits (0: none). Returns 0.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown bits, or for a
     /// non-empty set while no exception handler is registered.
     SetUpcalls = 21 => fn set_upcalls(enabled);

@@ -10,6 +10,7 @@ use crate::platform::Platform;
 use alloc::vec::Vec;
 use exo_abi::capability::Rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, arguments, upcall};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
@@ -60,7 +61,10 @@ pub fn revoke<P: Platform>(
         .environments
         .machine_mut(target)
         .expect("checked alive above");
-    if machine.upcalls_enabled & upcall::enable::REVOCATION_REQUEST == 0 {
+    if !machine
+        .upcalls_enabled
+        .contains(Upcalls::REVOCATION_REQUEST)
+    {
         if let Some(unreachable) = kernel.revocations.expire_now(target, kind) {
             kernel.abort(unreachable, Reason::Unreachable);
         }

@@ -23,6 +23,7 @@ use crate::trap_frame::TrapFrame;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Call, Error, ExitReason, Syscall, arguments, encode_result};
 use exo_core::environments::{EnvId, WaitMode, WaitOutcome};
 use exo_core::exception_handler::ExceptionHandler;
@@ -362,7 +363,7 @@ fn set_exception_handler<P: Platform>(
     let machine = kernel.current_machine();
     machine.exception_handler = handler;
     if handler.is_none() {
-        machine.upcalls_enabled = 0;
+        machine.upcalls_enabled = Upcalls::empty();
         let current = kernel.current.expect("called by the running environment");
         kernel.slices.set_upcalls(current, false, false);
     }
