@@ -2,6 +2,7 @@
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
 //! instruction below them (`runtime::syscall_instruction`).
 
+use exo_abi::PageUse;
 use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
@@ -253,20 +254,20 @@ pub fn page_list_with_rights(
 
 /// The hardware's use of this environment's own bindings in `range`: writes to `buffer`, in
 /// address order, one word per page read or written since its bits were last cleared (the
-/// page address with `exo_abi::page_usage` bits in its low bits), at most
+/// page address with `exo_abi::PageUse` bits in its low bits), at most
 /// `exo_abi::PAGE_BATCH_MAX` at a time, then clears the `clear` bits of the pages reported.
 /// Returns how many it wrote, fewer than `buffer` holds once there are no more in `range`.
 pub fn page_usage(
     buffer: &mut [u64],
     range: core::ops::Range<u64>,
-    clear: u64,
+    clear: PageUse,
 ) -> Result<usize, Error> {
     stubs::page_usage::<Kernel>(
         buffer.as_mut_ptr() as u64,
         buffer.len() as u64,
         range.start,
         range.end,
-        clear,
+        clear.bits(),
     )
     .map(|count| count as usize)
 }

@@ -119,15 +119,17 @@ pub mod page_flags {
     pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
 }
 
-/// The usage bits [`Syscall::PageUsage`] reports in the low bits of a page address, and
-/// clears when asked.
-pub mod page_usage {
-    /// The page was read or written (or executed) since the bit was last cleared.
-    pub const ACCESSED: u64 = 1 << 0;
-    /// The page was written since the bit was last cleared.
-    pub const DIRTY: u64 = 1 << 1;
-    /// Every defined bit.
-    pub const ALL: u64 = ACCESSED | DIRTY;
+bitflags::bitflags! {
+    /// The use the hardware made of a page: the bits [`Syscall::PageUsage`] reports in the low
+    /// bits of a page address, and clears when asked; on the wire, the
+    /// [`bits`](PageUse::bits) of this set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct PageUse: u64 {
+        /// The page was read or written (or executed) since the bit was last cleared.
+        const ACCESSED = 1 << 0;
+        /// The page was written since the bit was last cleared.
+        const DIRTY = 1 << 1;
+    }
 }
 
 /// Regions shared whole by [`Syscall::RegionShare`]: the span of one last-level page table.
@@ -230,6 +232,14 @@ mod tests {
             page_flags::OWNED | page_flags::HAS_DERIVED | page_flags::IS_DERIVED,
             page_flags::ALL
         );
+    }
+
+    #[test]
+    fn page_use_keeps_its_wire_values() {
+        assert_eq!(PageUse::ACCESSED.bits(), 1 << 0);
+        assert_eq!(PageUse::DIRTY.bits(), 1 << 1);
+        assert_eq!(PageUse::all().bits(), 0b11);
+        assert_eq!(PageUse::from_bits(1 << 2), None);
     }
 
     #[test]

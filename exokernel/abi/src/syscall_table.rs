@@ -775,8 +775,8 @@ system_calls! {
     /// run CLOCK or find its dirty pages without a fault per reference: writes at most `a1`
     /// (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) words to `a0`, one for each
     /// page whose accessed or dirty bit is set, the page address with
-    /// [`page_usage`](crate::page_usage) bits in its low bits; then clears the bits of `a4`
-    /// ([`page_usage`](crate::page_usage) bits) on each page it reported, so that the hardware
+    /// [`PageUse`](crate::PageUse) bits in its low bits; then clears the bits of `a4`
+    /// ([`PageUse`](crate::PageUse) bits) on each page it reported, so that the hardware
     /// sets them again at the page's next use. Returns how many words it wrote; fewer than
     /// asked means there are no more (ask again from the last address plus one page). Pages
     /// used since their binding was made, or since their bits were last cleared, are

@@ -889,7 +889,7 @@ impl Fuzzer {
                     a[4] = if self.random.one_in(4) {
                         self.word()
                     } else {
-                        exo_abi::page_usage::ALL
+                        exo_abi::PageUse::all().bits()
                     };
                 }
                 if call == Syscall::ConsoleRead {
