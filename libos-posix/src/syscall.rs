@@ -94,7 +94,7 @@ pub fn wait(child: Capability) -> Result<ExitReason, Error> {
 /// Reaps `child` if it has ended and returns how (the capability goes with it); `None`, at
 /// once and keeping the capability, while it has not ended.
 pub fn try_wait(child: Capability) -> Result<Option<ExitReason>, Error> {
-    match stubs::wait::<Kernel>(child.0, exo_abi::WAIT_NO_HANG) {
+    match stubs::wait::<Kernel>(child.0, exo_abi::WaitFlags::NO_HANG.bits()) {
         Ok(word) => ExitReason::decode(word)
             .map(Some)
             .ok_or(Error::Unrecognized),
@@ -499,13 +499,14 @@ pub fn frame_list(buffer: &mut [u64], first: u64) -> Result<usize, Error> {
 /// `exo_abi::CONSOLE_READ_MAX_BYTES`); returns how many. Blocks until there is at least one,
 /// unless `is_nonblocking`, which returns 0 at once when none is there.
 pub fn console_read(buffer: &mut [u8], is_nonblocking: bool) -> Result<usize, Error> {
-    let flags = if is_nonblocking {
-        exo_abi::CONSOLE_NONBLOCKING
-    } else {
-        0
-    };
-    stubs::console_read::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, flags)
-        .map(|count| count as usize)
+    let mut flags = exo_abi::ConsoleReadFlags::empty();
+    flags.set(exo_abi::ConsoleReadFlags::NONBLOCKING, is_nonblocking);
+    stubs::console_read::<Kernel>(
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        flags.bits(),
+    )
+    .map(|count| count as usize)
 }
 
 /// A call received by an endpoint's server (see `exo_abi::ipc`).

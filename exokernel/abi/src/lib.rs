@@ -80,13 +80,25 @@ pub const POWER_OFF_STATUS_MAX: u64 = 63;
 /// Argument of [`Syscall::FrameAllocate`] asking for any free frame.
 pub const FRAME_ANY: u64 = u64::MAX;
 
-/// Flag of [`Syscall::Wait`]: when the child has not ended, fail with [`Error::Unavailable`] at
-/// once instead of blocking.
-pub const WAIT_NO_HANG: u64 = 1 << 0;
+bitflags::bitflags! {
+    /// The flags of [`Syscall::Wait`]; on the wire, the [`bits`](WaitFlags::bits) of this set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct WaitFlags: u64 {
+        /// When the child has not ended, fail with [`Error::Unavailable`] at once instead of
+        /// blocking.
+        const NO_HANG = 1 << 0;
+    }
+}
 
-/// Flag of [`Syscall::ConsoleRead`]: return 0 at once when no byte is buffered instead of
-/// blocking.
-pub const CONSOLE_NONBLOCKING: u64 = 1 << 0;
+bitflags::bitflags! {
+    /// The flags of [`Syscall::ConsoleRead`]; on the wire, the
+    /// [`bits`](ConsoleReadFlags::bits) of this set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct ConsoleReadFlags: u64 {
+        /// Return 0 at once when no byte is buffered instead of blocking.
+        const NONBLOCKING = 1 << 0;
+    }
+}
 
 /// Most bytes one [`Syscall::ConsoleRead`] asks for, and how many received bytes the kernel
 /// buffers while nobody reads them.
@@ -244,8 +256,10 @@ mod tests {
 
     #[test]
     fn new_flags_and_rights_are_single_defined_bits() {
-        assert_eq!(WAIT_NO_HANG.count_ones(), 1);
-        assert_eq!(CONSOLE_NONBLOCKING.count_ones(), 1);
+        assert_eq!(WaitFlags::NO_HANG.bits(), 1 << 0);
+        assert_eq!(WaitFlags::all().bits(), 1 << 0);
+        assert_eq!(ConsoleReadFlags::NONBLOCKING.bits(), 1 << 0);
+        assert_eq!(ConsoleReadFlags::all().bits(), 1 << 0);
         assert!(capability::Rights::ALL.contains(capability::Rights::CONTROL));
         assert_eq!(capability::Rights::ALL.bits().count_ones(), 5);
     }

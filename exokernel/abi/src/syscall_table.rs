@@ -77,7 +77,7 @@ system_calls! {
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Blocks until the child named by capability `a0` has ended, reaps it and returns how it
     /// ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode). The handle is
-    /// dropped with the child. `a1` holds flags: with [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) a
+    /// dropped with the child. `a1` holds flags: with [`WaitFlags::NO_HANG`](crate::WaitFlags::NO_HANG) a
     /// child that has not ended is not waited for (the handle stays). A child that was never
     /// started ([`Syscall::EnvironmentCreate`]) is waited for like any other.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits;
@@ -85,7 +85,7 @@ system_calls! {
     /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
     /// [`Rights::WAIT`](crate::capability::Rights::WAIT); [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment)
     /// when the child was reaped already; [`Unavailable`](crate::Error::Unavailable) with
-    /// [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) when the child has not ended.
+    /// [`WaitFlags::NO_HANG`](crate::WaitFlags::NO_HANG) when the child has not ended.
     Wait = 7 => fn wait(child, flags);
         errors [InvalidArgument, BadCapability, PermissionDenied, NoSuchEnvironment, Unavailable];
         authority Capability { argument: 0, right: Rights::WAIT };
@@ -584,7 +584,7 @@ system_calls! {
     /// up to [`CONSOLE_READ_MAX_BYTES`](crate::CONSOLE_READ_MAX_BYTES) received bytes (polled
     /// whenever it schedules, so at least once a slot); past that the port holds them back.
     /// Blocks until at least one byte is buffered, then returns how many it copied (at most
-    /// `a1`); with [`CONSOLE_NONBLOCKING`](crate::CONSOLE_NONBLOCKING) in the flags `a2`,
+    /// `a1`); with [`ConsoleReadFlags::NONBLOCKING`](crate::ConsoleReadFlags::NONBLOCKING) in the flags `a2`,
     /// returns 0 at once instead of blocking. `a1 = 0` returns 0 at once. The console is one
     /// device, shared by whoever reads it: each byte goes to one reader, so a library OS that
     /// runs several programs decides which of them reads (a shell, say). A blocked read that an

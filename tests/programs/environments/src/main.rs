@@ -234,7 +234,10 @@ fn check_kills(check: &mut Checker) -> Result<(), Error> {
     syscall::yield_now();
     check.expect(
         "wait without hanging for a running child",
-        raw(Syscall::Wait, [sleeper.0, exo_abi::WAIT_NO_HANG, 0, 0, 0]),
+        raw(
+            Syscall::Wait,
+            [sleeper.0, exo_abi::WaitFlags::NO_HANG.bits(), 0, 0, 0],
+        ),
         Err(Error::Unavailable),
     );
     check.expect(
@@ -631,7 +634,7 @@ fn check_console(check: &mut Checker) {
         Ok(0),
     );
     let address = buffer.as_mut_ptr() as u64;
-    let nonblocking = exo_abi::CONSOLE_NONBLOCKING;
+    let nonblocking = exo_abi::ConsoleReadFlags::NONBLOCKING.bits();
     check.expect(
         "read with unknown flags",
         raw(Syscall::ConsoleRead, [address, 16, 1 << 3, 0, 0]),
