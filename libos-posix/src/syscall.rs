@@ -531,7 +531,7 @@ impl Received {
 }
 
 /// Creates an endpoint this environment serves; the capability carries
-/// `exo_abi::capability::Rights::CALL` and `RECEIVE`.
+/// `exo_abi::capability::Rights::CALL` and `Rights::RECEIVE`.
 pub fn endpoint_create() -> Result<Capability, Error> {
     stubs::endpoint_create::<Kernel>().map(Capability)
 }

@@ -56,7 +56,7 @@ system_calls! {
         covered by "hello::bios_boot_runs_hello_in_ring_3";
     /// Creates an environment from the program named by the `a1` bytes at `a0` in the boot
     /// ramdisk, giving it the argument string of `a3` bytes at `a2`. The caller becomes its
-    /// parent. Returns a capability handle with every [`Rights`](crate::capability::Rights)
+    /// parent. Returns a capability handle with every right ([`Rights::ALL`](crate::capability::Rights::ALL))
     /// over the new environment, which is runnable at once and holds
     /// [`PARENT`](crate::capability::PARENT) over the caller.
     /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
@@ -413,7 +413,7 @@ system_calls! {
         authority Caller;
         covered by "capabilities::forged_and_overreaching_capabilities_are_refused_and_delegation_works";
     /// Describes the caller's capability `a0`: returns the id of the environment it names,
-    /// plus its [`Rights`](crate::capability::Rights) shifted left by 32 bits.
+    /// plus the bits of its [`Rights`](crate::capability::Rights) shifted left by 32 bits.
     /// Errors: as [`Syscall::CapabilityDrop`].
     CapabilityInspect = 38 => fn capability_inspect(capability);
         errors [BadCapability];
@@ -494,7 +494,7 @@ system_calls! {
         covered by "protection::ring_counters_written_by_the_library_os_wrap";
     /// Creates an environment with an empty address space and no program, named for messages
     /// by the UTF-8 name of `a1` bytes at `a0`. The caller becomes its parent and gets a
-    /// capability handle with every [`Rights`](crate::capability::Rights) over it; the new
+    /// capability handle with every right ([`Rights::ALL`](crate::capability::Rights::ALL)) over it; the new
     /// environment holds [`PARENT`](crate::capability::PARENT) over the caller. It does not run
     /// until [`Syscall::EnvironmentStart`]; until then its parent can give it frames
     /// ([`Syscall::FrameGrant`]), bind them ([`Syscall::PageMapInto`]), share pages into it,
