@@ -14,7 +14,7 @@ use crate::layout::TRANSFER_PAGE;
 use crate::runtime::bound_page::with_transfer_page;
 use crate::syscall::{self, Capability};
 use crate::world;
-use exo_abi::capability::rights::CALL;
+use exo_abi::capability::Rights;
 use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, Message};
 use exo_abi::page_rights::WRITABLE;
 use posix_fs::service::{self, GRANTED_BYTES_MAX, PAGE_BYTES, Reply, Request};
@@ -47,7 +47,7 @@ fn connection(endpoint: u64) -> Result<Capability> {
         return Ok(handle);
     }
     let handle = syscall::capability_find(|object, rights| {
-        u64::from(object) == endpoint && rights & CALL != 0
+        u64::from(object) == endpoint && rights.contains(Rights::CALL)
     })
     .ok_or(Errno::NoFileSystem)?;
     if syscall::page_query(TRANSFER_PAGE).is_err() {
@@ -67,7 +67,9 @@ fn connection(endpoint: u64) -> Result<Capability> {
 /// on the library OS path.
 pub fn handle_to_pass() -> Option<Capability> {
     let endpoint = world::get()?.file_server()?;
-    syscall::capability_find(|object, rights| u64::from(object) == endpoint && rights & CALL != 0)
+    syscall::capability_find(|object, rights| {
+        u64::from(object) == endpoint && rights.contains(Rights::CALL)
+    })
 }
 
 /// Sends `request` to the server of `endpoint` and returns its reply.

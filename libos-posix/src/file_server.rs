@@ -23,7 +23,7 @@ use crate::{clock, println, servers};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
-use exo_abi::capability::rights::{CALL, GRANT};
+use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 use posix_fs::service::{self, Grant, Received};
 use posix_fs::{CachedBlock, FileSystem, FsError};
@@ -90,17 +90,17 @@ impl Clients {
 pub const PROGRAM: &str = "file-server";
 
 /// Runs the file server: mounts the file system, creates the endpoint, gives the environment
-/// that started it (`servers::start`, which lent it [`GRANT`] over itself) a handle to call
+/// that started it (`servers::start`, which lent it [`Rights::GRANT`] over itself) a handle to call
 /// it, and serves for ever. Returns only when it cannot start.
 pub fn run() -> Result<()> {
     present_credential()?;
     let disk = PartitionDisk::whole();
     let mut served =
         FileSystem::mount(disk, vec![CachedBlock::EMPTY; CACHE_SLOTS]).map_err(Errno::from)?;
-    let starter =
-        servers::await_capability(|_, held| held == GRANT).ok_or(Errno::PermissionDenied)?;
+    let starter = servers::await_capability(|_, held| held == Rights::GRANT)
+        .ok_or(Errno::PermissionDenied)?;
     let endpoint = syscall::endpoint_create()?;
-    syscall::capability_copy(endpoint, CALL, starter)?;
+    syscall::capability_copy(endpoint, Rights::CALL, starter)?;
     let mut last_commit = 0;
     let mut clients = Clients::new();
     let mut received = Received::default();

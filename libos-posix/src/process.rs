@@ -21,7 +21,7 @@ use crate::{files, images, loader, process_client, world};
 use alloc::string::String;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use exo_abi::ExitReason;
-use exo_abi::capability::rights::CONTROL;
+use exo_abi::capability::Rights;
 use spin::Mutex;
 
 /// A child this process started and has not waited for yet.
@@ -43,7 +43,7 @@ impl Child {
     }
 }
 
-/// This process's handle of the capability it kills with (CONTROL over the world's root), or
+/// This process's handle of the capability it kills with (Rights::CONTROL over the world's root), or
 /// `SELF` in the root itself.
 static SESSION: Mutex<Capability> = Mutex::new(Capability::SELF);
 
@@ -264,7 +264,7 @@ pub(crate) fn session_for(child: Capability) -> Result<u64> {
     if process_client::server().is_some() {
         return Ok(0);
     }
-    Ok(syscall::capability_copy(*SESSION.lock(), CONTROL, child)?.0)
+    Ok(syscall::capability_copy(*SESSION.lock(), Rights::CONTROL, child)?.0)
 }
 
 /// Fills the unstarted `child`: program, stack, world, descriptors, session, startup block.
@@ -281,7 +281,7 @@ fn build(child: &Child, image: &mut images::Prepared, block: &mut StartupBlock) 
 /// Gives `child` a handle to call the file server, on the microkernel path.
 pub(crate) fn pass_file_server(child: Capability) -> Result<()> {
     if let Some(handle) = crate::file_client::handle_to_pass() {
-        syscall::capability_copy(handle, exo_abi::capability::rights::CALL, child)?;
+        syscall::capability_copy(handle, exo_abi::capability::Rights::CALL, child)?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::error::{Errno, Result};
 use crate::syscall::{self, Capability};
 use crate::world;
 use exo_abi::ExitReason;
-use exo_abi::capability::rights::{CALL, CONTROL, GRANT, SHARE};
+use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 
 /// Create an environment for the caller to build.
@@ -36,7 +36,7 @@ pub const WAIT_NO_HANG: u64 = 1;
 pub const NAME_BYTES: usize = 24;
 /// The rights of the handle [`CREATE`] gives the caller: enough to bind pages in the new
 /// environment, give it frames and capabilities, and start or kill it.
-pub const BUILDER_RIGHTS: u64 = SHARE | GRANT | CONTROL;
+pub const BUILDER_RIGHTS: Rights = Rights::SHARE.union(Rights::GRANT).union(Rights::CONTROL);
 
 /// The process server's endpoint number, on the microkernel path.
 pub(crate) fn server() -> Option<u64> {
@@ -46,8 +46,10 @@ pub(crate) fn server() -> Option<u64> {
 /// This process's handle to call the process server behind endpoint `endpoint` (the server
 /// gave it one when it created it; init got its own when it started the server).
 fn handle(endpoint: u64) -> Result<Capability> {
-    syscall::capability_find(|object, rights| u64::from(object) == endpoint && rights & CALL != 0)
-        .ok_or(Errno::NoSuchProcess)
+    syscall::capability_find(|object, rights| {
+        u64::from(object) == endpoint && rights.contains(Rights::CALL)
+    })
+    .ok_or(Errno::NoSuchProcess)
 }
 
 /// One call; the reply's first word, an `Errno` code, becomes the error.

@@ -21,7 +21,7 @@ use crate::{println, servers};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use exo_abi::ExitReason;
-use exo_abi::capability::rights::{CALL, GRANT};
+use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 
 /// The ramdisk program that runs [`run`].
@@ -55,14 +55,14 @@ struct ProcessServer {
 }
 
 /// Runs the process server: creates the endpoint, gives the environment that started it
-/// (`servers::start`, which lent it [`GRANT`] over itself) a handle to call it, and serves
+/// (`servers::start`, which lent it [`Rights::GRANT`] over itself) a handle to call it, and serves
 /// for ever. Returns only when it cannot start.
 pub fn run() -> Result<()> {
-    let grant =
-        servers::await_capability(|_, held| held == GRANT).ok_or(Errno::PermissionDenied)?;
+    let grant = servers::await_capability(|_, held| held == Rights::GRANT)
+        .ok_or(Errno::PermissionDenied)?;
     let (starter, _) = syscall::capability_inspect(grant)?;
     let endpoint = syscall::endpoint_create()?;
-    syscall::capability_copy(endpoint, CALL, grant)?;
+    syscall::capability_copy(endpoint, Rights::CALL, grant)?;
     let mut server = ProcessServer {
         endpoint,
         starter: (starter, grant),
@@ -134,7 +134,7 @@ impl ProcessServer {
         let name = if name.is_empty() { UNNAMED } else { &name };
         let control = syscall::create_environment(name)?;
         let given = syscall::capability_inspect(control).and_then(|(pid, _)| {
-            syscall::capability_copy(self.endpoint, CALL, control)?;
+            syscall::capability_copy(self.endpoint, Rights::CALL, control)?;
             let handle = syscall::capability_copy(control, BUILDER_RIGHTS, grant)?;
             Ok((pid, handle))
         });

@@ -2,8 +2,11 @@
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
 //! instruction below them (`runtime::syscall_instruction`).
 
+use exo_abi::PageUse;
+use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, stubs};
 
 /// Public so that tests can pass arguments no typed wrapper would.
@@ -91,7 +94,7 @@ pub fn wait(child: Capability) -> Result<ExitReason, Error> {
 /// Reaps `child` if it has ended and returns how (the capability goes with it); `None`, at
 /// once and keeping the capability, while it has not ended.
 pub fn try_wait(child: Capability) -> Result<Option<ExitReason>, Error> {
-    match stubs::wait::<Kernel>(child.0, exo_abi::WAIT_NO_HANG) {
+    match stubs::wait::<Kernel>(child.0, exo_abi::WaitFlags::NO_HANG.bits()) {
         Ok(word) => ExitReason::decode(word)
             .map(Some)
             .ok_or(Error::Unrecognized),
@@ -109,7 +112,7 @@ pub fn create_environment(name: &str) -> Result<Capability, Error> {
 
 /// Starts `environment`, made by [`create_environment`], at `rip` with stack pointer `rsp` and
 /// `rdi`, `rsi` as its first two argument registers; every other register is zero (needs
-/// `exo_abi::capability::rights::CONTROL`).
+/// `exo_abi::capability::Rights::CONTROL`).
 pub fn start_environment(
     environment: Capability,
     rip: u64,
@@ -121,7 +124,7 @@ pub fn start_environment(
 }
 
 /// Kills environment `id`, which must be the one `subtree` names or one of its living
-/// descendants (0: the one `subtree` names); needs `exo_abi::capability::rights::CONTROL`.
+/// descendants (0: the one `subtree` names); needs `exo_abi::capability::Rights::CONTROL`.
 /// Killing this environment itself does not return.
 pub fn kill_environment(subtree: Capability, id: u32) -> Result<(), Error> {
     stubs::environment_kill::<Kernel>(subtree.0, u64::from(id)).map(|_| ())
@@ -211,7 +214,7 @@ pub fn page_query(address: u64) -> Result<PageInfo, Error> {
 
 /// Binds `frame`, which `target` owns (given with [`frame_grant`]), at `address` of `target`'s
 /// address space with `exo_abi::page_rights` bits `rights` (needs
-/// `exo_abi::capability::rights::SHARE`).
+/// `exo_abi::capability::Rights::SHARE`).
 pub fn page_map_into(
     target: Capability,
     address: u64,
@@ -251,20 +254,20 @@ pub fn page_list_with_rights(
 
 /// The hardware's use of this environment's own bindings in `range`: writes to `buffer`, in
 /// address order, one word per page read or written since its bits were last cleared (the
-/// page address with `exo_abi::page_usage` bits in its low bits), at most
+/// page address with `exo_abi::PageUse` bits in its low bits), at most
 /// `exo_abi::PAGE_BATCH_MAX` at a time, then clears the `clear` bits of the pages reported.
 /// Returns how many it wrote, fewer than `buffer` holds once there are no more in `range`.
 pub fn page_usage(
     buffer: &mut [u64],
     range: core::ops::Range<u64>,
-    clear: u64,
+    clear: PageUse,
 ) -> Result<usize, Error> {
     stubs::page_usage::<Kernel>(
         buffer.as_mut_ptr() as u64,
         buffer.len() as u64,
         range.start,
         range.end,
-        clear,
+        clear.bits(),
     )
     .map(|count| count as usize)
 }
@@ -337,10 +340,9 @@ pub fn slice_free(position: u64) -> Result<(), Error> {
     stubs::slice_free::<Kernel>(position).map(|_| ())
 }
 
-/// Chooses the kernel events delivered to the exception handler (`exo_abi::upcall::enable`
-/// bits).
-pub fn set_upcalls(enabled: u64) -> Result<(), Error> {
-    stubs::set_upcalls::<Kernel>(enabled).map(|_| ())
+/// Chooses the kernel events delivered to the exception handler.
+pub fn set_upcalls(enabled: Upcalls) -> Result<(), Error> {
+    stubs::set_upcalls::<Kernel>(enabled.bits()).map(|_| ())
 }
 
 /// Gives the rest of the current slot to environment `target`.
@@ -411,14 +413,14 @@ pub fn sleep_until(id: u64, address: u64, len: u64) -> Result<(), Error> {
     stubs::sleep_until::<Kernel>(id, address, len).map(|_| ())
 }
 
-/// Gives `receiver` a copy of `capability` with `rights` (`exo_abi::capability::rights`
-/// bits, within the original's); returns the copy's handle in the receiver's table.
+/// Gives `receiver` a copy of `capability` with `rights` (within the original's); returns the
+/// copy's handle in the receiver's table.
 pub fn capability_copy(
     capability: Capability,
-    rights: u64,
+    rights: Rights,
     receiver: Capability,
 ) -> Result<Capability, Error> {
-    stubs::capability_copy::<Kernel>(capability.0, rights, receiver.0).map(Capability)
+    stubs::capability_copy::<Kernel>(capability.0, rights.bits(), receiver.0).map(Capability)
 }
 
 /// Drops `capability`; its handle never works again.
@@ -427,16 +429,16 @@ pub fn capability_drop(capability: Capability) -> Result<(), Error> {
 }
 
 /// The id of the environment `capability` names, and its rights.
-pub fn capability_inspect(capability: Capability) -> Result<(u32, u64), Error> {
+pub fn capability_inspect(capability: Capability) -> Result<(u32, Rights), Error> {
     let word = stubs::capability_inspect::<Kernel>(capability.0)?;
-    Ok((word as u32, word >> 32))
+    Ok((word as u32, Rights::from_bits_retain(word >> 32)))
 }
 
 /// The first capability this environment holds, among the slots of its table that have been
 /// filled once, for which `wanted` holds of the id it names and its rights (as
 /// [`capability_inspect`] tells them; see `exo_abi::capability` for how handles number slots):
 /// how an environment finds a capability someone else gave it.
-pub fn capability_find(mut wanted: impl FnMut(u32, u64) -> bool) -> Option<Capability> {
+pub fn capability_find(mut wanted: impl FnMut(u32, Rights) -> bool) -> Option<Capability> {
     (0..exo_abi::capability::CAPABILITIES_MAX as u64)
         .map(|slot| Capability(1 << 32 | slot))
         .find(
@@ -497,13 +499,14 @@ pub fn frame_list(buffer: &mut [u64], first: u64) -> Result<usize, Error> {
 /// `exo_abi::CONSOLE_READ_MAX_BYTES`); returns how many. Blocks until there is at least one,
 /// unless `is_nonblocking`, which returns 0 at once when none is there.
 pub fn console_read(buffer: &mut [u8], is_nonblocking: bool) -> Result<usize, Error> {
-    let flags = if is_nonblocking {
-        exo_abi::CONSOLE_NONBLOCKING
-    } else {
-        0
-    };
-    stubs::console_read::<Kernel>(buffer.as_mut_ptr() as u64, buffer.len() as u64, flags)
-        .map(|count| count as usize)
+    let mut flags = exo_abi::ConsoleReadFlags::empty();
+    flags.set(exo_abi::ConsoleReadFlags::NONBLOCKING, is_nonblocking);
+    stubs::console_read::<Kernel>(
+        buffer.as_mut_ptr() as u64,
+        buffer.len() as u64,
+        flags.bits(),
+    )
+    .map(|count| count as usize)
 }
 
 /// A call received by an endpoint's server (see `exo_abi::ipc`).
@@ -528,7 +531,7 @@ impl Received {
 }
 
 /// Creates an endpoint this environment serves; the capability carries
-/// `exo_abi::capability::rights::CALL` and `RECEIVE`.
+/// `exo_abi::capability::Rights::CALL` and `Rights::RECEIVE`.
 pub fn endpoint_create() -> Result<Capability, Error> {
     stubs::endpoint_create::<Kernel>().map(Capability)
 }

@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, ResourceKind};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_custom::block_device::Block;
 use libos_custom::btree::BTree;
@@ -180,9 +181,7 @@ fn run_victim(
         .and_then(|frame| syscall::page_map(VECTOR_PAGE, frame, WRITABLE))
         .and_then(|()| syscall::set_repossession_vector(VECTOR_PAGE))
         .and_then(|()| exceptions::set_handler(on_upcall))
-        .and_then(|()| {
-            syscall::set_upcalls(upcall::enable::REVOCATION_REQUEST | upcall::enable::REPOSSESSED)
-        });
+        .and_then(|()| syscall::set_upcalls(Upcalls::REVOCATION_REQUEST | Upcalls::REPOSSESSED));
     bound_vector.map_err(|_| "cannot register for revocations")?;
     let frames = bind_run_frames()?;
     let device = blocks.take_device().ok_or("the blocks are in use")?;

@@ -6,7 +6,7 @@ use crate::threaded;
 use crate::workload::{SHORT_ROUNDS, work};
 use core::sync::atomic::{AtomicU64, Ordering};
 use exo_abi::page_rights::WRITABLE;
-use exo_abi::upcall;
+use exo_abi::upcall::Upcalls;
 use libos_custom::threads::{self, Options};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::{self, Capability};
@@ -105,13 +105,13 @@ pub fn worker(index: &str, slots: &str) -> i32 {
         poll: keep_requests_in_flight,
     });
     let upcalls = exceptions::set_handler(threaded::on_upcall)
-        .and_then(|()| syscall::set_upcalls(upcall::enable::SLICE_EPILOGUE));
+        .and_then(|()| syscall::set_upcalls(Upcalls::SLICE_EPILOGUE));
     if started.is_err() || upcalls.is_err() {
         return 4;
     }
     SERVER_WORDS.write(READY + index, 1);
     while threads::run_ready() == Ok(true) || SERVER_WORDS.read(STOP) == 0 {}
-    let _ = syscall::set_upcalls(0);
+    let _ = syscall::set_upcalls(Upcalls::empty());
     match threads::stop() {
         Ok(_) => 0,
         Err(_) => 5,

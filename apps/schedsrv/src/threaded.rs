@@ -5,6 +5,7 @@
 use crate::workload::{RUN, rounds, work};
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, Ordering};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{ExceptionFrame, upcall};
 use libos_custom::scheduling::{Fcfs, SchedulingPolicy, ShortestFirst};
 use libos_custom::threads::{self, Counts, Options};
@@ -42,7 +43,7 @@ pub fn serve(
     })
     .map_err(|_| "the thread runtime would not start")?;
     exceptions::set_handler(on_upcall).map_err(|_| "set_handler")?;
-    syscall::set_upcalls(upcall::enable::SLICE_EPILOGUE).map_err(|_| "set_upcalls")?;
+    syscall::set_upcalls(Upcalls::SLICE_EPILOGUE).map_err(|_| "set_upcalls")?;
     while let Some(arrival) = RUN.next_arrival() {
         // Waits for the next arrival in its own slots (the CPU is this server's there anyway,
         // and a sleep would wake only at a slot boundary), outside the runtime, where a slot
@@ -53,7 +54,7 @@ pub fn serve(
         while threads::run_ready() == Ok(true) {}
     }
     while threads::run_ready() == Ok(true) {}
-    let _ = syscall::set_upcalls(0);
+    let _ = syscall::set_upcalls(Upcalls::empty());
     exceptions::clear_handler();
     threads::stop().map_err(|_| "threads still alive at the end")
 }

@@ -8,7 +8,7 @@ pub enum ExitReason {
     /// The kernel ended it because it raised this CPU exception in user mode
     /// (vector number, see [`exception_name`]).
     Faulted(u8),
-    /// An environment holding [`CONTROL`](crate::capability::rights::CONTROL) over it or an
+    /// An environment holding [`CONTROL`](crate::capability::Rights::CONTROL) over it or an
     /// ancestor ended it ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)).
     Killed,
 }

@@ -3,7 +3,7 @@
 //! [`Syscall::EndpointReplyAndWait`]).
 //!
 //! A server creates an endpoint and waits on it; a client holding a capability with
-//! [`CALL`](crate::capability::rights::CALL) over the endpoint calls it with a [`Message`] of
+//! [`CALL`](crate::capability::Rights::CALL) over the endpoint calls it with a [`Message`] of
 //! [`MESSAGE_WORDS`] words in `rsi`, `rdx`, `r10` and `r8`. When the server waits, the kernel
 //! switches straight to it on the caller's time: the caller donates the rest of its slot. The
 //! server receives the message in the same registers, the caller's environment id in `rax`, and
@@ -51,7 +51,7 @@
 //! queued on its endpoints and the one it serves wake with that error. When a caller ends, it
 //! leaves the queue, or the server's reply right becomes void (its reply goes nowhere). A caller
 //! blocked on a server that never replies is ended by whoever holds
-//! [`CONTROL`](crate::capability::rights::CONTROL) over it
+//! [`CONTROL`](crate::capability::Rights::CONTROL) over it
 //! ([`Syscall::EnvironmentKill`](crate::Syscall::EnvironmentKill)). A deferred caller wakes
 //! with that error too when its server ends.
 //!

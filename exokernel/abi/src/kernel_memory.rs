@@ -11,7 +11,7 @@
 //! - a binding ([`Syscall::PageMap`], [`Syscall::PageMapInto`], [`Syscall::PageShare`], the
 //!   batches, and the pages a spawned program is loaded into): [`BINDING_BYTES`], to the
 //!   environment whose address space holds it (which consented: only it, or whoever holds
-//!   [`SHARE`](crate::capability::rights::SHARE) over it, binds there), until the binding goes
+//!   [`SHARE`](crate::capability::Rights::SHARE) over it, binds there), until the binding goes
 //!   by whatever path;
 //! - a filter ([`Syscall::FilterLoad`]): the heap its load took, measured, plus
 //!   [`FILTER_RUN_BYTES`], to the environment that loaded it, until it is unloaded;

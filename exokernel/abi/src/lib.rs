@@ -80,13 +80,25 @@ pub const POWER_OFF_STATUS_MAX: u64 = 63;
 /// Argument of [`Syscall::FrameAllocate`] asking for any free frame.
 pub const FRAME_ANY: u64 = u64::MAX;
 
-/// Flag of [`Syscall::Wait`]: when the child has not ended, fail with [`Error::Unavailable`] at
-/// once instead of blocking.
-pub const WAIT_NO_HANG: u64 = 1 << 0;
+bitflags::bitflags! {
+    /// The flags of [`Syscall::Wait`]; on the wire, the [`bits`](WaitFlags::bits) of this set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct WaitFlags: u64 {
+        /// When the child has not ended, fail with [`Error::Unavailable`] at once instead of
+        /// blocking.
+        const NO_HANG = 1 << 0;
+    }
+}
 
-/// Flag of [`Syscall::ConsoleRead`]: return 0 at once when no byte is buffered instead of
-/// blocking.
-pub const CONSOLE_NONBLOCKING: u64 = 1 << 0;
+bitflags::bitflags! {
+    /// The flags of [`Syscall::ConsoleRead`]; on the wire, the
+    /// [`bits`](ConsoleReadFlags::bits) of this set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct ConsoleReadFlags: u64 {
+        /// Return 0 at once when no byte is buffered instead of blocking.
+        const NONBLOCKING = 1 << 0;
+    }
+}
 
 /// Most bytes one [`Syscall::ConsoleRead`] asks for, and how many received bytes the kernel
 /// buffers while nobody reads them.
@@ -119,15 +131,17 @@ pub mod page_flags {
     pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
 }
 
-/// The usage bits [`Syscall::PageUsage`] reports in the low bits of a page address, and
-/// clears when asked.
-pub mod page_usage {
-    /// The page was read or written (or executed) since the bit was last cleared.
-    pub const ACCESSED: u64 = 1 << 0;
-    /// The page was written since the bit was last cleared.
-    pub const DIRTY: u64 = 1 << 1;
-    /// Every defined bit.
-    pub const ALL: u64 = ACCESSED | DIRTY;
+bitflags::bitflags! {
+    /// The use the hardware made of a page: the bits [`Syscall::PageUsage`] reports in the low
+    /// bits of a page address, and clears when asked; on the wire, the
+    /// [`bits`](PageUse::bits) of this set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct PageUse: u64 {
+        /// The page was read or written (or executed) since the bit was last cleared.
+        const ACCESSED = 1 << 0;
+        /// The page was written since the bit was last cleared.
+        const DIRTY = 1 << 1;
+    }
 }
 
 /// Regions shared whole by [`Syscall::RegionShare`]: the span of one last-level page table.
@@ -233,10 +247,20 @@ mod tests {
     }
 
     #[test]
+    fn page_use_keeps_its_wire_values() {
+        assert_eq!(PageUse::ACCESSED.bits(), 1 << 0);
+        assert_eq!(PageUse::DIRTY.bits(), 1 << 1);
+        assert_eq!(PageUse::all().bits(), 0b11);
+        assert_eq!(PageUse::from_bits(1 << 2), None);
+    }
+
+    #[test]
     fn new_flags_and_rights_are_single_defined_bits() {
-        assert_eq!(WAIT_NO_HANG.count_ones(), 1);
-        assert_eq!(CONSOLE_NONBLOCKING.count_ones(), 1);
-        assert_eq!(capability::rights::CONTROL & !capability::rights::ALL, 0);
-        assert_eq!(capability::rights::ALL.count_ones(), 5);
+        assert_eq!(WaitFlags::NO_HANG.bits(), 1 << 0);
+        assert_eq!(WaitFlags::all().bits(), 1 << 0);
+        assert_eq!(ConsoleReadFlags::NONBLOCKING.bits(), 1 << 0);
+        assert_eq!(ConsoleReadFlags::all().bits(), 1 << 0);
+        assert!(capability::Rights::ALL.contains(capability::Rights::CONTROL));
+        assert_eq!(capability::Rights::ALL.bits().count_ones(), 5);
     }
 }

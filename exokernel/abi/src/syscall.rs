@@ -8,6 +8,7 @@
 //!   their registers and makes the call through a [`Trap`].
 
 use crate::Error;
+use crate::capability::Rights;
 use crate::ipc::Message;
 
 /// What a call needs beyond its arguments being valid.
@@ -17,14 +18,14 @@ pub enum Authority {
     /// bindings, slots, blocks of its owner, its filters, its capability table).
     Caller,
     /// A capability handle in argument `argument` that holds `right`
-    /// ([`rights`](crate::capability::rights); [`ANY_RIGHT`]: the handle itself suffices).
-    Capability { argument: usize, right: u64 },
+    /// ([`Rights`](crate::capability::Rights); [`ANY_RIGHT`]: the handle itself suffices).
+    Capability { argument: usize, right: Rights },
     /// Being the init environment.
     Init,
 }
 
 /// In [`Authority::Capability`]: any handle of the caller will do.
-pub const ANY_RIGHT: u64 = 0;
+pub const ANY_RIGHT: Rights = Rights::empty();
 
 /// What the call table declares of one call.
 #[derive(Clone, Copy, Debug)]
@@ -336,7 +337,7 @@ mod tests {
                     assert!(argument < spec.arguments.len(), "{name}: no such argument");
                     if right != ANY_RIGHT {
                         let right_name = right_name(right);
-                        let mentions = |doc: &str| doc.contains(&format!("rights::{right_name}"));
+                        let mentions = |doc: &str| doc.contains(&format!("Rights::{right_name}"));
                         assert!(
                             mentions(spec.doc) || borrowed.iter().any(|other| mentions(other.doc)),
                             "{name}: the right {right_name} is not documented"
@@ -349,17 +350,11 @@ mod tests {
         }
     }
 
-    fn right_name(right: u64) -> &'static str {
-        use crate::capability::rights::{CALL, CONTROL, GRANT, RECEIVE, REVOKE, SHARE, WAIT};
-        match right {
-            CALL => "CALL",
-            RECEIVE => "RECEIVE",
-            SHARE => "SHARE",
-            GRANT => "GRANT",
-            REVOKE => "REVOKE",
-            WAIT => "WAIT",
-            CONTROL => "CONTROL",
-            _ => panic!("a declared authority names one right: {right:#x}"),
+    fn right_name(right: Rights) -> &'static str {
+        let mut names = right.iter_names();
+        match (names.next(), names.next()) {
+            (Some((name, _)), None) => name,
+            _ => panic!("a declared authority names one right: {right:?}"),
         }
     }
 

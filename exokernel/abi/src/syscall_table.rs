@@ -3,7 +3,7 @@
 //! test that covers it. The `Syscall` enum, the kernel's argument decoding ([`Call`]) and the
 //! user-side stubs ([`stubs`]) are generated from this table (see `syscall`).
 
-use crate::capability::rights::{CALL, CONTROL, GRANT, RECEIVE, REVOKE, SHARE, WAIT};
+use crate::capability::Rights;
 use crate::syscall::Authority::{Caller, Capability, Init};
 use crate::syscall::{ANY_RIGHT, system_calls};
 
@@ -56,7 +56,7 @@ system_calls! {
         covered by "hello::bios_boot_runs_hello_in_ring_3";
     /// Creates an environment from the program named by the `a1` bytes at `a0` in the boot
     /// ramdisk, giving it the argument string of `a3` bytes at `a2`. The caller becomes its
-    /// parent. Returns a capability handle with every [`rights`](crate::capability::rights)
+    /// parent. Returns a capability handle with every right ([`Rights::ALL`](crate::capability::Rights::ALL))
     /// over the new environment, which is runnable at once and holds
     /// [`PARENT`](crate::capability::PARENT) over the caller.
     /// Errors: [`TooLong`](crate::Error::TooLong) when the name exceeds
@@ -77,18 +77,18 @@ system_calls! {
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Blocks until the child named by capability `a0` has ended, reaps it and returns how it
     /// ended, encoded by [`ExitReason::encode`](crate::ExitReason::encode). The handle is
-    /// dropped with the child. `a1` holds flags: with [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) a
+    /// dropped with the child. `a1` holds flags: with [`WaitFlags::NO_HANG`](crate::WaitFlags::NO_HANG) a
     /// child that has not ended is not waited for (the handle stays). A child that was never
     /// started ([`Syscall::EnvironmentCreate`]) is waited for like any other.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits;
     /// [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`WAIT`](crate::capability::rights::WAIT); [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment)
+    /// [`Rights::WAIT`](crate::capability::Rights::WAIT); [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment)
     /// when the child was reaped already; [`Unavailable`](crate::Error::Unavailable) with
-    /// [`WAIT_NO_HANG`](crate::WAIT_NO_HANG) when the child has not ended.
+    /// [`WaitFlags::NO_HANG`](crate::WaitFlags::NO_HANG) when the child has not ended.
     Wait = 7 => fn wait(child, flags);
         errors [InvalidArgument, BadCapability, PermissionDenied, NoSuchEnvironment, Unavailable];
-        authority Capability { argument: 0, right: WAIT };
+        authority Capability { argument: 0, right: Rights::WAIT };
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Returns the number of free physical frames (for leak checks). Errors: none.
     FreeFrames = 8 => fn free_frames();
@@ -170,14 +170,14 @@ system_calls! {
     /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
     /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
     /// ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
-    /// [`SHARE`](crate::capability::rights::SHARE) or the rights exceed the caller's;
+    /// [`Rights::SHARE`](crate::capability::Rights::SHARE) or the rights exceed the caller's;
     /// [`NotFound`](crate::Error::NotFound) when
     /// nothing is bound at `a0`; [`Occupied`](crate::Error::Occupied) when `a2` is taken;
     /// [`NoMemory`](crate::Error::NoMemory) when a page-table page cannot be allocated or the
     /// binding would go over the target's or the global [kernel-memory quota](crate::kernel_memory) (it is charged to the target).
     PageShare = 16 => fn page_share(address, target, target_address, rights);
         errors [BadAddress, InvalidArgument, PermissionDenied, Occupied, NoMemory, BadCapability, NoSuchEnvironment, NotFound];
-        authority Capability { argument: 1, right: SHARE };
+        authority Capability { argument: 1, right: Rights::SHARE };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
     /// Removes every binding derived from the caller's binding at page address `a0`, in every
     /// environment, transitively; the caller's own stays. Returns 0.
@@ -188,17 +188,17 @@ system_calls! {
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
     /// Gives frame `a0`, owned by the caller, to the environment named by capability `a1`:
     /// every binding of the frame is removed first, then the frame belongs to that environment.
-    /// [`GRANT`](crate::capability::rights::GRANT) over the receiver comes only from the
+    /// [`Rights::GRANT`](crate::capability::Rights::GRANT) over the receiver comes only from the
     /// receiver itself or its creator, so it consented (see
     /// [consent](crate::capability#consent)); it may free the frame. Returns 0.
     /// Errors: [`PermissionDenied`](crate::Error::PermissionDenied) when the caller does not own
-    /// the frame or the capability lacks [`GRANT`](crate::capability::rights::GRANT);
+    /// the frame or the capability lacks [`Rights::GRANT`](crate::capability::Rights::GRANT);
     /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
     /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
     /// ended.
     FrameGrant = 18 => fn frame_grant(frame, target);
         errors [PermissionDenied, BadCapability, NoSuchEnvironment];
-        authority Capability { argument: 1, right: GRANT };
+        authority Capability { argument: 1, right: Rights::GRANT };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
     /// Gives the caller the slot at position `a0` of the time-slice vector, or the first free
     /// slot when `a0` is [`SLOT_ANY`](crate::slice::SLOT_ANY); returns the position. From then on
@@ -222,7 +222,7 @@ system_calls! {
         authority Caller;
         covered by "slices::slice_calls_refuse_bad_requests";
     /// Chooses the kernel events the caller receives as upcalls through its exception handler:
-    /// `a0` is a set of [`upcall::enable`](crate::upcall::enable) bits (0: none). Returns 0.
+    /// `a0` is a set of [`Upcalls`](crate::upcall::Upcalls) bits (0: none). Returns 0.
     /// Errors: [`InvalidArgument`](crate::Error::InvalidArgument) for unknown bits, or for a
     /// non-empty set while no exception handler is registered.
     SetUpcalls = 21 => fn set_upcalls(enabled);
@@ -270,12 +270,12 @@ system_calls! {
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment
     /// has ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
-    /// [`REVOKE`](crate::capability::rights::REVOKE); [`InvalidArgument`](crate::Error::InvalidArgument) for an unknown kind, a
+    /// [`Rights::REVOKE`](crate::capability::Rights::REVOKE); [`InvalidArgument`](crate::Error::InvalidArgument) for an unknown kind, a
     /// zero count or a zero deadline; [`Occupied`](crate::Error::Occupied) when a request of
     /// that kind is already outstanding for `a0`.
     Revoke = 25 => fn revoke(target, kind, count, deadline);
         errors [BadCapability, NoSuchEnvironment, PermissionDenied, InvalidArgument, Occupied];
-        authority Capability { argument: 0, right: REVOKE };
+        authority Capability { argument: 0, right: Rights::REVOKE };
         covered by "revocation::a_cooperative_environment_chooses_what_to_give_back";
     /// Returns how many resources of kind `a1` the environment named by capability `a0` (or
     /// [`SELF`](crate::capability::SELF)) still owes to an outstanding request.
@@ -283,7 +283,7 @@ system_calls! {
     /// (it completed, or was aborted); otherwise as [`Syscall::Revoke`].
     RevocationQuery = 26 => fn revocation_query(target, kind);
         errors [BadCapability, NoSuchEnvironment, PermissionDenied, InvalidArgument, Occupied, NotFound];
-        authority Capability { argument: 0, right: REVOKE };
+        authority Capability { argument: 0, right: Rights::REVOKE };
         covered by "revocation::a_cooperative_environment_chooses_what_to_give_back";
     /// Binds the caller to the durable owner of disk blocks named by the 16-byte credential at
     /// `a0`, creating that owner if the credential is new. Blocks belong to such owners, not to
@@ -393,18 +393,18 @@ system_calls! {
     /// `a2` may be [`SELF`](crate::capability::SELF) too: a narrowed copy for the caller.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` or `a2` names no
     /// capability of the caller; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown
-    /// rights bits or [`WAIT`](crate::capability::rights::WAIT);
+    /// rights bits or [`Rights::WAIT`](crate::capability::Rights::WAIT);
     /// [`PermissionDenied`](crate::Error::PermissionDenied) when `a1` exceeds the rights of `a0`
-    /// or `a2` lacks [`GRANT`](crate::capability::rights::GRANT);
+    /// or `a2` lacks [`Rights::GRANT`](crate::capability::Rights::GRANT);
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the receiver has ended;
     /// [`NoMemory`](crate::Error::NoMemory) when the receiver's table is full.
     CapabilityCopy = 36 => fn capability_copy(capability, rights, receiver);
         errors [BadCapability, InvalidArgument, PermissionDenied, NoSuchEnvironment, NoMemory];
-        authority Capability { argument: 2, right: GRANT };
+        authority Capability { argument: 2, right: Rights::GRANT };
         covered by "capabilities::forged_and_overreaching_capabilities_are_refused_and_delegation_works";
     /// Drops the caller's capability `a0`; the handle never works again. Dropping the handle
     /// that waits for a child (the one [`Syscall::Spawn`] or [`Syscall::EnvironmentCreate`]
-    /// returned, the only one with [`WAIT`](crate::capability::rights::WAIT)) means nobody can
+    /// returned, the only one with [`Rights::WAIT`](crate::capability::Rights::WAIT)) means nobody can
     /// reap that child: it leaves the environment table as soon as it ends. Returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability in
     /// the caller's table ([`SELF`](crate::capability::SELF) is none).
@@ -413,7 +413,7 @@ system_calls! {
         authority Caller;
         covered by "capabilities::forged_and_overreaching_capabilities_are_refused_and_delegation_works";
     /// Describes the caller's capability `a0`: returns the id of the environment it names,
-    /// plus its [`rights`](crate::capability::rights) shifted left by 32 bits.
+    /// plus the bits of its [`Rights`](crate::capability::Rights) shifted left by 32 bits.
     /// Errors: as [`Syscall::CapabilityDrop`].
     CapabilityInspect = 38 => fn capability_inspect(capability);
         errors [BadCapability];
@@ -494,7 +494,7 @@ system_calls! {
         covered by "protection::ring_counters_written_by_the_library_os_wrap";
     /// Creates an environment with an empty address space and no program, named for messages
     /// by the UTF-8 name of `a1` bytes at `a0`. The caller becomes its parent and gets a
-    /// capability handle with every [`rights`](crate::capability::rights) over it; the new
+    /// capability handle with every right ([`Rights::ALL`](crate::capability::Rights::ALL)) over it; the new
     /// environment holds [`PARENT`](crate::capability::PARENT) over the caller. It does not run
     /// until [`Syscall::EnvironmentStart`]; until then its parent can give it frames
     /// ([`Syscall::FrameGrant`]), bind them ([`Syscall::PageMapInto`]), share pages into it,
@@ -518,14 +518,14 @@ system_calls! {
     /// and interrupts enabled, as a spawned environment starts. Returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`CONTROL`](crate::capability::rights::CONTROL);
+    /// [`Rights::CONTROL`](crate::capability::Rights::CONTROL);
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
     /// [`InvalidArgument`](crate::Error::InvalidArgument) when that environment has started
     /// already (or was spawned); [`BadAddress`](crate::Error::BadAddress) when `a1` or `a2` is
     /// not below [`USER_END`](crate::USER_END).
     EnvironmentStart = 46 => fn environment_start(environment, rip, rsp, rdi, rsi);
         errors [BadCapability, PermissionDenied, NoSuchEnvironment, InvalidArgument, BadAddress];
-        authority Capability { argument: 0, right: CONTROL };
+        authority Capability { argument: 0, right: Rights::CONTROL };
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Ends environment `a1` with [`ExitReason::Killed`](crate::ExitReason::Killed), exactly as
     /// if it had ended by itself: its living descendants are killed with it, its frames are
@@ -536,12 +536,12 @@ system_calls! {
     /// otherwise returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`CONTROL`](crate::capability::rights::CONTROL), or when `a1` names the init
+    /// [`Rights::CONTROL`](crate::capability::Rights::CONTROL), or when `a1` names the init
     /// environment; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the
     /// environment of `a0` has ended, or `a1` is not a living environment of its subtree.
     EnvironmentKill = 47 => fn environment_kill(subtree, id);
         errors [BadCapability, PermissionDenied, NoSuchEnvironment];
-        authority Capability { argument: 0, right: CONTROL };
+        authority Capability { argument: 0, right: Rights::CONTROL };
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Binds frame `a2`, which the environment named by capability `a0` owns, at page address
     /// `a1` of that environment's address space with rights `a3` (see
@@ -552,7 +552,7 @@ system_calls! {
     /// user-half address; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights
     /// bits; [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of the
     /// caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`SHARE`](crate::capability::rights::SHARE);
+    /// [`Rights::SHARE`](crate::capability::Rights::SHARE);
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
     /// [`PermissionDenied`](crate::Error::PermissionDenied) when that environment does not own
     /// the frame; [`Occupied`](crate::Error::Occupied) when the page is already mapped;
@@ -561,7 +561,7 @@ system_calls! {
     /// [kernel-memory quota](crate::kernel_memory) (it is charged to the target).
     PageMapInto = 48 => fn page_map_into(target, address, frame, rights);
         errors [BadAddress, InvalidArgument, PermissionDenied, Occupied, NoMemory, BadCapability, NoSuchEnvironment];
-        authority Capability { argument: 0, right: SHARE };
+        authority Capability { argument: 0, right: Rights::SHARE };
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Lists the caller's bindings with page address `a2` or above and below `a3` whose
     /// [`page_rights`](crate::page_rights) include every bit of `a4`, in increasing address
@@ -584,7 +584,7 @@ system_calls! {
     /// up to [`CONSOLE_READ_MAX_BYTES`](crate::CONSOLE_READ_MAX_BYTES) received bytes (polled
     /// whenever it schedules, so at least once a slot); past that the port holds them back.
     /// Blocks until at least one byte is buffered, then returns how many it copied (at most
-    /// `a1`); with [`CONSOLE_NONBLOCKING`](crate::CONSOLE_NONBLOCKING) in the flags `a2`,
+    /// `a1`); with [`ConsoleReadFlags::NONBLOCKING`](crate::ConsoleReadFlags::NONBLOCKING) in the flags `a2`,
     /// returns 0 at once instead of blocking. `a1 = 0` returns 0 at once. The console is one
     /// device, shared by whoever reads it: each byte goes to one reader, so a library OS that
     /// runs several programs decides which of them reads (a shell, say). A blocked read that an
@@ -611,9 +611,9 @@ system_calls! {
         authority Capability { argument: 0, right: ANY_RIGHT };
         covered by "hostile::no_program_can_exhaust_the_kernel_heap";
     /// Creates an endpoint served by the caller (see [`ipc`](crate::ipc)) and returns a
-    /// capability handle over it with [`CALL`](crate::capability::rights::CALL) and
-    /// [`RECEIVE`](crate::capability::rights::RECEIVE); copies with
-    /// [`CALL`](crate::capability::rights::CALL) alone go to its clients through
+    /// capability handle over it with [`Rights::CALL`](crate::capability::Rights::CALL) and
+    /// [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE); copies with
+    /// [`Rights::CALL`](crate::capability::Rights::CALL) alone go to its clients through
     /// [`Syscall::CapabilityCopy`]. The endpoint lasts as long as the caller; it is charged
     /// [`ENDPOINT_BYTES`](crate::kernel_memory::ENDPOINT_BYTES) of kernel memory.
     /// Errors: [`NoMemory`](crate::Error::NoMemory) when the caller's capability table is full
@@ -631,7 +631,7 @@ system_calls! {
     /// caller gives the rest of its slot to the server.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
-    /// when it lacks [`CALL`](crate::capability::rights::CALL), or when `a5` lends a page
+    /// when it lacks [`Rights::CALL`](crate::capability::Rights::CALL), or when `a5` lends a page
     /// writable that the caller may not write;
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when the endpoint's server has
     /// ended, before or during the call; [`InvalidArgument`](crate::Error::InvalidArgument) when
@@ -640,7 +640,7 @@ system_calls! {
     /// [`NotFound`](crate::Error::NotFound) when nothing is bound there.
     EndpointCall = 53 => fn endpoint_call(endpoint, word0, word1, word2, word3, lend) -> Message;
         errors [BadCapability, PermissionDenied, NoSuchEnvironment, InvalidArgument, BadAddress, NotFound];
-        authority Capability { argument: 0, right: CALL };
+        authority Capability { argument: 0, right: Rights::CALL };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Serves the endpoint named by capability `a0`: with [`REPLY`](crate::ipc::REPLY) in `a5`,
     /// first replies `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply
@@ -655,7 +655,7 @@ system_calls! {
     /// the page.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
-    /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE);
+    /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE);
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, both
     /// [`REPLY`](crate::ipc::REPLY) and [`DEFER`](crate::ipc::DEFER), or either when no call
     /// is being served; [`Occupied`](crate::Error::Occupied) when waiting without
@@ -663,7 +663,7 @@ system_calls! {
     /// window is outside the user half.
     EndpointReplyAndWait = 54 => fn endpoint_reply_and_wait(endpoint, word0, word1, word2, word3, flags) -> Message;
         errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
-        authority Capability { argument: 0, right: RECEIVE };
+        authority Capability { argument: 0, right: Rights::RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Writes the kernel's [`KernelCounters`](crate::KernelCounters) at `a0` (24 bytes), so
     /// that a benchmark can tell how many kernel entries, switches and copied bytes an
@@ -680,12 +680,12 @@ system_calls! {
     /// returns them. The right to reply is used up. Returns 0; the server goes on running.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
-    /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE);
+    /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE);
     /// [`NotFound`](crate::Error::NotFound) when `a1` has no deferred call on the endpoint
     /// (never had, was answered already, or has ended).
     EndpointReply = 56 => fn endpoint_reply(endpoint, caller, word0, word1, word2, word3);
         errors [BadCapability, PermissionDenied, NotFound];
-        authority Capability { argument: 0, right: RECEIVE };
+        authority Capability { argument: 0, right: Rights::RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Offers the `a1` bytes at `a0` to the server of the caller's next
     /// [`EndpointCall`](Syscall::EndpointCall), writable with
@@ -710,7 +710,7 @@ system_calls! {
     /// before a byte moves: the copy is whole or nothing. Returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
-    /// when it lacks [`RECEIVE`](crate::capability::rights::RECEIVE), or when copying into a
+    /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE), or when copying into a
     /// grant not made writable; [`NotFound`](crate::Error::NotFound) when the caller holds no
     /// call of `a1` on the endpoint, or `a1` granted nothing;
     /// [`InvalidArgument`](crate::Error::InvalidArgument) when the bytes run past the grant,
@@ -719,7 +719,7 @@ system_calls! {
     /// [`TooLong`](crate::Error::TooLong) past [`COPY_BYTES_MAX`](crate::ipc::COPY_BYTES_MAX).
     EndpointCopy = 58 => fn endpoint_copy(endpoint, caller, offset, address, length, flags);
         errors [BadCapability, PermissionDenied, NotFound, InvalidArgument, BadAddress, TooLong];
-        authority Capability { argument: 0, right: RECEIVE };
+        authority Capability { argument: 0, right: Rights::RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Shares the caller's view of the [region](crate::region) at `a0` (a multiple of
     /// [`region::BYTES`](crate::region::BYTES)) into the environment named by capability `a1`,
@@ -737,7 +737,7 @@ system_calls! {
     /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
     /// caller; [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has
     /// ended; [`PermissionDenied`](crate::Error::PermissionDenied) when the capability lacks
-    /// [`SHARE`](crate::capability::rights::SHARE), or when writing is asked of a region the
+    /// [`Rights::SHARE`](crate::capability::Rights::SHARE), or when writing is asked of a region the
     /// caller borrowed for reading; [`NotFound`](crate::Error::NotFound) when the caller has
     /// never bound a page in the region; [`Occupied`](crate::Error::Occupied) when the target
     /// has a page table or a borrowed region there (the caller itself included);
@@ -746,7 +746,7 @@ system_calls! {
     /// [kernel-memory quota](crate::kernel_memory) (it is charged to the target as a binding).
     RegionShare = 59 => fn region_share(address, target, target_address, flags);
         errors [BadAddress, InvalidArgument, BadCapability, NoSuchEnvironment, PermissionDenied, NotFound, Occupied, NoMemory];
-        authority Capability { argument: 1, right: SHARE };
+        authority Capability { argument: 1, right: Rights::SHARE };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
     /// Copies the caller's page at `a0` (bound readable in the caller's view, a borrowed
     /// region's included) into a fresh frame owned by the environment named by capability
@@ -760,7 +760,7 @@ system_calls! {
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown rights bits;
     /// [`BadCapability`](crate::Error::BadCapability) when `a1` names no capability of the
     /// caller; [`PermissionDenied`](crate::Error::PermissionDenied) when it lacks
-    /// [`SHARE`](crate::capability::rights::SHARE);
+    /// [`Rights::SHARE`](crate::capability::Rights::SHARE);
     /// [`NoSuchEnvironment`](crate::Error::NoSuchEnvironment) when its environment has ended;
     /// [`Occupied`](crate::Error::Occupied) when a page is bound at `a2` there (a borrowed
     /// region's included); [`NoMemory`](crate::Error::NoMemory) when no frame is free, a
@@ -768,15 +768,15 @@ system_calls! {
     /// global [kernel-memory quota](crate::kernel_memory). Nothing changes on an error.
     PageCopyInto = 60 => fn page_copy_into(address, target, target_address, rights);
         errors [BadAddress, InvalidArgument, BadCapability, PermissionDenied, NoSuchEnvironment, Occupied, NoMemory];
-        authority Capability { argument: 1, right: SHARE };
+        authority Capability { argument: 1, right: Rights::SHARE };
         covered by "pages::pages_are_shared_flushed_and_granted_between_environments";
     /// Reports the hardware's accessed and dirty bits of the caller's own bindings with page
     /// address `a2` or above and below `a3`, in increasing address order, so that a pager can
     /// run CLOCK or find its dirty pages without a fault per reference: writes at most `a1`
     /// (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX)) words to `a0`, one for each
     /// page whose accessed or dirty bit is set, the page address with
-    /// [`page_usage`](crate::page_usage) bits in its low bits; then clears the bits of `a4`
-    /// ([`page_usage`](crate::page_usage) bits) on each page it reported, so that the hardware
+    /// [`PageUse`](crate::PageUse) bits in its low bits; then clears the bits of `a4`
+    /// ([`PageUse`](crate::PageUse) bits) on each page it reported, so that the hardware
     /// sets them again at the page's next use. Returns how many words it wrote; fewer than
     /// asked means there are no more (ask again from the last address plus one page). Pages
     /// used since their binding was made, or since their bits were last cleared, are

@@ -8,7 +8,7 @@ use crate::endpoints::EndpointId;
 use crate::environments::EnvId;
 use alloc::vec::Vec;
 use exo_abi::Error;
-use exo_abi::capability::{CAPABILITIES_MAX, PARENT, SELF, rights};
+use exo_abi::capability::{CAPABILITIES_MAX, PARENT, Rights, SELF};
 
 /// What a capability names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,12 +21,12 @@ pub enum Object {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capability {
     pub object: Object,
-    pub rights: u64,
+    pub rights: Rights,
 }
 
 impl Capability {
     /// `rights` over environment `target`.
-    pub fn over_environment(target: EnvId, rights: u64) -> Capability {
+    pub fn over_environment(target: EnvId, rights: Rights) -> Capability {
         Capability {
             object: Object::Environment(target),
             rights,
@@ -41,18 +41,18 @@ impl Capability {
         }
     }
 
-    /// A narrowed copy with `wanted` rights, for another holder. [`rights::WAIT`] and
-    /// [`rights::RECEIVE`] never move: only the environment that spawned a child reaps it, and
+    /// A narrowed copy with `wanted` rights, for another holder. [`Rights::WAIT`] and
+    /// [`Rights::RECEIVE`] never move: only the environment that spawned a child reaps it, and
     /// only an endpoint's server receives on it.
-    pub fn narrowed(self, wanted: u64) -> Result<Capability, Error> {
+    pub fn narrowed(self, wanted: Rights) -> Result<Capability, Error> {
         let movable = match self.object {
-            Object::Environment(_) => rights::ALL & !rights::WAIT,
-            Object::Endpoint(_) => rights::CALL,
+            Object::Environment(_) => Rights::ALL & !Rights::WAIT,
+            Object::Endpoint(_) => Rights::CALL,
         };
-        if wanted & !movable != 0 {
+        if !movable.contains(wanted) {
             return Err(Error::InvalidArgument);
         }
-        if wanted & !self.rights != 0 {
+        if !self.rights.contains(wanted) {
             return Err(Error::PermissionDenied);
         }
         Ok(Capability {
@@ -85,13 +85,13 @@ fn index_and_generation(handle: u64) -> (usize, u32) {
 impl CapabilityTable {
     /// The table a new environment starts with: [`PARENT`] names its parent, if it has one,
     /// with no right (nothing is pushed onto an environment without its consent: a parent that
-    /// wants to receive frames or capabilities from its child gives it [`rights::GRANT`]).
+    /// wants to receive frames or capabilities from its child gives it [`Rights::GRANT`]).
     pub fn at_birth(parent: Option<EnvId>) -> CapabilityTable {
         let mut table = CapabilityTable::default();
         if let Some(parent) = parent {
             table.slots.push(Slot {
                 generation: 1,
-                capability: Some(Capability::over_environment(parent, 0)),
+                capability: Some(Capability::over_environment(parent, Rights::empty())),
             });
         }
         debug_assert!(parent.is_none() || table.get(PARENT).is_ok());
@@ -160,12 +160,12 @@ impl CapabilityTable {
 }
 
 /// The capability `handle` names for `caller`: [`SELF`] names the caller itself, with every
-/// right but [`rights::WAIT`]; any other handle is looked up in its table.
+/// right but [`Rights::WAIT`]; any other handle is looked up in its table.
 pub fn held(table: &CapabilityTable, caller: EnvId, handle: u64) -> Result<Capability, Error> {
     if handle == SELF {
         return Ok(Capability::over_environment(
             caller,
-            rights::ALL & !rights::WAIT,
+            Rights::ALL & !Rights::WAIT,
         ));
     }
     table.get(handle)
@@ -178,11 +178,11 @@ pub fn resolve(
     table: &CapabilityTable,
     caller: EnvId,
     handle: u64,
-    needed: u64,
+    needed: Rights,
 ) -> Result<EnvId, Error> {
     let capability = held(table, caller, handle)?;
     let target = capability.environment().ok_or(Error::BadCapability)?;
-    if capability.rights & needed == needed {
+    if capability.rights.contains(needed) {
         Ok(target)
     } else {
         Err(Error::PermissionDenied)
@@ -196,13 +196,13 @@ pub fn resolve(
 pub fn resolve_endpoint(
     table: &CapabilityTable,
     handle: u64,
-    needed: u64,
+    needed: Rights,
 ) -> Result<EndpointId, Error> {
     let capability = table.get(handle)?;
     let Object::Endpoint(endpoint) = capability.object else {
         return Err(Error::BadCapability);
     };
-    if capability.rights & needed == needed {
+    if capability.rights.contains(needed) {
         Ok(endpoint)
     } else {
         Err(Error::PermissionDenied)
@@ -215,7 +215,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn full(target: u32) -> Capability {
-        Capability::over_environment(EnvId(target), rights::ALL)
+        Capability::over_environment(EnvId(target), Rights::ALL)
     }
 
     #[test]
@@ -249,47 +249,54 @@ mod tests {
     fn rights_are_checked_and_only_narrowed() {
         let mut table = CapabilityTable::default();
         let handle = table
-            .insert(Capability::over_environment(EnvId(3), rights::SHARE))
+            .insert(Capability::over_environment(EnvId(3), Rights::SHARE))
             .unwrap();
         assert_eq!(
-            resolve(&table, EnvId(1), handle, rights::SHARE),
+            resolve(&table, EnvId(1), handle, Rights::SHARE),
             Ok(EnvId(3))
         );
         assert_eq!(
-            resolve(&table, EnvId(1), handle, rights::REVOKE),
+            resolve(&table, EnvId(1), handle, Rights::REVOKE),
             Err(Error::PermissionDenied)
         );
         let held = table.get(handle).unwrap();
-        assert_eq!(held.narrowed(0).unwrap().rights, 0);
         assert_eq!(
-            held.narrowed(rights::SHARE | rights::GRANT),
+            held.narrowed(Rights::empty()).unwrap().rights,
+            Rights::empty()
+        );
+        assert_eq!(
+            held.narrowed(Rights::SHARE | Rights::GRANT),
             Err(Error::PermissionDenied)
         );
         assert_eq!(
-            full(3).narrowed(rights::WAIT),
+            full(3).narrowed(Rights::WAIT),
             Err(Error::InvalidArgument),
             "the right to reap never moves"
         );
-        assert_eq!(full(3).narrowed(1 << 40), Err(Error::InvalidArgument));
+        assert_eq!(
+            full(3).narrowed(Rights::RECEIVE),
+            Err(Error::InvalidArgument),
+            "endpoint rights never name an environment"
+        );
     }
 
     #[test]
     fn control_is_carried_by_self_and_copied() {
         let table = CapabilityTable::default();
         assert_eq!(
-            resolve(&table, EnvId(4), SELF, rights::CONTROL),
+            resolve(&table, EnvId(4), SELF, Rights::CONTROL),
             Ok(EnvId(4)),
             "an environment may start and kill what it controls, itself included"
         );
-        let copy = full(3).narrowed(rights::CONTROL).unwrap();
-        assert_eq!(copy.rights, rights::CONTROL);
+        let copy = full(3).narrowed(Rights::CONTROL).unwrap();
+        assert_eq!(copy.rights, Rights::CONTROL);
         assert_eq!(
-            copy.narrowed(rights::CONTROL | rights::SHARE),
+            copy.narrowed(Rights::CONTROL | Rights::SHARE),
             Err(Error::PermissionDenied)
         );
-        let share_only = full(3).narrowed(rights::SHARE).unwrap();
+        let share_only = full(3).narrowed(Rights::SHARE).unwrap();
         assert_eq!(
-            share_only.narrowed(rights::CONTROL),
+            share_only.narrowed(Rights::CONTROL),
             Err(Error::PermissionDenied)
         );
     }
@@ -307,12 +314,15 @@ mod tests {
     #[test]
     fn a_child_is_born_holding_its_parent() {
         let table = CapabilityTable::at_birth(Some(EnvId(5)));
-        assert_eq!(resolve(&table, EnvId(6), PARENT, 0), Ok(EnvId(5)));
+        assert_eq!(
+            resolve(&table, EnvId(6), PARENT, Rights::empty()),
+            Ok(EnvId(5))
+        );
         for right in [
-            rights::GRANT,
-            rights::SHARE,
-            rights::REVOKE,
-            rights::CONTROL,
+            Rights::GRANT,
+            Rights::SHARE,
+            Rights::REVOKE,
+            Rights::CONTROL,
         ] {
             assert_eq!(
                 resolve(&table, EnvId(6), PARENT, right),
@@ -327,14 +337,14 @@ mod tests {
     #[test]
     fn self_names_the_caller_without_the_right_to_reap_it() {
         let table = CapabilityTable::default();
-        assert_eq!(resolve(&table, EnvId(4), SELF, rights::SHARE), Ok(EnvId(4)));
+        assert_eq!(resolve(&table, EnvId(4), SELF, Rights::SHARE), Ok(EnvId(4)));
         assert_eq!(
-            resolve(&table, EnvId(4), SELF, rights::WAIT),
+            resolve(&table, EnvId(4), SELF, Rights::WAIT),
             Err(Error::PermissionDenied)
         );
         let given = held(&table, EnvId(4), SELF)
             .unwrap()
-            .narrowed(rights::SHARE);
+            .narrowed(Rights::SHARE);
         assert_eq!(given.unwrap().environment(), Some(EnvId(4)));
     }
 
@@ -345,34 +355,34 @@ mod tests {
         let server = table
             .insert(Capability {
                 object: Object::Endpoint(endpoint),
-                rights: rights::CALL | rights::RECEIVE,
+                rights: Rights::CALL | Rights::RECEIVE,
             })
             .unwrap();
         assert_eq!(
-            resolve_endpoint(&table, server, rights::RECEIVE),
+            resolve_endpoint(&table, server, Rights::RECEIVE),
             Ok(endpoint)
         );
         assert_eq!(
-            resolve(&table, EnvId(1), server, 0),
+            resolve(&table, EnvId(1), server, Rights::empty()),
             Err(Error::BadCapability),
             "an endpoint is not an environment"
         );
         assert_eq!(
-            resolve_endpoint(&table, SELF, rights::CALL),
+            resolve_endpoint(&table, SELF, Rights::CALL),
             Err(Error::BadCapability)
         );
         let held = table.get(server).unwrap();
-        let client = held.narrowed(rights::CALL).unwrap();
+        let client = held.narrowed(Rights::CALL).unwrap();
         assert_eq!(client.object, Object::Endpoint(endpoint));
         assert_eq!(
-            held.narrowed(rights::RECEIVE),
+            held.narrowed(Rights::RECEIVE),
             Err(Error::InvalidArgument),
             "only the server receives"
         );
-        assert_eq!(held.narrowed(rights::SHARE), Err(Error::InvalidArgument));
+        assert_eq!(held.narrowed(Rights::SHARE), Err(Error::InvalidArgument));
         let client = table.insert(client).unwrap();
         assert_eq!(
-            resolve_endpoint(&table, client, rights::RECEIVE),
+            resolve_endpoint(&table, client, Rights::RECEIVE),
             Err(Error::PermissionDenied)
         );
     }
@@ -390,7 +400,7 @@ mod tests {
             for (is_insert, pick, guess) in operations {
                 if is_insert || held.is_empty() {
                     let target = EnvId(u32::from(pick));
-                    let handle = table.insert(Capability::over_environment(target, rights::ALL)).unwrap();
+                    let handle = table.insert(Capability::over_environment(target, Rights::ALL)).unwrap();
                     prop_assert!(held.iter().all(|&(other, _)| other != handle));
                     held.push((handle, target));
                 } else {

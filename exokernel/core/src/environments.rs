@@ -76,7 +76,7 @@ pub enum WaitMode {
     /// The caller blocks until the child ends.
     Block,
     /// The wait fails at once with [`Error::Unavailable`]
-    /// ([`WAIT_NO_HANG`](exo_abi::WAIT_NO_HANG)).
+    /// ([`WaitFlags::NO_HANG`](exo_abi::WaitFlags::NO_HANG)).
     NoHang,
 }
 

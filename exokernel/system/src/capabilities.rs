@@ -5,7 +5,7 @@
 use crate::kernel::{Kernel, Machine};
 use crate::platform::Platform;
 use exo_abi::Error;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_core::capabilities::{self, Capability, Object};
 use exo_core::environments::EnvId;
 
@@ -30,7 +30,7 @@ pub fn target_of<P: Platform>(
     kernel: &Kernel<P>,
     caller: EnvId,
     handle: u64,
-    needed: u64,
+    needed: Rights,
 ) -> Result<EnvId, Error> {
     capabilities::resolve(
         &machine_of(kernel, caller).capabilities,
@@ -46,7 +46,7 @@ pub fn environment_named<P: Platform>(
     kernel: &Kernel<P>,
     caller: EnvId,
     handle: u64,
-    needed: u64,
+    needed: Rights,
 ) -> Result<EnvId, Error> {
     let target = target_of(kernel, caller, handle, needed)?;
     if kernel.environments.machine(target).is_some() {
@@ -66,7 +66,7 @@ pub fn hold_child<P: Platform>(
 ) -> Result<u64, Error> {
     caller_machine(kernel, caller)
         .capabilities
-        .insert(Capability::over_environment(child, rights::ALL))
+        .insert(Capability::over_environment(child, Rights::ALL))
 }
 
 /// The child that `caller`'s capability `handle` lets it wait for. Unlike other rights, this
@@ -76,7 +76,7 @@ pub fn child_to_reap<P: Platform>(
     caller: EnvId,
     handle: u64,
 ) -> Result<EnvId, Error> {
-    target_of(kernel, caller, handle, rights::WAIT)
+    target_of(kernel, caller, handle, Rights::WAIT)
 }
 
 /// Drops the handle of a child that is reaped, or will be when it ends.
@@ -90,7 +90,8 @@ pub fn has_room<P: Platform>(kernel: &Kernel<P>, caller: EnvId) -> bool {
     machine_of(kernel, caller).capabilities.has_room()
 }
 
-/// [`exo_abi::Syscall::CapabilityCopy`].
+/// [`exo_abi::Syscall::CapabilityCopy`]. Rights bits no right is named by are refused as
+/// rights that cannot move are ([`Error::InvalidArgument`]), once the handle is known good.
 pub fn capability_copy<P: Platform>(
     kernel: &mut Kernel<P>,
     caller: EnvId,
@@ -99,8 +100,8 @@ pub fn capability_copy<P: Platform>(
     receiver: u64,
 ) -> Result<u64, Error> {
     let copy = capabilities::held(&machine_of(kernel, caller).capabilities, caller, handle)?
-        .narrowed(wanted_rights)?;
-    let receiver = environment_named(kernel, caller, receiver, rights::GRANT)?;
+        .narrowed(Rights::from_bits(wanted_rights).ok_or(Error::InvalidArgument)?)?;
+    let receiver = environment_named(kernel, caller, receiver, Rights::GRANT)?;
     kernel
         .environments
         .machine_mut(receiver)
@@ -118,7 +119,7 @@ pub fn capability_drop<P: Platform>(
 ) -> Result<u64, Error> {
     let dropped = caller_machine(kernel, caller).capabilities.remove(handle)?;
     if let Some(child) = dropped.environment()
-        && dropped.rights & rights::WAIT != 0
+        && dropped.rights.contains(Rights::WAIT)
     {
         kernel.environments.disown(child);
     }
@@ -136,5 +137,5 @@ pub fn capability_inspect<P: Platform>(
         Object::Environment(target) => u64::from(target.0),
         Object::Endpoint(endpoint) => endpoint.0 & 0xFFFF_FFFF,
     };
-    Ok(id | capability.rights << 32)
+    Ok(id | capability.rights.bits() << 32)
 }

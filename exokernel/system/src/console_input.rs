@@ -10,7 +10,7 @@ use crate::syscalls::Outcome;
 use crate::trap_frame::TrapFrame;
 use crate::user_memory::{check_writable, copy_to_user};
 use alloc::vec;
-use exo_abi::{CONSOLE_NONBLOCKING, CONSOLE_READ_MAX_BYTES, Error, arguments};
+use exo_abi::{CONSOLE_READ_MAX_BYTES, ConsoleReadFlags, Error, arguments};
 use exo_core::environments::EnvId;
 
 /// Length of the `syscall` instruction, by which a blocked read's return address is moved back
@@ -48,9 +48,7 @@ fn read<P: Platform>(
     len: u64,
     flags: u64,
 ) -> Result<Option<u64>, Error> {
-    if flags & !CONSOLE_NONBLOCKING != 0 {
-        return Err(Error::InvalidArgument);
-    }
+    let flags = ConsoleReadFlags::from_bits(flags).ok_or(Error::InvalidArgument)?;
     if len > CONSOLE_READ_MAX_BYTES {
         return Err(Error::TooLong);
     }
@@ -60,7 +58,7 @@ fn read<P: Platform>(
         return Ok(Some(0));
     }
     if kernel.console_input.is_empty() {
-        let is_nonblocking = flags & CONSOLE_NONBLOCKING != 0;
+        let is_nonblocking = flags.contains(ConsoleReadFlags::NONBLOCKING);
         return Ok(is_nonblocking.then_some(0));
     }
     let mut bytes = vec![0; kernel.console_input.len().min(len as usize)];

@@ -10,6 +10,7 @@ use alloc::collections::BTreeMap;
 use core::marker::PhantomData;
 use exo_abi::Error;
 use exo_abi::kernel_memory::BINDING_BYTES;
+use exo_abi::upcall::Upcalls;
 use exo_core::PAGE_SIZE;
 use exo_core::capabilities::CapabilityTable;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
@@ -54,7 +55,7 @@ fn machine_with<P: Platform>(address_space: P::AddressSpace, registers: TrapFram
         address_space,
         registers,
         exception_handler: None,
-        upcalls_enabled: 0,
+        upcalls_enabled: Upcalls::empty(),
         pending_upcalls: BTreeMap::new(),
         repossession_frame: None,
         frames_at_start: 0,

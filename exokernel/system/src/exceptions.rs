@@ -8,7 +8,8 @@ use crate::platform::Platform;
 use crate::scheduler::Event;
 use crate::trap_frame::TrapFrame;
 use crate::user_memory::copy_to_user;
-use exo_abi::{ExceptionFrame, ExitReason, UserRegisters, exception_name, upcall};
+use exo_abi::upcall::Upcalls;
+use exo_abi::{ExceptionFrame, ExitReason, UserRegisters, exception_name};
 
 /// General protection fault (Intel SDM vol. 3A, 6.15).
 pub const GENERAL_PROTECTION_VECTOR: u8 = 13;
@@ -67,11 +68,7 @@ pub fn deliver_event<P: Platform>(
     first_argument: u64,
     second_argument: u64,
 ) -> Result<(), Undeliverable> {
-    let enable_bit = event
-        .checked_sub(upcall::SLICE_EPILOGUE)
-        .and_then(|index| 1u64.checked_shl(index as u32))
-        .unwrap_or(0);
-    if machine.upcalls_enabled & enable_bit == 0 {
+    if !machine.upcalls_enabled.intersects(Upcalls::of_event(event)) {
         return Err(Undeliverable::NotEnabled);
     }
     enter_handler(machine, frame, event, first_argument, second_argument)

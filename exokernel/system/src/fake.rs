@@ -9,7 +9,7 @@ use crate::platform::{
 };
 use crate::syscalls;
 use crate::trap_frame::TrapFrame;
-use exo_abi::{Error, decode_result};
+use exo_abi::{Error, PageUse, decode_result};
 use exo_core::PAGE_SIZE;
 use exo_core::elf_builder::{RW, RX, TestSegment, static_executable};
 use exo_core::environments::EnvId;
@@ -79,21 +79,24 @@ struct Machine {
     /// Borrowed regions by space and region address: the owner's space, its root (the table),
     /// and whether writes go through.
     borrowed: BTreeMap<(u32, u64), (u32, FrameNumber, bool)>,
-    /// The `exo_abi::page_usage` bits of each space's leaves, as the MMU would set them (see
+    /// The `exo_abi::PageUse` bits of each space's leaves, as the MMU would set them (see
     /// [`use_page`]).
-    usage: HashMap<(u32, u64), u64>,
+    usage: HashMap<(u32, u64), PageUse>,
 }
 
-/// Sets `bits` (`exo_abi::page_usage`) on the page at `page_address` of the address space
+/// Sets `bits` on the page at `page_address` of the address space
 /// numbered `space`, as the MMU does when a program uses the page; nothing when it is unbound.
-pub fn use_page(space: u32, page_address: u64, bits: u64) {
+pub fn use_page(space: u32, page_address: u64, bits: PageUse) {
     with_machine(|machine| {
         if machine
             .spaces
             .get(&space)
             .is_some_and(|leaves| leaves.contains_key(&page_address))
         {
-            *machine.usage.entry((space, page_address)).or_default() |= bits;
+            *machine
+                .usage
+                .entry((space, page_address))
+                .or_insert(PageUse::empty()) |= bits;
         }
     });
 }
@@ -209,13 +212,13 @@ impl AddressSpace for FakeAddressSpace {
         });
     }
 
-    fn take_usage(&mut self, page_address: u64, clear: u64) -> u64 {
+    fn take_usage(&mut self, page_address: u64, clear: PageUse) -> PageUse {
         with_machine(|machine| {
             let Some(bits) = machine.usage.get_mut(&(self.id, page_address)) else {
-                return 0;
+                return PageUse::empty();
             };
             let usage = *bits;
-            *bits &= !clear;
+            bits.remove(clear);
             usage
         })
     }

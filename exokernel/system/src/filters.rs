@@ -11,6 +11,7 @@ use crate::syscalls::copy_in;
 use alloc::vec::Vec;
 use exo_abi::filter::{MODULE_BYTES_MAX, WATCHED_BYTES_MAX};
 use exo_abi::kernel_memory::{FILTER_LOAD_BYTES_MAX, FILTER_RUN_BYTES};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, encode_result, upcall};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::{EnvId, EnvState};
@@ -191,7 +192,7 @@ impl<P: Platform> Kernel<P> {
         self.kernel_memory.refund(unloaded.owner, unloaded.charge);
         wake_predicate_sleepers_of(self, unloaded.id, Err(Error::NotFound));
         if let Some(machine) = self.environments.machine_mut(unloaded.owner)
-            && machine.upcalls_enabled & upcall::enable::FILTER_UNLOADED != 0
+            && machine.upcalls_enabled.contains(Upcalls::FILTER_UNLOADED)
         {
             machine
                 .pending_upcalls

@@ -15,7 +15,7 @@ use crate::scheduler::Event;
 use crate::syscalls::Outcome;
 use crate::trap_frame::TrapFrame;
 use crate::user_memory;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::ipc::{
     CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_FLAGS,
     LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY, WAIT_FLAGS,
@@ -38,7 +38,7 @@ pub fn endpoint_create<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId) -> Re
     let endpoint = kernel.endpoints.create(caller);
     let capability = Capability {
         object: Object::Endpoint(endpoint),
-        rights: rights::CALL | rights::RECEIVE,
+        rights: Rights::CALL | Rights::RECEIVE,
     };
     capabilities::caller_machine(kernel, caller)
         .capabilities
@@ -66,7 +66,7 @@ pub fn endpoint_call<P: Platform>(
     let Some(machine) = caller_environment.machine.as_mut() else {
         return Outcome::Return(Err(Error::NoSuchEnvironment));
     };
-    let step = resolve_endpoint(&machine.capabilities, a.endpoint, rights::CALL).and_then(|id| {
+    let step = resolve_endpoint(&machine.capabilities, a.endpoint, Rights::CALL).and_then(|id| {
         check_lend(mappings, caller, a.lend)?;
         endpoints.call(id, caller, message, a.lend)
     });
@@ -225,7 +225,7 @@ fn serve<P: Platform>(
         .machine
         .as_mut()
         .ok_or(Error::NoSuchEnvironment)?;
-    let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, rights::RECEIVE)?;
+    let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, Rights::RECEIVE)?;
     let (is_reply, is_deferral) = (a.flags & REPLY != 0, a.flags & DEFER != 0);
     let window = a.flags & !(PAGE_SIZE - 1);
     if a.flags & (PAGE_SIZE - 1) & !WAIT_FLAGS != 0 || is_reply && is_deferral {
@@ -388,7 +388,7 @@ pub fn endpoint_reply<P: Platform>(
     let machine = environments
         .machine(server)
         .ok_or(Error::NoSuchEnvironment)?;
-    let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, rights::RECEIVE)?;
+    let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, Rights::RECEIVE)?;
     let caller = EnvId(u32::try_from(a.caller).map_err(|_| Error::NotFound)?);
     let reply = [a.word0, a.word1, a.word2, a.word3];
     let step = endpoints.reply_to(endpoint, server, caller, reply)?;
@@ -428,7 +428,7 @@ pub fn endpoint_copy<P: Platform>(
         .environments
         .machine(server)
         .ok_or(Error::NoSuchEnvironment)?;
-    let endpoint = resolve_endpoint(&server_machine.capabilities, a.endpoint, rights::RECEIVE)?;
+    let endpoint = resolve_endpoint(&server_machine.capabilities, a.endpoint, Rights::RECEIVE)?;
     let caller = EnvId(u32::try_from(a.caller).map_err(|_| Error::NotFound)?);
     if !kernel.endpoints.holds_call(endpoint, server, caller) {
         return Err(Error::NotFound);

@@ -13,7 +13,7 @@
 use crate::kernel::{Kernel, Machine};
 use crate::platform::{AddressSpace, Platform};
 use crate::trap_frame::TrapFrame;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::ipc::REPLY;
 use exo_abi::{Syscall, USER_END, encode_result};
 use exo_core::capabilities::resolve_endpoint;
@@ -123,9 +123,9 @@ fn sent_call<const IS_CALL: bool, P: Platform>(machine: &Machine<P>) -> Option<S
     // call) or the flags (a reply and wait). A return past the user half is `decode`'s to
     // refuse.
     let (number, r9, needed) = if IS_CALL {
-        (Syscall::EndpointCall, 0, rights::CALL)
+        (Syscall::EndpointCall, 0, Rights::CALL)
     } else {
-        (Syscall::EndpointReplyAndWait, REPLY, rights::RECEIVE)
+        (Syscall::EndpointReplyAndWait, REPLY, Rights::RECEIVE)
     };
     if registers.rax != number.number() || registers.r9 != r9 || registers.rip >= USER_END {
         return None;

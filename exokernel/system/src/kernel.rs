@@ -16,6 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 use exo_abi::kernel_memory::ENVIRONMENT_BYTES;
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, encode_result};
 use exo_core::capabilities::CapabilityTable;
 use exo_core::console_ring::ConsoleRing;
@@ -43,8 +44,8 @@ pub struct Machine<P: Platform> {
     pub registers: TrapFrame,
     /// Where its exceptions and enabled upcalls go; `None` ends it on any exception.
     pub exception_handler: Option<ExceptionHandler>,
-    /// The kernel events it receives as upcalls (`exo_abi::upcall::enable` bits).
-    pub upcalls_enabled: u64,
+    /// The kernel events it receives as upcalls (`exo_abi::upcall::Upcalls`).
+    pub upcalls_enabled: Upcalls,
     /// Events posted and not yet delivered, by event number, with their two arguments.
     pub pending_upcalls: BTreeMap<u64, (u64, u64)>,
     /// The frame of its repossession vector, if it registered one.

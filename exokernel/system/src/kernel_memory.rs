@@ -5,6 +5,7 @@ use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use exo_abi::Error;
+use exo_abi::capability::Rights;
 use exo_abi::kernel_memory::BINDING_BYTES;
 use exo_core::environments::EnvId;
 use exo_core::kernel_memory::BindingCounts;
@@ -60,6 +61,6 @@ pub fn kernel_memory<P: Platform>(
     caller: EnvId,
     handle: u64,
 ) -> Result<u64, Error> {
-    let env = environment_named(kernel, caller, handle, 0)?;
+    let env = environment_named(kernel, caller, handle, Rights::empty())?;
     Ok(kernel.charged_to(env) as u64)
 }

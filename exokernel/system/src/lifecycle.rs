@@ -10,7 +10,7 @@ use crate::environment::first_registers;
 use crate::kernel::Kernel;
 use crate::platform::Platform;
 use crate::syscalls::{Outcome, copy_in};
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::{Error, ExitReason, arguments};
 use exo_core::environments::{EnvId, EnvState};
 
@@ -36,7 +36,7 @@ pub fn environment_start<P: Platform>(
     caller: EnvId,
     a: arguments::EnvironmentStart,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, a.environment, rights::CONTROL)?;
+    let target = environment_named(kernel, caller, a.environment, Rights::CONTROL)?;
     let is_unstarted = kernel
         .environments
         .get(target)
@@ -86,7 +86,7 @@ fn victim_of<P: Platform>(
     handle: u64,
     id: u64,
 ) -> Result<EnvId, Error> {
-    let subtree = target_of(kernel, caller, handle, rights::CONTROL)?;
+    let subtree = target_of(kernel, caller, handle, Rights::CONTROL)?;
     let victim = match id {
         0 => subtree,
         id => EnvId(u32::try_from(id).map_err(|_| Error::NoSuchEnvironment)?),

@@ -8,7 +8,7 @@ use crate::platform::{AddressSpace, Platform};
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, arguments, page_usage};
+use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, PageUse, arguments};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
@@ -157,9 +157,7 @@ pub fn page_usage<P: Platform>(
     caller: EnvId,
     a: arguments::PageUsage,
 ) -> Result<u64, Error> {
-    if a.clear & !page_usage::ALL != 0 {
-        return Err(Error::InvalidArgument);
-    }
+    let clear = PageUse::from_bits(a.clear).ok_or(Error::InvalidArgument)?;
     let take = usize::try_from(a.capacity.min(PAGE_BATCH_MAX)).unwrap_or(0);
     let Kernel {
         mappings,
@@ -180,8 +178,8 @@ pub fn page_usage<P: Platform>(
         )
         .map(|page| page * PAGE_SIZE)
         .filter_map(|address| {
-            let usage = space.take_usage(address, 0);
-            (usage != 0).then_some(address | usage)
+            let usage = space.take_usage(address, PageUse::empty());
+            (!usage.is_empty()).then_some(address | usage.bits())
         })
         .take(take)
         .collect();
@@ -190,10 +188,10 @@ pub fn page_usage<P: Platform>(
     }
     let bytes = little_endian_bytes(used.iter().copied(), used.len());
     copy_to_user::<P>(kernel.current_address_space(), a.buffer, &bytes)?;
-    if a.clear != 0 {
+    if !clear.is_empty() {
         let space = &mut kernel.current_machine().address_space;
         for &word in &used {
-            space.take_usage(word & !(PAGE_SIZE - 1), a.clear);
+            space.take_usage(word & !(PAGE_SIZE - 1), clear);
         }
     }
     Ok(used.len() as u64)

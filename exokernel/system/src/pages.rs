@@ -7,7 +7,7 @@ use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
 use crate::platform::{AddressSpace, Platform};
 use crate::user_memory;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::{Error, FRAME_ANY, arguments, region};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
@@ -108,7 +108,7 @@ pub fn page_map_into<P: Platform>(
 ) -> Result<u64, Error> {
     let page = page_of(a.address)?;
     let rights = rights_of(a.rights)?;
-    let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
+    let target = environment_named(kernel, caller, a.target, Rights::SHARE)?;
     bind_root(kernel, Place::new(target, page), a.frame, rights)
 }
 
@@ -253,7 +253,7 @@ pub fn page_copy_into<P: Platform>(
     page_of(a.address)?;
     let place_page = page_of(a.target_address)?;
     let rights = rights_of(a.rights)?;
-    let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
+    let target = environment_named(kernel, caller, a.target, Rights::SHARE)?;
     user_memory::check_readable::<P>(kernel.current_address_space(), a.address, PAGE_SIZE)?;
     let place = Place::new(target, place_page);
     if kernel
@@ -303,7 +303,7 @@ pub fn region_share<P: Platform>(
         return Err(Error::InvalidArgument);
     }
     let is_writable = flags & region::WRITABLE != 0;
-    let target = environment_named(kernel, caller, target, rights::SHARE)?;
+    let target = environment_named(kernel, caller, target, Rights::SHARE)?;
     let region = region_of(address);
     // The owner of the region as the caller sees it: itself, or whoever it borrowed it from.
     let (owner, owner_region) = match kernel.regions.borrowed(caller, region) {
@@ -403,7 +403,7 @@ pub fn page_share<P: Platform>(
 ) -> Result<u64, Error> {
     let source = place_of(caller, a.address)?;
     let rights = rights_of(a.rights)?;
-    let target = environment_named(kernel, caller, a.target, rights::SHARE)?;
+    let target = environment_named(kernel, caller, a.target, Rights::SHARE)?;
     share_binding(kernel, source, target, a.target_address, rights)?;
     Ok(0)
 }
@@ -468,7 +468,7 @@ pub fn frame_grant<P: Platform>(
     if kernel.frames.owner(frame) != Some(FrameOwner::Environment(caller)) {
         return Err(Error::PermissionDenied);
     }
-    let target = environment_named(kernel, caller, target, rights::GRANT)?;
+    let target = environment_named(kernel, caller, target, Rights::GRANT)?;
     let removals = kernel.mappings.remove_frame(frame);
     kernel.clear_page_table_entries(&removals);
     kernel

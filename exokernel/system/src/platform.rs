@@ -7,7 +7,7 @@
 //! reaches it from anywhere, as the hardware code always could.
 
 use core::fmt;
-use exo_abi::Error;
+use exo_abi::{Error, PageUse};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 use exo_core::mappings::PageRights;
@@ -60,11 +60,11 @@ pub trait AddressSpace: Sized + fmt::Debug {
     fn unmap(&mut self, page_address: u64);
     /// Changes the rights of the mapped page at `page_address`.
     fn set_rights(&mut self, page_address: u64, rights: PageRights);
-    /// The hardware's [`exo_abi::page_usage`] bits of the page bound at `page_address` in this
+    /// The hardware's [`exo_abi::PageUse`] bits of the page bound at `page_address` in this
     /// space's own tables (0 when none is, or when the page lies in a borrowed region); then
     /// clears those of them in `clear`, dropping the page's translation so that the hardware
     /// sets them again at its next use.
-    fn take_usage(&mut self, page_address: u64, clear: u64) -> u64;
+    fn take_usage(&mut self, page_address: u64, clear: PageUse) -> PageUse;
     /// The frame behind user address `address` if it is mapped for `access`.
     fn translate_user(&self, address: u64, access: Access) -> Option<FrameNumber>;
     /// Calls `visit` with every present entry of the user half, tables before what they map.

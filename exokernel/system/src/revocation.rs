@@ -8,8 +8,9 @@ use crate::kernel::Kernel;
 use crate::pages::own_binding;
 use crate::platform::Platform;
 use alloc::vec::Vec;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, arguments, upcall};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
@@ -48,7 +49,7 @@ pub fn revoke<P: Platform>(
     caller: EnvId,
     a: arguments::Revoke,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, a.target, rights::REVOKE)?;
+    let target = environment_named(kernel, caller, a.target, Rights::REVOKE)?;
     let kind = kind_of(a.kind)?;
     let now = P::now_microseconds();
     let deadline = now.saturating_add(a.deadline);
@@ -60,7 +61,10 @@ pub fn revoke<P: Platform>(
         .environments
         .machine_mut(target)
         .expect("checked alive above");
-    if machine.upcalls_enabled & upcall::enable::REVOCATION_REQUEST == 0 {
+    if !machine
+        .upcalls_enabled
+        .contains(Upcalls::REVOCATION_REQUEST)
+    {
         if let Some(unreachable) = kernel.revocations.expire_now(target, kind) {
             kernel.abort(unreachable, Reason::Unreachable);
         }
@@ -80,7 +84,7 @@ pub fn revocation_query<P: Platform>(
     target: u64,
     kind: u64,
 ) -> Result<u64, Error> {
-    let target = environment_named(kernel, caller, target, rights::REVOKE)?;
+    let target = environment_named(kernel, caller, target, Rights::REVOKE)?;
     let kind = kind_of(kind)?;
     kernel
         .revocations

@@ -6,7 +6,8 @@ use crate::platform::Platform;
 use crate::syscalls::Outcome;
 use crate::trap_frame::TrapFrame;
 use exo_abi::slice::SLOT_ANY;
-use exo_abi::{Error, encode_result, upcall};
+use exo_abi::upcall::Upcalls;
+use exo_abi::{Error, encode_result};
 use exo_core::environments::EnvId;
 
 pub fn slice_allocate<P: Platform>(
@@ -41,17 +42,15 @@ pub fn set_upcalls<P: Platform>(
     enabled: u64,
 ) -> Result<u64, Error> {
     let machine = kernel.current_machine();
-    if enabled & !upcall::enable::ALL != 0 {
-        return Err(Error::InvalidArgument);
-    }
-    if enabled != 0 && machine.exception_handler.is_none() {
+    let enabled = Upcalls::from_bits(enabled).ok_or(Error::InvalidArgument)?;
+    if !enabled.is_empty() && machine.exception_handler.is_none() {
         return Err(Error::InvalidArgument);
     }
     machine.upcalls_enabled = enabled;
     kernel.slices.set_upcalls(
         caller,
-        enabled & upcall::enable::SLICE_EPILOGUE != 0,
-        enabled & upcall::enable::SLICE_PROLOGUE != 0,
+        enabled.contains(Upcalls::SLICE_EPILOGUE),
+        enabled.contains(Upcalls::SLICE_PROLOGUE),
     );
     Ok(0)
 }

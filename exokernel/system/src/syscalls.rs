@@ -23,7 +23,8 @@ use crate::trap_frame::TrapFrame;
 use crate::user_memory::copy_from_user;
 use alloc::vec;
 use alloc::vec::Vec;
-use exo_abi::{Call, Error, ExitReason, Syscall, arguments, encode_result};
+use exo_abi::upcall::Upcalls;
+use exo_abi::{Call, Error, ExitReason, Syscall, WaitFlags, arguments, encode_result};
 use exo_core::environments::{EnvId, WaitMode, WaitOutcome};
 use exo_core::exception_handler::ExceptionHandler;
 use exo_core::user_range::UserRange;
@@ -362,7 +363,7 @@ fn set_exception_handler<P: Platform>(
     let machine = kernel.current_machine();
     machine.exception_handler = handler;
     if handler.is_none() {
-        machine.upcalls_enabled = 0;
+        machine.upcalls_enabled = Upcalls::empty();
         let current = kernel.current.expect("called by the running environment");
         kernel.slices.set_upcalls(current, false, false);
     }
@@ -372,10 +373,10 @@ fn set_exception_handler<P: Platform>(
 /// The handle goes as soon as the wait is sure to reap: at once, or when the child ends; a wait
 /// that does not hang on a living child keeps it.
 fn wait<P: Platform>(kernel: &mut Kernel<P>, caller: EnvId, handle: u64, flags: u64) -> Outcome {
-    if flags & !exo_abi::WAIT_NO_HANG != 0 {
+    let Some(flags) = WaitFlags::from_bits(flags) else {
         return Outcome::Return(Err(Error::InvalidArgument));
-    }
-    let mode = if flags & exo_abi::WAIT_NO_HANG != 0 {
+    };
+    let mode = if flags.contains(WaitFlags::NO_HANG) {
         WaitMode::NoHang
     } else {
         WaitMode::Block

@@ -4,7 +4,7 @@
 //! Page-table pages are reached through the bootloader's map of all physical memory.
 
 use crate::memory::{frame_to_virtual, physical_to_virtual};
-use exo_abi::{Error, page_usage};
+use exo_abi::{Error, PageUse};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
@@ -136,23 +136,23 @@ impl platform::AddressSpace for AddressSpace {
 
     /// The accessed and dirty bits of the bound page at `page_address`, clearing those in
     /// `clear`.
-    fn take_usage(&mut self, page_address: u64, clear: u64) -> u64 {
+    fn take_usage(&mut self, page_address: u64, clear: PageUse) -> PageUse {
         let Some(entry) = self.leaf_entry(page_address) else {
-            return 0;
+            return PageUse::empty();
         };
         if entry.is_unused() {
-            return 0;
+            return PageUse::empty();
         }
         let flags = entry.flags();
-        let mut usage = 0;
+        let mut usage = PageUse::empty();
         let mut cleared = PageTableFlags::empty();
         for (flag, bit) in [
-            (PageTableFlags::ACCESSED, page_usage::ACCESSED),
-            (PageTableFlags::DIRTY, page_usage::DIRTY),
+            (PageTableFlags::ACCESSED, PageUse::ACCESSED),
+            (PageTableFlags::DIRTY, PageUse::DIRTY),
         ] {
             if flags.contains(flag) {
                 usage |= bit;
-                if clear & bit != 0 {
+                if clear.contains(bit) {
                     cleared |= flag;
                 }
             }

@@ -5,9 +5,10 @@ use crate::exceptions::handle_user_exception;
 use crate::fake::{Booted, Fake, PROGRAM_ENTRY, take_console};
 use crate::platform::Platform;
 use exo_abi::Syscall::{
-    CapabilityCopy, FrameAllocate, FrameGrant, SetExceptionHandler, Spawn, Yield,
+    CapabilityCopy, FrameAllocate, FrameGrant, SetExceptionHandler, SetUpcalls, Spawn, Yield,
 };
-use exo_abi::capability::{PARENT, SELF};
+use exo_abi::capability::{PARENT, Rights, SELF};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, FRAME_ANY};
 use exo_core::environments::EnvId;
 
@@ -39,6 +40,26 @@ fn a_child_cannot_push_frames_or_capabilities_onto_its_parent() {
 }
 
 #[test]
+fn unknown_rights_bits_are_refused_once_the_handle_is_known_good() {
+    let mut booted = Booted::new();
+    let unknown = 1 << 7;
+    assert_eq!(
+        booted.call(CapabilityCopy, &[SELF, unknown, SELF]),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(
+        booted.call(CapabilityCopy, &[77, unknown, SELF]),
+        Err(Error::BadCapability),
+        "a forged handle is named before the rights"
+    );
+    assert!(
+        booted
+            .call(CapabilityCopy, &[SELF, Rights::SHARE.bits(), SELF])
+            .is_ok()
+    );
+}
+
+#[test]
 fn an_exception_without_a_handler_ends_only_the_environment_that_raised_it() {
     let mut booted = Booted::new();
     let child = child_running(&mut booted);
@@ -54,6 +75,30 @@ fn an_exception_without_a_handler_ends_only_the_environment_that_raised_it() {
     assert_eq!(booted.kernel.current, Some(booted.init));
     assert!(booted.kernel.frames.free_count() >= free_before_child);
     assert!(crate::consistency::check(&booted.kernel).is_ok());
+}
+
+#[test]
+fn upcalls_need_known_bits_and_a_handler() {
+    let mut booted = Booted::new();
+    child_running(&mut booted);
+    let epilogue = Upcalls::SLICE_EPILOGUE.bits();
+    assert_eq!(
+        booted.call(SetUpcalls, &[epilogue]),
+        Err(Error::InvalidArgument),
+        "no handler yet"
+    );
+    booted
+        .call(SetExceptionHandler, &[PROGRAM_ENTRY, DATA_PAGE, 4096])
+        .expect("registered");
+    assert_eq!(
+        booted.call(SetUpcalls, &[epilogue | 1 << 5]),
+        Err(Error::InvalidArgument),
+        "an unknown bit"
+    );
+    assert_eq!(booted.call(SetUpcalls, &[epilogue]), Ok(0));
+    let child = booted.kernel.current.expect("the child runs");
+    let machine = booted.kernel.environments.machine(child).expect("alive");
+    assert_eq!(machine.upcalls_enabled, Upcalls::SLICE_EPILOGUE);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use exo_abi::Syscall::{
     FreeFrames, PageMapInto, Spawn, Wait,
 };
 use exo_abi::page_rights::EXECUTABLE;
-use exo_abi::{Error, ExitReason, FRAME_ANY, WAIT_NO_HANG};
+use exo_abi::{Error, ExitReason, FRAME_ANY, WaitFlags};
 
 #[test]
 fn an_environment_built_by_hand_is_started_killed_and_reaped_leaving_nothing() {
@@ -20,7 +20,7 @@ fn an_environment_built_by_hand_is_started_killed_and_reaped_leaving_nothing() {
     let child_id = booted.kernel.environments.ids().last().expect("the child");
     assert_eq!(leaves_of(&booted.kernel, child_id).len(), 1);
     assert_eq!(
-        booted.call(Wait, &[child, WAIT_NO_HANG]),
+        booted.call(Wait, &[child, WaitFlags::NO_HANG.bits()]),
         Err(Error::Unavailable)
     );
     booted

@@ -15,7 +15,7 @@ use exo_abi::Syscall::{
     EndpointReplyAndWait, EnvironmentKill, Exit, PageUnmap, Spawn, Yield,
 };
 use exo_abi::USER_END;
-use exo_abi::capability::{SELF, rights};
+use exo_abi::capability::{Rights, SELF};
 use exo_abi::ipc::{
     CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_KEEP,
     LEND_WRITABLE, LENT, Message, REPLY,
@@ -47,7 +47,10 @@ impl World {
         let client_controls = [0, 1].map(|_| booted.call(Spawn, &[name, 5, 0, 0]).expect("client"));
         let grants = client_controls.map(|control| {
             booted
-                .call(CapabilityCopy, &[control, rights::GRANT, server_control])
+                .call(
+                    CapabilityCopy,
+                    &[control, Rights::GRANT.bits(), server_control],
+                )
                 .expect("the server may grant to the client")
         });
         let ids: Vec<EnvId> = booted.kernel.environments.ids().collect();
@@ -56,7 +59,7 @@ impl World {
         let endpoint = booted.call(EndpointCreate, &[]).expect("endpoint");
         let client_handles = grants.map(|grant| {
             booted
-                .call(CapabilityCopy, &[endpoint, rights::CALL, grant])
+                .call(CapabilityCopy, &[endpoint, Rights::CALL.bits(), grant])
                 .expect("a client's handle")
         });
         World {
@@ -102,7 +105,8 @@ impl World {
             .environments
             .machine(self.server)
             .expect("alive");
-        let id = resolve_endpoint(&machine.capabilities, self.endpoint, 0).expect("endpoint");
+        let id = resolve_endpoint(&machine.capabilities, self.endpoint, Rights::empty())
+            .expect("endpoint");
         self.booted.kernel.endpoints.queued(id)
     }
 
@@ -294,7 +298,7 @@ fn forged_narrowed_and_misused_handles_are_refused() {
     assert_eq!(
         world
             .booted
-            .call(CapabilityCopy, &[endpoint, rights::RECEIVE, SELF]),
+            .call(CapabilityCopy, &[endpoint, Rights::RECEIVE.bits(), SELF]),
         Err(Error::InvalidArgument),
         "RECEIVE never moves"
     );

@@ -1,14 +1,14 @@
 use super::FREE_PAGE;
 use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events, use_page};
 use crate::platform::Platform;
+use exo_abi::PageUse;
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
     PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
 };
+use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
-use exo_abi::capability::rights::CONTROL;
 use exo_abi::page_rights::{ALL, WRITABLE};
-use exo_abi::page_usage::{ACCESSED, ALL as ALL_USAGE, DIRTY};
 use exo_abi::{Error, FRAME_ANY, USER_END};
 use exo_core::frame_table::FrameOwner;
 use exo_core::mappings::PageRights;
@@ -161,7 +161,7 @@ fn sharing_needs_the_share_right_and_stays_within_the_callers_rights() {
         Err(Error::PermissionDenied)
     );
     let control_only = booted
-        .call(CapabilityCopy, &[child, CONTROL, SELF])
+        .call(CapabilityCopy, &[child, Rights::CONTROL.bits(), SELF])
         .expect("a narrowed copy for the caller");
     assert_eq!(
         booted.call(PageShare, &[FREE_PAGE, control_only, FREE_PAGE, 0]),
@@ -392,7 +392,7 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
         .call(PageMap, &[FREE_PAGE, frame, WRITABLE])
         .expect("bound");
     let read_only = booted
-        .call(CapabilityCopy, &[child, CONTROL, SELF])
+        .call(CapabilityCopy, &[child, Rights::CONTROL.bits(), SELF])
         .expect("a handle without SHARE");
     let unbound = FREE_PAGE + 8 * 4096;
     let refusals = [
@@ -543,36 +543,55 @@ fn page_usage_reports_the_used_pages_in_range_and_clears_only_what_it_reported()
             .unwrap();
     }
     let space = booted.kernel.current_address_space().id();
-    use_page(space, FREE_PAGE, ACCESSED);
-    use_page(space, FREE_PAGE + 0x2000, ACCESSED | DIRTY);
+    use_page(space, FREE_PAGE, PageUse::ACCESSED);
+    use_page(
+        space,
+        FREE_PAGE + 0x2000,
+        PageUse::ACCESSED | PageUse::DIRTY,
+    );
     let buffer = booted.put(0x100, &[0; 64]);
 
     let everything = |clear| [buffer, 8, FREE_PAGE, u64::MAX, clear];
-    assert_eq!(booted.call(PageUsage, &everything(ACCESSED)), Ok(2));
+    assert_eq!(
+        booted.call(PageUsage, &everything(PageUse::ACCESSED.bits())),
+        Ok(2)
+    );
     assert_eq!(
         usage_words(buffer, 2),
         [
-            FREE_PAGE | ACCESSED,
-            (FREE_PAGE + 0x2000) | ACCESSED | DIRTY
+            FREE_PAGE | PageUse::ACCESSED.bits(),
+            (FREE_PAGE + 0x2000) | (PageUse::ACCESSED | PageUse::DIRTY).bits()
         ]
     );
     assert_eq!(booted.call(PageUsage, &everything(0)), Ok(1));
-    assert_eq!(usage_words(buffer, 1), [(FREE_PAGE + 0x2000) | DIRTY]);
-
-    use_page(space, FREE_PAGE, ACCESSED);
-    use_page(space, FREE_PAGE + 0x1000, DIRTY);
     assert_eq!(
-        booted.call(PageUsage, &[buffer, 1, FREE_PAGE, u64::MAX, ALL_USAGE]),
+        usage_words(buffer, 1),
+        [(FREE_PAGE + 0x2000) | PageUse::DIRTY.bits()]
+    );
+
+    use_page(space, FREE_PAGE, PageUse::ACCESSED);
+    use_page(space, FREE_PAGE + 0x1000, PageUse::DIRTY);
+    assert_eq!(
+        booted.call(
+            PageUsage,
+            &[buffer, 1, FREE_PAGE, u64::MAX, PageUse::all().bits()]
+        ),
         Ok(1),
         "at most the capacity"
     );
-    assert_eq!(usage_words(buffer, 1), [FREE_PAGE | ACCESSED]);
+    assert_eq!(
+        usage_words(buffer, 1),
+        [FREE_PAGE | PageUse::ACCESSED.bits()]
+    );
     assert_eq!(
         booted.call(PageUsage, &[buffer, 8, FREE_PAGE, FREE_PAGE + 0x1001, 0]),
         Ok(1),
         "the end bound: the page holding it counts"
     );
-    assert_eq!(usage_words(buffer, 1), [(FREE_PAGE + 0x1000) | DIRTY]);
+    assert_eq!(
+        usage_words(buffer, 1),
+        [(FREE_PAGE + 0x1000) | PageUse::DIRTY.bits()]
+    );
     assert_eq!(
         booted.call(PageUsage, &[buffer, 8, FREE_PAGE + 0x3000, FREE_PAGE, 0]),
         Ok(0),
@@ -585,7 +604,7 @@ fn page_usage_refuses_unknown_bits_and_a_bad_buffer_and_then_clears_nothing() {
     let (mut booted, frame) = with_a_frame();
     booted.call(PageMap, &[FREE_PAGE, frame, WRITABLE]).unwrap();
     let space = booted.kernel.current_address_space().id();
-    use_page(space, FREE_PAGE, ACCESSED | DIRTY);
+    use_page(space, FREE_PAGE, PageUse::ACCESSED | PageUse::DIRTY);
     let buffer = booted.put(0x100, &[0; 64]);
     assert_eq!(
         booted.call(PageUsage, &[buffer, 8, 0, u64::MAX, 1 << 2]),
@@ -593,7 +612,10 @@ fn page_usage_refuses_unknown_bits_and_a_bad_buffer_and_then_clears_nothing() {
     );
     for bad_buffer in [USER_END - 8, 0xffff_8000_0000_0000, FREE_PAGE + 0x5000] {
         assert_eq!(
-            booted.call(PageUsage, &[bad_buffer, 8, 0, u64::MAX, ALL_USAGE]),
+            booted.call(
+                PageUsage,
+                &[bad_buffer, 8, 0, u64::MAX, PageUse::all().bits()]
+            ),
             Err(Error::BadAddress)
         );
     }
@@ -601,14 +623,17 @@ fn page_usage_refuses_unknown_bits_and_a_bad_buffer_and_then_clears_nothing() {
         booted.call(PageUsage, &[buffer, u64::MAX, 0, u64::MAX, 0]),
         Ok(1)
     );
-    assert_eq!(usage_words(buffer, 1), [FREE_PAGE | ACCESSED | DIRTY]);
+    assert_eq!(
+        usage_words(buffer, 1),
+        [FREE_PAGE | (PageUse::ACCESSED | PageUse::DIRTY).bits()]
+    );
 }
 
 #[test]
 fn page_usage_reports_only_the_callers_own_bindings() {
     let (mut booted, _frame, _child) = shared_with_a_child(WRITABLE);
     let space = booted.kernel.current_address_space().id();
-    use_page(space, FREE_PAGE, ACCESSED);
+    use_page(space, FREE_PAGE, PageUse::ACCESSED);
     let child_id = booted.kernel.environments.ids().last().expect("the child");
     let child_space = booted
         .kernel
@@ -617,11 +642,14 @@ fn page_usage_reports_only_the_callers_own_bindings() {
         .expect("living")
         .address_space
         .id();
-    use_page(child_space, FREE_PAGE, DIRTY);
+    use_page(child_space, FREE_PAGE, PageUse::DIRTY);
     let buffer = booted.put(0x100, &[0; 64]);
     assert_eq!(
-        booted.call(PageUsage, &[buffer, 8, 0, u64::MAX, ALL_USAGE]),
+        booted.call(PageUsage, &[buffer, 8, 0, u64::MAX, PageUse::all().bits()]),
         Ok(1)
     );
-    assert_eq!(usage_words(buffer, 1), [FREE_PAGE | ACCESSED]);
+    assert_eq!(
+        usage_words(buffer, 1),
+        [FREE_PAGE | PageUse::ACCESSED.bits()]
+    );
 }

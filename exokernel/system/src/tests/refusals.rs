@@ -40,7 +40,7 @@ fn fingerprint(kernel: &Kernel<Fake>) -> String {
     for id in ids {
         if let Some(machine) = kernel.environments.machine(id) {
             text += &format!(
-                "; env {}: frames {} capabilities {} handler {:?} upcalls {} vector {:?} filters {}",
+                "; env {}: frames {} capabilities {} handler {:?} upcalls {:?} vector {:?} filters {}",
                 id.0,
                 kernel.frames.count_owned_by(id),
                 machine.capabilities.len(),

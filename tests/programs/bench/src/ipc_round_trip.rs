@@ -4,7 +4,7 @@
 use crate::{ITERATIONS, counted_ticks_per, print_counted, ticks_per_iteration};
 use core::hint::black_box;
 use exo_abi::Error;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use libos_posix::println;
 use libos_posix::syscall::{self, Capability};
 
@@ -12,7 +12,7 @@ use libos_posix::syscall::{self, Capability};
 const HANDSHAKE_YIELDS: u32 = 100_000;
 
 /// Waits for a capability with exactly `rights` that another environment gives this one.
-fn await_capability(rights: u64) -> Option<Capability> {
+fn await_capability(rights: Rights) -> Option<Capability> {
     (0..HANDSHAKE_YIELDS).find_map(|_| {
         let found = syscall::capability_find(|_, held| held == rights);
         if found.is_none() {
@@ -25,13 +25,13 @@ fn await_capability(rights: u64) -> Option<Capability> {
 /// The echo server: creates an endpoint, gives its parent a handle to call it, and replies
 /// to every call with the words it carried, until it is killed.
 pub fn echo_server() -> i32 {
-    let Some(parent) = await_capability(rights::GRANT) else {
+    let Some(parent) = await_capability(Rights::GRANT) else {
         return 2;
     };
     let Ok(endpoint) = syscall::endpoint_create() else {
         return 3;
     };
-    if syscall::capability_copy(endpoint, rights::CALL, parent).is_err() {
+    if syscall::capability_copy(endpoint, Rights::CALL, parent).is_err() {
         return 4;
     }
     let mut received = syscall::endpoint_wait(endpoint, 0);
@@ -46,8 +46,8 @@ pub fn echo_server() -> i32 {
 /// Prints the two B2 rows: one word each way, and four.
 pub fn b2(unit: &str, empty_loop: u64) -> Result<(), Error> {
     let server = syscall::spawn("bench", "echo-server")?;
-    syscall::capability_copy(Capability::SELF, rights::GRANT, server)?;
-    let endpoint = await_capability(rights::CALL).ok_or(Error::NotFound)?;
+    syscall::capability_copy(Capability::SELF, Rights::GRANT, server)?;
+    let endpoint = await_capability(Rights::CALL).ok_or(Error::NotFound)?;
     let (one_word, counted) = counted_ticks_per(ITERATIONS, || {
         let reply = syscall::endpoint_call(endpoint, [black_box(1), 0, 0, 0], 0);
         black_box(reply.map(|[first, ..]| first)).ok();

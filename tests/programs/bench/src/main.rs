@@ -42,6 +42,7 @@ use core::arch::x86_64::{__rdtscp, _mm_lfence};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::ResourceKind;
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::syscall::Capability;
 use libos_posix::{exceptions, println, syscall};
@@ -195,9 +196,8 @@ fn worker(is_polite: bool) -> i32 {
     } else {
         ignore_request
     };
-    let enabled = exceptions::set_handler(handler).and_then(|()| {
-        syscall::set_upcalls(upcall::enable::REVOCATION_REQUEST | upcall::enable::REPOSSESSED)
-    });
+    let enabled = exceptions::set_handler(handler)
+        .and_then(|()| syscall::set_upcalls(Upcalls::REVOCATION_REQUEST | Upcalls::REPOSSESSED));
     if enabled.is_err() {
         return 3;
     }

@@ -9,7 +9,7 @@
 
 use core::time::Duration;
 use exo_abi::Error;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::ResourceKind;
 use libos_posix::shared_words::SharedWords;
@@ -117,7 +117,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "widen PARENT",
-        syscall::capability_copy(Capability::PARENT, rights::SHARE, Capability::SELF),
+        syscall::capability_copy(Capability::PARENT, Rights::SHARE, Capability::SELF),
         Err(Error::PermissionDenied),
     );
 
@@ -126,7 +126,7 @@ fn parent() -> Result<u32, Error> {
     check.expect(
         "a spawn's capability has every right",
         worker_rights,
-        rights::ALL,
+        Rights::ALL,
     );
     for forged in [
         0,
@@ -155,25 +155,25 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "copy the right to reap",
-        syscall::capability_copy(worker, rights::SHARE | rights::WAIT, Capability::SELF),
+        syscall::capability_copy(worker, Rights::SHARE | Rights::WAIT, Capability::SELF),
         Err(Error::InvalidArgument),
     );
     check.expect(
         "copy an unknown right",
-        syscall::capability_copy(worker, 1 << 9, Capability::SELF),
+        exo_abi::stubs::capability_copy::<syscall::Kernel>(worker.0, 1 << 9, Capability::SELF.0),
         Err(Error::InvalidArgument),
     );
     check.expect(
         "copy to a forged receiver",
-        syscall::capability_copy(worker, rights::SHARE, Capability(77)),
+        syscall::capability_copy(worker, Rights::SHARE, Capability(77)),
         Err(Error::BadCapability),
     );
 
-    let narrowed = syscall::capability_copy(worker, rights::SHARE, Capability::SELF)?;
+    let narrowed = syscall::capability_copy(worker, Rights::SHARE, Capability::SELF)?;
     check.expect(
         "inspect the narrowed copy",
         syscall::capability_inspect(narrowed),
-        Ok((worker_id, rights::SHARE)),
+        Ok((worker_id, Rights::SHARE)),
     );
     check.expect(
         "revoke through the narrowed copy",
@@ -182,7 +182,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "widen the narrowed copy",
-        syscall::capability_copy(narrowed, rights::SHARE | rights::GRANT, Capability::SELF),
+        syscall::capability_copy(narrowed, Rights::SHARE | Rights::GRANT, Capability::SELF),
         Err(Error::PermissionDenied),
     );
     check.expect(
@@ -203,10 +203,10 @@ fn parent() -> Result<u32, Error> {
     );
 
     let sharer = syscall::spawn(NAME, "sharer")?;
-    let delegated = syscall::capability_copy(worker, rights::SHARE, sharer)?;
+    let delegated = syscall::capability_copy(worker, Rights::SHARE, sharer)?;
     HANDLE_WORDS.write(0, delegated.0);
     syscall::page_share(HANDLE_PAGE, sharer, HANDLE_PAGE, 0)?;
-    let kept = syscall::capability_copy(worker, rights::SHARE, Capability::SELF)?;
+    let kept = syscall::capability_copy(worker, Rights::SHARE, Capability::SELF)?;
     check.expect(
         "sharer ends",
         syscall::wait(sharer),

@@ -80,7 +80,7 @@ fn capability_room() -> Result<usize, &'static str> {
     loop {
         let copy = syscall::capability_copy(
             Capability::SELF,
-            exo_abi::capability::rights::GRANT,
+            exo_abi::capability::Rights::GRANT,
             Capability::SELF,
         );
         match copy {

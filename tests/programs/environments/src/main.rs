@@ -18,7 +18,7 @@
 #![no_main]
 
 use core::time::Duration;
-use exo_abi::capability::{SELF, rights};
+use exo_abi::capability::{Rights, SELF};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExitReason, PageBinding, Syscall, decode_result};
 use libos_posix::shared_words::SharedWords;
@@ -103,7 +103,7 @@ fn give_page(child: Capability, address: u64, rights: u64) -> Result<u64, Error>
 fn check_built_child(check: &mut Checker) -> Result<(), Error> {
     let child = syscall::create_environment("exit-42")?;
     let (_, child_rights) = syscall::capability_inspect(child)?;
-    check.expect("a created child's capability", child_rights, rights::ALL);
+    check.expect("a created child's capability", child_rights, Rights::ALL);
     let entry = exit_with_status as *const () as u64;
     share_code(child, entry)?;
     check.expect(
@@ -140,13 +140,13 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
         Err(Error::BadCapability),
     );
     let without_share =
-        syscall::capability_copy(child, rights::GRANT | rights::CONTROL, Capability::SELF)?;
+        syscall::capability_copy(child, Rights::GRANT | Rights::CONTROL, Capability::SELF)?;
     check.expect(
         "bind through a handle without SHARE",
         syscall::page_map_into(without_share, CHILD_STACK + PAGE_BYTES, stack_frame, 0),
         Err(Error::PermissionDenied),
     );
-    let without_control = syscall::capability_copy(child, rights::SHARE, Capability::SELF)?;
+    let without_control = syscall::capability_copy(child, Rights::SHARE, Capability::SELF)?;
     check.expect(
         "start through a handle without CONTROL",
         syscall::start_environment(without_control, entry, CHILD_STACK + PAGE_BYTES, 0, 0),
@@ -234,7 +234,10 @@ fn check_kills(check: &mut Checker) -> Result<(), Error> {
     syscall::yield_now();
     check.expect(
         "wait without hanging for a running child",
-        raw(Syscall::Wait, [sleeper.0, exo_abi::WAIT_NO_HANG, 0, 0, 0]),
+        raw(
+            Syscall::Wait,
+            [sleeper.0, exo_abi::WaitFlags::NO_HANG.bits(), 0, 0, 0],
+        ),
         Err(Error::Unavailable),
     );
     check.expect(
@@ -329,7 +332,7 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
         Err(Error::NoSuchEnvironment),
     );
     let sibling = syscall::spawn(NAME, "sibling")?;
-    let delegated = syscall::capability_copy(middle, rights::CONTROL, sibling)?;
+    let delegated = syscall::capability_copy(middle, Rights::CONTROL, sibling)?;
     MAILBOX_WORDS.write(1, delegated.0);
     syscall::page_share(MAILBOX, sibling, MAILBOX, WRITABLE)?;
     check.expect(
@@ -378,7 +381,8 @@ fn sibling() -> i32 {
     }
     let over_middle = Capability(MAILBOX_WORDS.read(1));
     let grandchild = MAILBOX_WORDS.read(0) as u32;
-    let (parent, _) = syscall::capability_inspect(Capability::PARENT).unwrap_or((0, 0));
+    let (parent, _) =
+        syscall::capability_inspect(Capability::PARENT).unwrap_or((0, Rights::empty()));
     let mailbox = syscall::page_query(MAILBOX);
     check.expect(
         "a shared page is derived and not owned",
@@ -630,7 +634,7 @@ fn check_console(check: &mut Checker) {
         Ok(0),
     );
     let address = buffer.as_mut_ptr() as u64;
-    let nonblocking = exo_abi::CONSOLE_NONBLOCKING;
+    let nonblocking = exo_abi::ConsoleReadFlags::NONBLOCKING.bits();
     check.expect(
         "read with unknown flags",
         raw(Syscall::ConsoleRead, [address, 16, 1 << 3, 0, 0]),

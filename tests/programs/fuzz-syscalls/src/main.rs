@@ -28,7 +28,7 @@
 //! - Calls that block until something happens are bounded: `Sleep` for at most 5 ms;
 //!   `ConsoleRead` always non-blocking (nobody types); `SleepUntil` only ever has filters that
 //!   match everything; a blocking `Wait` only names children that end by themselves (`true`)
-//!   or have ended, other waits get `WAIT_NO_HANG`; `EndpointReplyAndWait` always replies to
+//!   or have ended, other waits get `WaitFlags::NO_HANG`; `EndpointReplyAndWait` always replies to
 //!   or defers a call, and the fuzzer serves none, so it is refused instead of waiting.
 //! - `DebugWrite` never writes bytes (zero length, over-long, or unreadable ranges), so that
 //!   the console stays readable; `Spawn` only ever starts `true`, and children are at most
@@ -48,8 +48,8 @@ use exo_abi::capability::{CAPABILITIES_MAX, PARENT, SELF};
 use exo_abi::ipc::{DEFER, REPLY};
 use exo_abi::repossession::ResourceKind;
 use exo_abi::{
-    BLOCK_ANY, BlockTransfer, CONSOLE_NONBLOCKING, Error, FRAME_ANY, PAGE_BATCH_MAX, PageBinding,
-    Syscall, USER_END, WAIT_NO_HANG, decode_result,
+    BLOCK_ANY, BlockTransfer, ConsoleReadFlags, Error, FRAME_ANY, PAGE_BATCH_MAX, PageBinding,
+    Syscall, USER_END, WaitFlags, decode_result,
 };
 use libos_custom::filter::Predicate;
 use libos_posix::layout::STACK_TOP;
@@ -350,7 +350,7 @@ fn capability_room() -> Result<usize, &'static str> {
     loop {
         match syscall::capability_copy(
             syscall::Capability::SELF,
-            exo_abi::capability::rights::GRANT,
+            exo_abi::capability::Rights::GRANT,
             syscall::Capability::SELF,
         ) {
             Ok(copy) => {
@@ -889,12 +889,12 @@ impl Fuzzer {
                     a[4] = if self.random.one_in(4) {
                         self.word()
                     } else {
-                        exo_abi::page_usage::ALL
+                        exo_abi::PageUse::all().bits()
                     };
                 }
                 if call == Syscall::ConsoleRead {
                     a[1] = a[1].min(self.output.len() as u64 + 1);
-                    a[2] = CONSOLE_NONBLOCKING
+                    a[2] = ConsoleReadFlags::NONBLOCKING.bits()
                         | if self.random.one_in(8) {
                             self.word()
                         } else {
@@ -1252,7 +1252,7 @@ impl Fuzzer {
         a[1] = match self.random.below(4) {
             0 => self.word(),
             1 => 0,
-            _ => WAIT_NO_HANG,
+            _ => WaitFlags::NO_HANG.bits(),
         };
         let may_block = self
             .children
@@ -1260,7 +1260,7 @@ impl Fuzzer {
             .iter()
             .any(|child| child.handle == Some(a[0]) && !child.ends);
         if may_block {
-            a[1] |= WAIT_NO_HANG;
+            a[1] |= WaitFlags::NO_HANG.bits();
         }
         let result = self.raw(Syscall::Wait, a);
         if result.is_ok() {

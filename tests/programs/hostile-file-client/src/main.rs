@@ -12,7 +12,7 @@
 #![no_main]
 
 use exo_abi::Error;
-use exo_abi::capability::rights::CALL;
+use exo_abi::capability::Rights;
 use libos_posix::descriptors::{self, Descriptor};
 use libos_posix::file_client::CONNECT;
 use libos_posix::files::{self, File};
@@ -32,7 +32,9 @@ const FILE: &str = "/hostile-file";
 /// This process's handle to call the file server.
 fn server_handle() -> Option<Capability> {
     let endpoint = world::get()?.file_server()?;
-    syscall::capability_find(|id, rights| u64::from(id) == endpoint && rights & CALL != 0)
+    syscall::capability_find(|id, rights| {
+        u64::from(id) == endpoint && rights.contains(Rights::CALL)
+    })
 }
 
 /// The error the server answered `words` with, if it answered one.

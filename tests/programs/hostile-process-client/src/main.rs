@@ -12,7 +12,7 @@
 
 extern crate alloc;
 
-use exo_abi::capability::rights::CALL;
+use exo_abi::capability::Rights;
 use exo_abi::{Error, capability::PARENT};
 use libos_posix::process::{self, Stdio};
 use libos_posix::process_client::{BUILDER_RIGHTS, CREATE, KILL, WAIT, WAIT_NO_HANG};
@@ -32,7 +32,9 @@ const NAP_MICROSECONDS: u64 = 300_000;
 /// This process's handle to call the process server.
 fn server_handle() -> Option<Capability> {
     let endpoint = world::get()?.process_server()?;
-    syscall::capability_find(|id, rights| u64::from(id) == endpoint && rights & CALL != 0)
+    syscall::capability_find(|id, rights| {
+        u64::from(id) == endpoint && rights.contains(Rights::CALL)
+    })
 }
 
 /// The server's answer to `words`: its reply, or the error it named.

@@ -27,7 +27,7 @@
 #![no_main]
 
 use exo_abi::Syscall;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED};
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::repossession::ResourceKind;
@@ -217,7 +217,7 @@ fn pushes() -> i32 {
     let mut accepted = 0;
     for _ in 0..300 {
         accepted += u32::from(
-            syscall::capability_copy(Capability::SELF, rights::GRANT, Capability::PARENT).is_ok(),
+            syscall::capability_copy(Capability::SELF, Rights::GRANT, Capability::PARENT).is_ok(),
         );
     }
     for _ in 0..100 {
@@ -261,7 +261,7 @@ fn tree(wait_to_be_killed: bool) -> i32 {
 /// Spawns a child, gives it `CONTROL` over this environment, and waits to be killed.
 fn give_control_to_child() -> i32 {
     let given = syscall::spawn(NAME, "ancestor-killer")
-        .and_then(|child| syscall::capability_copy(Capability::SELF, rights::CONTROL, child));
+        .and_then(|child| syscall::capability_copy(Capability::SELF, Rights::CONTROL, child));
     if given.is_err() {
         return 3;
     }

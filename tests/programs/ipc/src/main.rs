@@ -11,7 +11,7 @@
 #![no_main]
 
 use core::time::Duration;
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::ipc::{LEND_WRITABLE, Message};
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::{Error, encode_result};
@@ -57,7 +57,7 @@ const WAIT_LIMIT: Duration = Duration::from_secs(10);
 const CLIENT_CALLS: u64 = 300;
 
 /// Waits until someone gives this environment a handle with exactly `wanted` rights.
-fn await_handle(wanted: u64) -> Option<Capability> {
+fn await_handle(wanted: Rights) -> Option<Capability> {
     wait_until(WAIT_LIMIT, || {
         syscall::capability_find(|_, held| held == wanted).is_some()
     });
@@ -66,13 +66,13 @@ fn await_handle(wanted: u64) -> Option<Capability> {
 
 /// The server: answers each operation above, forever (or until [`DIE`]).
 fn serve() -> i32 {
-    let Some(parent) = await_handle(rights::GRANT) else {
+    let Some(parent) = await_handle(Rights::GRANT) else {
         return 2;
     };
     let Ok(endpoint) = syscall::endpoint_create() else {
         return 3;
     };
-    if syscall::capability_copy(endpoint, rights::CALL, parent).is_err() {
+    if syscall::capability_copy(endpoint, Rights::CALL, parent).is_err() {
         return 4;
     }
     // The deferred AFTER_CHILD call: its caller, the child, and the calls served since.
@@ -149,7 +149,7 @@ fn answer(endpoint: Capability, call: Received) -> Message {
 
 /// A child given a handle to call the server (by its parent).
 fn client(operation: u64) -> i32 {
-    let Some(endpoint) = await_handle(rights::CALL) else {
+    let Some(endpoint) = await_handle(Rights::CALL) else {
         return 2;
     };
     let own = u64::from(syscall::environment_id());
@@ -183,7 +183,7 @@ fn client(operation: u64) -> i32 {
 /// Spawns `ipc ROLE` and gives it a handle to call `endpoint`.
 fn spawn_client(role: &str, endpoint: Capability) -> Result<Capability, Error> {
     let child = syscall::spawn(NAME, role)?;
-    syscall::capability_copy(endpoint, rights::CALL, child)?;
+    syscall::capability_copy(endpoint, Rights::CALL, child)?;
     Ok(child)
 }
 
@@ -191,8 +191,8 @@ fn parent() -> Result<u32, Error> {
     let mut check = Checker::new(NAME);
     let own = u64::from(syscall::environment_id());
     let server = syscall::spawn(NAME, "serve")?;
-    syscall::capability_copy(Capability::SELF, rights::GRANT, server)?;
-    let endpoint = await_handle(rights::CALL).ok_or(Error::NotFound)?;
+    syscall::capability_copy(Capability::SELF, Rights::GRANT, server)?;
+    let endpoint = await_handle(Rights::CALL).ok_or(Error::NotFound)?;
 
     let mut wrong = 0;
     for call in 0..1_000 {
@@ -263,7 +263,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "copy the right to receive",
-        syscall::capability_copy(endpoint, rights::CALL | rights::RECEIVE, Capability::SELF),
+        syscall::capability_copy(endpoint, Rights::CALL | Rights::RECEIVE, Capability::SELF),
         Err(Error::InvalidArgument),
     );
 

@@ -288,7 +288,10 @@ const USAGE_PAGES: u64 = 0x5200_0000_0000;
 /// accessed bit only, a write both, clearing makes the next use set them again, a rights change
 /// keeps them, and a hostile buffer or clear mask is refused.
 fn check_usage(check: &mut Checker) {
-    use exo_abi::page_usage::{ACCESSED, ALL, DIRTY};
+    use exo_abi::PageUse;
+    // The words reported are page addresses with the bits in their low bits.
+    const ACCESSED: u64 = PageUse::ACCESSED.bits();
+    const DIRTY: u64 = PageUse::DIRTY.bits();
     let mut pages = [0u64; 3];
     for (index, page) in pages.iter_mut().enumerate() {
         *page = USAGE_PAGES + index as u64 * 0x1000;
@@ -302,44 +305,44 @@ fn check_usage(check: &mut Checker) {
         let count = syscall::page_usage(&mut words, range.clone(), clear).unwrap_or(usize::MAX);
         words[..count.min(words.len())].to_vec()
     };
-    check.expect("fresh pages are unused", report(ALL), Vec::new());
+    check.expect("fresh pages are unused", report(PageUse::all()), Vec::new());
     read(pages[0]);
     write(pages[2], 7);
     check.expect(
         "a read sets accessed, a write accessed and dirty",
-        report(ACCESSED),
+        report(PageUse::ACCESSED),
         vec![pages[0] | ACCESSED, pages[2] | ACCESSED | DIRTY],
     );
     check.expect(
         "accessed was cleared, dirty kept",
-        report(0),
+        report(PageUse::empty()),
         vec![pages[2] | DIRTY],
     );
     read(pages[2]);
     check.expect(
         "the next use sets a cleared bit again",
-        report(ALL),
+        report(PageUse::all()),
         vec![pages[2] | ACCESSED | DIRTY],
     );
     write(pages[1], 1);
     check.expect(
         "a rights change keeps the bits",
-        syscall::page_protect(pages[1], 0).map(|_| report(0)),
+        syscall::page_protect(pages[1], 0).map(|_| report(PageUse::empty())),
         Ok(vec![pages[1] | ACCESSED | DIRTY]),
     );
     check.expect(
         "unknown clear bits",
-        syscall::page_usage(&mut [0; 8], range.clone(), 1 << 5),
+        stubs_page_usage(pages[0], range.start, 1 << 5),
         Err(Error::InvalidArgument),
     );
     check.expect(
         "a buffer in the kernel half",
-        stubs_page_usage(KERNEL_HALF, range.start, ALL),
+        stubs_page_usage(KERNEL_HALF, range.start, PageUse::all().bits()),
         Err(Error::BadAddress),
     );
     check.expect(
         "a refused buffer cleared nothing",
-        report(ALL),
+        report(PageUse::all()),
         vec![pages[1] | ACCESSED | DIRTY],
     );
     for page in pages {

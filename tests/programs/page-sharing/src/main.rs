@@ -10,7 +10,7 @@
 #![no_std]
 #![no_main]
 
-use exo_abi::capability::rights;
+use exo_abi::capability::Rights;
 use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, Syscall, decode_result};
 use libos_posix::shared_words::SharedWords;
@@ -209,7 +209,7 @@ fn parent() -> Result<u32, Error> {
         syscall::page_map(PAGE, frame, 0),
         Err(Error::PermissionDenied),
     );
-    let consent = syscall::capability_copy(Capability::SELF, rights::GRANT, grantee)?;
+    let consent = syscall::capability_copy(Capability::SELF, Rights::GRANT, grantee)?;
     let signal = syscall::frame_allocate(None)?;
     syscall::page_map(ALIAS, signal, WRITABLE)?;
     ALIAS_WORDS.write(0, consent.0);

@@ -20,6 +20,7 @@
 use core::time::Duration;
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::{self, Reason, ResourceKind};
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
@@ -101,7 +102,7 @@ fn worker(mode: &str) -> i32 {
     };
     if mode != "unreachable" {
         let enabled = exceptions::set_handler(handler).and_then(|()| {
-            syscall::set_upcalls(upcall::enable::REVOCATION_REQUEST | upcall::enable::REPOSSESSED)
+            syscall::set_upcalls(Upcalls::REVOCATION_REQUEST | Upcalls::REPOSSESSED)
         });
         if enabled.is_err() {
             return 6;

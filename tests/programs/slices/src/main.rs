@@ -14,6 +14,7 @@
 
 use exo_abi::page_rights::WRITABLE;
 use exo_abi::slice::SLOTS_PER_ROUND;
+use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
@@ -75,7 +76,7 @@ fn worker(index: &str, mode: &str) -> i32 {
     };
     if let Some(handler) = handler {
         let enabled = exceptions::set_handler(handler)
-            .and_then(|()| syscall::set_upcalls(upcall::enable::SLICE_EPILOGUE));
+            .and_then(|()| syscall::set_upcalls(Upcalls::SLICE_EPILOGUE));
         if enabled.is_err() {
             return 3;
         }
@@ -210,7 +211,7 @@ fn calls() -> Result<(), &'static str> {
             "freeing a slot it does not own",
         ),
         (
-            syscall::set_upcalls(upcall::enable::SLICE_EPILOGUE),
+            syscall::set_upcalls(Upcalls::SLICE_EPILOGUE),
             Err(Error::InvalidArgument),
             "enabling upcalls with no handler",
         ),
