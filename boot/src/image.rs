@@ -64,9 +64,10 @@ pub fn image_file_name(firmware: Firmware, profile: Profile, boot_cfg: &str) -> 
 }
 
 /// The programs the ramdisk carries for a boot with `options`. A boot to the shell
-/// ([`boots_to_the_shell`]) carries only what runs before the file system is mounted: init,
-/// and on the microkernel path the two servers, for the BIOS reads every byte of the image at
-/// boot and the shell's programs come from the file system's `/bin`. A boot that names its
+/// ([`boots_to_the_shell`]) carries only what runs before the file system is mounted (init,
+/// and on the microkernel path the two servers) and the programs that start copies of
+/// themselves from the ramdisk ([`GuestBinaries::in_shell_ramdisk`]), for the firmware reads
+/// every byte of the image at boot and the shell's programs come from the file system's `/bin`. A boot that names its
 /// programs (a test, a benchmark, `boot run --args ...`) carries every program, the test
 /// programs included, since they start each other by name.
 pub fn ramdisk_programs<'a>(guest: &'a GuestBinaries, options: &BootOptions) -> Vec<&'a GuestApp> {
@@ -80,7 +81,10 @@ pub fn ramdisk_programs<'a>(guest: &'a GuestBinaries, options: &BootOptions) -> 
     };
     guest
         .programs()
-        .filter(|program| needed.contains(&program.name.as_str()))
+        .filter(|program| {
+            needed.contains(&program.name.as_str())
+                || guest.in_shell_ramdisk.contains(&program.name)
+        })
         .collect()
 }
 
@@ -272,6 +276,7 @@ mod tests {
             kernel: PathBuf::from("/nonexistent/exokernel"),
             apps: apps.iter().map(program).collect(),
             test_programs: test_programs.iter().map(program).collect(),
+            in_shell_ramdisk: vec!["schedsrv".to_owned()],
         }
     }
 
@@ -285,23 +290,34 @@ mod tests {
     #[test]
     fn a_boot_to_the_shell_carries_only_what_runs_before_the_file_system() {
         let guest = fake_guest(
-            &["file-server", "init", "process-server", "sh", "true"],
+            &[
+                "file-server",
+                "init",
+                "process-server",
+                "schedsrv",
+                "sh",
+                "true",
+            ],
             &["bench", "hostile-null"],
         );
         let shell = BootOptions::default();
-        assert_eq!(names(ramdisk_programs(&guest, &shell)), ["init"]);
+        assert_eq!(
+            names(ramdisk_programs(&guest, &shell)),
+            ["init", "schedsrv"]
+        );
         let micro = BootOptions {
             args: "micro".to_owned(),
             ..BootOptions::default()
         };
         assert_eq!(
             names(ramdisk_programs(&guest, &micro)),
-            ["file-server", "init", "process-server"]
+            ["file-server", "init", "process-server", "schedsrv"]
         );
         let every_program = [
             "file-server",
             "init",
             "process-server",
+            "schedsrv",
             "sh",
             "true",
             "bench",

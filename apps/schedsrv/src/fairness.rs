@@ -23,8 +23,10 @@ const SERVED: u64 = 16;
 /// The servers' slots.
 const SLOTS: [u64; 2] = [3, 1];
 const MEASURE_MICROSECONDS: u64 = 3_000_000;
-/// Most the measured share may differ from the slot share, in per mille.
-const TOLERANCE_PER_MILLE: u64 = 50;
+/// Most the measured share may differ from the slot share, in per mille (an even share would
+/// be off by 333): runs give 985 to 1000, but one in the system tests fell outside 50 once
+/// (the 3 s are the host's time, and the emulator's timer interrupts move with the host).
+const TOLERANCE_PER_MILLE: u64 = 100;
 const IN_FLIGHT: u64 = 8;
 
 // SAFETY: the parent binds PAGE writable before it touches a word of it.
