@@ -23,6 +23,22 @@ pub struct CivilTime {
     pub second: u64,
 }
 
+/// Whether `year` has a February 29th (the Gregorian rule), for the kernel's check of the
+/// clock's reading and a library's calendar alike.
+pub fn is_leap_year(year: u64) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+/// Days in `month` (1 to 12) of `year`.
+pub fn days_in_month(year: u64, month: u8) -> u8 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// What [`Syscall::ClockInfo`](crate::Syscall::ClockInfo) writes: 64 bytes, eight
 /// little-endian words in field order.
 #[repr(C)]

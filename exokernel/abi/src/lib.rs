@@ -51,7 +51,7 @@ pub mod syscall;
 mod syscall_table;
 pub mod upcall;
 
-pub use clock::{CLOCK_INFO_BYTES, CivilTime, ClockInfo};
+pub use clock::{CLOCK_INFO_BYTES, CivilTime, ClockInfo, days_in_month, is_leap_year};
 pub use error::{Error, decode_result, encode_result};
 pub use exception::{DIRECTION_FLAG, ExceptionFrame, UserRegisters, frame_offsets};
 pub use exit::{ExitReason, exception_name};

@@ -39,7 +39,8 @@ impl RtcRegisters {
             second: u64::from(field(self.second)?),
         };
         let is_valid = (1..=12).contains(&time.month)
-            && (1..=days_in_month(time.year, time.month)).contains(&time.day)
+            && (1..=u64::from(exo_abi::days_in_month(time.year, time.month as u8)))
+                .contains(&time.day)
             && time.minute < 60
             && time.second < 60;
         is_valid.then_some(time)
@@ -64,18 +65,6 @@ impl RtcRegisters {
 fn from_bcd(raw: u8) -> Option<u8> {
     let (tens, ones) = (raw >> 4, raw & 0x0f);
     (tens <= 9 && ones <= 9).then_some(tens * 10 + ones)
-}
-
-/// Days in `month` (1 to 12) of `year` in the Gregorian calendar.
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 #[cfg(test)]

@@ -17,20 +17,7 @@ const MONTH_NAMES: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Whether `year` has a February 29th.
-pub fn is_leap_year(year: u64) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-/// Days in `month` (1 to 12) of `year`.
-pub fn days_in_month(year: u64, month: u8) -> u8 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
+pub use exo_abi::{days_in_month, is_leap_year};
 
 /// Days from 1970-01-01 to the valid date `year`-`month`-`day` (1970 or later).
 fn days_from_civil(year: u64, month: u8, day: u8) -> u64 {
