@@ -60,8 +60,8 @@ fn child() -> i32 {
 // SAFETY: as the lines above say.
 const REGION_WORDS: SharedWords = unsafe { SharedWords::new(REGION) };
 /// The page the parent binds later, read once `page_query` finds it.
-// SAFETY: the parent binds the page writable before it writes a word, and the borrower reads
-// only after `page_query` finds the page bound in the region it borrows.
+// SAFETY: the borrower reads only after `page_query` finds the page bound in the region it
+// borrows, and the parent binds it there only after it has written the word.
 const LATER_WORDS: SharedWords = unsafe { SharedWords::new(LATER_PAGE) };
 
 /// The borrower of the region: reads the question through it, finds it can change nothing of
@@ -299,9 +299,13 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
         syscall::region_share(REGION, borrower, false),
         Err(Error::Occupied),
     );
+    // The question goes into the frame before the frame appears in the region: the borrower
+    // may run between the binding and a write made through it.
     let later = syscall::frame_allocate(None)?;
+    syscall::page_map(ALIAS, later, WRITABLE)?;
+    ALIAS_WORDS.write(0, QUESTION);
+    syscall::page_unmap(ALIAS)?;
     syscall::page_map(LATER_PAGE, later, WRITABLE)?;
-    LATER_WORDS.write(0, QUESTION);
     check.expect(
         "the borrower's checks",
         syscall::wait(borrower),
