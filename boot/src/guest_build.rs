@@ -85,9 +85,6 @@ pub struct GuestBinaries {
     pub apps: Vec<GuestApp>,
     /// The test and benchmark programs (`tests/programs/`), sorted by name.
     pub test_programs: Vec<GuestApp>,
-    /// The names of the user's programs a boot to the shell carries in its ramdisk (see
-    /// [`Workspace::shell_ramdisk_packages`]).
-    pub in_shell_ramdisk: Vec<String>,
 }
 
 impl GuestBinaries {
@@ -135,7 +132,6 @@ pub fn build_guest(workspace: &Workspace, profile: Profile) -> Result<GuestBinar
         kernel,
         apps: built(app_names),
         test_programs: built(test_names),
-        in_shell_ramdisk: workspace.shell_ramdisk_packages()?,
     })
 }
 

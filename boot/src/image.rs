@@ -65,9 +65,8 @@ pub fn image_file_name(firmware: Firmware, profile: Profile, boot_cfg: &str) -> 
 
 /// The programs the ramdisk carries for a boot with `options`. A boot to the shell
 /// ([`boots_to_the_shell`]) carries only what runs before the file system is mounted (init,
-/// and on the microkernel path the two servers) and the programs that start copies of
-/// themselves from the ramdisk ([`GuestBinaries::in_shell_ramdisk`]), for the firmware reads
-/// every byte of the image at boot and the shell's programs come from the file system's `/bin`. A boot that names its
+/// and on the microkernel path the two servers), for the firmware reads every byte of the
+/// image at boot and the shell's programs come from the file system's `/bin`. A boot that names its
 /// programs (a test, a benchmark, `boot run --args ...`) carries every program, the test
 /// programs included, since they start each other by name.
 pub fn ramdisk_programs<'a>(guest: &'a GuestBinaries, options: &BootOptions) -> Vec<&'a GuestApp> {
@@ -81,10 +80,7 @@ pub fn ramdisk_programs<'a>(guest: &'a GuestBinaries, options: &BootOptions) -> 
     };
     guest
         .programs()
-        .filter(|program| {
-            needed.contains(&program.name.as_str())
-                || guest.in_shell_ramdisk.contains(&program.name)
-        })
+        .filter(|program| needed.contains(&program.name.as_str()))
         .collect()
 }
 
@@ -276,7 +272,6 @@ mod tests {
             kernel: PathBuf::from("/nonexistent/exokernel"),
             apps: apps.iter().map(program).collect(),
             test_programs: test_programs.iter().map(program).collect(),
-            in_shell_ramdisk: vec!["schedsrv".to_owned()],
         }
     }
 
@@ -301,17 +296,14 @@ mod tests {
             &["bench", "hostile-null"],
         );
         let shell = BootOptions::default();
-        assert_eq!(
-            names(ramdisk_programs(&guest, &shell)),
-            ["init", "schedsrv"]
-        );
+        assert_eq!(names(ramdisk_programs(&guest, &shell)), ["init"]);
         let micro = BootOptions {
             args: "micro".to_owned(),
             ..BootOptions::default()
         };
         assert_eq!(
             names(ramdisk_programs(&guest, &micro)),
-            ["file-server", "init", "process-server", "schedsrv"]
+            ["file-server", "init", "process-server"]
         );
         let every_program = [
             "file-server",

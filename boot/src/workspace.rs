@@ -73,28 +73,6 @@ impl Workspace {
         self.program_packages(APPS_DIR)
     }
 
-    /// The user's programs that a boot to the shell carries in its ramdisk too: those whose
-    /// manifest says `[package.metadata.exo] in-shell-ramdisk = true`, because they start copies
-    /// of themselves from the ramdisk (`Spawn` by name) as environments of their own.
-    pub fn shell_ramdisk_packages(&self) -> Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(self.root.join(APPS_DIR))? {
-            let manifest = entry?.path().join("Cargo.toml");
-            if !manifest.is_file() {
-                continue;
-            }
-            let text = fs::read_to_string(&manifest)
-                .with_context(|| format!("reading {}", manifest.display()))?;
-            if wants_shell_ramdisk(&text)
-                .with_context(|| format!("reading {}", manifest.display()))?
-            {
-                names.push(package_name(&text)?);
-            }
-        }
-        names.sort();
-        Ok(names)
-    }
-
     /// The package names of the test and benchmark programs (`tests/programs/*`), sorted by
     /// name; a library there, such as `test-support`, is linked into them, not one.
     pub fn test_program_packages(&self) -> Result<Vec<String>> {
@@ -156,19 +134,6 @@ pub fn is_program(manifest_text: &str, has_main: bool) -> Result<bool> {
     Ok(has_bin || has_main)
 }
 
-/// Whether a `Cargo.toml` asks for its program in the ramdisk of a boot to the shell
-/// (`[package.metadata.exo] in-shell-ramdisk = true`).
-pub fn wants_shell_ramdisk(manifest_text: &str) -> Result<bool> {
-    let manifest: toml::Table = toml::from_str(manifest_text)?;
-    Ok(manifest
-        .get("package")
-        .and_then(|package| package.get("metadata"))
-        .and_then(|metadata| metadata.get("exo"))
-        .and_then(|exo| exo.get("in-shell-ramdisk"))
-        .and_then(|flag| flag.as_bool())
-        .unwrap_or(false))
-}
-
 /// The `package.name` of a `Cargo.toml`.
 pub fn package_name(manifest_text: &str) -> Result<String> {
     let manifest: toml::Table = toml::from_str(manifest_text)?;
@@ -214,20 +179,6 @@ mod tests {
                 .any(|name| name == "usertests" || name.starts_with("hostile"))
         );
         assert!(!tests.iter().any(|name| name == "test-support"));
-    }
-
-    #[test]
-    fn a_program_asks_for_the_shell_boots_ramdisk_in_its_manifest() {
-        let asking = "[package]\nname = \"schedsrv\"\n\n[package.metadata.exo]\n\
-                      in-shell-ramdisk = true\n";
-        assert!(wants_shell_ramdisk(asking).unwrap());
-        assert!(!wants_shell_ramdisk("[package]\nname = \"cat\"\n").unwrap());
-        assert!(wants_shell_ramdisk("not toml [").is_err());
-        let workspace = Workspace::locate().unwrap();
-        assert_eq!(
-            workspace.shell_ramdisk_packages().unwrap(),
-            ["pooldb", "schedsrv"]
-        );
     }
 
     #[test]

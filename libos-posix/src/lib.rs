@@ -19,7 +19,7 @@
 //! The parts, from the bottom: `syscall` (typed kernel calls), `layout` (where things live in
 //! an address space), `world` (memory shared by every process: terminal, pipes, process table,
 //! file system), `descriptors` and `files` (file descriptors, the file API), `process`,
-//! `images`, `loader` and `fork` (processes), `exceptions` and `faults` (upcalls). Beside
+//! `images`, `loader` and `fork` (processes), `bare` (programs started outside the world), `exceptions` and `faults` (upcalls). Beside
 //! them, the std-like API: `time` (`Instant`, `SystemTime`), `collections` (`HashMap`,
 //! `HashSet`), [`Args`] with getopt-style options, and `prelude`, which brings the common
 //! names in one `use libos_posix::prelude::*;`.
@@ -32,6 +32,7 @@
 
 extern crate alloc;
 
+pub mod bare;
 pub mod clock;
 pub mod collections;
 pub mod console;

@@ -27,6 +27,11 @@ fn the_demos_run_from_the_shell_and_give_their_blocks_back() {
         );
     }
     shell.command("pooldb posix 2", "10000 point reads (10000 found)");
+    // The victim is a copy of pooldb that `bare::spawn` starts from `/bin`.
+    shell.command(
+        "pooldb revoke cooperative",
+        "revocation_cooperative_frames_left",
+    );
     shell.command(
         "logkv custom 1024 8",
         "puts of 1024-byte values, durable every 8",

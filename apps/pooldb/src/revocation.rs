@@ -22,7 +22,7 @@ use libos_custom::btree::BTree;
 use libos_custom::memory::workload::{Random, Scramble, Zipf, value_for_key};
 use libos_custom::memory::{BufferPool, PoolPages, TwoQueue};
 use libos_posix::syscall::{self, Capability, Kernel};
-use libos_posix::{exceptions, println};
+use libos_posix::{bare, exceptions, println};
 
 /// Frames the revocation asks for: a quarter of the pool.
 pub const REVOKED_FRAMES: u64 = POOL_FRAMES as u64 / 4;
@@ -81,7 +81,7 @@ pub fn run(answer: Answer) -> Result<(), Error> {
     // SAFETY: STATE_PAGE is bound writable in this environment (just above).
     unsafe { state().write_volatile(WARMING) };
     let arguments = alloc::format!("victim {}", answer.name());
-    let victim = syscall::spawn(NAME, &arguments)?;
+    let victim = bare::spawn(NAME, &arguments).map_err(|_| Error::Unavailable)?;
     syscall::page_share(STATE_PAGE, victim, STATE_PAGE, WRITABLE)?;
     let (victim_id, _) = syscall::capability_inspect(victim)?;
     // SAFETY: as above, for every access to the state word below.

@@ -10,7 +10,7 @@ use exo_abi::upcall::Upcalls;
 use libos_custom::threads::{self, Options};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::{self, Capability};
-use libos_posix::{clock, exceptions, println};
+use libos_posix::{bare, clock, exceptions, println};
 
 /// Where the parent binds the page it shares with the two servers.
 const PAGE: u64 = 0x5200_0000_0000;
@@ -42,7 +42,7 @@ pub fn run(bench: bool) -> Result<(), &'static str> {
     let mut servers = [Capability::SELF; 2];
     for (index, slots) in SLOTS.iter().enumerate() {
         let args = alloc::format!("fair-worker {index} {slots}");
-        servers[index] = syscall::spawn(crate::NAME, &args).map_err(|_| "spawn a server")?;
+        servers[index] = bare::spawn(crate::NAME, &args).map_err(|_| "spawn a server")?;
         syscall::page_share(PAGE, servers[index], SERVER_PAGE, WRITABLE)
             .map_err(|_| "page_share")?;
     }

@@ -30,7 +30,7 @@ mod threaded;
 mod workload;
 
 use exo_abi::slice::SLOTS_PER_ROUND;
-use libos_posix::{Args, clock, println, syscall};
+use libos_posix::{Args, bare, clock, println, syscall};
 use workload::{REQUESTS, RUN, is_long, median_and_p99_microseconds, rounds, work};
 
 libos_posix::main!(main);
@@ -202,7 +202,7 @@ fn split(bench: bool) -> Result<(), &'static str> {
     let children = ["short", "long"].map(|class| {
         let mode = if bench { "bench " } else { "" };
         let args = alloc::format!("{mode}split-class {class} {start} {short_ticks} {rate}");
-        syscall::spawn(NAME, &args)
+        bare::spawn(NAME, &args)
     });
     for child in children {
         wait_for(child.map_err(|_| "cannot spawn a split server")?)?;

@@ -47,14 +47,16 @@ extern "C" fn start(rdi: u64, rsi: u64) -> ! {
     crate::process::exit(status as u32)
 }
 
-/// The argument string the kernel left for a program it started: `len` bytes at `address`.
+/// The argument string the starter left for a program started the kernel's way: `len` bytes
+/// at `address`.
 fn kernel_arguments(address: u64, len: u64) -> &'static str {
     if len > exo_abi::ARGUMENTS_MAX_BYTES {
         return "";
     }
-    // SAFETY: called with the registers at entry of a program the kernel started (not a
-    // startup block), so the kernel placed `len` bytes at `address` at the top of this
-    // environment's stack, above the stack pointer, where they stay untouched for its life.
+    // SAFETY: called with the registers at entry of a program started the kernel's way (not a
+    // startup block): the kernel placed `len` bytes at `address` at the top of this
+    // environment's stack, above the stack pointer, or `bare::spawn` bound them read-only at
+    // STARTUP_ADDRESS; either way they stay there, untouched, for the program's life.
     let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, len as usize) };
     core::str::from_utf8(bytes).unwrap_or("")
 }
