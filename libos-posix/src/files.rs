@@ -113,8 +113,10 @@ type Mounted = FileSystem<PartitionDisk, CachePages>;
 /// lock.
 #[repr(C)]
 pub struct FileSystemCell {
-    /// When the last background commit ran (see [`commit_if_due`]), in [`clock`] milliseconds.
-    last_commit: AtomicU64,
+    /// When the next background commit is due (see [`commit_if_due`]), in [`clock::ticks`]:
+    /// a deadline rather than the last commit's time, so that the check each call makes is one
+    /// comparison.
+    commit_due: AtomicU64,
     /// How many requests that may change a name or a file's bytes have run (see
     /// [`change_count`]).
     changes: AtomicU64,
@@ -259,15 +261,20 @@ fn with_in<T>(
 /// Commits what changed (a journaled commit, crash-consistent like any other) when the last
 /// background commit is older than [`COMMIT_AGE_MILLISECONDS`]; a commit that fails is tried
 /// again next time.
+#[inline]
 fn commit_when_old(cell: &FileSystemCell, mounted: &mut Mounted) {
-    if !mounted.has_unsynced_changes() {
-        return;
+    if mounted.has_unsynced_changes() && clock::ticks() >= cell.commit_due.load(Ordering::Acquire) {
+        commit_now(cell, mounted);
     }
-    let now = clock::milliseconds();
-    if now.saturating_sub(cell.last_commit.load(Ordering::Acquire)) >= COMMIT_AGE_MILLISECONDS
-        && mounted.sync().is_ok()
-    {
-        cell.last_commit.store(now, Ordering::Release);
+}
+
+/// The commit [`commit_when_old`] found due.
+#[inline(never)]
+fn commit_now(cell: &FileSystemCell, mounted: &mut Mounted) {
+    if mounted.sync().is_ok() {
+        let age = COMMIT_AGE_MILLISECONDS * clock::ticks_per_millisecond();
+        cell.commit_due
+            .store(clock::ticks() + age, Ordering::Release);
     }
 }
 

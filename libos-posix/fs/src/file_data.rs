@@ -95,6 +95,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// belongs to this mounted file system.
     ///
     /// Errors: those of [`FileSystem::read`].
+    #[inline]
     pub fn read_hinted(
         &mut self,
         hint: &mut ReadHint,
@@ -106,6 +107,19 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if let Some(count) = self.read_as_hinted(hint, ino, offset, buffer) {
             return Ok(count);
         }
+        self.read_to_hint(hint, ino, offset, buffer)
+    }
+
+    /// [`read_hinted`](Self::read_hinted) when the hint does not hold: the whole read, which
+    /// leaves a new hint. Apart, so that the hinted read inlines into its callers small.
+    #[inline(never)]
+    fn read_to_hint(
+        &mut self,
+        hint: &mut ReadHint,
+        ino: Ino,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, FsError> {
         let mut done = 0;
         let read = self.read_blocks(ino, offset, buffer.len(), |bytes| {
             buffer[done..done + bytes.len()].copy_from_slice(bytes);
@@ -127,6 +141,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
 
     /// The read through `hint` when the hint still holds and covers it (the whole of `buffer`,
     /// or up to the end of the file, lies in its block).
+    #[inline]
     fn read_as_hinted(
         &mut self,
         hint: &ReadHint,

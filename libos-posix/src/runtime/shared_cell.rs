@@ -67,6 +67,7 @@ impl<T> SharedSlot<T> {
     }
 
     /// Runs `action` on the value under the lock; `None` while there is none.
+    #[inline]
     pub fn with<R>(&self, action: impl FnOnce(&mut T) -> R) -> Option<R> {
         let _guard = self.lock.lock();
         if !self.is_filled() {
