@@ -59,7 +59,9 @@ fn program_path(program: &str) -> String {
 /// Loads the program and its argument string (read-only, at [`STARTUP_ADDRESS`], where the
 /// kernel's convention of `rdi` and `rsi` at entry points) into `child`; returns the entry point.
 fn build(child: Capability, image: &mut images::Prepared, arguments: &str) -> Result<u64> {
-    let entry = images::with(image, |image| loader::load(child, image))??;
+    // As much stack as the kernel gives a program it starts: no fault handler grows it.
+    let stack_bytes = exo_core::user_layout::STACK_BYTES;
+    let entry = images::with(image, |image| loader::load(child, image, stack_bytes))??;
     let mut text = [0u8; ARGUMENTS_MAX_BYTES as usize];
     text[..arguments.len()].copy_from_slice(arguments.as_bytes());
     loader::give_holding(child, STARTUP_ADDRESS, &text, 0)?;

@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::images::{self, Image};
-use crate::layout::{PAGE_BYTES, STACK_BYTES, STACK_TOP};
+use crate::layout::{PAGE_BYTES, STACK_TOP};
 use crate::runtime::staging;
 use crate::syscall::{self, Capability};
 use alloc::vec::Vec;
@@ -46,11 +46,12 @@ pub fn give_holding<T: Copy>(
     Ok(())
 }
 
-/// Loads `image` into `child`, with a fresh stack; returns its entry point. A page that holds
+/// Loads `image` into `child`, with a fresh stack of `stack_bytes` below
+/// [`STACK_TOP`]; returns its entry point. A page that holds
 /// file bytes is shared from a kept image when the program cannot write it, copied from a kept
 /// image when it can, and taken out of a one-off image whole; every other page is a fresh,
 /// zeroed frame.
-pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
+pub fn load(child: Capability, image: &mut Image, stack_bytes: u64) -> Result<u64> {
     let plan = image.plan().clone();
     for segment in &plan.segments {
         let rights = images::segment_rights(segment);
@@ -81,7 +82,7 @@ pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
             }
         }
     }
-    for page in (STACK_TOP - STACK_BYTES..STACK_TOP).step_by(PAGE_BYTES as usize) {
+    for page in (STACK_TOP - stack_bytes..STACK_TOP).step_by(PAGE_BYTES as usize) {
         give_zeroed(child, page, WRITABLE)?;
     }
     Ok(plan.entry)

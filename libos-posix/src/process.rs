@@ -14,7 +14,7 @@
 
 use crate::descriptors::{self, Descriptor, STDERR, STDIN, STDOUT};
 use crate::error::{Errno, Result};
-use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
+use crate::layout::{self, STACK_TOP, STARTUP_ADDRESS};
 use crate::startup::{STARTUP_TAG, StartupBlock};
 use crate::syscall::{self, Capability};
 use crate::{files, images, loader, process_client, world};
@@ -269,7 +269,9 @@ pub(crate) fn session_for(child: Capability) -> Result<u64> {
 
 /// Fills the unstarted `child`: program, stack, world, descriptors, session, startup block.
 fn build(child: &Child, image: &mut images::Prepared, block: &mut StartupBlock) -> Result<u64> {
-    let entry = images::with(image, |image| loader::load(child.capability, image))??;
+    let entry = images::with(image, |image| {
+        loader::load(child.capability, image, layout::STACK_BYTES)
+    })??;
     world::share_into(child.capability)?;
     hold_inherited(&block.descriptors, child.pid)?;
     block.session = session_for(child.capability)?;
