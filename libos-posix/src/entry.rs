@@ -24,12 +24,14 @@ pub(crate) fn set_up(origin: Origin) -> Args {
 }
 
 /// A program this library started: it joins the world and takes what its parent left it.
+/// The fault handler comes first: the program starts with one page of stack, which the
+/// handler grows.
 fn start_as_child(block: &'static startup::StartupBlock) -> Args {
-    descriptors::install(&block.descriptors);
-    let _ = world::adopt();
     if exceptions::install_library_handler().is_err() {
         crate::syscall::exit(exceptions::DECLINED_STATUS_BASE);
     }
+    descriptors::install(&block.descriptors);
+    let _ = world::adopt();
     let arguments = block.arguments().trim_end_matches('\0');
     let (name, rest) = arguments.split_once('\0').unwrap_or((arguments, ""));
     process::install(block.session, block.directory(), name);

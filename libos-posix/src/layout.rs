@@ -58,10 +58,10 @@ pub const IMAGE_WINDOW_BYTES: u64 = 1 << 36;
 /// The first address above the stack (the kernel's choice for programs it loads, kept for
 /// programs this library loads).
 pub const STACK_TOP: u64 = 0x7fff_ffff_0000;
-/// Bytes of stack a program this library loads starts with; the fault handler binds more as
-/// the stack grows, down to [`STACK_LIMIT`]. Enough for the program to reach the point where
-/// its fault handler is registered.
-pub const STACK_BYTES: u64 = 4 * PAGE_BYTES;
+/// Bytes of stack a program this library loads starts with; the fault handler, registered
+/// first thing at start, binds more as the stack grows, down to [`STACK_LIMIT`]. One page:
+/// each page given at spawn costs a copy, a binding and a free (`true` needs no more).
+pub const STACK_BYTES: u64 = PAGE_BYTES;
 /// The lowest address the stack grows down to; a fault between here and the stack's lowest
 /// page binds the missing pages.
 pub const STACK_LIMIT: u64 = STACK_TOP - 8 * 1024 * 1024;
