@@ -14,9 +14,9 @@ use crate::layout::TRANSFER_PAGE;
 use crate::runtime::bound_page::with_transfer_page;
 use crate::syscall::{self, Capability};
 use crate::world;
+use exo_abi::PageRights;
 use exo_abi::capability::Rights;
 use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, Message};
-use exo_abi::page_rights::WRITABLE;
 use posix_fs::service::{self, GRANTED_BYTES_MAX, PAGE_BYTES, Reply, Request};
 use spin::Mutex;
 
@@ -52,7 +52,7 @@ fn connection(endpoint: u64) -> Result<Capability> {
     .ok_or(Errno::NoFileSystem)?;
     if syscall::page_query(TRANSFER_PAGE).is_err() {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(TRANSFER_PAGE, frame, WRITABLE)?;
+        syscall::page_map(TRANSFER_PAGE, frame, PageRights::WRITABLE)?;
     }
     let lend = TRANSFER_PAGE | LEND_WRITABLE | LEND_KEEP;
     let reply = syscall::endpoint_call(handle, [CONNECT, 0, 0, 0], lend)?;

@@ -27,8 +27,8 @@ use crate::syscall;
 use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::PageBinding;
+use exo_abi::PageRights;
 use exo_abi::page_flags::HAS_DERIVED;
-use exo_abi::page_rights::EXECUTABLE;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
 use spin::Mutex;
 
@@ -304,7 +304,7 @@ fn read(path: &str, window: Option<u64>) -> Result<Image> {
             })?;
             if let Some(window) = window {
                 let rights = if segment.is_writable {
-                    0
+                    PageRights::empty()
                 } else {
                     segment_rights(segment)
                 };
@@ -336,15 +336,11 @@ pub(crate) fn file_pages(segment: &Segment) -> impl Iterator<Item = u64> {
     (segment.first_page()..end).step_by(PAGE_BYTES as usize)
 }
 
-/// The `exo_abi::page_rights` of `segment`'s pages in the program.
-pub(crate) fn segment_rights(segment: &Segment) -> u64 {
-    let mut rights = 0;
-    if segment.is_writable {
-        rights |= exo_abi::page_rights::WRITABLE;
-    }
-    if segment.is_executable {
-        rights |= EXECUTABLE;
-    }
+/// The rights of `segment`'s pages in the program.
+pub(crate) fn segment_rights(segment: &Segment) -> PageRights {
+    let mut rights = PageRights::empty();
+    rights.set(PageRights::WRITABLE, segment.is_writable);
+    rights.set(PageRights::EXECUTABLE, segment.is_executable);
     rights
 }
 

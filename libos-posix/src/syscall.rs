@@ -2,12 +2,12 @@
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
 //! instruction below them (`runtime::syscall_instruction`).
 
-use exo_abi::PageUse;
 use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, stubs};
+use exo_abi::{PageRights, PageUse};
 
 /// Public so that tests can pass arguments no typed wrapper would.
 pub use crate::runtime::syscall_instruction::raw;
@@ -152,9 +152,9 @@ pub fn frame_free(frame: u64) -> Result<(), Error> {
     stubs::frame_free::<Kernel>(frame).map(|_| ())
 }
 
-/// Binds the page at `address` to `frame` with `exo_abi::page_rights` bits `rights`.
-pub fn page_map(address: u64, frame: u64, rights: u64) -> Result<(), Error> {
-    stubs::page_map::<Kernel>(address, frame, rights).map(|_| ())
+/// Binds the page at `address` to `frame` with `rights`.
+pub fn page_map(address: u64, frame: u64, rights: PageRights) -> Result<(), Error> {
+    stubs::page_map::<Kernel>(address, frame, rights.bits()).map(|_| ())
 }
 
 /// Removes the binding at `address` (and every binding derived from it).
@@ -163,8 +163,8 @@ pub fn page_unmap(address: u64) -> Result<(), Error> {
 }
 
 /// Sets the rights of the binding at `address`.
-pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
-    stubs::page_protect::<Kernel>(address, rights).map(|_| ())
+pub fn page_protect(address: u64, rights: PageRights) -> Result<(), Error> {
+    stubs::page_protect::<Kernel>(address, rights.bits()).map(|_| ())
 }
 
 /// What the kernel says about one of this environment's bindings (`exo_abi::Syscall::PageQuery`,
@@ -173,8 +173,8 @@ pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
 pub struct PageInfo {
     /// The bound frame.
     pub frame: u64,
-    /// Its `exo_abi::page_rights` bits.
-    pub rights: u64,
+    /// What it allows besides reading.
+    pub rights: PageRights,
     /// This environment owns the frame.
     pub is_owned: bool,
     /// Bindings derived from this one (by [`page_share`]) exist.
@@ -184,12 +184,12 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    /// Decodes the frame and the `exo_abi::page_rights` and `exo_abi::page_flags` bits.
+    /// Decodes the frame and the [`PageRights`] and `exo_abi::page_flags` bits.
     pub fn new(frame: u64, bits: u64) -> PageInfo {
         use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
         PageInfo {
             frame,
-            rights: bits & exo_abi::page_rights::ALL,
+            rights: PageRights::from_bits_truncate(bits),
             is_owned: bits & OWNED != 0,
             has_derived: bits & HAS_DERIVED != 0,
             is_derived: bits & IS_DERIVED != 0,
@@ -213,41 +213,40 @@ pub fn page_query(address: u64) -> Result<PageInfo, Error> {
 }
 
 /// Binds `frame`, which `target` owns (given with [`frame_grant`]), at `address` of `target`'s
-/// address space with `exo_abi::page_rights` bits `rights` (needs
+/// address space with `rights` (needs
 /// `exo_abi::capability::Rights::SHARE`).
 pub fn page_map_into(
     target: Capability,
     address: u64,
     frame: u64,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<(), Error> {
-    stubs::page_map_into::<Kernel>(target.0, address, frame, rights).map(|_| ())
+    stubs::page_map_into::<Kernel>(target.0, address, frame, rights.bits()).map(|_| ())
 }
 
 /// Writes this environment's bindings at page addresses in `range`, in address order, into
-/// `buffer` (each `rights` holding `exo_abi::page_rights` and `exo_abi::page_flags` bits; see
+/// `buffer` (each `rights` holding [`PageRights`] and `exo_abi::page_flags` bits; see
 /// [`PageInfo::from_binding`]), at most `exo_abi::PAGE_BATCH_MAX` at a time; returns how many
 /// it wrote, fewer than asked once there are no more in `range`.
 pub fn page_list(
     buffer: &mut [exo_abi::PageBinding],
     range: core::ops::Range<u64>,
 ) -> Result<usize, Error> {
-    page_list_with_rights(buffer, range, 0)
+    page_list_with_rights(buffer, range, PageRights::empty())
 }
 
-/// As [`page_list`], only the bindings whose `exo_abi::page_rights` include every bit of
-/// `rights`.
+/// As [`page_list`], only the bindings whose rights include all of `rights`.
 pub fn page_list_with_rights(
     buffer: &mut [exo_abi::PageBinding],
     range: core::ops::Range<u64>,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<usize, Error> {
     stubs::page_list::<Kernel>(
         buffer.as_mut_ptr() as u64,
         buffer.len() as u64,
         range.start,
         range.end,
-        rights,
+        rights.bits(),
     )
     .map(|count| count as usize)
 }
@@ -302,9 +301,9 @@ pub fn page_share(
     address: u64,
     target: Capability,
     target_address: u64,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<(), Error> {
-    stubs::page_share::<Kernel>(address, target.0, target_address, rights).map(|_| ())
+    stubs::page_share::<Kernel>(address, target.0, target_address, rights.bits()).map(|_| ())
 }
 
 /// Copies this environment's page at `address` into a fresh frame of the environment `target`
@@ -313,9 +312,9 @@ pub fn page_copy_into(
     address: u64,
     target: Capability,
     target_address: u64,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<u64, Error> {
-    stubs::page_copy_into::<Kernel>(address, target.0, target_address, rights)
+    stubs::page_copy_into::<Kernel>(address, target.0, target_address, rights.bits())
 }
 
 /// Removes every binding derived from this environment's binding at `address`.

@@ -104,18 +104,23 @@ bitflags::bitflags! {
 /// buffers while nobody reads them.
 pub const CONSOLE_READ_MAX_BYTES: u64 = 4096;
 
-/// Rights bits of a page mapping; reading is always allowed.
-pub mod page_rights {
-    /// Stores are allowed.
-    pub const WRITABLE: u64 = 1 << 0;
-    /// Instruction fetches are allowed.
-    pub const EXECUTABLE: u64 = 1 << 1;
-    /// Every defined bit.
-    pub const ALL: u64 = WRITABLE | EXECUTABLE;
+bitflags::bitflags! {
+    /// What a page binding allows besides reading, which every binding allows: the rights
+    /// arguments of [`Syscall::PageMap`], [`Syscall::PageProtect`], [`Syscall::PageShare`] and
+    /// the calls like them, and the low bits [`Syscall::PageQuery`] and [`Syscall::PageList`]
+    /// report; on the wire, the [`bits`](PageRights::bits) of this set. The empty set is
+    /// reading only.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct PageRights: u64 {
+        /// Stores are allowed.
+        const WRITABLE = 1 << 0;
+        /// Instruction fetches are allowed.
+        const EXECUTABLE = 1 << 1;
+    }
 }
 
 /// What [`Syscall::PageQuery`] and [`Syscall::PageList`] report about a binding beside its
-/// [`page_rights`], in the bits above them.
+/// [`PageRights`], in the bits above them.
 pub mod page_flags {
     /// The caller owns the bound frame (a root binding, or a page shared back into the owner).
     pub const OWNED: u64 = 1 << 2;
@@ -188,7 +193,7 @@ pub struct PageBinding {
     pub page_address: u64,
     /// The frame (for [`Syscall::PageMapBatch`], one the caller owns).
     pub frame: u64,
-    /// [`page_rights`] bits; [`Syscall::PageList`] adds the [`page_flags`] bits.
+    /// [`PageRights`] bits; [`Syscall::PageList`] adds the [`page_flags`] bits.
     pub rights: u64,
 }
 
@@ -238,12 +243,21 @@ mod tests {
 
     #[test]
     fn page_flags_sit_beside_the_rights_below_the_frame() {
-        assert_eq!(page_flags::ALL & page_rights::ALL, 0);
-        assert_eq!((page_flags::ALL | page_rights::ALL) >> 12, 0);
+        assert_eq!(page_flags::ALL & PageRights::all().bits(), 0);
+        assert_eq!((page_flags::ALL | PageRights::all().bits()) >> 12, 0);
         assert_eq!(
             page_flags::OWNED | page_flags::HAS_DERIVED | page_flags::IS_DERIVED,
             page_flags::ALL
         );
+    }
+
+    #[test]
+    fn page_rights_keep_their_wire_values() {
+        assert_eq!(PageRights::WRITABLE.bits(), 1 << 0);
+        assert_eq!(PageRights::EXECUTABLE.bits(), 1 << 1);
+        assert_eq!(PageRights::all().bits(), 0b11);
+        assert_eq!(PageRights::default(), PageRights::empty());
+        assert_eq!(PageRights::from_bits(1 << 2), None);
     }
 
     #[test]

@@ -122,7 +122,7 @@ system_calls! {
         authority Caller;
         covered by "pages::frames_are_bound_checked_and_taken_back";
     /// Binds the page at user address `a0` in the caller's address space to frame `a1`, which the
-    /// caller owns, with rights `a2` (see [`page_rights`](crate::page_rights)). The check happens
+    /// caller owns, with rights `a2` (see [`PageRights`](crate::PageRights)). The check happens
     /// here, once; afterwards the MMU enforces the binding. Returns 0. The null page (address 0)
     /// is never bound, by this call or any other, so that a null pointer always faults.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
@@ -152,7 +152,7 @@ system_calls! {
         authority Caller;
         covered by "pages::frames_are_bound_checked_and_taken_back";
     /// Reads the caller's binding at page address `a0`: returns `frame << 12 | bits`, where
-    /// `bits` are its [`page_rights`](crate::page_rights) and its
+    /// `bits` are its [`PageRights`](crate::PageRights) and its
     /// [`page_flags`](crate::page_flags) (whether the caller owns the frame, whether bindings
     /// derived from this one exist, whether this one is derived).
     /// Errors: as [`Syscall::PageUnmap`].
@@ -545,7 +545,7 @@ system_calls! {
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Binds frame `a2`, which the environment named by capability `a0` owns, at page address
     /// `a1` of that environment's address space with rights `a3` (see
-    /// [`page_rights`](crate::page_rights)): a root binding, as [`Syscall::PageMap`] makes for
+    /// [`PageRights`](crate::PageRights)): a root binding, as [`Syscall::PageMap`] makes for
     /// the caller. With [`Syscall::FrameGrant`] this builds another environment's address space
     /// from frames the caller filled. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a1` is not a page-aligned
@@ -564,7 +564,7 @@ system_calls! {
         authority Capability { argument: 0, right: Rights::SHARE };
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Lists the caller's bindings with page address `a2` or above and below `a3` whose
-    /// [`page_rights`](crate::page_rights) include every bit of `a4`, in increasing address
+    /// [`PageRights`](crate::PageRights) include every bit of `a4`, in increasing address
     /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
     /// [`PageBinding`](crate::PageBinding)s to `a0`, each with the rights and
     /// [`page_flags`](crate::page_flags) bits [`Syscall::PageQuery`] reports. Returns how many
@@ -751,7 +751,7 @@ system_calls! {
     /// Copies the caller's page at `a0` (bound readable in the caller's view, a borrowed
     /// region's included) into a fresh frame owned by the environment named by capability
     /// `a1`, and binds that frame at page address `a2` of its address space with rights `a3`
-    /// (see [`page_rights`](crate::page_rights)), a root binding: what
+    /// (see [`PageRights`](crate::PageRights)), a root binding: what
     /// [`Syscall::FrameAllocate`], a copy through a page of the caller's, [`Syscall::FrameGrant`]
     /// and [`Syscall::PageMapInto`] do together, in one call (a forked child's private pages).
     /// `a1` may name the caller itself. Returns the new frame.

@@ -21,12 +21,12 @@ use exo_abi::ipc::{
     LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY, WAIT_FLAGS,
 };
 use exo_abi::kernel_memory::ENDPOINT_BYTES;
-use exo_abi::{Error, arguments, encode_result};
+use exo_abi::{Error, PageRights, arguments, encode_result};
 use exo_core::PAGE_SIZE;
 use exo_core::capabilities::{Capability, Object, resolve_endpoint};
 use exo_core::endpoints::Step;
 use exo_core::environments::{EnvId, EnvState};
-use exo_core::mappings::{MappingDatabase, PageRights, Place};
+use exo_core::mappings::{MappingDatabase, Place};
 use exo_core::user_range::UserRange;
 
 /// [`exo_abi::Syscall::EndpointCreate`].
@@ -290,7 +290,7 @@ fn check_lend(mappings: &MappingDatabase, caller: EnvId, lend: u64) -> Result<()
     }
     let place = pages::place_of(caller, lend & !LEND_FLAGS)?;
     let binding = mappings.lookup(place).ok_or(Error::NotFound)?;
-    if lend & LEND_WRITABLE != 0 && !binding.rights.is_writable {
+    if lend & LEND_WRITABLE != 0 && !binding.rights.contains(PageRights::WRITABLE) {
         return Err(Error::PermissionDenied);
     }
     Ok(())
@@ -316,10 +316,8 @@ fn receive_word<P: Platform>(
         return caller_word;
     }
     let source = Place::new(caller, lend / PAGE_SIZE);
-    let rights = PageRights {
-        is_writable: lend & LEND_WRITABLE != 0,
-        is_executable: false,
-    };
+    let mut rights = PageRights::empty();
+    rights.set(PageRights::WRITABLE, lend & LEND_WRITABLE != 0);
     // The lend was checked when the call was made; whatever changed since (a revocation of the
     // caller's page) only means the call arrives without it.
     if pages::share_binding(kernel, source, server, window, rights).is_err() {

@@ -8,11 +8,11 @@ use crate::kernel::Kernel;
 use crate::platform::{AddressSpace, Platform};
 use crate::user_memory;
 use exo_abi::capability::Rights;
-use exo_abi::{Error, FRAME_ANY, arguments, region};
+use exo_abi::{Error, FRAME_ANY, PageRights, arguments, region};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
-use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
+use exo_core::mappings::{MappingError, MappingView, Place};
 use exo_core::regions::{Borrow, RegionNumber};
 
 /// The page number of user address `address`, which must be page-aligned, in the user half
@@ -233,7 +233,9 @@ pub fn seen_binding<P: Platform>(
         .mappings
         .lookup(Place::new(borrow.owner, owner_page))
         .map(|mut mapping| {
-            mapping.rights.is_writable &= borrow.is_writable;
+            if !borrow.is_writable {
+                mapping.rights.remove(PageRights::WRITABLE);
+            }
             mapping
         }))
 }

@@ -20,7 +20,7 @@ use exo_abi::ipc::{
     CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_KEEP,
     LEND_WRITABLE, LENT, Message, REPLY,
 };
-use exo_abi::{Error, encode_result};
+use exo_abi::{Error, PageRights, encode_result};
 use exo_core::capabilities::resolve_endpoint;
 use exo_core::environments::{EnvId, EnvState};
 
@@ -353,7 +353,7 @@ fn a_lent_page_is_bound_at_the_window_for_the_call_or_kept_when_asked() {
     assert_eq!(received, Ok(u64::from(client.0) | LENT));
     let server_leaves = leaves_of(&world.booted.kernel, world.server);
     assert_eq!(server_leaves[&window].0, lent_frame);
-    assert!(server_leaves[&window].1.is_writable);
+    assert!(server_leaves[&window].1.contains(PageRights::WRITABLE));
     world
         .reply_and_wait([0; 4], REPLY | window)
         .expect("replied");
@@ -368,7 +368,7 @@ fn a_lent_page_is_bound_at_the_window_for_the_call_or_kept_when_asked() {
     world.reply_and_wait([0; 4], REPLY).expect("replied");
     let kept = leaves_of(&world.booted.kernel, world.server)[&window];
     assert_eq!(kept.0, lent_frame);
-    assert!(!kept.1.is_writable);
+    assert!(!kept.1.contains(PageRights::WRITABLE));
     world
         .booted
         .call(PageUnmap, &[DATA_PAGE])

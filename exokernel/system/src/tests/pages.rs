@@ -1,27 +1,22 @@
 use super::FREE_PAGE;
 use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events, use_page};
 use crate::platform::Platform;
-use exo_abi::PageUse;
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
     PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
 };
 use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
-use exo_abi::page_rights::{ALL, WRITABLE};
 use exo_abi::{Error, FRAME_ANY, USER_END};
+use exo_abi::{PageRights, PageUse};
 use exo_core::frame_table::FrameOwner;
-use exo_core::mappings::PageRights;
 type P = crate::fake::Fake;
 
-const READ_ONLY: PageRights = PageRights {
-    is_writable: false,
-    is_executable: false,
-};
-const READ_WRITE: PageRights = PageRights {
-    is_writable: true,
-    is_executable: false,
-};
+const READ_ONLY: PageRights = PageRights::empty();
+const READ_WRITE: PageRights = PageRights::WRITABLE;
+/// The rights arguments as the calls carry them.
+const WRITABLE: u64 = PageRights::WRITABLE.bits();
+const ALL: u64 = PageRights::all().bits();
 
 /// Init with a fresh frame of its own.
 fn with_a_frame() -> (Booted, u64) {
@@ -259,7 +254,10 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     let binding = crate::pages::seen_binding(kernel, child_id, FREE_PAGE)
         .expect("a good address")
         .expect("seen");
-    assert_eq!((binding.frame, binding.rights.is_writable), (frame, true));
+    assert_eq!(
+        (binding.frame, binding.rights.contains(PageRights::WRITABLE)),
+        (frame, true)
+    );
     let seen = page_query(kernel, child_id, FREE_PAGE).expect("seen");
     assert_eq!(seen >> 12, frame);
     assert_eq!(seen & exo_abi::page_flags::OWNED, 0);
@@ -328,12 +326,15 @@ fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
         "borrowed from the owner, not from the one that passed it"
     );
     let word = page_query(kernel, writer_id, FREE_PAGE).expect("seen");
-    assert_eq!(word & exo_abi::page_rights::WRITABLE, 0, "read-only");
+    assert_eq!(word & WRITABLE, 0, "read-only");
     // What the disk calls check a transfer's page against: read-only, so no block read into it.
     let seen = crate::pages::seen_binding(kernel, writer_id, FREE_PAGE)
         .expect("a good address")
         .expect("seen");
-    assert_eq!((seen.frame, seen.rights.is_writable), (frame, false));
+    assert_eq!(
+        (seen.frame, seen.rights.contains(PageRights::WRITABLE)),
+        (frame, false)
+    );
     assert!(crate::consistency::check(kernel).is_ok());
     // The reader ends: the writer keeps the region; then the owner's end takes it.
     kernel.end(reader_id, exo_abi::ExitReason::Killed);

@@ -11,9 +11,9 @@
 #![no_main]
 
 use core::time::Duration;
+use exo_abi::PageRights;
 use exo_abi::capability::Rights;
 use exo_abi::ipc::{LEND_WRITABLE, Message};
-use exo_abi::page_rights::WRITABLE;
 use exo_abi::{Error, encode_result};
 use libos_posix::syscall::{self, Answer, Capability, Received, Served};
 use libos_posix::{ExitReason, shared_words::SharedWords};
@@ -223,7 +223,7 @@ fn parent() -> Result<u32, Error> {
     );
 
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(LENT_PAGE, frame, WRITABLE)?;
+    syscall::page_map(LENT_PAGE, frame, PageRights::WRITABLE)?;
     LENT_WORDS.write(0, 21);
     check.expect(
         "lend a page the server writes",
