@@ -12,10 +12,10 @@
 //! An image stays valid while the world's file system counts no change since it was read
 //! (`files::change_count`): the next spawn of the same path reads nothing. Its children see
 //! their code through its bindings, so an image is dropped only when no child binds any of its
-//! pages or borrows any of its regions (the kernel reports either as `HAS_DERIVED`): when it
-//! is stale, or to make room for another. On the microkernel path (no change
-//! count), or when every window is in use, the image is read for one spawn and its frames go
-//! to the child.
+//! pages or borrows any of its regions (the kernel reports either as
+//! `PageFlags::HAS_DERIVED`): when it is stale, or to make room for another. On the
+//! microkernel path (no change count), or when every window is in use, the image is read for
+//! one spawn and its frames go to the child.
 //!
 //! The program headers must lie in the file's first page, where linkers put them.
 
@@ -28,7 +28,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::PageBinding;
 use exo_abi::PageRights;
-use exo_abi::page_flags::HAS_DERIVED;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
 use spin::Mutex;
 
@@ -114,7 +113,7 @@ impl Image {
             };
             let mut last = None;
             for binding in &listed[..count] {
-                if binding.rights & HAS_DERIVED != 0 {
+                if syscall::PageInfo::from_binding(binding).has_derived {
                     return true;
                 }
                 last = Some(binding.page_address);

@@ -7,7 +7,7 @@ use exo_abi::ipc::Message;
 use exo_abi::syscall::Trap;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, stubs};
-use exo_abi::{PageRights, PageUse};
+use exo_abi::{PageFlags, PageRights, PageUse};
 
 /// Public so that tests can pass arguments no typed wrapper would.
 pub use crate::runtime::syscall_instruction::raw;
@@ -184,15 +184,15 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    /// Decodes the frame and the [`PageRights`] and `exo_abi::page_flags` bits.
+    /// Decodes the frame and the [`PageRights`] and [`PageFlags`] bits.
     pub fn new(frame: u64, bits: u64) -> PageInfo {
-        use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
+        let flags = PageFlags::from_bits_truncate(bits);
         PageInfo {
             frame,
             rights: PageRights::from_bits_truncate(bits),
-            is_owned: bits & OWNED != 0,
-            has_derived: bits & HAS_DERIVED != 0,
-            is_derived: bits & IS_DERIVED != 0,
+            is_owned: flags.contains(PageFlags::OWNED),
+            has_derived: flags.contains(PageFlags::HAS_DERIVED),
+            is_derived: flags.contains(PageFlags::IS_DERIVED),
         }
     }
 
@@ -225,7 +225,7 @@ pub fn page_map_into(
 }
 
 /// Writes this environment's bindings at page addresses in `range`, in address order, into
-/// `buffer` (each `rights` holding [`PageRights`] and `exo_abi::page_flags` bits; see
+/// `buffer` (each `rights` holding [`PageRights`] and [`PageFlags`] bits; see
 /// [`PageInfo::from_binding`]), at most `exo_abi::PAGE_BATCH_MAX` at a time; returns how many
 /// it wrote, fewer than asked once there are no more in `range`.
 pub fn page_list(

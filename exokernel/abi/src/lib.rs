@@ -61,7 +61,7 @@ pub use syscall_table::{Call, Syscall, arguments, stubs};
 /// Version of this interface; see "Versioning" above. 12: `PacketInject` from an environment
 /// other than init reaches the caller's own filters instead of being refused. 11: `PageList` lists below an end
 /// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
-/// `PageCopyInto`, and `HAS_DERIVED` for a lent region.
+/// `PageCopyInto`, and `PageFlags::HAS_DERIVED` for a lent region.
 pub const ABI_VERSION: u32 = 12;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
@@ -119,21 +119,23 @@ bitflags::bitflags! {
     }
 }
 
-/// What [`Syscall::PageQuery`] and [`Syscall::PageList`] report about a binding beside its
-/// [`PageRights`], in the bits above them.
-pub mod page_flags {
-    /// The caller owns the bound frame (a root binding, or a page shared back into the owner).
-    pub const OWNED: u64 = 1 << 2;
-    /// Some binding derived from this one by [`Syscall::PageShare`](crate::Syscall::PageShare)
-    /// still exists (in any address space), or another environment borrows the region of this
-    /// page ([`Syscall::RegionShare`](crate::Syscall::RegionShare)).
-    pub const HAS_DERIVED: u64 = 1 << 3;
-    /// This binding was derived from another by
-    /// [`Syscall::PageShare`](crate::Syscall::PageShare); unmapping or flushing that one
-    /// removes it.
-    pub const IS_DERIVED: u64 = 1 << 4;
-    /// Every defined bit.
-    pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
+bitflags::bitflags! {
+    /// What [`Syscall::PageQuery`] and [`Syscall::PageList`] report about a binding beside its
+    /// [`PageRights`], in the bits above them; on the wire, the [`bits`](PageFlags::bits) of
+    /// this set or-ed with those of the rights.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct PageFlags: u64 {
+        /// The caller owns the bound frame (a root binding, or a page shared back into the
+        /// owner).
+        const OWNED = 1 << 2;
+        /// Some binding derived from this one by [`Syscall::PageShare`] still exists (in any
+        /// address space), or another environment borrows the region of this page
+        /// ([`Syscall::RegionShare`]).
+        const HAS_DERIVED = 1 << 3;
+        /// This binding was derived from another by [`Syscall::PageShare`]; unmapping or
+        /// flushing that one removes it.
+        const IS_DERIVED = 1 << 4;
+    }
 }
 
 bitflags::bitflags! {
@@ -193,7 +195,7 @@ pub struct PageBinding {
     pub page_address: u64,
     /// The frame (for [`Syscall::PageMapBatch`], one the caller owns).
     pub frame: u64,
-    /// [`PageRights`] bits; [`Syscall::PageList`] adds the [`page_flags`] bits.
+    /// [`PageRights`] bits; [`Syscall::PageList`] adds the [`PageFlags`] bits.
     pub rights: u64,
 }
 
@@ -243,11 +245,13 @@ mod tests {
 
     #[test]
     fn page_flags_sit_beside_the_rights_below_the_frame() {
-        assert_eq!(page_flags::ALL & PageRights::all().bits(), 0);
-        assert_eq!((page_flags::ALL | PageRights::all().bits()) >> 12, 0);
+        assert_eq!(PageFlags::OWNED.bits(), 1 << 2);
+        assert_eq!(PageFlags::HAS_DERIVED.bits(), 1 << 3);
+        assert_eq!(PageFlags::IS_DERIVED.bits(), 1 << 4);
+        assert_eq!(PageFlags::all().bits() & PageRights::all().bits(), 0);
         assert_eq!(
-            page_flags::OWNED | page_flags::HAS_DERIVED | page_flags::IS_DERIVED,
-            page_flags::ALL
+            (PageFlags::all().bits() | PageRights::all().bits()) >> 12,
+            0
         );
     }
 

@@ -153,7 +153,7 @@ system_calls! {
         covered by "pages::frames_are_bound_checked_and_taken_back";
     /// Reads the caller's binding at page address `a0`: returns `frame << 12 | bits`, where
     /// `bits` are its [`PageRights`](crate::PageRights) and its
-    /// [`page_flags`](crate::page_flags) (whether the caller owns the frame, whether bindings
+    /// [`PageFlags`](crate::PageFlags) (whether the caller owns the frame, whether bindings
     /// derived from this one exist, whether this one is derived).
     /// Errors: as [`Syscall::PageUnmap`].
     PageQuery = 15 => fn page_query(address);
@@ -567,7 +567,7 @@ system_calls! {
     /// [`PageRights`](crate::PageRights) include every bit of `a4`, in increasing address
     /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
     /// [`PageBinding`](crate::PageBinding)s to `a0`, each with the rights and
-    /// [`page_flags`](crate::page_flags) bits [`Syscall::PageQuery`] reports. Returns how many
+    /// [`PageFlags`](crate::PageFlags) bits [`Syscall::PageQuery`] reports. Returns how many
     /// it wrote; fewer than asked means there are no more (ask again from the last address
     /// plus one page for the next ones). `a3 = u64::MAX` lists to the end of the user half,
     /// `a4 = 0` every binding. Each binding looked at costs the kernel some hundred
@@ -728,7 +728,7 @@ system_calls! {
     /// every page its owner (the caller, or the environment the caller borrowed the region
     /// from) binds there, now and later, with the owner's rights, narrowed to reading unless
     /// `a3` has [`region::WRITABLE`](crate::region::WRITABLE). While a region is lent, the
-    /// owner's bindings in it report [`HAS_DERIVED`](crate::page_flags::HAS_DERIVED). The target cannot bind, unbind or
+    /// owner's bindings in it report [`PageFlags::HAS_DERIVED`](crate::PageFlags::HAS_DERIVED). The target cannot bind, unbind or
     /// protect pages in a borrowed region (those calls fail there as on pages bound by
     /// another); [`Syscall::PageQuery`] reports the owner's binding, not owned. The share ends
     /// when the target ends, and with the owner for every borrower. Returns 0.

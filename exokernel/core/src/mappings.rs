@@ -20,7 +20,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::hash::{Hash, Hasher};
-use exo_abi::{PageRights, page_flags};
+use exo_abi::{PageFlags, PageRights};
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 use place_set::PlaceSet;
@@ -98,14 +98,19 @@ pub struct MappingView {
 impl MappingView {
     /// What [`Syscall::PageQuery`](exo_abi::Syscall::PageQuery) and
     /// [`Syscall::PageList`](exo_abi::Syscall::PageList) report about this mapping beside its
-    /// frame: its rights bits and the `exo_abi::page_flags` bits, `is_owned` saying whether the
-    /// asking environment owns the frame.
+    /// frame and rights, `is_owned` saying whether the asking environment owns the frame.
+    pub fn flags(&self, is_owned: bool) -> PageFlags {
+        let mut flags = PageFlags::empty();
+        flags.set(PageFlags::OWNED, is_owned);
+        flags.set(PageFlags::HAS_DERIVED, self.has_derived);
+        flags.set(PageFlags::IS_DERIVED, self.parent.is_some());
+        flags
+    }
+
+    /// The rights and the [`flags`](MappingView::flags) of this mapping as those calls report
+    /// them, in the low bits of one word.
     pub fn status_bits(&self, is_owned: bool) -> u64 {
-        let flag = |is_set: bool, bit: u64| if is_set { bit } else { 0 };
-        self.rights.bits()
-            | flag(is_owned, page_flags::OWNED)
-            | flag(self.has_derived, page_flags::HAS_DERIVED)
-            | flag(self.parent.is_some(), page_flags::IS_DERIVED)
+        self.rights.bits() | self.flags(is_owned).bits()
     }
 }
 
@@ -733,27 +738,28 @@ mod tests {
     }
 
     #[test]
-    fn status_bits_tell_ownership_and_derivation() {
-        use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
-        const WRITABLE: u64 = PageRights::WRITABLE.bits();
-        const EXECUTABLE: u64 = PageRights::EXECUTABLE.bits();
+    fn flags_tell_ownership_and_derivation() {
+        use exo_abi::PageFlags as F;
         let mut database = shared_frame();
         let root = database.lookup(at(1, 0)).unwrap();
+        assert_eq!(root.flags(true), F::OWNED | F::HAS_DERIVED);
         assert_eq!(
             root.status_bits(true),
-            WRITABLE | EXECUTABLE | OWNED | HAS_DERIVED
+            (PageRights::WRITABLE | PageRights::EXECUTABLE).bits()
+                | (F::OWNED | F::HAS_DERIVED).bits()
         );
         let middle = database.lookup(at(2, 0)).unwrap();
-        assert_eq!(
-            middle.status_bits(false),
-            WRITABLE | HAS_DERIVED | IS_DERIVED
-        );
+        assert_eq!(middle.flags(false), F::HAS_DERIVED | F::IS_DERIVED);
         let leaf = database.lookup(at(2, 1)).unwrap();
-        assert_eq!(leaf.status_bits(false), EXECUTABLE | IS_DERIVED);
-        assert_eq!(leaf.status_bits(true), EXECUTABLE | IS_DERIVED | OWNED);
+        assert_eq!(leaf.flags(false), F::IS_DERIVED);
+        assert_eq!(leaf.flags(true), F::IS_DERIVED | F::OWNED);
+        assert_eq!(
+            leaf.status_bits(true),
+            PageRights::EXECUTABLE.bits() | (F::IS_DERIVED | F::OWNED).bits()
+        );
         database.flush(at(1, 0)).unwrap();
         let alone = database.lookup(at(1, 0)).unwrap();
-        assert_eq!(alone.status_bits(true), WRITABLE | EXECUTABLE | OWNED);
+        assert_eq!(alone.flags(true), F::OWNED);
         database.map_root(at(4, 3), 8, READ_ONLY).unwrap();
         assert_eq!(database.lookup(at(4, 3)).unwrap().status_bits(false), 0);
     }

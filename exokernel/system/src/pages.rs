@@ -348,7 +348,7 @@ pub fn region_share<P: Platform>(
     Ok(0)
 }
 
-/// The rights and `exo_abi::page_flags` bits `caller` is told about its binding `mapping`.
+/// The rights and [`exo_abi::PageFlags`] bits `caller` is told about its binding `mapping`.
 /// A page of a region the caller lends whole (`RegionShare`) counts as having a derived
 /// binding: another environment sees it.
 pub fn status_bits<P: Platform>(

@@ -8,7 +8,7 @@ use exo_abi::Syscall::{
 use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
 use exo_abi::{Error, FRAME_ANY, USER_END};
-use exo_abi::{PageRights, PageUse};
+use exo_abi::{PageFlags, PageRights, PageUse};
 use exo_core::frame_table::FrameOwner;
 type P = crate::fake::Fake;
 
@@ -182,11 +182,7 @@ fn a_share_whose_page_table_cannot_grow_leaves_no_record() {
         Err(Error::NoMemory)
     );
     let word = booted.call(PageQuery, &[FREE_PAGE]).expect("still bound");
-    assert_eq!(
-        word & exo_abi::page_flags::HAS_DERIVED,
-        0,
-        "nothing derived"
-    );
+    assert_eq!(word & PageFlags::HAS_DERIVED.bits(), 0, "nothing derived");
     assert!(crate::consistency::check(&booted.kernel).is_ok());
     assert_eq!(
         booted.call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE]),
@@ -260,7 +256,7 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     );
     let seen = page_query(kernel, child_id, FREE_PAGE).expect("seen");
     assert_eq!(seen >> 12, frame);
-    assert_eq!(seen & exo_abi::page_flags::OWNED, 0);
+    assert_eq!(seen & PageFlags::OWNED.bits(), 0);
     let later = P::allocate_zeroed(&mut kernel.frames, FrameOwner::Environment(init)).unwrap();
     page_map(kernel, init, FREE_PAGE + 0x1000, later, 0).expect("bound later");
     assert_eq!(
@@ -374,7 +370,7 @@ fn a_page_copied_into_a_child_is_a_fresh_frame_of_the_childs_with_the_same_bytes
         (frame, READ_WRITE)
     );
     let word = booted.call(PageQuery, &[FREE_PAGE]).expect("bound");
-    assert_eq!(word & exo_abi::page_flags::HAS_DERIVED, 0);
+    assert_eq!(word & PageFlags::HAS_DERIVED.bits(), 0);
     // Into itself, at a free page.
     let own = booted
         .call(PageCopyInto, &[FREE_PAGE, SELF, FREE_PAGE + 4096, 0])
@@ -445,7 +441,6 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
 fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
     use crate::pages::{page_map, page_query, region_share};
     use exo_abi::arguments::RegionShare;
-    use exo_abi::page_flags::HAS_DERIVED;
     use exo_abi::region::BYTES;
     let (mut booted, frame) = with_a_frame();
     let reader = with_a_child(&mut booted);
@@ -458,7 +453,7 @@ fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
     let kernel = &mut booted.kernel;
     page_map(kernel, init, FREE_PAGE, frame, WRITABLE).expect("bound");
     assert_eq!(
-        page_query(kernel, init, FREE_PAGE).unwrap() & HAS_DERIVED,
+        page_query(kernel, init, FREE_PAGE).unwrap() & PageFlags::HAS_DERIVED.bits(),
         0
     );
     let share = |target_address| RegionShare {
@@ -487,7 +482,7 @@ fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
     );
     // The owner is told its page is seen by another.
     assert_ne!(
-        page_query(kernel, init, FREE_PAGE).unwrap() & HAS_DERIVED,
+        page_query(kernel, init, FREE_PAGE).unwrap() & PageFlags::HAS_DERIVED.bits(),
         0
     );
     assert!(crate::consistency::check(kernel).is_ok());

@@ -18,9 +18,9 @@
 #![no_main]
 
 use core::time::Duration;
-use exo_abi::PageRights;
 use exo_abi::capability::{Rights, SELF};
 use exo_abi::{Error, ExitReason, PageBinding, Syscall, decode_result};
+use exo_abi::{PageFlags, PageRights};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::{self, Capability, PageInfo};
 use test_support::checks::{Checker, report_run};
@@ -512,7 +512,7 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
     let expected: [PageBinding; 3] = core::array::from_fn(|index| PageBinding {
         page_address: LIST_BASE + LIST_PAGES[index] * PAGE_BYTES,
         frame: frames[index],
-        rights: rights_of(index).bits() | exo_abi::page_flags::OWNED,
+        rights: rights_of(index).bits() | PageFlags::OWNED.bits(),
     });
     let mut buffer = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
     let count = syscall::page_list(&mut buffer, LIST_BASE..u64::MAX)?;
