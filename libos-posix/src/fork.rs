@@ -43,8 +43,9 @@ use crate::{exceptions, world};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::ops::Range;
+use exo_abi::PageBinding;
 use exo_abi::PageRights;
-use exo_abi::{PageBinding, region};
+use exo_abi::region::{self, ShareFlags};
 use spin::Mutex;
 
 /// Which side of a fork returned.
@@ -185,7 +186,7 @@ fn share_address_space(
     }
     if is_code_whole {
         for region in code_regions().step_by(region::BYTES as usize) {
-            match syscall::region_share(region, child, false) {
+            match syscall::region_share(region, child, ShareFlags::empty()) {
                 Ok(()) | Err(exo_abi::Error::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }

@@ -13,7 +13,7 @@ use crate::runtime::staging;
 use crate::syscall::{self, Capability};
 use alloc::vec::Vec;
 use exo_abi::PageRights;
-use exo_abi::region;
+use exo_abi::region::{self, ShareFlags};
 
 /// Gives `frame` to `child` and binds it at `address` there with `rights`; on failure the
 /// frame is freed (or is the child's, and goes when the child is killed).
@@ -62,7 +62,7 @@ pub fn load(child: Capability, image: &mut Image) -> Result<u64> {
             .collect();
         if let Some(whole) = whole {
             for (kept, region) in whole {
-                syscall::region_share_at(kept, child, region, false)?;
+                syscall::region_share_at(kept, child, region, ShareFlags::empty())?;
             }
             continue;
         }

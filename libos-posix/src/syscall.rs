@@ -4,6 +4,7 @@
 
 use exo_abi::capability::Rights;
 use exo_abi::ipc::Message;
+use exo_abi::region::ShareFlags;
 use exo_abi::syscall::Trap;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, stubs};
@@ -274,9 +275,9 @@ pub fn page_usage(
 /// Shares this environment's view of the region at `address` (a multiple of
 /// [`exo_abi::region::BYTES`]) into `target` at the same address, as one binding: `target` sees
 /// every page the region's owner binds there, writable where the owner's binding is when
-/// `writable`.
-pub fn region_share(address: u64, target: Capability, writable: bool) -> Result<(), Error> {
-    region_share_at(address, target, address, writable)
+/// `flags` has [`ShareFlags::WRITABLE`].
+pub fn region_share(address: u64, target: Capability, flags: ShareFlags) -> Result<(), Error> {
+    region_share_at(address, target, address, flags)
 }
 
 /// As [`region_share`], `target` seeing the region at `target_address` (another multiple of
@@ -285,14 +286,9 @@ pub fn region_share_at(
     address: u64,
     target: Capability,
     target_address: u64,
-    writable: bool,
+    flags: ShareFlags,
 ) -> Result<(), Error> {
-    let flags = if writable {
-        exo_abi::region::WRITABLE
-    } else {
-        0
-    };
-    stubs::region_share::<Kernel>(address, target.0, target_address, flags).map(|_| ())
+    stubs::region_share::<Kernel>(address, target.0, target_address, flags.bits()).map(|_| ())
 }
 
 /// Shares this environment's binding at `address` into `target`'s address space at

@@ -155,10 +155,16 @@ bitflags::bitflags! {
 pub mod region {
     /// Bytes in a region; a region's address is a multiple of it.
     pub const BYTES: u64 = 2 * 1024 * 1024;
-    /// Flag: the borrower may write through the region where the owner's binding allows it.
-    pub const WRITABLE: u64 = 1 << 0;
-    /// Every defined flag.
-    pub const ALL: u64 = WRITABLE;
+
+    bitflags::bitflags! {
+        /// The flags of [`Syscall::RegionShare`](crate::Syscall::RegionShare); on the wire, the
+        /// [`bits`](ShareFlags::bits) of this set.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct ShareFlags: u64 {
+            /// The borrower may write through the region where the owner's binding allows it.
+            const WRITABLE = 1 << 0;
+        }
+    }
 }
 
 /// The CPU time-slice vector: slots of fixed length in a repeating round, owned by position.
@@ -262,6 +268,13 @@ mod tests {
         assert_eq!(PageRights::all().bits(), 0b11);
         assert_eq!(PageRights::default(), PageRights::empty());
         assert_eq!(PageRights::from_bits(1 << 2), None);
+    }
+
+    #[test]
+    fn region_share_flags_keep_their_wire_values() {
+        assert_eq!(region::ShareFlags::WRITABLE.bits(), 1 << 0);
+        assert_eq!(region::ShareFlags::all().bits(), 1 << 0);
+        assert_eq!(region::ShareFlags::from_bits(1 << 1), None);
     }
 
     #[test]

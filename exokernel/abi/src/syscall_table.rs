@@ -727,10 +727,12 @@ system_calls! {
     /// target's page table points at the region's own last-level table, so the target sees
     /// every page its owner (the caller, or the environment the caller borrowed the region
     /// from) binds there, now and later, with the owner's rights, narrowed to reading unless
-    /// `a3` has [`region::WRITABLE`](crate::region::WRITABLE). While a region is lent, the
-    /// owner's bindings in it report [`PageFlags::HAS_DERIVED`](crate::PageFlags::HAS_DERIVED). The target cannot bind, unbind or
-    /// protect pages in a borrowed region (those calls fail there as on pages bound by
-    /// another); [`Syscall::PageQuery`] reports the owner's binding, not owned. The share ends
+    /// the flags `a3` ([`region::ShareFlags`](crate::region::ShareFlags)) have
+    /// [`WRITABLE`](crate::region::ShareFlags::WRITABLE). While a region is lent, the owner's
+    /// bindings in it report [`PageFlags::HAS_DERIVED`](crate::PageFlags::HAS_DERIVED). The
+    /// target cannot bind, unbind or protect pages in a borrowed region (those calls fail there
+    /// as on pages bound by another); [`Syscall::PageQuery`] reports the owner's binding, not
+    /// owned. The share ends
     /// when the target ends, and with the owner for every borrower. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` or `a2` is not a region's
     /// address in the user half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags;

@@ -301,10 +301,8 @@ pub fn region_share<P: Platform>(
     if !is_region(address) || !is_region(target_address) {
         return Err(Error::BadAddress);
     }
-    if flags & !region::ALL != 0 {
-        return Err(Error::InvalidArgument);
-    }
-    let is_writable = flags & region::WRITABLE != 0;
+    let flags = region::ShareFlags::from_bits(flags).ok_or(Error::InvalidArgument)?;
+    let is_writable = flags.contains(region::ShareFlags::WRITABLE);
     let target = environment_named(kernel, caller, target, Rights::SHARE)?;
     let region = region_of(address);
     // The owner of the region as the caller sees it: itself, or whoever it borrowed it from.

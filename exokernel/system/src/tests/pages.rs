@@ -205,7 +205,8 @@ fn same_place(address: u64, target: u64, flags: u64) -> exo_abi::arguments::Regi
 #[test]
 fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     use crate::pages::{page_map, page_protect, page_query, page_unmap, region_share};
-    use exo_abi::region::{BYTES, WRITABLE as REGION_WRITABLE};
+    use exo_abi::region::{BYTES, ShareFlags};
+    const REGION_WRITABLE: u64 = ShareFlags::WRITABLE.bits();
     let (mut booted, frame) = with_a_frame();
     let child = with_a_child(&mut booted);
     let child_id = booted.kernel.environments.ids().last().expect("the child");
@@ -290,7 +291,8 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
 #[test]
 fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
     use crate::pages::{page_map, page_query, region_share};
-    use exo_abi::region::{BYTES, WRITABLE as REGION_WRITABLE};
+    use exo_abi::region::{BYTES, ShareFlags};
+    const REGION_WRITABLE: u64 = ShareFlags::WRITABLE.bits();
     let (mut booted, frame) = with_a_frame();
     let reader = with_a_child(&mut booted);
     with_a_child(&mut booted);

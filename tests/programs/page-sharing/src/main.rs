@@ -12,6 +12,7 @@
 
 use exo_abi::PageRights;
 use exo_abi::capability::Rights;
+use exo_abi::region::ShareFlags;
 use exo_abi::{Error, Syscall, decode_result};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
@@ -269,7 +270,7 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
     let borrower = syscall::spawn(NAME, "borrower")?;
     check.expect(
         "share a region nothing was bound in",
-        syscall::region_share(REGION, borrower, true),
+        syscall::region_share(REGION, borrower, ShareFlags::WRITABLE),
         Err(Error::NotFound),
     );
     let frame = syscall::frame_allocate(None)?;
@@ -277,7 +278,7 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
     REGION_WORDS.write(0, QUESTION);
     check.expect(
         "share a region at a page that does not start one",
-        syscall::region_share(REGION + 4096, borrower, true),
+        syscall::region_share(REGION + 4096, borrower, ShareFlags::WRITABLE),
         Err(Error::BadAddress),
     );
     check.expect(
@@ -291,17 +292,17 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
     );
     check.expect(
         "share a region with its owner",
-        syscall::region_share(REGION, Capability::SELF, true),
+        syscall::region_share(REGION, Capability::SELF, ShareFlags::WRITABLE),
         Err(Error::Occupied),
     );
     check.expect(
         "share a region writable",
-        syscall::region_share(REGION, borrower, true),
+        syscall::region_share(REGION, borrower, ShareFlags::WRITABLE),
         Ok(()),
     );
     check.expect(
         "share it again",
-        syscall::region_share(REGION, borrower, false),
+        syscall::region_share(REGION, borrower, ShareFlags::empty()),
         Err(Error::Occupied),
     );
     let later = syscall::frame_allocate(None)?;
