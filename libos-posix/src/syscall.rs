@@ -3,7 +3,7 @@
 //! instruction below them (`runtime::syscall_instruction`).
 
 use exo_abi::capability::Rights;
-use exo_abi::ipc::Message;
+use exo_abi::ipc::{CopyFlags, GrantFlags, LendFlags, Message, ReplyAndWaitFlags};
 use exo_abi::region::ShareFlags;
 use exo_abi::syscall::Trap;
 use exo_abi::upcall::Upcalls;
@@ -531,11 +531,23 @@ pub fn endpoint_create() -> Result<Capability, Error> {
     stubs::endpoint_create::<Kernel>().map(Capability)
 }
 
-/// Calls `endpoint` with `message` and returns the reply; `lend` is 0 or a page address of
-/// this environment's with `exo_abi::ipc::LEND_WRITABLE` and `LEND_KEEP` bits.
+/// Calls `endpoint` with `message` and returns the reply.
 #[inline(always)]
-pub fn endpoint_call(endpoint: Capability, message: Message, lend: u64) -> Result<Message, Error> {
+pub fn endpoint_call(endpoint: Capability, message: Message) -> Result<Message, Error> {
     let [w0, w1, w2, w3] = message;
+    stubs::endpoint_call::<Kernel>(endpoint.0, w0, w1, w2, w3, 0).map(|(_, reply)| reply)
+}
+
+/// As [`endpoint_call`], lending the server this environment's page at `page_address` for the
+/// call, as `flags` say (see `exo_abi::ipc`, lent pages).
+pub fn endpoint_call_lending(
+    endpoint: Capability,
+    message: Message,
+    page_address: u64,
+    flags: LendFlags,
+) -> Result<Message, Error> {
+    let [w0, w1, w2, w3] = message;
+    let lend = page_address | flags.bits();
     stubs::endpoint_call::<Kernel>(endpoint.0, w0, w1, w2, w3, lend).map(|(_, reply)| reply)
 }
 
@@ -554,7 +566,7 @@ pub fn endpoint_reply_and_wait(
     window: u64,
 ) -> Result<Received, Error> {
     let [w0, w1, w2, w3] = reply;
-    let flags = window | exo_abi::ipc::REPLY;
+    let flags = window | ReplyAndWaitFlags::REPLY.bits();
     stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)
         .map(Received::decode)
 }
@@ -589,21 +601,21 @@ pub fn endpoint_serve(
     window: u64,
     child_ends: bool,
 ) -> Result<Served, Error> {
-    let (words, flag) = match answer {
-        Answer::Nothing => ([0; 4], 0),
-        Answer::Reply(words) => (words, exo_abi::ipc::REPLY),
-        Answer::Defer => ([0; 4], exo_abi::ipc::DEFER),
+    let (words, mut flags) = match answer {
+        Answer::Nothing => ([0; 4], ReplyAndWaitFlags::empty()),
+        Answer::Reply(words) => (words, ReplyAndWaitFlags::REPLY),
+        Answer::Defer => ([0; 4], ReplyAndWaitFlags::DEFER),
     };
-    let flags = window
-        | flag
-        | if child_ends {
-            exo_abi::ipc::CHILD_ENDS
-        } else {
-            0
-        };
+    flags.set(ReplyAndWaitFlags::CHILD_ENDS, child_ends);
     let [w0, w1, w2, w3] = words;
-    let (word, message) =
-        stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)?;
+    let (word, message) = stubs::endpoint_reply_and_wait::<Kernel>(
+        endpoint.0,
+        w0,
+        w1,
+        w2,
+        w3,
+        window | flags.bits(),
+    )?;
     if word == exo_abi::ipc::CHILD_ENDED {
         Ok(Served::ChildEnded)
     } else {
@@ -618,14 +630,9 @@ pub fn endpoint_reply(endpoint: Capability, caller: u32, reply: Message) -> Resu
 }
 
 /// Offers `bytes` (this process's memory) to the server of its next call, for that call only;
-/// writable when `writable` (see `exo_abi::ipc`, granted bytes).
-pub fn endpoint_grant(bytes: *const [u8], writable: bool) -> Result<(), Error> {
-    let flags = if writable {
-        exo_abi::ipc::GRANT_WRITABLE
-    } else {
-        0
-    };
-    stubs::endpoint_grant::<Kernel>(bytes.cast::<u8>() as u64, bytes.len() as u64, flags)
+/// writable with [`GrantFlags::WRITABLE`] in `flags` (see `exo_abi::ipc`, granted bytes).
+pub fn endpoint_grant(bytes: *const [u8], flags: GrantFlags) -> Result<(), Error> {
+    stubs::endpoint_grant::<Kernel>(bytes.cast::<u8>() as u64, bytes.len() as u64, flags.bits())
         .map(|_| ())
 }
 
@@ -643,7 +650,7 @@ pub fn endpoint_copy_to(
         offset as u64,
         bytes.as_ptr() as u64,
         bytes.len() as u64,
-        exo_abi::ipc::COPY_TO_GRANT,
+        CopyFlags::TO_GRANT.bits(),
     )
     .map(|_| ())
 }
@@ -662,7 +669,7 @@ pub fn endpoint_copy_from(
         offset as u64,
         bytes.as_mut_ptr() as u64,
         bytes.len() as u64,
-        0,
+        CopyFlags::empty().bits(),
     )
     .map(|_| ())
 }

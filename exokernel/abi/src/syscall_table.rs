@@ -626,9 +626,8 @@ system_calls! {
     /// Calls the endpoint named by capability `a0` with the message `a1`, `a2`, `a3`, `a4` and
     /// waits for the reply, which comes back in the same registers (`rsi`, `rdx`, `r10`, `r8`);
     /// returns 0. `a5` lends a page for the call: 0 for none, or the page address of one of the
-    /// caller's bindings with [`LEND_WRITABLE`](crate::ipc::LEND_WRITABLE) and
-    /// [`LEND_KEEP`](crate::ipc::LEND_KEEP) in its low bits (see [`ipc`](crate::ipc)). The
-    /// caller gives the rest of its slot to the server.
+    /// caller's bindings with [`LendFlags`](crate::ipc::LendFlags) in its low bits (see
+    /// [`ipc`](crate::ipc)). The caller gives the rest of its slot to the server.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`Rights::CALL`](crate::capability::Rights::CALL), or when `a5` lends a page
@@ -642,25 +641,27 @@ system_calls! {
         errors [BadCapability, PermissionDenied, NoSuchEnvironment, InvalidArgument, BadAddress, NotFound];
         authority Capability { argument: 0, right: Rights::CALL };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
-    /// Serves the endpoint named by capability `a0`: with [`REPLY`](crate::ipc::REPLY) in `a5`,
-    /// first replies `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply
-    /// is used up; a reply to a caller that has ended goes nowhere), or with
-    /// [`DEFER`](crate::ipc::DEFER) keeps that caller waiting for a later
-    /// [`EndpointReply`](Syscall::EndpointReply); then waits for the next call. Returns the
-    /// caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent a page, and the
-    /// call's message in `rsi`, `rdx`, `r10`, `r8`; with [`CHILD_ENDS`](crate::ipc::CHILD_ENDS)
-    /// in `a5`, it may return [`CHILD_ENDED`](crate::ipc::CHILD_ENDED) instead (see
-    /// [`ipc`](crate::ipc)). The page address in `a5` (above its flag bits; 0 for none) is where
-    /// a lent page is bound; when something is bound there already, the call arrives without
-    /// the page.
+    /// Serves the endpoint named by capability `a0`: with
+    /// [`ReplyAndWaitFlags::REPLY`](crate::ipc::ReplyAndWaitFlags::REPLY) in `a5`, first replies
+    /// `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply is used up; a
+    /// reply to a caller that has ended goes nowhere), or with
+    /// [`ReplyAndWaitFlags::DEFER`](crate::ipc::ReplyAndWaitFlags::DEFER) keeps that caller
+    /// waiting for a later [`EndpointReply`](Syscall::EndpointReply); then waits for the next
+    /// call. Returns the caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent a
+    /// page, and the call's message in `rsi`, `rdx`, `r10`, `r8`; with
+    /// [`ReplyAndWaitFlags::CHILD_ENDS`](crate::ipc::ReplyAndWaitFlags::CHILD_ENDS) in `a5`, it
+    /// may return [`CHILD_ENDED`](crate::ipc::CHILD_ENDED) instead (see [`ipc`](crate::ipc)).
+    /// The page address in `a5` (above its flag bits; 0 for none) is where a lent page is
+    /// bound; when something is bound there already, the call arrives without the page.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE);
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, both
-    /// [`REPLY`](crate::ipc::REPLY) and [`DEFER`](crate::ipc::DEFER), or either when no call
-    /// is being served; [`Occupied`](crate::Error::Occupied) when waiting without
-    /// replying to the call being served; [`BadAddress`](crate::Error::BadAddress) when the
-    /// window is outside the user half.
+    /// [`REPLY`](crate::ipc::ReplyAndWaitFlags::REPLY) and
+    /// [`DEFER`](crate::ipc::ReplyAndWaitFlags::DEFER), or either when no call is being served;
+    /// [`Occupied`](crate::Error::Occupied) when waiting without replying to the call being
+    /// served; [`BadAddress`](crate::Error::BadAddress) when the window is outside the user
+    /// half.
     EndpointReplyAndWait = 54 => fn endpoint_reply_and_wait(endpoint, word0, word1, word2, word3, flags) -> Message;
         errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
         authority Capability { argument: 0, right: Rights::RECEIVE };
@@ -676,8 +677,8 @@ system_calls! {
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Replies `a2`, `a3`, `a4`, `a5` to caller `a1` (its environment id), whose call on the
     /// endpoint named by capability `a0` the caller (its server) deferred with
-    /// [`DEFER`](crate::ipc::DEFER): the deferred caller's [`EndpointCall`](Syscall::EndpointCall)
-    /// returns them. The right to reply is used up. Returns 0; the server goes on running.
+    /// [`ReplyAndWaitFlags::DEFER`](crate::ipc::ReplyAndWaitFlags::DEFER): the deferred caller's
+    /// [`EndpointCall`](Syscall::EndpointCall) returns them. The right to reply is used up. Returns 0; the server goes on running.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE);
@@ -689,12 +690,11 @@ system_calls! {
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Offers the `a1` bytes at `a0` to the server of the caller's next
     /// [`EndpointCall`](Syscall::EndpointCall), writable with
-    /// [`GRANT_WRITABLE`](crate::ipc::GRANT_WRITABLE) in `a2`: while that server holds the call
-    /// (serving it, or deferred), it may copy into or out of them with
+    /// [`GrantFlags::WRITABLE`](crate::ipc::GrantFlags::WRITABLE) in `a2`: while that server
+    /// holds the call (serving it, or deferred), it may copy into or out of them with
     /// [`EndpointCopy`](Syscall::EndpointCopy) (see [`ipc`](crate::ipc)). The grant goes when
-    /// that call returns, however it returns; a new grant replaces the one before, and a
-    /// length of 0 withdraws it. The bytes need not be mapped yet: each copy checks them.
-    /// Returns 0.
+    /// that call returns, however it returns; a new grant replaces the one before, and a length
+    /// of 0 withdraws it. The bytes need not be mapped yet: each copy checks them. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when the range is not inside the user
     /// half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags.
     EndpointGrant = 57 => fn endpoint_grant(address, length, flags);
@@ -704,8 +704,8 @@ system_calls! {
     /// Copies `a4` bytes (at most [`COPY_BYTES_MAX`](crate::ipc::COPY_BYTES_MAX)) between the
     /// caller's memory at `a3` and the bytes caller `a1` (an
     /// environment id) granted with [`EndpointGrant`](Syscall::EndpointGrant), from byte `a2`
-    /// of the grant: into the grant with [`COPY_TO_GRANT`](crate::ipc::COPY_TO_GRANT) in `a5`,
-    /// out of it otherwise. The caller must serve the endpoint named by capability `a0` and
+    /// of the grant: into the grant with [`CopyFlags::TO_GRANT`](crate::ipc::CopyFlags::TO_GRANT)
+    /// in `a5`, out of it otherwise. The caller must serve the endpoint named by capability `a0` and
     /// hold `a1`'s call on it (serving it, or deferred). Every page of both ranges is checked
     /// before a byte moves: the copy is whole or nothing. Returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of

@@ -17,12 +17,20 @@ use exo_abi::Syscall::{
 use exo_abi::USER_END;
 use exo_abi::capability::{Rights, SELF};
 use exo_abi::ipc::{
-    CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_KEEP,
-    LEND_WRITABLE, LENT, Message, REPLY,
+    CHILD_ENDED, COPY_BYTES_MAX, CopyFlags, GrantFlags, LENT, LendFlags, Message, ReplyAndWaitFlags,
 };
 use exo_abi::{Error, PageRights, encode_result};
 use exo_core::capabilities::resolve_endpoint;
 use exo_core::environments::{EnvId, EnvState};
+
+/// The flag words as the calls carry them.
+const REPLY: u64 = ReplyAndWaitFlags::REPLY.bits();
+const DEFER: u64 = ReplyAndWaitFlags::DEFER.bits();
+const CHILD_ENDS: u64 = ReplyAndWaitFlags::CHILD_ENDS.bits();
+const LEND_WRITABLE: u64 = LendFlags::WRITABLE.bits();
+const LEND_KEEP: u64 = LendFlags::KEEP.bits();
+const GRANT_WRITABLE: u64 = GrantFlags::WRITABLE.bits();
+const COPY_TO_GRANT: u64 = CopyFlags::TO_GRANT.bits();
 
 /// A server and two clients, children of init, and the handles that join them.
 struct World {
