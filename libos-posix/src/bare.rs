@@ -13,7 +13,7 @@ use crate::syscall::{self, Capability};
 use crate::{files, images, loader, world};
 use alloc::format;
 use alloc::string::String;
-use exo_abi::ARGUMENTS_MAX_BYTES;
+use exo_abi::{ARGUMENTS_MAX_BYTES, PageRights};
 
 /// Starts `program` (a name in `/bin`, or a path) with argument string `arguments`; returns a
 /// handle with every right over it (to share with, wait for, kill). It shares nothing of this
@@ -64,6 +64,6 @@ fn build(child: Capability, image: &mut images::Prepared, arguments: &str) -> Re
     let entry = images::with(image, |image| loader::load(child, image, stack_bytes))??;
     let mut text = [0u8; ARGUMENTS_MAX_BYTES as usize];
     text[..arguments.len()].copy_from_slice(arguments.as_bytes());
-    loader::give_holding(child, STARTUP_ADDRESS, &text, 0)?;
+    loader::give_holding(child, STARTUP_ADDRESS, &text, PageRights::empty())?;
     Ok(entry)
 }

@@ -15,7 +15,7 @@ use crate::layout::{PAGE_BYTES, STACK_LIMIT, STACK_TOP, is_copy_on_write_region,
 use crate::runtime::scratch;
 use crate::syscall;
 use exo_abi::ExceptionFrame;
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::PageRights;
 
 const PAGE_FAULT: u64 = 14;
 const ERROR_PRESENT: u64 = 1 << 0;
@@ -44,7 +44,7 @@ pub fn handle(frame: &ExceptionFrame) -> bool {
 /// the stack, binds it if it is missing.
 pub fn prepare_for_write(page: u64) -> bool {
     match syscall::page_query(page) {
-        Ok(binding) if binding.rights & WRITABLE != 0 => true,
+        Ok(binding) if binding.rights.contains(PageRights::WRITABLE) => true,
         Ok(_) => make_writable(page),
         Err(_) => grow_stack(page),
     }
@@ -56,10 +56,10 @@ fn make_writable(page: u64) -> bool {
     let Ok(binding) = syscall::page_query(page) else {
         return false;
     };
-    if binding.rights & WRITABLE != 0 {
+    if binding.rights.contains(PageRights::WRITABLE) {
         return true;
     }
-    if binding.rights & EXECUTABLE != 0 || !is_copy_on_write_region(page) {
+    if binding.rights.contains(PageRights::EXECUTABLE) || !is_copy_on_write_region(page) {
         return false;
     }
     if !binding.is_owned {
@@ -81,7 +81,7 @@ fn make_writable(page: u64) -> bool {
 
 /// Makes this process's own read-only binding at `page` writable again.
 pub(crate) fn widen_to_writable(page: u64) -> bool {
-    syscall::page_protect(page, WRITABLE).is_ok()
+    syscall::page_protect(page, PageRights::WRITABLE).is_ok()
 }
 
 /// Replaces the binding at `page` by a writable binding of a new frame holding a copy.
@@ -89,7 +89,9 @@ fn copy_into_own_frame(page: u64) -> bool {
     let Ok(copy) = scratch::copy_of_page(HANDLER_SCRATCH, page) else {
         return false;
     };
-    if syscall::page_unmap(page).is_err() || syscall::page_map(page, copy, WRITABLE).is_err() {
+    if syscall::page_unmap(page).is_err()
+        || syscall::page_map(page, copy, PageRights::WRITABLE).is_err()
+    {
         let _ = syscall::frame_free(copy);
         return false;
     }
@@ -103,7 +105,7 @@ fn grow_stack(page: u64) -> bool {
     }
     match syscall::frame_allocate(None) {
         Ok(frame) => {
-            if syscall::page_map(page, frame, WRITABLE).is_ok() {
+            if syscall::page_map(page, frame, PageRights::WRITABLE).is_ok() {
                 true
             } else {
                 let _ = syscall::frame_free(frame);

@@ -14,9 +14,9 @@ use crate::layout::TRANSFER_PAGE;
 use crate::runtime::bound_page::with_transfer_page;
 use crate::syscall::{self, Capability};
 use crate::world;
+use exo_abi::PageRights;
 use exo_abi::capability::Rights;
-use exo_abi::ipc::{LEND_KEEP, LEND_WRITABLE, Message};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::ipc::{GrantFlags, LendFlags, Message};
 use posix_fs::service::{self, GRANTED_BYTES_MAX, PAGE_BYTES, Reply, Request};
 use spin::Mutex;
 
@@ -52,10 +52,14 @@ fn connection(endpoint: u64) -> Result<Capability> {
     .ok_or(Errno::NoFileSystem)?;
     if syscall::page_query(TRANSFER_PAGE).is_err() {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(TRANSFER_PAGE, frame, WRITABLE)?;
+        syscall::page_map(TRANSFER_PAGE, frame, PageRights::WRITABLE)?;
     }
-    let lend = TRANSFER_PAGE | LEND_WRITABLE | LEND_KEEP;
-    let reply = syscall::endpoint_call(handle, [CONNECT, 0, 0, 0], lend)?;
+    let reply = syscall::endpoint_call_lending(
+        handle,
+        [CONNECT, 0, 0, 0],
+        TRANSFER_PAGE,
+        LendFlags::WRITABLE | LendFlags::KEEP,
+    )?;
     if reply[0] != 0 {
         return Err(Errno::from_code(reply[0]).unwrap_or(Errno::Io));
     }
@@ -104,7 +108,7 @@ pub(crate) fn call_with_page(
     with_transfer_page(|page| {
         let length = bytes.len().min(PAGE_BYTES);
         page[..length].copy_from_slice(&bytes[..length]);
-        let reply = syscall::endpoint_call(handle, words, 0)?;
+        let reply = syscall::endpoint_call(handle, words)?;
         if reply[0] != 0 {
             return Err(Errno::from_code(reply[0]).unwrap_or(Errno::Io));
         }
@@ -118,7 +122,7 @@ pub(crate) fn call_with_page(
 fn one_call(handle: Capability, mut request: Request<'_>) -> Result<Reply> {
     with_transfer_page(|page| {
         let words = service::encode(&request, page)?;
-        let reply_words = syscall::endpoint_call(handle, words, 0)?;
+        let reply_words = syscall::endpoint_call(handle, words)?;
         let reply = service::decode_reply(&request, reply_words)?;
         if let Request::ReadDir { entries, .. } = &mut request {
             entries.copy_from_slice(page);
@@ -134,7 +138,7 @@ fn read(handle: Capability, inode: u64, offset: u64, buffer: &mut [u8]) -> Resul
     for chunk in buffer.chunks_mut(GRANTED_BYTES_MAX) {
         let length = chunk.len();
         make_writable(chunk);
-        syscall::endpoint_grant(&raw const *chunk, true)?;
+        syscall::endpoint_grant(&raw const *chunk, GrantFlags::WRITABLE)?;
         let request = Request::Read {
             inode,
             offset: offset + done as u64,
@@ -155,7 +159,7 @@ fn write(handle: Capability, inode: u64, offset: u64, bytes: &[u8]) -> Result<Re
     let mut done = 0;
     for chunk in bytes.chunks(GRANTED_BYTES_MAX) {
         make_readable(chunk);
-        syscall::endpoint_grant(chunk, false)?;
+        syscall::endpoint_grant(chunk, GrantFlags::empty())?;
         let request = Request::Write {
             inode,
             offset: offset + done as u64,
@@ -174,7 +178,7 @@ fn write(handle: Capability, inode: u64, offset: u64, bytes: &[u8]) -> Result<Re
 /// count the server replied (the server's: the caller bounds it).
 fn granted_call(handle: Capability, request: &Request<'_>) -> Result<usize> {
     let words = service::granted_words(request).ok_or(Errno::InvalidArgument)?;
-    let reply = syscall::endpoint_call(handle, words, 0)?;
+    let reply = syscall::endpoint_call(handle, words)?;
     match service::decode_reply(request, reply)? {
         Reply::Count(count) => Ok(usize::try_from(count).unwrap_or(usize::MAX)),
         _ => Err(Errno::Io),

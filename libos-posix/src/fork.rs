@@ -43,8 +43,9 @@ use crate::{exceptions, world};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::ops::Range;
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
-use exo_abi::{PageBinding, region};
+use exo_abi::PageBinding;
+use exo_abi::PageRights;
+use exo_abi::region::{self, ShareFlags};
 use spin::Mutex;
 
 /// Which side of a fork returned.
@@ -128,7 +129,8 @@ fn populate(child: Capability, pid: u32, stack_pointer: u64) -> Result<u64> {
     // then page by page like the rest, so that the child keeps the code as it is now.
     let code = code_regions();
     let mut writable = [PageBinding::default(); 1];
-    let is_code_whole = syscall::page_list_with_rights(&mut writable, code.clone(), WRITABLE)? == 0;
+    let is_code_whole =
+        syscall::page_list_with_rights(&mut writable, code.clone(), PageRights::WRITABLE)? == 0;
     let mut unlisted = alloc::vec![dead_stack(stack_pointer)];
     if is_code_whole {
         unlisted.push(code);
@@ -184,7 +186,7 @@ fn share_address_space(
     }
     if is_code_whole {
         for region in code_regions().step_by(region::BYTES as usize) {
-            match syscall::region_share(region, child, false) {
+            match syscall::region_share(region, child, ShareFlags::empty()) {
                 Ok(()) | Err(exo_abi::Error::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
@@ -196,7 +198,7 @@ fn share_address_space(
             continue;
         }
         let mut info = syscall::PageInfo::from_binding(binding);
-        if info.rights & WRITABLE == 0 && is_copy_on_write_region(address) {
+        if !info.rights.contains(PageRights::WRITABLE) && is_copy_on_write_region(address) {
             // A write since the listing (the listing's own growth, the room for `shadowed`)
             // may have copied this page, shared with an earlier child, into a new frame: the
             // child must get the page as it is now, or its heap would mix two moments.
@@ -204,12 +206,13 @@ fn share_address_space(
         }
         if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
             copy_for(child, address)?;
-        } else if info.rights & EXECUTABLE != 0 || !is_copy_on_write_region(address) {
+        } else if info.rights.contains(PageRights::EXECUTABLE) || !is_copy_on_write_region(address)
+        {
             syscall::page_share(address, child, address, info.rights)?;
-        } else if info.rights & WRITABLE == 0 {
+        } else if !info.rights.contains(PageRights::WRITABLE) {
             match syscall::page_query(shadow_of(address)) {
                 Ok(shadow) if shadow.frame == info.frame => {
-                    syscall::page_share(shadow_of(address), child, address, 0)?;
+                    syscall::page_share(shadow_of(address), child, address, PageRights::empty())?;
                 }
                 // No shadow holds its frame: a binding derived from the page itself would go
                 // when the fault handler rebinds the page writable (it looks only at the
@@ -319,7 +322,7 @@ fn list_into(range: Range<u64>, all: &mut Vec<PageBinding>) -> Result<()> {
 /// Gives the child a private, writable copy of the page at `address`, which is writable by
 /// nature (even when this process's binding of it is still read-only, shared copy-on-write).
 fn copy_for(child: Capability, address: u64) -> Result<()> {
-    syscall::page_copy_into(address, child, address, WRITABLE)?;
+    syscall::page_copy_into(address, child, address, PageRights::WRITABLE)?;
     Ok(())
 }
 
@@ -338,11 +341,11 @@ fn share_copy_on_write(child: Capability, address: u64, frame: u64) -> Result<bo
             syscall::frame_free(old.frame)?;
         }
     }
-    syscall::page_map(shadow, frame, 0)?;
+    syscall::page_map(shadow, frame, PageRights::empty())?;
     // The child's binding goes first: once the page is read-only, this very code's next write
     // to it (its stack, say) faults, and with no child on the shadow the fault handler would
     // drop the shadow and make the page writable again.
-    syscall::page_share(shadow, child, address, 0)?;
-    syscall::page_protect(address, 0)?;
+    syscall::page_share(shadow, child, address, PageRights::empty())?;
+    syscall::page_protect(address, PageRights::empty())?;
     Ok(true)
 }

@@ -12,10 +12,10 @@
 //! An image stays valid while the world's file system counts no change since it was read
 //! (`files::change_count`): the next spawn of the same path reads nothing. Its children see
 //! their code through its bindings, so an image is dropped only when no child binds any of its
-//! pages or borrows any of its regions (the kernel reports either as `HAS_DERIVED`): when it
-//! is stale, or to make room for another. On the microkernel path (no change
-//! count), or when every window is in use, the image is read for one spawn and its frames go
-//! to the child.
+//! pages or borrows any of its regions (the kernel reports either as
+//! `PageFlags::HAS_DERIVED`): when it is stale, or to make room for another. On the
+//! microkernel path (no change count), or when every window is in use, the image is read for
+//! one spawn and its frames go to the child.
 //!
 //! The program headers must lie in the file's first page, where linkers put them.
 
@@ -27,8 +27,7 @@ use crate::syscall;
 use alloc::string::String;
 use alloc::vec::Vec;
 use exo_abi::PageBinding;
-use exo_abi::page_flags::HAS_DERIVED;
-use exo_abi::page_rights::EXECUTABLE;
+use exo_abi::PageRights;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
 use spin::Mutex;
 
@@ -114,7 +113,7 @@ impl Image {
             };
             let mut last = None;
             for binding in &listed[..count] {
-                if binding.rights & HAS_DERIVED != 0 {
+                if syscall::PageInfo::from_binding(binding).has_derived {
                     return true;
                 }
                 last = Some(binding.page_address);
@@ -304,7 +303,7 @@ fn read(path: &str, window: Option<u64>) -> Result<Image> {
             })?;
             if let Some(window) = window {
                 let rights = if segment.is_writable {
-                    0
+                    PageRights::empty()
                 } else {
                     segment_rights(segment)
                 };
@@ -336,15 +335,11 @@ pub(crate) fn file_pages(segment: &Segment) -> impl Iterator<Item = u64> {
     (segment.first_page()..end).step_by(PAGE_BYTES as usize)
 }
 
-/// The `exo_abi::page_rights` of `segment`'s pages in the program.
-pub(crate) fn segment_rights(segment: &Segment) -> u64 {
-    let mut rights = 0;
-    if segment.is_writable {
-        rights |= exo_abi::page_rights::WRITABLE;
-    }
-    if segment.is_executable {
-        rights |= EXECUTABLE;
-    }
+/// The rights of `segment`'s pages in the program.
+pub(crate) fn segment_rights(segment: &Segment) -> PageRights {
+    let mut rights = PageRights::empty();
+    rights.set(PageRights::WRITABLE, segment.is_writable);
+    rights.set(PageRights::EXECUTABLE, segment.is_executable);
     rights
 }
 

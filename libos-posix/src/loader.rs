@@ -12,12 +12,12 @@ use crate::layout::{PAGE_BYTES, STACK_TOP};
 use crate::runtime::staging;
 use crate::syscall::{self, Capability};
 use alloc::vec::Vec;
-use exo_abi::page_rights::WRITABLE;
-use exo_abi::region;
+use exo_abi::PageRights;
+use exo_abi::region::{self, ShareFlags};
 
 /// Gives `frame` to `child` and binds it at `address` there with `rights`; on failure the
 /// frame is freed (or is the child's, and goes when the child is killed).
-pub fn give(child: Capability, address: u64, frame: u64, rights: u64) -> Result<()> {
+pub fn give(child: Capability, address: u64, frame: u64, rights: PageRights) -> Result<()> {
     if let Err(error) = syscall::frame_grant(frame, child) {
         let _ = syscall::frame_free(frame);
         return Err(error.into());
@@ -27,7 +27,7 @@ pub fn give(child: Capability, address: u64, frame: u64, rights: u64) -> Result<
 }
 
 /// Binds a fresh zeroed frame of `child`'s at `address` there with `rights`.
-pub fn give_zeroed(child: Capability, address: u64, rights: u64) -> Result<()> {
+pub fn give_zeroed(child: Capability, address: u64, rights: PageRights) -> Result<()> {
     syscall::page_copy_into(staging::zero_page(), child, address, rights)?;
     Ok(())
 }
@@ -38,7 +38,7 @@ pub fn give_holding<T: Copy>(
     child: Capability,
     address: u64,
     value: &T,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<()> {
     staging::with_page_holding(value, |page| {
         syscall::page_copy_into(page, child, address, rights)
@@ -63,7 +63,7 @@ pub fn load(child: Capability, image: &mut Image, stack_bytes: u64) -> Result<u6
             .collect();
         if let Some(whole) = whole {
             for (kept, region) in whole {
-                syscall::region_share_at(kept, child, region, false)?;
+                syscall::region_share_at(kept, child, region, ShareFlags::empty())?;
             }
             continue;
         }
@@ -83,7 +83,7 @@ pub fn load(child: Capability, image: &mut Image, stack_bytes: u64) -> Result<u6
         }
     }
     for page in (STACK_TOP - stack_bytes..STACK_TOP).step_by(PAGE_BYTES as usize) {
-        give_zeroed(child, page, WRITABLE)?;
+        give_zeroed(child, page, PageRights::WRITABLE)?;
     }
     Ok(plan.entry)
 }

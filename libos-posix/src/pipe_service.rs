@@ -1,8 +1,9 @@
 //! Pipes on the microkernel path: the file server keeps the pipes (the same rings as the
 //! world's, `pipes::Rings`, in its own memory) and each pipe operation is one call to it, the
 //! bytes in the caller's transfer page. A read of an empty pipe or a write to a full one is
-//! deferred (`exo_abi::ipc::DEFER`): the caller stays blocked in its call until another
-//! caller's write, read or close lets it go on, and the server serves everyone else meanwhile.
+//! deferred (`exo_abi::ipc::ReplyAndWaitFlags::DEFER`): the caller stays blocked in its call
+//! until another caller's write, read or close lets it go on, and the server serves everyone
+//! else meanwhile.
 //!
 //! The messages (first word the operation; replies start with an `Errno` code, 0 for success,
 //! then a count or a pipe id):

@@ -20,8 +20,8 @@ use crate::syscall::{self, Capability};
 use crate::{files, images, loader, process_client, world};
 use alloc::string::String;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use exo_abi::ExitReason;
 use exo_abi::capability::Rights;
+use exo_abi::{ExitReason, PageRights};
 use spin::Mutex;
 
 /// A child this process started and has not waited for yet.
@@ -276,7 +276,12 @@ fn build(child: &Child, image: &mut images::Prepared, block: &mut StartupBlock) 
     hold_inherited(&block.descriptors, child.pid)?;
     block.session = session_for(child.capability)?;
     pass_file_server(child.capability)?;
-    loader::give_holding(child.capability, STARTUP_ADDRESS, block, 0)?;
+    loader::give_holding(
+        child.capability,
+        STARTUP_ADDRESS,
+        block,
+        PageRights::empty(),
+    )?;
     Ok(entry)
 }
 

@@ -54,7 +54,7 @@ fn handle(endpoint: u64) -> Result<Capability> {
 
 /// One call; the reply's first word, an `Errno` code, becomes the error.
 fn call(endpoint: u64, message: Message) -> Result<Message> {
-    let reply = syscall::endpoint_call(handle(endpoint)?, message, 0)?;
+    let reply = syscall::endpoint_call(handle(endpoint)?, message)?;
     match reply[0] {
         0 => Ok(reply),
         code => Err(Errno::from_code(code).unwrap_or(Errno::Io)),

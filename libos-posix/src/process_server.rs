@@ -3,12 +3,13 @@
 //! and kills them on its clients' behalf (`process_client` is the other side and states the
 //! messages).
 //!
-//! A wait for a process still running is deferred (`exo_abi::ipc::DEFER`): the caller stays
-//! blocked in its call while the server serves everyone else, and is answered when the kernel
-//! tells the server that a child ended (`exo_abi::ipc::CHILD_ENDS`). The server reaps a
-//! process as soon as it ends, keeps its exit reason until its parent waits, and kills the
-//! processes of a parent that ended (the kernel does the same for the environments a parent
-//! created itself, on the library OS path).
+//! A wait for a process still running is deferred (`exo_abi::ipc::ReplyAndWaitFlags::DEFER`):
+//! the caller stays blocked in its call while the server serves everyone else, and is answered
+//! when the kernel tells the server that a child ended
+//! (`exo_abi::ipc::ReplyAndWaitFlags::CHILD_ENDS`). The server reaps a process as soon as it
+//! ends, keeps its exit reason until its parent waits, and kills the processes of a parent that
+//! ended (the kernel does the same for the environments a parent created itself, on the library
+//! OS path).
 //!
 //! A client can make the server do nothing it could not do with its own environments: it
 //! waits only for its own children, kills only processes of this server (never itself, the

@@ -2,12 +2,13 @@
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
 //! instruction below them (`runtime::syscall_instruction`).
 
-use exo_abi::PageUse;
 use exo_abi::capability::Rights;
-use exo_abi::ipc::Message;
+use exo_abi::ipc::{CopyFlags, GrantFlags, LendFlags, Message, ReplyAndWaitFlags};
+use exo_abi::region::ShareFlags;
 use exo_abi::syscall::Trap;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExitReason, stubs};
+use exo_abi::{PageFlags, PageRights, PageUse};
 
 /// Public so that tests can pass arguments no typed wrapper would.
 pub use crate::runtime::syscall_instruction::raw;
@@ -152,9 +153,9 @@ pub fn frame_free(frame: u64) -> Result<(), Error> {
     stubs::frame_free::<Kernel>(frame).map(|_| ())
 }
 
-/// Binds the page at `address` to `frame` with `exo_abi::page_rights` bits `rights`.
-pub fn page_map(address: u64, frame: u64, rights: u64) -> Result<(), Error> {
-    stubs::page_map::<Kernel>(address, frame, rights).map(|_| ())
+/// Binds the page at `address` to `frame` with `rights`.
+pub fn page_map(address: u64, frame: u64, rights: PageRights) -> Result<(), Error> {
+    stubs::page_map::<Kernel>(address, frame, rights.bits()).map(|_| ())
 }
 
 /// Removes the binding at `address` (and every binding derived from it).
@@ -163,8 +164,8 @@ pub fn page_unmap(address: u64) -> Result<(), Error> {
 }
 
 /// Sets the rights of the binding at `address`.
-pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
-    stubs::page_protect::<Kernel>(address, rights).map(|_| ())
+pub fn page_protect(address: u64, rights: PageRights) -> Result<(), Error> {
+    stubs::page_protect::<Kernel>(address, rights.bits()).map(|_| ())
 }
 
 /// What the kernel says about one of this environment's bindings (`exo_abi::Syscall::PageQuery`,
@@ -173,8 +174,8 @@ pub fn page_protect(address: u64, rights: u64) -> Result<(), Error> {
 pub struct PageInfo {
     /// The bound frame.
     pub frame: u64,
-    /// Its `exo_abi::page_rights` bits.
-    pub rights: u64,
+    /// What it allows besides reading.
+    pub rights: PageRights,
     /// This environment owns the frame.
     pub is_owned: bool,
     /// Bindings derived from this one (by [`page_share`]) exist.
@@ -184,15 +185,15 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    /// Decodes the frame and the `exo_abi::page_rights` and `exo_abi::page_flags` bits.
+    /// Decodes the frame and the [`PageRights`] and [`PageFlags`] bits.
     pub fn new(frame: u64, bits: u64) -> PageInfo {
-        use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
+        let flags = PageFlags::from_bits_truncate(bits);
         PageInfo {
             frame,
-            rights: bits & exo_abi::page_rights::ALL,
-            is_owned: bits & OWNED != 0,
-            has_derived: bits & HAS_DERIVED != 0,
-            is_derived: bits & IS_DERIVED != 0,
+            rights: PageRights::from_bits_truncate(bits),
+            is_owned: flags.contains(PageFlags::OWNED),
+            has_derived: flags.contains(PageFlags::HAS_DERIVED),
+            is_derived: flags.contains(PageFlags::IS_DERIVED),
         }
     }
 
@@ -213,41 +214,40 @@ pub fn page_query(address: u64) -> Result<PageInfo, Error> {
 }
 
 /// Binds `frame`, which `target` owns (given with [`frame_grant`]), at `address` of `target`'s
-/// address space with `exo_abi::page_rights` bits `rights` (needs
+/// address space with `rights` (needs
 /// `exo_abi::capability::Rights::SHARE`).
 pub fn page_map_into(
     target: Capability,
     address: u64,
     frame: u64,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<(), Error> {
-    stubs::page_map_into::<Kernel>(target.0, address, frame, rights).map(|_| ())
+    stubs::page_map_into::<Kernel>(target.0, address, frame, rights.bits()).map(|_| ())
 }
 
 /// Writes this environment's bindings at page addresses in `range`, in address order, into
-/// `buffer` (each `rights` holding `exo_abi::page_rights` and `exo_abi::page_flags` bits; see
+/// `buffer` (each `rights` holding [`PageRights`] and [`PageFlags`] bits; see
 /// [`PageInfo::from_binding`]), at most `exo_abi::PAGE_BATCH_MAX` at a time; returns how many
 /// it wrote, fewer than asked once there are no more in `range`.
 pub fn page_list(
     buffer: &mut [exo_abi::PageBinding],
     range: core::ops::Range<u64>,
 ) -> Result<usize, Error> {
-    page_list_with_rights(buffer, range, 0)
+    page_list_with_rights(buffer, range, PageRights::empty())
 }
 
-/// As [`page_list`], only the bindings whose `exo_abi::page_rights` include every bit of
-/// `rights`.
+/// As [`page_list`], only the bindings whose rights include all of `rights`.
 pub fn page_list_with_rights(
     buffer: &mut [exo_abi::PageBinding],
     range: core::ops::Range<u64>,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<usize, Error> {
     stubs::page_list::<Kernel>(
         buffer.as_mut_ptr() as u64,
         buffer.len() as u64,
         range.start,
         range.end,
-        rights,
+        rights.bits(),
     )
     .map(|count| count as usize)
 }
@@ -275,9 +275,9 @@ pub fn page_usage(
 /// Shares this environment's view of the region at `address` (a multiple of
 /// [`exo_abi::region::BYTES`]) into `target` at the same address, as one binding: `target` sees
 /// every page the region's owner binds there, writable where the owner's binding is when
-/// `writable`.
-pub fn region_share(address: u64, target: Capability, writable: bool) -> Result<(), Error> {
-    region_share_at(address, target, address, writable)
+/// `flags` has [`ShareFlags::WRITABLE`].
+pub fn region_share(address: u64, target: Capability, flags: ShareFlags) -> Result<(), Error> {
+    region_share_at(address, target, address, flags)
 }
 
 /// As [`region_share`], `target` seeing the region at `target_address` (another multiple of
@@ -286,14 +286,9 @@ pub fn region_share_at(
     address: u64,
     target: Capability,
     target_address: u64,
-    writable: bool,
+    flags: ShareFlags,
 ) -> Result<(), Error> {
-    let flags = if writable {
-        exo_abi::region::WRITABLE
-    } else {
-        0
-    };
-    stubs::region_share::<Kernel>(address, target.0, target_address, flags).map(|_| ())
+    stubs::region_share::<Kernel>(address, target.0, target_address, flags.bits()).map(|_| ())
 }
 
 /// Shares this environment's binding at `address` into `target`'s address space at
@@ -302,9 +297,9 @@ pub fn page_share(
     address: u64,
     target: Capability,
     target_address: u64,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<(), Error> {
-    stubs::page_share::<Kernel>(address, target.0, target_address, rights).map(|_| ())
+    stubs::page_share::<Kernel>(address, target.0, target_address, rights.bits()).map(|_| ())
 }
 
 /// Copies this environment's page at `address` into a fresh frame of the environment `target`
@@ -313,9 +308,9 @@ pub fn page_copy_into(
     address: u64,
     target: Capability,
     target_address: u64,
-    rights: u64,
+    rights: PageRights,
 ) -> Result<u64, Error> {
-    stubs::page_copy_into::<Kernel>(address, target.0, target_address, rights)
+    stubs::page_copy_into::<Kernel>(address, target.0, target_address, rights.bits())
 }
 
 /// Removes every binding derived from this environment's binding at `address`.
@@ -536,11 +531,23 @@ pub fn endpoint_create() -> Result<Capability, Error> {
     stubs::endpoint_create::<Kernel>().map(Capability)
 }
 
-/// Calls `endpoint` with `message` and returns the reply; `lend` is 0 or a page address of
-/// this environment's with `exo_abi::ipc::LEND_WRITABLE` and `LEND_KEEP` bits.
+/// Calls `endpoint` with `message` and returns the reply.
 #[inline(always)]
-pub fn endpoint_call(endpoint: Capability, message: Message, lend: u64) -> Result<Message, Error> {
+pub fn endpoint_call(endpoint: Capability, message: Message) -> Result<Message, Error> {
     let [w0, w1, w2, w3] = message;
+    stubs::endpoint_call::<Kernel>(endpoint.0, w0, w1, w2, w3, 0).map(|(_, reply)| reply)
+}
+
+/// As [`endpoint_call`], lending the server this environment's page at `page_address` for the
+/// call, as `flags` say (see `exo_abi::ipc`, lent pages).
+pub fn endpoint_call_lending(
+    endpoint: Capability,
+    message: Message,
+    page_address: u64,
+    flags: LendFlags,
+) -> Result<Message, Error> {
+    let [w0, w1, w2, w3] = message;
+    let lend = page_address | flags.bits();
     stubs::endpoint_call::<Kernel>(endpoint.0, w0, w1, w2, w3, lend).map(|(_, reply)| reply)
 }
 
@@ -559,7 +566,7 @@ pub fn endpoint_reply_and_wait(
     window: u64,
 ) -> Result<Received, Error> {
     let [w0, w1, w2, w3] = reply;
-    let flags = window | exo_abi::ipc::REPLY;
+    let flags = window | ReplyAndWaitFlags::REPLY.bits();
     stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)
         .map(Received::decode)
 }
@@ -594,21 +601,21 @@ pub fn endpoint_serve(
     window: u64,
     child_ends: bool,
 ) -> Result<Served, Error> {
-    let (words, flag) = match answer {
-        Answer::Nothing => ([0; 4], 0),
-        Answer::Reply(words) => (words, exo_abi::ipc::REPLY),
-        Answer::Defer => ([0; 4], exo_abi::ipc::DEFER),
+    let (words, mut flags) = match answer {
+        Answer::Nothing => ([0; 4], ReplyAndWaitFlags::empty()),
+        Answer::Reply(words) => (words, ReplyAndWaitFlags::REPLY),
+        Answer::Defer => ([0; 4], ReplyAndWaitFlags::DEFER),
     };
-    let flags = window
-        | flag
-        | if child_ends {
-            exo_abi::ipc::CHILD_ENDS
-        } else {
-            0
-        };
+    flags.set(ReplyAndWaitFlags::CHILD_ENDS, child_ends);
     let [w0, w1, w2, w3] = words;
-    let (word, message) =
-        stubs::endpoint_reply_and_wait::<Kernel>(endpoint.0, w0, w1, w2, w3, flags)?;
+    let (word, message) = stubs::endpoint_reply_and_wait::<Kernel>(
+        endpoint.0,
+        w0,
+        w1,
+        w2,
+        w3,
+        window | flags.bits(),
+    )?;
     if word == exo_abi::ipc::CHILD_ENDED {
         Ok(Served::ChildEnded)
     } else {
@@ -623,14 +630,9 @@ pub fn endpoint_reply(endpoint: Capability, caller: u32, reply: Message) -> Resu
 }
 
 /// Offers `bytes` (this process's memory) to the server of its next call, for that call only;
-/// writable when `writable` (see `exo_abi::ipc`, granted bytes).
-pub fn endpoint_grant(bytes: *const [u8], writable: bool) -> Result<(), Error> {
-    let flags = if writable {
-        exo_abi::ipc::GRANT_WRITABLE
-    } else {
-        0
-    };
-    stubs::endpoint_grant::<Kernel>(bytes.cast::<u8>() as u64, bytes.len() as u64, flags)
+/// writable with [`GrantFlags::WRITABLE`] in `flags` (see `exo_abi::ipc`, granted bytes).
+pub fn endpoint_grant(bytes: *const [u8], flags: GrantFlags) -> Result<(), Error> {
+    stubs::endpoint_grant::<Kernel>(bytes.cast::<u8>() as u64, bytes.len() as u64, flags.bits())
         .map(|_| ())
 }
 
@@ -648,7 +650,7 @@ pub fn endpoint_copy_to(
         offset as u64,
         bytes.as_ptr() as u64,
         bytes.len() as u64,
-        exo_abi::ipc::COPY_TO_GRANT,
+        CopyFlags::TO_GRANT.bits(),
     )
     .map(|_| ())
 }
@@ -667,7 +669,7 @@ pub fn endpoint_copy_from(
         offset as u64,
         bytes.as_mut_ptr() as u64,
         bytes.len() as u64,
-        0,
+        CopyFlags::empty().bits(),
     )
     .map(|_| ())
 }

@@ -17,7 +17,7 @@ use crate::servers::Servers;
 use crate::syscall::{self, Capability};
 use crate::tty::Terminal;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use exo_abi::region;
+use exo_abi::region::{self, ShareFlags};
 
 /// The first word of every world (`runtime::world_memory` writes and checks it).
 pub(crate) const MAGIC: u64 = 0x574f_524c_4421_0001;
@@ -141,7 +141,7 @@ pub fn start_as_root_served(
 /// one binding, whatever the number of its pages.
 pub fn share_into(child: Capability) -> Result<()> {
     for region in (WORLD_BASE..regions_end()).step_by(region::BYTES as usize) {
-        syscall::region_share(region, child, true)?;
+        syscall::region_share(region, child, ShareFlags::WRITABLE)?;
     }
     Ok(())
 }

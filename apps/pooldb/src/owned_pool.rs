@@ -1,7 +1,7 @@
 //! The custom path's memory and disk: frames this program allocates and binds at
 //! [`POOL_ADDRESS`], one pool slot each, and disk blocks allocated to its own durable owner.
 
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use libos_custom::block_device::Block;
 use libos_custom::kernel_blocks::KernelBlocks;
 use libos_custom::memory::{BufferPool, PoolPages, ReplacementPolicy};
@@ -21,7 +21,7 @@ fn bind_frames() -> Result<&'static mut [Block], &'static str> {
             continue;
         }
         syscall::frame_allocate(None)
-            .and_then(|frame| syscall::page_map(address, frame, WRITABLE))
+            .and_then(|frame| syscall::page_map(address, frame, PageRights::WRITABLE))
             .map_err(|_| "cannot bind the pool's frames")?;
     }
     // SAFETY: the pages from POOL_ADDRESS on are bound writable to frames this program owns,

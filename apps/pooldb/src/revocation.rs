@@ -13,7 +13,7 @@ use crate::owned_pool::{self, OwnedBlocks};
 use crate::{Lent, NAME, POOL_FRAMES, SEED, sizes};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use exo_abi::repossession::{self, ResourceKind};
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
@@ -76,13 +76,13 @@ fn state() -> *mut u64 {
 pub fn run(answer: Answer) -> Result<(), Error> {
     if syscall::page_query(STATE_PAGE).is_err() {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(STATE_PAGE, frame, WRITABLE)?;
+        syscall::page_map(STATE_PAGE, frame, PageRights::WRITABLE)?;
     }
     // SAFETY: STATE_PAGE is bound writable in this environment (just above).
     unsafe { state().write_volatile(WARMING) };
     let arguments = alloc::format!("victim {}", answer.name());
     let victim = bare::spawn(NAME, &arguments).map_err(|_| Error::Unavailable)?;
-    syscall::page_share(STATE_PAGE, victim, STATE_PAGE, WRITABLE)?;
+    syscall::page_share(STATE_PAGE, victim, STATE_PAGE, PageRights::WRITABLE)?;
     let (victim_id, _) = syscall::capability_inspect(victim)?;
     // SAFETY: as above, for every access to the state word below.
     while unsafe { state().read_volatile() } == WARMING {
@@ -178,7 +178,7 @@ fn run_victim(
     // are the pool's.
     drop(Vec::<u8>::with_capacity(1 << 20));
     let bound_vector = syscall::frame_allocate(None)
-        .and_then(|frame| syscall::page_map(VECTOR_PAGE, frame, WRITABLE))
+        .and_then(|frame| syscall::page_map(VECTOR_PAGE, frame, PageRights::WRITABLE))
         .and_then(|()| syscall::set_repossession_vector(VECTOR_PAGE))
         .and_then(|()| exceptions::set_handler(on_upcall))
         .and_then(|()| syscall::set_upcalls(Upcalls::REVOCATION_REQUEST | Upcalls::REPOSSESSED));
@@ -238,8 +238,12 @@ fn run_victim(
 fn bind_run_frames() -> Result<&'static mut [Block], &'static str> {
     for (index, slot_frame) in SLOT_FRAMES.iter().enumerate() {
         let frame = syscall::frame_allocate(None).map_err(|_| "cannot allocate the pool")?;
-        syscall::page_map(RUN_POOL_ADDRESS + index as u64 * 4096, frame, WRITABLE)
-            .map_err(|_| "cannot bind the pool")?;
+        syscall::page_map(
+            RUN_POOL_ADDRESS + index as u64 * 4096,
+            frame,
+            PageRights::WRITABLE,
+        )
+        .map_err(|_| "cannot bind the pool")?;
         slot_frame.store(frame, Ordering::Relaxed);
     }
     // SAFETY: the pages from RUN_POOL_ADDRESS on are bound writable to frames this program

@@ -5,7 +5,7 @@
 use crate::threaded;
 use crate::workload::{SHORT_ROUNDS, work};
 use core::sync::atomic::{AtomicU64, Ordering};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use exo_abi::upcall::Upcalls;
 use libos_custom::threads::{self, Options};
 use libos_posix::shared_words::SharedWords;
@@ -38,12 +38,12 @@ const SERVER_WORDS: SharedWords = unsafe { SharedWords::new(SERVER_PAGE) };
 /// Starts both servers, measures, stops them, and checks the ratio.
 pub fn run(bench: bool) -> Result<(), &'static str> {
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
-    syscall::page_map(PAGE, frame, WRITABLE).map_err(|_| "page_map")?;
+    syscall::page_map(PAGE, frame, PageRights::WRITABLE).map_err(|_| "page_map")?;
     let mut servers = [Capability::SELF; 2];
     for (index, slots) in SLOTS.iter().enumerate() {
         let args = alloc::format!("fair-worker {index} {slots}");
         servers[index] = bare::spawn(crate::NAME, &args).map_err(|_| "spawn a server")?;
-        syscall::page_share(PAGE, servers[index], SERVER_PAGE, WRITABLE)
+        syscall::page_share(PAGE, servers[index], SERVER_PAGE, PageRights::WRITABLE)
             .map_err(|_| "page_share")?;
     }
     while (0..2).any(|index| PARENT_WORDS.read(READY + index) == 0) {

@@ -61,7 +61,7 @@ pub use syscall_table::{Call, Syscall, arguments, stubs};
 /// Version of this interface; see "Versioning" above. 12: `PacketInject` from an environment
 /// other than init reaches the caller's own filters instead of being refused. 11: `PageList` lists below an end
 /// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
-/// `PageCopyInto`, and `HAS_DERIVED` for a lent region.
+/// `PageCopyInto`, and `PageFlags::HAS_DERIVED` for a lent region.
 pub const ABI_VERSION: u32 = 12;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
@@ -104,31 +104,38 @@ bitflags::bitflags! {
 /// buffers while nobody reads them.
 pub const CONSOLE_READ_MAX_BYTES: u64 = 4096;
 
-/// Rights bits of a page mapping; reading is always allowed.
-pub mod page_rights {
-    /// Stores are allowed.
-    pub const WRITABLE: u64 = 1 << 0;
-    /// Instruction fetches are allowed.
-    pub const EXECUTABLE: u64 = 1 << 1;
-    /// Every defined bit.
-    pub const ALL: u64 = WRITABLE | EXECUTABLE;
+bitflags::bitflags! {
+    /// What a page binding allows besides reading, which every binding allows: the rights
+    /// arguments of [`Syscall::PageMap`], [`Syscall::PageProtect`], [`Syscall::PageShare`] and
+    /// the calls like them, and the low bits [`Syscall::PageQuery`] and [`Syscall::PageList`]
+    /// report; on the wire, the [`bits`](PageRights::bits) of this set. The empty set is
+    /// reading only.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct PageRights: u64 {
+        /// Stores are allowed.
+        const WRITABLE = 1 << 0;
+        /// Instruction fetches are allowed.
+        const EXECUTABLE = 1 << 1;
+    }
 }
 
-/// What [`Syscall::PageQuery`] and [`Syscall::PageList`] report about a binding beside its
-/// [`page_rights`], in the bits above them.
-pub mod page_flags {
-    /// The caller owns the bound frame (a root binding, or a page shared back into the owner).
-    pub const OWNED: u64 = 1 << 2;
-    /// Some binding derived from this one by [`Syscall::PageShare`](crate::Syscall::PageShare)
-    /// still exists (in any address space), or another environment borrows the region of this
-    /// page ([`Syscall::RegionShare`](crate::Syscall::RegionShare)).
-    pub const HAS_DERIVED: u64 = 1 << 3;
-    /// This binding was derived from another by
-    /// [`Syscall::PageShare`](crate::Syscall::PageShare); unmapping or flushing that one
-    /// removes it.
-    pub const IS_DERIVED: u64 = 1 << 4;
-    /// Every defined bit.
-    pub const ALL: u64 = OWNED | HAS_DERIVED | IS_DERIVED;
+bitflags::bitflags! {
+    /// What [`Syscall::PageQuery`] and [`Syscall::PageList`] report about a binding beside its
+    /// [`PageRights`], in the bits above them; on the wire, the [`bits`](PageFlags::bits) of
+    /// this set or-ed with those of the rights.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct PageFlags: u64 {
+        /// The caller owns the bound frame (a root binding, or a page shared back into the
+        /// owner).
+        const OWNED = 1 << 2;
+        /// Some binding derived from this one by [`Syscall::PageShare`] still exists (in any
+        /// address space), or another environment borrows the region of this page
+        /// ([`Syscall::RegionShare`]).
+        const HAS_DERIVED = 1 << 3;
+        /// This binding was derived from another by [`Syscall::PageShare`]; unmapping or
+        /// flushing that one removes it.
+        const IS_DERIVED = 1 << 4;
+    }
 }
 
 bitflags::bitflags! {
@@ -148,10 +155,16 @@ bitflags::bitflags! {
 pub mod region {
     /// Bytes in a region; a region's address is a multiple of it.
     pub const BYTES: u64 = 2 * 1024 * 1024;
-    /// Flag: the borrower may write through the region where the owner's binding allows it.
-    pub const WRITABLE: u64 = 1 << 0;
-    /// Every defined flag.
-    pub const ALL: u64 = WRITABLE;
+
+    bitflags::bitflags! {
+        /// The flags of [`Syscall::RegionShare`](crate::Syscall::RegionShare); on the wire, the
+        /// [`bits`](ShareFlags::bits) of this set.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct ShareFlags: u64 {
+            /// The borrower may write through the region where the owner's binding allows it.
+            const WRITABLE = 1 << 0;
+        }
+    }
 }
 
 /// The CPU time-slice vector: slots of fixed length in a repeating round, owned by position.
@@ -188,7 +201,7 @@ pub struct PageBinding {
     pub page_address: u64,
     /// The frame (for [`Syscall::PageMapBatch`], one the caller owns).
     pub frame: u64,
-    /// [`page_rights`] bits; [`Syscall::PageList`] adds the [`page_flags`] bits.
+    /// [`PageRights`] bits; [`Syscall::PageList`] adds the [`PageFlags`] bits.
     pub rights: u64,
 }
 
@@ -238,12 +251,30 @@ mod tests {
 
     #[test]
     fn page_flags_sit_beside_the_rights_below_the_frame() {
-        assert_eq!(page_flags::ALL & page_rights::ALL, 0);
-        assert_eq!((page_flags::ALL | page_rights::ALL) >> 12, 0);
+        assert_eq!(PageFlags::OWNED.bits(), 1 << 2);
+        assert_eq!(PageFlags::HAS_DERIVED.bits(), 1 << 3);
+        assert_eq!(PageFlags::IS_DERIVED.bits(), 1 << 4);
+        assert_eq!(PageFlags::all().bits() & PageRights::all().bits(), 0);
         assert_eq!(
-            page_flags::OWNED | page_flags::HAS_DERIVED | page_flags::IS_DERIVED,
-            page_flags::ALL
+            (PageFlags::all().bits() | PageRights::all().bits()) >> 12,
+            0
         );
+    }
+
+    #[test]
+    fn page_rights_keep_their_wire_values() {
+        assert_eq!(PageRights::WRITABLE.bits(), 1 << 0);
+        assert_eq!(PageRights::EXECUTABLE.bits(), 1 << 1);
+        assert_eq!(PageRights::all().bits(), 0b11);
+        assert_eq!(PageRights::default(), PageRights::empty());
+        assert_eq!(PageRights::from_bits(1 << 2), None);
+    }
+
+    #[test]
+    fn region_share_flags_keep_their_wire_values() {
+        assert_eq!(region::ShareFlags::WRITABLE.bits(), 1 << 0);
+        assert_eq!(region::ShareFlags::all().bits(), 1 << 0);
+        assert_eq!(region::ShareFlags::from_bits(1 << 1), None);
     }
 
     #[test]

@@ -122,7 +122,7 @@ system_calls! {
         authority Caller;
         covered by "pages::frames_are_bound_checked_and_taken_back";
     /// Binds the page at user address `a0` in the caller's address space to frame `a1`, which the
-    /// caller owns, with rights `a2` (see [`page_rights`](crate::page_rights)). The check happens
+    /// caller owns, with rights `a2` (see [`PageRights`](crate::PageRights)). The check happens
     /// here, once; afterwards the MMU enforces the binding. Returns 0. The null page (address 0)
     /// is never bound, by this call or any other, so that a null pointer always faults.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` is not a page-aligned
@@ -152,8 +152,8 @@ system_calls! {
         authority Caller;
         covered by "pages::frames_are_bound_checked_and_taken_back";
     /// Reads the caller's binding at page address `a0`: returns `frame << 12 | bits`, where
-    /// `bits` are its [`page_rights`](crate::page_rights) and its
-    /// [`page_flags`](crate::page_flags) (whether the caller owns the frame, whether bindings
+    /// `bits` are its [`PageRights`](crate::PageRights) and its
+    /// [`PageFlags`](crate::PageFlags) (whether the caller owns the frame, whether bindings
     /// derived from this one exist, whether this one is derived).
     /// Errors: as [`Syscall::PageUnmap`].
     PageQuery = 15 => fn page_query(address);
@@ -545,7 +545,7 @@ system_calls! {
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Binds frame `a2`, which the environment named by capability `a0` owns, at page address
     /// `a1` of that environment's address space with rights `a3` (see
-    /// [`page_rights`](crate::page_rights)): a root binding, as [`Syscall::PageMap`] makes for
+    /// [`PageRights`](crate::PageRights)): a root binding, as [`Syscall::PageMap`] makes for
     /// the caller. With [`Syscall::FrameGrant`] this builds another environment's address space
     /// from frames the caller filled. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a1` is not a page-aligned
@@ -564,10 +564,10 @@ system_calls! {
         authority Capability { argument: 0, right: Rights::SHARE };
         covered by "environments::environments_are_built_started_killed_and_inspected";
     /// Lists the caller's bindings with page address `a2` or above and below `a3` whose
-    /// [`page_rights`](crate::page_rights) include every bit of `a4`, in increasing address
+    /// [`PageRights`](crate::PageRights) include every bit of `a4`, in increasing address
     /// order: writes at most `a1` (and at most [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX))
     /// [`PageBinding`](crate::PageBinding)s to `a0`, each with the rights and
-    /// [`page_flags`](crate::page_flags) bits [`Syscall::PageQuery`] reports. Returns how many
+    /// [`PageFlags`](crate::PageFlags) bits [`Syscall::PageQuery`] reports. Returns how many
     /// it wrote; fewer than asked means there are no more (ask again from the last address
     /// plus one page for the next ones). `a3 = u64::MAX` lists to the end of the user half,
     /// `a4 = 0` every binding. Each binding looked at costs the kernel some hundred
@@ -626,9 +626,8 @@ system_calls! {
     /// Calls the endpoint named by capability `a0` with the message `a1`, `a2`, `a3`, `a4` and
     /// waits for the reply, which comes back in the same registers (`rsi`, `rdx`, `r10`, `r8`);
     /// returns 0. `a5` lends a page for the call: 0 for none, or the page address of one of the
-    /// caller's bindings with [`LEND_WRITABLE`](crate::ipc::LEND_WRITABLE) and
-    /// [`LEND_KEEP`](crate::ipc::LEND_KEEP) in its low bits (see [`ipc`](crate::ipc)). The
-    /// caller gives the rest of its slot to the server.
+    /// caller's bindings with [`LendFlags`](crate::ipc::LendFlags) in its low bits (see
+    /// [`ipc`](crate::ipc)). The caller gives the rest of its slot to the server.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`Rights::CALL`](crate::capability::Rights::CALL), or when `a5` lends a page
@@ -642,25 +641,27 @@ system_calls! {
         errors [BadCapability, PermissionDenied, NoSuchEnvironment, InvalidArgument, BadAddress, NotFound];
         authority Capability { argument: 0, right: Rights::CALL };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
-    /// Serves the endpoint named by capability `a0`: with [`REPLY`](crate::ipc::REPLY) in `a5`,
-    /// first replies `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply
-    /// is used up; a reply to a caller that has ended goes nowhere), or with
-    /// [`DEFER`](crate::ipc::DEFER) keeps that caller waiting for a later
-    /// [`EndpointReply`](Syscall::EndpointReply); then waits for the next call. Returns the
-    /// caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent a page, and the
-    /// call's message in `rsi`, `rdx`, `r10`, `r8`; with [`CHILD_ENDS`](crate::ipc::CHILD_ENDS)
-    /// in `a5`, it may return [`CHILD_ENDED`](crate::ipc::CHILD_ENDED) instead (see
-    /// [`ipc`](crate::ipc)). The page address in `a5` (above its flag bits; 0 for none) is where
-    /// a lent page is bound; when something is bound there already, the call arrives without
-    /// the page.
+    /// Serves the endpoint named by capability `a0`: with
+    /// [`ReplyAndWaitFlags::REPLY`](crate::ipc::ReplyAndWaitFlags::REPLY) in `a5`, first replies
+    /// `a1`, `a2`, `a3`, `a4` to the call being served (once: the right to reply is used up; a
+    /// reply to a caller that has ended goes nowhere), or with
+    /// [`ReplyAndWaitFlags::DEFER`](crate::ipc::ReplyAndWaitFlags::DEFER) keeps that caller
+    /// waiting for a later [`EndpointReply`](Syscall::EndpointReply); then waits for the next
+    /// call. Returns the caller's environment id, with [`LENT`](crate::ipc::LENT) when it lent a
+    /// page, and the call's message in `rsi`, `rdx`, `r10`, `r8`; with
+    /// [`ReplyAndWaitFlags::CHILD_ENDS`](crate::ipc::ReplyAndWaitFlags::CHILD_ENDS) in `a5`, it
+    /// may return [`CHILD_ENDED`](crate::ipc::CHILD_ENDED) instead (see [`ipc`](crate::ipc)).
+    /// The page address in `a5` (above its flag bits; 0 for none) is where a lent page is
+    /// bound; when something is bound there already, the call arrives without the page.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE);
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flag bits, both
-    /// [`REPLY`](crate::ipc::REPLY) and [`DEFER`](crate::ipc::DEFER), or either when no call
-    /// is being served; [`Occupied`](crate::Error::Occupied) when waiting without
-    /// replying to the call being served; [`BadAddress`](crate::Error::BadAddress) when the
-    /// window is outside the user half.
+    /// [`REPLY`](crate::ipc::ReplyAndWaitFlags::REPLY) and
+    /// [`DEFER`](crate::ipc::ReplyAndWaitFlags::DEFER), or either when no call is being served;
+    /// [`Occupied`](crate::Error::Occupied) when waiting without replying to the call being
+    /// served; [`BadAddress`](crate::Error::BadAddress) when the window is outside the user
+    /// half.
     EndpointReplyAndWait = 54 => fn endpoint_reply_and_wait(endpoint, word0, word1, word2, word3, flags) -> Message;
         errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
         authority Capability { argument: 0, right: Rights::RECEIVE };
@@ -676,8 +677,8 @@ system_calls! {
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Replies `a2`, `a3`, `a4`, `a5` to caller `a1` (its environment id), whose call on the
     /// endpoint named by capability `a0` the caller (its server) deferred with
-    /// [`DEFER`](crate::ipc::DEFER): the deferred caller's [`EndpointCall`](Syscall::EndpointCall)
-    /// returns them. The right to reply is used up. Returns 0; the server goes on running.
+    /// [`ReplyAndWaitFlags::DEFER`](crate::ipc::ReplyAndWaitFlags::DEFER): the deferred caller's
+    /// [`EndpointCall`](Syscall::EndpointCall) returns them. The right to reply is used up. Returns 0; the server goes on running.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
     /// the caller or names an environment; [`PermissionDenied`](crate::Error::PermissionDenied)
     /// when it lacks [`Rights::RECEIVE`](crate::capability::Rights::RECEIVE);
@@ -689,12 +690,11 @@ system_calls! {
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
     /// Offers the `a1` bytes at `a0` to the server of the caller's next
     /// [`EndpointCall`](Syscall::EndpointCall), writable with
-    /// [`GRANT_WRITABLE`](crate::ipc::GRANT_WRITABLE) in `a2`: while that server holds the call
-    /// (serving it, or deferred), it may copy into or out of them with
+    /// [`GrantFlags::WRITABLE`](crate::ipc::GrantFlags::WRITABLE) in `a2`: while that server
+    /// holds the call (serving it, or deferred), it may copy into or out of them with
     /// [`EndpointCopy`](Syscall::EndpointCopy) (see [`ipc`](crate::ipc)). The grant goes when
-    /// that call returns, however it returns; a new grant replaces the one before, and a
-    /// length of 0 withdraws it. The bytes need not be mapped yet: each copy checks them.
-    /// Returns 0.
+    /// that call returns, however it returns; a new grant replaces the one before, and a length
+    /// of 0 withdraws it. The bytes need not be mapped yet: each copy checks them. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when the range is not inside the user
     /// half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags.
     EndpointGrant = 57 => fn endpoint_grant(address, length, flags);
@@ -704,8 +704,8 @@ system_calls! {
     /// Copies `a4` bytes (at most [`COPY_BYTES_MAX`](crate::ipc::COPY_BYTES_MAX)) between the
     /// caller's memory at `a3` and the bytes caller `a1` (an
     /// environment id) granted with [`EndpointGrant`](Syscall::EndpointGrant), from byte `a2`
-    /// of the grant: into the grant with [`COPY_TO_GRANT`](crate::ipc::COPY_TO_GRANT) in `a5`,
-    /// out of it otherwise. The caller must serve the endpoint named by capability `a0` and
+    /// of the grant: into the grant with [`CopyFlags::TO_GRANT`](crate::ipc::CopyFlags::TO_GRANT)
+    /// in `a5`, out of it otherwise. The caller must serve the endpoint named by capability `a0` and
     /// hold `a1`'s call on it (serving it, or deferred). Every page of both ranges is checked
     /// before a byte moves: the copy is whole or nothing. Returns 0.
     /// Errors: [`BadCapability`](crate::Error::BadCapability) when `a0` names no capability of
@@ -727,10 +727,12 @@ system_calls! {
     /// target's page table points at the region's own last-level table, so the target sees
     /// every page its owner (the caller, or the environment the caller borrowed the region
     /// from) binds there, now and later, with the owner's rights, narrowed to reading unless
-    /// `a3` has [`region::WRITABLE`](crate::region::WRITABLE). While a region is lent, the
-    /// owner's bindings in it report [`HAS_DERIVED`](crate::page_flags::HAS_DERIVED). The target cannot bind, unbind or
-    /// protect pages in a borrowed region (those calls fail there as on pages bound by
-    /// another); [`Syscall::PageQuery`] reports the owner's binding, not owned. The share ends
+    /// the flags `a3` ([`region::ShareFlags`](crate::region::ShareFlags)) have
+    /// [`WRITABLE`](crate::region::ShareFlags::WRITABLE). While a region is lent, the owner's
+    /// bindings in it report [`PageFlags::HAS_DERIVED`](crate::PageFlags::HAS_DERIVED). The
+    /// target cannot bind, unbind or protect pages in a borrowed region (those calls fail there
+    /// as on pages bound by another); [`Syscall::PageQuery`] reports the owner's binding, not
+    /// owned. The share ends
     /// when the target ends, and with the owner for every borrower. Returns 0.
     /// Errors: [`BadAddress`](crate::Error::BadAddress) when `a0` or `a2` is not a region's
     /// address in the user half; [`InvalidArgument`](crate::Error::InvalidArgument) for unknown flags;
@@ -751,7 +753,7 @@ system_calls! {
     /// Copies the caller's page at `a0` (bound readable in the caller's view, a borrowed
     /// region's included) into a fresh frame owned by the environment named by capability
     /// `a1`, and binds that frame at page address `a2` of its address space with rights `a3`
-    /// (see [`page_rights`](crate::page_rights)), a root binding: what
+    /// (see [`PageRights`](crate::PageRights)), a root binding: what
     /// [`Syscall::FrameAllocate`], a copy through a page of the caller's, [`Syscall::FrameGrant`]
     /// and [`Syscall::PageMapInto`] do together, in one call (a forked child's private pages).
     /// `a1` may name the caller itself. Returns the new frame.

@@ -20,72 +20,10 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::hash::{Hash, Hasher};
-use exo_abi::page_flags;
+use exo_abi::{PageFlags, PageRights};
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 use place_set::PlaceSet;
-
-/// What a user mapping allows besides reading, which every mapping allows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PageRights {
-    /// Stores to the page are allowed.
-    pub is_writable: bool,
-    /// Instruction fetches from the page are allowed.
-    pub is_executable: bool,
-}
-
-impl PageRights {
-    /// Reading only.
-    pub const READ_ONLY: PageRights = PageRights {
-        is_writable: false,
-        is_executable: false,
-    };
-
-    /// Reading, writing and executing.
-    pub const ALL: PageRights = PageRights {
-        is_writable: true,
-        is_executable: true,
-    };
-
-    /// The rights encoded by `bits` (`exo_abi::page_rights`), or `None` for unknown bits.
-    pub fn from_bits(bits: u64) -> Option<PageRights> {
-        if bits & !exo_abi::page_rights::ALL != 0 {
-            return None;
-        }
-        Some(PageRights {
-            is_writable: bits & exo_abi::page_rights::WRITABLE != 0,
-            is_executable: bits & exo_abi::page_rights::EXECUTABLE != 0,
-        })
-    }
-
-    /// These rights as `exo_abi::page_rights` bits.
-    pub fn bits(self) -> u64 {
-        let writable = if self.is_writable {
-            exo_abi::page_rights::WRITABLE
-        } else {
-            0
-        };
-        let executable = if self.is_executable {
-            exo_abi::page_rights::EXECUTABLE
-        } else {
-            0
-        };
-        writable | executable
-    }
-
-    /// Whether every access these rights allow is also allowed by `other` (a subset).
-    pub fn is_within(self, other: PageRights) -> bool {
-        (!self.is_writable || other.is_writable) && (!self.is_executable || other.is_executable)
-    }
-
-    /// The accesses allowed by both.
-    pub fn intersect(self, other: PageRights) -> PageRights {
-        PageRights {
-            is_writable: self.is_writable && other.is_writable,
-            is_executable: self.is_executable && other.is_executable,
-        }
-    }
-}
 
 /// A virtual page of one environment. Places order by environment, then page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -160,14 +98,19 @@ pub struct MappingView {
 impl MappingView {
     /// What [`Syscall::PageQuery`](exo_abi::Syscall::PageQuery) and
     /// [`Syscall::PageList`](exo_abi::Syscall::PageList) report about this mapping beside its
-    /// frame: its rights bits and the `exo_abi::page_flags` bits, `is_owned` saying whether the
-    /// asking environment owns the frame.
+    /// frame and rights, `is_owned` saying whether the asking environment owns the frame.
+    pub fn flags(&self, is_owned: bool) -> PageFlags {
+        let mut flags = PageFlags::empty();
+        flags.set(PageFlags::OWNED, is_owned);
+        flags.set(PageFlags::HAS_DERIVED, self.has_derived);
+        flags.set(PageFlags::IS_DERIVED, self.parent.is_some());
+        flags
+    }
+
+    /// The rights and the [`flags`](MappingView::flags) of this mapping as those calls report
+    /// them, in the low bits of one word.
     pub fn status_bits(&self, is_owned: bool) -> u64 {
-        let flag = |is_set: bool, bit: u64| if is_set { bit } else { 0 };
-        self.rights.bits()
-            | flag(is_owned, page_flags::OWNED)
-            | flag(self.has_derived, page_flags::HAS_DERIVED)
-            | flag(self.parent.is_some(), page_flags::IS_DERIVED)
+        self.rights.bits() | self.flags(is_owned).bits()
     }
 }
 
@@ -256,7 +199,7 @@ impl MappingDatabase {
         rights: PageRights,
     ) -> Result<FrameNumber, MappingError> {
         let source_mapping = self.get(source).ok_or(MappingError::NoMapping)?;
-        if !rights.is_within(source_mapping.rights) {
+        if !source_mapping.rights.contains(rights) {
             return Err(MappingError::RightsExceedSource);
         }
         let frame = source_mapping.frame;
@@ -335,7 +278,7 @@ impl MappingDatabase {
         }
         if let Some(parent) = mapping.parent {
             let parent_rights = self.rights_of(parent).ok_or(MappingError::NoMapping)?;
-            if !rights.is_within(parent_rights) {
+            if !parent_rights.contains(rights) {
                 return Err(MappingError::RightsExceedSource);
             }
         }
@@ -344,7 +287,7 @@ impl MappingDatabase {
         self.set_rights(place, rights, &mut on_change, &mut pending);
         while let Some((child, parent_rights)) = pending.pop() {
             if let Some(current) = self.rights_of(child) {
-                let clamped = current.intersect(parent_rights);
+                let clamped = current & parent_rights;
                 self.set_rights(child, clamped, &mut on_change, &mut pending);
             }
         }
@@ -492,7 +435,7 @@ impl MappingDatabase {
         if parent.frame != mapping.frame {
             return Err(format!("{place:?} binds another frame than its parent"));
         }
-        if !mapping.rights.is_within(parent.rights) {
+        if !parent.rights.contains(mapping.rights) {
             return Err(format!("{place:?} has rights beyond its parent's"));
         }
         Ok(())
@@ -706,27 +649,11 @@ impl MappingDatabase {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rights_bits_round_trip_and_refuse_unknown_bits() {
-        for bits in 0..=exo_abi::page_rights::ALL {
-            assert_eq!(
-                PageRights::from_bits(bits).map(PageRights::bits),
-                Some(bits)
-            );
-        }
-        assert_eq!(PageRights::from_bits(4), None);
-        assert_eq!(PageRights::from_bits(u64::MAX), None);
-    }
     use proptest::prelude::*;
 
-    const READ_WRITE: PageRights = PageRights {
-        is_writable: true,
-        is_executable: false,
-    };
-    const READ_EXECUTE: PageRights = PageRights {
-        is_writable: false,
-        is_executable: true,
-    };
+    const READ_ONLY: PageRights = PageRights::empty();
+    const READ_WRITE: PageRights = PageRights::WRITABLE;
+    const READ_EXECUTE: PageRights = PageRights::EXECUTABLE;
 
     fn at(environment: u32, page: u64) -> Place {
         Place::new(EnvId(environment), page)
@@ -739,22 +666,12 @@ mod tests {
     /// Environment 1 maps frame 7 at page 0 and shares it: 1:0 -> 2:0 -> 3:0, and 1:0 -> 2:1.
     fn shared_frame() -> MappingDatabase {
         let mut database = MappingDatabase::default();
-        database.map_root(at(1, 0), 7, PageRights::ALL).unwrap();
+        database.map_root(at(1, 0), 7, PageRights::all()).unwrap();
         database.derive(at(1, 0), at(2, 0), READ_WRITE).unwrap();
         database.derive(at(2, 0), at(3, 0), READ_WRITE).unwrap();
         database.derive(at(1, 0), at(2, 1), READ_EXECUTE).unwrap();
         database.check_invariants().unwrap();
         database
-    }
-
-    #[test]
-    fn rights_are_a_lattice() {
-        assert!(PageRights::READ_ONLY.is_within(READ_WRITE));
-        assert!(READ_WRITE.is_within(PageRights::ALL));
-        assert!(!READ_WRITE.is_within(READ_EXECUTE));
-        assert_eq!(READ_WRITE.intersect(READ_EXECUTE), PageRights::READ_ONLY);
-        assert_eq!(PageRights::ALL.intersect(READ_WRITE), READ_WRITE);
-        assert_eq!(PageRights::default(), PageRights::READ_ONLY);
     }
 
     #[test]
@@ -821,29 +738,29 @@ mod tests {
     }
 
     #[test]
-    fn status_bits_tell_ownership_and_derivation() {
-        use exo_abi::page_flags::{HAS_DERIVED, IS_DERIVED, OWNED};
-        use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+    fn flags_tell_ownership_and_derivation() {
+        use exo_abi::PageFlags as F;
         let mut database = shared_frame();
         let root = database.lookup(at(1, 0)).unwrap();
+        assert_eq!(root.flags(true), F::OWNED | F::HAS_DERIVED);
         assert_eq!(
             root.status_bits(true),
-            WRITABLE | EXECUTABLE | OWNED | HAS_DERIVED
+            (PageRights::WRITABLE | PageRights::EXECUTABLE).bits()
+                | (F::OWNED | F::HAS_DERIVED).bits()
         );
         let middle = database.lookup(at(2, 0)).unwrap();
-        assert_eq!(
-            middle.status_bits(false),
-            WRITABLE | HAS_DERIVED | IS_DERIVED
-        );
+        assert_eq!(middle.flags(false), F::HAS_DERIVED | F::IS_DERIVED);
         let leaf = database.lookup(at(2, 1)).unwrap();
-        assert_eq!(leaf.status_bits(false), EXECUTABLE | IS_DERIVED);
-        assert_eq!(leaf.status_bits(true), EXECUTABLE | IS_DERIVED | OWNED);
+        assert_eq!(leaf.flags(false), F::IS_DERIVED);
+        assert_eq!(leaf.flags(true), F::IS_DERIVED | F::OWNED);
+        assert_eq!(
+            leaf.status_bits(true),
+            PageRights::EXECUTABLE.bits() | (F::IS_DERIVED | F::OWNED).bits()
+        );
         database.flush(at(1, 0)).unwrap();
         let alone = database.lookup(at(1, 0)).unwrap();
-        assert_eq!(alone.status_bits(true), WRITABLE | EXECUTABLE | OWNED);
-        database
-            .map_root(at(4, 3), 8, PageRights::READ_ONLY)
-            .unwrap();
+        assert_eq!(alone.flags(true), F::OWNED);
+        database.map_root(at(4, 3), 8, READ_ONLY).unwrap();
         assert_eq!(database.lookup(at(4, 3)).unwrap().status_bits(false), 0);
     }
 
@@ -909,7 +826,7 @@ mod tests {
             Err(MappingError::NoMapping)
         );
         assert_eq!(
-            database.derive(at(2, 0), at(2, 9), PageRights::ALL),
+            database.derive(at(2, 0), at(2, 9), PageRights::all()),
             Err(MappingError::RightsExceedSource)
         );
         assert_eq!(
@@ -973,11 +890,11 @@ mod tests {
                 },
                 Change {
                     place: at(2, 0),
-                    rights: PageRights::READ_ONLY
+                    rights: READ_ONLY
                 },
                 Change {
                     place: at(3, 0),
-                    rights: PageRights::READ_ONLY
+                    rights: READ_ONLY
                 },
             ]
         );
@@ -988,14 +905,14 @@ mod tests {
     #[test]
     fn protect_never_widens_a_descendant() {
         let mut database = shared_frame();
-        database.protect(at(1, 0), PageRights::READ_ONLY).unwrap();
-        let changes = database.protect(at(1, 0), PageRights::ALL).unwrap();
+        database.protect(at(1, 0), READ_ONLY).unwrap();
+        let changes = database.protect(at(1, 0), PageRights::all()).unwrap();
         assert_eq!(changes.len(), 1);
+        assert_eq!(database.lookup(at(2, 0)).unwrap().rights, READ_ONLY);
         assert_eq!(
-            database.lookup(at(2, 0)).unwrap().rights,
-            PageRights::READ_ONLY
+            database.protect(at(1, 0), PageRights::all()),
+            Ok(Vec::new())
         );
-        assert_eq!(database.protect(at(1, 0), PageRights::ALL), Ok(Vec::new()));
     }
 
     #[test]
@@ -1003,20 +920,14 @@ mod tests {
         let mut database = MappingDatabase::default();
         database.map_root(at(1, 4), 3, READ_WRITE).unwrap();
         assert_eq!(
-            database.protect(at(1, 4), PageRights::READ_ONLY),
+            database.protect(at(1, 4), READ_ONLY),
             Ok(vec![Change {
                 place: at(1, 4),
-                rights: PageRights::READ_ONLY
+                rights: READ_ONLY
             }])
         );
-        assert_eq!(
-            database.protect(at(1, 4), PageRights::READ_ONLY),
-            Ok(Vec::new())
-        );
-        assert_eq!(
-            database.lookup(at(1, 4)).unwrap().rights,
-            PageRights::READ_ONLY
-        );
+        assert_eq!(database.protect(at(1, 4), READ_ONLY), Ok(Vec::new()));
+        assert_eq!(database.lookup(at(1, 4)).unwrap().rights, READ_ONLY);
         database.check_invariants().unwrap();
     }
 
@@ -1024,11 +935,11 @@ mod tests {
     fn protect_errors() {
         let mut database = shared_frame();
         assert_eq!(
-            database.protect(at(3, 0), PageRights::ALL),
+            database.protect(at(3, 0), PageRights::all()),
             Err(MappingError::RightsExceedSource)
         );
         assert_eq!(
-            database.protect(at(2, 9), PageRights::READ_ONLY),
+            database.protect(at(2, 9), READ_ONLY),
             Err(MappingError::NoMapping)
         );
         assert_eq!(database.lookup(at(3, 0)).unwrap().rights, READ_WRITE);
@@ -1086,11 +997,11 @@ mod tests {
     #[test]
     fn long_chains_do_not_recurse() {
         let mut database = MappingDatabase::default();
-        database.map_root(at(1, 0), 1, PageRights::ALL).unwrap();
+        database.map_root(at(1, 0), 1, PageRights::all()).unwrap();
         let length = 20_000;
         for page in 1..length {
             database
-                .derive(at(1, page - 1), at(1, page), PageRights::ALL)
+                .derive(at(1, page - 1), at(1, page), PageRights::all())
                 .unwrap();
         }
         database.check_invariants().unwrap();
@@ -1114,7 +1025,7 @@ mod tests {
         assert!(database.check_invariants().is_err());
 
         let mut database = shared_frame();
-        database.get_mut(at(3, 0)).unwrap().rights = PageRights::ALL;
+        database.get_mut(at(3, 0)).unwrap().rights = PageRights::all();
         assert!(database.check_invariants().is_err());
 
         let mut database = shared_frame();
@@ -1148,10 +1059,7 @@ mod tests {
     }
 
     fn rights() -> impl Strategy<Value = PageRights> {
-        (any::<bool>(), any::<bool>()).prop_map(|(is_writable, is_executable)| PageRights {
-            is_writable,
-            is_executable,
-        })
+        (0..=PageRights::all().bits()).prop_map(PageRights::from_bits_truncate)
     }
 
     fn operation() -> impl Strategy<Value = Operation> {
@@ -1263,7 +1171,7 @@ mod tests {
             let new = after[place];
             prop_assert_eq!((new.frame, new.parent), (view.frame, view.parent));
             if *place != target {
-                prop_assert!(new.rights.is_within(view.rights), "a descendant widened");
+                prop_assert!(view.rights.contains(new.rights), "a descendant widened");
             }
         }
         Ok(())
@@ -1272,7 +1180,7 @@ mod tests {
     fn check_rights_within_roots(snapshot: &Snapshot) -> Result<(), TestCaseError> {
         for (&place, view) in snapshot {
             let root = *ancestry(snapshot, place).last().unwrap();
-            prop_assert!(view.rights.is_within(snapshot[&root].rights));
+            prop_assert!(snapshot[&root].rights.contains(view.rights));
         }
         Ok(())
     }
@@ -1282,7 +1190,7 @@ mod tests {
         match operation {
             Operation::DeriveFromExisting(index, target, rights) if !before.is_empty() => {
                 let (&source, view) = before.iter().nth(index.index(before.len())).unwrap();
-                Operation::Derive(source, target, rights.intersect(view.rights))
+                Operation::Derive(source, target, rights & view.rights)
             }
             Operation::DeriveFromExisting(_, target, rights) => {
                 Operation::Derive(target, target, rights)

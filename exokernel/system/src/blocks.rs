@@ -15,7 +15,7 @@ use crate::platform::{DiskDirection, DiskFailure, Platform};
 use crate::user_memory::{copy_entries_from_user, copy_from_user};
 use alloc::vec::Vec;
 use core::marker::PhantomData;
-use exo_abi::{BLOCK_ANY, BLOCK_TRANSFERS_MAX, Error};
+use exo_abi::{BLOCK_ANY, BLOCK_TRANSFERS_MAX, Error, PageRights};
 use exo_core::block_table::{BlockDevice, BlockTable, Credential, DeviceError, MountError};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
@@ -216,7 +216,7 @@ fn checked_frame<P: Platform>(
     direction: Direction,
 ) -> Result<FrameNumber, Error> {
     let binding = seen_binding(kernel, caller, address)?.ok_or(Error::BadAddress)?;
-    if direction == Direction::Write || binding.rights.is_writable {
+    if direction == Direction::Write || binding.rights.contains(PageRights::WRITABLE) {
         Ok(binding.frame)
     } else {
         Err(Error::PermissionDenied)

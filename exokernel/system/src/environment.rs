@@ -8,16 +8,16 @@ use crate::platform::{AddressSpace, Platform};
 use crate::trap_frame::TrapFrame;
 use alloc::collections::BTreeMap;
 use core::marker::PhantomData;
-use exo_abi::Error;
 use exo_abi::kernel_memory::BINDING_BYTES;
 use exo_abi::upcall::Upcalls;
+use exo_abi::{Error, PageRights};
 use exo_core::PAGE_SIZE;
 use exo_core::capabilities::CapabilityTable;
 use exo_core::elf_plan::{self, LoadPlan, Segment};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 use exo_core::kernel_memory::{BindingCounts, KernelMemory};
-use exo_core::mappings::{MappingDatabase, MappingError, PageRights, Place};
+use exo_core::mappings::{MappingDatabase, MappingError, Place};
 use exo_core::user_layout::{STACK_BYTES, STACK_TOP};
 
 /// RFLAGS of user code entered afresh (a new environment, an exception handler): interrupts on
@@ -115,10 +115,7 @@ impl<P: Platform> Loader<'_, P> {
         for segment in &plan.segments {
             self.load_segment(&mut address_space, segment, program)?;
         }
-        let stack_rights = PageRights {
-            is_writable: true,
-            is_executable: false,
-        };
+        let stack_rights = PageRights::WRITABLE;
         let mut top_frame = None;
         for page in (STACK_TOP - STACK_BYTES..STACK_TOP).step_by(PAGE_SIZE as usize) {
             top_frame = Some(self.bind_new_page(&mut address_space, page, stack_rights)?);
@@ -141,10 +138,9 @@ impl<P: Platform> Loader<'_, P> {
         segment: &Segment,
         program: &[u8],
     ) -> Result<(), Error> {
-        let rights = PageRights {
-            is_writable: segment.is_writable,
-            is_executable: segment.is_executable,
-        };
+        let mut rights = PageRights::empty();
+        rights.set(PageRights::WRITABLE, segment.is_writable);
+        rights.set(PageRights::EXECUTABLE, segment.is_executable);
         let file_end = segment.virtual_address + segment.file_len;
         for page in (segment.first_page()..segment.end_page()).step_by(PAGE_SIZE as usize) {
             let frame = self.bind_new_page(address_space, page, rights)?;

@@ -9,13 +9,12 @@ use crate::platform::{
 };
 use crate::syscalls;
 use crate::trap_frame::TrapFrame;
-use exo_abi::{Error, PageUse, decode_result};
+use exo_abi::{Error, PageRights, PageUse, decode_result};
 use exo_core::PAGE_SIZE;
 use exo_core::elf_builder::{RW, RX, TestSegment, static_executable};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameRange, FrameTable};
 use exo_core::kernel_memory::KernelMemory;
-use exo_core::mappings::PageRights;
 use exo_core::ramdisk::{self, Ramdisk};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -231,7 +230,8 @@ impl AddressSpace for FakeAddressSpace {
                 None => (self.id, true),
             };
             let &(frame, rights) = machine.spaces.get(&space)?.get(&page)?;
-            (access == Access::Read || (rights.is_writable && is_writable)).then_some(frame)
+            (access == Access::Read || (rights.contains(PageRights::WRITABLE) && is_writable))
+                .then_some(frame)
         })
     }
 

@@ -17,16 +17,15 @@ use crate::trap_frame::TrapFrame;
 use crate::user_memory;
 use exo_abi::capability::Rights;
 use exo_abi::ipc::{
-    CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_FLAGS,
-    LEND_KEEP, LEND_WRITABLE, LENT, Message, REPLY, WAIT_FLAGS,
+    CHILD_ENDED, COPY_BYTES_MAX, CopyFlags, GrantFlags, LENT, LendFlags, Message, ReplyAndWaitFlags,
 };
 use exo_abi::kernel_memory::ENDPOINT_BYTES;
-use exo_abi::{Error, arguments, encode_result};
+use exo_abi::{Error, PageRights, arguments, encode_result};
 use exo_core::PAGE_SIZE;
 use exo_core::capabilities::{Capability, Object, resolve_endpoint};
 use exo_core::endpoints::Step;
 use exo_core::environments::{EnvId, EnvState};
-use exo_core::mappings::{MappingDatabase, PageRights, Place};
+use exo_core::mappings::{MappingDatabase, Place};
 use exo_core::user_range::UserRange;
 
 /// [`exo_abi::Syscall::EndpointCreate`].
@@ -226,9 +225,12 @@ fn serve<P: Platform>(
         .as_mut()
         .ok_or(Error::NoSuchEnvironment)?;
     let endpoint = resolve_endpoint(&machine.capabilities, a.endpoint, Rights::RECEIVE)?;
-    let (is_reply, is_deferral) = (a.flags & REPLY != 0, a.flags & DEFER != 0);
     let window = a.flags & !(PAGE_SIZE - 1);
-    if a.flags & (PAGE_SIZE - 1) & !WAIT_FLAGS != 0 || is_reply && is_deferral {
+    let flags =
+        ReplyAndWaitFlags::from_bits(a.flags & (PAGE_SIZE - 1)).ok_or(Error::InvalidArgument)?;
+    let is_reply = flags.contains(ReplyAndWaitFlags::REPLY);
+    let is_deferral = flags.contains(ReplyAndWaitFlags::DEFER);
+    if is_reply && is_deferral {
         return Err(Error::InvalidArgument);
     }
     // Whether the window is free is checked when a page arrives (it then arrives without the
@@ -245,7 +247,7 @@ fn serve<P: Platform>(
         (None, endpoints.wait(endpoint, server)?)
     };
     machine.receive_window = window;
-    machine.wakes_on_child_end = a.flags & CHILD_ENDS != 0;
+    machine.wakes_on_child_end = flags.contains(ReplyAndWaitFlags::CHILD_ENDS);
     let lent = if is_reply || is_deferral {
         machine.lent.take()
     } else {
@@ -285,12 +287,10 @@ fn check_lend(mappings: &MappingDatabase, caller: EnvId, lend: u64) -> Result<()
     if lend == 0 {
         return Ok(());
     }
-    if lend & (PAGE_SIZE - 1) & !LEND_FLAGS != 0 {
-        return Err(Error::InvalidArgument);
-    }
-    let place = pages::place_of(caller, lend & !LEND_FLAGS)?;
+    let flags = LendFlags::from_bits(lend & (PAGE_SIZE - 1)).ok_or(Error::InvalidArgument)?;
+    let place = pages::place_of(caller, lend & !(PAGE_SIZE - 1))?;
     let binding = mappings.lookup(place).ok_or(Error::NotFound)?;
-    if lend & LEND_WRITABLE != 0 && !binding.rights.is_writable {
+    if flags.contains(LendFlags::WRITABLE) && !binding.rights.contains(PageRights::WRITABLE) {
         return Err(Error::PermissionDenied);
     }
     Ok(())
@@ -316,10 +316,10 @@ fn receive_word<P: Platform>(
         return caller_word;
     }
     let source = Place::new(caller, lend / PAGE_SIZE);
-    let rights = PageRights {
-        is_writable: lend & LEND_WRITABLE != 0,
-        is_executable: false,
-    };
+    // The flags were checked with the call (check_lend): no other bit is set below the page.
+    let flags = LendFlags::from_bits_truncate(lend);
+    let mut rights = PageRights::empty();
+    rights.set(PageRights::WRITABLE, flags.contains(LendFlags::WRITABLE));
     // The lend was checked when the call was made; whatever changed since (a revocation of the
     // caller's page) only means the call arrives without it.
     if pages::share_binding(kernel, source, server, window, rights).is_err() {
@@ -327,7 +327,7 @@ fn receive_word<P: Platform>(
     }
     let machine = capabilities::caller_machine(kernel, server);
     machine.receive_window = 0;
-    if lend & LEND_KEEP == 0 {
+    if !flags.contains(LendFlags::KEEP) {
         machine.lent = Some(Lent { window, source });
     }
     caller_word | LENT
@@ -402,13 +402,11 @@ pub fn endpoint_grant<P: Platform>(
     caller: EnvId,
     a: arguments::EndpointGrant,
 ) -> Result<u64, Error> {
-    if a.flags & !GRANT_WRITABLE != 0 {
-        return Err(Error::InvalidArgument);
-    }
+    let flags = GrantFlags::from_bits(a.flags).ok_or(Error::InvalidArgument)?;
     let range = UserRange::new(a.address, a.length)?;
     capabilities::caller_machine(kernel, caller).grant = (!range.is_empty()).then_some(Grant {
         range,
-        is_writable: a.flags & GRANT_WRITABLE != 0,
+        is_writable: flags.contains(GrantFlags::WRITABLE),
     });
     Ok(0)
 }
@@ -420,9 +418,7 @@ pub fn endpoint_copy<P: Platform>(
     server: EnvId,
     a: arguments::EndpointCopy,
 ) -> Result<u64, Error> {
-    if a.flags & !COPY_TO_GRANT != 0 {
-        return Err(Error::InvalidArgument);
-    }
+    let flags = CopyFlags::from_bits(a.flags).ok_or(Error::InvalidArgument)?;
     let own = UserRange::with_limit(a.address, a.length, COPY_BYTES_MAX)?;
     let server_machine = kernel
         .environments
@@ -435,7 +431,7 @@ pub fn endpoint_copy<P: Platform>(
     }
     let caller_machine = kernel.environments.machine(caller).ok_or(Error::NotFound)?;
     let grant = caller_machine.grant.ok_or(Error::NotFound)?;
-    let direction = if a.flags & COPY_TO_GRANT != 0 {
+    let direction = if flags.contains(CopyFlags::TO_GRANT) {
         if !grant.is_writable {
             return Err(Error::PermissionDenied);
         }
@@ -462,7 +458,7 @@ pub fn endpoint_copy<P: Platform>(
 }
 
 /// A child of `parent` has ended: `parent` learns of it now if it waits for calls with
-/// [`CHILD_ENDS`], or when it next waits so.
+/// [`ReplyAndWaitFlags::CHILD_ENDS`], or when it next waits so.
 pub fn child_ended<P: Platform>(kernel: &mut Kernel<P>, parent: EnvId) {
     let Some(environment) = kernel.environments.get_mut(parent) else {
         return;

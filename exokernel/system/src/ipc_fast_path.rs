@@ -14,7 +14,7 @@ use crate::kernel::{Kernel, Machine};
 use crate::platform::{AddressSpace, Platform};
 use crate::trap_frame::TrapFrame;
 use exo_abi::capability::Rights;
-use exo_abi::ipc::REPLY;
+use exo_abi::ipc::ReplyAndWaitFlags;
 use exo_abi::{Syscall, USER_END, encode_result};
 use exo_core::capabilities::resolve_endpoint;
 use exo_core::endpoints::EndpointId;
@@ -114,8 +114,9 @@ struct SentCall {
     page_lent: bool,
 }
 
-/// The plain call (`IS_CALL`, no page lent) or reply (no flags but `REPLY`) in the saved
-/// registers of `machine`, through an endpoint handle with the right for it.
+/// The plain call (`IS_CALL`, no page lent) or reply (no flag but `ReplyAndWaitFlags::REPLY`,
+/// no window) in the saved registers of `machine`, through an endpoint handle with the right
+/// for it.
 #[inline(always)]
 fn sent_call<const IS_CALL: bool, P: Platform>(machine: &Machine<P>) -> Option<SentCall> {
     let registers = &machine.registers;
@@ -125,7 +126,11 @@ fn sent_call<const IS_CALL: bool, P: Platform>(machine: &Machine<P>) -> Option<S
     let (number, r9, needed) = if IS_CALL {
         (Syscall::EndpointCall, 0, Rights::CALL)
     } else {
-        (Syscall::EndpointReplyAndWait, REPLY, Rights::RECEIVE)
+        (
+            Syscall::EndpointReplyAndWait,
+            ReplyAndWaitFlags::REPLY.bits(),
+            Rights::RECEIVE,
+        )
     };
     if registers.rax != number.number() || registers.r9 != r9 || registers.rip >= USER_END {
         return None;

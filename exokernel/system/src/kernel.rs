@@ -60,7 +60,7 @@ pub struct Machine<P: Platform> {
     /// The page lent with the call it serves, bound at its window until it replies.
     pub lent: Option<Lent>,
     /// Whether its wait for a call ends when one of its children ends
-    /// ([`exo_abi::ipc::CHILD_ENDS`]).
+    /// ([`exo_abi::ipc::ReplyAndWaitFlags::CHILD_ENDS`]).
     pub wakes_on_child_end: bool,
     /// Whether one of its children ended since it last learnt of it through
     /// [`exo_abi::ipc::CHILD_ENDED`].

@@ -12,10 +12,10 @@ use crate::pages::own_binding;
 use crate::platform::Platform;
 use crate::syscalls::copy_in;
 use alloc::vec::Vec;
-use exo_abi::Error;
 use exo_abi::packet::{
     CONSUMED, DROPPED, FRAME_BYTES_MAX, FRAME_BYTES_MIN, PRODUCED, RING_SLOTS_MAX, SLOT_DATA_OFFSET,
 };
+use exo_abi::{Error, PageRights};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner};
@@ -56,7 +56,7 @@ pub fn packet_bind<P: Platform>(
             Err(Error::NotFound) => Err(Error::BadAddress),
             other => other,
         }?;
-        if binding.rights.is_writable {
+        if binding.rights.contains(PageRights::WRITABLE) {
             Ok(binding.frame)
         } else {
             Err(Error::PermissionDenied)

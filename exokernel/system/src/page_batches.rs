@@ -8,11 +8,10 @@ use crate::platform::{AddressSpace, Platform};
 use crate::user_memory::{copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, PageUse, arguments};
+use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, PageRights, PageUse, arguments};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
-use exo_core::mappings::PageRights;
 
 /// Reads `count` entries of `WORDS` words from the caller's memory at `list`.
 fn read_entries<P: Platform, const WORDS: usize>(
@@ -125,7 +124,7 @@ pub fn page_list<P: Platform>(
             .mappings
             .mappings_from(caller, a.from.div_ceil(PAGE_SIZE))
             .take_while(|&(page, _)| page < end_page)
-            .filter(|(_, mapping)| required.is_within(mapping.rights))
+            .filter(|(_, mapping)| mapping.rights.contains(required))
             .take(take)
             .flat_map(|(page, mapping)| {
                 let region = page / PAGES_PER_REGION;

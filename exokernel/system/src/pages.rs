@@ -8,11 +8,11 @@ use crate::kernel::Kernel;
 use crate::platform::{AddressSpace, Platform};
 use crate::user_memory;
 use exo_abi::capability::Rights;
-use exo_abi::{Error, FRAME_ANY, arguments, region};
+use exo_abi::{Error, FRAME_ANY, PageRights, arguments, region};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameError, FrameOwner};
-use exo_core::mappings::{MappingError, MappingView, PageRights, Place};
+use exo_core::mappings::{MappingError, MappingView, Place};
 use exo_core::regions::{Borrow, RegionNumber};
 
 /// The page number of user address `address`, which must be page-aligned, in the user half
@@ -233,7 +233,9 @@ pub fn seen_binding<P: Platform>(
         .mappings
         .lookup(Place::new(borrow.owner, owner_page))
         .map(|mut mapping| {
-            mapping.rights.is_writable &= borrow.is_writable;
+            if !borrow.is_writable {
+                mapping.rights.remove(PageRights::WRITABLE);
+            }
             mapping
         }))
 }
@@ -299,10 +301,8 @@ pub fn region_share<P: Platform>(
     if !is_region(address) || !is_region(target_address) {
         return Err(Error::BadAddress);
     }
-    if flags & !region::ALL != 0 {
-        return Err(Error::InvalidArgument);
-    }
-    let is_writable = flags & region::WRITABLE != 0;
+    let flags = region::ShareFlags::from_bits(flags).ok_or(Error::InvalidArgument)?;
+    let is_writable = flags.contains(region::ShareFlags::WRITABLE);
     let target = environment_named(kernel, caller, target, Rights::SHARE)?;
     let region = region_of(address);
     // The owner of the region as the caller sees it: itself, or whoever it borrowed it from.
@@ -346,7 +346,7 @@ pub fn region_share<P: Platform>(
     Ok(0)
 }
 
-/// The rights and `exo_abi::page_flags` bits `caller` is told about its binding `mapping`.
+/// The rights and [`exo_abi::PageFlags`] bits `caller` is told about its binding `mapping`.
 /// A page of a region the caller lends whole (`RegionShare`) counts as having a derived
 /// binding: another environment sees it.
 pub fn status_bits<P: Platform>(

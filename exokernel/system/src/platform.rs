@@ -7,10 +7,9 @@
 //! reaches it from anywhere, as the hardware code always could.
 
 use core::fmt;
-use exo_abi::{Error, PageUse};
+use exo_abi::{Error, PageRights, PageUse};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
-use exo_core::mappings::PageRights;
 
 /// The kind of access a user page must allow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

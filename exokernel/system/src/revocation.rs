@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use exo_abi::capability::Rights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::upcall::Upcalls;
-use exo_abi::{Error, arguments, upcall};
+use exo_abi::{Error, PageRights, arguments, upcall};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
 use exo_core::revocation::{Request, choose_victims, guaranteed_count};
@@ -27,7 +27,7 @@ pub fn set_repossession_vector<P: Platform>(
         return Ok(0);
     }
     let binding = own_binding(kernel, caller, address)?;
-    if !binding.rights.is_writable {
+    if !binding.rights.contains(PageRights::WRITABLE) {
         return Err(Error::PermissionDenied);
     }
     P::with_frame_page(binding.frame, repossession::initialize);

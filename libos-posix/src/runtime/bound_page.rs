@@ -7,7 +7,7 @@
 use crate::error::{Errno, Result};
 use crate::layout::TRANSFER_PAGE;
 use crate::syscall;
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use posix_fs::service::{PAGE_BYTES, Page};
 
 /// Runs `work` on the page bound at `address`, which must be bound writable (checked: a
@@ -17,7 +17,7 @@ pub(crate) fn with_bound_page<T>(address: u64, work: impl FnOnce(&mut Page) -> T
         return Err(Errno::InvalidArgument);
     }
     let binding = syscall::page_query(address).map_err(|_| Errno::Io)?;
-    if binding.rights & WRITABLE == 0 {
+    if !binding.rights.contains(PageRights::WRITABLE) {
         return Err(Errno::Io);
     }
     // SAFETY: the page is bound writable in this address space (checked just above) and

@@ -8,7 +8,7 @@ use crate::layout::{HEAP_BASE, HEAP_MAX_BYTES, PAGE_BYTES};
 use crate::syscall;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use spin::Mutex;
 use talc::{OomHandler, Span, Talc};
 
@@ -79,7 +79,7 @@ fn bind(bound: u64, bytes: u64) -> u64 {
         let Ok(frame) = syscall::frame_allocate(None) else {
             break;
         };
-        if syscall::page_map(page, frame, WRITABLE).is_err() {
+        if syscall::page_map(page, frame, PageRights::WRITABLE).is_err() {
             let _ = syscall::frame_free(frame);
             break;
         }

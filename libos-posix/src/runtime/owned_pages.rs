@@ -4,7 +4,7 @@
 use crate::layout::PAGE_BYTES;
 use crate::syscall;
 use exo_abi::Error;
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 
 /// Pages bound writable from a fixed address, by [`OwnedPages::bind`] only.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ impl OwnedPages {
         address.checked_add(len_bytes).ok_or(Error::BadAddress)?;
         for page in 0..count {
             let frame = syscall::frame_allocate(None)?;
-            syscall::page_map(address + page * PAGE_BYTES, frame, WRITABLE)?;
+            syscall::page_map(address + page * PAGE_BYTES, frame, PageRights::WRITABLE)?;
         }
         Ok(OwnedPages { address, len_bytes })
     }

@@ -6,7 +6,7 @@
 use crate::error::{Errno, Result};
 use crate::layout::{PAGE_BYTES, is_scratch, scratch_page};
 use crate::syscall;
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 
 const PAGE: usize = PAGE_BYTES as usize;
 
@@ -26,7 +26,7 @@ pub(crate) fn try_filled_frame(
 ) -> Result<u64> {
     let frame = syscall::frame_allocate(None)?;
     let address = scratch_page(scratch);
-    if let Err(error) = syscall::page_map(address, frame, WRITABLE) {
+    if let Err(error) = syscall::page_map(address, frame, PageRights::WRITABLE) {
         let _ = syscall::frame_free(frame);
         return Err(error.into());
     }

@@ -9,7 +9,7 @@ use crate::syscall;
 use crate::world::{MAGIC, World, world_pages};
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicPtr, Ordering};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use posix_fs::CachedBlock;
 
 /// Null, or [`WORLD_BASE`] once [`create`] or [`adopt`] found a world bound there.
@@ -30,7 +30,9 @@ pub fn get() -> Option<&'static World> {
 pub(crate) fn create(root: u32) -> Result<&'static World> {
     for page in 0..world_pages() {
         let frame = syscall::frame_allocate(None)?;
-        if let Err(error) = syscall::page_map(WORLD_BASE + page * PAGE_BYTES, frame, WRITABLE) {
+        if let Err(error) =
+            syscall::page_map(WORLD_BASE + page * PAGE_BYTES, frame, PageRights::WRITABLE)
+        {
             let _ = syscall::frame_free(frame);
             return Err(error.into());
         }

@@ -4,11 +4,10 @@
 //! Page-table pages are reached through the bootloader's map of all physical memory.
 
 use crate::memory::{frame_to_virtual, physical_to_virtual};
-use exo_abi::{Error, PageUse};
+use exo_abi::{Error, PageRights, PageUse};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
-use exo_core::mappings::PageRights;
 use exo_system::platform::{self, Access, UserEntry};
 use x86_64::PhysAddr;
 use x86_64::VirtAddr;
@@ -327,10 +326,15 @@ fn walk_table(
             });
         } else if level == 1 {
             let flags = entry.flags();
-            let rights = PageRights {
-                is_writable: flags.contains(PageTableFlags::WRITABLE),
-                is_executable: !flags.contains(PageTableFlags::NO_EXECUTE),
-            };
+            let mut rights = PageRights::empty();
+            rights.set(
+                PageRights::WRITABLE,
+                flags.contains(PageTableFlags::WRITABLE),
+            );
+            rights.set(
+                PageRights::EXECUTABLE,
+                !flags.contains(PageTableFlags::NO_EXECUTE),
+            );
             visit(UserEntry::Leaf {
                 page_address: address,
                 frame,
@@ -346,10 +350,10 @@ fn walk_table(
 /// Leaf flags of a user mapping with `rights`.
 fn leaf_flags(rights: PageRights) -> PageTableFlags {
     let mut flags = PageTableFlags::PRESENT | PageTableFlags::USER_ACCESSIBLE;
-    if rights.is_writable {
+    if rights.contains(PageRights::WRITABLE) {
         flags |= PageTableFlags::WRITABLE;
     }
-    if !rights.is_executable {
+    if !rights.contains(PageRights::EXECUTABLE) {
         flags |= PageTableFlags::NO_EXECUTE;
     }
     flags

@@ -3,8 +3,7 @@ use exo_abi::Syscall::{
     EnvironmentCreate, EnvironmentKill, EnvironmentStart, Exit, FrameAllocate, FrameGrant,
     FreeFrames, PageMapInto, Spawn, Wait,
 };
-use exo_abi::page_rights::EXECUTABLE;
-use exo_abi::{Error, ExitReason, FRAME_ANY, WaitFlags};
+use exo_abi::{Error, ExitReason, FRAME_ANY, PageRights, WaitFlags};
 
 #[test]
 fn an_environment_built_by_hand_is_started_killed_and_reaped_leaving_nothing() {
@@ -15,7 +14,10 @@ fn an_environment_built_by_hand_is_started_killed_and_reaped_leaving_nothing() {
     let frame = booted.call(FrameAllocate, &[FRAME_ANY]).expect("frame");
     booted.call(FrameGrant, &[frame, child]).expect("granted");
     booted
-        .call(PageMapInto, &[child, PROGRAM_ENTRY, frame, EXECUTABLE])
+        .call(
+            PageMapInto,
+            &[child, PROGRAM_ENTRY, frame, PageRights::EXECUTABLE.bits()],
+        )
         .expect("bound in the child");
     let child_id = booted.kernel.environments.ids().last().expect("the child");
     assert_eq!(leaves_of(&booted.kernel, child_id).len(), 1);

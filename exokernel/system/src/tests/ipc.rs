@@ -17,12 +17,20 @@ use exo_abi::Syscall::{
 use exo_abi::USER_END;
 use exo_abi::capability::{Rights, SELF};
 use exo_abi::ipc::{
-    CHILD_ENDED, CHILD_ENDS, COPY_BYTES_MAX, COPY_TO_GRANT, DEFER, GRANT_WRITABLE, LEND_KEEP,
-    LEND_WRITABLE, LENT, Message, REPLY,
+    CHILD_ENDED, COPY_BYTES_MAX, CopyFlags, GrantFlags, LENT, LendFlags, Message, ReplyAndWaitFlags,
 };
-use exo_abi::{Error, encode_result};
+use exo_abi::{Error, PageRights, encode_result};
 use exo_core::capabilities::resolve_endpoint;
 use exo_core::environments::{EnvId, EnvState};
+
+/// The flag words as the calls carry them.
+const REPLY: u64 = ReplyAndWaitFlags::REPLY.bits();
+const DEFER: u64 = ReplyAndWaitFlags::DEFER.bits();
+const CHILD_ENDS: u64 = ReplyAndWaitFlags::CHILD_ENDS.bits();
+const LEND_WRITABLE: u64 = LendFlags::WRITABLE.bits();
+const LEND_KEEP: u64 = LendFlags::KEEP.bits();
+const GRANT_WRITABLE: u64 = GrantFlags::WRITABLE.bits();
+const COPY_TO_GRANT: u64 = CopyFlags::TO_GRANT.bits();
 
 /// A server and two clients, children of init, and the handles that join them.
 struct World {
@@ -353,7 +361,7 @@ fn a_lent_page_is_bound_at_the_window_for_the_call_or_kept_when_asked() {
     assert_eq!(received, Ok(u64::from(client.0) | LENT));
     let server_leaves = leaves_of(&world.booted.kernel, world.server);
     assert_eq!(server_leaves[&window].0, lent_frame);
-    assert!(server_leaves[&window].1.is_writable);
+    assert!(server_leaves[&window].1.contains(PageRights::WRITABLE));
     world
         .reply_and_wait([0; 4], REPLY | window)
         .expect("replied");
@@ -368,7 +376,7 @@ fn a_lent_page_is_bound_at_the_window_for_the_call_or_kept_when_asked() {
     world.reply_and_wait([0; 4], REPLY).expect("replied");
     let kept = leaves_of(&world.booted.kernel, world.server)[&window];
     assert_eq!(kept.0, lent_frame);
-    assert!(!kept.1.is_writable);
+    assert!(!kept.1.contains(PageRights::WRITABLE));
     world
         .booted
         .call(PageUnmap, &[DATA_PAGE])

@@ -1,27 +1,22 @@
 use super::FREE_PAGE;
 use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events, use_page};
 use crate::platform::Platform;
-use exo_abi::PageUse;
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
     PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
 };
 use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
-use exo_abi::page_rights::{ALL, WRITABLE};
 use exo_abi::{Error, FRAME_ANY, USER_END};
+use exo_abi::{PageFlags, PageRights, PageUse};
 use exo_core::frame_table::FrameOwner;
-use exo_core::mappings::PageRights;
 type P = crate::fake::Fake;
 
-const READ_ONLY: PageRights = PageRights {
-    is_writable: false,
-    is_executable: false,
-};
-const READ_WRITE: PageRights = PageRights {
-    is_writable: true,
-    is_executable: false,
-};
+const READ_ONLY: PageRights = PageRights::empty();
+const READ_WRITE: PageRights = PageRights::WRITABLE;
+/// The rights arguments as the calls carry them.
+const WRITABLE: u64 = PageRights::WRITABLE.bits();
+const ALL: u64 = PageRights::all().bits();
 
 /// Init with a fresh frame of its own.
 fn with_a_frame() -> (Booted, u64) {
@@ -187,11 +182,7 @@ fn a_share_whose_page_table_cannot_grow_leaves_no_record() {
         Err(Error::NoMemory)
     );
     let word = booted.call(PageQuery, &[FREE_PAGE]).expect("still bound");
-    assert_eq!(
-        word & exo_abi::page_flags::HAS_DERIVED,
-        0,
-        "nothing derived"
-    );
+    assert_eq!(word & PageFlags::HAS_DERIVED.bits(), 0, "nothing derived");
     assert!(crate::consistency::check(&booted.kernel).is_ok());
     assert_eq!(
         booted.call(PageShare, &[FREE_PAGE, child, FREE_PAGE, WRITABLE]),
@@ -214,7 +205,8 @@ fn same_place(address: u64, target: u64, flags: u64) -> exo_abi::arguments::Regi
 #[test]
 fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     use crate::pages::{page_map, page_protect, page_query, page_unmap, region_share};
-    use exo_abi::region::{BYTES, WRITABLE as REGION_WRITABLE};
+    use exo_abi::region::{BYTES, ShareFlags};
+    const REGION_WRITABLE: u64 = ShareFlags::WRITABLE.bits();
     let (mut booted, frame) = with_a_frame();
     let child = with_a_child(&mut booted);
     let child_id = booted.kernel.environments.ids().last().expect("the child");
@@ -259,10 +251,13 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
     let binding = crate::pages::seen_binding(kernel, child_id, FREE_PAGE)
         .expect("a good address")
         .expect("seen");
-    assert_eq!((binding.frame, binding.rights.is_writable), (frame, true));
+    assert_eq!(
+        (binding.frame, binding.rights.contains(PageRights::WRITABLE)),
+        (frame, true)
+    );
     let seen = page_query(kernel, child_id, FREE_PAGE).expect("seen");
     assert_eq!(seen >> 12, frame);
-    assert_eq!(seen & exo_abi::page_flags::OWNED, 0);
+    assert_eq!(seen & PageFlags::OWNED.bits(), 0);
     let later = P::allocate_zeroed(&mut kernel.frames, FrameOwner::Environment(init)).unwrap();
     page_map(kernel, init, FREE_PAGE + 0x1000, later, 0).expect("bound later");
     assert_eq!(
@@ -296,7 +291,8 @@ fn a_region_is_shared_whole_and_its_borrower_cannot_change_it() {
 #[test]
 fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
     use crate::pages::{page_map, page_query, region_share};
-    use exo_abi::region::{BYTES, WRITABLE as REGION_WRITABLE};
+    use exo_abi::region::{BYTES, ShareFlags};
+    const REGION_WRITABLE: u64 = ShareFlags::WRITABLE.bits();
     let (mut booted, frame) = with_a_frame();
     let reader = with_a_child(&mut booted);
     with_a_child(&mut booted);
@@ -328,12 +324,15 @@ fn a_borrowed_region_passes_on_from_its_owner_and_goes_with_it() {
         "borrowed from the owner, not from the one that passed it"
     );
     let word = page_query(kernel, writer_id, FREE_PAGE).expect("seen");
-    assert_eq!(word & exo_abi::page_rights::WRITABLE, 0, "read-only");
+    assert_eq!(word & WRITABLE, 0, "read-only");
     // What the disk calls check a transfer's page against: read-only, so no block read into it.
     let seen = crate::pages::seen_binding(kernel, writer_id, FREE_PAGE)
         .expect("a good address")
         .expect("seen");
-    assert_eq!((seen.frame, seen.rights.is_writable), (frame, false));
+    assert_eq!(
+        (seen.frame, seen.rights.contains(PageRights::WRITABLE)),
+        (frame, false)
+    );
     assert!(crate::consistency::check(kernel).is_ok());
     // The reader ends: the writer keeps the region; then the owner's end takes it.
     kernel.end(reader_id, exo_abi::ExitReason::Killed);
@@ -373,7 +372,7 @@ fn a_page_copied_into_a_child_is_a_fresh_frame_of_the_childs_with_the_same_bytes
         (frame, READ_WRITE)
     );
     let word = booted.call(PageQuery, &[FREE_PAGE]).expect("bound");
-    assert_eq!(word & exo_abi::page_flags::HAS_DERIVED, 0);
+    assert_eq!(word & PageFlags::HAS_DERIVED.bits(), 0);
     // Into itself, at a free page.
     let own = booted
         .call(PageCopyInto, &[FREE_PAGE, SELF, FREE_PAGE + 4096, 0])
@@ -444,7 +443,6 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
 fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
     use crate::pages::{page_map, page_query, region_share};
     use exo_abi::arguments::RegionShare;
-    use exo_abi::page_flags::HAS_DERIVED;
     use exo_abi::region::BYTES;
     let (mut booted, frame) = with_a_frame();
     let reader = with_a_child(&mut booted);
@@ -457,7 +455,7 @@ fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
     let kernel = &mut booted.kernel;
     page_map(kernel, init, FREE_PAGE, frame, WRITABLE).expect("bound");
     assert_eq!(
-        page_query(kernel, init, FREE_PAGE).unwrap() & HAS_DERIVED,
+        page_query(kernel, init, FREE_PAGE).unwrap() & PageFlags::HAS_DERIVED.bits(),
         0
     );
     let share = |target_address| RegionShare {
@@ -486,7 +484,7 @@ fn a_region_shared_at_another_address_shows_the_owners_pages_there() {
     );
     // The owner is told its page is seen by another.
     assert_ne!(
-        page_query(kernel, init, FREE_PAGE).unwrap() & HAS_DERIVED,
+        page_query(kernel, init, FREE_PAGE).unwrap() & PageFlags::HAS_DERIVED.bits(),
         0
     );
     assert!(crate::consistency::check(kernel).is_ok());

@@ -7,9 +7,11 @@ use crate::fake::{Booted, Fake, leaves_of, take_events};
 use crate::kernel::Kernel;
 use exo_abi::Syscall;
 use exo_abi::capability::{PARENT, SELF};
-use exo_abi::page_rights::WRITABLE;
-use exo_abi::{FRAME_ANY, USER_END};
+use exo_abi::{FRAME_ANY, PageRights, USER_END};
 use exo_core::environments::EnvId;
+
+/// The rights argument of a writable binding.
+const WRITABLE: u64 = PageRights::WRITABLE.bits();
 
 /// Calls that end, block or power off the caller, which this test cannot follow.
 const LEFT_OUT: [Syscall; 10] = [

@@ -49,11 +49,11 @@ pub fn b2(unit: &str, empty_loop: u64) -> Result<(), Error> {
     syscall::capability_copy(Capability::SELF, Rights::GRANT, server)?;
     let endpoint = await_capability(Rights::CALL).ok_or(Error::NotFound)?;
     let (one_word, counted) = counted_ticks_per(ITERATIONS, || {
-        let reply = syscall::endpoint_call(endpoint, [black_box(1), 0, 0, 0], 0);
+        let reply = syscall::endpoint_call(endpoint, [black_box(1), 0, 0, 0]);
         black_box(reply.map(|[first, ..]| first)).ok();
     });
     let four_words = ticks_per_iteration(|| {
-        let reply = syscall::endpoint_call(endpoint, black_box([1, 2, 3, 4]), 0);
+        let reply = syscall::endpoint_call(endpoint, black_box([1, 2, 3, 4]));
         black_box(reply).ok();
     });
     syscall::kill_environment(server, 0)?;

@@ -40,7 +40,7 @@ extern crate alloc;
 use alloc::format;
 use core::arch::x86_64::{__rdtscp, _mm_lfence};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use exo_abi::repossession::ResourceKind;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
@@ -131,12 +131,12 @@ const FAULT_PAGE: u64 = 0x5000_0000_0000;
 
 /// B3's handler: make the page accessible, then resume the faulting store.
 fn unprotect(_frame: &mut ExceptionFrame) -> bool {
-    syscall::page_protect(FAULT_PAGE, WRITABLE).is_ok()
+    syscall::page_protect(FAULT_PAGE, PageRights::WRITABLE).is_ok()
 }
 
 /// One B3 round: re-protect the page, store to it (fault, upcall, handler, resume).
 fn protected_store() {
-    let _ = syscall::page_protect(FAULT_PAGE, 0);
+    let _ = syscall::page_protect(FAULT_PAGE, PageRights::empty());
     // SAFETY: FAULT_PAGE is bound to a frame of this program; the store faults while it is
     // read-only and the handler makes it writable before the store is retried.
     unsafe { (FAULT_PAGE as *mut u64).write_volatile(1) };
@@ -145,7 +145,7 @@ fn protected_store() {
 /// Binds the B3 page and registers its handler.
 fn prepare_fault_page() -> Result<(), exo_abi::Error> {
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(FAULT_PAGE, frame, WRITABLE)?;
+    syscall::page_map(FAULT_PAGE, frame, PageRights::WRITABLE)?;
     exceptions::set_handler(unprotect)
 }
 
@@ -242,12 +242,12 @@ fn ready_flag() -> *mut u64 {
 fn start_worker(mode: &str) -> Result<Capability, Error> {
     if syscall::page_query(READY_PAGE).is_err() {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(READY_PAGE, frame, WRITABLE)?;
+        syscall::page_map(READY_PAGE, frame, PageRights::WRITABLE)?;
     }
     // SAFETY: READY_PAGE is bound writable in this environment (just above).
     unsafe { ready_flag().write_volatile(0) };
     let worker = syscall::spawn("bench", mode)?;
-    syscall::page_share(READY_PAGE, worker, READY_PAGE, WRITABLE)?;
+    syscall::page_share(READY_PAGE, worker, READY_PAGE, PageRights::WRITABLE)?;
     let (worker_id, _) = syscall::capability_inspect(worker)?;
     // SAFETY: as above.
     while unsafe { ready_flag().read_volatile() } == 0 {
@@ -305,7 +305,7 @@ fn raw_disk(unit: &str) -> Result<(), Error> {
     syscall::block_credential(&BENCH_CREDENTIAL)?;
     for index in 0..BLOCKS_PER_REQUEST {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(DISK_PAGES + index * 4096, frame, WRITABLE)?;
+        syscall::page_map(DISK_PAGES + index * 4096, frame, PageRights::WRITABLE)?;
     }
     // A sequential run of blocks, allocated by number after the first free one.
     let first = syscall::block_allocate(None)?;

@@ -11,7 +11,7 @@
 #![no_std]
 #![no_main]
 
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use exo_abi::repossession::{self, ResourceKind};
 use exo_abi::{BLOCK_TRANSFERS_MAX, BlockTransfer, Error, ExitReason};
 use libos_posix::{println, syscall};
@@ -65,7 +65,7 @@ fn words_of(address: u64) -> *mut u64 {
 fn bind_pages(count: u64) -> Result<(), Error> {
     for index in 0..count {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(page(index), frame, WRITABLE)?;
+        syscall::page_map(page(index), frame, PageRights::WRITABLE)?;
     }
     Ok(())
 }
@@ -198,7 +198,7 @@ fn checks() -> Check {
         "reading into an unbound page",
     )?;
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
-    syscall::page_map(READ_ONLY_PAGE, frame, 0).map_err(|_| "page_map")?;
+    syscall::page_map(READ_ONLY_PAGE, frame, PageRights::empty()).map_err(|_| "page_map")?;
     let read_only = [BlockTransfer {
         block: blocks[0],
         page_address: READ_ONLY_PAGE,
@@ -304,7 +304,7 @@ fn revocation_worker() -> i32 {
         && (0..4).all(|_| syscall::block_allocate(None).is_ok())
         && bind_pages(1).is_ok()
         && syscall::frame_allocate(None)
-            .and_then(|frame| syscall::page_map(VECTOR, frame, WRITABLE))
+            .and_then(|frame| syscall::page_map(VECTOR, frame, PageRights::WRITABLE))
             .and_then(|()| syscall::set_repossession_vector(VECTOR))
             .is_ok();
     if !ready {
@@ -341,9 +341,10 @@ fn revocation_worker() -> i32 {
 
 fn check_revocation() -> Check {
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
-    syscall::page_map(SHARED_PAGE, frame, WRITABLE).map_err(|_| "page_map")?;
+    syscall::page_map(SHARED_PAGE, frame, PageRights::WRITABLE).map_err(|_| "page_map")?;
     let worker = syscall::spawn(NAME, "worker").map_err(|_| "spawn worker")?;
-    syscall::page_share(SHARED_PAGE, worker, SHARED_PAGE, WRITABLE).map_err(|_| "page_share")?;
+    syscall::page_share(SHARED_PAGE, worker, SHARED_PAGE, PageRights::WRITABLE)
+        .map_err(|_| "page_share")?;
     // SAFETY: SHARED_PAGE is bound writable in this environment (above).
     while unsafe { words_of(SHARED_PAGE).read_volatile() } == 0 {
         syscall::sleep(1_000);

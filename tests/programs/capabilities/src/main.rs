@@ -9,8 +9,8 @@
 
 use core::time::Duration;
 use exo_abi::Error;
+use exo_abi::PageRights;
 use exo_abi::capability::Rights;
-use exo_abi::page_rights::WRITABLE;
 use exo_abi::repossession::ResourceKind;
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
@@ -67,13 +67,13 @@ fn sharer() -> i32 {
     let Ok(frame) = syscall::frame_allocate(None) else {
         return 3;
     };
-    if syscall::page_map(SHARER_PAGE, frame, WRITABLE).is_err() {
+    if syscall::page_map(SHARER_PAGE, frame, PageRights::WRITABLE).is_err() {
         return 3;
     }
     SHARER_WORDS.write(0, MESSAGE);
     check.expect(
         "share into the worker through the delegated capability",
-        syscall::page_share(SHARER_PAGE, over_worker, WORKER_PAGE, WRITABLE),
+        syscall::page_share(SHARER_PAGE, over_worker, WORKER_PAGE, PageRights::WRITABLE),
         Ok(()),
     );
     check.expect(
@@ -88,7 +88,12 @@ fn sharer() -> i32 {
     );
     check.expect(
         "share into the parent through PARENT, which carries no right",
-        syscall::page_share(SHARER_PAGE, Capability::PARENT, WORKER_PAGE, 0),
+        syscall::page_share(
+            SHARER_PAGE,
+            Capability::PARENT,
+            WORKER_PAGE,
+            PageRights::empty(),
+        ),
         Err(Error::PermissionDenied),
     );
     check.expect(
@@ -102,7 +107,7 @@ fn sharer() -> i32 {
 fn parent() -> Result<u32, Error> {
     let mut check = Checker::new(NAME);
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(HANDLE_PAGE, frame, WRITABLE)?;
+    syscall::page_map(HANDLE_PAGE, frame, PageRights::WRITABLE)?;
 
     // Over init, this program holds PARENT, which carries no right.
     check.expect(
@@ -112,7 +117,12 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "share into init through PARENT",
-        syscall::page_share(HANDLE_PAGE, Capability::PARENT, HANDLE_PAGE, 0),
+        syscall::page_share(
+            HANDLE_PAGE,
+            Capability::PARENT,
+            HANDLE_PAGE,
+            PageRights::empty(),
+        ),
         Err(Error::PermissionDenied),
     );
     check.expect(
@@ -139,7 +149,12 @@ fn parent() -> Result<u32, Error> {
     ] {
         check.expect(
             "share through a forged handle",
-            syscall::page_share(HANDLE_PAGE, Capability(forged), WORKER_PAGE, 0),
+            syscall::page_share(
+                HANDLE_PAGE,
+                Capability(forged),
+                WORKER_PAGE,
+                PageRights::empty(),
+            ),
             Err(Error::BadCapability),
         );
         check.expect(
@@ -198,14 +213,14 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "share through the dropped handle",
-        syscall::page_share(HANDLE_PAGE, narrowed, WORKER_PAGE, 0),
+        syscall::page_share(HANDLE_PAGE, narrowed, WORKER_PAGE, PageRights::empty()),
         Err(Error::BadCapability),
     );
 
     let sharer = syscall::spawn(NAME, "sharer")?;
     let delegated = syscall::capability_copy(worker, Rights::SHARE, sharer)?;
     HANDLE_WORDS.write(0, delegated.0);
-    syscall::page_share(HANDLE_PAGE, sharer, HANDLE_PAGE, 0)?;
+    syscall::page_share(HANDLE_PAGE, sharer, HANDLE_PAGE, PageRights::empty())?;
     let kept = syscall::capability_copy(worker, Rights::SHARE, Capability::SELF)?;
     check.expect(
         "sharer ends",
@@ -225,7 +240,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "share through a copy over the ended worker",
-        syscall::page_share(HANDLE_PAGE, kept, WORKER_PAGE, 0),
+        syscall::page_share(HANDLE_PAGE, kept, WORKER_PAGE, PageRights::empty()),
         Err(Error::NoSuchEnvironment),
     );
     check.expect("drop that copy", syscall::capability_drop(kept), Ok(()));

@@ -7,8 +7,8 @@
 #![no_std]
 #![no_main]
 
+use exo_abi::PageRights;
 use exo_abi::capability::CAPABILITIES_MAX;
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExitReason};
 use libos_posix::println;
 use libos_posix::syscall::{self, Capability};
@@ -218,14 +218,14 @@ fn built_child() -> Step<Capability> {
     for page in [code_page, code_page + PAGE] {
         step(
             "sharing code",
-            syscall::page_share(page, child, page, EXECUTABLE),
+            syscall::page_share(page, child, page, PageRights::EXECUTABLE),
         )?;
     }
     let frame = step("allocating", syscall::frame_allocate(None))?;
     step("granting", syscall::frame_grant(frame, child))?;
     step(
         "binding the stack",
-        syscall::page_map_into(child, CHILD_STACK, frame, WRITABLE),
+        syscall::page_map_into(child, CHILD_STACK, frame, PageRights::WRITABLE),
     )?;
     Ok(child)
 }

@@ -19,8 +19,8 @@
 
 use core::time::Duration;
 use exo_abi::capability::{Rights, SELF};
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::{Error, ExitReason, PageBinding, Syscall, decode_result};
+use exo_abi::{PageFlags, PageRights};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::{self, Capability, PageInfo};
 use test_support::checks::{Checker, report_run};
@@ -85,14 +85,14 @@ fn share_code(child: Capability, entry: u64) -> Result<(), Error> {
     let last = page_of(entry + CODE_BYTES - 1);
     let mut page = first;
     while page <= last {
-        syscall::page_share(page, child, page, EXECUTABLE)?;
+        syscall::page_share(page, child, page, PageRights::EXECUTABLE)?;
         page += PAGE_BYTES;
     }
     Ok(())
 }
 
 /// A fresh frame of this environment's, given to `child` and bound there at `address`.
-fn give_page(child: Capability, address: u64, rights: u64) -> Result<u64, Error> {
+fn give_page(child: Capability, address: u64, rights: PageRights) -> Result<u64, Error> {
     let frame = syscall::frame_allocate(None)?;
     syscall::frame_grant(frame, child)?;
     syscall::page_map_into(child, address, frame, rights)?;
@@ -111,39 +111,57 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
         syscall::page_query(page_of(entry)).map(|page| (page.has_derived, page.is_derived)),
         Ok((true, false)),
     );
-    let stack_frame = give_page(child, CHILD_STACK, WRITABLE)?;
+    let stack_frame = give_page(child, CHILD_STACK, PageRights::WRITABLE)?;
 
     let own_frame = syscall::frame_allocate(None)?;
     check.expect(
         "bind into the child a frame it does not own",
-        syscall::page_map_into(child, CHILD_STACK + PAGE_BYTES, own_frame, WRITABLE),
+        syscall::page_map_into(
+            child,
+            CHILD_STACK + PAGE_BYTES,
+            own_frame,
+            PageRights::WRITABLE,
+        ),
         Err(Error::PermissionDenied),
     );
     check.expect(
         "bind a frame the child owns where it has one",
-        syscall::page_map_into(child, CHILD_STACK, stack_frame, 0),
+        syscall::page_map_into(child, CHILD_STACK, stack_frame, PageRights::empty()),
         Err(Error::Occupied),
     );
     check.expect(
         "bind into the child at an unaligned address",
-        syscall::page_map_into(child, CHILD_STACK + 1, stack_frame, 0),
+        syscall::page_map_into(child, CHILD_STACK + 1, stack_frame, PageRights::empty()),
         Err(Error::BadAddress),
     );
     check.expect(
         "bind into the child with unknown rights",
-        syscall::page_map_into(child, CHILD_STACK + PAGE_BYTES, stack_frame, 1 << 7),
+        raw(
+            Syscall::PageMapInto,
+            [child.0, CHILD_STACK + PAGE_BYTES, stack_frame, 1 << 7, 0],
+        ),
         Err(Error::InvalidArgument),
     );
     check.expect(
         "bind through a forged handle",
-        syscall::page_map_into(Capability(77), CHILD_STACK, stack_frame, 0),
+        syscall::page_map_into(
+            Capability(77),
+            CHILD_STACK,
+            stack_frame,
+            PageRights::empty(),
+        ),
         Err(Error::BadCapability),
     );
     let without_share =
         syscall::capability_copy(child, Rights::GRANT | Rights::CONTROL, Capability::SELF)?;
     check.expect(
         "bind through a handle without SHARE",
-        syscall::page_map_into(without_share, CHILD_STACK + PAGE_BYTES, stack_frame, 0),
+        syscall::page_map_into(
+            without_share,
+            CHILD_STACK + PAGE_BYTES,
+            stack_frame,
+            PageRights::empty(),
+        ),
         Err(Error::PermissionDenied),
     );
     let without_control = syscall::capability_copy(child, Rights::SHARE, Capability::SELF)?;
@@ -169,7 +187,12 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
     );
     check.expect(
         "bind into oneself through SELF",
-        syscall::page_map_into(Capability::SELF, CHILD_STACK, own_frame, 0),
+        syscall::page_map_into(
+            Capability::SELF,
+            CHILD_STACK,
+            own_frame,
+            PageRights::empty(),
+        ),
         Ok(()),
     );
     check.expect(
@@ -194,7 +217,7 @@ fn check_built_child(check: &mut Checker) -> Result<(), Error> {
     );
     check.expect(
         "bind into an ended child",
-        syscall::page_map_into(without_control, CHILD_STACK, own_frame, 0),
+        syscall::page_map_into(without_control, CHILD_STACK, own_frame, PageRights::empty()),
         Err(Error::NoSuchEnvironment),
     );
     check.expect(
@@ -262,7 +285,7 @@ fn check_kills(check: &mut Checker) -> Result<(), Error> {
     );
 
     let unstarted = syscall::create_environment("unstarted")?;
-    give_page(unstarted, CHILD_STACK, WRITABLE)?;
+    give_page(unstarted, CHILD_STACK, PageRights::WRITABLE)?;
     check.expect(
         "kill an unstarted child",
         syscall::kill_environment(unstarted, 0),
@@ -311,9 +334,9 @@ fn check_kills(check: &mut Checker) -> Result<(), Error> {
 /// `middle` makes a grandchild; `sibling`, holding a `CONTROL` copy over `middle`, kills it.
 fn check_descendants(check: &mut Checker) -> Result<(), Error> {
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(MAILBOX, frame, WRITABLE)?;
+    syscall::page_map(MAILBOX, frame, PageRights::WRITABLE)?;
     let middle = syscall::spawn(NAME, "middle")?;
-    syscall::page_share(MAILBOX, middle, MAILBOX, WRITABLE)?;
+    syscall::page_share(MAILBOX, middle, MAILBOX, PageRights::WRITABLE)?;
     if !wait_until(WAIT_LIMIT, || MAILBOX_WORDS.read(0) != 0) {
         check.expect("middle made a grandchild", false, true);
         return Err(Error::Unavailable);
@@ -334,7 +357,7 @@ fn check_descendants(check: &mut Checker) -> Result<(), Error> {
     let sibling = syscall::spawn(NAME, "sibling")?;
     let delegated = syscall::capability_copy(middle, Rights::CONTROL, sibling)?;
     MAILBOX_WORDS.write(1, delegated.0);
-    syscall::page_share(MAILBOX, sibling, MAILBOX, WRITABLE)?;
+    syscall::page_share(MAILBOX, sibling, MAILBOX, PageRights::WRITABLE)?;
     check.expect(
         "the sibling did its checks",
         syscall::wait(sibling),
@@ -431,16 +454,16 @@ fn suicide() -> i32 {
 /// `PageQuery` flags through sharing and flushing.
 fn check_query_flags(check: &mut Checker) -> Result<(), Error> {
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(PAGE, frame, WRITABLE)?;
+    syscall::page_map(PAGE, frame, PageRights::WRITABLE)?;
     let alone = PageInfo {
         frame,
-        rights: WRITABLE,
+        rights: PageRights::WRITABLE,
         is_owned: true,
         has_derived: false,
         is_derived: false,
     };
     check.expect("a page of one's own", syscall::page_query(PAGE), Ok(alone));
-    syscall::page_share(PAGE, Capability::SELF, ALIAS, 0)?;
+    syscall::page_share(PAGE, Capability::SELF, ALIAS, PageRights::empty())?;
     check.expect(
         "a page shared on",
         syscall::page_query(PAGE),
@@ -453,7 +476,7 @@ fn check_query_flags(check: &mut Checker) -> Result<(), Error> {
         "the alias derived from it",
         syscall::page_query(ALIAS),
         Ok(PageInfo {
-            rights: 0,
+            rights: PageRights::empty(),
             is_derived: true,
             ..alone
         }),
@@ -470,7 +493,13 @@ fn check_query_flags(check: &mut Checker) -> Result<(), Error> {
 
 /// `PageList`: in address order, from an address, below an end, by count.
 fn check_page_list(check: &mut Checker) -> Result<(), Error> {
-    let rights_of = |index: usize| if index == 1 { 0 } else { WRITABLE };
+    let rights_of = |index: usize| {
+        if index == 1 {
+            PageRights::empty()
+        } else {
+            PageRights::WRITABLE
+        }
+    };
     let mut frames = [0; LIST_PAGES.len()];
     for (index, page) in LIST_PAGES.iter().enumerate() {
         frames[index] = syscall::frame_allocate(None)?;
@@ -483,7 +512,7 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
     let expected: [PageBinding; 3] = core::array::from_fn(|index| PageBinding {
         page_address: LIST_BASE + LIST_PAGES[index] * PAGE_BYTES,
         frame: frames[index],
-        rights: rights_of(index) | exo_abi::page_flags::OWNED,
+        rights: rights_of(index).bits() | PageFlags::OWNED.bits(),
     });
     let mut buffer = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
     let count = syscall::page_list(&mut buffer, LIST_BASE..u64::MAX)?;
@@ -527,7 +556,8 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
         (count, buffer[..2] == expected[1..]),
         (2, true),
     );
-    let count = syscall::page_list_with_rights(&mut buffer, LIST_BASE..u64::MAX, WRITABLE)?;
+    let count =
+        syscall::page_list_with_rights(&mut buffer, LIST_BASE..u64::MAX, PageRights::WRITABLE)?;
     check.expect(
         "list only the writable bindings",
         (
@@ -539,7 +569,16 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
     );
     check.expect(
         "list with unknown rights bits",
-        syscall::page_list_with_rights(&mut buffer, LIST_BASE..u64::MAX, 1 << 40),
+        raw(
+            Syscall::PageList,
+            [
+                buffer.as_mut_ptr() as u64,
+                buffer.len() as u64,
+                LIST_BASE,
+                u64::MAX,
+                1 << 40,
+            ],
+        ),
         Err(Error::InvalidArgument),
     );
     check.expect(
@@ -613,8 +652,8 @@ fn check_whole_list(check: &mut Checker, expected: &[PageBinding]) -> Result<(),
     );
     check.expect(
         "the code page is listed executable",
-        code_rights.map(|rights| rights & EXECUTABLE),
-        Some(EXECUTABLE),
+        code_rights.map(|rights| rights & PageRights::EXECUTABLE),
+        Some(PageRights::EXECUTABLE),
     );
     check.expect("the whole list is longer than a batch", total > 16, true);
     Ok(())

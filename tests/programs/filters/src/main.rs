@@ -18,8 +18,8 @@ mod hostile_modules;
 extern crate alloc;
 
 use alloc::vec;
+use exo_abi::PageRights;
 use exo_abi::filter::MODULE_BYTES_MAX;
-use exo_abi::page_rights::WRITABLE;
 use exo_abi::{Error, Syscall};
 use hostile_modules::{
     GROWS_PAST_CAP, IMPORTS_OTHER, MEMORY_TOO_BIG, READS_OUT_OF_BOUNDS, RECURSES, RETURNS_GARBAGE,
@@ -78,9 +78,9 @@ fn consumer() -> i32 {
 
 fn wake_up(check: &mut Checker) -> Result<(), Error> {
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(PAGE, frame, WRITABLE)?;
+    syscall::page_map(PAGE, frame, PageRights::WRITABLE)?;
     let consumer = syscall::spawn(NAME, "consumer")?;
-    syscall::page_share(PAGE, consumer, CONSUMER_PAGE, WRITABLE)?;
+    syscall::page_share(PAGE, consumer, CONSUMER_PAGE, PageRights::WRITABLE)?;
     while word(PAGE + SLEEPING * 4) == 0 {
         syscall::sleep(1_000);
     }

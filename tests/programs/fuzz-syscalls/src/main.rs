@@ -45,7 +45,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use exo_abi::capability::{CAPABILITIES_MAX, PARENT, SELF};
-use exo_abi::ipc::{DEFER, REPLY};
+use exo_abi::ipc::ReplyAndWaitFlags;
 use exo_abi::repossession::ResourceKind;
 use exo_abi::{
     BLOCK_ANY, BlockTransfer, ConsoleReadFlags, Error, FRAME_ANY, PAGE_BATCH_MAX, PageBinding,
@@ -970,7 +970,10 @@ impl Fuzzer {
             Syscall::EndpointReplyAndWait => {
                 // Always replying to (or deferring) no call: a bare wait would block it for good.
                 a[0] = self.handle();
-                let answer = self.random.pick(&[REPLY, DEFER]);
+                let answer = self
+                    .random
+                    .pick(&[ReplyAndWaitFlags::REPLY, ReplyAndWaitFlags::DEFER])
+                    .bits();
                 a[5] = match self.random.below(3) {
                     0 => answer,
                     1 => self.target_address() & !(PAGE - 1) | answer,

@@ -13,6 +13,7 @@
 
 use exo_abi::Error;
 use exo_abi::capability::Rights;
+use exo_abi::ipc::GrantFlags;
 use libos_posix::descriptors::{self, Descriptor};
 use libos_posix::file_client::CONNECT;
 use libos_posix::files::{self, File};
@@ -39,7 +40,7 @@ fn server_handle() -> Option<Capability> {
 
 /// The error the server answered `words` with, if it answered one.
 fn refused(handle: Capability, words: [u64; 4]) -> Option<Errno> {
-    match syscall::endpoint_call(handle, words, 0) {
+    match syscall::endpoint_call(handle, words) {
         Ok([0, ..]) => None,
         Ok([code, ..]) => Some(Errno::from_code(code).unwrap_or(Errno::Io)),
         Err(_) => Some(Errno::Io),
@@ -154,27 +155,27 @@ fn check_granted_requests(check: &mut Checker, handle: Capability) -> Result<(),
         refused(handle, read),
         Some(Errno::BadAddress),
     );
-    syscall::endpoint_grant(&raw const buffer[..4], true)?;
+    syscall::endpoint_grant(&raw const buffer[..4], GrantFlags::WRITABLE)?;
     check.expect(
         "a read past its grant",
         refused(handle, read),
         Some(Errno::BadAddress),
     );
     let code = core::ptr::slice_from_raw_parts(main as *const u8, 12);
-    syscall::endpoint_grant(code, true)?;
+    syscall::endpoint_grant(code, GrantFlags::WRITABLE)?;
     check.expect(
         "a read into its own code",
         refused(handle, read),
         Some(Errno::BadAddress),
     );
     let nothing = core::ptr::slice_from_raw_parts(0x7000_0000_0000 as *const u8, 12);
-    syscall::endpoint_grant(nothing, false)?;
+    syscall::endpoint_grant(nothing, GrantFlags::empty())?;
     check.expect(
         "a write from nothing",
         refused(handle, write),
         Some(Errno::BadAddress),
     );
-    syscall::endpoint_grant(&raw const buffer, false)?;
+    syscall::endpoint_grant(&raw const buffer, GrantFlags::empty())?;
     check.expect(
         "a read into a read-only grant",
         refused(handle, read),
@@ -188,7 +189,7 @@ fn check_granted_requests(check: &mut Checker, handle: Capability) -> Result<(),
         ),
         ("a read of 2^64 - 1 bytes", u64::MAX),
     ] {
-        syscall::endpoint_grant(&raw const buffer, true)?;
+        syscall::endpoint_grant(&raw const buffer, GrantFlags::WRITABLE)?;
         check.expect(
             what,
             refused(handle, [operation, inode, 0, length]),

@@ -11,8 +11,8 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
+use exo_abi::PageRights;
 use exo_abi::filter::{FILTERS_PER_ENVIRONMENT_MAX, MODULE_BYTES_MAX};
-use exo_abi::page_rights;
 use libos_posix::syscall::Capability;
 use libos_posix::{Error, ExitReason, println, syscall};
 
@@ -62,7 +62,7 @@ fn bind_until_refused() -> bool {
             break None;
         }
         let address = BINDINGS_BASE + bound * PAGE_BYTES;
-        if let Err(error) = syscall::page_map(address, frame, page_rights::WRITABLE) {
+        if let Err(error) = syscall::page_map(address, frame, PageRights::WRITABLE) {
             break Some(error);
         }
         bound += 1;

@@ -39,7 +39,7 @@ fn server_handle() -> Option<Capability> {
 
 /// The server's answer to `words`: its reply, or the error it named.
 fn ask(handle: Capability, words: [u64; 4]) -> Result<[u64; 4], Errno> {
-    match syscall::endpoint_call(handle, words, 0) {
+    match syscall::endpoint_call(handle, words) {
         Ok([0, rest @ ..]) => Ok([0, rest[0], rest[1], rest[2]]),
         Ok([code, ..]) => Err(Errno::from_code(code).unwrap_or(Errno::Io)),
         Err(_) => Err(Errno::Io),

@@ -26,10 +26,10 @@
 #![no_std]
 #![no_main]
 
+use exo_abi::PageRights;
 use exo_abi::Syscall;
 use exo_abi::capability::Rights;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED};
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
 use exo_abi::repossession::ResourceKind;
 use exo_abi::slice::OWNED_SLOTS_MAX;
 use libos_custom::filter::Predicate;
@@ -90,7 +90,7 @@ fn parent() -> i32 {
     let Ok(frame) = syscall::frame_allocate(None) else {
         return 3;
     };
-    if syscall::page_map(PAGE, frame, WRITABLE).is_err() {
+    if syscall::page_map(PAGE, frame, PageRights::WRITABLE).is_err() {
         return 3;
     }
     let free_before = syscall::free_frames();
@@ -159,7 +159,7 @@ fn parent() -> i32 {
     }
     check.expect(
         "bind the null page",
-        syscall::page_map(0, frame, 0),
+        syscall::page_map(0, frame, PageRights::empty()),
         Err(Error::BadAddress),
     );
     check.expect(
@@ -196,7 +196,7 @@ fn run_child(mode: &'static str) -> Result<ExitReason, Error> {
     PARENT_WORDS.write(READY, 0);
     let child = syscall::spawn(NAME, mode)?;
     if matches!(mode, "tree" | "tree-kill" | "hog") {
-        syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE)?;
+        syscall::page_share(PAGE, child, CHILD_PAGE, PageRights::WRITABLE)?;
     }
     if matches!(mode, "tree-kill" | "hog") {
         while PARENT_WORDS.read(READY) == 0 {
@@ -307,13 +307,13 @@ fn load_ldt_selector() -> i32 {
 fn edge_syscall(call: Syscall) -> i32 {
     let code_at = LAST_USER_PAGE + 4094;
     let bound = syscall::frame_allocate(None)
-        .and_then(|frame| syscall::page_map(LAST_USER_PAGE, frame, WRITABLE));
+        .and_then(|frame| syscall::page_map(LAST_USER_PAGE, frame, PageRights::WRITABLE));
     if bound.is_err() {
         return 3;
     }
     // SAFETY: the page is bound writable just above; the two bytes are its last two.
     unsafe { (code_at as *mut [u8; 2]).write_volatile([0x0f, 0x05]) };
-    if syscall::page_protect(LAST_USER_PAGE, EXECUTABLE).is_err() {
+    if syscall::page_protect(LAST_USER_PAGE, PageRights::EXECUTABLE).is_err() {
         return 4;
     }
     // SAFETY: deliberately faulting, and never returning: the page's last two bytes hold a

@@ -11,9 +11,9 @@
 #![no_main]
 
 use core::time::Duration;
+use exo_abi::PageRights;
 use exo_abi::capability::Rights;
-use exo_abi::ipc::{LEND_WRITABLE, Message};
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::ipc::{GrantFlags, LendFlags, Message};
 use exo_abi::{Error, encode_result};
 use libos_posix::syscall::{self, Answer, Capability, Received, Served};
 use libos_posix::{ExitReason, shared_words::SharedWords};
@@ -157,7 +157,7 @@ fn client(operation: u64) -> i32 {
         ECHO => {
             for call in 0..CLIENT_CALLS {
                 let word = own << 20 | call;
-                let reply = syscall::endpoint_call(endpoint, [ECHO, word, word * 3, 0], 0);
+                let reply = syscall::endpoint_call(endpoint, [ECHO, word, word * 3, 0]);
                 if reply != Ok([ECHO, word + 1, word * 3 + 1, own]) {
                     return 1;
                 }
@@ -165,15 +165,15 @@ fn client(operation: u64) -> i32 {
             0
         }
         HANG => {
-            let _ = syscall::endpoint_call(endpoint, [HANG, 0, 0, 0], 0);
+            let _ = syscall::endpoint_call(endpoint, [HANG, 0, 0, 0]);
             // Killed while it waits: it never gets here.
             1
         }
-        AFTER_CHILD => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0) {
+        AFTER_CHILD => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0]) {
             Ok(_) => NAP_STATUS as i32,
             Err(_) => 1,
         },
-        _ => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0) {
+        _ => match syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0]) {
             Err(Error::NoSuchEnvironment) => 0,
             _ => 1,
         },
@@ -196,7 +196,7 @@ fn parent() -> Result<u32, Error> {
 
     let mut wrong = 0;
     for call in 0..1_000 {
-        if syscall::endpoint_call(endpoint, [ECHO, call, call * 7, 0], 0)
+        if syscall::endpoint_call(endpoint, [ECHO, call, call * 7, 0])
             != Ok([ECHO, call + 1, call * 7 + 1, own])
         {
             wrong += 1;
@@ -207,7 +207,7 @@ fn parent() -> Result<u32, Error> {
     // counts them; a timer interrupt or two may fall inside the 100.
     let before = syscall::kernel_counters();
     for call in 0..100 {
-        let _ = syscall::endpoint_call(endpoint, [ECHO, call, 0, 0], 0);
+        let _ = syscall::endpoint_call(endpoint, [ECHO, call, 0, 0]);
     }
     let after = syscall::kernel_counters();
     let per_hundred = |count: u64| (count + 50) / 100;
@@ -223,22 +223,27 @@ fn parent() -> Result<u32, Error> {
     );
 
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(LENT_PAGE, frame, WRITABLE)?;
+    syscall::page_map(LENT_PAGE, frame, PageRights::WRITABLE)?;
     LENT_WORDS.write(0, 21);
     check.expect(
         "lend a page the server writes",
-        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0], LENT_PAGE | LEND_WRITABLE),
+        syscall::endpoint_call_lending(endpoint, [LEND, 0, 0, 0], LENT_PAGE, LendFlags::WRITABLE),
         Ok([LEND, 1, 21, 0]),
     );
     check.expect("the server's write", LENT_WORDS.read(1), 42);
     check.expect(
         "the lent page is back with the caller alone",
-        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0]),
         Ok([LEND, 0, 0, 0]),
     );
     check.expect(
         "lend a page that is not bound",
-        syscall::endpoint_call(endpoint, [LEND, 0, 0, 0], LENT_PAGE + 0x1000),
+        syscall::endpoint_call_lending(
+            endpoint,
+            [LEND, 0, 0, 0],
+            LENT_PAGE + 0x1000,
+            LendFlags::empty(),
+        ),
         Err(Error::NotFound),
     );
 
@@ -247,13 +252,13 @@ fn parent() -> Result<u32, Error> {
     for forged in [0, 1, endpoint.0 + 1, endpoint.0 ^ (1 << 32), u64::MAX - 1] {
         check.expect(
             "call through a forged handle",
-            syscall::endpoint_call(Capability(forged), [ECHO, 0, 0, 0], 0),
+            syscall::endpoint_call(Capability(forged), [ECHO, 0, 0, 0]),
             Err(Error::BadCapability),
         );
     }
     check.expect(
         "call an environment",
-        syscall::endpoint_call(server, [ECHO, 0, 0, 0], 0),
+        syscall::endpoint_call(server, [ECHO, 0, 0, 0]),
         Err(Error::BadCapability),
     );
     check.expect(
@@ -271,7 +276,7 @@ fn parent() -> Result<u32, Error> {
     // child's call meanwhile; a client cannot reply.
     check.expect(
         "the deferred call's answer",
-        syscall::endpoint_call(endpoint, [AFTER_CHILD, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [AFTER_CHILD, 0, 0, 0]),
         Ok([AFTER_CHILD, ExitReason::Exited(NAP_STATUS).encode(), 1, 0]),
     );
     check.expect(
@@ -302,7 +307,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "the server goes on after its reply went nowhere",
-        syscall::endpoint_call(endpoint, [ECHO, 1, 1, 0], 0),
+        syscall::endpoint_call(endpoint, [ECHO, 1, 1, 0]),
         Ok([ECHO, 2, 2, own]),
     );
 
@@ -310,7 +315,7 @@ fn parent() -> Result<u32, Error> {
     let late = spawn_client("late", endpoint)?;
     check.expect(
         "the call being served when the server dies",
-        syscall::endpoint_call(endpoint, [DIE, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [DIE, 0, 0, 0]),
         Err(Error::NoSuchEnvironment),
     );
     check.expect(
@@ -320,7 +325,7 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "a call to a dead endpoint fails at once",
-        syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [ECHO, 0, 0, 0]),
         Err(Error::NoSuchEnvironment),
     );
     check.expect(
@@ -337,10 +342,10 @@ fn check_granted_bytes(check: &mut Checker, endpoint: Capability) -> Result<(), 
     let ok = encode_result(Ok(0));
     let mut granted = [0u8; 32];
     granted[..16].copy_from_slice(b"granted for one!");
-    syscall::endpoint_grant(&raw const granted, true)?;
+    syscall::endpoint_grant(&raw const granted, GrantFlags::WRITABLE)?;
     check.expect(
         "copies out of and into a writable grant",
-        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0]),
         Ok([GRANTED, ok, ok, 0]),
     );
     check.expect(
@@ -351,27 +356,27 @@ fn check_granted_bytes(check: &mut Checker, endpoint: Capability) -> Result<(), 
     let not_found = encode_result(Err(Error::NotFound));
     check.expect(
         "a grant serves one call",
-        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0]),
         Ok([GRANTED, not_found, not_found, 0]),
     );
-    syscall::endpoint_grant(&raw const granted, false)?;
+    syscall::endpoint_grant(&raw const granted, GrantFlags::empty())?;
     check.expect(
         "a read-only grant takes no copy in",
-        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0]),
         Ok([GRANTED, ok, encode_result(Err(Error::PermissionDenied)), 0]),
     );
     let nothing_there = core::ptr::slice_from_raw_parts((LENT_PAGE + 0x1000) as *const u8, 32);
-    syscall::endpoint_grant(nothing_there, true)?;
+    syscall::endpoint_grant(nothing_there, GrantFlags::WRITABLE)?;
     let bad_address = encode_result(Err(Error::BadAddress));
     check.expect(
         "a grant over nothing mapped",
-        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0], 0),
+        syscall::endpoint_call(endpoint, [GRANTED, 0, 0, 0]),
         Ok([GRANTED, bad_address, bad_address, 0]),
     );
     let kernel_half = core::ptr::slice_from_raw_parts(0xffff_8000_0000_0000 as *const u8, 16);
     check.expect(
         "a grant in the kernel half",
-        syscall::endpoint_grant(kernel_half, true),
+        syscall::endpoint_grant(kernel_half, GrantFlags::WRITABLE),
         Err(Error::BadAddress),
     );
     Ok(())

@@ -10,8 +10,8 @@ extern crate alloc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
-use exo_abi::{Error, ExceptionFrame, PageBinding};
+use exo_abi::PageRights;
+use exo_abi::{Error, ExceptionFrame, PageBinding, stubs};
 use libos_posix::{exceptions, println, syscall};
 use test_support::checks::Checker;
 
@@ -31,7 +31,7 @@ fn unprotect_on_fault(frame: &mut ExceptionFrame) -> bool {
         return false;
     }
     WRITE_FAULTS.fetch_add(1, Ordering::Relaxed);
-    syscall::page_protect(PAGE, WRITABLE).is_ok()
+    syscall::page_protect(PAGE, PageRights::WRITABLE).is_ok()
 }
 
 fn write(address: u64, value: u64) {
@@ -53,7 +53,7 @@ fn main(_args: libos_posix::Args) -> i32 {
     };
     check.expect(
         "map read-write",
-        syscall::page_map(PAGE, frame, WRITABLE),
+        syscall::page_map(PAGE, frame, PageRights::WRITABLE),
         Ok(()),
     );
     write(PAGE, 0xfeed);
@@ -61,15 +61,19 @@ fn main(_args: libos_posix::Args) -> i32 {
     check.expect(
         "query",
         syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
-        Ok((frame, WRITABLE)),
+        Ok((frame, PageRights::WRITABLE)),
     );
 
     exceptions::set_handler(unprotect_on_fault).expect("the handler registers");
-    check.expect("protect read-only", syscall::page_protect(PAGE, 0), Ok(()));
+    check.expect(
+        "protect read-only",
+        syscall::page_protect(PAGE, PageRights::empty()),
+        Ok(()),
+    );
     check.expect(
         "query read-only",
         syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
-        Ok((frame, 0)),
+        Ok((frame, PageRights::empty())),
     );
     write(PAGE, 0xbeef);
     check.expect("write after the fault was repaired", read(PAGE), 0xbeef);
@@ -78,37 +82,37 @@ fn main(_args: libos_posix::Args) -> i32 {
 
     check.expect(
         "map an unaligned page",
-        syscall::page_map(PAGE + 8, frame, 0),
+        syscall::page_map(PAGE + 8, frame, PageRights::empty()),
         Err(Error::BadAddress),
     );
     check.expect(
         "map into the kernel half",
-        syscall::page_map(KERNEL_HALF, frame, 0),
+        syscall::page_map(KERNEL_HALF, frame, PageRights::empty()),
         Err(Error::BadAddress),
     );
     check.expect(
         "map over a mapping",
-        syscall::page_map(PAGE, frame, 0),
+        syscall::page_map(PAGE, frame, PageRights::empty()),
         Err(Error::Occupied),
     );
     check.expect(
         "map with unknown rights",
-        syscall::page_map(PAGE + 0x1000, frame, 8),
+        stubs::page_map::<syscall::Kernel>(PAGE + 0x1000, frame, 8),
         Err(Error::InvalidArgument),
     );
     check.expect(
         "map a frame it does not own",
-        syscall::page_map(PAGE + 0x1000, 1, 0),
+        syscall::page_map(PAGE + 0x1000, 1, PageRights::empty()),
         Err(Error::PermissionDenied),
     );
     check.expect(
         "map a frame that is not RAM",
-        syscall::page_map(PAGE + 0x1000, u64::MAX >> 12, 0),
+        syscall::page_map(PAGE + 0x1000, u64::MAX >> 12, PageRights::empty()),
         Err(Error::PermissionDenied),
     );
     check.expect(
         "protect with unknown rights",
-        syscall::page_protect(PAGE, EXECUTABLE << 4),
+        stubs::page_protect::<syscall::Kernel>(PAGE, PageRights::EXECUTABLE.bits() << 4),
         Err(Error::InvalidArgument),
     );
     check.expect(
@@ -144,7 +148,7 @@ fn main(_args: libos_posix::Args) -> i32 {
     check.expect(
         "the binding survived the refusals",
         syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
-        Ok((frame, WRITABLE)),
+        Ok((frame, PageRights::WRITABLE)),
     );
 
     check.expect("unmap", syscall::page_unmap(PAGE), Ok(()));
@@ -161,7 +165,7 @@ fn main(_args: libos_posix::Args) -> i32 {
     );
     check.expect(
         "map the named frame",
-        syscall::page_map(PAGE, frame, WRITABLE),
+        syscall::page_map(PAGE, frame, PageRights::WRITABLE),
         Ok(()),
     );
     check.expect("a reallocated frame holds zeros", read(PAGE), 0);
@@ -195,7 +199,7 @@ fn check_batches(check: &mut Checker) {
         *binding = PageBinding {
             page_address: BATCH_PAGES + index as u64 * 0x1000,
             frame,
-            rights: WRITABLE,
+            rights: PageRights::WRITABLE.bits(),
         };
     }
     // The newest frames: the list's last page, found by reading it page by page.
@@ -245,7 +249,7 @@ fn check_batches(check: &mut Checker) {
     check.expect("map a batch", syscall::page_map_batch(&bindings), Ok(()));
     let all_bound = bindings.iter().all(|binding| {
         syscall::page_query(binding.page_address).map(|page| (page.frame, page.rights))
-            == Ok((binding.frame, WRITABLE))
+            == Ok((binding.frame, PageRights::WRITABLE))
     });
     check.expect("every page of the batch is bound", all_bound, true);
     let too_many = [bindings[0]; exo_abi::PAGE_BATCH_MAX as usize + 1];
@@ -296,7 +300,7 @@ fn check_usage(check: &mut Checker) {
     for (index, page) in pages.iter_mut().enumerate() {
         *page = USAGE_PAGES + index as u64 * 0x1000;
         let bound = syscall::frame_allocate(None)
-            .and_then(|frame| syscall::page_map(*page, frame, WRITABLE));
+            .and_then(|frame| syscall::page_map(*page, frame, PageRights::WRITABLE));
         check.expect("bind a usage page", bound, Ok(()));
     }
     let range = USAGE_PAGES..USAGE_PAGES + 0x3000;
@@ -327,7 +331,7 @@ fn check_usage(check: &mut Checker) {
     write(pages[1], 1);
     check.expect(
         "a rights change keeps the bits",
-        syscall::page_protect(pages[1], 0).map(|_| report(PageUse::empty())),
+        syscall::page_protect(pages[1], PageRights::empty()).map(|_| report(PageUse::empty())),
         Ok(vec![pages[1] | ACCESSED | DIRTY]),
     );
     check.expect(

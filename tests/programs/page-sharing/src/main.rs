@@ -10,8 +10,9 @@
 #![no_std]
 #![no_main]
 
+use exo_abi::PageRights;
 use exo_abi::capability::Rights;
-use exo_abi::page_rights::{EXECUTABLE, WRITABLE};
+use exo_abi::region::ShareFlags;
 use exo_abi::{Error, Syscall, decode_result};
 use libos_posix::shared_words::SharedWords;
 use libos_posix::syscall::Capability;
@@ -75,11 +76,11 @@ fn borrower() -> i32 {
     let Ok(frame) = syscall::frame_allocate(None) else {
         return 2;
     };
-    if syscall::page_map(REGION + 4096, frame, WRITABLE) != Err(Error::Occupied) {
+    if syscall::page_map(REGION + 4096, frame, PageRights::WRITABLE) != Err(Error::Occupied) {
         return 3;
     }
     if syscall::page_unmap(REGION) != Err(Error::NotFound)
-        || syscall::page_protect(REGION, 0) != Err(Error::NotFound)
+        || syscall::page_protect(REGION, PageRights::empty()) != Err(Error::NotFound)
     {
         return 4;
     }
@@ -121,38 +122,43 @@ fn grantee() -> i32 {
 fn parent() -> Result<u32, Error> {
     let mut check = Checker::new(NAME);
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(PAGE, frame, WRITABLE)?;
+    syscall::page_map(PAGE, frame, PageRights::WRITABLE)?;
     PAGE_WORDS.write(0, QUESTION);
     let child = syscall::spawn(NAME, "child")?;
 
     check.expect(
         "share more rights than held",
-        syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE | EXECUTABLE),
+        syscall::page_share(
+            PAGE,
+            child,
+            CHILD_PAGE,
+            PageRights::WRITABLE | PageRights::EXECUTABLE,
+        ),
         Err(Error::PermissionDenied),
     );
     check.expect(
         "share into init, named by its id (no capability)",
-        syscall::page_share(PAGE, Capability(1), CHILD_PAGE, 0),
+        syscall::page_share(PAGE, Capability(1), CHILD_PAGE, PageRights::empty()),
         Err(Error::BadCapability),
     );
     check.expect(
         "share an unbound page",
-        syscall::page_share(ALIAS, child, CHILD_PAGE, 0),
+        syscall::page_share(ALIAS, child, CHILD_PAGE, PageRights::empty()),
         Err(Error::NotFound),
     );
     check.expect(
         "share into the kernel half",
-        syscall::page_share(PAGE, child, 0xffff_8000_0000_0000, 0),
+        syscall::page_share(PAGE, child, 0xffff_8000_0000_0000, PageRights::empty()),
         Err(Error::BadAddress),
     );
     check.expect(
         "share read-write into the child",
-        syscall::page_share(PAGE, child, CHILD_PAGE, WRITABLE),
+        syscall::page_share(PAGE, child, CHILD_PAGE, PageRights::WRITABLE),
         Ok(()),
     );
     check.expect(
         "share onto a taken page",
-        syscall::page_share(PAGE, Capability::SELF, PAGE, 0),
+        syscall::page_share(PAGE, Capability::SELF, PAGE, PageRights::empty()),
         Err(Error::Occupied),
     );
     check.expect(
@@ -164,14 +170,14 @@ fn parent() -> Result<u32, Error> {
 
     check.expect(
         "share with itself",
-        syscall::page_share(PAGE, Capability::SELF, ALIAS, 0),
+        syscall::page_share(PAGE, Capability::SELF, ALIAS, PageRights::empty()),
         Ok(()),
     );
     check.expect("the alias reads the page", ALIAS_WORDS.read(0), ANSWER);
     check.expect(
         "the alias is read-only",
         syscall::page_query(ALIAS).map(|page| (page.frame, page.rights)),
-        Ok((frame, 0)),
+        Ok((frame, PageRights::empty())),
     );
     check.expect("flush", syscall::page_flush(PAGE), Ok(()));
     check.expect(
@@ -182,7 +188,7 @@ fn parent() -> Result<u32, Error> {
     check.expect(
         "flush kept the page",
         syscall::page_query(PAGE).map(|page| (page.frame, page.rights)),
-        Ok((frame, WRITABLE)),
+        Ok((frame, PageRights::WRITABLE)),
     );
 
     check_region(&mut check)?;
@@ -206,14 +212,14 @@ fn parent() -> Result<u32, Error> {
     );
     check.expect(
         "the frame is no longer ours",
-        syscall::page_map(PAGE, frame, 0),
+        syscall::page_map(PAGE, frame, PageRights::empty()),
         Err(Error::PermissionDenied),
     );
     let consent = syscall::capability_copy(Capability::SELF, Rights::GRANT, grantee)?;
     let signal = syscall::frame_allocate(None)?;
-    syscall::page_map(ALIAS, signal, WRITABLE)?;
+    syscall::page_map(ALIAS, signal, PageRights::WRITABLE)?;
     ALIAS_WORDS.write(0, consent.0);
-    syscall::page_share(ALIAS, grantee, CHILD_PAGE, 0)?;
+    syscall::page_share(ALIAS, grantee, CHILD_PAGE, PageRights::empty())?;
     check.expect(
         "grantee ends",
         syscall::wait(grantee),
@@ -227,20 +233,20 @@ fn parent() -> Result<u32, Error> {
 fn check_copy(check: &mut Checker, frame: u64) -> Result<(), Error> {
     check.expect(
         "copy an unbound page",
-        syscall::page_copy_into(ALIAS, Capability::SELF, REGION, 0).map(drop),
+        syscall::page_copy_into(ALIAS, Capability::SELF, REGION, PageRights::empty()).map(drop),
         Err(Error::BadAddress),
     );
     check.expect(
         "copy onto a taken page",
-        syscall::page_copy_into(PAGE, Capability::SELF, PAGE, 0).map(drop),
+        syscall::page_copy_into(PAGE, Capability::SELF, PAGE, PageRights::empty()).map(drop),
         Err(Error::Occupied),
     );
     check.expect(
         "copy into init, named by its id (no capability)",
-        syscall::page_copy_into(PAGE, Capability(1), ALIAS, 0).map(drop),
+        syscall::page_copy_into(PAGE, Capability(1), ALIAS, PageRights::empty()).map(drop),
         Err(Error::BadCapability),
     );
-    let copy = syscall::page_copy_into(PAGE, Capability::SELF, ALIAS, WRITABLE)?;
+    let copy = syscall::page_copy_into(PAGE, Capability::SELF, ALIAS, PageRights::WRITABLE)?;
     check.expect("the copy is another frame", copy != frame, true);
     check.expect("the copy reads the page", ALIAS_WORDS.read(0), ANSWER);
     ALIAS_WORDS.write(0, QUESTION);
@@ -264,15 +270,15 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
     let borrower = syscall::spawn(NAME, "borrower")?;
     check.expect(
         "share a region nothing was bound in",
-        syscall::region_share(REGION, borrower, true),
+        syscall::region_share(REGION, borrower, ShareFlags::WRITABLE),
         Err(Error::NotFound),
     );
     let frame = syscall::frame_allocate(None)?;
-    syscall::page_map(REGION, frame, WRITABLE)?;
+    syscall::page_map(REGION, frame, PageRights::WRITABLE)?;
     REGION_WORDS.write(0, QUESTION);
     check.expect(
         "share a region at a page that does not start one",
-        syscall::region_share(REGION + 4096, borrower, true),
+        syscall::region_share(REGION + 4096, borrower, ShareFlags::WRITABLE),
         Err(Error::BadAddress),
     );
     check.expect(
@@ -286,26 +292,26 @@ fn check_region(check: &mut Checker) -> Result<(), Error> {
     );
     check.expect(
         "share a region with its owner",
-        syscall::region_share(REGION, Capability::SELF, true),
+        syscall::region_share(REGION, Capability::SELF, ShareFlags::WRITABLE),
         Err(Error::Occupied),
     );
     check.expect(
         "share a region writable",
-        syscall::region_share(REGION, borrower, true),
+        syscall::region_share(REGION, borrower, ShareFlags::WRITABLE),
         Ok(()),
     );
     check.expect(
         "share it again",
-        syscall::region_share(REGION, borrower, false),
+        syscall::region_share(REGION, borrower, ShareFlags::empty()),
         Err(Error::Occupied),
     );
     // The question goes into the frame before the frame appears in the region: the borrower
     // may run between the binding and a write made through it.
     let later = syscall::frame_allocate(None)?;
-    syscall::page_map(ALIAS, later, WRITABLE)?;
+    syscall::page_map(ALIAS, later, PageRights::WRITABLE)?;
     ALIAS_WORDS.write(0, QUESTION);
     syscall::page_unmap(ALIAS)?;
-    syscall::page_map(LATER_PAGE, later, WRITABLE)?;
+    syscall::page_map(LATER_PAGE, later, PageRights::WRITABLE)?;
     check.expect(
         "the borrower's checks",
         syscall::wait(borrower),

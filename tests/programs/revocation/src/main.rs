@@ -18,7 +18,7 @@
 #![no_main]
 
 use core::time::Duration;
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use exo_abi::repossession::{self, Reason, ResourceKind};
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
@@ -88,7 +88,7 @@ fn worker(mode: &str) -> i32 {
     let Ok(vector_frame) = syscall::frame_allocate(None) else {
         return 3;
     };
-    let registered = syscall::page_map(VECTOR, vector_frame, WRITABLE)
+    let registered = syscall::page_map(VECTOR, vector_frame, PageRights::WRITABLE)
         .and_then(|()| syscall::set_repossession_vector(VECTOR));
     if registered.is_err() {
         return 4;
@@ -125,7 +125,7 @@ fn worker(mode: &str) -> i32 {
 fn take_frames() -> Result<(), Error> {
     for index in 0..EXTRA_FRAMES {
         let frame = syscall::frame_allocate(None)?;
-        syscall::page_map(EXTRA_PAGES + index * PAGE_SIZE, frame, WRITABLE)?;
+        syscall::page_map(EXTRA_PAGES + index * PAGE_SIZE, frame, PageRights::WRITABLE)?;
         WORKER_WORDS.write(FRAME_LIST + index, frame);
     }
     Ok(())
@@ -233,11 +233,12 @@ fn frame_is_still_bound(frame: u64) -> bool {
 /// Spawns the worker in `mode`, shares the page with it and waits until it is ready.
 fn start_worker(mode: &str) -> Result<Capability, &'static str> {
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
-    syscall::page_map(PAGE, frame, WRITABLE).map_err(|_| "page_map")?;
+    syscall::page_map(PAGE, frame, PageRights::WRITABLE).map_err(|_| "page_map")?;
     let mut args = [0u8; 32];
     let args = worker_args(&mut args, mode);
     let worker = syscall::spawn(NAME, args).map_err(|_| "spawn worker")?;
-    syscall::page_share(PAGE, worker, WORKER_PAGE, WRITABLE).map_err(|_| "page_share")?;
+    syscall::page_share(PAGE, worker, WORKER_PAGE, PageRights::WRITABLE)
+        .map_err(|_| "page_share")?;
     wait_for_worker(|| PARENT_WORDS.read(READY) == 1)?;
     Ok(worker)
 }

@@ -12,7 +12,7 @@
 #![no_std]
 #![no_main]
 
-use exo_abi::page_rights::WRITABLE;
+use exo_abi::PageRights;
 use exo_abi::slice::SLOTS_PER_ROUND;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{Error, ExceptionFrame, upcall};
@@ -116,13 +116,13 @@ fn spin_in_epilogue(frame: &mut ExceptionFrame) -> bool {
 /// Spawns one worker per mode, shares the page into each and waits until all are ready.
 fn start_workers(modes: &[&str]) -> Result<[Capability; 2], &'static str> {
     let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
-    syscall::page_map(PAGE, frame, WRITABLE).map_err(|_| "page_map")?;
+    syscall::page_map(PAGE, frame, PageRights::WRITABLE).map_err(|_| "page_map")?;
     let mut workers = [Capability::SELF; 2];
     for (index, mode) in modes.iter().enumerate() {
         let mut args = [0u8; 32];
         let args = format_args_into(&mut args, index, mode);
         workers[index] = syscall::spawn(NAME, args).map_err(|_| "spawn worker")?;
-        syscall::page_share(PAGE, workers[index], WORKER_PAGE, WRITABLE)
+        syscall::page_share(PAGE, workers[index], WORKER_PAGE, PageRights::WRITABLE)
             .map_err(|_| "page_share")?;
     }
     while (0..modes.len() as u64).any(|index| PARENT_WORDS.read(READY + index) == 0) {
