@@ -20,9 +20,9 @@ extern crate alloc;
 mod posix_paths;
 
 use alloc::vec::Vec;
-use core::arch::x86_64::_rdtsc;
 use libos_custom::kernel_blocks::KernelBlocks;
 use libos_custom::log_store::{CostBenefit, Layout, LogStore, measure_puts};
+use libos_posix::clock::ticks;
 use libos_posix::syscall::Kernel;
 use libos_posix::{Args, println};
 
@@ -63,12 +63,6 @@ impl Cost {
             self.flushes,
         );
     }
-}
-
-/// The time-stamp counter: instructions retired under `-icount`, cycles otherwise.
-pub fn ticks() -> u64 {
-    // SAFETY: rdtsc only reads the time-stamp counter.
-    unsafe { _rdtsc() }
 }
 
 fn puts_for(batch: u64) -> u64 {

@@ -2,9 +2,10 @@
 //! then synced at the end of each batch), and one append-only file of records synced once a
 //! batch. Both run in this program's world (one of its own when it has none).
 
-use crate::{Cost, ticks};
+use crate::Cost;
 use alloc::format;
 use alloc::vec::Vec;
+use libos_posix::clock::ticks;
 use libos_posix::files::{self, File, OpenOptions};
 use libos_posix::world;
 

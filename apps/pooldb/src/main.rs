@@ -27,12 +27,11 @@ mod owned_pool;
 mod revocation;
 
 use alloc::vec::Vec;
-use core::arch::x86_64::_rdtsc;
 use libos_custom::block_device::Block;
 use libos_custom::btree::{BTree, LEAF_ENTRIES_MAX, PageStore, TreeConfig, TreeError};
 use libos_custom::memory::workload::{self, WorkloadReport, ZipfScans};
 use libos_custom::memory::{Clock, Lru, ReplacementPolicy, TwoQueue};
-use libos_posix::{Args, println};
+use libos_posix::{Args, clock, println};
 
 libos_posix::main!(main);
 
@@ -114,11 +113,9 @@ fn build_and_run<S: PageStore>(
         seed: SEED,
     };
     let read_before = blocks_read(tree.store().0);
-    // SAFETY: rdtsc only reads the time-stamp counter.
-    let start = unsafe { _rdtsc() };
+    let start = clock::ticks();
     let report = workload::zipf_with_scans(&mut tree, &workload)?;
-    // SAFETY: as above.
-    let ticks = unsafe { _rdtsc() } - start;
+    let ticks = clock::ticks() - start;
     Ok(Measured {
         report,
         blocks_read: blocks_read(tree.store().0) - read_before,

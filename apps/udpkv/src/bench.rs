@@ -20,7 +20,6 @@
 use crate::{KEYS_MAX, RING_SLOTS, bind_ring, serve_batch, serve_one, server_endpoint};
 use alloc::vec;
 use alloc::vec::Vec;
-use core::arch::x86_64::_rdtsc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use exo_abi::Error;
 use libos_custom::network::frame::{self, Endpoint, HEADERS_BYTES};
@@ -28,6 +27,7 @@ use libos_custom::network::kv::{self, KvStore, REPLY_BYTES_MAX};
 use libos_custom::network::{
     CopyOutReplies, InPlaceReplies, PAYLOAD_BYTES_MAX, ReplyPolicy, UdpKvServer,
 };
+use libos_posix::clock::ticks;
 use libos_posix::net::ReceiveRing;
 use libos_posix::udp::{SendFrame, UdpSocket};
 use libos_posix::{println, syscall};
@@ -48,11 +48,6 @@ const CLIENT: Endpoint = Endpoint {
     ip: [10, 0, 2, 2],
     port: 40_000,
 };
-
-fn timestamp() -> u64 {
-    // SAFETY: rdtsc only reads the time-stamp counter.
-    unsafe { _rdtsc() }
-}
 
 /// A request frame from [`CLIENT`] to `port`.
 fn request_frame(port: u16, id: u32, operation: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
@@ -88,9 +83,9 @@ static KERNEL_TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Runs the kernel call `call`, adding its ticks to [`KERNEL_TICKS`].
 fn in_kernel<T>(call: impl FnOnce() -> T) -> T {
-    let start = timestamp();
+    let start = ticks();
     let result = call();
-    KERNEL_TICKS.fetch_add(timestamp() - start, Ordering::Relaxed);
+    KERNEL_TICKS.fetch_add(ticks() - start, Ordering::Relaxed);
     result
 }
 
@@ -173,11 +168,11 @@ fn per_request(frames: &[Vec<u8>], path: &mut dyn Path, send: SendFrame) -> Resu
     };
     round(&mut next)?;
     KERNEL_TICKS.store(0, Ordering::Relaxed);
-    let start = timestamp();
+    let start = ticks();
     for _ in 0..ROUNDS {
         round(&mut next)?;
     }
-    let total = timestamp() - start;
+    let total = ticks() - start;
     let library = total.saturating_sub(KERNEL_TICKS.load(Ordering::Relaxed));
     let requests = ROUNDS * RING_SLOTS;
     Ok(Cost {
