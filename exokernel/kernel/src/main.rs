@@ -39,6 +39,16 @@ fn kernel_main(boot: BootFacts) -> ! {
     arch::paging::init();
     arch::apic::disable_legacy_pic();
     arch::apic::init(boot.physical_memory_offset);
+    let ramdisk = boot.ramdisk.unwrap_or_else(|| bad_boot("no ramdisk"));
+    let ramdisk =
+        Ramdisk::parse(ramdisk).unwrap_or_else(|error| bad_boot_with("bad ramdisk", error));
+    let config_text = ramdisk.find(boot_config::FILE_NAME).map_or("", |file| {
+        core::str::from_utf8(file.data).unwrap_or_else(|_| bad_boot("boot.cfg is not UTF-8"))
+    });
+    let config =
+        BootConfig::parse(config_text).unwrap_or_else(|error| bad_boot_with("bad boot.cfg", error));
+    logger::set_level(config.log_level);
+    // After the log level is known: these lines are at levels info and debug.
     arch::clock::calibrate();
     arch::rtc::read_at_boot();
     if let Some(framebuffer) = boot.framebuffer {
@@ -49,16 +59,6 @@ fn kernel_main(boot: BootFacts) -> ! {
             framebuffer.bytes_per_pixel
         );
     }
-
-    let ramdisk = boot.ramdisk.unwrap_or_else(|| bad_boot("no ramdisk"));
-    let ramdisk =
-        Ramdisk::parse(ramdisk).unwrap_or_else(|error| bad_boot_with("bad ramdisk", error));
-    let config_text = ramdisk.find(boot_config::FILE_NAME).map_or("", |file| {
-        core::str::from_utf8(file.data).unwrap_or_else(|_| bad_boot("boot.cfg is not UTF-8"))
-    });
-    let config =
-        BootConfig::parse(config_text).unwrap_or_else(|error| bad_boot_with("bad boot.cfg", error));
-    logger::set_level(config.log_level);
 
     let frames = FrameTable::new(boot.usable_memory);
     kernel::install(frames, ramdisk);
