@@ -11,7 +11,7 @@ use libos_posix::descriptors;
 use libos_posix::files::{self, File, OpenOptions};
 use libos_posix::fork::{Fork, fork};
 use libos_posix::process::{self, Stdio};
-use libos_posix::{Errno, ExitReason, syscall};
+use libos_posix::{Errno, ExitReason, bare, syscall};
 
 /// A case and its name.
 type Case = (&'static str, fn() -> Outcome);
@@ -36,6 +36,7 @@ pub const ALL: &[Case] = &[
     ("pipe_end_of_file_on_kill", pipe_end_of_file_on_kill),
     ("pipe_end_of_file_on_fault", pipe_end_of_file_on_fault),
     ("spawn_with_redirection", spawn_with_redirection),
+    ("bare_environments", bare_environments),
     (
         "spawn_after_the_program_changes",
         spawn_after_the_program_changes,
@@ -652,6 +653,30 @@ fn spawn_with_redirection() -> Outcome {
         || String::from("spawning a missing program"),
     )?;
     context("remove", files::remove_file("/tmp/ut-echo"))
+}
+
+/// `bare::spawn` starts a program from `/bin` outside the world, as an environment its
+/// starter waits for with the kernel's `Wait`; a missing program, a file that is not one and an
+/// argument string longer than the kernel takes are refused, and nothing is left behind.
+fn bare_environments() -> Outcome {
+    let child = context("bare spawn", bare::spawn("true", "an argument"))?;
+    let reason = context("wait", syscall::wait(child).map_err(Errno::from))?;
+    check(reason == ExitReason::Exited(0), || format!("true {reason}"))?;
+    let missing = bare::spawn("none", "").map(drop);
+    check(missing == Err(Errno::NotFound), || {
+        format!("a missing program gave {missing:?}")
+    })?;
+    write_file("/tmp/ut-not-a-program", &pattern(5_000, 3))?;
+    let garbage = bare::spawn("/tmp/ut-not-a-program", "").map(drop);
+    check(garbage.is_err(), || {
+        String::from("a file that is no program started")
+    })?;
+    let too_long = "x".repeat(exo_abi::ARGUMENTS_MAX_BYTES as usize + 1);
+    let refused = bare::spawn("true", &too_long).map(drop);
+    check(refused == Err(Errno::InvalidArgument), || {
+        format!("arguments over the limit gave {refused:?}")
+    })?;
+    context("remove", files::remove_file("/tmp/ut-not-a-program"))
 }
 
 /// Writes `bytes` to a new file at `path`.
