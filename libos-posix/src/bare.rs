@@ -10,9 +10,7 @@
 use crate::error::{Errno, Result};
 use crate::layout::{STACK_TOP, STARTUP_ADDRESS};
 use crate::syscall::{self, Capability};
-use crate::{files, images, loader, world};
-use alloc::format;
-use alloc::string::String;
+use crate::{images, loader, process, world};
 use exo_abi::{ARGUMENTS_MAX_BYTES, PageRights};
 
 /// Starts `program` (a name in `/bin`, or a path) with argument string `arguments`; returns a
@@ -26,7 +24,7 @@ pub fn spawn(program: &str, arguments: &str) -> Result<Capability> {
     if world::get().is_none() {
         return Ok(syscall::spawn(program, arguments)?);
     }
-    let mut image = images::prepare(&program_path(program))?;
+    let mut image = images::prepare(&process::program_path(program))?;
     let name = program.rsplit('/').next().unwrap_or(program);
     let child = syscall::create_environment(name)?;
     let started = build(child, &mut image, arguments).and_then(|entry| {
@@ -45,15 +43,6 @@ pub fn spawn(program: &str, arguments: &str) -> Result<Capability> {
         return Err(error);
     }
     Ok(child)
-}
-
-/// Where `program` is, as the shell finds it: itself when it has a slash, else in `/bin`.
-fn program_path(program: &str) -> String {
-    if program.contains('/') {
-        files::absolute(program)
-    } else {
-        format!("/bin/{program}")
-    }
 }
 
 /// Loads the program and its argument string (read-only, at [`STARTUP_ADDRESS`], where the

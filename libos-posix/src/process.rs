@@ -183,6 +183,16 @@ impl Stdio {
     };
 }
 
+/// Where the program named `name` is, as the shell finds it: `name` itself (made absolute)
+/// when it has a slash, else in `/bin`.
+pub fn program_path(name: &str) -> String {
+    if name.contains('/') {
+        files::absolute(name)
+    } else {
+        alloc::format!("/bin/{name}")
+    }
+}
+
 /// Starts the program at `path` with `arguments` (the first is conventionally its name).
 pub fn spawn(path: &str, arguments: &[&str], stdio: Stdio) -> Result<Child> {
     let world = world::require()?;

@@ -597,7 +597,7 @@ fn start_one(
             }
             (None, true) => STDOUT,
         };
-        let path = program_path(&command.program);
+        let path = process::program_path(&command.program);
         let mut arguments: Vec<&str> = Vec::with_capacity(command.arguments.len() + 1);
         arguments.push(&command.program);
         arguments.extend(command.arguments.iter().map(String::as_str));
@@ -639,15 +639,6 @@ fn start_one(
         let _ = descriptors::close(fd);
     }
     outcome
-}
-
-/// Where the program named `name` is: itself when it has a slash, else in `/bin`.
-fn program_path(name: &str) -> String {
-    if name.contains('/') {
-        String::from(name)
-    } else {
-        format!("/bin/{name}")
-    }
 }
 
 fn describe(command_line: &CommandLine) -> String {
