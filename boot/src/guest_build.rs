@@ -146,6 +146,13 @@ pub fn kernel_build_command(cargo: &OsString, workspace: &Workspace, profile: Pr
     command.current_dir(workspace.root());
     command.args(["build", "-p", KERNEL_PACKAGE, "--target", GUEST_TARGET]);
     add_profile_and_target_dir(&mut command, profile, workspace.guest_target_dir("kernel"));
+    if profile == Profile::Release {
+        // Optimized across its crates, in one unit: the BIOS loader copies the kernel into
+        // memory a byte at a time, about a microsecond a byte, so its size is boot time (see
+        // BENCHMARKS.md). Only the kernel: the apps and host tools keep the faster builds.
+        command.env("CARGO_PROFILE_RELEASE_LTO", "fat");
+        command.env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1");
+    }
     command
 }
 
@@ -234,6 +241,12 @@ mod tests {
             ]
         );
         assert_eq!(command.get_current_dir(), Some(workspace.root()));
+        let lto = env_of(&command, "CARGO_PROFILE_RELEASE_LTO");
+        assert_eq!(lto, Some(Some(OsStr::new("fat"))));
+        let units = env_of(&command, "CARGO_PROFILE_RELEASE_CODEGEN_UNITS");
+        assert_eq!(units, Some(Some(OsStr::new("1"))));
+        let debug = kernel_build_command(&"cargo".into(), &workspace, Profile::Debug);
+        assert_eq!(env_of(&debug, "CARGO_PROFILE_RELEASE_LTO"), None);
     }
 
     #[test]
