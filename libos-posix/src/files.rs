@@ -149,12 +149,12 @@ impl FileSystemCell {
 }
 
 /// Where the cache starts, from the world's base: the first page after the world's header.
-pub fn cache_offset() -> u64 {
+pub const fn cache_offset() -> u64 {
     (core::mem::size_of::<World>() as u64).next_multiple_of(PAGE_BYTES)
 }
 
 /// Bytes of the cache.
-pub fn cache_bytes() -> u64 {
+pub const fn cache_bytes() -> u64 {
     (CACHE_SLOTS * core::mem::size_of::<CachedBlock>()) as u64
 }
 

@@ -3,24 +3,25 @@
 //! that memory shared between processes has the same address in each.
 //!
 //! ```text
-//! 0x0000_0000_0040_0000  the program's ELF segments (apps are linked here)
+//! 0x0000_0000_0040_0000  the program's ELF segments (apps are linked here), below HEAP_BASE
+//! 0x0000_0000_2000_0000  the heap, grown as it fills
+//! 0x0000_0000_3000_0000  the world: state shared by every process of the library OS
+//! 0x0000_0000_3f7f_f000  STACK_LIMIT, the lowest page the stack grows down to
+//! 0x0000_0000_3fff_e000  the stack's first page, below STACK_TOP
 //! 0x0000_0000_3fff_f000  the startup block a parent leaves for its child
-//! 0x0000_0000_4000_0000  the heap, grown as it fills
-//! 0x0000_0000_8000_0000  the world: state shared by every process of the library OS
-//! 0x0800_0000_0000 ..    shadows of image data and heap pages shared copy-on-write with
-//!                        forked children
+//! 0x0800_0000_0000 ..    shadows of image data, heap and stack pages shared copy-on-write
+//!                        with forked children
 //! 0x5900_0000_0000       the transfer page a process shares with the file server
 //! 0x5a00_0000_0000 ..    the file server's windows: each client's transfer page
 //! 0x6000_0000_0000       scratch pages, bound for a moment while copying
 //! 0x6800_0000_0000 ..    windows of program images kept between spawns (see `images`)
-//! 0x7000_0000_0000 ..    shadows of stack pages
-//! 0x7fff_ffef_0000       the stack (16 pages) below STACK_TOP, growing down to STACK_LIMIT
 //! ```
 //!
-//! The program, its startup block, the heap and the world lie in the first 512 GiB, under one
-//! entry of the top-level page table, and the startup block in the program's first GiB: a new
-//! address space needs fewer page-table pages (each a zeroed frame that every spawn and fork
-//! pays for, and frees again when the child ends) than with each in a 512 GiB slot of its own.
+//! The program, its heap, the world, the stack and the startup block lie in the first GiB,
+//! under one entry of each of the two top levels of the page table, and the stack and the
+//! startup block share a last-level table: a new address space needs six page-table pages
+//! (each a zeroed frame that every spawn and fork pays for, and frees again when the child
+//! ends) where one with the stack at the top of the user half needs eleven.
 //!
 //! A shadow is a second, read-only binding of a page's frame at the page's address with
 //! [`SHADOW_BIT`] flipped. Children forked copy-on-write bind the shadow, not the page, so the
@@ -29,16 +30,21 @@
 use crate::runtime::image;
 use core::ops::Range;
 
-/// Lowest address of the heap.
-pub const HEAP_BASE: u64 = 0x4000_0000;
+/// Lowest address of the heap: the end of the area the kernel's loader plan allows a
+/// program's segments (`exo_core::user_layout::IMAGE_END`).
+pub const HEAP_BASE: u64 = exo_core::user_layout::IMAGE_END;
 /// Most bytes the heap grows to.
 pub const HEAP_MAX_BYTES: u64 = 256 * 1024 * 1024;
 /// Where the world (see `world`) is bound in every process.
-pub const WORLD_BASE: u64 = 0x8000_0000;
-/// The page where a libOS parent leaves its child's startup block (see `startup`): the last
-/// page below the heap, in the program's first GiB.
-pub const STARTUP_ADDRESS: u64 = HEAP_BASE - PAGE_BYTES;
+pub const WORLD_BASE: u64 = 0x3000_0000;
+/// Most bytes the world's regions span; the gap above them to [`STACK_LIMIT`] stays unmapped.
+pub const WORLD_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The page where a libOS parent leaves its child's startup block (see `startup`): the page
+/// at [`STACK_TOP`], which shares its page table with the stack's first pages.
+pub const STARTUP_ADDRESS: u64 = STACK_TOP;
 const _: () = assert!(HEAP_BASE + HEAP_MAX_BYTES <= WORLD_BASE);
+const _: () = assert!(WORLD_BASE + WORLD_MAX_BYTES < STACK_LIMIT);
+const _: () = assert!(STARTUP_ADDRESS + PAGE_BYTES <= 1 << 30);
 /// The page a process lends the file server for good, for the bytes of its requests (see
 /// `file_client`); private to the process (a forked child connects with its own).
 pub const TRANSFER_PAGE: u64 = 0x5900_0000_0000;
@@ -57,7 +63,7 @@ pub const IMAGE_WINDOWS: u64 = 8;
 pub const IMAGE_WINDOW_BYTES: u64 = 1 << 36;
 /// The first address above the stack (the kernel's choice for programs it loads, kept for
 /// programs this library loads).
-pub const STACK_TOP: u64 = 0x7fff_ffff_0000;
+pub const STACK_TOP: u64 = exo_core::user_layout::STACK_TOP;
 /// Bytes of stack a program this library loads starts with; the fault handler, registered
 /// first thing at start, binds more as the stack grows, down to [`STACK_LIMIT`]. One page:
 /// each page given at spawn costs a copy, a binding and a free (`true` needs no more).
@@ -65,9 +71,6 @@ pub const STACK_BYTES: u64 = PAGE_BYTES;
 /// The lowest address the stack grows down to; a fault between here and the stack's lowest
 /// page binds the missing pages.
 pub const STACK_LIMIT: u64 = STACK_TOP - 8 * 1024 * 1024;
-/// The region of the stack (and nothing else): bit [`SHADOW_BIT`] is set throughout, and clear
-/// throughout its shadow region below.
-const STACK_REGION_BASE: u64 = 0x7800_0000_0000;
 /// The bit flipped in a page's address to find its shadow.
 pub const SHADOW_BIT: u64 = 1 << 43;
 /// Bytes in a page.
@@ -78,8 +81,8 @@ pub const PAGE_BYTES: u64 = 4096;
 fn copy_on_write_regions() -> [(u64, u64); 3] {
     [
         image_data(),
-        (HEAP_BASE, HEAP_BASE + SHADOW_BIT),
-        (STACK_REGION_BASE, exo_abi::USER_END),
+        (HEAP_BASE, HEAP_BASE + HEAP_MAX_BYTES),
+        (STACK_LIMIT, STACK_TOP),
     ]
 }
 

@@ -9,7 +9,7 @@
 
 use crate::error::{Errno, Result};
 use crate::files::FileSystemCell;
-use crate::layout::{PAGE_BYTES, WORLD_BASE};
+use crate::layout::{PAGE_BYTES, WORLD_BASE, WORLD_MAX_BYTES};
 use crate::pipes::PipeTable;
 use crate::process_table::ProcessTable;
 use crate::runtime::world_memory;
@@ -78,12 +78,12 @@ impl World {
 }
 
 /// Bytes of the world: its header, then the buffer cache (see `files`).
-pub fn world_bytes() -> u64 {
+pub const fn world_bytes() -> u64 {
     crate::files::cache_offset() + crate::files::cache_bytes()
 }
 
 /// Pages of the world.
-pub(crate) fn world_pages() -> u64 {
+pub(crate) const fn world_pages() -> u64 {
     world_bytes().div_ceil(PAGE_BYTES)
 }
 
@@ -153,6 +153,7 @@ pub fn is_world(address: u64) -> bool {
 }
 
 /// The first address above the world's last region.
-pub fn regions_end() -> u64 {
+pub const fn regions_end() -> u64 {
     WORLD_BASE + (world_pages() * PAGE_BYTES).div_ceil(region::BYTES) * region::BYTES
 }
+const _: () = assert!(regions_end() <= WORLD_BASE + WORLD_MAX_BYTES);

@@ -269,10 +269,7 @@ impl FrameTable {
 
     /// Frees every frame charged to environment `id`; returns how many.
     pub fn release_environment(&mut self, id: EnvId) -> usize {
-        let mut frames = self.charged.remove(&id).unwrap_or_default();
-        // Freed in frame order, as they always were: which frames later allocations get does
-        // not depend on the order the environment took them in.
-        frames.sort_unstable();
+        let frames = self.charged.remove(&id).unwrap_or_default();
         self.acquired.release(id);
         for &frame in &frames {
             self.owners[frame as usize] = Some(FrameOwner::Free);

@@ -12,8 +12,8 @@ const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 const KERNEL_IMAGE: u64 = 0xffff_ffff_8000_0000;
 /// A user-half address where nothing is mapped.
 const UNMAPPED: u64 = 0x6000_0000_0000;
-/// The first address above the initial stack (see `exo_core::user_layout`).
-const STACK_TOP: u64 = 0x7fff_ffff_0000;
+/// The first address above the initial stack.
+const STACK_TOP: u64 = exo_core::user_layout::STACK_TOP;
 
 struct Check {
     what: &'static str,
