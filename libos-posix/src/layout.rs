@@ -11,11 +11,14 @@
 //! 0x0000_0000_3fff_f000  the startup block a parent leaves for its child
 //! 0x0800_0000_0000 ..    shadows of image data, heap and stack pages shared copy-on-write
 //!                        with forked children
-//! 0x5900_0000_0000       the transfer page a process shares with the file server
 //! 0x5a00_0000_0000 ..    the file server's windows: each client's transfer page
-//! 0x6000_0000_0000       scratch pages, bound for a moment while copying
+//! 0x67ff_fffe_f000       the transfer page a process shares with the file server
+//! 0x67ff_ffff_0000       scratch pages, bound for a moment while copying
 //! 0x6800_0000_0000 ..    windows of program images kept between spawns (see `images`)
 //! ```
+//!
+//! The transfer page, the scratch pages and the image windows are private to a process and
+//! lie next to one another, so that a fork lists the bindings around them in two calls.
 //!
 //! The program, its heap, the world, the stack and the startup block lie in the first GiB,
 //! under one entry of each of the two top levels of the page table, and the stack and the
@@ -47,11 +50,11 @@ const _: () = assert!(WORLD_BASE + WORLD_MAX_BYTES < STACK_LIMIT);
 const _: () = assert!(STARTUP_ADDRESS + PAGE_BYTES <= 1 << 30);
 /// The page a process lends the file server for good, for the bytes of its requests (see
 /// `file_client`); private to the process (a forked child connects with its own).
-pub const TRANSFER_PAGE: u64 = 0x5900_0000_0000;
+pub const TRANSFER_PAGE: u64 = SCRATCH_BASE - PAGE_BYTES;
 /// Where the file server binds the transfer page of its first client; the others follow.
 pub const FILE_SERVER_WINDOWS: u64 = 0x5a00_0000_0000;
 /// The first of [`SCRATCH_PAGES`] pages this library binds for a moment to fill or copy a frame.
-pub const SCRATCH_BASE: u64 = 0x6000_0000_0000;
+pub const SCRATCH_BASE: u64 = IMAGE_WINDOWS_BASE - SCRATCH_PAGES * PAGE_BYTES;
 /// How many scratch pages there are.
 pub const SCRATCH_PAGES: u64 = 16;
 /// The first of [`IMAGE_WINDOWS`] windows of [`IMAGE_WINDOW_BYTES`] where this process keeps
@@ -132,6 +135,11 @@ pub fn private_ranges() -> [Range<u64>; 3] {
         IMAGE_WINDOWS_BASE..IMAGE_WINDOWS_BASE + IMAGE_WINDOWS * IMAGE_WINDOW_BYTES,
     ]
 }
+
+const _: () = assert!(
+    TRANSFER_PAGE + PAGE_BYTES == SCRATCH_BASE
+        && SCRATCH_BASE + SCRATCH_PAGES * PAGE_BYTES == IMAGE_WINDOWS_BASE
+);
 
 /// Whether the page at `address` is in one of the [`private_ranges`].
 pub fn is_private(address: u64) -> bool {

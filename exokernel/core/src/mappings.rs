@@ -169,6 +169,15 @@ impl MappingDatabase {
         Ok(())
     }
 
+    /// Records a root mapping at `place`, which the caller has just found free
+    /// ([`MappingDatabase::lookup`]) and made room for ([`MappingDatabase::reserve_one`]), with
+    /// no change to the database in between: [`MappingDatabase::map_root`] without repeating
+    /// those two steps, so it cannot fail.
+    pub fn map_root_reserved(&mut self, place: Place, frame: FrameNumber, rights: PageRights) {
+        debug_assert!(self.get(place).is_none(), "the place was checked free");
+        self.insert(place, frame, rights, None);
+    }
+
     /// Makes room in the hash indexes by place and by frame for one more mapping, so that
     /// recording it cannot fail for want of a large block: a kernel calls this before it writes
     /// the page table. A hash index grows by doubling into one new block, which a fragmented
@@ -672,6 +681,28 @@ mod tests {
         database.derive(at(1, 0), at(2, 1), READ_EXECUTE).unwrap();
         database.check_invariants().unwrap();
         database
+    }
+
+    #[test]
+    fn a_reserved_root_is_recorded_as_map_root_records_it() {
+        let mut checked = MappingDatabase::default();
+        let mut reserved = MappingDatabase::default();
+        for (place, frame) in [(at(1, 4), 9), (at(1, 5), 9), (at(2, 0), 3)] {
+            checked.map_root(place, frame, READ_WRITE).unwrap();
+            assert_eq!(reserved.lookup(place), None);
+            reserved.reserve_one().unwrap();
+            reserved.map_root_reserved(place, frame, READ_WRITE);
+        }
+        reserved.check_invariants().unwrap();
+        for environment in [1, 2] {
+            let environment = at(environment, 0).environment;
+            assert!(
+                reserved
+                    .mappings_in(environment)
+                    .eq(checked.mappings_in(environment))
+            );
+        }
+        assert_eq!(reserved.mappings_in(at(1, 0).environment).count(), 2);
     }
 
     #[test]

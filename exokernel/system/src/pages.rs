@@ -138,7 +138,8 @@ fn check_free_place<P: Platform>(kernel: &mut Kernel<P>, place: Place) -> Result
     kernel.mappings.reserve_one().map_err(mapping_error)
 }
 
-/// [`bind_root`] once its checks have passed.
+/// [`bind_root`] once its checks ([`check_free_place`]) have passed, with nothing changed in
+/// the mapping database since.
 fn bind_checked_root<P: Platform>(
     kernel: &mut Kernel<P>,
     place: Place,
@@ -157,10 +158,7 @@ fn bind_checked_root<P: Platform>(
     machine
         .address_space
         .map(place.page * PAGE_SIZE, frame, rights, frames)?;
-    kernel
-        .mappings
-        .map_root(place, frame, rights)
-        .map_err(mapping_error)?;
+    kernel.mappings.map_root_reserved(place, frame, rights);
     Ok(0)
 }
 
