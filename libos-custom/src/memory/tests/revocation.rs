@@ -24,8 +24,11 @@ enum Revocation {
     Abort,
 }
 
-/// Blocks read by the reads after the revocation.
-fn blocks_read_after(revocation: Revocation) -> u64 {
+/// Reads after the revocation counted together, to show how long its effect lasts.
+const READS_PER_PART: u64 = 500;
+
+/// Blocks read by the reads after the revocation, in all and per [`READS_PER_PART`].
+fn blocks_read_after(revocation: Revocation) -> (u64, Vec<u64>) {
     let keys = (PAGES - PAGES / 50 - 2) * LEAF_ENTRIES_MAX as u64;
     let loading_pool = BufferPool::new(
         MemoryBlocks::new(PAGES as usize),
@@ -70,17 +73,34 @@ fn blocks_read_after(revocation: Revocation) -> u64 {
             FRAMES - REVOKED
         }
     );
-    let before = pool.stats().blocks_read;
-    read(&mut tree, READS_AFTER);
-    tree.store().pool().stats().blocks_read - before
+    let blocks_read = |tree: &BTree<PoolPages<MemoryBlocks, TwoQueue, Vec<Block>>>| {
+        tree.store().pool().stats().blocks_read
+    };
+    let before = blocks_read(&tree);
+    let parts = (0..READS_AFTER / READS_PER_PART)
+        .map(|_| {
+            let part_start = blocks_read(&tree);
+            read(&mut tree, READS_PER_PART);
+            blocks_read(&tree) - part_start
+        })
+        .collect();
+    (blocks_read(&tree) - before, parts)
 }
 
 #[test]
 fn giving_the_coldest_frames_back_loses_at_most_half_the_hits_the_abort_loses() {
-    let unrevoked = blocks_read_after(Revocation::None) as i64;
-    let smaller = blocks_read_after(Revocation::SmallerAllAlong) as i64;
-    let cooperative = blocks_read_after(Revocation::Cooperative) as i64;
-    let abort = blocks_read_after(Revocation::Abort) as i64;
+    let runs = [
+        ("unrevoked", Revocation::None),
+        ("smaller", Revocation::SmallerAllAlong),
+        ("cooperative", Revocation::Cooperative),
+        ("abort", Revocation::Abort),
+    ]
+    .map(|(name, revocation)| {
+        let (total, parts) = blocks_read_after(revocation);
+        println!("{name}: blocks read per {READS_PER_PART} reads after: {parts:?}");
+        total as i64
+    });
+    let [unrevoked, smaller, cooperative, abort] = runs;
     println!(
         "blocks read by {READS_AFTER} reads after revoking {REVOKED} of {FRAMES} frames: \
          unrevoked {unrevoked}, {} frames all along {smaller}, cooperative {cooperative}, \
