@@ -3,11 +3,11 @@
 //! (`Revoke`), and the victim counts the blocks it reads after. Two victims are not revoked:
 //! one with the whole pool, and one whose pool had three quarters of the frames all along; the
 //! misses a revoked victim makes beyond the latter's are the hits it lost to the revocation
-//! itself (which frames went, and how), rather than to having less memory after it. A cooperative victim answers
-//! the revocation request upcall by giving back its coldest clean frames
-//! (`BufferPool::give_back`); an ignoring one lets the deadline pass, and the abort protocol
-//! takes its newest frames, whatever they hold (the victim learns which from its repossession
-//! vector and forgets them, `BufferPool::lose`).
+//! itself (which frames went, and how), rather than to having less memory after it. A
+//! cooperative victim answers the revocation request upcall by giving back its coldest clean
+//! frames (`BufferPool::give_back`); an ignoring one lets the deadline pass, and the abort
+//! protocol takes its newest frames, whatever they hold (the victim learns which from its
+//! repossession vector and forgets them, `BufferPool::lose`).
 //!
 //! The victim's frames for the pool are the newest it acquires (the heap is grown before they
 //! are bound), so that what the abort protocol takes first is pool memory.

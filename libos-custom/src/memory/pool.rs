@@ -197,8 +197,8 @@ impl<D: BlockDevice, P: ReplacementPolicy, M: DerefMut<Target = [Block]>> Buffer
     }
 
     /// The kernel took the frames of `slots` by force: forgets what they held, never uses
-    /// them again, and tells the policy the slots left. Returns how many of them held dirty pages (lost). Indices out of range or
-    /// already retired are ignored.
+    /// them again, and tells the policy the slots left. Returns how many of them held dirty
+    /// pages (lost). Indices out of range or already retired are ignored.
     pub fn lose(&mut self, slots: &[usize]) -> u64 {
         let lost = slots.iter().filter(|&&slot| self.retire(slot)).count() as u64;
         self.policy.usable_slots_changed(self.usable_slot_count());
