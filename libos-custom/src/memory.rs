@@ -114,4 +114,13 @@ pub trait ReplacementPolicy {
     /// it lists every one. The pool uses it to write dirty cold pages back together with a
     /// dirty victim, and to give frames back to the kernel coldest-first.
     fn coldest(&self, limit: usize, into: &mut Vec<usize>);
+
+    /// Only `usable_slot_count` slots will be used from now on (the others are being given
+    /// back to the kernel or were lost to it): a policy that sizes its queues by the slots
+    /// resizes them, so that [`coldest`](Self::coldest) names first what the smaller pool
+    /// would hold last. The pool calls it before choosing the slots to give back and after
+    /// losing some. Policies without sizes ignore it (the default).
+    fn usable_slots_changed(&mut self, usable_slot_count: usize) {
+        let _ = usable_slot_count;
+    }
 }

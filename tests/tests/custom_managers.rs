@@ -29,9 +29,14 @@ fn the_demos_run_from_the_shell_and_give_their_blocks_back() {
     }
     shell.command("pooldb posix 2", "10000 point reads (10000 found)");
     // The victim is a copy of pooldb that `bare::spawn` starts from `/bin`.
+    // Both runs end with a quarter of the 256 frames gone: given back, or never bound.
     shell.command(
         "pooldb revoke cooperative",
-        "revocation_cooperative_frames_left",
+        "revocation_cooperative_frames_left 192 frames",
+    );
+    shell.command(
+        "pooldb revoke smaller",
+        "revocation_smaller_frames_left 192 frames",
     );
     shell.command(
         "logkv custom 1024 8",
@@ -55,6 +60,10 @@ fn the_demos_run_from_the_shell_and_give_their_blocks_back() {
     shell.command(
         "pooldb custom lru 64",
         "pooldb: the ratio is a whole number from 1 to 32",
+    );
+    shell.command(
+        "pooldb revoke some",
+        "usage: pooldb revoke [unrevoked|smaller|cooperative|abort]",
     );
     shell.command("logkv custom 99999999", "logkv: a number is out of range");
     shell.command("poweroff", "init: file system synced");

@@ -7,15 +7,16 @@
 //!   [`POOL_FRAMES`] frames over data RATIO times larger (default 8);
 //! - `pooldb posix [RATIO]`: the same tree in the file `/pooldb.db`, through the library OS's
 //!   file calls and its cache of as many blocks;
-//! - `pooldb revoke [unrevoked|cooperative|abort]`: the kernel takes a quarter of a warm pool's
-//!   frames back, given by the program or taken by the abort protocol (see `revocation`), and
-//!   the blocks read after are counted;
+//! - `pooldb revoke [unrevoked|smaller|cooperative|abort]`: the kernel takes a quarter of a
+//!   warm pool's frames back, given by the program or taken by the abort protocol (see
+//!   `revocation`), and the blocks read after are counted; `unrevoked` and `smaller` (a pool
+//!   of three quarters of the frames all along) are the baselines;
 //!
 //! Each builds the tree, then makes Zipf-distributed point reads with a full scan now and then
 //! (`libos_custom::memory::workload`), and reports the blocks read from the disk per 1,000
 //! point reads and the instructions (or cycles) per point read. With `bench` first
 //! (`pooldb bench custom` ...), each ratio of [`RATIOS`] is measured and printed as figure
-//! lines `C1.<path> ...` for `make bench` (`pooldb bench revocation`: the three revocation
+//! lines `C1.<path> ...` for `make bench` (`pooldb bench revocation`: the four revocation
 //! runs).
 #![no_std]
 #![no_main]
@@ -228,17 +229,17 @@ fn main(args: Args) -> i32 {
                 revocation::Answer::named(word)
             }) {
             Some(answer) => revocation::run(answer).map_err(|_| "the revocation run failed"),
-            None => Err("usage: pooldb revoke [unrevoked|cooperative|abort]"),
+            None => Err("usage: pooldb revoke [unrevoked|smaller|cooperative|abort]"),
         },
         ["victim", answer] => match revocation::Answer::named(answer) {
             Some(answer) => revocation::victim(answer),
-            None => Err("usage: pooldb victim unrevoked|cooperative|abort"),
+            None => Err("usage: pooldb victim unrevoked|smaller|cooperative|abort"),
         },
         ["posix", rest @ ..] => ratio_argument(rest)
             .and_then(|ratio| posix(ratio).map(|measured| print_run("posix", ratio, &measured))),
         _ => Err(
             "usage: pooldb custom [2q|clock|lru] [RATIO] | pooldb posix [RATIO] | \
-             pooldb revoke [unrevoked|cooperative|abort]",
+             pooldb revoke [unrevoked|smaller|cooperative|abort]",
         ),
     };
     match outcome {
@@ -267,6 +268,7 @@ fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
     if path == "revocation" {
         for answer in [
             revocation::Answer::Unrevoked,
+            revocation::Answer::Smaller,
             revocation::Answer::Cooperative,
             revocation::Answer::Ignoring,
         ] {

@@ -1,10 +1,13 @@
 //! What a revocation costs the database: the program spawns itself as a victim with the
 //! database warm in its pool, asks the kernel to take a quarter of the pool's frames back
-//! (`Revoke`), and the victim counts the blocks it reads after. A cooperative victim answers
-//! the revocation request upcall by giving back its coldest clean frames
-//! (`BufferPool::give_back`); an ignoring one lets the deadline pass, and the abort protocol
-//! takes its newest frames, whatever they hold (the victim learns which from its repossession
-//! vector and forgets them, `BufferPool::lose`).
+//! (`Revoke`), and the victim counts the blocks it reads after. Two victims are not revoked:
+//! one with the whole pool, and one whose pool had three quarters of the frames all along; the
+//! misses a revoked victim makes beyond the latter's are the hits it lost to the revocation
+//! itself (which frames went, and how), rather than to having less memory after it. A
+//! cooperative victim answers the revocation request upcall by giving back its coldest clean
+//! frames (`BufferPool::give_back`); an ignoring one lets the deadline pass, and the abort
+//! protocol takes its newest frames, whatever they hold (the victim learns which from its
+//! repossession vector and forgets them, `BufferPool::lose`).
 //!
 //! The victim's frames for the pool are the newest it acquires (the heap is grown before they
 //! are bound), so that what the abort protocol takes first is pool memory.
@@ -47,6 +50,8 @@ const GO_ON: u64 = 2;
 pub enum Answer {
     /// Nothing is revoked: the baseline.
     Unrevoked,
+    /// Nothing is revoked, and the pool had the frames a revocation leaves all along.
+    Smaller,
     Cooperative,
     Ignoring,
 }
@@ -55,15 +60,21 @@ impl Answer {
     pub fn name(self) -> &'static str {
         match self {
             Answer::Unrevoked => "unrevoked",
+            Answer::Smaller => "smaller",
             Answer::Cooperative => "cooperative",
             Answer::Ignoring => "abort",
         }
     }
 
     pub fn named(name: &str) -> Option<Answer> {
-        [Answer::Unrevoked, Answer::Cooperative, Answer::Ignoring]
-            .into_iter()
-            .find(|answer| answer.name() == name)
+        [
+            Answer::Unrevoked,
+            Answer::Smaller,
+            Answer::Cooperative,
+            Answer::Ignoring,
+        ]
+        .into_iter()
+        .find(|answer| answer.name() == name)
     }
 }
 
@@ -90,7 +101,7 @@ pub fn run(answer: Answer) -> Result<(), Error> {
             break;
         }
     }
-    if answer != Answer::Unrevoked {
+    if !matches!(answer, Answer::Unrevoked | Answer::Smaller) {
         revoke(victim, victim_id, answer)?;
     }
     // SAFETY: as above.
@@ -183,7 +194,10 @@ fn run_victim(
         .and_then(|()| exceptions::set_handler(on_upcall))
         .and_then(|()| syscall::set_upcalls(Upcalls::REVOCATION_REQUEST | Upcalls::REPOSSESSED));
     bound_vector.map_err(|_| "cannot register for revocations")?;
-    let frames = bind_run_frames()?;
+    let mut frames = bind_run_frames()?;
+    if answer == Answer::Smaller {
+        frames = frames.split_at_mut(POOL_FRAMES - REVOKED_FRAMES as usize).0;
+    }
     let device = blocks.take_device().ok_or("the blocks are in use")?;
     let pool = BufferPool::new(device, TwoQueue::new(), frames);
     let mut tree =
@@ -222,6 +236,10 @@ fn run_victim(
         "C1.custom revocation_{}_blocks_read_after {} per_1000_reads",
         answer.name(),
         blocks_read * 1000 / READS_AFTER
+    );
+    println!(
+        "C1.custom revocation_{}_blocks_read_by_{READS_AFTER}_reads {blocks_read} blocks",
+        answer.name()
     );
     println!(
         "C1.custom revocation_{}_frames_left {} frames",

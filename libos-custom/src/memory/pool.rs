@@ -148,8 +148,10 @@ impl<D: BlockDevice, P: ReplacementPolicy, M: DerefMut<Target = [Block]>> Buffer
 
     /// Retires up to `count` slots so that the app can give their frames back to the
     /// kernel, and returns their indices: empty slots first, then the policy's coldest clean
-    /// ones, then its coldest dirty ones, which are written back first. Retired slots are
-    /// never used again. Either every chosen slot is retired or, if a write-back fails, none.
+    /// ones, then its coldest dirty ones, which are written back first. The policy is told
+    /// the slots left first ([`ReplacementPolicy::usable_slots_changed`]), so that what goes
+    /// is what a pool of that size would not hold. Retired slots are never used again.
+    /// Either every chosen slot is retired or, if a write-back fails, none.
     ///
     /// Errors: [`PoolError::Device`] (a write-back failed).
     pub fn give_back(&mut self, count: usize) -> Result<Vec<usize>, PoolError> {
@@ -162,6 +164,8 @@ impl<D: BlockDevice, P: ReplacementPolicy, M: DerefMut<Target = [Block]>> Buffer
             .take(count)
             .collect();
         if chosen.len() < count {
+            let usable_after = self.usable_slot_count().saturating_sub(count);
+            self.policy.usable_slots_changed(usable_after);
             let mut coldest = core::mem::take(&mut self.coldest_scratch);
             coldest.clear();
             self.policy.coldest(usize::MAX, &mut coldest);
@@ -179,20 +183,25 @@ impl<D: BlockDevice, P: ReplacementPolicy, M: DerefMut<Target = [Block]>> Buffer
                 .take(count - chosen.len())
                 .collect();
             self.coldest_scratch = coldest;
-            self.write_back(&dirty)?;
+            if let Err(error) = self.write_back(&dirty) {
+                self.policy.usable_slots_changed(self.usable_slot_count());
+                return Err(error);
+            }
             chosen.extend(dirty);
         }
         for &slot in &chosen {
             self.retire(slot);
         }
+        self.policy.usable_slots_changed(self.usable_slot_count());
         Ok(chosen)
     }
 
-    /// The kernel took the frames of `slots` by force: forgets what they held and never uses
-    /// them again. Returns how many of them held dirty pages (lost). Indices out of range or
-    /// already retired are ignored.
+    /// The kernel took the frames of `slots` by force: forgets what they held, never uses
+    /// them again, and tells the policy the slots left. Returns how many of them held dirty
+    /// pages (lost). Indices out of range or already retired are ignored.
     pub fn lose(&mut self, slots: &[usize]) -> u64 {
         let lost = slots.iter().filter(|&&slot| self.retire(slot)).count() as u64;
+        self.policy.usable_slots_changed(self.usable_slot_count());
         self.stats.dirty_pages_lost += lost;
         lost
     }

@@ -88,13 +88,17 @@ impl Default for TwoQueue {
 impl ReplacementPolicy for TwoQueue {
     fn start(&mut self, slot_count: usize) {
         *self = TwoQueue {
-            first_in_max: (slot_count.saturating_mul(self.first_in_percent) / 100).max(1),
-            ghost_max: (slot_count.saturating_mul(self.ghost_percent) / 100).max(1),
             first_in: SlotList::new(slot_count),
             hot: SlotList::new(slot_count),
             block_of_slot: vec![0; slot_count],
             ..TwoQueue::with_sizes(self.first_in_percent, self.ghost_percent)
         };
+        self.usable_slots_changed(slot_count);
+    }
+
+    fn usable_slots_changed(&mut self, usable_slot_count: usize) {
+        self.first_in_max = (usable_slot_count.saturating_mul(self.first_in_percent) / 100).max(1);
+        self.ghost_max = (usable_slot_count.saturating_mul(self.ghost_percent) / 100).max(1);
     }
 
     fn filled(&mut self, slot: usize, block: u64) {

@@ -271,3 +271,32 @@ fn two_queue_keeps_hot_pages_through_a_scan() {
         policy.filled(victim, block);
     }
 }
+
+#[test]
+fn two_queue_resized_for_fewer_slots_names_its_first_in_excess_coldest() {
+    let mut policy = TwoQueue::new();
+    // Kin is 4 of 16 slots.
+    policy.start(16);
+    // Slots 0..8 hold hot blocks (seen, evicted to the ghost list, seen again).
+    for slot in 0..8 {
+        policy.filled(slot, slot as u64);
+        policy.emptied(slot);
+        policy.filled(slot, slot as u64);
+    }
+    // Slots 8..12 hold blocks seen once, oldest first: A1in is at Kin.
+    for slot in 8..12 {
+        policy.filled(slot, 100 + slot as u64);
+    }
+    let mut coldest = Vec::new();
+    policy.coldest(2, &mut coldest);
+    assert_eq!(coldest, [0, 1], "A1in within Kin goes after Am");
+    // With 8 usable slots Kin is 2: the two oldest of A1in are now beyond it.
+    policy.usable_slots_changed(8);
+    coldest.clear();
+    policy.coldest(3, &mut coldest);
+    assert_eq!(coldest, [8, 9, 0]);
+    assert_eq!(policy.victim(), Some(8));
+    // Back to 16: A1in is within Kin again.
+    policy.usable_slots_changed(16);
+    assert_eq!(policy.victim(), Some(0));
+}
