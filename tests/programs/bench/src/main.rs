@@ -24,6 +24,8 @@
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
 //!   kernel and guest side of the path, the device's own time excluded).
 //!
+//! With the first argument `demultiplexing`, only B8 runs.
+//!
 //! With `profile=ROW` among the arguments, row ROW (B3, or a library OS row) runs inside the
 //! window `boot profile` counts (see `profile`).
 //!
@@ -355,6 +357,15 @@ fn main(args: libos_posix::Args) -> i32 {
             Ok(()) => 0,
             Err(error) => {
                 println!("bench: library OS rows failed: {error}");
+                1
+            }
+        };
+    }
+    if first == Some("demultiplexing") {
+        return match demultiplexing::b8(unit) {
+            Ok(()) => 0,
+            Err(error) => {
+                println!("bench: B8 failed: {}", error.describe());
                 1
             }
         };
