@@ -50,7 +50,7 @@ pub struct ProfiledRow {
     pub serial: String,
 }
 
-/// Profiles benchmark `row` (`B3`, a library OS row, or one with `.micro`) of the release build
+/// Profiles benchmark `row` (`B3`, `B8.1` or `B8.64`, a library OS row, or one with `.micro`) of the release build
 /// `guest`: boots the bench under `-icount shift=0` with the plugin, on a fresh data disk of its
 /// own. Returns the run's outcome instead when the bench opened no window (an unknown row, a
 /// failed run).
@@ -78,6 +78,7 @@ pub fn profile_row(
     );
     let bench_args = match row {
         "B3" => format!("icount profile={row}"),
+        row if row.starts_with("B8.") => format!("demultiplexing icount profile={row}"),
         row if row.ends_with(".micro") => format!("files micro icount profile={row}"),
         row => format!("files icount profile={row}"),
     };

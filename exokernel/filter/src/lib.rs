@@ -43,7 +43,7 @@ use wasmi::{
 };
 
 use crate::host::{Host, PastInputEnd};
-pub use crate::test_list::{Comparison, FieldTest, TestList};
+pub use crate::test_list::{Comparison, FieldTest, TestList, Width};
 
 /// Most nested calls a run may make; one more traps. The contract bounds a run by fuel alone,
 /// but fuel does not bound the kernel memory a deep recursion uses, so this limit does.

@@ -14,7 +14,7 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
-use crate::test_list::{Comparison, FieldTest, TestList, field, visible};
+use crate::test_list::{Comparison, FieldTest, TestList, Width, field, visible};
 
 /// A recognised filter as the structure holds it.
 struct Candidate<Owner> {
@@ -34,7 +34,7 @@ impl<Owner: Copy + Eq> Candidate<Owner> {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Field {
     offset: u32,
-    width: u8,
+    width: Width,
     mask: u32,
 }
 

@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use exo_abi::filter::{EXPORT_RUN, IMPORT_MODULE, VERDICT_MATCH, VERDICT_NO_MATCH, imports};
 use wasmparser::{BlockType, ExternalKind, Operator, OperatorsReader, Parser, Payload, TypeRef};
 
-use crate::test_list::{Comparison, FieldTest, TestList};
+use crate::test_list::{Comparison, FieldTest, TestList, Width};
 
 /// Most tests of a recognised module. A test takes a handful of fuel units, so a run of this
 /// many stays well within [`exo_abi::filter::FUEL_PER_RUN`] (the tests check it): the
@@ -31,7 +31,7 @@ pub const RECOGNISED_TESTS_MAX: usize = 256;
 /// `bytes` must be a module the interpreter has validated.
 pub(crate) fn recognise(bytes: &[u8]) -> Option<TestList> {
     // The width each imported function reads, by function index; `None` for `input_length`.
-    let mut accessor_widths: Vec<Option<u8>> = Vec::new();
+    let mut accessor_widths: Vec<Option<Width>> = Vec::new();
     let mut run_index = None;
     let mut code_index = 0u32;
     for payload in Parser::new(0).parse_all(bytes) {
@@ -70,17 +70,17 @@ pub(crate) fn recognise(bytes: &[u8]) -> Option<TestList> {
     None
 }
 
-fn accessor_width(name: &str) -> Option<u8> {
+fn accessor_width(name: &str) -> Option<Width> {
     match name {
-        imports::INPUT_U8 => Some(1),
-        imports::INPUT_U16 => Some(2),
-        imports::INPUT_U32 => Some(4),
+        imports::INPUT_U8 => Some(Width::U8),
+        imports::INPUT_U16 => Some(Width::U16),
+        imports::INPUT_U32 => Some(Width::U32),
         _ => None,
     }
 }
 
 /// The tests of a body in the recognised form.
-fn conjunction(mut code: OperatorsReader<'_>, accessor_widths: &[Option<u8>]) -> Option<TestList> {
+fn conjunction(mut code: OperatorsReader<'_>, accessor_widths: &[Option<Width>]) -> Option<TestList> {
     let mut tests = Vec::new();
     loop {
         let Operator::I32Const { value: first } = code.read().ok()? else {
@@ -103,7 +103,7 @@ fn conjunction(mut code: OperatorsReader<'_>, accessor_widths: &[Option<u8>]) ->
 }
 
 /// The rest of a test whose field the accessor of `width` bytes has just read at `offset`.
-fn field_test(code: &mut OperatorsReader<'_>, offset: u32, width: u8) -> Option<FieldTest> {
+fn field_test(code: &mut OperatorsReader<'_>, offset: u32, width: Width) -> Option<FieldTest> {
     let Operator::I32Const { value: constant } = code.read().ok()? else {
         return None;
     };
@@ -126,7 +126,7 @@ fn field_test(code: &mut OperatorsReader<'_>, offset: u32, width: u8) -> Option<
 fn finish(
     code: &mut OperatorsReader<'_>,
     offset: u32,
-    width: u8,
+    width: Width,
     mask: u32,
     value: u32,
     failure: Operator<'_>,

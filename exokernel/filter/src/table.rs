@@ -32,11 +32,18 @@ struct Loaded<Owner> {
     charge: usize,
 }
 
+/// A filter bound to packet receive.
+struct Binding<Owner, Ring> {
+    id: u64,
+    owner: Owner,
+    ring: Ring,
+}
+
 /// Every loaded filter and the packet bindings.
 pub struct FilterTable<Owner, Ring> {
     loaded: BTreeMap<u64, Loaded<Owner>>,
     /// Bound filters with their rings, in bind order.
-    bindings: Vec<(u64, Ring)>,
+    bindings: Vec<Binding<Owner, Ring>>,
     /// Positions in `bindings` of the filters the interpreter runs, in bind order.
     interpreted: Vec<usize>,
     /// The recognised bound filters, merged; rebuilt whenever `bindings` changes.
@@ -135,7 +142,7 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
             self.bindings
                 .iter()
                 .enumerate()
-                .filter_map(|(position, (id, _))| Some((position, loaded.get(id)?)))
+                .filter_map(|(position, binding)| Some((position, loaded.get(&binding.id)?)))
         };
         self.interpreted = bound()
             .filter(|(_, loaded)| loaded.filter.test_list().is_none())
@@ -164,10 +171,10 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
     /// it is bound already.
     pub fn bind(&mut self, owner: Owner, id: u64, ring: Ring) -> Result<(), Error> {
         self.check_owner(owner, id)?;
-        if self.bindings.iter().any(|(bound, _)| *bound == id) {
+        if self.bindings.iter().any(|binding| binding.id == id) {
             return Err(Error::Occupied);
         }
-        self.bindings.push((id, ring));
+        self.bindings.push(Binding { id, owner, ring });
         self.sort_bindings();
         Ok(())
     }
@@ -180,7 +187,7 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
     /// Unbinds filter `id` from packet receive (its ring broke); it stays loaded.
     pub fn unbind(&mut self, id: u64) {
         let before = self.bindings.len();
-        self.bindings.retain(|(bound, _)| *bound != id);
+        self.bindings.retain(|binding| binding.id != id);
         if self.bindings.len() != before {
             self.sort_bindings();
         }
@@ -193,13 +200,13 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
     pub fn demultiplex(&mut self, frame: &[u8], only: Option<Owner>) -> Claim<'_, Owner, Ring> {
         let recognised = self.merged.first_match(frame, only);
         let mut unloaded = Vec::new();
-        let mut claimer = None;
+        let mut claimer = recognised;
         let mut runs = 0;
         for &position in &self.interpreted {
             if recognised.is_some_and(|first| first < position) {
                 break;
             }
-            let id = &self.bindings[position].0;
+            let id = &self.bindings[position].id;
             let Some(loaded) = self.loaded.get_mut(id) else {
                 continue;
             };
@@ -216,24 +223,23 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
                 });
             }
             if outcome.verdict == Verdict::Match {
-                claimer = Some((*id, loaded.owner));
+                claimer = Some(position);
                 break;
             }
         }
-        if claimer.is_none()
-            && let Some(position) = recognised
-        {
-            let id = self.bindings[position].0;
-            claimer = self.loaded.get(&id).map(|loaded| (id, loaded.owner));
-        }
+        let claimer = claimer.map(|position| (position, self.bindings[position].id));
         for gone in &unloaded {
             self.remove(gone.id);
         }
         // A run that matched did not strike, and recognised filters never strike, so the
-        // claimer is still bound.
-        let claimed_by = claimer.and_then(|(id, owner)| {
-            let (_, ring) = self.bindings.iter().find(|(bound, _)| *bound == id)?;
-            Some((id, owner, ring))
+        // claimer is still bound; only removals can have moved it.
+        let claimed_by = claimer.and_then(|(position, id)| {
+            let binding = if unloaded.is_empty() {
+                &self.bindings[position]
+            } else {
+                self.bindings.iter().find(|binding| binding.id == id)?
+            };
+            Some((id, binding.owner, &binding.ring))
         });
         Claim {
             claimed_by,

@@ -16,7 +16,18 @@ pub enum Comparison {
     AtLeast,
 }
 
-/// One test: the big-endian field of `width` bytes (1, 2 or 4) at byte `offset` of the input,
+/// How many bytes a field has: the accessor that reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Width {
+    /// One byte, read with `input_u8`.
+    U8,
+    /// Two bytes, read with `input_u16`.
+    U16,
+    /// Four bytes, read with `input_u32`.
+    U32,
+}
+
+/// One test: the big-endian field of `width` at byte `offset` of the input,
 /// zero-extended to 32 bits and masked, compared with `value`. A field that does not lie
 /// wholly in the input fails the test, as the accessor's read past the end ends the run with
 /// no match.
@@ -24,8 +35,8 @@ pub enum Comparison {
 pub struct FieldTest {
     /// Byte offset of the field in the input.
     pub offset: u32,
-    /// Bytes of the field: 1, 2 or 4.
-    pub width: u8,
+    /// Size of the field.
+    pub width: Width,
     /// Bits of the field that take part in the comparison.
     pub mask: u32,
     /// How the masked field is compared with `value`.
@@ -52,14 +63,20 @@ impl FieldTest {
 /// The big-endian number of `width` bytes at `offset` of `input`, zero-extended, or `None` if
 /// any of its bytes lies past the end: what the contract's accessor returns, or its short-input
 /// end of the run.
-pub(crate) fn field(input: &[u8], offset: u32, width: u8) -> Option<u32> {
+pub(crate) fn field(input: &[u8], offset: u32, width: Width) -> Option<u32> {
+    // Written out per width: this runs for every test of every frame.
     let start = usize::try_from(offset).ok()?;
-    let bytes = input.get(start..start.checked_add(usize::from(width))?)?;
-    Some(
-        bytes
-            .iter()
-            .fold(0u32, |value, &byte| (value << 8) | u32::from(byte)),
-    )
+    match width {
+        Width::U8 => input.get(start).map(|&byte| u32::from(byte)),
+        Width::U16 => {
+            let bytes = input.get(start..start.checked_add(2)?)?;
+            Some(u32::from(u16::from_be_bytes([bytes[0], bytes[1]])))
+        }
+        Width::U32 => {
+            let bytes = input.get(start..start.checked_add(4)?)?;
+            Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        }
+    }
 }
 
 /// The first [`INPUT_BYTES_MAX`] bytes of `input`: all a run sees.

@@ -51,7 +51,7 @@ fn the_builders_big_endian_predicates_are_recognised() {
     let port = tests[4];
     assert_eq!(
         (port.offset, port.width, port.mask, port.value),
-        (36, 2, u32::MAX, 7000)
+        (36, exo_filter::Width::U16, u32::MAX, 7000)
     );
     assert_eq!(port.comparison, Comparison::Equal);
     assert_eq!(

@@ -8,7 +8,8 @@
 //! subtracted, so `demux_wasm_N` is the filters' share. The native figure runs the same tests,
 //! written as Rust, over the same frame, N predicates in a row, in this program.
 
-use crate::{ticks_per, ticks_per_iteration, timestamp};
+use crate::{profile, ticks_per, ticks_per_iteration, timestamp};
+use alloc::format;
 use core::hint::black_box;
 use exo_abi::Error;
 use libos_custom::filter::Predicate;
@@ -42,8 +43,9 @@ fn is_udp_to(frame: &[u8], port: u16) -> bool {
         && u16::from_be_bytes([frame[36], frame[37]]) == port
 }
 
-/// Runs B8 and prints its rows.
-pub fn b8(unit: &str) -> Result<(), Error> {
+/// Runs B8 and prints its rows; the frames through N filters are the window of profile row
+/// `B8.N` when that row is `requested`.
+pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
     let empty_loop = ticks_per_iteration(|| black_box(()));
     let mut filters = [0u64; 64];
     let start = timestamp();
@@ -75,8 +77,12 @@ pub fn b8(unit: &str) -> Result<(), Error> {
             println!("bench: B8: the frame to port {port} was not claimed");
             return Err(Error::NotFound);
         }
-        let wasm = ticks_per(DEMUX_ITERATIONS, || {
-            let _ = syscall::packet_inject(black_box(&frame));
+        let row = format!("B8.{count}");
+        let operations = DEMUX_ITERATIONS + DEMUX_ITERATIONS / 100;
+        let wasm = profile::window(&row, requested, operations, || {
+            ticks_per(DEMUX_ITERATIONS, || {
+                let _ = syscall::packet_inject(black_box(&frame));
+            })
         });
         println!(
             "B8 demux_wasm_{count} {} {unit}",

@@ -26,7 +26,7 @@
 //!
 //! With the first argument `demultiplexing`, only B8 runs.
 //!
-//! With `profile=ROW` among the arguments, row ROW (B3, or a library OS row) runs inside the
+//! With `profile=ROW` among the arguments, row ROW (B3, B8.N, or a library OS row) runs inside the
 //! window `boot profile` counts (see `profile`).
 //!
 //! Each figure is the time-stamp-counter cost per operation of a loop of
@@ -362,7 +362,7 @@ fn main(args: libos_posix::Args) -> i32 {
         };
     }
     if first == Some("demultiplexing") {
-        return match demultiplexing::b8(unit) {
+        return match demultiplexing::b8(unit, profile::requested_row(&args)) {
             Ok(()) => 0,
             Err(error) => {
                 println!("bench: B8 failed: {}", error.describe());
@@ -397,7 +397,7 @@ fn main(args: libos_posix::Args) -> i32 {
         fault.saturating_sub(empty_loop)
     );
     exceptions::clear_handler();
-    if let Err(error) = demultiplexing::b8(unit) {
+    if let Err(error) = demultiplexing::b8(unit, profile::requested_row(&args)) {
         println!("bench: B8 failed: {}", error.describe());
         return 1;
     }
