@@ -80,7 +80,10 @@ fn accessor_width(name: &str) -> Option<Width> {
 }
 
 /// The tests of a body in the recognised form.
-fn conjunction(mut code: OperatorsReader<'_>, accessor_widths: &[Option<Width>]) -> Option<TestList> {
+fn conjunction(
+    mut code: OperatorsReader<'_>,
+    accessor_widths: &[Option<Width>],
+) -> Option<TestList> {
     let mut tests = Vec::new();
     loop {
         let Operator::I32Const { value: first } = code.read().ok()? else {

@@ -226,10 +226,12 @@ fn comparison() -> impl Strategy<Value = Compare> {
     ]
 }
 
-/// Offsets mostly inside a short packet, some past its end or near the cut and the top.
+/// Offsets mostly inside a short packet, often the same few so that filters share fields,
+/// some past its end or near the cut and the top.
 fn offset() -> impl Strategy<Value = u32> {
     prop_oneof![
-        8 => 0u32..72,
+        6 => prop::sample::select(vec![12u32, 14, 23, 36]),
+        4 => 0u32..72,
         1 => (INPUT_BYTES_MAX as u32 - 6)..(INPUT_BYTES_MAX as u32 + 2),
         1 => (u32::MAX - 4)..=u32::MAX,
     ]
@@ -239,7 +241,12 @@ fn offset() -> impl Strategy<Value = u32> {
 /// comparisons meet their edge.
 fn field_test(template: Vec<u8>) -> impl Strategy<Value = FieldTest> {
     let order = prop_oneof![9 => Just(ByteOrder::Big), 1 => Just(ByteOrder::Little)];
-    let mask = prop_oneof![Just(u32::MAX), Just(0xff), Just(0x1fff), any::<u32>()];
+    let mask = prop_oneof![
+        4 => Just(u32::MAX),
+        1 => Just(0xff),
+        1 => Just(0x1fff),
+        1 => any::<u32>(),
+    ];
     (
         offset(),
         width(),
@@ -284,16 +291,31 @@ fn masked_field(test: &FieldTest, input: &[u8]) -> Option<u32> {
     Some(field & test.mask)
 }
 
-/// A template packet, predicates drawn from it and packets that are the template changed a
-/// little (a byte or two, or its length), so that predicates match some and miss others.
+/// A template packet, predicates drawn from it (with some tests in common) and packets that
+/// are the template changed a little (a byte or two, or its length), so that predicates match some and miss others.
 fn case() -> impl Strategy<Value = (Vec<Predicate>, Vec<Vec<u8>>)> {
     let template = prop_oneof![
         4 => prop::collection::vec(any::<u8>(), 0..80),
         1 => prop::collection::vec(any::<u8>(), INPUT_BYTES_MAX - 4..INPUT_BYTES_MAX + 8),
     ];
     template.prop_flat_map(|template| {
-        let predicate = prop::collection::vec(field_test(template.clone()), 0..7)
-            .prop_map(|tests| tests.into_iter().fold(Predicate::new(), Predicate::test));
+        // Tests all the case's predicates share, as filters of one protocol do, then their own.
+        let shared = prop::collection::vec(field_test(template.clone()), 0..4);
+        let own = prop::collection::vec(
+            prop::collection::vec(field_test(template.clone()), 0..4),
+            1..8,
+        );
+        let predicates = (shared, own).prop_map(|(shared, own)| {
+            own.into_iter()
+                .map(|own| {
+                    shared
+                        .iter()
+                        .chain(&own)
+                        .copied()
+                        .fold(Predicate::new(), Predicate::test)
+                })
+                .collect::<Vec<_>>()
+        });
         let length = template.len();
         let change = (any::<prop::sample::Index>(), any::<u8>());
         let packet = (
@@ -314,10 +336,7 @@ fn case() -> impl Strategy<Value = (Vec<Predicate>, Vec<Vec<u8>>)> {
                     packet
                 }
             });
-        (
-            prop::collection::vec(predicate, 1..8),
-            prop::collection::vec(packet, 1..12),
-        )
+        (predicates, prop::collection::vec(packet, 1..12))
     })
 }
 
