@@ -3,34 +3,30 @@
 //!
 //! Each filter is indexed on one of its equality tests: filters whose key tests read the same
 //! field (offset, width and mask) form a group, whose filters are sorted by the value they
-//! expect. The tests every filter of a group has in common are the group's and are checked
-//! once. A frame costs one read of each group's field and one binary search for the value it
-//! holds; only when filters expect that value are the group's common tests checked, and then
-//! the rest of theirs (the few filters with no equality test at all are checked one by one).
-//! Filters on 64 distinct UDP ports are one group of 64 values with four common tests and
-//! none left of their own, so a frame costs one lookup and four tests.
+//! expect. A frame costs one read of each group's field and one binary search for the value
+//! it holds; only the filters found there (and the few with no equality test at all) have
+//! their other tests checked. Filters on 64 distinct UDP ports are one group of 64 values, so
+//! a frame checks one of them.
 //!
 //! The answer is the bind position of the earliest bound filter whose tests all hold: the
-//! same as running the recognised filters in bind order, because their runs have no effects
-//! and a conjunction's tests can be checked in any order.
+//! same as running the recognised filters in bind order, because their runs have no effects.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
-use crate::test_list::{Comparison, FieldTest, TestList, Width, all_hold, field, visible};
+use crate::test_list::{Comparison, FieldTest, TestList, Width, field, visible};
 
 /// A recognised filter as the structure holds it.
 struct Candidate<Owner> {
     /// Its place in bind order.
     position: usize,
     owner: Owner,
-    /// Its tests that neither its key nor its group's common tests cover.
-    tests: Vec<FieldTest>,
+    tests: TestList,
 }
 
 impl<Owner: Copy + Eq> Candidate<Owner> {
     fn claims(&self, input: &[u8], only: Option<Owner>) -> bool {
-        only.is_none_or(|owner| owner == self.owner) && all_hold(&self.tests, input)
+        only.is_none_or(|owner| owner == self.owner) && self.tests.holds(input)
     }
 }
 
@@ -55,8 +51,6 @@ impl Field {
 /// The filters keyed on one field, by the value they expect in it.
 struct Group<Owner> {
     field: Field,
-    /// The tests every filter of the group has.
-    common: Vec<FieldTest>,
     /// Sorted by value; the candidates of each value in bind order.
     by_value: Vec<(u32, Vec<Candidate<Owner>>)>,
 }
@@ -86,7 +80,7 @@ impl<Owner: Copy + Eq> Merged<Owner> {
         // equality test whose field tells the most filters apart.
         let mut values: BTreeMap<Field, BTreeSet<u32>> = BTreeMap::new();
         for (_, _, tests) in filters.clone() {
-            for test in equality_tests(tests.tests()) {
+            for test in equality_tests(tests) {
                 values
                     .entry(Field::of(test))
                     .or_default()
@@ -94,28 +88,33 @@ impl<Owner: Copy + Eq> Merged<Owner> {
             }
         }
         let spread = |test: &FieldTest| values.get(&Field::of(test)).map_or(0, BTreeSet::len);
-        let mut keyed: BTreeMap<Field, Vec<(u32, usize, Owner, &[FieldTest])>> = BTreeMap::new();
+        let mut keyed: BTreeMap<Field, BTreeMap<u32, Vec<Candidate<Owner>>>> = BTreeMap::new();
         let mut unkeyed = Vec::new();
         for (position, owner, tests) in filters {
-            let tests = tests.tests();
-            // The first of the tests with the most spread, so that the choice does not depend
-            // on how `max_by_key` breaks ties.
+            let candidate = Candidate {
+                position,
+                owner,
+                tests: tests.clone(),
+            };
+            // The first of the tests with the most spread, so that the choice is the same
+            // whatever the order `max_by_key` breaks ties in.
             let most = equality_tests(tests).map(spread).max();
             match equality_tests(tests).find(|test| Some(spread(test)) == most) {
                 Some(key) => keyed
                     .entry(Field::of(key))
                     .or_default()
-                    .push((key.value, position, owner, tests)),
-                None => unkeyed.push(Candidate {
-                    position,
-                    owner,
-                    tests: tests.to_vec(),
-                }),
+                    .entry(key.value)
+                    .or_default()
+                    .push(candidate),
+                None => unkeyed.push(candidate),
             }
         }
         let groups = keyed
             .into_iter()
-            .map(|(field, members)| group(field, &members))
+            .map(|(field, by_value)| Group {
+                field,
+                by_value: by_value.into_iter().collect(),
+            })
             .collect();
         Merged { groups, unkeyed }
     }
@@ -130,52 +129,14 @@ impl<Owner: Copy + Eq> Merged<Owner> {
                 continue;
             };
             let masked = value & group.field.mask;
-            let Ok(index) = group
+            if let Ok(index) = group
                 .by_value
                 .binary_search_by_key(&masked, |(value, _)| *value)
-            else {
-                continue;
-            };
-            if all_hold(&group.common, input) {
+            {
                 earliest = earliest_claim(&group.by_value[index].1, input, only, earliest);
             }
         }
         earliest_claim(&self.unkeyed, input, only, earliest)
-    }
-}
-
-/// The group of the filters keyed on `field`: each member's key value, bind position, owner
-/// and tests, in bind order.
-fn group<Owner: Copy>(field: Field, members: &[(u32, usize, Owner, &[FieldTest])]) -> Group<Owner> {
-    let common: Vec<FieldTest> = members.first().map_or(Vec::new(), |(_, _, _, first)| {
-        first
-            .iter()
-            .filter(|test| members.iter().all(|(_, _, _, tests)| tests.contains(test)))
-            .copied()
-            .collect()
-    });
-    let mut by_value: BTreeMap<u32, Vec<Candidate<Owner>>> = BTreeMap::new();
-    for &(value, position, owner, tests) in members {
-        // A conjunction's test repeated is the same test: what the key or the common tests
-        // check is left out.
-        let key = |test: &FieldTest| {
-            test.comparison == Comparison::Equal && Field::of(test) == field && test.value == value
-        };
-        let tests = tests
-            .iter()
-            .filter(|test| !key(test) && !common.contains(test))
-            .copied()
-            .collect();
-        by_value.entry(value).or_default().push(Candidate {
-            position,
-            owner,
-            tests,
-        });
-    }
-    Group {
-        field,
-        common,
-        by_value: by_value.into_iter().collect(),
     }
 }
 
@@ -195,8 +156,9 @@ fn earliest_claim<Owner: Copy + Eq>(
         .or(earliest)
 }
 
-fn equality_tests(tests: &[FieldTest]) -> impl Iterator<Item = &FieldTest> {
+fn equality_tests(tests: &TestList) -> impl Iterator<Item = &FieldTest> {
     tests
+        .tests()
         .iter()
         .filter(|test| test.comparison == Comparison::Equal)
 }

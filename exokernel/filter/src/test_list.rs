@@ -105,11 +105,7 @@ impl TestList {
     /// Whether every test holds on `input`, of which only the first [`INPUT_BYTES_MAX`] bytes
     /// count.
     pub fn holds(&self, input: &[u8]) -> bool {
-        all_hold(&self.tests, visible(input))
+        let input = visible(input);
+        self.tests.iter().all(|test| test.holds(input))
     }
-}
-
-/// Whether every one of `tests` holds on `input` (already cut to [`INPUT_BYTES_MAX`]).
-pub(crate) fn all_hold(tests: &[FieldTest], input: &[u8]) -> bool {
-    tests.iter().all(|test| test.holds(input))
 }
