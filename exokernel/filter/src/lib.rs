@@ -29,6 +29,7 @@ pub mod recognition;
 pub mod table;
 mod test_list;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -220,7 +221,7 @@ impl Sandbox {
         Ok(Filter {
             store,
             run,
-            test_list: recognition::recognise(bytes),
+            test_list: recognition::recognise(bytes).map(Arc::new),
             strikes: 0,
         })
     }
@@ -278,7 +279,9 @@ fn instantiation_refusal(error: &wasmi::Error, host: &Host) -> LoadError {
 pub struct Filter {
     store: Store<Host>,
     run: TypedFunc<(), i32>,
-    test_list: Option<TestList>,
+    /// Shared with the packet table's merged decision, which then holds no copy the load's
+    /// charge does not cover.
+    test_list: Option<Arc<TestList>>,
     strikes: u32,
 }
 
@@ -349,6 +352,11 @@ impl Filter {
     /// The tests of a filter [`Sandbox::load`] recognised as a conjunction of masked field
     /// tests; `None` for one the interpreter runs.
     pub fn test_list(&self) -> Option<&TestList> {
+        self.test_list.as_deref()
+    }
+
+    /// [`Filter::test_list`], to share.
+    pub(crate) fn shared_test_list(&self) -> Option<&Arc<TestList>> {
         self.test_list.as_ref()
     }
 

@@ -12,6 +12,7 @@
 //! same as running the recognised filters in bind order, because their runs have no effects.
 
 use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::test_list::{Comparison, FieldTest, TestList, Width, field, visible};
@@ -21,7 +22,7 @@ struct Candidate<Owner> {
     /// Its place in bind order.
     position: usize,
     owner: Owner,
-    tests: TestList,
+    tests: Arc<TestList>,
 }
 
 impl<Owner: Copy + Eq> Candidate<Owner> {
@@ -74,7 +75,7 @@ impl<Owner> Default for Merged<Owner> {
 impl<Owner: Copy + Eq> Merged<Owner> {
     /// The structure over `filters`: each one's bind position, owner and tests, in bind order.
     pub(crate) fn new<'a>(
-        filters: impl Iterator<Item = (usize, Owner, &'a TestList)> + Clone,
+        filters: impl Iterator<Item = (usize, Owner, &'a Arc<TestList>)> + Clone,
     ) -> Merged<Owner> {
         // How many different values filters expect in each field: the key of a filter is the
         // equality test whose field tells the most filters apart.
@@ -94,7 +95,7 @@ impl<Owner: Copy + Eq> Merged<Owner> {
             let candidate = Candidate {
                 position,
                 owner,
-                tests: tests.clone(),
+                tests: Arc::clone(tests),
             };
             // The first of the tests with the most spread, so that the choice is the same
             // whatever the order `max_by_key` breaks ties in.

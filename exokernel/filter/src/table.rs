@@ -149,7 +149,7 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
             .map(|(position, _)| position)
             .collect();
         self.merged = Merged::new(bound().filter_map(|(position, loaded)| {
-            Some((position, loaded.owner, loaded.filter.test_list()?))
+            Some((position, loaded.owner, loaded.filter.shared_test_list()?))
         }));
     }
 
