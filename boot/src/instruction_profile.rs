@@ -50,8 +50,8 @@ pub struct ProfiledRow {
     pub serial: String,
 }
 
-/// Profiles benchmark `row` (`B3`, `B8.1` or `B8.64`, a library OS row, or one with `.micro`) of the release build
-/// `guest`: boots the bench under `-icount shift=0` with the plugin, on a fresh data disk of its
+/// Profiles benchmark `row` (`B3`, a `B8.` row, a library OS row, or one with `.micro`) of the
+/// release build `guest`: boots the bench under `-icount shift=0` with the plugin, on a fresh data disk of its
 /// own. Returns the run's outcome instead when the bench opened no window (an unknown row, a
 /// failed run).
 pub fn profile_row(

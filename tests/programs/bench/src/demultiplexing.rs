@@ -12,7 +12,7 @@ use crate::{profile, ticks_per, ticks_per_iteration, timestamp};
 use alloc::format;
 use core::hint::black_box;
 use exo_abi::Error;
-use libos_custom::filter::Predicate;
+use libos_custom::filter::{Comparison, Predicate};
 use libos_posix::net::ReceiveRing;
 use libos_posix::{println, syscall};
 
@@ -43,6 +43,35 @@ fn is_udp_to(frame: &[u8], port: u16) -> bool {
         && u16::from_be_bytes([frame[36], frame[37]]) == port
 }
 
+/// `demux_interpreted_1`: one frame through one filter the kernel does not recognise, so that
+/// the interpreter runs it: the UDP port predicate and a little-endian word test that holds on
+/// every frame (the recognised form has no byte swap). The window of profile row
+/// `B8.interpreted`. The filter is unloaded after, so that the other rows do not run it.
+fn interpreted(unit: &str, requested: Option<&str>, baseline: u64) -> Result<(), Error> {
+    let port = FIRST_PORT - 1;
+    let module = Predicate::udp_destination_port(port)
+        .word(0, Comparison::GreaterOrEqual, 0)
+        .to_wasm();
+    let filter = syscall::filter_load(&module)?;
+    ReceiveRing::bind(filter, RINGS + FILTERS[2] as u64 * 2 * 4096, 1)?;
+    let frame = udp_frame(port);
+    if syscall::packet_inject(&frame) != Ok(true) {
+        println!("bench: B8: the frame to port {port} was not claimed");
+        return Err(Error::NotFound);
+    }
+    let operations = DEMUX_ITERATIONS + DEMUX_ITERATIONS / 100;
+    let cost = profile::window("B8.interpreted", requested, operations, || {
+        ticks_per(DEMUX_ITERATIONS, || {
+            let _ = syscall::packet_inject(black_box(&frame));
+        })
+    });
+    println!(
+        "B8 demux_interpreted_1 {} {unit}",
+        cost.saturating_sub(baseline)
+    );
+    syscall::filter_unload(filter)
+}
+
 /// Runs B8 and prints its rows; the frames through N filters are the window of profile row
 /// `B8.N` when that row is `requested`.
 pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
@@ -64,6 +93,7 @@ pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
         "B8 demux_inject_no_filter {} {unit}",
         baseline.saturating_sub(empty_loop)
     );
+    interpreted(unit, requested, baseline)?;
     let mut bound = 0;
     for count in FILTERS {
         while bound < count {
