@@ -43,11 +43,12 @@ fn is_udp_to(frame: &[u8], port: u16) -> bool {
         && u16::from_be_bytes([frame[36], frame[37]]) == port
 }
 
-/// `demux_interpreted_1`: one frame through one filter the kernel does not recognise, so that
-/// the interpreter runs it: the UDP port predicate and a little-endian word test that holds on
-/// every frame (the recognised form has no byte swap). The window of profile row
-/// `B8.interpreted`. The filter is unloaded after, so that the other rows do not run it.
-fn interpreted(unit: &str, requested: Option<&str>, baseline: u64) -> Result<(), Error> {
+/// For `demux_interpreted_1`: the ticks of one frame through `PacketInject` with one filter
+/// bound that the kernel does not recognise, so that the interpreter runs it: the UDP port
+/// predicate and a little-endian word test that holds on every frame (the recognised form has
+/// no byte swap). The window of profile row `B8.interpreted`. The filter is unloaded after, so
+/// that the other rows do not run it.
+fn interpreted(requested: Option<&str>) -> Result<u64, Error> {
     let port = FIRST_PORT - 1;
     let module = Predicate::udp_destination_port(port)
         .word(0, Comparison::GreaterOrEqual, 0)
@@ -60,32 +61,21 @@ fn interpreted(unit: &str, requested: Option<&str>, baseline: u64) -> Result<(),
         return Err(Error::NotFound);
     }
     let operations = DEMUX_ITERATIONS + DEMUX_ITERATIONS / 100;
-    let cost = profile::window("B8.interpreted", requested, operations, || {
+    let ticks = profile::window("B8.interpreted", requested, operations, || {
         ticks_per(DEMUX_ITERATIONS, || {
             let _ = syscall::packet_inject(black_box(&frame));
         })
     });
-    println!(
-        "B8 demux_interpreted_1 {} {unit}",
-        cost.saturating_sub(baseline)
-    );
-    syscall::filter_unload(filter)
+    syscall::filter_unload(filter)?;
+    Ok(ticks)
 }
 
 /// Runs B8 and prints its rows; the frames through N filters are the window of profile row
 /// `B8.N` when that row is `requested`.
 pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
     let empty_loop = ticks_per_iteration(|| black_box(()));
-    let unclaimed = udp_frame(1);
-    let baseline = ticks_per_iteration(|| {
-        let _ = syscall::packet_inject(black_box(&unclaimed));
-    });
-    println!(
-        "B8 demux_inject_no_filter {} {unit}",
-        baseline.saturating_sub(empty_loop)
-    );
     // Before the 64 loads, which are as many as an environment may hold.
-    interpreted(unit, requested, baseline)?;
+    let interpreted = interpreted(requested)?;
     let mut filters = [0u64; 64];
     let start = timestamp();
     for (index, filter) in filters.iter_mut().enumerate() {
@@ -94,6 +84,19 @@ pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
     }
     let load = (timestamp() - start) / filters.len() as u64;
     println!("B8 filter_load {load} {unit}");
+
+    let unclaimed = udp_frame(1);
+    let baseline = ticks_per_iteration(|| {
+        let _ = syscall::packet_inject(black_box(&unclaimed));
+    });
+    println!(
+        "B8 demux_inject_no_filter {} {unit}",
+        baseline.saturating_sub(empty_loop)
+    );
+    println!(
+        "B8 demux_interpreted_1 {} {unit}",
+        interpreted.saturating_sub(baseline)
+    );
     let mut bound = 0;
     for count in FILTERS {
         while bound < count {
