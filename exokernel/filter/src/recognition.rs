@@ -1,6 +1,6 @@
 //! Recognising, at load, a module whose `run` is a conjunction of masked field tests in the
 //! exact form `libos_custom::filter` emits for big-endian fields, so that the kernel can run it
-//! as a [`TestList`] and merge it with other filters (see [`crate::merged`]).
+//! as a [`TestList`] and merge it with other filters (see [`crate::table`]).
 //!
 //! Each test must be, instruction for instruction,
 //!
