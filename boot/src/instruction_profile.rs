@@ -50,8 +50,8 @@ pub struct ProfiledRow {
     pub serial: String,
 }
 
-/// Profiles benchmark `row` (`B3`, a library OS row, or one with `.micro`) of the release build
-/// `guest`: boots the bench under `-icount shift=0` with the plugin, on a fresh data disk of its
+/// Profiles benchmark `row` (`B3`, a `B8.` row, a library OS row, or one with `.micro`) of the
+/// release build `guest`: boots the bench under `-icount shift=0` with the plugin, on a fresh data disk of its
 /// own. Returns the run's outcome instead when the bench opened no window (an unknown row, a
 /// failed run).
 pub fn profile_row(
@@ -78,6 +78,7 @@ pub fn profile_row(
     );
     let bench_args = match row {
         "B3" => format!("icount profile={row}"),
+        row if row.starts_with("B8.") => format!("demultiplexing icount profile={row}"),
         row if row.ends_with(".micro") => format!("files micro icount profile={row}"),
         row => format!("files icount profile={row}"),
     };

@@ -75,8 +75,9 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ProfileArgs {
-    /// The row: B3, or a library OS row (B4, B5, B6, B7), or one on the microkernel path
-    /// (B4.micro ... B7.micro).
+    /// The row: B3, B8.1, B8.64 or B8.interpreted (a frame through 1 or 64 filters the kernel
+    /// recognises, or one it interprets), a library OS row (B4, B5, B6, B7), or one on the
+    /// microkernel path (B4.micro ... B7.micro).
     #[arg(value_parser = PossibleValuesParser::new(PROFILED_ROWS))]
     row: String,
     /// How many functions to list.
@@ -88,8 +89,19 @@ struct ProfileArgs {
 }
 
 /// The rows `boot profile` can profile.
-const PROFILED_ROWS: [&str; 9] = [
-    "B3", "B4", "B5", "B6", "B7", "B4.micro", "B5.micro", "B6.micro", "B7.micro",
+const PROFILED_ROWS: [&str; 12] = [
+    "B3",
+    "B8.1",
+    "B8.64",
+    "B8.interpreted",
+    "B4",
+    "B5",
+    "B6",
+    "B7",
+    "B4.micro",
+    "B5.micro",
+    "B6.micro",
+    "B7.micro",
 ];
 
 #[derive(Debug, Args)]

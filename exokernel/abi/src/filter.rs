@@ -24,6 +24,26 @@
 //! the filter's fault (a short packet). Running out of fuel, a trap, or a result other than 0 or
 //! 1 also gives no match, and counts a *strike* against the filter: after [`STRIKES_MAX`]
 //! strikes it is unloaded and its environment told.
+//!
+//! # Recognised filters
+//!
+//! A module whose `run` is nothing but a conjunction of masked field tests, in exactly the
+//! instructions `libos_custom::filter` emits for big-endian fields, is recognised at load and
+//! run natively instead of in the interpreter; the kernel also merges the recognised filters
+//! bound to packet receive into one decision, which costs about one lookup per frame however
+//! many there are. Each test must be
+//!
+//! ```text
+//! i32.const OFFSET  call ACCESSOR  [i32.const MASK  i32.and]  i32.const VALUE
+//! (i32.ne | i32.eq | i32.lt_u)  if  i32.const 0  return  end
+//! ```
+//!
+//! with ACCESSOR an import of [`imports::INPUT_U8`], [`imports::INPUT_U16`] or
+//! [`imports::INPUT_U32`], and the body must end with `i32.const 1  end`, at most 256 tests.
+//! Recognition changes nothing a filter can observe: the verdict is the one the run would give
+//! (such a run cannot strike), the order in which bound filters claim frames is the same, and
+//! the module is checked and instantiated at load like any other. Any other module, down to one
+//! instruction more, runs in the interpreter.
 
 /// Most filters one environment has loaded at once.
 pub const FILTERS_PER_ENVIRONMENT_MAX: usize = 64;

@@ -11,6 +11,12 @@
 //! are translated eagerly at load: translated lazily, the first run of each function would pay
 //! for its translation in fuel, and a filter could run out on a first run that later ones
 //! survive.
+//!
+//! Most filters are conjunctions of masked field tests, in the form `libos_custom::filter`
+//! emits. [`Sandbox::load`] recognises that form (see [`recognition`]) and keeps the tests as a
+//! [`TestList`] beside the instance: a recognised filter's runs evaluate the list natively,
+//! with the verdict the interpreter would give, and [`table::FilterTable`] merges the lists of
+//! all bound filters into one decision per frame. Any other module runs in the interpreter.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -18,8 +24,12 @@
 extern crate alloc;
 
 mod host;
+mod merged;
+pub mod recognition;
 pub mod table;
+mod test_list;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -34,6 +44,7 @@ use wasmi::{
 };
 
 use crate::host::{Host, PastInputEnd};
+pub use crate::test_list::{Comparison, FieldTest, TestList, Width};
 
 /// Most nested calls a run may make; one more traps. The contract bounds a run by fuel alone,
 /// but fuel does not bound the kernel memory a deep recursion uses, so this limit does.
@@ -146,6 +157,7 @@ pub struct RunOutcome {
     /// The strike this run counted, if the filter misbehaved.
     pub strike: Option<Strike>,
     /// Fuel the run consumed, at most [`FUEL_PER_RUN`]: what benchmarks compare filters by.
+    /// 0 for a recognised filter's run, which the interpreter does not run.
     pub fuel_used: u64,
 }
 
@@ -176,7 +188,9 @@ impl Sandbox {
 
     /// Checks `bytes` against the contract and instantiates the module, running its start
     /// function (if any) with [`FUEL_PER_RUN`] fuel. Everything that can be refused is refused
-    /// here, so that a loaded filter can only fail at run time by its own behaviour.
+    /// here, so that a loaded filter can only fail at run time by its own behaviour. A module
+    /// in the recognised form (see [`recognition`]) is loaded in the same way, and its tests
+    /// kept as well.
     pub fn load(&self, bytes: &[u8]) -> Result<Filter, LoadError> {
         if bytes.len() > MODULE_BYTES_MAX {
             return Err(LoadError::TooLarge);
@@ -207,6 +221,7 @@ impl Sandbox {
         Ok(Filter {
             store,
             run,
+            test_list: recognition::recognise(bytes).map(Arc::new),
             strikes: 0,
         })
     }
@@ -259,18 +274,43 @@ fn instantiation_refusal(error: &wasmi::Error, host: &Host) -> LoadError {
     }
 }
 
-/// A loaded filter: its own store and instance, and the strikes it has collected.
+/// A loaded filter: its own store and instance, its tests if it was recognised, and the
+/// strikes it has collected.
 pub struct Filter {
     store: Store<Host>,
     run: TypedFunc<(), i32>,
+    /// Shared with the packet table's merged decision, which then holds no copy the load's
+    /// charge does not cover.
+    test_list: Option<Arc<TestList>>,
     strikes: u32,
 }
 
 impl Filter {
     /// Runs the filter on `input` (cut to [`exo_abi::filter::INPUT_BYTES_MAX`] bytes) with
     /// [`FUEL_PER_RUN`] fuel. An exhausted filter is not run at all and claims nothing: the
-    /// kernel may still hold it between the last strike and the unload.
+    /// kernel may still hold it between the last strike and the unload. A recognised filter
+    /// evaluates its [`TestList`] instead, with the interpreter's verdict and no strike.
     pub fn run(&mut self, input: &[u8]) -> RunOutcome {
+        match &self.test_list {
+            Some(tests) => {
+                let verdict = if tests.holds(input) {
+                    Verdict::Match
+                } else {
+                    Verdict::NoMatch
+                };
+                RunOutcome {
+                    verdict,
+                    strike: None,
+                    fuel_used: 0,
+                }
+            }
+            None => self.run_interpreted(input),
+        }
+    }
+
+    /// Runs the module in the interpreter, even when it was recognised: the behaviour that
+    /// [`Filter::run`]'s native evaluation must reproduce, and what the tests compare it with.
+    pub fn run_interpreted(&mut self, input: &[u8]) -> RunOutcome {
         if self.is_exhausted() {
             return RunOutcome {
                 verdict: Verdict::NoMatch,
@@ -309,6 +349,17 @@ impl Filter {
         }
     }
 
+    /// The tests of a filter [`Sandbox::load`] recognised as a conjunction of masked field
+    /// tests; `None` for one the interpreter runs.
+    pub fn test_list(&self) -> Option<&TestList> {
+        self.test_list.as_deref()
+    }
+
+    /// [`Filter::test_list`], to share.
+    pub(crate) fn shared_test_list(&self) -> Option<&Arc<TestList>> {
+        self.test_list.as_ref()
+    }
+
     /// Strikes counted so far.
     pub fn strikes(&self) -> u32 {
         self.strikes
@@ -324,6 +375,7 @@ impl fmt::Debug for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Filter")
             .field("strikes", &self.strikes)
+            .field("recognised", &self.test_list.is_some())
             .finish_non_exhaustive()
     }
 }

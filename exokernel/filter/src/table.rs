@@ -8,9 +8,17 @@
 //! match the same frames gets only what earlier filters leave: binding cannot steal traffic
 //! that another environment already claims.
 //!
+//! **Recognised filters** (see [`Filter::test_list`]) are not run one by one: the table keeps
+//! them merged in one decision structure, which finds the earliest bound of them that matches
+//! with about one lookup, however many there are. The interpreter then runs only the other
+//! filters bound before that one, in bind order, as it always did; the first match of all wins.
+//! Recognised runs have no effect and never strike, so the claimer, the runs that strike and
+//! the strikes are the same as if every filter ran in turn.
+//!
 //! **Strikes.** A run that strikes counts against its filter (see [`Filter::run`]); the run
 //! that exhausts it unloads it here, and the caller is told so that it can notify the owner.
 
+use crate::merged::Merged;
 use crate::{Filter, Verdict};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -24,11 +32,22 @@ struct Loaded<Owner> {
     charge: usize,
 }
 
+/// A filter bound to packet receive.
+struct Binding<Owner, Ring> {
+    id: u64,
+    owner: Owner,
+    ring: Ring,
+}
+
 /// Every loaded filter and the packet bindings.
 pub struct FilterTable<Owner, Ring> {
     loaded: BTreeMap<u64, Loaded<Owner>>,
     /// Bound filters with their rings, in bind order.
-    bindings: Vec<(u64, Ring)>,
+    bindings: Vec<Binding<Owner, Ring>>,
+    /// Positions in `bindings` of the filters the interpreter runs, in bind order.
+    interpreted: Vec<usize>,
+    /// The recognised bound filters, merged; rebuilt whenever `bindings` changes.
+    merged: Merged<Owner>,
     next_id: u64,
 }
 
@@ -48,7 +67,8 @@ pub struct Claim<'a, Owner, Ring> {
     pub claimed_by: Option<(u64, Owner, &'a Ring)>,
     /// Filters this frame's runs exhausted, now unloaded.
     pub unloaded: Vec<Unloaded<Owner>>,
-    /// Filters run for this frame.
+    /// Filters the interpreter ran for this frame (the recognised ones are decided together,
+    /// without a run).
     pub runs: usize,
 }
 
@@ -57,6 +77,8 @@ impl<Owner: Copy + Eq, Ring> Default for FilterTable<Owner, Ring> {
         FilterTable {
             loaded: BTreeMap::new(),
             bindings: Vec::new(),
+            interpreted: Vec::new(),
+            merged: Merged::default(),
             next_id: 1,
         }
     }
@@ -108,8 +130,27 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
 
     /// Removes filter `id` and its binding; returns its charge.
     fn remove(&mut self, id: u64) -> usize {
-        self.bindings.retain(|(bound, _)| *bound != id);
+        self.unbind(id);
         self.loaded.remove(&id).map_or(0, |loaded| loaded.charge)
+    }
+
+    /// Sorts the bound filters again into those the interpreter runs and the merged ones,
+    /// after `bindings` changed.
+    fn sort_bindings(&mut self) {
+        let loaded = &self.loaded;
+        let bound = || {
+            self.bindings
+                .iter()
+                .enumerate()
+                .filter_map(|(position, binding)| Some((position, loaded.get(&binding.id)?)))
+        };
+        self.interpreted = bound()
+            .filter(|(_, loaded)| loaded.filter.test_list().is_none())
+            .map(|(position, _)| position)
+            .collect();
+        self.merged = Merged::new(bound().filter_map(|(position, loaded)| {
+            Some((position, loaded.owner, loaded.filter.shared_test_list()?))
+        }));
     }
 
     /// Unloads every filter of `owner` (its environment ended).
@@ -130,10 +171,11 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
     /// it is bound already.
     pub fn bind(&mut self, owner: Owner, id: u64, ring: Ring) -> Result<(), Error> {
         self.check_owner(owner, id)?;
-        if self.bindings.iter().any(|(bound, _)| *bound == id) {
+        if self.bindings.iter().any(|binding| binding.id == id) {
             return Err(Error::Occupied);
         }
-        self.bindings.push((id, ring));
+        self.bindings.push(Binding { id, owner, ring });
+        self.sort_bindings();
         Ok(())
     }
 
@@ -144,17 +186,27 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
 
     /// Unbinds filter `id` from packet receive (its ring broke); it stays loaded.
     pub fn unbind(&mut self, id: u64) {
-        self.bindings.retain(|(bound, _)| *bound != id);
+        let before = self.bindings.len();
+        self.bindings.retain(|binding| binding.id != id);
+        if self.bindings.len() != before {
+            self.sort_bindings();
+        }
     }
 
     /// Runs the bound filters on `frame` in bind order until one claims it; with `only`,
     /// just the filters that owner loaded run (a frame an environment makes up itself reaches
-    /// nobody else).
+    /// nobody else). The recognised filters are decided together first; the interpreter runs
+    /// only the others bound before the earliest recognised one that matches.
     pub fn demultiplex(&mut self, frame: &[u8], only: Option<Owner>) -> Claim<'_, Owner, Ring> {
+        let recognised = self.merged.first_match(frame, only);
         let mut unloaded = Vec::new();
-        let mut claimer = None;
+        let mut claimer = recognised;
         let mut runs = 0;
-        for (id, _) in &self.bindings {
+        for &position in &self.interpreted {
+            if recognised.is_some_and(|first| first < position) {
+                break;
+            }
+            let id = &self.bindings[position].id;
             let Some(loaded) = self.loaded.get_mut(id) else {
                 continue;
             };
@@ -171,17 +223,23 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
                 });
             }
             if outcome.verdict == Verdict::Match {
-                claimer = Some((*id, loaded.owner));
+                claimer = Some(position);
                 break;
             }
         }
+        let claimer = claimer.map(|position| (position, self.bindings[position].id));
         for gone in &unloaded {
             self.remove(gone.id);
         }
-        // A run that matched did not strike, so the claimer is still bound.
-        let claimed_by = claimer.and_then(|(id, owner)| {
-            let (_, ring) = self.bindings.iter().find(|(bound, _)| *bound == id)?;
-            Some((id, owner, ring))
+        // A run that matched did not strike, and recognised filters never strike, so the
+        // claimer is still bound; only removals can have moved it.
+        let claimed_by = claimer.and_then(|(position, id)| {
+            let binding = if unloaded.is_empty() {
+                &self.bindings[position]
+            } else {
+                self.bindings.iter().find(|binding| binding.id == id)?
+            };
+            Some((id, binding.owner, &binding.ring))
         });
         Claim {
             claimed_by,
@@ -233,6 +291,24 @@ mod tests {
                     (i32.eq (call $u8 (i32.const 0)) (i32.const {byte}))))"#
         );
         sandbox.load(&wat::parse_str(text).unwrap()).unwrap()
+    }
+
+    /// A recognised filter claiming UDP frames to `port`.
+    fn udp_to(sandbox: &Sandbox, port: u16) -> Filter {
+        let module = libos_custom::filter::Predicate::udp_destination_port(port).to_wasm();
+        let filter = sandbox.load(&module).unwrap();
+        assert!(filter.test_list().is_some());
+        filter
+    }
+
+    /// A frame of IPv4 UDP to `port`, whose first byte is 0.
+    fn udp_frame(port: u16) -> [u8; 60] {
+        let mut frame = [0u8; 60];
+        frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        frame[14] = 0x45;
+        frame[23] = 17;
+        frame[36..38].copy_from_slice(&port.to_be_bytes());
+        frame
     }
 
     fn spinning(sandbox: &Sandbox) -> Filter {
@@ -380,5 +456,70 @@ mod tests {
         });
         assert_eq!(table.evaluate(1, spinner, &[]), Ok((false, gone)));
         assert_eq!(table.evaluate(1, spinner, &[]), Err(Error::NotFound));
+    }
+
+    #[test]
+    fn recognised_filters_leave_the_decision_when_unloaded_unbound_or_their_owner_ends() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let frame = udp_frame(7000);
+        let first = table.load(1, udp_to(&sandbox, 7000), CHARGE).unwrap();
+        let second = table.load(2, udp_to(&sandbox, 7000), CHARGE).unwrap();
+        let third = table.load(3, udp_to(&sandbox, 7000), CHARGE).unwrap();
+        table.bind(1, first, "first").unwrap();
+        table.bind(2, second, "second").unwrap();
+        table.bind(3, third, "third").unwrap();
+        assert_eq!(claimer(&mut table, &frame), Some((1, "first")));
+        table.unload(1, first).unwrap();
+        assert_eq!(claimer(&mut table, &frame), Some((2, "second")));
+        table.unbind(second);
+        assert_eq!(claimer(&mut table, &frame), Some((3, "third")));
+        table.bind(2, second, "second again").unwrap();
+        table.remove_owner(3);
+        assert_eq!(claimer(&mut table, &frame), Some((2, "second again")));
+        table.remove_owner(2);
+        assert_eq!(claimer(&mut table, &frame), None);
+        assert_eq!(table.bound_count(), 0);
+    }
+
+    #[test]
+    fn recognised_and_interpreted_filters_keep_the_bind_order() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let frame = udp_frame(7000);
+        let interpreted = table.load(1, first_byte_is(&sandbox, 0), CHARGE).unwrap();
+        let recognised = table.load(2, udp_to(&sandbox, 7000), CHARGE).unwrap();
+        table.bind(1, interpreted, "interpreted").unwrap();
+        table.bind(2, recognised, "recognised").unwrap();
+        let claim = table.demultiplex(&frame, None);
+        assert_eq!(claim.runs, 1);
+        assert_eq!(claim.claimed_by.map(|(id, _, _)| id), Some(interpreted));
+        // Bound again, the interpreted filter comes after the recognised one and does not run.
+        table.unbind(interpreted);
+        table.bind(1, interpreted, "interpreted").unwrap();
+        let claim = table.demultiplex(&frame, None);
+        assert_eq!(claim.runs, 0);
+        assert_eq!(claim.claimed_by.map(|(id, _, _)| id), Some(recognised));
+        // A frame the recognised filter does not claim goes on to the interpreted one.
+        let claim = table.demultiplex(&udp_frame(7001), None);
+        assert_eq!(claim.runs, 1);
+        assert_eq!(claim.claimed_by.map(|(id, _, _)| id), Some(interpreted));
+    }
+
+    #[test]
+    fn a_frame_for_one_owner_reaches_only_its_recognised_filters() {
+        let sandbox = Sandbox::new();
+        let mut table = Table::default();
+        let frame = udp_frame(7000);
+        let other = table.load(1, udp_to(&sandbox, 7000), CHARGE).unwrap();
+        let own = table.load(2, udp_to(&sandbox, 7000), CHARGE).unwrap();
+        table.bind(1, other, "other").unwrap();
+        table.bind(2, own, "own").unwrap();
+        let claim = table.demultiplex(&frame, Some(2));
+        assert_eq!(
+            claim.claimed_by.map(|(_, owner, ring)| (owner, *ring)),
+            Some((2, "own"))
+        );
+        assert!(table.demultiplex(&frame, Some(3)).claimed_by.is_none());
     }
 }

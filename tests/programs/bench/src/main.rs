@@ -24,7 +24,9 @@
 //!   (under `-icount shift=0` the clock is 1 GHz of retired instructions, so the rate is the
 //!   kernel and guest side of the path, the device's own time excluded).
 //!
-//! With `profile=ROW` among the arguments, row ROW (B3, or a library OS row) runs inside the
+//! With the first argument `demultiplexing`, only B8 runs.
+//!
+//! With `profile=ROW` among the arguments, row ROW (B3, B8.N, or a library OS row) runs inside the
 //! window `boot profile` counts (see `profile`).
 //!
 //! Each figure is the time-stamp-counter cost per operation of a loop of
@@ -359,6 +361,15 @@ fn main(args: libos_posix::Args) -> i32 {
             }
         };
     }
+    if first == Some("demultiplexing") {
+        return match demultiplexing::b8(unit, profile::requested_row(&args)) {
+            Ok(()) => 0,
+            Err(error) => {
+                println!("bench: B8 failed: {}", error.describe());
+                1
+            }
+        };
+    }
     let empty_loop = ticks_per_iteration(|| core::hint::black_box(()));
     let null = ticks_per_iteration(syscall::null);
     let floor = ticks_per_iteration(floor_syscall);
@@ -386,7 +397,7 @@ fn main(args: libos_posix::Args) -> i32 {
         fault.saturating_sub(empty_loop)
     );
     exceptions::clear_handler();
-    if let Err(error) = demultiplexing::b8(unit) {
+    if let Err(error) = demultiplexing::b8(unit, profile::requested_row(&args)) {
         println!("bench: B8 failed: {}", error.describe());
         return 1;
     }
