@@ -3,7 +3,7 @@ use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events, use_pa
 use crate::platform::Platform;
 use exo_abi::Syscall::{
     CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
-    PageFlush, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
+    PageFlush, PageList, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
 };
 use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
@@ -529,6 +529,44 @@ fn usage_words(address: u64, count: u64) -> Vec<u64> {
         .iter()
         .map(|word| u64::from_le_bytes(*word))
         .collect()
+}
+
+#[test]
+fn a_listing_by_rights_starts_at_the_first_binding_with_them() {
+    let mut booted = Booted::new();
+    // Pages 0 to 3 read-only, page 4 writable, page 6 read-only.
+    for (page, rights) in [(0, 0), (1, 0), (2, 0), (3, 0), (4, WRITABLE), (6, 0)] {
+        let frame = booted.call(FrameAllocate, &[FRAME_ANY]).unwrap();
+        booted
+            .call(PageMap, &[FREE_PAGE + page * 0x1000, frame, rights])
+            .unwrap();
+    }
+    let buffer = booted.put(0x100, &[0; 96]);
+    let listed = |booted: &mut Booted, from: u64, end: u64, rights: u64| {
+        let count = booted.call(PageList, &[buffer, 4, from, end, rights])?;
+        Ok::<_, Error>(
+            usage_words(buffer, count * 3)
+                .chunks(3)
+                .map(|record| record[0])
+                .collect::<Vec<u64>>(),
+        )
+    };
+    assert_eq!(
+        listed(&mut booted, FREE_PAGE, FREE_PAGE + 0x10000, WRITABLE),
+        Ok(vec![FREE_PAGE + 0x4000])
+    );
+    assert_eq!(
+        listed(&mut booted, FREE_PAGE, FREE_PAGE + 0x4000, WRITABLE),
+        Ok(vec![])
+    );
+    assert_eq!(
+        listed(&mut booted, FREE_PAGE, FREE_PAGE + 0x10000, ALL),
+        Ok(vec![])
+    );
+    assert_eq!(
+        listed(&mut booted, FREE_PAGE + 0x3001, FREE_PAGE + 0x10000, 0),
+        Ok(vec![FREE_PAGE + 0x4000, FREE_PAGE + 0x6000])
+    );
 }
 
 #[test]

@@ -568,6 +568,34 @@ fn check_page_list(check: &mut Checker) -> Result<(), Error> {
         (true, true, true),
     );
     check.expect(
+        "list writable bindings where only a read-only one lies",
+        syscall::page_list_with_rights(
+            &mut buffer,
+            LIST_BASE + PAGE_BYTES..LIST_BASE + 5 * PAGE_BYTES,
+            PageRights::WRITABLE,
+        ),
+        Ok(0),
+    );
+    let count = syscall::page_list_with_rights(
+        &mut buffer[..1],
+        LIST_BASE + 1..LIST_BASE + 5 * PAGE_BYTES + 1,
+        PageRights::WRITABLE,
+    )?;
+    check.expect(
+        "list writable bindings past a read-only one",
+        (count, buffer[0]),
+        (1, expected[2]),
+    );
+    check.expect(
+        "list executable bindings among data pages",
+        syscall::page_list_with_rights(
+            &mut buffer,
+            LIST_BASE..LIST_BASE + 6 * PAGE_BYTES,
+            PageRights::EXECUTABLE,
+        ),
+        Ok(0),
+    );
+    check.expect(
         "list with unknown rights bits",
         raw(
             Syscall::PageList,
