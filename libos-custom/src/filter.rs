@@ -111,8 +111,8 @@ pub struct FieldTest {
 }
 
 impl FieldTest {
-    /// Whether the test holds on `input`; `None` if the field does not fit in it.
-    pub fn holds(&self, input: &[u8]) -> Option<bool> {
+    /// The field at the test's offset in `input`, masked; `None` if it does not fit in it.
+    pub fn masked_field(&self, input: &[u8]) -> Option<u32> {
         let start = usize::try_from(self.offset).ok()?;
         let bytes = input.get(start..start.checked_add(self.width.bytes())?)?;
         let mut word = [0; 4];
@@ -127,7 +127,12 @@ impl FieldTest {
                 u32::from_le_bytes(word)
             }
         };
-        let masked = field & self.mask;
+        Some(field & self.mask)
+    }
+
+    /// Whether the test holds on `input`; `None` if the field does not fit in it.
+    pub fn holds(&self, input: &[u8]) -> Option<bool> {
+        let masked = self.masked_field(input)?;
         Some(match self.comparison {
             Comparison::Equal => masked == self.value,
             Comparison::NotEqual => masked != self.value,

@@ -267,28 +267,11 @@ fn field_test(template: Vec<u8>) -> impl Strategy<Value = FieldTest> {
                     value,
                 };
                 if from_template {
-                    test.value = masked_field(&test, &template).unwrap_or(value);
+                    test.value = test.masked_field(&template).unwrap_or(value);
                 }
                 test
             },
         )
-}
-
-fn masked_field(test: &FieldTest, input: &[u8]) -> Option<u32> {
-    let start = usize::try_from(test.offset).ok()?;
-    let bytes = input.get(start..start.checked_add(test.width.bytes())?)?;
-    let mut word = [0u8; 4];
-    let field = match test.order {
-        ByteOrder::Big => {
-            word[4 - bytes.len()..].copy_from_slice(bytes);
-            u32::from_be_bytes(word)
-        }
-        ByteOrder::Little => {
-            word[..bytes.len()].copy_from_slice(bytes);
-            u32::from_le_bytes(word)
-        }
-    };
-    Some(field & test.mask)
 }
 
 /// A template packet, predicates drawn from it (with some tests in common) and packets that
