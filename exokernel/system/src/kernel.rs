@@ -113,6 +113,8 @@ pub struct Kernel<P: Platform> {
     pub predicate_sleepers: Vec<PredicateSleeper>,
     /// What happened to received frames.
     pub packet_counters: PacketCounters,
+    /// When the slot timer armed last expires, in microseconds since boot.
+    pub slot_timer_deadline: u64,
     /// What the kernel heap holds on each environment's behalf.
     pub kernel_memory: KernelMemory,
     /// Bytes received on the serial console and not read yet.
@@ -148,6 +150,7 @@ impl<P: Platform> Kernel<P> {
             filters: FilterTable::default(),
             predicate_sleepers: Vec::new(),
             packet_counters: PacketCounters::default(),
+            slot_timer_deadline: 0,
             // No environment is charged anything until the limits are set, once booted.
             kernel_memory: KernelMemory::new(0, 0),
             console_input: ConsoleRing::new(),

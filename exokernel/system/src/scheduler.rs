@@ -1,7 +1,10 @@
 //! Carrying out the slice vector's decisions: switching environments, arming the one-shot
 //! timer, delivering slot upcalls, waking sleepers, polling the devices (received frames,
 //! console input), and idling when nothing can run. An idle CPU halts until the slot timer,
-//! armed for every slot, idle ones included, so the devices are polled at least once a slot.
+//! armed for every slot, idle ones included, so the devices are polled at least once a slot;
+//! while a receive ring is bound it also wakes every [`NETWORK_POLL_MICROSECONDS`] to poll the
+//! network device, which does not interrupt, so that a frame arriving while the CPU idles does
+//! not wait for the slot's end.
 //!
 //! The decisions themselves (who owns which slot, epilogue, grace, abort) are made by
 //! `exo_core::slices`; this file only applies them to the CPU.
@@ -27,6 +30,11 @@ pub enum Event {
     /// It ended; the scheduler already chose what follows.
     Ended,
 }
+
+/// How often an idle CPU polls the network device while some receive ring is bound: a frame
+/// that arrives while the CPU idles waits this long at most instead of the rest of the slot
+/// (up to `SLOT_LENGTH_MICROSECONDS`, 4 ms, the p99 round trip of a UDP echo before).
+pub const NETWORK_POLL_MICROSECONDS: u64 = 250;
 
 /// Set by a timer interrupt that arrives while the kernel idles.
 static TIMER_FIRED_WHILE_IDLE: AtomicBool = AtomicBool::new(false);
@@ -68,6 +76,7 @@ impl<P: Platform> Kernel<P> {
         loop {
             if let Timer::Arm { after_microseconds } = decision.timer {
                 P::interrupt_after(after_microseconds);
+                self.slot_timer_deadline = P::now_microseconds().saturating_add(after_microseconds);
             }
             if let Some(aborted) = decision.aborted {
                 log::debug!(
@@ -178,6 +187,9 @@ impl<P: Platform> Kernel<P> {
                 kprintln!(P, "exokernel: every living environment is blocked for good");
                 self.power_off(KERNEL_FAULT);
             }
+            let is_polling = self.filters.has_bindings() && P::net_is_present();
+            // Whether the timer, when it fires, marks the slot's end rather than a poll.
+            let is_slot_end_armed = !is_polling || self.arm_network_poll();
             TIMER_FIRED_WHILE_IDLE.store(false, Ordering::Relaxed);
             P::wait_for_interrupt();
             self.abort_overdue_requests();
@@ -186,12 +198,34 @@ impl<P: Platform> Kernel<P> {
                 | self.poll_console()
                 | self.evaluate_wake_up_predicates()
                 || self.environments.has_runnable();
-            if TIMER_FIRED_WHILE_IDLE.load(Ordering::Relaxed) {
+            if TIMER_FIRED_WHILE_IDLE.load(Ordering::Relaxed) && is_slot_end_armed {
                 return self.slices.timer_expired(&self.environments);
             }
             if has_woken && let Some(decision) = self.slices.wake_from_idle(&self.environments) {
+                // The woken environment gets the rest of the slot: its end, not a poll.
+                if !is_slot_end_armed {
+                    let left = self
+                        .slot_timer_deadline
+                        .saturating_sub(P::now_microseconds());
+                    P::interrupt_after(left);
+                }
                 return decision;
             }
+        }
+    }
+
+    /// Arms the timer for the next network poll, or for the slot's end when that comes first;
+    /// returns whether it is the slot's end.
+    fn arm_network_poll(&mut self) -> bool {
+        let left = self
+            .slot_timer_deadline
+            .saturating_sub(P::now_microseconds());
+        if left > NETWORK_POLL_MICROSECONDS {
+            P::interrupt_after(NETWORK_POLL_MICROSECONDS);
+            false
+        } else {
+            P::interrupt_after(left);
+            true
         }
     }
 

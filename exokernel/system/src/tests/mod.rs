@@ -5,6 +5,7 @@ mod clock;
 mod consent;
 mod environments;
 mod ipc;
+mod packets;
 mod pages;
 mod refusals;
 
