@@ -267,3 +267,37 @@ impl<P: Platform> Kernel<P> {
         has_woken
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NETWORK_POLL_MICROSECONDS;
+    use crate::fake::{Booted, Fake, timer_deadline};
+    use crate::platform::Platform;
+
+    #[test]
+    fn an_idle_network_poll_comes_before_the_slot_end_and_never_after_it() {
+        let mut booted = Booted::new();
+        // The fake clock stands still while the kernel does not idle.
+        let now = Fake::now_microseconds();
+        booted.kernel.slot_timer_deadline = now + 4_000;
+        assert!(
+            !booted.kernel.arm_network_poll(),
+            "a poll, not the slot's end"
+        );
+        assert_eq!(timer_deadline(), Some(now + NETWORK_POLL_MICROSECONDS));
+
+        booted.kernel.slot_timer_deadline = now + 100;
+        assert!(
+            booted.kernel.arm_network_poll(),
+            "the slot ends before a poll would"
+        );
+        assert_eq!(timer_deadline(), Some(now + 100));
+
+        booted.kernel.slot_timer_deadline = now;
+        assert!(
+            booted.kernel.arm_network_poll(),
+            "a slot end due now fires at once"
+        );
+        assert_eq!(timer_deadline(), Some(now));
+    }
+}
