@@ -39,7 +39,7 @@
 //! ```
 //!
 //! with ACCESSOR an import of [`imports::INPUT_U8`], [`imports::INPUT_U16`] or
-//! [`imports::INPUT_U32`], and the body must end with `i32.const 1  end`, at most 256 tests.
+//! [`imports::INPUT_U32`], and the body must end with `i32.const 1  end`, at most 32 tests.
 //! Recognition changes nothing a filter can observe: the verdict is the one the run would give
 //! (such a run cannot strike), the order in which bound filters claim frames is the same, and
 //! the module is checked and instantiated at load like any other. Any other module, down to one

@@ -22,10 +22,14 @@ use wasmparser::{BlockType, ExternalKind, Operator, OperatorsReader, Parser, Pay
 
 use crate::test_list::{Comparison, FieldTest, TestList, Width};
 
-/// Most tests of a recognised module. A test takes a handful of fuel units, so a run of this
-/// many stays well within [`exo_abi::filter::FUEL_PER_RUN`] (the tests check it): the
-/// interpreter could never have run out where the native form answers.
-pub const RECOGNISED_TESTS_MAX: usize = 256;
+/// Most tests of a recognised module (a UDP port filter of `libos_custom::filter` has five). A
+/// test takes a handful of fuel units, so a run of this many stays well within
+/// [`exo_abi::filter::FUEL_PER_RUN`] (the tests check it): the interpreter could never have run
+/// out where the native form answers. The bound also keeps what the merged decision costs in
+/// proportion to the number of bound filters: rebuilt at every bind and unbind, it reads every
+/// test of every recognised bound filter, and a frame may check every test of the filters that
+/// share its key.
+pub const RECOGNISED_TESTS_MAX: usize = 32;
 
 /// The test list `bytes` computes, or `None` when its `run` is not in the recognised form.
 /// `bytes` must be a module the interpreter has validated.

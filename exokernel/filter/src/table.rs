@@ -158,16 +158,19 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         }));
     }
 
-    /// Unloads every filter of `owner` (its environment ended).
+    /// Unloads every filter of `owner` (its environment ended), sorting the bound filters
+    /// again once, not once a filter: that sort costs in proportion to every bound filter.
     pub fn remove_owner(&mut self, owner: Owner) {
-        let ids: Vec<u64> = self
-            .loaded
-            .iter()
-            .filter(|(_, loaded)| loaded.owner == owner)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in ids {
-            self.remove(id);
+        let bound = self.bindings.len();
+        let loaded = &self.loaded;
+        self.bindings.retain(|binding| {
+            loaded
+                .get(&binding.id)
+                .is_none_or(|filter| filter.owner != owner)
+        });
+        self.loaded.retain(|_, loaded| loaded.owner != owner);
+        if self.bindings.len() != bound {
+            self.sort_bindings();
         }
     }
 
