@@ -22,9 +22,10 @@
 //!
 //! The program, its heap, the world, the stack and the startup block lie in the first GiB,
 //! under one entry of each of the two top levels of the page table, and the stack and the
-//! startup block share a last-level table: a new address space needs six page-table pages
+//! startup block share a last-level table: a new address space needs fewer page-table pages
 //! (each a zeroed frame that every spawn and fork pays for, and frees again when the child
-//! ends) where one with the stack at the top of the user half needs eleven.
+//! ends) than with the stack at the top of the user half; a spawn of `true` zeroes four
+//! fewer.
 //!
 //! A shadow is a second, read-only binding of a page's frame at the page's address with
 //! [`SHADOW_BIT`] flipped. Children forked copy-on-write bind the shadow, not the page, so the
