@@ -15,8 +15,8 @@
 //! natively and gives the verdict the kernel would.
 //!
 //! The kernel recognises the modules of predicates whose multi-byte fields are all big-endian
-//! (every packet filter the helpers build) and runs them natively, merged with the other
-//! packet filters bound, at a small fraction of the interpreter's cost (see
+//! (every packet filter the constructors above build) and runs them natively, merged with the
+//! other packet filters bound, at a small fraction of the interpreter's cost (see
 //! [`exo_abi::filter`]'s "Recognised filters"); a little-endian field of 2 or 4 bytes, whose
 //! module swaps bytes, keeps the module in the interpreter.
 
