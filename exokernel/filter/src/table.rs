@@ -139,6 +139,22 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         self.loaded.remove(&id).map_or(0, |loaded| loaded.charge)
     }
 
+    /// Removes every loaded filter `is_gone` picks, and their bindings, sorting the bound
+    /// filters again once, not once a filter: that sort reads every bound filter.
+    fn remove_where(&mut self, is_gone: impl Fn(u64, &Loaded<Owner>) -> bool) {
+        let bound = self.bindings.len();
+        let loaded = &self.loaded;
+        self.bindings.retain(|binding| {
+            loaded
+                .get(&binding.id)
+                .is_none_or(|filter| !is_gone(binding.id, filter))
+        });
+        self.loaded.retain(|&id, filter| !is_gone(id, filter));
+        if self.bindings.len() != bound {
+            self.sort_bindings();
+        }
+    }
+
     /// Sorts the bound filters again into those the interpreter runs and the merged ones,
     /// after `bindings` changed.
     fn sort_bindings(&mut self) {
@@ -158,20 +174,9 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         }));
     }
 
-    /// Unloads every filter of `owner` (its environment ended), sorting the bound filters
-    /// again once, not once a filter: that sort costs in proportion to every bound filter.
+    /// Unloads every filter of `owner` (its environment ended).
     pub fn remove_owner(&mut self, owner: Owner) {
-        let bound = self.bindings.len();
-        let loaded = &self.loaded;
-        self.bindings.retain(|binding| {
-            loaded
-                .get(&binding.id)
-                .is_none_or(|filter| filter.owner != owner)
-        });
-        self.loaded.retain(|_, loaded| loaded.owner != owner);
-        if self.bindings.len() != bound {
-            self.sort_bindings();
-        }
+        self.remove_where(|_, loaded| loaded.owner == owner);
     }
 
     /// Binds `owner`'s filter `id` to packet receive, after every filter bound before it.
@@ -236,8 +241,8 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
             }
         }
         let claimer = claimer.map(|position| (position, self.bindings[position].id));
-        for gone in &unloaded {
-            self.remove(gone.id);
+        if !unloaded.is_empty() {
+            self.remove_where(|id, _| unloaded.iter().any(|gone| gone.id == id));
         }
         // A run that matched did not strike, and recognised filters never strike, so the
         // claimer is still bound; only removals can have moved it.
