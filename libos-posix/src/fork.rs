@@ -10,9 +10,13 @@
 //!
 //! The parent creates an empty environment, shares it the world's regions whole, as spawn
 //! does (`world::share_into`), and the regions of its code and read-only data whole,
-//! read-only, and walks its own other bindings (`PageList`):
+//! read-only (unless the library's record says the program may have made a page there writable,
+//! and the kernel finds one: `runtime::image::code_may_be_writable`), and walks its own other
+//! bindings (`PageList`):
 //! - code and read-only data outside those regions are shared as they are bound;
-//! - each private writable page is copied for the child, or, above the threshold, gets a shadow (its frame bound read-only a second time at
+//! - each private writable page is copied for the child (in batches, `PageCopyBatch`, after
+//!   the walk, since below the threshold nothing is made read-only and no fault changes a page
+//!   meanwhile), or, above the threshold, gets a shadow (its frame bound read-only a second time at
 //!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
 //!   (a binding derived from the shadow, so the parent can later rebind the page without
 //!   taking the child's view away); the first write on either side copies (see `faults`);
@@ -126,11 +130,13 @@ fn build_and_start(stack_pointer: u64) -> Result<u32> {
 /// `stack_pointer` is where the child resumes.
 fn populate(child: Capability, pid: u32, stack_pointer: u64) -> Result<u64> {
     // The code goes whole unless a page of it is writable (a program that patches its code):
-    // then page by page like the rest, so that the child keeps the code as it is now.
-    let code = code_regions();
-    let mut writable = [PageBinding::default(); 1];
-    let is_code_whole =
-        syscall::page_list_with_rights(&mut writable, code.clone(), PageRights::WRITABLE)? == 0;
+    // then page by page like the rest, so that the child keeps the code as it is now. The
+    // kernel is asked only when the library's own record says the code may be writable.
+    let code = image::code_regions();
+    let is_code_whole = !image::code_may_be_writable() || {
+        let mut writable = [PageBinding::default(); 1];
+        syscall::page_list_with_rights(&mut writable, code.clone(), PageRights::WRITABLE)? == 0
+    };
     let mut unlisted = alloc::vec![dead_stack(stack_pointer)];
     if is_code_whole {
         unlisted.push(code);
@@ -158,7 +164,9 @@ fn dead_stack(stack_pointer: u64) -> Range<u64> {
 
 /// Gives the child each of `bindings` (this process's), and the code regions whole when
 /// `is_code_whole`, the way the module's header says; pushes onto `shadowed` every page it made
-/// a shadow for.
+/// a shadow for. `shadowed` has room for an entry per binding, allocated before the walk (see
+/// [`bindings_with_room`]); when the walk copies every private page, it lists the pages to
+/// copy instead, and is left empty.
 fn share_address_space(
     child: Capability,
     bindings: &[PageBinding],
@@ -185,7 +193,7 @@ fn share_address_space(
         crate::world::share_into(child)?;
     }
     if is_code_whole {
-        for region in code_regions().step_by(region::BYTES as usize) {
+        for region in image::code_regions().step_by(region::BYTES as usize) {
             match syscall::region_share(region, child, ShareFlags::empty()) {
                 Ok(()) | Err(exo_abi::Error::NotFound) => {}
                 Err(error) => return Err(error.into()),
@@ -205,7 +213,13 @@ fn share_address_space(
             info = syscall::page_query(address)?;
         }
         if must_copy(address) || (!info.is_owned && is_copy_on_write_region(address)) {
-            copy_for(child, address)?;
+            if copies_whole {
+                // Nothing is made read-only meanwhile, so no fault changes a page before its
+                // copy: the copies go in batches at the end.
+                shadowed.push(address);
+            } else {
+                copy_for(child, address)?;
+            }
         } else if info.rights.contains(PageRights::EXECUTABLE) || !is_copy_on_write_region(address)
         {
             syscall::page_share(address, child, address, info.rights)?;
@@ -223,6 +237,12 @@ fn share_address_space(
             shadowed.push(address);
         }
     }
+    if copies_whole {
+        let copies = core::mem::take(shadowed);
+        for batch in copies.chunks(exo_abi::PAGE_BATCH_MAX as usize) {
+            syscall::page_copy_batch(child, batch, PageRights::WRITABLE)?;
+        }
+    }
     Ok(())
 }
 
@@ -230,14 +250,6 @@ fn share_address_space(
 /// copy them all for the child rather than share them copy-on-write (see the module's
 /// header): 1 MiB.
 pub const COPY_WHOLE_MOST_PAGES: usize = 256;
-
-/// The regions that hold the program's code and read-only data, which the linker puts in
-/// regions of their own (see the boot tool's `APP_RUSTFLAGS`): a child gets each whole, as one
-/// read-only binding, unless this process bound a writable page there.
-fn code_regions() -> core::ops::Range<u64> {
-    let start = image::image_start() & !(region::BYTES - 1);
-    start..image::code_end().next_multiple_of(region::BYTES)
-}
 
 /// The pages this process has made shadows of: listing them here spares a walk of every
 /// binding after each child ends. An entry may outlive its shadow (the fault handler drops a
@@ -270,17 +282,17 @@ pub fn collect_shadows() {
     });
 }
 
-/// Every binding of this process, and room to record a shadow for each, allocated before the
-/// walk since the heap must not change while its pages are being shared. Listed again if the
-/// heap grew meanwhile: a heap page bound after the listing would be missing from the child,
-/// whose copy of the allocator counts it as there.
+/// Every binding of this process, and room to record a page for each (a shadow, or a page to
+/// copy), allocated before the walk since the heap must not change while its pages are being
+/// shared. Listed again if the heap grew meanwhile: a heap page bound after the listing would
+/// be missing from the child, whose copy of the allocator counts it as there.
 fn bindings_with_room(unlisted: &[Range<u64>]) -> Result<(Vec<PageBinding>, Vec<u64>)> {
     loop {
         let bound = crate::runtime::heap::bound_bytes();
         let all = bindings(unlisted)?;
-        let shadowed = Vec::with_capacity(all.len());
+        let room = Vec::with_capacity(all.len());
         if crate::runtime::heap::bound_bytes() == bound {
-            return Ok((all, shadowed));
+            return Ok((all, room));
         }
     }
 }

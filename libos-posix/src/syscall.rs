@@ -1,6 +1,10 @@
 //! Typed wrappers of the kernel's system calls (see `exo_abi::Syscall` for each call's
 //! contract) over the stubs the call table generates (`exo_abi::stubs`), and the `syscall`
-//! instruction below them (`runtime::syscall_instruction`).
+//! instruction below them (`runtime::syscall_instruction`). The calls that bind pages also note
+//! whether they may make the program's code writable (`runtime::image::note_binding`), which
+//! fork asks.
+
+use crate::runtime::image;
 
 use exo_abi::capability::Rights;
 use exo_abi::ipc::{CopyFlags, GrantFlags, LendFlags, Message, ReplyAndWaitFlags};
@@ -155,6 +159,7 @@ pub fn frame_free(frame: u64) -> Result<(), Error> {
 
 /// Binds the page at `address` to `frame` with `rights`.
 pub fn page_map(address: u64, frame: u64, rights: PageRights) -> Result<(), Error> {
+    image::note_binding(address, rights);
     stubs::page_map::<Kernel>(address, frame, rights.bits()).map(|_| ())
 }
 
@@ -165,6 +170,7 @@ pub fn page_unmap(address: u64) -> Result<(), Error> {
 
 /// Sets the rights of the binding at `address`.
 pub fn page_protect(address: u64, rights: PageRights) -> Result<(), Error> {
+    image::note_binding(address, rights);
     stubs::page_protect::<Kernel>(address, rights.bits()).map(|_| ())
 }
 
@@ -222,6 +228,7 @@ pub fn page_map_into(
     frame: u64,
     rights: PageRights,
 ) -> Result<(), Error> {
+    image::note_binding(address, rights);
     stubs::page_map_into::<Kernel>(target.0, address, frame, rights.bits()).map(|_| ())
 }
 
@@ -288,6 +295,9 @@ pub fn region_share_at(
     target_address: u64,
     flags: ShareFlags,
 ) -> Result<(), Error> {
+    if flags.contains(ShareFlags::WRITABLE) {
+        image::note_binding(target_address, PageRights::WRITABLE);
+    }
     stubs::region_share::<Kernel>(address, target.0, target_address, flags.bits()).map(|_| ())
 }
 
@@ -299,6 +309,7 @@ pub fn page_share(
     target_address: u64,
     rights: PageRights,
 ) -> Result<(), Error> {
+    image::note_binding(target_address, rights);
     stubs::page_share::<Kernel>(address, target.0, target_address, rights.bits()).map(|_| ())
 }
 
@@ -310,7 +321,28 @@ pub fn page_copy_into(
     target_address: u64,
     rights: PageRights,
 ) -> Result<u64, Error> {
+    image::note_binding(target_address, rights);
     stubs::page_copy_into::<Kernel>(address, target.0, target_address, rights.bits())
+}
+
+/// Copies each of this environment's pages at `addresses` into a fresh frame of the
+/// environment `target` names, bound there at the same address with `rights`: all or none, at
+/// most `exo_abi::PAGE_BATCH_MAX` at a time.
+pub fn page_copy_batch(
+    target: Capability,
+    addresses: &[u64],
+    rights: PageRights,
+) -> Result<(), Error> {
+    for &address in addresses {
+        image::note_binding(address, rights);
+    }
+    stubs::page_copy_batch::<Kernel>(
+        target.0,
+        addresses.as_ptr() as u64,
+        addresses.len() as u64,
+        rights.bits(),
+    )
+    .map(|_| ())
 }
 
 /// Removes every binding derived from this environment's binding at `address`.
@@ -475,6 +507,12 @@ pub fn block_flush() -> Result<(), Error> {
 
 /// Binds every page of `bindings`, all or none.
 pub fn page_map_batch(bindings: &[exo_abi::PageBinding]) -> Result<(), Error> {
+    for binding in bindings {
+        image::note_binding(
+            binding.page_address,
+            PageRights::from_bits_truncate(binding.rights),
+        );
+    }
     stubs::page_map_batch::<Kernel>(bindings.as_ptr() as u64, bindings.len() as u64).map(|_| ())
 }
 

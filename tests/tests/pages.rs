@@ -22,3 +22,20 @@ fn pages_are_shared_flushed_and_granted_between_environments() {
     outcome.assert_program_ended("page-sharing", "exited with status 0");
     outcome.assert_frames_returned();
 }
+
+fn fork_keeps_the_code(scenario: Scenario) {
+    let outcome = scenario.run();
+    outcome.assert_status(0);
+    outcome.assert_contains("fork-code: all checks passed");
+    outcome.assert_program_ended("fork-code", "exited with status 0");
+}
+
+#[test]
+fn a_forked_child_borrows_the_code_whole_unless_it_was_made_writable() {
+    fork_keeps_the_code(Scenario::programs(&["fork-code"]));
+}
+
+#[test]
+fn a_forked_child_borrows_the_code_whole_unless_it_was_made_writable_on_a_release_build() {
+    fork_keeps_the_code(Scenario::programs(&["fork-code"]).release());
+}

@@ -62,7 +62,7 @@ pub use syscall_table::{Call, Syscall, arguments, stubs};
 /// other than init reaches the caller's own filters instead of being refused. 11: `PageList` lists below an end
 /// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
 /// `PageCopyInto`, and `PageFlags::HAS_DERIVED` for a lent region.
-pub const ABI_VERSION: u32 = 12;
+pub const ABI_VERSION: u32 = 13;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;

@@ -803,4 +803,18 @@ system_calls! {
         errors [BadAddress];
         authority Caller;
         covered by "clock::date_prints_this_year_and_instants_measure_a_sleep";
+    /// Copies many of the caller's pages at once: `a1` points at `a2` page addresses (`u64`),
+    /// in increasing order, each copied as by [`Syscall::PageCopyInto`] into a fresh frame of
+    /// the environment named by capability `a0` and bound there at the same address with
+    /// rights `a3` (a forked child's private pages, in one call). Every entry is checked before
+    /// any frame is taken, and the batch takes effect whole or not at all. Returns `a2`.
+    /// Errors: [`TooLong`](crate::Error::TooLong) for more than
+    /// [`PAGE_BATCH_MAX`](crate::PAGE_BATCH_MAX) entries; [`BadAddress`](crate::Error::BadAddress)
+    /// for an unreadable list; [`InvalidArgument`](crate::Error::InvalidArgument) when an
+    /// address is not above the one before it; otherwise as [`Syscall::PageCopyInto`] for the
+    /// first bad entry. Nothing changes on an error.
+    PageCopyBatch = 63 => fn page_copy_batch(target, addresses, count, rights);
+        errors [TooLong, BadAddress, InvalidArgument, BadCapability, PermissionDenied, NoSuchEnvironment, Occupied, NoMemory];
+        authority Capability { argument: 0, right: Rights::SHARE };
+        covered by "pages::a_forked_child_borrows_the_code_whole_unless_it_was_made_writable";
 }

@@ -2,16 +2,22 @@
 //! the lists of the frames an environment owns and of its bindings. A batch is checked whole
 //! before anything changes, so it takes effect completely or not at all.
 
+use crate::capabilities::environment_named;
 use crate::kernel::Kernel;
-use crate::pages::{PAGES_PER_REGION, page_map, page_unmap, place_of, status_bits_in_region};
+use crate::pages::{
+    PAGES_PER_REGION, copy_checked, page_map, page_unmap, place_of, region_of,
+    reserve_binding_room, rights_of, status_bits_in_region,
+};
 use crate::platform::{AddressSpace, Platform};
-use crate::user_memory::{copy_entries_from_user, copy_to_user};
+use crate::user_memory::{check_readable, copy_entries_from_user, copy_to_user};
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use exo_abi::capability::Rights;
 use exo_abi::{Error, PAGE_BATCH_MAX, PageBinding, PageRights, PageUse, arguments};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::FrameOwner;
+use exo_core::mappings::Place;
 
 /// Reads `count` entries of `WORDS` words from the caller's memory at `list`.
 fn read_entries<P: Platform, const WORDS: usize>(
@@ -51,6 +57,68 @@ pub fn page_map_batch<P: Platform>(
         }
     }
     Ok(count)
+}
+
+/// [`exo_abi::Syscall::PageCopyBatch`]: the checks that change nothing first, for every entry,
+/// then each copy; a copy refused after others were made (a quota reached) undoes them.
+pub fn page_copy_batch<P: Platform>(
+    kernel: &mut Kernel<P>,
+    caller: EnvId,
+    a: arguments::PageCopyBatch,
+) -> Result<u64, Error> {
+    let addresses = read_entries::<P, 1>(kernel, a.addresses, a.count)?;
+    let rights = rights_of(a.rights)?;
+    let target = environment_named(kernel, caller, a.target, Rights::SHARE)?;
+    let mut previous: Option<u64> = None;
+    // Addresses increase, so a region's pages come together: whether the target borrows it is
+    // asked once.
+    let mut checked_region = None;
+    for &[address] in &addresses {
+        let place = place_of(target, address)?;
+        if previous.is_some_and(|previous| previous >= address) {
+            return Err(Error::InvalidArgument);
+        }
+        previous = Some(address);
+        check_readable::<P>(kernel.current_address_space(), address, PAGE_SIZE)?;
+        let region = region_of(address);
+        if checked_region != Some(region) {
+            if kernel.regions.borrowed(target, region).is_some() {
+                return Err(Error::Occupied);
+            }
+            checked_region = Some(region);
+        }
+        if kernel.mappings.lookup(place).is_some() {
+            return Err(Error::Occupied);
+        }
+    }
+    if kernel.frames.free_count() < addresses.len() {
+        return Err(Error::NoMemory);
+    }
+    for (done, &[address]) in addresses.iter().enumerate() {
+        let place = Place::new(target, address / PAGE_SIZE);
+        if let Err(error) = reserve_binding_room(kernel, target)
+            .and_then(|()| copy_checked(kernel, address, place, rights))
+        {
+            for &[copied] in &addresses[..done] {
+                undo_copy(kernel, Place::new(target, copied / PAGE_SIZE));
+            }
+            return Err(error);
+        }
+    }
+    Ok(a.count)
+}
+
+/// Unbinds the copy this batch bound at `place` just now, and frees its frame.
+fn undo_copy<P: Platform>(kernel: &mut Kernel<P>, place: Place) {
+    let Some(copy) = kernel.mappings.lookup(place) else {
+        return;
+    };
+    // Cannot fail: the binding is there, and its frame was allocated to the place's
+    // environment and bound nowhere else.
+    let _ = page_unmap(kernel, place.environment, place.page * PAGE_SIZE);
+    let _ = kernel
+        .frames
+        .free(copy.frame, FrameOwner::Environment(place.environment));
 }
 
 /// [`exo_abi::Syscall::PageUnmapBatch`].

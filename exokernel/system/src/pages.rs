@@ -18,7 +18,7 @@ use exo_core::regions::{Borrow, RegionNumber};
 /// The page number of user address `address`, which must be page-aligned, in the user half
 /// and not the null page (never bound, so that a null pointer always faults).
 #[inline]
-fn page_of(address: u64) -> Result<u64, Error> {
+pub(crate) fn page_of(address: u64) -> Result<u64, Error> {
     if address >= exo_abi::USER_END || !address.is_multiple_of(PAGE_SIZE) || address == 0 {
         return Err(Error::BadAddress);
     }
@@ -33,7 +33,7 @@ pub fn place_of(caller: EnvId, address: u64) -> Result<Place, Error> {
 }
 
 #[inline]
-fn rights_of(bits: u64) -> Result<PageRights, Error> {
+pub(crate) fn rights_of(bits: u64) -> Result<PageRights, Error> {
     PageRights::from_bits(bits).ok_or(Error::InvalidArgument)
 }
 
@@ -128,13 +128,25 @@ fn bind_root<P: Platform>(
     bind_checked_root(kernel, place, frame, rights)
 }
 
-/// Whether `place` can take a new root binding: nothing is bound there, one more binding fits
-/// in its environment's quota, and the database has room for it.
-fn check_free_place<P: Platform>(kernel: &mut Kernel<P>, place: Place) -> Result<(), Error> {
+/// Whether `place` can take a new root binding: nothing is bound there, and
+/// [`reserve_binding_room`] passes.
+pub(crate) fn check_free_place<P: Platform>(
+    kernel: &mut Kernel<P>,
+    place: Place,
+) -> Result<(), Error> {
     if kernel.mappings.lookup(place).is_some() {
         return Err(Error::Occupied);
     }
-    kernel.check_binding_room(place.environment)?;
+    reserve_binding_room(kernel, place.environment)
+}
+
+/// Whether one more root binding fits in `environment`'s quota, and the database has room for
+/// it (reserved, for the binding that follows).
+pub(crate) fn reserve_binding_room<P: Platform>(
+    kernel: &mut Kernel<P>,
+    environment: EnvId,
+) -> Result<(), Error> {
+    kernel.check_binding_room(environment)?;
     kernel.mappings.reserve_one().map_err(mapping_error)
 }
 
@@ -239,7 +251,7 @@ pub fn seen_binding<P: Platform>(
 }
 
 /// The number of the region holding user address `address`.
-fn region_of(address: u64) -> RegionNumber {
+pub(crate) fn region_of(address: u64) -> RegionNumber {
     address / region::BYTES
 }
 
@@ -255,7 +267,6 @@ pub fn page_copy_into<P: Platform>(
     let rights = rights_of(a.rights)?;
     let target = environment_named(kernel, caller, a.target, Rights::SHARE)?;
     user_memory::check_readable::<P>(kernel.current_address_space(), a.address, PAGE_SIZE)?;
-    let place = Place::new(target, place_page);
     if kernel
         .regions
         .borrowed(target, region_of(a.target_address))
@@ -263,19 +274,34 @@ pub fn page_copy_into<P: Platform>(
     {
         return Err(Error::Occupied);
     }
+    let place = Place::new(target, place_page);
     check_free_place(kernel, place)?;
-    let owner = FrameOwner::Environment(target);
+    copy_checked(kernel, a.address, place, rights)
+}
+
+/// Copies the caller's page at `address` into a fresh frame of `place`'s environment and binds
+/// it at `place` with `rights`, once the caller's page is known readable, `place` free and in
+/// no borrowed region, and [`reserve_binding_room`] has passed; returns the frame. On an error
+/// nothing has changed.
+pub(crate) fn copy_checked<P: Platform>(
+    kernel: &mut Kernel<P>,
+    address: u64,
+    place: Place,
+    rights: PageRights,
+) -> Result<u64, Error> {
+    let owner = FrameOwner::Environment(place.environment);
     let frame = kernel
         .frames
         .allocate(owner)
         .ok()
         .flatten()
         .ok_or(Error::NoMemory)?;
-    user_memory::copy_readable_page_to_frame::<P>(a.address, frame);
+    user_memory::copy_readable_page_to_frame::<P>(address, frame);
     match bind_checked_root(kernel, place, frame, rights) {
         Ok(_) => Ok(frame),
         Err(error) => {
-            // Cannot fail: the frame was allocated to `target` just now and bound nowhere.
+            // Cannot fail: the frame was allocated to `place`'s environment just now and bound
+            // nowhere.
             let _ = kernel.frames.free(frame, owner);
             Err(error)
         }

@@ -265,6 +265,7 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
         Call::PageMapInto(a) => Outcome::Return(pages::page_map_into(kernel, caller, a)),
         Call::PageList(a) => Outcome::Return(page_batches::page_list(kernel, caller, a)),
         Call::PageUsage(a) => Outcome::Return(page_batches::page_usage(kernel, caller, a)),
+        Call::PageCopyBatch(a) => Outcome::Return(page_batches::page_copy_batch(kernel, caller, a)),
         Call::ConsoleRead(a) => console_input::console_read(kernel, caller, a, frame),
         Call::EndpointCreate(_) => Outcome::Return(ipc::endpoint_create(kernel, caller)),
         Call::EndpointCall(a) => ipc::endpoint_call(kernel, caller, a, frame),

@@ -1,4 +1,10 @@
-//! Where the program's image begins and ends, as the linker says.
+//! Where the program's image begins and ends, as the linker says, and whether the program
+//! may have made its code writable.
+
+use core::ops::Range;
+use core::sync::atomic::{AtomicBool, Ordering};
+use exo_abi::PageRights;
+use exo_abi::region;
 
 // SAFETY: the linker defines these symbols for every program; only their addresses are taken,
 // never their contents read.
@@ -24,4 +30,32 @@ pub(crate) fn code_end() -> u64 {
 /// The first address after the program's image, `.bss` included.
 pub(crate) fn image_end() -> u64 {
     (&raw const _end) as u64
+}
+
+/// The regions that hold the program's code and read-only data, which the linker puts in
+/// regions of their own (see the boot tool's `APP_RUSTFLAGS`).
+pub(crate) fn code_regions() -> Range<u64> {
+    let start = image_start() & !(region::BYTES - 1);
+    start..code_end().next_multiple_of(region::BYTES)
+}
+
+/// Set once this process asks, through the library's calls, for a writable binding in its
+/// code regions (a program that patches its code); never cleared, and inherited by a fork.
+static CODE_MAY_BE_WRITABLE: AtomicBool = AtomicBool::new(false);
+
+/// Notes a binding call about to give this process `rights` at `address`: the library's own
+/// record of whether its code may be writable, which spares fork asking the kernel (a walk of
+/// every code page the kernel loaded, one lookup each).
+#[inline]
+pub(crate) fn note_binding(address: u64, rights: PageRights) {
+    if rights.contains(PageRights::WRITABLE) && code_regions().contains(&address) {
+        CODE_MAY_BE_WRITABLE.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether this process may have a writable binding in its code regions: false only when no
+/// call of the library asked for one (a program that binds its pages with raw system calls
+/// keeps the library from knowing; its forks then share its code as it is, whole).
+pub(crate) fn code_may_be_writable() -> bool {
+    CODE_MAY_BE_WRITABLE.load(Ordering::Relaxed)
 }

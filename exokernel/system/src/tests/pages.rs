@@ -2,8 +2,9 @@ use super::FREE_PAGE;
 use crate::fake::{Booted, Event, leaves_of, refuse_next_map, take_events, use_page};
 use crate::platform::Platform;
 use exo_abi::Syscall::{
-    CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyInto,
-    PageFlush, PageList, PageMap, PageProtect, PageQuery, PageShare, PageUnmap, PageUsage,
+    CapabilityCopy, EnvironmentCreate, FrameAllocate, FrameFree, FreeFrames, PageCopyBatch,
+    PageCopyInto, PageFlush, PageList, PageMap, PageProtect, PageQuery, PageShare, PageUnmap,
+    PageUsage,
 };
 use exo_abi::capability::Rights;
 use exo_abi::capability::SELF;
@@ -437,6 +438,162 @@ fn a_refused_page_copy_takes_no_frame_and_binds_nothing() {
         Err(Error::Occupied)
     );
     assert_eq!(booted.call(FreeFrames, &[]), Ok(free - 1));
+}
+
+/// Init with three pages bound writable at `FREE_PAGE` and on, each filled with its own
+/// bytes, and a child; returns the pages' bytes and the handle to the child.
+fn with_three_pages_and_a_child() -> (Booted, Vec<Vec<u8>>, u64) {
+    let mut booted = Booted::new();
+    let child = with_a_child(&mut booted);
+    let mut contents = Vec::new();
+    for index in 0..3u64 {
+        let frame = booted.call(FrameAllocate, &[FRAME_ANY]).expect("a frame");
+        let page = FREE_PAGE + index * 4096;
+        booted
+            .call(PageMap, &[page, frame, WRITABLE])
+            .expect("bound");
+        let bytes: Vec<u8> = (0..4096u64).map(|at| (at * 3 + index) as u8).collect();
+        P::write_user(page, &bytes);
+        contents.push(bytes);
+    }
+    take_events();
+    (booted, contents, child)
+}
+
+/// Writes `addresses` into init's data page as a list a batch call reads; returns its address.
+fn address_list(booted: &mut Booted, addresses: &[u64]) -> u64 {
+    let bytes: Vec<u8> = addresses
+        .iter()
+        .flat_map(|word| word.to_le_bytes())
+        .collect();
+    booted.put(0x100, &bytes)
+}
+
+#[test]
+fn a_page_copy_batch_copies_each_page_into_a_fresh_frame_of_the_target() {
+    let (mut booted, contents, child) = with_three_pages_and_a_child();
+    let pages = [FREE_PAGE, FREE_PAGE + 2 * 4096];
+    let list = address_list(&mut booted, &pages);
+    let free = booted.call(FreeFrames, &[]).expect("counted");
+    assert_eq!(
+        booted.call(PageCopyBatch, &[child, list, 2, WRITABLE]),
+        Ok(2)
+    );
+    assert_eq!(booted.call(FreeFrames, &[]), Ok(free - 2));
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    let leaves = leaves_of(&booted.kernel, child_id);
+    assert_eq!(leaves.len(), 2);
+    let own = leaves_of(&booted.kernel, booted.init);
+    for (page, bytes) in [(pages[0], &contents[0]), (pages[1], &contents[2])] {
+        let (frame, rights) = leaves[&page];
+        assert_eq!(rights, READ_WRITE);
+        assert_ne!(frame, own[&page].0, "a copy, not the caller's frame");
+        assert_eq!(
+            booted.kernel.frames.owner(frame),
+            Some(FrameOwner::Environment(child_id))
+        );
+        assert_eq!(&P::with_frame_page(frame, |page| page.to_vec()), bytes);
+    }
+    assert!(crate::consistency::check(&booted.kernel).is_ok());
+    // The empty batch copies nothing.
+    assert_eq!(booted.call(PageCopyBatch, &[child, list, 0, 0]), Ok(0));
+}
+
+#[test]
+fn a_refused_page_copy_batch_takes_no_frame_and_binds_nothing() {
+    let (mut booted, _, child) = with_three_pages_and_a_child();
+    let read_only = booted
+        .call(CapabilityCopy, &[child, Rights::CONTROL.bits(), SELF])
+        .expect("a handle without SHARE");
+    let unbound = FREE_PAGE + 8 * 4096;
+    let lists: [&[u64]; 7] = [
+        &[FREE_PAGE, FREE_PAGE + 4096],
+        &[FREE_PAGE, unbound],
+        &[FREE_PAGE, FREE_PAGE + 8],
+        &[FREE_PAGE + 4096, USER_END],
+        &[FREE_PAGE, 0],
+        &[FREE_PAGE + 4096, FREE_PAGE],
+        &[FREE_PAGE, FREE_PAGE + 4096, FREE_PAGE + 4096],
+    ];
+    let good = address_list(&mut booted, lists[0]);
+    let refusals = [
+        (
+            [child, good, exo_abi::PAGE_BATCH_MAX + 1, 0],
+            Error::TooLong,
+        ),
+        ([child, good, u64::MAX, 0], Error::TooLong),
+        ([child, USER_END - 8, 2, 0], Error::BadAddress),
+        ([child, 0, 2, 0], Error::BadAddress),
+        ([child, good, 2, u64::MAX], Error::InvalidArgument),
+        ([12345, good, 2, 0], Error::BadCapability),
+        ([read_only, good, 2, 0], Error::PermissionDenied),
+        // Into itself at the same addresses: every page is bound there already.
+        ([SELF, good, 2, 0], Error::Occupied),
+    ];
+    let free = booted.call(FreeFrames, &[]).expect("counted");
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    for (arguments, error) in refusals {
+        assert_eq!(
+            booted.call(PageCopyBatch, &arguments),
+            Err(error),
+            "{arguments:x?}"
+        );
+    }
+    for (list, error) in lists[1..].iter().zip([
+        Error::BadAddress,
+        Error::BadAddress,
+        Error::BadAddress,
+        Error::BadAddress,
+        Error::InvalidArgument,
+        Error::InvalidArgument,
+    ]) {
+        let address = address_list(&mut booted, list);
+        assert_eq!(
+            booted.call(PageCopyBatch, &[child, address, list.len() as u64, 0]),
+            Err(error),
+            "{list:x?}"
+        );
+    }
+    assert_eq!(take_events(), []);
+    assert_eq!(booted.call(FreeFrames, &[]), Ok(free));
+    // A page the target binds already.
+    let good = address_list(&mut booted, lists[0]);
+    booted
+        .call(
+            PageCopyInto,
+            &[FREE_PAGE + 4096, child, FREE_PAGE + 4096, 0],
+        )
+        .expect("copied");
+    assert_eq!(
+        booted.call(PageCopyBatch, &[child, good, 2, 0]),
+        Err(Error::Occupied)
+    );
+    assert_eq!(booted.call(FreeFrames, &[]), Ok(free - 1));
+    assert_eq!(leaves_of(&booted.kernel, child_id).len(), 1);
+}
+
+#[test]
+fn a_page_copy_batch_the_targets_quota_stops_halfway_undoes_its_copies() {
+    use exo_abi::kernel_memory::BINDING_BYTES;
+    use exo_core::kernel_memory::KernelMemory;
+    let (mut booted, _, child) = with_three_pages_and_a_child();
+    let list = address_list(
+        &mut booted,
+        &[FREE_PAGE, FREE_PAGE + 4096, FREE_PAGE + 2 * 4096],
+    );
+    let free = booted.call(FreeFrames, &[]).expect("counted");
+    // Room for two of the three bindings in the target.
+    booted.kernel.kernel_memory = KernelMemory::new(2 * BINDING_BYTES, usize::MAX);
+    assert_eq!(
+        booted.call(PageCopyBatch, &[child, list, 3, 0]),
+        Err(Error::NoMemory)
+    );
+    let child_id = booted.kernel.environments.ids().last().expect("the child");
+    assert_eq!(leaves_of(&booted.kernel, child_id).len(), 0);
+    assert_eq!(booted.call(FreeFrames, &[]), Ok(free));
+    assert!(crate::consistency::check(&booted.kernel).is_ok());
+    // Two fit.
+    assert_eq!(booted.call(PageCopyBatch, &[child, list, 2, 0]), Ok(2));
 }
 
 #[test]

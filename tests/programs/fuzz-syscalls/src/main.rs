@@ -869,6 +869,18 @@ impl Fuzzer {
                 a[0] = self.list_address(self.addresses.as_ptr() as u64);
                 a[1] = count;
             }
+            Syscall::PageCopyBatch => {
+                // Into itself every entry is refused (each source page is bound where its
+                // copy would go), so nothing the fuzzer keeps can be overwritten.
+                let count = self.batch_length();
+                for index in 0..self.addresses.len() {
+                    self.addresses[index] = self.address();
+                }
+                a[0] = self.handle();
+                a[1] = self.list_address(self.addresses.as_ptr() as u64);
+                a[2] = count;
+                a[3] = self.rights();
+            }
             Syscall::KernelCounters | Syscall::ClockInfo => {
                 a[0] = if self.random.one_in(2) {
                     self.output.as_mut_ptr() as u64
