@@ -5,6 +5,7 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering};
 use exo_abi::PageRights;
 use exo_abi::region;
+use exo_core::user_layout::IMAGE_END;
 
 // SAFETY: the linker defines these symbols for every program; only their addresses are taken,
 // never their contents read.
@@ -48,8 +49,13 @@ static CODE_MAY_BE_WRITABLE: AtomicBool = AtomicBool::new(false);
 /// every code page the kernel loaded, one lookup each).
 #[inline]
 pub(crate) fn note_binding(address: u64, rights: PageRights) {
-    if rights.contains(PageRights::WRITABLE) && code_regions().contains(&address) {
-        CODE_MAY_BE_WRITABLE.store(true, Ordering::Relaxed);
+    // One comparison with a constant on the hot paths: the heap, the stack and the world lie
+    // above the image area.
+    if address < IMAGE_END {
+        core::hint::cold_path();
+        if rights.contains(PageRights::WRITABLE) && code_regions().contains(&address) {
+            CODE_MAY_BE_WRITABLE.store(true, Ordering::Relaxed);
+        }
     }
 }
 
