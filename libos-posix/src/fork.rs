@@ -141,8 +141,12 @@ fn populate(child: Capability, pid: u32, stack_pointer: u64) -> Result<u64> {
     if is_code_whole {
         unlisted.push(code);
     }
-    let (all, mut shadowed) = bindings_with_room(&unlisted)?;
-    let shared = share_address_space(child, &all, &mut shadowed, is_code_whole);
+    // The static data is copied whole, so it need not be listed either.
+    let static_pages = image::static_data_pages().unwrap_or(0..0);
+    unlisted.push(static_pages.clone());
+    let static_count = ((static_pages.end - static_pages.start) / PAGE_BYTES) as usize;
+    let (all, mut shadowed) = bindings_with_room(&unlisted, static_count)?;
+    let shared = share_address_space(child, &all, static_pages, &mut shadowed, is_code_whole);
     // Even after a failure: the shadows made so far are collected like any others.
     SHADOWED.lock().extend(shadowed);
     shared?;
@@ -162,14 +166,15 @@ fn dead_stack(stack_pointer: u64) -> Range<u64> {
     }
 }
 
-/// Gives the child each of `bindings` (this process's), and the code regions whole when
-/// `is_code_whole`, the way the module's header says; pushes onto `shadowed` every page it made
-/// a shadow for. `shadowed` has room for an entry per binding, allocated before the walk (see
-/// [`bindings_with_room`]); when the walk copies every private page, it lists the pages to
-/// copy instead, and is left empty.
+/// Gives the child each of `bindings` (this process's), a copy of each page of `static_pages`
+/// (the static data, not among them), and the code regions whole when `is_code_whole`, the way the module's
+/// header says; pushes onto `shadowed` every page it made a shadow for. `shadowed` has room
+/// for an entry per page given, allocated before the walk (see [`bindings_with_room`]); when
+/// the walk copies every private page, it lists the pages to copy instead, and is left empty.
 fn share_address_space(
     child: Capability,
     bindings: &[PageBinding],
+    static_pages: Range<u64>,
     shadowed: &mut Vec<u64>,
     is_code_whole: bool,
 ) -> Result<()> {
@@ -198,6 +203,13 @@ fn share_address_space(
                 Ok(()) | Err(exo_abi::Error::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
+        }
+    }
+    for address in static_pages.step_by(PAGE_BYTES as usize) {
+        if copies_whole {
+            shadowed.push(address);
+        } else {
+            copy_for(child, address)?;
         }
     }
     for binding in bindings {
@@ -238,7 +250,9 @@ fn share_address_space(
         }
     }
     if copies_whole {
-        let copies = core::mem::take(shadowed);
+        let mut copies = core::mem::take(shadowed);
+        // In address order for the kernel: the static data went first.
+        copies.sort_unstable();
         for batch in copies.chunks(exo_abi::PAGE_BATCH_MAX as usize) {
             syscall::page_copy_batch(child, batch, PageRights::WRITABLE)?;
         }
@@ -282,15 +296,19 @@ pub fn collect_shadows() {
     });
 }
 
-/// Every binding of this process, and room to record a page for each (a shadow, or a page to
-/// copy), allocated before the walk since the heap must not change while its pages are being
-/// shared. Listed again if the heap grew meanwhile: a heap page bound after the listing would
-/// be missing from the child, whose copy of the allocator counts it as there.
-fn bindings_with_room(unlisted: &[Range<u64>]) -> Result<(Vec<PageBinding>, Vec<u64>)> {
+/// Every binding of this process, and room to record a page for each and for `more` pages
+/// besides (a shadow, or a page to copy), allocated before the walk since the heap must not
+/// change while its pages are being shared. Listed again if the heap grew meanwhile: a heap
+/// page bound after the listing would be missing from the child, whose copy of the allocator
+/// counts it as there.
+fn bindings_with_room(
+    unlisted: &[Range<u64>],
+    more: usize,
+) -> Result<(Vec<PageBinding>, Vec<u64>)> {
     loop {
         let bound = crate::runtime::heap::bound_bytes();
         let all = bindings(unlisted)?;
-        let room = Vec::with_capacity(all.len());
+        let room = Vec::with_capacity(all.len() + more);
         if crate::runtime::heap::bound_bytes() == bound {
             return Ok((all, room));
         }
@@ -306,23 +324,28 @@ fn bindings(unlisted: &[Range<u64>]) -> Result<Vec<PageBinding>> {
     skipped.push(WORLD_BASE..world::regions_end());
     skipped.extend(unlisted.iter().cloned());
     skipped.sort_unstable_by_key(|range| range.start);
-    let mut all = Vec::new();
+    let mut all = Vec::with_capacity(exo_abi::PAGE_BATCH_MAX as usize);
+    // One buffer for every call: zeroing it is some 200 instructions.
+    let mut chunk = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
     let mut from = 0;
     for skip in skipped.iter().chain([&(u64::MAX..u64::MAX)]) {
         if from < skip.start {
-            list_into(from..skip.start, &mut all)?;
+            list_into(from..skip.start, &mut chunk, &mut all)?;
         }
         from = from.max(skip.end);
     }
     Ok(all)
 }
 
-/// Appends this process's bindings in `range` to `all`, in address order.
-fn list_into(range: Range<u64>, all: &mut Vec<PageBinding>) -> Result<()> {
-    let mut chunk = [PageBinding::default(); exo_abi::PAGE_BATCH_MAX as usize];
+/// Appends this process's bindings in `range` to `all`, in address order, through `chunk`.
+fn list_into(
+    range: Range<u64>,
+    chunk: &mut [PageBinding],
+    all: &mut Vec<PageBinding>,
+) -> Result<()> {
     let mut from = range.start;
     loop {
-        let count = syscall::page_list(&mut chunk, from..range.end)?;
+        let count = syscall::page_list(chunk, from..range.end)?;
         all.extend_from_slice(&chunk[..count]);
         if count < chunk.len() {
             return Ok(());

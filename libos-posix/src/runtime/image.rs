@@ -1,5 +1,5 @@
-//! Where the program's image begins and ends, as the linker says, and whether the program
-//! may have made its code writable.
+//! Where the program's image begins and ends, as the linker and its program headers say, and
+//! whether the program may have made its code writable.
 
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +31,46 @@ pub(crate) fn code_end() -> u64 {
 /// The first address after the program's image, `.bss` included.
 pub(crate) fn image_end() -> u64 {
     (&raw const _end) as u64
+}
+
+/// The pages of the program's writable segment (`.data`, `.bss`), read once from its program
+/// headers; `None` unless it has exactly one (then a caller lists its bindings instead).
+pub(crate) fn static_data_pages() -> Option<Range<u64>> {
+    static PAGES: spin::Once<Option<Range<u64>>> = spin::Once::new();
+    PAGES.call_once(writable_segment_pages).clone()
+}
+
+/// Reads the program headers, which linkers put in the image's first page (the loader needs
+/// them there too).
+fn writable_segment_pages() -> Option<Range<u64>> {
+    const PAGE_BYTES: usize = 4096;
+    const PT_LOAD: u32 = 1;
+    const PF_W: u32 = 2;
+    // SAFETY: the image's first page holds the ELF header and is bound readable for as long as
+    // the program runs (its first segment begins there); nothing writes it.
+    let first_page = unsafe { core::slice::from_raw_parts(image_start() as *const u8, PAGE_BYTES) };
+    let bytes = |at: usize, count: usize| first_page.get(at..at.checked_add(count)?);
+    let word = |at: usize| Some(u64::from_le_bytes(bytes(at, 8)?.try_into().ok()?));
+    let half = |at: usize| Some(u16::from_le_bytes(bytes(at, 2)?.try_into().ok()?));
+    let quarter = |at: usize| Some(u32::from_le_bytes(bytes(at, 4)?.try_into().ok()?));
+    let table = usize::try_from(word(0x20)?).ok()?;
+    let (entry_bytes, count) = (usize::from(half(0x36)?), usize::from(half(0x38)?));
+    let mut writable = None;
+    for index in 0..count {
+        let header = table.checked_add(index.checked_mul(entry_bytes)?)?;
+        if quarter(header)? != PT_LOAD || quarter(header + 4)? & PF_W == 0 {
+            continue;
+        }
+        if writable.is_some() {
+            return None;
+        }
+        let (start, bytes) = (word(header + 16)?, word(header + 40)?);
+        let end = start
+            .checked_add(bytes)?
+            .checked_next_multiple_of(PAGE_BYTES as u64)?;
+        writable = Some(start & !(PAGE_BYTES as u64 - 1)..end);
+    }
+    writable
 }
 
 /// The regions that hold the program's code and read-only data, which the linker puts in
