@@ -33,16 +33,10 @@ pub(crate) fn image_end() -> u64 {
     (&raw const _end) as u64
 }
 
-/// The pages of the program's writable segment (`.data`, `.bss`), read once from its program
-/// headers; `None` unless it has exactly one (then a caller lists its bindings instead).
+/// The pages of the program's writable segment (`.data`, `.bss`), read from its program
+/// headers, which linkers put in the image's first page (the loader needs them there too);
+/// `None` unless it has exactly one (then a caller lists its bindings instead).
 pub(crate) fn static_data_pages() -> Option<Range<u64>> {
-    static PAGES: spin::Once<Option<Range<u64>>> = spin::Once::new();
-    PAGES.call_once(writable_segment_pages).clone()
-}
-
-/// Reads the program headers, which linkers put in the image's first page (the loader needs
-/// them there too).
-fn writable_segment_pages() -> Option<Range<u64>> {
     const PAGE_BYTES: usize = 4096;
     const PT_LOAD: u32 = 1;
     const PF_W: u32 = 2;
