@@ -202,12 +202,15 @@ mod tests {
         assert!(collected(&[], 64).is_empty());
     }
 
+    /// A request in the fake queue: its token, its slot and what it moves.
+    type FakeRequest = (Token, usize, Vec<(u64, FrameNumber)>);
+
     /// A queue that completes its requests in the order `pick` chooses and fails the request
     /// starting at `failing_block`.
     struct FakeQueue {
         room: usize,
         next_token: Token,
-        queued: Vec<(Token, usize, Vec<(u64, FrameNumber)>)>,
+        queued: Vec<FakeRequest>,
         completed: Vec<Vec<(u64, FrameNumber)>>,
         most_queued: usize,
         failing_block: Option<u64>,
