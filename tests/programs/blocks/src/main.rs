@@ -2,8 +2,10 @@
 //! straight into the caller's pages, every refusal, and ownership that survives a reboot.
 //!
 //! - `blocks checks`: allocation (any, by number), vectored write/flush/read back, a run of
-//!   consecutive blocks moved in one call through scattered pages, and the refusals (a list
-//!   with a foreign block moves none of its own); a child with another credential (`blocks intruder BLOCK`) can neither free, read
+//!   consecutive blocks moved in one call through scattered pages, block calls made while a
+//!   child spins (the CPU halts in each call for the disk, and the slots that end meanwhile
+//!   still go to the child), and the refusals (a list with a foreign block moves none of its
+//!   own); a child with another credential (`blocks intruder BLOCK`) can neither free, read
 //!   nor take the parent's block; a request for blocks that is ignored ends in repossession.
 //! - `blocks persist-write` then, after a reboot on the same disk, `blocks persist-read`: the
 //!   credential gives the blocks back with their data.
@@ -36,6 +38,11 @@ const VECTOR: u64 = 0x5900_0000_0000;
 /// A page the parent shares with the revocation worker; the worker sets its first word when
 /// it holds its blocks.
 const SHARED_PAGE: u64 = 0x5a00_0000_0000;
+/// A page the parent shares with the spinning child, which counts in its first word.
+const COUNTER_PAGE: u64 = 0x5b00_0000_0000;
+/// Block calls the parent makes while the child spins: each reads RUN_BLOCKS blocks, and all
+/// of them take many 4 ms slots.
+const CONTENDED_CALLS: u64 = 400;
 /// Blocks the transfer checks move.
 const TRANSFER_BLOCKS: u64 = 8;
 /// Consecutive blocks the run checks move in one call (the kernel makes one device request of
@@ -53,6 +60,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("persist-read"), None) => persist_read(),
         (Some("intruder"), Some(block)) => return intruder(block),
         (Some("worker"), None) => return revocation_worker(),
+        (Some("counter"), None) => counter(),
         _ => Err("usage: blocks checks|persist-write|persist-read"),
     };
     checks::report(NAME, outcome)
@@ -301,10 +309,59 @@ fn check_runs() -> Check {
     if !holds(RUN_PAGES, first) {
         return Err("a refused list moved one of its blocks");
     }
+    check_contended(&list)?;
     for block in first..first + RUN_BLOCKS {
         syscall::block_free(block).map_err(|_| "freeing the run")?;
     }
     Ok(())
+}
+
+/// Makes CONTENDED_CALLS block calls of `list` while a child that never yields counts: the
+/// child must count meanwhile. A slot that ended while a call waited for the disk, and whose
+/// end were then lost, would leave this environment running to the end of its calls and the
+/// child's count unchanged.
+fn check_contended(list: &[BlockTransfer]) -> Check {
+    let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
+    syscall::page_map(COUNTER_PAGE, frame, PageRights::WRITABLE).map_err(|_| "page_map")?;
+    let child = syscall::spawn(NAME, "counter").map_err(|_| "spawn counter")?;
+    syscall::page_share(COUNTER_PAGE, child, COUNTER_PAGE, PageRights::WRITABLE)
+        .map_err(|_| "page_share")?;
+    // SAFETY: COUNTER_PAGE is bound writable in this environment (above).
+    let count = || unsafe { words_of(COUNTER_PAGE).read_volatile() };
+    while count() == 0 {
+        syscall::sleep(1_000);
+    }
+    let before = count();
+    let mut outcome = Ok(());
+    for _ in 0..CONTENDED_CALLS {
+        if syscall::block_read(list).is_err() {
+            outcome = Err("a block call while a child spins");
+            break;
+        }
+    }
+    let after = count();
+    syscall::kill_environment(child, 0).map_err(|_| "killing the counter")?;
+    syscall::wait(child).map_err(|_| "reaping the counter")?;
+    outcome?;
+    println!(
+        "{NAME}: the spinning child counted {} during {CONTENDED_CALLS} block calls",
+        after - before
+    );
+    if after == before {
+        return Err("a child got no slot while block calls waited for the disk");
+    }
+    Ok(())
+}
+
+/// The spinning child: counts in the page its parent shares, never yielding, until killed.
+fn counter() -> ! {
+    wait_for_page(COUNTER_PAGE);
+    let mut count = 0u64;
+    loop {
+        count = count.wrapping_add(1).max(1);
+        // SAFETY: the parent shared COUNTER_PAGE writable into this child (waited for above).
+        unsafe { words_of(COUNTER_PAGE).write_volatile(count) };
+    }
 }
 
 /// Runs a child with another credential against `block`, which this environment owns.
