@@ -165,7 +165,6 @@ pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioBlk>, ProbeError> {
 /// Runs the virtio initialisation (virtio 1.2, 3.1.1), with the queue's completions routed to
 /// `apic::DISK_VECTOR`, and prepares the request slots.
 fn start(mut transport: PciTransport, function: DeviceFunction) -> Result<VirtioBlk, ProbeError> {
-    let failed = |error| ProbeError::Device(error);
     transport.set_status(DeviceStatus::empty());
     transport.set_status(DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER);
     let features = transport.read_device_features() & SUPPORTED_FEATURES;
@@ -173,19 +172,19 @@ fn start(mut transport: PciTransport, function: DeviceFunction) -> Result<Virtio
     let negotiated = DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER | DeviceStatus::FEATURES_OK;
     transport.set_status(negotiated);
     if !transport.get_status().contains(DeviceStatus::FEATURES_OK) {
-        return Err(failed(virtio_drivers::Error::Unsupported));
+        return Err(ProbeError::Device(virtio_drivers::Error::Unsupported));
     }
     let capacity_sectors = transport.read_consistent(|| {
         let low: u32 = transport.read_config_space(CONFIG_CAPACITY)?;
         let high: u32 = transport.read_config_space(CONFIG_CAPACITY + 4)?;
         Ok(u64::from(high) << 32 | u64::from(low))
     });
-    let capacity_sectors = capacity_sectors.map_err(failed)?;
+    let capacity_sectors = capacity_sectors.map_err(ProbeError::Device)?;
     // A request's segments: its blocks, the header and the status.
     let max_run = if features & FEATURE_SEG_MAX != 0 {
         let segments: u32 = transport
             .read_config_space(CONFIG_SEG_MAX)
-            .map_err(failed)?;
+            .map_err(ProbeError::Device)?;
         (segments as usize).saturating_sub(2)
     } else {
         MAX_BLOCKS_PER_REQUEST
@@ -196,12 +195,12 @@ fn start(mut transport: PciTransport, function: DeviceFunction) -> Result<Virtio
         features & FEATURE_INDIRECT_DESCRIPTORS != 0,
         features & FEATURE_EVENT_INDEX != 0,
     )
-    .map_err(failed)?;
+    .map_err(ProbeError::Device)?;
     msix::route_queue(function, QUEUE_INDEX, apic::local_id(), apic::DISK_VECTOR)
         .map_err(ProbeError::Interrupt)?;
     transport.finish_init();
     let (slots_physical, _) =
-        dma::allocate_pages(1).ok_or(failed(virtio_drivers::Error::DmaError))?;
+        dma::allocate_pages(1).ok_or(ProbeError::Device(virtio_drivers::Error::DmaError))?;
     Ok(VirtioBlk {
         device: Some(Device { transport, queue }),
         slots_physical,
