@@ -105,6 +105,11 @@ pub fn stop_timer() {
     write_register(REGISTER_TIMER_INITIAL, 0);
 }
 
+/// Whether the timer's interrupt is masked (as the calibration's countdown leaves it).
+pub fn is_timer_masked() -> bool {
+    read_register(REGISTER_LVT_TIMER) & LVT_MASKED != 0
+}
+
 /// Whether a timer interrupt has been raised and waits to be taken (interrupts are off).
 pub fn is_timer_interrupt_pending() -> bool {
     let vector = u64::from(TIMER_VECTOR);

@@ -95,7 +95,8 @@ pub fn interrupt_after(microseconds: u64) {
 /// What the one-shot timer was doing when something borrowed it (see `device_wait`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerState {
-    /// Not counting, and no interrupt of it waiting.
+    /// Not counting (or counting masked, as calibration left it), and no interrupt of it
+    /// waiting.
     Stopped,
     /// Counting down: it would have fired this many microseconds later.
     Counting { microseconds_left: u64 },
@@ -106,7 +107,9 @@ pub enum TimerState {
 /// What the timer is doing now.
 pub fn timer_state() -> TimerState {
     let ticks = u64::from(apic::remaining_ticks());
-    if ticks > 0 {
+    if apic::is_timer_masked() {
+        TimerState::Stopped
+    } else if ticks > 0 {
         let per_millisecond = APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed);
         TimerState::Counting {
             microseconds_left: ticks * 1000 / per_millisecond,
