@@ -1,5 +1,5 @@
 //! Policy-free kernel logic that touches no hardware, so it builds and is tested on the host:
-//! the boot ramdisk format and boot configuration, capability tables, the frame ownership table, the persistent
+//! the boot ramdisk format and boot configuration, the splitting of disk transfers into requests, capability tables, the frame ownership table, the persistent
 //! disk-block ownership table, the console input ring, the kernel-memory quota, user-range checks, ELF load plans, the environment table, the
 //! bookkeeping of visible revocation and the abort protocol with the repossession vector's
 //! format, and the CPU time-slice vector with its scheduling decisions.
@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod block_requests;
 pub mod block_table;
 pub mod boot_config;
 pub mod capabilities;

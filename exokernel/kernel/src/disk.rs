@@ -10,7 +10,7 @@
 //! Lock order: the kernel state lock, then the disk lock, then the DMA pool lock. The disk never
 //! takes the kernel state lock, so a system call may use it while holding that lock.
 
-use crate::arch::virtio_blk::{self, DeviceError, Direction, VirtioBlk};
+use crate::arch::virtio_blk::{self, DeviceError, Direction, TransferFailure, VirtioBlk};
 use crate::kprintln;
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::{FrameNumber, FrameTable};
@@ -28,8 +28,32 @@ pub enum DiskError {
     OutOfRange(BlockNumber),
     /// The disk refuses writes; nothing was moved.
     ReadOnly,
-    /// The device failed a request.
+    /// The device failed the request of `block_count` blocks from `first_block`; blocks of
+    /// other requests of the same call may have been moved.
+    Request {
+        error: DeviceError,
+        first_block: BlockNumber,
+        block_count: u64,
+    },
+    /// The device is stopped (it failed earlier, or just now and was reset).
     Device(DeviceError),
+}
+
+impl From<TransferFailure> for DiskError {
+    fn from(failure: TransferFailure) -> DiskError {
+        match failure {
+            TransferFailure::Request {
+                error,
+                first_block,
+                block_count,
+            } => DiskError::Request {
+                error,
+                first_block,
+                block_count,
+            },
+            TransferFailure::Device(error) => DiskError::Device(error),
+        }
+    }
 }
 
 /// The disk.
@@ -53,22 +77,22 @@ impl Disk {
         self.write_blocks(&[(block, frame)])
     }
 
-    /// Reads each `(block, frame)` pair's block into its frame, several requests in flight at
-    /// once (see `arch::virtio_blk`), so their order is the device's: a frame named twice ends
-    /// up holding either block. Returns the first error; other blocks may have been read.
+    /// Reads each `(block, frame)` pair's block into its frame: one request per run of
+    /// consecutive blocks, several in flight at once (see `arch::virtio_blk`), so their order is
+    /// the device's: a frame named twice ends up holding either block. Returns the first
+    /// failure; blocks of other requests may have been read.
     pub fn read_blocks(
         &mut self,
         transfers: &[(BlockNumber, FrameNumber)],
     ) -> Result<(), DiskError> {
         self.check_range(transfers)?;
-        self.device
-            .transfer(Direction::Read, transfers)
-            .map_err(DiskError::Device)
+        Ok(self.device.transfer(Direction::Read, transfers)?)
     }
 
-    /// Writes each `(block, frame)` pair's frame to its block, several requests in flight at
-    /// once, so their order is the device's: a block named twice ends up holding either frame.
-    /// Returns the first error; other blocks may have been written. Written data is durable
+    /// Writes each `(block, frame)` pair's frame to its block: one request per run of
+    /// consecutive blocks, several in flight at once, so their order is the device's: a block
+    /// named twice ends up holding either frame. Returns the first failure; blocks of other
+    /// requests may have been written. Written data is durable
     /// only after [`flush`](Self::flush).
     pub fn write_blocks(
         &mut self,
@@ -78,9 +102,7 @@ impl Disk {
         if self.device.is_read_only() {
             return Err(DiskError::ReadOnly);
         }
-        self.device
-            .transfer(Direction::Write, transfers)
-            .map_err(DiskError::Device)
+        Ok(self.device.transfer(Direction::Write, transfers)?)
     }
 
     /// Makes every completed write durable.

@@ -171,6 +171,8 @@ impl Platform for Pc {
 fn disk_failure(error: DiskError) -> DiskFailure {
     match error {
         DiskError::OutOfRange(_) => DiskFailure::OutOfRange,
-        DiskError::ReadOnly | DiskError::Device(_) => DiskFailure::Failed,
+        DiskError::ReadOnly | DiskError::Request { .. } | DiskError::Device(_) => {
+            DiskFailure::Failed
+        }
     }
 }

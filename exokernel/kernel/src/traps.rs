@@ -1,8 +1,10 @@
-//! What the kernel does with each interrupt and exception: the timer preempts, a user exception
-//! ends that environment, and a kernel exception ends the machine with a register dump.
+//! What the kernel does with each interrupt and exception: the timer preempts (unless a device
+//! wait borrowed it), the disk's interrupt only ends a halt, a user exception ends that
+//! environment, and a kernel exception ends the machine with a register dump.
 
-use crate::arch::apic::{self, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
+use crate::arch::apic::{self, DISK_VECTOR, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
 use crate::arch::cpu::{exit_qemu, faulting_address};
+use crate::arch::device_wait;
 use crate::arch::trap::TrapFrame;
 use crate::{console, kernel, kprintln};
 use exo_abi::exception_name;
@@ -28,10 +30,13 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
                     kernel.counters.entries += 1;
                     kernel.reschedule(frame, Event::TimerExpired);
                 });
-            } else {
+            } else if !device_wait::is_waiting() {
                 scheduler::note_timer_while_idle();
             }
         }
+        // The disk's waiting loop looks at its queue itself; one that arrives after the loop
+        // saw the completion (in user mode, or while idle) needs nothing more.
+        DISK_VECTOR => apic::end_of_interrupt(),
         SPURIOUS_VECTOR => {}
         // Not caused by the environment that happened to run: note it and resume.
         NMI_VECTOR if frame.is_from_user() => log::warn!("non-maskable interrupt in user mode"),

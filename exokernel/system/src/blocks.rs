@@ -5,8 +5,9 @@
 //! a buffer cache); then the disk moves the data by DMA straight between the block and the
 //! bound frame.
 //!
-//! Transfers are synchronous (the disk is polled), so a block has no pending request when the
-//! abort protocol takes it.
+//! Transfers are synchronous (a block call returns once the device has completed every request
+//! it made; the CPU halts meanwhile and runs nothing else), so a block has no pending request
+//! when the abort protocol takes it.
 
 use crate::kernel::Kernel;
 use crate::kprintln;

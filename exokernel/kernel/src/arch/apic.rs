@@ -10,14 +10,20 @@ use x86_64::registers::model_specific::Msr;
 
 /// Vector of the APIC timer interrupt.
 pub const TIMER_VECTOR: u8 = 0x30;
+/// Vector of the disk's completion interrupt (an MSI-X message, `msix`). Its priority class (4)
+/// is above the timer's.
+pub const DISK_VECTOR: u8 = 0x40;
 /// Vector the APIC uses for spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 /// First vector of the remapped legacy PICs; their spurious IRQ 7 and 15 arrive at +7 and +15.
 pub const LEGACY_PIC_BASE: u8 = 0x20;
 
 const IA32_APIC_BASE: u32 = 0x1B;
+const REGISTER_ID: u64 = 0x20;
 const REGISTER_EOI: u64 = 0xB0;
 const REGISTER_SPURIOUS: u64 = 0xF0;
+/// The first of the eight 32-bit interrupt request registers, 16 bytes apart.
+const REGISTER_IRR: u64 = 0x200;
 const REGISTER_LVT_TIMER: u64 = 0x320;
 const REGISTER_TIMER_INITIAL: u64 = 0x380;
 const REGISTER_TIMER_CURRENT: u64 = 0x390;
@@ -92,6 +98,27 @@ pub fn remaining_ticks() -> u32 {
 pub fn arm_one_shot(ticks: u32) {
     write_register(REGISTER_LVT_TIMER, u32::from(TIMER_VECTOR));
     write_register(REGISTER_TIMER_INITIAL, ticks.max(1));
+}
+
+/// Stops the timer: no interrupt comes from it until it is armed again.
+pub fn stop_timer() {
+    write_register(REGISTER_TIMER_INITIAL, 0);
+}
+
+/// Whether the timer's interrupt is masked (as the calibration's countdown leaves it).
+pub fn is_timer_masked() -> bool {
+    read_register(REGISTER_LVT_TIMER) & LVT_MASKED != 0
+}
+
+/// Whether a timer interrupt has been raised and waits to be taken (interrupts are off).
+pub fn is_timer_interrupt_pending() -> bool {
+    let vector = u64::from(TIMER_VECTOR);
+    read_register(REGISTER_IRR + 0x10 * (vector / 32)) & (1 << (vector % 32)) != 0
+}
+
+/// This CPU's local APIC ID, where a message-signalled interrupt is sent.
+pub fn local_id() -> u8 {
+    (read_register(REGISTER_ID) >> 24) as u8
 }
 
 /// Signals the end of the current APIC interrupt.

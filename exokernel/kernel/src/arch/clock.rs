@@ -91,3 +91,44 @@ pub fn interrupt_after(microseconds: u64) {
     let ticks = microseconds * APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed) / 1000;
     apic::arm_one_shot(u32::try_from(ticks).unwrap_or(u32::MAX));
 }
+
+/// What the one-shot timer was doing when something borrowed it (see `device_wait`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerState {
+    /// Not counting (or counting masked, as calibration left it), and no interrupt of it
+    /// waiting.
+    Stopped,
+    /// Counting down: it would have fired this many microseconds later.
+    Counting { microseconds_left: u64 },
+    /// It fired, and its interrupt waits for interrupts to be enabled.
+    Expired,
+}
+
+/// What the timer is doing now.
+pub fn timer_state() -> TimerState {
+    let ticks = u64::from(apic::remaining_ticks());
+    if apic::is_timer_masked() {
+        TimerState::Stopped
+    } else if ticks > 0 {
+        let per_millisecond = APIC_TICKS_PER_MILLISECOND.load(Ordering::Relaxed);
+        TimerState::Counting {
+            microseconds_left: ticks * 1000 / per_millisecond,
+        }
+    } else if apic::is_timer_interrupt_pending() {
+        TimerState::Expired
+    } else {
+        TimerState::Stopped
+    }
+}
+
+/// Puts the timer back as `state` found it, `elapsed_microseconds` later: a deadline still
+/// ahead is armed again, one passed meanwhile (or an interrupt that was waiting) fires at once.
+pub fn restore_timer(state: TimerState, elapsed_microseconds: u64) {
+    match state {
+        TimerState::Stopped => apic::stop_timer(),
+        TimerState::Counting { microseconds_left } => {
+            interrupt_after(microseconds_left.saturating_sub(elapsed_microseconds));
+        }
+        TimerState::Expired => interrupt_after(0),
+    }
+}

@@ -63,8 +63,9 @@ pub fn faulting_address() -> u64 {
 /// Halts with interrupts enabled until one arrives and is handled, then disables them again.
 pub fn wait_for_interrupt() {
     // SAFETY: the kernel idles here holding no user-memory access window; `sti` takes effect
-    // after `hlt` starts, so no interrupt is lost between them, and the only interrupt handler
-    // that runs in kernel mode (the timer's) touches no kernel state but an atomic flag.
+    // after `hlt` starts, so no interrupt is lost between them, and the only interrupt handlers
+    // that run in kernel mode (the timer's and the disk's) touch no kernel state but an atomic
+    // flag.
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 

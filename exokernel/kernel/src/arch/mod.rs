@@ -4,10 +4,12 @@
 pub mod apic;
 pub mod clock;
 pub mod cpu;
+pub mod device_wait;
 pub mod dma;
 pub mod gdt;
 pub mod idt;
 pub mod mmio;
+pub mod msix;
 pub mod paging;
 pub mod pci;
 pub mod rtc;

@@ -88,7 +88,8 @@ pub enum OpenError {
 }
 
 /// Finds the first virtio function of `device_type` on bus 0 and makes it reachable: memory
-/// space and bus mastering on, INTx off (the drivers poll), every memory BAR mapped with page
+/// space and bus mastering on, INTx off (the network driver polls; the disk signals by MSI-X,
+/// which INTx off does not stop), every memory BAR mapped with page
 /// tables taken from `frames`. `Ok(None)` when there is no such function.
 pub fn open_virtio_function(
     device_type: DeviceType,

@@ -1,37 +1,83 @@
-//! The virtio-blk disk over PCI (virtio 1.2, section 5.2), driven by the `virtio-drivers` crate:
-//! finding and starting the device, and moving whole frames between RAM and the disk by DMA.
+//! The virtio-blk disk over PCI (virtio 1.2, section 5.2): finding and starting the device, and
+//! moving whole frames between RAM and the disk by DMA. The driver drives its one virtqueue
+//! itself, through the `virtio-drivers` crate's `VirtQueue` and PCI transport.
 //!
-//! The unit is a frame-sized block of [`SECTORS_PER_BLOCK`] sectors. Data goes straight between
-//! the device and the physical frame the caller names (the frame is handed to the crate as a
-//! slice of the physical-memory map, which `dma::KernelHal::share` turns back into the frame's
-//! address); only the 17-byte request header and status of each request live in the driver's
-//! own DMA page.
+//! **Requests.** The unit is a frame-sized block of [`SECTORS_PER_BLOCK`] sectors. A transfer
+//! is split into one request per run of consecutive blocks, up to [`MAX_BLOCKS_PER_REQUEST`]
+//! (`exo_core::block_requests`): a request is one descriptor chain holding its header, one data
+//! descriptor per block, pointing at the block's own frame wherever it lies (zero copy: the
+//! frame is handed to the crate as a slice of the physical-memory map, which
+//! `dma::KernelHal::share` turns back into the frame's address), and its status byte. With
+//! indirect descriptors (which QEMU offers) a chain takes one slot of the ring. Up to
+//! [`MAX_IN_FLIGHT`] requests are in the queue at once, and the device completes them in the
+//! order it likes. Only the 16-byte header and status byte of each request live in the
+//! driver's own DMA page.
 //!
-//! Completion is polled: the device is asked not to interrupt (INTx disabled in its PCI command
-//! register, MSI-X never enabled, and the used-buffer notification suppressed), and the driver
-//! spins on the used ring. A transfer of several blocks keeps up to [`MAX_IN_FLIGHT`] requests
-//! in the queue at once, so the device works on them together and may complete them in any
-//! order. A device that completes nothing within [`POLL_LIMIT`] polls, or that reports a
-//! request the driver never made, is reset (which stops its DMA), and every later request
-//! fails with [`DeviceError::Stopped`]. `flush` waits inside the crate, which polls without a
-//! bound.
+//! **Completion by interrupt.** The device signals a completed request with an MSI-X message
+//! to the local APIC at `apic::DISK_VECTOR` (`msix`), and the driver halts the CPU until it
+//! comes (`device_wait`): the emulator's I/O thread gets the host CPU a spinning vCPU would
+//! take. A device that completes nothing within [`WAIT_LIMIT_MICROSECONDS`], or that reports
+//! a request the driver never made, is reset (which stops its DMA), and every later request
+//! fails with [`DeviceError::Stopped`]. A request the device fails (an error status) fails the
+//! transfer with the blocks it named; the device goes on.
 
+use super::device_wait;
 use super::dma::{self, KernelHal};
 use super::virtio_pci::{self, ProbeError};
+use super::{apic, msix};
 use crate::memory::{frame_to_virtual, physical_to_virtual};
+use alloc::vec::Vec;
 use exo_core::PAGE_SIZE;
+use exo_core::block_requests::{self, RequestQueue, Token, TransferError};
 use exo_core::frame_table::{FrameNumber, FrameTable};
-use virtio_drivers::device::blk::{BlkReq, BlkResp, SECTOR_SIZE, VirtIOBlk};
-use virtio_drivers::transport::DeviceType;
+use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::pci::PciTransport;
+use virtio_drivers::transport::pci::bus::DeviceFunction;
+use virtio_drivers::transport::{DeviceStatus, DeviceType, Transport};
 
+/// Bytes in a sector, the unit of a request's start.
+const SECTOR_BYTES: u64 = 512;
 /// Sectors in one frame-sized block.
-pub const SECTORS_PER_BLOCK: u64 = PAGE_SIZE / SECTOR_SIZE as u64;
+pub const SECTORS_PER_BLOCK: u64 = PAGE_SIZE / SECTOR_BYTES;
 /// Most requests of one transfer in the device's queue at once.
 pub const MAX_IN_FLIGHT: usize = 8;
-/// Polls of the used ring after which a silent device is declared dead (tens of seconds under
-/// QEMU's emulation; a request normally completes within microseconds of host time).
-pub const POLL_LIMIT: u64 = 1 << 28;
+/// Most blocks in one request (256 KiB): as many as one block call names.
+pub const MAX_BLOCKS_PER_REQUEST: usize = exo_abi::BLOCK_TRANSFERS_MAX as usize;
+/// How long a silent device is waited for before it is declared dead (a request normally
+/// completes within microseconds of host time; this leaves room for a host under load).
+pub const WAIT_LIMIT_MICROSECONDS: u64 = 20_000_000;
+/// Descriptors (and ring slots) in the virtqueue: with indirect descriptors every request
+/// takes one; without, a request of [`MAX_BLOCKS_PER_REQUEST`] blocks fits with its header and
+/// status.
+const QUEUE_SIZE: usize = 128;
+const QUEUE_INDEX: u16 = 0;
+
+/// Feature bits (virtio 1.2, 5.2.3 and 6).
+const FEATURE_SEG_MAX: u64 = 1 << 2;
+const FEATURE_READ_ONLY: u64 = 1 << 5;
+const FEATURE_FLUSH: u64 = 1 << 9;
+const FEATURE_INDIRECT_DESCRIPTORS: u64 = 1 << 28;
+const FEATURE_EVENT_INDEX: u64 = 1 << 29;
+const FEATURE_VERSION_1: u64 = 1 << 32;
+const SUPPORTED_FEATURES: u64 = FEATURE_SEG_MAX
+    | FEATURE_READ_ONLY
+    | FEATURE_FLUSH
+    | FEATURE_INDIRECT_DESCRIPTORS
+    | FEATURE_EVENT_INDEX
+    | FEATURE_VERSION_1;
+/// Offsets in the device's configuration space.
+const CONFIG_CAPACITY: usize = 0;
+const CONFIG_SEG_MAX: usize = 12;
+
+/// Request types (virtio 1.2, 5.2.6).
+const REQUEST_IN: u32 = 0;
+const REQUEST_OUT: u32 = 1;
+const REQUEST_FLUSH: u32 = 4;
+/// Status values the device writes.
+const STATUS_OK: u8 = 0;
+const STATUS_UNSUPPORTED: u8 = 2;
+/// The status byte's value until the device writes one.
+const STATUS_UNSET: u8 = 0xFF;
 
 /// Which way a transfer moves data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,39 +95,64 @@ pub enum DeviceError {
     Io,
     /// The device does not support the request.
     Unsupported,
-    /// The device completed nothing within [`POLL_LIMIT`] polls; it has been reset.
+    /// The device completed nothing within [`WAIT_LIMIT_MICROSECONDS`]; it has been reset.
     TimedOut,
-    /// The device broke the virtio protocol: it reported a request the driver never made (it
-    /// has then been reset), or its queue refused a request while empty.
+    /// The device broke the virtio protocol: it reported a request the driver never made, or
+    /// its queue refused a request while empty. It has been reset.
     Misbehaved,
     /// The device was reset after an earlier failure and takes no more requests.
     Stopped,
 }
 
-/// The header and status of one request, in DMA memory.
-#[repr(C)]
-struct RequestSlot {
-    request: BlkReq,
-    response: BlkResp,
+/// Why a transfer failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferFailure {
+    /// The device failed the request of these blocks (the device goes on).
+    Request {
+        error: DeviceError,
+        first_block: u64,
+        block_count: u64,
+    },
+    /// The device is stopped, or has just been reset.
+    Device(DeviceError),
 }
 
-const _: () = assert!(MAX_IN_FLIGHT * size_of::<RequestSlot>() <= PAGE_SIZE as usize);
+/// The header (virtio 1.2, 5.2.6: type, reserved, sector) and status of one request, in DMA
+/// memory.
+#[repr(C)]
+struct RequestSlot {
+    kind: u32,
+    reserved: u32,
+    sector: u64,
+    status: u8,
+}
 
-/// A request in the device's queue: the crate's token and the (block, frame) it moves.
-#[derive(Clone, Copy, Debug)]
-struct InFlight {
-    token: u16,
-    transfer: (u64, FrameNumber),
+/// Bytes of a request header: the slot up to its status.
+const HEADER_BYTES: usize = 16;
+
+const _: () = assert!(core::mem::offset_of!(RequestSlot, status) == HEADER_BYTES);
+const _: () = assert!((MAX_IN_FLIGHT + 1) * size_of::<RequestSlot>() <= PAGE_SIZE as usize);
+
+/// The started device: its transport (declared first, so that dropping the device resets it
+/// before its queue's memory is given back) and its queue.
+struct Device {
+    transport: PciTransport,
+    queue: VirtQueue<KernelHal, QUEUE_SIZE>,
 }
 
 /// A started virtio-blk device.
 pub struct VirtioBlk {
     /// `None` once the device has been reset after a failure.
-    device: Option<VirtIOBlk<KernelHal, PciTransport>>,
-    /// The pool page holding [`MAX_IN_FLIGHT`] request slots.
+    device: Option<Device>,
+    /// The pool page holding the request slots: [`MAX_IN_FLIGHT`] for transfers, then one for
+    /// flushes.
     slots_physical: u64,
+    /// Most blocks in one request: [`MAX_BLOCKS_PER_REQUEST`], or fewer if the device takes
+    /// fewer segments.
+    max_run: usize,
     capacity_sectors: u64,
     is_read_only: bool,
+    has_flush: bool,
 }
 
 /// Finds the first virtio-blk function on PCI bus 0 and starts it; `Ok(None)` when there is
@@ -91,28 +162,52 @@ pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioBlk>, ProbeError> {
     virtio_pci::probe(DeviceType::Block, frames, start)
 }
 
-/// Runs the virtio initialisation and prepares the request slots.
-fn start(transport: PciTransport) -> Result<VirtioBlk, ProbeError> {
-    let mut device = VirtIOBlk::<KernelHal, _>::new(transport).map_err(ProbeError::Device)?;
-    device.disable_interrupts();
+/// Runs the virtio initialisation (virtio 1.2, 3.1.1), with the queue's completions routed to
+/// `apic::DISK_VECTOR`, and prepares the request slots.
+fn start(mut transport: PciTransport, function: DeviceFunction) -> Result<VirtioBlk, ProbeError> {
+    transport.set_status(DeviceStatus::empty());
+    transport.set_status(DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER);
+    let features = transport.read_device_features() & SUPPORTED_FEATURES;
+    transport.write_driver_features(features);
+    let negotiated = DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER | DeviceStatus::FEATURES_OK;
+    transport.set_status(negotiated);
+    if !transport.get_status().contains(DeviceStatus::FEATURES_OK) {
+        return Err(ProbeError::Device(virtio_drivers::Error::Unsupported));
+    }
+    let capacity_sectors = transport.read_consistent(|| {
+        let low: u32 = transport.read_config_space(CONFIG_CAPACITY)?;
+        let high: u32 = transport.read_config_space(CONFIG_CAPACITY + 4)?;
+        Ok(u64::from(high) << 32 | u64::from(low))
+    });
+    let capacity_sectors = capacity_sectors.map_err(ProbeError::Device)?;
+    // A request's segments: its blocks, the header and the status.
+    let max_run = if features & FEATURE_SEG_MAX != 0 {
+        let segments: u32 = transport
+            .read_config_space(CONFIG_SEG_MAX)
+            .map_err(ProbeError::Device)?;
+        (segments as usize).saturating_sub(2)
+    } else {
+        MAX_BLOCKS_PER_REQUEST
+    };
+    let queue = VirtQueue::new(
+        &mut transport,
+        QUEUE_INDEX,
+        features & FEATURE_INDIRECT_DESCRIPTORS != 0,
+        features & FEATURE_EVENT_INDEX != 0,
+    )
+    .map_err(ProbeError::Device)?;
+    msix::route_queue(function, QUEUE_INDEX, apic::local_id(), apic::DISK_VECTOR)
+        .map_err(ProbeError::Interrupt)?;
+    transport.finish_init();
     let (slots_physical, _) =
         dma::allocate_pages(1).ok_or(ProbeError::Device(virtio_drivers::Error::DmaError))?;
-    for slot in 0..MAX_IN_FLIGHT {
-        let slot_address = physical_to_virtual(slots_physical) as *mut RequestSlot;
-        // SAFETY: the page was just carved from the pool for the slots, and slot `slot` lies
-        // inside it (checked by the assertion after `RequestSlot`).
-        unsafe {
-            slot_address.add(slot).write(RequestSlot {
-                request: BlkReq::default(),
-                response: BlkResp::default(),
-            })
-        };
-    }
     Ok(VirtioBlk {
-        capacity_sectors: device.capacity(),
-        is_read_only: device.readonly(),
-        device: Some(device),
+        device: Some(Device { transport, queue }),
         slots_physical,
+        max_run: max_run.clamp(1, MAX_BLOCKS_PER_REQUEST.min(QUEUE_SIZE - 2)),
+        capacity_sectors,
+        is_read_only: features & FEATURE_READ_ONLY != 0,
+        has_flush: features & FEATURE_FLUSH != 0,
     })
 }
 
@@ -128,127 +223,69 @@ impl VirtioBlk {
     }
 
     /// Moves each frame of `transfers` onto its block ([`Direction::Write`]) or each block into
-    /// its frame ([`Direction::Read`]), keeping up to [`MAX_IN_FLIGHT`] requests in flight; the
-    /// order in which they complete is the device's. The caller has checked that every block
-    /// is below [`capacity_blocks`](Self::capacity_blocks) and that every frame is usable RAM
-    /// its requester may use. After a failure, no further request is submitted; those in
-    /// flight are completed before the first error is returned (unless the device is reset).
+    /// its frame ([`Direction::Read`]), one request per run of consecutive blocks, up to
+    /// [`MAX_IN_FLIGHT`] in the queue at once; the order in which they complete is the
+    /// device's. The caller has checked that every block is below
+    /// [`capacity_blocks`](Self::capacity_blocks) and that every frame is usable RAM its
+    /// requester may use. After a failed request no further request is queued, and those
+    /// queued are completed before the failure is returned (unless the device is reset).
     pub fn transfer(
         &mut self,
         direction: Direction,
         transfers: &[(u64, FrameNumber)],
-    ) -> Result<(), DeviceError> {
-        if self.device.is_none() {
-            return Err(DeviceError::Stopped);
-        }
-        let mut in_flight: [Option<InFlight>; MAX_IN_FLIGHT] = [None; MAX_IN_FLIGHT];
-        let mut next = 0;
-        let mut first_error = None;
-        loop {
-            while first_error.is_none() && next < transfers.len() {
-                let Some(slot) = in_flight.iter().position(Option::is_none) else {
-                    break;
-                };
-                match self.submit(slot, direction, transfers[next]) {
-                    Ok(token) => {
-                        in_flight[slot] = Some(InFlight {
-                            token,
-                            transfer: transfers[next],
-                        });
-                        next += 1;
-                    }
-                    Err(virtio_drivers::Error::QueueFull)
-                        if in_flight.iter().any(Option::is_some) =>
-                    {
-                        break;
-                    }
-                    Err(error) => first_error = Some(device_error(error)),
-                }
+    ) -> Result<(), TransferFailure> {
+        let device = self
+            .device
+            .as_mut()
+            .ok_or(TransferFailure::Device(DeviceError::Stopped))?;
+        let mut requests = Requests {
+            device,
+            slots_physical: self.slots_physical,
+            kind: match direction {
+                Direction::Read => REQUEST_IN,
+                Direction::Write => REQUEST_OUT,
+            },
+        };
+        let moved =
+            block_requests::transfer::<_, MAX_IN_FLIGHT>(&mut requests, transfers, self.max_run);
+        match moved {
+            Ok(()) => Ok(()),
+            Err(TransferError::Failed { error, blocks }) => {
+                log::warn!("virtio-blk: {error:?} on blocks {blocks:?}");
+                Err(TransferFailure::Request {
+                    error,
+                    first_block: blocks.start,
+                    block_count: blocks.end - blocks.start,
+                })
             }
-            if in_flight.iter().all(Option::is_none) {
-                break;
-            }
-            let token = self.wait_for_completion()?;
-            let completed = in_flight.iter_mut().enumerate().find_map(|(slot, entry)| {
-                let request = entry.take_if(|request| request.token == token)?;
-                Some((slot, request))
-            });
-            let Some((slot, request)) = completed else {
-                return Err(self.stop(DeviceError::Misbehaved));
-            };
-            if let Err(error) = self.complete(slot, direction, request) {
-                first_error.get_or_insert(error);
+            Err(TransferError::Wait(error)) => Err(TransferFailure::Device(self.stop(error))),
+            Err(TransferError::Misbehaved) => {
+                Err(TransferFailure::Device(self.stop(DeviceError::Misbehaved)))
             }
         }
-        first_error.map_or(Ok(()), Err)
     }
 
     /// Asks the device to make every completed write durable.
     pub fn flush(&mut self) -> Result<(), DeviceError> {
-        let device = self.device.as_mut().ok_or(DeviceError::Stopped)?;
-        device.flush().map_err(device_error)
-    }
-
-    /// Queues the request moving `frame` to or from `block` in slot `slot`; returns its token.
-    fn submit(
-        &mut self,
-        slot: usize,
-        direction: Direction,
-        (block, frame): (u64, FrameNumber),
-    ) -> Result<u16, virtio_drivers::Error> {
-        let device = self
-            .device
-            .as_mut()
-            .ok_or(virtio_drivers::Error::NotReady)?;
-        let (request, response) = slot_parts(self.slots_physical, slot);
-        let sector = block.saturating_mul(SECTORS_PER_BLOCK) as usize;
-        let data = frame_bytes(frame);
-        // SAFETY: the slot and the frame stay untouched by the kernel until `complete` passes
-        // the same buffers back: the slot is marked in flight, and the caller guarantees the
-        // frame is not otherwise used during the transfer (one CPU, interrupts off).
-        unsafe {
-            match direction {
-                Direction::Read => device.read_blocks_nb(sector, request, data, response),
-                Direction::Write => device.write_blocks_nb(sector, request, data, response),
-            }
+        if !self.has_flush {
+            return Ok(());
         }
-    }
-
-    /// Takes the completed request in slot `slot` back from the device.
-    fn complete(
-        &mut self,
-        slot: usize,
-        direction: Direction,
-        request: InFlight,
-    ) -> Result<(), DeviceError> {
         let device = self.device.as_mut().ok_or(DeviceError::Stopped)?;
-        let (block_request, response) = slot_parts(self.slots_physical, slot);
-        let data = frame_bytes(request.transfer.1);
-        // SAFETY: these are the buffers `submit` queued under `request.token`: the same slot
-        // and the same frame.
-        let completed = unsafe {
-            match direction {
-                Direction::Read => {
-                    device.complete_read_blocks(request.token, block_request, data, response)
-                }
-                Direction::Write => {
-                    device.complete_write_blocks(request.token, block_request, data, response)
-                }
-            }
+        let mut requests = Requests {
+            device,
+            slots_physical: self.slots_physical,
+            kind: REQUEST_FLUSH,
         };
-        completed.map_err(device_error)
-    }
-
-    /// Spins until the device has completed a request; returns its token.
-    fn wait_for_completion(&mut self) -> Result<u16, DeviceError> {
-        let device = self.device.as_mut().ok_or(DeviceError::Stopped)?;
-        for _ in 0..POLL_LIMIT {
-            if let Some(token) = device.peek_used() {
-                return Ok(token);
-            }
-            core::hint::spin_loop();
+        let slot = MAX_IN_FLIGHT;
+        match requests.submit(slot, &[]) {
+            Ok(Some(token)) => match requests.wait_for_completion() {
+                Ok(completed) if completed == token => requests.complete(slot, token, &[]),
+                Ok(_) => Err(self.stop(DeviceError::Misbehaved)),
+                Err(error) => Err(self.stop(error)),
+            },
+            Ok(None) => Err(self.stop(DeviceError::Misbehaved)),
+            Err(error) => Err(error),
         }
-        Err(self.stop(DeviceError::TimedOut))
     }
 
     /// Resets the device, which stops its DMA, and refuses every later request; returns
@@ -260,31 +297,131 @@ impl VirtioBlk {
     }
 }
 
-/// The request header and status of slot `slot`.
-fn slot_parts<'a>(slots_physical: u64, slot: usize) -> (&'a mut BlkReq, &'a mut BlkResp) {
-    let slots = physical_to_virtual(slots_physical) as *mut RequestSlot;
-    // SAFETY: the slots page is this driver's pool page, initialised by `start`; `slot` is below
-    // MAX_IN_FLIGHT, so it lies inside the page; each slot serves one request at a time, and
-    // these references live for one call into the crate.
+/// The device's queue as `exo_core::block_requests` drives it, for requests of type `kind`.
+struct Requests<'a> {
+    device: &'a mut Device,
+    slots_physical: u64,
+    kind: u32,
+}
+
+impl RequestQueue for Requests<'_> {
+    type Error = DeviceError;
+
+    fn submit(
+        &mut self,
+        slot: usize,
+        run: &[(u64, FrameNumber)],
+    ) -> Result<Option<Token>, DeviceError> {
+        let sector = run
+            .first()
+            .map_or(0, |&(block, _)| block.saturating_mul(SECTORS_PER_BLOCK));
+        // SAFETY: the slot serves no other queued request (the caller's promise).
+        let slot = unsafe { &mut *slot_pointer(self.slots_physical, slot) };
+        *slot = RequestSlot {
+            kind: self.kind,
+            reserved: 0,
+            sector,
+            status: STATUS_UNSET,
+        };
+        let (header, status) = slot_parts(slot);
+        let (inputs, mut outputs) = buffers(self.kind, header, status, run);
+        // SAFETY: the header, the status and the frames stay untouched by the kernel until
+        // `complete` passes the same buffers back: the slot is marked in flight, and the
+        // caller of `transfer` guarantees the frames are not otherwise used during the transfer
+        // (one CPU, interrupts off).
+        let added = unsafe { self.device.queue.add(&inputs, &mut outputs) };
+        match added {
+            Ok(token) => {
+                if self.device.queue.should_notify() {
+                    self.device.transport.notify(QUEUE_INDEX);
+                }
+                Ok(Some(token))
+            }
+            Err(virtio_drivers::Error::QueueFull) => Ok(None),
+            Err(_) => Err(DeviceError::Misbehaved),
+        }
+    }
+
+    fn wait_for_completion(&mut self) -> Result<Token, DeviceError> {
+        let queue = &self.device.queue;
+        if device_wait::halt_until(WAIT_LIMIT_MICROSECONDS, || queue.can_pop()) {
+            queue.peek_used().ok_or(DeviceError::Misbehaved)
+        } else {
+            Err(DeviceError::TimedOut)
+        }
+    }
+
+    fn complete(
+        &mut self,
+        slot: usize,
+        token: Token,
+        run: &[(u64, FrameNumber)],
+    ) -> Result<(), DeviceError> {
+        // SAFETY: the slot is the one `submit` queued under `token`, which the device has
+        // completed: nothing else refers to it.
+        let slot = unsafe { &mut *slot_pointer(self.slots_physical, slot) };
+        let (header, status) = slot_parts(slot);
+        let (inputs, mut outputs) = buffers(self.kind, header, status, run);
+        // SAFETY: these are the buffers `submit` queued under `token`: the same slot and the
+        // same frames, in the same order.
+        unsafe { self.device.queue.pop_used(token, &inputs, &mut outputs) }
+            .map_err(|_| DeviceError::Misbehaved)?;
+        match slot.status {
+            STATUS_OK => Ok(()),
+            STATUS_UNSUPPORTED => Err(DeviceError::Unsupported),
+            _ => Err(DeviceError::Io),
+        }
+    }
+}
+
+/// The descriptor chain of a request of type `kind`: what the device reads (the header, and
+/// for a write the frames), then what it writes (for a read the frames, and the status).
+fn buffers<'a>(
+    kind: u32,
+    header: &'a [u8],
+    status: &'a mut [u8],
+    run: &[(u64, FrameNumber)],
+) -> (Vec<&'a [u8]>, Vec<&'a mut [u8]>) {
+    let mut inputs = Vec::with_capacity(1 + run.len());
+    let mut outputs = Vec::with_capacity(1 + run.len());
+    inputs.push(header);
+    for &(_, frame) in run {
+        if kind == REQUEST_OUT {
+            inputs.push(&*frame_bytes(frame));
+        } else {
+            outputs.push(frame_bytes(frame));
+        }
+    }
+    outputs.push(status);
+    (inputs, outputs)
+}
+
+/// Request slot `slot` of the slots page.
+fn slot_pointer(slots_physical: u64, slot: usize) -> *mut RequestSlot {
+    let slots = physical_to_virtual(slots_physical).cast::<RequestSlot>();
+    // `slot` is at most MAX_IN_FLIGHT, inside the page (the assertion after `RequestSlot`).
+    slots.wrapping_add(slot)
+}
+
+/// The header bytes and the status byte of `slot`, as the device sees them.
+fn slot_parts(slot: &mut RequestSlot) -> (&[u8], &mut [u8]) {
+    let start = (slot as *mut RequestSlot).cast::<u8>();
+    // SAFETY: a `RequestSlot` is `repr(C)`: its first HEADER_BYTES bytes are the header (kind,
+    // reserved, sector, no padding) and the status byte follows; the two slices do not
+    // overlap, and both borrow from `slot` for their lifetime.
     unsafe {
-        let slot = &mut *slots.add(slot);
-        (&mut slot.request, &mut slot.response)
+        (
+            core::slice::from_raw_parts(start, HEADER_BYTES),
+            core::slice::from_raw_parts_mut(start.add(HEADER_BYTES), 1),
+        )
     }
 }
 
 /// The bytes of `frame`, through the physical-memory map.
 fn frame_bytes<'a>(frame: FrameNumber) -> &'a mut [u8] {
     // SAFETY: the caller of `transfer` guarantees `frame` is usable RAM, which the physical-memory
-    // map covers; no other Rust reference to a frame's contents lives across a kernel call, and
-    // no user code runs while the kernel does (one CPU), so nothing else touches it meanwhile.
+    // map covers; a frame appears at most once in a request (`block_requests::runs`), no other
+    // Rust reference to a frame's contents lives across a kernel call, and no user code runs
+    // while the kernel does (one CPU), so nothing else touches it meanwhile.
     unsafe { core::slice::from_raw_parts_mut(frame_to_virtual(frame), PAGE_SIZE as usize) }
-}
-
-/// The failure a crate error stands for.
-fn device_error(error: virtio_drivers::Error) -> DeviceError {
-    match error {
-        virtio_drivers::Error::IoError | virtio_drivers::Error::NotReady => DeviceError::Io,
-        virtio_drivers::Error::Unsupported => DeviceError::Unsupported,
-        _ => DeviceError::Misbehaved,
-    }
 }

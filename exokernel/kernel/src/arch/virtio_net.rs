@@ -109,7 +109,7 @@ pub struct VirtioNet {
 /// the DMA pool too unless another device set it up already. Call at boot, before the first
 /// environment is created (see `mmio`).
 pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioNet>, ProbeError> {
-    virtio_pci::probe(DeviceType::Network, frames, start)
+    virtio_pci::probe(DeviceType::Network, frames, |transport, _| start(transport))
 }
 
 /// Runs the virtio initialisation, carves the buffers and queues every receive buffer. On

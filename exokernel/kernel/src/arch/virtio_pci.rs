@@ -3,9 +3,10 @@
 //! transport made; each driver's own start (`virtio_blk`, `virtio_net`) does the rest.
 
 use super::dma::{self, KernelHal};
-use super::pci;
+use super::{msix, pci};
 use exo_core::frame_table::FrameTable;
 use virtio_drivers::transport::DeviceType;
+use virtio_drivers::transport::pci::bus::DeviceFunction;
 use virtio_drivers::transport::pci::{PciTransport, VirtioPciError};
 
 /// Why a virtio device that is present could not be started.
@@ -20,17 +21,19 @@ pub enum ProbeError {
     /// The virtio initialisation failed, or the device refused what its driver queued at start
     /// (virtio-net's receive buffers).
     Device(virtio_drivers::Error),
+    /// Its interrupt could not be routed (virtio-blk's MSI-X).
+    Interrupt(msix::RouteError),
 }
 
 /// Finds the first virtio function of `device_type` on PCI bus 0 and starts it with `start`,
-/// given its transport; `Ok(None)` when there is none. Takes the registers' page tables from
+/// given its transport and its function; `Ok(None)` when there is none. Takes the registers' page tables from
 /// `frames`, and the DMA pool too unless another device set it up already; the pool is torn down
 /// again when the device cannot be started. Call at boot, before the first environment is
 /// created (see `mmio`).
 pub fn probe<Device>(
     device_type: DeviceType,
     frames: &mut FrameTable,
-    start: impl FnOnce(PciTransport) -> Result<Device, ProbeError>,
+    start: impl FnOnce(PciTransport, DeviceFunction) -> Result<Device, ProbeError>,
 ) -> Result<Option<Device>, ProbeError> {
     let Some((mut root, function)) =
         pci::open_virtio_function(device_type, frames).map_err(ProbeError::Open)?
@@ -40,7 +43,7 @@ pub fn probe<Device>(
     dma::set_up_pool(frames).map_err(ProbeError::Pool)?;
     let started = PciTransport::new::<KernelHal, _>(&mut root, function)
         .map_err(ProbeError::Transport)
-        .and_then(start);
+        .and_then(|transport| start(transport, function));
     if started.is_err() {
         dma::tear_down_pool(frames);
     }

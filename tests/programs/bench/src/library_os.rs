@@ -226,11 +226,8 @@ impl Rows<'_> {
                 ticks,
                 &per_block,
             );
-            if unit == "instructions" {
-                let mib_per_second = 4096 * 1_000_000_000 / (ticks.max(1) * 1024 * 1024);
-                let name = alloc::format!("file_sequential_{name}_rate");
-                self.print("B9", &name, mib_per_second, "MiB/s");
-            }
+            let name = alloc::format!("file_sequential_{name}_rate");
+            self.print("B9", &name, crate::mib_per_second(ticks), "MiB/s");
         }
         files::remove_file(path)
     }

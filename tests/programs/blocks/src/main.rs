@@ -1,8 +1,11 @@
 //! Disk blocks seen from user mode: ownership through a durable credential, vectored transfers
 //! straight into the caller's pages, every refusal, and ownership that survives a reboot.
 //!
-//! - `blocks checks`: allocation (any, by number), vectored write/flush/read back, and the
-//!   refusals; a child with another credential (`blocks intruder BLOCK`) can neither free, read
+//! - `blocks checks`: allocation (any, by number), vectored write/flush/read back, a run of
+//!   consecutive blocks moved in one call through scattered pages, block calls made while a
+//!   child spins (the CPU halts in each call for the disk, and the slots that end meanwhile
+//!   still go to the child), and the refusals (a list with a foreign block moves none of its
+//!   own); a child with another credential (`blocks intruder BLOCK`) can neither free, read
 //!   nor take the parent's block; a request for blocks that is ignored ends in repossession.
 //! - `blocks persist-write` then, after a reboot on the same disk, `blocks persist-read`: the
 //!   credential gives the blocks back with their data.
@@ -35,8 +38,17 @@ const VECTOR: u64 = 0x5900_0000_0000;
 /// A page the parent shares with the revocation worker; the worker sets its first word when
 /// it holds its blocks.
 const SHARED_PAGE: u64 = 0x5a00_0000_0000;
+/// A page the parent shares with the spinning child, which counts in its first word.
+const COUNTER_PAGE: u64 = 0x5b00_0000_0000;
+/// Block calls the parent makes while the child spins: each reads RUN_BLOCKS blocks, and all
+/// of them take many 4 ms slots.
+const CONTENDED_CALLS: u64 = 400;
 /// Blocks the transfer checks move.
 const TRANSFER_BLOCKS: u64 = 8;
+/// Consecutive blocks the run checks move in one call (the kernel makes one device request of
+/// them), through pages after the transfer checks' ones.
+const RUN_BLOCKS: u64 = 32;
+const RUN_PAGES: u64 = 2 * TRANSFER_BLOCKS;
 
 type Check = Result<(), &'static str>;
 
@@ -48,6 +60,7 @@ fn main(args: libos_posix::Args) -> i32 {
         (Some("persist-read"), None) => persist_read(),
         (Some("intruder"), Some(block)) => return intruder(block),
         (Some("worker"), None) => return revocation_worker(),
+        (Some("counter"), None) => counter(),
         _ => Err("usage: blocks checks|persist-write|persist-read"),
     };
     checks::report(NAME, outcome)
@@ -61,9 +74,9 @@ fn words_of(address: u64) -> *mut u64 {
     address as *mut u64
 }
 
-/// Binds `count` fresh pages from `page(0)` on.
-fn bind_pages(count: u64) -> Result<(), Error> {
-    for index in 0..count {
+/// Binds `count` fresh pages from `page(first)` on.
+fn bind_pages(first: u64, count: u64) -> Result<(), Error> {
+    for index in first..first + count {
         let frame = syscall::frame_allocate(None)?;
         syscall::page_map(page(index), frame, PageRights::WRITABLE)?;
     }
@@ -155,8 +168,10 @@ fn checks() -> Check {
         Error::InvalidArgument,
         "a second credential",
     )?;
-    bind_pages(2 * TRANSFER_BLOCKS).map_err(|_| "binding pages")?;
+    bind_pages(0, 2 * TRANSFER_BLOCKS).map_err(|_| "binding pages")?;
     let blocks = write_and_read_back()?;
+    // Before `named` is taken: the run is allocated from the first free block on.
+    check_runs()?;
     let named = blocks[TRANSFER_BLOCKS as usize - 1] + 10;
     if syscall::block_allocate(Some(named)) != Ok(named) {
         return Err("allocating a block by number");
@@ -234,6 +249,121 @@ fn checks() -> Check {
     Ok(())
 }
 
+/// A run of consecutive blocks written in one call from pages in reverse order, read back in
+/// one call into pages in another order; one page named for two consecutive blocks of a read
+/// ends up holding one of them; a write whose list ends with a block of no one's moves none of
+/// the caller's blocks.
+fn check_runs() -> Check {
+    bind_pages(RUN_PAGES, 2 * RUN_BLOCKS).map_err(|_| "binding the run's pages")?;
+    let first = syscall::block_allocate(None).map_err(|_| "block_allocate")?;
+    for block in first + 1..first + RUN_BLOCKS {
+        if syscall::block_allocate(Some(block)) != Ok(block) {
+            return Err("allocating a run of blocks");
+        }
+    }
+    let mut list = [BlockTransfer::default(); RUN_BLOCKS as usize];
+    for (offset, entry) in (0..RUN_BLOCKS).zip(list.iter_mut()) {
+        let index = RUN_PAGES + RUN_BLOCKS - 1 - offset;
+        fill(index, first + offset);
+        *entry = BlockTransfer {
+            block: first + offset,
+            page_address: page(index),
+        };
+    }
+    syscall::block_write(&list).map_err(|_| "writing a run")?;
+    // 7 is prime to RUN_BLOCKS: every page of the second half once, out of order.
+    let read_page = |offset: u64| RUN_PAGES + RUN_BLOCKS + (offset * 7) % RUN_BLOCKS;
+    for (offset, entry) in (0..RUN_BLOCKS).zip(list.iter_mut()) {
+        entry.page_address = page(read_page(offset));
+    }
+    syscall::block_read(&list).map_err(|_| "reading a run")?;
+    if !(0..RUN_BLOCKS).all(|offset| holds(read_page(offset), first + offset)) {
+        return Err("a run read back differs from what was written");
+    }
+    let shared = page(RUN_PAGES);
+    let twice = [first, first + 1].map(|block| BlockTransfer {
+        block,
+        page_address: shared,
+    });
+    syscall::block_read(&twice).map_err(|_| "reading two blocks into one page")?;
+    if !holds(RUN_PAGES, first) && !holds(RUN_PAGES, first + 1) {
+        return Err("a page named twice holds neither block");
+    }
+    fill(RUN_PAGES, first + RUN_BLOCKS);
+    let with_foreign = [
+        BlockTransfer {
+            block: first,
+            page_address: shared,
+        },
+        BlockTransfer {
+            block: first + RUN_BLOCKS,
+            page_address: shared,
+        },
+    ];
+    expect(
+        syscall::block_write(&with_foreign),
+        Error::PermissionDenied,
+        "a run ending in a block of no one's",
+    )?;
+    syscall::block_read(&twice[..1]).map_err(|_| "reading the run's first block")?;
+    if !holds(RUN_PAGES, first) {
+        return Err("a refused list moved one of its blocks");
+    }
+    check_contended(&list)?;
+    for block in first..first + RUN_BLOCKS {
+        syscall::block_free(block).map_err(|_| "freeing the run")?;
+    }
+    Ok(())
+}
+
+/// Makes CONTENDED_CALLS block calls of `list` while a child that never yields counts: the
+/// child must count meanwhile. A slot that ended while a call waited for the disk, and whose
+/// end were then lost, would leave this environment running to the end of its calls and the
+/// child's count unchanged.
+fn check_contended(list: &[BlockTransfer]) -> Check {
+    let frame = syscall::frame_allocate(None).map_err(|_| "frame_allocate")?;
+    syscall::page_map(COUNTER_PAGE, frame, PageRights::WRITABLE).map_err(|_| "page_map")?;
+    let child = syscall::spawn(NAME, "counter").map_err(|_| "spawn counter")?;
+    syscall::page_share(COUNTER_PAGE, child, COUNTER_PAGE, PageRights::WRITABLE)
+        .map_err(|_| "page_share")?;
+    // SAFETY: COUNTER_PAGE is bound writable in this environment (above).
+    let count = || unsafe { words_of(COUNTER_PAGE).read_volatile() };
+    while count() == 0 {
+        syscall::sleep(1_000);
+    }
+    let before = count();
+    let mut outcome = Ok(());
+    for _ in 0..CONTENDED_CALLS {
+        if syscall::block_read(list).is_err() {
+            outcome = Err("a block call while a child spins");
+            break;
+        }
+    }
+    let after = count();
+    syscall::kill_environment(child, 0).map_err(|_| "killing the counter")?;
+    syscall::wait(child).map_err(|_| "reaping the counter")?;
+    outcome?;
+    println!(
+        "{NAME}: the spinning child counted {} during {CONTENDED_CALLS} block calls",
+        after - before
+    );
+    if after == before {
+        return Err("a child got no slot while block calls waited for the disk");
+    }
+    Ok(())
+}
+
+/// The spinning child: counts in the page its parent shares, never yielding, until killed.
+fn counter() -> ! {
+    wait_for_page(COUNTER_PAGE);
+    let mut count = 0u64;
+    loop {
+        count = count.wrapping_add(1).max(1);
+        // SAFETY: the parent shared COUNTER_PAGE writable into this child (waited for above).
+        unsafe { words_of(COUNTER_PAGE).write_volatile(count) };
+    }
+}
+
 /// Runs a child with another credential against `block`, which this environment owns.
 fn check_intruder(block: u64) -> Check {
     let mut args = [0u8; 32];
@@ -271,7 +401,7 @@ fn intruder(block: &str) -> i32 {
     };
     let tried = syscall::block_credential(&OTHER_CREDENTIAL)
         .map_err(|_| "credential")
-        .and_then(|_| bind_pages(1).map_err(|_| "bind"))
+        .and_then(|_| bind_pages(0, 1).map_err(|_| "bind"))
         .and_then(|()| expect(syscall::block_free(block), Error::PermissionDenied, "free"))
         .and_then(|()| {
             let read = [BlockTransfer {
@@ -302,7 +432,7 @@ fn intruder(block: &str) -> i32 {
 fn revocation_worker() -> i32 {
     let ready = syscall::block_credential(&OTHER_CREDENTIAL).is_ok()
         && (0..4).all(|_| syscall::block_allocate(None).is_ok())
-        && bind_pages(1).is_ok()
+        && bind_pages(0, 1).is_ok()
         && syscall::frame_allocate(None)
             .and_then(|frame| syscall::page_map(VECTOR, frame, PageRights::WRITABLE))
             .and_then(|()| syscall::set_repossession_vector(VECTOR))
@@ -365,7 +495,7 @@ fn persist_write() -> Check {
     if syscall::block_credential(&CREDENTIAL) != Ok(true) {
         return Err("the credential is not new on a fresh disk");
     }
-    bind_pages(2 * TRANSFER_BLOCKS).map_err(|_| "binding pages")?;
+    bind_pages(0, 2 * TRANSFER_BLOCKS).map_err(|_| "binding pages")?;
     let blocks = write_and_read_back()?;
     println!(
         "{NAME}: wrote blocks {} to {}",
@@ -379,7 +509,7 @@ fn persist_read() -> Check {
     if syscall::block_credential(&CREDENTIAL) != Ok(false) {
         return Err("the credential was forgotten across the reboot");
     }
-    bind_pages(TRANSFER_BLOCKS).map_err(|_| "binding pages")?;
+    bind_pages(0, TRANSFER_BLOCKS).map_err(|_| "binding pages")?;
     let first = syscall::block_allocate(None).map_err(|_| "block_allocate")?;
     // The blocks written before the reboot are the lowest data blocks, still owned: the first
     // free one comes after them.
