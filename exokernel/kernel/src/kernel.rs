@@ -38,8 +38,9 @@ pub fn with_switching<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
 }
 
 /// Runs `action` on the kernel state without taking its lock, for the fast path of protected
-/// control transfer, which takes none (as the null call takes none). The action leaves the
-/// entry of endpoint calls and replies pointed at the environment that runs next.
+/// control transfer and for a page protection, which take none (as the null call takes none).
+/// The action leaves the entry of endpoint calls and replies pointed at the environment that
+/// runs next.
 #[inline(always)]
 pub fn with_unlocked_at_user_entry<T>(action: impl FnOnce(&mut Kernel) -> T) -> T {
     debug_assert!(

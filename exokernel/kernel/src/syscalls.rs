@@ -1,12 +1,12 @@
 //! The `syscall` entry's handlers: decoding needs no lock (see `exo_system::syscalls::decode`),
-//! so the null call returns without taking the kernel lock, and so does the fast path of an
-//! endpoint call or reply; every other call runs with it.
+//! so the null call returns without taking the kernel lock, and so do a page protection and
+//! the fast path of an endpoint call or reply; every other call runs with it.
 
 use crate::arch::syscall_entry;
 use crate::arch::trap::TrapFrame;
 use crate::kernel::{self, Kernel};
 use core::ptr;
-use exo_system::syscalls;
+use exo_system::syscalls::{self, Pending};
 
 /// Called by the `syscall` entry with the caller's saved frame. Returns null when the caller
 /// resumes directly with only `rax` changed (the entry then uses `sysretq`); otherwise the
@@ -14,6 +14,10 @@ use exo_system::syscalls;
 pub extern "C" fn syscall_handler(frame: &mut TrapFrame) -> *const TrapFrame {
     let resumes_caller = match syscalls::decode(frame) {
         None => true,
+        Some(Pending::Protect) => {
+            kernel::with_unlocked_at_user_entry(|kernel| syscalls::handle_protect(kernel, frame));
+            true
+        }
         Some(pending) => kernel::with(|kernel| {
             let resumes_caller = syscalls::handle(kernel, pending, frame);
             resolve(kernel, resumes_caller)

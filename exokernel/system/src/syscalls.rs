@@ -50,6 +50,11 @@ pub enum Pending {
     Call(Call),
     /// An endpoint call or reply, not decoded yet: [`transfer`] tries the fast path first.
     Transfer,
+    /// [`exo_abi::Syscall::PageProtect`], which a library OS's fault handler makes on every
+    /// fault it resolves: made straight from the registers, without the call table's decoding
+    /// and dispatch, and (like the endpoint fast path) without the kernel lock, since it
+    /// always resumes its caller.
+    Protect,
     /// The call would return outside the user half (see [`decode`]).
     ReturnOutsideUserHalf,
 }
@@ -74,6 +79,9 @@ pub fn decode(frame: &mut TrapFrame) -> Option<Pending> {
     }
     if ipc_fast_path::is_candidate(frame) {
         return Some(Pending::Transfer);
+    }
+    if frame.rax == Syscall::PageProtect.number() {
+        return Some(Pending::Protect);
     }
     decode_call(frame).map(Pending::Call)
 }
@@ -132,11 +140,32 @@ pub fn handle<P: Platform>(
             Some(call) => invoke(kernel, call, frame),
             None => true,
         },
+        Pending::Protect => {
+            protect(kernel, frame);
+            true
+        }
         Pending::ReturnOutsideUserHalf => {
             exceptions::handle_user_exception(kernel, frame, exceptions::GENERAL_PROTECTION_VECTOR);
             false
         }
     }
+}
+
+/// [`handle`] for [`Pending::Protect`], which the entry makes without the kernel lock; the
+/// caller resumes with only `rax` changed.
+#[inline]
+pub fn handle_protect<P: Platform>(kernel: &mut Kernel<P>, frame: &mut TrapFrame) {
+    kernel.counters.entries += 1;
+    protect(kernel, frame);
+}
+
+/// Makes [`Pending::Protect`] for the running environment, whose registers are in `frame`.
+#[inline]
+fn protect<P: Platform>(kernel: &mut Kernel<P>, frame: &mut TrapFrame) {
+    let caller = kernel
+        .current
+        .expect("a system call comes from the running environment");
+    frame.rax = encode_result(pages::page_protect(kernel, caller, frame.rdi, frame.rsi));
 }
 
 fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame) -> bool {
