@@ -6,10 +6,11 @@
 //! so a crash leaves it wholly done or not done; freeing the blocks of a file or directory
 //! whose last link went follows in further steps, through the orphan list.
 
+use crate::allocator::RELEASE_SMALL_FILE_BLOCKS;
 use crate::block::Disk;
 use crate::cache::CachedBlock;
-use crate::directory::{check_name, set_record_entry};
-use crate::directory_contents::EntryLocation;
+use crate::directory::{MAX_NAME_LEN, check_name, set_record_entry};
+use crate::directory_contents::{EntryLocation, Placement};
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
 use crate::inode::{Ino, Inode, Kind};
@@ -85,7 +86,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
     }
 
-    /// Follows every component of `path` from the root.
+    /// Follows every component of `path` (checked by `check_path`, or a part of such a path)
+    /// from the root.
     fn walk(&mut self, path: &[u8]) -> Result<(Ino, Inode), FsError> {
         let mut current = Ino::ROOT;
         let mut inode = self.linked_inode(Ino::ROOT)?;
@@ -102,7 +104,10 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             current = if component == b".." {
                 Ino(inode.parent)
             } else {
-                check_name(component)?;
+                // The path was checked for NUL and cut at slashes: only the length is left.
+                if component.len() > MAX_NAME_LEN {
+                    return Err(FsError::NameTooLong);
+                }
                 self.find_entry(&inode, component)?
                     .ok_or(FsError::NotFound)?
                     .ino
@@ -172,7 +177,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             self.walk_to_directory(split.parent)?;
             return Err(FsError::Exists);
         }
-        let (parent, mut parent_inode) = self.walk_to_directory(split.parent)?;
+        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
         check_name(split.name)?;
         let scan = self.scan_directory(&parent_inode, split.name)?;
         if scan.found.is_some() {
@@ -181,17 +186,68 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if kind == Kind::File && split.has_trailing_slash {
             return Err(FsError::IsADirectory);
         }
+        self.add_entry((parent, parent_inode), split.name, scan.placement, kind)
+    }
+
+    /// Adds a new, empty `kind` named `name` to directory `parent` at `placement` (from a scan
+    /// that did not find the name), in one step.
+    fn add_entry(
+        &mut self,
+        (parent, mut parent_inode): (Ino, Inode),
+        name: &[u8],
+        placement: Placement,
+        kind: Kind,
+    ) -> Result<Ino, FsError> {
         self.make_room(CREATE_STEP_BLOCKS)?;
-        let needed_blocks = self.blocks_needed_for(&parent_inode, scan.placement)?;
+        let needed_blocks = self.blocks_needed_for(&parent_inode, placement)?;
         self.reserve_blocks(needed_blocks)?;
         self.reserve_inode()?;
         let ino = self.allocate_inode(&Inode::new(kind, parent))?;
-        self.insert_entry(&mut parent_inode, scan.placement, split.name, (ino, kind))?;
+        self.insert_entry(&mut parent_inode, placement, name, (ino, kind))?;
         if kind == Kind::Directory {
             parent_inode.links += 1;
         }
-        self.write_inode(parent, &parent_inode)?;
+        // A file added in an existing block leaves its directory's inode as it was.
+        if kind == Kind::Directory || placement == Placement::NewBlock {
+            self.write_inode(parent, &parent_inode)?;
+        }
         Ok(ino)
+    }
+
+    /// The inode `path` names, as [`FileSystem::lookup`] finds it, or else a new empty file
+    /// there, as [`FileSystem::create`] makes it; also whether it was made. One walk of the
+    /// path where a lookup and then a create take two.
+    ///
+    /// Errors: those of [`FileSystem::lookup`] other than [`FsError::NotFound`] for the last
+    /// component, and those of [`FileSystem::create`] other than [`FsError::Exists`].
+    pub fn lookup_or_create(&mut self, path: impl AsRef<[u8]>) -> Result<(Ino, bool), FsError> {
+        self.ensure_working()?;
+        let path = path.as_ref();
+        let Some(split) = split_path(path)? else {
+            return Ok((Ino::ROOT, false));
+        };
+        if is_dot_or_dot_dot(split.name) {
+            return Ok((self.lookup(path)?, false));
+        }
+        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        check_name(split.name)?;
+        let scan = self.scan_directory(&parent_inode, split.name)?;
+        if let Some(found) = scan.found {
+            let inode = self.linked_inode(found.ino)?;
+            if split.has_trailing_slash && !inode.is_directory() {
+                return Err(FsError::NotADirectory);
+            }
+            return Ok((found.ino, false));
+        }
+        if split.has_trailing_slash {
+            return Err(FsError::IsADirectory);
+        }
+        let name = split.name;
+        let placement = scan.placement;
+        let ino = self.mutating(|file_system| {
+            file_system.add_entry((parent, parent_inode), name, placement, Kind::File)
+        })?;
+        Ok((ino, true))
     }
 
     /// Removes the file entry `path`; the file goes with its last link.
@@ -217,6 +273,12 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         if split.has_trailing_slash {
             return Err(FsError::NotADirectory);
+        }
+        let file = self.linked_inode(found.ino)?;
+        if file.links == 1 && Self::is_small_file(&file) {
+            self.make_room(REMOVE_STEP_BLOCKS + RELEASE_SMALL_FILE_BLOCKS)?;
+            self.remove_entry(found)?;
+            return self.release_small_file(found.ino, &file);
         }
         self.make_room(REMOVE_STEP_BLOCKS)?;
         self.remove_entry(found)?;
