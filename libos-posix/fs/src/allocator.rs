@@ -122,7 +122,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
                     search_from = bit + 1;
                     continue;
                 }
-                let slot = self.journaled_slot(bitmap_block)?;
+                self.join_transaction(slot)?;
                 set_bit(self.slot_data_mut(slot), bit, true);
                 self.free_blocks -= 1;
                 self.next_block_hint = base + bit as u64 + 1;
@@ -179,7 +179,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             let bitmap_block = (self.layout.inode_bitmap_start + bitmap_index) as u32;
             let slot = self.slot_for_read(bitmap_block)?;
             if let Some(bit) = first_clear_bit(self.slot_data(slot), from, to) {
-                let slot = self.journaled_slot(bitmap_block)?;
+                self.join_transaction(slot)?;
                 set_bit(self.slot_data_mut(slot), bit, true);
                 self.free_inodes -= 1;
                 let ino = Ino((base + bit as u64) as u32);

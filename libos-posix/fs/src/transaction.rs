@@ -140,7 +140,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok(slot)
     }
 
-    fn join_transaction(&mut self, slot: usize) -> Result<(), FsError> {
+    /// Pins the cached metadata block in `slot` in the running transaction, ready to change.
+    pub(crate) fn join_transaction(&mut self, slot: usize) -> Result<(), FsError> {
         if self.cache.state(slot) == SlotState::Journaled {
             return Ok(());
         }
