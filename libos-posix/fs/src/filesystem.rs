@@ -8,6 +8,7 @@ use crate::inode::{INODE_SIZE, Ino, Inode, Kind};
 use crate::inode_memo::InodeMemo;
 use crate::journal::replay_journal;
 use crate::layout::{Layout, SUPERBLOCK_BLOCK, StaticGeometry, Superblock, orphan_head_of};
+use crate::name_cache::NameCache;
 use crate::transaction::Transaction;
 use core::ops::DerefMut;
 
@@ -16,7 +17,7 @@ use core::ops::DerefMut;
 /// The value holds no heap memory and no pointer of its own: the disk `D` (a zero-sized
 /// system-call handle in the guest), the cache pages `C` (in the guest a `&'static mut`
 /// slice in memory mapped at the same address in every process, whose first pages also hold
-/// the slot table) and fixed-size bookkeeping of under a kilobyte. So several processes may
+/// the slot table) and fixed-size bookkeeping of under two kilobytes. So several processes may
 /// share one value, each calling methods on it while holding a lock that is not this crate's
 /// business. Calls may allocate temporarily on the caller's heap, but reading and writing
 /// cached data does not.
@@ -38,6 +39,8 @@ pub struct FileSystem<D: Disk, C: DerefMut<Target = [CachedBlock]>> {
     pub(crate) has_failed: bool,
     /// The inodes read or written last, decoded.
     pub(crate) inodes: InodeMemo,
+    /// The directory entries found or added last.
+    pub(crate) names: NameCache,
 }
 
 /// What [`FileSystem::stat`] tells about an inode.
@@ -106,6 +109,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             has_unflushed_writes: false,
             has_failed: false,
             inodes: InodeMemo::new(),
+            names: NameCache::new(),
         };
         file_system.count_free_space()?;
         file_system.release_all_orphans()?;

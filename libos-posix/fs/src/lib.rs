@@ -8,7 +8,7 @@
 //! the same address in each. The value therefore holds no heap memory and no pointer into a
 //! process's private memory: its disk is a zero-sized handle, its buffer cache is a slice of
 //! [`CachedBlock`] pages the caller places in the shared region (the first of which hold the
-//! cache's slot table), and the rest is a few hundred bytes of fixed-size fields, small enough
+//! cache's slot table), and the rest is under two kilobytes of fixed-size fields, small enough
 //! to build on a process stack. Callers serialize calls with a lock of their own. A call may
 //! allocate on the calling process's heap for its duration, but reads and writes of cached data
 //! do not.
@@ -100,6 +100,7 @@ mod inode_memo;
 mod journal;
 mod layout;
 mod memory_disk;
+mod name_cache;
 mod namespace;
 pub mod partition;
 pub mod service;

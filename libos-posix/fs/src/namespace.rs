@@ -9,7 +9,7 @@
 use crate::allocator::RELEASE_SMALL_FILE_BLOCKS;
 use crate::block::Disk;
 use crate::cache::CachedBlock;
-use crate::directory::{MAX_NAME_LEN, check_name, set_record_entry};
+use crate::directory::{MAX_NAME_LEN, check_name};
 use crate::directory_contents::{EntryLocation, Placement};
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
@@ -108,7 +108,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
                 if component.len() > MAX_NAME_LEN {
                     return Err(FsError::NameTooLong);
                 }
-                self.find_entry(&inode, component)?
+                self.find_entry((current, &inode), component)?
                     .ok_or(FsError::NotFound)?
                     .ino
             };
@@ -133,7 +133,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     ) -> Result<(Ino, Inode, Option<EntryLocation>), FsError> {
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
         check_name(split.name)?;
-        let found = self.find_entry(&parent_inode, split.name)?;
+        let found = self.find_entry((parent, &parent_inode), split.name)?;
         Ok((parent, parent_inode, found))
     }
 
@@ -179,7 +179,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
         check_name(split.name)?;
-        let scan = self.scan_directory(&parent_inode, split.name)?;
+        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if scan.found.is_some() {
             return Err(FsError::Exists);
         }
@@ -203,7 +203,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         self.reserve_blocks(needed_blocks)?;
         self.reserve_inode()?;
         let ino = self.allocate_inode(&Inode::new(kind, parent))?;
-        self.insert_entry(&mut parent_inode, placement, name, (ino, kind))?;
+        self.insert_entry((parent, &mut parent_inode), placement, name, (ino, kind))?;
         if kind == Kind::Directory {
             parent_inode.links += 1;
         }
@@ -231,7 +231,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
         check_name(split.name)?;
-        let scan = self.scan_directory(&parent_inode, split.name)?;
+        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if let Some(found) = scan.found {
             let inode = self.linked_inode(found.ino)?;
             if split.has_trailing_slash && !inode.is_directory() {
@@ -367,7 +367,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         {
             return Err(FsError::NotADirectory);
         }
-        let scan = self.scan_directory(&target_parent_inode, target.name)?;
+        let scan = self.scan_directory((target_parent, &target_parent_inode), target.name)?;
         if let Some(replaced) = scan.found {
             if replaced.ino == moved.ino {
                 return Ok(());
@@ -382,14 +382,13 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let moved_entry = (moved.ino, moved.kind);
         match scan.found {
             Some(replaced) => {
-                let slot = self.journaled_slot(replaced.block)?;
-                set_record_entry(self.slot_data_mut(slot), replaced.offset, moved_entry);
+                self.replace_entry(replaced, moved_entry)?;
             }
             None => {
                 let needed_blocks = self.blocks_needed_for(&target_parent_inode, scan.placement)?;
                 self.reserve_blocks(needed_blocks)?;
                 self.insert_entry(
-                    &mut target_parent_inode,
+                    (target_parent, &mut target_parent_inode),
                     scan.placement,
                     target.name,
                     moved_entry,

@@ -512,3 +512,53 @@ fn unlinking_small_and_large_files_gives_back_every_block_and_inode() {
     }
     unmount_and_check(file_system, "small unlinks");
 }
+
+#[test]
+fn names_found_once_follow_every_later_removal_rename_and_reuse() {
+    let options = FormatOptions {
+        inode_count: Some(16),
+        ..FormatOptions::default()
+    };
+    let mut file_system = FileSystem::mount(formatted_disk(512, options), cache(32)).unwrap();
+    let directory = file_system.mkdir("/d").unwrap();
+    let first = file_system.create("/d/a").unwrap();
+    let second = file_system.create("/d/b").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Ok(first));
+    // A rename onto a found name changes the inode its record names.
+    file_system.rename("/d/b", "/d/a").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Ok(second));
+    assert_eq!(file_system.lookup("/d/b"), Err(FsError::NotFound));
+    // A name removed and made again names the new file.
+    file_system.unlink("/d/a").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Err(FsError::NotFound));
+    let third = file_system.create("/d/a").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Ok(third));
+    // A directory emptied, removed, and its inode number taken by a new directory: the old
+    // directory's names are not the new one's.
+    file_system.unlink("/d/a").unwrap();
+    file_system.rmdir("/d").unwrap();
+    // Allocation is next fit: directories are made until the number comes round again.
+    let mut made = 0;
+    while file_system.mkdir(format!("/e{made}")).unwrap() != directory {
+        made += 1;
+        assert!(made < 64, "the inode number never came round");
+    }
+    file_system.rename(format!("/e{made}"), "/e").unwrap();
+    assert_eq!(file_system.lookup("/e/a"), Err(FsError::NotFound));
+    assert_eq!(
+        file_system
+            .lookup_or_create("/e/a")
+            .map(|(_, is_new)| is_new),
+        Ok(true)
+    );
+    // A directory moved elsewhere keeps its names; its old place has none.
+    file_system.mkdir("/f").unwrap();
+    let moved = file_system.lookup("/e/a").unwrap();
+    file_system.rename("/e", "/f/e").unwrap();
+    assert_eq!(file_system.lookup("/f/e/a"), Ok(moved));
+    assert_eq!(file_system.lookup("/e/a"), Err(FsError::NotFound));
+    let mut file_system = remount(file_system);
+    assert_eq!(file_system.lookup("/f/e/a"), Ok(moved));
+    assert_eq!(file_system.lookup("/d/a"), Err(FsError::NotFound));
+    unmount_and_check(file_system, "names");
+}
