@@ -3,6 +3,7 @@
 
 use crate::block::Disk;
 use crate::cache::{CachedBlock, SlotCache};
+use crate::directory_memo::DirectoryMemo;
 use crate::error::FsError;
 use crate::inode::{INODE_SIZE, Ino, Inode, Kind};
 use crate::inode_memo::InodeMemo;
@@ -41,6 +42,8 @@ pub struct FileSystem<D: Disk, C: DerefMut<Target = [CachedBlock]>> {
     pub(crate) inodes: InodeMemo,
     /// The directory entries found or added last.
     pub(crate) names: NameCache,
+    /// The directory path walked last.
+    pub(crate) directories: DirectoryMemo,
 }
 
 /// What [`FileSystem::stat`] tells about an inode.
@@ -110,6 +113,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             has_failed: false,
             inodes: InodeMemo::new(),
             names: NameCache::new(),
+            directories: DirectoryMemo::new(),
         };
         file_system.count_free_space()?;
         file_system.release_all_orphans()?;

@@ -90,6 +90,7 @@ mod check;
 mod crc;
 mod directory;
 mod directory_contents;
+mod directory_memo;
 mod errno;
 mod error;
 mod file_data;

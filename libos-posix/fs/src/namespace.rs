@@ -117,12 +117,19 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok((current, inode))
     }
 
-    /// Follows `path`, which must name a directory.
+    /// Follows `path`, which must name a directory; a path walked last is not walked again.
     fn walk_to_directory(&mut self, path: &[u8]) -> Result<(Ino, Inode), FsError> {
+        if let Some(ino) = self.directories.get(path) {
+            let inode = self.linked_inode(ino)?;
+            if inode.is_directory() {
+                return Ok((ino, inode));
+            }
+        }
         let (ino, inode) = self.walk(path)?;
         if !inode.is_directory() {
             return Err(FsError::NotADirectory);
         }
+        self.directories.put(path, ino);
         Ok((ino, inode))
     }
 
@@ -313,7 +320,10 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// and those of [`FileSystem::lookup`] for the parent.
     pub fn rmdir(&mut self, path: impl AsRef<[u8]>) -> Result<(), FsError> {
         let path = path.as_ref();
-        self.mutating(|file_system| file_system.rmdir_path(path))
+        let removed = self.mutating(|file_system| file_system.rmdir_path(path));
+        // Even the path just walked may have named the directory removed (`/a/b/../`).
+        self.directories.forget();
+        removed
     }
 
     fn rmdir_path(&mut self, path: &[u8]) -> Result<(), FsError> {
@@ -350,7 +360,10 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// those of [`FileSystem::lookup`] for the parents.
     pub fn rename(&mut self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<(), FsError> {
         let (from, to) = (from.as_ref(), to.as_ref());
-        self.mutating(|file_system| file_system.rename_paths(from, to))
+        let renamed = self.mutating(|file_system| file_system.rename_paths(from, to));
+        // Even the path just walked may go through the directory moved or replaced.
+        self.directories.forget();
+        renamed
     }
 
     fn rename_paths(&mut self, from: &[u8], to: &[u8]) -> Result<(), FsError> {

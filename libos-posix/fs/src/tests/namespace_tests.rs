@@ -562,3 +562,26 @@ fn names_found_once_follow_every_later_removal_rename_and_reuse() {
     assert_eq!(file_system.lookup("/d/a"), Err(FsError::NotFound));
     unmount_and_check(file_system, "names");
 }
+
+#[test]
+fn a_directory_path_walked_before_names_nothing_once_a_directory_on_it_goes() {
+    let mut file_system = new_file_system(512);
+    file_system.mkdir("/a").unwrap();
+    file_system.mkdir("/a/x").unwrap();
+    file_system.create("/a/x/../f").unwrap();
+    // The rename walks `/a/x/../` itself; afterwards no `x` is there to go through.
+    file_system.rename("/a/x", "/a/x/../y").unwrap();
+    assert_eq!(file_system.create("/a/x/../g"), Err(FsError::NotFound));
+    assert_eq!(file_system.lookup("/a/y/../f").map(|_| ()), Ok(()));
+    // The same with a removal.
+    file_system.create("/a/y/../h").unwrap();
+    file_system.rmdir("/a/y/../y").unwrap();
+    assert_eq!(file_system.unlink("/a/y/../h"), Err(FsError::NotFound));
+    file_system.unlink("/a/h").unwrap();
+    // A removed directory's path, walked last, names nothing.
+    file_system.unlink("/a/f").unwrap();
+    file_system.rmdir("/a").unwrap();
+    assert_eq!(file_system.lookup("/a"), Err(FsError::NotFound));
+    assert_eq!(file_system.create("/a/f"), Err(FsError::NotFound));
+    unmount_and_check(file_system, "directory paths");
+}
