@@ -237,6 +237,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Inode `ino`, which must be in use.
+    #[inline]
     pub(crate) fn used_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         if !self.layout.is_valid_ino(ino) {
             return Err(FsError::InvalidArgument);
@@ -249,6 +250,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Inode `ino` as stored (free or not); `ino` must be in range.
+    #[inline]
     pub(crate) fn read_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         if let Some(inode) = self.inodes.get(ino) {
             return Ok(inode);

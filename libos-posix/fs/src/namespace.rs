@@ -9,7 +9,7 @@
 use crate::allocator::RELEASE_SMALL_FILE_BLOCKS;
 use crate::block::Disk;
 use crate::cache::CachedBlock;
-use crate::directory::{MAX_NAME_LEN, check_name};
+use crate::directory::MAX_NAME_LEN;
 use crate::directory_contents::{EntryLocation, Placement};
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
@@ -40,6 +40,15 @@ struct SplitPath<'p> {
 fn check_path(path: &[u8]) -> Result<(), FsError> {
     if path.first() != Some(&b'/') || path.contains(&0) {
         return Err(FsError::InvalidPath);
+    }
+    Ok(())
+}
+
+/// Checks a component of a path that `check_path` passed: cut at slashes, it holds neither
+/// `/` nor NUL, so only its length can be wrong (what `check_name` checks, in one compare).
+fn check_component(component: &[u8]) -> Result<(), FsError> {
+    if component.len() > MAX_NAME_LEN {
+        return Err(FsError::NameTooLong);
     }
     Ok(())
 }
@@ -77,6 +86,7 @@ fn is_dot_or_dot_dot(name: &[u8]) -> bool {
 
 impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// The inode an entry names, which must be in use.
+    #[inline]
     fn linked_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         match self.used_inode(ino) {
             Err(FsError::NotFound | FsError::InvalidArgument) => {
@@ -104,10 +114,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             current = if component == b".." {
                 Ino(inode.parent)
             } else {
-                // The path was checked for NUL and cut at slashes: only the length is left.
-                if component.len() > MAX_NAME_LEN {
-                    return Err(FsError::NameTooLong);
-                }
+                check_component(component)?;
                 self.find_entry((current, &inode), component)?
                     .ok_or(FsError::NotFound)?
                     .ino
@@ -139,7 +146,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         split: &SplitPath<'_>,
     ) -> Result<(Ino, Inode, Option<EntryLocation>), FsError> {
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
-        check_name(split.name)?;
+        check_component(split.name)?;
         let found = self.find_entry((parent, &parent_inode), split.name)?;
         Ok((parent, parent_inode, found))
     }
@@ -185,7 +192,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             return Err(FsError::Exists);
         }
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
-        check_name(split.name)?;
+        check_component(split.name)?;
         let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if scan.found.is_some() {
             return Err(FsError::Exists);
@@ -237,7 +244,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             return Ok((self.lookup(path)?, false));
         }
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
-        check_name(split.name)?;
+        check_component(split.name)?;
         let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if let Some(found) = scan.found {
             let inode = self.linked_inode(found.ino)?;
@@ -375,7 +382,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let (source_parent, mut source_parent_inode, moved) = self.parent_and_entry(&source)?;
         let moved = moved.ok_or(FsError::NotFound)?;
         let (target_parent, mut target_parent_inode) = self.walk_to_directory(target.parent)?;
-        check_name(target.name)?;
+        check_component(target.name)?;
         if (source.has_trailing_slash || target.has_trailing_slash) && moved.kind != Kind::Directory
         {
             return Err(FsError::NotADirectory);
