@@ -478,3 +478,39 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Err(FsError::Corrupt("directory parents form a loop"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A split path's parent, name and trailing slash.
+    type Parts<'p> = (&'p [u8], &'p [u8], bool);
+
+    fn parts(path: &[u8]) -> Result<Option<Parts<'_>>, FsError> {
+        Ok(split_path(path)?.map(|split| (split.parent, split.name, split.has_trailing_slash)))
+    }
+
+    #[test]
+    fn a_path_splits_before_its_last_component() {
+        assert_eq!(parts(b"/"), Ok(None));
+        assert_eq!(parts(b"///"), Ok(None));
+        assert_eq!(parts(b"/a"), Ok(Some((&b"/"[..], &b"a"[..], false))));
+        assert_eq!(parts(b"/a/"), Ok(Some((&b"/"[..], &b"a"[..], true))));
+        assert_eq!(
+            parts(b"/ab//cd"),
+            Ok(Some((&b"/ab//"[..], &b"cd"[..], false)))
+        );
+        assert_eq!(
+            parts(b"/ab/cd//"),
+            Ok(Some((&b"/ab/"[..], &b"cd"[..], true)))
+        );
+        assert_eq!(
+            parts(b"/a/./.."),
+            Ok(Some((&b"/a/./"[..], &b".."[..], false)))
+        );
+        assert_eq!(parts(b"a/b"), Err(FsError::InvalidPath));
+        assert_eq!(parts(b""), Err(FsError::InvalidPath));
+        assert_eq!(parts(b"/a\0/b"), Err(FsError::InvalidPath));
+        assert_eq!(parts(b"/a/\0"), Err(FsError::InvalidPath));
+    }
+}
