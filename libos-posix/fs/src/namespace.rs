@@ -4,7 +4,8 @@
 //! `..` its parent (the root's parent is the root). A trailing slash requires the path to name
 //! a directory. Each call that changes the namespace does it in one step (one transaction),
 //! so a crash leaves it wholly done or not done; freeing the blocks of a file or directory
-//! whose last link went follows in further steps, through the orphan list.
+//! whose last link went follows in further steps, through the orphan list, except for an
+//! unlinked small file, freed within the unlink's step.
 
 use crate::allocator::RELEASE_SMALL_FILE_BLOCKS;
 use crate::block::Disk;
