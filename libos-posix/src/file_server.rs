@@ -20,6 +20,7 @@ use crate::pipe_service::PipeServer;
 use crate::runtime::bound_page::with_bound_page;
 use crate::syscall::{self, Answer, Capability, Received as Call, Served};
 use crate::{clock, println, servers};
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -94,9 +95,8 @@ pub const PROGRAM: &str = "file-server";
 /// it, and serves for ever. Returns only when it cannot start.
 pub fn run() -> Result<()> {
     present_credential()?;
-    let disk = PartitionDisk::whole();
-    let mut served =
-        FileSystem::mount(disk, vec![CachedBlock::EMPTY; CACHE_SLOTS]).map_err(Errno::from)?;
+    let pages = empty_cache();
+    let mut served = mount(pages)?;
     let starter = servers::await_capability(|_, held| held == Rights::GRANT)
         .ok_or(Errno::PermissionDenied)?;
     let endpoint = syscall::endpoint_create()?;
@@ -150,6 +150,21 @@ pub fn run() -> Result<()> {
             last_commit = now;
         }
     }
+}
+
+/// The server's cache, every slot empty. Apart, like [`mount`], so that neither the pages
+/// made one at a time nor the file system value sit in the frame of the serving loop: the
+/// server's stack is the kernel's fixed one, and an unoptimized build keeps each temporary.
+#[inline(never)]
+fn empty_cache() -> Vec<CachedBlock> {
+    vec![CachedBlock::EMPTY; CACHE_SLOTS]
+}
+
+/// The file system mounted on the library's partition, on the heap.
+#[inline(never)]
+fn mount(pages: Vec<CachedBlock>) -> Result<Box<ServedFiles>> {
+    let served = FileSystem::mount(PartitionDisk::whole(), pages).map_err(Errno::from)?;
+    Ok(Box::new(served))
 }
 
 /// The bytes the caller being served granted with its call: file data moves between them and

@@ -17,6 +17,7 @@ use crate::runtime::shared_cell::SharedSlot;
 use crate::runtime::world_memory::CachePages;
 use crate::world::{self, World};
 use crate::{clock, file_client, process, syscall};
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -284,12 +285,13 @@ pub fn commit_if_due() -> Result<()> {
     request(Request::Touch).map(|_| ())
 }
 
-/// `path` made absolute against the working directory.
-pub fn absolute(path: &str) -> String {
+/// `path` made absolute against the working directory: `path` itself, not copied, when it is
+/// absolute already.
+pub fn absolute(path: &str) -> Cow<'_, str> {
     if path.starts_with('/') {
-        String::from(path)
+        Cow::Borrowed(path)
     } else {
-        join(&crate::process::current_directory(), path)
+        Cow::Owned(join(&crate::process::current_directory(), path))
     }
 }
 

@@ -187,7 +187,7 @@ impl Stdio {
 /// when it has a slash, else in `/bin`.
 pub fn program_path(name: &str) -> String {
     if name.contains('/') {
-        files::absolute(name)
+        files::absolute(name).into_owned()
     } else {
         alloc::format!("/bin/{name}")
     }

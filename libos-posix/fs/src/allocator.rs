@@ -7,11 +7,16 @@ use crate::error::FsError;
 use crate::filesystem::FileSystem;
 use crate::inode::{Ino, Inode};
 use crate::layout::{BITS_PER_BLOCK, SUPERBLOCK_BLOCK, orphan_head_of, set_orphan_head};
+use crate::transaction::MAX_STEP_FREES;
 use core::ops::DerefMut;
 
 /// Metadata blocks the last step of freeing an inode changes: the inode bitmap, the inode's
 /// table block, the superblock and the inode before it on the orphan list.
 const RELEASE_STEP_BLOCKS: usize = 4;
+
+/// Metadata blocks [`FileSystem::release_small_file`] changes: the inode bitmap, the inode's
+/// table block and a block bitmap block for each block freed.
+pub(crate) const RELEASE_SMALL_FILE_BLOCKS: usize = 2 + MAX_STEP_FREES;
 
 /// The first clear bit of `bitmap` in `from..to`.
 fn first_clear_bit(bitmap: &[u8; BLOCK_SIZE], from: usize, to: usize) -> Option<usize> {
@@ -117,7 +122,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
                     search_from = bit + 1;
                     continue;
                 }
-                let slot = self.journaled_slot(bitmap_block)?;
+                self.join_transaction(slot)?;
                 set_bit(self.slot_data_mut(slot), bit, true);
                 self.free_blocks -= 1;
                 self.next_block_hint = base + bit as u64 + 1;
@@ -174,7 +179,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             let bitmap_block = (self.layout.inode_bitmap_start + bitmap_index) as u32;
             let slot = self.slot_for_read(bitmap_block)?;
             if let Some(bit) = first_clear_bit(self.slot_data(slot), from, to) {
-                let slot = self.journaled_slot(bitmap_block)?;
+                self.join_transaction(slot)?;
                 set_bit(self.slot_data_mut(slot), bit, true);
                 self.free_inodes -= 1;
                 let ino = Ino((base + bit as u64) as u32);
@@ -210,6 +215,33 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         self.free_blocks_from(ino, &mut inode, 0)?;
         self.make_room(RELEASE_STEP_BLOCKS)?;
         self.unlink_from_orphan_list(ino, inode.next_orphan)?;
+        self.free_inode(ino)
+    }
+
+    /// Whether file `inode` is small enough for [`FileSystem::release_small_file`]: at most
+    /// [`MAX_STEP_FREES`] blocks, all direct, and counted right.
+    pub(crate) fn is_small_file(inode: &Inode) -> bool {
+        let direct_blocks = inode.direct.iter().filter(|&&block| block != 0).count();
+        inode.single_indirect == 0
+            && inode.double_indirect == 0
+            && direct_blocks <= MAX_STEP_FREES
+            && inode.blocks_used as usize == direct_blocks
+    }
+
+    /// Frees the small file `ino` (see [`FileSystem::is_small_file`]), whose last link the
+    /// running step removed, within that step: its blocks and the inode go in the transaction
+    /// that removes its name, so the orphan list, which carries a release over several
+    /// transactions, is not needed. The step must have room for
+    /// [`RELEASE_SMALL_FILE_BLOCKS`] more blocks.
+    pub(crate) fn release_small_file(&mut self, ino: Ino, inode: &Inode) -> Result<(), FsError> {
+        for &block in inode.direct.iter().filter(|&&block| block != 0) {
+            self.free_block(block)?;
+        }
+        self.free_inode(ino)
+    }
+
+    /// Clears inode `ino` and its bit in the inode bitmap.
+    fn free_inode(&mut self, ino: Ino) -> Result<(), FsError> {
         self.write_inode(ino, &Inode::default())?;
         let bitmap_index = u64::from(ino.0) / BITS_PER_BLOCK;
         let bitmap_block = (self.layout.inode_bitmap_start + bitmap_index) as u32;

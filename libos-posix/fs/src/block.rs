@@ -72,12 +72,15 @@ pub enum IoError {
     DeviceFailed,
 }
 
-/// The little-endian `u16` at `offset`.
+/// The little-endian `u16` at `offset`. (These field accessors are inlined: the cache's
+/// lookup and the directory scan call them in their inner loops.)
+#[inline]
 pub(crate) fn get_u16(bytes: &[u8], offset: usize) -> u16 {
     u16::from_le_bytes([bytes[offset], bytes[offset + 1]])
 }
 
 /// The little-endian `u32` at `offset`.
+#[inline]
 pub(crate) fn get_u32(bytes: &[u8], offset: usize) -> u32 {
     let mut field = [0; 4];
     field.copy_from_slice(&bytes[offset..offset + 4]);
@@ -85,6 +88,7 @@ pub(crate) fn get_u32(bytes: &[u8], offset: usize) -> u32 {
 }
 
 /// The little-endian `u64` at `offset`.
+#[inline]
 pub(crate) fn get_u64(bytes: &[u8], offset: usize) -> u64 {
     let mut field = [0; 8];
     field.copy_from_slice(&bytes[offset..offset + 8]);
@@ -92,16 +96,19 @@ pub(crate) fn get_u64(bytes: &[u8], offset: usize) -> u64 {
 }
 
 /// Stores `value` little-endian at `offset`.
+#[inline]
 pub(crate) fn put_u16(bytes: &mut [u8], offset: usize, value: u16) {
     bytes[offset..offset + 2].copy_from_slice(&value.to_le_bytes());
 }
 
 /// Stores `value` little-endian at `offset`.
+#[inline]
 pub(crate) fn put_u32(bytes: &mut [u8], offset: usize, value: u32) {
     bytes[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
 }
 
 /// Stores `value` little-endian at `offset`.
+#[inline]
 pub(crate) fn put_u64(bytes: &mut [u8], offset: usize, value: u64) {
     bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
 }

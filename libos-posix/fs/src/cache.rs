@@ -120,6 +120,9 @@ pub(crate) struct SlotCache<C> {
     journaled_count: usize,
     dirty_data_count: usize,
     clock_hand: usize,
+    /// A slot released last, taken before the clock evicts anything (a freed block's slot
+    /// serves the next new block); `NO_SLOT` when none.
+    released_slot: u16,
     /// Counts every change of what a slot holds or which block it holds (never 0): a reader
     /// that saw the count unchanged knows every slot still holds what it read there.
     changes: u64,
@@ -160,6 +163,7 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
             journaled_count: 0,
             dirty_data_count: 0,
             clock_hand: table_pages,
+            released_slot: NO_SLOT,
             changes: 1,
         };
         for slot in 0..slot_count {
@@ -287,6 +291,13 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
             }
         }
         self.set_state(slot, SlotState::Free);
+        self.released_slot = slot as u16;
+    }
+
+    /// The slot released last, if it is still free: it leaves the free slots' hint.
+    fn take_released(&mut self) -> Option<usize> {
+        let slot = usize::from(core::mem::replace(&mut self.released_slot, NO_SLOT));
+        (slot < self.pages.len() && self.state(slot) == SlotState::Free).then_some(slot)
     }
 
     /// Changes the state of `slot`, keeping the counts.
@@ -407,10 +418,14 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         &mut self.cache.buffer_mut(slot).0
     }
 
-    /// A free slot, evicting by the clock: a clean unreferenced slot is taken, a dirty data
-    /// slot is written back first (with a batch of others). Fails with [`FsError::NoCache`]
-    /// only when every usable slot is pinned or scratch.
+    /// A free slot: the one released last if it is still free, else by the clock: a clean
+    /// unreferenced slot is taken, a dirty data slot is written back first (with a batch of
+    /// others). Fails with [`FsError::NoCache`] only when every usable slot is pinned or
+    /// scratch.
     pub(crate) fn acquire_slot(&mut self) -> Result<usize, FsError> {
+        if let Some(slot) = self.cache.take_released() {
+            return Ok(slot);
+        }
         for _ in 0..=2 * self.cache.slot_count() {
             let slot = self.cache.advance_clock();
             let state = self.cache.state(slot);

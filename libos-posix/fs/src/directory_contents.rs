@@ -4,7 +4,8 @@
 use crate::block::{BLOCK_SIZE, Disk};
 use crate::cache::CachedBlock;
 use crate::directory::{
-    DirEntry, Record, Records, record_len_for, set_record_len, write_free_record, write_record,
+    DirEntry, Record, Records, record_len_for, set_record_entry, set_record_len, write_free_record,
+    write_record,
 };
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
@@ -49,16 +50,23 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             .ok_or(FsError::Corrupt("hole in a directory"))
     }
 
-    /// Searches `directory` for `name`, noting the first place a new entry of that name fits.
+    /// Searches directory `directory` (whose inode is `inode`) for `name`, noting the first
+    /// place a new entry of that name fits. An entry the name cache holds is not searched for.
     pub(crate) fn scan_directory(
         &mut self,
-        directory: &Inode,
+        (directory, inode): (Ino, &Inode),
         name: &[u8],
     ) -> Result<DirectoryScan, FsError> {
+        if let Some(found) = self.names.get(directory, name) {
+            return Ok(DirectoryScan {
+                found: Some(found),
+                placement: Placement::NewBlock,
+            });
+        }
         let needed = record_len_for(name.len());
         let mut placement = None;
-        for file_block in 0..directory.size / BLOCK_BYTES {
-            let block = self.directory_block(directory, file_block)?;
+        for file_block in 0..inode.size / BLOCK_BYTES {
+            let block = self.directory_block(inode, file_block)?;
             let slot = self.slot_for_read(block)?;
             let data = self.slot_data(slot);
             for record in Records::of(data) {
@@ -72,6 +80,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
                         ino,
                         kind,
                     };
+                    self.names.put(directory, name, found);
                     return Ok(DirectoryScan {
                         found: Some(found),
                         placement: Placement::NewBlock,
@@ -88,10 +97,10 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         })
     }
 
-    /// The entry named `name` in `directory`.
+    /// The entry named `name` in directory `directory` (whose inode is `inode`).
     pub(crate) fn find_entry(
         &mut self,
-        directory: &Inode,
+        directory: (Ino, &Inode),
         name: &[u8],
     ) -> Result<Option<EntryLocation>, FsError> {
         Ok(self.scan_directory(directory, name)?.found)
@@ -111,41 +120,68 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
     }
 
-    /// Adds entry `name` → `entry` at `placement` (from a scan of `directory` in this step);
-    /// `directory` grows by a block for [`Placement::NewBlock`] and is not stored.
+    /// Adds entry `name` → `entry` at `placement` (from a scan of directory `directory`, whose
+    /// inode is `inode`, in this step); `inode` grows by a block for [`Placement::NewBlock`] and
+    /// is not stored.
     pub(crate) fn insert_entry(
         &mut self,
-        directory: &mut Inode,
+        (directory, inode): (Ino, &mut Inode),
         placement: Placement,
         name: &[u8],
         entry: (Ino, Kind),
     ) -> Result<(), FsError> {
-        match placement {
+        let (block, offset) = match placement {
             Placement::InRecord { block, record } => {
                 let slot = self.journaled_slot(block)?;
                 let data = self.slot_data_mut(slot);
                 match record.entry {
-                    None => write_record(data, record.offset, record.len, entry, name),
+                    None => {
+                        write_record(data, record.offset, record.len, entry, name);
+                        (block, record.offset)
+                    }
                     Some(_) => {
                         let kept = record_len_for(record.name_len);
                         set_record_len(data, record.offset, kept);
                         write_record(data, record.offset + kept, record.len - kept, entry, name);
+                        (block, record.offset + kept)
                     }
                 }
             }
             Placement::NewBlock => {
-                let (block, _) = self.map_for_write(directory, directory.size / BLOCK_BYTES)?;
+                let (block, _) = self.map_for_write(inode, inode.size / BLOCK_BYTES)?;
                 let slot = self.new_journaled_slot(block)?;
                 write_record(self.slot_data_mut(slot), 0, BLOCK_SIZE, entry, name);
-                directory.size += BLOCK_BYTES;
+                inode.size += BLOCK_BYTES;
+                (block, 0)
             }
-        }
+        };
+        let (ino, kind) = entry;
+        let location = EntryLocation {
+            block,
+            offset,
+            ino,
+            kind,
+        };
+        self.names.put(directory, name, location);
+        Ok(())
+    }
+
+    /// Makes the entry at `location` name `entry` instead, keeping its name.
+    pub(crate) fn replace_entry(
+        &mut self,
+        location: EntryLocation,
+        entry: (Ino, Kind),
+    ) -> Result<(), FsError> {
+        let slot = self.journaled_slot(location.block)?;
+        set_record_entry(self.slot_data_mut(slot), location.offset, entry);
+        self.names.forget(location.block, location.offset);
         Ok(())
     }
 
     /// Removes the entry at `location`: its space joins the record before it, or becomes a
     /// free record when it is first in its block.
     pub(crate) fn remove_entry(&mut self, location: EntryLocation) -> Result<(), FsError> {
+        self.names.forget(location.block, location.offset);
         let slot = self.journaled_slot(location.block)?;
         let mut previous: Option<Record> = None;
         let mut removed = None;

@@ -317,7 +317,9 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         };
         let data = self.slot_data_mut(slot);
         if is_new && !covers_block {
-            data.fill(0);
+            // What `give` does not fill: a hole before it, zeros past the end after it.
+            data[..within].fill(0);
+            data[within + length..].fill(0);
         }
         let given = give(&mut data[within..within + length]);
         if given.is_err() {

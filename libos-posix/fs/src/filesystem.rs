@@ -3,11 +3,13 @@
 
 use crate::block::Disk;
 use crate::cache::{CachedBlock, SlotCache};
+use crate::directory_memo::DirectoryMemo;
 use crate::error::FsError;
 use crate::inode::{INODE_SIZE, Ino, Inode, Kind};
 use crate::inode_memo::InodeMemo;
 use crate::journal::replay_journal;
 use crate::layout::{Layout, SUPERBLOCK_BLOCK, StaticGeometry, Superblock, orphan_head_of};
+use crate::name_cache::NameCache;
 use crate::transaction::Transaction;
 use core::ops::DerefMut;
 
@@ -16,7 +18,7 @@ use core::ops::DerefMut;
 /// The value holds no heap memory and no pointer of its own: the disk `D` (a zero-sized
 /// system-call handle in the guest), the cache pages `C` (in the guest a `&'static mut`
 /// slice in memory mapped at the same address in every process, whose first pages also hold
-/// the slot table) and fixed-size bookkeeping of under a kilobyte. So several processes may
+/// the slot table) and fixed-size bookkeeping of under two kilobytes. So several processes may
 /// share one value, each calling methods on it while holding a lock that is not this crate's
 /// business. Calls may allocate temporarily on the caller's heap, but reading and writing
 /// cached data does not.
@@ -38,6 +40,10 @@ pub struct FileSystem<D: Disk, C: DerefMut<Target = [CachedBlock]>> {
     pub(crate) has_failed: bool,
     /// The inodes read or written last, decoded.
     pub(crate) inodes: InodeMemo,
+    /// The directory entries found or added last.
+    pub(crate) names: NameCache,
+    /// The directory path walked last.
+    pub(crate) directories: DirectoryMemo,
 }
 
 /// What [`FileSystem::stat`] tells about an inode.
@@ -106,6 +112,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             has_unflushed_writes: false,
             has_failed: false,
             inodes: InodeMemo::new(),
+            names: NameCache::new(),
+            directories: DirectoryMemo::new(),
         };
         file_system.count_free_space()?;
         file_system.release_all_orphans()?;
@@ -229,6 +237,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Inode `ino`, which must be in use.
+    #[inline]
     pub(crate) fn used_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         if !self.layout.is_valid_ino(ino) {
             return Err(FsError::InvalidArgument);
@@ -241,6 +250,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Inode `ino` as stored (free or not); `ino` must be in range.
+    #[inline]
     pub(crate) fn read_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         if let Some(inode) = self.inodes.get(ino) {
             return Ok(inode);

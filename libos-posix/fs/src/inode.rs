@@ -117,8 +117,10 @@ impl Inode {
 
     /// Writes the inode into its 128 bytes of an inode table block.
     pub fn encode(&self, bytes: &mut [u8]) {
-        bytes[..INODE_SIZE].fill(0);
-        bytes[0] = self.kind.map_or(0, Kind::code);
+        let bytes = &mut bytes[..INODE_SIZE];
+        bytes[..4].copy_from_slice(&[self.kind.map_or(0, Kind::code), 0, 0, 0]);
+        bytes[12..16].fill(0);
+        bytes[88..].fill(0);
         put_u32(bytes, 4, self.links);
         put_u32(bytes, 8, self.blocks_used);
         put_u64(bytes, 16, self.size);
@@ -195,4 +197,24 @@ pub(crate) fn pointer_at(block: &[u8; BLOCK_SIZE], index: usize) -> u32 {
 /// Sets pointer `index` of an indirect block.
 pub(crate) fn set_pointer_at(block: &mut [u8; BLOCK_SIZE], index: usize, pointer: u32) {
     put_u32(block, 4 * index, pointer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoded_inode_covers_all_its_bytes_and_decodes_back() {
+        let mut inode = Inode::new(Kind::Directory, Ino(7));
+        inode.size = 0x0102_0304_0506;
+        inode.direct[11] = 99;
+        inode.double_indirect = 5;
+        inode.next_orphan = 3;
+        let mut over_zeros = [0u8; INODE_SIZE];
+        let mut over_ones = [0xFFu8; INODE_SIZE];
+        inode.encode(&mut over_zeros);
+        inode.encode(&mut over_ones);
+        assert_eq!(over_zeros, over_ones, "a byte was left as it was");
+        assert_eq!(Inode::decode(&over_zeros), Ok(inode));
+    }
 }

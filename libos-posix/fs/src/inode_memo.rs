@@ -10,31 +10,36 @@ use crate::inode::{Ino, Inode};
 /// the cache's table lives in the cache's pages).
 const ENTRIES: usize = 4;
 
-/// Decoded inodes by number, the oldest entry replaced first.
+/// Decoded inodes by number, the oldest entry replaced first. The numbers are apart from the
+/// inodes, so that a search compares a few words and copies only the inode it finds.
 #[derive(Debug)]
 pub(crate) struct InodeMemo {
-    entries: [Option<(Ino, Inode)>; ENTRIES],
+    /// The number each entry holds; 0 (never an inode) for an empty one.
+    numbers: [u32; ENTRIES],
+    inodes: [Inode; ENTRIES],
     /// The entry the next new inode takes.
     next: usize,
 }
 
 impl InodeMemo {
-    pub(crate) const fn new() -> InodeMemo {
+    pub(crate) fn new() -> InodeMemo {
         InodeMemo {
-            entries: [None; ENTRIES],
+            numbers: [0; ENTRIES],
+            inodes: [Inode::default(); ENTRIES],
             next: 0,
         }
     }
 
     fn position(&self, ino: Ino) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|entry| matches!(entry, Some((held, _)) if *held == ino))
+        self.numbers.iter().position(|&held| held == ino.0)
     }
 
     /// Inode `ino`, if it is here.
     pub(crate) fn get(&self, ino: Ino) -> Option<Inode> {
-        self.entries[self.position(ino)?].map(|(_, inode)| inode)
+        if ino.0 == 0 {
+            return None;
+        }
+        Some(self.inodes[self.position(ino)?])
     }
 
     /// Keeps `inode` as inode `ino`: in its entry, or in place of the oldest.
@@ -44,7 +49,8 @@ impl InodeMemo {
             self.next = (oldest + 1) % ENTRIES;
             oldest
         });
-        self.entries[position] = Some((ino, inode));
+        self.numbers[position] = ino.0;
+        self.inodes[position] = inode;
     }
 }
 

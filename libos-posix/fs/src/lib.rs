@@ -8,7 +8,7 @@
 //! the same address in each. The value therefore holds no heap memory and no pointer into a
 //! process's private memory: its disk is a zero-sized handle, its buffer cache is a slice of
 //! [`CachedBlock`] pages the caller places in the shared region (the first of which hold the
-//! cache's slot table), and the rest is a few hundred bytes of fixed-size fields, small enough
+//! cache's slot table), and the rest is under two kilobytes of fixed-size fields, small enough
 //! to build on a process stack. Callers serialize calls with a lock of their own. A call may
 //! allocate on the calling process's heap for its duration, but reads and writes of cached data
 //! do not.
@@ -57,8 +57,10 @@
 //! still uses. Replaying a transaction that was already installed is harmless too: a block it
 //! logs can hold newer contents only if a later transaction reused it, and that block is
 //! reachable only if the later transaction committed, which would have replaced the header.
-//! Unlinking puts the inode on the orphan list in the same step that removes its name; its
-//! blocks are then freed over further transactions, and mount finishes the job after a crash.
+//! Unlinking a small file (four direct blocks at most) frees its blocks and inode in the step
+//! that removes its name, so in one transaction. Any other unlink puts the inode on the orphan
+//! list in the same step that removes its name; its blocks are then freed over further
+//! transactions, and mount finishes the job after a crash.
 //! Torn 4 KiB writes are tolerated: a torn header fails its checksum, a torn install is redone
 //! from the log, a torn data write only hits data not yet synced. Mount replays onto the disk;
 //! [`check`] replays into a private in-memory overlay and never writes.
@@ -69,6 +71,14 @@
 //! [`MAX_CACHE_SLOTS`], each exactly one page); the first page (of up to 384; one page per 341
 //! beyond) holds the slot table. Under memory pressure [`FileSystem::retire_clean_slots`] hands clean slots back and
 //! [`FileSystem::restore_slot`] takes them again.
+//!
+//! # Memory of recent calls
+//!
+//! Besides the cache, the value keeps what the calls working in one directory look up again
+//! and again: the directory path walked last, the last directory entries found or added (by
+//! directory and name), the last inodes decoded, and the cache slot freed last (a new block
+//! takes it before the clock evicts a cached one). Each is kept true by the calls that could
+//! make it false (see their modules), and a mount starts with none.
 //!
 //! # Semantics and limits
 //!
@@ -90,6 +100,7 @@ mod check;
 mod crc;
 mod directory;
 mod directory_contents;
+mod directory_memo;
 mod errno;
 mod error;
 mod file_data;
@@ -100,6 +111,7 @@ mod inode_memo;
 mod journal;
 mod layout;
 mod memory_disk;
+mod name_cache;
 mod namespace;
 pub mod partition;
 pub mod service;

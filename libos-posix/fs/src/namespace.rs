@@ -4,12 +4,14 @@
 //! `..` its parent (the root's parent is the root). A trailing slash requires the path to name
 //! a directory. Each call that changes the namespace does it in one step (one transaction),
 //! so a crash leaves it wholly done or not done; freeing the blocks of a file or directory
-//! whose last link went follows in further steps, through the orphan list.
+//! whose last link went follows in further steps, through the orphan list, except for an
+//! unlinked small file, freed within the unlink's step.
 
+use crate::allocator::RELEASE_SMALL_FILE_BLOCKS;
 use crate::block::Disk;
 use crate::cache::CachedBlock;
-use crate::directory::{check_name, set_record_entry};
-use crate::directory_contents::EntryLocation;
+use crate::directory::MAX_NAME_LEN;
+use crate::directory_contents::{EntryLocation, Placement};
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
 use crate::inode::{Ino, Inode, Kind};
@@ -39,6 +41,15 @@ struct SplitPath<'p> {
 fn check_path(path: &[u8]) -> Result<(), FsError> {
     if path.first() != Some(&b'/') || path.contains(&0) {
         return Err(FsError::InvalidPath);
+    }
+    Ok(())
+}
+
+/// Checks a component of a path that `check_path` passed: cut at slashes, it holds neither
+/// `/` nor NUL, so only its length can be wrong (what `check_name` checks, in one compare).
+fn check_component(component: &[u8]) -> Result<(), FsError> {
+    if component.len() > MAX_NAME_LEN {
+        return Err(FsError::NameTooLong);
     }
     Ok(())
 }
@@ -76,6 +87,7 @@ fn is_dot_or_dot_dot(name: &[u8]) -> bool {
 
 impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// The inode an entry names, which must be in use.
+    #[inline]
     fn linked_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         match self.used_inode(ino) {
             Err(FsError::NotFound | FsError::InvalidArgument) => {
@@ -85,7 +97,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
     }
 
-    /// Follows every component of `path` from the root.
+    /// Follows every component of `path` (checked by `check_path`, or a part of such a path)
+    /// from the root.
     fn walk(&mut self, path: &[u8]) -> Result<(Ino, Inode), FsError> {
         let mut current = Ino::ROOT;
         let mut inode = self.linked_inode(Ino::ROOT)?;
@@ -102,8 +115,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             current = if component == b".." {
                 Ino(inode.parent)
             } else {
-                check_name(component)?;
-                self.find_entry(&inode, component)?
+                check_component(component)?;
+                self.find_entry((current, &inode), component)?
                     .ok_or(FsError::NotFound)?
                     .ino
             };
@@ -112,12 +125,19 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok((current, inode))
     }
 
-    /// Follows `path`, which must name a directory.
+    /// Follows `path`, which must name a directory; a path walked last is not walked again.
     fn walk_to_directory(&mut self, path: &[u8]) -> Result<(Ino, Inode), FsError> {
+        if let Some(ino) = self.directories.get(path) {
+            let inode = self.linked_inode(ino)?;
+            if inode.is_directory() {
+                return Ok((ino, inode));
+            }
+        }
         let (ino, inode) = self.walk(path)?;
         if !inode.is_directory() {
             return Err(FsError::NotADirectory);
         }
+        self.directories.put(path, ino);
         Ok((ino, inode))
     }
 
@@ -127,8 +147,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         split: &SplitPath<'_>,
     ) -> Result<(Ino, Inode, Option<EntryLocation>), FsError> {
         let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
-        check_name(split.name)?;
-        let found = self.find_entry(&parent_inode, split.name)?;
+        check_component(split.name)?;
+        let found = self.find_entry((parent, &parent_inode), split.name)?;
         Ok((parent, parent_inode, found))
     }
 
@@ -172,26 +192,77 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             self.walk_to_directory(split.parent)?;
             return Err(FsError::Exists);
         }
-        let (parent, mut parent_inode) = self.walk_to_directory(split.parent)?;
-        check_name(split.name)?;
-        let scan = self.scan_directory(&parent_inode, split.name)?;
+        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        check_component(split.name)?;
+        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if scan.found.is_some() {
             return Err(FsError::Exists);
         }
         if kind == Kind::File && split.has_trailing_slash {
             return Err(FsError::IsADirectory);
         }
+        self.add_entry((parent, parent_inode), split.name, scan.placement, kind)
+    }
+
+    /// Adds a new, empty `kind` named `name` to directory `parent` at `placement` (from a scan
+    /// that did not find the name), in one step.
+    fn add_entry(
+        &mut self,
+        (parent, mut parent_inode): (Ino, Inode),
+        name: &[u8],
+        placement: Placement,
+        kind: Kind,
+    ) -> Result<Ino, FsError> {
         self.make_room(CREATE_STEP_BLOCKS)?;
-        let needed_blocks = self.blocks_needed_for(&parent_inode, scan.placement)?;
+        let needed_blocks = self.blocks_needed_for(&parent_inode, placement)?;
         self.reserve_blocks(needed_blocks)?;
         self.reserve_inode()?;
         let ino = self.allocate_inode(&Inode::new(kind, parent))?;
-        self.insert_entry(&mut parent_inode, scan.placement, split.name, (ino, kind))?;
+        self.insert_entry((parent, &mut parent_inode), placement, name, (ino, kind))?;
         if kind == Kind::Directory {
             parent_inode.links += 1;
         }
-        self.write_inode(parent, &parent_inode)?;
+        // A file added in an existing block leaves its directory's inode as it was.
+        if kind == Kind::Directory || placement == Placement::NewBlock {
+            self.write_inode(parent, &parent_inode)?;
+        }
         Ok(ino)
+    }
+
+    /// The inode `path` names, as [`FileSystem::lookup`] finds it, or else a new empty file
+    /// there, as [`FileSystem::create`] makes it; also whether it was made. One walk of the
+    /// path where a lookup and then a create take two.
+    ///
+    /// Errors: those of [`FileSystem::lookup`] other than [`FsError::NotFound`] for the last
+    /// component, and those of [`FileSystem::create`] other than [`FsError::Exists`].
+    pub fn lookup_or_create(&mut self, path: impl AsRef<[u8]>) -> Result<(Ino, bool), FsError> {
+        self.ensure_working()?;
+        let path = path.as_ref();
+        let Some(split) = split_path(path)? else {
+            return Ok((Ino::ROOT, false));
+        };
+        if is_dot_or_dot_dot(split.name) {
+            return Ok((self.lookup(path)?, false));
+        }
+        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        check_component(split.name)?;
+        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
+        if let Some(found) = scan.found {
+            let inode = self.linked_inode(found.ino)?;
+            if split.has_trailing_slash && !inode.is_directory() {
+                return Err(FsError::NotADirectory);
+            }
+            return Ok((found.ino, false));
+        }
+        if split.has_trailing_slash {
+            return Err(FsError::IsADirectory);
+        }
+        let name = split.name;
+        let placement = scan.placement;
+        let ino = self.mutating(|file_system| {
+            file_system.add_entry((parent, parent_inode), name, placement, Kind::File)
+        })?;
+        Ok((ino, true))
     }
 
     /// Removes the file entry `path`; the file goes with its last link.
@@ -217,6 +288,12 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         if split.has_trailing_slash {
             return Err(FsError::NotADirectory);
+        }
+        let file = self.linked_inode(found.ino)?;
+        if file.links == 1 && Self::is_small_file(&file) {
+            self.make_room(REMOVE_STEP_BLOCKS + RELEASE_SMALL_FILE_BLOCKS)?;
+            self.remove_entry(found)?;
+            return self.release_small_file(found.ino, &file);
         }
         self.make_room(REMOVE_STEP_BLOCKS)?;
         self.remove_entry(found)?;
@@ -251,7 +328,10 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// and those of [`FileSystem::lookup`] for the parent.
     pub fn rmdir(&mut self, path: impl AsRef<[u8]>) -> Result<(), FsError> {
         let path = path.as_ref();
-        self.mutating(|file_system| file_system.rmdir_path(path))
+        let removed = self.mutating(|file_system| file_system.rmdir_path(path));
+        // Even the path just walked may have named the directory removed (`/a/b/../`).
+        self.directories.forget();
+        removed
     }
 
     fn rmdir_path(&mut self, path: &[u8]) -> Result<(), FsError> {
@@ -288,7 +368,10 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// those of [`FileSystem::lookup`] for the parents.
     pub fn rename(&mut self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<(), FsError> {
         let (from, to) = (from.as_ref(), to.as_ref());
-        self.mutating(|file_system| file_system.rename_paths(from, to))
+        let renamed = self.mutating(|file_system| file_system.rename_paths(from, to));
+        // Even the path just walked may go through the directory moved or replaced.
+        self.directories.forget();
+        renamed
     }
 
     fn rename_paths(&mut self, from: &[u8], to: &[u8]) -> Result<(), FsError> {
@@ -300,12 +383,12 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let (source_parent, mut source_parent_inode, moved) = self.parent_and_entry(&source)?;
         let moved = moved.ok_or(FsError::NotFound)?;
         let (target_parent, mut target_parent_inode) = self.walk_to_directory(target.parent)?;
-        check_name(target.name)?;
+        check_component(target.name)?;
         if (source.has_trailing_slash || target.has_trailing_slash) && moved.kind != Kind::Directory
         {
             return Err(FsError::NotADirectory);
         }
-        let scan = self.scan_directory(&target_parent_inode, target.name)?;
+        let scan = self.scan_directory((target_parent, &target_parent_inode), target.name)?;
         if let Some(replaced) = scan.found {
             if replaced.ino == moved.ino {
                 return Ok(());
@@ -320,14 +403,13 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let moved_entry = (moved.ino, moved.kind);
         match scan.found {
             Some(replaced) => {
-                let slot = self.journaled_slot(replaced.block)?;
-                set_record_entry(self.slot_data_mut(slot), replaced.offset, moved_entry);
+                self.replace_entry(replaced, moved_entry)?;
             }
             None => {
                 let needed_blocks = self.blocks_needed_for(&target_parent_inode, scan.placement)?;
                 self.reserve_blocks(needed_blocks)?;
                 self.insert_entry(
-                    &mut target_parent_inode,
+                    (target_parent, &mut target_parent_inode),
                     scan.placement,
                     target.name,
                     moved_entry,
@@ -395,5 +477,41 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             current = Ino(self.linked_inode(current)?.parent);
         }
         Err(FsError::Corrupt("directory parents form a loop"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A split path's parent, name and trailing slash.
+    type Parts<'p> = (&'p [u8], &'p [u8], bool);
+
+    fn parts(path: &[u8]) -> Result<Option<Parts<'_>>, FsError> {
+        Ok(split_path(path)?.map(|split| (split.parent, split.name, split.has_trailing_slash)))
+    }
+
+    #[test]
+    fn a_path_splits_before_its_last_component() {
+        assert_eq!(parts(b"/"), Ok(None));
+        assert_eq!(parts(b"///"), Ok(None));
+        assert_eq!(parts(b"/a"), Ok(Some((&b"/"[..], &b"a"[..], false))));
+        assert_eq!(parts(b"/a/"), Ok(Some((&b"/"[..], &b"a"[..], true))));
+        assert_eq!(
+            parts(b"/ab//cd"),
+            Ok(Some((&b"/ab//"[..], &b"cd"[..], false)))
+        );
+        assert_eq!(
+            parts(b"/ab/cd//"),
+            Ok(Some((&b"/ab/"[..], &b"cd"[..], true)))
+        );
+        assert_eq!(
+            parts(b"/a/./.."),
+            Ok(Some((&b"/a/./"[..], &b".."[..], false)))
+        );
+        assert_eq!(parts(b"a/b"), Err(FsError::InvalidPath));
+        assert_eq!(parts(b""), Err(FsError::InvalidPath));
+        assert_eq!(parts(b"/a\0/b"), Err(FsError::InvalidPath));
+        assert_eq!(parts(b"/a/\0"), Err(FsError::InvalidPath));
     }
 }

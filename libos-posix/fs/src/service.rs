@@ -210,14 +210,18 @@ fn open_inode<D: Disk, C: DerefMut<Target = [crate::CachedBlock]>>(
     if options & !open::ALL != 0 {
         return Err(FsError::InvalidArgument);
     }
-    let inode = match fs.lookup(path) {
-        Ok(_) if options & open::CREATE_NEW != 0 => return Err(FsError::Exists),
-        Ok(inode) => inode,
-        Err(FsError::NotFound) if options & (open::CREATE | open::CREATE_NEW) != 0 => {
-            fs.create(path)?
-        }
-        Err(error) => return Err(error),
+    let (inode, is_new) = if options & (open::CREATE | open::CREATE_NEW) != 0 {
+        fs.lookup_or_create(path)?
+    } else {
+        (fs.lookup(path)?, false)
     };
+    if is_new {
+        // An empty file, just made: nothing to check or cut.
+        return Ok(u64::from(inode.0));
+    }
+    if options & open::CREATE_NEW != 0 {
+        return Err(FsError::Exists);
+    }
     let writes = options & open::WRITES != 0;
     if writes && fs.stat(inode)?.kind == Kind::Directory {
         return Err(FsError::IsADirectory);

@@ -26,6 +26,9 @@ pub(crate) const MAX_STEP_BLOCKS: usize = 12;
 /// Freed ranges one transaction remembers; when full, the transaction commits.
 const PENDING_FREE_RANGES: usize = 64;
 
+/// The most blocks one step frees (unlinking a small file frees its blocks in one step).
+pub(crate) const MAX_STEP_FREES: usize = 4;
+
 /// Blocks freed by the running transaction. They must not be allocated again before it
 /// commits: a new data block is written in place before its transaction commits, and a crash
 /// would then leave the old owner (which the committed state still names) pointing at the new
@@ -57,8 +60,9 @@ impl PendingFrees {
         self.block_count
     }
 
+    /// Whether a step may free [`MAX_STEP_FREES`] more blocks.
     fn has_room(&self) -> bool {
-        self.range_count < PENDING_FREE_RANGES
+        self.range_count + MAX_STEP_FREES <= PENDING_FREE_RANGES
     }
 
     /// Records that `block` was freed; the caller made sure there is room.
@@ -107,7 +111,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// Makes sure the running transaction can take a step changing up to `step_blocks` more
-    /// metadata blocks and freeing one block, committing it first if not.
+    /// metadata blocks and freeing up to [`MAX_STEP_FREES`] blocks, committing it first if not.
     pub(crate) fn make_room(&mut self, step_blocks: usize) -> Result<(), FsError> {
         if self.cache.journaled_count() + step_blocks > self.transaction_capacity()
             || !self.transaction.pending_frees.has_room()
@@ -136,7 +140,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok(slot)
     }
 
-    fn join_transaction(&mut self, slot: usize) -> Result<(), FsError> {
+    /// Pins the cached metadata block in `slot` in the running transaction, ready to change.
+    pub(crate) fn join_transaction(&mut self, slot: usize) -> Result<(), FsError> {
         if self.cache.state(slot) == SlotState::Journaled {
             return Ok(());
         }

@@ -142,7 +142,8 @@ fn retiring_skips_dirty_slots_and_respects_the_limit() {
 
 #[test]
 fn the_file_system_value_is_small_and_its_table_lives_in_the_cache() {
-    // Counters and four decoded inodes; the slot table (12 bytes a slot) is in the pages.
+    // Counters, four decoded inodes and 16 remembered names; the slot table (12 bytes a slot)
+    // is in the pages.
     assert!(core::mem::size_of::<TestFileSystem>() < 2048);
     let disk = formatted_disk(8192, FormatOptions::default());
     let mut file_system = FileSystem::mount(disk, cache(4096)).unwrap();
@@ -162,4 +163,38 @@ fn the_slot_table_takes_one_page_up_to_384_slots() {
     assert_eq!(small.working_count(), 383);
     let larger = SlotCache::new(cache(385)).unwrap();
     assert_eq!(larger.working_count(), 383);
+}
+
+#[test]
+fn short_lived_files_take_the_slots_their_predecessors_freed_not_cached_blocks() {
+    let disk = formatted_disk(512, FormatOptions::default());
+    let mut file_system = FileSystem::mount(disk, cache(64)).unwrap();
+    let kept = file_system.create("/kept").unwrap();
+    let data = pattern(6, 0, 32 * BLOCK_SIZE);
+    file_system.write(kept, 0, &data).unwrap();
+    file_system.sync().unwrap();
+    let short_lived = |file_system: &mut TestFileSystem, round| {
+        let file = file_system.create("/short").unwrap();
+        file_system
+            .write(file, 0, &pattern(round, 0, 1024))
+            .unwrap();
+        file_system.unlink("/short").unwrap();
+    };
+    // The first takes a slot from the clock; each later one the slot its predecessor freed.
+    short_lived(&mut file_system, 0);
+    let mut back = vec![0; data.len()];
+    file_system.read(kept, 0, &mut back).unwrap();
+    for round in 1..200 {
+        short_lived(&mut file_system, round);
+    }
+    // (The rounds read inode table blocks as new inode numbers reach them.)
+    let reads_before = file_system.disk.reads;
+    file_system.read(kept, 0, &mut back).unwrap();
+    assert!(back == data);
+    assert_eq!(
+        file_system.disk.reads, reads_before,
+        "a block of the file was evicted"
+    );
+    let file_system = remount(file_system);
+    unmount_and_check(file_system, "short-lived files");
 }

@@ -1,6 +1,7 @@
 //! Crashes at every write of scenarios chosen to stress one mechanism each: blocks freed and
 //! wanted again in one transaction, an unlink whose freeing spans transactions (the orphan
-//! list), and a file whose writes and truncation span transactions.
+//! list), an unlink that frees a small file with its name, and a file whose writes and
+//! truncation span transactions.
 
 use super::crash_disk::{CrashImages, RecordingDisk};
 use super::*;
@@ -144,6 +145,40 @@ fn an_unlink_spanning_transactions_is_finished_by_the_next_mount() {
         },
     );
     assert!(cuts_with_orphans > 0, "no crash fell inside the unlink");
+}
+
+#[test]
+fn an_unlink_freeing_a_small_file_with_its_name_is_whole_or_not_at_all() {
+    let mut file_system =
+        FileSystem::mount(formatted_disk(256, FormatOptions::default()), cache(16)).unwrap();
+    // The root's first block, which stays when the name goes.
+    file_system.create("/kept").unwrap();
+    let empty = file_system.statfs();
+    let small = file_system.create("/small").unwrap();
+    let data = pattern(4, 0, 3 * BLOCK_SIZE + 7);
+    file_system.write(small, 0, &data).unwrap();
+    let with_file = file_system.statfs();
+    let base = unmount_and_check(file_system, "setup");
+
+    crash_at_every_write(
+        "small unlink",
+        base,
+        16,
+        |file_system| {
+            file_system.unlink("/small").unwrap();
+            file_system.sync().unwrap();
+        },
+        |file_system, report, context| {
+            assert_eq!(report.orphans, 0, "{context}: the orphan list was used");
+            match contents_of(file_system, "/small") {
+                Some(contents) => {
+                    assert!(contents == data, "{context}: contents");
+                    assert_eq!(file_system.statfs(), with_file, "{context}");
+                }
+                None => assert_eq!(file_system.statfs(), empty, "{context}"),
+            }
+        },
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Paths, entries and their errors: lookup, create, mkdir, unlink, rmdir, rename, read_dir.
 
 use super::*;
-use crate::{DirEntry, Errno, FsError, Ino, Kind, MAX_NAME_LEN};
+use crate::{BLOCK_SIZE, DirEntry, Errno, FsError, Ino, Kind, MAX_NAME_LEN};
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
@@ -421,4 +421,167 @@ fn each_error_is_a_library_error_code_with_its_message() {
         "No space left on device (no free inodes)"
     );
     assert_eq!(format!("{}", Errno::NotFound), "No such file or directory");
+}
+
+#[test]
+fn lookup_or_create_finds_what_lookup_finds_and_makes_what_create_makes() {
+    let mut file_system = new_file_system(512);
+    let directory = file_system.mkdir("/dir").unwrap();
+    let file = file_system.create("/dir/old").unwrap();
+    assert_eq!(file_system.lookup_or_create("/"), Ok((Ino::ROOT, false)));
+    assert_eq!(file_system.lookup_or_create("/dir"), Ok((directory, false)));
+    assert_eq!(
+        file_system.lookup_or_create("/dir/."),
+        Ok((directory, false))
+    );
+    assert_eq!(
+        file_system.lookup_or_create("/dir/.."),
+        Ok((Ino::ROOT, false))
+    );
+    assert_eq!(file_system.lookup_or_create("/dir/old"), Ok((file, false)));
+    assert_eq!(
+        file_system.lookup_or_create("/dir/old/"),
+        Err(FsError::NotADirectory)
+    );
+    assert_eq!(
+        file_system.lookup_or_create("/dir/new/"),
+        Err(FsError::IsADirectory)
+    );
+    assert_eq!(
+        file_system.lookup_or_create("/missing/new"),
+        Err(FsError::NotFound)
+    );
+    assert_eq!(
+        file_system.lookup_or_create("/dir/old/new"),
+        Err(FsError::NotADirectory)
+    );
+    assert_eq!(
+        file_system.lookup_or_create("relative"),
+        Err(FsError::InvalidPath)
+    );
+    let long = format!("/dir/{}", "n".repeat(MAX_NAME_LEN + 1));
+    assert_eq!(
+        file_system.lookup_or_create(&long),
+        Err(FsError::NameTooLong)
+    );
+    let (made, is_new) = file_system.lookup_or_create("/dir/new").unwrap();
+    assert!(is_new);
+    assert_eq!(file_system.lookup("/dir/new"), Ok(made));
+    let metadata = file_system.stat(made).unwrap();
+    assert_eq!(
+        (metadata.kind, metadata.size, metadata.links),
+        (Kind::File, 0, 1)
+    );
+    assert_eq!(file_system.lookup_or_create("/dir/new"), Ok((made, false)));
+    assert_eq!(
+        names(&mut file_system, "/dir"),
+        BTreeSet::from([b"old".to_vec(), b"new".to_vec()])
+    );
+    unmount_and_check(file_system, "lookup_or_create");
+}
+
+#[test]
+fn unlinking_small_and_large_files_gives_back_every_block_and_inode() {
+    let mut file_system = new_file_system(512);
+    // The root's first block, which stays when the names go.
+    file_system.create("/kept").unwrap();
+    let before = file_system.statfs();
+    // One block; four (the most freed with the name); five (freed through the orphan list);
+    // and a file with a hole among its direct blocks.
+    for (name, blocks) in [
+        ("one", &[0u64][..]),
+        ("four", &[0, 1, 2, 3]),
+        ("five", &[0, 1, 2, 3, 4]),
+        ("holes", &[1, 9]),
+    ] {
+        let path = format!("/{name}");
+        let file = file_system.create(&path).unwrap();
+        for &block in blocks {
+            let offset = block * BLOCK_SIZE as u64;
+            file_system
+                .write(file, offset, &pattern(block, offset, 100))
+                .unwrap();
+        }
+        assert_eq!(
+            file_system.stat(file).unwrap().blocks_used as usize,
+            blocks.len()
+        );
+        file_system.unlink(&path).unwrap();
+        assert_eq!(file_system.lookup(&path), Err(FsError::NotFound));
+        assert_eq!(file_system.statfs(), before, "{name}");
+    }
+    unmount_and_check(file_system, "small unlinks");
+}
+
+#[test]
+fn names_found_once_follow_every_later_removal_rename_and_reuse() {
+    let options = FormatOptions {
+        inode_count: Some(16),
+        ..FormatOptions::default()
+    };
+    let mut file_system = FileSystem::mount(formatted_disk(512, options), cache(32)).unwrap();
+    let directory = file_system.mkdir("/d").unwrap();
+    let first = file_system.create("/d/a").unwrap();
+    let second = file_system.create("/d/b").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Ok(first));
+    // A rename onto a found name changes the inode its record names.
+    file_system.rename("/d/b", "/d/a").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Ok(second));
+    assert_eq!(file_system.lookup("/d/b"), Err(FsError::NotFound));
+    // A name removed and made again names the new file.
+    file_system.unlink("/d/a").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Err(FsError::NotFound));
+    let third = file_system.create("/d/a").unwrap();
+    assert_eq!(file_system.lookup("/d/a"), Ok(third));
+    // A directory emptied, removed, and its inode number taken by a new directory: the old
+    // directory's names are not the new one's.
+    file_system.unlink("/d/a").unwrap();
+    file_system.rmdir("/d").unwrap();
+    // Allocation is next fit: directories are made until the number comes round again.
+    let mut made = 0;
+    while file_system.mkdir(format!("/e{made}")).unwrap() != directory {
+        made += 1;
+        assert!(made < 64, "the inode number never came round");
+    }
+    file_system.rename(format!("/e{made}"), "/e").unwrap();
+    assert_eq!(file_system.lookup("/e/a"), Err(FsError::NotFound));
+    assert_eq!(
+        file_system
+            .lookup_or_create("/e/a")
+            .map(|(_, is_new)| is_new),
+        Ok(true)
+    );
+    // A directory moved elsewhere keeps its names; its old place has none.
+    file_system.mkdir("/f").unwrap();
+    let moved = file_system.lookup("/e/a").unwrap();
+    file_system.rename("/e", "/f/e").unwrap();
+    assert_eq!(file_system.lookup("/f/e/a"), Ok(moved));
+    assert_eq!(file_system.lookup("/e/a"), Err(FsError::NotFound));
+    let mut file_system = remount(file_system);
+    assert_eq!(file_system.lookup("/f/e/a"), Ok(moved));
+    assert_eq!(file_system.lookup("/d/a"), Err(FsError::NotFound));
+    unmount_and_check(file_system, "names");
+}
+
+#[test]
+fn a_directory_path_walked_before_names_nothing_once_a_directory_on_it_goes() {
+    let mut file_system = new_file_system(512);
+    file_system.mkdir("/a").unwrap();
+    file_system.mkdir("/a/x").unwrap();
+    file_system.create("/a/x/../f").unwrap();
+    // The rename walks `/a/x/../` itself; afterwards no `x` is there to go through.
+    file_system.rename("/a/x", "/a/x/../y").unwrap();
+    assert_eq!(file_system.create("/a/x/../g"), Err(FsError::NotFound));
+    assert_eq!(file_system.lookup("/a/y/../f").map(|_| ()), Ok(()));
+    // The same with a removal.
+    file_system.create("/a/y/../h").unwrap();
+    file_system.rmdir("/a/y/../y").unwrap();
+    assert_eq!(file_system.unlink("/a/y/../h"), Err(FsError::NotFound));
+    file_system.unlink("/a/h").unwrap();
+    // A removed directory's path, walked last, names nothing.
+    file_system.unlink("/a/f").unwrap();
+    file_system.rmdir("/a").unwrap();
+    assert_eq!(file_system.lookup("/a"), Err(FsError::NotFound));
+    assert_eq!(file_system.create("/a/f"), Err(FsError::NotFound));
+    unmount_and_check(file_system, "directory paths");
 }
