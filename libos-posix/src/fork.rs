@@ -16,10 +16,11 @@
 //! - code and read-only data outside those regions are shared as they are bound;
 //! - each private writable page is copied for the child (in batches, `PageCopyBatch`, after
 //!   the walk, since below the threshold nothing is made read-only and no fault changes a page
-//!   meanwhile), or, above the threshold, gets a shadow (its frame bound read-only a second time at
-//!   `layout::shadow_of`), becomes read-only itself, and the child binds the shadow read-only
-//!   (a binding derived from the shadow, so the parent can later rebind the page without
-//!   taking the child's view away); the first write on either side copies (see `faults`);
+//!   meanwhile), or, above the threshold, gets a shadow (its frame bound read-only a second
+//!   time at `layout::shadow_of`), becomes read-only itself, and the child binds the shadow
+//!   read-only (a binding derived from the shadow, so the parent can later rebind the page
+//!   without taking the child's view away); the first write on either side copies (see
+//!   `faults`);
 //! - pages the parent itself still shares with its own parent are copied for the child at
 //!   once, since the parent's binding of them goes away when it writes to them, and so are
 //!   read-only pages whose frame no shadow holds;
@@ -167,10 +168,11 @@ fn dead_stack(stack_pointer: u64) -> Range<u64> {
 }
 
 /// Gives the child each of `bindings` (this process's), a copy of each page of `static_pages`
-/// (the static data, not among them), and the code regions whole when `is_code_whole`, the way the module's
-/// header says; pushes onto `shadowed` every page it made a shadow for. `shadowed` has room
-/// for an entry per page given, allocated before the walk (see [`bindings_with_room`]); when
-/// the walk copies every private page, it lists the pages to copy instead, and is left empty.
+/// (the static data, not among them), and the code regions whole when `is_code_whole`, the
+/// way the module's header says; pushes onto `shadowed` every page it made a shadow for.
+/// `shadowed` has room for an entry per page given, allocated before the walk (see
+/// [`bindings_with_room`]); when the walk copies every private page, it lists the pages to copy
+/// instead, and is left empty.
 fn share_address_space(
     child: Capability,
     bindings: &[PageBinding],
