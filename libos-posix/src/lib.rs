@@ -61,6 +61,7 @@ pub mod process_table;
 mod runtime;
 pub mod servers;
 pub mod startup;
+pub mod stopwatch;
 pub mod syscall;
 pub mod time;
 pub mod tty;

@@ -22,7 +22,7 @@ mod posix_paths;
 use alloc::vec::Vec;
 use libos_custom::kernel_blocks::KernelBlocks;
 use libos_custom::log_store::{CostBenefit, Layout, LogStore, measure_puts};
-use libos_posix::clock::ticks;
+use libos_posix::stopwatch::{Count, Stopwatch};
 use libos_posix::syscall::Kernel;
 use libos_posix::{Args, println};
 
@@ -70,14 +70,14 @@ fn puts_for(batch: u64) -> u64 {
 }
 
 /// `logkv custom`: the log store on this program's own blocks.
-fn custom(value_bytes: usize, batch: u64) -> Result<Cost, &'static str> {
+fn custom(value_bytes: usize, batch: u64, count: Count) -> Result<Cost, &'static str> {
     let device = KernelBlocks::<Kernel>::allocate(&CREDENTIAL, STORE_BLOCKS)
         .map_err(|_| "cannot allocate the store's disk blocks")?;
     let mut store =
         LogStore::format(device, CostBenefit, LAYOUT).map_err(|_| "cannot format the store")?;
-    let start = ticks();
+    let stopwatch = Stopwatch::start(count);
     let measured = measure_puts(&mut store, puts_for(batch), value_bytes, batch);
-    let elapsed = ticks() - start;
+    let elapsed = stopwatch.ticks();
     let outcome = measured
         .map(|cost| Cost {
             puts: cost.puts,
@@ -101,7 +101,7 @@ struct Recovery {
 }
 
 /// `logkv recover`: fills a store with `keys` keys, then opens it again.
-fn recover(keys: u64) -> Result<Recovery, &'static str> {
+fn recover(keys: u64, count: Count) -> Result<Recovery, &'static str> {
     let device = KernelBlocks::<Kernel>::allocate(&CREDENTIAL, STORE_BLOCKS)
         .map_err(|_| "cannot allocate the store's disk blocks")?;
     let mut store =
@@ -109,9 +109,9 @@ fn recover(keys: u64) -> Result<Recovery, &'static str> {
     let filled = measure_puts(&mut store, keys, 100, 32).map_err(|_| "a put failed");
     let device = store.into_device();
     let outcome = filled.and_then(|_| {
-        let start = ticks();
+        let stopwatch = Stopwatch::start(count);
         let reopened = LogStore::open(device, CostBenefit);
-        let elapsed = ticks() - start;
+        let elapsed = stopwatch.ticks();
         match reopened {
             Ok(store) => {
                 let recovery = Recovery {
@@ -135,11 +135,11 @@ fn recover(keys: u64) -> Result<Recovery, &'static str> {
     }
 }
 
-fn run(path: &str, value_bytes: usize, batch: u64) -> Result<Cost, &'static str> {
+fn run(path: &str, value_bytes: usize, batch: u64, count: Count) -> Result<Cost, &'static str> {
     match path {
-        "custom" => custom(value_bytes, batch),
-        "files" => posix_paths::file_per_key(value_bytes, batch, puts_for(batch)),
-        "append" => posix_paths::append_only(value_bytes, batch, puts_for(batch)),
+        "custom" => custom(value_bytes, batch, count),
+        "files" => posix_paths::file_per_key(value_bytes, batch, puts_for(batch), count),
+        "append" => posix_paths::append_only(value_bytes, batch, puts_for(batch), count),
         _ => Err("the path is custom, files or append"),
     }
 }
@@ -158,9 +158,9 @@ fn number(word: Option<&&str>, default: u64, most: u64) -> Result<u64, &'static 
 fn main(args: Args) -> i32 {
     let words: Vec<&str> = args.iter().collect();
     let outcome = match words.as_slice() {
-        ["bench", path, rest @ ..] => bench(path, rest.contains(&"icount")),
+        ["bench", path, rest @ ..] => bench(path, Count::from_arguments(rest.iter().copied())),
         ["recover", rest @ ..] => number(rest.first(), 100_000, 100_000)
-            .and_then(recover)
+            .and_then(|keys| recover(keys, Count::Cycles))
             .map(|recovery| {
                 println!(
                     "{NAME}: recovered {} keys reading {} blocks in {} ticks",
@@ -172,7 +172,7 @@ fn main(args: Args) -> i32 {
             let batch = number(rest.get(1), 32, PUTS);
             value_bytes.and_then(|value_bytes| {
                 let batch = batch?;
-                run(path, value_bytes as usize, batch)
+                run(path, value_bytes as usize, batch, Count::Cycles)
                     .map(|cost| cost.print(path, value_bytes as usize, batch))
             })
         }
@@ -188,11 +188,11 @@ fn main(args: Args) -> i32 {
 }
 
 /// The figure lines of one path for `make bench`.
-fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
-    let unit = if is_icount { "instructions" } else { "cycles" };
+fn bench(path: &str, count: Count) -> Result<(), &'static str> {
+    let unit = count.unit();
     for value_bytes in VALUE_SIZES {
         for batch in [1, 32] {
-            let cost = run(path, value_bytes, batch)?;
+            let cost = run(path, value_bytes, batch, count)?;
             let name = alloc::format!("put_{value_bytes}b_batch_{batch}");
             println!("C2.{path} {name} {} {unit}", cost.ticks / cost.puts.max(1));
             println!(
@@ -202,7 +202,7 @@ fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
         }
     }
     if path == "custom" {
-        let recovery = recover(100_000)?;
+        let recovery = recover(100_000, count)?;
         println!("C2.custom recovery_100000_keys {} {unit}", recovery.ticks);
         println!(
             "C2.custom recovery_100000_keys_blocks_read {} blocks",

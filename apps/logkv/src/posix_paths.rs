@@ -5,8 +5,8 @@
 use crate::Cost;
 use alloc::format;
 use alloc::vec::Vec;
-use libos_posix::clock::ticks;
 use libos_posix::files::{self, File, OpenOptions};
+use libos_posix::stopwatch::{Count, Stopwatch};
 use libos_posix::world;
 
 const DIRECTORY: &str = "/logkv";
@@ -23,12 +23,12 @@ fn blocks_written() -> u64 {
     files::blocks_written().unwrap_or(0)
 }
 
-/// What `puts` puts cost since the counter read `start` and the disk had `written_before`
-/// blocks written.
-fn cost_since(puts: u64, start: u64, written_before: u64, flushes: u64) -> Cost {
+/// What `puts` puts cost since `stopwatch` started and the disk had `written_before` blocks
+/// written.
+fn cost_since(puts: u64, stopwatch: &Stopwatch, written_before: u64, flushes: u64) -> Cost {
     Cost {
         puts,
-        ticks: ticks() - start,
+        ticks: stopwatch.ticks(),
         blocks_written: blocks_written() - written_before,
         flushes,
     }
@@ -43,7 +43,12 @@ fn value(index: u64, value_bytes: usize) -> Vec<u8> {
 
 /// `puts` files `/logkv/keyNNNNNNNN` of `value_bytes` each, every file of a batch of `batch`
 /// synced at its end; the files are removed afterwards.
-pub fn file_per_key(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &'static str> {
+pub fn file_per_key(
+    value_bytes: usize,
+    batch: u64,
+    puts: u64,
+    count: Count,
+) -> Result<Cost, &'static str> {
     enter_world()?;
     match files::create_dir(DIRECTORY) {
         Ok(()) | Err(libos_posix::Errno::Exists) => {}
@@ -51,7 +56,7 @@ pub fn file_per_key(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &
     }
     files::sync().map_err(|_| "cannot sync")?;
     let written_before = blocks_written();
-    let start = ticks();
+    let stopwatch = Stopwatch::start(count);
     let mut open = Vec::new();
     let mut flushes = 0;
     for index in 0..puts {
@@ -67,7 +72,7 @@ pub fn file_per_key(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &
             }
         }
     }
-    let cost = cost_since(puts, start, written_before, flushes);
+    let cost = cost_since(puts, &stopwatch, written_before, flushes);
     for index in 0..puts {
         files::remove_file(&format!("{DIRECTORY}/key{index:08}"))
             .map_err(|_| "cannot remove a key's file")?;
@@ -78,7 +83,12 @@ pub fn file_per_key(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &
 
 /// `puts` records (key, value length, value) appended to `/logkv.log`, synced after each
 /// batch of `batch`; the file is removed afterwards.
-pub fn append_only(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &'static str> {
+pub fn append_only(
+    value_bytes: usize,
+    batch: u64,
+    puts: u64,
+    count: Count,
+) -> Result<Cost, &'static str> {
     enter_world()?;
     let log = OpenOptions::new()
         .append(true)
@@ -88,7 +98,7 @@ pub fn append_only(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &'
         .map_err(|_| "cannot create /logkv.log")?;
     files::sync().map_err(|_| "cannot sync")?;
     let written_before = blocks_written();
-    let start = ticks();
+    let stopwatch = Stopwatch::start(count);
     let mut flushes = 0;
     let mut record = Vec::with_capacity(value_bytes + 15);
     for index in 0..puts {
@@ -102,7 +112,7 @@ pub fn append_only(value_bytes: usize, batch: u64, puts: u64) -> Result<Cost, &'
             flushes += 1;
         }
     }
-    let cost = cost_since(puts, start, written_before, flushes);
+    let cost = cost_since(puts, &stopwatch, written_before, flushes);
     drop(log);
     files::remove_file(LOG).map_err(|_| "cannot remove /logkv.log")?;
     files::sync().map_err(|_| "cannot sync")?;

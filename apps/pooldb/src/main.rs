@@ -32,7 +32,8 @@ use libos_custom::block_device::Block;
 use libos_custom::btree::{BTree, LEAF_ENTRIES_MAX, PageStore, TreeConfig, TreeError};
 use libos_custom::memory::workload::{self, WorkloadReport, ZipfScans};
 use libos_custom::memory::{Clock, Lru, ReplacementPolicy, TwoQueue};
-use libos_posix::{Args, clock, println};
+use libos_posix::stopwatch::{Count, Stopwatch};
+use libos_posix::{Args, println};
 
 libos_posix::main!(main);
 
@@ -94,11 +95,12 @@ impl<S: PageStore> PageStore for Lent<'_, S> {
     }
 }
 
-/// Builds the tree of `keys` keys on `store` and runs the workload on it, counting the disk
-/// reads `blocks_read` reports.
+/// Builds the tree of `keys` keys on `store` and runs the workload on it, timed as `count`
+/// says, counting the disk reads `blocks_read` reports.
 fn build_and_run<S: PageStore>(
     store: &mut S,
     keys: u64,
+    count: Count,
     blocks_read: impl Fn(&S) -> u64,
 ) -> Result<Measured, TreeError<S::Error>> {
     let mut tree = BTree::bulk_load(
@@ -114,9 +116,9 @@ fn build_and_run<S: PageStore>(
         seed: SEED,
     };
     let read_before = blocks_read(tree.store().0);
-    let start = clock::ticks();
+    let stopwatch = Stopwatch::start(count);
     let report = workload::zipf_with_scans(&mut tree, &workload)?;
-    let ticks = clock::ticks() - start;
+    let ticks = stopwatch.ticks();
     Ok(Measured {
         report,
         blocks_read: blocks_read(tree.store().0) - read_before,
@@ -152,10 +154,15 @@ impl PolicyChoice {
 
 /// Runs the custom path with `policy` at each of `ratios`, on blocks allocated once for the
 /// largest.
-fn custom(policy: PolicyChoice, ratios: &[u64]) -> Result<Vec<Measured>, &'static str> {
+fn custom(
+    policy: PolicyChoice,
+    ratios: &[u64],
+    count: Count,
+) -> Result<Vec<Measured>, &'static str> {
     fn run<P: ReplacementPolicy>(
         make_policy: impl Fn() -> P,
         ratios: &[u64],
+        count: Count,
     ) -> Result<Vec<Measured>, &'static str> {
         let most_pages = ratios
             .iter()
@@ -168,7 +175,7 @@ fn custom(policy: PolicyChoice, ratios: &[u64]) -> Result<Vec<Measured>, &'stati
                 .map(|&ratio| {
                     let (pages, keys) = sizes(ratio);
                     blocks.with_pool(make_policy(), pages, |store| {
-                        build_and_run(store, keys, |store| store.pool().stats().blocks_read)
+                        build_and_run(store, keys, count, |store| store.pool().stats().blocks_read)
                             .map_err(|_| "the tree failed on the pool")
                     })
                 })
@@ -176,17 +183,17 @@ fn custom(policy: PolicyChoice, ratios: &[u64]) -> Result<Vec<Measured>, &'stati
         })
     }
     match policy {
-        PolicyChoice::TwoQueue => run(TwoQueue::new, ratios),
-        PolicyChoice::Clock => run(Clock::new, ratios),
-        PolicyChoice::Lru => run(Lru::new, ratios),
+        PolicyChoice::TwoQueue => run(TwoQueue::new, ratios, count),
+        PolicyChoice::Clock => run(Clock::new, ratios, count),
+        PolicyChoice::Lru => run(Lru::new, ratios, count),
     }
 }
 
 /// Runs the POSIX path at `ratio`.
-fn posix(ratio: u64) -> Result<Measured, &'static str> {
+fn posix(ratio: u64, count: Count) -> Result<Measured, &'static str> {
     let (pages, keys) = sizes(ratio);
     file_pages::with_file(pages, |store| {
-        build_and_run(store, keys, |_| {
+        build_and_run(store, keys, count, |_| {
             libos_posix::files::blocks_read().unwrap_or(0)
         })
         .map_err(|_| "the tree failed on the file")
@@ -210,14 +217,14 @@ fn print_run(path: &str, ratio: u64, measured: &Measured) {
 fn main(args: Args) -> i32 {
     let words: Vec<&str> = args.iter().collect();
     let outcome = match words.as_slice() {
-        ["bench", path, rest @ ..] => bench(path, rest.contains(&"icount")),
+        ["bench", path, rest @ ..] => bench(path, Count::from_arguments(rest.iter().copied())),
         ["custom", rest @ ..] => {
             let policy = rest.first().and_then(|word| policy_named(word));
             let ratio = ratio_argument(&rest[usize::from(policy.is_some())..]);
             let policy = policy.unwrap_or(PolicyChoice::TwoQueue);
             ratio.and_then(|ratio| {
                 let path = alloc::format!("custom ({})", policy.name());
-                for measured in custom(policy, &[ratio])? {
+                for measured in custom(policy, &[ratio], Count::Cycles)? {
                     print_run(&path, ratio, &measured);
                 }
                 Ok(())
@@ -235,8 +242,9 @@ fn main(args: Args) -> i32 {
             Some(answer) => revocation::victim(answer),
             None => Err("usage: pooldb victim unrevoked|smaller|cooperative|abort"),
         },
-        ["posix", rest @ ..] => ratio_argument(rest)
-            .and_then(|ratio| posix(ratio).map(|measured| print_run("posix", ratio, &measured))),
+        ["posix", rest @ ..] => ratio_argument(rest).and_then(|ratio| {
+            posix(ratio, Count::Cycles).map(|measured| print_run("posix", ratio, &measured))
+        }),
         _ => Err(
             "usage: pooldb custom [2q|clock|lru] [RATIO] | pooldb posix [RATIO] | \
              pooldb revoke [unrevoked|smaller|cooperative|abort]",
@@ -263,8 +271,8 @@ fn ratio_argument(rest: &[&str]) -> Result<u64, &'static str> {
 }
 
 /// The figure lines of one path for `make bench`.
-fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
-    let unit = if is_icount { "instructions" } else { "cycles" };
+fn bench(path: &str, count: Count) -> Result<(), &'static str> {
+    let unit = count.unit();
     if path == "revocation" {
         for answer in [
             revocation::Answer::Unrevoked,
@@ -277,13 +285,13 @@ fn bench(path: &str, is_icount: bool) -> Result<(), &'static str> {
         return Ok(());
     }
     let (id, runs) = match path {
-        "custom" => ("C1.custom", custom(PolicyChoice::TwoQueue, &RATIOS)?),
-        "clock" => ("C1.clock", custom(PolicyChoice::Clock, &RATIOS)?),
+        "custom" => ("C1.custom", custom(PolicyChoice::TwoQueue, &RATIOS, count)?),
+        "clock" => ("C1.clock", custom(PolicyChoice::Clock, &RATIOS, count)?),
         "posix" => (
             "C1.posix",
             RATIOS
                 .iter()
-                .map(|&ratio| posix(ratio))
+                .map(|&ratio| posix(ratio, count))
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         _ => return Err("bench: the path is custom, clock, posix or revocation"),

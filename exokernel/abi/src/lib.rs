@@ -58,11 +58,12 @@ pub use exit::{ExitReason, exception_name};
 pub use syscall::BENCH_FLOOR;
 pub use syscall_table::{Call, Syscall, arguments, stubs};
 
-/// Version of this interface; see "Versioning" above. 12: `PacketInject` from an environment
+/// Version of this interface; see "Versioning" above. 14: [`KernelCounters`] grows
+/// `halted_ticks` (32 bytes). 13: `PageCopyBatch`. 12: `PacketInject` from an environment
 /// other than init reaches the caller's own filters instead of being refused. 11: `PageList` lists below an end
 /// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
 /// `PageCopyInto`, and `PageFlags::HAS_DERIVED` for a lent region.
-pub const ABI_VERSION: u32 = 13;
+pub const ABI_VERSION: u32 = 14;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].
 pub const DEBUG_WRITE_MAX_BYTES: u64 = 4096;
@@ -226,7 +227,7 @@ pub struct BlockTransfer {
 /// Most `(block, page)` pairs one [`Syscall::BlockRead`] or [`Syscall::BlockWrite`] moves.
 pub const BLOCK_TRANSFERS_MAX: u64 = 64;
 
-/// What [`Syscall::KernelCounters`] writes: what the kernel has counted since it booted, 24
+/// What [`Syscall::KernelCounters`] writes: what the kernel has counted since it booted, 32
 /// bytes, little-endian.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -239,6 +240,12 @@ pub struct KernelCounters {
     pub switches: u64,
     /// Bytes the kernel copied from or to user memory (arguments, lists, results).
     pub copied_bytes: u64,
+    /// Ticks of the time-stamp counter the CPU spent halted, waiting for an interrupt: idle,
+    /// or inside a call waiting for a device (the interrupt that ends each halt included).
+    /// Under QEMU's `-icount` the counter passes one tick per instruction retired, but at the
+    /// host's pace while the CPU halts; taking these ticks out of a span leaves the
+    /// instructions the guest retired in it.
+    pub halted_ticks: u64,
 }
 
 /// First address above the user half of every address space (the lower canonical half).

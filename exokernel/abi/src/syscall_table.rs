@@ -666,10 +666,10 @@ system_calls! {
         errors [BadCapability, PermissionDenied, InvalidArgument, Occupied, BadAddress];
         authority Capability { argument: 0, right: Rights::RECEIVE };
         covered by "ipc::calls_cross_address_spaces_in_order_and_each_failure_is_reported";
-    /// Writes the kernel's [`KernelCounters`](crate::KernelCounters) at `a0` (24 bytes), so
+    /// Writes the kernel's [`KernelCounters`](crate::KernelCounters) at `a0` (32 bytes), so
     /// that a benchmark can tell how many kernel entries, switches and copied bytes an
-    /// operation took. Returns 0.
-    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the 24 bytes are not
+    /// operation took, and how long the CPU halted meanwhile. Returns 0.
+    /// Errors: [`BadAddress`](crate::Error::BadAddress) when the 32 bytes are not
     /// user-writable.
     KernelCounters = 55 => fn kernel_counters(buffer);
         errors [BadAddress];

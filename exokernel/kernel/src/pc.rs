@@ -10,6 +10,7 @@ use core::fmt;
 use exo_abi::Error;
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
+use exo_system::counters;
 use exo_system::platform::{DiskDirection, DiskFailure, FrameCopy, Platform};
 
 /// This machine.
@@ -105,7 +106,7 @@ impl Platform for Pc {
     }
 
     fn wait_for_interrupt() {
-        wait_for_interrupt();
+        counters::note_halted(wait_for_interrupt());
     }
 
     fn faulting_address() -> u64 {

@@ -177,6 +177,8 @@ pub trait Platform: 'static {
     /// Arms the one-shot timer to interrupt after `microseconds`.
     fn interrupt_after(microseconds: u64);
     /// Waits, interrupts enabled, until an interrupt has come.
+    /// Waits, interrupts enabled, until an interrupt has come; counts the time it halted
+    /// ([`crate::counters::note_halted`]).
     fn wait_for_interrupt();
     /// The address of the last page fault.
     fn faulting_address() -> u64;

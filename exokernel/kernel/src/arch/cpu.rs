@@ -1,6 +1,7 @@
 //! CPU features and privileged instructions: protection bits, user-memory access windows,
 //! faulting-address register, halting and the QEMU exit port.
 
+use super::clock;
 use core::arch::asm;
 use x86_64::instructions::port::Port;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr2, Cr4, Cr4Flags};
@@ -60,13 +61,16 @@ pub fn faulting_address() -> u64 {
     Cr2::read_raw()
 }
 
-/// Halts with interrupts enabled until one arrives and is handled, then disables them again.
-pub fn wait_for_interrupt() {
+/// Halts with interrupts enabled until one arrives and is handled, then disables them again;
+/// returns the time-stamp-counter ticks that took.
+pub fn wait_for_interrupt() -> u64 {
+    let start = clock::read_tsc();
     // SAFETY: the kernel idles here holding no user-memory access window; `sti` takes effect
     // after `hlt` starts, so no interrupt is lost between them, and the only interrupt handlers
     // that run in kernel mode (the timer's and the disk's) touch no kernel state but an atomic
     // flag.
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+    clock::read_tsc().wrapping_sub(start)
 }
 
 /// Stops the CPU for good.

@@ -11,6 +11,7 @@
 
 use super::{clock, cpu};
 use core::sync::atomic::{AtomicBool, Ordering};
+use exo_system::counters;
 
 static IS_WAITING: AtomicBool = AtomicBool::new(false);
 
@@ -37,7 +38,7 @@ pub fn halt_until(timeout_microseconds: u64, mut is_done: impl FnMut() -> bool) 
             break is_done();
         }
         clock::interrupt_after(deadline - now);
-        cpu::wait_for_interrupt();
+        counters::note_halted(cpu::wait_for_interrupt());
         if is_done() {
             break true;
         }

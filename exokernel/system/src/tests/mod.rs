@@ -3,6 +3,7 @@
 
 mod clock;
 mod consent;
+mod counters;
 mod environments;
 mod ipc;
 mod packets;

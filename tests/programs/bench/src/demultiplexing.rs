@@ -8,7 +8,7 @@
 //! subtracted, so `demux_wasm_N` is the filters' share. The native figure runs the same tests,
 //! written as Rust, over the same frame, N predicates in a row, in this program.
 
-use crate::{profile, ticks_per, ticks_per_iteration, timestamp};
+use crate::{profile, stopwatch, ticks_per, ticks_per_iteration};
 use alloc::format;
 use core::hint::black_box;
 use exo_abi::Error;
@@ -77,12 +77,12 @@ pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
     // Before the 64 loads, which are as many as an environment may hold.
     let interpreted = interpreted(requested)?;
     let mut filters = [0u64; 64];
-    let start = timestamp();
+    let stopwatch = stopwatch();
     for (index, filter) in filters.iter_mut().enumerate() {
         let module = Predicate::udp_destination_port(FIRST_PORT + index as u16).to_wasm();
         *filter = syscall::filter_load(&module)?;
     }
-    let load = (timestamp() - start) / filters.len() as u64;
+    let load = stopwatch.ticks() / filters.len() as u64;
     println!("B8 filter_load {load} {unit}");
 
     let unclaimed = udp_frame(1);

@@ -10,7 +10,7 @@
 //! - B9: 16 MiB written sequentially in 64 KiB writes then fsync'd, and read back, as cost per
 //!   4 KiB block and as MiB/s of the guest clock (see the raw rows, B9.floor).
 
-use crate::{Counted, counted_ticks_per, print_counted, profile, ticks_per, timestamp};
+use crate::{Counted, counted_ticks_per, print_counted, profile, stopwatch, ticks_per};
 use alloc::vec;
 use libos_posix::files::{self, File};
 use libos_posix::fork::{Fork, fork};
@@ -80,13 +80,20 @@ impl Rows<'_> {
     }
 
     /// [`counted_ticks_per`] for row `id`, inside the profile window when it is the row
-    /// profiled.
+    /// profiled, right after a commit. The file system commits in the background once its
+    /// last commit is 4 s old by the clock, which under `-icount` also runs while the CPU
+    /// halts for the disk, at the host's pace: without the commit first, whether one falls
+    /// among a row's few thousand operations would differ from run to run, and one commit
+    /// spread over them weighs hundreds of instructions on each.
     fn measure(
         &self,
         id: &'static str,
         iterations: u64,
         operation: impl FnMut(),
     ) -> (u64, Counted) {
+        if let Err(error) = files::sync() {
+            println!("bench: the commit before {} failed: {error:?}", self.id(id));
+        }
         profile::window(
             self.id(id),
             self.profiled,
@@ -195,16 +202,16 @@ impl Rows<'_> {
         let chunk = vec![0xa5u8; BIG_CHUNK_BYTES];
         let blocks = (BIG_FILE_BYTES / 4096) as u64;
         let file = File::create(path)?;
-        let start = timestamp();
+        let writing = stopwatch();
         for _ in 0..BIG_FILE_BYTES / BIG_CHUNK_BYTES {
             file.write(&chunk)?;
         }
         file.sync_all()?;
-        let write = (timestamp() - start) / blocks;
+        let write = writing.stop();
         drop(file);
         let file = File::open(path)?;
         let mut buffer = vec![0u8; BIG_CHUNK_BYTES];
-        let start = timestamp();
+        let reading = stopwatch();
         let mut total = 0;
         loop {
             let count = file.read(&mut buffer)?;
@@ -213,21 +220,22 @@ impl Rows<'_> {
             }
             total += count;
         }
-        let read = (timestamp() - start) / blocks;
+        let read = reading.stop();
         if total != BIG_FILE_BYTES {
             println!("bench: B9 read back {total} bytes");
             return Err(Errno::Io);
         }
-        for (name, ticks) in [("write_fsync", write), ("read", read)] {
+        for (name, elapsed) in [("write_fsync", write), ("read", read)] {
             let per_block = alloc::format!("{unit}_per_block");
             self.print(
                 "B9",
                 &alloc::format!("file_sequential_{name}"),
-                ticks,
+                elapsed.ticks / blocks,
                 &per_block,
             );
             let name = alloc::format!("file_sequential_{name}_rate");
-            self.print("B9", &name, crate::mib_per_second(ticks), "MiB/s");
+            let rate = crate::mib_per_second(elapsed.clock_ticks / blocks);
+            self.print("B9", &name, rate, "MiB/s");
         }
         files::remove_file(path)
     }

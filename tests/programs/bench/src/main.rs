@@ -39,13 +39,14 @@
 
 extern crate alloc;
 
+use alloc::boxed::Box;
 use alloc::format;
-use core::arch::x86_64::{__rdtscp, _mm_lfence};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use exo_abi::PageRights;
 use exo_abi::repossession::ResourceKind;
 use exo_abi::upcall::Upcalls;
-use exo_abi::{Error, ExceptionFrame, upcall};
+use exo_abi::{Error, ExceptionFrame, KernelCounters, upcall};
+use libos_posix::stopwatch::{Count, Elapsed, Stopwatch};
 use libos_posix::syscall::Capability;
 use libos_posix::{exceptions, println, syscall};
 
@@ -59,14 +60,16 @@ libos_posix::main!(main);
 const WARM_UP: u64 = 1_000;
 pub const ITERATIONS: u64 = 100_000;
 
-fn timestamp() -> u64 {
-    let mut processor = 0;
-    // SAFETY: rdtscp and lfence only read the counter and order instructions.
-    unsafe {
-        let time = __rdtscp(&mut processor);
-        _mm_lfence();
-        time
-    }
+/// What the figures count, from the arguments (`icount`), set first thing in `main`.
+static COUNTS_INSTRUCTIONS: AtomicBool = AtomicBool::new(false);
+
+/// A span counted as this run's figures are.
+fn stopwatch() -> Stopwatch {
+    Stopwatch::start(if COUNTS_INSTRUCTIONS.load(Ordering::Relaxed) {
+        Count::Instructions
+    } else {
+        Count::Cycles
+    })
 }
 
 /// Average counter ticks per call of `operation` over [`ITERATIONS`] calls, after a warm-up.
@@ -80,11 +83,11 @@ fn ticks_per(iterations: u64, mut operation: impl FnMut()) -> u64 {
     for _ in 0..iterations / 100 {
         operation();
     }
-    let start = timestamp();
+    let stopwatch = stopwatch();
     for _ in 0..iterations {
         operation();
     }
-    (timestamp() - start) / iterations
+    stopwatch.ticks() / iterations
 }
 
 /// What the kernel counted per operation (see `exo_abi::KernelCounters`).
@@ -106,7 +109,9 @@ fn counted_ticks_per(iterations: u64, operation: impl FnMut()) -> (u64, Counted)
         // The second reading is an entry of its own.
         entries: per_operation(after.entries - before.entries - 1),
         switches: per_operation(after.switches - before.switches),
-        copied_bytes: per_operation(after.copied_bytes - before.copied_bytes - 24),
+        copied_bytes: per_operation(
+            after.copied_bytes - before.copied_bytes - size_of::<KernelCounters>() as u64,
+        ),
     };
     (ticks, counted)
 }
@@ -156,7 +161,9 @@ const REVOCATIONS: u64 = 1_000;
 /// Frames the B10 worker holds to give back, one per request (warm-up included).
 const SPARE_FRAMES: usize = 1_200;
 
-static SPARES: [AtomicU64; SPARE_FRAMES] = [const { AtomicU64::new(0) }; SPARE_FRAMES];
+/// The worker's spare frames, on its heap: in the bench's static data they would be pages
+/// that every fork of the bench (B7) copies.
+static SPARES: spin::Once<Box<[AtomicU64]>> = spin::Once::new();
 static SPARE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// The cooperative worker's upcall: frees its newest spare frame per frame asked.
@@ -168,7 +175,10 @@ fn give_back_spare(frame: &mut ExceptionFrame) -> bool {
                 let Some(newest) = count.checked_sub(1) else {
                     break;
                 };
-                let _ = syscall::frame_free(SPARES[newest].load(Ordering::Relaxed));
+                let Some(spare) = SPARES.get().and_then(|spares| spares.get(newest)) else {
+                    break;
+                };
+                let _ = syscall::frame_free(spare.load(Ordering::Relaxed));
                 SPARE_COUNT.store(newest, Ordering::Relaxed);
             }
             true
@@ -186,7 +196,8 @@ fn ignore_request(frame: &mut ExceptionFrame) -> bool {
 /// A B10 worker: takes its spare frames, enables the revocation upcalls, then hands the CPU
 /// back to the bench (its parent, env 1) for ever.
 fn worker(is_polite: bool) -> i32 {
-    for spare in &SPARES {
+    let spares = SPARES.call_once(|| (0..SPARE_FRAMES).map(|_| AtomicU64::new(0)).collect());
+    for spare in spares.iter() {
         let Ok(frame) = syscall::frame_allocate(None) else {
             return 2;
         };
@@ -226,11 +237,11 @@ fn revocation_ticks(worker: Capability, deadline_microseconds: u64) -> Result<u6
     for _ in 0..WARM_UP / 10 {
         request()?;
     }
-    let start = timestamp();
+    let stopwatch = stopwatch();
     for _ in 0..REVOCATIONS {
         request()?;
     }
-    Ok((timestamp() - start) / REVOCATIONS)
+    Ok(stopwatch.ticks() / REVOCATIONS)
 }
 
 /// A page the bench shares with each B10 worker, whose first word the worker sets when ready.
@@ -287,9 +298,9 @@ const BLOCKS_PER_REQUEST: u64 = exo_abi::BLOCK_TRANSFERS_MAX;
 fn raw_ticks_per_block(
     first: u64,
     mut move_blocks: impl FnMut(&[exo_abi::BlockTransfer]) -> Result<(), Error>,
-) -> Result<u64, Error> {
+) -> Result<Elapsed, Error> {
     let mut list = [exo_abi::BlockTransfer::default(); BLOCKS_PER_REQUEST as usize];
-    let start = timestamp();
+    let stopwatch = stopwatch();
     for request in 0..RAW_BLOCKS / BLOCKS_PER_REQUEST {
         for (index, entry) in list.iter_mut().enumerate() {
             *entry = exo_abi::BlockTransfer {
@@ -299,7 +310,11 @@ fn raw_ticks_per_block(
         }
         move_blocks(&list)?;
     }
-    Ok((timestamp() - start) / RAW_BLOCKS)
+    let elapsed = stopwatch.stop();
+    Ok(Elapsed {
+        ticks: elapsed.ticks / RAW_BLOCKS,
+        clock_ticks: elapsed.clock_ticks / RAW_BLOCKS,
+    })
 }
 
 /// MiB per second of the guest clock at `ticks` timestamp-counter ticks per 4 KiB block.
@@ -325,9 +340,10 @@ fn raw_disk(unit: &str) -> Result<(), Error> {
         syscall::block_flush()
     })?;
     let read = raw_ticks_per_block(first, syscall::block_read)?;
-    for (name, ticks) in [("write", write), ("read", read)] {
+    for (name, per_block) in [("write", write), ("read", read)] {
+        let ticks = per_block.ticks;
         println!("B9.floor raw_sequential_{name} {ticks} {unit}_per_block");
-        let rate = mib_per_second(ticks);
+        let rate = mib_per_second(per_block.clock_ticks);
         println!("B9.floor raw_sequential_{name}_rate {rate} MiB/s");
     }
     for block in first..first + RAW_BLOCKS {
@@ -345,11 +361,9 @@ fn main(args: libos_posix::Args) -> i32 {
     if first == Some("echo-server") {
         return ipc_round_trip::echo_server();
     }
-    let unit = if args.iter().any(|arg| arg == "icount") {
-        "instructions"
-    } else {
-        "cycles"
-    };
+    let count = Count::from_arguments(args.iter());
+    COUNTS_INSTRUCTIONS.store(count == Count::Instructions, Ordering::Relaxed);
+    let unit = count.unit();
     if first == Some("files") {
         let path = if args.iter().any(|arg| arg == "micro") {
             library_os::Path::Microkernel
