@@ -28,6 +28,7 @@ mod merged;
 pub mod recognition;
 pub mod table;
 mod test_list;
+mod word_tests;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

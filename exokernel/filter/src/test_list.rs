@@ -5,6 +5,8 @@ use alloc::vec::Vec;
 
 use exo_abi::filter::INPUT_BYTES_MAX;
 
+use crate::word_tests::WordTests;
+
 /// How a masked field is compared with a test's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Comparison {
@@ -47,7 +49,7 @@ pub struct FieldTest {
 
 impl FieldTest {
     /// Whether the test holds on `input` (already cut to [`INPUT_BYTES_MAX`]).
-    fn holds(&self, input: &[u8]) -> bool {
+    pub(crate) fn holds(&self, input: &[u8]) -> bool {
         let Some(field) = field(input, self.offset, self.width) else {
             return false;
         };
@@ -86,15 +88,29 @@ pub(crate) fn visible(input: &[u8]) -> &[u8] {
 
 /// A conjunction of [`FieldTest`]s. The tests read nothing but the input and have no effect,
 /// so the verdict does not depend on their order: it is a match exactly when every test holds.
+/// The equality tests are checked as words ([`WordTests`]), the others one by one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TestList {
     tests: Vec<FieldTest>,
+    words: WordTests,
+    /// The tests that are not equalities, checked one by one after the words.
+    others: Vec<FieldTest>,
 }
 
 impl TestList {
     /// The list of `tests`.
     pub fn new(tests: Vec<FieldTest>) -> TestList {
-        TestList { tests }
+        let words = WordTests::compile(&tests);
+        let others = tests
+            .iter()
+            .filter(|test| test.comparison != Comparison::Equal)
+            .copied()
+            .collect();
+        TestList {
+            tests,
+            words,
+            others,
+        }
     }
 
     /// The tests, in the module's order.
@@ -104,8 +120,9 @@ impl TestList {
 
     /// Whether every test holds on `input`, of which only the first [`INPUT_BYTES_MAX`] bytes
     /// count.
+    #[inline]
     pub fn holds(&self, input: &[u8]) -> bool {
         let input = visible(input);
-        self.tests.iter().all(|test| test.holds(input))
+        self.words.hold(input) && self.others.iter().all(|test| test.holds(input))
     }
 }
