@@ -2,10 +2,15 @@
 //! says what each holds.
 //!
 //! The slot table lives in the first pages of the caller's cache itself (8 bytes per slot,
-//! then the hash buckets), not in the [`FileSystem`] value: the value stays small (it is built
+//! then the hash buckets, then 2 bytes per slot of known zeros), not in the [`FileSystem`] value: the value stays small (it is built
 //! on a process stack at mount, then kept in memory shared by several processes) and holds no
-//! heap memory. A cache of up to 384 slots spends one page on its table, a larger one at
-//! most a page per 341 slots.
+//! heap memory. A cache of up to 307 slots spends one page on its table, a larger one at
+//! most a page per 292 slots.
+//!
+//! Each slot's entry also says from which byte on its buffer is known to hold zeros, so that a
+//! new block written in part (a small file's only block) zeroes only what earlier contents of
+//! the buffer left there, not the whole rest of the block each time: a slot whose block was
+//! freed and whose buffer serves the next new block has its zeros already.
 //!
 //! A slot is free, retired (its page given back; never touched), scratch (a buffer for the
 //! journal, held during one call), table (part of the slot table), or holds a block: clean
@@ -21,7 +26,7 @@ use crate::block::{
 use crate::error::FsError;
 use crate::filesystem::FileSystem;
 use alloc::vec::Vec;
-use core::ops::DerefMut;
+use core::ops::{DerefMut, Range};
 
 /// The most slots a cache may have (128 MiB of buffers).
 pub const MAX_CACHE_SLOTS: usize = 32_768;
@@ -116,6 +121,9 @@ pub(crate) struct SlotCache<C> {
     bucket_bits: u32,
     /// Byte offset of the bucket heads in the table.
     buckets_offset: usize,
+    /// Byte offset of the slots' known zeros in the table: for each slot (u16), the offset in
+    /// its buffer from which it holds zeros, [`BLOCK_SIZE`] when nothing is known.
+    zeros_offset: usize,
     retired_count: usize,
     journaled_count: usize,
     dirty_data_count: usize,
@@ -151,14 +159,16 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
         Self::check_slot_count(slot_count)?;
         let bucket_count = slot_count.next_power_of_two();
         let buckets_offset = slot_count * HEADER_BYTES;
-        // 12 bytes or less per slot: a cache of MIN_CACHE_SLOTS spends one page on its table,
+        let zeros_offset = buckets_offset + 2 * bucket_count;
+        // 14 bytes or less per slot: a cache of MIN_CACHE_SLOTS spends one page on its table,
         // leaving MIN_WORKING_SLOTS.
-        let table_pages = (buckets_offset + 2 * bucket_count).div_ceil(BLOCK_SIZE);
+        let table_pages = (zeros_offset + 2 * slot_count).div_ceil(BLOCK_SIZE);
         let mut cache = SlotCache {
             pages,
             table_pages,
             bucket_bits: bucket_count.trailing_zeros(),
             buckets_offset,
+            zeros_offset,
             retired_count: 0,
             journaled_count: 0,
             dirty_data_count: 0,
@@ -173,6 +183,7 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
                 SlotState::Free
             };
             cache.write_header(slot, 0, NO_SLOT, state, false);
+            cache.forget_zeros(slot);
         }
         for bucket in 0..bucket_count {
             cache.set_bucket_head(bucket, NO_SLOT);
@@ -215,6 +226,31 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
     fn header_bytes_mut(&mut self, slot: usize) -> &mut [u8] {
         let (page, offset) = Self::header_position(slot);
         &mut self.pages[page].data.0[offset..offset + HEADER_BYTES]
+    }
+
+    fn zeros_position(&self, slot: usize) -> (usize, usize) {
+        let byte = self.zeros_offset + 2 * slot;
+        (byte / BLOCK_SIZE, byte % BLOCK_SIZE)
+    }
+
+    /// The offset from which `slot`'s buffer is known to hold zeros.
+    fn zeros_from(&self, slot: usize) -> usize {
+        let (page, offset) = self.zeros_position(slot);
+        usize::from(get_u16(&self.pages[page].data.0, offset)).min(BLOCK_SIZE)
+    }
+
+    fn set_zeros_from(&mut self, slot: usize, zeros_from: usize) {
+        let (page, offset) = self.zeros_position(slot);
+        put_u16(
+            &mut self.pages[page].data.0,
+            offset,
+            zeros_from.min(BLOCK_SIZE) as u16,
+        );
+    }
+
+    /// Forgets what `slot`'s buffer holds: called whenever it may change.
+    fn forget_zeros(&mut self, slot: usize) {
+        self.set_zeros_from(slot, BLOCK_SIZE);
     }
 
     fn next_in_bucket(&self, slot: usize) -> u16 {
@@ -337,12 +373,35 @@ impl<C: DerefMut<Target = [CachedBlock]>> SlotCache<C> {
     /// The buffer of `slot`, to change.
     pub fn buffer_mut(&mut self, slot: usize) -> &mut Block {
         self.changes += 1;
+        self.forget_zeros(slot);
+        &mut self.pages[slot].data
+    }
+
+    /// The buffer of `slot`, to hold a new block of which the caller writes exactly the bytes
+    /// `kept` (within the block): every other byte is zeroed, those that the buffer's known
+    /// zeros already cover excepted.
+    pub fn buffer_for_new_block(&mut self, slot: usize, kept: Range<usize>) -> &mut Block {
+        self.changes += 1;
+        let zeros_from = self.zeros_from(slot);
+        self.set_zeros_from(slot, kept.end);
+        let data = &mut self.pages[slot].data.0;
+        if kept.start > 0 {
+            data[..kept.start].fill(0);
+        }
+        if kept.end < zeros_from {
+            data[kept.end..zeros_from].fill(0);
+        }
         &mut self.pages[slot].data
     }
 
     /// The buffers of `slots`, which are distinct and in increasing order, to change together.
-    pub fn buffers_mut(&mut self, slots: impl Iterator<Item = usize>) -> Vec<&mut Block> {
+    pub fn buffers_mut(&mut self, slots: impl Iterator<Item = usize> + Clone) -> Vec<&mut Block> {
         self.changes += 1;
+        for slot in slots.clone() {
+            if slot < self.pages.len() {
+                self.forget_zeros(slot);
+            }
+        }
         let mut pages = self.pages.iter_mut();
         let mut next = 0;
         slots
@@ -416,6 +475,16 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// The contents of `slot`, to change.
     pub(crate) fn slot_data_mut(&mut self, slot: usize) -> &mut [u8; BLOCK_SIZE] {
         &mut self.cache.buffer_mut(slot).0
+    }
+
+    /// The contents of `slot`, taken for a new block of which the caller writes exactly the
+    /// bytes `kept`: all the others read as zeros.
+    pub(crate) fn new_block_data(
+        &mut self,
+        slot: usize,
+        kept: core::ops::Range<usize>,
+    ) -> &mut [u8; BLOCK_SIZE] {
+        &mut self.cache.buffer_for_new_block(slot, kept).0
     }
 
     /// A free slot: the one released last if it is still free, else by the clock: a clean
@@ -644,6 +713,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             return Err(FsError::InvalidArgument);
         }
         self.cache.set_state(index, SlotState::Free);
+        // The page came back from the kernel: its contents are not the buffer's any more.
+        self.cache.forget_zeros(index);
         Ok(())
     }
 

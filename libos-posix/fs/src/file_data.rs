@@ -315,12 +315,13 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         } else {
             self.slot_for_read(block)?
         };
-        let data = self.slot_data_mut(slot);
-        if is_new && !covers_block {
-            // What `give` does not fill: a hole before it, zeros past the end after it.
-            data[..within].fill(0);
-            data[within + length..].fill(0);
-        }
+        // What `give` does not fill of a new block: a hole before it, zeros past the end after
+        // it.
+        let data = if is_new && !covers_block {
+            self.new_block_data(slot, within..within + length)
+        } else {
+            self.slot_data_mut(slot)
+        };
         let given = give(&mut data[within..within + length]);
         if given.is_err() {
             // `give` wrote nothing. A new block is the file's now, as zeros (so that no block

@@ -78,7 +78,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// Mounts the file system on `disk`, with `pages` as its buffer cache: replays the journal,
     /// counts free space, and finishes freeing any inode a crash left on the orphan list.
     ///
-    /// The first pages of `pages` hold the slot table from then on (one page for up to 384
+    /// The first pages of `pages` hold the slot table from then on (one page for up to 307
     /// slots); the rest are buffers.
     ///
     /// Errors: [`FsError::InvalidArgument`] for more than [`crate::MAX_CACHE_SLOTS`] slots;

@@ -68,7 +68,7 @@
 //! # Cache
 //!
 //! The buffer cache is the caller's [`CachedBlock`] slots (between [`MIN_CACHE_SLOTS`] and
-//! [`MAX_CACHE_SLOTS`], each exactly one page); the first page (of up to 384; one page per 341
+//! [`MAX_CACHE_SLOTS`], each exactly one page); the first page (of up to 307; one page per 292
 //! beyond) holds the slot table. Under memory pressure [`FileSystem::retire_clean_slots`] hands clean slots back and
 //! [`FileSystem::restore_slot`] takes them again.
 //!
