@@ -26,7 +26,7 @@ use crate::net::ReceiveRing;
 use crate::syscall;
 use crate::udp::{LOCAL_IP, LOCAL_MAC};
 use exo_abi::Error;
-use libos_custom::network::arp::{self, ARP_BYTES, Interface};
+use libos_custom::network::arp::{self, Interface};
 use spin::Mutex;
 
 /// Where the ARP requests' receive ring is bound.
@@ -98,17 +98,19 @@ impl ArpAnswerer {
         let Some(ring) = answering.ring.as_mut() else {
             return 0;
         };
-        let mut request = [0u8; ARP_BYTES];
+        let mut taken = 0;
         let mut answered = 0;
-        for _ in 0..RING_SLOTS {
-            let Some(len) = ring.receive(&mut request) else {
-                break;
-            };
-            if let Some(reply) = arp::reply_to(&request[..len], &GUEST)
+        // Read where they lie: the ring holds at most RING_SLOTS.
+        for request in ring.pending() {
+            taken += 1;
+            if let Some(reply) = arp::reply_to(request, &GUEST)
                 && syscall::packet_send(&reply).is_ok()
             {
                 answered += 1;
             }
+        }
+        if taken != 0 {
+            ring.release(taken);
         }
         answered
     }

@@ -17,7 +17,7 @@
 //! assert_eq!(arp::reply_to(&announcement, &guest), None);
 //! ```
 
-use super::frame::ETHERNET_BYTES;
+use super::frame::{ETHERNET_BYTES, array_at, u16_at};
 use crate::filter::{Predicate, Width};
 
 #[cfg(test)]
@@ -79,16 +79,6 @@ pub fn requests_for(ip: [u8; 4]) -> Predicate {
         u32::MAX,
         u32::from_be_bytes(ip),
     )
-}
-
-fn u16_at(frame: &[u8], offset: usize) -> u16 {
-    u16::from_be_bytes([frame[offset], frame[offset + 1]])
-}
-
-fn array_at<const N: usize>(frame: &[u8], offset: usize) -> [u8; N] {
-    let mut array = [0; N];
-    array.copy_from_slice(&frame[offset..offset + N]);
-    array
 }
 
 /// The reply to `request` if it is an ARP request for `interface`'s address, else `None`.
