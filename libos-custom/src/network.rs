@@ -30,6 +30,7 @@
 //! assert_eq!(replies[0][HEADERS_BYTES + 4], kv::STORED);
 //! ```
 
+pub mod arp;
 pub mod checksum;
 pub mod frame;
 pub mod kv;

@@ -12,6 +12,8 @@
 //! 0x0800_0000_0000 ..    shadows of image data, heap and stack pages shared copy-on-write
 //!                        with forked children
 //! 0x5a00_0000_0000 ..    the file server's windows: each client's transfer page
+//! 0x6100_0000_0000 ..    the receive rings of UDP sockets (see `udp`)
+//! 0x6400_0000_0000       the receive ring of ARP requests (see `arp`)
 //! 0x67ff_fffe_f000       the transfer page a process shares with the file server
 //! 0x67ff_ffff_0000       scratch pages, bound for a moment while copying
 //! 0x6800_0000_0000 ..    windows of program images kept between spawns (see `images`)

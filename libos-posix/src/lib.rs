@@ -22,7 +22,8 @@
 //! `images`, `loader` and `fork` (processes), `bare` (programs started outside the world), `exceptions` and `faults` (upcalls). Beside
 //! them, the std-like API: `time` (`Instant`, `SystemTime`), `collections` (`HashMap`,
 //! `HashSet`), [`Args`] with getopt-style options, and `prelude`, which brings the common
-//! names in one `use libos_posix::prelude::*;`.
+//! names in one `use libos_posix::prelude::*;`. And the network: `net` (packet receive
+//! rings), `udp` (datagram sockets) and `arp` (answering ARP for the guest's address).
 //!
 //! Every `unsafe` operation is in `runtime`, behind safe functions (and one `unsafe`
 //! constructor, [`shared_words::SharedWords::new`], whose page the caller binds); the compiler
@@ -32,6 +33,7 @@
 
 extern crate alloc;
 
+pub mod arp;
 pub mod bare;
 pub mod clock;
 pub mod collections;

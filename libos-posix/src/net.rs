@@ -27,6 +27,12 @@ impl ReceiveRing {
         Ok(ReceiveRing { pages, slots })
     }
 
+    /// Binds filter `filter` to deliver into this ring too, as into a new one: for a ring
+    /// whose earlier filter was unloaded (its pages stay bound, with their counts).
+    pub fn bind_filter(&self, filter: u64) -> Result<(), Error> {
+        syscall::packet_bind(filter, self.pages.address(), self.slots)
+    }
+
     fn header(&self, word: usize) -> u64 {
         self.pages.read_word(word as u64 * WORD_BYTES)
     }

@@ -10,8 +10,12 @@
 //!
 //! The Ethernet address of a peer comes from the datagrams it sent: a socket answers the
 //! peers it heard from (on QEMU's user network every datagram comes through the gateway,
-//! whose address this learns from the first one).
+//! whose address this learns from the first one). The other way, the host side finds the
+//! guest by ARP: every socket holds the program's [`ArpAnswerer`], which announces the guest's
+//! address when the first socket is bound and answers the requests for it while
+//! [`UdpSocket::recv_from`] waits, so that a server is reachable with nothing else running.
 
+use crate::arp::ArpAnswerer;
 use crate::net::ReceiveRing;
 use crate::syscall;
 use alloc::vec;
@@ -61,6 +65,8 @@ pub struct UdpSocket {
     /// Peers heard from: IPv4 address and Ethernet address, newest last.
     neighbours: Vec<([u8; 4], [u8; 6])>,
     send_frame: SendFrame,
+    /// The program's ARP answering, held as long as the socket.
+    arp: ArpAnswerer,
 }
 
 impl UdpSocket {
@@ -69,7 +75,8 @@ impl UdpSocket {
     /// Errors: [`Error::InvalidArgument`] for port 0; [`Error::Occupied`] when a socket of
     /// this program holds the port already (the kernel has no port namespace: across
     /// environments, the filter bound first wins); [`Error::NoMemory`] after
-    /// 1,024 sockets bound in the program's life; those of `FilterLoad` and `PacketBind`.
+    /// 1,024 sockets bound in the program's life; those of `FilterLoad` and `PacketBind`
+    /// (for the port, or for the first socket's [`ArpAnswerer`]).
     pub fn bind(port: u16) -> Result<UdpSocket, Error> {
         if port == 0 {
             return Err(Error::InvalidArgument);
@@ -85,8 +92,10 @@ impl UdpSocket {
         let address = RINGS_START + ports.1 * RING_SPAN;
         // The address range is spent even if the binding fails: some pages may be bound.
         ports.1 += 1;
-        let ring = match ReceiveRing::bind(filter, address, RECEIVE_SLOTS) {
-            Ok(ring) => ring,
+        let bound = ReceiveRing::bind(filter, address, RECEIVE_SLOTS)
+            .and_then(|ring| Ok((ring, ArpAnswerer::start()?)));
+        let (ring, arp) = match bound {
+            Ok(bound) => bound,
             Err(error) => {
                 let _ = syscall::filter_unload(filter);
                 return Err(error);
@@ -104,6 +113,7 @@ impl UdpSocket {
             frame: vec![0; FRAME_BYTES],
             neighbours: Vec::with_capacity(NEIGHBOURS_MAX),
             send_frame: syscall::packet_send,
+            arp,
         })
     }
 
@@ -114,12 +124,14 @@ impl UdpSocket {
 
     /// Waits for the next datagram to this socket, copies its payload into `buffer` and
     /// returns its length and sender. Frames that are not well-formed UDP datagrams (bad
-    /// lengths, checksums, fragments) are dropped on the way.
+    /// lengths, checksums, fragments) are dropped on the way, and ARP requests for the guest's
+    /// address answered.
     ///
     /// Errors: [`Error::TooLong`] when the payload does not fit in `buffer`; the datagram is
     /// dropped.
     pub fn recv_from(&mut self, buffer: &mut [u8]) -> Result<(usize, SocketAddrV4), Error> {
         loop {
+            self.arp.answer_pending();
             let Some(received) = self.ring.pending().next() else {
                 // A frame for this environment ends the sleep.
                 syscall::sleep(1_000_000);

@@ -27,6 +27,7 @@ use libos_custom::network::kv::{self, KvStore, REPLY_BYTES_MAX};
 use libos_custom::network::{
     CopyOutReplies, InPlaceReplies, PAYLOAD_BYTES_MAX, ReplyPolicy, UdpKvServer,
 };
+use libos_posix::arp::ArpAnswerer;
 use libos_posix::clock::ticks;
 use libos_posix::net::ReceiveRing;
 use libos_posix::udp::{SendFrame, UdpSocket};
@@ -96,9 +97,10 @@ trait Path {
     fn serve(&mut self, count: u64, send: SendFrame) -> Result<(), Error>;
 }
 
-/// The network manager on its own ring.
+/// The network manager on its own ring, answering ARP as `udpkv custom` does.
 struct RingDirect<P: ReplyPolicy> {
     ring: ReceiveRing,
+    arp: ArpAnswerer,
     server: UdpKvServer<P>,
 }
 
@@ -106,7 +108,7 @@ impl<P: ReplyPolicy> Path for RingDirect<P> {
     fn serve(&mut self, count: u64, send: SendFrame) -> Result<(), Error> {
         let mut served = 0;
         while served < count {
-            match serve_batch(&mut self.ring, &mut self.server, send)? {
+            match serve_batch(&mut self.ring, &self.arp, &mut self.server, send)? {
                 0 => return Err(Error::NotFound),
                 taken => served += taken,
             }
@@ -233,6 +235,7 @@ pub fn run(path: &str, is_icount: bool) -> Result<(), &'static str> {
 fn ring_direct<P: ReplyPolicy>(policy: P) -> Result<RingDirect<P>, &'static str> {
     Ok(RingDirect {
         ring: bind_ring(SERVER_PORT, SERVER_RING_ADDRESS)?,
+        arp: ArpAnswerer::start().map_err(|_| "cannot answer ARP")?,
         server: UdpKvServer::new(policy, KvStore::new(KEYS_MAX), RING_SLOTS as usize),
     })
 }

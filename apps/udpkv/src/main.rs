@@ -8,7 +8,8 @@
 //!   `recv_from` and one `send_to` a request.
 //!
 //! Each answers COUNT datagrams (malformed requests included: they get error replies), prints
-//! what it did and exits 0. The host side reaches the guest once `udp-echo arp` answers ARP.
+//! what it did and exits 0. Each answers ARP for the guest's address while it serves
+//! (`libos_posix::arp`), so the host side reaches it with nothing else running.
 //!
 //! `udpkv bench custom|copyout|posix [icount]` measures the cost per request (instructions
 //! under `-icount`, else cycles) of GET hits, GET misses and SETs injected with `PacketInject`
@@ -29,6 +30,7 @@ use libos_custom::network::kv::{KvStore, REPLY_BYTES_MAX};
 use libos_custom::network::{
     CopyOutReplies, InPlaceReplies, PAYLOAD_BYTES_MAX, ReplyPolicy, UdpKvServer,
 };
+use libos_posix::arp::ArpAnswerer;
 use libos_posix::net::ReceiveRing;
 use libos_posix::udp::{LOCAL_IP, LOCAL_MAC, UdpSocket};
 use libos_posix::{Args, println, syscall};
@@ -90,13 +92,16 @@ pub fn bind_ring(port: u16, address: u64) -> Result<ReceiveRing, &'static str> {
     ReceiveRing::bind(filter, address, RING_SLOTS).map_err(|_| "cannot bind the receive ring")
 }
 
-/// Answers every frame pending in `ring` (up to a batch), releases their slots, then sends
-/// the replies through `send`; returns how many frames it took.
+/// Answers the ARP requests waiting for `arp`, then every frame pending in `ring` (up to a
+/// batch), releases their slots, then sends the replies through `send`; returns how many
+/// frames it took from `ring`.
 pub fn serve_batch<P: ReplyPolicy>(
     ring: &mut ReceiveRing,
+    arp: &ArpAnswerer,
     server: &mut UdpKvServer<P>,
     send: impl FnMut(&[u8]) -> Result<(), Error>,
 ) -> Result<u64, Error> {
+    arp.answer_pending();
     let mut taken = 0;
     for frame in ring.pending() {
         if server.is_batch_full() {
@@ -117,12 +122,13 @@ fn serve_ring<P: ReplyPolicy>(
     count: u64,
 ) -> Result<(), &'static str> {
     let mut ring = bind_ring(port, RING_ADDRESS)?;
+    let arp = ArpAnswerer::start().map_err(|_| "cannot answer ARP")?;
     let mut server = UdpKvServer::new(policy, KvStore::new(KEYS_MAX), RING_SLOTS as usize);
     println!("{NAME}: {path} port {port} ready");
     let mut handled = 0;
     while handled < count {
-        let taken =
-            serve_batch(&mut ring, &mut server, syscall::packet_send).map_err(|_| "send failed")?;
+        let taken = serve_batch(&mut ring, &arp, &mut server, syscall::packet_send)
+            .map_err(|_| "send failed")?;
         if taken == 0 {
             // A frame for this environment ends the sleep.
             syscall::sleep(1_000_000);

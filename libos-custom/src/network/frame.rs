@@ -64,11 +64,13 @@ pub enum FrameError {
     BadChecksum,
 }
 
-fn u16_at(bytes: &[u8], offset: usize) -> u16 {
+/// The big-endian 16-bit word at `offset` of `bytes`, which the caller checked is in bounds.
+pub(super) fn u16_at(bytes: &[u8], offset: usize) -> u16 {
     u16::from_be_bytes([bytes[offset], bytes[offset + 1]])
 }
 
-fn array_at<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
+/// The `N` bytes at `offset` of `bytes`, which the caller checked are in bounds.
+pub(super) fn array_at<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
     let mut array = [0; N];
     array.copy_from_slice(&bytes[offset..offset + N]);
     array

@@ -25,6 +25,11 @@ impl OwnedPages {
         Ok(OwnedPages { address, len_bytes })
     }
 
+    /// The address of the first page.
+    pub(crate) fn address(&self) -> u64 {
+        self.address
+    }
+
     /// The address of the `len` bytes at `offset`, which must lie inside the pages, aligned
     /// to `len`.
     fn at(&self, offset: u64, len: u64) -> u64 {

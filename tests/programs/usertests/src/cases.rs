@@ -52,6 +52,7 @@ pub const ALL: &[Case] = &[
     ("heap_growth", heap_growth),
     ("heap_frees_quickly", heap_frees_quickly),
     ("udp_socket", crate::udp_cases::udp_socket),
+    ("arp_answering", crate::udp_cases::arp_answering),
     ("clocks", crate::clock_cases::clocks),
     ("instant_arithmetic", crate::clock_cases::instant_arithmetic),
 ];
