@@ -46,7 +46,10 @@ fn a_buffer_without_room_for_the_whole_record_is_refused_and_left_alone() {
     let short = page_end - 24;
     let mut before = [0; 24];
     Fake::read_user(short, &mut before);
-    assert_eq!(booted.call(KernelCounters, &[short]), Err(Error::BadAddress));
+    assert_eq!(
+        booted.call(KernelCounters, &[short]),
+        Err(Error::BadAddress)
+    );
     let mut after = [0; 24];
     Fake::read_user(short, &mut after);
     assert_eq!(after, before);
