@@ -137,12 +137,16 @@ impl<Owner: Copy + Eq> Merged<Owner> {
                 earliest = earliest_claim(&group.by_value[index].1, input, only, earliest);
             }
         }
+        if self.unkeyed.is_empty() {
+            return earliest;
+        }
         earliest_claim(&self.unkeyed, input, only, earliest)
     }
 }
 
 /// The earlier of `earliest` and the position of the first of `candidates` (in bind order)
 /// that claims `input`.
+#[inline]
 fn earliest_claim<Owner: Copy + Eq>(
     candidates: &[Candidate<Owner>],
     input: &[u8],
