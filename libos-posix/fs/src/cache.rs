@@ -70,16 +70,17 @@ impl CachedBlock {
     }
 }
 
-/// What a slot holds.
+/// What a slot holds; its discriminant is its code in the slot table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum SlotState {
-    Free,
-    Retired,
-    Scratch,
-    Table,
-    Clean,
-    DirtyData,
-    Journaled,
+    Free = 0,
+    Retired = 1,
+    Scratch = 2,
+    Table = 3,
+    Clean = 4,
+    DirtyData = 5,
+    Journaled = 6,
 }
 
 impl SlotState {
@@ -94,10 +95,7 @@ impl SlotState {
     ];
 
     fn code(self) -> u8 {
-        SlotState::ALL
-            .iter()
-            .position(|&state| state == self)
-            .unwrap_or(0) as u8
+        self as u8
     }
 
     fn from_code(code: u8) -> SlotState {
@@ -721,5 +719,17 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// Slots not retired, the slot table included.
     pub fn usable_slots(&self) -> usize {
         self.cache.usable_count()
+    }
+}
+
+#[cfg(test)]
+mod state_codes {
+    use super::SlotState;
+
+    #[test]
+    fn each_state_reads_back_from_its_code() {
+        for state in SlotState::ALL {
+            assert_eq!(SlotState::from_code(state.code()), state);
+        }
     }
 }
