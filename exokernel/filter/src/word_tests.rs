@@ -163,13 +163,29 @@ mod tests {
         ]
     }
 
+    /// `input` changed so that every equality test of `tests` holds on it (where its field
+    /// lies in it), the bits the tests do not look at left as they were.
+    fn made_to_match(tests: &[FieldTest], mut input: Vec<u8>) -> Vec<u8> {
+        for test in tests
+            .iter()
+            .filter(|test| test.comparison == Comparison::Equal)
+        {
+            let bytes = width_bytes(test.width);
+            let field = u64::from(test.value & test.mask);
+            for index in 0..bytes {
+                let Some(byte) = input.get_mut(test.offset as usize + index) else {
+                    continue;
+                };
+                let shift = 8 * (bytes - 1 - index);
+                let keep = !((test.mask >> shift) as u8);
+                *byte = (*byte & keep) | (field >> shift) as u8;
+            }
+        }
+        input
+    }
+
     fn udp_frame(port: u16, length: usize) -> Vec<u8> {
-        let mut frame = vec![0u8; length];
-        frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-        frame[14] = 0x45;
-        frame[23] = 17;
-        frame[36..38].copy_from_slice(&port.to_be_bytes());
-        frame
+        made_to_match(&udp_port_tests(u32::from(port)), vec![0u8; length])
     }
 
     #[test]
@@ -262,17 +278,7 @@ mod tests {
             noise in proptest::collection::vec(any::<u8>(), 32),
             cut in 0usize..=32,
         ) {
-            let mut input = noise;
-            for test in tests.iter().filter(|test| test.comparison == Comparison::Equal) {
-                let bytes = width_bytes(test.width);
-                let field = u64::from(test.value & test.mask);
-                for index in 0..bytes {
-                    let position = test.offset as usize + index;
-                    let shift = 8 * (bytes - 1 - index);
-                    let keep = !((test.mask >> shift) as u8);
-                    input[position] = (input[position] & keep) | (field >> shift) as u8;
-                }
-            }
+            let input = made_to_match(&tests, noise);
             // Cut anywhere, often inside a field whose wanted bytes are zeros.
             let input = &input[..cut];
             let one_by_one = tests.iter().all(|test| test.holds(input));
