@@ -10,7 +10,7 @@
 #   make compare the benchmarks on the exokernel path, the microkernel path and Linux (Debian's
 #                kernel, installed here if missing) in the same QEMU machine: a table and an SVG
 #   make profile ROW=B7  where one benchmark row's instructions go, per function, kernel and
-#                user (a QEMU plugin counts them under -icount; ROW: B3, B8.1, B8.64, B8.interpreted,
+#                user (a QEMU plugin counts them under -icount; ROW: B3, B8.1, B8.64, B8.interpreted, B8.memory,
 #                B4..B7, B4.micro..B7.micro)
 #   make soak    10^6 fuzzed system calls (ten seeds, SEEDS="..." to choose) on the release build
 #   make clean   remove target/ (builds, guest builds, disk images)

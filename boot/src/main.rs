@@ -75,8 +75,9 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ProfileArgs {
-    /// The row: B3, B8.1, B8.64 or B8.interpreted (a frame through 1 or 64 filters the kernel
-    /// recognises, or one it interprets), a library OS row (B4, B5, B6, B7), or one on the
+    /// The row: B3, B8.1, B8.64, B8.interpreted or B8.memory (a frame through 1 or 64 filters
+    /// the kernel recognises, or one it interprets, reading its input through the accessors or
+    /// from its own memory), a library OS row (B4, B5, B6, B7), or one on the
     /// microkernel path (B4.micro ... B7.micro).
     #[arg(value_parser = PossibleValuesParser::new(PROFILED_ROWS))]
     row: String,
@@ -89,11 +90,12 @@ struct ProfileArgs {
 }
 
 /// The rows `boot profile` can profile.
-const PROFILED_ROWS: [&str; 12] = [
+const PROFILED_ROWS: [&str; 13] = [
     "B3",
     "B8.1",
     "B8.64",
     "B8.interpreted",
+    "B8.memory",
     "B4",
     "B5",
     "B6",

@@ -19,6 +19,15 @@
 //! sees nothing of any environment's memory and cannot write the input. It calls [`EXPORT_RUN`]
 //! with [`FUEL_PER_RUN`] units of fuel (about one per instruction).
 //!
+//! A module may also take its input in its own memory, which saves a call into the kernel per
+//! field read: if it exports its linear memory under the name [`EXPORT_INPUT_MEMORY`], then
+//! before each run the kernel writes the input's length as a little-endian 32-bit number at
+//! byte 0 of that memory and the input's bytes from byte [`INPUT_MEMORY_OFFSET`]. The memory
+//! must hold both (a module whose memory is smaller, or whose export of that name is not a
+//! memory, is refused). What lies past the input is whatever the filter or earlier inputs left
+//! there: a filter in this form checks the length itself, and a read past its memory traps
+//! (a strike). The accessors stay available beside it.
+//!
 //! The run's verdict is [`VERDICT_MATCH`] (the packet is claimed, the predicate is true) or
 //! [`VERDICT_NO_MATCH`]. Reading past the end of the input ends the run with no match and is not
 //! the filter's fault (a short packet). Running out of fuel, a trap, or a result other than 0 or
@@ -69,6 +78,13 @@ pub const STRIKES_MAX: u32 = 3;
 
 /// Name of the exported function a run calls.
 pub const EXPORT_RUN: &str = "run";
+
+/// Name under which a module exports the linear memory it takes its input in, if it does.
+pub const EXPORT_INPUT_MEMORY: &str = "input";
+
+/// Where the input's bytes start in a module's input memory (its length, a little-endian
+/// `u32`, is at byte 0).
+pub const INPUT_MEMORY_OFFSET: usize = 4;
 
 /// Module name of every allowed import.
 pub const IMPORT_MODULE: &str = "exo";

@@ -35,13 +35,13 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use exo_abi::filter::{
-    EXPORT_RUN, FUEL_PER_RUN, IMPORT_MODULE, MODULE_BYTES_MAX, STRIKES_MAX, VERDICT_MATCH,
-    VERDICT_NO_MATCH, imports,
+    EXPORT_INPUT_MEMORY, EXPORT_RUN, FUEL_PER_RUN, IMPORT_MODULE, INPUT_BYTES_MAX,
+    INPUT_MEMORY_OFFSET, MODULE_BYTES_MAX, STRIKES_MAX, VERDICT_MATCH, VERDICT_NO_MATCH, imports,
 };
 use wasmi::errors::{ErrorKind, InstantiationError};
 use wasmi::{
-    CompilationMode, Config, Engine, Extern, ExternType, Func, Instance, Module, Store, TrapCode,
-    TypedFunc, ValType,
+    CompilationMode, Config, Engine, Extern, ExternType, Func, Instance, Memory, Module, Store,
+    TrapCode, TypedFunc, ValType,
 };
 
 use crate::host::{Host, PastInputEnd};
@@ -83,6 +83,9 @@ pub enum LoadError {
     MemoryTooLarge,
     /// The module defines more than one linear memory.
     TooManyMemories,
+    /// The module exports something under [`exo_abi::filter::EXPORT_INPUT_MEMORY`] that is not
+    /// a linear memory big enough for the input and its length.
+    InputMemoryUnfit,
     /// The tables are more than [`TABLES_MAX`] or hold more than [`TABLE_ELEMENTS_MAX`]
     /// elements.
     TablesTooLarge,
@@ -106,6 +109,7 @@ impl LoadError {
             LoadError::RunWrongType => "`run` is not of type [] -> [i32]",
             LoadError::MemoryTooLarge => "linear memory declared too large",
             LoadError::TooManyMemories => "more than one linear memory",
+            LoadError::InputMemoryUnfit => "its `input` export is no memory that holds the input",
             LoadError::TablesTooLarge => "tables too many or too large",
             LoadError::StartOutOfFuel => "start function ran out of fuel",
             LoadError::InstantiationTrapped => "instantiation trapped",
@@ -219,9 +223,20 @@ impl Sandbox {
         let run = instance
             .get_typed_func::<(), i32>(&store, EXPORT_RUN)
             .map_err(|_| LoadError::RunWrongType)?;
+        let input_memory = match instance.get_export(&store, EXPORT_INPUT_MEMORY) {
+            None => None,
+            Some(Extern::Memory(memory))
+                if memory.data_size(&store) >= INPUT_MEMORY_OFFSET + INPUT_BYTES_MAX =>
+            {
+                Some(memory)
+            }
+            Some(_) => return Err(LoadError::InputMemoryUnfit),
+        };
         Ok(Filter {
             store,
             run,
+            input_memory,
+            reads_accessors: !imports.is_empty(),
             test_list: recognition::recognise(bytes).map(Arc::new),
             strikes: 0,
         })
@@ -280,6 +295,11 @@ fn instantiation_refusal(error: &wasmi::Error, host: &Host) -> LoadError {
 pub struct Filter {
     store: Store<Host>,
     run: TypedFunc<(), i32>,
+    /// The memory the module takes its input in, when it exports one under
+    /// [`EXPORT_INPUT_MEMORY`].
+    input_memory: Option<Memory>,
+    /// Whether the module imports an accessor, which reads the input kept in the store.
+    reads_accessors: bool,
     /// Shared with the packet table's merged decision, which then holds no copy the load's
     /// charge does not cover.
     test_list: Option<Arc<TestList>>,
@@ -319,7 +339,13 @@ impl Filter {
                 fuel_used: 0,
             };
         }
-        self.store.data_mut().set_input(input);
+        let input = &input[..input.len().min(INPUT_BYTES_MAX)];
+        if let Some(memory) = self.input_memory {
+            write_input_into(memory.data_mut(&mut self.store), input);
+        }
+        if self.reads_accessors {
+            self.store.data_mut().set_input(input);
+        }
         self.store
             .set_fuel(FUEL_PER_RUN)
             .expect("the sandbox's engines meter fuel");
@@ -369,6 +395,18 @@ impl Filter {
     /// Whether the filter has [`STRIKES_MAX`] strikes and must be unloaded.
     pub fn is_exhausted(&self) -> bool {
         self.strikes >= STRIKES_MAX
+    }
+}
+
+/// Writes `input` (at most [`INPUT_BYTES_MAX`] bytes) and its length into `memory` as the
+/// contract lays them out; the load checked that `memory` holds them, and memories never
+/// shrink.
+fn write_input_into(memory: &mut [u8], input: &[u8]) {
+    let length = (input.len() as u32).to_le_bytes();
+    let end = INPUT_MEMORY_OFFSET + input.len();
+    if let Some(bytes) = memory.get_mut(..end) {
+        bytes[..length.len()].copy_from_slice(&length);
+        bytes[INPUT_MEMORY_OFFSET..].copy_from_slice(input);
     }
 }
 

@@ -661,3 +661,81 @@ fn recursion_is_allowed_up_to_the_call_depth_limit() {
         &filter.run(&depth(CALL_DEPTH_MAX + 10))
     ));
 }
+
+/// A filter in the memory form: its memory exported as `input`, `run` being `body`.
+fn memory_filter_with_run(body: &str) -> Filter {
+    loaded(&format!(
+        r#"(module (memory (export "input") 1 1) (func (export "run") (result i32) {body}))"#
+    ))
+}
+
+#[test]
+fn the_memory_form_sees_the_length_then_the_input_in_its_memory() {
+    // Matches when the length is 6 and the bytes at 4 and 9 (the input's first and last).
+    let mut filter = memory_filter_with_run(
+        "i32.const 0 i32.load i32.const 6 i32.eq
+         i32.const 4 i32.load8_u i32.const 0xaa i32.eq i32.and
+         i32.const 9 i32.load8_u i32.const 0xbb i32.eq i32.and",
+    );
+    assert!(clean(Verdict::Match)(
+        &filter.run(&[0xaa, 1, 2, 3, 4, 0xbb])
+    ));
+    assert!(clean(Verdict::NoMatch)(&filter.run(&[0xaa, 1, 2, 3, 0xbb])));
+    // The length counts only what the contract lets through.
+    let mut length = memory_filter_with_run("i32.const 0 i32.load i32.const 2048 i32.eq");
+    assert!(clean(Verdict::Match)(&length.run(&vec![
+        7;
+        INPUT_BYTES_MAX
+            + 100
+    ])));
+}
+
+#[test]
+fn each_run_writes_its_input_over_what_the_filter_wrote() {
+    // Writes 0xff over the first byte and the length, then tells whether the first byte was 1.
+    let mut filter = memory_filter_with_run(
+        "i32.const 4 i32.load8_u i32.const 1 i32.eq
+         i32.const 0 i32.const -1 i32.store
+         i32.const 4 i32.const 0xff i32.store8",
+    );
+    assert!(clean(Verdict::Match)(&filter.run(&[1])));
+    assert!(clean(Verdict::Match)(&filter.run(&[1])));
+    assert!(clean(Verdict::NoMatch)(&filter.run(&[2])));
+}
+
+#[test]
+fn a_memory_form_read_past_its_memory_is_struck() {
+    let mut filter = memory_filter_with_run("i32.const 65535 i32.load");
+    assert!(struck(Strike::Trap)(&filter.run(&[0; 64])));
+}
+
+#[test]
+fn an_input_export_that_cannot_hold_the_input_is_refused() {
+    for module in [
+        r#"(module (func (export "input")) (func (export "run") (result i32) i32.const 1))"#,
+        r#"(module (memory (export "input") 0 1) (func (export "run") (result i32) i32.const 1))"#,
+        r#"(module (global (export "input") i32 (i32.const 0))
+                   (func (export "run") (result i32) i32.const 1))"#,
+        r#"(module (table (export "input") 1 funcref)
+                   (func (export "run") (result i32) i32.const 1))"#,
+    ] {
+        assert_eq!(refusal(module), LoadError::InputMemoryUnfit, "{module}");
+    }
+    // A memory under another name is the filter's own business.
+    let mut own = loaded(
+        r#"(module (memory (export "scratch") 1 1) (func (export "run") (result i32) i32.const 1))"#,
+    );
+    assert!(clean(Verdict::Match)(&own.run(&[])));
+}
+
+#[test]
+fn the_memory_form_may_read_with_the_accessors_too() {
+    let mut filter = loaded(
+        r#"(module
+            (import "exo" "input_u8" (func $u8 (param i32) (result i32)))
+            (memory (export "input") 1 1)
+            (func (export "run") (result i32)
+                i32.const 4 i32.load8_u  i32.const 0 call $u8  i32.eq))"#,
+    );
+    assert!(clean(Verdict::Match)(&filter.run(&[42, 1])));
+}

@@ -360,6 +360,21 @@ proptest! {
     }
 
     #[test]
+    fn the_memory_forms_verdicts_are_the_predicates((predicates, packets) in case()) {
+        for predicate in &predicates {
+            let mut filter = load(&predicate.to_wasm_in_memory());
+            // One filter for all the packets: each run sees its own input, whatever the
+            // longer ones before it left in the memory.
+            for packet in &packets {
+                let visible = &packet[..packet.len().min(INPUT_BYTES_MAX)];
+                let outcome = filter.run(packet);
+                prop_assert_eq!(outcome.verdict == Verdict::Match, predicate.matches(visible));
+                prop_assert_eq!(outcome.strike, None);
+            }
+        }
+    }
+
+    #[test]
     fn the_merged_demultiplexer_claims_as_running_every_filter_in_order(
         (predicates, packets) in case(),
         owners in prop::collection::vec(1u32..4, 8),
@@ -439,4 +454,16 @@ fn interpreted_filters_bound_before_the_recognised_claimer_run_and_strike() {
     // An unclaimed frame runs every interpreted filter left.
     let claim = table.demultiplex(&udp_frame(7001), None);
     assert_eq!((claim.runs, claim.claimed_by.is_none()), (1, true));
+}
+
+#[test]
+fn the_memory_form_fails_a_field_cut_off_even_with_the_last_frame_still_in_its_memory() {
+    let mut filter = load(&Predicate::udp_destination_port(7000).to_wasm_in_memory());
+    assert!(filter.test_list().is_none());
+    let frame = udp_frame(7000);
+    assert_eq!(filter.run(&frame).verdict, Verdict::Match);
+    // The port's last byte (offset 37) is cut off; the memory still holds it from the run
+    // before.
+    assert_eq!(filter.run(&frame[..37]).verdict, Verdict::NoMatch);
+    assert_eq!(filter.run(&frame[..38]).verdict, Verdict::Match);
 }

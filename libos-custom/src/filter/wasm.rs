@@ -1,9 +1,12 @@
 //! The WebAssembly binary format, as much of it as a predicate's module needs: a header and
-//! the type, import, function, export and code sections, with LEB128 numbers.
+//! the type, import, function, memory, export and code sections, with LEB128 numbers.
 
 use super::{ByteOrder, Comparison, FieldTest, Width};
 use alloc::vec::Vec;
-use exo_abi::filter::{EXPORT_RUN, IMPORT_MODULE, VERDICT_MATCH, VERDICT_NO_MATCH, imports};
+use exo_abi::filter::{
+    EXPORT_INPUT_MEMORY, EXPORT_RUN, IMPORT_MODULE, INPUT_BYTES_MAX, INPUT_MEMORY_OFFSET,
+    VERDICT_MATCH, VERDICT_NO_MATCH, imports,
+};
 
 /// `\0asm`, then binary format version 1.
 const HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -12,6 +15,7 @@ const HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const SECTION_TYPE: u8 = 1;
 const SECTION_IMPORT: u8 = 2;
 const SECTION_FUNCTION: u8 = 3;
+const SECTION_MEMORY: u8 = 5;
 const SECTION_EXPORT: u8 = 7;
 const SECTION_CODE: u8 = 10;
 
@@ -20,6 +24,9 @@ const FUNC_TYPE: u8 = 0x60;
 const I32: u8 = 0x7f;
 const EMPTY_BLOCK: u8 = 0x40;
 const KIND_FUNC: u8 = 0x00;
+const KIND_MEMORY: u8 = 0x02;
+/// Limits with a minimum and a maximum.
+const LIMITS_MIN_MAX: u8 = 0x01;
 
 // Instructions.
 const IF: u8 = 0x04;
@@ -28,6 +35,9 @@ const RETURN: u8 = 0x0f;
 const CALL: u8 = 0x10;
 const LOCAL_GET: u8 = 0x20;
 const LOCAL_TEE: u8 = 0x22;
+const I32_LOAD: u8 = 0x28;
+const I32_LOAD8_U: u8 = 0x2d;
+const I32_LOAD16_U: u8 = 0x2f;
 const I32_CONST: u8 = 0x41;
 const I32_EQ: u8 = 0x46;
 const I32_NE: u8 = 0x47;
@@ -93,6 +103,95 @@ pub(super) fn module(tests: &[FieldTest]) -> Vec<u8> {
     out
 }
 
+/// The module for a conjunction of `tests` that takes its input in its own memory (see
+/// `Predicate::to_wasm_in_memory`): no import, one page of memory exported as
+/// [`EXPORT_INPUT_MEMORY`], and `run`.
+pub(super) fn memory_module(tests: &[FieldTest]) -> Vec<u8> {
+    let mut out = Vec::from(HEADER);
+    section(&mut out, SECTION_TYPE, |s| {
+        unsigned(s, 1);
+        func_type(s, &[], &[I32]);
+    });
+    section(&mut out, SECTION_FUNCTION, |s| {
+        unsigned(s, 1);
+        unsigned(s, TYPE_RUN);
+    });
+    section(&mut out, SECTION_MEMORY, |s| {
+        unsigned(s, 1);
+        s.push(LIMITS_MIN_MAX);
+        unsigned(s, 1);
+        unsigned(s, 1);
+    });
+    section(&mut out, SECTION_EXPORT, |s| {
+        unsigned(s, 2);
+        name(s, EXPORT_RUN);
+        s.push(KIND_FUNC);
+        unsigned(s, 0);
+        name(s, EXPORT_INPUT_MEMORY);
+        s.push(KIND_MEMORY);
+        unsigned(s, 0);
+    });
+    section(&mut out, SECTION_CODE, |s| {
+        let body = memory_run_body(tests);
+        unsigned(s, 1);
+        unsigned(s, len_u32(body.len()));
+        s.extend_from_slice(&body);
+    });
+    out
+}
+
+/// The body of the memory form's `run`: one check that the input holds every field (a field
+/// past its end fails its test, as an accessor's read past the end ends the run with no
+/// match), then each test on the field loaded from memory, then the match verdict.
+fn memory_run_body(tests: &[FieldTest]) -> Vec<u8> {
+    let mut body = Vec::new();
+    // Memory loads are little-endian: the big-endian fields are the ones to swap.
+    locals(&mut body, tests, ByteOrder::Big);
+    let required = tests
+        .iter()
+        .map(|test| u64::from(test.offset) + test.width.bytes() as u64)
+        .max()
+        .unwrap_or(0);
+    if required > INPUT_BYTES_MAX as u64 {
+        // No input is that long: no test past it can hold.
+        i32_const(&mut body, VERDICT_NO_MATCH);
+        body.push(END);
+        return body;
+    }
+    if required > 0 {
+        i32_const(&mut body, 0);
+        load(&mut body, I32_LOAD, 0);
+        i32_const(&mut body, as_i32(required as u32));
+        body.push(I32_LT_U);
+        return_no_match_if(&mut body);
+    }
+    for test in tests {
+        i32_const(&mut body, 0);
+        let opcode = match test.width {
+            Width::U8 => I32_LOAD8_U,
+            Width::U16 => I32_LOAD16_U,
+            Width::U32 => I32_LOAD,
+        };
+        // Within the input, checked above: at most INPUT_MEMORY_OFFSET + INPUT_BYTES_MAX.
+        load(&mut body, opcode, INPUT_MEMORY_OFFSET as u32 + test.offset);
+        if test.order == ByteOrder::Big {
+            swap_bytes(&mut body, test.width);
+        }
+        compare_and_return(&mut body, test);
+    }
+    i32_const(&mut body, VERDICT_MATCH);
+    body.push(END);
+    body
+}
+
+/// A load at the constant address `offset` (the address operand, 0, is on the stack), with
+/// no alignment promised.
+fn load(code: &mut Vec<u8>, opcode: u8, offset: u32) {
+    code.push(opcode);
+    unsigned(code, 0);
+    unsigned(code, offset);
+}
+
 /// The accessors the tests read with, in import order, which makes an accessor's place in the
 /// list its function index. Unused accessors are not imported.
 struct Accessors {
@@ -131,23 +230,30 @@ fn accessor_name(width: Width) -> &'static str {
 /// fails, then the match verdict.
 fn run_body(tests: &[FieldTest], accessors: &Accessors) -> Vec<u8> {
     let mut body = Vec::new();
-    let swaps_words = tests
-        .iter()
-        .any(|test| test.width == Width::U32 && test.order == ByteOrder::Little);
-    if swaps_words {
-        // One group of one i32 local.
-        unsigned(&mut body, 1);
-        unsigned(&mut body, 1);
-        body.push(I32);
-    } else {
-        unsigned(&mut body, 0);
-    }
+    // The accessors read big-endian: the little-endian fields are the ones to swap.
+    locals(&mut body, tests, ByteOrder::Little);
     for test in tests {
         field_test(&mut body, test, accessors);
     }
     i32_const(&mut body, VERDICT_MATCH);
     body.push(END);
     body
+}
+
+/// The locals of `run`: the one [`swap_bytes`] needs when a 32-bit field read in
+/// `swapped_order` must be swapped, else none.
+fn locals(body: &mut Vec<u8>, tests: &[FieldTest], swapped_order: ByteOrder) {
+    let swaps_words = tests
+        .iter()
+        .any(|test| test.width == Width::U32 && test.order == swapped_order);
+    if swaps_words {
+        // One group of one i32 local.
+        unsigned(body, 1);
+        unsigned(body, 1);
+        body.push(I32);
+    } else {
+        unsigned(body, 0);
+    }
 }
 
 /// `if (field & mask) fails the comparison with value { return no match }`.
@@ -158,7 +264,13 @@ fn field_test(code: &mut Vec<u8>, test: &FieldTest, accessors: &Accessors) {
     if test.order == ByteOrder::Little {
         swap_bytes(code, test.width);
     }
-    // The accessor zero-extends, so a mask covering the whole width changes nothing.
+    compare_and_return(code, test);
+}
+
+/// With the field, zero-extended and in its own byte order, on the stack: `if (field & mask)
+/// fails the comparison with value { return no match }`.
+fn compare_and_return(code: &mut Vec<u8>, test: &FieldTest) {
+    // The field is zero-extended, so a mask covering the whole width changes nothing.
     let all_ones = test.width.all_ones();
     if test.mask & all_ones != all_ones {
         i32_const(code, as_i32(test.mask));
@@ -171,6 +283,11 @@ fn field_test(code: &mut Vec<u8>, test: &FieldTest, accessors: &Accessors) {
         Comparison::NotEqual => I32_EQ,
         Comparison::GreaterOrEqual => I32_LT_U,
     });
+    return_no_match_if(code);
+}
+
+/// `if (the top of the stack) { return no match }`.
+fn return_no_match_if(code: &mut Vec<u8>) {
     code.push(IF);
     code.push(EMPTY_BLOCK);
     i32_const(code, VERDICT_NO_MATCH);
@@ -178,7 +295,7 @@ fn field_test(code: &mut Vec<u8>, test: &FieldTest, accessors: &Accessors) {
     code.push(END);
 }
 
-/// Reverses the bytes of the big-endian field of `width` on top of the stack.
+/// Reverses the bytes of the field of `width` on top of the stack.
 fn swap_bytes(code: &mut Vec<u8>, width: Width) {
     match width {
         Width::U8 => {}

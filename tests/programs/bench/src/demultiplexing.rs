@@ -43,25 +43,38 @@ fn is_udp_to(frame: &[u8], port: u16) -> bool {
         && u16::from_be_bytes([frame[36], frame[37]]) == port
 }
 
-/// For `demux_interpreted_1`: the ticks of one frame through `PacketInject` with one filter
-/// bound that the kernel does not recognise, so that the interpreter runs it: the UDP port
-/// predicate and a little-endian word test that holds on every frame (the recognised form has
-/// no byte swap). The window of profile row `B8.interpreted`. The filter is unloaded after, so
-/// that the other rows do not run it.
-fn interpreted(requested: Option<&str>) -> Result<u64, Error> {
+/// How an interpreted filter reads its input.
+#[derive(Clone, Copy)]
+enum Form {
+    /// A call of the kernel's accessor per field (`Predicate::to_wasm`).
+    Accessors,
+    /// Loads from its own memory, where the kernel wrote the input (`to_wasm_in_memory`).
+    Memory,
+}
+
+/// For `demux_interpreted_1` and `demux_interpreted_memory_1`: the ticks of one frame through
+/// `PacketInject` with one filter in `form` bound that the kernel does not recognise, so that
+/// the interpreter runs it: the UDP port predicate and a little-endian word test that holds
+/// on every frame (the recognised form has no byte swap). The window of profile row
+/// `B8.interpreted` or `B8.memory`. The filter is unloaded after, so that the other rows do
+/// not run it.
+fn interpreted(form: Form, requested: Option<&str>) -> Result<u64, Error> {
     let port = FIRST_PORT - 1;
-    let module = Predicate::udp_destination_port(port)
-        .word(0, Comparison::GreaterOrEqual, 0)
-        .to_wasm();
+    let predicate = Predicate::udp_destination_port(port).word(0, Comparison::GreaterOrEqual, 0);
+    // Each form's ring after the 64 filters' rings.
+    let (module, row, ring) = match form {
+        Form::Accessors => (predicate.to_wasm(), "B8.interpreted", FILTERS[2]),
+        Form::Memory => (predicate.to_wasm_in_memory(), "B8.memory", FILTERS[2] + 1),
+    };
     let filter = syscall::filter_load(&module)?;
-    ReceiveRing::bind(filter, RINGS + FILTERS[2] as u64 * 2 * 4096, 1)?;
+    ReceiveRing::bind(filter, RINGS + ring as u64 * 2 * 4096, 1)?;
     let frame = udp_frame(port);
     if syscall::packet_inject(&frame) != Ok(true) {
         println!("bench: B8: the frame to port {port} was not claimed");
         return Err(Error::NotFound);
     }
     let operations = DEMUX_ITERATIONS + DEMUX_ITERATIONS / 100;
-    let ticks = profile::window("B8.interpreted", requested, operations, || {
+    let ticks = profile::window(row, requested, operations, || {
         ticks_per(DEMUX_ITERATIONS, || {
             let _ = syscall::packet_inject(black_box(&frame));
         })
@@ -75,7 +88,8 @@ fn interpreted(requested: Option<&str>) -> Result<u64, Error> {
 pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
     let empty_loop = ticks_per_iteration(|| black_box(()));
     // Before the 64 loads, which are as many as an environment may hold.
-    let interpreted = interpreted(requested)?;
+    let interpreted_memory = interpreted(Form::Memory, requested)?;
+    let interpreted = interpreted(Form::Accessors, requested)?;
     let mut filters = [0u64; 64];
     let stopwatch = stopwatch();
     for (index, filter) in filters.iter_mut().enumerate() {
@@ -96,6 +110,10 @@ pub fn b8(unit: &str, requested: Option<&str>) -> Result<(), Error> {
     println!(
         "B8 demux_interpreted_1 {} {unit}",
         interpreted.saturating_sub(baseline)
+    );
+    println!(
+        "B8 demux_interpreted_memory_1 {} {unit}",
+        interpreted_memory.saturating_sub(baseline)
     );
     let mut bound = 0;
     for count in FILTERS {

@@ -2,7 +2,8 @@
 //!
 //! - A consumer child sleeps in `SleepUntil` on a predicate over a word of a page its parent
 //!   shares with it, built with `libos_custom::filter`; the parent writes the word later and the
-//!   consumer wakes and finds it written.
+//!   consumer wakes and finds it written. Twice: the predicate reading its input through the
+//!   accessors, then from its own memory.
 //! - Hostile modules are refused at load with their errors (too large, a foreign import, too
 //!   much memory, not WebAssembly), or contained at run: an infinite loop, unbounded recursion,
 //!   an out-of-bounds access and a garbage result each strike out, and the sleep on them ends
@@ -49,10 +50,16 @@ fn word(address: u64) -> u32 {
     unsafe { (address as *const u32).read_volatile() }
 }
 
-/// The consumer: sleeps until the word reaches READY; exits 0 when it then reads it so.
-fn consumer() -> i32 {
+/// The consumer: sleeps until the word reaches READY, on the predicate in the form that reads
+/// its input from its own memory when `in_memory`; exits 0 when it then reads it so.
+fn consumer(in_memory: bool) -> i32 {
     let predicate = Predicate::new().word(0, Comparison::GreaterOrEqual, READY);
-    let Ok(filter) = syscall::filter_load(&predicate.to_wasm()) else {
+    let module = if in_memory {
+        predicate.to_wasm_in_memory()
+    } else {
+        predicate.to_wasm()
+    };
+    let Ok(filter) = syscall::filter_load(&module) else {
         return 2;
     };
     wait_for_page(CONSUMER_PAGE);
@@ -79,20 +86,29 @@ fn consumer() -> i32 {
 fn wake_up(check: &mut Checker) -> Result<(), Error> {
     let frame = syscall::frame_allocate(None)?;
     syscall::page_map(PAGE, frame, PageRights::WRITABLE)?;
-    let consumer = syscall::spawn(NAME, "consumer")?;
-    syscall::page_share(PAGE, consumer, CONSUMER_PAGE, PageRights::WRITABLE)?;
-    while word(PAGE + SLEEPING * 4) == 0 {
-        syscall::sleep(1_000);
+    for (what, arguments) in [
+        ("the consumer", "consumer"),
+        (
+            "the consumer reading from its filter's memory",
+            "consumer memory",
+        ),
+    ] {
+        // SAFETY: PAGE is bound writable in this environment (above).
+        unsafe {
+            (PAGE as *mut u32).write_volatile(0);
+            (PAGE as *mut u32).add(SLEEPING as usize).write_volatile(0);
+        }
+        let consumer = syscall::spawn(NAME, arguments)?;
+        syscall::page_share(PAGE, consumer, CONSUMER_PAGE, PageRights::WRITABLE)?;
+        while word(PAGE + SLEEPING * 4) == 0 {
+            syscall::sleep(1_000);
+        }
+        syscall::sleep(PRODUCER_DELAY_MICROSECONDS);
+        println!("{NAME}: producer stores {READY}");
+        // SAFETY: as above.
+        unsafe { (PAGE as *mut u32).write_volatile(READY) };
+        check.expect(what, syscall::wait(consumer), Ok(ExitReason::Exited(0)));
     }
-    syscall::sleep(PRODUCER_DELAY_MICROSECONDS);
-    println!("{NAME}: producer stores {READY}");
-    // SAFETY: PAGE is bound writable in this environment (above).
-    unsafe { (PAGE as *mut u32).write_volatile(READY) };
-    check.expect(
-        "the consumer",
-        syscall::wait(consumer),
-        Ok(ExitReason::Exited(0)),
-    );
     Ok(())
 }
 
@@ -175,8 +191,10 @@ fn contained_at_run(check: &mut Checker) -> Result<(), Error> {
 }
 
 fn main(args: libos_posix::Args) -> i32 {
-    if args.as_str() == "consumer" {
-        return consumer();
+    match args.as_str() {
+        "consumer" => return consumer(false),
+        "consumer memory" => return consumer(true),
+        _ => {}
     }
     let mut check = Checker::new(NAME);
     let run = wake_up(&mut check).and_then(|()| {
