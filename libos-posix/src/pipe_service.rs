@@ -109,6 +109,8 @@ struct Blocked {
 /// The file server's pipes and the callers blocked on them.
 pub(crate) struct PipeServer {
     pipes: Vec<Pipe>,
+    /// No pipe at this index or above has been in use.
+    used_below: u32,
     blocked: Vec<Blocked>,
 }
 
@@ -116,6 +118,7 @@ impl PipeServer {
     pub(crate) fn new() -> PipeServer {
         PipeServer {
             pipes: vec![Pipe::UNUSED; PIPES_MAX],
+            used_below: 0,
             blocked: Vec::new(),
         }
     }
@@ -164,7 +167,7 @@ impl PipeServer {
             1 => Ok(End::Write),
             _ => Err(Errno::InvalidArgument),
         };
-        let mut rings = Rings(&mut self.pipes);
+        let mut rings = Rings::new(&mut self.pipes, &mut self.used_below);
         match operation {
             CREATE => rings.create(caller).map(|id| Some(u64::from(id))),
             HOLD => {
@@ -212,7 +215,11 @@ impl PipeServer {
             while index < self.blocked.len() {
                 let blocked = self.blocked[index];
                 let outcome = match window_of(blocked.caller) {
-                    Some(window) => transfer(&mut Rings(&mut self.pipes), window, blocked),
+                    Some(window) => transfer(
+                        &mut Rings::new(&mut self.pipes, &mut self.used_below),
+                        window,
+                        blocked,
+                    ),
                     // Its page is gone: it ended, or unbound the page; it is owed nothing.
                     None => Err(Errno::Io),
                 };

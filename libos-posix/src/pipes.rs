@@ -106,7 +106,17 @@ pub enum End {
 #[repr(C)]
 #[derive(Debug)]
 pub struct PipeTable {
-    pipes: Locked<[Pipe; PIPES_MAX]>,
+    pipes: Locked<PipeSlots>,
+}
+
+/// The pipes of the table, and how far into it any pipe has been used.
+#[repr(C)]
+#[derive(Debug)]
+struct PipeSlots {
+    /// No pipe at this index or above has been in use (it never decreases): a walk of every
+    /// pipe, at each process's end, stops here.
+    used_below: u32,
+    pipes: [Pipe; PIPES_MAX],
 }
 
 impl PipeTable {
@@ -117,7 +127,8 @@ impl PipeTable {
 
     /// Runs `action` on the pipes under the table's lock.
     fn with<T>(&self, action: impl FnOnce(&mut Rings<'_>) -> T) -> T {
-        self.pipes.with(|pipes| action(&mut Rings(pipes)))
+        self.pipes
+            .with(|slots| action(&mut Rings::new(&mut slots.pipes, &mut slots.used_below)))
     }
 
     /// Makes a pipe whose two ends `environment` holds; returns its id.
@@ -162,11 +173,26 @@ impl PipeTable {
 
 /// The pipe operations, on a table of pipes wherever it lives: the world's, under its lock, or
 /// the file server's own on the microkernel path (`pipe_service`). None of them waits.
-pub struct Rings<'a>(pub &'a mut [Pipe]);
+pub struct Rings<'a> {
+    pipes: &'a mut [Pipe],
+    /// The table's mark: no pipe at this index or above has been in use.
+    used_below: &'a mut u32,
+}
 
-impl Rings<'_> {
+impl<'a> Rings<'a> {
+    /// The operations on `pipes`, none of which at `used_below` or above has been in use.
+    pub fn new(pipes: &'a mut [Pipe], used_below: &'a mut u32) -> Rings<'a> {
+        Rings { pipes, used_below }
+    }
+
+    /// The pipes that may be in use.
+    fn used(&mut self) -> &mut [Pipe] {
+        let end = (*self.used_below as usize).min(self.pipes.len());
+        &mut self.pipes[..end]
+    }
+
     fn pipe(&mut self, id: u32) -> Result<&mut Pipe> {
-        self.0
+        self.pipes
             .get_mut(id as usize)
             .filter(|pipe| pipe.in_use)
             .ok_or(Errno::BadDescriptor)
@@ -175,11 +201,13 @@ impl Rings<'_> {
     /// Makes a pipe whose two ends `environment` holds; returns its id.
     pub fn create(&mut self, environment: u32) -> Result<u32> {
         let (id, pipe) = self
-            .0
+            .pipes
             .iter_mut()
             .enumerate()
             .find(|(_, pipe)| !pipe.in_use)
             .ok_or(Errno::NoMemory)?;
+        let below = id as u32 + 1;
+        *self.used_below = (*self.used_below).max(below);
         *pipe = Pipe::UNUSED;
         pipe.in_use = true;
         pipe.holders[0] = Holder {
@@ -222,7 +250,7 @@ impl Rings<'_> {
 
     /// Closes every end `environment` holds, of every pipe.
     pub fn forget_environment(&mut self, environment: u32) {
-        for pipe in self.0.iter_mut().filter(|pipe| pipe.in_use) {
+        for pipe in self.used().iter_mut().filter(|pipe| pipe.in_use) {
             for holder in &mut pipe.holders {
                 if holder.environment == environment {
                     *holder = Holder::default();
