@@ -64,8 +64,8 @@ pub fn faulting_address() -> u64 {
 pub fn wait_for_interrupt() {
     // SAFETY: the kernel idles here holding no user-memory access window; `sti` takes effect
     // after `hlt` starts, so no interrupt is lost between them, and the only interrupt handlers
-    // that run in kernel mode (the timer's and the disk's) touch no kernel state but an atomic
-    // flag.
+    // that run in kernel mode (the timer's, the disk's and the network's) touch no kernel state
+    // but an atomic flag.
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 

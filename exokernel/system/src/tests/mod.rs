@@ -7,6 +7,7 @@ mod environments;
 mod ipc;
 mod packets;
 mod pages;
+mod receive;
 mod refusals;
 
 use crate::fake::{Booted, PROGRAM_ENTRY};
