@@ -216,7 +216,8 @@ impl Started {
         self.device.enable_interrupts();
         // The device must see the notification turned on (the flag, or the event index the
         // last frame taken moved) before the ring is read again: otherwise a frame it adds in
-        // between raises nothing and is not seen either (virtio 1.2, 2.7.10).
+        // between raises nothing and is not seen either (a store then a load, which x86 may
+        // reorder without a full fence).
         fence(Ordering::SeqCst);
         let is_empty = self.device.poll_receive().is_none();
         if !is_empty {
