@@ -90,8 +90,7 @@ fn bind(predicate: &Predicate, slots: u64) -> Result<ReceiveRing, &'static str> 
 
 fn sink(port: u16, milliseconds: u64) -> Result<(), &'static str> {
     let ring = bind(&Predicate::udp_destination_port(port), 1)?;
-    syscall::packet_send(&arp_request(GUEST_IP))
-        .map_err(|_| "send failed")?;
+    syscall::packet_send(&arp_request(GUEST_IP)).map_err(|_| "send failed")?;
     println!("{NAME}: sink on port {port} ready");
     let start = Instant::now();
     let (mut naps, mut latest) = (0u64, Duration::ZERO);
