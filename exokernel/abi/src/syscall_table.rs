@@ -240,10 +240,9 @@ system_calls! {
         covered by "slices::cpu_time_follows_slot_counts";
     /// Blocks the caller for at least `a0` microseconds (woken at the first slot boundary after
     /// that), or until an upcall is posted to it or a frame reaches one of its receive rings
-    /// ([`Syscall::PacketBind`]). Returns 0 at once, without blocking, when a frame reached
-    /// one of its rings while it was awake since it last slept (frames are delivered while it
-    /// runs, so one may land between its look at the ring and this call). Returns 0.
-    /// Errors: none.
+    /// ([`Syscall::PacketBind`]); at once, without blocking, when a frame reached one of its
+    /// rings while it was awake since it last slept (frames are delivered while it runs, so
+    /// one may land between its look at the ring and this call). Returns 0. Errors: none.
     Sleep = 23 => fn sleep(microseconds);
         errors [];
         authority Caller;
