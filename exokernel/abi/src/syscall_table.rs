@@ -475,7 +475,8 @@ system_calls! {
     /// `a1` in the caller's memory, matches. The scheduler runs it whenever it chooses what to
     /// run next; the bytes are read afresh each time, so a producer's store wakes the consumer.
     /// Returns 0 at once when it matches already, otherwise 0 when it comes true, or early when
-    /// an upcall or a received frame wakes the caller (check the condition again).
+    /// an upcall or a received frame wakes the caller (check the condition again); at once, as
+    /// [`Syscall::Sleep`] does, when a frame reached one of its rings while it was awake.
     /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter, or it is
     /// unloaded (after its strikes) while the caller sleeps; [`TooLong`](crate::Error::TooLong)
     /// beyond [`WATCHED_BYTES_MAX`](crate::filter::WATCHED_BYTES_MAX);

@@ -9,7 +9,7 @@ use crate::fake::{
 };
 use exo_abi::FRAME_ANY;
 use exo_abi::PageRights;
-use exo_abi::Syscall::{FilterLoad, FrameAllocate, PacketBind, PageMap, Sleep};
+use exo_abi::Syscall::{FilterLoad, FrameAllocate, PacketBind, PageMap, Sleep, SleepUntil};
 use exo_core::PAGE_SIZE;
 
 /// `(module (func (export "run") (result i32) i32.const 1))`: a filter that claims every
@@ -79,6 +79,14 @@ fn an_idle_cpu_takes_every_waiting_frame_before_it_halts() {
     assert_eq!(booted.kernel.current, Some(booted.init));
 }
 
+/// The same filter matching nothing: a wake-up predicate that never comes true.
+fn never_matches() -> [u8; 36] {
+    let mut module = CLAIM_ALL;
+    // The operand of `i32.const`.
+    module[34] = 0x00;
+    module
+}
+
 /// Binds a filter claiming every frame to a fresh ring of the running environment at
 /// [`FREE_PAGE`], with `slots` slots.
 fn claim_every_frame(booted: &mut Booted, slots: u64) {
@@ -109,4 +117,28 @@ fn a_frame_delivered_while_its_receiver_runs_makes_its_next_sleep_return_at_once
     // Once only: the next sleep sleeps.
     assert_eq!(booted.call(Sleep, &[1_000]), Ok(0));
     assert!(halts() > halted, "the second sleep idled");
+}
+
+#[test]
+fn a_frame_delivered_while_its_receiver_runs_makes_its_next_predicate_sleep_return_at_once() {
+    let mut booted = Booted::new();
+    claim_every_frame(&mut booted, 8);
+    let never = never_matches();
+    let module = booted.put(64, &never);
+    let predicate = booted
+        .call(FilterLoad, &[module, never.len() as u64])
+        .expect("the predicate loads");
+    let watched = booted.put(128, &[0; 8]);
+    // One frame more than the interrupt takes: a return through the scheduler would take it
+    // (and wake the sleeper with it), a return at once leaves it.
+    arrive(frames(FAKE_RECEIVE_BATCH + 1));
+    booted.kernel.receive_packets_on_interrupt();
+    assert_eq!(booted.call(SleepUntil, &[predicate, watched, 8]), Ok(0));
+    assert_eq!(
+        frames_not_taken(),
+        1,
+        "the predicate sleep returned at once"
+    );
+    assert!(booted.kernel.predicate_sleepers.is_empty());
+    assert_eq!(booted.kernel.current, Some(booted.init));
 }
