@@ -239,7 +239,10 @@ system_calls! {
         authority Caller;
         covered by "slices::cpu_time_follows_slot_counts";
     /// Blocks the caller for at least `a0` microseconds (woken at the first slot boundary after
-    /// that), or until an upcall is posted to it. Returns 0. Errors: none.
+    /// that), or until an upcall is posted to it or a frame reaches one of its receive rings
+    /// ([`Syscall::PacketBind`]); at once, without blocking, when a frame reached one of its
+    /// rings while it was awake since it last slept (frames are delivered while it runs, so
+    /// one may land between its look at the ring and this call). Returns 0. Errors: none.
     Sleep = 23 => fn sleep(microseconds);
         errors [];
         authority Caller;
@@ -443,8 +446,9 @@ system_calls! {
     /// the receive ring at page address `a1` with `a2` slot pages (see [`packet`](crate::packet)).
     /// On every received frame the kernel runs the bound filters in the order they were bound;
     /// the first that matches claims the frame, which is copied into its ring, and its
-    /// environment wakes if it sleeps ([`Syscall::Sleep`]). Frames nobody claims are counted
-    /// and dropped. Returns 0.
+    /// environment wakes if it sleeps ([`Syscall::Sleep`]; if it is awake, its next sleep
+    /// returns at once). Frames are delivered as they arrive, also while other environments
+    /// or the receiver itself run. Frames nobody claims are counted and dropped. Returns 0.
     /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter;
     /// [`Occupied`](crate::Error::Occupied) when it is bound already;
     /// [`InvalidArgument`](crate::Error::InvalidArgument) for 0 or more than
@@ -471,7 +475,8 @@ system_calls! {
     /// `a1` in the caller's memory, matches. The scheduler runs it whenever it chooses what to
     /// run next; the bytes are read afresh each time, so a producer's store wakes the consumer.
     /// Returns 0 at once when it matches already, otherwise 0 when it comes true, or early when
-    /// an upcall or a received frame wakes the caller (check the condition again).
+    /// an upcall or a received frame wakes the caller (check the condition again); at once, as
+    /// [`Syscall::Sleep`] does, when a frame reached one of its rings while it was awake.
     /// Errors: [`NotFound`](crate::Error::NotFound) when `a0` is not the caller's filter, or it is
     /// unloaded (after its strikes) while the caller sleeps; [`TooLong`](crate::Error::TooLong)
     /// beyond [`WATCHED_BYTES_MAX`](crate::filter::WATCHED_BYTES_MAX);

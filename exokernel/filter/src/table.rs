@@ -106,11 +106,6 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
         Ok(id)
     }
 
-    /// Whether any filter is bound to packet receive.
-    pub fn has_bindings(&self) -> bool {
-        !self.bindings.is_empty()
-    }
-
     /// How many filters `owner` has loaded.
     pub fn count_owned_by(&self, owner: Owner) -> usize {
         self.loaded

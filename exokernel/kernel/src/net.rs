@@ -1,5 +1,5 @@
 //! The network device as the rest of the kernel sees it: Ethernet frames sent one at a time and
-//! taken, as they arrive, by polling (see `arch::virtio_net`).
+//! taken in batches after the device's receive interrupt (see `arch::virtio_net`).
 //!
 //! There is at most one network device: the first virtio-net device on PCI bus 0, started at
 //! boot by [`init`] and reached through [`with`]. Without one the kernel prints one line and goes
@@ -34,10 +34,12 @@ impl Net {
         self.device.send(frame)
     }
 
-    /// Hands every frame that has arrived to `deliver`, one call per frame (its bytes are valid
-    /// only during the call), and returns how many there were; never waits.
-    pub fn poll_receive(&mut self, deliver: impl FnMut(&[u8])) -> usize {
-        self.device.poll_receive(deliver)
+    /// Hands the frames that have arrived, up to [`virtio_net::RECEIVE_BATCH`], to `deliver`,
+    /// one call per frame (its bytes are valid only during the call); returns whether none is
+    /// left, in which case the next frame raises `apic::NET_VECTOR`; otherwise none does until
+    /// a call has taken them all. Never waits.
+    pub fn receive(&mut self, deliver: impl FnMut(&[u8])) -> bool {
+        self.device.receive(deliver)
     }
 }
 

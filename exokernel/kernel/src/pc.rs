@@ -156,8 +156,8 @@ impl Platform for Pc {
         Some(sent.is_ok())
     }
 
-    fn net_poll_receive(deliver: &mut dyn FnMut(&[u8])) {
-        net::with(|net| net.poll_receive(deliver));
+    fn net_receive(deliver: &mut dyn FnMut(&[u8])) -> bool {
+        net::with(|net| net.receive(deliver)).unwrap_or(true)
     }
 
     fn heap_in_use() -> usize {

@@ -240,7 +240,7 @@ fn resolve_gateway(mac: [u8; 6]) -> Result<[u8; 6], String> {
         }
         let mut reply = None;
         net::with(|net| {
-            net.poll_receive(|frame| {
+            net.receive(|frame| {
                 reply = reply.or_else(|| arp_reply_from_gateway(frame));
             })
         });
@@ -258,7 +258,7 @@ fn echo_one_datagram(mac: [u8; 6]) -> Result<Option<Datagram>, String> {
     while now_microseconds().saturating_sub(start) <= ECHO_WAIT_MICROSECONDS {
         let mut datagram = None;
         net::with(|net| {
-            net.poll_receive(|frame| {
+            net.receive(|frame| {
                 datagram = datagram.take().or_else(|| udp_to_echo(frame));
             })
         });

@@ -1,8 +1,11 @@
 //! What the kernel does with each interrupt and exception: the timer preempts (unless a device
-//! wait borrowed it), the disk's interrupt only ends a halt, a user exception ends that
-//! environment, and a kernel exception ends the machine with a register dump.
+//! wait borrowed it), the disk's interrupt only ends a halt, the network's takes the frames
+//! that arrived while an environment ran, a user exception ends that environment, and a kernel
+//! exception ends the machine with a register dump.
 
-use crate::arch::apic::{self, DISK_VECTOR, LEGACY_PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
+use crate::arch::apic::{
+    self, DISK_VECTOR, LEGACY_PIC_BASE, NET_VECTOR, SPURIOUS_VECTOR, TIMER_VECTOR,
+};
 use crate::arch::cpu::{exit_qemu, faulting_address};
 use crate::arch::device_wait;
 use crate::arch::trap::TrapFrame;
@@ -37,6 +40,19 @@ pub extern "C" fn trap_handler(frame: &mut TrapFrame) {
         // The disk's waiting loop looks at its queue itself; one that arrives after the loop
         // saw the completion (in user mode, or while idle) needs nothing more.
         DISK_VECTOR => apic::end_of_interrupt(),
+        // The frames go to their filters now, and whoever they wake runs when the slice rules
+        // say; the running environment keeps the CPU. In kernel mode the kernel is halted: the
+        // idle loop takes them when the halt ends, and a device wait leaves them to the next
+        // scheduling point (the device raises nothing more until they are taken).
+        NET_VECTOR => {
+            apic::end_of_interrupt();
+            if frame.is_from_user() {
+                kernel::with(|kernel| {
+                    kernel.counters.entries += 1;
+                    kernel.receive_packets_on_interrupt();
+                });
+            }
+        }
         SPURIOUS_VECTOR => {}
         // Not caused by the environment that happened to run: note it and resume.
         NMI_VECTOR if frame.is_from_user() => log::warn!("non-maskable interrupt in user mode"),

@@ -64,6 +64,7 @@ fn machine_with<P: Platform>(address_space: P::AddressSpace, registers: TrapFram
         lent: None,
         wakes_on_child_end: false,
         child_ended: false,
+        has_frame_since_sleep: false,
         grant: None,
     }
 }

@@ -17,10 +17,12 @@ use exo_core::frame_table::{FrameNumber, FrameOwner, FrameRange, FrameTable};
 use exo_core::kernel_memory::KernelMemory;
 use exo_core::ramdisk::{self, Ramdisk};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Frames of the fake machine's RAM (16 MiB).
 pub const FAKE_FRAMES: u64 = 4096;
+/// Most frames one call of the fake network device's receive takes.
+pub const FAKE_RECEIVE_BATCH: usize = 4;
 /// The entry point of the programs in the fake ramdisk.
 pub const PROGRAM_ENTRY: u64 = 0x40_0000;
 
@@ -81,6 +83,14 @@ struct Machine {
     /// The `exo_abi::PageUse` bits of each space's leaves, as the MMU would set them (see
     /// [`use_page`]).
     usage: HashMap<(u32, u64), PageUse>,
+    /// Whether the machine has a network device: once a frame has arrived ([`arrive`]).
+    has_net: bool,
+    /// Frames the network device has received and the kernel has not taken yet.
+    arrived: VecDeque<Vec<u8>>,
+    /// Calls of [`wait_for_interrupt`](Platform::wait_for_interrupt) so far.
+    halts: u64,
+    /// The halts made before the kernel took the last arrived frame.
+    halts_before_drained: Option<u64>,
 }
 
 /// Sets `bits` on the page at `page_address` of the address space
@@ -371,6 +381,7 @@ impl Platform for Fake {
 
     fn wait_for_interrupt() {
         with_machine(|machine| {
+            machine.halts += 1;
             let wake = machine
                 .timer_at
                 .take()
@@ -409,14 +420,29 @@ impl Platform for Fake {
     }
 
     fn net_is_present() -> bool {
-        false
+        with_machine(|machine| machine.has_net)
     }
 
     fn net_send(_frame: &[u8]) -> Option<bool> {
         None
     }
 
-    fn net_poll_receive(_deliver: &mut dyn FnMut(&[u8])) {}
+    fn net_receive(deliver: &mut dyn FnMut(&[u8])) -> bool {
+        for _ in 0..FAKE_RECEIVE_BATCH {
+            // Taken out first: `deliver` may use the machine.
+            let Some(frame) = with_machine(|machine| machine.arrived.pop_front()) else {
+                break;
+            };
+            deliver(&frame);
+        }
+        with_machine(|machine| {
+            let is_drained = machine.arrived.is_empty();
+            if is_drained && machine.halts_before_drained.is_none() {
+                machine.halts_before_drained = Some(machine.halts);
+            }
+            is_drained
+        })
+    }
 
     fn heap_in_use() -> usize {
         0
@@ -445,6 +471,31 @@ pub fn refuse_next_map() {
 
 pub fn take_events() -> Vec<Event> {
     with_machine(|machine| std::mem::take(&mut machine.events))
+}
+
+/// Frames arrive at the network device (which the machine has from now on).
+pub fn arrive(frames: impl IntoIterator<Item = Vec<u8>>) {
+    with_machine(|machine| {
+        machine.has_net = true;
+        machine.arrived.extend(frames);
+        machine.halts_before_drained = None;
+    });
+}
+
+/// Frames arrived at the network device and not taken by the kernel yet.
+pub fn frames_not_taken() -> usize {
+    with_machine(|machine| machine.arrived.len())
+}
+
+/// How many times the kernel had halted when it took the last frame that had arrived; `None`
+/// while frames are left.
+pub fn halts_before_drained() -> Option<u64> {
+    with_machine(|machine| machine.halts_before_drained)
+}
+
+/// How many times the kernel has halted the CPU.
+pub fn halts() -> u64 {
+    with_machine(|machine| machine.halts)
 }
 
 /// When the one-shot timer was last armed to fire, if it was.

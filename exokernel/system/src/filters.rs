@@ -97,6 +97,13 @@ pub fn sleep_until<P: Platform>(
     if evaluate(kernel, sleeper)? {
         return Ok(false);
     }
+    // A frame that reached the caller's rings while it was awake wakes it, as it would have
+    // if it had slept already (see `Kernel::sleep_current`).
+    if let Some(machine) = kernel.environments.machine_mut(caller)
+        && core::mem::take(&mut machine.has_frame_since_sleep)
+    {
+        return Ok(false);
+    }
     if kernel.environments.sleep(caller) {
         kernel.predicate_sleepers.push(sleeper);
     }

@@ -68,6 +68,10 @@ pub struct Machine<P: Platform> {
     /// The bytes it offers the server of its next call, until that call returns
     /// ([`exo_abi::Syscall::EndpointGrant`]).
     pub grant: Option<Grant>,
+    /// Whether a frame reached one of its receive rings while it was awake, since it last
+    /// slept: its next [`exo_abi::Syscall::Sleep`] then returns at once, so that a frame
+    /// delivered between its look at the ring and its sleep does not wait for the next one.
+    pub has_frame_since_sleep: bool,
 }
 
 /// Bytes an environment granted to the servers holding its calls.
@@ -113,8 +117,9 @@ pub struct Kernel<P: Platform> {
     pub predicate_sleepers: Vec<PredicateSleeper>,
     /// What happened to received frames.
     pub packet_counters: PacketCounters,
-    /// When the slot timer armed last expires, in microseconds since boot.
-    pub slot_timer_deadline: u64,
+    /// Whether the network device held more frames than the last batch took: it raises no
+    /// interrupt for them, so the idle loop takes them instead of halting.
+    pub has_frames_waiting: bool,
     /// What the kernel heap holds on each environment's behalf.
     pub kernel_memory: KernelMemory,
     /// Bytes received on the serial console and not read yet.
@@ -150,7 +155,7 @@ impl<P: Platform> Kernel<P> {
             filters: FilterTable::default(),
             predicate_sleepers: Vec::new(),
             packet_counters: PacketCounters::default(),
-            slot_timer_deadline: 0,
+            has_frames_waiting: false,
             // No environment is charged anything until the limits are set, once booted.
             kernel_memory: KernelMemory::new(0, 0),
             console_input: ConsoleRing::new(),
@@ -374,12 +379,13 @@ impl<P: Platform> Kernel<P> {
             let counters = self.packet_counters;
             kprintln!(
                 P,
-                "exokernel: net: {} frames received, {} delivered, {} unclaimed, {} dropped (ring full), {} dropped (ring broken)",
+                "exokernel: net: {} frames received, {} delivered, {} unclaimed, {} dropped (ring full), {} dropped (ring broken); {} receive interrupts in user mode",
                 counters.received,
                 counters.delivered,
                 counters.unclaimed,
                 counters.ring_full,
-                counters.ring_broken
+                counters.ring_broken,
+                counters.interrupts
             );
         }
         match consistency::check(self) {

@@ -35,6 +35,8 @@ pub struct PacketCounters {
     pub unclaimed: u64,
     pub ring_full: u64,
     pub ring_broken: u64,
+    /// Receive interrupts taken while an environment ran.
+    pub interrupts: u64,
 }
 
 /// [`exo_abi::Syscall::PacketBind`].
@@ -155,12 +157,24 @@ fn write_into_ring<P: Platform>(
 }
 
 impl<P: Platform> Kernel<P> {
-    /// Takes every frame the network device has received and hands each to the filter that
-    /// claims it; returns whether an environment woke.
+    /// Takes a batch of the frames the network device has received and hands each to the
+    /// filter that claims it; returns whether an environment woke. Notes whether frames are
+    /// left ([`Kernel::has_frames_waiting`]).
     pub fn receive_packets(&mut self) -> bool {
         let mut has_woken = false;
-        P::net_poll_receive(&mut |frame| has_woken |= self.demultiplex(frame, None));
+        let is_drained = P::net_receive(&mut |frame| has_woken |= self.demultiplex(frame, None));
+        self.has_frames_waiting = !is_drained;
         has_woken
+    }
+
+    /// The network device's receive interrupt, taken while the running environment ran: one
+    /// batch of frames goes to the filters that claim them, and whoever they wake waits for
+    /// the scheduler to choose it (the running environment keeps its slot). Frames beyond the
+    /// batch wait for the next scheduling point, so that a storm of them costs each slot at
+    /// most one batch of interrupt work.
+    pub fn receive_packets_on_interrupt(&mut self) {
+        self.packet_counters.interrupts += 1;
+        self.receive_packets();
     }
 
     /// Delivers one received frame, offered to `only`'s filters or, without it, to all;
@@ -205,8 +219,11 @@ impl<P: Platform> Kernel<P> {
         for gone in unloaded {
             self.note_filter_unloaded(gone);
         }
-        if let Some(owner) = receiver {
-            self.end_sleep(owner);
+        if let Some(owner) = receiver
+            && !self.end_sleep(owner)
+            && let Some(machine) = self.environments.machine_mut(owner)
+        {
+            machine.has_frame_since_sleep = true;
         }
         is_claimed
     }

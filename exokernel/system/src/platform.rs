@@ -213,8 +213,10 @@ pub trait Platform: 'static {
     fn net_is_present() -> bool;
     /// Sends an Ethernet frame; `None` without a device, `Some(false)` when it failed.
     fn net_send(frame: &[u8]) -> Option<bool>;
-    /// Hands every received frame to `deliver`, never waiting.
-    fn net_poll_receive(deliver: &mut dyn FnMut(&[u8]));
+    /// Hands the frames the network device has received, up to a bounded batch, to `deliver`,
+    /// never waiting; returns whether none is left (true without a device). While frames are
+    /// left the device raises no interrupt for them: the caller calls again when it may.
+    fn net_receive(deliver: &mut dyn FnMut(&[u8])) -> bool;
 
     /// Bytes of kernel heap in use.
     fn heap_in_use() -> usize;

@@ -1,10 +1,11 @@
 //! Carrying out the slice vector's decisions: switching environments, arming the one-shot
-//! timer, delivering slot upcalls, waking sleepers, polling the devices (received frames,
-//! console input), and idling when nothing can run. An idle CPU halts until the slot timer,
-//! armed for every slot, idle ones included, so the devices are polled at least once a slot;
-//! while a receive ring is bound it also wakes every [`NETWORK_POLL_MICROSECONDS`] to poll the
-//! network device, which does not interrupt, so that a frame arriving while the CPU idles does
-//! not wait for the slot's end.
+//! timer, delivering slot upcalls, waking sleepers, taking what the devices brought (received
+//! frames, console input), and idling when nothing can run. An idle CPU halts until an
+//! interrupt: the slot timer, armed for every slot, idle ones included, so the console is
+//! looked at at least once a slot, or the network device's, raised by a frame that arrives
+//! while the CPU idles; the frames are then demultiplexed at once, and an environment they
+//! wake gets the rest of the slot. While the device holds more frames than one batch took it
+//! raises nothing, so the idle CPU takes them batch after batch instead of halting.
 //!
 //! The decisions themselves (who owns which slot, epilogue, grace, abort) are made by
 //! `exo_core::slices`; this file only applies them to the CPU.
@@ -30,11 +31,6 @@ pub enum Event {
     /// It ended; the scheduler already chose what follows.
     Ended,
 }
-
-/// How often an idle CPU polls the network device while some receive ring is bound: a frame
-/// that arrives while the CPU idles waits this long at most instead of the rest of the slot
-/// (up to `SLOT_LENGTH_MICROSECONDS`, 4 ms, the p99 round trip of a UDP echo before).
-pub const NETWORK_POLL_MICROSECONDS: u64 = 250;
 
 /// Set by a timer interrupt that arrives while the kernel idles.
 static TIMER_FIRED_WHILE_IDLE: AtomicBool = AtomicBool::new(false);
@@ -76,7 +72,6 @@ impl<P: Platform> Kernel<P> {
         loop {
             if let Timer::Arm { after_microseconds } = decision.timer {
                 P::interrupt_after(after_microseconds);
-                self.slot_timer_deadline = P::now_microseconds().saturating_add(after_microseconds);
             }
             if let Some(aborted) = decision.aborted {
                 log::debug!(
@@ -187,57 +182,42 @@ impl<P: Platform> Kernel<P> {
                 kprintln!(P, "exokernel: every living environment is blocked for good");
                 self.power_off(KERNEL_FAULT);
             }
-            let is_polling = self.filters.has_bindings() && P::net_is_present();
-            // Whether the timer, when it fires, marks the slot's end rather than a poll.
-            let is_slot_end_armed = !is_polling || self.arm_network_poll();
             TIMER_FIRED_WHILE_IDLE.store(false, Ordering::Relaxed);
-            P::wait_for_interrupt();
+            if !self.has_frames_waiting {
+                P::wait_for_interrupt();
+            }
             self.abort_overdue_requests();
             let has_woken = self.wake_sleepers()
                 | self.receive_packets()
                 | self.poll_console()
                 | self.evaluate_wake_up_predicates()
                 || self.environments.has_runnable();
-            if TIMER_FIRED_WHILE_IDLE.load(Ordering::Relaxed) && is_slot_end_armed {
+            if TIMER_FIRED_WHILE_IDLE.load(Ordering::Relaxed) {
                 return self.slices.timer_expired(&self.environments);
             }
             if has_woken && let Some(decision) = self.slices.wake_from_idle(&self.environments) {
-                // The woken environment gets the rest of the slot: its end, not a poll.
-                if !is_slot_end_armed {
-                    let left = self
-                        .slot_timer_deadline
-                        .saturating_sub(P::now_microseconds());
-                    P::interrupt_after(left);
-                }
                 return decision;
             }
         }
     }
 
-    /// Arms the timer for the next network poll, or for the slot's end when that comes first;
-    /// returns whether it is the slot's end.
-    fn arm_network_poll(&mut self) -> bool {
-        let left = self
-            .slot_timer_deadline
-            .saturating_sub(P::now_microseconds());
-        if left > NETWORK_POLL_MICROSECONDS {
-            P::interrupt_after(NETWORK_POLL_MICROSECONDS);
-            false
-        } else {
-            P::interrupt_after(left);
-            true
-        }
-    }
-
     /// Puts the running environment to sleep for `microseconds` (at least until the next slot
-    /// boundary after that).
-    pub fn sleep_current(&mut self, microseconds: u64) {
+    /// boundary after that), unless a frame reached its rings since it last slept; returns
+    /// whether it sleeps.
+    pub fn sleep_current(&mut self, microseconds: u64) -> bool {
         let current = self.current.expect("called by the running environment");
         self.predicate_sleepers.retain(|stale| stale.env != current);
-        if self.environments.sleep(current) {
+        if let Some(machine) = self.environments.machine_mut(current)
+            && core::mem::take(&mut machine.has_frame_since_sleep)
+        {
+            return false;
+        }
+        let is_asleep = self.environments.sleep(current);
+        if is_asleep {
             let deadline = P::now_microseconds().saturating_add(microseconds);
             self.sleepers.insert((deadline, current));
         }
+        is_asleep
     }
 
     /// Ends `env`'s sleep, whatever it slept on (a posted upcall or a frame for it wakes it);
@@ -265,39 +245,5 @@ impl<P: Platform> Kernel<P> {
             has_woken |= self.environments.wake(id);
         }
         has_woken
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::NETWORK_POLL_MICROSECONDS;
-    use crate::fake::{Booted, Fake, timer_deadline};
-    use crate::platform::Platform;
-
-    #[test]
-    fn an_idle_network_poll_comes_before_the_slot_end_and_never_after_it() {
-        let mut booted = Booted::new();
-        // The fake clock stands still while the kernel does not idle.
-        let now = Fake::now_microseconds();
-        booted.kernel.slot_timer_deadline = now + 4_000;
-        assert!(
-            !booted.kernel.arm_network_poll(),
-            "a poll, not the slot's end"
-        );
-        assert_eq!(timer_deadline(), Some(now + NETWORK_POLL_MICROSECONDS));
-
-        booted.kernel.slot_timer_deadline = now + 100;
-        assert!(
-            booted.kernel.arm_network_poll(),
-            "the slot ends before a poll would"
-        );
-        assert_eq!(timer_deadline(), Some(now + 100));
-
-        booted.kernel.slot_timer_deadline = now;
-        assert!(
-            booted.kernel.arm_network_poll(),
-            "a slot end due now fires at once"
-        );
-        assert_eq!(timer_deadline(), Some(now));
     }
 }

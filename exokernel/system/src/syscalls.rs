@@ -281,8 +281,11 @@ fn invoke<P: Platform>(kernel: &mut Kernel<P>, call: Call, frame: &mut TrapFrame
             }
         }
         Call::Sleep(a) => {
-            kernel.sleep_current(a.microseconds);
-            Outcome::Reschedule(Ok(0))
+            if kernel.sleep_current(a.microseconds) {
+                Outcome::Reschedule(Ok(0))
+            } else {
+                Outcome::Return(Ok(0))
+            }
         }
         Call::EnvironmentCreate(a) => Outcome::Return(lifecycle::environment_create(
             kernel, caller, a.name, a.name_len,

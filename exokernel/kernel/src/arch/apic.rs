@@ -13,6 +13,9 @@ pub const TIMER_VECTOR: u8 = 0x30;
 /// Vector of the disk's completion interrupt (an MSI-X message, `msix`). Its priority class (4)
 /// is above the timer's.
 pub const DISK_VECTOR: u8 = 0x40;
+/// Vector of the network device's receive interrupt (an MSI-X message, `msix`): a frame has
+/// arrived. Same priority class as the disk's.
+pub const NET_VECTOR: u8 = 0x41;
 /// Vector the APIC uses for spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 /// First vector of the remapped legacy PICs; their spurious IRQ 7 and 15 arrive at +7 and +15.

@@ -67,8 +67,8 @@ pub fn wait_for_interrupt() -> u64 {
     let start = clock::read_tsc();
     // SAFETY: the kernel idles here holding no user-memory access window; `sti` takes effect
     // after `hlt` starts, so no interrupt is lost between them, and the only interrupt handlers
-    // that run in kernel mode (the timer's and the disk's) touch no kernel state but an atomic
-    // flag.
+    // that run in kernel mode (the timer's, the disk's and the network's) touch no kernel state
+    // but an atomic flag.
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
     clock::read_tsc().wrapping_sub(start)
 }

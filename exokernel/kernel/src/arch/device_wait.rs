@@ -6,8 +6,8 @@
 //! borrows it and gives it back as it found it (`clock::restore_timer`). A timer interrupt
 //! taken during the wait is the wait's, not the scheduler's (`is_waiting`): a slot that ends
 //! meanwhile ends right after the call returns, when the restored timer fires in user mode. So
-//! nothing switches environments, and no handler but the timer's and the device's (which only
-//! acknowledge their interrupt) runs inside the kernel call.
+//! nothing switches environments, and no handler but the timer's and the devices' (which only
+//! acknowledge their interrupt in kernel mode) runs inside the kernel call.
 
 use super::{clock, cpu};
 use core::sync::atomic::{AtomicBool, Ordering};

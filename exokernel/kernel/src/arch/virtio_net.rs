@@ -1,6 +1,6 @@
 //! The virtio-net network device over PCI (virtio 1.2, section 5.1), driven by the
 //! `virtio-drivers` crate's `VirtIONetRaw`: finding and starting the device, sending one Ethernet
-//! frame at a time, and taking the frames that have arrived.
+//! frame at a time, and taking the frames that have arrived, a batch at a time.
 //!
 //! **Buffers.** Every buffer the device reaches lives in pages of the DMA pool that this driver
 //! carves once, at start ([`BUFFER_PAGES`]): [`RECEIVE_BUFFERS`] receive buffers of
@@ -12,30 +12,43 @@
 //! No offload is negotiated, so received frames carry complete checksums and the header of a
 //! sent frame is all zeros.
 //!
-//! **Polling.** The device is asked not to interrupt (INTx disabled in its PCI command register,
-//! MSI-X never enabled, used-buffer notifications suppressed). [`VirtioNet::poll_receive`] takes
-//! what the used ring holds and returns at once; [`VirtioNet::send`] spins on the transmit
-//! queue's used ring for at most [`POLL_LIMIT`] polls.
+//! **Receive by interrupt.** The receive queue signals a used buffer with an MSI-X message to
+//! the local APIC at `apic::NET_VECTOR` (`msix`); the transmit queue has no vector, and
+//! [`VirtioNet::send`] spins on its used ring for at most [`POLL_LIMIT`] polls. The device
+//! signals only when the driver has caught up: with the event index (which QEMU offers) it
+//! interrupts for the used buffer right after the last one the driver took, and without it
+//! the driver turns notifications off while it takes frames. So frames that arrive while
+//! earlier ones wait or are being taken raise nothing, however fast they come:
+//! [`VirtioNet::receive`] takes at most [`RECEIVE_BATCH`] frames a call, and only a call that
+//! empties the used ring turns the interrupt back on (and then looks once more, so that a frame
+//! arriving meanwhile is not left without one). Until then the caller calls again when it may.
 //!
 //! **A misbehaving device.** Lengths the device reports are checked against the buffer before a
 //! frame is handed on (a frame that does not fit is dropped). A device that completes a request
 //! the driver never made, takes no more buffers, or does not finish a send within
 //! [`POLL_LIMIT`] polls is reset, which stops its DMA, and its pool pages go back to the pool;
-//! from then on `send` fails with [`NetError::Stopped`] and `poll_receive` finds nothing.
+//! from then on `send` fails with [`NetError::Stopped`] and `receive` finds nothing.
 
 use super::dma::{self, KernelHal};
 use super::virtio_pci::{self, ProbeError};
+use super::{apic, msix};
 use crate::memory::physical_to_virtual;
+use core::sync::atomic::{Ordering, fence};
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::FrameTable;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::DeviceType;
 use virtio_drivers::transport::pci::PciTransport;
+use virtio_drivers::transport::pci::bus::DeviceFunction;
 
 /// Descriptors in each of the two virtqueues (receive and transmit).
 pub const QUEUE_SIZE: usize = 16;
 /// Receive buffers, all queued on the receive queue: one per descriptor.
 pub const RECEIVE_BUFFERS: usize = QUEUE_SIZE;
+/// Most frames one call of [`VirtioNet::receive`] takes: as many as the device can hold, so
+/// that a call made after an interrupt takes everything that was there, while a storm of
+/// frames, which refills the buffers as fast as they are taken, costs one call a bounded time.
+pub const RECEIVE_BATCH: usize = RECEIVE_BUFFERS;
 /// Bytes in one receive buffer: the virtio-net header and the largest frame fit (the device
 /// needs at least 1526), and two buffers share a page.
 pub const RECEIVE_BUFFER_BYTES: usize = 2048;
@@ -52,6 +65,8 @@ pub const FRAME_BYTES_MAX: usize = 1514;
 pub const POLL_LIMIT: u64 = 1 << 28;
 
 const BUFFERS_PER_PAGE: usize = PAGE_SIZE as usize / RECEIVE_BUFFER_BYTES;
+/// The receive queue's index (virtio 1.2, 5.1.2).
+const RECEIVE_QUEUE: u16 = 0;
 /// The transmit page's index among the driver's pages.
 const TRANSMIT_PAGE: usize = BUFFER_PAGES - 1;
 
@@ -105,19 +120,24 @@ pub struct VirtioNet {
 }
 
 /// Finds the first virtio-net function on PCI bus 0 and starts it, with every receive buffer
-/// queued; `Ok(None)` when there is none. Takes the registers' page tables from `frames`, and
-/// the DMA pool too unless another device set it up already. Call at boot, before the first
-/// environment is created (see `mmio`).
+/// queued and its receive interrupt routed to `apic::NET_VECTOR`; `Ok(None)` when there is
+/// none. Takes the registers' page tables from `frames`, and the DMA pool too unless another
+/// device set it up already. Call at boot, before the first environment is created (see
+/// `mmio`), with interrupts off.
 pub fn probe(frames: &mut FrameTable) -> Result<Option<VirtioNet>, ProbeError> {
-    virtio_pci::probe(DeviceType::Network, frames, |transport, _| start(transport))
+    virtio_pci::probe(DeviceType::Network, frames, start)
 }
 
-/// Runs the virtio initialisation, carves the buffers and queues every receive buffer. On
-/// failure everything is released: the device is reset and its pages go back to the pool.
-fn start(transport: PciTransport) -> Result<VirtioNet, ProbeError> {
-    let mut device =
+/// Runs the virtio initialisation, routes the receive queue's interrupt, carves the buffers
+/// and queues every receive buffer. On failure everything is released: the device is reset and
+/// its pages go back to the pool.
+fn start(transport: PciTransport, function: DeviceFunction) -> Result<VirtioNet, ProbeError> {
+    let device =
         VirtIONetRaw::<KernelHal, _, QUEUE_SIZE>::new(transport).map_err(ProbeError::Device)?;
-    device.disable_interrupts();
+    // The crate's initialisation resets the device, which forgets queue vectors: route after
+    // it, before any buffer can be used.
+    msix::route_queue(function, RECEIVE_QUEUE, apic::local_id(), apic::NET_VECTOR)
+        .map_err(ProbeError::Interrupt)?;
     let (physical, _) = dma::allocate_pages(BUFFER_PAGES)
         .ok_or(ProbeError::Device(virtio_drivers::Error::DmaError))?;
     let mut started = Started {
@@ -143,27 +163,28 @@ impl VirtioNet {
         self.mac
     }
 
-    /// Takes the frames that have arrived, up to [`RECEIVE_BUFFERS`] (all that the device can
-    /// have completed since the last call, plus any completed meanwhile), hands each one's bytes
-    /// (the Ethernet frame, without the virtio-net header) to `deliver`, and queues its buffer
-    /// again; returns how many frames were delivered. Never waits. A frame whose length the
-    /// device reports wrongly is dropped; a device that breaks the protocol is reset.
-    pub fn poll_receive(&mut self, mut deliver: impl FnMut(&[u8])) -> usize {
-        let mut delivered = 0;
-        for _ in 0..RECEIVE_BUFFERS {
-            let Some(started) = self.started.as_mut() else {
-                break;
-            };
+    /// Takes the frames that have arrived, up to [`RECEIVE_BATCH`], hands each one's bytes (the
+    /// Ethernet frame, without the virtio-net header) to `deliver`, and queues its buffer again;
+    /// returns whether none is left, in which case the device interrupts for the next frame.
+    /// When frames are left, no interrupt comes for them: the caller calls again when it may.
+    /// Never waits. A frame whose length the device reports wrongly is dropped; a device that
+    /// breaks the protocol is reset (and then nothing is left).
+    pub fn receive(&mut self, mut deliver: impl FnMut(&[u8])) -> bool {
+        let Some(started) = self.started.as_mut() else {
+            return true;
+        };
+        started.device.disable_interrupts();
+        for _ in 0..RECEIVE_BATCH {
             match started.take_received(&mut deliver) {
-                Ok(None) => break,
-                Ok(Some(is_delivered)) => delivered += usize::from(is_delivered),
+                Ok(true) => {}
+                Ok(false) => return started.rearm_interrupt(),
                 Err(reason) => {
                     self.stop(reason);
-                    break;
+                    return true;
                 }
             }
         }
-        delivered
+        started.rearm_interrupt()
     }
 
     /// Sends `frame` (an Ethernet frame of [`FRAME_BYTES_MIN`] to [`FRAME_BYTES_MAX`] bytes,
@@ -190,6 +211,21 @@ impl VirtioNet {
 }
 
 impl Started {
+    /// Turns the receive interrupt back on when the used ring is empty; returns whether it is.
+    fn rearm_interrupt(&mut self) -> bool {
+        self.device.enable_interrupts();
+        // The device must see the notification turned on (the flag, or the event index the
+        // last frame taken moved) before the ring is read again: otherwise a frame it adds in
+        // between raises nothing and is not seen either (a store then a load, which x86 may
+        // reorder without a full fence).
+        fence(Ordering::SeqCst);
+        let is_empty = self.device.poll_receive().is_none();
+        if !is_empty {
+            self.device.disable_interrupts();
+        }
+        is_empty
+    }
+
     /// Lends receive buffer `index` to the device.
     fn queue_receive(&mut self, index: usize) -> Result<(), virtio_drivers::Error> {
         let buffer = receive_buffer(&self.pages, index);
@@ -201,12 +237,12 @@ impl Started {
         Ok(())
     }
 
-    /// Takes the next received frame from the device, if any, hands it to `deliver` and queues
-    /// its buffer again: `Ok(None)` when nothing has arrived, `Ok(Some(false))` when a frame was
-    /// dropped for a wrong length.
-    fn take_received(&mut self, deliver: &mut impl FnMut(&[u8])) -> Result<Option<bool>, NetError> {
+    /// Takes the next received frame from the device, if any, hands it to `deliver` (unless
+    /// its length is impossible: then it is dropped) and queues its buffer again; returns
+    /// whether there was one.
+    fn take_received(&mut self, deliver: &mut impl FnMut(&[u8])) -> Result<bool, NetError> {
         let Some(token) = self.device.poll_receive() else {
-            return Ok(None);
+            return Ok(false);
         };
         let index = self
             .receive_tokens
@@ -227,19 +263,13 @@ impl Started {
             Err(virtio_drivers::Error::IoError) => None,
             Err(_) => return Err(NetError::Misbehaved),
         };
-        let is_delivered = match frame {
-            Some(frame) => {
-                deliver(frame);
-                true
-            }
-            None => {
-                log::debug!("virtio-net: dropped a frame of impossible length ({received:?})");
-                false
-            }
-        };
+        match frame {
+            Some(frame) => deliver(frame),
+            None => log::debug!("virtio-net: dropped a frame of impossible length ({received:?})"),
+        }
         self.queue_receive(index)
             .map_err(|_| NetError::Misbehaved)?;
-        Ok(Some(is_delivered))
+        Ok(true)
     }
 
     /// Copies `frame` after a virtio-net header into the transmit page, queues it and waits until

@@ -21,7 +21,7 @@ pub enum ProbeError {
     /// The virtio initialisation failed, or the device refused what its driver queued at start
     /// (virtio-net's receive buffers).
     Device(virtio_drivers::Error),
-    /// Its interrupt could not be routed (virtio-blk's MSI-X).
+    /// Its interrupt could not be routed (MSI-X).
     Interrupt(msix::RouteError),
 }
 

@@ -8,6 +8,7 @@ mod environments;
 mod ipc;
 mod packets;
 mod pages;
+mod receive;
 mod refusals;
 
 use crate::fake::{Booted, PROGRAM_ENTRY};
