@@ -35,7 +35,7 @@ pub const RING_ADDRESS: u64 = 0x6400_0000_0000;
 /// a flood of them costs.
 pub const RING_SLOTS: u64 = 4;
 /// The guest's addresses, the ones answered for.
-const GUEST: Interface = Interface {
+pub const GUEST: Interface = Interface {
     mac: LOCAL_MAC,
     ip: LOCAL_IP.octets(),
 };

@@ -110,14 +110,16 @@ pub fn reply_to(request: &[u8], interface: &Interface) -> Option<[u8; ARP_BYTES]
     Some(frame(REPLY, interface, requester.mac, &requester))
 }
 
+/// A request from `interface`, broadcast, for the Ethernet address of `ip`.
+pub fn request(interface: &Interface, ip: [u8; 4]) -> [u8; ARP_BYTES] {
+    let target = Interface { mac: [0; 6], ip };
+    frame(REQUEST, interface, BROADCAST, &target)
+}
+
 /// A gratuitous request for `interface`'s own address, broadcast: whoever keeps a table of
 /// neighbours learns from it where the address is, before asking.
 pub fn announcement(interface: &Interface) -> [u8; ARP_BYTES] {
-    let target = Interface {
-        mac: [0; 6],
-        ip: interface.ip,
-    };
-    frame(REQUEST, interface, BROADCAST, &target)
+    request(interface, interface.ip)
 }
 
 /// An ARP frame from `interface` to the Ethernet address `to`: operation `operation`, target

@@ -25,6 +25,8 @@ use alloc::vec::Vec;
 use core::hint::black_box;
 use exo_abi::slice::SLOT_LENGTH_MICROSECONDS;
 use libos_custom::filter::{Predicate, Width};
+use libos_custom::network::arp;
+use libos_posix::arp::GUEST;
 use libos_posix::net::ReceiveRing;
 use libos_posix::time::{Duration, Instant};
 use libos_posix::{println, syscall};
@@ -32,15 +34,8 @@ use libos_posix::{println, syscall};
 libos_posix::main!(main);
 
 const NAME: &str = "net-interrupts";
-/// QEMU's default Ethernet address for the first network card.
-const GUEST_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
-/// The guest's IPv4 address on QEMU user networking.
-const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
 /// The gateway of QEMU user networking, which answers ARP.
 const GATEWAY_IP: [u8; 4] = [10, 0, 2, 2];
-const ETHERTYPE_ARP: u16 = 0x0806;
-const ARP_REQUEST: u16 = 1;
-const ARP_REPLY: u16 = 2;
 /// Where the receive ring is bound.
 const RING_ADDRESS: u64 = 0x6000_0000_0000;
 /// How long the sink sleeps at a time.
@@ -90,7 +85,7 @@ fn bind(predicate: &Predicate, slots: u64) -> Result<ReceiveRing, &'static str> 
 
 fn sink(port: u16, milliseconds: u64) -> Result<(), &'static str> {
     let ring = bind(&Predicate::udp_destination_port(port), 1)?;
-    syscall::packet_send(&arp_request(GUEST_IP)).map_err(|_| "send failed")?;
+    syscall::packet_send(&arp::announcement(&GUEST)).map_err(|_| "send failed")?;
     println!("{NAME}: sink on port {port} ready");
     let start = Instant::now();
     let (mut naps, mut latest) = (0u64, Duration::ZERO);
@@ -138,12 +133,12 @@ fn median_window_loops(milliseconds: u64) -> u64 {
 
 fn latency() -> Result<(), &'static str> {
     let replies_from_gateway = Predicate::new()
-        .field(12, Width::U16, 0xFFFF, u32::from(ETHERTYPE_ARP))
-        .field(20, Width::U16, 0xFFFF, u32::from(ARP_REPLY))
+        .field(12, Width::U16, 0xFFFF, u32::from(arp::ETHERTYPE_ARP))
+        .field(20, Width::U16, 0xFFFF, u32::from(arp::REPLY))
         .field(28, Width::U32, u32::MAX, u32::from_be_bytes(GATEWAY_IP))
-        .field(38, Width::U32, u32::MAX, u32::from_be_bytes(GUEST_IP));
+        .field(38, Width::U32, u32::MAX, u32::from_be_bytes(GUEST.ip));
     let mut ring = bind(&replies_from_gateway, 4)?;
-    let request = arp_request(GATEWAY_IP);
+    let request = arp::request(&GUEST, GATEWAY_IP);
     let mut waits = Vec::with_capacity(ROUNDS);
     // The clock's rate is read once, by a system call, before anything is measured.
     let _ = Instant::now().elapsed();
@@ -178,20 +173,4 @@ fn latency() -> Result<(), &'static str> {
         longest.as_micros()
     );
     Ok(())
-}
-
-/// A broadcast ARP request (RFC 826) from the guest for `target_ip` (for the guest's own
-/// address: an announcement).
-fn arp_request(target_ip: [u8; 4]) -> [u8; 42] {
-    let mut frame = [0u8; 42];
-    frame[0..6].copy_from_slice(&[0xFF; 6]);
-    frame[6..12].copy_from_slice(&GUEST_MAC);
-    frame[12..14].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
-    // Ethernet hardware, IPv4 protocol, 6- and 4-byte addresses.
-    frame[14..20].copy_from_slice(&[0, 1, 0x08, 0x00, 6, 4]);
-    frame[20..22].copy_from_slice(&ARP_REQUEST.to_be_bytes());
-    frame[22..28].copy_from_slice(&GUEST_MAC);
-    frame[28..32].copy_from_slice(&GUEST_IP);
-    frame[38..42].copy_from_slice(&target_ip);
-    frame
 }
