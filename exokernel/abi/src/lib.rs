@@ -61,9 +61,10 @@ pub use syscall_table::{Call, Syscall, arguments, stubs};
 /// Version of this interface; see "Versioning" above. 15: a filter may take its input in
 /// its own memory (`filter::EXPORT_INPUT_MEMORY`). 14: [`KernelCounters`] grows
 /// `halted_ticks` (32 bytes). 13: `PageCopyBatch`. 12: `PacketInject` from an environment
-/// other than init reaches the caller's own filters instead of being refused. 11: `PageList` lists below an end
-/// address and only bindings with the rights asked for. 10: `RegionShare` takes the target's region address before its flags,
-/// `PageCopyInto`, and `PageFlags::HAS_DERIVED` for a lent region.
+/// other than init reaches the caller's own filters instead of being refused. 11: `PageList`
+/// lists below an end address and only bindings with the rights asked for. 10: `RegionShare`
+/// takes the target's region address before its flags, `PageCopyInto`, and
+/// `PageFlags::HAS_DERIVED` for a lent region.
 pub const ABI_VERSION: u32 = 15;
 
 /// Most bytes one [`Syscall::DebugWrite`] accepts; longer writes fail with [`Error::TooLong`].

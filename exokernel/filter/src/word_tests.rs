@@ -264,7 +264,10 @@ mod tests {
         #[test]
         fn the_words_agree_with_the_tests_one_by_one(
             tests in proptest::collection::vec(any_test(), 0..6),
-            input in proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), any::<u8>()], 0..32),
+            input in proptest::collection::vec(
+                prop_oneof![Just(0u8), Just(0xFF), any::<u8>()],
+                0..32,
+            ),
         ) {
             let one_by_one = tests.iter().all(|test| test.holds(&input));
             prop_assert_eq!(TestList::new(tests).holds(&input), one_by_one);

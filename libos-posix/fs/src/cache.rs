@@ -2,15 +2,15 @@
 //! says what each holds.
 //!
 //! The slot table lives in the first pages of the caller's cache itself (8 bytes per slot,
-//! then the hash buckets, then 2 bytes per slot of known zeros), not in the [`FileSystem`] value: the value stays small (it is built
-//! on a process stack at mount, then kept in memory shared by several processes) and holds no
-//! heap memory. A cache of up to 307 slots spends one page on its table, a larger one at
-//! most a page per 292 slots.
+//! then the hash buckets, then 2 bytes per slot of known zeros), not in the [`FileSystem`]
+//! value: the value stays small (it is built on a process stack at mount, then kept in memory
+//! shared by several processes) and holds no heap memory. A cache of up to 307 slots spends
+//! one page on its table, a larger one at most a page per 292 slots.
 //!
-//! Each slot's entry also says from which byte on its buffer is known to hold zeros, so that a
-//! new block written in part (a small file's only block) zeroes only what earlier contents of
-//! the buffer left there, not the whole rest of the block each time: a slot whose block was
-//! freed and whose buffer serves the next new block has its zeros already.
+//! The table also says, for each slot, from which byte on its buffer is known to hold zeros,
+//! so that a new block written in part (a small file's only block) zeroes only what earlier
+//! contents of the buffer left there, not the whole rest of the block each time: a slot whose
+//! block was freed and whose buffer serves the next new block has its zeros already.
 //!
 //! A slot is free, retired (its page given back; never touched), scratch (a buffer for the
 //! journal, held during one call), table (part of the slot table), or holds a block: clean
