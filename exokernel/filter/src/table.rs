@@ -135,7 +135,11 @@ impl<Owner: Copy + Eq, Ring> FilterTable<Owner, Ring> {
     }
 
     /// Removes every loaded filter `is_gone` picks, and their bindings, sorting the bound
-    /// filters again once, not once a filter: that sort reads every bound filter.
+    /// filters again once, not once a filter: that sort reads every bound filter. Cold: its
+    /// moves of whole filters would otherwise give every frame's demultiplexing a stack frame
+    /// of kilobytes.
+    #[cold]
+    #[inline(never)]
     fn remove_where(&mut self, is_gone: impl Fn(u64, &Loaded<Owner>) -> bool) {
         let bound = self.bindings.len();
         let loaded = &self.loaded;

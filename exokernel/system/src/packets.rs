@@ -109,10 +109,17 @@ pub fn packet_inject<P: Platform>(
     Ok(u64::from(kernel.demultiplex(&frame, only)))
 }
 
-fn header_word<P: Platform>(header: FrameNumber, word: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    P::read_frame(header, word * 8, &mut bytes);
-    u64::from_le_bytes(bytes)
+/// The ring header's words [`PRODUCED`], [`CONSUMED`] and [`DROPPED`], in that order.
+fn header_words<P: Platform>(header: FrameNumber) -> [u64; 3] {
+    const _: () = assert!(PRODUCED == 0 && CONSUMED == 1 && DROPPED == 2);
+    let mut bytes = [0u8; 24];
+    P::read_frame(header, 0, &mut bytes);
+    let word = |index: usize| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
+        u64::from_le_bytes(word)
+    };
+    [word(PRODUCED), word(CONSUMED), word(DROPPED)]
 }
 
 fn set_header_word<P: Platform>(header: FrameNumber, word: usize, value: u64) {
@@ -136,13 +143,12 @@ fn write_into_ring<P: Platform>(
         return Delivery::RingBroken;
     }
     // The header words are the environment's to write: any value is possible, so the counters
-    // wrap and the slot index is taken modulo the ring's size, as the ABI says.
-    let produced = header_word::<P>(ring.header, PRODUCED);
-    let consumed = header_word::<P>(ring.header, CONSUMED);
+    // wrap and the slot index is taken modulo the ring's size, as the ABI says. They are read
+    // in one copy.
+    let [produced, consumed, dropped] = header_words::<P>(ring.header);
     let slot_count = ring.slots.len() as u64;
     if produced.wrapping_sub(consumed) >= slot_count {
-        let dropped = header_word::<P>(ring.header, DROPPED).wrapping_add(1);
-        set_header_word::<P>(ring.header, DROPPED, dropped);
+        set_header_word::<P>(ring.header, DROPPED, dropped.wrapping_add(1));
         return Delivery::RingFull;
     }
     let slot = ring.slots[(produced % slot_count) as usize];
