@@ -4,6 +4,7 @@
 //! Page-table pages are reached through the bootloader's map of all physical memory.
 
 use crate::memory::{frame_to_virtual, physical_to_virtual};
+use core::cell::Cell;
 use exo_abi::{Error, PageRights, PageUse};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
@@ -23,6 +24,13 @@ const KERNEL_HALF_FIRST_SLOT: usize = 256;
 /// region, `exo_abi::Syscall::RegionShare`): this space never writes through it. One of the
 /// bits the MMU leaves to software.
 const BORROWED: PageTableFlags = PageTableFlags::BIT_9;
+
+/// log2 of the bytes one last-level table maps: a region's.
+const REGION_SHIFT: u32 = exo_abi::region::BYTES.trailing_zeros();
+
+/// How many own last-level tables an address space remembers (a program's code, heap and
+/// stacks lie in different regions).
+const REMEMBERED_TABLES: usize = 8;
 
 /// The bits the MMU sets in a leaf when the page is used.
 const USAGE_FLAGS: PageTableFlags = PageTableFlags::ACCESSED.union(PageTableFlags::DIRTY);
@@ -73,6 +81,11 @@ fn table_index(address: u64, level: u32) -> usize {
 pub struct AddressSpace {
     root: FrameNumber,
     owner: EnvId,
+    /// Region numbers (address / 2 MiB) and own last-level tables that walks reached, by the
+    /// region number's low bits. An own table stays its region's until the space ends (only
+    /// borrowed entries are ever cleared, and a used entry is never replaced), so a page of a
+    /// remembered region skips the walk from the root.
+    own_tables: [Cell<Option<(u64, FrameNumber)>>; REMEMBERED_TABLES],
 }
 
 impl platform::AddressSpace for AddressSpace {
@@ -87,7 +100,11 @@ impl platform::AddressSpace for AddressSpace {
             let flags = entry.flags() & !PageTableFlags::USER_ACCESSIBLE;
             table[slot].set_addr(entry.addr(), flags);
         }
-        Ok(AddressSpace { root, owner })
+        Ok(AddressSpace {
+            root,
+            owner,
+            own_tables: Default::default(),
+        })
     }
 
     /// Makes this the active address space.
@@ -173,8 +190,12 @@ impl platform::AddressSpace for AddressSpace {
         if access == Access::Write {
             required |= PageTableFlags::WRITABLE;
         }
+        // The entries above an own table are `TABLE_FLAGS`, which every access passes.
+        if let Some(table) = self.cached_own_table(address) {
+            return leaf_frame(&table_at(table)[table_index(address, 1)], required);
+        }
         let mut table = table_at(self.root);
-        for level in (1..=4).rev() {
+        for level in (2..=4).rev() {
             let entry = &table[table_index(address, level)];
             if !entry.flags().contains(required)
                 || entry.flags().contains(PageTableFlags::HUGE_PAGE)
@@ -182,12 +203,12 @@ impl platform::AddressSpace for AddressSpace {
                 return None;
             }
             let next = entry.addr().as_u64() / PAGE_SIZE;
-            if level == 1 {
-                return Some(next);
+            if level == 2 && !entry.flags().contains(BORROWED) {
+                self.remember_own_table(address, next);
             }
             table = table_at(next);
         }
-        None
+        leaf_frame(&table[table_index(address, 1)], required)
     }
 
     /// Calls `visit` with every present entry of the user half, tables before what they map,
@@ -250,6 +271,11 @@ impl AddressSpace {
         level: u32,
         frames: &mut FrameTable,
     ) -> Result<&'static mut PageTable, Error> {
+        if level == 1
+            && let Some(table) = self.cached_own_table(address)
+        {
+            return Ok(table_at(table));
+        }
         let mut table = table_at(self.root);
         for upper in (level + 1..=4).rev() {
             let entry = &mut table[table_index(address, upper)];
@@ -265,7 +291,11 @@ impl AddressSpace {
                 let child = allocate_zeroed(frames, FrameOwner::PageTableOf(self.owner))?;
                 entry.set_addr(PhysAddr::new(child * PAGE_SIZE), TABLE_FLAGS);
             }
-            table = table_at(entry.addr().as_u64() / PAGE_SIZE);
+            let next = entry.addr().as_u64() / PAGE_SIZE;
+            if upper == 2 {
+                self.remember_own_table(address, next);
+            }
+            table = table_at(next);
         }
         Ok(table)
     }
@@ -289,12 +319,36 @@ impl AddressSpace {
     /// The last-level entry for a user page, when its page tables exist and are this space's
     /// own (never one of a borrowed region).
     fn leaf_entry(&mut self, page_address: u64) -> Option<&'static mut PageTableEntry> {
-        let entry = self.region_entry(page_address)?;
-        if entry.is_unused() || entry.flags().contains(BORROWED) {
-            return None;
+        let table = match self.cached_own_table(page_address) {
+            Some(table) => table,
+            None => {
+                let entry = self.region_entry(page_address)?;
+                if entry.is_unused() || entry.flags().contains(BORROWED) {
+                    return None;
+                }
+                let table = entry.addr().as_u64() / PAGE_SIZE;
+                self.remember_own_table(page_address, table);
+                table
+            }
+        };
+        Some(&mut table_at(table)[table_index(page_address, 1)])
+    }
+
+    /// The own last-level table of `address`'s region, when it is remembered.
+    #[inline]
+    fn cached_own_table(&self, address: u64) -> Option<FrameNumber> {
+        let region = address >> REGION_SHIFT;
+        match self.own_tables[region as usize % REMEMBERED_TABLES].get() {
+            Some((remembered, table)) if remembered == region => Some(table),
+            _ => None,
         }
-        let table = table_at(entry.addr().as_u64() / PAGE_SIZE);
-        Some(&mut table[table_index(page_address, 1)])
+    }
+
+    /// Remembers `table` as the own last-level table of `address`'s region.
+    #[inline]
+    fn remember_own_table(&self, address: u64, table: FrameNumber) {
+        let region = address >> REGION_SHIFT;
+        self.own_tables[region as usize % REMEMBERED_TABLES].set(Some((region, table)));
     }
 
     /// Drops a stale translation of a page of this space: the active space may have one too
@@ -345,6 +399,14 @@ fn walk_table(
             walk_table(frame, level - 1, address, 512, visit);
         }
     }
+}
+
+/// The frame a last-level `entry` maps, when its flags hold every one of `required`.
+#[inline]
+fn leaf_frame(entry: &PageTableEntry, required: PageTableFlags) -> Option<FrameNumber> {
+    let flags = entry.flags();
+    (flags.contains(required) && !flags.contains(PageTableFlags::HUGE_PAGE))
+        .then(|| entry.addr().as_u64() / PAGE_SIZE)
 }
 
 /// Leaf flags of a user mapping with `rights`.
