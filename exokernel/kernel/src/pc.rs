@@ -7,7 +7,7 @@ use crate::arch::{clock, gdt, paging, serial};
 use crate::disk::{self, DiskError};
 use crate::{console, heap, net};
 use core::fmt;
-use exo_abi::Error;
+use exo_abi::{Error, ExceptionFrame};
 use exo_core::PAGE_SIZE;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 use exo_system::counters;
@@ -65,6 +65,14 @@ impl Platform for Pc {
             unsafe {
                 core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len())
             }
+        });
+    }
+
+    fn write_user_frame(address: u64, frame: &ExceptionFrame) {
+        with_user_access(|| {
+            // SAFETY: as for `write_user`, over the frame's bytes: the caller checked every page
+            // of them mapped present, user-accessible and writable in the active address space.
+            unsafe { core::ptr::write_unaligned(address as *mut ExceptionFrame, *frame) }
         });
     }
 

@@ -7,7 +7,7 @@ use crate::kernel::{Kernel, Machine};
 use crate::platform::Platform;
 use crate::scheduler::Event;
 use crate::trap_frame::TrapFrame;
-use crate::user_memory::copy_to_user;
+use crate::user_memory::write_exception_frame;
 use exo_abi::upcall::Upcalls;
 use exo_abi::{ExceptionFrame, ExitReason, UserRegisters, exception_name};
 
@@ -86,15 +86,14 @@ fn enter_handler<P: Platform>(
     if handler.is_on_handler_stack(frame.rsp) {
         return Err(Undeliverable::FaultInsideHandler);
     }
-    let exception = ExceptionFrame {
+    let address = handler.frame_address();
+    write_exception_frame::<P>(&machine.address_space, address, || ExceptionFrame {
         vector,
         error_code,
         fault_address,
         registers: user_registers(frame),
-    };
-    let address = handler.frame_address();
-    copy_to_user::<P>(&machine.address_space, address, &frame_bytes(&exception))
-        .map_err(|_| Undeliverable::HandlerStackNotWritable)?;
+    })
+    .map_err(|_| Undeliverable::HandlerStackNotWritable)?;
     frame.rip = handler.entry();
     frame.rsp = address;
     frame.rdi = address;
@@ -126,40 +125,6 @@ fn user_registers(frame: &TrapFrame) -> UserRegisters {
         rflags: frame.rflags,
         rsp: frame.rsp,
     }
-}
-
-/// The frame's bytes as the user sees them (`repr(C)`, all fields `u64`, little-endian).
-#[inline]
-fn frame_bytes(exception: &ExceptionFrame) -> [u8; core::mem::size_of::<ExceptionFrame>()] {
-    let r = &exception.registers;
-    let words = [
-        exception.vector,
-        exception.error_code,
-        exception.fault_address,
-        r.rax,
-        r.rbx,
-        r.rcx,
-        r.rdx,
-        r.rsi,
-        r.rdi,
-        r.rbp,
-        r.r8,
-        r.r9,
-        r.r10,
-        r.r11,
-        r.r12,
-        r.r13,
-        r.r14,
-        r.r15,
-        r.rip,
-        r.rflags,
-        r.rsp,
-    ];
-    let mut bytes = [0u8; core::mem::size_of::<ExceptionFrame>()];
-    for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(words) {
-        *chunk = word.to_le_bytes();
-    }
-    bytes
 }
 
 /// Gives exception `vector` of the running environment, whose registers are in `frame`, to its

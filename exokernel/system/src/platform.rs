@@ -7,7 +7,7 @@
 //! reaches it from anywhere, as the hardware code always could.
 
 use core::fmt;
-use exo_abi::{Error, PageRights, PageUse};
+use exo_abi::{Error, ExceptionFrame, PageRights, PageUse};
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner, FrameTable};
 
@@ -156,6 +156,12 @@ pub trait Platform: 'static {
     /// Copies `bytes` to user memory at `address`, through the active address space; every page
     /// of the range has been checked mapped writable there.
     fn write_user(address: u64, bytes: &[u8]);
+    /// Writes `frame` to user memory at `address` as [`write_user`](Self::write_user) would
+    /// write its bytes (`repr(C)`, every field a little-endian `u64`); a platform that can
+    /// store the fields straight from registers overrides it.
+    fn write_user_frame(address: u64, frame: &ExceptionFrame) {
+        Self::write_user(address, &frame_bytes(frame));
+    }
 
     /// Copies `length` bytes between user memory at `address`, through the active address
     /// space, and frame `frame` from `offset` (within the frame), the way `direction` says;
@@ -230,4 +236,37 @@ macro_rules! kprintln {
     ($platform:ty, $($argument:tt)*) => {
         <$platform as $crate::platform::Platform>::print(format_args!("{}\n", format_args!($($argument)*)))
     };
+}
+
+/// The bytes of `frame` as the user sees them.
+fn frame_bytes(frame: &ExceptionFrame) -> [u8; core::mem::size_of::<ExceptionFrame>()] {
+    let r = &frame.registers;
+    let words = [
+        frame.vector,
+        frame.error_code,
+        frame.fault_address,
+        r.rax,
+        r.rbx,
+        r.rcx,
+        r.rdx,
+        r.rsi,
+        r.rdi,
+        r.rbp,
+        r.r8,
+        r.r9,
+        r.r10,
+        r.r11,
+        r.r12,
+        r.r13,
+        r.r14,
+        r.r15,
+        r.rip,
+        r.rflags,
+        r.rsp,
+    ];
+    let mut bytes = [0u8; core::mem::size_of::<ExceptionFrame>()];
+    for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+        *chunk = word.to_le_bytes();
+    }
+    bytes
 }

@@ -4,7 +4,7 @@
 use crate::platform::{Access, AddressSpace, FrameCopy, Platform};
 use alloc::vec;
 use alloc::vec::Vec;
-use exo_abi::Error;
+use exo_abi::{Error, ExceptionFrame};
 use exo_core::PAGE_SIZE;
 use exo_core::user_range::UserRange;
 
@@ -33,6 +33,22 @@ pub fn copy_to_user<P: Platform>(
     check_mapped::<P>(address_space, range, Access::Write)?;
     P::write_user(address, bytes);
     crate::counters::note_copied(bytes.len());
+    Ok(())
+}
+
+/// Writes the frame `build` makes to the user address `address`, which must lie in the user
+/// half and be mapped writable. The address space must be the active one. The frame is built
+/// after the check, so that its fields go straight to the user's memory.
+pub fn write_exception_frame<P: Platform>(
+    address_space: &P::AddressSpace,
+    address: u64,
+    build: impl FnOnce() -> ExceptionFrame,
+) -> Result<(), Error> {
+    let size = core::mem::size_of::<ExceptionFrame>();
+    let range = UserRange::new(address, size as u64)?;
+    check_mapped::<P>(address_space, range, Access::Write)?;
+    P::write_user_frame(address, &build());
+    crate::counters::note_copied(size);
     Ok(())
 }
 
