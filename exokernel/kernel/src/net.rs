@@ -1,4 +1,4 @@
-//! The network device as the rest of the kernel sees it: Ethernet frames sent one at a time and
+//! The network device as the rest of the kernel sees it: Ethernet frames queued to send and
 //! taken in batches after the device's receive interrupt (see `arch::virtio_net`).
 //!
 //! There is at most one network device: the first virtio-net device on PCI bus 0, started at
@@ -28,10 +28,15 @@ impl Net {
     }
 
     /// Sends Ethernet frame `frame` ([`virtio_net::FRAME_BYTES_MIN`] to
-    /// [`virtio_net::FRAME_BYTES_MAX`] bytes, without frame check sequence); returns once the
-    /// device has taken it.
+    /// [`virtio_net::FRAME_BYTES_MAX`] bytes, without frame check sequence): a copy is queued
+    /// for the device, which takes it while the CPU goes on.
     pub fn send(&mut self, frame: &[u8]) -> Result<(), NetError> {
         self.device.send(frame)
+    }
+
+    /// Waits until the device has taken every frame queued to send.
+    pub fn finish_sending(&mut self) -> Result<(), NetError> {
+        self.device.finish_sending()
     }
 
     /// Hands the frames that have arrived, up to [`virtio_net::RECEIVE_BATCH`], to `deliver`,
@@ -66,6 +71,17 @@ pub fn init(frames: &mut FrameTable) {
 /// Runs `action` on the network device; `None` when there is none.
 pub fn with<T>(action: impl FnOnce(&mut Net) -> T) -> Option<T> {
     NET.lock().as_mut().map(action)
+}
+
+/// Lets the device take every frame queued to send, unless the device is in use (the machine
+/// then powers off from inside a network call, which queued nothing yet).
+pub fn finish_sending() {
+    if let Some(mut net) = NET.try_lock()
+        && let Some(net) = net.as_mut()
+        && let Err(error) = net.finish_sending()
+    {
+        log::warn!("net: frames queued to send were lost: {error:?}");
+    }
 }
 
 /// Whether the machine has a network device.

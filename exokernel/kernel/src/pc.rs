@@ -173,6 +173,8 @@ impl Platform for Pc {
     }
 
     fn power_off(status: u8) -> ! {
+        // The last replies an environment sent are still the device's to take.
+        net::finish_sending();
         exit_qemu(status)
     }
 }

@@ -26,9 +26,9 @@ use x86_64::structures::paging::{PageTable, PageTableFlags};
 /// Frames in the pool (at most 32: the pages in use are a `u32` bitmask). The disk needs 2 for
 /// its virtqueue, 1 for request headers, and at most one bounce page per request in flight
 /// (`virtio_blk::MAX_IN_FLIGHT`, 8: a request's indirect descriptor list, on the heap, when it
-/// straddles two pages the bootloader did not place side by side): 11 at most. The network device needs 4 for its two
-/// virtqueues and `virtio_net::BUFFER_PAGES` (9) for its receive and transmit buffers: 13. Both
-/// together: 24, leaving 8 to spare.
+/// straddles two pages the bootloader did not place side by side): 11 at most. The network
+/// device needs 4 for its two virtqueues and `virtio_net::BUFFER_PAGES` (16) for its receive and
+/// transmit buffers: 20. Both together: 31, leaving 1 to spare.
 pub const POOL_FRAMES: usize = 32;
 
 /// Why the pool could not be set up.

@@ -1,20 +1,27 @@
 //! The virtio-net network device over PCI (virtio 1.2, section 5.1), driven by the
-//! `virtio-drivers` crate's `VirtIONetRaw`: finding and starting the device, sending one Ethernet
-//! frame at a time, and taking the frames that have arrived, a batch at a time.
+//! `virtio-drivers` crate's `VirtIONetRaw`: finding and starting the device, queueing Ethernet
+//! frames to send, and taking the frames that have arrived, a batch at a time.
 //!
 //! **Buffers.** Every buffer the device reaches lives in pages of the DMA pool that this driver
-//! carves once, at start ([`BUFFER_PAGES`]): [`RECEIVE_BUFFERS`] receive buffers of
-//! [`RECEIVE_BUFFER_BYTES`], two to a page, always queued on the receive queue except while a
-//! frame is taken out of one, and one transmit page that holds the frame being sent. Each buffer
-//! is a single descriptor inside one page, so `dma::KernelHal::share` hands the device its
-//! address directly: no heap memory, indirect descriptor list or bounce page is involved. Each
-//! buffer starts with the virtio-net header (`virtio_net_hdr`, 12 bytes); the frame follows it.
-//! No offload is negotiated, so received frames carry complete checksums and the header of a
-//! sent frame is all zeros.
+//! carves once, at start ([`BUFFER_PAGES`]): [`RECEIVE_BUFFERS`] receive buffers and
+//! [`TRANSMIT_BUFFERS`] transmit buffers of [`BUFFER_BYTES`], two to a page. Receive buffers are
+//! always queued on the receive queue except while a frame is taken out of one; a transmit
+//! buffer holds a frame from its send until the device has taken it. Each buffer is a single
+//! descriptor inside one page, so `dma::KernelHal::share` hands the device its address
+//! directly: no heap memory, indirect descriptor list or bounce page is involved. Each buffer
+//! starts with the virtio-net header (`virtio_net_hdr`, 12 bytes); the frame follows it. No
+//! offload is negotiated, so received frames carry complete checksums and the header of a sent
+//! frame is all zeros.
+//!
+//! **Sending without waiting.** [`VirtioNet::send`] copies the frame into a free transmit
+//! buffer, queues it and returns: the device takes it while the CPU goes on. Each send first
+//! takes back the buffers the device has finished with; only when all [`TRANSMIT_BUFFERS`] are
+//! still the device's does it spin on the transmit queue's used ring, for at most
+//! [`POLL_LIMIT`] polls. [`VirtioNet::finish_sending`] waits for every queued frame (before the
+//! machine powers off).
 //!
 //! **Receive by interrupt.** The receive queue signals a used buffer with an MSI-X message to
-//! the local APIC at `apic::NET_VECTOR` (`msix`); the transmit queue has no vector, and
-//! [`VirtioNet::send`] spins on its used ring for at most [`POLL_LIMIT`] polls. The device
+//! the local APIC at `apic::NET_VECTOR` (`msix`); the transmit queue has no vector. The device
 //! signals only when the driver has caught up: with the event index (which QEMU offers) it
 //! interrupts for the used buffer right after the last one the driver took, and without it
 //! the driver turns notifications off while it takes frames. So frames that arrive while
@@ -25,7 +32,7 @@
 //!
 //! **A misbehaving device.** Lengths the device reports are checked against the buffer before a
 //! frame is handed on (a frame that does not fit is dropped). A device that completes a request
-//! the driver never made, takes no more buffers, or does not finish a send within
+//! the driver never made, takes no more buffers, or holds every transmit buffer for
 //! [`POLL_LIMIT`] polls is reset, which stops its DMA, and its pool pages go back to the pool;
 //! from then on `send` fails with [`NetError::Stopped`] and `receive` finds nothing.
 
@@ -49,29 +56,33 @@ pub const RECEIVE_BUFFERS: usize = QUEUE_SIZE;
 /// that a call made after an interrupt takes everything that was there, while a storm of
 /// frames, which refills the buffers as fast as they are taken, costs one call a bounded time.
 pub const RECEIVE_BATCH: usize = RECEIVE_BUFFERS;
-/// Bytes in one receive buffer: the virtio-net header and the largest frame fit (the device
-/// needs at least 1526), and two buffers share a page.
-pub const RECEIVE_BUFFER_BYTES: usize = 2048;
-/// Pool pages the driver carves at start: the receive buffers, then the transmit page.
-pub const BUFFER_PAGES: usize = RECEIVE_BUFFERS / BUFFERS_PER_PAGE + 1;
+/// Transmit buffers: how many frames may be queued to send at once (a whole transmit queue,
+/// so that a server answering a full receive ring's worth of requests never waits).
+pub const TRANSMIT_BUFFERS: usize = 16;
+/// Bytes in one buffer: the virtio-net header and the largest frame fit (the device needs at
+/// least 1526 to receive one), and two buffers share a page.
+pub const BUFFER_BYTES: usize = 2048;
+/// Pool pages the driver carves at start: the receive buffers, then the transmit buffers.
+pub const BUFFER_PAGES: usize = (RECEIVE_BUFFERS + TRANSMIT_BUFFERS) / BUFFERS_PER_PAGE;
 /// Bytes in an Ethernet header (destination, source, type): the shortest frame [`VirtioNet::send`]
 /// takes.
 pub const FRAME_BYTES_MIN: usize = 14;
 /// The longest frame [`VirtioNet::send`] takes: a 1500-byte payload and the Ethernet header (no
 /// frame check sequence: the device adds it).
 pub const FRAME_BYTES_MAX: usize = 1514;
-/// Polls of the transmit queue after which a device that has not taken a frame is declared dead
-/// (tens of seconds under QEMU's emulation; QEMU normally takes a frame within microseconds).
+/// Polls of the transmit queue after which a device that has taken none of the queued frames is
+/// declared dead (tens of seconds under QEMU's emulation; QEMU normally takes a frame within
+/// microseconds).
 pub const POLL_LIMIT: u64 = 1 << 28;
 
-const BUFFERS_PER_PAGE: usize = PAGE_SIZE as usize / RECEIVE_BUFFER_BYTES;
+const BUFFERS_PER_PAGE: usize = PAGE_SIZE as usize / BUFFER_BYTES;
 /// The receive queue's index (virtio 1.2, 5.1.2).
 const RECEIVE_QUEUE: u16 = 0;
-/// The transmit page's index among the driver's pages.
-const TRANSMIT_PAGE: usize = BUFFER_PAGES - 1;
 
 const _: () = assert!(RECEIVE_BUFFERS.is_multiple_of(BUFFERS_PER_PAGE));
-const _: () = assert!(RECEIVE_BUFFER_BYTES >= 1526);
+const _: () = assert!(TRANSMIT_BUFFERS.is_multiple_of(BUFFERS_PER_PAGE));
+const _: () = assert!(TRANSMIT_BUFFERS <= QUEUE_SIZE);
+const _: () = assert!(BUFFER_BYTES >= 1526);
 
 /// Why a frame could not be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +90,7 @@ pub enum NetError {
     /// The frame is shorter than [`FRAME_BYTES_MIN`] or longer than [`FRAME_BYTES_MAX`] bytes;
     /// nothing was sent.
     BadLength(usize),
-    /// The device did not take the frame within [`POLL_LIMIT`] polls; it has been reset.
+    /// The device held every transmit buffer for [`POLL_LIMIT`] polls; it has been reset.
     TimedOut,
     /// The device broke the virtio protocol (it completed a request the driver never made, or
     /// refused a buffer while its queue was empty); it has been reset.
@@ -105,11 +116,14 @@ struct Started {
     /// Declared before `pages`, so that dropping a `Started` resets the device (the crate's
     /// transport resets it when dropped) before its buffers go back to the pool.
     device: VirtIONetRaw<KernelHal, PciTransport, QUEUE_SIZE>,
-    /// [`BUFFER_PAGES`] consecutive pool pages: receive buffers, then the transmit page.
+    /// [`BUFFER_PAGES`] consecutive pool pages: receive buffers, then transmit buffers.
     pages: PoolPages,
     /// The crate's token of the request holding each receive buffer; `None` while the buffer is
     /// not queued.
     receive_tokens: [Option<u16>; RECEIVE_BUFFERS],
+    /// The crate's token of the request holding each transmit buffer and the bytes queued from
+    /// it; `None` while the buffer is free.
+    transmit_requests: [Option<(u16, usize)>; TRANSMIT_BUFFERS],
 }
 
 /// A virtio-net device.
@@ -147,6 +161,7 @@ fn start(transport: PciTransport, function: DeviceFunction) -> Result<VirtioNet,
             count: BUFFER_PAGES,
         },
         receive_tokens: [None; RECEIVE_BUFFERS],
+        transmit_requests: [None; TRANSMIT_BUFFERS],
     };
     for index in 0..RECEIVE_BUFFERS {
         started.queue_receive(index).map_err(ProbeError::Device)?;
@@ -187,9 +202,9 @@ impl VirtioNet {
         started.rearm_interrupt()
     }
 
-    /// Sends `frame` (an Ethernet frame of [`FRAME_BYTES_MIN`] to [`FRAME_BYTES_MAX`] bytes,
-    /// without frame check sequence) and waits, for at most [`POLL_LIMIT`] polls, until the
-    /// device has taken it.
+    /// Queues `frame` (an Ethernet frame of [`FRAME_BYTES_MIN`] to [`FRAME_BYTES_MAX`] bytes,
+    /// without frame check sequence) to send, copied; returns without waiting for the device
+    /// unless every transmit buffer is still queued, and then for at most [`POLL_LIMIT`] polls.
     pub fn send(&mut self, frame: &[u8]) -> Result<(), NetError> {
         if !(FRAME_BYTES_MIN..=FRAME_BYTES_MAX).contains(&frame.len()) {
             return Err(NetError::BadLength(frame.len()));
@@ -197,6 +212,18 @@ impl VirtioNet {
         let started = self.started.as_mut().ok_or(NetError::Stopped)?;
         match started.transmit(frame) {
             Ok(()) => Ok(()),
+            Err(reason) => Err(self.stop(reason)),
+        }
+    }
+
+    /// Waits, for at most [`POLL_LIMIT`] polls, until the device has taken every frame queued
+    /// to send.
+    pub fn finish_sending(&mut self) -> Result<(), NetError> {
+        let Some(started) = self.started.as_mut() else {
+            return Ok(());
+        };
+        match started.wait_for_sent(|requests| requests.iter().all(Option::is_none).then_some(())) {
+            Ok(_) => Ok(()),
             Err(reason) => Err(self.stop(reason)),
         }
     }
@@ -272,50 +299,89 @@ impl Started {
         Ok(true)
     }
 
-    /// Copies `frame` after a virtio-net header into the transmit page, queues it and waits until
-    /// the device has taken it.
+    /// Copies `frame` after a virtio-net header into a free transmit buffer and queues it.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NetError> {
-        let page = transmit_page(&self.pages);
+        self.take_back_sent()?;
+        let index = match free_transmit_buffer(&self.transmit_requests) {
+            Some(index) => index,
+            None => self.wait_for_sent(free_transmit_buffer)?,
+        };
+        let buffer = transmit_buffer(&self.pages, index);
         let header = self
             .device
-            .fill_buffer_header(page)
+            .fill_buffer_header(buffer)
             .map_err(|_| NetError::Misbehaved)?;
         let length = header + frame.len();
-        page[header..length].copy_from_slice(frame);
-        let buffer = &page[..length];
-        // SAFETY: the transmit page is this driver's pool memory, and is not touched until
-        // `transmit_complete` has passed the same buffer back (one send at a time: `&mut self`).
-        let token =
-            unsafe { self.device.transmit_begin(buffer) }.map_err(|_| NetError::Misbehaved)?;
+        buffer[header..length].copy_from_slice(frame);
+        // SAFETY: the buffer is this driver's pool memory, free (no request holds it), and is
+        // not touched until `take_back_sent` has passed the same bytes back under the token
+        // recorded here.
+        let token = unsafe { self.device.transmit_begin(&buffer[..length]) }
+            .map_err(|_| NetError::Misbehaved)?;
+        self.transmit_requests[index] = Some((token, length));
+        Ok(())
+    }
+
+    /// Takes back every transmit buffer the device has finished with.
+    fn take_back_sent(&mut self) -> Result<(), NetError> {
+        while let Some(token) = self.device.poll_transmit() {
+            let (index, length) = self
+                .transmit_requests
+                .iter()
+                .enumerate()
+                .find_map(|(index, request)| match request {
+                    Some((queued, length)) if *queued == token => Some((index, *length)),
+                    _ => None,
+                })
+                .ok_or(NetError::Misbehaved)?;
+            self.transmit_requests[index] = None;
+            let buffer = &transmit_buffer(&self.pages, index)[..length];
+            // SAFETY: these are the bytes `transmit` queued under `token`.
+            unsafe { self.device.transmit_complete(token, buffer) }
+                .map_err(|_| NetError::Misbehaved)?;
+        }
+        Ok(())
+    }
+
+    /// Takes back sent buffers for at most [`POLL_LIMIT`] polls, until `found` finds what it
+    /// looks for in the transmit requests.
+    fn wait_for_sent<T>(
+        &mut self,
+        found: impl Fn(&[Option<(u16, usize)>; TRANSMIT_BUFFERS]) -> Option<T>,
+    ) -> Result<T, NetError> {
         for _ in 0..POLL_LIMIT {
-            match self.device.poll_transmit() {
-                None => core::hint::spin_loop(),
-                Some(completed) if completed == token => {
-                    // SAFETY: this is the buffer `transmit_begin` queued under `token`.
-                    let taken = unsafe { self.device.transmit_complete(token, buffer) };
-                    return taken.map(|_| ()).map_err(|_| NetError::Misbehaved);
-                }
-                Some(_) => return Err(NetError::Misbehaved),
+            self.take_back_sent()?;
+            if let Some(result) = found(&self.transmit_requests) {
+                return Ok(result);
             }
+            core::hint::spin_loop();
         }
         Err(NetError::TimedOut)
     }
 }
 
-/// Receive buffer `index` (below [`RECEIVE_BUFFERS`]) of the driver's `pages`.
-fn receive_buffer<'a>(pages: &PoolPages, index: usize) -> &'a mut [u8] {
-    let physical = pages.physical + (index * RECEIVE_BUFFER_BYTES) as u64;
-    // SAFETY: the receive buffers fill the first pages of the driver's pool pages (kernel frames
-    // covered by the physical-memory map), and buffer `index` lies inside them; each buffer is
-    // either lent to the device or reached through one such reference, which lives for one
-    // call into the crate (one CPU, interrupts off).
-    unsafe { core::slice::from_raw_parts_mut(physical_to_virtual(physical), RECEIVE_BUFFER_BYTES) }
+/// The index of a free transmit buffer in `requests`, if any.
+fn free_transmit_buffer(requests: &[Option<(u16, usize)>; TRANSMIT_BUFFERS]) -> Option<usize> {
+    requests.iter().position(Option::is_none)
 }
 
-/// The transmit page of the driver's `pages`.
-fn transmit_page<'a>(pages: &PoolPages) -> &'a mut [u8] {
-    let physical = pages.physical + TRANSMIT_PAGE as u64 * PAGE_SIZE;
-    // SAFETY: the transmit page is the last of the driver's pool pages (a kernel frame covered by
-    // the physical-memory map); it is reached only through this reference during one send.
-    unsafe { core::slice::from_raw_parts_mut(physical_to_virtual(physical), PAGE_SIZE as usize) }
+/// Receive buffer `index` (below [`RECEIVE_BUFFERS`]) of the driver's `pages`.
+fn receive_buffer<'a>(pages: &PoolPages, index: usize) -> &'a mut [u8] {
+    buffer(pages, index)
+}
+
+/// Transmit buffer `index` (below [`TRANSMIT_BUFFERS`]) of the driver's `pages`.
+fn transmit_buffer<'a>(pages: &PoolPages, index: usize) -> &'a mut [u8] {
+    buffer(pages, RECEIVE_BUFFERS + index)
+}
+
+/// Buffer `index` (below `RECEIVE_BUFFERS + TRANSMIT_BUFFERS`) of the driver's `pages`.
+fn buffer<'a>(pages: &PoolPages, index: usize) -> &'a mut [u8] {
+    assert!(index < RECEIVE_BUFFERS + TRANSMIT_BUFFERS);
+    let physical = pages.physical + (index * BUFFER_BYTES) as u64;
+    // SAFETY: the buffers fill the driver's pool pages (kernel frames covered by the
+    // physical-memory map), and buffer `index` lies inside them; each buffer is either lent to
+    // the device or reached through one such reference, which lives for one call into the crate
+    // or one send (one CPU, interrupts off).
+    unsafe { core::slice::from_raw_parts_mut(physical_to_virtual(physical), BUFFER_BYTES) }
 }
