@@ -35,6 +35,8 @@ struct SplitPath<'p> {
     /// The last component.
     name: &'p [u8],
     has_trailing_slash: bool,
+    /// The directory `parent` names, when the split found it remembered.
+    remembered_parent: Option<Ino>,
 }
 
 /// Checks that `path` is absolute and holds no NUL.
@@ -69,6 +71,7 @@ fn split_path(path: &[u8]) -> Result<Option<SplitPath<'_>>, FsError> {
         parent: &trimmed[..name_start],
         name: &trimmed[name_start..],
         has_trailing_slash: trimmed.len() < path.len(),
+        remembered_parent: None,
     }))
 }
 
@@ -141,12 +144,38 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok((ino, inode))
     }
 
+    /// `path` cut before its last component, as `split_path` cuts it; a path in the directory
+    /// walked last is cut at the remembered directory without a look at its bytes before.
+    fn split<'p>(&self, path: &'p [u8]) -> Result<Option<SplitPath<'p>>, FsError> {
+        if let Some((parent_ino, name)) = self.directories.split(path) {
+            return Ok(Some(SplitPath {
+                parent: &path[..path.len() - name.len()],
+                name,
+                has_trailing_slash: false,
+                remembered_parent: Some(parent_ino),
+            }));
+        }
+        split_path(path)
+    }
+
+    /// The directory holding the last component of `split`, as
+    /// [`FileSystem::walk_to_directory`] finds it.
+    fn walk_to_parent(&mut self, split: &SplitPath<'_>) -> Result<(Ino, Inode), FsError> {
+        if let Some(ino) = split.remembered_parent {
+            let inode = self.linked_inode(ino)?;
+            if inode.is_directory() {
+                return Ok((ino, inode));
+            }
+        }
+        self.walk_to_directory(split.parent)
+    }
+
     /// The directory holding the last component of `split`, and the entry of that name.
     fn parent_and_entry(
         &mut self,
         split: &SplitPath<'_>,
     ) -> Result<(Ino, Inode, Option<EntryLocation>), FsError> {
-        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        let (parent, parent_inode) = self.walk_to_parent(split)?;
         check_component(split.name)?;
         let found = self.find_entry((parent, &parent_inode), split.name)?;
         Ok((parent, parent_inode, found))
@@ -187,12 +216,12 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn make_entry(&mut self, path: &[u8], kind: Kind) -> Result<Ino, FsError> {
-        let split = split_path(path)?.ok_or(FsError::Exists)?;
+        let split = self.split(path)?.ok_or(FsError::Exists)?;
         if is_dot_or_dot_dot(split.name) {
-            self.walk_to_directory(split.parent)?;
+            self.walk_to_parent(&split)?;
             return Err(FsError::Exists);
         }
-        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        let (parent, parent_inode) = self.walk_to_parent(&split)?;
         check_component(split.name)?;
         let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if scan.found.is_some() {
@@ -238,13 +267,13 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     pub fn lookup_or_create(&mut self, path: impl AsRef<[u8]>) -> Result<(Ino, bool), FsError> {
         self.ensure_working()?;
         let path = path.as_ref();
-        let Some(split) = split_path(path)? else {
+        let Some(split) = self.split(path)? else {
             return Ok((Ino::ROOT, false));
         };
         if is_dot_or_dot_dot(split.name) {
             return Ok((self.lookup(path)?, false));
         }
-        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        let (parent, parent_inode) = self.walk_to_parent(&split)?;
         check_component(split.name)?;
         let scan = self.scan_directory((parent, &parent_inode), split.name)?;
         if let Some(found) = scan.found {
@@ -276,12 +305,12 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn unlink_path(&mut self, path: &[u8]) -> Result<(), FsError> {
-        let split = split_path(path)?.ok_or(FsError::IsADirectory)?;
+        let split = self.split(path)?.ok_or(FsError::IsADirectory)?;
         if is_dot_or_dot_dot(split.name) {
-            self.walk_to_directory(split.parent)?;
+            self.walk_to_parent(&split)?;
             return Err(FsError::IsADirectory);
         }
-        let (_, _, found) = self.parent_and_entry(&split)?;
+        let (parent, _, found) = self.parent_and_entry(&split)?;
         let found = found.ok_or(FsError::NotFound)?;
         if found.kind == Kind::Directory {
             return Err(FsError::IsADirectory);
@@ -292,11 +321,11 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let file = self.linked_inode(found.ino)?;
         if file.links == 1 && Self::is_small_file(&file) {
             self.make_room(REMOVE_STEP_BLOCKS + RELEASE_SMALL_FILE_BLOCKS)?;
-            self.remove_entry(found)?;
+            self.remove_entry(parent, found)?;
             return self.release_small_file(found.ino, &file);
         }
         self.make_room(REMOVE_STEP_BLOCKS)?;
-        self.remove_entry(found)?;
+        self.remove_entry(parent, found)?;
         self.drop_link(found.ino)
     }
 
@@ -335,9 +364,9 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn rmdir_path(&mut self, path: &[u8]) -> Result<(), FsError> {
-        let split = split_path(path)?.ok_or(FsError::InvalidArgument)?;
+        let split = self.split(path)?.ok_or(FsError::InvalidArgument)?;
         if is_dot_or_dot_dot(split.name) {
-            self.walk_to_directory(split.parent)?;
+            self.walk_to_parent(&split)?;
             return Err(FsError::InvalidArgument);
         }
         let (parent, mut parent_inode, found) = self.parent_and_entry(&split)?;
@@ -350,7 +379,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             return Err(FsError::NotEmpty);
         }
         self.make_room(REMOVE_STEP_BLOCKS)?;
-        self.remove_entry(found)?;
+        self.remove_entry(parent, found)?;
         drop_one_link(&mut parent_inode)?;
         self.write_inode(parent, &parent_inode)?;
         self.drop_directory(found.ino)
@@ -375,14 +404,14 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn rename_paths(&mut self, from: &[u8], to: &[u8]) -> Result<(), FsError> {
-        let source = split_path(from)?.ok_or(FsError::InvalidArgument)?;
-        let target = split_path(to)?.ok_or(FsError::InvalidArgument)?;
+        let source = self.split(from)?.ok_or(FsError::InvalidArgument)?;
+        let target = self.split(to)?.ok_or(FsError::InvalidArgument)?;
         if is_dot_or_dot_dot(source.name) || is_dot_or_dot_dot(target.name) {
             return Err(FsError::InvalidArgument);
         }
         let (source_parent, mut source_parent_inode, moved) = self.parent_and_entry(&source)?;
         let moved = moved.ok_or(FsError::NotFound)?;
-        let (target_parent, mut target_parent_inode) = self.walk_to_directory(target.parent)?;
+        let (target_parent, mut target_parent_inode) = self.walk_to_parent(&target)?;
         check_component(target.name)?;
         if (source.has_trailing_slash || target.has_trailing_slash) && moved.kind != Kind::Directory
         {
@@ -417,7 +446,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             }
         }
         // Record offsets never move, so the source entry is where the scan found it.
-        self.remove_entry(moved)?;
+        self.remove_entry(source_parent, moved)?;
 
         let is_same_parent = source_parent == target_parent;
         if moved.kind == Kind::Directory && !is_same_parent {
