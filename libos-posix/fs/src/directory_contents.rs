@@ -61,20 +61,49 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         (directory, inode): (Ino, &Inode),
         name: &[u8],
     ) -> Result<DirectoryScan, FsError> {
+        match self.remembered_scan(directory, name)? {
+            Some(scan) => Ok(scan),
+            None => self.scan_blocks((directory, inode), name),
+        }
+    }
+
+    /// [`FileSystem::scan_directory`] of directory `directory`, whose inode is read only when
+    /// its blocks must be searched.
+    pub(crate) fn search(&mut self, directory: Ino, name: &[u8]) -> Result<DirectoryScan, FsError> {
+        if let Some(scan) = self.remembered_scan(directory, name)? {
+            return Ok(scan);
+        }
+        let inode = self.linked_inode(directory)?;
+        self.scan_blocks((directory, &inode), name)
+    }
+
+    /// What the directory index and the name cache tell of `name` in `directory`, when they
+    /// tell enough for a scan.
+    fn remembered_scan(
+        &mut self,
+        directory: Ino,
+        name: &[u8],
+    ) -> Result<Option<DirectoryScan>, FsError> {
         if self.index.is_absent(directory, name)
             && let Some(placement) = self.room_in_hinted_block(name.len())?
         {
-            return Ok(DirectoryScan {
+            return Ok(Some(DirectoryScan {
                 found: None,
                 placement,
-            });
+            }));
         }
-        if let Some(found) = self.names.get(directory, name) {
-            return Ok(DirectoryScan {
-                found: Some(found),
-                placement: Placement::NewBlock,
-            });
-        }
+        Ok(self.names.get(directory, name).map(|found| DirectoryScan {
+            found: Some(found),
+            placement: Placement::NewBlock,
+        }))
+    }
+
+    /// [`FileSystem::scan_directory`] over every block of the directory.
+    fn scan_blocks(
+        &mut self,
+        (directory, inode): (Ino, &Inode),
+        name: &[u8],
+    ) -> Result<DirectoryScan, FsError> {
         let mut counting = (!self.index.covers(directory)).then(Counting::new);
         let needed = record_len_for(name.len());
         let mut placement = None;
@@ -173,32 +202,54 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         name: &[u8],
         entry: (Ino, Kind),
     ) -> Result<(), FsError> {
-        let (block, offset) = match placement {
-            Placement::InRecord { block, record } => {
-                let slot = self.journaled_slot(block)?;
-                let data = self.slot_data_mut(slot);
-                match record.entry {
-                    None => {
-                        write_record(data, record.offset, record.len, entry, name);
-                        (block, record.offset)
-                    }
-                    Some(_) => {
-                        let kept = record_len_for(record.name_len);
-                        set_record_len(data, record.offset, kept);
-                        write_record(data, record.offset + kept, record.len - kept, entry, name);
-                        (block, record.offset + kept)
-                    }
-                }
+        let Placement::InRecord { block, record } = placement else {
+            let (block, _) = self.map_for_write(inode, inode.size / BLOCK_BYTES)?;
+            let slot = self.new_journaled_slot(block)?;
+            write_record(self.slot_data_mut(slot), 0, BLOCK_SIZE, entry, name);
+            inode.size += BLOCK_BYTES;
+            self.index.set_room_block(directory, block);
+            self.entry_added(directory, name, (block, 0), entry);
+            return Ok(());
+        };
+        self.insert_in_record(directory, (block, record), name, entry)
+    }
+
+    /// Adds entry `name` → `entry` in `record` of block `block` of directory `directory` (a
+    /// [`Placement::InRecord`] from a scan in this step).
+    pub(crate) fn insert_in_record(
+        &mut self,
+        directory: Ino,
+        (block, record): (u32, Record),
+        name: &[u8],
+        entry: (Ino, Kind),
+    ) -> Result<(), FsError> {
+        let slot = self.journaled_slot(block)?;
+        let data = self.slot_data_mut(slot);
+        let offset = match record.entry {
+            None => {
+                write_record(data, record.offset, record.len, entry, name);
+                record.offset
             }
-            Placement::NewBlock => {
-                let (block, _) = self.map_for_write(inode, inode.size / BLOCK_BYTES)?;
-                let slot = self.new_journaled_slot(block)?;
-                write_record(self.slot_data_mut(slot), 0, BLOCK_SIZE, entry, name);
-                inode.size += BLOCK_BYTES;
-                self.index.set_room_block(directory, block);
-                (block, 0)
+            Some(_) => {
+                let kept = record_len_for(record.name_len);
+                set_record_len(data, record.offset, kept);
+                write_record(data, record.offset + kept, record.len - kept, entry, name);
+                record.offset + kept
             }
         };
+        self.entry_added(directory, name, (block, offset), entry);
+        Ok(())
+    }
+
+    /// Notes in the directory index and the name cache that entry `name` → `entry` of
+    /// `directory` is now at `offset` of block `block`.
+    fn entry_added(
+        &mut self,
+        directory: Ino,
+        name: &[u8],
+        (block, offset): (u32, usize),
+        entry: (Ino, Kind),
+    ) {
         self.index.added(directory, name);
         let (ino, kind) = entry;
         let location = EntryLocation {
@@ -208,7 +259,6 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             kind,
         };
         self.names.put(directory, name, location);
-        Ok(())
     }
 
     /// Makes the entry at `location` name `entry` instead, keeping its name.

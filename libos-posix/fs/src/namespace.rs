@@ -91,7 +91,7 @@ fn is_dot_or_dot_dot(name: &[u8]) -> bool {
 impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// The inode an entry names, which must be in use.
     #[inline]
-    fn linked_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
+    pub(crate) fn linked_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         match self.used_inode(ino) {
             Err(FsError::NotFound | FsError::InvalidArgument) => {
                 Err(FsError::Corrupt("directory entry names a free inode"))
@@ -170,15 +170,27 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         self.walk_to_directory(split.parent)
     }
 
+    /// The directory holding the last component of `split`, as
+    /// [`FileSystem::walk_to_parent`] finds it, without a copy of its inode when the split
+    /// found it remembered and its inode is at hand decoded.
+    fn parent_directory(&mut self, split: &SplitPath<'_>) -> Result<Ino, FsError> {
+        if let Some(ino) = split.remembered_parent
+            && self.inodes.is_directory(ino)
+        {
+            return Ok(ino);
+        }
+        Ok(self.walk_to_parent(split)?.0)
+    }
+
     /// The directory holding the last component of `split`, and the entry of that name.
     fn parent_and_entry(
         &mut self,
         split: &SplitPath<'_>,
-    ) -> Result<(Ino, Inode, Option<EntryLocation>), FsError> {
-        let (parent, parent_inode) = self.walk_to_parent(split)?;
+    ) -> Result<(Ino, Option<EntryLocation>), FsError> {
+        let parent = self.parent_directory(split)?;
         check_component(split.name)?;
-        let found = self.find_entry((parent, &parent_inode), split.name)?;
-        Ok((parent, parent_inode, found))
+        let found = self.search(parent, split.name)?.found;
+        Ok((parent, found))
     }
 
     /// The inode `path` names.
@@ -221,28 +233,36 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             self.walk_to_parent(&split)?;
             return Err(FsError::Exists);
         }
-        let (parent, parent_inode) = self.walk_to_parent(&split)?;
+        let parent = self.parent_directory(&split)?;
         check_component(split.name)?;
-        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
+        let scan = self.search(parent, split.name)?;
         if scan.found.is_some() {
             return Err(FsError::Exists);
         }
         if kind == Kind::File && split.has_trailing_slash {
             return Err(FsError::IsADirectory);
         }
-        self.add_entry((parent, parent_inode), split.name, scan.placement, kind)
+        self.add_entry(parent, split.name, scan.placement, kind)
     }
 
     /// Adds a new, empty `kind` named `name` to directory `parent` at `placement` (from a scan
     /// that did not find the name), in one step.
     fn add_entry(
         &mut self,
-        (parent, mut parent_inode): (Ino, Inode),
+        parent: Ino,
         name: &[u8],
         placement: Placement,
         kind: Kind,
     ) -> Result<Ino, FsError> {
         self.make_room(CREATE_STEP_BLOCKS)?;
+        if let (Kind::File, Placement::InRecord { block, record }) = (kind, placement) {
+            // A file added in an existing block leaves its directory's inode as it was.
+            self.reserve_inode()?;
+            let ino = self.allocate_inode(&Inode::new(kind, parent))?;
+            self.insert_in_record(parent, (block, record), name, (ino, kind))?;
+            return Ok(ino);
+        }
+        let mut parent_inode = self.linked_inode(parent)?;
         let needed_blocks = self.blocks_needed_for(&parent_inode, placement)?;
         self.reserve_blocks(needed_blocks)?;
         self.reserve_inode()?;
@@ -251,10 +271,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if kind == Kind::Directory {
             parent_inode.links += 1;
         }
-        // A file added in an existing block leaves its directory's inode as it was.
-        if kind == Kind::Directory || placement == Placement::NewBlock {
-            self.write_inode(parent, &parent_inode)?;
-        }
+        self.write_inode(parent, &parent_inode)?;
         Ok(ino)
     }
 
@@ -273,9 +290,9 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if is_dot_or_dot_dot(split.name) {
             return Ok((self.lookup(path)?, false));
         }
-        let (parent, parent_inode) = self.walk_to_parent(&split)?;
+        let parent = self.parent_directory(&split)?;
         check_component(split.name)?;
-        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
+        let scan = self.search(parent, split.name)?;
         if let Some(found) = scan.found {
             let inode = self.linked_inode(found.ino)?;
             if split.has_trailing_slash && !inode.is_directory() {
@@ -288,9 +305,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         let name = split.name;
         let placement = scan.placement;
-        let ino = self.mutating(|file_system| {
-            file_system.add_entry((parent, parent_inode), name, placement, Kind::File)
-        })?;
+        let ino = self
+            .mutating(|file_system| file_system.add_entry(parent, name, placement, Kind::File))?;
         Ok((ino, true))
     }
 
@@ -310,7 +326,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             self.walk_to_parent(&split)?;
             return Err(FsError::IsADirectory);
         }
-        let (parent, _, found) = self.parent_and_entry(&split)?;
+        let (parent, found) = self.parent_and_entry(&split)?;
         let found = found.ok_or(FsError::NotFound)?;
         if found.kind == Kind::Directory {
             return Err(FsError::IsADirectory);
@@ -369,7 +385,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             self.walk_to_parent(&split)?;
             return Err(FsError::InvalidArgument);
         }
-        let (parent, mut parent_inode, found) = self.parent_and_entry(&split)?;
+        let (parent, found) = self.parent_and_entry(&split)?;
+        let mut parent_inode = self.linked_inode(parent)?;
         let found = found.ok_or(FsError::NotFound)?;
         if found.kind != Kind::Directory {
             return Err(FsError::NotADirectory);
@@ -409,7 +426,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if is_dot_or_dot_dot(source.name) || is_dot_or_dot_dot(target.name) {
             return Err(FsError::InvalidArgument);
         }
-        let (source_parent, mut source_parent_inode, moved) = self.parent_and_entry(&source)?;
+        let (source_parent, moved) = self.parent_and_entry(&source)?;
+        let mut source_parent_inode = self.linked_inode(source_parent)?;
         let moved = moved.ok_or(FsError::NotFound)?;
         let (target_parent, mut target_parent_inode) = self.walk_to_parent(&target)?;
         check_component(target.name)?;
