@@ -75,7 +75,10 @@ fn random_step(
 ) {
     let pick = |random: &mut SplitMix64| {
         let directory = if random.chance(1, 3) { "/e" } else { "/d" };
-        format!("{directory}/{}", names[random.below(names.len() as u64) as usize])
+        format!(
+            "{directory}/{}",
+            names[random.below(names.len() as u64) as usize]
+        )
     };
     let path = pick(random);
     match random.below(5) {
@@ -166,11 +169,20 @@ fn a_damaged_directory_block_fails_the_call_rather_than_what_an_index_would_say(
     let second = usize::from(crate::block::get_u16(&disk.blocks()[block].0, 4));
     crate::block::put_u16(&mut disk.blocks_mut()[block].0, second + 4, 4092);
     let mut file_system = FileSystem::mount(disk, cache).unwrap();
-    assert!(matches!(file_system.create("/d/c"), Err(FsError::Corrupt(_))));
+    assert!(matches!(
+        file_system.create("/d/c"),
+        Err(FsError::Corrupt(_))
+    ));
     let (disk, cache) = file_system.into_parts();
     let mut file_system = FileSystem::mount(disk, cache).unwrap();
-    assert!(matches!(file_system.lookup("/d/zz"), Err(FsError::Corrupt(_))));
-    assert!(matches!(file_system.lookup("/d/b"), Err(FsError::Corrupt(_))));
+    assert!(matches!(
+        file_system.lookup("/d/zz"),
+        Err(FsError::Corrupt(_))
+    ));
+    assert!(matches!(
+        file_system.lookup("/d/b"),
+        Err(FsError::Corrupt(_))
+    ));
 }
 
 #[test]
@@ -224,6 +236,9 @@ fn a_directory_freed_and_its_number_reused_starts_without_the_old_index() {
         file_system.create(format!("{path}/{name}")).unwrap();
     }
     assert_eq!(listing(&mut file_system, directory).len(), 3);
-    assert_eq!(file_system.create(format!("{path}/zz")), Err(FsError::Exists));
+    assert_eq!(
+        file_system.create(format!("{path}/zz")),
+        Err(FsError::Exists)
+    );
     unmount_and_check(file_system, "a directory's number reused");
 }
