@@ -126,8 +126,9 @@ impl Inode {
         put_u64(bytes, 16, self.size);
         // Two pointers a store: the fields are little-endian u32s side by side.
         let pair = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
-        for (index, pointers) in self.direct.chunks_exact(2).enumerate() {
-            put_u64(bytes, 24 + 8 * index, pair(pointers[0], pointers[1]));
+        let (pointer_pairs, _) = self.direct.as_chunks::<2>();
+        for (index, &[low, high]) in pointer_pairs.iter().enumerate() {
+            put_u64(bytes, 24 + 8 * index, pair(low, high));
         }
         put_u64(bytes, 72, pair(self.single_indirect, self.double_indirect));
         put_u64(bytes, 80, pair(self.parent, self.next_orphan));
