@@ -212,6 +212,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if inode.kind.is_none() || inode.links != 0 {
             return Err(FsError::Corrupt("orphan list names a linked or free inode"));
         }
+        // The number may name another directory soon.
+        self.index.forget_directory(ino);
         self.free_blocks_from(ino, &mut inode, 0)?;
         self.make_room(RELEASE_STEP_BLOCKS)?;
         self.unlink_from_orphan_list(ino, inode.next_orphan)?;

@@ -531,10 +531,17 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     /// The slot holding `block`, read from the disk if it is not cached.
+    #[inline]
     pub(crate) fn slot_for_read(&mut self, block: u32) -> Result<usize, FsError> {
-        if let Some(slot) = self.cache.find(block) {
-            return Ok(slot);
+        match self.cache.find(block) {
+            Some(slot) => Ok(slot),
+            None => self.read_into_cache(block),
         }
+    }
+
+    /// [`FileSystem::slot_for_read`] for a block not cached.
+    #[inline(never)]
+    fn read_into_cache(&mut self, block: u32) -> Result<usize, FsError> {
         let slot = self.acquire_slot()?;
         self.disk
             .read(u64::from(block), self.cache.buffer_mut(slot))?;

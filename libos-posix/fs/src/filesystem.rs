@@ -3,6 +3,7 @@
 
 use crate::block::Disk;
 use crate::cache::{CachedBlock, SlotCache};
+use crate::directory_index::DirectoryIndex;
 use crate::directory_memo::DirectoryMemo;
 use crate::error::FsError;
 use crate::inode::{INODE_SIZE, Ino, Inode, Kind};
@@ -44,6 +45,8 @@ pub struct FileSystem<D: Disk, C: DerefMut<Target = [CachedBlock]>> {
     pub(crate) names: NameCache,
     /// The directory path walked last.
     pub(crate) directories: DirectoryMemo,
+    /// The names of the directory searched through last, counted.
+    pub(crate) index: DirectoryIndex,
 }
 
 /// What [`FileSystem::stat`] tells about an inode.
@@ -114,6 +117,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             inodes: InodeMemo::new(),
             names: NameCache::new(),
             directories: DirectoryMemo::new(),
+            index: DirectoryIndex::new(),
         };
         file_system.count_free_space()?;
         file_system.release_all_orphans()?;

@@ -124,13 +124,14 @@ impl Inode {
         put_u32(bytes, 4, self.links);
         put_u32(bytes, 8, self.blocks_used);
         put_u64(bytes, 16, self.size);
-        for (index, pointer) in self.direct.iter().enumerate() {
-            put_u32(bytes, 24 + 4 * index, *pointer);
+        // Two pointers a store: the fields are little-endian u32s side by side.
+        let pair = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
+        let (pointer_pairs, _) = self.direct.as_chunks::<2>();
+        for (index, &[low, high]) in pointer_pairs.iter().enumerate() {
+            put_u64(bytes, 24 + 8 * index, pair(low, high));
         }
-        put_u32(bytes, 72, self.single_indirect);
-        put_u32(bytes, 76, self.double_indirect);
-        put_u32(bytes, 80, self.parent);
-        put_u32(bytes, 84, self.next_orphan);
+        put_u64(bytes, 72, pair(self.single_indirect, self.double_indirect));
+        put_u64(bytes, 80, pair(self.parent, self.next_orphan));
     }
 
     /// Reads an inode from its 128 bytes; fails on an unknown kind code.

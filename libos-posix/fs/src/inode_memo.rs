@@ -35,6 +35,7 @@ impl InodeMemo {
     }
 
     /// Inode `ino`, if it is here.
+    #[inline]
     pub(crate) fn get(&self, ino: Ino) -> Option<Inode> {
         if ino.0 == 0 {
             return None;
@@ -42,7 +43,16 @@ impl InodeMemo {
         Some(self.inodes[self.position(ino)?])
     }
 
+    /// Whether inode `ino` is here and a directory.
+    pub(crate) fn is_directory(&self, ino: Ino) -> bool {
+        ino.0 != 0
+            && self
+                .position(ino)
+                .is_some_and(|position| self.inodes[position].is_directory())
+    }
+
     /// Keeps `inode` as inode `ino`: in its entry, or in place of the oldest.
+    #[inline]
     pub(crate) fn put(&mut self, ino: Ino, inode: Inode) {
         let position = self.position(ino).unwrap_or_else(|| {
             let oldest = self.next;
@@ -68,6 +78,8 @@ mod tests {
         memo.put(Ino(3), file);
         memo.put(Ino(3), directory);
         assert_eq!(memo.get(Ino(3)), Some(directory));
+        assert!(memo.is_directory(Ino(3)));
+        assert!(!memo.is_directory(Ino(0)), "inode 0 is never here");
         for ino in 4..4 + ENTRIES as u32 - 1 {
             memo.put(Ino(ino), file);
         }
@@ -76,5 +88,7 @@ mod tests {
         assert_eq!(memo.get(Ino(3)), None, "the oldest went");
         assert_eq!(memo.get(Ino(100)), Some(file));
         assert_eq!(memo.get(Ino(4)), Some(file));
+        assert!(!memo.is_directory(Ino(4)), "a file");
+        assert!(!memo.is_directory(Ino(3)), "gone");
     }
 }

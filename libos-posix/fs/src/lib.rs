@@ -76,9 +76,10 @@
 //!
 //! Besides the cache, the value keeps what the calls working in one directory look up again
 //! and again: the directory path walked last, the last directory entries found or added (by
-//! directory and name), the last inodes decoded, and the cache slot freed last (a new block
-//! takes it before the clock evicts a cached one). Each is kept true by the calls that could
-//! make it false (see their modules), and a mount starts with none.
+//! directory and name), the names of the directory searched through last (counted by a hash,
+//! so that a create there needs no search), the last inodes decoded, and the cache slot freed
+//! last (a new block takes it before the clock evicts a cached one). Each is kept true by the
+//! calls that could make it false (see their modules), and a mount starts with none.
 //!
 //! # Semantics and limits
 //!
@@ -100,6 +101,7 @@ mod check;
 mod crc;
 mod directory;
 mod directory_contents;
+mod directory_index;
 mod directory_memo;
 mod errno;
 mod error;
@@ -115,6 +117,7 @@ mod name_cache;
 mod namespace;
 pub mod partition;
 pub mod service;
+mod short_bytes;
 mod transaction;
 
 #[cfg(test)]

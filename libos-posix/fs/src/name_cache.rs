@@ -13,6 +13,7 @@
 
 use crate::directory_contents::EntryLocation;
 use crate::inode::{Ino, Kind};
+use crate::short_bytes::{hash, same_bytes};
 
 /// Places, a power of two (the file system value stays small: 16 of 40 bytes).
 const PLACES: usize = 16;
@@ -45,7 +46,7 @@ impl Remembered {
     };
 
     fn is(&self, directory: Ino, name: &[u8]) -> bool {
-        self.directory == directory.0 && self.name[..usize::from(self.name_len)] == *name
+        self.directory == directory.0 && same_bytes(&self.name[..usize::from(self.name_len)], name)
     }
 }
 
@@ -57,11 +58,7 @@ pub(crate) struct NameCache {
 
 /// The place of `name` in `directory`.
 fn place_of(directory: Ino, name: &[u8]) -> usize {
-    let mut hash = directory.0.wrapping_mul(0x9E37_79B1);
-    for &byte in name {
-        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
-    }
-    (hash >> (32 - PLACES.trailing_zeros())) as usize
+    (hash(directory.0, name) >> (32 - PLACES.trailing_zeros())) as usize
 }
 
 impl NameCache {

@@ -35,6 +35,8 @@ struct SplitPath<'p> {
     /// The last component.
     name: &'p [u8],
     has_trailing_slash: bool,
+    /// The directory `parent` names, when the split found it remembered.
+    remembered_parent: Option<Ino>,
 }
 
 /// Checks that `path` is absolute and holds no NUL.
@@ -69,6 +71,7 @@ fn split_path(path: &[u8]) -> Result<Option<SplitPath<'_>>, FsError> {
         parent: &trimmed[..name_start],
         name: &trimmed[name_start..],
         has_trailing_slash: trimmed.len() < path.len(),
+        remembered_parent: None,
     }))
 }
 
@@ -88,7 +91,7 @@ fn is_dot_or_dot_dot(name: &[u8]) -> bool {
 impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     /// The inode an entry names, which must be in use.
     #[inline]
-    fn linked_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
+    pub(crate) fn linked_inode(&mut self, ino: Ino) -> Result<Inode, FsError> {
         match self.used_inode(ino) {
             Err(FsError::NotFound | FsError::InvalidArgument) => {
                 Err(FsError::Corrupt("directory entry names a free inode"))
@@ -141,15 +144,53 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         Ok((ino, inode))
     }
 
+    /// `path` cut before its last component, as `split_path` cuts it; a path in the directory
+    /// walked last is cut at the remembered directory without a look at its bytes before.
+    fn split<'p>(&self, path: &'p [u8]) -> Result<Option<SplitPath<'p>>, FsError> {
+        if let Some((parent_ino, name)) = self.directories.split(path) {
+            return Ok(Some(SplitPath {
+                parent: &path[..path.len() - name.len()],
+                name,
+                has_trailing_slash: false,
+                remembered_parent: Some(parent_ino),
+            }));
+        }
+        split_path(path)
+    }
+
+    /// The directory holding the last component of `split`, as
+    /// [`FileSystem::walk_to_directory`] finds it.
+    fn walk_to_parent(&mut self, split: &SplitPath<'_>) -> Result<(Ino, Inode), FsError> {
+        if let Some(ino) = split.remembered_parent {
+            let inode = self.linked_inode(ino)?;
+            if inode.is_directory() {
+                return Ok((ino, inode));
+            }
+        }
+        self.walk_to_directory(split.parent)
+    }
+
+    /// The directory holding the last component of `split`, as
+    /// [`FileSystem::walk_to_parent`] finds it, without a copy of its inode when the split
+    /// found it remembered and its inode is at hand decoded.
+    fn parent_directory(&mut self, split: &SplitPath<'_>) -> Result<Ino, FsError> {
+        if let Some(ino) = split.remembered_parent
+            && self.inodes.is_directory(ino)
+        {
+            return Ok(ino);
+        }
+        Ok(self.walk_to_parent(split)?.0)
+    }
+
     /// The directory holding the last component of `split`, and the entry of that name.
     fn parent_and_entry(
         &mut self,
         split: &SplitPath<'_>,
-    ) -> Result<(Ino, Inode, Option<EntryLocation>), FsError> {
-        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+    ) -> Result<(Ino, Option<EntryLocation>), FsError> {
+        let parent = self.parent_directory(split)?;
         check_component(split.name)?;
-        let found = self.find_entry((parent, &parent_inode), split.name)?;
-        Ok((parent, parent_inode, found))
+        let found = self.search(parent, split.name)?.found;
+        Ok((parent, found))
     }
 
     /// The inode `path` names.
@@ -187,33 +228,41 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn make_entry(&mut self, path: &[u8], kind: Kind) -> Result<Ino, FsError> {
-        let split = split_path(path)?.ok_or(FsError::Exists)?;
+        let split = self.split(path)?.ok_or(FsError::Exists)?;
         if is_dot_or_dot_dot(split.name) {
-            self.walk_to_directory(split.parent)?;
+            self.walk_to_parent(&split)?;
             return Err(FsError::Exists);
         }
-        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        let parent = self.parent_directory(&split)?;
         check_component(split.name)?;
-        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
+        let scan = self.search(parent, split.name)?;
         if scan.found.is_some() {
             return Err(FsError::Exists);
         }
         if kind == Kind::File && split.has_trailing_slash {
             return Err(FsError::IsADirectory);
         }
-        self.add_entry((parent, parent_inode), split.name, scan.placement, kind)
+        self.add_entry(parent, split.name, scan.placement, kind)
     }
 
     /// Adds a new, empty `kind` named `name` to directory `parent` at `placement` (from a scan
     /// that did not find the name), in one step.
     fn add_entry(
         &mut self,
-        (parent, mut parent_inode): (Ino, Inode),
+        parent: Ino,
         name: &[u8],
         placement: Placement,
         kind: Kind,
     ) -> Result<Ino, FsError> {
         self.make_room(CREATE_STEP_BLOCKS)?;
+        if let (Kind::File, Placement::InRecord { block, record }) = (kind, placement) {
+            // A file added in an existing block leaves its directory's inode as it was.
+            self.reserve_inode()?;
+            let ino = self.allocate_inode(&Inode::new(kind, parent))?;
+            self.insert_in_record(parent, (block, record), name, (ino, kind))?;
+            return Ok(ino);
+        }
+        let mut parent_inode = self.linked_inode(parent)?;
         let needed_blocks = self.blocks_needed_for(&parent_inode, placement)?;
         self.reserve_blocks(needed_blocks)?;
         self.reserve_inode()?;
@@ -222,10 +271,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         if kind == Kind::Directory {
             parent_inode.links += 1;
         }
-        // A file added in an existing block leaves its directory's inode as it was.
-        if kind == Kind::Directory || placement == Placement::NewBlock {
-            self.write_inode(parent, &parent_inode)?;
-        }
+        self.write_inode(parent, &parent_inode)?;
         Ok(ino)
     }
 
@@ -238,15 +284,15 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     pub fn lookup_or_create(&mut self, path: impl AsRef<[u8]>) -> Result<(Ino, bool), FsError> {
         self.ensure_working()?;
         let path = path.as_ref();
-        let Some(split) = split_path(path)? else {
+        let Some(split) = self.split(path)? else {
             return Ok((Ino::ROOT, false));
         };
         if is_dot_or_dot_dot(split.name) {
             return Ok((self.lookup(path)?, false));
         }
-        let (parent, parent_inode) = self.walk_to_directory(split.parent)?;
+        let parent = self.parent_directory(&split)?;
         check_component(split.name)?;
-        let scan = self.scan_directory((parent, &parent_inode), split.name)?;
+        let scan = self.search(parent, split.name)?;
         if let Some(found) = scan.found {
             let inode = self.linked_inode(found.ino)?;
             if split.has_trailing_slash && !inode.is_directory() {
@@ -259,9 +305,8 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         }
         let name = split.name;
         let placement = scan.placement;
-        let ino = self.mutating(|file_system| {
-            file_system.add_entry((parent, parent_inode), name, placement, Kind::File)
-        })?;
+        let ino = self
+            .mutating(|file_system| file_system.add_entry(parent, name, placement, Kind::File))?;
         Ok((ino, true))
     }
 
@@ -276,12 +321,12 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn unlink_path(&mut self, path: &[u8]) -> Result<(), FsError> {
-        let split = split_path(path)?.ok_or(FsError::IsADirectory)?;
+        let split = self.split(path)?.ok_or(FsError::IsADirectory)?;
         if is_dot_or_dot_dot(split.name) {
-            self.walk_to_directory(split.parent)?;
+            self.walk_to_parent(&split)?;
             return Err(FsError::IsADirectory);
         }
-        let (_, _, found) = self.parent_and_entry(&split)?;
+        let (parent, found) = self.parent_and_entry(&split)?;
         let found = found.ok_or(FsError::NotFound)?;
         if found.kind == Kind::Directory {
             return Err(FsError::IsADirectory);
@@ -292,11 +337,11 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
         let file = self.linked_inode(found.ino)?;
         if file.links == 1 && Self::is_small_file(&file) {
             self.make_room(REMOVE_STEP_BLOCKS + RELEASE_SMALL_FILE_BLOCKS)?;
-            self.remove_entry(found)?;
+            self.remove_entry(parent, found)?;
             return self.release_small_file(found.ino, &file);
         }
         self.make_room(REMOVE_STEP_BLOCKS)?;
-        self.remove_entry(found)?;
+        self.remove_entry(parent, found)?;
         self.drop_link(found.ino)
     }
 
@@ -335,12 +380,13 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn rmdir_path(&mut self, path: &[u8]) -> Result<(), FsError> {
-        let split = split_path(path)?.ok_or(FsError::InvalidArgument)?;
+        let split = self.split(path)?.ok_or(FsError::InvalidArgument)?;
         if is_dot_or_dot_dot(split.name) {
-            self.walk_to_directory(split.parent)?;
+            self.walk_to_parent(&split)?;
             return Err(FsError::InvalidArgument);
         }
-        let (parent, mut parent_inode, found) = self.parent_and_entry(&split)?;
+        let (parent, found) = self.parent_and_entry(&split)?;
+        let mut parent_inode = self.linked_inode(parent)?;
         let found = found.ok_or(FsError::NotFound)?;
         if found.kind != Kind::Directory {
             return Err(FsError::NotADirectory);
@@ -350,7 +396,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             return Err(FsError::NotEmpty);
         }
         self.make_room(REMOVE_STEP_BLOCKS)?;
-        self.remove_entry(found)?;
+        self.remove_entry(parent, found)?;
         drop_one_link(&mut parent_inode)?;
         self.write_inode(parent, &parent_inode)?;
         self.drop_directory(found.ino)
@@ -375,14 +421,15 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
     }
 
     fn rename_paths(&mut self, from: &[u8], to: &[u8]) -> Result<(), FsError> {
-        let source = split_path(from)?.ok_or(FsError::InvalidArgument)?;
-        let target = split_path(to)?.ok_or(FsError::InvalidArgument)?;
+        let source = self.split(from)?.ok_or(FsError::InvalidArgument)?;
+        let target = self.split(to)?.ok_or(FsError::InvalidArgument)?;
         if is_dot_or_dot_dot(source.name) || is_dot_or_dot_dot(target.name) {
             return Err(FsError::InvalidArgument);
         }
-        let (source_parent, mut source_parent_inode, moved) = self.parent_and_entry(&source)?;
+        let (source_parent, moved) = self.parent_and_entry(&source)?;
+        let mut source_parent_inode = self.linked_inode(source_parent)?;
         let moved = moved.ok_or(FsError::NotFound)?;
-        let (target_parent, mut target_parent_inode) = self.walk_to_directory(target.parent)?;
+        let (target_parent, mut target_parent_inode) = self.walk_to_parent(&target)?;
         check_component(target.name)?;
         if (source.has_trailing_slash || target.has_trailing_slash) && moved.kind != Kind::Directory
         {
@@ -417,7 +464,7 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
             }
         }
         // Record offsets never move, so the source entry is where the scan found it.
-        self.remove_entry(moved)?;
+        self.remove_entry(source_parent, moved)?;
 
         let is_same_parent = source_parent == target_parent;
         if moved.kind == Kind::Directory && !is_same_parent {

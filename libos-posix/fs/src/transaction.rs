@@ -126,7 +126,20 @@ impl<D: Disk, C: DerefMut<Target = [CachedBlock]>> FileSystem<D, C> {
 
     /// The slot of metadata block `block`, read if needed and pinned by the running
     /// transaction, ready to change.
+    #[inline]
     pub(crate) fn journaled_slot(&mut self, block: u32) -> Result<usize, FsError> {
+        // Most calls change a block the transaction pinned already: a lookup, inline.
+        if let Some(slot) = self.cache.find(block)
+            && self.cache.state(slot) == SlotState::Journaled
+        {
+            return Ok(slot);
+        }
+        self.pin_for_change(block)
+    }
+
+    /// [`FileSystem::journaled_slot`] for a block not yet pinned.
+    #[inline(never)]
+    fn pin_for_change(&mut self, block: u32) -> Result<usize, FsError> {
         let slot = self.slot_for_read(block)?;
         self.join_transaction(slot)?;
         Ok(slot)

@@ -142,8 +142,8 @@ fn retiring_skips_dirty_slots_and_respects_the_limit() {
 
 #[test]
 fn the_file_system_value_is_small_and_its_table_lives_in_the_cache() {
-    // Counters, four decoded inodes and 16 remembered names; the slot table (12 bytes a slot)
-    // is in the pages.
+    // Counters, four decoded inodes, 16 remembered names and 128 counts of one directory's
+    // names; the slot table (12 bytes a slot) is in the pages.
     assert!(core::mem::size_of::<TestFileSystem>() < 2048);
     let disk = formatted_disk(8192, FormatOptions::default());
     let mut file_system = FileSystem::mount(disk, cache(4096)).unwrap();

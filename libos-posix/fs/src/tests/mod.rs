@@ -7,6 +7,7 @@ mod crash_disk;
 mod crash_scenarios;
 mod crash_tests;
 mod data_tests;
+mod directory_index_tests;
 mod failure_tests;
 mod model;
 mod namespace_tests;
