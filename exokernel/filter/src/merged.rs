@@ -2,20 +2,23 @@
 //! recognised form (see [`crate::recognition`]), in the spirit of DPF's merged filters.
 //!
 //! Each filter is indexed on one of its equality tests: filters whose key tests read the same
-//! field (offset, width and mask) form a group, whose filters are sorted by the value they
-//! expect. A frame costs one read of each group's field and one binary search for the value
-//! it holds; only the filters found there (and the few with no equality test at all) have
-//! their other tests checked. Filters on 64 distinct UDP ports are one group of 64 values, so
-//! a frame checks one of them.
+//! bits of the input form a group, whose filters a hash table finds by the value they expect
+//! there. A frame costs one read of each group's key (one masked 8-byte word, as the filters'
+//! own equality tests are read, see [`crate::word_tests`]) and one probe of its table; only
+//! the filters found there (and the few with no equality test at all) have their other tests
+//! checked. Filters on 64 distinct UDP ports are one group of 64 values, so a frame checks one
+//! of them, and the key's compare is not made twice when it is a word of its own.
 //!
 //! The answer is the bind position of the earliest bound filter whose tests all hold: the
 //! same as running the recognised filters in bind order, because their runs have no effects.
+//! A filter with an equality test that can never hold never matches, and is left out.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::test_list::{Comparison, FieldTest, TestList, Width, field, visible};
+use crate::test_list::{Comparison, FieldTest, TestList, visible};
+use crate::word_tests::{WordTest, field_end, masked_word};
 
 /// A recognised filter as the structure holds it.
 struct Candidate<Owner> {
@@ -23,37 +26,108 @@ struct Candidate<Owner> {
     position: usize,
     owner: Owner,
     tests: Arc<TestList>,
+    /// How many of the tests' compiled words are left to compare: all but the last when that
+    /// one is the key's compare alone, which the lookup that found the candidate made.
+    words_to_compare: usize,
 }
 
 impl<Owner: Copy + Eq> Candidate<Owner> {
+    #[inline]
     fn claims(&self, input: &[u8], only: Option<Owner>) -> bool {
-        only.is_none_or(|owner| owner == self.owner) && self.tests.holds(input)
+        only.is_none_or(|owner| owner == self.owner)
+            && self.tests.holds_with_words(input, self.words_to_compare)
     }
 }
 
-/// The field an equality test reads.
+/// The bits a key test reads: the masked word of [`masked_word`], and where its field ends.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Field {
-    offset: u32,
-    width: Width,
-    mask: u32,
+struct Key {
+    /// At most `u32::MAX`, as a field's offset is, so that the word's end does not overflow.
+    start: u32,
+    mask: u64,
+    end: usize,
 }
 
-impl Field {
-    fn of(test: &FieldTest) -> Field {
-        Field {
-            offset: test.offset,
-            width: test.width,
-            mask: test.mask,
-        }
+impl Key {
+    /// The key of equality test `test` and the value it expects there, or `None` when the
+    /// test can never hold.
+    fn of(test: &FieldTest) -> Option<(Key, WordTest)> {
+        let word = WordTest::of(test)?;
+        let key = Key {
+            start: u32::try_from(word.start).ok()?,
+            mask: word.mask,
+            end: field_end(test),
+        };
+        Some((key, word))
+    }
+
+    /// The key's bits of `input`, or `None` when the input ends before its field does.
+    #[inline]
+    fn read(&self, input: &[u8]) -> Option<u64> {
+        masked_word(input, self.start as usize, self.mask, self.end)
     }
 }
 
-/// The filters keyed on one field, by the value they expect in it.
+/// A slot of a group's hash table: the candidates that expect `value`, in bind order; none
+/// in an empty slot.
+struct Slot<Owner> {
+    value: u64,
+    candidates: Vec<Candidate<Owner>>,
+}
+
+/// The filters keyed on one [`Key`], by the value they expect in it.
 struct Group<Owner> {
-    field: Field,
-    /// Sorted by value; the candidates of each value in bind order.
-    by_value: Vec<(u32, Vec<Candidate<Owner>>)>,
+    key: Key,
+    /// Open addressing, from the slot [`slot_of`] gives on: a power of two in size, at least
+    /// twice the values, so that every probe reaches an empty slot.
+    slots: Vec<Slot<Owner>>,
+    /// `slot_of`'s shift for the table's size.
+    shift: u32,
+}
+
+/// Where the probe for `value` starts in a table of `1 << (64 - shift)` slots: Fibonacci
+/// hashing, whose top bits depend on every bit of the value. An environment that picks values
+/// whose probes collide lengthens only the probes of its own values, by at most their number.
+#[inline]
+fn slot_of(value: u64, shift: u32) -> usize {
+    (value.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+impl<Owner> Group<Owner> {
+    /// The group of `key` over `by_value`: each value with its candidates in bind order.
+    fn new(key: Key, by_value: BTreeMap<u64, Vec<Candidate<Owner>>>) -> Group<Owner> {
+        let size = (2 * by_value.len()).next_power_of_two().max(2);
+        let shift = 64 - size.trailing_zeros();
+        let mut slots: Vec<Slot<Owner>> = (0..size)
+            .map(|_| Slot {
+                value: 0,
+                candidates: Vec::new(),
+            })
+            .collect();
+        for (value, candidates) in by_value {
+            let mut index = slot_of(value, shift);
+            while !slots[index].candidates.is_empty() {
+                index = (index + 1) & (size - 1);
+            }
+            slots[index] = Slot { value, candidates };
+        }
+        Group { key, slots, shift }
+    }
+
+    /// The candidates that expect `value`, in bind order.
+    #[inline]
+    fn candidates_for(&self, value: u64) -> &[Candidate<Owner>] {
+        let last = self.slots.len().wrapping_sub(1);
+        let mut index = slot_of(value, self.shift);
+        while let Some(slot) = self.slots.get(index) {
+            // An empty slot has no candidates, whatever its value.
+            if slot.value == value || slot.candidates.is_empty() {
+                return &slot.candidates;
+            }
+            index = (index + 1) & last;
+        }
+        &[]
+    }
 }
 
 /// The merged decision over the recognised bound filters.
@@ -77,65 +151,69 @@ impl<Owner: Copy + Eq> Merged<Owner> {
     pub(crate) fn new<'a>(
         filters: impl Iterator<Item = (usize, Owner, &'a Arc<TestList>)> + Clone,
     ) -> Merged<Owner> {
-        // How many different values filters expect in each field: the key of a filter is the
-        // equality test whose field tells the most filters apart.
-        let mut values: BTreeMap<Field, BTreeSet<u32>> = BTreeMap::new();
-        for (_, _, tests) in filters.clone() {
-            for test in equality_tests(tests) {
-                values
-                    .entry(Field::of(test))
-                    .or_default()
-                    .insert(test.value);
+        let satisfiable =
+            |tests: &&Arc<TestList>| equality_tests(tests).all(|test| Key::of(test).is_some());
+        // How many different values filters expect in each key: the key of a filter is the
+        // equality test whose key tells the most filters apart.
+        let mut values: BTreeMap<Key, BTreeSet<u64>> = BTreeMap::new();
+        for (_, _, tests) in filters.clone().filter(|(_, _, tests)| satisfiable(tests)) {
+            for (key, word) in equality_tests(tests).filter_map(Key::of) {
+                values.entry(key).or_default().insert(word.value);
             }
         }
-        let spread = |test: &FieldTest| values.get(&Field::of(test)).map_or(0, BTreeSet::len);
-        let mut keyed: BTreeMap<Field, BTreeMap<u32, Vec<Candidate<Owner>>>> = BTreeMap::new();
+        let spread = |key: &Key| values.get(key).map_or(0, BTreeSet::len);
+        let mut keyed: BTreeMap<Key, BTreeMap<u64, Vec<Candidate<Owner>>>> = BTreeMap::new();
         let mut unkeyed = Vec::new();
-        for (position, owner, tests) in filters {
-            let candidate = Candidate {
+        for (position, owner, tests) in filters.filter(|(_, _, tests)| satisfiable(tests)) {
+            // Of the tests with the most spread, the one whose field ends last: its compare is
+            // then often its list's last word alone, which the lookup makes for it. The
+            // first of equals, so that the choice does not depend on how ties are broken.
+            let mut best: Option<((usize, usize), Key, WordTest)> = None;
+            for (key, word) in equality_tests(tests).filter_map(Key::of) {
+                let rank = (spread(&key), key.end);
+                if best.is_none_or(|(best_rank, _, _)| rank > best_rank) {
+                    best = Some((rank, key, word));
+                }
+            }
+            let mut candidate = Candidate {
                 position,
                 owner,
                 tests: Arc::clone(tests),
+                words_to_compare: tests.words().len(),
             };
-            // The first of the tests with the most spread, so that the choice is the same
-            // whatever the order `max_by_key` breaks ties in.
-            let most = equality_tests(tests).map(spread).max();
-            match equality_tests(tests).find(|test| Some(spread(test)) == most) {
-                Some(key) => keyed
-                    .entry(Field::of(key))
-                    .or_default()
-                    .entry(key.value)
-                    .or_default()
-                    .push(candidate),
+            match best {
+                Some((_, key, word)) => {
+                    if tests.words().ends_with(&word) {
+                        candidate.words_to_compare -= 1;
+                    }
+                    keyed
+                        .entry(key)
+                        .or_default()
+                        .entry(word.value)
+                        .or_default()
+                        .push(candidate);
+                }
                 None => unkeyed.push(candidate),
             }
         }
         let groups = keyed
             .into_iter()
-            .map(|(field, by_value)| Group {
-                field,
-                by_value: by_value.into_iter().collect(),
-            })
+            .map(|(key, by_value)| Group::new(key, by_value))
             .collect();
         Merged { groups, unkeyed }
     }
 
     /// The bind position of the earliest filter whose tests all hold on `input` (with `only`,
     /// among that owner's filters), or `None`.
+    #[inline]
     pub(crate) fn first_match(&self, input: &[u8], only: Option<Owner>) -> Option<usize> {
         let input = visible(input);
         let mut earliest = None;
         for group in &self.groups {
-            let Some(value) = field(input, group.field.offset, group.field.width) else {
+            let Some(value) = group.key.read(input) else {
                 continue;
             };
-            let masked = value & group.field.mask;
-            if let Ok(index) = group
-                .by_value
-                .binary_search_by_key(&masked, |(value, _)| *value)
-            {
-                earliest = earliest_claim(&group.by_value[index].1, input, only, earliest);
-            }
+            earliest = earliest_claim(group.candidates_for(value), input, only, earliest);
         }
         if self.unkeyed.is_empty() {
             return earliest;
@@ -146,19 +224,23 @@ impl<Owner: Copy + Eq> Merged<Owner> {
 
 /// The earlier of `earliest` and the position of the first of `candidates` (in bind order)
 /// that claims `input`.
-#[inline]
+// Always inlined: out of line, a frame pays for the call and its register saves.
+#[inline(always)]
 fn earliest_claim<Owner: Copy + Eq>(
     candidates: &[Candidate<Owner>],
     input: &[u8],
     only: Option<Owner>,
     earliest: Option<usize>,
 ) -> Option<usize> {
-    candidates
-        .iter()
-        .take_while(|candidate| earliest.is_none_or(|best| candidate.position < best))
-        .find(|candidate| candidate.claims(input, only))
-        .map(|candidate| candidate.position)
-        .or(earliest)
+    for candidate in candidates {
+        if earliest.is_some_and(|best| candidate.position >= best) {
+            break;
+        }
+        if candidate.claims(input, only) {
+            return Some(candidate.position);
+        }
+    }
+    earliest
 }
 
 fn equality_tests(tests: &TestList) -> impl Iterator<Item = &FieldTest> {

@@ -117,6 +117,9 @@ pub struct Kernel<P: Platform> {
     pub predicate_sleepers: Vec<PredicateSleeper>,
     /// What happened to received frames.
     pub packet_counters: PacketCounters,
+    /// Where `PacketSend` and `PacketInject` copy the caller's frame in: sized on first use,
+    /// then kept, so that a frame costs no allocation.
+    pub frame_buffer: Vec<u8>,
     /// Whether the network device held more frames than the last batch took: it raises no
     /// interrupt for them, so the idle loop takes them instead of halting.
     pub has_frames_waiting: bool,
@@ -155,6 +158,7 @@ impl<P: Platform> Kernel<P> {
             filters: FilterTable::default(),
             predicate_sleepers: Vec::new(),
             packet_counters: PacketCounters::default(),
+            frame_buffer: Vec::new(),
             has_frames_waiting: false,
             // No environment is charged anything until the limits are set, once booted.
             kernel_memory: KernelMemory::new(0, 0),
