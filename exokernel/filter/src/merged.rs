@@ -5,9 +5,11 @@
 //! bits of the input form a group, whose filters a hash table finds by the value they expect
 //! there. A frame costs one read of each group's key (one masked 8-byte word, as the filters'
 //! own equality tests are read, see [`crate::word_tests`]) and one probe of its table; only
-//! the filters found there (and the few with no equality test at all) have their other tests
-//! checked. Filters on 64 distinct UDP ports are one group of 64 values, so a frame checks one
-//! of them, and the key's compare is not made twice when it is a word of its own.
+//! the filters found there have their other tests checked. Filters on 64 distinct UDP ports
+//! are one group of 64 values, so a frame checks one of them, and the key's compare is not
+//! made twice when it is a word of its own. The filters no key tells apart from the others
+//! (those with no equality test, and those alone or all alike in every key) are checked one
+//! by one: for them, a lookup would cost as much as their own compares.
 //!
 //! The answer is the bind position of the earliest bound filter whose tests all hold: the
 //! same as running the recognised filters in bind order, because their runs have no effects.
@@ -133,15 +135,16 @@ impl<Owner> Group<Owner> {
 /// The merged decision over the recognised bound filters.
 pub(crate) struct Merged<Owner> {
     groups: Vec<Group<Owner>>,
-    /// Filters with no equality test, in bind order.
-    unkeyed: Vec<Candidate<Owner>>,
+    /// Filters checked one by one, in bind order: those with no equality test, and those
+    /// whose every key has one value among the bound filters.
+    one_by_one: Vec<Candidate<Owner>>,
 }
 
 impl<Owner> Default for Merged<Owner> {
     fn default() -> Self {
         Merged {
             groups: Vec::new(),
-            unkeyed: Vec::new(),
+            one_by_one: Vec::new(),
         }
     }
 }
@@ -163,7 +166,7 @@ impl<Owner: Copy + Eq> Merged<Owner> {
         }
         let spread = |key: &Key| values.get(key).map_or(0, BTreeSet::len);
         let mut keyed: BTreeMap<Key, BTreeMap<u64, Vec<Candidate<Owner>>>> = BTreeMap::new();
-        let mut unkeyed = Vec::new();
+        let mut one_by_one = Vec::new();
         for (position, owner, tests) in filters.filter(|(_, _, tests)| satisfiable(tests)) {
             // Of the tests with the most spread, the one whose field ends last: its compare is
             // then often its list's last word alone, which the lookup makes for it. The
@@ -182,7 +185,9 @@ impl<Owner: Copy + Eq> Merged<Owner> {
                 words_to_compare: tests.words().len(),
             };
             match best {
-                Some((_, key, word)) => {
+                // A key no other bound filter expects another value in would cost a read and
+                // a probe to find what the filter's own compares find as fast.
+                Some(((spread, _), key, word)) if spread > 1 => {
                     if tests.words().ends_with(&word) {
                         candidate.words_to_compare -= 1;
                     }
@@ -193,14 +198,14 @@ impl<Owner: Copy + Eq> Merged<Owner> {
                         .or_default()
                         .push(candidate);
                 }
-                None => unkeyed.push(candidate),
+                _ => one_by_one.push(candidate),
             }
         }
         let groups = keyed
             .into_iter()
             .map(|(key, by_value)| Group::new(key, by_value))
             .collect();
-        Merged { groups, unkeyed }
+        Merged { groups, one_by_one }
     }
 
     /// The bind position of the earliest filter whose tests all hold on `input` (with `only`,
@@ -208,39 +213,37 @@ impl<Owner: Copy + Eq> Merged<Owner> {
     #[inline]
     pub(crate) fn first_match(&self, input: &[u8], only: Option<Owner>) -> Option<usize> {
         let input = visible(input);
-        let mut earliest = None;
+        // No filter is bound at `usize::MAX`: the bound before any claim.
+        let mut earliest = first_claim(&self.one_by_one, input, only, usize::MAX);
         for group in &self.groups {
             let Some(value) = group.key.read(input) else {
                 continue;
             };
-            earliest = earliest_claim(group.candidates_for(value), input, only, earliest);
+            earliest = first_claim(group.candidates_for(value), input, only, earliest);
         }
-        if self.unkeyed.is_empty() {
-            return earliest;
-        }
-        earliest_claim(&self.unkeyed, input, only, earliest)
+        (earliest != usize::MAX).then_some(earliest)
     }
 }
 
-/// The earlier of `earliest` and the position of the first of `candidates` (in bind order)
-/// that claims `input`.
+/// The position of the first of `candidates` (in bind order) bound before `bound` that claims
+/// `input`, or `bound`.
 // Always inlined: out of line, a frame pays for the call and its register saves.
 #[inline(always)]
-fn earliest_claim<Owner: Copy + Eq>(
+fn first_claim<Owner: Copy + Eq>(
     candidates: &[Candidate<Owner>],
     input: &[u8],
     only: Option<Owner>,
-    earliest: Option<usize>,
-) -> Option<usize> {
+    bound: usize,
+) -> usize {
     for candidate in candidates {
-        if earliest.is_some_and(|best| candidate.position >= best) {
+        if candidate.position >= bound {
             break;
         }
         if candidate.claims(input, only) {
-            return Some(candidate.position);
+            return candidate.position;
         }
     }
-    earliest
+    bound
 }
 
 fn equality_tests(tests: &TestList) -> impl Iterator<Item = &FieldTest> {

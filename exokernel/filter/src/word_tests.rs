@@ -66,6 +66,9 @@ pub(crate) struct WordTests {
     /// some equality test can never hold: it wants bits its mask or its width hides, or two
     /// tests want different values of the same bit.
     required_length: usize,
+    /// The larger of `required_length` and a word: on an input this long every word is read
+    /// whole; a shorter one takes the slow way.
+    whole_words_length: usize,
 }
 
 impl WordTests {
@@ -82,6 +85,7 @@ impl WordTests {
         let mut compiled = WordTests {
             words: Vec::new(),
             required_length,
+            whole_words_length: 0,
         };
         for test in equalities {
             let start = test.offset as usize;
@@ -104,6 +108,7 @@ impl WordTests {
         // The word of the field that ends last goes last, where a lookup that checked it
         // already leaves it out (see `hold_first`).
         compiled.words.reverse();
+        compiled.whole_words_length = compiled.required_length.max(WORD_BYTES);
         compiled
     }
 
@@ -127,12 +132,13 @@ impl WordTests {
     /// were, and hold.
     #[inline]
     pub(crate) fn hold_first(&self, input: &[u8], count: usize) -> bool {
-        if input.len() < self.required_length {
+        let Some(words) = self.words.get(..count) else {
             return false;
-        }
-        let words = self.words.get(..count).unwrap_or(&self.words);
-        if input.len() < WORD_BYTES {
-            return hold_on_short(words, input);
+        };
+        // The second test never decides, but tells the compiler that `input.len() - 8` does
+        // not wrap, which makes each word's bounds check one compare.
+        if input.len() < self.whole_words_length || input.len() < WORD_BYTES {
+            return self.hold_on_short(words, input);
         }
         // Each word ends where a field does, within the input: the reads stay in bounds.
         words.iter().all(|word| {
@@ -142,19 +148,25 @@ impl WordTests {
                 .is_some_and(|bytes| u64::from_le_bytes(bytes) & word.mask == word.value)
         })
     }
-}
 
-/// [`WordTests::hold_first`]'s `words` on an input shorter than a word, read zero-padded (no
-/// test's bits lie in the padding, since every field lies in the input).
-#[cold]
-fn hold_on_short(words: &[WordTest], input: &[u8]) -> bool {
-    let mut bytes = [0u8; WORD_BYTES];
-    bytes[..input.len()].copy_from_slice(input);
-    let padded = u64::from_le_bytes(bytes);
-    // Every word of a list whose fields all end within 8 bytes starts at 0.
-    words
-        .iter()
-        .all(|word| word.start == 0 && padded & word.mask == word.value)
+    /// [`WordTests::hold_first`]'s `words` on an input shorter than
+    /// `whole_words_length`: false when a field does not lie in it, else the words read
+    /// zero-padded (no test's bits lie in the padding, since every field lies in the input).
+    #[cold]
+    fn hold_on_short(&self, words: &[WordTest], input: &[u8]) -> bool {
+        if input.len() < self.required_length {
+            return false;
+        }
+        // Shorter than a word, then: every word of a list whose fields all end within 8 bytes
+        // starts at 0.
+        let mut bytes = [0u8; WORD_BYTES];
+        let length = input.len().min(WORD_BYTES);
+        bytes[..length].copy_from_slice(&input[..length]);
+        let padded = u64::from_le_bytes(bytes);
+        words
+            .iter()
+            .all(|word| word.start == 0 && padded & word.mask == word.value)
+    }
 }
 
 fn width_bytes(width: Width) -> usize {
