@@ -88,11 +88,15 @@ struct Group<Owner> {
 }
 
 /// Where the probe for `value` starts in a table of `1 << (64 - shift)` slots: Fibonacci
-/// hashing, whose top bits depend on every bit of the value. An environment that picks values
-/// whose probes collide lengthens only the probes of its own values, by at most their number.
+/// hashing, whose top bits depend on every bit of the value. The value's bytes are swapped
+/// first: a key's field ends where its word does, in the top bytes of the little-endian word,
+/// whose bits the product would move only into its top few; swapped, they are the field's
+/// own number at the bottom, and consecutive values (ports) land far apart. An environment
+/// that picks values whose probes collide lengthens only the probes of its own values, by at
+/// most their number.
 #[inline]
 fn slot_of(value: u64, shift: u32) -> usize {
-    (value.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    (value.swap_bytes().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
 }
 
 impl<Owner> Group<Owner> {
@@ -251,4 +255,87 @@ fn equality_tests(tests: &TestList) -> impl Iterator<Item = &FieldTest> {
         .tests()
         .iter()
         .filter(|test| test.comparison == Comparison::Equal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_list::Width;
+
+    fn candidate(position: usize) -> Candidate<u32> {
+        Candidate {
+            position,
+            owner: 1,
+            tests: Arc::new(TestList::new(Vec::new())),
+            words_to_compare: 0,
+        }
+    }
+
+    fn group(values: &[u64]) -> Group<u32> {
+        let by_value = values
+            .iter()
+            .enumerate()
+            .map(|(position, &value)| (value, alloc::vec![candidate(position)]))
+            .collect();
+        let key = Key {
+            start: 0,
+            mask: u64::MAX,
+            end: 8,
+        };
+        Group::new(key, by_value)
+    }
+
+    fn found(group: &Group<u32>, value: u64) -> Vec<usize> {
+        let candidates = group.candidates_for(value);
+        candidates
+            .iter()
+            .map(|candidate| candidate.position)
+            .collect()
+    }
+
+    #[test]
+    fn values_whose_probes_start_in_one_slot_are_all_found() {
+        // Nine values whose probes start in the same slot of a table of 16: eight in the
+        // table, the ninth absent, its probe walking past all eight to an empty slot.
+        let shift = 64 - 16u32.trailing_zeros();
+        let colliding: Vec<u64> = (0u64..)
+            .filter(|value| slot_of(*value, shift) == 5)
+            .take(9)
+            .collect();
+        let group = group(&colliding[..8]);
+        assert_eq!(group.slots.len(), 16);
+        for (position, &value) in colliding[..8].iter().enumerate() {
+            assert_eq!(found(&group, value), [position]);
+        }
+        assert!(found(&group, colliding[8]).is_empty());
+        // A value of 0 is not found in the empty slots, whose value is 0 too.
+        assert!(found(&self::group(&[1, 2]), 0).is_empty());
+    }
+
+    #[test]
+    fn sixty_four_consecutive_ports_start_their_probes_in_distinct_slots() {
+        let values: Vec<u64> = (7000u32..7064)
+            .map(|port| {
+                let test = FieldTest {
+                    offset: 36,
+                    width: Width::U16,
+                    mask: 0xFFFF,
+                    comparison: Comparison::Equal,
+                    value: port,
+                };
+                WordTest::of(&test).unwrap().value
+            })
+            .collect();
+        let group = group(&values);
+        let mut starts: Vec<usize> = values
+            .iter()
+            .map(|&value| slot_of(value, group.shift))
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        assert_eq!(starts.len(), values.len());
+        for (position, &value) in values.iter().enumerate() {
+            assert_eq!(found(&group, value), [position]);
+        }
+    }
 }
