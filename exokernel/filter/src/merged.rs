@@ -28,16 +28,23 @@ struct Candidate<Owner> {
     position: usize,
     owner: Owner,
     tests: Arc<TestList>,
-    /// How many of the tests' compiled words are left to compare: all but the last when that
-    /// one is the key's compare alone, which the lookup that found the candidate made.
+    /// How many of the tests' compiled words are left to compare once a group's lookup found
+    /// the candidate: all but the last when that one is the key's compare alone.
     words_to_compare: usize,
 }
 
 impl<Owner: Copy + Eq> Candidate<Owner> {
+    /// Whether it claims `input`, found by its group's lookup.
     #[inline]
-    fn claims(&self, input: &[u8], only: Option<Owner>) -> bool {
+    fn claims_found(&self, input: &[u8], only: Option<Owner>) -> bool {
         only.is_none_or(|owner| owner == self.owner)
             && self.tests.holds_with_words(input, self.words_to_compare)
+    }
+
+    /// Whether it claims `input`, every compare made.
+    #[inline]
+    fn claims(&self, input: &[u8], only: Option<Owner>) -> bool {
+        only.is_none_or(|owner| owner == self.owner) && self.tests.holds_visible(input)
     }
 }
 
@@ -218,36 +225,27 @@ impl<Owner: Copy + Eq> Merged<Owner> {
     pub(crate) fn first_match(&self, input: &[u8], only: Option<Owner>) -> Option<usize> {
         let input = visible(input);
         // No filter is bound at `usize::MAX`: the bound before any claim.
-        let mut earliest = first_claim(&self.one_by_one, input, only, usize::MAX);
+        let mut earliest = self
+            .one_by_one
+            .iter()
+            .find(|candidate| candidate.claims(input, only))
+            .map_or(usize::MAX, |candidate| candidate.position);
         for group in &self.groups {
             let Some(value) = group.key.read(input) else {
                 continue;
             };
-            earliest = first_claim(group.candidates_for(value), input, only, earliest);
+            for candidate in group.candidates_for(value) {
+                if candidate.position >= earliest {
+                    break;
+                }
+                if candidate.claims_found(input, only) {
+                    earliest = candidate.position;
+                    break;
+                }
+            }
         }
         (earliest != usize::MAX).then_some(earliest)
     }
-}
-
-/// The position of the first of `candidates` (in bind order) bound before `bound` that claims
-/// `input`, or `bound`.
-// Always inlined: out of line, a frame pays for the call and its register saves.
-#[inline(always)]
-fn first_claim<Owner: Copy + Eq>(
-    candidates: &[Candidate<Owner>],
-    input: &[u8],
-    only: Option<Owner>,
-    bound: usize,
-) -> usize {
-    for candidate in candidates {
-        if candidate.position >= bound {
-            break;
-        }
-        if candidate.claims(input, only) {
-            return candidate.position;
-        }
-    }
-    bound
 }
 
 fn equality_tests(tests: &TestList) -> impl Iterator<Item = &FieldTest> {

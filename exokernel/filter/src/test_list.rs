@@ -122,7 +122,12 @@ impl TestList {
     /// count.
     #[inline]
     pub fn holds(&self, input: &[u8]) -> bool {
-        let input = visible(input);
+        self.holds_visible(visible(input))
+    }
+
+    /// [`TestList::holds`] on `input` already cut to [`INPUT_BYTES_MAX`].
+    #[inline]
+    pub(crate) fn holds_visible(&self, input: &[u8]) -> bool {
         self.words.hold(input) && self.others_hold(input)
     }
 
