@@ -89,7 +89,6 @@ fn with_frame_in<P: Platform, T>(
     let range = UserRange::with_limit(address, len, FRAME_BYTES_MAX)?;
     // Taken out for the call, which needs the whole kernel, and always put back.
     let mut buffer = core::mem::take(&mut kernel.frame_buffer);
-    buffer.resize(FRAME_BYTES_MAX as usize, 0);
     let result = match buffer.get_mut(..range.len() as usize) {
         Some(frame) => copy_from_user::<P>(kernel.current_address_space(), range, frame)
             .map(|()| use_frame(kernel, frame)),
