@@ -122,7 +122,30 @@ impl TestList {
     /// count.
     #[inline]
     pub fn holds(&self, input: &[u8]) -> bool {
-        let input = visible(input);
-        self.words.hold(input) && self.others.iter().all(|test| test.holds(input))
+        self.holds_visible(visible(input))
+    }
+
+    /// [`TestList::holds`] on `input` already cut to [`INPUT_BYTES_MAX`].
+    #[inline]
+    pub(crate) fn holds_visible(&self, input: &[u8]) -> bool {
+        self.words.hold(input) && self.others_hold(input)
+    }
+
+    /// [`TestList::holds`] on `input` already cut to [`INPUT_BYTES_MAX`], of whose compiled
+    /// words (see [`TestList::words`]) only the first `count` are compared: the others were,
+    /// by the merged decision's lookup.
+    #[inline]
+    pub(crate) fn holds_with_words(&self, input: &[u8], count: usize) -> bool {
+        self.words.hold_first(input, count) && self.others_hold(input)
+    }
+
+    #[inline]
+    fn others_hold(&self, input: &[u8]) -> bool {
+        self.others.is_empty() || self.others.iter().all(|test| test.holds(input))
+    }
+
+    /// The compiled words of the equality tests.
+    pub(crate) fn words(&self) -> &WordTests {
+        &self.words
     }
 }

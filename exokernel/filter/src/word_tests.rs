@@ -13,10 +13,48 @@ const WORD_BYTES: usize = 8;
 /// One compare: the 8 input bytes from `start`, read little-endian, masked with `mask`, must
 /// equal `value`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct WordTest {
-    start: usize,
-    mask: u64,
-    value: u64,
+pub(crate) struct WordTest {
+    pub(crate) start: usize,
+    pub(crate) mask: u64,
+    pub(crate) value: u64,
+}
+
+impl WordTest {
+    /// The compare of equality test `test` alone, in the word that ends where its field ends
+    /// (the input's first word for a field within it): the word a list's compile starts from
+    /// when `test`'s field ends last. `None` when the test can never hold.
+    pub(crate) fn of(test: &FieldTest) -> Option<WordTest> {
+        let mut word = WordTest {
+            start: field_end(test).saturating_sub(WORD_BYTES),
+            mask: 0,
+            value: 0,
+        };
+        add_test(&mut word, test).then_some(word)
+    }
+}
+
+/// The 8 bytes of `input` from `start`, read little-endian and masked with `mask`, when the
+/// input reaches `end`, where the bytes the mask selects end (`end <= start + 8`); bytes
+/// past the input's end read as zero, which the mask then hides.
+#[inline]
+pub(crate) fn masked_word(input: &[u8], start: usize, mask: u64, end: usize) -> Option<u64> {
+    match input.get(start..start + WORD_BYTES) {
+        Some(bytes) => Some(u64::from_le_bytes(bytes.try_into().ok()?) & mask),
+        None => masked_short_word(input, start, mask, end),
+    }
+}
+
+/// [`masked_word`] on an input that ends within the word.
+#[cold]
+fn masked_short_word(input: &[u8], start: usize, mask: u64, end: usize) -> Option<u64> {
+    if input.len() < end {
+        return None;
+    }
+    let tail = input.get(start..)?;
+    let mut bytes = [0u8; WORD_BYTES];
+    let length = tail.len().min(WORD_BYTES);
+    bytes[..length].copy_from_slice(&tail[..length]);
+    Some(u64::from_le_bytes(bytes) & mask)
 }
 
 /// The equality tests of a list, compiled.
@@ -28,6 +66,9 @@ pub(crate) struct WordTests {
     /// some equality test can never hold: it wants bits its mask or its width hides, or two
     /// tests want different values of the same bit.
     required_length: usize,
+    /// The larger of `required_length` and a word: on an input this long every word is read
+    /// whole; a shorter one takes the slow way.
+    whole_words_length: usize,
 }
 
 impl WordTests {
@@ -44,6 +85,7 @@ impl WordTests {
         let mut compiled = WordTests {
             words: Vec::new(),
             required_length,
+            whole_words_length: 0,
         };
         for test in equalities {
             let start = test.offset as usize;
@@ -63,20 +105,43 @@ impl WordTests {
                 compiled.required_length = usize::MAX;
             }
         }
+        // The word of the field that ends last goes last, where a lookup that checked it
+        // already leaves it out (see `hold_first`).
+        compiled.words.reverse();
+        compiled.whole_words_length = compiled.required_length.max(WORD_BYTES);
         compiled
+    }
+
+    /// Whether `word` is the list's last word: the compare of the field that ends last.
+    pub(crate) fn ends_with(&self, word: &WordTest) -> bool {
+        self.words.last() == Some(word)
+    }
+
+    /// How many words the equality tests compiled to.
+    pub(crate) fn len(&self) -> usize {
+        self.words.len()
     }
 
     /// Whether every equality test holds on `input` and every field of the list lies in it.
     #[inline]
     pub(crate) fn hold(&self, input: &[u8]) -> bool {
-        if input.len() < self.required_length {
+        self.hold_first(input, self.words.len())
+    }
+
+    /// [`WordTests::hold`], of whose words only the first `count` are compared: the others
+    /// were, and hold.
+    #[inline]
+    pub(crate) fn hold_first(&self, input: &[u8], count: usize) -> bool {
+        let Some(words) = self.words.get(..count) else {
             return false;
-        }
-        if input.len() < WORD_BYTES {
-            return self.hold_on_short(input);
+        };
+        // The second test never decides, but tells the compiler that `input.len() - 8` does
+        // not wrap, which makes each word's bounds check one compare.
+        if input.len() < self.whole_words_length || input.len() < WORD_BYTES {
+            return self.hold_on_short(words, input);
         }
         // Each word ends where a field does, within the input: the reads stay in bounds.
-        self.words.iter().all(|word| {
+        words.iter().all(|word| {
             input
                 .get(word.start..word.start + WORD_BYTES)
                 .and_then(|bytes| bytes.try_into().ok())
@@ -84,15 +149,21 @@ impl WordTests {
         })
     }
 
-    /// [`WordTests::hold`] on an input shorter than a word, read zero-padded (no test's bits
-    /// lie in the padding, since every field lies in the input).
+    /// [`WordTests::hold_first`]'s `words` on an input shorter than
+    /// `whole_words_length`: false when a field does not lie in it, else the words read
+    /// zero-padded (no test's bits lie in the padding, since every field lies in the input).
     #[cold]
-    fn hold_on_short(&self, input: &[u8]) -> bool {
+    fn hold_on_short(&self, words: &[WordTest], input: &[u8]) -> bool {
+        if input.len() < self.required_length {
+            return false;
+        }
+        // Shorter than a word, then: every word of a list whose fields all end within 8 bytes
+        // starts at 0.
         let mut bytes = [0u8; WORD_BYTES];
-        bytes[..input.len()].copy_from_slice(input);
+        let length = input.len().min(WORD_BYTES);
+        bytes[..length].copy_from_slice(&input[..length]);
         let padded = u64::from_le_bytes(bytes);
-        // Every word of a list whose fields all end within 8 bytes starts at 0.
-        self.words
+        words
             .iter()
             .all(|word| word.start == 0 && padded & word.mask == word.value)
     }
@@ -107,7 +178,7 @@ fn width_bytes(width: Width) -> usize {
 }
 
 /// Where the field of `test` ends in the input.
-fn field_end(test: &FieldTest) -> usize {
+pub(crate) fn field_end(test: &FieldTest) -> usize {
     test.offset as usize + width_bytes(test.width)
 }
 

@@ -117,6 +117,10 @@ pub struct Kernel<P: Platform> {
     pub predicate_sleepers: Vec<PredicateSleeper>,
     /// What happened to received frames.
     pub packet_counters: PacketCounters,
+    /// Where `PacketSend` and `PacketInject` copy the caller's frame in, allocated once at
+    /// boot (where it splits no later free space) and kept, so that a frame costs no
+    /// allocation.
+    pub frame_buffer: Vec<u8>,
     /// Whether the network device held more frames than the last batch took: it raises no
     /// interrupt for them, so the idle loop takes them instead of halting.
     pub has_frames_waiting: bool,
@@ -155,6 +159,7 @@ impl<P: Platform> Kernel<P> {
             filters: FilterTable::default(),
             predicate_sleepers: Vec::new(),
             packet_counters: PacketCounters::default(),
+            frame_buffer: alloc::vec![0; exo_abi::packet::FRAME_BYTES_MAX as usize],
             has_frames_waiting: false,
             // No environment is charged anything until the limits are set, once booted.
             kernel_memory: KernelMemory::new(0, 0),

@@ -10,7 +10,7 @@
 use crate::kernel::Kernel;
 use crate::pages::own_binding;
 use crate::platform::Platform;
-use crate::syscalls::copy_in;
+use crate::user_memory::copy_from_user;
 use alloc::vec::Vec;
 use exo_abi::packet::{
     CONSUMED, DROPPED, FRAME_BYTES_MAX, FRAME_BYTES_MIN, PRODUCED, RING_SLOTS_MAX, SLOT_DATA_OFFSET,
@@ -19,6 +19,7 @@ use exo_abi::{Error, PageRights};
 use exo_core::PAGE_SIZE;
 use exo_core::environments::EnvId;
 use exo_core::frame_table::{FrameNumber, FrameOwner};
+use exo_core::user_range::UserRange;
 
 /// The frames of a bound receive ring.
 #[derive(Debug)]
@@ -74,22 +75,36 @@ pub fn packet_bind<P: Platform>(
     Ok(0)
 }
 
-/// Copies in the caller's Ethernet frame of `len` bytes at `address`.
-fn copy_frame_in<P: Platform>(
-    kernel: &Kernel<P>,
+/// Runs `use_frame` on the caller's Ethernet frame of `len` bytes at `address`, copied into
+/// the kernel's frame buffer: one buffer for every call, so that a frame costs no allocation.
+fn with_frame_in<P: Platform, T>(
+    kernel: &mut Kernel<P>,
     address: u64,
     len: u64,
-) -> Result<Vec<u8>, Error> {
+    use_frame: impl FnOnce(&mut Kernel<P>, &[u8]) -> T,
+) -> Result<T, Error> {
     if len < FRAME_BYTES_MIN {
         return Err(Error::InvalidArgument);
     }
-    copy_in(kernel, address, len, FRAME_BYTES_MAX)
+    let range = UserRange::with_limit(address, len, FRAME_BYTES_MAX)?;
+    // Taken out for the call, which needs the whole kernel, and always put back.
+    let mut buffer = core::mem::take(&mut kernel.frame_buffer);
+    let result = match buffer.get_mut(..range.len() as usize) {
+        Some(frame) => copy_from_user::<P>(kernel.current_address_space(), range, frame)
+            .map(|()| use_frame(kernel, frame)),
+        None => Err(Error::TooLong),
+    };
+    kernel.frame_buffer = buffer;
+    result
 }
 
 /// [`exo_abi::Syscall::PacketSend`].
-pub fn packet_send<P: Platform>(kernel: &Kernel<P>, address: u64, len: u64) -> Result<u64, Error> {
-    let frame = copy_frame_in(kernel, address, len)?;
-    match P::net_send(&frame) {
+pub fn packet_send<P: Platform>(
+    kernel: &mut Kernel<P>,
+    address: u64,
+    len: u64,
+) -> Result<u64, Error> {
+    match with_frame_in(kernel, address, len, |_, frame| P::net_send(frame))? {
         Some(true) => Ok(0),
         Some(false) | None => Err(Error::Unavailable),
     }
@@ -105,8 +120,10 @@ pub fn packet_inject<P: Platform>(
     // Init's frames go to every filter; another's only to its own, so that it can drive its
     // own receive path (a server's benchmark) and make up nothing for anybody else.
     let only = (!kernel.is_init(caller)).then_some(caller);
-    let frame = copy_frame_in(kernel, address, len)?;
-    Ok(u64::from(kernel.demultiplex(&frame, only)))
+    let is_claimed = with_frame_in(kernel, address, len, |kernel, frame| {
+        kernel.demultiplex(frame, only)
+    })?;
+    Ok(u64::from(is_claimed))
 }
 
 /// The ring header's words [`PRODUCED`], [`CONSUMED`] and [`DROPPED`], in that order.

@@ -20,7 +20,9 @@
 //! - a revocation of `u64::MAX` frames takes what it may and nothing more.
 //!
 //! `rings`, run as init (it injects packets): a receive ring whose header words hold
-//! `u64::MAX` takes a frame and a drop with the counters wrapping, not the kernel down.
+//! `u64::MAX` takes a frame and a drop with the counters wrapping, not the kernel down; frames
+//! from unmapped memory, the kernel half, or of a length Ethernet does not have are refused,
+//! and the frames after them delivered whole, a short one with none of a long one's bytes.
 //!
 //! Exits 0 when every check passed.
 #![no_std]
@@ -29,6 +31,7 @@
 use exo_abi::PageRights;
 use exo_abi::Syscall;
 use exo_abi::capability::Rights;
+use exo_abi::decode_result;
 use exo_abi::packet::{CONSUMED, DROPPED, PRODUCED};
 use exo_abi::repossession::ResourceKind;
 use exo_abi::slice::OWNED_SLOTS_MAX;
@@ -360,5 +363,73 @@ fn rings() -> i32 {
         Ok(true),
     );
     check.expect("DROPPED wrapped", read(DROPPED), 0);
+    // Frames the kernel refuses to copy in, then frames it takes: the buffer it copies them
+    // into is the same for every call, and a refusal must leave it fit for the next.
+    let inject = |address: u64, len: u64| {
+        decode_result(syscall::raw(
+            Syscall::PacketInject.number(),
+            [address, len, 0, 0, 0, 0],
+        ))
+    };
+    let long = [0xaau8; 1514];
+    check.expect(
+        "inject from unmapped memory",
+        inject(RING + 0x10_0000, 60),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "inject from the kernel half",
+        inject(0xffff_8000_0000_0000, 60),
+        Err(Error::BadAddress),
+    );
+    // The ring's two pages are mapped, the page after them not.
+    check.expect(
+        "inject a frame running off the ring's end",
+        inject(RING + 2 * 4096 - 30, 60),
+        Err(Error::BadAddress),
+    );
+    check.expect(
+        "inject a frame longer than Ethernet's",
+        inject(long.as_ptr() as u64, 1515),
+        Err(Error::TooLong),
+    );
+    check.expect(
+        "inject a frame shorter than its header",
+        inject(long.as_ptr() as u64, 13),
+        Err(Error::InvalidArgument),
+    );
+    write(CONSUMED, read(PRODUCED));
+    check.expect(
+        "a long frame after them",
+        syscall::packet_inject(&long),
+        Ok(true),
+    );
+    let mut received = [0u8; 1514];
+    check.expect(
+        "the long frame is there",
+        ring.receive(&mut received),
+        Some(1514),
+    );
+    check.expect(
+        "all of it",
+        received[..1514].iter().all(|&byte| byte == 0xaa),
+        true,
+    );
+    let short = [0x11u8; 60];
+    check.expect(
+        "a short frame after it",
+        syscall::packet_inject(&short),
+        Ok(true),
+    );
+    check.expect(
+        "the short frame is there",
+        ring.receive(&mut received),
+        Some(60),
+    );
+    check.expect(
+        "with its own bytes, not the long one's",
+        received[..60].iter().all(|&byte| byte == 0x11),
+        true,
+    );
     check.report()
 }
