@@ -99,9 +99,7 @@ pub fn sleep_until<P: Platform>(
     }
     // A frame that reached the caller's rings while it was awake wakes it, as it would have
     // if it had slept already (see `Kernel::sleep_current`).
-    if let Some(machine) = kernel.environments.machine_mut(caller)
-        && core::mem::take(&mut machine.has_frame_since_sleep)
-    {
+    if kernel.take_frame_since_sleep(caller) {
         return Ok(false);
     }
     if kernel.environments.sleep(caller) {

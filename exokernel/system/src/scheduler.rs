@@ -207,9 +207,7 @@ impl<P: Platform> Kernel<P> {
     pub fn sleep_current(&mut self, microseconds: u64) -> bool {
         let current = self.current.expect("called by the running environment");
         self.predicate_sleepers.retain(|stale| stale.env != current);
-        if let Some(machine) = self.environments.machine_mut(current)
-            && core::mem::take(&mut machine.has_frame_since_sleep)
-        {
+        if self.take_frame_since_sleep(current) {
             return false;
         }
         let is_asleep = self.environments.sleep(current);
@@ -218,6 +216,15 @@ impl<P: Platform> Kernel<P> {
             self.sleepers.insert((deadline, current));
         }
         is_asleep
+    }
+
+    /// Whether a frame reached one of `env`'s rings while it was awake since it last slept
+    /// (`Machine::has_frame_since_sleep`), forgetting it: a sleep it asks for now returns at
+    /// once.
+    pub fn take_frame_since_sleep(&mut self, env: EnvId) -> bool {
+        self.environments
+            .machine_mut(env)
+            .is_some_and(|machine| core::mem::take(&mut machine.has_frame_since_sleep))
     }
 
     /// Ends `env`'s sleep, whatever it slept on (a posted upcall or a frame for it wakes it);
